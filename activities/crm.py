@@ -1,0 +1,56 @@
+"""CRM side effects and look-ups. Plain ``def`` activities: the HubSpot SDK blocks, so
+these run on the worker's thread pool."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.errors import connector_errors
+from activities.models import ActionResult, CrmNoteRequest, CsmTaskRequest, CustomerRef
+from connectors.base import Crm
+from domain.tiers import Tier
+
+
+class CrmActivities:
+    def __init__(self, crm: Crm) -> None:
+        self._crm = crm
+
+    @activity.defn(name="create_csm_task")
+    def create_csm_task(self, req: CsmTaskRequest) -> ActionResult:
+        """A task for the company's owner (the CSM), created at most once per key."""
+        with connector_errors():
+            company = self._crm.get_company(req.customer_id)
+            ref = self._crm.create_task(
+                company_id=req.customer_id,
+                subject=req.subject,
+                body=req.body,
+                due_at=req.due_at,
+                owner_id=company.owner_id,
+                priority=req.priority,
+                idempotency_key=req.idempotency_key,
+            )
+        return ActionResult(
+            channel="crm_task", summary=req.subject, created=ref.created, ref=ref.id
+        )
+
+    @activity.defn(name="add_crm_note")
+    def add_crm_note(self, req: CrmNoteRequest) -> ActionResult:
+        with connector_errors():
+            ref = self._crm.create_note(
+                company_id=req.customer_id,
+                body=req.body,
+                timestamp=req.timestamp,
+                idempotency_key=req.idempotency_key,
+            )
+        first_line = req.body.splitlines()[0] if req.body else ""
+        return ActionResult(channel="crm_note", summary=first_line, created=ref.created, ref=ref.id)
+
+    @activity.defn(name="get_customer_tier")
+    def get_customer_tier(self, req: CustomerRef) -> Tier | None:
+        """The tier recorded on the CRM company (property ``cshub_tier``), if valid."""
+        with connector_errors():
+            company = self._crm.get_company(req.customer_id)
+        try:
+            return Tier(company.tier) if company.tier else None
+        except ValueError:
+            return None

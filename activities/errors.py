@@ -1,0 +1,36 @@
+"""Translate connector failures into Temporal's retry vocabulary.
+
+Retryable failures keep Temporal's retry policy going and honour the remote system's
+``Retry-After`` through ``next_retry_delay``; permanent ones stop retries at once with
+the connector's message (system, call, object).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from temporalio.exceptions import ApplicationError
+
+from connectors.errors import ConnectorError
+
+NON_RETRYABLE_TYPES = ["PermanentConnectorError", "NotFoundError", "MissingRecipient"]
+
+
+def to_application_error(exc: ConnectorError) -> ApplicationError:
+    delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
+    return ApplicationError(
+        str(exc),
+        type=type(exc).__name__,
+        non_retryable=not exc.retryable,
+        next_retry_delay=delay,
+    )
+
+
+@contextmanager
+def connector_errors() -> Iterator[None]:
+    try:
+        yield
+    except ConnectorError as exc:
+        raise to_application_error(exc) from exc

@@ -1,0 +1,81 @@
+"""Inputs and results of activities. Ids and template names only: activities look the
+personal details (names, e-mail addresses) up themselves so they never enter a
+workflow history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from domain.tiers import Tier
+
+
+class Progress(BaseModel):
+    milestones_done: int = 0
+    milestones_total: int = 0
+    actions_taken: int = 0
+
+
+class MessageContext(BaseModel):
+    """Journey facts a template may show; the activity adds the customer's details."""
+
+    day: int
+    tier: Tier
+    phase_name: str | None = None
+    next_step: str | None = None
+    milestone_title: str | None = None
+    deadline_day: int | None = None
+    nudge_message: str | None = None
+    reason: str | None = None
+    summary: str | None = None
+    progress: Progress = Field(default_factory=Progress)
+
+
+class CustomerEmailRequest(BaseModel):
+    customer_id: str
+    template: str
+    idempotency_key: str
+    context: MessageContext
+
+
+class CsmAlertRequest(BaseModel):
+    customer_id: str
+    template: str
+    idempotency_key: str
+    context: MessageContext
+    workflow_id: str
+
+
+class CsmTaskRequest(BaseModel):
+    customer_id: str
+    subject: str
+    body: str
+    due_at: datetime
+    priority: str = "MEDIUM"
+    idempotency_key: str
+
+
+class CrmNoteRequest(BaseModel):
+    customer_id: str
+    body: str
+    timestamp: datetime
+    idempotency_key: str
+
+
+class CustomerRef(BaseModel):
+    customer_id: str
+
+
+class LoadPlanRequest(BaseModel):
+    plan: str
+
+
+class ActionResult(BaseModel):
+    """What a side-effect activity did. ``created`` is False when the idempotency key
+    showed it had already been done (a retry after a crash)."""
+
+    channel: str
+    summary: str
+    created: bool = True
+    ref: str | None = None

@@ -1,0 +1,167 @@
+"""The small typed interfaces the rest of the hub talks to.
+
+Activities depend on these Protocols only; each vendor module (hubspot, zendesk, slack,
+email) implements one of them, and ``connectors.recording`` implements all of them in
+memory for dry runs (``cshub simulate``). Nothing outside ``connectors/`` names a vendor.
+
+Every method that creates something takes an ``idempotency_key``: calling it twice with
+the same key must not create a second object (see each implementation for how, and the
+README for the limits of that guarantee).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+
+
+class Company(BaseModel):
+    """A customer account. ``id`` is the CRM record id and doubles as the customer id."""
+
+    id: str
+    name: str
+    domain: str | None = None
+    tier: str | None = None
+    owner_id: str | None = None
+    timezone: str | None = None
+    lifecycle_stage: str | None = None
+    properties: dict[str, str | None] = Field(default_factory=dict)
+
+
+class Contact(BaseModel):
+    id: str
+    email: str
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+class Owner(BaseModel):
+    """A CRM user who owns records: the customer's CSM."""
+
+    id: str
+    email: str
+    first_name: str | None = None
+    last_name: str | None = None
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or self.email
+
+
+class CrmRecordRef(BaseModel):
+    """What a create call returns: the record id and whether it already existed."""
+
+    id: str
+    created: bool
+
+
+class Crm(Protocol):
+    """Customer records, owners, tasks and notes (HubSpot in production). Blocking."""
+
+    def get_company(self, company_id: str) -> Company: ...
+
+    def get_primary_contact(self, company_id: str) -> Contact | None:
+        """The first contact associated with the company, or None if it has none."""
+        ...
+
+    def get_owner(self, owner_id: str) -> Owner: ...
+
+    def create_task(
+        self,
+        *,
+        company_id: str,
+        subject: str,
+        body: str,
+        due_at: datetime,
+        owner_id: str | None,
+        priority: str,
+        idempotency_key: str,
+    ) -> CrmRecordRef:
+        """Find-or-create a task associated with the company (priority LOW|MEDIUM|HIGH)."""
+        ...
+
+    def create_note(
+        self, *, company_id: str, body: str, timestamp: datetime, idempotency_key: str
+    ) -> CrmRecordRef:
+        """Find-or-create a note associated with the company."""
+        ...
+
+
+class Ticket(BaseModel):
+    id: str
+    subject: str
+    status: str
+    priority: str | None = None
+    requester_id: str | None = None
+    assignee_id: str | None = None
+    organization_id: str | None = None
+    group_id: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class Helpdesk(Protocol):
+    """Support tickets (Zendesk in production). Blocking."""
+
+    def get_ticket(self, ticket_id: str) -> Ticket: ...
+
+    def update_ticket(
+        self,
+        ticket_id: str,
+        *,
+        priority: str | None = None,
+        add_tags: list[str] | None = None,
+        group_id: str | None = None,
+        internal_note: str | None = None,
+        public_comment: str | None = None,
+    ) -> Ticket: ...
+
+
+class ChatMessageRef(BaseModel):
+    channel: str
+    ts: str
+    created: bool
+
+
+class Chat(Protocol):
+    """Team chat (Slack in production). Async."""
+
+    async def post_message(
+        self,
+        *,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, object]] | None,
+        idempotency_key: str,
+    ) -> ChatMessageRef:
+        """Post unless a message with this idempotency key is already in the channel."""
+        ...
+
+    async def lookup_user_id(self, email: str) -> str | None:
+        """The chat user id for an e-mail address, or None when nobody has it."""
+        ...
+
+
+class OutgoingEmail(BaseModel):
+    to: str
+    subject: str
+    text: str
+    html: str
+    idempotency_key: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    reply_to: str | None = None
+
+
+class EmailReceipt(BaseModel):
+    message_id: str
+
+
+class Mailer(Protocol):
+    """Outgoing customer e-mail (SMTP in production). Async."""
+
+    async def send(self, message: OutgoingEmail) -> EmailReceipt:
+        """Send one message. The Message-ID is derived from the idempotency key."""
+        ...

@@ -1,0 +1,339 @@
+"""HubSpot implementation of :class:`connectors.base.Crm` (hubspot-api-client 12).
+
+Blocking: call it from synchronous Temporal activities on a thread pool, never inside an
+``async def``. One instance is safe to share between threads.
+
+Idempotent creates
+    ``create_task`` / ``create_note`` first search for a record whose custom property
+    ``cshub_idempotency_key`` equals the key, and create one (with the key set) only when
+    none exists. **That property must exist on the task and note objects of a real
+    portal** (single-line text); ``cshub setup`` creates it and the README explains it. The
+    sandbox accepts any property. HubSpot's search index lags writes by a few seconds, so a
+    retry fired within that window after a create whose answer was lost can still create
+    a duplicate; Temporal's retry back-off makes that rare, not impossible.
+
+Failures
+    Only :class:`~connectors.errors.ConnectorError` subclasses leave this module. urllib3's
+    own retries are switched off (``Retry(total=0)``): Temporal owns retrying, and a
+    silent SDK retry would hide the ``Retry-After`` the activity needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import Any, TypeVar
+
+import hubspot.crm.objects.notes as notes_pkg
+import hubspot.crm.objects.tasks as tasks_pkg
+import urllib3
+from hubspot import HubSpot
+
+from connectors.base import Company, Contact, CrmRecordRef, Owner
+from connectors.errors import ConnectorError, PermanentConnectorError
+from connectors.http_errors import (
+    classify_http,
+    reading_response,
+    transport_error,
+    unexpected_error,
+)
+
+SYSTEM = "hubspot"
+IDEMPOTENCY_PROPERTY = "cshub_idempotency_key"
+COMPANY_PROPERTIES = (
+    "name",
+    "domain",
+    "cshub_tier",
+    "hubspot_owner_id",
+    "cshub_timezone",
+    "lifecyclestage",
+)
+CONTACT_PROPERTIES = ("email", "firstname", "lastname")
+TASK_PRIORITIES = frozenset({"LOW", "MEDIUM", "HIGH"})
+# A company with many contacts: look at this many associations for one with an e-mail.
+_MAX_CONTACTS_CHECKED = 10
+
+T = TypeVar("T")
+
+
+class HubSpotCrm:
+    """The CRM through HubSpot's v3 objects API.
+
+    ``base_url`` is the API root (the sandbox's ``http://127.0.0.1:PORT`` in development).
+    ``task_to_company_association_type_id`` / ``note_to_company_association_type_id`` are
+    HubSpot-defined association type ids (192 / 190 today) kept in configuration because
+    HubSpot owns them. ``portal_url`` (e.g. ``https://app.hubspot.com/contacts/12345``)
+    only serves to build links to records for people (see :meth:`company_url`).
+    """
+
+    def __init__(
+        self,
+        access_token: str,
+        base_url: str = "https://api.hubapi.com",
+        timeout_s: float = 10.0,
+        task_to_company_association_type_id: int = 192,
+        note_to_company_association_type_id: int = 190,
+        portal_url: str | None = None,
+        max_connections: int = 10,
+    ) -> None:
+        base = base_url.rstrip("/")
+        # `host` is what the generated APIs read; the generic `api_request()` reads
+        # `base_url` instead, so both are set (see CONNECTORS.md).
+        client = HubSpot(
+            access_token=access_token,
+            host=base,
+            base_url=base,
+            retry=urllib3.Retry(total=0, redirect=0, raise_on_status=False),
+            connection_pool_maxsize=max_connections,
+        )
+        # Every attribute access on the discovery objects builds a new ApiClient with its
+        # own connection pool, so each API is built once here and reused.
+        crm = client.crm
+        self._companies = crm.companies.basic_api
+        self._contacts = crm.contacts.basic_api
+        self._owners = crm.owners.owners_api
+        self._tasks = crm.objects.tasks.basic_api
+        self._tasks_search = crm.objects.tasks.search_api
+        self._notes = crm.objects.notes.basic_api
+        self._notes_search = crm.objects.notes.search_api
+        self._timeout = timeout_s
+        self._task_assoc = task_to_company_association_type_id
+        self._note_assoc = note_to_company_association_type_id
+        self._portal_url = portal_url.rstrip("/") if portal_url else None
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def get_company(self, company_id: str) -> Company:
+        target = f"company {company_id}"
+        obj = self._call(
+            "get_company",
+            target,
+            self._companies.get_by_id,
+            company_id,
+            properties=list(COMPANY_PROPERTIES),
+        )
+        with reading_response(SYSTEM, "get_company", target):
+            props: dict[str, str | None] = dict(obj.properties or {})
+            url = self.company_url(company_id)
+            if url:
+                props.setdefault("crm_url", url)
+            return Company(
+                id=str(obj.id),
+                name=props.get("name") or props.get("domain") or f"Company {company_id}",
+                domain=props.get("domain"),
+                tier=props.get("cshub_tier"),
+                owner_id=props.get("hubspot_owner_id"),
+                timezone=props.get("cshub_timezone"),
+                lifecycle_stage=props.get("lifecyclestage"),
+                properties=props,
+            )
+
+    def get_primary_contact(self, company_id: str) -> Contact | None:
+        """The first associated contact that has an e-mail address (HubSpot's order)."""
+        obj = self._call(
+            "get_primary_contact",
+            f"company {company_id}",
+            self._companies.get_by_id,
+            company_id,
+            properties=["name"],
+            associations=["contacts"],
+        )
+        with reading_response(SYSTEM, "get_primary_contact", f"company {company_id}"):
+            contact_ids = _associated_ids(obj, "contacts")[:_MAX_CONTACTS_CHECKED]
+        for contact_id in contact_ids:
+            contact = self._call(
+                "get_primary_contact",
+                f"company {company_id}, contact {contact_id}",
+                self._contacts.get_by_id,
+                contact_id,
+                properties=list(CONTACT_PROPERTIES),
+            )
+            with reading_response(SYSTEM, "get_primary_contact", f"contact {contact_id}"):
+                props = contact.properties or {}
+                if props.get("email"):
+                    return Contact(
+                        id=str(contact.id),
+                        email=props["email"],
+                        first_name=props.get("firstname") or None,
+                        last_name=props.get("lastname") or None,
+                    )
+        return None
+
+    def get_owner(self, owner_id: str) -> Owner:
+        owner = self._call(
+            "get_owner", f"owner {owner_id}", self._owners.get_by_id, owner_id, id_property="id"
+        )
+        with reading_response(SYSTEM, "get_owner", f"owner {owner_id}"):
+            return Owner(
+                id=str(owner.id),
+                # HubSpot owners always have an e-mail; an empty one shows up as such downstream.
+                email=owner.email or "",
+                first_name=owner.first_name or None,
+                last_name=owner.last_name or None,
+            )
+
+    def company_url(self, company_id: str) -> str | None:
+        """A link to the company record in HubSpot's web app, when ``portal_url`` is set."""
+        if not self._portal_url:
+            return None
+        return f"{self._portal_url}/record/0-2/{company_id}"
+
+    # -- idempotent creates ----------------------------------------------------------------
+
+    def create_task(
+        self,
+        *,
+        company_id: str,
+        subject: str,
+        body: str,
+        due_at: datetime,
+        owner_id: str | None,
+        priority: str,
+        idempotency_key: str,
+    ) -> CrmRecordRef:
+        level = priority.upper()
+        target = f"company {company_id}, key {idempotency_key}"
+        if level not in TASK_PRIORITIES:
+            raise PermanentConnectorError(
+                SYSTEM, "create_task", target, f"priority {priority!r} is not LOW, MEDIUM or HIGH"
+            )
+        properties = {
+            "hs_timestamp": _hs_timestamp(due_at),
+            "hs_task_subject": subject,
+            "hs_task_body": body,
+            "hs_task_status": "NOT_STARTED",
+            "hs_task_priority": level,
+        }
+        if owner_id:
+            properties["hubspot_owner_id"] = owner_id
+        return self._find_or_create(
+            "create_task",
+            target,
+            tasks_pkg,
+            self._tasks,
+            self._tasks_search,
+            properties=properties,
+            company_id=company_id,
+            association_type_id=self._task_assoc,
+            idempotency_key=idempotency_key,
+        )
+
+    def create_note(
+        self, *, company_id: str, body: str, timestamp: datetime, idempotency_key: str
+    ) -> CrmRecordRef:
+        return self._find_or_create(
+            "create_note",
+            f"company {company_id}, key {idempotency_key}",
+            notes_pkg,
+            self._notes,
+            self._notes_search,
+            properties={"hs_timestamp": _hs_timestamp(timestamp), "hs_note_body": body},
+            company_id=company_id,
+            association_type_id=self._note_assoc,
+            idempotency_key=idempotency_key,
+        )
+
+    def _find_or_create(
+        self,
+        operation: str,
+        target: str,
+        pkg: ModuleType,
+        basic_api: Any,
+        search_api: Any,
+        *,
+        properties: dict[str, str],
+        company_id: str,
+        association_type_id: int,
+        idempotency_key: str,
+    ) -> CrmRecordRef:
+        """Search by idempotency key; create (key, properties, company link) if absent."""
+        search = pkg.PublicObjectSearchRequest(
+            filter_groups=[
+                pkg.FilterGroup(
+                    filters=[
+                        pkg.Filter(
+                            property_name=IDEMPOTENCY_PROPERTY,
+                            operator="EQ",
+                            value=idempotency_key,
+                        )
+                    ]
+                )
+            ],
+            properties=[IDEMPOTENCY_PROPERTY],
+            limit=1,
+        )
+        found = self._call(operation, target, search_api.do_search, search)
+        with reading_response(SYSTEM, operation, target):
+            if found.results:
+                return CrmRecordRef(id=str(found.results[0].id), created=False)
+        create = pkg.SimplePublicObjectInputForCreate(
+            properties={**properties, IDEMPOTENCY_PROPERTY: idempotency_key},
+            associations=[
+                pkg.PublicAssociationsForObject(
+                    to=pkg.PublicObjectId(id=company_id),
+                    types=[
+                        pkg.AssociationSpec(
+                            association_category="HUBSPOT_DEFINED",
+                            association_type_id=association_type_id,
+                        )
+                    ],
+                )
+            ],
+        )
+        created = self._call(operation, target, basic_api.create, create)
+        with reading_response(SYSTEM, operation, target):
+            return CrmRecordRef(id=str(created.id), created=True)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _call(
+        self, operation: str, target: str, fn: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T:
+        """Run one SDK call with our timeout; let only ConnectorErrors out."""
+        try:
+            return fn(*args, _request_timeout=self._timeout, **kwargs)
+        except ConnectorError:
+            raise
+        except Exception as exc:
+            raise _translate(operation, target, exc) from exc
+
+
+def _translate(operation: str, target: str, exc: Exception) -> ConnectorError:
+    status = getattr(exc, "status", None)
+    if isinstance(status, int) and status >= 100:
+        # hubspot's ApiException (one class per sub-package, so duck-typed here).
+        return classify_http(
+            SYSTEM,
+            operation,
+            target,
+            status,
+            getattr(exc, "headers", None),
+            getattr(exc, "body", None),
+        )
+    if isinstance(status, int):
+        # status 0: the SDK's wrapper for TLS failures - no HTTP answer was received.
+        return transport_error(SYSTEM, operation, target, exc)
+    if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
+        return transport_error(SYSTEM, operation, target, exc)
+    return unexpected_error(SYSTEM, operation, target, exc)
+
+
+def _associated_ids(obj: Any, kind: str) -> list[str]:
+    """Associated record ids in HubSpot's order, without the duplicates labels produce."""
+    associations = getattr(obj, "associations", None) or {}
+    collection = associations.get(kind)
+    results: Iterable[Any] = getattr(collection, "results", None) or []
+    ids: list[str] = []
+    for item in results:
+        item_id = str(item.id)
+        if item_id not in ids:
+            ids.append(item_id)
+    return ids
+
+
+def _hs_timestamp(when: datetime) -> str:
+    """HubSpot datetime properties take ISO-8601 UTC; a naive datetime is taken as UTC."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

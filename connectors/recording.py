@@ -1,0 +1,368 @@
+"""In-memory connectors that record what the hub would do instead of doing it.
+
+Used for dry runs (``cshub simulate``) and workflow tests: every Protocol in
+:mod:`connectors.base` has a recorder here that answers reads with plausible fake data for
+any id and appends one :class:`RecordedAction` per side effect. Pass one
+:class:`ActionLog` to all four recorders to get a single ordered timeline.
+
+The recorders honour idempotency keys exactly as the real connectors promise to: a
+second create/post/send with a known key returns the first result (``created=False``)
+and records nothing. Ticket updates carry no key in the Protocol, and Zendesk does not
+deduplicate them either, so each call is recorded.
+
+Thread-safe: the blocking recorders are called from activity thread pools.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from connectors.base import (
+    ChatMessageRef,
+    Company,
+    Contact,
+    CrmRecordRef,
+    EmailReceipt,
+    OutgoingEmail,
+    Owner,
+    Ticket,
+)
+from connectors.errors import NotFoundError
+
+ActionChannel = Literal["email", "slack", "crm_task", "crm_note", "ticket_update"]
+TEMPLATE_HEADER = "X-Cshub-Template"
+_SUMMARY_LEN = 120
+
+
+class RecordedAction(BaseModel):
+    """One side effect the hub asked for."""
+
+    channel: ActionChannel
+    key: str
+    """The idempotency key (for ticket updates, a digest of ticket id and change)."""
+    summary: str
+    """One line: e-mail subject, Slack text, task subject, note or ticket change."""
+    template: str | None = None
+    target: str | None = None
+    """Where it went: recipient, channel, ``company 1001`` or ``ticket 42``."""
+    at: datetime
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class ActionLog:
+    """An ordered, thread-safe list of recorded actions.
+
+    ``clock`` stamps each action; replace it (e.g. with the workflow's simulated time) to
+    make ``at`` meaningful in a time-skipping run.
+    """
+
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        self.clock: Callable[[], datetime] = clock or _wall_clock
+        self._lock = threading.Lock()
+        self._actions: list[RecordedAction] = []
+
+    def record(
+        self,
+        channel: ActionChannel,
+        key: str,
+        summary: str,
+        *,
+        template: str | None = None,
+        target: str | None = None,
+    ) -> RecordedAction:
+        action = RecordedAction(
+            channel=channel,
+            key=key,
+            summary=_one_line(summary),
+            template=template,
+            target=target,
+            at=self.clock(),
+        )
+        with self._lock:
+            self._actions.append(action)
+        return action
+
+    @property
+    def actions(self) -> list[RecordedAction]:
+        """A snapshot, oldest first."""
+        with self._lock:
+            return list(self._actions)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._actions.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._actions)
+
+
+class _Recorder:
+    def __init__(self, log: ActionLog | None) -> None:
+        self.log = log if log is not None else ActionLog()
+        self._lock = threading.Lock()
+
+    @property
+    def actions(self) -> list[RecordedAction]:
+        """Everything in this recorder's log (all recorders' actions when it is shared)."""
+        return self.log.actions
+
+
+class RecordingCrm(_Recorder):
+    """Any company id exists (``Company {id}``, owned by ``owner-1``) unless seeded or
+    listed in ``missing``; every company has one primary contact; any owner exists."""
+
+    def __init__(
+        self,
+        log: ActionLog | None = None,
+        *,
+        companies: Mapping[str, Company] | None = None,
+        contacts: Mapping[str, Contact | None] | None = None,
+        owners: Mapping[str, Owner] | None = None,
+        missing: Iterable[str] = (),
+    ) -> None:
+        super().__init__(log)
+        self.companies: dict[str, Company] = dict(companies or {})
+        self.contacts: dict[str, Contact | None] = dict(contacts or {})
+        self.owners: dict[str, Owner] = dict(owners or {})
+        self.missing: set[str] = set(missing)
+        self._refs: dict[str, CrmRecordRef] = {}
+        self._next_id = 1
+
+    def get_company(self, company_id: str) -> Company:
+        self._check_exists("get_company", company_id)
+        return self.companies.get(company_id) or Company(
+            id=company_id,
+            name=f"Company {company_id}",
+            domain=f"company-{company_id}.example",
+            tier=None,
+            owner_id="owner-1",
+        )
+
+    def get_primary_contact(self, company_id: str) -> Contact | None:
+        self._check_exists("get_primary_contact", company_id)
+        if company_id in self.contacts:
+            return self.contacts[company_id]
+        return Contact(
+            id=f"contact-{company_id}",
+            email=f"customer-{company_id}@example.com",
+            first_name="Alex",
+            last_name=f"Customer{company_id}",
+        )
+
+    def get_owner(self, owner_id: str) -> Owner:
+        if owner_id in self.missing:
+            raise NotFoundError("recording", "get_owner", f"owner {owner_id}", "404 not found")
+        return self.owners.get(owner_id) or Owner(
+            id=owner_id,
+            email=f"csm-{owner_id}@cshub.example",
+            first_name="Casey",
+            last_name=f"Manager-{owner_id}",
+        )
+
+    def create_task(
+        self,
+        *,
+        company_id: str,
+        subject: str,
+        body: str,
+        due_at: datetime,
+        owner_id: str | None,
+        priority: str,
+        idempotency_key: str,
+        template: str | None = None,
+    ) -> CrmRecordRef:
+        return self._create("crm_task", company_id, subject, idempotency_key, template)
+
+    def create_note(
+        self,
+        *,
+        company_id: str,
+        body: str,
+        timestamp: datetime,
+        idempotency_key: str,
+        template: str | None = None,
+    ) -> CrmRecordRef:
+        return self._create("crm_note", company_id, body, idempotency_key, template)
+
+    def _create(
+        self,
+        channel: Literal["crm_task", "crm_note"],
+        company_id: str,
+        summary: str,
+        key: str,
+        template: str | None,
+    ) -> CrmRecordRef:
+        self._check_exists(f"create_{channel.removeprefix('crm_')}", company_id)
+        with self._lock:
+            ref = self._refs.get(f"{channel}:{key}")
+            if ref is not None:
+                return ref.model_copy(update={"created": False})
+            ref = CrmRecordRef(id=f"{channel.removeprefix('crm_')}-{self._next_id}", created=True)
+            self._next_id += 1
+            self._refs[f"{channel}:{key}"] = ref
+            self.log.record(
+                channel, key, summary, template=template, target=f"company {company_id}"
+            )
+        return ref
+
+    def _check_exists(self, operation: str, company_id: str) -> None:
+        if company_id in self.missing:
+            raise NotFoundError("recording", operation, f"company {company_id}", "404 not found")
+
+
+class RecordingHelpdesk(_Recorder):
+    """Any ticket id exists (open, normal priority) unless listed in ``missing``; updates
+    change the in-memory ticket so a later ``get_ticket`` sees them."""
+
+    def __init__(
+        self,
+        log: ActionLog | None = None,
+        *,
+        tickets: Mapping[str, Ticket] | None = None,
+        missing: Iterable[str] = (),
+    ) -> None:
+        super().__init__(log)
+        self.tickets: dict[str, Ticket] = dict(tickets or {})
+        self.missing: set[str] = set(missing)
+
+    def get_ticket(self, ticket_id: str) -> Ticket:
+        with self._lock:
+            return self._ticket("get_ticket", ticket_id)
+
+    def update_ticket(
+        self,
+        ticket_id: str,
+        *,
+        priority: str | None = None,
+        add_tags: list[str] | None = None,
+        group_id: str | None = None,
+        internal_note: str | None = None,
+        public_comment: str | None = None,
+    ) -> Ticket:
+        parts: list[str] = []
+        with self._lock:
+            ticket = self._ticket("update_ticket", ticket_id)
+            update: dict[str, object] = {"updated_at": self.log.clock()}
+            if priority is not None:
+                update["priority"] = priority
+                parts.append(f"priority {priority}")
+            if add_tags:
+                update["tags"] = ticket.tags + [t for t in add_tags if t not in ticket.tags]
+                parts.append("tags +" + ",".join(add_tags))
+            if group_id is not None:
+                update["group_id"] = group_id
+                parts.append(f"group {group_id}")
+            if internal_note:
+                parts.append(f"internal note: {internal_note}")
+            if public_comment:
+                parts.append(f"public comment: {public_comment}")
+            ticket = ticket.model_copy(update=update)
+            self.tickets[ticket_id] = ticket
+        summary = f"ticket {ticket_id}: " + ("; ".join(parts) or "no change")
+        digest = hashlib.sha256(summary.encode("utf-8")).hexdigest()[:12]
+        self.log.record(
+            "ticket_update", f"ticket-{ticket_id}-{digest}", summary, target=f"ticket {ticket_id}"
+        )
+        return ticket
+
+    def _ticket(self, operation: str, ticket_id: str) -> Ticket:
+        if ticket_id in self.missing:
+            raise NotFoundError("recording", operation, f"ticket {ticket_id}", "404 not found")
+        ticket = self.tickets.get(ticket_id)
+        if ticket is None:
+            now = self.log.clock()
+            ticket = Ticket(
+                id=ticket_id,
+                subject=f"Ticket {ticket_id}",
+                status="open",
+                priority="normal",
+                requester_id="requester-1",
+                created_at=now,
+                updated_at=now,
+            )
+            self.tickets[ticket_id] = ticket
+        return ticket
+
+
+class RecordingChat(_Recorder):
+    """Posts are kept in ``posts``; every e-mail maps to a stable fake user id except those
+    in ``unknown_emails``."""
+
+    def __init__(self, log: ActionLog | None = None, *, unknown_emails: Iterable[str] = ()) -> None:
+        super().__init__(log)
+        self.unknown_emails = {e.lower() for e in unknown_emails}
+        self.posts: list[dict[str, object]] = []
+        self._refs: dict[str, ChatMessageRef] = {}
+
+    async def post_message(
+        self,
+        *,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, object]] | None,
+        idempotency_key: str,
+        template: str | None = None,
+    ) -> ChatMessageRef:
+        with self._lock:
+            ref = self._refs.get(idempotency_key)
+            if ref is not None:
+                return ref.model_copy(update={"created": False})
+            ts = f"{self.log.clock().timestamp():.6f}"
+            ref = ChatMessageRef(channel=channel, ts=ts, created=True)
+            self._refs[idempotency_key] = ref
+            self.posts.append(
+                {"channel": channel, "text": text, "blocks": blocks, "key": idempotency_key}
+            )
+            self.log.record("slack", idempotency_key, text, template=template, target=channel)
+        return ref
+
+    async def lookup_user_id(self, email: str) -> str | None:
+        if email.lower() in self.unknown_emails:
+            return None
+        return "U" + hashlib.sha256(email.lower().encode("utf-8")).hexdigest()[:10].upper()
+
+
+class RecordingMailer(_Recorder):
+    """Sent messages are kept in ``sent``; the template name comes from ``X-Cshub-Template``."""
+
+    def __init__(self, log: ActionLog | None = None) -> None:
+        super().__init__(log)
+        self.sent: list[OutgoingEmail] = []
+        self._receipts: dict[str, EmailReceipt] = {}
+
+    async def send(self, message: OutgoingEmail) -> EmailReceipt:
+        with self._lock:
+            receipt = self._receipts.get(message.idempotency_key)
+            if receipt is not None:
+                return receipt
+            digest = hashlib.sha256(message.idempotency_key.encode("utf-8")).hexdigest()[:32]
+            receipt = EmailReceipt(message_id=f"<{digest}@recording.invalid>")
+            self._receipts[message.idempotency_key] = receipt
+            self.sent.append(message)
+            template = next(
+                (v for k, v in message.headers.items() if k.lower() == TEMPLATE_HEADER.lower()),
+                None,
+            )
+            self.log.record(
+                "email",
+                message.idempotency_key,
+                message.subject,
+                template=template,
+                target=message.to,
+            )
+        return receipt
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= _SUMMARY_LEN else line[: _SUMMARY_LEN - 1] + "…"

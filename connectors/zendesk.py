@@ -1,0 +1,232 @@
+"""Zendesk implementation of :class:`connectors.base.Helpdesk` (zenpy 2).
+
+Blocking (``requests`` underneath): call it from synchronous activities on a thread pool.
+
+Pointing at an emulator
+    zenpy builds every URL from ``{subdomain}.zendesk.com`` unless the environment variables
+    ``ZENPY_FORCE_NETLOC`` / ``ZENPY_FORCE_SCHEME`` are set, which it reads at every request.
+    Passing ``base_netloc`` sets them, so it is **process-wide**: every zenpy client in
+    the process then talks to that host. That is what a sandbox run wants, and production
+    never passes ``base_netloc``.
+
+Rate limits
+    On a 429 with ``Retry-After`` zenpy sleeps and retries by itself, spending at most
+    ``ratelimit_budget_s`` per call (zenpy spends its budget over the client's whole life,
+    so it is refilled before every call here). A 429 asking for a longer wait than the
+    budget left fails at once - a response hook raises before zenpy starts sleeping -
+    as a retryable error carrying ``retry_after``, so Temporal waits instead of a thread.
+
+Comments
+    ``internal_note`` becomes a private comment (``public: false``), ``public_comment`` a
+    public one. Zendesk takes one comment per update, so when both are given the ticket is
+    updated twice (field changes and the note first). Comments are not deduplicated: an
+    activity that retries after an update whose answer was lost may add the comment again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
+
+import requests
+from zenpy import Zenpy
+from zenpy.lib.api_objects import Comment as ZComment
+from zenpy.lib.api_objects import Ticket as ZTicket
+from zenpy.lib.exception import APIException, RatelimitBudgetExceeded
+
+from connectors.base import Ticket
+from connectors.errors import ConnectorError, PermanentConnectorError, RetryableConnectorError
+from connectors.http_errors import (
+    classify_http,
+    parse_retry_after,
+    reading_response,
+    transport_error,
+    unexpected_error,
+)
+
+SYSTEM = "zendesk"
+
+T = TypeVar("T")
+
+
+class ZendeskHelpdesk:
+    """Support tickets through the Zendesk v2 API."""
+
+    def __init__(
+        self,
+        subdomain: str,
+        email: str,
+        token: str,
+        base_netloc: str | None = None,
+        scheme: str = "https",
+        timeout_s: float = 10.0,
+        ratelimit_budget_s: float = 30.0,
+    ) -> None:
+        if base_netloc:
+            os.environ["ZENPY_FORCE_NETLOC"] = base_netloc
+            os.environ["ZENPY_FORCE_SCHEME"] = scheme
+        self._budget = int(ratelimit_budget_s)
+        # The object cache would answer get_ticket from memory after the first read, which
+        # is exactly wrong for a record other people edit all day.
+        self._client = Zenpy(
+            subdomain=subdomain,
+            email=email,
+            token=token,
+            timeout=timeout_s,
+            ratelimit_budget=self._budget,
+            disable_cache=True,
+        )
+        self._client.tickets.session.hooks["response"].append(self._fail_fast_on_long_wait)
+
+    def _fail_fast_on_long_wait(
+        self, response: requests.Response, *args: Any, **kwargs: Any
+    ) -> None:
+        """Stop zenpy from sleeping through a Retry-After longer than the budget left."""
+        if response.status_code != 429:
+            return
+        value = response.headers.get("Retry-After", "")
+        wait = parse_retry_after(value)
+        left = self._client.tickets.ratelimit_budget
+        if wait is None or not value.strip().isdigit() or left is None or wait >= left:
+            raise _LongRateLimit(response)
+
+    def get_ticket(self, ticket_id: str) -> Ticket:
+        number = _ticket_number("get_ticket", ticket_id)
+        ticket = self._call("get_ticket", ticket_id, lambda: self._client.tickets(id=number))
+        return _to_ticket("get_ticket", ticket_id, ticket)
+
+    def update_ticket(
+        self,
+        ticket_id: str,
+        *,
+        priority: str | None = None,
+        add_tags: list[str] | None = None,
+        group_id: str | None = None,
+        internal_note: str | None = None,
+        public_comment: str | None = None,
+    ) -> Ticket:
+        """Change the given fields only; tags are added (``additional_tags``), never replaced."""
+        number = _ticket_number("update_ticket", ticket_id)
+        changes = ZTicket(id=number)
+        changed = False
+        if priority is not None:
+            changes.priority = priority
+            changed = True
+        if add_tags:
+            changes.additional_tags = list(add_tags)
+            changed = True
+        if group_id is not None:
+            changes.group_id = _as_int("update_ticket", ticket_id, "group_id", group_id)
+            changed = True
+        updates: list[Any] = []
+        for body, public in ((internal_note, False), (public_comment, True)):
+            if body:
+                # The first comment rides along with the field changes; a second needs its
+                # own update because Zendesk takes one comment per update.
+                update = ZTicket(id=number) if updates else changes
+                update.comment = ZComment(body=body, public=public)
+                updates.append(update)
+        if changed and not updates:
+            updates.append(changes)
+        if not updates:
+            return self.get_ticket(ticket_id)
+        result: Any = None
+        for update in updates:
+            result = self._call(
+                "update_ticket", ticket_id, partial(self._client.tickets.update, update)
+            )
+        return _to_ticket("update_ticket", ticket_id, getattr(result, "ticket", result))
+
+    def _call(self, operation: str, ticket_id: str, fn: Callable[[], T]) -> T:
+        """Run one zenpy call with a full rate-limit budget; let only ConnectorErrors out."""
+        target = f"ticket {ticket_id}"
+        # zenpy decrements this for every second it sleeps and never refills it.
+        self._client.tickets.ratelimit_budget = self._budget
+        try:
+            return fn()
+        except ConnectorError:
+            raise
+        except _LongRateLimit as exc:
+            r = exc.response
+            raise classify_http(
+                SYSTEM, operation, target, r.status_code, r.headers, r.content
+            ) from exc
+        except RatelimitBudgetExceeded as exc:
+            raise RetryableConnectorError(
+                SYSTEM,
+                operation,
+                target,
+                f"429 rate limited for longer than the {self._budget} s budget",
+                status=429,
+            ) from exc
+        except (APIException, requests.HTTPError) as exc:
+            response = getattr(exc, "response", None)
+            if response is None:
+                raise unexpected_error(SYSTEM, operation, target, exc) from exc
+            raise classify_http(
+                SYSTEM, operation, target, response.status_code, response.headers, response.content
+            ) from exc
+        except (requests.RequestException, OSError) as exc:
+            raise transport_error(SYSTEM, operation, target, exc) from exc
+        except Exception as exc:
+            raise unexpected_error(SYSTEM, operation, target, exc) from exc
+
+
+class _LongRateLimit(Exception):
+    """Raised from the response hook: a 429 we will not sleep through in-process."""
+
+    def __init__(self, response: requests.Response) -> None:
+        super().__init__(f"429 Retry-After {response.headers.get('Retry-After')!r}")
+        self.response = response
+
+
+def _ticket_number(operation: str, ticket_id: str) -> int:
+    return _as_int(operation, ticket_id, "ticket id", ticket_id)
+
+
+def _as_int(operation: str, ticket_id: str, what: str, value: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise PermanentConnectorError(
+            SYSTEM, operation, f"ticket {ticket_id}", f"{what} {value!r} is not a number"
+        ) from None
+
+
+def _to_ticket(operation: str, ticket_id: str, z: Any) -> Ticket:
+    with reading_response(SYSTEM, operation, f"ticket {ticket_id}"):
+        return _convert(z)
+
+
+def _convert(z: Any) -> Ticket:
+    return Ticket(
+        id=str(z.id),
+        subject=z.subject or z.raw_subject or "",
+        status=z.status or "new",
+        priority=z.priority,
+        requester_id=_opt_str(z.requester_id),
+        assignee_id=_opt_str(z.assignee_id),
+        organization_id=_opt_str(z.organization_id),
+        group_id=_opt_str(z.group_id),
+        tags=list(z.tags or []),
+        created_at=_parse_time(z.created_at),
+        updated_at=_parse_time(z.updated_at),
+    )
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _parse_time(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None

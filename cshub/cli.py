@@ -1,0 +1,153 @@
+"""The ``cshub`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cshub.settings import SettingsError, load_settings
+from domain.tiers import Tier
+
+app = typer.Typer(help="cshub: customer-success automation on Temporal.", no_args_is_help=True)
+playbooks_app = typer.Typer(help="Check the playbook files.", no_args_is_help=True)
+simulate_app = typer.Typer(help="Dry-run a playbook on simulated time.", no_args_is_help=True)
+onboarding_app = typer.Typer(help="Start or inspect onboarding journeys.", no_args_is_help=True)
+app.add_typer(playbooks_app, name="playbooks")
+app.add_typer(simulate_app, name="simulate")
+app.add_typer(onboarding_app, name="onboarding")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code=2)
+
+
+@app.command()
+def dev() -> None:
+    """Run the whole hub locally: Temporal dev server + UI, worker, emulators, demo data."""
+    from cshub.dev import DevSettings, run_dev
+
+    try:
+        asyncio.run(run_dev(DevSettings()))
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def worker() -> None:
+    """Run the production worker against the configured Temporal and services."""
+    from worker import run_worker
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(
+        f"cshub worker: {settings.temporal_address} namespace={settings.temporal_namespace} "
+        f"task queue={settings.temporal_task_queue} ({settings.cshub_env.value})"
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_worker(settings))
+
+
+@playbooks_app.command("validate")
+def playbooks_validate(
+    directory: Annotated[
+        Path | None, typer.Argument(help="Playbooks folder (default: the installed one)")
+    ] = None,
+) -> None:
+    """Validate every playbook file; list each error with its file and field."""
+    from playbooks.loader import validate_all
+
+    files, problems = validate_all(directory)
+    for problem in problems:
+        typer.echo(f"error: {problem}", err=True)
+    if problems:
+        raise typer.Exit(code=1)
+    typer.echo(f"{len(files)} playbook file(s) valid: {', '.join(f.name for f in files)}")
+
+
+@simulate_app.command("onboarding")
+def simulate_onboarding(
+    tier: Annotated[Tier, typer.Option(help="Plan tier to simulate")],
+    days: Annotated[
+        int | None, typer.Option(min=0, help="Simulated days (default: the whole plan)")
+    ] = None,
+    plan: Annotated[str | None, typer.Option(help="Plan file to use instead of the tier's")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array")] = False,
+) -> None:
+    """Print every action the onboarding plan would take, without touching a customer."""
+    from cshub.simulate import simulate_onboarding as run
+
+    actions = asyncio.run(run(tier, days, plan))
+    if as_json:
+        typer.echo(json.dumps([a.model_dump() for a in actions], indent=2))
+        return
+    typer.echo(f"{'day':>4}  {'channel':<9} {'template':<22} summary")
+    for a in actions:
+        typer.echo(f"{a.day:>4}  {a.channel:<9} {a.template or '-':<22} {a.summary}")
+    typer.echo(f"{len(actions)} actions")
+
+
+@onboarding_app.command("start")
+def onboarding_start(
+    customer_id: Annotated[str, typer.Argument(help="CRM company id")],
+    tier: Annotated[Tier | None, typer.Option(help="Tier (default: read from the CRM)")] = None,
+    plan: Annotated[str | None, typer.Option(help="Plan file override")] = None,
+) -> None:
+    """Start a customer's onboarding (or join the one already running)."""
+    from cshub.starters import start_onboarding
+    from cshub.temporal_client import connect
+    from domain.onboarding import OnboardingInput
+
+    async def go() -> str:
+        settings = load_settings()
+        client = await connect(settings)
+        handle = await start_onboarding(
+            client,
+            settings.temporal_task_queue,
+            OnboardingInput(customer_id=customer_id, tier=tier, plan=plan),
+        )
+        return f"{handle.id} (run {handle.result_run_id})"
+
+    try:
+        typer.echo(f"onboarding: {asyncio.run(go())}")
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    except ValueError as exc:
+        raise _fail(f"invalid input: {exc}") from None
+
+
+@onboarding_app.command("progress")
+def onboarding_progress(customer_id: Annotated[str, typer.Argument(help="CRM company id")]) -> None:
+    """Print the journey's progress (the `progress` query) as JSON."""
+    from cshub.temporal_client import connect
+    from workflows.onboarding import OnboardingWorkflow, onboarding_workflow_id
+
+    async def go() -> str:
+        settings = load_settings()
+        client = await connect(settings)
+        handle = client.get_workflow_handle_for(
+            OnboardingWorkflow.run, onboarding_workflow_id(customer_id)
+        )
+        progress = await handle.query(OnboardingWorkflow.progress)
+        return progress.model_dump_json(indent=2)
+
+    try:
+        typer.echo(asyncio.run(go()))
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+
+
+def main() -> None:
+    try:
+        app()
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        sys.exit(2)

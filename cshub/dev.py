@@ -1,0 +1,202 @@
+"""``cshub dev``: the whole hub on one machine.
+
+Starts the Temporal dev server (SQLite file in the data folder, Web UI), the local
+emulators of HubSpot/Zendesk/Slack with the SMTP sink and the sandbox inbox, and the
+worker; then starts onboarding for the demo customers. Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from connectors.factory import build_connectors
+from cshub.binaries import temporal_cli
+from cshub.settings import Settings
+from cshub.starters import start_onboarding
+from domain.onboarding import MilestoneReached, OnboardingInput, ProductEvent
+from domain.tiers import ProductEventType
+from sandbox.server import start_sandbox
+from worker import create_worker
+from workflows.onboarding import OnboardingWorkflow
+
+
+class DevSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    cshub_temporal_port: int = Field(default=7233, ge=1, le=65535)
+    cshub_ui_port: int = Field(default=8233, ge=1, le=65535)
+    cshub_sandbox_port: int = Field(default=8025, ge=1, le=65535)
+    cshub_smtp_port: int = Field(default=1025, ge=1, le=65535)
+    cshub_data_dir: Path = Path(".cshub")
+    cshub_demo_day_seconds: int = Field(default=60, ge=1)
+    cshub_demo: bool = True
+
+
+DEMO_CUSTOMERS = ["1001", "1002", "1003", "1004", "1005", "1006", "1007", "1008"]
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def check_ports(dev: DevSettings) -> None:
+    taken = [
+        f"{name}={port}"
+        for name, port in (
+            ("CSHUB_TEMPORAL_PORT", dev.cshub_temporal_port),
+            ("CSHUB_UI_PORT", dev.cshub_ui_port),
+            ("CSHUB_SANDBOX_PORT", dev.cshub_sandbox_port),
+            ("CSHUB_SMTP_PORT", dev.cshub_smtp_port),
+        )
+        if not _port_free(port)
+    ]
+    if taken:
+        raise SystemExit(
+            f"cshub dev: port(s) already in use: {', '.join(taken)}. Stop the other process "
+            f"or choose other ports with those variables."
+        )
+
+
+async def start_temporal_dev_server(dev: DevSettings) -> asyncio.subprocess.Process:
+    dev.cshub_data_dir.mkdir(parents=True, exist_ok=True)
+    log = (dev.cshub_data_dir / "temporal.log").open("ab")
+    proc = await asyncio.create_subprocess_exec(
+        str(temporal_cli()),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(dev.cshub_temporal_port),
+        "--ui-port",
+        str(dev.cshub_ui_port),
+        "--db-filename",
+        str(dev.cshub_data_dir / "temporal.db"),
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--sqlite-pragma",
+        "synchronous=normal",
+        "--ui-disable-news-fetch",
+        "--log-level",
+        "warn",
+        stdout=log,
+        stderr=log,
+        start_new_session=True,  # Ctrl-C reaches us; we stop the server in order
+    )
+    return proc
+
+
+async def connect_when_ready(address: str, proc: asyncio.subprocess.Process, log: Path) -> Client:
+    for _ in range(120):
+        if proc.returncode is not None:
+            raise SystemExit(f"cshub dev: the Temporal dev server exited; see {log}")
+        try:
+            return await Client.connect(address, data_converter=pydantic_data_converter)
+        except RuntimeError:
+            await asyncio.sleep(0.5)
+    raise SystemExit(f"cshub dev: Temporal did not come up on {address} within 60 s; see {log}")
+
+
+async def seed_demo(client: Client, task_queue: str, day_seconds: int) -> None:
+    """Start the demo customers' journeys (joins them on a restart) and play a few
+    product events, so there is something to see at once."""
+    for customer_id in DEMO_CUSTOMERS:
+        await start_onboarding(
+            client,
+            task_queue,
+            OnboardingInput(customer_id=customer_id, day_length_seconds=day_seconds),
+        )
+    events = {
+        "1001": [ProductEvent(type=ProductEventType.FIRST_LOGIN, event_id="demo-1001-login")],
+        "1003": [
+            ProductEvent(type=ProductEventType.WORKFLOW_CREATED, event_id="demo-1003-wf1"),
+            ProductEvent(
+                type=ProductEventType.USAGE_THRESHOLD, percent=87, event_id="demo-1003-usage"
+            ),
+        ],
+    }
+    for customer_id, evs in events.items():
+        handle = client.get_workflow_handle(f"onboarding-{customer_id}")
+        for ev in evs:
+            await handle.signal(OnboardingWorkflow.product_event, ev)
+    await client.get_workflow_handle("onboarding-1005").signal(
+        OnboardingWorkflow.milestone_reached,
+        MilestoneReached(milestone="production_deployment", note="demo: reached early"),
+    )
+
+
+async def run_dev(dev: DevSettings) -> None:
+    check_ports(dev)
+    address = f"127.0.0.1:{dev.cshub_temporal_port}"
+    proc = await start_temporal_dev_server(dev)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    sandbox = None
+    try:
+        client = await connect_when_ready(address, proc, dev.cshub_data_dir / "temporal.log")
+        sandbox = await start_sandbox(
+            http_port=dev.cshub_sandbox_port, smtp_port=dev.cshub_smtp_port
+        )
+        settings = Settings(
+            temporal_address=address,
+            hubspot_base_url=sandbox.http_url,
+            zendesk_base_netloc=sandbox.http_url.removeprefix("http://"),
+            zendesk_scheme="http",
+            slack_base_url=f"{sandbox.http_url}/api/",
+            smtp_host=sandbox.smtp_host,
+            smtp_port=sandbox.smtp_port,
+        )
+        with ThreadPoolExecutor(max_workers=32, thread_name_prefix="cshub-activity") as pool:
+            worker = create_worker(client, settings, build_connectors(settings), executor=pool)
+            async with worker:
+                if dev.cshub_demo:
+                    await seed_demo(
+                        client, settings.temporal_task_queue, dev.cshub_demo_day_seconds
+                    )
+                print(
+                    "\ncshub is running\n"
+                    f"  Temporal Web UI   http://127.0.0.1:{dev.cshub_ui_port}\n"
+                    f"  Sandbox inbox     {sandbox.http_url}/   (emails, Slack, CRM tasks)\n"
+                    f"  Outbox JSON       {sandbox.http_url}/api/outbox\n"
+                    f"  Temporal gRPC     {address}   (namespace default, "
+                    f"task queue {settings.temporal_task_queue})\n"
+                    f"  SMTP sink         {sandbox.smtp_host}:{sandbox.smtp_port}\n"
+                    f"  Data folder       {dev.cshub_data_dir.resolve()}\n"
+                    f"Demo customers {DEMO_CUSTOMERS[0]}-{DEMO_CUSTOMERS[-1]} are onboarding; "
+                    f"one plan day lasts {dev.cshub_demo_day_seconds} s "
+                    f"(CSHUB_DEMO_DAY_SECONDS). Ctrl-C stops everything.",
+                    flush=True,
+                )
+                await stop.wait()
+                print("\ncshub dev: stopping...", flush=True)
+    finally:
+        if sandbox is not None:
+            await sandbox.stop()
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), timeout=15)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()

@@ -1,0 +1,153 @@
+"""Configuration from environment variables and an optional ``.env`` file.
+
+The default (``CSHUB_ENV=sandbox``) points every connector at the local emulators that
+``cshub dev`` starts, so a fresh clone runs with nothing set. ``CSHUB_ENV=production``
+drops those defaults: the real services' credentials become required and a missing one
+stops start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    SANDBOX = "sandbox"
+    PRODUCTION = "production"
+
+
+SANDBOX_HTTP = "http://127.0.0.1:8025"
+
+
+class Settings(BaseSettings):
+    """Every setting the hub reads. Field name = environment variable (upper case)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    cshub_env: Environment = Environment.SANDBOX
+
+    # Temporal
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "cshub"
+    temporal_api_key: SecretStr | None = None
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+
+    # HubSpot
+    hubspot_access_token: SecretStr | None = None
+    hubspot_base_url: str | None = None
+    hubspot_portal_id: str | None = None
+    hubspot_task_association_type_id: int = 192
+    hubspot_note_association_type_id: int = 190
+
+    # Zendesk
+    zendesk_subdomain: str | None = None
+    zendesk_email: str | None = None
+    zendesk_token: SecretStr | None = None
+    zendesk_base_netloc: str | None = None
+    zendesk_scheme: str = Field(default="https", pattern="^https?$")
+
+    # Slack
+    slack_bot_token: SecretStr | None = None
+    slack_base_url: str | None = None
+    slack_alerts_channel: str = "C0CSALERTS"
+
+    # SMTP
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_sender: str | None = None
+    smtp_use_tls: bool = False
+    smtp_starttls: bool | None = None
+
+    # What customers see in e-mails
+    cshub_sender_name: str = "cshub"
+    cshub_app_url: str = "https://app.example.com"
+    cshub_unsubscribe_url: str = "https://app.example.com/email-preferences"
+    cshub_survey_url: str = "https://app.example.com/survey"
+
+    # Worker tuning
+    worker_max_concurrent_activities: int = Field(default=50, ge=1)
+    worker_workflow_task_pollers: int = Field(default=10, ge=1)
+    worker_max_cached_workflows: int = Field(default=5000, ge=0)
+
+    @model_validator(mode="after")
+    def _fill_sandbox_defaults_or_require_real_ones(self) -> Settings:
+        if self.cshub_env is Environment.SANDBOX:
+            self.hubspot_access_token = self.hubspot_access_token or SecretStr("sandbox")
+            self.hubspot_base_url = self.hubspot_base_url or SANDBOX_HTTP
+            self.zendesk_subdomain = self.zendesk_subdomain or "sandbox"
+            self.zendesk_email = self.zendesk_email or "agent@sandbox.example"
+            self.zendesk_token = self.zendesk_token or SecretStr("sandbox")
+            if not self.zendesk_base_netloc:
+                self.zendesk_base_netloc = "127.0.0.1:8025"
+                self.zendesk_scheme = "http"
+            self.slack_bot_token = self.slack_bot_token or SecretStr("xoxb-sandbox")
+            self.slack_base_url = self.slack_base_url or f"{SANDBOX_HTTP}/api/"
+            self.smtp_host = self.smtp_host or "127.0.0.1"
+            self.smtp_sender = self.smtp_sender or "success@cshub.example"
+            return self
+        missing = [
+            name
+            for name in (
+                "hubspot_access_token",
+                "zendesk_subdomain",
+                "zendesk_email",
+                "zendesk_token",
+                "slack_bot_token",
+                "smtp_host",
+                "smtp_sender",
+            )
+            if not getattr(self, name)
+        ]
+        if missing:
+            names = ", ".join(n.upper() for n in missing)
+            raise ValueError(f"CSHUB_ENV=production needs these variables set: {names}")
+        if bool(self.temporal_tls_cert) != bool(self.temporal_tls_key):
+            raise ValueError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together")
+        return self
+
+    @property
+    def hubspot_url(self) -> str:
+        return self.hubspot_base_url or "https://api.hubapi.com"
+
+    @property
+    def slack_url(self) -> str:
+        return self.slack_base_url or "https://slack.com/api/"
+
+
+class SettingsError(Exception):
+    """Start-up configuration is wrong; the message names each bad variable."""
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        name = loc.upper() if loc else "configuration"
+        lines.append(f"  {name}: {err['msg']}")
+    return "invalid configuration:\n" + "\n".join(lines)
+
+
+def load_settings() -> Settings:
+    """Read the settings, turning validation errors into one readable SettingsError."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

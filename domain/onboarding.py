@@ -1,0 +1,159 @@
+"""Messages of the onboarding workflow: its input, signals, query result and result.
+
+One pydantic model per message so fields can be added without breaking running
+workflows (new fields always get defaults).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.onboarding_plan import OnboardingPlan
+from domain.tiers import ProductEventType, Tier
+
+CUSTOMER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OnboardingStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class ActionRecord(BaseModel):
+    """One thing the journey did (or tried to do), as shown in progress and summaries."""
+
+    at: datetime
+    day: int
+    step: str
+    channel: str
+    template: str | None = None
+    summary: str
+    outcome: str = "done"  # done | already_done | skipped | failed
+
+
+class OnboardingCarryOver(BaseModel):
+    """Internal: the state a run hands to its continuation (continue-as-new)."""
+
+    plan: OnboardingPlan
+    started_at: datetime
+    day_length_seconds: int = 86_400
+    skip_before: datetime | None = None
+    done_steps: list[str] = Field(default_factory=list)
+    milestones_reached: dict[str, datetime] = Field(default_factory=dict)
+    milestones_missed: list[str] = Field(default_factory=list)
+    nudges_sent: list[str] = Field(default_factory=list)
+    event_counts: dict[str, int] = Field(default_factory=dict)
+    max_usage_percent: float = 0.0
+    seen_event_ids: list[str] = Field(default_factory=list)
+    paused_total_s: float = 0.0
+    paused_since: datetime | None = None
+    actions: list[ActionRecord] = Field(default_factory=list)
+
+
+class OnboardingInput(_Message):
+    """Start an onboarding journey. Type this in the Temporal UI:
+    ``{"customer_id": "1001", "tier": "starter"}``."""
+
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN, description="CRM company id")
+    tier: Tier | None = Field(
+        default=None, description="Plan tier; read from the CRM company when omitted"
+    )
+    start_date: datetime | None = Field(
+        default=None,
+        description="Day 0 of the journey (default: now). Steps already due at start are "
+        "skipped, not sent in a burst; a future date waits.",
+    )
+    plan: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9_]*$",
+        description="Plan file to follow instead of the tier's own (playbooks/onboarding)",
+    )
+    day_length_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=86_400,
+        description="Compressed time for demos and rehearsals: one plan day lasts this many "
+        "seconds. Leave unset in production (a day is a day).",
+    )
+    carry_over: OnboardingCarryOver | None = Field(
+        default=None, description="Internal: state carried across continue-as-new"
+    )
+
+
+class MilestoneReached(_Message):
+    milestone: str = Field(min_length=1, description="Milestone key from the plan")
+    note: str | None = None
+
+
+class ProductEvent(_Message):
+    """A product-usage event for this customer."""
+
+    type: ProductEventType
+    event_id: str | None = Field(default=None, description="Sender's id; duplicates ignored")
+    count: int = Field(default=1, ge=1, le=10_000, description="How many occurrences")
+    percent: float | None = Field(
+        default=None, ge=0, le=1000, description="usage_threshold: % of the limit used"
+    )
+    limit_name: str | None = None
+    occurred_at: datetime | None = None
+
+
+class PauseRequest(_Message):
+    reason: str | None = None
+
+
+class ResumeRequest(_Message):
+    pass
+
+
+class CancelRequest(_Message):
+    reason: str = Field(min_length=1)
+
+
+class NextAction(BaseModel):
+    step: str
+    summary: str
+    due_at: datetime
+
+
+class OnboardingProgress(BaseModel):
+    customer_id: str
+    tier: Tier
+    plan: str
+    plan_version: int
+    status: OnboardingStatus
+    started_at: datetime
+    day: int
+    phase: str | None
+    milestones_done: list[str]
+    milestones_missed: list[str]
+    milestones_pending: list[str]
+    next_action: NextAction | None
+    paused_for_seconds: float
+    actions: list[ActionRecord]
+
+
+class OnboardingSummary(BaseModel):
+    customer_id: str
+    tier: Tier
+    plan: str
+    status: OnboardingStatus
+    started_at: datetime
+    finished_at: datetime
+    milestones_reached: list[str]
+    milestones_missed: list[str]
+    emails_sent: int
+    tasks_created: int
+    alerts_sent: int
+    failed_steps: list[str]
+    cancel_reason: str | None = None

@@ -1,0 +1,170 @@
+"""The onboarding playbook schema: what a tier's plan file may say, validated on load.
+
+A plan is pure data (``playbooks/onboarding/<name>.yaml``). Days count from the journey
+start (day 0 is the day the customer was handed to onboarding). A workflow loads its
+plan once and keeps it, so editing a file changes new journeys only.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from domain.tiers import ProductEventType, Tier
+
+KEY_PATTERN = r"^[a-z0-9][a-z0-9_]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Phase(_Strict):
+    key: str = Field(pattern=KEY_PATTERN)
+    name: str = Field(min_length=1)
+    start_day: int = Field(ge=0)
+    end_day: int = Field(ge=0)
+    focus: str = ""
+    deliverables: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end_day < self.start_day:
+            raise ValueError(f"end_day {self.end_day} is before start_day {self.start_day}")
+        return self
+
+
+class EmailStep(_Strict):
+    day: int = Field(ge=0)
+    template: str = Field(pattern=KEY_PATTERN)
+    purpose: str = ""
+
+
+class RecurringEmail(_Strict):
+    """An e-mail repeated every ``every_days`` from ``from_day`` up to ``until_day``."""
+
+    template: str = Field(pattern=KEY_PATTERN)
+    every_days: int = Field(ge=1)
+    from_day: int = Field(ge=0)
+    until_day: int = Field(ge=0)
+    purpose: str = ""
+
+    def days(self) -> list[int]:
+        return list(range(self.from_day, self.until_day + 1, self.every_days))
+
+
+class CheckIn(_Strict):
+    """A meeting the CSM holds with the customer; becomes a CRM task for the owner."""
+
+    day: int = Field(ge=0)
+    title: str = Field(min_length=1)
+    kind: Literal["check_in", "executive_touchpoint", "kickoff"] = "check_in"
+    duration_minutes: int | None = Field(default=None, ge=5)
+
+
+class EventTrigger(_Strict):
+    """Fires when the running count of ``event`` reaches ``count`` (or a usage % reaches
+    ``min_percent`` for usage_threshold events)."""
+
+    event: ProductEventType
+    count: int = Field(default=1, ge=1)
+    min_percent: float | None = Field(default=None, gt=0, le=100)
+
+    @model_validator(mode="after")
+    def _percent_only_for_usage(self) -> Self:
+        is_usage = self.event is ProductEventType.USAGE_THRESHOLD
+        if is_usage and self.min_percent is None:
+            raise ValueError("usage_threshold triggers need min_percent")
+        if not is_usage and self.min_percent is not None:
+            raise ValueError("min_percent is only valid for usage_threshold triggers")
+        return self
+
+
+class Milestone(_Strict):
+    key: str = Field(pattern=KEY_PATTERN)
+    title: str = Field(min_length=1)
+    deadline_day: int = Field(ge=1)
+    reached_by: EventTrigger | None = None
+    celebrate_template: str | None = Field(default="milestone_celebration", pattern=KEY_PATTERN)
+
+
+class Nudge(_Strict):
+    """A feature-discovery nudge: an e-mail sent once when its trigger fires."""
+
+    key: str = Field(pattern=KEY_PATTERN)
+    trigger: EventTrigger
+    message: str = Field(min_length=1)
+    template: str = Field(default="nudge", pattern=KEY_PATTERN)
+    alert_csm_template: str | None = Field(default=None, pattern=KEY_PATTERN)
+
+
+class OnboardingPlan(_Strict):
+    name: str = Field(pattern=KEY_PATTERN)
+    tier: Tier
+    version: int = Field(ge=1)
+    description: str = ""
+    duration_days: int = Field(ge=1, le=730)
+    alert_csm_on_start: bool = True
+    phases: list[Phase] = Field(min_length=1)
+    emails: list[EmailStep] = Field(default_factory=list)
+    recurring_emails: list[RecurringEmail] = Field(default_factory=list)
+    check_ins: list[CheckIn] = Field(default_factory=list)
+    milestones: list[Milestone] = Field(default_factory=list)
+    nudges: list[Nudge] = Field(default_factory=list)
+    completion_template: str = Field(default="onboarding_complete", pattern=KEY_PATTERN)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        problems: list[str] = []
+        end = self.duration_days
+
+        def beyond(what: str, day: int) -> None:
+            if day > end:
+                problems.append(f"{what} is on day {day}, after the plan ends (day {end})")
+
+        for i, ph in enumerate(self.phases):
+            beyond(f"phases[{i}] ({ph.key}) end_day", ph.end_day)
+            if i and ph.start_day <= self.phases[i - 1].end_day:
+                problems.append(
+                    f"phases[{i}] ({ph.key}) starts on day {ph.start_day}, inside the "
+                    f"previous phase (ends day {self.phases[i - 1].end_day})"
+                )
+        for i, em in enumerate(self.emails):
+            beyond(f"emails[{i}] ({em.template})", em.day)
+        for i, rec in enumerate(self.recurring_emails):
+            beyond(f"recurring_emails[{i}] until_day", rec.until_day)
+            if rec.until_day < rec.from_day:
+                problems.append(f"recurring_emails[{i}] until_day is before from_day")
+        for i, ci in enumerate(self.check_ins):
+            beyond(f"check_ins[{i}] ({ci.title})", ci.day)
+        for i, ms in enumerate(self.milestones):
+            beyond(f"milestones[{i}] ({ms.key}) deadline_day", ms.deadline_day)
+        for what, keys in (
+            ("phases", [p.key for p in self.phases]),
+            ("milestones", [m.key for m in self.milestones]),
+            ("nudges", [n.key for n in self.nudges]),
+        ):
+            dupes = sorted({k for k in keys if keys.count(k) > 1})
+            if dupes:
+                problems.append(f"{what}: duplicate key(s) {', '.join(dupes)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def templates_used(self) -> dict[str, set[str]]:
+        """Template names by kind, so a loader can check they all exist."""
+        email = {e.template for e in self.emails} | {r.template for r in self.recurring_emails}
+        email |= {m.celebrate_template for m in self.milestones if m.celebrate_template}
+        email |= {n.template for n in self.nudges} | {self.completion_template}
+        slack = {n.alert_csm_template for n in self.nudges if n.alert_csm_template}
+        return {"email": email, "slack": slack}
+
+    def phase_on(self, day: int) -> Phase | None:
+        for ph in self.phases:
+            if ph.start_day <= day <= ph.end_day:
+                return ph
+        return None
+
+    def milestone(self, key: str) -> Milestone | None:
+        return next((m for m in self.milestones if m.key == key), None)

@@ -1,0 +1,133 @@
+"""Load and validate playbook files.
+
+Plans live in ``playbooks/onboarding/<name>.yaml`` (``CSHUB_PLAYBOOKS_DIR`` points at
+another folder with the same layout). Errors name the file and the field, so
+``cshub playbooks validate`` can list every problem at once.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from domain.onboarding_plan import OnboardingPlan
+from domain.onboarding_schedule import build_schedule
+from domain.tiers import Tier
+
+PACKAGE_DIR = Path(__file__).parent
+
+
+def playbooks_dir() -> Path:
+    return Path(os.environ.get("CSHUB_PLAYBOOKS_DIR") or PACKAGE_DIR)
+
+
+@dataclass(frozen=True)
+class PlaybookProblem:
+    file: Path
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.field}: {self.message}"
+
+
+class PlaybookError(Exception):
+    """A playbook file is missing or invalid; ``problems`` lists each issue."""
+
+    def __init__(self, problems: list[PlaybookProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(file)"
+
+
+def parse_plan_file(
+    path: Path, known_templates: dict[str, set[str]] | None = None
+) -> OnboardingPlan:
+    """Parse one plan file; raise PlaybookError listing every problem found."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PlaybookError([PlaybookProblem(path, "(file)", "not found")]) from None
+    except yaml.YAMLError as exc:
+        raise PlaybookError([PlaybookProblem(path, "(file)", f"not valid YAML: {exc}")]) from None
+    if not isinstance(raw, dict):
+        raise PlaybookError([PlaybookProblem(path, "(file)", "must be a mapping of fields")])
+    try:
+        plan = OnboardingPlan.model_validate(raw)
+    except ValidationError as exc:
+        raise PlaybookError(
+            [PlaybookProblem(path, _field(tuple(e["loc"])), e["msg"]) for e in exc.errors()]
+        ) from None
+    problems: list[PlaybookProblem] = []
+    if plan.name != path.stem:
+        problems.append(
+            PlaybookProblem(
+                path, "name", f"is {plan.name!r}; must match the file name {path.stem!r}"
+            )
+        )
+    try:
+        build_schedule(plan)
+    except ValueError as exc:
+        problems.append(PlaybookProblem(path, "(schedule)", str(exc)))
+    if known_templates is not None:
+        for kind, names in plan.templates_used().items():
+            for name in sorted(names - known_templates.get(kind, set())):
+                problems.append(
+                    PlaybookProblem(
+                        path, f"{kind} template", f"{name!r} does not exist in templates/{kind}/"
+                    )
+                )
+    if problems:
+        raise PlaybookError(problems)
+    return plan
+
+
+def known_templates() -> dict[str, set[str]]:
+    from templates.renderer import email_template_names, slack_template_names
+
+    return {"email": set(email_template_names()), "slack": set(slack_template_names())}
+
+
+def load_onboarding_plan(name: str) -> OnboardingPlan:
+    return parse_plan_file(playbooks_dir() / "onboarding" / f"{name}.yaml", known_templates())
+
+
+def plan_name_for(tier: Tier, override: str | None = None) -> str:
+    return override or tier.value
+
+
+def validate_all(directory: Path | None = None) -> tuple[list[Path], list[PlaybookProblem]]:
+    """Validate every plan file; return the files checked and all problems found."""
+    base = (directory or playbooks_dir()) / "onboarding"
+    files = sorted(base.glob("*.yaml"))
+    problems: list[PlaybookProblem] = []
+    if not files:
+        problems.append(PlaybookProblem(base, "(folder)", "no onboarding plans (*.yaml) found"))
+    templates = known_templates()
+    tiers_covered: set[Tier] = set()
+    for path in files:
+        try:
+            plan = parse_plan_file(path, templates)
+            tiers_covered.add(plan.tier)
+        except PlaybookError as exc:
+            problems.extend(exc.problems)
+    for tier in Tier:
+        if not (base / f"{tier.value}.yaml").exists():
+            problems.append(
+                PlaybookProblem(
+                    base / f"{tier.value}.yaml",
+                    "(file)",
+                    f"missing: every tier needs a plan ({tier.value})",
+                )
+            )
+    return files, problems

@@ -1,0 +1,88 @@
+"""Start and stop the whole sandbox: one HTTP server for every API plus the SMTP sink.
+
+Embed it on your own event loop (tests, ``cshub dev``)::
+
+    handle = await start_sandbox(http_port=0, smtp_port=0)
+    ...  # point the SDKs at handle.http_url, SMTP at handle.smtp_host/port
+    await handle.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from sandbox import control, hubspot, inbox, slack, zendesk
+from sandbox.appkeys import FAULTS, INFO, STORE, SandboxInfo
+from sandbox.faults import FaultInjector
+from sandbox.middleware import api_middleware
+from sandbox.smtp_sink import SmtpSink
+from sandbox.store import Store
+
+MAX_BODY_BYTES = 20 * 1024 * 1024
+
+
+def build_app(
+    store: Store, faults: FaultInjector | None = None, info: SandboxInfo | None = None
+) -> web.Application:
+    """The aiohttp application serving HubSpot, Zendesk, Slack, the inbox and controls."""
+    app = web.Application(middlewares=[api_middleware], client_max_size=MAX_BODY_BYTES)
+    app[STORE] = store
+    app[FAULTS] = faults or FaultInjector()
+    app[INFO] = info or SandboxInfo()
+    inbox.setup(app)
+    control.setup(app)
+    hubspot.setup(app)
+    zendesk.setup(app)
+    slack.setup(app)
+    return app
+
+
+@dataclass
+class SandboxHandle:
+    http_url: str  # e.g. "http://127.0.0.1:8025"
+    smtp_host: str
+    smtp_port: int
+    _runner: web.AppRunner = field(repr=False)
+    _sink: SmtpSink = field(repr=False)
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()
+        await asyncio.to_thread(self._sink.stop)
+
+
+def _url_host(host: str) -> str:
+    if host in ("", "0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+async def start_sandbox(
+    host: str = "127.0.0.1",
+    http_port: int = 8025,
+    smtp_port: int = 1025,
+    data_file: Path | None = None,
+) -> SandboxHandle:
+    """Start on the running loop; port 0 picks a free port (the handle has the real one).
+
+    Raises if the demo data is invalid or a port is taken.
+    """
+    store = Store(data_file)
+    sink = SmtpSink(store, host, smtp_port)
+    await asyncio.to_thread(sink.start)
+    info = SandboxInfo(smtp_host=_url_host(host), smtp_port=sink.port)
+    runner = web.AppRunner(build_app(store, info=info), access_log=None)
+    try:
+        await runner.setup()
+        site = web.TCPSite(runner, host, http_port)
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        await asyncio.to_thread(sink.stop)
+        raise
+    port = runner.addresses[0][1]
+    info.http_url = f"http://{_url_host(host)}:{port}"
+    return SandboxHandle(info.http_url, info.smtp_host, info.smtp_port, runner, sink)

@@ -1,0 +1,119 @@
+"""Shared fixtures: the sandbox emulators, hub settings pointing at them, Temporal test
+environments (time-skipping and the real dev server), and a worker factory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from connectors.factory import build_connectors
+from cshub.binaries import temporal_cli, temporal_test_server
+from cshub.settings import Settings
+from playbooks.loader import PACKAGE_DIR
+from sandbox.server import SandboxHandle, start_sandbox
+from worker import create_worker
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def playbooks_with_test_plans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The shipped plans plus test-only plans, via CSHUB_PLAYBOOKS_DIR."""
+    root = tmp_path_factory.mktemp("playbooks")
+    shutil.copytree(PACKAGE_DIR / "onboarding", root / "onboarding")
+    for plan in (FIXTURES / "playbooks").glob("*.yaml"):
+        shutil.copy(plan, root / "onboarding" / plan.name)
+    old = os.environ.get("CSHUB_PLAYBOOKS_DIR")
+    os.environ["CSHUB_PLAYBOOKS_DIR"] = str(root)
+    yield root
+    if old is None:
+        os.environ.pop("CSHUB_PLAYBOOKS_DIR", None)
+    else:
+        os.environ["CSHUB_PLAYBOOKS_DIR"] = old
+
+
+@pytest.fixture(scope="session")
+async def sandbox() -> AsyncIterator[SandboxHandle]:
+    handle = await start_sandbox(http_port=0, smtp_port=0)
+    yield handle
+    await handle.stop()
+
+
+@pytest.fixture
+async def clean_sandbox(sandbox: SandboxHandle) -> SandboxHandle:
+    async with httpx.AsyncClient() as http:
+        (await http.post(f"{sandbox.http_url}/_sandbox/reset")).raise_for_status()
+    return sandbox
+
+
+@pytest.fixture(scope="session")
+def hub_settings(sandbox: SandboxHandle) -> Settings:
+    return Settings(
+        hubspot_base_url=sandbox.http_url,
+        zendesk_base_netloc=sandbox.http_url.removeprefix("http://"),
+        zendesk_scheme="http",
+        slack_base_url=f"{sandbox.http_url}/api/",
+        smtp_host=sandbox.smtp_host,
+        smtp_port=sandbox.smtp_port,
+    )
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(temporal_test_server()),
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=str(temporal_cli()),
+        ui=False,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@asynccontextmanager
+async def running_worker(
+    env: WorkflowEnvironment, settings: Settings, task_queue: str | None = None
+) -> AsyncIterator[Worker]:
+    """A worker with the real activities and connectors on its own task queue."""
+    queue = task_queue or f"test-{uuid.uuid4().hex[:10]}"
+    s = settings.model_copy(
+        update={"temporal_task_queue": queue, "worker_max_concurrent_activities": 16}
+    )
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        worker = create_worker(env.client, s, build_connectors(s), executor=pool)
+        async with worker:
+            yield worker
+
+
+async def outbox(sandbox: SandboxHandle) -> dict[str, Any]:
+    async with httpx.AsyncClient() as http:
+        resp = await http.get(f"{sandbox.http_url}/api/outbox")
+        resp.raise_for_status()
+        result: dict[str, Any] = resp.json()
+        return result
+
+
+def emails_for(box: dict[str, Any], customer_id: str) -> list[dict[str, Any]]:
+    return [e for e in box["emails"] if e["headers"].get("X-Cshub-Customer-Id") == customer_id]

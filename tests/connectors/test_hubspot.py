@@ -1,0 +1,158 @@
+"""HubSpotCrm through the real hubspot-api-client against the sandbox emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from connectors.errors import NotFoundError, RetryableConnectorError
+from connectors.hubspot import HubSpotCrm
+from tests.connectors.connector_sandbox import SandboxClient
+
+DUE = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
+
+
+async def test_get_company(hubspot: HubSpotCrm) -> None:
+    company = await asyncio.to_thread(hubspot.get_company, "1001")
+    assert company.id == "1001"
+    assert company.name == "Brightleaf Studio"
+    assert company.domain == "brightleaf.example.com"
+    assert company.tier == "community"
+    assert company.owner_id == "501"
+    assert company.timezone == "Europe/Berlin"
+
+
+async def test_primary_contact_is_the_first_associated(hubspot: HubSpotCrm) -> None:
+    contact = await asyncio.to_thread(hubspot.get_primary_contact, "1003")
+    assert contact is not None
+    assert contact.email == "grace.kim@northwind.example.com"
+    assert (contact.first_name, contact.last_name) == ("Grace", "Kim")
+
+
+async def test_get_owner(hubspot: HubSpotCrm) -> None:
+    owner = await asyncio.to_thread(hubspot.get_owner, "501")
+    assert owner.email == "dana.reyes@cshub.example"
+    assert owner.full_name == "Dana Reyes"
+
+
+async def test_create_task_is_idempotent(hubspot: HubSpotCrm, sandbox_api: SandboxClient) -> None:
+    key = f"test-task-{uuid.uuid4()}"
+
+    def create() -> tuple[str, bool]:
+        ref = hubspot.create_task(
+            company_id="1001",
+            subject="Check in on onboarding",
+            body="Day 7 milestone missed",
+            due_at=DUE,
+            owner_id="501",
+            priority="high",
+            idempotency_key=key,
+        )
+        return ref.id, ref.created
+
+    first = await asyncio.to_thread(create)
+    second = await asyncio.to_thread(create)
+    assert first[1] is True
+    assert second == (first[0], False)
+
+    tasks = [
+        t
+        for t in (await sandbox_api.outbox())["crm_tasks"]
+        if t["properties"].get("cshub_idempotency_key") == key
+    ]
+    assert len(tasks) == 1
+    props = tasks[0]["properties"]
+    assert props["hs_task_subject"] == "Check in on onboarding"
+    assert props["hs_task_status"] == "NOT_STARTED"
+    assert props["hs_task_priority"] == "HIGH"
+    assert props["hubspot_owner_id"] == "501"
+    assert {"type": "companies", "id": "1001"} in [
+        {"type": a["type"], "id": str(a["id"])} for a in tasks[0]["associations"]
+    ]
+
+
+async def test_create_note_is_idempotent(hubspot: HubSpotCrm, sandbox_api: SandboxClient) -> None:
+    key = f"test-note-{uuid.uuid4()}"
+
+    def create() -> bool:
+        return hubspot.create_note(
+            company_id="1002", body="Health dropped to 62", timestamp=DUE, idempotency_key=key
+        ).created
+
+    assert await asyncio.to_thread(create) is True
+    assert await asyncio.to_thread(create) is False
+    notes = [
+        n
+        for n in (await sandbox_api.outbox())["crm_notes"]
+        if n["properties"].get("cshub_idempotency_key") == key
+    ]
+    assert len(notes) == 1
+
+
+async def test_missing_company_is_not_found_and_not_retried(
+    hubspot: HubSpotCrm, sandbox_api: SandboxClient
+) -> None:
+    missing = f"9{uuid.uuid4().int % 10**8}"
+    with pytest.raises(NotFoundError) as info:
+        await asyncio.to_thread(hubspot.get_company, missing)
+    assert f"hubspot get_company(company {missing}): 404" in str(info.value)
+    assert not info.value.retryable
+    assert len(await sandbox_api.requests("hubspot", f"/companies/{missing}")) == 1
+
+
+async def test_429_carries_retry_after_then_next_call_succeeds(
+    hubspot: HubSpotCrm, sandbox_api: SandboxClient
+) -> None:
+    await sandbox_api.fault("hubspot", 429, retry_after=2, path_contains="/companies/1004")
+    with pytest.raises(RetryableConnectorError) as info:
+        await asyncio.to_thread(hubspot.get_company, "1004")
+    assert info.value.status == 429
+    assert info.value.retry_after == 2
+    # One request only: urllib3's silent Retry-After retries are off.
+    company = await asyncio.to_thread(hubspot.get_company, "1004")
+    assert company.name == "Quill & Co"
+
+
+async def test_500_is_retryable(hubspot: HubSpotCrm, sandbox_api: SandboxClient) -> None:
+    await sandbox_api.fault("hubspot", 500, path_contains="/owners/502")
+    with pytest.raises(RetryableConnectorError) as info:
+        await asyncio.to_thread(hubspot.get_owner, "502")
+    assert info.value.status == 500
+    assert "hubspot get_owner(owner 502): 500" in str(info.value)
+
+
+async def test_post_500_on_create_is_retryable(
+    hubspot: HubSpotCrm, sandbox_api: SandboxClient
+) -> None:
+    await sandbox_api.fault("hubspot", 503, path_contains="/objects/tasks/search")
+    with pytest.raises(RetryableConnectorError):
+        await asyncio.to_thread(
+            hubspot.create_task,
+            company_id="1001",
+            subject="s",
+            body="b",
+            due_at=DUE,
+            owner_id=None,
+            priority="LOW",
+            idempotency_key=f"test-task-{uuid.uuid4()}",
+        )
+
+
+async def test_connection_refused_is_retryable() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    crm = HubSpotCrm("token", base_url=f"http://127.0.0.1:{port}", timeout_s=2)
+    with pytest.raises(RetryableConnectorError, match=r"hubspot get_company\(company 1001\)"):
+        await asyncio.to_thread(crm.get_company, "1001")
+
+
+async def test_slow_answer_times_out_as_retryable(sandbox_api: SandboxClient) -> None:
+    crm = HubSpotCrm("token", base_url=sandbox_api.url, timeout_s=0.3)
+    await sandbox_api.fault("hubspot", None, delay_s=1.0, path_contains="/companies/1006")
+    with pytest.raises(RetryableConnectorError, match=r"get_company\(company 1006\)"):
+        await asyncio.to_thread(crm.get_company, "1006")

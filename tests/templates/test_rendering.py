@@ -1,0 +1,401 @@
+"""Every e-mail and Slack template renders, escapes hostile input and fails loudly.
+
+Pure rendering, no I/O beyond reading the template files: the module runs in well
+under a second.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jinja2 import UndefinedError
+from markupsafe import escape
+
+from templates import renderer
+from templates.renderer import (
+    EMAIL_DEFAULTS,
+    SLACK_DEFAULTS,
+    RenderedEmail,
+    RenderedSlack,
+    TemplateNotFound,
+    email_template_names,
+    render_email,
+    render_slack,
+    slack_template_names,
+)
+
+TIERS = ("community", "starter", "professional", "enterprise")
+HOSTILE_COMPANY = 'Acme "Best" <script>alert(1)</script> & <!channel> Co'
+
+# The keys each template really needs. Everything else is either unused by it or one of
+# the nullable keys the renderer defaults to None (EMAIL_DEFAULTS / SLACK_DEFAULTS).
+# test_required_keys_are_exact proves both directions.
+EMAIL_COMMON = frozenset(
+    {"company_name", "csm_name", "csm_email", "tier", "sender_name", "unsubscribe_url", "app_url"}
+)
+EMAIL_REQUIRED: dict[str, frozenset[str]] = {
+    "welcome": EMAIL_COMMON,
+    "quick_win": EMAIL_COMMON,
+    "tips": EMAIL_COMMON,
+    "check_in": EMAIL_COMMON | {"day", "progress"},
+    "success_story": EMAIL_COMMON,
+    "upgrade_expand": EMAIL_COMMON,
+    "progress_summary": EMAIL_COMMON | {"day", "progress"},
+    "engagement": EMAIL_COMMON | {"progress"},
+    "milestone_celebration": EMAIL_COMMON | {"day", "progress", "milestone_title"},
+    "nudge": EMAIL_COMMON | {"nudge_message"},
+    "onboarding_complete": EMAIL_COMMON | {"day", "progress"},
+}
+SLACK_COMMON = frozenset({"company_name", "customer_id", "tier", "csm_name", "workflow_id"})
+SLACK_REQUIRED: dict[str, frozenset[str]] = {
+    "milestone_missed": SLACK_COMMON | {"milestone_title", "deadline_day", "day"},
+    "milestone_reached": SLACK_COMMON | {"milestone_title", "deadline_day", "day"},
+    "onboarding_started": SLACK_COMMON,
+    "onboarding_completed": SLACK_COMMON | {"day"},
+    "onboarding_cancelled": SLACK_COMMON | {"day"},
+    "usage_limit_nudge": SLACK_COMMON,
+}
+
+BLOCK_TYPES = {"header", "section", "context", "actions", "divider"}
+LEFTOVER_SYNTAX = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
+
+
+def email_context(**overrides: Any) -> dict[str, Any]:
+    ctx: dict[str, Any] = {
+        "company_name": "Acme Analytics",
+        "contact_first_name": "Ann",
+        "csm_name": "Dana Reyes",
+        "csm_email": "dana@cshub.example",
+        "tier": "starter",
+        "day": 7,
+        "phase_name": "Setup and first workflow",
+        "next_step": "Connect your CRM so your first workflow has live data.",
+        "sender_name": "cshub",
+        "unsubscribe_url": "https://cshub.example/unsubscribe?c=1001&t=abc",
+        "app_url": "https://app.cshub.example/",
+        "progress": {"milestones_done": 1, "milestones_total": 4, "actions_taken": 6},
+        "milestone_title": "First production workflow live",
+        "nudge_message": "Try advanced workflow templates with 200+ options.",
+        "survey_url": "https://survey.cshub.example/s/1001",
+    }
+    ctx.update(overrides)
+    return ctx
+
+
+def slack_context(**overrides: Any) -> dict[str, Any]:
+    ctx: dict[str, Any] = {
+        "company_name": "Acme Analytics",
+        "customer_id": "1001",
+        "tier": "professional",
+        "csm_name": "Dana Reyes",
+        "csm_slack_id": "U024BE7LH",
+        "milestone_title": "First production workflow live",
+        "deadline_day": 7,
+        "day": 9,
+        "workflow_id": "onboarding-1001",
+        "reason": "Customer cancelled the subscription",
+        "summary": "2 of 4 milestones reached, 6 onboarding steps done.",
+        "crm_url": "https://crm.example/contacts/1001",
+        "next_step": "Book a 30-minute call to unblock the integration.",
+    }
+    ctx.update(overrides)
+    return ctx
+
+
+def all_parts(email: RenderedEmail) -> str:
+    return "\n".join((email.subject, email.text, email.html))
+
+
+def strings(value: Any) -> list[str]:
+    """Every string inside a JSON-like value."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return []
+
+
+def mrkdwn_texts(message: RenderedSlack) -> list[str]:
+    """Every mrkdwn string in the message, fallback text included."""
+    texts = [message.text]
+    for block in message.blocks:
+        for obj in [block.get("text"), *block.get("fields", []), *block.get("elements", [])]:
+            if isinstance(obj, dict) and obj.get("type") == "mrkdwn":
+                texts.append(obj["text"])
+    return texts
+
+
+# ------------------------------------------------------------------------ inventory
+
+
+def test_template_names() -> None:
+    assert email_template_names() == sorted(EMAIL_REQUIRED)
+    assert slack_template_names() == sorted(SLACK_REQUIRED)
+
+
+@pytest.mark.parametrize("name", email_template_names())
+def test_every_email_name_has_all_its_files(name: str) -> None:
+    html = renderer.EMAIL_DIR / f"{name}.html.j2"
+    text = renderer.EMAIL_DIR / f"{name}.txt.j2"
+    assert html.is_file(), html
+    assert text.is_file(), text
+    assert name in renderer._subjects(), f"no subject for {name} in subjects.yaml"
+    assert '{% extends "email/_layout.html.j2" %}' in html.read_text(encoding="utf-8")
+    assert '{% extends "email/_layout.txt.j2" %}' in text.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", slack_template_names())
+def test_every_slack_name_has_its_file(name: str) -> None:
+    assert (renderer.SLACK_DIR / f"{name}.json.j2").is_file()
+
+
+def test_a_missing_part_is_template_not_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "email"
+    shutil.copytree(renderer.EMAIL_DIR, folder)
+    (folder / "nudge.txt.j2").unlink()
+    monkeypatch.setattr(renderer, "EMAIL_DIR", folder)
+    with pytest.raises(TemplateNotFound, match=r"'nudge'.*nudge\.txt\.j2") as err:
+        render_email("nudge", email_context())
+    assert str(folder) in str(err.value)
+
+
+# ------------------------------------------------------------------------- e-mails
+
+
+@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("name", email_template_names())
+def test_email_renders_for_every_tier(name: str, tier: str) -> None:
+    ctx = email_context(tier=tier)
+    email = render_email(name, ctx)
+
+    assert email.subject.strip()
+    assert "\n" not in email.subject
+    for part in (email.subject, email.text, email.html):
+        assert not LEFTOVER_SYNTAX.search(part), part
+        assert "None" not in part
+    assert email.html.startswith("<!DOCTYPE html>")
+    assert str(escape(ctx["unsubscribe_url"])) in email.html
+    assert ctx["unsubscribe_url"] in email.text
+    assert ctx["company_name"] in email.html
+    assert email.text.startswith("Hi Ann,\n")
+    assert ctx["csm_name"] in email.text and ctx["csm_name"] in email.html
+    assert ctx["sender_name"] in email.html
+    assert email.text.endswith("\n") and "\n\n\n" not in email.text
+
+
+@pytest.mark.parametrize("name", email_template_names())
+def test_email_without_first_name_greets_hi_there(name: str) -> None:
+    omitted = email_context()
+    del omitted["contact_first_name"]
+    for ctx in (
+        email_context(contact_first_name=None),
+        email_context(contact_first_name=""),
+        omitted,
+    ):
+        email = render_email(name, ctx)
+        assert email.text.startswith("Hi there,\n")
+        assert "Hi there," in email.html
+
+
+@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("name", email_template_names())
+def test_email_with_every_nullable_key_none(name: str, tier: str) -> None:
+    nulls = dict.fromkeys(EMAIL_DEFAULTS)
+    email = render_email(name, email_context(tier=tier, **nulls))
+    assert "None" not in all_parts(email)
+    assert "https://survey" not in all_parts(email)
+
+
+@pytest.mark.parametrize("name", ["check_in", "progress_summary", "onboarding_complete"])
+def test_survey_link_appears_when_set(name: str) -> None:
+    email = render_email(name, email_context())
+    assert "https://survey.cshub.example/s/1001" in email.html
+    assert "https://survey.cshub.example/s/1001" in email.text
+
+
+@pytest.mark.parametrize("name", email_template_names())
+def test_hostile_company_name_is_escaped_in_html(name: str) -> None:
+    email = render_email(name, email_context(company_name=HOSTILE_COMPANY, tier="community"))
+    assert "<script>" not in email.html
+    assert str(escape(HOSTILE_COMPANY)) in email.html
+    assert HOSTILE_COMPANY in email.text  # plain text is not HTML: no entities there
+
+
+def test_subject_is_plain_text_on_one_line() -> None:
+    email = render_email("welcome", email_context(company_name='Acme "<b>"\r\nBcc: x@evil'))
+    assert email.subject == 'Welcome to cshub, Acme "<b>" Bcc: x@evil: here is your first step'
+
+
+def test_content_follows_the_tier() -> None:
+    def text(name: str, tier: str) -> str:
+        return render_email(name, email_context(tier=tier)).text
+
+    assert "community forum" in text("welcome", "community")
+    assert "community forum" not in text("welcome", "enterprise")
+    assert "dedicated Customer Success Manager" in text("welcome", "enterprise")
+    assert "executive sponsor" in text("welcome", "enterprise")
+    assert "Professional plan adds" in text("upgrade_expand", "community")
+    assert "Enterprise plan adds" in text("upgrade_expand", "professional")
+    assert "Upgrade to Professional" in text("nudge", "community")
+    assert "Upgrade to Professional" not in text("nudge", "starter")
+    subjects = {t: render_email("upgrade_expand", email_context(tier=t)).subject for t in TIERS}
+    assert subjects["community"] == "Ready for more? What Professional adds for Acme Analytics"
+    assert subjects["enterprise"] == "Where Acme Analytics can take cshub next"
+
+
+def test_personalisation() -> None:
+    email = render_email(
+        "milestone_celebration",
+        email_context(next_step="Put three workflows into production by day 30."),
+    )
+    assert email.subject == "Milestone reached: First production workflow live"
+    assert "Put three workflows into production by day 30." in email.text
+    assert "1 of 4 onboarding milestones complete (25%)" in email.text
+    assert 'width="25%"' in email.html
+    assert "Try advanced workflow templates" in render_email("nudge", email_context()).html
+
+
+# ---------------------------------------------------------------------------- Slack
+
+
+@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("name", slack_template_names())
+def test_slack_template_gives_valid_blocks(name: str, tier: str) -> None:
+    message = render_slack(name, slack_context(tier=tier))
+    assert message.text.strip()
+    assert message.blocks and message.blocks[0]["type"] == "header"
+    for block in message.blocks:
+        assert block["type"] in BLOCK_TYPES
+    header = message.blocks[0]["text"]
+    assert header["type"] == "plain_text" and len(header["text"]) <= 150
+    assert "Acme Analytics" in header["text"]
+    dumped = json.dumps(message.model_dump())
+    assert "<@U024BE7LH>" in dumped
+    assert "https://crm.example/contacts/1001" in dumped
+    assert "onboarding-1001" in dumped
+    for text in strings(message.model_dump()):
+        assert "None" not in text
+        assert not LEFTOVER_SYNTAX.search(text), text
+
+
+@pytest.mark.parametrize("name", slack_template_names())
+def test_slack_without_optional_values(name: str) -> None:
+    ctx = slack_context(**dict.fromkeys(SLACK_DEFAULTS))
+    message = render_slack(name, ctx)
+    dumped = json.dumps(message.model_dump())
+    assert "<@" not in dumped  # no mention without a Slack id: the CSM's name instead
+    assert "Dana Reyes" in dumped
+    assert not any(block["type"] == "actions" for block in message.blocks)
+    assert "None" not in dumped
+
+
+@pytest.mark.parametrize("name", slack_template_names())
+def test_hostile_company_name_stays_valid_and_inert_in_slack(name: str) -> None:
+    message = render_slack(name, slack_context(company_name=HOSTILE_COMPANY))
+    assert HOSTILE_COMPANY in message.blocks[0]["text"]["text"]  # plain_text: shown as is
+    texts = mrkdwn_texts(message)
+    assert any("&lt;script&gt;" in t for t in texts)
+    for text in texts:
+        assert "<!channel>" not in text and "<script>" not in text
+
+
+def test_invalid_slack_id_is_not_turned_into_a_mention() -> None:
+    message = render_slack("milestone_missed", slack_context(csm_slack_id="U1> <!here"))
+    assert "<!here" not in json.dumps(message.model_dump())
+
+
+def test_milestone_missed_wording() -> None:
+    message = render_slack("milestone_missed", slack_context(company_name="Acme"))
+    assert message.text == (
+        ":warning: Acme missed milestone First production workflow live (deadline day 7)"
+    )
+    assert "What to do" in json.dumps(message.blocks)
+
+
+def test_onboarding_cancelled_without_reason() -> None:
+    message = render_slack("onboarding_cancelled", slack_context(reason=None))
+    assert "_none given_" in message.blocks[1]["text"]["text"]
+
+
+def test_long_values_are_clipped_to_slack_limits() -> None:
+    message = render_slack("onboarding_started", slack_context(company_name="A" * 500))
+    assert len(message.blocks[0]["text"]["text"]) == 150
+    assert message.blocks[0]["text"]["text"].endswith("…")
+
+
+def test_invalid_slack_payload_is_rejected() -> None:
+    with pytest.raises(ValueError, match="blocks"):
+        renderer._validate_slack("slack/x.json.j2", {"text": "x", "blocks": [{"no": "type"}]})
+    with pytest.raises(ValueError, match="text"):
+        renderer._validate_slack("slack/x.json.j2", {"blocks": [{"type": "divider"}]})
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_missing_variable_is_an_error_naming_it() -> None:
+    ctx = email_context()
+    del ctx["csm_email"]
+    with pytest.raises(UndefinedError, match="csm_email"):
+        render_email("welcome", ctx)
+    ctx = slack_context()
+    del ctx["workflow_id"]
+    with pytest.raises(UndefinedError, match="workflow_id") as err:
+        render_slack("milestone_missed", ctx)
+    assert "slack/milestone_missed.json.j2" in str(err.value)
+
+
+def test_missing_progress_field_is_an_error() -> None:
+    ctx = email_context(progress={"milestones_done": 1})
+    with pytest.raises(UndefinedError, match="milestones_total"):
+        render_email("progress_summary", ctx)
+
+
+@pytest.mark.parametrize("name", email_template_names())
+def test_email_required_keys_are_exact(name: str) -> None:
+    required = EMAIL_REQUIRED[name]
+    for tier in TIERS:
+        render_email(name, {k: v for k, v in email_context(tier=tier).items() if k in required})
+    for key in sorted(required):
+        ctx = {k: v for k, v in email_context().items() if k in required and k != key}
+        with pytest.raises(UndefinedError, match=key):
+            render_email(name, ctx)
+
+
+@pytest.mark.parametrize("name", slack_template_names())
+def test_slack_required_keys_are_exact(name: str) -> None:
+    required = SLACK_REQUIRED[name]
+    for tier in TIERS:
+        render_slack(name, {k: v for k, v in slack_context(tier=tier).items() if k in required})
+    for key in sorted(required):
+        ctx = {k: v for k, v in slack_context().items() if k in required and k != key}
+        with pytest.raises(UndefinedError, match=key):
+            render_slack(name, ctx)
+
+
+@pytest.mark.parametrize(
+    ("render", "folder"),
+    [(render_email, renderer.EMAIL_DIR), (render_slack, renderer.SLACK_DIR)],
+)
+@pytest.mark.parametrize("name", ["no_such_template", "../renderer", "_layout", "subjects"])
+def test_unknown_template_is_template_not_found(render: Any, folder: Path, name: str) -> None:
+    with pytest.raises(TemplateNotFound) as err:
+        render(name, {})
+    assert isinstance(err.value, LookupError)
+    assert repr(name) in str(err.value)
+    assert str(folder) in str(err.value)
+
+
+def test_percent() -> None:
+    assert renderer.percent(1, 4) == 25
+    assert renderer.percent(0, 0) == 0
+    assert renderer.percent(5, 4) == 100

@@ -1,0 +1,112 @@
+"""Playbook validation: the shipped plans are valid; broken files are rejected with the
+file and field named."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from domain.onboarding_schedule import StepKind, build_schedule
+from domain.tiers import Tier
+from playbooks.loader import PACKAGE_DIR, PlaybookError, parse_plan_file, validate_all
+
+GOOD = (PACKAGE_DIR / "onboarding" / "starter.yaml").read_text()
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    folder = tmp_path / "onboarding"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_shipped_plans_are_valid_and_cover_every_tier() -> None:
+    files, problems = validate_all(PACKAGE_DIR)
+    assert problems == []
+    assert {f.stem for f in files} >= {t.value for t in Tier}
+
+
+def test_starter_plan_matches_the_seed() -> None:
+    plan = parse_plan_file(PACKAGE_DIR / "onboarding" / "starter.yaml")
+    assert [(p.start_day, p.end_day) for p in plan.phases] == [(1, 7), (8, 30), (31, 90)]
+    assert [m.deadline_day for m in plan.milestones] == [7, 30, 60, 90]
+    assert [c.day for c in plan.check_ins] == [1, 3, 5, 7, 10, 14, 17, 21, 28]
+    assert [(e.day, e.template) for e in plan.emails] == [
+        (0, "welcome"), (1, "quick_win"), (3, "tips"), (7, "check_in"),
+        (14, "success_story"), (21, "upgrade_expand"),
+    ]  # fmt: skip
+    steps = build_schedule(plan)
+    assert steps[-1].kind is StepKind.COMPLETE and steps[-1].day == 90
+    assert [s.day for s in steps] == sorted(s.day for s in steps)
+
+
+def test_professional_milestones_are_weeks_2_6_12() -> None:
+    plan = parse_plan_file(PACKAGE_DIR / "onboarding" / "professional.yaml")
+    assert [m.deadline_day for m in plan.milestones] == [14, 42, 84]
+    touchpoints = [c.day for c in plan.check_ins if c.kind == "executive_touchpoint"]
+    assert touchpoints == [1, 8, 22, 50]  # weeks 1, 2, 4, 8
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        (("deadline_day: 7", "deadline_day: -1"), "milestones[0].deadline_day", "greater than"),
+        (("tier: starter", "tier: gold"), "tier", "community"),
+        (("day: 3, template: tips", "day: 300, template: tips"), "(file)", "after the plan ends"),
+        (("template: tips", "template: no_such_email"), "email template", "no_such_email"),
+        (
+            ("{day: 1, title: Welcome call", "{day: 1, titel: Welcome call"),
+            "check_ins[0].titel",
+            "Extra",
+        ),
+    ],
+)
+def test_bad_plans_are_rejected_with_file_and_field(
+    tmp_path: Path, change: tuple[str, str], field: str, words: str
+) -> None:
+    from playbooks.loader import known_templates
+
+    assert change[0] in GOOD
+    path = write(tmp_path, "starter", GOOD.replace(change[0], change[1], 1))
+    with pytest.raises(PlaybookError) as err:
+        parse_plan_file(path, known_templates())
+    text = str(err.value)
+    assert str(path) in text
+    assert field in text or field == "(file)"
+    assert words.lower() in text.lower()
+
+
+def test_invalid_yaml_and_wrong_name_are_reported(tmp_path: Path) -> None:
+    bad = write(tmp_path, "starter", "name: [unclosed")
+    with pytest.raises(PlaybookError, match="not valid YAML"):
+        parse_plan_file(bad)
+    renamed = write(tmp_path, "other", GOOD)
+    with pytest.raises(PlaybookError, match="must match the file name"):
+        parse_plan_file(renamed)
+
+
+def test_validate_command_lists_every_error_and_fails(tmp_path: Path) -> None:
+    write(tmp_path, "starter", GOOD.replace("deadline_day: 7", "deadline_day: 0"))
+    write(tmp_path, "community", "name: community\ntier: community\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "cshub", "playbooks", "validate", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "starter.yaml: milestones[0].deadline_day" in result.stderr
+    assert "community.yaml: version" in result.stderr
+    assert "professional.yaml" in result.stderr  # missing tier file
+    ok = subprocess.run(
+        [sys.executable, "-m", "cshub", "playbooks", "validate"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "valid" in ok.stdout

@@ -1,0 +1,86 @@
+"""The cshub worker: registers every workflow and activity on the task queue and runs them.
+
+Blocking SDK calls (HubSpot, Zendesk) run in plain ``def`` activities on a thread pool;
+SMTP and Slack run as ``async def`` activities on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.crm import CrmActivities
+from activities.messaging import MessagingActivities, MessagingConfig
+from activities.playbooks import load_onboarding_plan_activity
+from connectors.factory import Connectors
+from cshub.settings import Settings
+from workflows.onboarding import OnboardingWorkflow
+
+WORKFLOWS: Sequence[type] = [OnboardingWorkflow]
+
+
+def messaging_config(settings: Settings) -> MessagingConfig:
+    portal = settings.hubspot_portal_id
+    return MessagingConfig(
+        sender_name=settings.cshub_sender_name,
+        app_url=settings.cshub_app_url,
+        unsubscribe_url=settings.cshub_unsubscribe_url,
+        survey_url=settings.cshub_survey_url,
+        alerts_channel=settings.slack_alerts_channel,
+        crm_company_url=(
+            f"https://app.hubspot.com/contacts/{portal}/company/{{id}}" if portal else None
+        ),
+    )
+
+
+def build_activities(connectors: Connectors, config: MessagingConfig) -> list[Callable[..., Any]]:
+    crm = CrmActivities(connectors.crm)
+    messaging = MessagingActivities(connectors.crm, connectors.mailer, connectors.chat, config)
+    return [
+        crm.create_csm_task,
+        crm.add_crm_note,
+        crm.get_customer_tier,
+        messaging.send_customer_email,
+        messaging.alert_csm,
+        load_onboarding_plan_activity,
+    ]
+
+
+def create_worker(
+    client: Client,
+    settings: Settings,
+    connectors: Connectors,
+    *,
+    executor: ThreadPoolExecutor,
+    config: MessagingConfig | None = None,
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.temporal_task_queue,
+        workflows=list(WORKFLOWS),
+        activities=build_activities(connectors, config or messaging_config(settings)),
+        activity_executor=executor,
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
+        max_concurrent_workflow_task_polls=settings.worker_workflow_task_pollers,
+        max_cached_workflows=settings.worker_max_cached_workflows,
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run until ``stop`` is set (or forever), then shut down gracefully."""
+    from connectors.factory import build_connectors
+    from cshub.temporal_client import connect
+
+    client = await connect(settings)
+    connectors = build_connectors(settings)
+    with ThreadPoolExecutor(
+        max_workers=settings.worker_max_concurrent_activities, thread_name_prefix="cshub-activity"
+    ) as executor:
+        worker = create_worker(client, settings, connectors, executor=executor)
+        async with worker:
+            await (stop or asyncio.Event()).wait()

@@ -1,0 +1,691 @@
+"""OnboardingWorkflow: one customer's onboarding journey, from welcome to completion.
+
+Playbook, in order:
+1. Load the tier's plan once (an edited plan file changes new journeys, not this one).
+2. Walk the plan's dated steps: e-mails to the customer, check-in tasks for the CSM,
+   phase changes, milestone deadlines. A deadline passing with its milestone unreached
+   alerts the CSM in Slack and creates an intervention task, once.
+3. Meanwhile, product events and "milestone reached" signals drive celebrations and
+   feature-discovery nudges. Pause stops the clock (later steps shift by the paused
+   time); cancel ends the journey with a reason.
+4. At the end of the plan: completion e-mail, CSM alert and a CRM note with the summary.
+
+Workflow id ``onboarding-{customer_id}``. Every side effect carries the idempotency key
+``{workflow id}/{journey start}/{step}`` so a retried activity does not repeat it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
+    from activities.crm import CrmActivities
+    from activities.errors import NON_RETRYABLE_TYPES
+    from activities.messaging import MessagingActivities
+    from activities.models import (
+        ActionResult,
+        CrmNoteRequest,
+        CsmAlertRequest,
+        CsmTaskRequest,
+        CustomerEmailRequest,
+        CustomerRef,
+        LoadPlanRequest,
+        MessageContext,
+        Progress,
+    )
+    from activities.playbooks import load_onboarding_plan_activity
+    from domain.onboarding import (
+        ActionRecord,
+        CancelRequest,
+        MilestoneReached,
+        NextAction,
+        OnboardingCarryOver,
+        OnboardingInput,
+        OnboardingProgress,
+        OnboardingStatus,
+        OnboardingSummary,
+        PauseRequest,
+        ProductEvent,
+        ResumeRequest,
+    )
+    from domain.onboarding_plan import EventTrigger, Milestone, OnboardingPlan
+    from domain.onboarding_schedule import PlannedStep, StepKind, build_schedule
+    from domain.tiers import ProductEventType, Tier
+
+WORKFLOW_ID_PREFIX = "onboarding-"
+MAX_ACTIONS_KEPT = 1000
+MAX_EVENT_IDS_KEPT = 500
+
+SIDE_EFFECT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    non_retryable_error_types=NON_RETRYABLE_TYPES,
+)
+
+
+def onboarding_workflow_id(customer_id: str) -> str:
+    return f"{WORKFLOW_ID_PREFIX}{customer_id}"
+
+
+@workflow.defn(name="OnboardingWorkflow")
+class OnboardingWorkflow:
+    @workflow.init
+    def __init__(self, inp: OnboardingInput) -> None:
+        self._input = inp
+        self._state: OnboardingCarryOver | None = inp.carry_over
+        self._inbox: list[ProductEvent | MilestoneReached] = []
+        self._cancel_reason: str | None = None
+        self._status = OnboardingStatus.SCHEDULED
+        self._schedule: list[PlannedStep] = []
+
+    # ------------------------------------------------------------------ signals
+    @workflow.signal(name="milestone_reached")
+    def milestone_reached(self, msg: MilestoneReached) -> None:
+        self._inbox.append(msg)
+
+    @workflow.signal(name="product_event")
+    def product_event(self, event: ProductEvent) -> None:
+        self._inbox.append(event)
+
+    @workflow.signal(name="pause")
+    def pause(self, req: PauseRequest) -> None:
+        if self._state and self._state.paused_since is None and self._cancel_reason is None:
+            self._state.paused_since = workflow.now()
+            self._record("pause", "journey", f"paused: {req.reason or 'no reason given'}")
+
+    @workflow.signal(name="resume")
+    def resume(self, req: ResumeRequest) -> None:
+        if self._state and self._state.paused_since is not None:
+            paused = workflow.now() - self._state.paused_since
+            self._state.paused_total_s += paused.total_seconds()
+            self._state.paused_since = None
+            self._record("resume", "journey", f"resumed after {_human(paused)}")
+
+    @workflow.signal(name="cancel")
+    def cancel(self, req: CancelRequest) -> None:
+        if self._cancel_reason is None:
+            self._cancel_reason = req.reason
+
+    # ------------------------------------------------------------------ query
+    @workflow.query(name="progress")
+    def progress(self) -> OnboardingProgress:
+        st = self._require_state()
+        plan = st.plan
+        now = workflow.now()
+        nxt = self._next_step()
+        return OnboardingProgress(
+            customer_id=self._input.customer_id,
+            tier=plan.tier,
+            plan=plan.name,
+            plan_version=plan.version,
+            status=self._current_status(),
+            started_at=st.started_at,
+            day=self._day(now),
+            phase=self._phase_name(now),
+            milestones_done=sorted(st.milestones_reached),
+            milestones_missed=list(st.milestones_missed),
+            milestones_pending=[
+                m.key
+                for m in plan.milestones
+                if m.key not in st.milestones_reached and m.key not in st.milestones_missed
+            ],
+            next_action=(
+                NextAction(step=nxt.key, summary=_describe(nxt), due_at=self._due(nxt))
+                if nxt
+                else None
+            ),
+            paused_for_seconds=st.paused_total_s
+            + ((now - st.paused_since).total_seconds() if st.paused_since else 0.0),
+            actions=list(st.actions),
+        )
+
+    # ------------------------------------------------------------------ run
+    @workflow.run
+    async def run(self, inp: OnboardingInput) -> OnboardingSummary:
+        if self._state is None:
+            self._state = await self._begin(inp)
+        self._schedule = build_schedule(self._state.plan)
+        self._status = OnboardingStatus.ACTIVE
+
+        for step in self._schedule:
+            if step.key in self._state.done_steps:
+                continue
+            if not await self._wait_until(self._due(step)):
+                break  # cancelled
+            if self._state.skip_before is not None and self._due(step) < self._state.skip_before:
+                self._record(
+                    step.key,
+                    "journey",
+                    f"skipped (due before the journey was started): {_describe(step)}",
+                    outcome="skipped",
+                )
+            else:
+                await self._run_step(step)
+            self._state.done_steps.append(step.key)
+            self._update_details()
+            if workflow.info().is_continue_as_new_suggested():
+                await self._continue_as_new()
+
+        if self._cancel_reason is not None:
+            return await self._finish_cancelled()
+        self._status = OnboardingStatus.COMPLETED
+        return self._summary()
+
+    async def _begin(self, inp: OnboardingInput) -> OnboardingCarryOver:
+        tier = inp.tier or await workflow.execute_activity_method(
+            CrmActivities.get_customer_tier,
+            CustomerRef(customer_id=inp.customer_id),
+            start_to_close_timeout=timedelta(minutes=1),
+            retry_policy=SIDE_EFFECT_RETRY,
+            summary="read the customer's tier from the CRM",
+        )
+        if tier is None:
+            raise ApplicationError(
+                f"customer {inp.customer_id}: no tier given and the CRM company has no valid "
+                f'cshub_tier; start again with "tier" set',
+                type="MissingTier",
+                non_retryable=True,
+            )
+        plan: OnboardingPlan = await workflow.execute_activity(
+            load_onboarding_plan_activity,
+            LoadPlanRequest(plan=inp.plan or tier.value),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_attempts=3),
+            summary=f"load onboarding plan '{inp.plan or tier.value}'",
+        )
+        if plan.tier is not tier and inp.plan is None:
+            raise ApplicationError(
+                f"plan {plan.name} is for tier {plan.tier}, not {tier}", non_retryable=True
+            )
+        now = workflow.now()
+        started_at = inp.start_date or now
+        state = OnboardingCarryOver(
+            plan=plan,
+            started_at=started_at,
+            day_length_seconds=inp.day_length_seconds or 86_400,
+            # A back-dated journey skips what fell due before it was started.
+            skip_before=now - timedelta(minutes=5) if started_at < now else None,
+        )
+        self._state = state
+        if plan.alert_csm_on_start:
+            await self._alert(
+                "start", "onboarding_started", self._context(now, summary=plan.description or None)
+            )
+        self._update_details()
+        return state
+
+    # ------------------------------------------------------------------ waiting
+    async def _wait_until(self, due: datetime) -> bool:
+        """Sleep until ``due`` shifted by paused time, handling signals meanwhile.
+        Returns False when the journey was cancelled."""
+        st = self._require_state()
+        while True:
+            if self._cancel_reason is not None:
+                return False
+            if st.paused_since is not None:
+                self._update_details()
+                await workflow.wait_condition(
+                    lambda: st.paused_since is None or self._cancel_reason is not None
+                )
+                continue
+            await self._drain_inbox()
+            remaining = (
+                due + timedelta(seconds=st.paused_total_s) - workflow.now()
+            ).total_seconds()
+            if remaining <= 0:
+                return True
+            if workflow.info().is_continue_as_new_suggested():
+                await self._continue_as_new()
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: (
+                        bool(self._inbox)
+                        or self._cancel_reason is not None
+                        or st.paused_since is not None
+                    ),
+                    timeout=timedelta(seconds=remaining),
+                    timeout_summary="next onboarding step",
+                )
+
+    async def _continue_as_new(self) -> None:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._drain_inbox()
+        workflow.continue_as_new(
+            OnboardingInput(
+                customer_id=self._input.customer_id,
+                tier=self._require_state().plan.tier,
+                carry_over=self._require_state(),
+            )
+        )
+
+    # ------------------------------------------------------------------ steps
+    async def _run_step(self, step: PlannedStep) -> None:
+        st = self._require_state()
+        now = workflow.now()
+        if step.kind is StepKind.PHASE_START:
+            self._record(step.key, "journey", f"phase started: {step.title}")
+        elif step.kind is StepKind.EMAIL:
+            await self._email(step.key, step.ref, self._context(now))
+        elif step.kind is StepKind.CHECK_IN:
+            priority = "HIGH" if step.ref in ("executive_touchpoint", "kickoff") else "MEDIUM"
+            await self._task(
+                step.key,
+                f"Onboarding {step.ref.replace('_', ' ')}: {step.title}",
+                f"Day {step.day} of the {st.plan.name} onboarding plan"
+                f" ({self._phase_name(now) or 'no phase'}). {self._next_step_text() or ''}".strip(),
+                due_at=now + self._days(1),
+                priority=priority,
+                kind=step.ref,
+            )
+        elif step.kind is StepKind.MILESTONE_DEADLINE:
+            await self._milestone_deadline(step)
+        elif step.kind is StepKind.COMPLETE:
+            await self._complete(step)
+
+    async def _milestone_deadline(self, step: PlannedStep) -> None:
+        st = self._require_state()
+        ms = st.plan.milestone(step.ref)
+        assert ms is not None
+        if ms.key in st.milestones_reached:
+            self._record(step.key, "journey", f"milestone met before its deadline: {ms.title}")
+            return
+        st.milestones_missed.append(ms.key)
+        ctx = self._context(workflow.now(), milestone=ms)
+        await self._alert(step.key, "milestone_missed", ctx)
+        await self._task(
+            f"{step.key}:intervention",
+            f"Intervention: onboarding milestone missed - {ms.title}",
+            f'The milestone "{ms.title}" was due by day {ms.deadline_day} of the '
+            f"{st.plan.name} plan and has not been reached. Reach out to the customer, find "
+            f"the blocker and agree a new date.",
+            due_at=workflow.now() + self._days(1),
+            priority="HIGH",
+            kind="milestone_intervention",
+        )
+
+    async def _complete(self, step: PlannedStep) -> None:
+        st = self._require_state()
+        now = workflow.now()
+        summary = self._summary_text()
+        await self._email(
+            step.key, st.plan.completion_template, self._context(now, summary=summary)
+        )
+        await self._alert(
+            f"{step.key}:alert", "onboarding_completed", self._context(now, summary=summary)
+        )
+        await self._note(
+            f"{step.key}:note",
+            f"Onboarding complete ({st.plan.name} plan)\n{summary}",
+            kind="onboarding_complete",
+        )
+
+    async def _finish_cancelled(self) -> OnboardingSummary:
+        self._status = OnboardingStatus.CANCELLED
+        reason = self._cancel_reason or "cancelled"
+        now = workflow.now()
+        await self._alert("cancel", "onboarding_cancelled", self._context(now, reason=reason))
+        await self._note(
+            "cancel:note",
+            f"Onboarding cancelled: {reason}\n{self._summary_text()}",
+            kind="onboarding_cancelled",
+        )
+        self._update_details()
+        return self._summary()
+
+    # ------------------------------------------------------------------ events
+    async def _drain_inbox(self) -> None:
+        st = self._require_state()
+        while self._inbox and st.paused_since is None and self._cancel_reason is None:
+            msg = self._inbox.pop(0)
+            if isinstance(msg, MilestoneReached):
+                ms = st.plan.milestone(msg.milestone)
+                if ms is None:
+                    known = ", ".join(m.key for m in st.plan.milestones) or "none"
+                    self._record(
+                        "signal",
+                        "journey",
+                        f"ignored milestone_reached: unknown milestone {msg.milestone!r} "
+                        f"(plan has: {known})",
+                        outcome="skipped",
+                    )
+                else:
+                    await self._reach(ms, how=f"signal{': ' + msg.note if msg.note else ''}")
+            else:
+                await self._on_product_event(msg)
+
+    async def _on_product_event(self, ev: ProductEvent) -> None:
+        st = self._require_state()
+        if ev.event_id:
+            if ev.event_id in st.seen_event_ids:
+                return
+            st.seen_event_ids = [*st.seen_event_ids[-(MAX_EVENT_IDS_KEPT - 1) :], ev.event_id]
+        if ev.type is ProductEventType.USAGE_THRESHOLD:
+            st.max_usage_percent = max(st.max_usage_percent, ev.percent or 0.0)
+        st.event_counts[ev.type.value] = st.event_counts.get(ev.type.value, 0) + ev.count
+        for ms in st.plan.milestones:
+            if ms.reached_by and ms.key not in st.milestones_reached and self._fired(ms.reached_by):
+                await self._reach(ms, how=f"product event {ev.type.value}")
+        for nudge in st.plan.nudges:
+            if nudge.key in st.nudges_sent or not self._fired(nudge.trigger):
+                continue
+            st.nudges_sent.append(nudge.key)
+            ctx = self._context(workflow.now(), nudge_message=nudge.message)
+            await self._email(f"nudge:{nudge.key}", nudge.template, ctx)
+            if nudge.alert_csm_template:
+                await self._alert(f"nudge:{nudge.key}:alert", nudge.alert_csm_template, ctx)
+
+    def _fired(self, trigger: EventTrigger) -> bool:
+        st = self._require_state()
+        if trigger.event is ProductEventType.USAGE_THRESHOLD:
+            return st.max_usage_percent >= (trigger.min_percent or 0.0)
+        return st.event_counts.get(trigger.event.value, 0) >= trigger.count
+
+    async def _reach(self, ms: Milestone, *, how: str) -> None:
+        st = self._require_state()
+        if ms.key in st.milestones_reached:
+            return
+        st.milestones_reached[ms.key] = workflow.now()
+        late = " (after its deadline)" if ms.key in st.milestones_missed else ""
+        self._record(
+            f"milestone:{ms.key}", "journey", f"milestone reached{late}: {ms.title} ({how})"
+        )
+        if ms.celebrate_template:
+            ctx = self._context(workflow.now(), milestone=ms)
+            await self._email(f"milestone:{ms.key}:celebrate", ms.celebrate_template, ctx)
+        self._update_details()
+
+    # ------------------------------------------------------------------ side effects
+    def _key(self, step_key: str) -> str:
+        st = self._require_state()
+        return f"{workflow.info().workflow_id}/{st.started_at:%Y%m%dT%H%M%S}/{step_key}"
+
+    async def _email(self, step_key: str, template: str, ctx: MessageContext) -> None:
+        req = CustomerEmailRequest(
+            customer_id=self._input.customer_id,
+            template=template,
+            idempotency_key=self._key(step_key),
+            context=ctx,
+        )
+        summary = f"e-mail '{template}' to the customer (day {ctx.day})"
+        await self._side_effect(
+            step_key, "email", template, MessagingActivities.send_customer_email, req, summary
+        )
+
+    async def _alert(self, step_key: str, template: str, ctx: MessageContext) -> None:
+        req = CsmAlertRequest(
+            customer_id=self._input.customer_id,
+            template=template,
+            idempotency_key=self._key(step_key),
+            context=ctx,
+            workflow_id=workflow.info().workflow_id,
+        )
+        summary = f"Slack alert '{template}' to the CSM"
+        await self._side_effect(
+            step_key, "slack", template, MessagingActivities.alert_csm, req, summary
+        )
+
+    async def _task(
+        self,
+        step_key: str,
+        subject: str,
+        body: str,
+        *,
+        due_at: datetime,
+        priority: str,
+        kind: str,
+    ) -> None:
+        req = CsmTaskRequest(
+            customer_id=self._input.customer_id,
+            subject=subject,
+            body=body,
+            due_at=due_at,
+            priority=priority,
+            idempotency_key=self._key(step_key),
+        )
+        summary = f"CRM task: {subject}"
+        await self._side_effect(
+            step_key, "crm_task", None, CrmActivities.create_csm_task, req, summary
+        )
+
+    async def _note(self, step_key: str, body: str, *, kind: str) -> None:
+        req = CrmNoteRequest(
+            customer_id=self._input.customer_id,
+            body=body,
+            timestamp=workflow.now(),
+            idempotency_key=self._key(step_key),
+        )
+        await self._side_effect(
+            step_key, "crm_note", kind, CrmActivities.add_crm_note, req, "CRM note on the company"
+        )
+
+    async def _side_effect(
+        self,
+        step_key: str,
+        channel: str,
+        template: str | None,
+        activity_method: Any,
+        request: BaseModel,
+        summary: str,
+    ) -> None:
+        """Run one side-effect activity. A failure past its retries is recorded on the
+        journey, not fatal: one undeliverable e-mail must not end the whole journey."""
+        try:
+            result: ActionResult = await workflow.execute_activity_method(
+                activity_method,
+                request,
+                start_to_close_timeout=timedelta(minutes=2),
+                # Past a day the moment has gone: record the step as failed, carry on.
+                schedule_to_close_timeout=timedelta(days=1),
+                retry_policy=SIDE_EFFECT_RETRY,
+                summary=summary,
+            )
+        except ActivityError as err:
+            cause = (
+                err.cause.message
+                if isinstance(err.cause, ApplicationError)
+                else str(err.cause or err)
+            )
+            self._record(step_key, channel, f"failed: {cause}", template=template, outcome="failed")
+            workflow.logger.warning("onboarding step %s failed: %s", step_key, cause)
+            return
+        self._record(
+            step_key,
+            channel,
+            result.summary,
+            template=template,
+            outcome="done" if result.created else "already_done",
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def _require_state(self) -> OnboardingCarryOver:
+        if self._state is None:
+            raise ApplicationError("onboarding has not started yet", non_retryable=True)
+        return self._state
+
+    def _record(
+        self,
+        step: str,
+        channel: str,
+        summary: str,
+        *,
+        template: str | None = None,
+        outcome: str = "done",
+    ) -> None:
+        st = self._state
+        if st is None:
+            return
+        now = workflow.now()
+        st.actions.append(
+            ActionRecord(
+                at=now,
+                day=self._day(now),
+                step=step,
+                channel=channel,
+                template=template,
+                summary=summary,
+                outcome=outcome,
+            )
+        )
+        if len(st.actions) > MAX_ACTIONS_KEPT:
+            del st.actions[: len(st.actions) - MAX_ACTIONS_KEPT]
+
+    def _days(self, n: float) -> timedelta:
+        """``n`` plan days (compressed when the journey runs in demo time)."""
+        return timedelta(seconds=n * self._require_state().day_length_seconds)
+
+    def _day(self, at: datetime) -> int:
+        st = self._require_state()
+        elapsed = at - st.started_at - timedelta(seconds=st.paused_total_s)
+        if st.paused_since is not None:
+            elapsed -= at - st.paused_since
+        return max(0, int(elapsed.total_seconds() // st.day_length_seconds))
+
+    def _due(self, step: PlannedStep) -> datetime:
+        return self._require_state().started_at + self._days(step.day)
+
+    def _phase_name(self, at: datetime) -> str | None:
+        ph = self._require_state().plan.phase_on(self._day(at))
+        return ph.name if ph else None
+
+    def _current_status(self) -> OnboardingStatus:
+        st = self._state
+        if (
+            st is not None
+            and st.paused_since is not None
+            and self._status is OnboardingStatus.ACTIVE
+        ):
+            return OnboardingStatus.PAUSED
+        return self._status
+
+    def _next_step(self) -> PlannedStep | None:
+        done = set(self._require_state().done_steps)
+        return next((s for s in self._schedule if s.key not in done), None)
+
+    def _next_step_text(self) -> str | None:
+        st = self._require_state()
+        today = self._day(workflow.now())
+        pending = [
+            m
+            for m in st.plan.milestones
+            if m.key not in st.milestones_reached
+            and m.key not in st.milestones_missed
+            and m.deadline_day >= today
+        ]
+        if pending:
+            m = min(pending, key=lambda m: m.deadline_day)
+            return f"Next milestone: {m.title} (by day {m.deadline_day})."
+        nxt = next(
+            (s for s in self._schedule if s.kind is StepKind.CHECK_IN and s.day > today), None
+        )
+        return f"Next check-in: {nxt.title} on day {nxt.day}." if nxt else None
+
+    def _context(
+        self,
+        now: datetime,
+        *,
+        milestone: Milestone | None = None,
+        nudge_message: str | None = None,
+        reason: str | None = None,
+        summary: str | None = None,
+    ) -> MessageContext:
+        st = self._require_state()
+        return MessageContext(
+            day=self._day(now),
+            tier=st.plan.tier,
+            phase_name=self._phase_name(now),
+            next_step=self._next_step_text(),
+            milestone_title=milestone.title if milestone else None,
+            deadline_day=milestone.deadline_day if milestone else None,
+            nudge_message=nudge_message,
+            reason=reason,
+            summary=summary,
+            progress=Progress(
+                milestones_done=len(st.milestones_reached),
+                milestones_total=len(st.plan.milestones),
+                actions_taken=sum(1 for a in st.actions if a.channel != "journey"),
+            ),
+        )
+
+    def _summary_text(self) -> str:
+        s = self._summary()
+        return (
+            f"Milestones reached: {', '.join(s.milestones_reached) or 'none'}. "
+            f"Missed: {', '.join(s.milestones_missed) or 'none'}. "
+            f"{s.emails_sent} e-mails, {s.tasks_created} CSM tasks, {s.alerts_sent} alerts."
+        )
+
+    def _summary(self) -> OnboardingSummary:
+        st = self._require_state()
+
+        def count(channel: str) -> int:
+            return sum(
+                1
+                for a in st.actions
+                if a.channel == channel and a.outcome in ("done", "already_done")
+            )
+
+        return OnboardingSummary(
+            customer_id=self._input.customer_id,
+            tier=st.plan.tier,
+            plan=st.plan.name,
+            status=self._current_status(),
+            started_at=st.started_at,
+            finished_at=workflow.now(),
+            milestones_reached=sorted(st.milestones_reached),
+            milestones_missed=list(st.milestones_missed),
+            emails_sent=count("email"),
+            tasks_created=count("crm_task"),
+            alerts_sent=count("slack"),
+            failed_steps=[a.step for a in st.actions if a.outcome == "failed"],
+            cancel_reason=self._cancel_reason,
+        )
+
+    def _update_details(self) -> None:
+        st = self._state
+        if st is None:
+            return
+        now = workflow.now()
+        nxt = self._next_step()
+        last = next((a for a in reversed(st.actions) if a.channel != "journey"), None)
+        lines = [
+            f"**{st.plan.name}** plan · day {self._day(now)} · {self._current_status().value}",
+            f"Phase: {self._phase_name(now) or '-'}",
+            f"Milestones: {len(st.milestones_reached)} reached, "
+            f"{len(st.milestones_missed)} missed, of {len(st.plan.milestones)}",
+            f"Next: {_describe(nxt)} (due {self._due(nxt):%Y-%m-%d %H:%M} UTC + pauses)"
+            if nxt
+            else "Next: -",
+            f"Last: {last.summary} ({last.at:%Y-%m-%d %H:%M} UTC)" if last else "Last: -",
+        ]
+        workflow.set_current_details("\n\n".join(lines))
+
+
+def _describe(step: PlannedStep) -> str:
+    match step.kind:
+        case StepKind.EMAIL:
+            return f"e-mail '{step.ref}' (day {step.day})"
+        case StepKind.CHECK_IN:
+            return f"CSM task: {step.title} (day {step.day})"
+        case StepKind.MILESTONE_DEADLINE:
+            return f"milestone deadline: {step.title} (day {step.day})"
+        case StepKind.PHASE_START:
+            return f"phase: {step.title} (day {step.day})"
+        case _:
+            return f"complete the plan (day {step.day})"
+
+
+def _human(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"
+
+
+__all__ = ["OnboardingWorkflow", "Tier", "onboarding_workflow_id"]

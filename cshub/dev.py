@@ -165,7 +165,10 @@ async def run_dev(dev: DevSettings) -> None:
             smtp_host=sandbox.smtp_host,
             smtp_port=sandbox.smtp_port,
         )
-        with ThreadPoolExecutor(max_workers=32, thread_name_prefix="cshub-activity") as pool:
+        with ThreadPoolExecutor(
+            max_workers=settings.worker_max_concurrent_activities,
+            thread_name_prefix="cshub-activity",
+        ) as pool:
             worker = create_worker(client, settings, build_connectors(settings), executor=pool)
             async with worker:
                 if dev.cshub_demo:

@@ -98,6 +98,12 @@ def directory(store: Store) -> JsonDict:
             for o in hubspot.owners.values()
         ],
         "slack_channels": [{"id": c.id, "name": c.display_name} for c in slack.channels.values()],
+        "zendesk_groups": [{"id": g.id, "name": g.name} for g in zendesk.groups.values()],
+        "zendesk_agents": [
+            {"id": u.id, "name": u.name, "email": u.email}
+            for u in zendesk.users.values()
+            if u.is_agent
+        ],
         "tickets": [
             {
                 "id": t.id,

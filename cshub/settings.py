@@ -136,7 +136,7 @@ def describe_validation_error(exc: ValidationError) -> str:
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
         name = loc.upper() if loc else "configuration"
-        lines.append(f"  {name}: {err['msg']}")
+        lines.append(f"  {name}: {str(err['msg']).removeprefix('Value error, ')}")
     return "invalid configuration:\n" + "\n".join(lines)
 
 

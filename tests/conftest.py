@@ -87,6 +87,11 @@ async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=str(temporal_cli()),
         ui=False,
         dev_server_log_level="error",
+        # Suggest continue-as-new early so journeys exercise carrying their state over.
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "limit.historyCount.suggestContinueAsNew=60",
+        ],
     )
     yield env
     await env.shutdown()

@@ -85,3 +85,7 @@ async def test_worker_restart_mid_journey_loses_and_repeats_nothing(
     )  # fmt: skip
     assert summary.status is OnboardingStatus.COMPLETED
     assert summary.failed_steps == []
+    # The journey continued as new along the way (the server suggests it after 60 events)
+    # and carried its state: nothing above was repeated or lost across runs.
+    final = dev_server_env.client.get_workflow_handle(handle.id)
+    assert (await final.describe()).run_id != handle.result_run_id

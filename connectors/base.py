@@ -50,6 +50,16 @@ class Owner(BaseModel):
         return " ".join(p for p in (self.first_name, self.last_name) if p) or self.email
 
 
+class Deal(BaseModel):
+    """A CRM deal. ``company_id`` is the associated company (the customer), if any."""
+
+    id: str
+    name: str | None = None
+    stage: str | None = None
+    tier: str | None = None
+    company_id: str | None = None
+
+
 class CrmRecordRef(BaseModel):
     """What a create call returns: the record id and whether it already existed."""
 
@@ -67,6 +77,10 @@ class Crm(Protocol):
         ...
 
     def get_owner(self, owner_id: str) -> Owner: ...
+
+    def get_deal(self, deal_id: str) -> Deal:
+        """The deal with its stage, tier and first associated company."""
+        ...
 
     def create_task(
         self,

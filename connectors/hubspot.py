@@ -30,7 +30,7 @@ import hubspot.crm.objects.tasks as tasks_pkg
 import urllib3
 from hubspot import HubSpot
 
-from connectors.base import Company, Contact, CrmRecordRef, Owner
+from connectors.base import Company, Contact, CrmRecordRef, Deal, Owner
 from connectors.errors import ConnectorError, PermanentConnectorError
 from connectors.http_errors import (
     classify_http,
@@ -50,6 +50,7 @@ COMPANY_PROPERTIES = (
     "lifecyclestage",
 )
 CONTACT_PROPERTIES = ("email", "firstname", "lastname")
+DEAL_PROPERTIES = ("dealname", "dealstage", "cshub_tier")
 TASK_PRIORITIES = frozenset({"LOW", "MEDIUM", "HIGH"})
 # A company with many contacts: look at this many associations for one with an e-mail.
 _MAX_CONTACTS_CHECKED = 10
@@ -92,6 +93,7 @@ class HubSpotCrm:
         crm = client.crm
         self._companies = crm.companies.basic_api
         self._contacts = crm.contacts.basic_api
+        self._deals = crm.deals.basic_api
         self._owners = crm.owners.owners_api
         self._tasks = crm.objects.tasks.basic_api
         self._tasks_search = crm.objects.tasks.search_api
@@ -172,6 +174,40 @@ class HubSpotCrm:
                 first_name=owner.first_name or None,
                 last_name=owner.last_name or None,
             )
+
+    def get_deal(self, deal_id: str) -> Deal:
+        target = f"deal {deal_id}"
+        obj = self._call(
+            "get_deal",
+            target,
+            self._deals.get_by_id,
+            deal_id,
+            properties=list(DEAL_PROPERTIES),
+            associations=["companies"],
+        )
+        with reading_response(SYSTEM, "get_deal", target):
+            props = obj.properties or {}
+            companies = _associated_ids(obj, "companies")
+            return Deal(
+                id=str(obj.id),
+                name=props.get("dealname") or None,
+                stage=props.get("dealstage") or None,
+                tier=props.get("cshub_tier") or None,
+                company_id=companies[0] if companies else None,
+            )
+
+    def deal_ids_for_company(self, company_id: str) -> list[str]:
+        """The company's associated deals (for tools that need a deal to talk about)."""
+        obj = self._call(
+            "deal_ids_for_company",
+            f"company {company_id}",
+            self._companies.get_by_id,
+            company_id,
+            properties=["name"],
+            associations=["deals"],
+        )
+        with reading_response(SYSTEM, "deal_ids_for_company", f"company {company_id}"):
+            return _associated_ids(obj, "deals")
 
     def company_url(self, company_id: str) -> str | None:
         """A link to the company record in HubSpot's web app, when ``portal_url`` is set."""

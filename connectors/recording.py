@@ -28,6 +28,7 @@ from connectors.base import (
     Company,
     Contact,
     CrmRecordRef,
+    Deal,
     EmailReceipt,
     OutgoingEmail,
     Owner,
@@ -128,12 +129,14 @@ class RecordingCrm(_Recorder):
         companies: Mapping[str, Company] | None = None,
         contacts: Mapping[str, Contact | None] | None = None,
         owners: Mapping[str, Owner] | None = None,
+        deals: Mapping[str, Deal] | None = None,
         missing: Iterable[str] = (),
     ) -> None:
         super().__init__(log)
         self.companies: dict[str, Company] = dict(companies or {})
         self.contacts: dict[str, Contact | None] = dict(contacts or {})
         self.owners: dict[str, Owner] = dict(owners or {})
+        self.deals: dict[str, Deal] = dict(deals or {})
         self.missing: set[str] = set(missing)
         self._refs: dict[str, CrmRecordRef] = {}
         self._next_id = 1
@@ -167,6 +170,13 @@ class RecordingCrm(_Recorder):
             email=f"csm-{owner_id}@cshub.example",
             first_name="Casey",
             last_name=f"Manager-{owner_id}",
+        )
+
+    def get_deal(self, deal_id: str) -> Deal:
+        if deal_id in self.missing:
+            raise NotFoundError("recording", "get_deal", f"deal {deal_id}", "404 not found")
+        return self.deals.get(deal_id) or Deal(
+            id=deal_id, name=f"Deal {deal_id}", stage="closedwon", company_id=f"c-{deal_id}"
         )
 
     def create_task(

@@ -14,7 +14,11 @@ import typer
 from cshub.settings import SettingsError, load_settings
 from domain.tiers import Tier
 
-app = typer.Typer(help="cshub: customer-success automation on Temporal.", no_args_is_help=True)
+app = typer.Typer(
+    help="cshub: customer-success automation on Temporal.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 playbooks_app = typer.Typer(help="Check the playbook files.", no_args_is_help=True)
 simulate_app = typer.Typer(help="Dry-run a playbook on simulated time.", no_args_is_help=True)
 onboarding_app = typer.Typer(help="Start or inspect onboarding journeys.", no_args_is_help=True)
@@ -54,6 +58,56 @@ def worker() -> None:
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_worker(settings))
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Bind address (CSHUB_API_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (CSHUB_API_PORT, default 8000)")] = None,
+) -> None:
+    """Run the webhook ingress (HubSpot, Stripe, Zendesk, product events)."""
+    from cshub.api import run_api
+
+    try:
+        settings = load_settings()
+        settings.require_webhook_secrets()
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_api(settings, host=host, port=port))
+
+
+@app.command("send-test-event")
+def send_test_event(
+    source: Annotated[str, typer.Argument(help="hubspot | product | stripe | zendesk")],
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="hubspot: deal-won; product: first-login, workflow-created, ai-request, "
+            "share, usage-threshold; stripe: invoice-paid, invoice-payment-failed, "
+            "subscription-updated; zendesk: ticket-created, ticket-solved"
+        ),
+    ],
+    customer: Annotated[str | None, typer.Option(help="Customer (CRM company) id")] = None,
+    ticket: Annotated[str | None, typer.Option(help="Zendesk ticket id")] = None,
+    percent: Annotated[float, typer.Option(help="usage-threshold: % of the limit")] = 87.0,
+    url: Annotated[
+        str | None, typer.Option(help="Hub API base URL (default http://CSHUB_API_HOST:PORT)")
+    ] = None,
+) -> None:
+    """Sign a realistic event with the configured secret and post it to a running hub."""
+    from cshub.test_events import TestEventError, send
+
+    try:
+        settings = load_settings()
+        status, body = send(
+            settings, source, kind, customer=customer, ticket=ticket, percent=percent, url=url
+        )
+    except (SettingsError, TestEventError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"HTTP {status}\n{body}")
+    if status >= 300:
+        raise typer.Exit(code=1)
 
 
 @playbooks_app.command("validate")

@@ -22,11 +22,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from connectors.factory import build_connectors
 from cshub.binaries import temporal_cli
-from cshub.settings import Settings
+from cshub.settings import WEBHOOK_SECRET_FIELDS, Settings
 from cshub.starters import start_onboarding
 from domain.onboarding import MilestoneReached, OnboardingInput, ProductEvent
 from domain.tiers import ProductEventType
 from sandbox.server import start_sandbox
+from webhooks.app import create_app
+from webhooks.server import serve_api
 from worker import create_worker
 from workflows.onboarding import OnboardingWorkflow
 
@@ -38,12 +40,14 @@ class DevSettings(BaseSettings):
     cshub_ui_port: int = Field(default=8233, ge=1, le=65535)
     cshub_sandbox_port: int = Field(default=8025, ge=1, le=65535)
     cshub_smtp_port: int = Field(default=1025, ge=1, le=65535)
+    cshub_api_port: int = Field(default=8000, ge=1, le=65535)
     cshub_data_dir: Path = Path(".cshub")
     cshub_demo_day_seconds: int = Field(default=60, ge=1)
     cshub_demo: bool = True
 
 
-DEMO_CUSTOMERS = ["1001", "1002", "1003", "1004", "1005", "1006", "1007", "1008"]
+# 1008 is left for a person to onboard by webhook (cshub send-test-event hubspot deal-won).
+DEMO_CUSTOMERS = ["1001", "1002", "1003", "1004", "1005", "1006", "1007"]
 
 
 def _port_free(port: int) -> bool:
@@ -64,6 +68,7 @@ def check_ports(dev: DevSettings) -> None:
             ("CSHUB_UI_PORT", dev.cshub_ui_port),
             ("CSHUB_SANDBOX_PORT", dev.cshub_sandbox_port),
             ("CSHUB_SMTP_PORT", dev.cshub_smtp_port),
+            ("CSHUB_API_PORT", dev.cshub_api_port),
         )
         if not _port_free(port)
     ]
@@ -142,6 +147,21 @@ async def seed_demo(client: Client, task_queue: str, day_seconds: int) -> None:
     )
 
 
+def webhook_help(settings: Settings, api_url: str) -> str:
+    secrets = "\n".join(
+        f"  {name.upper():<24}{getattr(settings, name).get_secret_value()}"
+        for name in WEBHOOK_SECRET_FIELDS
+    )
+    return (
+        "Sandbox webhook secrets (local only; production reads them from the environment):\n"
+        f"{secrets}\n"
+        "Send a signed test event:\n"
+        f"  .venv/bin/cshub send-test-event hubspot deal-won --customer 1008 --url {api_url}\n"
+        f"  .venv/bin/cshub send-test-event product workflow-created --customer 1008 "
+        f"--url {api_url}"
+    )
+
+
 async def run_dev(dev: DevSettings) -> None:
     check_ports(dev)
     address = f"127.0.0.1:{dev.cshub_temporal_port}"
@@ -164,12 +184,21 @@ async def run_dev(dev: DevSettings) -> None:
             slack_base_url=f"{sandbox.http_url}/api/",
             smtp_host=sandbox.smtp_host,
             smtp_port=sandbox.smtp_port,
+            cshub_api_port=dev.cshub_api_port,
+            cshub_api_db=dev.cshub_data_dir / "webhooks.db",
         )
         with ThreadPoolExecutor(
             max_workers=settings.worker_max_concurrent_activities,
             thread_name_prefix="cshub-activity",
         ) as pool:
             worker = create_worker(client, settings, build_connectors(settings), executor=pool)
+
+            async def ingress_client() -> Client:
+                return client
+
+            api = await serve_api(
+                create_app(settings, connect=ingress_client), port=dev.cshub_api_port
+            )
             async with worker:
                 if dev.cshub_demo:
                     await seed_demo(
@@ -183,14 +212,17 @@ async def run_dev(dev: DevSettings) -> None:
                     f"  Temporal gRPC     {address}   (namespace default, "
                     f"task queue {settings.temporal_task_queue})\n"
                     f"  SMTP sink         {sandbox.smtp_host}:{sandbox.smtp_port}\n"
+                    f"  Webhook API       {api.url}   (OpenAPI {api.url}/docs)\n"
                     f"  Data folder       {dev.cshub_data_dir.resolve()}\n"
                     f"Demo customers {DEMO_CUSTOMERS[0]}-{DEMO_CUSTOMERS[-1]} are onboarding; "
                     f"one plan day lasts {dev.cshub_demo_day_seconds} s "
                     f"(CSHUB_DEMO_DAY_SECONDS). Ctrl-C stops everything.",
                     flush=True,
                 )
+                print(webhook_help(settings, api.url), flush=True)
                 await stop.wait()
                 print("\ncshub dev: stopping...", flush=True)
+                await api.stop()
     finally:
         if sandbox is not None:
             await sandbox.stop()

@@ -22,6 +22,14 @@ class Environment(StrEnum):
 
 
 SANDBOX_HTTP = "http://127.0.0.1:8025"
+# Known secrets so a person can sign test events locally; never used in production.
+SANDBOX_WEBHOOK_SECRETS = {
+    "hubspot_client_secret": "sandbox-hubspot-client-secret",
+    "stripe_webhook_secret": "whsec_sandbox",
+    "zendesk_webhook_secret": "sandbox-zendesk-webhook-secret",
+    "product_webhook_secret": "sandbox-product-webhook-secret",
+}
+WEBHOOK_SECRET_FIELDS = tuple(SANDBOX_WEBHOOK_SECRETS)
 
 
 class Settings(BaseSettings):
@@ -71,6 +79,18 @@ class Settings(BaseSettings):
     smtp_use_tls: bool = False
     smtp_starttls: bool | None = None
 
+    # Webhook ingress (cshub api)
+    cshub_api_host: str = "127.0.0.1"
+    cshub_api_port: int = Field(default=8000, ge=1, le=65535)
+    cshub_api_db: Path = Path(".cshub/webhooks.db")
+    cshub_dedup_days: int = Field(default=30, ge=1)
+    hubspot_client_secret: SecretStr | None = None
+    hubspot_webhook_url: str | None = None
+    hubspot_closed_won_stages: str = "closedwon"
+    stripe_webhook_secret: SecretStr | None = None
+    zendesk_webhook_secret: SecretStr | None = None
+    product_webhook_secret: SecretStr | None = None
+
     # What customers see in e-mails
     cshub_sender_name: str = "cshub"
     cshub_app_url: str = "https://app.example.com"
@@ -97,6 +117,9 @@ class Settings(BaseSettings):
             self.slack_base_url = self.slack_base_url or f"{SANDBOX_HTTP}/api/"
             self.smtp_host = self.smtp_host or "127.0.0.1"
             self.smtp_sender = self.smtp_sender or "success@cshub.example"
+            for name, value in SANDBOX_WEBHOOK_SECRETS.items():
+                if getattr(self, name) is None:
+                    setattr(self, name, SecretStr(value))
             return self
         missing = [
             name
@@ -117,6 +140,16 @@ class Settings(BaseSettings):
         if bool(self.temporal_tls_cert) != bool(self.temporal_tls_key):
             raise ValueError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together")
         return self
+
+    def require_webhook_secrets(self) -> None:
+        """The API refuses to start without every sender's secret (production)."""
+        missing = [n.upper() for n in WEBHOOK_SECRET_FIELDS if getattr(self, n) is None]
+        if missing:
+            raise SettingsError(f"cshub api needs these webhook secrets set: {', '.join(missing)}")
+
+    @property
+    def closed_won_stages(self) -> frozenset[str]:
+        return frozenset(s.strip() for s in self.hubspot_closed_won_stages.split(",") if s.strip())
 
     @property
     def hubspot_url(self) -> str:

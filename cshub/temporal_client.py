@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.service import TLSConfig
+from temporalio.service import RetryConfig, TLSConfig
 
 from cshub.settings import Settings
 
@@ -23,7 +23,13 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
     return settings.temporal_tls or settings.temporal_api_key is not None
 
 
-async def connect(settings: Settings) -> Client:
+# Webhook senders wait a few seconds at most: give up early and answer 503 instead.
+FAIL_FAST = RetryConfig(
+    initial_interval_millis=100, max_interval_millis=1000, max_elapsed_time_millis=3000
+)
+
+
+async def connect(settings: Settings, *, retry_config: RetryConfig | None = None) -> Client:
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         settings.temporal_address,
@@ -31,4 +37,5 @@ async def connect(settings: Settings) -> Client:
         api_key=api_key,
         tls=tls_config(settings),
         data_converter=pydantic_data_converter,
+        retry_config=retry_config,
     )

@@ -156,3 +156,13 @@ async def test_slow_answer_times_out_as_retryable(sandbox_api: SandboxClient) ->
     await sandbox_api.fault("hubspot", None, delay_s=1.0, path_contains="/companies/1006")
     with pytest.raises(RetryableConnectorError, match=r"get_company\(company 1006\)"):
         await asyncio.to_thread(crm.get_company, "1006")
+
+
+async def test_get_deal_reads_stage_tier_and_company(hubspot: HubSpotCrm) -> None:
+    crm = hubspot
+    deal = await asyncio.to_thread(crm.get_deal, "3003")
+    assert deal.company_id == "1003"
+    assert deal.stage == "closedwon"
+    assert deal.tier == "starter"
+    with pytest.raises(NotFoundError, match="deal 9999"):
+        await asyncio.to_thread(crm.get_deal, "9999")

@@ -1,0 +1,70 @@
+"""Fixtures for the webhook ingress: the real app served by uvicorn on a free port, a
+worker, the dev server, the sandbox."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from cshub.settings import Settings
+from webhooks.app import create_app
+from webhooks.sample_events import SignedRequest
+from webhooks.server import serve_api
+
+
+@dataclass
+class Api:
+    url: str
+    settings: Settings
+
+    async def post(self, request: SignedRequest, **headers: str) -> httpx.Response:
+        async with httpx.AsyncClient(timeout=30) as http:
+            return await http.post(
+                self.url + request.path,
+                content=request.body,
+                headers={"Content-Type": "application/json", **request.headers, **headers},
+            )
+
+    def secret(self, name: str) -> str:
+        value = getattr(self.settings, name)
+        return str(value.get_secret_value())
+
+    @property
+    def hubspot_url(self) -> str:
+        return f"{self.url}/webhooks/hubspot"
+
+
+@pytest.fixture
+def api_settings(hub_settings: Settings, tmp_path: Path) -> Settings:
+    return hub_settings.model_copy(
+        update={
+            "cshub_api_db": tmp_path / "webhooks.db",
+            "temporal_task_queue": f"ingress-{uuid.uuid4().hex[:8]}",
+        }
+    )
+
+
+@asynccontextmanager
+async def serve(settings: Settings, connect: Callable[[], Awaitable[Client]]) -> AsyncIterator[Api]:
+    server = await serve_api(create_app(settings, connect=connect), port=0)
+    try:
+        yield Api(server.url, settings)
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def api(api_settings: Settings, dev_server_env: WorkflowEnvironment) -> AsyncIterator[Api]:
+    async def connect() -> Client:
+        return dev_server_env.client
+
+    async with serve(api_settings, connect) as running:
+        yield running

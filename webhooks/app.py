@@ -1,0 +1,399 @@
+"""The webhook ingress: one endpoint per sender, verified on the raw body, then handed to
+the intake. Answers 2xx only once Temporal has accepted the event (or it was decided to
+need no workflow); 503 + Retry-After when Temporal is unreachable, so nothing is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from temporalio.client import Client
+
+from connectors.base import Crm
+from cshub.settings import Settings
+from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
+from webhooks import signatures
+from webhooks.intake import Intake
+from webhooks.ledger import DeliveryLedger
+from webhooks.normalize import from_hubspot, from_product, from_stripe, from_zendesk
+from webhooks.payloads import (
+    HUBSPOT_MAX_BATCH,
+    HubSpotWebhookEvent,
+    ProductWebhookEvent,
+    StripeWebhookEvent,
+    ZendeskWebhookEvent,
+)
+
+log = logging.getLogger("cshub.webhooks")
+
+MAX_BODY_BYTES = 1024 * 1024
+RETRY_AFTER_S = 30
+STATUS_BY_OUTCOME = {
+    DeliveryOutcome.ACCEPTED: 202,
+    DeliveryOutcome.DUPLICATE: 200,
+    DeliveryOutcome.IGNORED: 202,
+    DeliveryOutcome.STALE: 202,
+    DeliveryOutcome.INVALID: 422,
+    DeliveryOutcome.UNAVAILABLE: 503,
+}
+
+
+class BatchResult(BaseModel):
+    """Answer to a HubSpot batch: one result per event, in the order received."""
+
+    results: list[DeliveryResult]
+    counts: dict[str, int]
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: Any
+
+
+class HealthBody(BaseModel):
+    status: str
+    temporal: str
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class TemporalConnection:
+    """Connects lazily and reconnects after failures, so the API starts (and answers 503)
+    while Temporal is down, and recovers on its own when it comes back."""
+
+    def __init__(self, connect: Callable[[], Awaitable[Client]]) -> None:
+        self._connect = connect
+        self._client: Client | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Client:
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                try:
+                    self._client = await asyncio.wait_for(self._connect(), timeout=5)
+                except (TimeoutError, OSError) as err:
+                    raise RuntimeError(f"cannot connect to Temporal: {err}") from err
+            return self._client
+
+    async def healthy(self) -> bool:
+        try:
+            client = await self.get()
+            return await asyncio.wait_for(
+                client.service_client.check_health(timeout=timedelta(seconds=2)), timeout=3
+            )
+        except Exception:
+            return False
+
+
+def _settings_client(settings: Settings) -> Callable[[], Awaitable[Client]]:
+    async def connect() -> Client:
+        from cshub.temporal_client import FAIL_FAST
+        from cshub.temporal_client import connect as connect_settings
+
+        return await connect_settings(settings, retry_config=FAIL_FAST)
+
+    return connect
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _error(
+    status: int, error: str, detail: Any, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(ErrorBody(error=error, detail=detail).model_dump(), status, headers=headers)
+
+
+def _validation_detail(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
+    out = []
+    for err in exc.errors():
+        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
+        out.append({"field": (prefix + loc).lstrip("."), "message": err["msg"]})
+    return out
+
+
+def _answer(result: DeliveryResult) -> JSONResponse:
+    status = STATUS_BY_OUTCOME[result.outcome]
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+    return JSONResponse(result.model_dump(mode="json"), status, headers=headers)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    crm: Crm | None = None,
+    ledger: DeliveryLedger | None = None,
+    connect: Callable[[], Awaitable[Client]] | None = None,
+) -> FastAPI:
+    """The ingress app. ``crm``, ``ledger`` and ``connect`` default to what the settings
+    describe; tests pass their own."""
+    settings.require_webhook_secrets()
+    if crm is None:
+        from connectors.factory import build_connectors
+
+        crm = build_connectors(settings).crm
+    own_ledger = ledger is None
+    the_ledger = ledger or DeliveryLedger(settings.cshub_api_db)
+    the_ledger.prune(timedelta(days=settings.cshub_dedup_days))
+    temporal = TemporalConnection(connect or _settings_client(settings))
+    intake = Intake(the_ledger, temporal.get, settings.temporal_task_queue, crm)
+    closed_won = settings.closed_won_stages
+
+    def secret(name: str) -> str:
+        value = getattr(settings, name)
+        return str(value.get_secret_value())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if own_ledger:
+            the_ledger.close()
+
+    app = FastAPI(
+        title="cshub webhook ingress",
+        version="1.0",
+        description="Signed webhooks from HubSpot, Stripe, Zendesk and the product start and "
+        "steer cshub's workflows. 2xx means durably accepted (or deliberately ignored); "
+        "503 means retry later; 401 bad signature; 413 body over 1 MiB; 422 invalid payload.",
+        lifespan=lifespan,
+    )
+
+    async def verified_body(
+        request: Request, verify: Callable[[bytes], None]
+    ) -> bytes | JSONResponse:
+        try:
+            body = await _read_body(request)
+        except BodyTooLarge:
+            return _error(413, "body_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
+        try:
+            verify(body)
+        except signatures.SignatureError as err:
+            log.warning("rejected %s webhook: %s", request.url.path, err)
+            return _error(401, "invalid_signature", str(err))
+        return body
+
+    def parse(model: Any, body: bytes) -> Any:
+        return TypeAdapter(model).validate_json(body)
+
+    responses: dict[int | str, dict[str, Any]] = {
+        200: {"model": DeliveryResult, "description": "Duplicate: already handled, nothing done"},
+        202: {"model": DeliveryResult, "description": "Accepted (or ignored / stale)"},
+        401: {"model": ErrorBody, "description": "Missing or invalid signature, stale timestamp"},
+        413: {"model": ErrorBody, "description": "Body over 1 MiB"},
+        422: {"model": ErrorBody, "description": "Malformed JSON or invalid payload (field named)"},
+        503: {"model": DeliveryResult, "description": "Temporal unreachable: retry later"},
+    }
+
+    async def single(
+        request: Request,
+        verify: Callable[[bytes], None],
+        model: type[BaseModel],
+        normalize: Callable[[Any], CustomerEvent],
+    ) -> JSONResponse:
+        body = await verified_body(request, verify)
+        if isinstance(body, JSONResponse):
+            return body
+        try:
+            payload = parse(model, body)
+        except ValidationError as err:
+            return _error(422, "invalid_payload", _validation_detail(err))
+        return _answer(await intake.handle(normalize(payload)))
+
+    @app.post(
+        "/webhooks/hubspot",
+        summary="HubSpot webhooks (signature v3)",
+        response_model=BatchResult,
+        responses={**responses, 200: {"model": BatchResult, "description": "Batch handled"}},
+        openapi_extra=_body_schema(list[HubSpotWebhookEvent]),
+    )
+    async def hubspot_webhook(request: Request) -> JSONResponse:
+        url = settings.hubspot_webhook_url or str(request.url)
+
+        def verify(body: bytes) -> None:
+            signatures.verify_hubspot_v3(
+                secret=secret("hubspot_client_secret"),
+                method=request.method,
+                url=url,
+                body=body,
+                signature=request.headers.get("x-hubspot-signature-v3"),
+                timestamp_ms=request.headers.get("x-hubspot-request-timestamp"),
+            )
+
+        body = await verified_body(request, verify)
+        if isinstance(body, JSONResponse):
+            return body
+        try:
+            raw = TypeAdapter(list[dict[str, Any]]).validate_json(body)
+        except ValidationError as err:
+            return _error(422, "invalid_payload", _validation_detail(err))
+        if len(raw) > HUBSPOT_MAX_BATCH:
+            return _error(422, "invalid_payload", f"at most {HUBSPOT_MAX_BATCH} events a request")
+        results: list[DeliveryResult | None] = [None] * len(raw)
+        groups: dict[str, list[tuple[int, CustomerEvent]]] = defaultdict(list)
+        for i, item in enumerate(raw):
+            try:
+                event = from_hubspot(HubSpotWebhookEvent.model_validate(item), closed_won)
+            except ValidationError as err:
+                fields = "; ".join(
+                    f"{d['field']}: {d['message']}" for d in _validation_detail(err, f"[{i}]")
+                )
+                results[i] = DeliveryResult(
+                    outcome=DeliveryOutcome.INVALID,
+                    event_id=str(item.get("eventId")) if item.get("eventId") else None,
+                    detail=fields,
+                )
+                continue
+            groups[event.order_key or event.data.get("object_id") or event.event_id].append(
+                (i, event)
+            )
+
+        async def run_group(items: list[tuple[int, CustomerEvent]]) -> None:
+            # Events about the same thing run in the order they happened.
+            for i, event in sorted(items, key=lambda p: p[1].occurred_at):
+                results[i] = await intake.handle(event)
+
+        await asyncio.gather(*(run_group(g) for g in groups.values()))
+        final = [r for r in results if r is not None]
+        counts: dict[str, int] = defaultdict(int)
+        for r in final:
+            counts[r.outcome.value] += 1
+        batch = BatchResult(results=final, counts=dict(counts))
+        if counts.get(DeliveryOutcome.UNAVAILABLE.value):
+            # Some events could not be handed over: HubSpot must send the batch again.
+            # Those accepted meanwhile are answered "duplicate" then.
+            return JSONResponse(
+                batch.model_dump(mode="json"), 503, headers={"Retry-After": str(RETRY_AFTER_S)}
+            )
+        return JSONResponse(batch.model_dump(mode="json"), 200)
+
+    @app.post(
+        "/webhooks/stripe",
+        summary="Stripe events (Stripe-Signature)",
+        response_model=DeliveryResult,
+        status_code=202,
+        responses=responses,
+        openapi_extra=_body_schema(StripeWebhookEvent),
+    )
+    async def stripe_webhook(request: Request) -> JSONResponse:
+        def verify(body: bytes) -> None:
+            signatures.verify_stripe(
+                secret=secret("stripe_webhook_secret"),
+                body=body,
+                header=request.headers.get("stripe-signature"),
+            )
+
+        return await single(request, verify, StripeWebhookEvent, from_stripe)
+
+    @app.post(
+        "/webhooks/zendesk",
+        summary="Zendesk webhooks (X-Zendesk-Webhook-Signature)",
+        response_model=DeliveryResult,
+        status_code=202,
+        responses=responses,
+        openapi_extra=_body_schema(ZendeskWebhookEvent),
+    )
+    async def zendesk_webhook(request: Request) -> JSONResponse:
+        def verify(body: bytes) -> None:
+            signatures.verify_zendesk(
+                secret=secret("zendesk_webhook_secret"),
+                body=body,
+                signature=request.headers.get("x-zendesk-webhook-signature"),
+                timestamp=request.headers.get("x-zendesk-webhook-signature-timestamp"),
+            )
+
+        return await single(request, verify, ZendeskWebhookEvent, from_zendesk)
+
+    @app.post(
+        "/webhooks/product",
+        summary="Product usage events (X-Cshub-Signature)",
+        response_model=DeliveryResult,
+        status_code=202,
+        responses=responses,
+        openapi_extra=_body_schema(ProductWebhookEvent),
+    )
+    async def product_webhook(request: Request) -> JSONResponse:
+        def verify(body: bytes) -> None:
+            signatures.verify_product(
+                secret=secret("product_webhook_secret"),
+                body=body,
+                signature=request.headers.get("x-cshub-signature"),
+                timestamp=request.headers.get("x-cshub-timestamp"),
+            )
+
+        received = datetime.now(UTC)
+        return await single(
+            request, verify, ProductWebhookEvent, lambda p: from_product(p, received)
+        )
+
+    @app.get(
+        "/healthz",
+        summary="The API and its Temporal connection",
+        response_model=HealthBody,
+        responses={503: {"model": HealthBody, "description": "Temporal unreachable"}},
+    )
+    async def healthz() -> JSONResponse:
+        ok = await temporal.healthy()
+        body = HealthBody(status="ok" if ok else "degraded", temporal="ok" if ok else "unreachable")
+        return JSONResponse(body.model_dump(), 200 if ok else 503)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in (
+                HubSpotWebhookEvent,
+                StripeWebhookEvent,
+                ZendeskWebhookEvent,
+                ProductWebhookEvent,
+            ):
+                js = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(js.pop("$defs", {}))
+                components[model.__name__] = js
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def _body_schema(model: Any) -> dict[str, Any]:
+    """Document a body the endpoint reads raw (the signature covers the exact bytes)."""
+    if getattr(model, "__origin__", None) is list:
+        (item,) = model.__args__
+        schema: dict[str, Any] = {
+            "type": "array",
+            "maxItems": HUBSPOT_MAX_BATCH,
+            "items": {"$ref": f"#/components/schemas/{item.__name__}"},
+        }
+    else:
+        schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}

@@ -1,0 +1,72 @@
+"""Hand an event to Temporal: an idempotent start or a signal-with-start.
+
+Only a positive answer from the Temporal server counts as accepted; an unreachable or
+overloaded server is reported as UNAVAILABLE so the sender is told to retry (503).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
+from webhooks.routing import Route
+
+RPC_TIMEOUT = timedelta(seconds=5)
+_TRANSIENT = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.ABORTED,
+    RPCStatusCode.INTERNAL,
+    RPCStatusCode.UNKNOWN,
+    RPCStatusCode.CANCELLED,
+}
+
+
+async def dispatch(
+    client: Client, task_queue: str, route: Route, event: CustomerEvent
+) -> DeliveryResult:
+    assert event.customer_id is not None
+    workflow_id = route.workflow_id(event.customer_id)
+
+    def result(outcome: DeliveryOutcome, detail: str | None = None) -> DeliveryResult:
+        return DeliveryResult(
+            outcome=outcome,
+            event_id=event.event_id,
+            type=event.type,
+            customer_id=event.customer_id,
+            workflow_id=workflow_id,
+            detail=detail,
+        )
+
+    signal_args = [route.signal_arg(event)] if route.signal and route.signal_arg else []
+    try:
+        await client.start_workflow(
+            route.workflow,
+            route.start_input(event),
+            id=workflow_id,
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            # A journey that completed is not restarted by a late or repeated event.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            start_signal=route.signal,
+            start_signal_args=signal_args,
+            static_summary=f"{route.workflow} · customer {event.customer_id} "
+            f"(started by {event.source.value} event {event.type})",
+            rpc_timeout=RPC_TIMEOUT,
+        )
+    except WorkflowAlreadyStartedError:
+        return result(DeliveryOutcome.IGNORED, f"{workflow_id} has already completed")
+    except RPCError as err:
+        if err.status in _TRANSIENT:
+            return result(DeliveryOutcome.UNAVAILABLE, f"temporal unavailable: {err.message}")
+        raise
+    except RuntimeError as err:  # a lazy client that cannot connect
+        return result(DeliveryOutcome.UNAVAILABLE, f"temporal unavailable: {err}")
+    action = f"signal {route.signal}" if route.signal else "start"
+    return result(DeliveryOutcome.ACCEPTED, f"{action} {route.workflow}")

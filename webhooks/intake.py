@@ -1,0 +1,107 @@
+"""Act on one normalised event exactly once: dedupe, drop stale, resolve the customer,
+route, hand to Temporal, record."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from temporalio.client import Client
+
+from connectors.base import Crm
+from connectors.errors import ConnectorError
+from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
+from webhooks.dispatch import dispatch
+from webhooks.ledger import DeliveryLedger
+from webhooks.routing import route_for
+
+log = logging.getLogger("cshub.webhooks")
+
+ClientProvider = Callable[[], Awaitable[Client]]
+
+
+class Intake:
+    def __init__(
+        self, ledger: DeliveryLedger, client: ClientProvider, task_queue: str, crm: Crm
+    ) -> None:
+        self._ledger = ledger
+        self._client = client
+        self._task_queue = task_queue
+        self._crm = crm
+
+    async def handle(self, event: CustomerEvent) -> DeliveryResult:
+        result = await self._handle(event)
+        log.info(
+            "event source=%s id=%s type=%s customer=%s outcome=%s workflow=%s detail=%s",
+            event.source.value,
+            event.event_id,
+            event.type,
+            result.customer_id or "-",
+            result.outcome.value,
+            result.workflow_id or "-",
+            result.detail or "-",
+        )
+        return result
+
+    async def _handle(self, event: CustomerEvent) -> DeliveryResult:
+        previous = self._ledger.previous(event)
+        if previous is not None:
+            return previous.model_copy(
+                update={
+                    "outcome": DeliveryOutcome.DUPLICATE,
+                    "detail": f"event already received ({previous.outcome.value})",
+                }
+            )
+        if self._ledger.is_stale(event):
+            return self._final(event, DeliveryOutcome.STALE, "a newer event was already applied")
+        route = route_for(event.type)
+        if route is None:
+            return self._final(event, DeliveryOutcome.IGNORED, "no workflow handles this type")
+        if event.customer_id is None:
+            resolved = await self._resolve_customer(event)
+            if isinstance(resolved, DeliveryResult):
+                return resolved
+            event = resolved
+        try:
+            client = await self._client()
+        except RuntimeError as err:
+            return _result(event, DeliveryOutcome.UNAVAILABLE, f"temporal unavailable: {err}")
+        result = await dispatch(client, self._task_queue, route, event)
+        if result.outcome in (DeliveryOutcome.ACCEPTED, DeliveryOutcome.IGNORED):
+            self._ledger.record(event, result)
+        return result
+
+    async def _resolve_customer(self, event: CustomerEvent) -> CustomerEvent | DeliveryResult:
+        """Find the customer (CRM company) an event is about, through the CRM."""
+        object_type = event.data.get("object_type")
+        object_id = event.data.get("object_id")
+        if object_type != "deal" or not object_id:
+            return _result(event, DeliveryOutcome.INVALID, "the event names no customer")
+        try:
+            deal = await asyncio.to_thread(self._crm.get_deal, str(object_id))
+        except ConnectorError as err:
+            outcome = DeliveryOutcome.UNAVAILABLE if err.retryable else DeliveryOutcome.INVALID
+            return _result(event, outcome, str(err))
+        if not deal.company_id:
+            return _result(
+                event, DeliveryOutcome.INVALID, f"hubspot deal {object_id} has no company"
+            )
+        return event.model_copy(
+            update={"customer_id": deal.company_id, "data": {**event.data, "tier": deal.tier}}
+        )
+
+    def _final(self, event: CustomerEvent, outcome: DeliveryOutcome, detail: str) -> DeliveryResult:
+        result = _result(event, outcome, detail)
+        self._ledger.record(event, result)
+        return result
+
+
+def _result(event: CustomerEvent, outcome: DeliveryOutcome, detail: str) -> DeliveryResult:
+    return DeliveryResult(
+        outcome=outcome,
+        event_id=event.event_id,
+        type=event.type,
+        customer_id=event.customer_id,
+        detail=detail,
+    )

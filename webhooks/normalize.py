@@ -1,0 +1,96 @@
+"""Turn each sender's payload into the hub's one ``CustomerEvent`` model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from domain.events import CustomerEvent, EventSource
+from webhooks.payloads import (
+    HubSpotWebhookEvent,
+    ProductWebhookEvent,
+    StripeWebhookEvent,
+    ZendeskWebhookEvent,
+)
+
+HUBSPOT_DEAL_CLOSED_WON = "hubspot.deal.closed_won"
+
+
+def from_hubspot(e: HubSpotWebhookEvent, closed_won_stages: Iterable[str]) -> CustomerEvent:
+    object_type = e.subscriptionType.split(".", 1)[0]
+    kind = f"hubspot.{e.subscriptionType}"
+    if (
+        e.subscriptionType == "deal.propertyChange"
+        and e.propertyName == "dealstage"
+        and e.propertyValue in set(closed_won_stages)
+    ):
+        kind = HUBSPOT_DEAL_CLOSED_WON
+    order_key = f"hubspot:{object_type}:{e.objectId}:{e.propertyName}" if e.propertyName else None
+    return CustomerEvent(
+        event_id=str(e.eventId),
+        source=EventSource.HUBSPOT,
+        type=kind,
+        # A company event names the customer; a deal or contact needs a CRM look-up.
+        customer_id=str(e.objectId) if object_type == "company" else None,
+        occurred_at=datetime.fromtimestamp(e.occurredAt / 1000, tz=UTC),
+        data={
+            "object_type": object_type,
+            "object_id": str(e.objectId),
+            "property_name": e.propertyName,
+            "property_value": e.propertyValue,
+            "portal_id": e.portalId,
+        },
+        order_key=order_key,
+    )
+
+
+def from_stripe(e: StripeWebhookEvent) -> CustomerEvent:
+    obj = e.data.object
+    metadata = obj.get("metadata") or {}
+    customer_id = metadata.get("cshub_customer_id") or metadata.get("hubspot_company_id")
+    is_subscription = e.type.startswith("customer.subscription.")
+    return CustomerEvent(
+        event_id=e.id,
+        source=EventSource.STRIPE,
+        type=f"stripe.{e.type}",
+        customer_id=str(customer_id) if customer_id else None,
+        occurred_at=datetime.fromtimestamp(e.created, tz=UTC),
+        data={
+            "object_id": obj.get("id"),
+            "stripe_customer": obj.get("customer"),
+            "status": obj.get("status"),
+            "current_period_end": obj.get("current_period_end"),
+        },
+        order_key=f"stripe:subscription:{obj.get('id')}" if is_subscription else None,
+    )
+
+
+def from_zendesk(e: ZendeskWebhookEvent) -> CustomerEvent:
+    kind = e.type.removeprefix("zen:event-type:")
+    ticket_id = e.detail.get("id")
+    org = e.detail.get("organization_external_id") or e.detail.get("organization_id")
+    return CustomerEvent(
+        event_id=e.id,
+        source=EventSource.ZENDESK,
+        type=f"zendesk.{kind}",
+        customer_id=str(org) if org else None,
+        occurred_at=e.time if e.time.tzinfo else e.time.replace(tzinfo=UTC),
+        data={
+            "ticket_id": str(ticket_id) if ticket_id else None,
+            "status": e.detail.get("status"),
+            "priority": e.detail.get("priority"),
+        },
+        order_key=f"zendesk:ticket:{ticket_id}:{kind}" if ticket_id else None,
+    )
+
+
+def from_product(e: ProductWebhookEvent, received_at: datetime) -> CustomerEvent:
+    occurred = e.occurred_at or received_at
+    return CustomerEvent(
+        event_id=e.event_id,
+        source=EventSource.PRODUCT,
+        type=f"product.{e.type.value}",
+        customer_id=e.customer_id,
+        occurred_at=occurred if occurred.tzinfo else occurred.replace(tzinfo=UTC),
+        data={"count": e.count, "percent": e.percent, "limit_name": e.limit_name},
+    )

@@ -1,0 +1,129 @@
+"""Realistic, signed sample deliveries, as each sender would post them.
+
+Used by ``cshub send-test-event`` (to poke a running hub) and by the tests, so both
+exercise exactly what a real sender sends.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from webhooks import signing
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    path: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def hubspot_event(
+    *,
+    object_id: str,
+    subscription_type: str = "deal.propertyChange",
+    property_name: str | None = "dealstage",
+    property_value: str | None = "closedwon",
+    event_id: int | None = None,
+    occurred_at_ms: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "eventId": event_id if event_id is not None else uuid.uuid4().int % 10**12,
+        "subscriptionId": 4242,
+        "portalId": 62515,
+        "appId": 1160452,
+        "occurredAt": occurred_at_ms or int(time.time() * 1000),
+        "subscriptionType": subscription_type,
+        "attemptNumber": 0,
+        "objectId": int(object_id) if object_id.isdigit() else object_id,
+        "propertyName": property_name,
+        "propertyValue": property_value,
+        "changeSource": "CRM_UI",
+    }
+
+
+def signed_hubspot(
+    events: list[dict[str, Any]], *, secret: str, public_url: str, timestamp_ms: int | None = None
+) -> SignedRequest:
+    body = _json(events)
+    headers = signing.sign_hubspot_v3(
+        secret=secret, method="POST", url=public_url, body=body, timestamp_ms=timestamp_ms
+    )
+    return SignedRequest("/webhooks/hubspot", body, headers)
+
+
+def product_event(
+    *,
+    customer_id: str,
+    type: str,
+    event_id: str | None = None,
+    count: int = 1,
+    percent: float | None = None,
+    limit_name: str | None = None,
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "event_id": event_id or f"evt_{uuid.uuid4().hex[:16]}",
+        "type": type,
+        "customer_id": customer_id,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "count": count,
+    }
+    if percent is not None:
+        event.update(percent=percent, limit_name=limit_name)
+    return event
+
+
+def signed_product(event: dict[str, Any], *, secret: str) -> SignedRequest:
+    body = _json(event)
+    return SignedRequest("/webhooks/product", body, signing.sign_product(secret=secret, body=body))
+
+
+def stripe_event(
+    *, type: str, customer_id: str | None, object_id: str = "sub_1Q0demo", **obj: Any
+) -> dict[str, Any]:
+    return {
+        "id": f"evt_{uuid.uuid4().hex[:24]}",
+        "object": "event",
+        "type": type,
+        "created": int(time.time()),
+        "livemode": False,
+        "data": {
+            "object": {
+                "id": object_id,
+                "customer": "cus_demo",
+                "metadata": {"cshub_customer_id": customer_id} if customer_id else {},
+                **obj,
+            }
+        },
+    }
+
+
+def signed_stripe(event: dict[str, Any], *, secret: str) -> SignedRequest:
+    body = _json(event)
+    return SignedRequest("/webhooks/stripe", body, signing.sign_stripe(secret=secret, body=body))
+
+
+def zendesk_event(*, ticket_id: str, type: str = "ticket.created", **detail: Any) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "type": f"zen:event-type:{type}",
+        "account_id": 12345,
+        "time": datetime.now(UTC).isoformat(),
+        "subject": f"zen:ticket:{ticket_id}",
+        "detail": {"id": ticket_id, "status": "NEW", "priority": "HIGH", **detail},
+        "event": {},
+    }
+
+
+def signed_zendesk(event: dict[str, Any], *, secret: str) -> SignedRequest:
+    body = _json(event)
+    return SignedRequest("/webhooks/zendesk", body, signing.sign_zendesk(secret=secret, body=body))

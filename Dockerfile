@@ -11,8 +11,9 @@ COPY connectors ./connectors
 COPY activities ./activities
 COPY workflows ./workflows
 COPY sandbox ./sandbox
+COPY webhooks ./webhooks
 COPY worker.py ./
 RUN pip install .
-RUN useradd --system --uid 10001 cshub
+RUN useradd --system --uid 10001 cshub && mkdir -p /data && chown cshub /data
 USER cshub
 CMD ["cshub", "worker"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import socket
 import sys
@@ -164,6 +165,8 @@ def webhook_help(settings: Settings, api_url: str) -> str:
 
 async def run_dev(dev: DevSettings) -> None:
     check_ports(dev)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("cshub.webhooks").setLevel(logging.INFO)
     address = f"127.0.0.1:{dev.cshub_temporal_port}"
     proc = await start_temporal_dev_server(dev)
     stop = asyncio.Event()

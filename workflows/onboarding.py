@@ -16,6 +16,7 @@ Workflow id ``onboarding-{customer_id}``. Every side effect carries the idempote
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import datetime, timedelta
 from typing import Any
@@ -97,13 +98,14 @@ class OnboardingWorkflow:
         self._inbox.append(event)
 
     @workflow.signal(name="pause")
-    def pause(self, req: PauseRequest) -> None:
+    def pause(self, req: PauseRequest | None = None) -> None:
+        req = req or PauseRequest()
         if self._state and self._state.paused_since is None and self._cancel_reason is None:
             self._state.paused_since = workflow.now()
             self._record("pause", "journey", f"paused: {req.reason or 'no reason given'}")
 
     @workflow.signal(name="resume")
-    def resume(self, req: ResumeRequest) -> None:
+    def resume(self, req: ResumeRequest | None = None) -> None:
         if self._state and self._state.paused_since is not None:
             paused = workflow.now() - self._state.paused_since
             self._state.paused_total_s += paused.total_seconds()
@@ -156,12 +158,28 @@ class OnboardingWorkflow:
         self._schedule = build_schedule(self._state.plan)
         self._status = OnboardingStatus.ACTIVE
 
+        try:
+            await self._walk_schedule()
+        except asyncio.CancelledError:
+            # "Cancel" in the Temporal UI: close the journey the same way as the cancel
+            # signal does (CSM told, CRM note), then end as cancelled.
+            self._cancel_reason = self._cancel_reason or "cancel requested in Temporal"
+            await self._finish_cancelled()
+            raise
+
+        if self._cancel_reason is not None:
+            return await self._finish_cancelled()
+        self._status = OnboardingStatus.COMPLETED
+        return self._summary()
+
+    async def _walk_schedule(self) -> None:
+        st = self._require_state()
         for step in self._schedule:
-            if step.key in self._state.done_steps:
+            if step.key in st.done_steps:
                 continue
             if not await self._wait_until(self._due(step)):
-                break  # cancelled
-            if self._state.skip_before is not None and self._due(step) < self._state.skip_before:
+                return  # cancelled
+            if st.skip_before is not None and self._due(step) < st.skip_before:
                 self._record(
                     step.key,
                     "journey",
@@ -170,15 +188,10 @@ class OnboardingWorkflow:
                 )
             else:
                 await self._run_step(step)
-            self._state.done_steps.append(step.key)
+            st.done_steps.append(step.key)
             self._update_details()
             if workflow.info().is_continue_as_new_suggested():
                 await self._continue_as_new()
-
-        if self._cancel_reason is not None:
-            return await self._finish_cancelled()
-        self._status = OnboardingStatus.COMPLETED
-        return self._summary()
 
     async def _begin(self, inp: OnboardingInput) -> OnboardingCarryOver:
         tier = inp.tier or await workflow.execute_activity_method(

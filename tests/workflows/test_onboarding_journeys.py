@@ -210,3 +210,25 @@ async def test_cancel_ends_the_journey_with_its_reason(
     assert summary.cancel_reason == "contract void"
     assert len(slack_kinds(box, "cancel")) == 1
     assert "tips" not in [e["template"] for e in box["emails"]]
+
+
+async def test_cancel_from_the_temporal_ui_closes_the_journey_the_same_way(
+    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+) -> None:
+    from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+
+    async with running_worker(time_skipping_env, hub_settings) as worker:
+        handle = await start(time_skipping_env, worker.task_queue, "1005", Tier.PROFESSIONAL)
+        await time_skipping_env.sleep(timedelta(days=1, hours=1))
+        await handle.signal(OnboardingWorkflow.pause)  # no payload, as the UI may send
+        await handle.cancel()
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+        status = (await handle.describe()).status
+
+    box = await outbox(clean_sandbox)
+    assert status is WorkflowExecutionStatus.CANCELED
+    assert len(slack_kinds(box, "cancel")) == 1
+    assert any(
+        "cancel requested in Temporal" in n["properties"]["hs_note_body"] for n in box["crm_notes"]
+    )

@@ -7,7 +7,7 @@ SMTP and Slack run as ``async def`` activities on the event loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,9 +19,7 @@ from activities.messaging import MessagingActivities, MessagingConfig
 from activities.playbooks import load_onboarding_plan_activity
 from connectors.factory import Connectors
 from cshub.settings import Settings
-from workflows.onboarding import OnboardingWorkflow
-
-WORKFLOWS: Sequence[type] = [OnboardingWorkflow]
+from workflows.registry import WORKFLOWS
 
 
 def messaging_config(settings: Settings) -> MessagingConfig:
@@ -45,6 +43,8 @@ def build_activities(connectors: Connectors, config: MessagingConfig) -> list[Ca
         crm.create_csm_task,
         crm.add_crm_note,
         crm.get_customer_tier,
+        crm.get_customer_profile,
+        crm.update_company,
         messaging.send_customer_email,
         messaging.alert_csm,
         load_onboarding_plan_activity,

@@ -6,7 +6,14 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.errors import connector_errors
-from activities.models import ActionResult, CrmNoteRequest, CsmTaskRequest, CustomerRef
+from activities.models import (
+    ActionResult,
+    CompanyUpdateRequest,
+    CrmNoteRequest,
+    CsmTaskRequest,
+    CustomerProfile,
+    CustomerRef,
+)
 from connectors.base import Crm
 from domain.tiers import Tier
 
@@ -54,3 +61,24 @@ class CrmActivities:
             return Tier(company.tier) if company.tier else None
         except ValueError:
             return None
+
+    @activity.defn(name="get_customer_profile")
+    def get_customer_profile(self, req: CustomerRef) -> CustomerProfile:
+        """Time zone and tier: what a workflow needs to plan sends, and nothing personal."""
+        with connector_errors():
+            company = self._crm.get_company(req.customer_id)
+        try:
+            tier = Tier(company.tier) if company.tier else None
+        except ValueError:
+            tier = None
+        return CustomerProfile(
+            customer_id=req.customer_id, timezone=company.timezone or "UTC", tier=tier
+        )
+
+    @activity.defn(name="update_company")
+    def update_company(self, req: CompanyUpdateRequest) -> ActionResult:
+        """Write properties on the CRM company (the same values twice is harmless)."""
+        with connector_errors():
+            self._crm.update_company(req.customer_id, req.properties)
+        summary = ", ".join(f"{k}={v}" for k, v in sorted(req.properties.items()))
+        return ActionResult(channel="crm_update", summary=f"company updated: {summary}")

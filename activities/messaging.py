@@ -34,7 +34,7 @@ class MessagingConfig:
 
 def _journey_fields(ctx: MessageContext) -> dict[str, Any]:
     return {
-        "tier": ctx.tier.value,
+        "tier": ctx.tier.value if ctx.tier else None,
         "day": ctx.day,
         "phase_name": ctx.phase_name,
         "next_step": ctx.next_step,
@@ -44,6 +44,7 @@ def _journey_fields(ctx: MessageContext) -> dict[str, Any]:
         "reason": ctx.reason,
         "summary": ctx.summary,
         "progress": ctx.progress.model_dump(),
+        "extra": dict(ctx.extra),
     }
 
 

@@ -5,6 +5,7 @@ workflow history."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -18,10 +19,13 @@ class Progress(BaseModel):
 
 
 class MessageContext(BaseModel):
-    """Journey facts a template may show; the activity adds the customer's details."""
+    """Journey facts a template may show; the activity adds the customer's details.
+
+    ``extra`` carries workflow-specific values (renewal date, risk factors, …) that
+    templates read as ``extra.<name>``; ids and numbers only, never personal data."""
 
     day: int
-    tier: Tier
+    tier: Tier | None = None
     phase_name: str | None = None
     next_step: str | None = None
     milestone_title: str | None = None
@@ -30,6 +34,7 @@ class MessageContext(BaseModel):
     reason: str | None = None
     summary: str | None = None
     progress: Progress = Field(default_factory=Progress)
+    extra: dict[str, Any] = Field(default_factory=dict)
 
 
 class CustomerEmailRequest(BaseModel):
@@ -73,9 +78,24 @@ class LoadPlanRequest(BaseModel):
 
 class ActionResult(BaseModel):
     """What a side-effect activity did. ``created`` is False when the idempotency key
-    showed it had already been done (a retry after a crash)."""
+    showed it had already been done (a retry after a crash); ``suppressed`` is True when
+    the customer must not be e-mailed (unsubscribed) and the CSM was told instead."""
 
     channel: str
     summary: str
     created: bool = True
+    suppressed: bool = False
     ref: str | None = None
+
+
+class CompanyUpdateRequest(BaseModel):
+    customer_id: str
+    properties: dict[str, str]
+
+
+class CustomerProfile(BaseModel):
+    """What workflows may know about a customer to plan: no personal data."""
+
+    customer_id: str
+    timezone: str = "UTC"
+    tier: Tier | None = None

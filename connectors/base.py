@@ -82,6 +82,10 @@ class Crm(Protocol):
         """The deal with its stage, tier and first associated company."""
         ...
 
+    def update_company(self, company_id: str, properties: dict[str, str]) -> None:
+        """Set properties on the company record."""
+        ...
+
     def create_task(
         self,
         *,

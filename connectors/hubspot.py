@@ -29,6 +29,7 @@ import hubspot.crm.objects.notes as notes_pkg
 import hubspot.crm.objects.tasks as tasks_pkg
 import urllib3
 from hubspot import HubSpot
+from hubspot.crm.companies import SimplePublicObjectInput as CompanyInput
 
 from connectors.base import Company, Contact, CrmRecordRef, Deal, Owner
 from connectors.errors import ConnectorError, PermanentConnectorError
@@ -195,6 +196,15 @@ class HubSpotCrm:
                 tier=props.get("cshub_tier") or None,
                 company_id=companies[0] if companies else None,
             )
+
+    def update_company(self, company_id: str, properties: dict[str, str]) -> None:
+        self._call(
+            "update_company",
+            f"company {company_id}",
+            self._companies.update,
+            company_id,
+            CompanyInput(properties=properties),
+        )
 
     def deal_ids_for_company(self, company_id: str) -> list[str]:
         """The company's associated deals (for tools that need a deal to talk about)."""

@@ -137,6 +137,7 @@ class RecordingCrm(_Recorder):
         self.contacts: dict[str, Contact | None] = dict(contacts or {})
         self.owners: dict[str, Owner] = dict(owners or {})
         self.deals: dict[str, Deal] = dict(deals or {})
+        self.company_updates: list[tuple[str, dict[str, str]]] = []
         self.missing: set[str] = set(missing)
         self._refs: dict[str, CrmRecordRef] = {}
         self._next_id = 1
@@ -171,6 +172,10 @@ class RecordingCrm(_Recorder):
             first_name="Casey",
             last_name=f"Manager-{owner_id}",
         )
+
+    def update_company(self, company_id: str, properties: dict[str, str]) -> None:
+        self._check_exists("update_company", company_id)
+        self.company_updates.append((company_id, dict(properties)))
 
     def get_deal(self, deal_id: str) -> Deal:
         if deal_id in self.missing:

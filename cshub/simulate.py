@@ -4,10 +4,13 @@ connectors instead of HubSpot/Slack/SMTP, so ops can see what a playbook will do
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 from pydantic import BaseModel
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
@@ -22,7 +25,7 @@ from connectors.recording import (
 )
 from cshub.binaries import temporal_test_server
 from cshub.settings import Settings
-from domain.onboarding import OnboardingInput, OnboardingProgress
+from domain.onboarding import ActionRecord, OnboardingInput
 from domain.tiers import Tier
 from playbooks.loader import load_onboarding_plan
 from worker import create_worker
@@ -54,13 +57,21 @@ def recording_connectors() -> Connectors:
     )
 
 
-async def simulate_onboarding(
-    tier: Tier, days: int | None = None, plan: str | None = None
+async def simulate_timeline(
+    run: Any,
+    inp: BaseModel,
+    *,
+    days: int,
+    id_prefix: str,
+    signals: Sequence[tuple[float, str, BaseModel | None]] = (),
+    until_complete: bool = False,
 ) -> list[SimulatedAction]:
-    """Run one journey for ``days`` plan days (default: the whole plan) and return every
-    action it took, in order."""
-    total_days = load_onboarding_plan(plan or tier.value).duration_days
-    run_days = total_days if days is None else days
+    """Run a workflow on simulated time for ``days`` days and return every action it took.
+
+    ``run`` is the workflow's run method; ``signals`` are ``(day, signal name, payload)``
+    sent on those days (e.g. "paid on day 5"). With ``until_complete`` the run goes to
+    the workflow's own end instead. The workflow must answer a ``progress`` query with
+    an ``actions`` list (see workflows.common)."""
     settings = Settings(
         temporal_task_queue=f"simulate-{uuid.uuid4().hex[:8]}", worker_max_concurrent_activities=8
     )
@@ -74,30 +85,59 @@ async def simulate_onboarding(
             worker = create_worker(env.client, settings, recording_connectors(), executor=executor)
             async with worker:
                 handle = await env.client.start_workflow(
-                    OnboardingWorkflow.run,
-                    OnboardingInput(customer_id="simulated", tier=tier, plan=plan),
-                    id=f"onboarding-simulated-{uuid.uuid4().hex[:8]}",
+                    run,
+                    inp,
+                    id=f"{id_prefix}-simulated-{uuid.uuid4().hex[:8]}",
                     task_queue=settings.temporal_task_queue,
                 )
-                if run_days >= total_days:
+                elapsed = 0.0
+                for day, name, payload in sorted(signals, key=lambda s: s[0]):
+                    if day > elapsed:
+                        await env.sleep(timedelta(days=day - elapsed))
+                        elapsed = day
+                    if payload is None:
+                        await handle.signal(name)
+                    else:
+                        await handle.signal(name, payload)
+                if until_complete:
                     await handle.result()
                 else:
                     # Stop just before the next day starts so day N's steps are included.
-                    await env.sleep(timedelta(days=run_days + 1) - timedelta(seconds=1))
-                progress: OnboardingProgress = await handle.query(OnboardingWorkflow.progress)
-                if run_days < total_days:
+                    await env.sleep(timedelta(days=days + 1 - elapsed) - timedelta(seconds=1))
+                progress = await handle.query("progress")
+                desc = await handle.describe()
+                if desc.status is WorkflowExecutionStatus.RUNNING:
                     await handle.terminate("simulation window ended")
     finally:
         await env.shutdown()
-    return [
-        SimulatedAction(
-            day=a.day,
-            channel=a.channel,
-            template=a.template,
-            summary=a.summary,
-            step=a.step,
-            outcome=a.outcome,
-        )
-        for a in progress.actions
-        if a.channel != "journey" and a.day <= run_days
-    ]
+    actions = progress["actions"] if isinstance(progress, dict) else progress.actions
+    out = []
+    for a in actions:
+        rec = ActionRecord.model_validate(a) if isinstance(a, dict) else a
+        if rec.channel != "journey" and (until_complete or rec.day <= days):
+            out.append(
+                SimulatedAction(
+                    day=rec.day,
+                    channel=rec.channel,
+                    template=rec.template,
+                    summary=rec.summary,
+                    step=rec.step,
+                    outcome=rec.outcome,
+                )
+            )
+    return out
+
+
+async def simulate_onboarding(
+    tier: Tier, days: int | None = None, plan: str | None = None
+) -> list[SimulatedAction]:
+    """Run one journey for ``days`` plan days (default: the whole plan)."""
+    total_days = load_onboarding_plan(plan or tier.value).duration_days
+    run_days = total_days if days is None else days
+    return await simulate_timeline(
+        OnboardingWorkflow.run,
+        OnboardingInput(customer_id="simulated", tier=tier, plan=plan),
+        days=run_days,
+        id_prefix="onboarding",
+        until_complete=run_days >= total_days,
+    )

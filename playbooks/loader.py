@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from domain.onboarding_plan import OnboardingPlan
 from domain.onboarding_schedule import build_schedule
@@ -90,6 +91,27 @@ def parse_plan_file(
     if problems:
         raise PlaybookError(problems)
     return plan
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_playbook(kind: str, model: type[M]) -> M:
+    """Load ``playbooks/<kind>.yaml`` (renewal, dunning, churn, winback …) into its model;
+    PlaybookError names the file and every bad field."""
+    path = playbooks_dir() / f"{kind}.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PlaybookError([PlaybookProblem(path, "(file)", "not found")]) from None
+    except yaml.YAMLError as exc:
+        raise PlaybookError([PlaybookProblem(path, "(file)", f"not valid YAML: {exc}")]) from None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise PlaybookError(
+            [PlaybookProblem(path, _field(tuple(e["loc"])), e["msg"]) for e in exc.errors()]
+        ) from None
 
 
 def known_templates() -> dict[str, set[str]]:

@@ -1,0 +1,235 @@
+"""What every customer workflow does the same way: act on the customer through the
+shared activities with idempotency keys, retries and a readable log of actions.
+
+A workflow owns one :class:`CustomerActions` and calls ``email`` / ``alert`` / ``task`` /
+``note`` / ``update_company``. Each call:
+
+* derives the idempotency key ``{workflow id}/{journey key}/{step}``, so a retried
+  activity (or a replayed workflow) never repeats the side effect;
+* retries transient failures (honouring Retry-After) for up to a day, stops at once on
+  permanent ones;
+* records an :class:`ActionRecord` (day, channel, template, summary, outcome) that the
+  workflow's ``progress`` query and ``cshub simulate`` show; a failure is recorded, not
+  raised: one undeliverable e-mail must not end a campaign.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
+    from activities.crm import CrmActivities
+    from activities.errors import NON_RETRYABLE_TYPES
+    from activities.messaging import MessagingActivities
+    from activities.models import (
+        ActionResult,
+        CompanyUpdateRequest,
+        CrmNoteRequest,
+        CsmAlertRequest,
+        CsmTaskRequest,
+        CustomerEmailRequest,
+        CustomerProfile,
+        CustomerRef,
+        MessageContext,
+    )
+    from domain.onboarding import ActionRecord
+
+MAX_ACTIONS_KEPT = 1000
+
+SIDE_EFFECT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    non_retryable_error_types=NON_RETRYABLE_TYPES,
+)
+
+LOOKUP_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=NON_RETRYABLE_TYPES,
+)
+
+
+async def customer_profile(customer_id: str) -> CustomerProfile:
+    """Time zone and tier of the customer (no personal data), read from the CRM."""
+    return await workflow.execute_activity_method(
+        CrmActivities.get_customer_profile,
+        CustomerRef(customer_id=customer_id),
+        start_to_close_timeout=timedelta(minutes=1),
+        schedule_to_close_timeout=timedelta(hours=1),
+        retry_policy=LOOKUP_RETRY,
+        summary="read the customer's time zone and tier from the CRM",
+    )
+
+
+class CustomerActions:
+    """Side effects on one customer, for one workflow, with an action log.
+
+    ``actions`` is the list the workflow keeps in its state (and carries across
+    continue-as-new); ``day_of`` turns a time into the workflow's day number;
+    ``journey_key`` distinguishes successive journeys of the same workflow id (e.g. the
+    start time or the renewal term), so a new journey acts again.
+    """
+
+    def __init__(
+        self,
+        customer_id: str,
+        journey_key: str,
+        actions: list[ActionRecord],
+        day_of: Callable[[datetime], int],
+    ) -> None:
+        self.customer_id = customer_id
+        self.journey_key = journey_key
+        self.actions = actions
+        self._day_of = day_of
+
+    def key(self, step: str) -> str:
+        return f"{workflow.info().workflow_id}/{self.journey_key}/{step}"
+
+    def record(
+        self,
+        step: str,
+        channel: str,
+        summary: str,
+        *,
+        template: str | None = None,
+        outcome: str = "done",
+    ) -> None:
+        now = workflow.now()
+        self.actions.append(
+            ActionRecord(
+                at=now,
+                day=self._day_of(now),
+                step=step,
+                channel=channel,
+                template=template,
+                summary=summary,
+                outcome=outcome,
+            )
+        )
+        if len(self.actions) > MAX_ACTIONS_KEPT:
+            del self.actions[: len(self.actions) - MAX_ACTIONS_KEPT]
+
+    def count(self, channel: str) -> int:
+        return sum(
+            1
+            for a in self.actions
+            if a.channel == channel and a.outcome in ("done", "already_done")
+        )
+
+    async def email(self, step: str, template: str, ctx: MessageContext) -> str:
+        req = CustomerEmailRequest(
+            customer_id=self.customer_id,
+            template=template,
+            idempotency_key=self.key(step),
+            context=ctx,
+        )
+        return await self._run(
+            step,
+            "email",
+            template,
+            MessagingActivities.send_customer_email,
+            req,
+            f"e-mail '{template}' to the customer (day {ctx.day})",
+        )
+
+    async def alert(self, step: str, template: str, ctx: MessageContext) -> str:
+        req = CsmAlertRequest(
+            customer_id=self.customer_id,
+            template=template,
+            idempotency_key=self.key(step),
+            context=ctx,
+            workflow_id=workflow.info().workflow_id,
+        )
+        return await self._run(
+            step, "slack", template, MessagingActivities.alert_csm, req, f"Slack alert '{template}'"
+        )
+
+    async def task(
+        self,
+        step: str,
+        subject: str,
+        body: str,
+        *,
+        due_at: datetime,
+        priority: str = "MEDIUM",
+        kind: str = "task",
+    ) -> str:
+        req = CsmTaskRequest(
+            customer_id=self.customer_id,
+            subject=subject,
+            body=body,
+            due_at=due_at,
+            priority=priority,
+            idempotency_key=self.key(step),
+        )
+        return await self._run(
+            step, "crm_task", kind, CrmActivities.create_csm_task, req, f"CRM task: {subject}"
+        )
+
+    async def note(self, step: str, body: str, *, kind: str = "note") -> str:
+        req = CrmNoteRequest(
+            customer_id=self.customer_id,
+            body=body,
+            timestamp=workflow.now(),
+            idempotency_key=self.key(step),
+        )
+        return await self._run(
+            step, "crm_note", kind, CrmActivities.add_crm_note, req, "CRM note on the company"
+        )
+
+    async def update_company(self, step: str, properties: dict[str, str], *, kind: str) -> str:
+        """Write properties on the CRM company (idempotent by nature: same values)."""
+        req = CompanyUpdateRequest(customer_id=self.customer_id, properties=properties)
+        return await self._run(
+            step,
+            "crm_update",
+            kind,
+            CrmActivities.update_company,
+            req,
+            f"update CRM company: {', '.join(sorted(properties))}",
+        )
+
+    async def _run(
+        self,
+        step: str,
+        channel: str,
+        template: str | None,
+        activity_method: Any,
+        request: BaseModel,
+        summary: str,
+    ) -> str:
+        """Run one side-effect activity and record it; returns the outcome recorded
+        (done, already_done, suppressed or failed)."""
+        try:
+            result: ActionResult = await workflow.execute_activity_method(
+                activity_method,
+                request,
+                start_to_close_timeout=timedelta(minutes=2),
+                # Past a day the moment has gone: record the step as failed, carry on.
+                schedule_to_close_timeout=timedelta(days=1),
+                retry_policy=SIDE_EFFECT_RETRY,
+                summary=summary,
+            )
+        except ActivityError as err:
+            cause = (
+                err.cause.message
+                if isinstance(err.cause, ApplicationError)
+                else str(err.cause or err)
+            )
+            self.record(step, channel, f"failed: {cause}", template=template, outcome="failed")
+            workflow.logger.warning("step %s failed: %s", step, cause)
+            return "failed"
+        outcome = (
+            "suppressed" if result.suppressed else "done" if result.created else "already_done"
+        )
+        self.record(step, channel, result.summary, template=template, outcome=outcome)
+        return outcome

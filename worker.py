@@ -16,7 +16,7 @@ from temporalio.worker import Worker
 
 from activities.crm import CrmActivities
 from activities.messaging import MessagingActivities, MessagingConfig
-from activities.playbooks import load_onboarding_plan_activity
+from activities.playbooks import load_onboarding_plan_activity, load_playbook_activity
 from connectors.factory import Connectors
 from cshub.settings import Settings
 from workflows.registry import WORKFLOWS
@@ -33,6 +33,11 @@ def messaging_config(settings: Settings) -> MessagingConfig:
         crm_company_url=(
             f"https://app.hubspot.com/contacts/{portal}/company/{{id}}" if portal else None
         ),
+        public_api_url=settings.cshub_public_api_url,
+        survey_link_secret=(
+            settings.survey_link_secret.get_secret_value() if settings.survey_link_secret else None
+        ),
+        suppression_file=settings.cshub_suppression_file,
     )
 
 
@@ -48,6 +53,7 @@ def build_activities(connectors: Connectors, config: MessagingConfig) -> list[Ca
         messaging.send_customer_email,
         messaging.alert_csm,
         load_onboarding_plan_activity,
+        load_playbook_activity,
     ]
 
 

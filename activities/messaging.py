@@ -8,16 +8,21 @@ the event loop.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.consent import SuppressionList
 from activities.customer_context import CustomerDetails, load_customer_details
 from activities.errors import connector_errors
 from activities.models import ActionResult, CsmAlertRequest, CustomerEmailRequest, MessageContext
 from connectors.base import Chat, Crm, Mailer, OutgoingEmail
+from domain.send_window import SendWindow, out_of_quiet_hours, zone_known
+from domain.survey_links import exit_survey_links
 from templates.renderer import render_email, render_slack
 
 
@@ -30,6 +35,9 @@ class MessagingConfig:
     alerts_channel: str = "C0CSALERTS"
     crm_company_url: str | None = None
     """e.g. ``https://app.hubspot.com/contacts/PORTAL/company/{id}``"""
+    public_api_url: str = "http://127.0.0.1:8000"
+    survey_link_secret: str | None = None
+    suppression_file: Path | None = None
 
 
 def _journey_fields(ctx: MessageContext) -> dict[str, Any]:
@@ -54,6 +62,7 @@ class MessagingActivities:
         self._mailer = mailer
         self._chat = chat
         self._config = config
+        self._suppressions = SuppressionList(config.suppression_file)
 
     async def _details(self, customer_id: str, *, with_contact: bool) -> CustomerDetails:
         with connector_errors():
@@ -63,7 +72,13 @@ class MessagingActivities:
 
     @activity.defn(name="send_customer_email")
     async def send_customer_email(self, req: CustomerEmailRequest) -> ActionResult:
-        """E-mail the customer's primary contact, at most once per idempotency key."""
+        """E-mail the customer's primary contact, at most once per idempotency key.
+
+        The one place where every customer e-mail of the hub passes, so the rules live
+        here: an unsubscribed contact is never e-mailed (the CSM is told in Slack
+        instead); nothing goes out in the contact's quiet hours (the attempt is retried
+        when they end); the contact's language picks the template, English otherwise.
+        """
         details = await self._details(req.customer_id, with_contact=True)
         contact = details.contact
         if contact is None:
@@ -73,21 +88,58 @@ class MessagingActivities:
                 type="MissingRecipient",
                 non_retryable=True,
             )
+        reason = self._suppressions.reason_not_to_email(contact)
+        if reason is not None:
+            ctx = req.context.model_copy(
+                update={"extra": {**req.context.extra, "template": req.template, "reason": reason}}
+            )
+            await self._alert(
+                details,
+                req.customer_id,
+                "email_suppressed",
+                ctx,
+                f"{req.idempotency_key}:suppressed",
+                activity.info().workflow_id or "",
+            )
+            return ActionResult(
+                channel="email",
+                summary=f"not sent ({reason}); CSM told in Slack",
+                created=False,
+                suppressed=True,
+            )
+        tz = contact.timezone if zone_known(contact.timezone) else details.company.timezone
+        window = req.send_window or SendWindow()
+        now = activity.info().current_attempt_scheduled_time
+        allowed = out_of_quiet_hours(now, tz, window)
+        if allowed > now:
+            raise ApplicationError(
+                f"quiet hours in {tz or 'UTC'}: e-mail '{req.template}' deferred to "
+                f"{allowed:%Y-%m-%d %H:%M} UTC",
+                type="QuietHours",
+                next_retry_delay=allowed - now,
+            )
         unsubscribe = f"{self._config.unsubscribe_url}?contact={contact.id}"
-        rendered = render_email(
-            req.template,
-            {
-                **_journey_fields(req.context),
-                "company_name": details.company.name,
-                "contact_first_name": contact.first_name,
-                "csm_name": details.csm.full_name if details.csm else None,
-                "csm_email": details.csm.email if details.csm else None,
-                "sender_name": self._config.sender_name,
-                "unsubscribe_url": unsubscribe,
-                "app_url": self._config.app_url,
-                "survey_url": self._config.survey_url,
-            },
-        )
+        context: dict[str, Any] = {
+            **_journey_fields(req.context),
+            "company_name": details.company.name,
+            "company": dict(details.company.properties),
+            "contact_first_name": contact.first_name,
+            "csm_name": details.csm.full_name if details.csm else None,
+            "csm_email": details.csm.email if details.csm else None,
+            "sender_name": self._config.sender_name,
+            "unsubscribe_url": unsubscribe,
+            "app_url": self._config.app_url,
+            "survey_url": self._config.survey_url,
+            "exit_survey_links": None,
+        }
+        if req.context.extra.get("exit_survey") and self._config.survey_link_secret:
+            context["exit_survey_links"] = exit_survey_links(
+                self._config.public_api_url,
+                self._config.survey_link_secret,
+                req.customer_id,
+                campaign=hashlib.sha256(req.idempotency_key.encode()).hexdigest()[:16],
+            )
+        rendered = render_email(req.template, context, language=contact.language or "en")
         message = OutgoingEmail(
             to=contact.email,
             subject=rendered.subject,
@@ -97,6 +149,7 @@ class MessagingActivities:
             reply_to=details.csm.email if details.csm else None,
             headers={
                 "List-Unsubscribe": f"<{unsubscribe}>",
+                "Content-Language": rendered.language,
                 "X-Cshub-Template": req.template,
                 "X-Cshub-Customer-Id": req.customer_id,
                 "X-Cshub-Journey-Day": str(req.context.day),
@@ -110,24 +163,42 @@ class MessagingActivities:
     async def alert_csm(self, req: CsmAlertRequest) -> ActionResult:
         """Post an alert about the customer to the CSM alerts channel, mentioning the CSM."""
         details = await self._details(req.customer_id, with_contact=False)
+        return await self._alert(
+            details,
+            req.customer_id,
+            req.template,
+            req.context,
+            req.idempotency_key,
+            req.workflow_id,
+        )
+
+    async def _alert(
+        self,
+        details: CustomerDetails,
+        customer_id: str,
+        template: str,
+        ctx: MessageContext,
+        idempotency_key: str,
+        workflow_id: str,
+    ) -> ActionResult:
         csm_slack_id = None
         if details.csm:
             with connector_errors():
                 csm_slack_id = await self._chat.lookup_user_id(details.csm.email)
         crm_url = (
-            self._config.crm_company_url.format(id=req.customer_id)
+            self._config.crm_company_url.format(id=customer_id)
             if self._config.crm_company_url
             else None
         )
         rendered = render_slack(
-            req.template,
+            template,
             {
-                **_journey_fields(req.context),
+                **_journey_fields(ctx),
                 "company_name": details.company.name,
-                "customer_id": req.customer_id,
+                "customer_id": customer_id,
                 "csm_name": details.csm.full_name if details.csm else None,
                 "csm_slack_id": csm_slack_id,
-                "workflow_id": req.workflow_id,
+                "workflow_id": workflow_id,
                 "crm_url": crm_url,
             },
         )
@@ -136,7 +207,7 @@ class MessagingActivities:
                 channel=self._config.alerts_channel,
                 text=rendered.text,
                 blocks=rendered.blocks,
-                idempotency_key=req.idempotency_key,
+                idempotency_key=idempotency_key,
             )
         return ActionResult(
             channel="slack",

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from domain.send_window import SendWindow
 from domain.tiers import Tier
 
 
@@ -42,6 +43,8 @@ class CustomerEmailRequest(BaseModel):
     template: str
     idempotency_key: str
     context: MessageContext
+    send_window: SendWindow | None = None
+    """The playbook's quiet hours (default 20:00-08:00 local)."""
 
 
 class CsmAlertRequest(BaseModel):

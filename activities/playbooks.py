@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.models import LoadPlanRequest
 from domain.onboarding_plan import OnboardingPlan
-from playbooks.loader import PlaybookError, load_onboarding_plan
+from playbooks.loader import PlaybookError, load_onboarding_plan, playbooks_dir
 
 
 @activity.defn(name="load_onboarding_plan")
@@ -18,3 +22,29 @@ def load_onboarding_plan_activity(req: LoadPlanRequest) -> OnboardingPlan:
         # A broken or missing plan file will not fix itself by retrying quickly, but an
         # operator may fix it: fail this attempt loudly, let the workflow decide.
         raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
+
+
+class LoadPlaybookRequest(BaseModel):
+    kind: str = Field(pattern=r"^[a-z][a-z_]*$")
+
+
+@activity.defn(name="load_playbook")
+def load_playbook_activity(req: LoadPlaybookRequest) -> dict[str, Any]:
+    """``playbooks/<kind>.yaml`` as plain data; the workflow validates it with its own
+    model (and keeps it for the rest of its life)."""
+    path = playbooks_dir() / f"{req.kind}.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ApplicationError(
+            f"{path}: playbook not found", type="PlaybookError", non_retryable=True
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ApplicationError(
+            f"{path}: not valid YAML: {exc}", type="PlaybookError", non_retryable=True
+        ) from None
+    if not isinstance(raw, dict):
+        raise ApplicationError(
+            f"{path}: must be a mapping of fields", type="PlaybookError", non_retryable=True
+        )
+    return raw

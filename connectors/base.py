@@ -35,6 +35,11 @@ class Contact(BaseModel):
     email: str
     first_name: str | None = None
     last_name: str | None = None
+    language: str | None = None
+    """Preferred language (BCP 47, e.g. ``es`` or ``es-MX``), when the CRM knows it."""
+    timezone: str | None = None
+    email_opt_out: bool = False
+    """The contact unsubscribed from e-mail: never e-mail them."""
 
 
 class Owner(BaseModel):

@@ -109,10 +109,12 @@ class SmtpMailer:
             if one_click:
                 msg["List-Unsubscribe-Post"] = one_click
             msg[IDEMPOTENCY_HEADER] = message.idempotency_key
-            for name, value in extra.items():
-                msg[name] = value
             msg.set_content(message.text)
             msg.add_alternative(message.html, subtype="html")
+            # After the body: set_content() drops any Content-* header set before it
+            # (e.g. Content-Language).
+            for name, value in extra.items():
+                msg[name] = value
         except (ValueError, TypeError) as exc:
             # Header injection (CR/LF in a value) or an unparseable address.
             raise PermanentConnectorError(

@@ -49,8 +49,19 @@ COMPANY_PROPERTIES = (
     "hubspot_owner_id",
     "cshub_timezone",
     "lifecyclestage",
+    # Value summary shown in renewal reminders (fed by the health sweep / CSMs).
+    "cshub_health_score",
+    "cshub_usage_summary",
+    "cshub_outcomes",
 )
-CONTACT_PROPERTIES = ("email", "firstname", "lastname")
+CONTACT_PROPERTIES = (
+    "email",
+    "firstname",
+    "lastname",
+    "hs_language",
+    "hs_timezone",
+    "hs_email_optout",
+)
 DEAL_PROPERTIES = ("dealname", "dealstage", "cshub_tier")
 TASK_PRIORITIES = frozenset({"LOW", "MEDIUM", "HIGH"})
 # A company with many contacts: look at this many associations for one with an e-mail.
@@ -160,6 +171,9 @@ class HubSpotCrm:
                         email=props["email"],
                         first_name=props.get("firstname") or None,
                         last_name=props.get("lastname") or None,
+                        language=props.get("hs_language") or None,
+                        timezone=_hubspot_timezone(props.get("hs_timezone")),
+                        email_opt_out=str(props.get("hs_email_optout") or "").lower() == "true",
                     )
         return None
 
@@ -383,3 +397,14 @@ def _hs_timestamp(when: datetime) -> str:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _hubspot_timezone(value: str | None) -> str | None:
+    """HubSpot stores contact zones as ``america_slash_new_york``; return the IANA name
+    (``America/New_York``). Values already in IANA form pass through."""
+    if not value:
+        return None
+    if "_slash_" not in value:
+        return value
+    parts = value.split("_slash_")
+    return "/".join("_".join(w.capitalize() for w in p.split("_")) for p in parts)

@@ -6,13 +6,18 @@ import asyncio
 import contextlib
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cshub.settings import SettingsError, load_settings
+from domain.lifecycle import ExitReason, RiskFactor
 from domain.tiers import Tier
+
+if TYPE_CHECKING:
+    from cshub.simulate import SimulatedAction
 
 app = typer.Typer(
     help="cshub: customer-success automation on Temporal.",
@@ -147,6 +152,102 @@ def simulate_onboarding(
     for a in actions:
         typer.echo(f"{a.day:>4}  {a.channel:<9} {a.template or '-':<22} {a.summary}")
     typer.echo(f"{len(actions)} actions")
+
+
+def _print_actions(actions: Sequence[SimulatedAction], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps([a.model_dump() for a in actions], indent=2))
+        return
+    typer.echo(f"{'day':>4}  {'channel':<10} {'template':<28} summary")
+    for a in actions:
+        typer.echo(f"{a.day:>4}  {a.channel:<10} {a.template or '-':<28} {a.summary}")
+    typer.echo(f"{len(actions)} actions")
+
+
+_DAYS_HELP = "Simulated days (default: until the workflow ends)"
+
+
+@simulate_app.command("dunning")
+def simulate_dunning(
+    paid_on_day: Annotated[
+        float | None, typer.Option(min=0, help="The customer pays on this day")
+    ] = None,
+    days: Annotated[int | None, typer.Option(min=0, help=_DAYS_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array")] = False,
+) -> None:
+    """Print what the dunning sequence would do after a failed payment."""
+    from cshub.simulate import simulate_dunning as run
+
+    _print_actions(asyncio.run(run(paid_on_day, days)), as_json)
+
+
+@simulate_app.command("churn")
+def simulate_churn(
+    risk: Annotated[
+        list[RiskFactor] | None, typer.Option(help="Risk factor (repeat for several)")
+    ] = None,
+    score: Annotated[
+        float | None, typer.Option(min=0, max=100, help="Health score at the start")
+    ] = None,
+    recover_on_day: Annotated[
+        float | None, typer.Option(min=0, help="Health recovers (score 85) on this day")
+    ] = None,
+    days: Annotated[int | None, typer.Option(min=0, help=_DAYS_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array")] = False,
+) -> None:
+    """Print what a churn-prevention campaign would do for these risk factors."""
+    from cshub.simulate import simulate_churn as run
+
+    risks = [r.value for r in risk or []]
+    _print_actions(asyncio.run(run(risks, score, recover_on_day, days)), as_json)
+
+
+@simulate_app.command("winback")
+def simulate_winback(
+    answer_on_day: Annotated[
+        float | None, typer.Option(min=0, help="The exit survey is answered on this day")
+    ] = None,
+    reason: Annotated[
+        ExitReason, typer.Option(help="Exit reason of the answer")
+    ] = ExitReason.TOO_EXPENSIVE,
+    days: Annotated[int | None, typer.Option(min=0, help=_DAYS_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array")] = False,
+) -> None:
+    """Print what the win-back campaign would do after a customer churned."""
+    from cshub.simulate import simulate_winback as run
+
+    _print_actions(asyncio.run(run(answer_on_day, reason.value, days)), as_json)
+
+
+@simulate_app.command("renewal")
+def simulate_renewal(
+    renewal_in_days: Annotated[
+        int, typer.Option(min=0, max=3650, help="The renewal date is this many days away")
+    ],
+    days: Annotated[
+        int | None,
+        typer.Option(min=0, help="Simulated days (default: until the overdue escalation)"),
+    ] = None,
+    move_to_days: Annotated[
+        int | None,
+        typer.Option(min=0, max=3650, help="The date moves to this many days from the start"),
+    ] = None,
+    move_on_day: Annotated[
+        float | None, typer.Option(min=0, help="... on this day (with --move-to-days)")
+    ] = None,
+    renew_on_day: Annotated[
+        float | None, typer.Option(min=0, help="The customer renews on this day")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array")] = False,
+) -> None:
+    """Print what the renewal countdown would do: reminders, a moved date, a renewal."""
+    from cshub.simulate import simulate_renewal as run
+
+    if (move_to_days is None) != (move_on_day is None):
+        raise _fail("--move-to-days and --move-on-day go together")
+    _print_actions(
+        asyncio.run(run(renewal_in_days, days, move_to_days, move_on_day, renew_on_day)), as_json
+    )
 
 
 @onboarding_app.command("start")

@@ -28,6 +28,7 @@ SANDBOX_WEBHOOK_SECRETS = {
     "stripe_webhook_secret": "whsec_sandbox",
     "zendesk_webhook_secret": "sandbox-zendesk-webhook-secret",
     "product_webhook_secret": "sandbox-product-webhook-secret",
+    "survey_link_secret": "sandbox-survey-link-secret",
 }
 WEBHOOK_SECRET_FIELDS = tuple(SANDBOX_WEBHOOK_SECRETS)
 
@@ -90,6 +91,11 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = None
     zendesk_webhook_secret: SecretStr | None = None
     product_webhook_secret: SecretStr | None = None
+
+    # Consent and exit-survey links
+    cshub_suppression_file: Path | None = None
+    cshub_public_api_url: str = "http://127.0.0.1:8000"
+    survey_link_secret: SecretStr | None = None
 
     # What customers see in e-mails
     cshub_sender_name: str = "cshub"

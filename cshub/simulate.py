@@ -84,12 +84,15 @@ async def simulate_timeline(
         with ThreadPoolExecutor(max_workers=8) as executor:
             worker = create_worker(env.client, settings, recording_connectors(), executor=executor)
             async with worker:
-                handle = await env.client.start_workflow(
+                started = await env.client.start_workflow(
                     run,
                     inp,
                     id=f"{id_prefix}-simulated-{uuid.uuid4().hex[:8]}",
                     task_queue=settings.temporal_task_queue,
                 )
+                # By id only: signals, the query and the end follow the latest run of a
+                # workflow that continued-as-new (e.g. a renewal's next term).
+                handle = env.client.get_workflow_handle(started.id)
                 elapsed = 0.0
                 for day, name, payload in sorted(signals, key=lambda s: s[0]):
                     if day > elapsed:
@@ -100,7 +103,10 @@ async def simulate_timeline(
                     else:
                         await handle.signal(name, payload)
                 if until_complete:
-                    await handle.result()
+                    # The handle from start_workflow: only its result() lets the test
+                    # server skip time (a handle by id would wait in real time); it
+                    # follows continue-as-new runs too.
+                    await started.result()
                 else:
                     # Stop just before the next day starts so day N's steps are included.
                     await env.sleep(timedelta(days=days + 1 - elapsed) - timedelta(seconds=1))
@@ -140,4 +146,128 @@ async def simulate_onboarding(
         days=run_days,
         id_prefix="onboarding",
         until_complete=run_days >= total_days,
+    )
+
+
+# ---------------------------------------------------------------- lifecycle campaigns
+SIMULATED_CUSTOMER = "simulated"
+
+
+async def simulate_dunning(
+    paid_on_day: float | None = None, days: int | None = None
+) -> list[SimulatedAction]:
+    """A dunning sequence: unpaid to its final failure, or paid on ``paid_on_day``."""
+    from domain.dunning_plan import DunningPlan
+    from domain.lifecycle import DunningInput, PaymentSucceeded
+    from playbooks.loader import load_playbook
+    from workflows.dunning import DunningWorkflow
+
+    total = load_playbook("dunning", DunningPlan).final_failure.day
+    signals: list[tuple[float, str, BaseModel | None]] = []
+    if paid_on_day is not None:
+        signals.append((paid_on_day, "payment_succeeded", PaymentSucceeded()))
+    return await simulate_timeline(
+        DunningWorkflow.run,
+        DunningInput(customer_id=SIMULATED_CUSTOMER, invoice_id="in_simulated"),
+        days=total if days is None else days,
+        id_prefix="dunning",
+        signals=signals,
+        until_complete=days is None,
+    )
+
+
+async def simulate_churn(
+    risks: Sequence[str],
+    score: float | None = None,
+    recover_on_day: float | None = None,
+    days: int | None = None,
+) -> list[SimulatedAction]:
+    """A churn-prevention campaign; ``recover_on_day`` sends a health score of 85 then."""
+    from domain.churn_plan import ChurnPlan
+    from domain.lifecycle import ChurnPreventionInput, HealthUpdated, RiskFactor
+    from playbooks.loader import load_playbook
+    from workflows.churn import ChurnPreventionWorkflow
+
+    plan = load_playbook("churn", ChurnPlan)
+    signals: list[tuple[float, str, BaseModel | None]] = []
+    if recover_on_day is not None:
+        signals.append((recover_on_day, "health_updated", HealthUpdated(score=85)))
+    return await simulate_timeline(
+        ChurnPreventionWorkflow.run,
+        ChurnPreventionInput(
+            customer_id=SIMULATED_CUSTOMER,
+            risk_factors=[RiskFactor(r) for r in risks],
+            health_score=score,
+        ),
+        days=plan.max_duration_days if days is None else days,
+        id_prefix="churn",
+        signals=signals,
+        until_complete=days is None,
+    )
+
+
+async def simulate_winback(
+    answer_on_day: float | None = None, reason: str = "too_expensive", days: int | None = None
+) -> list[SimulatedAction]:
+    """A win-back campaign; ``answer_on_day`` answers the exit survey with ``reason``."""
+    from domain.lifecycle import ExitReason, SurveyAnswer, WinBackInput
+    from domain.winback_plan import WinBackPlan
+    from playbooks.loader import load_playbook
+    from workflows.winback import WinBackWorkflow
+
+    plan = load_playbook("winback", WinBackPlan)
+    signals: list[tuple[float, str, BaseModel | None]] = []
+    if answer_on_day is not None:
+        signals.append((answer_on_day, "survey_answered", SurveyAnswer(reason=ExitReason(reason))))
+    return await simulate_timeline(
+        WinBackWorkflow.run,
+        WinBackInput(customer_id=SIMULATED_CUSTOMER),
+        days=plan.duration_days if days is None else days,
+        id_prefix="winback",
+        signals=signals,
+        until_complete=days is None,
+    )
+
+
+async def simulate_renewal(
+    renewal_in_days: int,
+    days: int | None = None,
+    move_to_days: int | None = None,
+    move_on_day: float | None = None,
+    renew_on_day: float | None = None,
+) -> list[SimulatedAction]:
+    """A renewal countdown to a date ``renewal_in_days`` from now. Optionally the date
+    moves to ``move_to_days`` from the start on ``move_on_day`` (a billing update), and
+    the customer renews on ``renew_on_day`` (the next term's countdown starts). Default
+    window: until the escalation after the (last) date, had no outcome come in."""
+    from datetime import UTC, datetime
+
+    from domain.lifecycle import RenewalDateChanged, RenewalInput, Renewed
+    from domain.renewal_plan import RenewalPlan
+    from playbooks.loader import load_playbook
+    from workflows.renewal import RenewalWorkflow
+
+    plan = load_playbook("renewal", RenewalPlan)
+    today = datetime.now(UTC).date()
+    signals: list[tuple[float, str, BaseModel | None]] = []
+    if move_to_days is not None:
+        signals.append(
+            (
+                move_on_day or 0.0,
+                "renewal_date_changed",
+                RenewalDateChanged(renewal_date=today + timedelta(days=move_to_days)),
+            )
+        )
+    if renew_on_day is not None:
+        signals.append((renew_on_day, "renewed", Renewed()))
+    last_date = max(renewal_in_days, move_to_days or 0)
+    return await simulate_timeline(
+        RenewalWorkflow.run,
+        RenewalInput(
+            customer_id=SIMULATED_CUSTOMER,
+            renewal_date=today + timedelta(days=renewal_in_days),
+        ),
+        days=last_date + plan.escalation.grace_days if days is None else days,
+        id_prefix="renewal",
+        signals=signals,
     )

@@ -48,6 +48,8 @@ class OnboardingCarryOver(BaseModel):
     started_at: datetime
     day_length_seconds: int = 86_400
     skip_before: datetime | None = None
+    timezone: str | None = None
+    """The customer's zone for send hours; None for journeys begun before it existed."""
     done_steps: list[str] = Field(default_factory=list)
     milestones_reached: dict[str, datetime] = Field(default_factory=dict)
     milestones_missed: list[str] = Field(default_factory=list)

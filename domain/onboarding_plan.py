@@ -11,6 +11,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.send_window import SendWindow
 from domain.tiers import ProductEventType, Tier
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_]*$"
@@ -113,6 +114,7 @@ class OnboardingPlan(_Strict):
     milestones: list[Milestone] = Field(default_factory=list)
     nudges: list[Nudge] = Field(default_factory=list)
     completion_template: str = Field(default="onboarding_complete", pattern=KEY_PATTERN)
+    send_window: SendWindow = Field(default_factory=SendWindow)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -41,6 +41,16 @@ def zone(name: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def zone_known(name: str | None) -> bool:
+    if not name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def local_send_time(day: date, tz: str | None, window: SendWindow) -> datetime:
     """``send_hour`` on ``day`` in the customer's zone, as an aware UTC datetime. Across a
     DST change the local hour stays the same (the UTC instant moves)."""

@@ -49,6 +49,7 @@ class ContactSeed(_Model):
     first_name: str
     last_name: str
     job_title: str | None = None
+    properties: dict[str, str] = Field(default_factory=dict)
 
 
 class DealSeed(_Model):

@@ -58,6 +58,7 @@ def seed_hubspot(data: DemoData) -> HubSpotState:
                     "jobtitle": contact.job_title,
                     "associatedcompanyid": company.id,
                     "lifecyclestage": "customer",
+                    **contact.properties,
                 },
                 [(company.id, type_id) for type_id in CONTACT_TO_COMPANY],
                 object_id=contact.id,

@@ -2,51 +2,73 @@
 
 Layout of the folder::
 
-    email/<name>.html.j2   HTML part; extends email/_layout.html.j2 (autoescaped)
-    email/<name>.txt.j2    plain-text part; extends email/_layout.txt.j2 (not escaped)
-    email/subjects.yaml    name -> Jinja string for the subject line (not escaped)
-    slack/<name>.json.j2   a JSON object {"text": fallback, "blocks": [Block Kit blocks]}
+    email/<name>.html.j2            HTML part; extends email/_layout.html.j2 (autoescaped)
+    email/<name>.txt.j2             plain-text part; extends email/_layout.txt.j2 (not escaped)
+    email/subjects/<family>.yaml    name -> Jinja string for the subject line (not escaped);
+                                    every *.yaml there is loaded and merged (onboarding,
+                                    renewal, dunning, churn, winback …); a name defined in
+                                    two files is an error naming both
+    email/<lang>/<name>.html.j2     a translation (``lang`` = ISO 639 code, e.g. ``es``),
+    email/<lang>/<name>.txt.j2      same variables as the English version; may extend the
+    email/<lang>/subjects/*.yaml    shared layouts, which read ``lang``
+    slack/<name>.json.j2            a JSON object {"text": fallback, "blocks": [Block Kit]}
 
-Files whose name starts with ``_`` are partials (layouts, macros) and are not templates
-of their own.
+English (the top-level files) is the reference: every e-mail has an English version, and
+a translation is optional. ``render_email(name, ctx, language="es-MX")`` uses the Spanish
+version when all three of its parts (subject, HTML, text) exist, and English for all three
+otherwise, never a mix. The renderer sets ``lang`` (the language actually used) in the
+context for the layouts. Files whose name starts with ``_`` are partials (layouts, macros,
+shared copy) and are not templates of their own.
 
 Variables are strict: a template that uses a variable the caller did not pass fails with
 ``jinja2.UndefinedError`` naming it, instead of sending "Hi ," to a customer. The only
-exceptions are the keys documented as nullable or optional, which default to ``None``
-when absent (``EMAIL_DEFAULTS`` / ``SLACK_DEFAULTS``); templates guard those themselves.
+exceptions are the keys documented as nullable or optional (``EMAIL_DEFAULTS`` /
+``SLACK_DEFAULTS``), which get their default when absent; templates guard those
+themselves. ``extra`` and ``company`` are dicts: ``None`` for them means ``{}``.
 Rendering is pure (no I/O beyond reading these files), so it is safe to call from an
 activity and cheap to call repeatedly: the environment and compiled templates are cached.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
+import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, UndefinedError
 from pydantic import BaseModel
 
 __all__ = [
+    "DEFAULT_LANGUAGE",
     "EMAIL_DEFAULTS",
     "SLACK_DEFAULTS",
     "RenderedEmail",
     "RenderedSlack",
     "TemplateNotFound",
+    "email_languages",
     "email_template_names",
+    "primary_language",
     "render_email",
     "render_slack",
     "slack_template_names",
+    "subjects_dir",
 ]
+
+log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).parent
 EMAIL_DIR = TEMPLATES_DIR / "email"
 SLACK_DIR = TEMPLATES_DIR / "slack"
-SUBJECTS_FILE = EMAIL_DIR / "subjects.yaml"
+SUBJECTS_DIRNAME = "subjects"
+
+DEFAULT_LANGUAGE = "en"
+"""The language of the top-level e-mail files, and the fallback for every other."""
 
 # Keys documented as "may be None" / optional: a caller may leave them out.
 # milestone_title and nudge_message are deliberately absent: the templates that use them
@@ -56,6 +78,9 @@ EMAIL_DEFAULTS: Mapping[str, Any] = {
     "phase_name": None,
     "next_step": None,
     "survey_url": None,
+    "extra": {},  # workflow-specific values (attempt_day, days_left, discount_percent …)
+    "company": {},  # CRM company properties
+    "exit_survey_links": None,  # exit reason -> signed one-click URL
 }
 SLACK_DEFAULTS: Mapping[str, Any] = {
     "csm_slack_id": None,
@@ -63,7 +88,11 @@ SLACK_DEFAULTS: Mapping[str, Any] = {
     "summary": None,
     "crm_url": None,
     "next_step": None,
+    "tier": None,  # lifecycle workflows may not know the plan
+    "extra": {},
 }
+# Dict-valued keys: None from a caller means "nothing", like leaving them out.
+_DICT_KEYS = frozenset({"extra", "company"})
 
 # Block Kit limits (https://api.slack.com/reference/block-kit/blocks). Values come from
 # CRM data of arbitrary length; clipping here beats Slack rejecting the whole message.
@@ -74,12 +103,16 @@ _BUTTON_TEXT_MAX = 75
 _FALLBACK_MAX = 3000
 
 _SLACK_ID = re.compile(r"^[A-Z0-9]{2,32}$")
+# A translation folder is named by an ISO 639 code; this also keeps "../x" out of paths.
+_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 
 
 class RenderedEmail(BaseModel):
     subject: str
     text: str
     html: str
+    language: str = DEFAULT_LANGUAGE
+    """The language actually rendered (``en`` when the requested one has no version)."""
 
 
 class RenderedSlack(BaseModel):
@@ -126,13 +159,13 @@ def percent(done: int, total: int) -> int:
 
 
 @functools.cache
-def _environment() -> Environment:
+def _environment_at(root: Path) -> Environment:
     def autoescape(template_name: str | None) -> bool:
         # HTML parts only; text parts, subjects (from_string) and Slack JSON are not HTML.
         return template_name is not None and template_name.endswith(".html.j2")
 
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
+        loader=FileSystemLoader(root),
         undefined=StrictUndefined,
         autoescape=autoescape,
         trim_blocks=True,
@@ -145,15 +178,99 @@ def _environment() -> Environment:
     return env
 
 
+def _environment() -> Environment:
+    return _environment_at(TEMPLATES_DIR)
+
+
+def _relative(path: Path) -> str:
+    """``email/es/subjects/onboarding.yaml`` rather than an absolute path, when possible."""
+    try:
+        return str(path.relative_to(TEMPLATES_DIR))
+    except ValueError:
+        return str(path)
+
+
+# ---------------------------------------------------------------------------- subjects
+
+
+class _Subject(NamedTuple):
+    template: Template
+    source: Path
+    """The YAML file that defines it, for error messages."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.safe_load``, except that a key given twice in one mapping is an error
+    (PyYAML would silently keep the last one)."""
+
+
+def _construct_unique_mapping(
+    loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False
+) -> dict[Any, Any]:
+    seen: set[Hashable] = set()
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if isinstance(key, Hashable):
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key {key!r}",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_unique_mapping,
+)
+
+
+def _language_dir(language: str) -> Path:
+    return EMAIL_DIR if language == DEFAULT_LANGUAGE else EMAIL_DIR / language
+
+
+def _prefix(language: str) -> str:
+    """Where a language's files live, relative to ``email/``: ``""`` or ``"es/"``."""
+    return "" if language == DEFAULT_LANGUAGE else f"{language}/"
+
+
+def subjects_dir(language: str = DEFAULT_LANGUAGE) -> Path:
+    """``email/subjects`` for English, ``email/<language>/subjects`` for a translation."""
+    return _language_dir(language) / SUBJECTS_DIRNAME
+
+
 @functools.cache
-def _subjects() -> dict[str, Template]:
-    raw = yaml.safe_load(SUBJECTS_FILE.read_text(encoding="utf-8")) or {}
-    if not isinstance(raw, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
-    ):
-        raise ValueError(f"{SUBJECTS_FILE} must map template names to subject strings")
+def _load_subjects(folder: Path) -> dict[str, _Subject]:
+    """Every ``*.yaml`` in ``folder``, merged. A name in two files is an error naming both."""
     env = _environment()
-    return {name: env.from_string(source) for name, source in raw.items()}
+    found: dict[str, _Subject] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path} is not valid YAML: {exc}") from exc
+        if not isinstance(raw, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
+        ):
+            raise ValueError(f"{path} must map template names to subject strings")
+        for name, source in raw.items():
+            if name in found:
+                raise ValueError(
+                    f"the subject of e-mail {name!r} is defined twice, in {found[name].source} "
+                    f"and in {path}: keep one"
+                )
+            found[name] = _Subject(env.from_string(source), path)
+    return found
+
+
+def _subjects(language: str = DEFAULT_LANGUAGE) -> dict[str, _Subject]:
+    return _load_subjects(subjects_dir(language))
+
+
+# ------------------------------------------------------------------------ inventory
 
 
 def _stems(folder: Path, suffix: str) -> set[str]:
@@ -164,19 +281,97 @@ def _stems(folder: Path, suffix: str) -> set[str]:
     }
 
 
+def _names_in(language: str) -> set[str]:
+    """Every e-mail name with at least one part in ``language`` (complete or not)."""
+    folder = _language_dir(language)
+    return _stems(folder, ".html.j2") | _stems(folder, ".txt.j2") | set(_subjects(language))
+
+
+def _translation_languages() -> list[str]:
+    """Languages with a folder of their own under ``email/`` (English is the top level)."""
+    if not EMAIL_DIR.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in EMAIL_DIR.iterdir()
+        if p.is_dir() and _LANGUAGE_CODE.match(p.name) and p.name != DEFAULT_LANGUAGE
+    )
+
+
+def _missing_parts(name: str, language: str) -> list[str]:
+    """The parts of ``name`` that ``language`` lacks, relative to ``email/``."""
+    folder, prefix = _language_dir(language), _prefix(language)
+    missing = [
+        f"{prefix}{name}{suffix}"
+        for suffix in (".html.j2", ".txt.j2")
+        if not (folder / f"{name}{suffix}").is_file()
+    ]
+    if name not in _subjects(language):
+        missing.append(f"a subject in {prefix}{SUBJECTS_DIRNAME}/*.yaml")
+    return missing
+
+
 def email_template_names() -> list[str]:
-    """Every e-mail name that has at least one part (a test checks each has all three)."""
-    names = _stems(EMAIL_DIR, ".html.j2") | _stems(EMAIL_DIR, ".txt.j2") | set(_subjects())
-    return sorted(names)
+    """Every e-mail name that has at least one English part (a test checks each has all
+    three). Translations never add names: English is the reference."""
+    return sorted(_names_in(DEFAULT_LANGUAGE))
 
 
 def slack_template_names() -> list[str]:
     return sorted(_stems(SLACK_DIR, ".json.j2"))
 
 
+def _require_english(name: str) -> None:
+    if name not in email_template_names():
+        raise TemplateNotFound(name, EMAIL_DIR, f"known: {', '.join(email_template_names())}")
+    missing = _missing_parts(name, DEFAULT_LANGUAGE)
+    if missing:
+        raise TemplateNotFound(name, EMAIL_DIR, f"missing {', '.join(missing)}")
+
+
+def email_languages(name: str) -> list[str]:
+    """The languages ``render_email(name, …)`` can produce: ``en`` first, then every
+    language with a complete translation (HTML, text and subject), alphabetically.
+
+    Raises TemplateNotFound like ``render_email`` for an unknown or incomplete name.
+    """
+    _require_english(name)
+    translated = [lang for lang in _translation_languages() if not _missing_parts(name, lang)]
+    return [DEFAULT_LANGUAGE, *translated]
+
+
+def primary_language(language: str | None) -> str:
+    """The primary subtag of a language tag, lower-case: ``es-MX``, ``ES`` or ``es_419``
+    give ``es``. None, empty or malformed tags give ``en``."""
+    if not language:
+        return DEFAULT_LANGUAGE
+    primary = re.split(r"[-_]", language.strip(), maxsplit=1)[0].lower()
+    return primary if _LANGUAGE_CODE.match(primary) else DEFAULT_LANGUAGE
+
+
+def _language_for(name: str, requested: str | None) -> str:
+    """The requested language when ``name`` has a complete version in it, else English."""
+    wanted = primary_language(requested)
+    if wanted == DEFAULT_LANGUAGE or wanted not in _translation_languages():
+        return DEFAULT_LANGUAGE
+    missing = _missing_parts(name, wanted)
+    if not missing:
+        return wanted
+    if name in _names_in(wanted):
+        # Half a translation is a mistake (a test catches it); English beats a mix.
+        log.warning("e-mail %r: the %r version lacks %s; sending English", name, wanted, missing)
+    return DEFAULT_LANGUAGE
+
+
+# -------------------------------------------------------------------------- rendering
+
+
 def _with_defaults(defaults: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(defaults)
+    merged = copy.deepcopy(dict(defaults))  # templates get their own {} for extra/company
     merged.update(context)
+    for key in _DICT_KEYS:
+        if key in merged and merged[key] is None:
+            merged[key] = {}
     return merged
 
 
@@ -204,31 +399,33 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def render_email(name: str, context: Mapping[str, Any]) -> RenderedEmail:
-    """Render the subject, plain-text and HTML parts of the e-mail ``name``."""
-    if name not in email_template_names():
-        raise TemplateNotFound(name, EMAIL_DIR, f"known: {', '.join(email_template_names())}")
-    missing = [
-        f"{name}{suffix}"
-        for suffix in (".html.j2", ".txt.j2")
-        if not (EMAIL_DIR / f"{name}{suffix}").is_file()
-    ]
-    subjects = _subjects()
-    if name not in subjects:
-        missing.append(f"a subject in {SUBJECTS_FILE.name}")
-    if missing:
-        raise TemplateNotFound(name, EMAIL_DIR, f"missing {', '.join(missing)}")
+def render_email(
+    name: str, context: Mapping[str, Any], language: str | None = DEFAULT_LANGUAGE
+) -> RenderedEmail:
+    """Render the subject, plain-text and HTML parts of the e-mail ``name``.
 
+    ``language`` is a language tag (``es``, ``es-MX``, ``ES``; None means English): its
+    primary subtag picks the translation when ``name`` has a complete one, English
+    otherwise. ``RenderedEmail.language`` says which was used. The context gets ``lang``
+    (that language) for the layouts; a ``lang`` passed by the caller is replaced.
+    """
+    _require_english(name)
+    lang = _language_for(name, language)
     ctx = _with_defaults(EMAIL_DEFAULTS, context)
+    ctx["lang"] = lang
+
+    subject_entry = _subjects(lang)[name]
     try:
-        subject = _one_line(subjects[name].render(ctx))
+        subject = _one_line(subject_entry.template.render(ctx))
     except UndefinedError as exc:
-        raise UndefinedError(f"email/{SUBJECTS_FILE.name}[{name}]: {exc.message}") from exc
+        where = f"{_relative(subject_entry.source)}[{name}]"
+        raise UndefinedError(f"{where}: {exc.message}") from exc
     if not subject:
-        raise ValueError(f"e-mail {name!r} rendered an empty subject")
-    text = _tidy_text(_render(f"email/{name}.txt.j2", ctx))
-    html = _render(f"email/{name}.html.j2", ctx)
-    return RenderedEmail(subject=subject, text=text, html=html)
+        raise ValueError(f"e-mail {name!r} ({lang}) rendered an empty subject")
+    base = f"email/{_prefix(lang)}{name}"
+    text = _tidy_text(_render(f"{base}.txt.j2", ctx))
+    html = _render(f"{base}.html.j2", ctx)
+    return RenderedEmail(subject=subject, text=text, html=html, language=lang)
 
 
 def render_slack(name: str, context: Mapping[str, Any]) -> RenderedSlack:

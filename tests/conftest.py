@@ -33,6 +33,14 @@ def playbooks_with_test_plans(tmp_path_factory: pytest.TempPathFactory) -> Itera
     """The shipped plans plus test-only plans, via CSHUB_PLAYBOOKS_DIR."""
     root = tmp_path_factory.mktemp("playbooks")
     shutil.copytree(PACKAGE_DIR / "onboarding", root / "onboarding")
+    # Tests run at any hour of the day: the tier plans' quiet hours would defer a welcome
+    # e-mail started at 05:00 New York time. Quiet hours have their own tests (plan
+    # "quiet" below), so the copies used elsewhere have none; the send hour stays.
+    for plan in (root / "onboarding").glob("*.yaml"):
+        with plan.open("a", encoding="utf-8") as f:
+            f.write("\nsend_window: {send_hour: 10, quiet_start: 0, quiet_end: 0}\n")
+    for playbook in PACKAGE_DIR.glob("*.yaml"):  # dunning, churn, winback, renewal ...
+        shutil.copy(playbook, root / playbook.name)
     for plan in (FIXTURES / "playbooks").glob("*.yaml"):
         shutil.copy(plan, root / "onboarding" / plan.name)
     old = os.environ.get("CSHUB_PLAYBOOKS_DIR")

@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         MessageContext,
     )
     from domain.onboarding import ActionRecord
+    from domain.send_window import SendWindow, out_of_quiet_hours
 
 MAX_ACTIONS_KEPT = 1000
 
@@ -85,11 +86,15 @@ class CustomerActions:
         journey_key: str,
         actions: list[ActionRecord],
         day_of: Callable[[datetime], int],
+        send_window: SendWindow | None = None,
+        timezone: str | None = None,
     ) -> None:
         self.customer_id = customer_id
         self.journey_key = journey_key
         self.actions = actions
         self._day_of = day_of
+        self._send_window = send_window
+        self._timezone = timezone
 
     def key(self, step: str) -> str:
         return f"{workflow.info().workflow_id}/{self.journey_key}/{step}"
@@ -102,12 +107,15 @@ class CustomerActions:
         *,
         template: str | None = None,
         outcome: str = "done",
+        day: int | None = None,
     ) -> None:
+        """``day`` defaults to the workflow's day number now; scheduled steps pass their
+        plan day (a send hour may fall a few hours either side of the nominal time)."""
         now = workflow.now()
         self.actions.append(
             ActionRecord(
                 at=now,
-                day=self._day_of(now),
+                day=self._day_of(now) if day is None else day,
                 step=step,
                 channel=channel,
                 template=template,
@@ -126,11 +134,25 @@ class CustomerActions:
         )
 
     async def email(self, step: str, template: str, ctx: MessageContext) -> str:
+        """E-mail the customer. Never in their quiet hours: a send that falls in them
+        waits (a durable timer) until they end. The e-mail activity checks again."""
+        if (
+            self._send_window is not None
+            and self._timezone is not None
+            and workflow.patched("quiet-hours-in-workflow")
+        ):
+            now = workflow.now()
+            allowed = out_of_quiet_hours(now, self._timezone, self._send_window)
+            if allowed > now:
+                await workflow.sleep(
+                    allowed - now, summary=f"quiet hours: e-mail '{template}' waits"
+                )
         req = CustomerEmailRequest(
             customer_id=self.customer_id,
             template=template,
             idempotency_key=self.key(step),
             context=ctx,
+            send_window=self._send_window,
         )
         return await self._run(
             step,
@@ -139,6 +161,7 @@ class CustomerActions:
             MessagingActivities.send_customer_email,
             req,
             f"e-mail '{template}' to the customer (day {ctx.day})",
+            day=ctx.day,
         )
 
     async def alert(self, step: str, template: str, ctx: MessageContext) -> str:
@@ -150,7 +173,13 @@ class CustomerActions:
             workflow_id=workflow.info().workflow_id,
         )
         return await self._run(
-            step, "slack", template, MessagingActivities.alert_csm, req, f"Slack alert '{template}'"
+            step,
+            "slack",
+            template,
+            MessagingActivities.alert_csm,
+            req,
+            f"Slack alert '{template}'",
+            day=ctx.day,
         )
 
     async def task(
@@ -162,6 +191,7 @@ class CustomerActions:
         due_at: datetime,
         priority: str = "MEDIUM",
         kind: str = "task",
+        day: int | None = None,
     ) -> str:
         req = CsmTaskRequest(
             customer_id=self.customer_id,
@@ -172,10 +202,18 @@ class CustomerActions:
             idempotency_key=self.key(step),
         )
         return await self._run(
-            step, "crm_task", kind, CrmActivities.create_csm_task, req, f"CRM task: {subject}"
+            step,
+            "crm_task",
+            kind,
+            CrmActivities.create_csm_task,
+            req,
+            f"CRM task: {subject}",
+            day=day,
         )
 
-    async def note(self, step: str, body: str, *, kind: str = "note") -> str:
+    async def note(
+        self, step: str, body: str, *, kind: str = "note", day: int | None = None
+    ) -> str:
         req = CrmNoteRequest(
             customer_id=self.customer_id,
             body=body,
@@ -183,7 +221,13 @@ class CustomerActions:
             idempotency_key=self.key(step),
         )
         return await self._run(
-            step, "crm_note", kind, CrmActivities.add_crm_note, req, "CRM note on the company"
+            step,
+            "crm_note",
+            kind,
+            CrmActivities.add_crm_note,
+            req,
+            "CRM note on the company",
+            day=day,
         )
 
     async def update_company(self, step: str, properties: dict[str, str], *, kind: str) -> str:
@@ -206,6 +250,7 @@ class CustomerActions:
         activity_method: Any,
         request: BaseModel,
         summary: str,
+        day: int | None = None,
     ) -> str:
         """Run one side-effect activity and record it; returns the outcome recorded
         (done, already_done, suppressed or failed)."""
@@ -225,11 +270,13 @@ class CustomerActions:
                 if isinstance(err.cause, ApplicationError)
                 else str(err.cause or err)
             )
-            self.record(step, channel, f"failed: {cause}", template=template, outcome="failed")
+            self.record(
+                step, channel, f"failed: {cause}", template=template, outcome="failed", day=day
+            )
             workflow.logger.warning("step %s failed: %s", step, cause)
             return "failed"
         outcome = (
             "suppressed" if result.suppressed else "done" if result.created else "already_done"
         )
-        self.record(step, channel, result.summary, template=template, outcome=outcome)
+        self.record(step, channel, result.summary, template=template, outcome=outcome, day=day)
         return outcome

@@ -19,24 +19,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel
-
     from activities.crm import CrmActivities
-    from activities.errors import NON_RETRYABLE_TYPES
-    from activities.messaging import MessagingActivities
     from activities.models import (
-        ActionResult,
-        CrmNoteRequest,
-        CsmAlertRequest,
-        CsmTaskRequest,
-        CustomerEmailRequest,
         CustomerRef,
         LoadPlanRequest,
         MessageContext,
@@ -44,7 +34,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.playbooks import load_onboarding_plan_activity
     from domain.onboarding import (
-        ActionRecord,
         CancelRequest,
         MilestoneReached,
         NextAction,
@@ -59,18 +48,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.onboarding_plan import EventTrigger, Milestone, OnboardingPlan
     from domain.onboarding_schedule import PlannedStep, StepKind, build_schedule
+    from domain.send_window import SendWindow, local_date, local_send_time
     from domain.tiers import ProductEventType, Tier
+    from workflows.common import LOOKUP_RETRY, CustomerActions, customer_profile
 
 WORKFLOW_ID_PREFIX = "onboarding-"
-MAX_ACTIONS_KEPT = 1000
 MAX_EVENT_IDS_KEPT = 500
-
-SIDE_EFFECT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=10),
-    non_retryable_error_types=NON_RETRYABLE_TYPES,
-)
+NO_QUIET_HOURS = SendWindow(send_hour=10, quiet_start=0, quiet_end=0)
 
 
 def onboarding_workflow_id(customer_id: str) -> str:
@@ -87,6 +71,8 @@ class OnboardingWorkflow:
         self._cancel_reason: str | None = None
         self._status = OnboardingStatus.SCHEDULED
         self._schedule: list[PlannedStep] = []
+        self._actions: CustomerActions | None = None
+        self._step_day: int | None = None
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="milestone_reached")
@@ -177,7 +163,7 @@ class OnboardingWorkflow:
         for step in self._schedule:
             if step.key in st.done_steps:
                 continue
-            if not await self._wait_until(self._due(step)):
+            if not await self._wait_until(step):
                 return  # cancelled
             if st.skip_before is not None and self._due(step) < st.skip_before:
                 self._record(
@@ -198,7 +184,7 @@ class OnboardingWorkflow:
             CrmActivities.get_customer_tier,
             CustomerRef(customer_id=inp.customer_id),
             start_to_close_timeout=timedelta(minutes=1),
-            retry_policy=SIDE_EFFECT_RETRY,
+            retry_policy=LOOKUP_RETRY,
             summary="read the customer's tier from the CRM",
         )
         if tier is None:
@@ -219,9 +205,13 @@ class OnboardingWorkflow:
             raise ApplicationError(
                 f"plan {plan.name} is for tier {plan.tier}, not {tier}", non_retryable=True
             )
+        timezone = None
+        if workflow.patched("customer-local-send-hour"):
+            timezone = (await customer_profile(inp.customer_id)).timezone
         now = workflow.now()
         started_at = inp.start_date or now
         state = OnboardingCarryOver(
+            timezone=timezone,
             plan=plan,
             started_at=started_at,
             day_length_seconds=inp.day_length_seconds or 86_400,
@@ -237,9 +227,9 @@ class OnboardingWorkflow:
         return state
 
     # ------------------------------------------------------------------ waiting
-    async def _wait_until(self, due: datetime) -> bool:
-        """Sleep until ``due`` shifted by paused time, handling signals meanwhile.
-        Returns False when the journey was cancelled."""
+    async def _wait_until(self, step: PlannedStep) -> bool:
+        """Sleep until the step is due (its due time moves with pauses), handling signals
+        meanwhile. Returns False when the journey was cancelled."""
         st = self._require_state()
         while True:
             if self._cancel_reason is not None:
@@ -251,9 +241,7 @@ class OnboardingWorkflow:
                 )
                 continue
             await self._drain_inbox()
-            remaining = (
-                due + timedelta(seconds=st.paused_total_s) - workflow.now()
-            ).total_seconds()
+            remaining = (self._due(step) - workflow.now()).total_seconds()
             if remaining <= 0:
                 return True
             if workflow.info().is_continue_as_new_suggested():
@@ -282,6 +270,15 @@ class OnboardingWorkflow:
 
     # ------------------------------------------------------------------ steps
     async def _run_step(self, step: PlannedStep) -> None:
+        # Actions of a scheduled step carry its plan day (a send hour can fall a few hours
+        # either side of the nominal time).
+        self._step_day = step.day
+        try:
+            await self._run_scheduled(step)
+        finally:
+            self._step_day = None
+
+    async def _run_scheduled(self, step: PlannedStep) -> None:
         st = self._require_state()
         now = workflow.now()
         if step.kind is StepKind.PHASE_START:
@@ -417,34 +414,27 @@ class OnboardingWorkflow:
         self._update_details()
 
     # ------------------------------------------------------------------ side effects
-    def _key(self, step_key: str) -> str:
+    @property
+    def _act(self) -> CustomerActions:
         st = self._require_state()
-        return f"{workflow.info().workflow_id}/{st.started_at:%Y%m%dT%H%M%S}/{step_key}"
+        if self._actions is None:
+            real_time = st.day_length_seconds == 86_400
+            self._actions = CustomerActions(
+                self._input.customer_id,
+                f"{st.started_at:%Y%m%dT%H%M%S}",
+                st.actions,
+                self._day,
+                # Demo time (a plan day lasting seconds) has no send or quiet hours.
+                send_window=st.plan.send_window if real_time else NO_QUIET_HOURS,
+                timezone=st.timezone if real_time else None,
+            )
+        return self._actions
 
     async def _email(self, step_key: str, template: str, ctx: MessageContext) -> None:
-        req = CustomerEmailRequest(
-            customer_id=self._input.customer_id,
-            template=template,
-            idempotency_key=self._key(step_key),
-            context=ctx,
-        )
-        summary = f"e-mail '{template}' to the customer (day {ctx.day})"
-        await self._side_effect(
-            step_key, "email", template, MessagingActivities.send_customer_email, req, summary
-        )
+        await self._act.email(step_key, template, ctx)
 
     async def _alert(self, step_key: str, template: str, ctx: MessageContext) -> None:
-        req = CsmAlertRequest(
-            customer_id=self._input.customer_id,
-            template=template,
-            idempotency_key=self._key(step_key),
-            context=ctx,
-            workflow_id=workflow.info().workflow_id,
-        )
-        summary = f"Slack alert '{template}' to the CSM"
-        await self._side_effect(
-            step_key, "slack", template, MessagingActivities.alert_csm, req, summary
-        )
+        await self._act.alert(step_key, template, ctx)
 
     async def _task(
         self,
@@ -456,67 +446,18 @@ class OnboardingWorkflow:
         priority: str,
         kind: str,
     ) -> None:
-        req = CsmTaskRequest(
-            customer_id=self._input.customer_id,
-            subject=subject,
-            body=body,
+        await self._act.task(
+            step_key,
+            subject,
+            body,
             due_at=due_at,
             priority=priority,
-            idempotency_key=self._key(step_key),
-        )
-        summary = f"CRM task: {subject}"
-        await self._side_effect(
-            step_key, "crm_task", None, CrmActivities.create_csm_task, req, summary
+            kind=kind,
+            day=self._step_day,
         )
 
     async def _note(self, step_key: str, body: str, *, kind: str) -> None:
-        req = CrmNoteRequest(
-            customer_id=self._input.customer_id,
-            body=body,
-            timestamp=workflow.now(),
-            idempotency_key=self._key(step_key),
-        )
-        await self._side_effect(
-            step_key, "crm_note", kind, CrmActivities.add_crm_note, req, "CRM note on the company"
-        )
-
-    async def _side_effect(
-        self,
-        step_key: str,
-        channel: str,
-        template: str | None,
-        activity_method: Any,
-        request: BaseModel,
-        summary: str,
-    ) -> None:
-        """Run one side-effect activity. A failure past its retries is recorded on the
-        journey, not fatal: one undeliverable e-mail must not end the whole journey."""
-        try:
-            result: ActionResult = await workflow.execute_activity_method(
-                activity_method,
-                request,
-                start_to_close_timeout=timedelta(minutes=2),
-                # Past a day the moment has gone: record the step as failed, carry on.
-                schedule_to_close_timeout=timedelta(days=1),
-                retry_policy=SIDE_EFFECT_RETRY,
-                summary=summary,
-            )
-        except ActivityError as err:
-            cause = (
-                err.cause.message
-                if isinstance(err.cause, ApplicationError)
-                else str(err.cause or err)
-            )
-            self._record(step_key, channel, f"failed: {cause}", template=template, outcome="failed")
-            workflow.logger.warning("onboarding step %s failed: %s", step_key, cause)
-            return
-        self._record(
-            step_key,
-            channel,
-            result.summary,
-            template=template,
-            outcome="done" if result.created else "already_done",
-        )
+        await self._act.note(step_key, body, kind=kind, day=self._step_day)
 
     # ------------------------------------------------------------------ helpers
     def _require_state(self) -> OnboardingCarryOver:
@@ -533,23 +474,8 @@ class OnboardingWorkflow:
         template: str | None = None,
         outcome: str = "done",
     ) -> None:
-        st = self._state
-        if st is None:
-            return
-        now = workflow.now()
-        st.actions.append(
-            ActionRecord(
-                at=now,
-                day=self._day(now),
-                step=step,
-                channel=channel,
-                template=template,
-                summary=summary,
-                outcome=outcome,
-            )
-        )
-        if len(st.actions) > MAX_ACTIONS_KEPT:
-            del st.actions[: len(st.actions) - MAX_ACTIONS_KEPT]
+        if self._state is not None:
+            self._act.record(step, channel, summary, template=template, outcome=outcome)
 
     def _days(self, n: float) -> timedelta:
         """``n`` plan days (compressed when the journey runs in demo time)."""
@@ -563,7 +489,19 @@ class OnboardingWorkflow:
         return max(0, int(elapsed.total_seconds() // st.day_length_seconds))
 
     def _due(self, step: PlannedStep) -> datetime:
-        return self._require_state().started_at + self._days(step.day)
+        """When a step falls due: start + its plan day + time spent paused; a customer
+        e-mail goes at the plan's send hour in the customer's time zone that day."""
+        st = self._require_state()
+        base = st.started_at + self._days(step.day) + timedelta(seconds=st.paused_total_s)
+        if (
+            step.kind is StepKind.EMAIL
+            and step.day > 0
+            and st.timezone is not None
+            and st.day_length_seconds == 86_400
+        ):
+            local_day = local_date(base, st.timezone)
+            return local_send_time(local_day, st.timezone, st.plan.send_window)
+        return base
 
     def _phase_name(self, at: datetime) -> str | None:
         ph = self._require_state().plan.phase_on(self._day(at))
@@ -612,7 +550,7 @@ class OnboardingWorkflow:
     ) -> MessageContext:
         st = self._require_state()
         return MessageContext(
-            day=self._day(now),
+            day=self._day(now) if self._step_day is None else self._step_day,
             tier=st.plan.tier,
             phase_name=self._phase_name(now),
             next_step=self._next_step_text(),

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from workflows.churn import ChurnPreventionWorkflow
+from workflows.dunning import DunningWorkflow
 from workflows.onboarding import OnboardingWorkflow
+from workflows.renewal import RenewalWorkflow
+from workflows.winback import WinBackWorkflow
 
 WORKFLOWS: list[type] = [
     OnboardingWorkflow,
+    DunningWorkflow,
+    ChurnPreventionWorkflow,
+    WinBackWorkflow,
+    RenewalWorkflow,
 ]

@@ -119,13 +119,13 @@ async def test_search_pages_through_all_results(http: httpx.AsyncClient, hubspot
     while True:
         page = await asyncio.to_thread(hubspot.crm.companies.search_api.do_search, request)
         pages += 1
-        assert page.total == 8
+        assert page.total == 10
         names += [r.properties["name"] for r in page.results]
         if page.paging is None:
             break
         request.after = page.paging.next.after
-    assert pages == 3
-    assert len(names) == 8 and names == sorted(names)
+    assert pages == 4
+    assert len(names) == 10 and names == sorted(names)
 
 
 @pytest.mark.parametrize(
@@ -137,7 +137,7 @@ async def test_search_pages_through_all_results(http: httpx.AsyncClient, hubspot
         ),
         (
             [{"propertyName": "cshub_tier", "operator": "IN", "values": ["starter", "community"]}],
-            {"1001", "1002", "1003", "1004"},
+            {"1001", "1002", "1003", "1004", "1009"},
         ),
         (
             [
@@ -148,7 +148,7 @@ async def test_search_pages_through_all_results(http: httpx.AsyncClient, hubspot
         ),
         (
             [{"propertyName": "cshub_health", "operator": "NOT_HAS_PROPERTY"}],
-            {f"100{i}" for i in range(1, 9)},
+            {f"100{i}" for i in range(1, 9)} | {"1009", "1010"},
         ),
         ([{"propertyName": "cshub_health", "operator": "HAS_PROPERTY"}], set()),
     ],
@@ -176,6 +176,7 @@ async def test_search_numbers_dates_and_associations(http: httpx.AsyncClient) ->
         "3006",
         "3007",
         "3008",
+        "3010",
     }
     assert await ids(
         "deals", [{"propertyName": "closedate", "operator": "LT", "value": "2025-05-01"}]
@@ -385,6 +386,6 @@ async def test_injected_429_raises_with_retry_after(
     assert (body["errorType"], body["policyName"]) == ("RATE_LIMIT", "SECONDLY")
     # The fault is used up: the retry succeeds.
     page = await asyncio.to_thread(hubspot.crm.companies.search_api.do_search, request)
-    assert page.total == 8
+    assert page.total == 10
     statuses = [r["status"] for r in (await http.get("/api/requests")).json()]
     assert statuses == [429, 200]

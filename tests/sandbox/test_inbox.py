@@ -38,13 +38,13 @@ async def test_outbox_document_shape(http: httpx.AsyncClient) -> None:
 
 async def test_directory(http: httpx.AsyncClient) -> None:
     data = (await http.get("/_sandbox/data")).json()
-    assert [c["id"] for c in data["companies"]] == [f"100{i}" for i in range(1, 9)]
+    assert [c["id"] for c in data["companies"]] == [f"100{i}" for i in range(1, 10)] + ["1010"]
     assert data["companies"][2]["primary_contact"] == "grace.kim@northwind.example.com"
     assert data["endpoints"]["http"] == str(http.base_url).rstrip("/")
     assert {c["name"] for c in data["slack_channels"]} == {"cs-alerts", "cs-escalations", "cs-ops"}
 
 
-def test_demo_data_covers_every_tier_twice() -> None:
+def test_demo_data_covers_every_tier() -> None:
     data = load_demo_data()
     tiers = {c.id: c.tier for c in data.companies}
     assert tiers == {
@@ -56,6 +56,8 @@ def test_demo_data_covers_every_tier_twice() -> None:
         "1006": "professional",
         "1007": "enterprise",
         "1008": "enterprise",
+        "1009": "starter",  # primary contact unsubscribed
+        "1010": "professional",  # Spanish-speaking contact
     }
     assert len(data.owners) == 3
     assert {o.external_id for o in data.zendesk.organizations} == set(tiers)

@@ -50,15 +50,31 @@ EMAIL_REQUIRED: dict[str, frozenset[str]] = {
     "milestone_celebration": EMAIL_COMMON | {"day", "progress", "milestone_title"},
     "nudge": EMAIL_COMMON | {"nudge_message"},
     "onboarding_complete": EMAIL_COMMON | {"day", "progress"},
+    # Dunning, churn prevention, win-back: the plan tier plays no part in what they say.
+    "dunning_payment_failed": EMAIL_COMMON - {"tier"},
+    "dunning_payment_received": EMAIL_COMMON - {"tier"},
+    "churn_reengagement": EMAIL_COMMON - {"tier"},
+    "winback_we_miss_you": EMAIL_COMMON - {"tier"},
+    "winback_whats_new": EMAIL_COMMON - {"tier"},
+    "winback_offer": EMAIL_COMMON - {"tier"},
+    "winback_exit_survey": EMAIL_COMMON - {"tier"},
+    "renewal_reminder": EMAIL_COMMON - {"tier"},
 }
-SLACK_COMMON = frozenset({"company_name", "customer_id", "tier", "csm_name", "workflow_id"})
+# tier is not here: Slack messages accept tier=None (SLACK_DEFAULTS), shown as "-".
+SLACK_COMMON = frozenset({"company_name", "customer_id", "csm_name", "workflow_id"})
 SLACK_REQUIRED: dict[str, frozenset[str]] = {
+    "email_suppressed": SLACK_COMMON,
     "milestone_missed": SLACK_COMMON | {"milestone_title", "deadline_day", "day"},
     "milestone_reached": SLACK_COMMON | {"milestone_title", "deadline_day", "day"},
     "onboarding_started": SLACK_COMMON,
     "onboarding_completed": SLACK_COMMON | {"day"},
     "onboarding_cancelled": SLACK_COMMON | {"day"},
     "usage_limit_nudge": SLACK_COMMON,
+    "dunning_csm_alert": SLACK_COMMON | {"day"},
+    "churn_executive_escalation": SLACK_COMMON,
+    "churn_campaign_ended": SLACK_COMMON,
+    "renewal_reminder": SLACK_COMMON,
+    "renewal_overdue": SLACK_COMMON,
 }
 
 BLOCK_TYPES = {"header", "section", "context", "actions", "divider"}
@@ -141,14 +157,50 @@ def test_template_names() -> None:
 
 
 @pytest.mark.parametrize("name", email_template_names())
-def test_every_email_name_has_all_its_files(name: str) -> None:
+def test_every_email_name_has_all_its_english_files(name: str) -> None:
     html = renderer.EMAIL_DIR / f"{name}.html.j2"
     text = renderer.EMAIL_DIR / f"{name}.txt.j2"
     assert html.is_file(), html
     assert text.is_file(), text
-    assert name in renderer._subjects(), f"no subject for {name} in subjects.yaml"
+    assert name in renderer._subjects(), f"no subject for {name} in email/subjects/*.yaml"
     assert '{% extends "email/_layout.html.j2" %}' in html.read_text(encoding="utf-8")
     assert '{% extends "email/_layout.txt.j2" %}' in text.read_text(encoding="utf-8")
+
+
+TRANSLATIONS = [
+    (language, name)
+    for language in renderer._translation_languages()
+    for name in sorted(renderer._names_in(language))
+]
+
+
+@pytest.mark.parametrize(("language", "name"), TRANSLATIONS)
+def test_every_translation_is_complete(language: str, name: str) -> None:
+    """A translation is optional, but one that exists has all three parts (a partial one
+    would silently send English) and translates an e-mail that exists in English."""
+    folder = renderer.EMAIL_DIR / language
+    html = folder / f"{name}.html.j2"
+    text = folder / f"{name}.txt.j2"
+    assert name in email_template_names(), f"{language}/{name} has no English version"
+    assert html.is_file(), html
+    assert text.is_file(), text
+    assert name in renderer._subjects(language), (
+        f"no subject for {name} in email/{language}/subjects/*.yaml"
+    )
+    assert '{% extends "email/_layout.html.j2" %}' in html.read_text(encoding="utf-8")
+    assert '{% extends "email/_layout.txt.j2" %}' in text.read_text(encoding="utf-8")
+    assert renderer.email_languages(name)[0] == "en"
+    assert language in renderer.email_languages(name)
+
+
+def test_subject_files_are_yaml_per_family() -> None:
+    """Subjects live in email/subjects/<family>.yaml (and <lang>/subjects/); a stray
+    .yml or the old single subjects.yaml would be ignored, so it must not exist."""
+    assert not (renderer.EMAIL_DIR / "subjects.yaml").exists()
+    for language in ["en", *renderer._translation_languages()]:
+        folder = renderer.subjects_dir(language)
+        assert (folder / "onboarding.yaml").is_file(), folder
+        assert not list(folder.glob("*.yml")), folder
 
 
 @pytest.mark.parametrize("name", slack_template_names())
@@ -264,6 +316,26 @@ def test_personalisation() -> None:
     assert "Try advanced workflow templates" in render_email("nudge", email_context()).html
 
 
+@pytest.mark.parametrize("name", email_template_names())
+def test_optional_dict_keys_may_be_left_out_or_none(name: str) -> None:
+    """extra, company and exit_survey_links are optional for every e-mail; None for the
+    dict-valued ones means {}."""
+    assert {"extra", "company", "exit_survey_links"} <= set(EMAIL_DEFAULTS)
+    omitted = render_email(name, email_context())
+    nulls = render_email(name, email_context(extra=None, company=None, exit_survey_links=None))
+    assert omitted == nulls
+
+
+def test_defaults_are_not_shared_between_renders() -> None:
+    first = renderer._with_defaults(EMAIL_DEFAULTS, {})
+    first["extra"]["leak"] = True
+    first["company"]["leak"] = True
+    second = renderer._with_defaults(EMAIL_DEFAULTS, {"extra": None})
+    assert second["extra"] == {} and second["company"] == {}
+    assert EMAIL_DEFAULTS["extra"] == {} and EMAIL_DEFAULTS["company"] == {}
+    assert renderer._with_defaults(SLACK_DEFAULTS, {})["extra"] == {}
+
+
 # ---------------------------------------------------------------------------- Slack
 
 
@@ -319,6 +391,40 @@ def test_milestone_missed_wording() -> None:
         ":warning: Acme missed milestone First production workflow live (deadline day 7)"
     )
     assert "What to do" in json.dumps(message.blocks)
+
+
+@pytest.mark.parametrize("name", slack_template_names())
+def test_slack_without_tier(name: str) -> None:
+    ctx = slack_context(tier=None)
+    message = render_slack(name, ctx)
+    assert "None" not in json.dumps(message.model_dump())
+    del ctx["tier"]
+    assert render_slack(name, ctx) == message
+
+
+@pytest.mark.parametrize(
+    ("reason", "advice"),
+    [
+        ("unsubscribed", "opted out of our e-mails"),
+        ("on the suppression list", "suppression list (a bounce, a complaint"),
+    ],
+)
+def test_email_suppressed_says_what_was_not_sent_and_why(reason: str, advice: str) -> None:
+    extra = {"template": "renewal_reminder", "reason": reason}
+    message = render_slack("email_suppressed", slack_context(extra=extra))
+    assert message.text == (f":no_bell: Acme Analytics: `renewal_reminder` was not sent ({reason})")
+    body = message.blocks[1]["text"]["text"]
+    assert body.startswith("<@U024BE7LH>: the hub did *not* send `renewal_reminder`")
+    assert advice in body
+    dumped = json.dumps(message.blocks)
+    assert "What to do instead" in dumped and "reach out personally" in dumped
+
+
+def test_email_suppressed_without_details() -> None:
+    message = render_slack("email_suppressed", slack_context(extra={}))
+    assert message.text == ":no_bell: Acme Analytics: a customer e-mail was not sent"
+    weird = render_slack("email_suppressed", slack_context(extra={"template": "a`<!here>"}))
+    assert "<!here>" not in json.dumps(weird.model_dump())
 
 
 def test_onboarding_cancelled_without_reason() -> None:

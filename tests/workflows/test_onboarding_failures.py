@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 
 import httpx
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from cshub.settings import Settings
@@ -60,6 +61,8 @@ async def test_rate_limited_crm_is_retried_after_retry_after_and_succeeds(
 async def test_unknown_customer_fails_without_retry_and_names_the_company(
     time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
 ) -> None:
+    from temporalio.client import WorkflowFailureError
+
     async with running_worker(time_skipping_env, hub_settings) as worker:
         handle = await time_skipping_env.client.start_workflow(
             OnboardingWorkflow.run,
@@ -67,16 +70,16 @@ async def test_unknown_customer_fails_without_retry_and_names_the_company(
             id=f"onboarding-404-{uuid.uuid4().hex[:6]}",
             task_queue=worker.task_queue,
         )
-        await time_skipping_env.sleep(timedelta(hours=1))
-        progress = await handle.query(OnboardingWorkflow.progress)
-        await handle.terminate("test done")
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
 
-    failed = [a for a in progress.actions if a.outcome == "failed"]
-    assert [a.step for a in failed] == ["start", "email:welcome:d0"]
-    assert all("9999" in a.summary and "hubspot" in a.summary for a in failed)
+    # The journey cannot start for a customer the CRM does not know: it fails at once,
+    # visibly, with the CRM's answer, instead of retrying or sending anything.
+    activity_failure = failure.value.cause
+    cause = getattr(activity_failure, "cause", None)  # the activity's ApplicationError
+    assert "hubspot" in str(cause) and "company 9999" in str(cause) and "404" in str(cause)
     log = await requests_log(clean_sandbox)
     company_gets = [r for r in log if "/companies/9999" in str(r["path"])]
-    assert len(company_gets) == 2  # one per step, none retried
-    assert all(r["status"] == 404 for r in company_gets)
+    assert [r["status"] for r in company_gets] == [404]  # not retried
     box = await outbox(clean_sandbox)
     assert box["emails"] == [] and box["slack_messages"] == []

@@ -4,8 +4,9 @@ real activities and connectors, the sandbox emulators over HTTP/SMTP."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.client import WorkflowHandle
@@ -187,9 +188,12 @@ async def test_pause_shifts_later_steps_by_the_paused_time(
     assert paused.status is OnboardingStatus.PAUSED
     assert "tips" not in [e["template"] for e in box_during_pause["emails"]]
     tips = next(a for a in progress.actions if a.template == "tips")
-    elapsed = tips.at - progress.started_at
-    # Due on day 3, shifted by the 3 paused days.
-    assert timedelta(days=6) <= elapsed < timedelta(days=6, hours=1)
+    # Due on day 3 shifted by the 3 paused days, at the plan's 10:00 send hour in the
+    # customer's zone (Northwind Analytics: America/New_York).
+    new_york = ZoneInfo("America/New_York")
+    nominal = (progress.started_at + timedelta(days=6)).astimezone(new_york)
+    expected = datetime.combine(nominal.date(), time(10), tzinfo=new_york)
+    assert abs(tips.at - expected) < timedelta(minutes=1)
     assert tips.day == 3  # plan days do not count paused time
     assert progress.paused_for_seconds == pytest.approx(3 * 86400, abs=60)
 

@@ -1,0 +1,84 @@
+"""The dunning playbook (``playbooks/dunning.yaml``): what happens after a failed payment.
+
+Seed 003's "payment failure → dunning sequence": customer e-mails on fixed days of the
+sequence (day 0 = the failure), a CSM alert when it drags on, and a final failure when
+the last step passed without a payment: the CRM company is flagged at risk and churn
+prevention starts. A successful payment stops the sequence at any point.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from domain.send_window import SendWindow
+
+
+class _Plan(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DunningStep(_Plan):
+    """One day of the sequence: an e-mail to the customer and/or a Slack alert to the CSM."""
+
+    day: int = Field(ge=0, le=365)
+    email: str | None = Field(default=None, description="E-mail template for the customer")
+    alert_csm: str | None = Field(default=None, description="Slack template for the CSM")
+
+    @model_validator(mode="after")
+    def _does_something(self) -> DunningStep:
+        if self.email is None and self.alert_csm is None:
+            raise ValueError(f"day {self.day}: give an e-mail, a CSM alert or both")
+        return self
+
+
+class DunningOnPaid(_Plan):
+    """What a successful payment does (besides stopping the sequence and a CRM note)."""
+
+    thank_you_email: str | None = Field(
+        default=None, description="E-mail template thanking the customer; none = no e-mail"
+    )
+    company_properties: dict[str, str] = Field(default_factory=dict)
+
+
+class DunningFinalFailure(_Plan):
+    """The sequence ran out without a payment."""
+
+    day: int = Field(ge=0, le=400, description="Day of the final failure (>= the last step)")
+    company_properties: dict[str, str] = Field(
+        default_factory=lambda: {"cshub_risk_status": "at_risk", "cshub_payment_status": "failed"}
+    )
+    start_churn_prevention: bool = True
+
+
+class DunningPlan(_Plan):
+    name: str = "dunning"
+    version: int = Field(default=1, ge=1)
+    description: str = ""
+    send_window: SendWindow = Field(default_factory=SendWindow)
+    company_properties_on_start: dict[str, str] = Field(default_factory=dict)
+    steps: list[DunningStep] = Field(min_length=1)
+    on_paid: DunningOnPaid = Field(default_factory=DunningOnPaid)
+    final_failure: DunningFinalFailure
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DunningPlan:
+        days = [s.day for s in self.steps]
+        if days != sorted(set(days)):
+            raise ValueError(f"steps must have strictly increasing days, got {days}")
+        if self.final_failure.day < days[-1]:
+            raise ValueError(
+                f"final_failure.day ({self.final_failure.day}) is before the last step "
+                f"(day {days[-1]})"
+            )
+        return self
+
+    @property
+    def last_email_day(self) -> int | None:
+        days = [s.day for s in self.steps if s.email]
+        return days[-1] if days else None
+
+    def templates_used(self) -> dict[str, set[str]]:
+        emails = {s.email for s in self.steps if s.email}
+        if self.on_paid.thank_you_email:
+            emails.add(self.on_paid.thank_you_email)
+        return {"email": emails, "slack": {s.alert_csm for s in self.steps if s.alert_csm}}

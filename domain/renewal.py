@@ -1,0 +1,280 @@
+"""State, progress and result of the renewal workflow, and its calendar rules.
+
+``RenewalState`` is what a run keeps (and carries across continue-as-new within a term);
+``NextTerm`` is what a renewal hands to the next term's run; ``RenewalProgress`` answers
+the ``progress`` query; ``RenewalSummary`` is the result. The functions are pure: when a
+reminder falls due in the customer's zone, which reminders a (moved) date leaves to send.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from domain.lifecycle import Churned
+from domain.onboarding import ActionRecord, NextAction
+from domain.renewal_plan import RenewalPlan
+from domain.send_window import local_send_time
+from domain.tiers import Tier
+
+MAX_TERMS_KEPT = 20
+
+
+class RenewalStatus(StrEnum):
+    STARTING = "starting"
+    COUNTING_DOWN = "counting_down"
+    AWAITING_OUTCOME = "awaiting_outcome"
+    """The date passed; not escalated yet (grace period)."""
+    ESCALATED = "escalated"
+    """The date passed with no outcome; CSM and account executive alerted."""
+    RENEWED = "renewed"
+    AUTO_RENEWED = "auto_renewed"
+    CHURNED = "churned"
+    UNKNOWN = "unknown"
+    CANCELLED = "cancelled"
+
+
+class RenewalOutcome(StrEnum):
+    RENEWED = "renewed"
+    AUTO_RENEWED = "auto_renewed"
+    CHURNED = "churned"
+    UNKNOWN = "unknown"
+
+
+class ReminderState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class Reminder(BaseModel):
+    """One reminder of the current countdown."""
+
+    days_before: int
+    renewal_date: date
+    """The date it counts down to (a moved date re-plans the reminders)."""
+    due_at: datetime
+    state: ReminderState = ReminderState.PENDING
+    note: str | None = None
+    """Why it was skipped, or which earlier date it was sent for."""
+    done_at: datetime | None = None
+
+
+class SentReminder(BaseModel):
+    days_before: int
+    renewal_date: date
+    at: datetime
+
+
+class TermRecord(BaseModel):
+    """How an earlier term of this customer ended."""
+
+    term: int
+    renewal_date: date
+    outcome: RenewalOutcome
+    at: datetime
+    next_renewal_date: date | None = None
+
+
+class RenewalState(BaseModel):
+    plan: RenewalPlan
+    playbook: str = "renewal"
+    started_at: datetime
+    """When the workflow first started (day 0 of its action log, across terms)."""
+    term_started_at: datetime
+    term: int = 1
+    term_months: int = 12
+    renewal_date: date
+    timezone: str = "UTC"
+    tier: Tier | None = None
+    reminders: list[Reminder] = Field(default_factory=list)
+    sent: list[SentReminder] = Field(default_factory=list)
+    """Reminders sent this term, for whichever date they counted down to."""
+    escalated_for: date | None = None
+    """The renewal date the overdue escalation went out for (a moved date re-arms it)."""
+    escalations: int = 0
+    date_changes: int = 0
+    outcome: RenewalOutcome | None = None
+    outcome_at: datetime | None = None
+    next_renewal_date: date | None = None
+    next_term_months: int | None = None
+    churn_reason: str | None = None
+    winback_workflow_id: str | None = None
+    previous_terms: list[TermRecord] = Field(default_factory=list)
+    seen_event_ids: list[str] = Field(default_factory=list)
+    actions: list[ActionRecord] = Field(default_factory=list)
+
+
+class NextTerm(BaseModel):
+    """What a renewal carries into the next term's run (continue-as-new)."""
+
+    term: int
+    started_at: datetime
+    playbook: str = "renewal"
+    previous_terms: list[TermRecord] = Field(default_factory=list)
+    seen_event_ids: list[str] = Field(default_factory=list)
+    actions: list[ActionRecord] = Field(default_factory=list)
+    churned: Churned | None = None
+    """A churn that came in right after the renewal: the next term starts churned."""
+
+
+class RenewalCarryOver(BaseModel):
+    """``RenewalInput.carry_over``: the same term continued (``state``) or a new term."""
+
+    state: RenewalState | None = None
+    next_term: NextTerm | None = None
+
+
+class ReminderView(BaseModel):
+    days_before: int
+    due_at: datetime
+    state: ReminderState
+    renewal_date: date
+    note: str | None = None
+
+
+class RenewalProgress(BaseModel):
+    customer_id: str
+    renewal_date: date
+    term: int = 1
+    term_months: int = 12
+    status: RenewalStatus
+    timezone: str = "UTC"
+    started_at: datetime | None = None
+    term_started_at: datetime | None = None
+    days_left: int | None = None
+    next_action: NextAction | None = None
+    reminders: list[ReminderView] = Field(default_factory=list)
+    escalate_at: datetime | None = None
+    outcome_deadline: datetime | None = None
+    escalated: bool = False
+    date_changes: int = 0
+    outcome: RenewalOutcome | None = None
+    next_renewal_date: date | None = None
+    winback_workflow_id: str | None = None
+    previous_terms: list[TermRecord] = Field(default_factory=list)
+    actions: list[ActionRecord] = Field(default_factory=list)
+
+
+class RenewalSummary(BaseModel):
+    customer_id: str
+    outcome: RenewalOutcome
+    term: int
+    renewal_date: date
+    next_renewal_date: date | None = None
+    term_started_at: datetime
+    finished_at: datetime
+    reminders_sent: int
+    reminders_skipped: int
+    emails_sent: int
+    alerts_sent: int
+    tasks_created: int
+    escalated: bool
+    date_changes: int
+    churn_reason: str | None = None
+    winback_workflow_id: str | None = None
+    previous_terms: list[TermRecord] = Field(default_factory=list)
+    failed_steps: list[str] = Field(default_factory=list)
+
+
+# ------------------------------------------------------------------ calendar
+def add_months(day: date, months: int) -> date:
+    """``day`` plus ``months`` calendar months, clamped to the month's end (31 Jan + 1
+    month = 28/29 Feb)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def reminder_due(plan: RenewalPlan, renewal_date: date, days_before: int, tz: str) -> datetime:
+    """The send hour, in the customer's zone, ``days_before`` the renewal date."""
+    return local_send_time(renewal_date - timedelta(days=days_before), tz, plan.send_window)
+
+
+def escalate_at(plan: RenewalPlan, renewal_date: date, tz: str) -> datetime:
+    """When a renewal with no outcome is escalated: the send hour, grace days after."""
+    return local_send_time(
+        renewal_date + timedelta(days=plan.escalation.grace_days), tz, plan.send_window
+    )
+
+
+def outcome_deadline(plan: RenewalPlan, renewal_date: date, tz: str) -> datetime:
+    """When the workflow stops waiting for an outcome (and ends as "unknown")."""
+    return local_send_time(
+        renewal_date + timedelta(days=plan.outcome_wait_days), tz, plan.send_window
+    )
+
+
+def plan_reminders(
+    plan: RenewalPlan,
+    renewal_date: date,
+    tz: str,
+    now: datetime,
+    sent: list[SentReminder],
+    *,
+    why_past: str,
+) -> list[Reminder]:
+    """The countdown to ``renewal_date`` as seen at ``now``.
+
+    A reminder already sent for this date stays sent; one sent this term for another date
+    stays sent too unless the date moved at least ``rearm_min_shift_days`` (then it goes
+    again, for the new date); one whose time has passed is skipped (``why_past`` says
+    why: never sent late, never in a burst); the rest are pending."""
+    out: list[Reminder] = []
+    for r in plan.reminders:
+        due = reminder_due(plan, renewal_date, r.days_before, tz)
+        earlier = [s for s in sent if s.days_before == r.days_before]
+        same = next((s for s in earlier if s.renewal_date == renewal_date), None)
+        near = next(
+            (
+                s
+                for s in reversed(earlier)
+                if abs((s.renewal_date - renewal_date).days) < plan.rearm_min_shift_days
+            ),
+            None,
+        )
+        if same is not None:
+            out.append(
+                Reminder(
+                    days_before=r.days_before,
+                    renewal_date=renewal_date,
+                    due_at=due,
+                    state=ReminderState.SENT,
+                    done_at=same.at,
+                )
+            )
+        elif near is not None:
+            out.append(
+                Reminder(
+                    days_before=r.days_before,
+                    renewal_date=renewal_date,
+                    due_at=due,
+                    state=ReminderState.SENT,
+                    note=f"sent for {near.renewal_date.isoformat()} (the date moved less "
+                    f"than {plan.rearm_min_shift_days} days)",
+                    done_at=near.at,
+                )
+            )
+        elif due < now:
+            out.append(
+                Reminder(
+                    days_before=r.days_before,
+                    renewal_date=renewal_date,
+                    due_at=due,
+                    state=ReminderState.SKIPPED,
+                    note=why_past,
+                    done_at=now,
+                )
+            )
+        else:
+            out.append(Reminder(days_before=r.days_before, renewal_date=renewal_date, due_at=due))
+    return out
+
+
+def journey_key(renewal_date: date) -> str:
+    """The part of every idempotency key that tells terms (and moved dates) apart."""
+    return f"term-{renewal_date.isoformat()}"

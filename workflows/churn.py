@@ -1,0 +1,537 @@
+"""ChurnPreventionWorkflow: one customer's churn-prevention campaign.
+
+Playbook ``playbooks/churn.yaml``, in order:
+1. Started by ops (``{"customer_id": "1003", "risk_factors": ["usage_drop"],
+   "health_score": 55}``), by the health sweep (a score in At risk / Critical), by a
+   warning sign (signal-with-start ``risk_signal``) or by the dunning workflow's final
+   failure. A score below ``at_risk_below`` adds the ``low_health`` factor.
+2. A check at the start and then every ``check_every_days`` at the send hour in the
+   customer's zone: while at risk, the outreach of each risk factor (usage drop →
+   re-engagement e-mail, support spike → personal outreach task, NPS detractor → 1:1
+   call task, payment failure → the dunning workflow, low health → check-in task). A
+   factor that appears between checks is answered at once.
+3. A score below ``escalate_below`` escalates to the executives in Slack, once per drop
+   (rising back above re-arms it).
+4. Ends when every score since a check was at least the recovery threshold for
+   ``consecutive_checks`` checks (recovered), on ``churned`` (then the win-back
+   campaign starts), or after ``max_duration_days`` (expired). The outcome and the
+   dates go on the CRM company, with a CRM note and a Slack message to the CSM.
+
+Workflow id ``churn-{customer_id}``; idempotency keys ``{workflow id}/{start}/{step}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.models import MessageContext
+    from domain.campaigns import (
+        ChurnOutcome,
+        ChurnProgress,
+        ChurnState,
+        ChurnSummary,
+        campaign_day,
+        iso_date,
+        remember,
+        step_time,
+    )
+    from domain.churn_plan import ChurnPlan, Outreach, OutreachAction
+    from domain.lifecycle import (
+        Churned,
+        ChurnPreventionInput,
+        DunningInput,
+        HealthUpdated,
+        RiskFactor,
+        RiskSignal,
+        WinBackInput,
+        churn_workflow_id,
+        dunning_workflow_id,
+        winback_workflow_id,
+    )
+    from domain.onboarding import NextAction
+    from workflows.campaign import journey_key, load_plan, start_abandoned_child
+    from workflows.common import CustomerActions, customer_profile
+
+__all__ = ["ChurnPreventionWorkflow", "churn_workflow_id"]
+
+FACTOR_LABELS = {
+    RiskFactor.USAGE_DROP: "usage drop",
+    RiskFactor.SUPPORT_SPIKE: "support spike",
+    RiskFactor.NPS_DETRACTOR: "NPS detractor",
+    RiskFactor.PAYMENT_FAILURE: "payment failure",
+    RiskFactor.LOW_HEALTH: "low health score",
+}
+
+
+@workflow.defn(name="ChurnPreventionWorkflow")
+class ChurnPreventionWorkflow:
+    @workflow.init
+    def __init__(self, inp: ChurnPreventionInput) -> None:
+        self._input = inp
+        self._state: ChurnState | None = (
+            ChurnState.model_validate(inp.carry_over) if inp.carry_over else None
+        )
+        self._inbox: list[HealthUpdated | RiskSignal | Churned] = []
+        self._actions: CustomerActions | None = None
+
+    # ------------------------------------------------------------------ signals
+    @workflow.signal(name="health_updated")
+    def health_updated(self, msg: HealthUpdated) -> None:
+        """``{"score": 45}``"""
+        self._inbox.append(msg)
+
+    @workflow.signal(name="risk_signal")
+    def risk_signal(self, msg: RiskSignal) -> None:
+        """``{"factor": "support_spike"}``"""
+        self._inbox.append(msg)
+
+    @workflow.signal(name="churned")
+    def churned(self, msg: Churned) -> None:
+        """``{"reason": "moved to a competitor"}``"""
+        self._inbox.append(msg)
+
+    # ------------------------------------------------------------------ query
+    @workflow.query(name="progress")
+    def progress(self) -> ChurnProgress:
+        st = self._state
+        if st is None:
+            return ChurnProgress(customer_id=self._input.customer_id, status=ChurnOutcome.STARTING)
+        nxt = self._next() if st.status is ChurnOutcome.ACTIVE else None
+        return ChurnProgress(
+            customer_id=self._input.customer_id,
+            status=st.status,
+            started_at=st.started_at,
+            day=self._day(workflow.now()),
+            timezone=st.timezone,
+            next_action=NextAction(step=nxt[0], summary=nxt[1], due_at=nxt[2]) if nxt else None,
+            actions=list(st.actions),
+            risk_factors=list(st.risk_factors),
+            health_score=st.health_score,
+            escalated=st.escalated,
+            escalations=st.escalations,
+            checks_done=st.checks_done,
+            recovery_streak=st.recovery_streak,
+            recovery_needed=st.plan.recovery.consecutive_checks,
+            ends_at=self._deadline(),
+            winback_workflow_id=st.winback_workflow_id,
+        )
+
+    # ------------------------------------------------------------------ run
+    @workflow.run
+    async def run(self, inp: ChurnPreventionInput) -> ChurnSummary:
+        if self._state is None:
+            self._state = await self._begin(inp)
+        st = self._state
+        try:
+            await self._campaign()
+        except asyncio.CancelledError:
+            st.status = ChurnOutcome.CANCELLED
+            await self._finish("cancelled in Temporal")
+            raise
+        return self._summary()
+
+    async def _begin(self, inp: ChurnPreventionInput) -> ChurnState:
+        plan = await load_plan("churn", ChurnPlan)
+        profile = await customer_profile(inp.customer_id)
+        st = ChurnState(
+            plan=plan,
+            started_at=workflow.now(),
+            timezone=profile.timezone,
+            tier=profile.tier,
+            reason=inp.reason,
+            dunning_exhausted=inp.source == dunning_workflow_id(inp.customer_id),
+        )
+        self._state = st
+        for factor in inp.risk_factors:
+            self._add_factor(factor, pending=False)
+        self._act.record(
+            "start",
+            "journey",
+            f"campaign started{f' ({inp.reason})' if inp.reason else ''}; risk factors: "
+            f"{self._factors_text()}",
+        )
+        props = {
+            **plan.company_properties_on_start,
+            "cshub_churn_campaign_outcome": ChurnOutcome.ACTIVE.value,
+            "cshub_churn_campaign_started": iso_date(st.started_at),
+        }
+        await self._act.update_company("start:company", props, kind="churn_started")
+        if inp.health_score is not None:
+            await self._on_health(HealthUpdated(score=inp.health_score))
+        st.pending_factors.clear()  # the first check, right now, answers them all
+        self._details()
+        return st
+
+    async def _campaign(self) -> None:
+        st = self._require_state()
+        while st.status is ChurnOutcome.ACTIVE:
+            await self._drain_inbox()
+            if st.status is not ChurnOutcome.ACTIVE:
+                break
+            now = workflow.now()
+            if now >= self._deadline():
+                st.status = ChurnOutcome.EXPIRED
+                await self._finish(f"ran its maximum of {st.plan.max_duration_days} days")
+                break
+            if st.pending_factors:
+                await self._answer_new_factors()
+                continue
+            if now >= self._check_time(st.checks_done):
+                await self._weekly_check()
+                continue
+            if workflow.info().is_continue_as_new_suggested():
+                await self._continue_as_new()
+            wake = min(self._check_time(st.checks_done), self._deadline())
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: bool(self._inbox),
+                    timeout=wake - now,
+                    timeout_summary="next churn-prevention check",
+                )
+
+    async def _continue_as_new(self) -> None:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._inbox:
+            return  # signals came in meanwhile: handle them first, continue as new later
+        workflow.continue_as_new(
+            ChurnPreventionInput(
+                customer_id=self._input.customer_id,
+                carry_over=self._require_state().model_dump(mode="json"),
+            )
+        )
+
+    # ------------------------------------------------------------------ signals, handled
+    async def _drain_inbox(self) -> None:
+        st = self._require_state()
+        while self._inbox and st.status is ChurnOutcome.ACTIVE:
+            msg = self._inbox.pop(0)
+            if isinstance(msg, HealthUpdated):
+                await self._on_health(msg)
+            elif isinstance(msg, RiskSignal):
+                self._on_risk(msg)
+            else:
+                await self._on_churned(msg)
+
+    async def _on_health(self, msg: HealthUpdated) -> None:
+        st = self._require_state()
+        plan = st.plan
+        previous = st.health_score
+        st.health_score = msg.score
+        st.lowest_since_check = (
+            msg.score if st.lowest_since_check is None else min(st.lowest_since_check, msg.score)
+        )
+        trend = f" (was {previous:g})" if previous is not None else ""
+        self._act.record("health", "journey", f"health score {msg.score:g}{trend}")
+        if msg.score < plan.at_risk_below:
+            self._add_factor(RiskFactor.LOW_HEALTH, pending=True)
+        if msg.score >= plan.escalate_below:
+            st.escalated = False  # re-armed: a later drop escalates again
+        elif not st.escalated:
+            st.escalated = True
+            st.escalations += 1
+            day = self._day(workflow.now())
+            ctx = self._context(day).model_copy(
+                update={
+                    "reason": f"health score {msg.score:g}{trend}, below {plan.escalate_below:g}",
+                    "summary": self._summary_text(),
+                    "next_step": "Executive sponsor to reach out within 24 h; agree a recovery "
+                    "plan with the CSM.",
+                }
+            )
+            await self._act.alert(f"escalation:{st.escalations}", plan.escalation_template, ctx)
+        self._details()
+
+    def _on_risk(self, msg: RiskSignal) -> None:
+        st = self._require_state()
+        if msg.event_id:
+            if msg.event_id in st.seen_event_ids:
+                return
+            st.seen_event_ids = remember(st.seen_event_ids, msg.event_id)
+        if msg.source == dunning_workflow_id(self._input.customer_id):
+            st.dunning_exhausted = True
+        added = self._add_factor(msg.factor, pending=True)
+        self._act.record(
+            "risk_signal",
+            "journey",
+            f"warning sign: {FACTOR_LABELS[msg.factor]}"
+            f"{f' (from {msg.source})' if msg.source else ''}"
+            f"{'' if added else ' (already known)'}",
+        )
+        self._details()
+
+    async def _on_churned(self, msg: Churned) -> None:
+        st = self._require_state()
+        st.status = ChurnOutcome.CHURNED
+        st.churn_reason = msg.reason
+        await self._finish(f"the customer churned{f': {msg.reason}' if msg.reason else ''}")
+        if st.plan.start_winback_on_churn:
+            wid = winback_workflow_id(self._input.customer_id)
+            started = await start_abandoned_child(
+                "WinBackWorkflow",
+                WinBackInput(
+                    customer_id=self._input.customer_id,
+                    reason=msg.reason,
+                    churned_at=workflow.now(),
+                ),
+                workflow_id=wid,
+                summary=f"win-back after churn ({workflow.info().workflow_id})",
+            )
+            st.winback_workflow_id = wid
+            self._act.record(
+                "winback",
+                "workflow",
+                f"started win-back {wid}" if started else f"win-back {wid} already running",
+            )
+
+    def _add_factor(self, factor: RiskFactor, *, pending: bool) -> bool:
+        st = self._require_state()
+        if factor in st.risk_factors:
+            return False
+        st.risk_factors.append(factor)
+        if pending:
+            st.pending_factors.append(factor)
+        return True
+
+    # ------------------------------------------------------------------ checks and outreach
+    async def _weekly_check(self) -> None:
+        st = self._require_state()
+        plan = st.plan
+        n = st.checks_done
+        lowest = st.lowest_since_check
+        st.lowest_since_check = st.health_score
+        st.checks_done += 1
+        threshold = plan.recovery.score_at_least
+        if lowest is not None and lowest >= threshold:
+            st.recovery_streak += 1
+            self._act.record(
+                f"check{n}",
+                "journey",
+                f"check {n}: health {lowest:g} >= {threshold:g}, recovery "
+                f"{st.recovery_streak}/{plan.recovery.consecutive_checks}",
+            )
+            if st.recovery_streak >= plan.recovery.consecutive_checks:
+                st.status = ChurnOutcome.RECOVERED
+                await self._finish(
+                    f"health at or above {threshold:g} for {st.recovery_streak} checks"
+                )
+            self._details()
+            return
+        st.recovery_streak = 0
+        score = "unknown" if st.health_score is None else f"{st.health_score:g}"
+        self._act.record(
+            f"check{n}", "journey", f"check {n}: health {score}; outreach: {self._factors_text()}"
+        )
+        recent = workflow.now() - timedelta(days=plan.check_every_days / 2)
+        for factor in st.risk_factors:
+            last = st.last_outreach_at.get(factor)
+            if last is not None and last > recent:
+                continue  # answered a few days ago, when it appeared
+            await self._outreach(factor, f"check{n}")
+        self._details()
+
+    async def _answer_new_factors(self) -> None:
+        st = self._require_state()
+        while st.pending_factors and st.status is ChurnOutcome.ACTIVE:
+            factor = st.pending_factors.pop(0)
+            await self._outreach(factor, f"added:{factor.value}")
+        self._details()
+
+    async def _outreach(self, factor: RiskFactor, occasion: str) -> None:
+        st = self._require_state()
+        response: Outreach | None = st.plan.outreach.get(factor)
+        if response is None:
+            return
+        times = st.outreach_counts.get(factor, 0)
+        if response.max_times is not None and times >= response.max_times:
+            return
+        now = workflow.now()
+        step = f"{occasion}:{factor.value}"
+        day = self._day(now)
+        if response.action is OutreachAction.DUNNING:
+            if not await self._start_dunning(step):
+                return
+        elif response.action is OutreachAction.EMAIL:
+            assert response.template is not None
+            ctx = self._context(day)
+            ctx.extra["times_sent"] = times
+            await self._act.email(step, response.template, ctx)
+        else:
+            assert response.subject is not None and response.body is not None
+            await self._act.task(
+                step,
+                response.subject,
+                f"{response.body}\n\nChurn-prevention campaign, day {day}: "
+                f"health {st.health_score if st.health_score is not None else 'unknown'}, "
+                f"risk factors: {self._factors_text()}.",
+                due_at=now + timedelta(days=response.due_in_days),
+                priority=response.priority,
+                kind=f"churn_{factor.value}",
+            )
+        st.outreach_counts[factor] = times + 1
+        st.last_outreach_at[factor] = now
+
+    async def _start_dunning(self, step: str) -> bool:
+        """The payment-failure response, once per campaign: start the dunning workflow
+        unless it runs already or already ran to its final failure."""
+        st = self._require_state()
+        if st.dunning_handled:
+            return False
+        st.dunning_handled = True
+        if st.dunning_exhausted:
+            self._act.record(
+                step,
+                "workflow",
+                "dunning not restarted: the sequence already ran to its final failure",
+                outcome="skipped",
+            )
+            return False
+        wid = dunning_workflow_id(self._input.customer_id)
+        started = await start_abandoned_child(
+            "DunningWorkflow",
+            DunningInput(customer_id=self._input.customer_id),
+            workflow_id=wid,
+            summary=f"dunning for a payment-failure risk ({workflow.info().workflow_id})",
+        )
+        self._act.record(
+            step,
+            "workflow",
+            f"started dunning {wid}" if started else f"dunning {wid} already running",
+            outcome="done" if started else "already_done",
+        )
+        return started
+
+    async def _finish(self, why: str) -> None:
+        st = self._require_state()
+        plan = st.plan
+        now = workflow.now()
+        outcome = st.status.value
+        self._act.record("end", "journey", f"campaign ended: {outcome} ({why})")
+        props = {
+            "cshub_churn_campaign_outcome": outcome,
+            "cshub_churn_campaign_started": iso_date(st.started_at),
+            "cshub_churn_campaign_ended": iso_date(now),
+            **plan.company_properties_on_end.get(outcome, {}),
+        }
+        await self._act.update_company("end:company", props, kind="churn_outcome")
+        summary = self._summary_text()
+        await self._act.note(
+            "end:note",
+            f"Churn-prevention campaign ended: {outcome} ({why}).\n{summary}",
+            kind="churn_outcome",
+        )
+        if plan.ended_alert_template:
+            ctx = self._context(self._day(now)).model_copy(
+                update={"reason": why, "summary": summary}
+            )
+            ctx.extra["outcome"] = outcome
+            await self._act.alert("end:alert", plan.ended_alert_template, ctx)
+        self._details()
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def _act(self) -> CustomerActions:
+        st = self._require_state()
+        if self._actions is None:
+            self._actions = CustomerActions(
+                self._input.customer_id,
+                journey_key(st.started_at),
+                st.actions,
+                self._day,
+                send_window=st.plan.send_window,
+                timezone=st.timezone,
+            )
+        return self._actions
+
+    def _require_state(self) -> ChurnState:
+        if self._state is None:
+            raise ApplicationError("churn prevention has not started yet", non_retryable=True)
+        return self._state
+
+    def _day(self, at: datetime) -> int:
+        st = self._require_state()
+        return campaign_day(st.started_at, at, st.timezone)
+
+    def _check_time(self, n: int) -> datetime:
+        """Check 0 at the start; check n at the send hour, n weeks (playbook) later."""
+        st = self._require_state()
+        return step_time(
+            st.started_at, n * st.plan.check_every_days, st.timezone, st.plan.send_window
+        )
+
+    def _deadline(self) -> datetime:
+        st = self._require_state()
+        return st.started_at + timedelta(days=st.plan.max_duration_days)
+
+    def _next(self) -> tuple[str, str, datetime] | None:
+        st = self._require_state()
+        if st.pending_factors:
+            names = ", ".join(FACTOR_LABELS[f] for f in st.pending_factors)
+            return "added", f"answer new warning signs: {names}", workflow.now()
+        n = st.checks_done
+        due = self._check_time(n)
+        if due >= self._deadline():
+            return "end", "campaign ends (maximum duration)", self._deadline()
+        return f"check{n}", f"weekly check {n}: {self._factors_text()}", due
+
+    def _factors_text(self) -> str:
+        st = self._require_state()
+        return ", ".join(FACTOR_LABELS[f] for f in st.risk_factors) or "none yet"
+
+    def _context(self, day: int) -> MessageContext:
+        st = self._require_state()
+        return MessageContext(
+            day=day,
+            tier=st.tier,
+            extra={
+                "risk_factors": [f.value for f in st.risk_factors],
+                "health_score": st.health_score,
+                "week": st.checks_done,
+            },
+        )
+
+    def _summary_text(self) -> str:
+        st = self._require_state()
+        score = "unknown" if st.health_score is None else f"{st.health_score:g}"
+        return (
+            f"Risk factors: {self._factors_text()}. Health score: {score}. "
+            f"{st.checks_done} weekly checks, {self._act.count('email')} e-mails, "
+            f"{self._act.count('crm_task')} CSM tasks, {st.escalations} escalations."
+        )
+
+    def _summary(self) -> ChurnSummary:
+        st = self._require_state()
+        return ChurnSummary(
+            customer_id=self._input.customer_id,
+            outcome=st.status,
+            started_at=st.started_at,
+            finished_at=workflow.now(),
+            risk_factors=list(st.risk_factors),
+            health_score=st.health_score,
+            checks_done=st.checks_done,
+            escalations=st.escalations,
+            emails_sent=self._act.count("email"),
+            tasks_created=self._act.count("crm_task"),
+            alerts_sent=self._act.count("slack"),
+            winback_workflow_id=st.winback_workflow_id,
+            failed_steps=[a.step for a in st.actions if a.outcome == "failed"],
+        )
+
+    def _details(self) -> None:
+        st = self._state
+        if st is None:
+            return
+        nxt = self._next() if st.status is ChurnOutcome.ACTIVE else None
+        score = "-" if st.health_score is None else f"{st.health_score:g}"
+        lines = [
+            f"**Churn prevention** · day {self._day(workflow.now())} · {st.status.value}",
+            f"Risk: {self._factors_text()} · health {score} · recovery "
+            f"{st.recovery_streak}/{st.plan.recovery.consecutive_checks}",
+            f"Next: {nxt[1]} at {nxt[2]:%Y-%m-%d %H:%M} UTC" if nxt else "Next: -",
+        ]
+        workflow.set_current_details("\n\n".join(lines))

@@ -14,6 +14,7 @@ class EventSource(StrEnum):
     STRIPE = "stripe"
     ZENDESK = "zendesk"
     PRODUCT = "product"
+    SURVEY = "survey"
 
 
 class CustomerEvent(BaseModel):

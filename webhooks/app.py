@@ -5,6 +5,7 @@ need no workflow); 503 + Retry-After when Temporal is unreachable, so nothing is
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -12,15 +13,18 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from temporalio.client import Client
 
 from connectors.base import Crm
 from cshub.settings import Settings
-from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
+from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
+from domain.lifecycle import ExitReason
+from domain.onboarding import CUSTOMER_ID_PATTERN
+from domain.survey_links import verify_exit_survey
 from webhooks import signatures
 from webhooks.intake import Intake
 from webhooks.ledger import DeliveryLedger
@@ -32,6 +36,7 @@ from webhooks.payloads import (
     StripeWebhookEvent,
     ZendeskWebhookEvent,
 )
+from webhooks.routing import EXIT_SURVEY_ANSWER
 
 log = logging.getLogger("cshub.webhooks")
 
@@ -350,6 +355,48 @@ def create_app(
         )
 
     @app.get(
+        "/survey/exit",
+        summary="One-click exit-survey answer (signed link from the win-back e-mail)",
+        response_class=HTMLResponse,
+        responses={
+            200: {"description": "Thank-you page"},
+            403: {"description": "Link not signed by the hub"},
+            503: {"description": "Try again shortly"},
+        },
+    )
+    async def exit_survey(
+        customer: str = Query(pattern=CUSTOMER_ID_PATTERN),
+        reason: ExitReason = Query(),
+        campaign: str = Query(min_length=1, max_length=64),
+        sig: str = Query(min_length=1, max_length=128),
+    ) -> HTMLResponse:
+        if not verify_exit_survey(
+            secret("survey_link_secret"), customer, reason.value, campaign, sig
+        ):
+            log.warning("rejected exit-survey link for customer %s: bad signature", customer)
+            return HTMLResponse(
+                _page("This link is not valid", "Please use the link from our e-mail."), 403
+            )
+        event = CustomerEvent(
+            event_id=f"{campaign}:{reason.value}",
+            source=EventSource.SURVEY,
+            type=EXIT_SURVEY_ANSWER,
+            customer_id=customer,
+            occurred_at=datetime.now(UTC),
+            data={"reason": reason.value},
+        )
+        result = await intake.handle(event)
+        if result.outcome is DeliveryOutcome.UNAVAILABLE:
+            return HTMLResponse(
+                _page("Please try again in a minute", "We could not record your answer just now."),
+                503,
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
+        return HTMLResponse(
+            _page("Thank you", "Your answer helps us do better. You can close this page.")
+        )
+
+    @app.get(
         "/healthz",
         summary="The API and its Temporal connection",
         response_model=HealthBody,
@@ -383,6 +430,17 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _page(title: str, text: str) -> str:
+    return (
+        "<!doctype html><html lang=en><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'>"
+        f"<title>{html.escape(title)}</title>"
+        "<body style='font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;"
+        "padding:0 1rem;color:#1f2933'>"
+        f"<h1 style='font-size:1.5rem'>{html.escape(title)}</h1><p>{html.escape(text)}</p>"
+    )
 
 
 def _body_schema(model: Any) -> dict[str, Any]:

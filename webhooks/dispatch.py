@@ -44,25 +44,37 @@ async def dispatch(
             detail=detail,
         )
 
-    signal_args = [route.signal_arg(event)] if route.signal and route.signal_arg else []
     try:
-        await client.start_workflow(
-            route.workflow,
-            route.start_input(event),
-            id=workflow_id,
-            task_queue=task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            # A journey that completed is not restarted by a late or repeated event.
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            start_signal=route.signal,
-            start_signal_args=signal_args,
-            static_summary=f"{route.workflow} · customer {event.customer_id} "
-            f"(started by {event.source.value} event {event.type})",
-            rpc_timeout=RPC_TIMEOUT,
-        )
+        signal_args = [route.signal_arg(event)] if route.signal and route.signal_arg else []
+        start_input = route.start_input(event) if route.start_input else None
+    except ValueError as err:  # the payload lacks what the workflow needs
+        return result(DeliveryOutcome.INVALID, str(err))
+    try:
+        if start_input is None:
+            # Signal-only route: e.g. a paid invoice only matters to a running dunning.
+            assert route.signal is not None
+            handle = client.get_workflow_handle(workflow_id)
+            await handle.signal(route.signal, *signal_args, rpc_timeout=RPC_TIMEOUT)
+        else:
+            await client.start_workflow(
+                route.workflow,
+                start_input,
+                id=workflow_id,
+                task_queue=task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                # A journey that completed is not restarted by a late or repeated event.
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+                start_signal=route.signal,
+                start_signal_args=signal_args,
+                static_summary=f"{route.workflow} · customer {event.customer_id} "
+                f"(started by {event.source.value} event {event.type})",
+                rpc_timeout=RPC_TIMEOUT,
+            )
     except WorkflowAlreadyStartedError:
         return result(DeliveryOutcome.IGNORED, f"{workflow_id} has already completed")
     except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return result(DeliveryOutcome.IGNORED, f"no running {workflow_id} to signal")
         if err.status in _TRANSIENT:
             return result(DeliveryOutcome.UNAVAILABLE, f"temporal unavailable: {err.message}")
         raise

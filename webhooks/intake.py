@@ -77,7 +77,9 @@ class Intake:
         object_type = event.data.get("object_type")
         object_id = event.data.get("object_id")
         if object_type != "deal" or not object_id:
-            return _result(event, DeliveryOutcome.INVALID, "the event names no customer")
+            # Genuine but about nobody we know (e.g. a Stripe object without the
+            # cshub_customer_id metadata): recorded and answered 202, never retried.
+            return self._final(event, DeliveryOutcome.IGNORED, "the event names no customer")
         try:
             deal = await asyncio.to_thread(self._crm.get_deal, str(object_id))
         except ConnectorError as err:

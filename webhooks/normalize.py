@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from domain.events import CustomerEvent, EventSource
 from webhooks.payloads import (
@@ -44,22 +45,56 @@ def from_hubspot(e: HubSpotWebhookEvent, closed_won_stages: Iterable[str]) -> Cu
     )
 
 
+STRIPE_SUBSCRIPTION_RENEWED = "stripe.customer.subscription.renewed"
+
+
+def _period_end(obj: dict[str, Any]) -> int | None:
+    """The subscription's current period end (epoch s). Newer Stripe API versions keep it
+    on the subscription items instead of the subscription."""
+    end = obj.get("current_period_end")
+    if isinstance(end, int):
+        return end
+    items = (obj.get("items") or {}).get("data") or []
+    ends = [i.get("current_period_end") for i in items if isinstance(i, dict)]
+    ints = [e for e in ends if isinstance(e, int)]
+    return max(ints) if ints else None
+
+
+def _epoch_date(value: int | None) -> str | None:
+    return datetime.fromtimestamp(value, tz=UTC).date().isoformat() if value else None
+
+
 def from_stripe(e: StripeWebhookEvent) -> CustomerEvent:
     obj = e.data.object
     metadata = obj.get("metadata") or {}
     customer_id = metadata.get("cshub_customer_id") or metadata.get("hubspot_company_id")
     is_subscription = e.type.startswith("customer.subscription.")
+    kind = f"stripe.{e.type}"
+    period_end = _period_end(obj) if is_subscription else None
+    previous_end = _period_end(e.data.previous_attributes or {}) if is_subscription else None
+    rolled_over = bool(previous_end and period_end and period_end > previous_end)
+    if (
+        e.type == "customer.subscription.updated"
+        and rolled_over
+        and obj.get("status") in ("active", "trialing")
+    ):
+        # The subscription rolled into a new paid period: it renewed by itself.
+        kind = STRIPE_SUBSCRIPTION_RENEWED
     return CustomerEvent(
         event_id=e.id,
         source=EventSource.STRIPE,
-        type=f"stripe.{e.type}",
+        type=kind,
         customer_id=str(customer_id) if customer_id else None,
         occurred_at=datetime.fromtimestamp(e.created, tz=UTC),
         data={
             "object_id": obj.get("id"),
             "stripe_customer": obj.get("customer"),
             "status": obj.get("status"),
-            "current_period_end": obj.get("current_period_end"),
+            "renewal_date": _epoch_date(period_end),
+            "invoice_id": obj.get("id") if e.type.startswith("invoice.") else None,
+            "attempt_count": obj.get("attempt_count"),
+            "amount_due_cents": obj.get("amount_due"),
+            "currency": obj.get("currency"),
         },
         order_key=f"stripe:subscription:{obj.get('id')}" if is_subscription else None,
     )

@@ -10,13 +10,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 from pydantic import BaseModel
 
 from domain.events import CustomerEvent
+from domain.lifecycle import (
+    AutoRenewed,
+    Churned,
+    DunningInput,
+    ExitReason,
+    PaymentFailed,
+    PaymentSucceeded,
+    RenewalDateChanged,
+    RenewalInput,
+    SurveyAnswer,
+    dunning_workflow_id,
+    renewal_workflow_id,
+    winback_workflow_id,
+)
 from domain.onboarding import OnboardingInput, ProductEvent
 from domain.tiers import ProductEventType, Tier
-from webhooks.normalize import HUBSPOT_DEAL_CLOSED_WON
+from webhooks.normalize import HUBSPOT_DEAL_CLOSED_WON, STRIPE_SUBSCRIPTION_RENEWED
 from workflows.onboarding import onboarding_workflow_id
 
 
@@ -26,7 +41,8 @@ class Route:
     """Workflow type name."""
     workflow_id: Callable[[str], str]
     """From the customer id."""
-    start_input: Callable[[CustomerEvent], BaseModel]
+    start_input: Callable[[CustomerEvent], BaseModel] | None
+    """None: only signal a running workflow (ignored when none runs)."""
     signal: str | None = None
     signal_arg: Callable[[CustomerEvent], BaseModel] | None = None
 
@@ -53,7 +69,60 @@ def _product_signal(ev: CustomerEvent) -> ProductEvent:
     )
 
 
+def _renewal_date(ev: CustomerEvent) -> date:
+    value = ev.data.get("renewal_date")
+    if not value:
+        raise ValueError("the subscription has no current_period_end")
+    return date.fromisoformat(str(value))
+
+
+def _renewal_input(ev: CustomerEvent) -> RenewalInput:
+    return RenewalInput(customer_id=str(ev.customer_id), renewal_date=_renewal_date(ev))
+
+
+def _renewal_date_changed(ev: CustomerEvent) -> RenewalDateChanged:
+    return RenewalDateChanged(renewal_date=_renewal_date(ev), event_id=ev.dedup_key)
+
+
+def _auto_renewed(ev: CustomerEvent) -> AutoRenewed:
+    return AutoRenewed(next_renewal_date=_renewal_date(ev), event_id=ev.dedup_key)
+
+
+def _subscription_churned(ev: CustomerEvent) -> Churned:
+    return Churned(reason="subscription cancelled in Stripe", event_id=ev.dedup_key)
+
+
+def _dunning_input(ev: CustomerEvent) -> DunningInput:
+    currency = ev.data.get("currency")
+    return DunningInput(
+        customer_id=str(ev.customer_id),
+        invoice_id=ev.data.get("invoice_id"),
+        amount_due_cents=ev.data.get("amount_due_cents"),
+        currency=str(currency) if currency and len(str(currency)) == 3 else None,
+    )
+
+
+def _payment_failed(ev: CustomerEvent) -> PaymentFailed:
+    attempts = ev.data.get("attempt_count")
+    return PaymentFailed(
+        invoice_id=ev.data.get("invoice_id"),
+        attempt_count=attempts if isinstance(attempts, int) else None,
+        event_id=ev.dedup_key,
+    )
+
+
+def _payment_succeeded(ev: CustomerEvent) -> PaymentSucceeded:
+    return PaymentSucceeded(invoice_id=ev.data.get("invoice_id"), event_id=ev.dedup_key)
+
+
+def _survey_answer(ev: CustomerEvent) -> SurveyAnswer:
+    return SurveyAnswer(reason=ExitReason(str(ev.data["reason"])), event_id=ev.dedup_key)
+
+
+EXIT_SURVEY_ANSWER = "survey.exit_answer"
 ONBOARDING = "OnboardingWorkflow"
+RENEWAL = "RenewalWorkflow"
+DUNNING = "DunningWorkflow"
 
 ROUTES: dict[str, Route] = {
     # HubSpot deal moved to closed-won: the customer's onboarding starts (or is joined).
@@ -70,6 +139,30 @@ ROUTES: dict[str, Route] = {
         )
         for t in ProductEventType
     },
+    # Stripe subscriptions drive the renewal countdown (started on first sight).
+    "stripe.customer.subscription.created": Route(
+        RENEWAL, renewal_workflow_id, _renewal_input, "renewal_date_changed", _renewal_date_changed
+    ),
+    "stripe.customer.subscription.updated": Route(
+        RENEWAL, renewal_workflow_id, _renewal_input, "renewal_date_changed", _renewal_date_changed
+    ),
+    STRIPE_SUBSCRIPTION_RENEWED: Route(
+        RENEWAL, renewal_workflow_id, _renewal_input, "auto_renewed", _auto_renewed
+    ),
+    "stripe.customer.subscription.deleted": Route(
+        RENEWAL, renewal_workflow_id, None, "churned", _subscription_churned
+    ),
+    # Failed payments start (or feed) dunning; a paid invoice stops a running one.
+    "stripe.invoice.payment_failed": Route(
+        DUNNING, dunning_workflow_id, _dunning_input, "payment_failed", _payment_failed
+    ),
+    "stripe.invoice.paid": Route(
+        DUNNING, dunning_workflow_id, None, "payment_succeeded", _payment_succeeded
+    ),
+    # A click on an exit-survey link reaches the customer's win-back campaign.
+    EXIT_SURVEY_ANSWER: Route(
+        "WinBackWorkflow", winback_workflow_id, None, "survey_answered", _survey_answer
+    ),
 }
 
 

@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
         dunning_workflow_id,
     )
     from domain.onboarding import NextAction
+    from domain.send_window import out_of_quiet_hours
     from workflows.campaign import journey_key, load_plan, signal_other, start_abandoned_child
     from workflows.common import CustomerActions, customer_profile
 
@@ -385,8 +386,12 @@ class DunningWorkflow:
         return campaign_day(st.started_at, at, st.timezone)
 
     def _due(self, day: int) -> datetime:
+        """When plan day ``day`` is due. Day 0 is "at once", but not in the customer's
+        quiet hours: that wait happens here, where a payment arriving meanwhile stops the
+        sequence before the e-mail goes out."""
         st = self._require_state()
-        return step_time(st.started_at, day, st.timezone, st.plan.send_window)
+        due = step_time(st.started_at, day, st.timezone, st.plan.send_window)
+        return out_of_quiet_hours(due, st.timezone, st.plan.send_window)
 
     def _next(self) -> tuple[str, str, datetime] | None:
         st = self._require_state()

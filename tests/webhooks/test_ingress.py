@@ -204,7 +204,7 @@ async def test_product_events_signal_the_customers_onboarding(
 
 async def test_events_without_a_workflow_yet_are_ignored_with_202(api: Api) -> None:
     stripe = samples.signed_stripe(
-        samples.stripe_event(type="invoice.payment_failed", customer_id="1001"),
+        samples.stripe_event(type="charge.refunded", customer_id="1001"),
         secret=api.secret("stripe_webhook_secret"),
     )
     zendesk = samples.signed_zendesk(

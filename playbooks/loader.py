@@ -1,7 +1,8 @@
 """Load and validate playbook files.
 
-Plans live in ``playbooks/onboarding/<name>.yaml`` (``CSHUB_PLAYBOOKS_DIR`` points at
-another folder with the same layout). Errors name the file and the field, so
+Onboarding plans live in ``playbooks/onboarding/<name>.yaml``, the campaign playbooks in
+``playbooks/<kind>.yaml`` (renewal, dunning, churn, winback); ``CSHUB_PLAYBOOKS_DIR``
+points at another folder with the same layout. Errors name the file and the field, so
 ``cshub playbooks validate`` can list every problem at once.
 """
 
@@ -10,14 +11,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from domain.churn_plan import ChurnPlan
+from domain.dunning_plan import DunningPlan
 from domain.onboarding_plan import OnboardingPlan
 from domain.onboarding_schedule import build_schedule
+from domain.renewal_plan import RenewalPlan
 from domain.tiers import Tier
+from domain.winback_plan import WinBackPlan
 
 PACKAGE_DIR = Path(__file__).parent
 
@@ -81,25 +86,52 @@ def parse_plan_file(
     except ValueError as exc:
         problems.append(PlaybookProblem(path, "(schedule)", str(exc)))
     if known_templates is not None:
-        for kind, names in plan.templates_used().items():
-            for name in sorted(names - known_templates.get(kind, set())):
-                problems.append(
-                    PlaybookProblem(
-                        path, f"{kind} template", f"{name!r} does not exist in templates/{kind}/"
-                    )
-                )
+        problems.extend(_missing_templates(path, plan, known_templates))
     if problems:
         raise PlaybookError(problems)
     return plan
 
 
+class _UsesTemplates(Protocol):
+    def templates_used(self) -> dict[str, set[str]]: ...
+
+
+def _missing_templates(
+    path: Path, plan: _UsesTemplates, known: dict[str, set[str]]
+) -> list[PlaybookProblem]:
+    return [
+        PlaybookProblem(path, f"{kind} template", f"{name!r} does not exist in templates/{kind}/")
+        for kind, names in plan.templates_used().items()
+        for name in sorted(names - known.get(kind, set()))
+    ]
+
+
 M = TypeVar("M", bound=BaseModel)
 
 
-def load_playbook(kind: str, model: type[M]) -> M:
+CAMPAIGN_PLAYBOOKS: dict[str, type[BaseModel]] = {
+    "renewal": RenewalPlan,
+    "dunning": DunningPlan,
+    "churn": ChurnPlan,
+    "winback": WinBackPlan,
+}
+"""The campaign playbooks, ``playbooks/<kind>.yaml``, and the model each must satisfy."""
+
+
+def load_playbook(kind: str, model: type[M], directory: Path | None = None) -> M:
     """Load ``playbooks/<kind>.yaml`` (renewal, dunning, churn, winback …) into its model;
-    PlaybookError names the file and every bad field."""
-    path = playbooks_dir() / f"{kind}.yaml"
+    PlaybookError names the file and every bad field, including templates that do not
+    exist (so a typo fails at load, not at the first e-mail)."""
+    path = (directory or playbooks_dir()) / f"{kind}.yaml"
+    plan = _parse_model_file(path, model)
+    if hasattr(plan, "templates_used"):
+        problems = _missing_templates(path, plan, known_templates())
+        if problems:
+            raise PlaybookError(problems)
+    return plan
+
+
+def _parse_model_file(path: Path, model: type[M]) -> M:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -129,7 +161,8 @@ def plan_name_for(tier: Tier, override: str | None = None) -> str:
 
 
 def validate_all(directory: Path | None = None) -> tuple[list[Path], list[PlaybookProblem]]:
-    """Validate every plan file; return the files checked and all problems found."""
+    """Validate every onboarding plan and campaign playbook; return the files checked and
+    all problems found."""
     base = (directory or playbooks_dir()) / "onboarding"
     files = sorted(base.glob("*.yaml"))
     problems: list[PlaybookProblem] = []
@@ -152,4 +185,11 @@ def validate_all(directory: Path | None = None) -> tuple[list[Path], list[Playbo
                     f"missing: every tier needs a plan ({tier.value})",
                 )
             )
+    root = directory or playbooks_dir()
+    for kind, model in CAMPAIGN_PLAYBOOKS.items():
+        files.append(root / f"{kind}.yaml")
+        try:
+            load_playbook(kind, model, root)
+        except PlaybookError as exc:
+            problems.extend(exc.problems)
     return files, problems

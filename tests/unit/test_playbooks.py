@@ -110,3 +110,25 @@ def test_validate_command_lists_every_error_and_fails(tmp_path: Path) -> None:
     )
     assert ok.returncode == 0, ok.stderr
     assert "valid" in ok.stdout
+
+
+def test_campaign_playbooks_are_validated_with_their_templates(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(PACKAGE_DIR / "onboarding", tmp_path / "onboarding")
+    for kind in ("renewal", "dunning", "churn", "winback"):
+        shutil.copy(PACKAGE_DIR / f"{kind}.yaml", tmp_path / f"{kind}.yaml")
+    files, problems = validate_all(tmp_path)
+    assert problems == [] and {f.name for f in files} >= {"renewal.yaml", "winback.yaml"}
+
+    dunning = tmp_path / "dunning.yaml"
+    dunning.write_text(dunning.read_text().replace("dunning_csm_alert", "dunning_csm_alrt", 1))
+    (tmp_path / "churn.yaml").write_text("check_every_days: 0\n")
+    (tmp_path / "winback.yaml").unlink()
+    _, problems = validate_all(tmp_path)
+    found = {(p.file.name, p.field) for p in problems}
+    assert ("dunning.yaml", "slack template") in found
+    assert any("'dunning_csm_alrt' does not exist" in str(p) for p in problems)
+    assert ("churn.yaml", "check_every_days") in found
+    assert ("winback.yaml", "(file)") in found
+    assert not any(p.file.name == "renewal.yaml" for p in problems)

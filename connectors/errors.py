@@ -14,6 +14,14 @@ The message always names the system, the call and the object, e.g.
 
 from __future__ import annotations
 
+from temporalio.exceptions import CancelledError as _TemporalCancelled
+
+ActivityCancelled = _TemporalCancelled
+"""Raised *into* a blocking SDK call when Temporal cancels a threaded activity (worker
+shutdown, heartbeat timeout, workflow cancel). Not a failure of the outside system:
+connectors let it through untouched so the attempt is retried, never classified as a
+permanent error."""
+
 
 class ConnectorError(Exception):
     """Base class: a call to an outside system failed."""

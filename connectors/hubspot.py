@@ -32,7 +32,7 @@ from hubspot import HubSpot
 from hubspot.crm.companies import SimplePublicObjectInput as CompanyInput
 
 from connectors.base import Company, Contact, CrmRecordRef, Deal, Owner
-from connectors.errors import ConnectorError, PermanentConnectorError
+from connectors.errors import ActivityCancelled, ConnectorError, PermanentConnectorError
 from connectors.http_errors import (
     classify_http,
     reading_response,
@@ -353,7 +353,7 @@ class HubSpotCrm:
         """Run one SDK call with our timeout; let only ConnectorErrors out."""
         try:
             return fn(*args, _request_timeout=self._timeout, **kwargs)
-        except ConnectorError:
+        except (ConnectorError, ActivityCancelled):
             raise
         except Exception as exc:
             raise _translate(operation, target, exc) from exc

@@ -40,6 +40,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from connectors.base import ChatMessageRef
 from connectors.errors import (
+    ActivityCancelled,
     ConnectorError,
     NotFoundError,
     PermanentConnectorError,
@@ -229,7 +230,7 @@ class SlackChat:
         """Await one SDK call; let only ConnectorErrors out."""
         try:
             return await fn()
-        except ConnectorError:
+        except (ConnectorError, ActivityCancelled):
             raise
         except SlackApiError as exc:
             raise _classify_slack(operation, target, exc) from exc

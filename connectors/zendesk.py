@@ -38,7 +38,12 @@ from zenpy.lib.api_objects import Ticket as ZTicket
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded
 
 from connectors.base import Ticket
-from connectors.errors import ConnectorError, PermanentConnectorError, RetryableConnectorError
+from connectors.errors import (
+    ActivityCancelled,
+    ConnectorError,
+    PermanentConnectorError,
+    RetryableConnectorError,
+)
 from connectors.http_errors import (
     classify_http,
     parse_retry_after,
@@ -147,7 +152,7 @@ class ZendeskHelpdesk:
         self._client.tickets.ratelimit_budget = self._budget
         try:
             return fn()
-        except ConnectorError:
+        except (ConnectorError, ActivityCancelled):
             raise
         except _LongRateLimit as exc:
             r = exc.response

@@ -88,8 +88,10 @@ def signed_product(event: dict[str, Any], *, secret: str) -> SignedRequest:
 
 
 def stripe_event(
-    *, type: str, customer_id: str | None, object_id: str = "sub_1Q0demo", **obj: Any
+    *, type: str, customer_id: str | None, object_id: str | None = None, **obj: Any
 ) -> dict[str, Any]:
+    if object_id is None:  # Stripe's id prefixes: in_ invoices, sub_ subscriptions
+        object_id = "in_1Q0demo" if type.startswith("invoice.") else "sub_1Q0demo"
     return {
         "id": f"evt_{uuid.uuid4().hex[:24]}",
         "object": "event",

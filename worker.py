@@ -17,6 +17,8 @@ from temporalio.worker import Worker
 from activities.crm import CrmActivities
 from activities.messaging import MessagingActivities, MessagingConfig
 from activities.playbooks import load_onboarding_plan_activity, load_playbook_activity
+from activities.support import SupportActivities
+from activities.surveys import SurveyActivities
 from connectors.factory import Connectors
 from cshub.settings import Settings
 from workflows.registry import WORKFLOWS
@@ -44,6 +46,8 @@ def messaging_config(settings: Settings) -> MessagingConfig:
 def build_activities(connectors: Connectors, config: MessagingConfig) -> list[Callable[..., Any]]:
     crm = CrmActivities(connectors.crm)
     messaging = MessagingActivities(connectors.crm, connectors.mailer, connectors.chat, config)
+    support = SupportActivities(connectors.helpdesk, connectors.crm, connectors.chat, config)
+    surveys = SurveyActivities(connectors.crm, connectors.helpdesk)
     return [
         crm.create_csm_task,
         crm.add_crm_note,
@@ -54,6 +58,14 @@ def build_activities(connectors: Connectors, config: MessagingConfig) -> list[Ca
         messaging.alert_csm,
         load_onboarding_plan_activity,
         load_playbook_activity,
+        support.get_ticket_context,
+        support.escalate_ticket,
+        support.comment_on_ticket,
+        support.post_support_alert,
+        surveys.csat_recipient,
+        surveys.record_csat_on_ticket,
+        surveys.nps_contacts,
+        surveys.update_contact,
     ]
 
 

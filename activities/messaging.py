@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -19,10 +20,16 @@ from temporalio.exceptions import ApplicationError
 from activities.consent import SuppressionList
 from activities.customer_context import CustomerDetails, load_customer_details
 from activities.errors import connector_errors
-from activities.models import ActionResult, CsmAlertRequest, CustomerEmailRequest, MessageContext
-from connectors.base import Chat, Crm, Mailer, OutgoingEmail
+from activities.models import (
+    ActionResult,
+    CsmAlertRequest,
+    CustomerEmailRequest,
+    EmailRecipient,
+    MessageContext,
+)
+from connectors.base import Chat, Contact, Crm, Mailer, OutgoingEmail
 from domain.send_window import SendWindow, out_of_quiet_hours, zone_known
-from domain.survey_links import exit_survey_links
+from domain.survey_links import csat_links, exit_survey_links, nps_links
 from templates.renderer import render_email, render_slack
 
 
@@ -70,17 +77,36 @@ class MessagingActivities:
                 load_customer_details, self._crm, customer_id, with_contact=with_contact
             )
 
+    async def _recipient(self, recipient: EmailRecipient) -> Contact:
+        """The contact an e-mail with an explicit recipient goes to. An address that is
+        no CRM contact gets a bare record: the suppression list still applies to it, the
+        company's time zone and English are used."""
+        with connector_errors():
+            if recipient.contact_id:
+                return await asyncio.to_thread(self._crm.get_contact, recipient.contact_id)
+            if recipient.email:
+                found = await asyncio.to_thread(self._crm.find_contact_by_email, recipient.email)
+                return found or Contact(id="", email=recipient.email)
+        raise ApplicationError(
+            "the e-mail's recipient names neither a contact id nor an address",
+            type="MissingRecipient",
+            non_retryable=True,
+        )
+
     @activity.defn(name="send_customer_email")
     async def send_customer_email(self, req: CustomerEmailRequest) -> ActionResult:
-        """E-mail the customer's primary contact, at most once per idempotency key.
+        """E-mail the customer's primary contact (or ``req.recipient``), at most once per
+        idempotency key.
 
         The one place where every customer e-mail of the hub passes, so the rules live
         here: an unsubscribed contact is never e-mailed (the CSM is told in Slack
         instead); nothing goes out in the contact's quiet hours (the attempt is retried
         when they end); the contact's language picks the template, English otherwise.
         """
-        details = await self._details(req.customer_id, with_contact=True)
+        details = await self._details(req.customer_id, with_contact=req.recipient is None)
         contact = details.contact
+        if req.recipient is not None:
+            contact = await self._recipient(req.recipient)
         if contact is None:
             raise ApplicationError(
                 f"crm company {req.customer_id} ({details.company.name}) has no contact "
@@ -118,7 +144,9 @@ class MessagingActivities:
                 type="QuietHours",
                 next_retry_delay=allowed - now,
             )
-        unsubscribe = f"{self._config.unsubscribe_url}?contact={contact.id}"
+        unsubscribe = f"{self._config.unsubscribe_url}?" + urlencode(
+            {"contact": contact.id} if contact.id else {"email": contact.email}
+        )
         context: dict[str, Any] = {
             **_journey_fields(req.context),
             "company_name": details.company.name,
@@ -131,6 +159,8 @@ class MessagingActivities:
             "app_url": self._config.app_url,
             "survey_url": self._config.survey_url,
             "exit_survey_links": None,
+            "csat_links": None,
+            "nps_links": None,
         }
         if req.context.extra.get("exit_survey") and self._config.survey_link_secret:
             context["exit_survey_links"] = exit_survey_links(
@@ -139,7 +169,17 @@ class MessagingActivities:
                 req.customer_id,
                 campaign=hashlib.sha256(req.idempotency_key.encode()).hexdigest()[:16],
             )
+        context.update(self._score_links(req, contact))
         rendered = render_email(req.template, context, language=contact.language or "en")
+        headers = {
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "Content-Language": rendered.language,
+            "X-Cshub-Template": req.template,
+            "X-Cshub-Customer-Id": req.customer_id,
+            "X-Cshub-Journey-Day": str(req.context.day),
+        }
+        if req.recipient is not None and contact.id:
+            headers["X-Cshub-Contact-Id"] = contact.id
         message = OutgoingEmail(
             to=contact.email,
             subject=rendered.subject,
@@ -147,17 +187,36 @@ class MessagingActivities:
             html=rendered.html,
             idempotency_key=req.idempotency_key,
             reply_to=details.csm.email if details.csm else None,
-            headers={
-                "List-Unsubscribe": f"<{unsubscribe}>",
-                "Content-Language": rendered.language,
-                "X-Cshub-Template": req.template,
-                "X-Cshub-Customer-Id": req.customer_id,
-                "X-Cshub-Journey-Day": str(req.context.day),
-            },
+            headers=headers,
         )
         with connector_errors():
             receipt = await self._mailer.send(message)
         return ActionResult(channel="email", summary=rendered.subject, ref=receipt.message_id)
+
+    def _score_links(self, req: CustomerEmailRequest, contact: Contact) -> dict[str, Any]:
+        """One signed link per score for a CSAT (``extra.csat_survey``) or NPS
+        (``extra.nps_survey``) e-mail. The workflow passes the survey id and the expiry
+        time; the secret stays here, out of workflow history."""
+        secret = self._config.survey_link_secret
+        base = self._config.public_api_url
+        links: dict[str, Any] = {}
+        csat = req.context.extra.get("csat_survey")
+        if isinstance(csat, dict) and secret:
+            links["csat_links"] = csat_links(
+                base, secret, str(csat["ticket_id"]), str(csat["survey_id"]), int(csat["expires"])
+            )
+        nps = req.context.extra.get("nps_survey")
+        if isinstance(nps, dict) and secret:
+            links["nps_links"] = nps_links(
+                base,
+                secret,
+                req.customer_id,
+                str(nps.get("contact_id") or contact.id),
+                str(nps["quarter"]),
+                str(nps["survey_id"]),
+                int(nps["expires"]),
+            )
+        return links
 
     @activity.defn(name="alert_csm")
     async def alert_csm(self, req: CsmAlertRequest) -> ActionResult:

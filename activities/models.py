@@ -38,6 +38,15 @@ class MessageContext(BaseModel):
     extra: dict[str, Any] = Field(default_factory=dict)
 
 
+class EmailRecipient(BaseModel):
+    """Someone other than the company's primary contact: a CRM contact id (preferred: no
+    personal data in history), or an address, looked up in the CRM when the e-mail goes
+    so that the contact's opt-out, time zone and language still apply."""
+
+    contact_id: str | None = None
+    email: str | None = None
+
+
 class CustomerEmailRequest(BaseModel):
     customer_id: str
     template: str
@@ -45,6 +54,8 @@ class CustomerEmailRequest(BaseModel):
     context: MessageContext
     send_window: SendWindow | None = None
     """The playbook's quiet hours (default 20:00-08:00 local)."""
+    recipient: EmailRecipient | None = None
+    """None: the company's primary contact."""
 
 
 class CsmAlertRequest(BaseModel):

@@ -11,6 +11,7 @@ README for the limits of that guarantee).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -40,6 +41,13 @@ class Contact(BaseModel):
     timezone: str | None = None
     email_opt_out: bool = False
     """The contact unsubscribed from e-mail: never e-mail them."""
+
+
+class CrmContact(Contact):
+    """A contact with the extra CRM properties a caller asked for (e.g.
+    ``cshub_nps_last_asked``); absent properties are left out or None."""
+
+    properties: dict[str, str | None] = Field(default_factory=dict)
 
 
 class Owner(BaseModel):
@@ -83,6 +91,27 @@ class Crm(Protocol):
 
     def get_owner(self, owner_id: str) -> Owner: ...
 
+    def list_company_contacts(
+        self, company_id: str, *, properties: Sequence[str] = (), limit: int = 500
+    ) -> list[CrmContact]:
+        """Every contact associated with the company that has an e-mail address, in the
+        CRM's order (at most ``limit``), with ``properties`` read as well."""
+        ...
+
+    def get_contact(self, contact_id: str, *, properties: Sequence[str] = ()) -> CrmContact:
+        """One contact (NotFoundError when it does not exist)."""
+        ...
+
+    def find_contact_by_email(
+        self, email: str, *, properties: Sequence[str] = ()
+    ) -> CrmContact | None:
+        """The contact with this e-mail address (case-insensitive), or None."""
+        ...
+
+    def update_contact(self, contact_id: str, properties: dict[str, str]) -> None:
+        """Set properties on the contact record."""
+        ...
+
     def get_deal(self, deal_id: str) -> Deal:
         """The deal with its stage, tier and first associated company."""
         ...
@@ -124,12 +153,29 @@ class Ticket(BaseModel):
     tags: list[str] = Field(default_factory=list)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    customer_id: str | None = None
+    """The CRM company id: the ticket organisation's ``external_id``."""
+
+
+class HelpdeskUser(BaseModel):
+    id: str
+    name: str = ""
+    email: str | None = None
+    organization_id: str | None = None
 
 
 class Helpdesk(Protocol):
     """Support tickets (Zendesk in production). Blocking."""
 
-    def get_ticket(self, ticket_id: str) -> Ticket: ...
+    def get_ticket(self, ticket_id: str) -> Ticket:
+        """The ticket, with ``customer_id`` read from its organisation."""
+        ...
+
+    def get_user(self, user_id: str) -> HelpdeskUser: ...
+
+    def first_agent_reply_at(self, ticket_id: str) -> datetime | None:
+        """When an agent first replied publicly on the ticket (None: not yet)."""
+        ...
 
     def update_ticket(
         self,

@@ -20,7 +20,7 @@ Failures
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any, TypeVar
@@ -30,9 +30,16 @@ import hubspot.crm.objects.tasks as tasks_pkg
 import urllib3
 from hubspot import HubSpot
 from hubspot.crm.companies import SimplePublicObjectInput as CompanyInput
+from hubspot.crm.contacts import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
+from hubspot.crm.contacts import SimplePublicObjectInput as ContactInput
 
-from connectors.base import Company, Contact, CrmRecordRef, Deal, Owner
-from connectors.errors import ActivityCancelled, ConnectorError, PermanentConnectorError
+from connectors.base import Company, Contact, CrmContact, CrmRecordRef, Deal, Owner
+from connectors.errors import (
+    ActivityCancelled,
+    ConnectorError,
+    NotFoundError,
+    PermanentConnectorError,
+)
 from connectors.http_errors import (
     classify_http,
     reading_response,
@@ -66,6 +73,8 @@ DEAL_PROPERTIES = ("dealname", "dealstage", "cshub_tier")
 TASK_PRIORITIES = frozenset({"LOW", "MEDIUM", "HIGH"})
 # A company with many contacts: look at this many associations for one with an e-mail.
 _MAX_CONTACTS_CHECKED = 10
+_ASSOCIATION_PAGE = 500  # HubSpot's v4 maximum
+_BATCH_READ = 100  # HubSpot's batch maximum
 
 T = TypeVar("T")
 
@@ -105,6 +114,8 @@ class HubSpotCrm:
         crm = client.crm
         self._companies = crm.companies.basic_api
         self._contacts = crm.contacts.basic_api
+        self._contacts_batch = crm.contacts.batch_api
+        self._associations = crm.associations.v4.basic_api
         self._deals = crm.deals.basic_api
         self._owners = crm.owners.owners_api
         self._tasks = crm.objects.tasks.basic_api
@@ -176,6 +187,100 @@ class HubSpotCrm:
                         email_opt_out=str(props.get("hs_email_optout") or "").lower() == "true",
                     )
         return None
+
+    def list_company_contacts(
+        self, company_id: str, *, properties: Sequence[str] = (), limit: int = 500
+    ) -> list[CrmContact]:
+        """All associated contacts (v4 associations, paged), read in batches of 100."""
+        target = f"company {company_id}"
+        ids: list[str] = []
+        after: str | None = None
+        while len(ids) < limit:
+            paging: dict[str, Any] = {"limit": _ASSOCIATION_PAGE}
+            if after:
+                paging["after"] = after
+            page = self._call(
+                "list_company_contacts",
+                target,
+                self._associations.get_page,
+                "companies",
+                company_id,
+                "contacts",
+                **paging,
+            )
+            with reading_response(SYSTEM, "list_company_contacts", target):
+                for item in page.results or []:
+                    contact_id = str(item.to_object_id)
+                    if contact_id not in ids:
+                        ids.append(contact_id)
+                nxt = getattr(getattr(page, "paging", None), "next", None)
+                after = str(nxt.after) if nxt is not None and nxt.after else None
+            if after is None:
+                break
+        wanted = [*CONTACT_PROPERTIES, *(p for p in properties if p not in CONTACT_PROPERTIES)]
+        contacts: list[CrmContact] = []
+        ids = ids[:limit]
+        for start in range(0, len(ids), _BATCH_READ):
+            chunk = ids[start : start + _BATCH_READ]
+            batch = self._call(
+                "list_company_contacts",
+                f"{target}, contacts {chunk[0]}…{chunk[-1]}",
+                self._contacts_batch.read,
+                BatchReadInputSimplePublicObjectId(
+                    inputs=[SimplePublicObjectId(id=i) for i in chunk], properties=wanted
+                ),
+            )
+            with reading_response(SYSTEM, "list_company_contacts", target):
+                found = {str(obj.id): obj for obj in batch.results or []}
+                for contact_id in chunk:  # in association order; deleted ones left out
+                    obj = found.get(contact_id)
+                    contact = _to_contact(obj, properties) if obj is not None else None
+                    if contact is not None:
+                        contacts.append(contact)
+        return contacts
+
+    def get_contact(self, contact_id: str, *, properties: Sequence[str] = ()) -> CrmContact:
+        target = f"contact {contact_id}"
+        obj = self._call(
+            "get_contact",
+            target,
+            self._contacts.get_by_id,
+            contact_id,
+            properties=[*CONTACT_PROPERTIES, *properties],
+        )
+        with reading_response(SYSTEM, "get_contact", target):
+            contact = _to_contact(obj, properties)
+        if contact is None:
+            raise PermanentConnectorError(SYSTEM, "get_contact", target, "it has no e-mail address")
+        return contact
+
+    def find_contact_by_email(
+        self, email: str, *, properties: Sequence[str] = ()
+    ) -> CrmContact | None:
+        """By ``idProperty=email``: consistent at once, unlike the search index."""
+        address = email.strip().lower()
+        try:
+            obj = self._call(
+                "find_contact_by_email",
+                "contact by e-mail",  # the address itself stays out of messages and logs
+                self._contacts.get_by_id,
+                address,
+                properties=[*CONTACT_PROPERTIES, *properties],
+                id_property="email",
+            )
+        except NotFoundError:
+            return None
+        with reading_response(SYSTEM, "find_contact_by_email", "contact by e-mail"):
+            return _to_contact(obj, properties)
+
+    def update_contact(self, contact_id: str, properties: dict[str, str]) -> None:
+        self._call(
+            "update_contact",
+            f"contact {contact_id}",
+            self._contacts.update,
+            contact_id,
+            ContactInput(properties=properties),
+        )
 
     def get_owner(self, owner_id: str) -> Owner:
         owner = self._call(
@@ -377,6 +482,23 @@ def _translate(operation: str, target: str, exc: Exception) -> ConnectorError:
     if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
         return transport_error(SYSTEM, operation, target, exc)
     return unexpected_error(SYSTEM, operation, target, exc)
+
+
+def _to_contact(obj: Any, extra: Sequence[str]) -> CrmContact | None:
+    """A contact record as a CrmContact; None when it has no e-mail address."""
+    props = obj.properties or {}
+    if not props.get("email"):
+        return None
+    return CrmContact(
+        id=str(obj.id),
+        email=props["email"],
+        first_name=props.get("firstname") or None,
+        last_name=props.get("lastname") or None,
+        language=props.get("hs_language") or None,
+        timezone=_hubspot_timezone(props.get("hs_timezone")),
+        email_opt_out=str(props.get("hs_email_optout") or "").lower() == "true",
+        properties={name: props.get(name) or None for name in extra},
+    )
 
 
 def _associated_ids(obj: Any, kind: str) -> list[str]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -27,9 +27,11 @@ from connectors.base import (
     ChatMessageRef,
     Company,
     Contact,
+    CrmContact,
     CrmRecordRef,
     Deal,
     EmailReceipt,
+    HelpdeskUser,
     OutgoingEmail,
     Owner,
     Ticket,
@@ -120,7 +122,9 @@ class _Recorder:
 
 class RecordingCrm(_Recorder):
     """Any company id exists (``Company {id}``, owned by ``owner-1``) unless seeded or
-    listed in ``missing``; every company has one primary contact; any owner exists."""
+    listed in ``missing``; every company has one primary contact (its only contact unless
+    ``company_contacts`` lists others); any owner and any contact exists. Contact property
+    updates are kept and read back."""
 
     def __init__(
         self,
@@ -131,9 +135,15 @@ class RecordingCrm(_Recorder):
         owners: Mapping[str, Owner] | None = None,
         deals: Mapping[str, Deal] | None = None,
         missing: Iterable[str] = (),
+        company_contacts: Mapping[str, Sequence[CrmContact]] | None = None,
     ) -> None:
         super().__init__(log)
         self.companies: dict[str, Company] = dict(companies or {})
+        self.company_contacts: dict[str, list[CrmContact]] = {
+            k: list(v) for k, v in (company_contacts or {}).items()
+        }
+        self.contact_updates: list[tuple[str, dict[str, str]]] = []
+        self._contact_properties: dict[str, dict[str, str]] = {}
         self.contacts: dict[str, Contact | None] = dict(contacts or {})
         self.owners: dict[str, Owner] = dict(owners or {})
         self.deals: dict[str, Deal] = dict(deals or {})
@@ -162,6 +172,55 @@ class RecordingCrm(_Recorder):
             first_name="Alex",
             last_name=f"Customer{company_id}",
         )
+
+    def list_company_contacts(
+        self, company_id: str, *, properties: Sequence[str] = (), limit: int = 500
+    ) -> list[CrmContact]:
+        self._check_exists("list_company_contacts", company_id)
+        if company_id in self.company_contacts:
+            found = self.company_contacts[company_id]
+        else:
+            primary = self.get_primary_contact(company_id)
+            found = [CrmContact(**primary.model_dump())] if primary else []
+        return [self._with_properties(c, properties) for c in found[:limit]]
+
+    def get_contact(self, contact_id: str, *, properties: Sequence[str] = ()) -> CrmContact:
+        if contact_id in self.missing:
+            raise NotFoundError("recording", "get_contact", f"contact {contact_id}", "404")
+        for contacts in self.company_contacts.values():
+            for contact in contacts:
+                if contact.id == contact_id:
+                    return self._with_properties(contact, properties)
+        fake = CrmContact(id=contact_id, email=f"{contact_id}@customer.example", first_name="Alex")
+        return self._with_properties(fake, properties)
+
+    def find_contact_by_email(
+        self, email: str, *, properties: Sequence[str] = ()
+    ) -> CrmContact | None:
+        """Any address belongs to a contact (seeded ones first)."""
+        address = email.strip().lower()
+        for contacts in self.company_contacts.values():
+            for contact in contacts:
+                if contact.email.lower() == address:
+                    return self._with_properties(contact, properties)
+        digest = hashlib.sha256(address.encode()).hexdigest()[:8]
+        return self._with_properties(CrmContact(id=f"contact-{digest}", email=address), properties)
+
+    def update_contact(self, contact_id: str, properties: dict[str, str]) -> None:
+        if contact_id in self.missing:
+            raise NotFoundError("recording", "update_contact", f"contact {contact_id}", "404")
+        with self._lock:
+            self.contact_updates.append((contact_id, dict(properties)))
+            self._contact_properties.setdefault(contact_id, {}).update(properties)
+
+    def _with_properties(self, contact: CrmContact, names: Sequence[str]) -> CrmContact:
+        with self._lock:
+            stored = dict(self._contact_properties.get(contact.id, {}))
+        props = {
+            **contact.properties,
+            **{n: stored.get(n, contact.properties.get(n)) for n in names},
+        }
+        return contact.model_copy(update={"properties": props})
 
     def get_owner(self, owner_id: str) -> Owner:
         if owner_id in self.missing:
@@ -304,9 +363,18 @@ class RecordingHelpdesk(_Recorder):
                 requester_id="requester-1",
                 created_at=now,
                 updated_at=now,
+                customer_id="simulated",
             )
             self.tickets[ticket_id] = ticket
         return ticket
+
+    def first_agent_reply_at(self, ticket_id: str) -> datetime | None:
+        """Simulated tickets have no replies until the workflow is told of one."""
+        return None
+
+    def get_user(self, user_id: str) -> HelpdeskUser:
+        """Any user exists, with an address derived from the id."""
+        return HelpdeskUser(id=user_id, name=f"User {user_id}", email=f"{user_id}@customer.example")
 
 
 class RecordingChat(_Recorder):

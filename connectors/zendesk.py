@@ -37,7 +37,7 @@ from zenpy.lib.api_objects import Comment as ZComment
 from zenpy.lib.api_objects import Ticket as ZTicket
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded
 
-from connectors.base import Ticket
+from connectors.base import HelpdeskUser, Ticket
 from connectors.errors import (
     ActivityCancelled,
     ConnectorError,
@@ -101,7 +101,50 @@ class ZendeskHelpdesk:
     def get_ticket(self, ticket_id: str) -> Ticket:
         number = _ticket_number("get_ticket", ticket_id)
         ticket = self._call("get_ticket", ticket_id, lambda: self._client.tickets(id=number))
-        return _to_ticket("get_ticket", ticket_id, ticket)
+        converted = _to_ticket("get_ticket", ticket_id, ticket)
+        if converted.organization_id is None:
+            return converted
+        org_number = _as_int("get_ticket", ticket_id, "organization_id", converted.organization_id)
+        org = self._call(
+            "get_organization",
+            ticket_id,
+            lambda: self._client.organizations(id=org_number),
+            target=f"organization {converted.organization_id}",
+        )
+        external = getattr(org, "external_id", None)
+        return converted.model_copy(update={"customer_id": str(external) if external else None})
+
+    def get_user(self, user_id: str) -> HelpdeskUser:
+        number = _as_int("get_user", user_id, "user id", user_id)
+        user = self._call(
+            "get_user", user_id, lambda: self._client.users(id=number), target=f"user {user_id}"
+        )
+        with reading_response(SYSTEM, "get_user", f"user {user_id}"):
+            return HelpdeskUser(
+                id=str(user.id),
+                name=user.name or "",
+                email=user.email or None,
+                organization_id=_opt_str(user.organization_id),
+            )
+
+    def first_agent_reply_at(self, ticket_id: str) -> datetime | None:
+        """The first public comment whose author is an agent or admin (the requester's
+        own description and internal notes do not count)."""
+        number = _ticket_number("first_agent_reply_at", ticket_id)
+
+        def scan() -> datetime | None:
+            roles: dict[int, str] = {}
+            for comment in self._client.tickets.comments(ticket=number):
+                if not comment.public or comment.author_id is None:
+                    continue
+                author = int(comment.author_id)
+                if author not in roles:
+                    roles[author] = str(self._client.users(id=author).role or "")
+                if roles[author] in ("agent", "admin"):
+                    return _parse_time(comment.created_at)
+            return None
+
+        return self._call("first_agent_reply_at", ticket_id, scan)
 
     def update_ticket(
         self,
@@ -145,9 +188,11 @@ class ZendeskHelpdesk:
             )
         return _to_ticket("update_ticket", ticket_id, getattr(result, "ticket", result))
 
-    def _call(self, operation: str, ticket_id: str, fn: Callable[[], T]) -> T:
+    def _call(
+        self, operation: str, ticket_id: str, fn: Callable[[], T], target: str | None = None
+    ) -> T:
         """Run one zenpy call with a full rate-limit budget; let only ConnectorErrors out."""
-        target = f"ticket {ticket_id}"
+        target = target or f"ticket {ticket_id}"
         # zenpy decrements this for every second it sleeps and never refills it.
         self._client.tickets.ratelimit_budget = self._budget
         try:

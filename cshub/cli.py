@@ -27,9 +27,11 @@ app = typer.Typer(
 playbooks_app = typer.Typer(help="Check the playbook files.", no_args_is_help=True)
 simulate_app = typer.Typer(help="Dry-run a playbook on simulated time.", no_args_is_help=True)
 onboarding_app = typer.Typer(help="Start or inspect onboarding journeys.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports from what the workflows recorded.", no_args_is_help=True)
 app.add_typer(playbooks_app, name="playbooks")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(onboarding_app, name="onboarding")
+app.add_typer(report_app, name="report")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -90,7 +92,8 @@ def send_test_event(
         typer.Argument(
             help="hubspot: deal-won; product: first-login, workflow-created, ai-request, "
             "share, usage-threshold; stripe: invoice-paid, invoice-payment-failed, "
-            "subscription-updated; zendesk: ticket-created, ticket-solved"
+            "subscription-updated; zendesk: ticket-created, agent-replied, ticket-pending, "
+            "ticket-solved, ticket-reopened"
         ),
     ],
     customer: Annotated[str | None, typer.Option(help="Customer (CRM company) id")] = None,
@@ -298,6 +301,46 @@ def onboarding_progress(customer_id: Annotated[str, typer.Argument(help="CRM com
         typer.echo(asyncio.run(go()))
     except SettingsError as exc:
         raise _fail(str(exc)) from None
+
+
+@report_app.command("support")
+def report_support(
+    since: Annotated[
+        str, typer.Option(help="Period start: 30d, 12h, 2w ago, or an ISO date / date-time")
+    ] = "30d",
+    until: Annotated[
+        str | None, typer.Option(help="Period end, excluded (same forms; default: now)")
+    ] = None,
+    where: Annotated[
+        str | None,
+        typer.Option(
+            help="Extra visibility filter ANDed to the queries, e.g. \"TaskQueue = 'cshub'\""
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON")] = False,
+) -> None:
+    """Support metrics of a period (first response, resolution, SLA compliance, CSAT,
+    NPS, load) next to their targets, read from the support workflows in Temporal."""
+    from datetime import UTC, datetime
+
+    from cshub.report import (
+        InvalidFilter,
+        ReportError,
+        parse_period,
+        render_table,
+        support_report_for,
+    )
+
+    try:
+        settings = load_settings()
+        start, end = parse_period(since, until, datetime.now(UTC))
+        metrics = asyncio.run(support_report_for(settings, start, end, where))
+    except (SettingsError, ValueError, InvalidFilter) as exc:
+        raise _fail(str(exc)) from None
+    except ReportError as exc:  # Temporal unreachable or refusing
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(metrics.model_dump_json(indent=2) if as_json else render_table(metrics))
 
 
 def main() -> None:

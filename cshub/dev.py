@@ -19,6 +19,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from connectors.factory import build_connectors
@@ -26,6 +27,8 @@ from cshub.binaries import temporal_cli
 from cshub.settings import WEBHOOK_SECRET_FIELDS, Settings
 from cshub.starters import start_onboarding
 from domain.onboarding import MilestoneReached, OnboardingInput, ProductEvent
+from domain.surveys import NpsInput, nps_workflow_id
+from domain.ticket_sla import TicketSlaInput, ticket_sla_workflow_id
 from domain.tiers import ProductEventType
 from sandbox.server import start_sandbox
 from webhooks.app import create_app
@@ -49,6 +52,8 @@ class DevSettings(BaseSettings):
 
 # 1008 is left for a person to onboard by webhook (cshub send-test-event hubspot deal-won).
 DEMO_CUSTOMERS = ["1001", "1002", "1003", "1004", "1005", "1006", "1007"]
+DEMO_TICKETS = ["5001", "5002", "5003"]
+DEMO_NPS_CUSTOMERS = ["1003", "1005", "1010"]  # two contacts each for 1003/1005; 1010 in Spanish
 
 
 def _port_free(port: int) -> bool:
@@ -146,6 +151,30 @@ async def seed_demo(client: Client, task_queue: str, day_seconds: int) -> None:
         OnboardingWorkflow.milestone_reached,
         MilestoneReached(milestone="production_deployment", note="demo: reached early"),
     )
+    # The demo Zendesk tickets get their SLA clocks (real time: SLAs are not compressed).
+    # 5003 (urgent, unanswered for hours) escalates at once; 5001 was answered in time.
+    for ticket_id in DEMO_TICKETS:
+        await client.start_workflow(
+            "TicketSlaWorkflow",
+            TicketSlaInput(ticket_id=ticket_id),
+            id=ticket_sla_workflow_id(ticket_id),
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            static_summary=f"Ticket SLA · Zendesk ticket {ticket_id} (demo)",
+        )
+    # Quarterly NPS: this quarter's survey goes out at once (outside quiet hours); click a
+    # score in the inbox to see the follow-up (detractor task and alert, advocacy e-mail).
+    for customer_id in DEMO_NPS_CUSTOMERS:
+        await client.start_workflow(
+            "NpsSurveyWorkflow",
+            NpsInput(customer_id=customer_id),
+            id=nps_workflow_id(customer_id),
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            static_summary=f"NPS · customer {customer_id} (demo)",
+        )
 
 
 def webhook_help(settings: Settings, api_url: str) -> str:

@@ -20,7 +20,18 @@ STRIPE_KINDS = {
     "invoice-payment-failed": "invoice.payment_failed",
     "subscription-updated": "customer.subscription.updated",
 }
-ZENDESK_KINDS = {"ticket-created": "ticket.created", "ticket-solved": "ticket.status_changed"}
+ZENDESK_KINDS = {
+    "ticket-created": "ticket.created",
+    "agent-replied": "ticket.comment_added",
+    "ticket-pending": "ticket.status_changed",
+    "ticket-solved": "ticket.status_changed",
+    "ticket-reopened": "ticket.status_changed",
+}
+ZENDESK_STATUS = {
+    "ticket-pending": ("pending", "open"),
+    "ticket-solved": ("solved", "open"),
+    "ticket-reopened": ("open", "solved"),
+}
 
 
 class TestEventError(Exception):
@@ -80,9 +91,13 @@ def build(
         event = samples.stripe_event(type=STRIPE_KINDS[kind], customer_id=customer)
         return samples.signed_stripe(event, secret=_secret(settings, "stripe_webhook_secret"))
     if source == "zendesk" and kind in ZENDESK_KINDS:
-        event = samples.zendesk_event(
-            ticket_id=_need(ticket, "--ticket", what), type=ZENDESK_KINDS[kind]
-        )
+        ticket_id = _need(ticket, "--ticket", what)
+        if kind in ZENDESK_STATUS:
+            event = samples.zendesk_status_changed(ticket_id, *ZENDESK_STATUS[kind])
+        elif kind == "agent-replied":
+            event = samples.zendesk_comment_added(ticket_id)
+        else:
+            event = samples.zendesk_event(ticket_id=ticket_id, type=ZENDESK_KINDS[kind])
         return samples.signed_zendesk(event, secret=_secret(settings, "zendesk_webhook_secret"))
     raise TestEventError(
         f"unknown event {what!r}; try: hubspot deal-won, product "

@@ -1,10 +1,13 @@
-"""Signed one-click links for the exit survey: one link per answer, so a churned customer
-answers with a single click and nobody can forge an answer for another customer."""
+"""Signed one-click links for the exit, CSAT and NPS surveys: one link per answer, so a
+customer answers with a single click and nobody can forge an answer for another customer
+(or change the score, the survey or, for CSAT and NPS, the expiry time of a link)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import UTC, datetime
+from enum import StrEnum
 from urllib.parse import urlencode
 
 from domain.lifecycle import ExitReason
@@ -38,3 +41,125 @@ def exit_survey_links(
 def verify_exit_survey(secret: str, customer_id: str, reason: str, campaign: str, sig: str) -> bool:
     expected = _signature(secret, customer_id, reason, campaign)
     return hmac.compare_digest(expected, sig.encode("ascii", "ignore").decode())
+
+
+# ---------------------------------------------------------------- CSAT and NPS
+# One link per score. What is signed: the survey kind, who and what is asked, the
+# survey id (one per e-mail: a second click on any link of the same e-mail is a double
+# submission), the score and the expiry time (unix seconds), so none can be changed.
+
+CSAT_SURVEY_PATH = "/survey/csat"
+NPS_SURVEY_PATH = "/survey/nps"
+CSAT_SCORES = tuple(range(1, 6))
+NPS_SCORES = tuple(range(0, 11))
+
+
+class LinkCheck(StrEnum):
+    VALID = "valid"
+    INVALID = "invalid"  # not signed by the hub, or a signed value was changed
+    EXPIRED = "expired"  # genuine, but past its expiry time
+
+
+def _sign(secret: str, *parts: object) -> str:
+    message = "|".join(str(p) for p in parts).encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def _check(secret: str, sig: str, expires: int, now: datetime, *parts: object) -> LinkCheck:
+    expected = _sign(secret, *parts, expires)
+    if not hmac.compare_digest(expected, sig.encode("ascii", "ignore").decode()):
+        return LinkCheck.INVALID
+    if now.timestamp() > expires:
+        return LinkCheck.EXPIRED
+    return LinkCheck.VALID
+
+
+def _url(base_url: str, path: str, query: dict[str, str | int]) -> str:
+    return f"{base_url.rstrip('/')}{path}?{urlencode(query)}"
+
+
+def csat_links(
+    base_url: str, secret: str, ticket_id: str, survey: str, expires: int
+) -> dict[int, str]:
+    """Score (1-5) → URL for one CSAT e-mail; ``expires`` is a unix time."""
+    return {
+        score: _url(
+            base_url,
+            CSAT_SURVEY_PATH,
+            {
+                "ticket": ticket_id,
+                "survey": survey,
+                "score": score,
+                "exp": expires,
+                "sig": _sign(secret, "csat", ticket_id, survey, score, expires),
+            },
+        )
+        for score in CSAT_SCORES
+    }
+
+
+def verify_csat_link(
+    secret: str,
+    ticket_id: str,
+    survey: str,
+    score: int,
+    expires: int,
+    sig: str,
+    now: datetime | None = None,
+) -> LinkCheck:
+    return _check(secret, sig, expires, now or datetime.now(UTC), "csat", ticket_id, survey, score)
+
+
+def nps_links(
+    base_url: str,
+    secret: str,
+    customer_id: str,
+    contact_id: str,
+    quarter: str,
+    survey: str,
+    expires: int,
+) -> dict[int, str]:
+    """Score (0-10) → URL for one contact's NPS e-mail of one quarter."""
+    return {
+        score: _url(
+            base_url,
+            NPS_SURVEY_PATH,
+            {
+                "customer": customer_id,
+                "contact": contact_id,
+                "quarter": quarter,
+                "survey": survey,
+                "score": score,
+                "exp": expires,
+                "sig": _sign(
+                    secret, "nps", customer_id, contact_id, quarter, survey, score, expires
+                ),
+            },
+        )
+        for score in NPS_SCORES
+    }
+
+
+def verify_nps_link(
+    secret: str,
+    customer_id: str,
+    contact_id: str,
+    quarter: str,
+    survey: str,
+    score: int,
+    expires: int,
+    sig: str,
+    now: datetime | None = None,
+) -> LinkCheck:
+    return _check(
+        secret,
+        sig,
+        expires,
+        now or datetime.now(UTC),
+        "nps",
+        customer_id,
+        contact_id,
+        quarter,
+        survey,
+        score,
+    )

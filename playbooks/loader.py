@@ -21,6 +21,8 @@ from domain.dunning_plan import DunningPlan
 from domain.onboarding_plan import OnboardingPlan
 from domain.onboarding_schedule import build_schedule
 from domain.renewal_plan import RenewalPlan
+from domain.sla_policy import SlaPolicy
+from domain.survey_plan import SurveysPlan
 from domain.tiers import Tier
 from domain.winback_plan import WinBackPlan
 
@@ -114,6 +116,8 @@ CAMPAIGN_PLAYBOOKS: dict[str, type[BaseModel]] = {
     "dunning": DunningPlan,
     "churn": ChurnPlan,
     "winback": WinBackPlan,
+    "sla": SlaPolicy,
+    "surveys": SurveysPlan,
 }
 """The campaign playbooks, ``playbooks/<kind>.yaml``, and the model each must satisfy."""
 

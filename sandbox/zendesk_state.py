@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sandbox.clock import iso_s, utcnow
+from sandbox.clock import iso_s, parse_instant, utcnow
 
 JsonDict = dict[str, Any]
 
@@ -310,6 +310,14 @@ class ZendeskState:
         updates = self._validated_fields(body, [])
         comment = self._comment({**comment_input, "author_id": requester.id}, actor)
         now = utcnow()
+        if body.get("created_at"):
+            # As Zendesk's ticket import API allows: a ticket dated in the past (or, in
+            # time-skipped tests, at the test clock's "now").
+            created = parse_instant(str(body["created_at"]))
+            if created is None:
+                raise _invalid({"created_at": f"Created at: {body['created_at']} is not valid"})
+            now = created
+            comment.created_at = created
         ticket = ZdTicket(
             id=self.new_id(),
             subject=str(body.get("subject") or comment.body[:80]),

@@ -78,14 +78,28 @@ def hub_settings(sandbox: SandboxHandle) -> Settings:
     )
 
 
-@pytest.fixture(scope="session")
-async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+async def _time_skipping() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(temporal_test_server()),
     )
     yield env
     await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    async for env in _time_skipping():
+        yield env
+
+
+@pytest.fixture(scope="module")
+async def module_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of the module's own: for tests that move the clock far
+    (to a weekday, a quarter) or leave long-lived workflows, so no other module inherits
+    that clock."""
+    async for env in _time_skipping():
+        yield env
 
 
 @pytest.fixture(scope="session")

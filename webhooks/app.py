@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import re
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -24,7 +25,13 @@ from cshub.settings import Settings
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
 from domain.lifecycle import ExitReason
 from domain.onboarding import CUSTOMER_ID_PATTERN
-from domain.survey_links import verify_exit_survey
+from domain.survey_links import LinkCheck, verify_csat_link, verify_exit_survey, verify_nps_link
+from domain.surveys import (
+    CONTACT_ID_PATTERN,
+    QUARTER_PATTERN,
+    SURVEY_ID_PATTERN,
+    TICKET_ID_PATTERN,
+)
 from webhooks import signatures
 from webhooks.intake import Intake
 from webhooks.ledger import DeliveryLedger
@@ -36,7 +43,7 @@ from webhooks.payloads import (
     StripeWebhookEvent,
     ZendeskWebhookEvent,
 )
-from webhooks.routing import EXIT_SURVEY_ANSWER
+from webhooks.routing import CSAT_ANSWER, EXIT_SURVEY_ANSWER, NPS_ANSWER
 
 log = logging.getLogger("cshub.webhooks")
 
@@ -396,6 +403,147 @@ def create_app(
             _page("Thank you", "Your answer helps us do better. You can close this page.")
         )
 
+    survey_responses: dict[int | str, dict[str, Any]] = {
+        200: {"description": "Thank-you page (or: already recorded, survey closed)"},
+        403: {"description": "Link not signed by the hub, changed, or expired"},
+        503: {"description": "Try again shortly"},
+    }
+
+    async def survey_answer(event: CustomerEvent) -> HTMLResponse:
+        """Hand a verified one-click answer to its workflow; tell the person what became of
+        it. The event id names the survey e-mail, not the score: a second click on any
+        link of the same e-mail is a duplicate."""
+        result = await intake.handle(event)
+        if result.outcome is DeliveryOutcome.UNAVAILABLE:
+            return HTMLResponse(
+                _page("Please try again in a minute", "We could not record your answer just now."),
+                503,
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
+        ignored_before = "(ignored)" in (result.detail or "")
+        if result.outcome is DeliveryOutcome.IGNORED or (
+            result.outcome is DeliveryOutcome.DUPLICATE and ignored_before
+        ):
+            return HTMLResponse(
+                _page(
+                    "This survey is closed",
+                    "Thank you for taking the time. This survey no longer takes answers.",
+                )
+            )
+        if result.outcome is DeliveryOutcome.DUPLICATE:
+            return HTMLResponse(
+                _page(
+                    "Your answer was already recorded",
+                    "Thank you: we already have your answer to this survey, so this click "
+                    "changed nothing. You can close this page.",
+                )
+            )
+        if result.outcome is DeliveryOutcome.INVALID:
+            return _bad_link("the answer could not be read")
+        return HTMLResponse(
+            _page("Thank you", "Your answer helps us do better. You can close this page.")
+        )
+
+    def _bad_link(why: str, check: LinkCheck = LinkCheck.INVALID) -> HTMLResponse:
+        log.warning("rejected survey link: %s", why)
+        if check is LinkCheck.EXPIRED:
+            return HTMLResponse(
+                _page("This link has expired", "Thank you all the same: this survey has closed."),
+                403,
+            )
+        return HTMLResponse(
+            _page("This link is not valid", "Please use the link from our e-mail."), 403
+        )
+
+    @app.get(
+        "/survey/csat",
+        summary="One-click CSAT answer (signed link from the survey after a solved ticket)",
+        response_class=HTMLResponse,
+        responses=survey_responses,
+    )
+    async def csat_survey(
+        ticket: str = Query("", description="Zendesk ticket id"),
+        survey: str = Query("", description="The survey e-mail's id"),
+        score: str = Query("", description="1 (very dissatisfied) … 5 (very satisfied)"),
+        exp: str = Query("", description="Expiry time of the link (unix seconds)"),
+        sig: str = Query("", description="HMAC-SHA256 of the above (SURVEY_LINK_SECRET)"),
+    ) -> HTMLResponse:
+        if not (
+            _matches(TICKET_ID_PATTERN, ticket)
+            and _matches(SURVEY_ID_PATTERN, survey)
+            and _number_in(score, 1, 5)
+            and exp.isdigit()
+            and 0 < len(sig) <= 128
+        ):
+            return _bad_link(f"malformed CSAT link for ticket {ticket[:20]!r}")
+        check = verify_csat_link(
+            secret("survey_link_secret"), ticket, survey, int(score), int(exp), sig
+        )
+        if check is not LinkCheck.VALID:
+            return _bad_link(f"CSAT link for ticket {ticket}: {check.value}", check)
+        return await survey_answer(
+            CustomerEvent(
+                event_id=f"csat:{ticket}:{survey}",
+                source=EventSource.SURVEY,
+                type=CSAT_ANSWER,
+                occurred_at=datetime.now(UTC),
+                data={"ticket_id": ticket, "survey_id": survey, "score": int(score)},
+            )
+        )
+
+    @app.get(
+        "/survey/nps",
+        summary="One-click NPS answer (signed link from the quarterly survey)",
+        response_class=HTMLResponse,
+        responses=survey_responses,
+    )
+    async def nps_survey(
+        customer: str = Query("", description="CRM company id"),
+        contact: str = Query("", description="CRM contact id"),
+        quarter: str = Query("", description="e.g. 2026-Q4"),
+        survey: str = Query("", description="The survey e-mail's id"),
+        score: str = Query("", description="0 (not at all likely) … 10 (extremely likely)"),
+        exp: str = Query("", description="Expiry time of the link (unix seconds)"),
+        sig: str = Query("", description="HMAC-SHA256 of the above (SURVEY_LINK_SECRET)"),
+    ) -> HTMLResponse:
+        if not (
+            _matches(CUSTOMER_ID_PATTERN, customer)
+            and _matches(CONTACT_ID_PATTERN, contact)
+            and _matches(QUARTER_PATTERN, quarter)
+            and _matches(SURVEY_ID_PATTERN, survey)
+            and _number_in(score, 0, 10)
+            and exp.isdigit()
+            and 0 < len(sig) <= 128
+        ):
+            return _bad_link(f"malformed NPS link for customer {customer[:20]!r}")
+        check = verify_nps_link(
+            secret("survey_link_secret"),
+            customer,
+            contact,
+            quarter,
+            survey,
+            int(score),
+            int(exp),
+            sig,
+        )
+        if check is not LinkCheck.VALID:
+            return _bad_link(f"NPS link for customer {customer}: {check.value}", check)
+        return await survey_answer(
+            CustomerEvent(
+                event_id=f"nps:{customer}:{contact}:{survey}",
+                source=EventSource.SURVEY,
+                type=NPS_ANSWER,
+                customer_id=customer,
+                occurred_at=datetime.now(UTC),
+                data={
+                    "contact_id": contact,
+                    "quarter": quarter,
+                    "survey_id": survey,
+                    "score": int(score),
+                },
+            )
+        )
+
     @app.get(
         "/healthz",
         summary="The API and its Temporal connection",
@@ -430,6 +578,14 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _matches(pattern: str, value: str) -> bool:
+    return re.fullmatch(pattern, value) is not None
+
+
+def _number_in(value: str, low: int, high: int) -> bool:
+    return value.isdigit() and len(value) <= 3 and low <= int(value) <= high
 
 
 def _page(title: str, text: str) -> str:

@@ -31,8 +31,9 @@ _TRANSIENT = {
 async def dispatch(
     client: Client, task_queue: str, route: Route, event: CustomerEvent
 ) -> DeliveryResult:
-    assert event.customer_id is not None
-    workflow_id = route.workflow_id(event.customer_id)
+    key = route.key(event)
+    assert key is not None
+    workflow_id = route.workflow_id(key)
 
     def result(outcome: DeliveryOutcome, detail: str | None = None) -> DeliveryResult:
         return DeliveryResult(
@@ -44,6 +45,9 @@ async def dispatch(
             detail=detail,
         )
 
+    not_for_it = route.applies(event) if route.applies else None
+    if not_for_it:
+        return result(DeliveryOutcome.IGNORED, not_for_it)
     try:
         signal_args = [route.signal_arg(event)] if route.signal and route.signal_arg else []
         start_input = route.start_input(event) if route.start_input else None
@@ -66,7 +70,7 @@ async def dispatch(
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
                 start_signal=route.signal,
                 start_signal_args=signal_args,
-                static_summary=f"{route.workflow} · customer {event.customer_id} "
+                static_summary=f"{route.workflow} · {workflow_id} "
                 f"(started by {event.source.value} event {event.type})",
                 rpc_timeout=RPC_TIMEOUT,
             )

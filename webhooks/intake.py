@@ -58,7 +58,7 @@ class Intake:
         route = route_for(event.type)
         if route is None:
             return self._final(event, DeliveryOutcome.IGNORED, "no workflow handles this type")
-        if event.customer_id is None:
+        if route.key(event) is None:
             resolved = await self._resolve_customer(event)
             if isinstance(resolved, DeliveryResult):
                 return resolved
@@ -79,7 +79,9 @@ class Intake:
         if object_type != "deal" or not object_id:
             # Genuine but about nobody we know (e.g. a Stripe object without the
             # cshub_customer_id metadata): recorded and answered 202, never retried.
-            return self._final(event, DeliveryOutcome.IGNORED, "the event names no customer")
+            return self._final(
+                event, DeliveryOutcome.IGNORED, "the event names no customer (or ticket)"
+            )
         try:
             deal = await asyncio.to_thread(self._crm.get_deal, str(object_id))
         except ConnectorError as err:

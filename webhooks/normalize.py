@@ -101,22 +101,45 @@ def from_stripe(e: StripeWebhookEvent) -> CustomerEvent:
 
 
 def from_zendesk(e: ZendeskWebhookEvent) -> CustomerEvent:
+    """Ticket events. The ticket id is the routing key; the customer (CRM company) is
+    the organisation's external id, looked up by the SLA workflow, so it is set here
+    only when the payload carries it. Status and priority values are lower-cased
+    (Zendesk sends ``OPEN``, ``HIGH``)."""
     kind = e.type.removeprefix("zen:event-type:")
     ticket_id = e.detail.get("id")
-    org = e.detail.get("organization_external_id") or e.detail.get("organization_id")
+    external = e.detail.get("organization_external_id")
+    data: dict[str, Any] = {
+        "ticket_id": str(ticket_id) if ticket_id else None,
+        "status": _lower(e.detail.get("status")),
+        "priority": _lower(e.detail.get("priority")),
+    }
+    if kind in ("ticket.status_changed", "ticket.priority_changed"):
+        # The new value is the event's ``current``; ``detail`` may lag behind it.
+        field = "status" if kind == "ticket.status_changed" else "priority"
+        data[field] = _lower(e.event.get("current")) or data[field]
+        data["previous"] = _lower(e.event.get("previous"))
+    if kind == "ticket.comment_added":
+        comment = e.event.get("comment") or {}
+        author = comment.get("author") or {}
+        data["comment_public"] = bool(comment.get("is_public"))
+        data["author_is_staff"] = bool(author.get("is_staff"))
+    occurred = e.time if e.time.tzinfo else e.time.replace(tzinfo=UTC)
     return CustomerEvent(
         event_id=e.id,
         source=EventSource.ZENDESK,
         type=f"zendesk.{kind}",
-        customer_id=str(org) if org else None,
-        occurred_at=e.time if e.time.tzinfo else e.time.replace(tzinfo=UTC),
-        data={
-            "ticket_id": str(ticket_id) if ticket_id else None,
-            "status": e.detail.get("status"),
-            "priority": e.detail.get("priority"),
-        },
-        order_key=f"zendesk:ticket:{ticket_id}:{kind}" if ticket_id else None,
+        customer_id=str(external) if external else None,
+        occurred_at=occurred,
+        data=data,
+        # Status and priority changes of one ticket: a late older one is stale.
+        order_key=f"zendesk:ticket:{ticket_id}:{kind}"
+        if ticket_id and kind in ("ticket.status_changed", "ticket.priority_changed")
+        else None,
     )
+
+
+def _lower(value: object) -> str | None:
+    return str(value).lower() if value else None
 
 
 def from_product(e: ProductWebhookEvent, received_at: datetime) -> CustomerEvent:

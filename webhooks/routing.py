@@ -30,9 +30,26 @@ from domain.lifecycle import (
     winback_workflow_id,
 )
 from domain.onboarding import OnboardingInput, ProductEvent
+from domain.surveys import CsatAnswered, NpsAnswered, csat_workflow_id, nps_workflow_id
+from domain.ticket_sla import (
+    AgentReplied,
+    TicketPriorityChanged,
+    TicketSlaInput,
+    TicketStatusChanged,
+    ticket_sla_workflow_id,
+)
 from domain.tiers import ProductEventType, Tier
 from webhooks.normalize import HUBSPOT_DEAL_CLOSED_WON, STRIPE_SUBSCRIPTION_RENEWED
 from workflows.onboarding import onboarding_workflow_id
+
+
+def _customer_key(ev: CustomerEvent) -> str | None:
+    return ev.customer_id
+
+
+def _ticket_key(ev: CustomerEvent) -> str | None:
+    ticket_id = ev.data.get("ticket_id")
+    return str(ticket_id) if ticket_id else None
 
 
 @dataclass(frozen=True)
@@ -40,11 +57,15 @@ class Route:
     workflow: str
     """Workflow type name."""
     workflow_id: Callable[[str], str]
-    """From the customer id."""
+    """From the routing key (the customer id, or what ``key`` returns)."""
     start_input: Callable[[CustomerEvent], BaseModel] | None
     """None: only signal a running workflow (ignored when none runs)."""
     signal: str | None = None
     signal_arg: Callable[[CustomerEvent], BaseModel] | None = None
+    key: Callable[[CustomerEvent], str | None] = _customer_key
+    """The business key the workflow id is made from (default: the customer id)."""
+    applies: Callable[[CustomerEvent], str | None] | None = None
+    """Returns why the event does not concern the workflow (then ignored), or None."""
 
 
 def _onboarding_from_deal(ev: CustomerEvent) -> OnboardingInput:
@@ -119,7 +140,79 @@ def _survey_answer(ev: CustomerEvent) -> SurveyAnswer:
     return SurveyAnswer(reason=ExitReason(str(ev.data["reason"])), event_id=ev.dedup_key)
 
 
+def _ticket_sla_input(ev: CustomerEvent) -> TicketSlaInput:
+    return TicketSlaInput(ticket_id=str(ev.data["ticket_id"]))
+
+
+def _agent_replied(ev: CustomerEvent) -> AgentReplied:
+    return AgentReplied(at=ev.occurred_at, event_id=ev.dedup_key)
+
+
+def _not_a_public_agent_reply(ev: CustomerEvent) -> str | None:
+    if not ev.data.get("comment_public"):
+        return "a private comment: the first-response clock waits for a public reply"
+    if not ev.data.get("author_is_staff"):
+        return "a comment by the requester, not an agent"
+    return None
+
+
+def _status_changed(ev: CustomerEvent) -> TicketStatusChanged:
+    status = ev.data.get("status")
+    if not status:
+        raise ValueError("the status change names no status (event.current)")
+    return TicketStatusChanged(status=str(status), at=ev.occurred_at, event_id=ev.dedup_key)
+
+
+def _priority_changed(ev: CustomerEvent) -> TicketPriorityChanged:
+    priority = ev.data.get("priority")
+    return TicketPriorityChanged(
+        priority=str(priority) if priority else None, at=ev.occurred_at, event_id=ev.dedup_key
+    )
+
+
+def _ticket_route(
+    signal: str | None = None,
+    arg: Callable[[CustomerEvent], BaseModel] | None = None,
+    applies: Callable[[CustomerEvent], str | None] | None = None,
+) -> Route:
+    """Every Zendesk ticket event lands on ``ticket-sla-{ticket id}``, started if needed
+    (a ticket older than the hub gets its clocks on its first event)."""
+    return Route(
+        TICKET_SLA,
+        ticket_sla_workflow_id,
+        _ticket_sla_input,
+        signal,
+        arg,
+        key=_ticket_key,
+        applies=applies,
+    )
+
+
+def _csat_ticket_key(ev: CustomerEvent) -> str | None:
+    ticket_id = ev.data.get("ticket_id")
+    return str(ticket_id) if ticket_id else None
+
+
+def _csat_answer(ev: CustomerEvent) -> CsatAnswered:
+    return CsatAnswered(
+        score=int(ev.data["score"]), survey_id=ev.data.get("survey_id"), event_id=ev.dedup_key
+    )
+
+
+def _nps_answer(ev: CustomerEvent) -> NpsAnswered:
+    return NpsAnswered(
+        contact_id=str(ev.data["contact_id"]),
+        score=int(ev.data["score"]),
+        survey_id=ev.data.get("survey_id"),
+        quarter=ev.data.get("quarter"),
+        event_id=ev.dedup_key,
+    )
+
+
 EXIT_SURVEY_ANSWER = "survey.exit_answer"
+CSAT_ANSWER = "survey.csat_answer"
+NPS_ANSWER = "survey.nps_answer"
+TICKET_SLA = "TicketSlaWorkflow"
 ONBOARDING = "OnboardingWorkflow"
 RENEWAL = "RenewalWorkflow"
 DUNNING = "DunningWorkflow"
@@ -159,10 +252,28 @@ ROUTES: dict[str, Route] = {
     "stripe.invoice.paid": Route(
         DUNNING, dunning_workflow_id, None, "payment_succeeded", _payment_succeeded
     ),
+    # Zendesk tickets run on their SLA clock.
+    "zendesk.ticket.created": _ticket_route(),
+    "zendesk.ticket.comment_added": _ticket_route(
+        "agent_replied", _agent_replied, _not_a_public_agent_reply
+    ),
+    "zendesk.ticket.status_changed": _ticket_route("status_changed", _status_changed),
+    "zendesk.ticket.priority_changed": _ticket_route("priority_changed", _priority_changed),
     # A click on an exit-survey link reaches the customer's win-back campaign.
     EXIT_SURVEY_ANSWER: Route(
         "WinBackWorkflow", winback_workflow_id, None, "survey_answered", _survey_answer
     ),
+    # A click on a CSAT link reaches the ticket's survey, an NPS click the customer's cycle
+    # (signal only: a survey that ended takes no more answers).
+    CSAT_ANSWER: Route(
+        "CsatSurveyWorkflow",
+        csat_workflow_id,
+        None,
+        "csat_answered",
+        _csat_answer,
+        key=_csat_ticket_key,
+    ),
+    NPS_ANSWER: Route("NpsSurveyWorkflow", nps_workflow_id, None, "nps_answered", _nps_answer),
 }
 
 

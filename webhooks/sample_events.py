@@ -114,7 +114,13 @@ def signed_stripe(event: dict[str, Any], *, secret: str) -> SignedRequest:
     return SignedRequest("/webhooks/stripe", body, signing.sign_stripe(secret=secret, body=body))
 
 
-def zendesk_event(*, ticket_id: str, type: str = "ticket.created", **detail: Any) -> dict[str, Any]:
+def zendesk_event(
+    *,
+    ticket_id: str,
+    type: str = "ticket.created",
+    event: dict[str, Any] | None = None,
+    **detail: Any,
+) -> dict[str, Any]:
     return {
         "id": str(uuid.uuid4()),
         "type": f"zen:event-type:{type}",
@@ -122,8 +128,35 @@ def zendesk_event(*, ticket_id: str, type: str = "ticket.created", **detail: Any
         "time": datetime.now(UTC).isoformat(),
         "subject": f"zen:ticket:{ticket_id}",
         "detail": {"id": ticket_id, "status": "NEW", "priority": "HIGH", **detail},
-        "event": {},
+        "event": event or {},
     }
+
+
+def zendesk_status_changed(ticket_id: str, current: str, previous: str) -> dict[str, Any]:
+    return zendesk_event(
+        ticket_id=ticket_id,
+        type="ticket.status_changed",
+        event={"current": current.upper(), "previous": previous.upper()},
+        status=current.upper(),
+    )
+
+
+def zendesk_comment_added(
+    ticket_id: str, *, public: bool = True, by_agent: bool = True, author_id: str = "8001"
+) -> dict[str, Any]:
+    return zendesk_event(
+        ticket_id=ticket_id,
+        type="ticket.comment_added",
+        event={
+            "comment": {
+                "id": str(uuid.uuid4().int % 10**12),
+                "body": "Thanks, we are on it.",
+                "is_public": public,
+                "author": {"id": author_id, "is_staff": by_agent, "name": "Jamie Ortiz"},
+            }
+        },
+        status="OPEN",
+    )
 
 
 def signed_zendesk(event: dict[str, Any], *, secret: str) -> SignedRequest:

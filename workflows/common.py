@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         CustomerEmailRequest,
         CustomerProfile,
         CustomerRef,
+        EmailRecipient,
         MessageContext,
     )
     from domain.onboarding import ActionRecord
@@ -133,9 +134,16 @@ class CustomerActions:
             if a.channel == channel and a.outcome in ("done", "already_done")
         )
 
-    async def email(self, step: str, template: str, ctx: MessageContext) -> str:
-        """E-mail the customer. Never in their quiet hours: a send that falls in them
-        waits (a durable timer) until they end. The e-mail activity checks again."""
+    async def email(
+        self,
+        step: str,
+        template: str,
+        ctx: MessageContext,
+        recipient: EmailRecipient | None = None,
+    ) -> str:
+        """E-mail the customer (``recipient``: another contact than the primary one).
+        Never in their quiet hours: a send that falls in them waits (a durable timer)
+        until they end. The e-mail activity checks again."""
         if (
             self._send_window is not None
             and self._timezone is not None
@@ -153,6 +161,12 @@ class CustomerActions:
             idempotency_key=self.key(step),
             context=ctx,
             send_window=self._send_window,
+            recipient=recipient,
+        )
+        who = (
+            f"contact {recipient.contact_id}"
+            if recipient is not None and recipient.contact_id
+            else "the customer"
         )
         return await self._run(
             step,
@@ -160,7 +174,7 @@ class CustomerActions:
             template,
             MessagingActivities.send_customer_email,
             req,
-            f"e-mail '{template}' to the customer (day {ctx.day})",
+            f"e-mail '{template}' to {who} (day {ctx.day})",
             day=ctx.day,
         )
 
@@ -241,6 +255,19 @@ class CustomerActions:
             req,
             f"update CRM company: {', '.join(sorted(properties))}",
         )
+
+    async def run(
+        self,
+        step: str,
+        channel: str,
+        template: str | None,
+        activity_method: Any,
+        request: BaseModel,
+        summary: str,
+    ) -> str:
+        """Any other side-effect activity returning an ActionResult, run and recorded
+        the same way (e.g. a Zendesk ticket change)."""
+        return await self._run(step, channel, template, activity_method, request, summary)
 
     async def _run(
         self,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from workflows.churn import ChurnPreventionWorkflow
+from workflows.csat import CsatSurveyWorkflow
 from workflows.dunning import DunningWorkflow
+from workflows.nps import NpsSurveyWorkflow
 from workflows.onboarding import OnboardingWorkflow
 from workflows.renewal import RenewalWorkflow
+from workflows.ticket_sla import TicketSlaWorkflow
 from workflows.winback import WinBackWorkflow
 
 WORKFLOWS: list[type] = [
@@ -14,4 +17,7 @@ WORKFLOWS: list[type] = [
     ChurnPreventionWorkflow,
     WinBackWorkflow,
     RenewalWorkflow,
+    TicketSlaWorkflow,
+    CsatSurveyWorkflow,
+    NpsSurveyWorkflow,
 ]

@@ -20,6 +20,17 @@ async def test_get_ticket(zendesk: ZendeskHelpdesk) -> None:
     assert ticket.group_id == "101"
     assert "onboarding" in ticket.tags
     assert ticket.created_at is not None
+    # The customer is the organisation's external id (the CRM company id).
+    assert ticket.organization_id is not None and ticket.customer_id is not None
+    assert ticket.customer_id.startswith("10")
+
+
+async def test_get_user(zendesk: ZendeskHelpdesk) -> None:
+    user = await asyncio.to_thread(zendesk.get_user, "8101")
+    assert (user.name, user.email) == ("Ana Lopez", "ana.lopez@brightleaf.example.com")
+    assert user.organization_id == "9001"
+    with pytest.raises(NotFoundError):
+        await asyncio.to_thread(zendesk.get_user, "999999")
 
 
 @pytest.mark.usefixtures("clean_sandbox")  # it edits demo ticket 5001
@@ -98,3 +109,16 @@ async def test_slow_answer_times_out_as_retryable(sandbox_api: SandboxClient) ->
     await sandbox_api.fault("zendesk", None, delay_s=1.0, path_contains="/tickets/5004")
     with pytest.raises(RetryableConnectorError, match=r"get_ticket\(ticket 5004\)"):
         await asyncio.to_thread(helpdesk.get_ticket, "5004")
+
+
+@pytest.mark.usefixtures("clean_sandbox")  # other tests comment on the demo tickets
+async def test_first_agent_reply_is_the_first_public_agent_comment(
+    zendesk: ZendeskHelpdesk,
+) -> None:
+    # 5001: the requester's description, then an agent's public answer.
+    replied = await asyncio.to_thread(zendesk.first_agent_reply_at, "5001")
+    ticket = await asyncio.to_thread(zendesk.get_ticket, "5001")
+    assert replied is not None and ticket.created_at is not None
+    assert replied > ticket.created_at
+    # 5002: only the requester has written.
+    assert await asyncio.to_thread(zendesk.first_agent_reply_at, "5002") is None

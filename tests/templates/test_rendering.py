@@ -59,6 +59,10 @@ EMAIL_REQUIRED: dict[str, frozenset[str]] = {
     "winback_offer": EMAIL_COMMON - {"tier"},
     "winback_exit_survey": EMAIL_COMMON - {"tier"},
     "renewal_reminder": EMAIL_COMMON - {"tier"},
+    # Surveys: CSAT after a solved ticket, quarterly NPS, the promoters' advocacy e-mail.
+    "csat_survey": EMAIL_COMMON - {"tier"},
+    "nps_survey": EMAIL_COMMON - {"tier"},
+    "nps_advocacy": EMAIL_COMMON - {"tier"},
 }
 # tier is not here: Slack messages accept tier=None (SLACK_DEFAULTS), shown as "-".
 SLACK_COMMON = frozenset({"company_name", "customer_id", "csm_name", "workflow_id"})
@@ -75,6 +79,10 @@ SLACK_REQUIRED: dict[str, frozenset[str]] = {
     "churn_campaign_ended": SLACK_COMMON,
     "renewal_reminder": SLACK_COMMON,
     "renewal_overdue": SLACK_COMMON,
+    "csat_low_score": SLACK_COMMON,
+    "nps_detractor": SLACK_COMMON,
+    "sla_warning": SLACK_COMMON | {"ticket_id"},
+    "sla_breach": SLACK_COMMON | {"ticket_id"},
 }
 
 BLOCK_TYPES = {"header", "section", "context", "actions", "divider"}
@@ -118,6 +126,7 @@ def slack_context(**overrides: Any) -> dict[str, Any]:
         "summary": "2 of 4 milestones reached, 6 onboarding steps done.",
         "crm_url": "https://crm.example/contacts/1001",
         "next_step": "Book a 30-minute call to unblock the integration.",
+        "ticket_id": "5001",
     }
     ctx.update(overrides)
     return ctx

@@ -11,7 +11,13 @@ import pytest
 
 from domain.onboarding_schedule import StepKind, build_schedule
 from domain.tiers import Tier
-from playbooks.loader import PACKAGE_DIR, PlaybookError, parse_plan_file, validate_all
+from playbooks.loader import (
+    CAMPAIGN_PLAYBOOKS,
+    PACKAGE_DIR,
+    PlaybookError,
+    parse_plan_file,
+    validate_all,
+)
 
 GOOD = (PACKAGE_DIR / "onboarding" / "starter.yaml").read_text()
 
@@ -116,7 +122,7 @@ def test_campaign_playbooks_are_validated_with_their_templates(tmp_path: Path) -
     import shutil
 
     shutil.copytree(PACKAGE_DIR / "onboarding", tmp_path / "onboarding")
-    for kind in ("renewal", "dunning", "churn", "winback"):
+    for kind in CAMPAIGN_PLAYBOOKS:  # renewal, dunning, churn, winback, sla, surveys …
         shutil.copy(PACKAGE_DIR / f"{kind}.yaml", tmp_path / f"{kind}.yaml")
     files, problems = validate_all(tmp_path)
     assert problems == [] and {f.name for f in files} >= {"renewal.yaml", "winback.yaml"}

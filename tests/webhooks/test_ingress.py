@@ -208,7 +208,8 @@ async def test_events_without_a_workflow_yet_are_ignored_with_202(api: Api) -> N
         secret=api.secret("stripe_webhook_secret"),
     )
     zendesk = samples.signed_zendesk(
-        samples.zendesk_event(ticket_id="5001"), secret=api.secret("zendesk_webhook_secret")
+        samples.zendesk_event(ticket_id="5001", type="ticket.tags_changed"),
+        secret=api.secret("zendesk_webhook_secret"),
     )
     for request in (stripe, zendesk):
         resp = await api.post(request)

@@ -1,0 +1,228 @@
+"""CSAT and NPS end to end through the signed links: the survey e-mail in the sandbox
+inbox → a person's click (HTTP GET on the API) → the workflow's signal → the effects in
+Zendesk, HubSpot and Slack (the sandbox outbox). On the dev server, with the real app
+served by uvicorn and a worker with the real activities and connectors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from domain.survey_links import csat_links, nps_links
+from domain.surveys import CsatInput, NpsInput
+from sandbox.server import SandboxHandle
+from tests.conftest import outbox, running_worker
+from tests.webhooks.conftest import Api, serve
+from tests.workflows.campaign_helpers import merged_company_update, slack_texts, task_subjects
+from tests.workflows.test_surveys import (
+    contact_updates,
+    links_of,
+    query_of,
+    set_ticket_status,
+    survey_emails,
+)
+
+# No delay, no quiet hours, this quarter's NPS at once: real time on the dev server.
+INSTANT = """
+name: surveys
+send_window: {send_hour: 0, quiet_start: 0, quiet_end: 0}
+csat: {delay_hours: 0}
+nps: {send_day: 1}
+"""
+
+
+@pytest.fixture
+def instant_playbook(playbooks_with_test_plans: Path) -> str:
+    (playbooks_with_test_plans / "surveys_instant.yaml").write_text(INSTANT, encoding="utf-8")
+    return "surveys_instant"
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], within_s: float = 20) -> Any:
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            return await check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+@contextlib.asynccontextmanager
+async def hub(env: WorkflowEnvironment, api: Api, *ids: str) -> AsyncIterator[None]:
+    """A worker whose e-mails link to this API; the workflows terminated afterwards."""
+    settings = api.settings.model_copy(update={"cshub_public_api_url": api.url})
+    try:
+        async with running_worker(env, settings, task_queue=settings.temporal_task_queue):
+            yield
+    finally:
+        for wid in ids:
+            with contextlib.suppress(Exception):
+                await env.client.get_workflow_handle(wid).terminate("test done")
+
+
+async def click(url: str) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=30) as http:
+        return await http.get(url)
+
+
+async def test_csat_end_to_end_through_the_signed_links(
+    api: Api,
+    dev_server_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+    instant_playbook: str,
+) -> None:
+    env = dev_server_env
+    await set_ticket_status(clean_sandbox, "5001", "solved")  # Yuki, Atlas (1007)
+    async with hub(env, api, "csat-5001"):
+        handle = await env.client.start_workflow(
+            "CsatSurveyWorkflow",
+            CsatInput(ticket_id="5001", playbook=instant_playbook),
+            id="csat-5001",
+            task_queue=api.settings.temporal_task_queue,
+        )
+
+        async def sent() -> dict[int, str]:
+            emails = survey_emails(await outbox(clean_sandbox), "csat_survey")
+            assert len(emails) == 1
+            return links_of(emails[0])
+
+        links = await eventually(sent)
+        assert all(u.startswith(f"{api.url}/survey/csat?") for u in links.values())
+        q = query_of(links[5])
+
+        # Tampered, forged, expired or incomplete links are refused and change nothing.
+        secret = api.secret("survey_link_secret")
+        expired = csat_links(api.url, secret, "5001", q["survey"], int(time.time()) - 60)[4]
+        for bad in (
+            links[5].replace("score=5", "score=1"),  # another score under the 5's signature
+            links[5].replace("ticket=5001", "ticket=5003"),  # another ticket
+            links[5].replace(f"exp={q['exp']}", f"exp={int(q['exp']) + 86400}"),  # longer life
+            csat_links(api.url, "not-the-secret", "5001", q["survey"], int(q["exp"]))[1],
+            links[5].split("&sig=")[0],  # no signature
+        ):
+            page = await click(bad)
+            assert page.status_code == 403 and "not valid" in page.text, bad
+        page = await click(expired)
+        assert page.status_code == 403 and "expired" in page.text
+        assert (await handle.query("status"))["status"] == "sent"
+
+        # The click, then a second click on the same e-mail (another score): recorded once.
+        first = await click(links[1])
+        assert first.status_code == 200 and "Thank you" in first.text
+        again = await click(links[5])
+        assert again.status_code == 200 and "already recorded" in again.text
+        same = await click(links[1])
+        assert same.status_code == 200 and "already recorded" in same.text
+
+        result = await handle.result()
+        assert (result["status"], result["score"]) == ("answered", 1)
+
+        # A genuine link of another survey e-mail, after this survey ended.
+        stale = csat_links(api.url, secret, "5001", "f" * 16, int(time.time()) + 3600)[4]
+        closed = await click(stale)
+        assert closed.status_code == 200 and "closed" in closed.text
+
+    async def recorded() -> dict[str, Any]:
+        box = await outbox(clean_sandbox)
+        assert merged_company_update(box, "1007").get("cshub_csat_last_score") == "1"
+        assert task_subjects(box, "1007") and slack_texts(box, "CSAT 1/5")
+        return box
+
+    box = await eventually(recorded)
+    tickets = [c for c in box["ticket_changes"] if c["ticket_id"] == "5001" and c["comment"]]
+    assert len(tickets) == 1 and "csat_score_1" in tickets[0]["changes"]["tags"]
+    assert task_subjects(box, "1007") == ["Follow up on a low CSAT score: ticket #5001 (1/5)"]
+    assert len(slack_texts(box, "CSAT")) == 1
+    scores = [
+        u["properties"]["cshub_csat_last_score"]
+        for u in box["crm_updates"]
+        if "cshub_csat_last_score" in u["properties"]
+    ]
+    assert scores == ["1"]
+
+
+async def test_nps_end_to_end_through_the_signed_links(
+    api: Api,
+    dev_server_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+    instant_playbook: str,
+) -> None:
+    env, customer = dev_server_env, "1005"  # Helios: Camille 2006, Hugo 2007
+    async with hub(env, api, f"nps-{customer}"):
+        handle = await env.client.start_workflow(
+            "NpsSurveyWorkflow",
+            NpsInput(customer_id=customer, playbook=instant_playbook),
+            id=f"nps-{customer}",
+            task_queue=api.settings.temporal_task_queue,
+        )
+
+        async def sent() -> dict[str, dict[int, str]]:
+            emails = survey_emails(await outbox(clean_sandbox), "nps_survey")
+            assert len(emails) == 2
+            return {e["headers"]["X-Cshub-Contact-Id"]: links_of(e) for e in emails}
+
+        links = await eventually(sent)
+        camille, hugo = links["2006"], links["2007"]
+
+        forged = hugo[9].replace("contact=2007", "contact=2006")
+        assert (await click(forged)).status_code == 403
+        retimed = hugo[9].replace("quarter=", "quarter=1")
+        assert (await click(retimed)).status_code == 403
+
+        detractor = await click(camille[2])
+        assert detractor.status_code == 200 and "Thank you" in detractor.text
+        second = await click(camille[10])  # changes nothing
+        assert second.status_code == 200 and "already recorded" in second.text
+        promoter = await click(hugo[9])
+        assert promoter.status_code == 200 and "Thank you" in promoter.text
+
+        async def recorded() -> dict[str, Any]:
+            status = await handle.query("status")
+            assert sorted((a["contact_id"], a["score"]) for a in status["answers"]) == [
+                ("2006", 2),
+                ("2007", 9),
+            ]
+            box = await outbox(clean_sandbox)
+            assert survey_emails(box, "nps_advocacy") and slack_texts(box, "NPS detractor")
+            assert contact_updates(box, "2007").get("cshub_nps_score") == "9"
+            return box
+
+        box = await eventually(recorded)
+        # Exactly one 1:1 call task and one alert for the detractor.
+        assert task_subjects(box, customer) == ["Book a 1:1 call: NPS detractor (score 2)"]
+        assert len(slack_texts(box, "NPS detractor")) == 1
+        assert contact_updates(box, "2006")["cshub_nps_score"] == "2"
+        (advocacy,) = survey_emails(box, "nps_advocacy")
+        assert advocacy["to"] == ["hugo.bernard@helios-logistics.example.com"]
+        assert merged_company_update(box, customer)["cshub_nps_score"] == "0"
+
+
+async def test_a_click_while_temporal_is_down_says_try_again(
+    api_settings: Any, clean_sandbox: SandboxHandle
+) -> None:
+    async def down() -> Client:
+        raise OSError("connection refused")
+
+    secret = api_settings.survey_link_secret.get_secret_value()
+    async with serve(api_settings, down) as running:
+        exp = int(datetime.now(UTC).timestamp()) + 3600
+        csat = csat_links(running.url, secret, "5001", "0" * 16, exp)[4]
+        nps = nps_links(running.url, secret, "1003", "2003", "2026-Q4", "0" * 16, exp)[8]
+        for url in (csat, nps):
+            page = await click(url)
+            assert page.status_code == 503, page.text
+            assert page.headers["Retry-After"].isdigit()
+            assert "try again" in page.text.lower()
+        # Nothing was recorded: once Temporal is back, the same click is acted on.
+        assert (await click(csat)).status_code == 503

@@ -1,0 +1,515 @@
+"""NpsSurveyWorkflow: one customer's quarterly NPS survey, for as long as it runs.
+
+Playbook ``playbooks/surveys.yaml`` (``nps``), each quarter:
+1. On the quarter's ``send_day`` at the send hour in the customer's zone (at once when
+   started later in the quarter, unless ``ask_this_quarter`` is false), every contact of
+   the CRM company with an address is e-mailed ``nps_survey`` with eleven signed
+   one-click links (0-10), valid ``answer_window_days``. A contact is asked once a
+   quarter: skipped when the workflow already asked them, or when the contact's
+   ``cshub_nps_last_asked`` falls in the quarter (set after each e-mail), or when they
+   unsubscribed. Never in the contact's quiet hours.
+2. Signal ``nps_answered`` (the link endpoint sends it): the first answer per survey
+   e-mail counts. The score goes on the contact (``cshub_nps_score``,
+   ``cshub_nps_answered_at``, ``cshub_nps_category``) and on the company (last score,
+   the quarter's company NPS over its contacts, ``cshub_nps_responses``) with a CRM note.
+   A detractor (0-6) gets the CSM a 1:1 call task due within 24 hours and a Slack alert;
+   a promoter (9-10) gets the ``nps_advocacy`` e-mail (referral, case study).
+3. At the next quarter's send time the workflow continues as new, carrying its state
+   (answers of the last ``quarters_kept`` quarters, surveys whose links still work).
+4. Signal ``cancel`` ends the cycle.
+
+Queries: ``status`` (``NpsStatus``, read by ``cshub report support``) and ``progress``
+(``NpsProgress``). Workflow id ``nps-{customer_id}``; idempotency keys
+``{workflow id}/{quarter}/{step}``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.models import EmailRecipient, MessageContext
+    from activities.surveys import NPS_LAST_ASKED, ContactUpdateRequest, SurveyActivities
+    from domain.campaigns import iso_date, remember
+    from domain.send_window import local_date, out_of_quiet_hours
+    from domain.support_records import NpsAnswer, NpsStatus
+    from domain.survey_plan import SurveysPlan
+    from domain.surveys import (
+        CancelSurvey,
+        NpsAnswered,
+        NpsCategory,
+        NpsContactRef,
+        NpsContactsRequest,
+        NpsInput,
+        NpsProgress,
+        NpsState,
+        NpsSurveySent,
+        net_promoter_score,
+        next_quarter,
+        nps_category,
+        nps_send_time,
+        nps_workflow_id,
+        quarter_at,
+        quarter_first_day,
+        quarter_of,
+        survey_id,
+    )
+    from workflows.campaign import load_plan
+    from workflows.common import LOOKUP_RETRY, MAX_ACTIONS_KEPT, CustomerActions, customer_profile
+
+__all__ = ["NpsSurveyWorkflow", "nps_workflow_id"]
+
+MAX_ANSWERS_KEPT = 1000
+
+
+@workflow.defn(name="NpsSurveyWorkflow")
+class NpsSurveyWorkflow:
+    @workflow.init
+    def __init__(self, inp: NpsInput) -> None:
+        self._input = inp
+        self._state: NpsState | None = (
+            NpsState.model_validate(inp.carry_over) if inp.carry_over else None
+        )
+        self._inbox: list[NpsAnswered] = []
+        self._cancel: CancelSurvey | None = None
+        self._actions: CustomerActions | None = None
+
+    # ------------------------------------------------------------------ signals
+    @workflow.signal(name="nps_answered")
+    def nps_answered(self, msg: NpsAnswered) -> None:
+        """``{"contact_id": "2003", "score": 9}``; the link endpoint adds the survey id."""
+        self._inbox.append(msg)
+
+    @workflow.signal(name="cancel")
+    def cancel(self, msg: CancelSurvey | None = None) -> None:
+        """``{"reason": "customer asked for no surveys"}`` (or no input): the cycle ends."""
+        self._cancel = msg or CancelSurvey()
+
+    # ------------------------------------------------------------------ queries
+    @workflow.query(name="status")
+    def status(self) -> NpsStatus:
+        st = self._state
+        if st is None:
+            return NpsStatus(customer_id=self._input.customer_id)
+        return NpsStatus(
+            customer_id=self._input.customer_id,
+            quarter=st.quarter,
+            asked=list(st.asked),
+            answers=list(st.answers),
+        )
+
+    @workflow.query(name="progress")
+    def progress(self) -> NpsProgress:
+        st = self._state
+        if st is None:
+            return NpsProgress(customer_id=self._input.customer_id)
+        return NpsProgress(
+            customer_id=self._input.customer_id,
+            quarter=st.quarter,
+            timezone=st.timezone,
+            next_survey_at=None if st.cancelled else self._next_survey_at(),
+            asked=list(st.asked),
+            skipped=dict(st.skipped),
+            open_surveys=sum(1 for s in st.surveys if not s.answered),
+            answers=list(st.answers),
+            company_nps=self._company_nps(st.quarter)[0],
+            actions=list(st.actions),
+        )
+
+    # ------------------------------------------------------------------ run
+    @workflow.run
+    async def run(self, inp: NpsInput) -> NpsStatus:
+        if self._state is None:
+            self._state = await self._begin(inp)
+        st = self._state
+        self._details()
+        while True:
+            if st.asked_at is None:
+                if not await self._wait_until(self._send_time(st.quarter)):
+                    return self._stop()
+                await self._ask()
+            if not await self._wait_until(self._send_time(next_quarter(st.quarter))):
+                return self._stop()
+            self._roll_quarter()
+            await self._continue_as_new()  # returns only when cancelled meanwhile
+
+    async def _begin(self, inp: NpsInput) -> NpsState:
+        plan = await load_plan(inp.playbook, SurveysPlan)
+        profile = await customer_profile(inp.customer_id)
+        now = workflow.now()
+        quarter = quarter_at(now, profile.timezone)
+        send = nps_send_time(quarter, plan.nps.send_day, profile.timezone, plan.send_window)
+        if not inp.ask_this_quarter and send <= now:
+            quarter = next_quarter(quarter)
+        st = NpsState(plan=plan, started_at=now, timezone=profile.timezone, quarter=quarter)
+        self._state = st
+        self._act.record("start", "journey", f"NPS cycle started; first survey in {quarter}")
+        return st
+
+    # ------------------------------------------------------------------ asking
+    async def _ask(self) -> None:
+        st = self._require_state()
+        plan = st.plan
+        try:
+            contacts: list[NpsContactRef] = await workflow.execute_activity_method(
+                SurveyActivities.nps_contacts,
+                NpsContactsRequest(
+                    customer_id=self._input.customer_id, limit=plan.nps.max_contacts
+                ),
+                start_to_close_timeout=timedelta(minutes=2),
+                schedule_to_close_timeout=timedelta(days=1),
+                retry_policy=LOOKUP_RETRY,
+                summary="list the company's contacts (CRM)",
+            )
+        except ActivityError as err:
+            cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
+            st.asked_at = workflow.now()
+            self._act.record(
+                "ask", "journey", f"no survey in {st.quarter}: {cause}", outcome="failed"
+            )
+            return
+        self._act.record("ask", "journey", f"{st.quarter} survey: {len(contacts)} contact(s)")
+        for contact in contacts:
+            await self._ask_one(contact)
+        st.asked_at = workflow.now()
+        if not contacts:
+            self._act.record(
+                "ask:none",
+                "journey",
+                "the company has no contact with an e-mail address",
+                outcome="skipped",
+            )
+        self._details()
+
+    async def _ask_one(self, contact: NpsContactRef) -> None:
+        st = self._require_state()
+        plan = st.plan
+        cid = contact.contact_id
+        why_not = None
+        if cid in st.asked:
+            why_not = "already asked this quarter"
+        elif contact.last_asked is not None and quarter_of(contact.last_asked) == st.quarter:
+            why_not = f"already asked this quarter (CRM: {contact.last_asked.isoformat()})"
+        elif contact.email_opt_out:
+            why_not = "unsubscribed from e-mail"
+        if why_not is not None:
+            st.skipped[cid] = why_not
+            self._act.record(
+                f"ask:{cid}", "journey", f"contact {cid} not asked: {why_not}", outcome="skipped"
+            )
+            return
+        step = f"ask:{cid}"
+        survey = survey_id(self._act.key(step))
+        goes_at = out_of_quiet_hours(workflow.now(), st.timezone, plan.send_window)
+        expires = goes_at + timedelta(days=plan.nps.answer_window_days)
+        ctx = MessageContext(
+            day=self._day(workflow.now()),
+            extra={
+                "quarter": st.quarter,
+                "valid_days": plan.nps.answer_window_days,
+                "nps_survey": {
+                    "contact_id": cid,
+                    "quarter": st.quarter,
+                    "survey_id": survey,
+                    "expires": int(expires.timestamp()),
+                },
+            },
+        )
+        outcome = await self._act.email(
+            step, plan.nps.template, ctx, recipient=EmailRecipient(contact_id=cid)
+        )
+        if outcome not in ("done", "already_done"):
+            st.skipped[cid] = "e-mail suppressed" if outcome == "suppressed" else "e-mail failed"
+            return
+        now = workflow.now()
+        st.asked.append(cid)
+        st.surveys.append(
+            NpsSurveySent(
+                survey_id=survey,
+                contact_id=cid,
+                quarter=st.quarter,
+                sent_at=now,
+                expires_at=expires,
+            )
+        )
+        await self._act.run(
+            f"{step}:contact",
+            "crm_update",
+            "nps",
+            SurveyActivities.update_contact,
+            ContactUpdateRequest(
+                contact_id=cid,
+                properties={NPS_LAST_ASKED: local_date(now, st.timezone).isoformat()},
+            ),
+            f"CRM contact {cid}: {NPS_LAST_ASKED}",
+        )
+
+    # ------------------------------------------------------------------ answers
+    async def _drain_inbox(self) -> None:
+        while self._inbox:
+            await self._on_answer(self._inbox.pop(0))
+
+    async def _on_answer(self, msg: NpsAnswered) -> None:
+        st = self._require_state()
+        plan = st.plan
+        if msg.event_id:
+            if msg.event_id in st.seen_event_ids:
+                return
+            st.seen_event_ids = remember(st.seen_event_ids, msg.event_id)
+        survey = self._survey_for(msg)
+        if survey is None:
+            self._act.record(
+                f"answer:{msg.contact_id}:unknown",
+                "journey",
+                f"answer {msg.score}/10 from contact {msg.contact_id} ignored: no open survey",
+                outcome="skipped",
+            )
+            return
+        if survey.answered:
+            self._act.record(
+                f"answer:{survey.survey_id}:again",
+                "journey",
+                f"another answer ({msg.score}/10) from contact {msg.contact_id} ignored: "
+                "already answered",
+                outcome="skipped",
+            )
+            return
+        now = workflow.now()
+        survey.answered = True
+        st.answers.append(
+            NpsAnswer(
+                contact_id=survey.contact_id,
+                score=msg.score,
+                answered_at=now,
+                quarter=survey.quarter,
+            )
+        )
+        self._prune_answers()
+        category = nps_category(msg.score, plan.nps.detractor_max, plan.nps.promoter_min)
+        company_nps, responses = self._company_nps(survey.quarter)
+        step = f"answer:{survey.survey_id}"
+        cid = survey.contact_id
+        self._act.record(
+            step, "journey", f"contact {cid} answered {msg.score}/10 ({category.value})"
+        )
+        self._details()
+        await self._act.run(
+            f"{step}:contact",
+            "crm_update",
+            "nps",
+            SurveyActivities.update_contact,
+            ContactUpdateRequest(
+                contact_id=cid,
+                properties={
+                    "cshub_nps_score": str(msg.score),
+                    "cshub_nps_category": category.value,
+                    "cshub_nps_answered_at": iso_date(now),
+                },
+            ),
+            f"CRM contact {cid}: NPS {msg.score}",
+        )
+        await self._act.update_company(
+            f"{step}:company",
+            {
+                "cshub_nps_last_score": str(msg.score),
+                "cshub_nps_last_category": category.value,
+                "cshub_nps_answered_at": iso_date(now),
+                "cshub_nps_quarter": survey.quarter,
+                "cshub_nps_score": _number(company_nps),
+                "cshub_nps_responses": str(responses),
+            },
+            kind="nps",
+        )
+        comment = f"\nComment: {msg.comment}" if msg.comment else ""
+        await self._act.note(
+            f"{step}:note",
+            f"NPS {msg.score}/10 ({category.value}) from contact {cid}, {survey.quarter}. "
+            f"Company NPS for the quarter: {_number(company_nps)} over {responses} "
+            f"answer(s).{comment}",
+            kind="nps",
+        )
+        if category is NpsCategory.DETRACTOR:
+            task = plan.nps.detractor_task
+            await self._act.task(
+                f"{step}:task",
+                f"{task.subject} (score {msg.score})",
+                f"{task.body}\n\nCRM contact {cid} answered {msg.score}/10 in the {survey.quarter} "
+                f"NPS survey on {now:%Y-%m-%d %H:%M} UTC.",
+                due_at=now + timedelta(hours=task.due_in_hours),
+                priority=task.priority,
+                kind="nps_detractor",
+            )
+            ctx = MessageContext(
+                day=self._day(now),
+                extra={
+                    "score": msg.score,
+                    "contact_id": cid,
+                    "quarter": survey.quarter,
+                    "company_nps": company_nps,
+                    "responses": responses,
+                },
+            )
+            await self._act.alert(f"{step}:alert", plan.nps.detractor_alert_template, ctx)
+        elif category is NpsCategory.PROMOTER and plan.nps.promoter_template:
+            ctx = MessageContext(
+                day=self._day(now),
+                extra={"score": msg.score, "quarter": survey.quarter, **plan.nps.promoter_params},
+            )
+            await self._act.email(
+                f"{step}:advocacy",
+                plan.nps.promoter_template,
+                ctx,
+                recipient=EmailRecipient(contact_id=cid),
+            )
+        self._details()
+
+    def _survey_for(self, msg: NpsAnswered) -> NpsSurveySent | None:
+        """The survey e-mail an answer is for: by survey id, else the contact's latest."""
+        st = self._require_state()
+        mine = [s for s in st.surveys if s.contact_id == msg.contact_id]
+        if msg.survey_id is not None:
+            return next((s for s in mine if s.survey_id == msg.survey_id), None)
+        if msg.quarter is not None:
+            mine = [s for s in mine if s.quarter == msg.quarter]
+        return mine[-1] if mine else None
+
+    # ------------------------------------------------------------------ waiting
+    async def _wait_until(self, due: datetime) -> bool:
+        """Handle answers until ``due``; False when the cycle was cancelled."""
+        while True:
+            await self._drain_inbox()
+            if self._cancel is not None:
+                return False
+            remaining = due - workflow.now()
+            if remaining <= timedelta(0):
+                return True
+            if workflow.info().is_continue_as_new_suggested():
+                await self._continue_as_new()
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: bool(self._inbox) or self._cancel is not None,
+                    timeout=remaining,
+                    timeout_summary="next NPS survey",
+                )
+
+    def _roll_quarter(self) -> None:
+        """The next quarter starts: nobody asked yet; expired surveys are forgotten."""
+        st = self._require_state()
+        now = workflow.now()
+        st.quarter = next_quarter(st.quarter)
+        st.asked_at = None
+        st.asked = []
+        st.skipped = {}
+        st.surveys = [s for s in st.surveys if s.expires_at > now]
+        self._prune_answers()
+
+    async def _continue_as_new(self) -> None:
+        """Continue as new with the state, once every answer received is handled;
+        returns (without continuing) only when the cycle was cancelled meanwhile."""
+        while True:
+            await self._drain_inbox()
+            if self._cancel is not None:
+                return
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            if not self._inbox:
+                break
+        st = self._require_state()
+        if len(st.actions) > MAX_ACTIONS_KEPT // 2:
+            del st.actions[: len(st.actions) - MAX_ACTIONS_KEPT // 2]
+        workflow.continue_as_new(
+            NpsInput(
+                customer_id=self._input.customer_id,
+                playbook=self._input.playbook,
+                carry_over=st.model_dump(mode="json"),
+            )
+        )
+
+    def _stop(self) -> NpsStatus:
+        st = self._require_state()
+        st.cancelled = True
+        why = self._cancel.reason if self._cancel and self._cancel.reason else None
+        self._act.record("end", "journey", f"NPS cycle cancelled{f': {why}' if why else ''}")
+        self._details()
+        return self.status()
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def _act(self) -> CustomerActions:
+        st = self._require_state()
+        if self._actions is None or self._actions.journey_key != st.quarter:
+            self._actions = CustomerActions(
+                self._input.customer_id,
+                st.quarter,
+                st.actions,
+                self._day,
+                send_window=st.plan.send_window,
+                timezone=st.timezone,
+            )
+        return self._actions
+
+    def _require_state(self) -> NpsState:
+        if self._state is None:
+            raise ApplicationError("the NPS cycle has not started yet", non_retryable=True)
+        return self._state
+
+    def _day(self, at: datetime) -> int:
+        """Day of the quarter (0 = its first day, local)."""
+        st = self._require_state()
+        return max(0, (local_date(at, st.timezone) - quarter_first_day(st.quarter)).days)
+
+    def _send_time(self, quarter: str) -> datetime:
+        st = self._require_state()
+        return nps_send_time(quarter, st.plan.nps.send_day, st.timezone, st.plan.send_window)
+
+    def _next_survey_at(self) -> datetime:
+        st = self._require_state()
+        return self._send_time(st.quarter if st.asked_at is None else next_quarter(st.quarter))
+
+    def _company_nps(self, quarter: str) -> tuple[float | None, int]:
+        """The quarter's NPS over the company's contacts (the latest answer of each)."""
+        st = self._require_state()
+        latest: dict[str, int] = {}
+        for a in st.answers:
+            if a.quarter == quarter:
+                latest[a.contact_id] = a.score
+        scores = list(latest.values())
+        nps = st.plan.nps
+        return net_promoter_score(scores, nps.detractor_max, nps.promoter_min), len(scores)
+
+    def _prune_answers(self) -> None:
+        """Answers of the last ``quarters_kept`` quarters, at most MAX_ANSWERS_KEPT."""
+        st = self._require_state()
+        oldest = st.quarter
+        for _ in range(st.plan.nps.quarters_kept - 1):
+            oldest = _previous_quarter(oldest)
+        st.answers = [a for a in st.answers if a.quarter >= oldest][-MAX_ANSWERS_KEPT:]
+
+    def _details(self) -> None:
+        st = self._state
+        if st is None:
+            return
+        nps, responses = self._company_nps(st.quarter)
+        lines = [
+            f"**NPS** · {st.quarter} · {len(st.asked)} asked · {responses} answered"
+            + (f" · NPS {_number(nps)}" if nps is not None else ""),
+            "Cancelled"
+            if st.cancelled
+            else f"Next survey: {self._next_survey_at():%Y-%m-%d %H:%M} UTC",
+        ]
+        workflow.set_current_details("\n\n".join(lines))
+
+
+def _previous_quarter(quarter: str) -> str:
+    year, q = quarter.split("-Q")
+    n = int(q) - 1
+    return f"{year}-Q{n}" if n >= 1 else f"{int(year) - 1}-Q4"
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"

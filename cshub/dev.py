@@ -14,10 +14,14 @@ import signal
 import socket
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
+from google.protobuf.duration_pb2 import Duration
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from temporalio.api.namespace.v1 import NamespaceConfig
+from temporalio.api.workflowservice.v1 import UpdateNamespaceRequest
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -53,6 +57,7 @@ class DevSettings(BaseSettings):
 # 1008 is left for a person to onboard by webhook (cshub send-test-event hubspot deal-won).
 DEMO_CUSTOMERS = ["1001", "1002", "1003", "1004", "1005", "1006", "1007"]
 DEMO_TICKETS = ["5001", "5002", "5003"]
+DEV_RETENTION = timedelta(days=35)
 DEMO_NPS_CUSTOMERS = ["1003", "1005", "1010"]  # two contacts each for 1003/1005; 1010 in Spanish
 
 
@@ -177,6 +182,19 @@ async def seed_demo(client: Client, task_queue: str, day_seconds: int) -> None:
         )
 
 
+async def keep_closed_workflows(client: Client, retention: timedelta) -> None:
+    """The dev server keeps closed workflows one day; `cshub report support --since 30d`
+    needs them longer."""
+    await client.workflow_service.update_namespace(
+        UpdateNamespaceRequest(
+            namespace=client.namespace,
+            config=NamespaceConfig(
+                workflow_execution_retention_ttl=Duration(seconds=int(retention.total_seconds()))
+            ),
+        )
+    )
+
+
 def webhook_help(settings: Settings, api_url: str) -> str:
     secrets = "\n".join(
         f"  {name.upper():<24}{getattr(settings, name).get_secret_value()}"
@@ -218,7 +236,10 @@ async def run_dev(dev: DevSettings) -> None:
             smtp_port=sandbox.smtp_port,
             cshub_api_port=dev.cshub_api_port,
             cshub_api_db=dev.cshub_data_dir / "webhooks.db",
+            # Survey links in e-mails point at this API, wherever its port is.
+            cshub_public_api_url=f"http://127.0.0.1:{dev.cshub_api_port}",
         )
+        await keep_closed_workflows(client, DEV_RETENTION)
         with ThreadPoolExecutor(
             max_workers=settings.worker_max_concurrent_activities,
             thread_name_prefix="cshub-activity",

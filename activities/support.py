@@ -36,6 +36,7 @@ class TicketContext(BaseModel):
     status: str
     priority: str | None = None
     created_at: datetime | None = None
+    updated_at: datetime | None = None
     customer_id: str | None = None
     tier: str | None = None
     requester_id: str | None = None
@@ -115,6 +116,7 @@ class SupportActivities:
             status=ticket.status,
             priority=ticket.priority,
             created_at=ticket.created_at,
+            updated_at=ticket.updated_at,
             customer_id=ticket.customer_id,
             tier=tier,
             requester_id=ticket.requester_id,

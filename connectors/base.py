@@ -11,7 +11,7 @@ README for the limits of that guarantee).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -80,6 +80,18 @@ class CrmRecordRef(BaseModel):
     created: bool
 
 
+class CompanyPage(BaseModel):
+    """One page of :meth:`Crm.list_companies`: the companies in CRM id order, and the
+    cursor to pass as ``after`` for the next page (None: this was the last page)."""
+
+    companies: list[Company] = Field(default_factory=list)
+    next_after: str | None = None
+
+
+MAX_BATCH_RECORDS = 100
+"""The most records one CRM list page, batch read or batch update handles (HubSpot's)."""
+
+
 class Crm(Protocol):
     """Customer records, owners, tasks and notes (HubSpot in production). Blocking."""
 
@@ -118,6 +130,26 @@ class Crm(Protocol):
 
     def update_company(self, company_id: str, properties: dict[str, str]) -> None:
         """Set properties on the company record."""
+        ...
+
+    def list_companies(
+        self, *, after: str | None, limit: int = 100, properties: Sequence[str] = ()
+    ) -> CompanyPage:
+        """One page of every company, in id order, starting at the cursor ``after`` (None:
+        the first page). ``limit`` is 1..100 (ValueError otherwise); each company carries
+        ``properties`` (absent ones as None) in ``Company.properties``."""
+        ...
+
+    def batch_read_companies(self, ids: Sequence[str], properties: Sequence[str]) -> list[Company]:
+        """Up to 100 companies in one call, in the order of ``ids`` (duplicates once);
+        companies that do not exist are left out. More than 100 ids: ValueError."""
+        ...
+
+    def batch_update_companies(self, updates: Mapping[str, Mapping[str, str]]) -> int:
+        """Set properties on up to 100 companies (``{company id: {property: value}}``) in
+        one call and return how many were updated: companies that no longer exist are
+        skipped, an invalid value refuses the whole batch. Idempotent (same values). More
+        than 100 companies: ValueError."""
         ...
 
     def create_task(

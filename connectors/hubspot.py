@@ -20,7 +20,7 @@ Failures
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any, TypeVar
@@ -29,11 +29,24 @@ import hubspot.crm.objects.notes as notes_pkg
 import hubspot.crm.objects.tasks as tasks_pkg
 import urllib3
 from hubspot import HubSpot
+from hubspot.crm.companies import BatchInputSimplePublicObjectBatchInput as CompanyBatchInput
+from hubspot.crm.companies import BatchReadInputSimplePublicObjectId as CompanyBatchReadInput
+from hubspot.crm.companies import SimplePublicObjectBatchInput as CompanyBatchItem
+from hubspot.crm.companies import SimplePublicObjectId as CompanyId
 from hubspot.crm.companies import SimplePublicObjectInput as CompanyInput
 from hubspot.crm.contacts import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
 from hubspot.crm.contacts import SimplePublicObjectInput as ContactInput
 
-from connectors.base import Company, Contact, CrmContact, CrmRecordRef, Deal, Owner
+from connectors.base import (
+    MAX_BATCH_RECORDS,
+    Company,
+    CompanyPage,
+    Contact,
+    CrmContact,
+    CrmRecordRef,
+    Deal,
+    Owner,
+)
 from connectors.errors import (
     ActivityCancelled,
     ConnectorError,
@@ -74,7 +87,7 @@ TASK_PRIORITIES = frozenset({"LOW", "MEDIUM", "HIGH"})
 # A company with many contacts: look at this many associations for one with an e-mail.
 _MAX_CONTACTS_CHECKED = 10
 _ASSOCIATION_PAGE = 500  # HubSpot's v4 maximum
-_BATCH_READ = 100  # HubSpot's batch maximum
+_BATCH_READ = MAX_BATCH_RECORDS  # HubSpot's batch maximum
 
 T = TypeVar("T")
 
@@ -113,6 +126,7 @@ class HubSpotCrm:
         # own connection pool, so each API is built once here and reused.
         crm = client.crm
         self._companies = crm.companies.basic_api
+        self._companies_batch = crm.companies.batch_api
         self._contacts = crm.contacts.basic_api
         self._contacts_batch = crm.contacts.batch_api
         self._associations = crm.associations.v4.basic_api
@@ -139,20 +153,86 @@ class HubSpotCrm:
             properties=list(COMPANY_PROPERTIES),
         )
         with reading_response(SYSTEM, "get_company", target):
-            props: dict[str, str | None] = dict(obj.properties or {})
-            url = self.company_url(company_id)
-            if url:
-                props.setdefault("crm_url", url)
-            return Company(
-                id=str(obj.id),
-                name=props.get("name") or props.get("domain") or f"Company {company_id}",
-                domain=props.get("domain"),
-                tier=props.get("cshub_tier"),
-                owner_id=props.get("hubspot_owner_id"),
-                timezone=props.get("cshub_timezone"),
-                lifecycle_stage=props.get("lifecyclestage"),
-                properties=props,
+            return self._to_company(obj)
+
+    # -- the whole portfolio (health sweep) ---------------------------------------------
+
+    def list_companies(
+        self, *, after: str | None, limit: int = 100, properties: Sequence[str] = ()
+    ) -> CompanyPage:
+        """``GET /crm/v3/objects/companies`` (the list API), not the search API: search
+        stops at 10,000 results, has its own much lower rate limit and lags writes, while
+        the list walks every company in id order with a cursor that survives inserts."""
+        if not 1 <= limit <= MAX_BATCH_RECORDS:
+            raise ValueError(f"limit must be 1..{MAX_BATCH_RECORDS}, not {limit}")
+        target = f"companies after {after}" if after else "companies, first page"
+        wanted = _with_company_properties(properties)
+        paging: dict[str, Any] = {"after": after} if after else {}
+        page = self._call(
+            "list_companies",
+            target,
+            self._companies.get_page,
+            limit=limit,
+            properties=wanted,
+            archived=False,
+            **paging,
+        )
+        with reading_response(SYSTEM, "list_companies", target):
+            companies = [self._to_company(obj, properties) for obj in page.results or []]
+            nxt = getattr(getattr(page, "paging", None), "next", None)
+            next_after = str(nxt.after) if nxt is not None and nxt.after else None
+            return CompanyPage(companies=companies, next_after=next_after)
+
+    def batch_read_companies(self, ids: Sequence[str], properties: Sequence[str]) -> list[Company]:
+        wanted_ids = list(dict.fromkeys(str(i) for i in ids))
+        if len(wanted_ids) > MAX_BATCH_RECORDS:
+            raise ValueError(
+                f"at most {MAX_BATCH_RECORDS} companies per batch read, not {len(wanted_ids)}"
             )
+        if not wanted_ids:
+            return []
+        target = _batch_target(wanted_ids)
+        batch = self._call(
+            "batch_read_companies",
+            target,
+            self._companies_batch.read,
+            CompanyBatchReadInput(
+                inputs=[CompanyId(id=i) for i in wanted_ids],
+                properties=_with_company_properties(properties),
+                properties_with_history=[],
+            ),
+            archived=False,
+        )
+        with reading_response(SYSTEM, "batch_read_companies", target):
+            found = {str(obj.id): obj for obj in batch.results or []}
+            return [
+                self._to_company(found[i], properties) for i in wanted_ids if i in found
+            ]  # missing ones (HubSpot's 207 "errors") are left out
+
+    def batch_update_companies(self, updates: Mapping[str, Mapping[str, str]]) -> int:
+        """One ``POST .../companies/batch/update``. Never retried by urllib3 (``Retry(total=0)``):
+        a 429 becomes RetryableConnectorError with HubSpot's delay for the activity."""
+        if len(updates) > MAX_BATCH_RECORDS:
+            raise ValueError(
+                f"at most {MAX_BATCH_RECORDS} companies per batch update, not {len(updates)}"
+            )
+        if not updates:
+            return 0
+        ids = [str(i) for i in updates]
+        target = _batch_target(ids)
+        result = self._call(
+            "batch_update_companies",
+            target,
+            self._companies_batch.update,
+            CompanyBatchInput(
+                inputs=[
+                    CompanyBatchItem(id=str(company_id), properties=dict(props))
+                    for company_id, props in updates.items()
+                ]
+            ),
+        )
+        with reading_response(SYSTEM, "batch_update_companies", target):
+            return len({str(obj.id) for obj in result.results or []})
 
     def get_primary_contact(self, company_id: str) -> Contact | None:
         """The first associated contact that has an e-mail address (HubSpot's order)."""
@@ -338,6 +418,26 @@ class HubSpotCrm:
         with reading_response(SYSTEM, "deal_ids_for_company", f"company {company_id}"):
             return _associated_ids(obj, "deals")
 
+    def _to_company(self, obj: Any, extra: Sequence[str] = ()) -> Company:
+        """A company record as a Company; every name in ``extra`` is in its properties."""
+        props: dict[str, str | None] = dict(obj.properties or {})
+        for name in extra:
+            props.setdefault(name, None)
+        company_id = str(obj.id)
+        url = self.company_url(company_id)
+        if url:
+            props.setdefault("crm_url", url)
+        return Company(
+            id=company_id,
+            name=props.get("name") or props.get("domain") or f"Company {company_id}",
+            domain=props.get("domain"),
+            tier=props.get("cshub_tier"),
+            owner_id=props.get("hubspot_owner_id"),
+            timezone=props.get("cshub_timezone"),
+            lifecycle_stage=props.get("lifecyclestage"),
+            properties=props,
+        )
+
     def company_url(self, company_id: str) -> str | None:
         """A link to the company record in HubSpot's web app, when ``portal_url`` is set."""
         if not self._portal_url:
@@ -482,6 +582,17 @@ def _translate(operation: str, target: str, exc: Exception) -> ConnectorError:
     if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
         return transport_error(SYSTEM, operation, target, exc)
     return unexpected_error(SYSTEM, operation, target, exc)
+
+
+def _with_company_properties(extra: Sequence[str]) -> list[str]:
+    """What to ask HubSpot for: the properties a Company is built from, then ``extra``."""
+    return [*COMPANY_PROPERTIES, *(p for p in dict.fromkeys(extra) if p not in COMPANY_PROPERTIES)]
+
+
+def _batch_target(ids: Sequence[str]) -> str:
+    if len(ids) == 1:
+        return f"company {ids[0]}"
+    return f"{len(ids)} companies {ids[0]}…{ids[-1]}"
 
 
 def _to_contact(obj: Any, extra: Sequence[str]) -> CrmContact | None:

@@ -24,8 +24,10 @@ from typing import Literal
 from pydantic import BaseModel
 
 from connectors.base import (
+    MAX_BATCH_RECORDS,
     ChatMessageRef,
     Company,
+    CompanyPage,
     Contact,
     CrmContact,
     CrmRecordRef,
@@ -124,7 +126,12 @@ class RecordingCrm(_Recorder):
     """Any company id exists (``Company {id}``, owned by ``owner-1``) unless seeded or
     listed in ``missing``; every company has one primary contact (its only contact unless
     ``company_contacts`` lists others); any owner and any contact exists. Contact property
-    updates are kept and read back."""
+    updates are kept and read back.
+
+    The portfolio (``list_companies``) is the seeded ``companies`` in id order. Company
+    updates (one by one or in batches) are appended to ``company_updates`` and read back
+    when a list or batch read asks for those properties; ``batch_updates`` keeps each
+    batch call as one dict."""
 
     def __init__(
         self,
@@ -148,6 +155,8 @@ class RecordingCrm(_Recorder):
         self.owners: dict[str, Owner] = dict(owners or {})
         self.deals: dict[str, Deal] = dict(deals or {})
         self.company_updates: list[tuple[str, dict[str, str]]] = []
+        self.batch_updates: list[dict[str, dict[str, str]]] = []
+        self._company_properties: dict[str, dict[str, str]] = {}
         self.missing: set[str] = set(missing)
         self._refs: dict[str, CrmRecordRef] = {}
         self._next_id = 1
@@ -234,7 +243,59 @@ class RecordingCrm(_Recorder):
 
     def update_company(self, company_id: str, properties: dict[str, str]) -> None:
         self._check_exists("update_company", company_id)
-        self.company_updates.append((company_id, dict(properties)))
+        with self._lock:
+            self.company_updates.append((company_id, dict(properties)))
+            self._company_properties.setdefault(company_id, {}).update(properties)
+
+    def list_companies(
+        self, *, after: str | None, limit: int = 100, properties: Sequence[str] = ()
+    ) -> CompanyPage:
+        """Seeded companies with ids at or above ``after`` (the next page's first id)."""
+        if not 1 <= limit <= MAX_BATCH_RECORDS:
+            raise ValueError(f"limit must be 1..{MAX_BATCH_RECORDS}, not {limit}")
+        ordered = sorted(
+            (c for c in self.companies.values() if c.id not in self.missing),
+            key=lambda c: _id_order(c.id),
+        )
+        if after is not None:
+            ordered = [c for c in ordered if _id_order(c.id) >= _id_order(after)]
+        page, rest = ordered[:limit], ordered[limit:]
+        return CompanyPage(
+            companies=[self._company_with(c, properties) for c in page],
+            next_after=rest[0].id if rest else None,
+        )
+
+    def batch_read_companies(self, ids: Sequence[str], properties: Sequence[str]) -> list[Company]:
+        wanted = list(dict.fromkeys(ids))
+        if len(wanted) > MAX_BATCH_RECORDS:
+            raise ValueError(f"at most {MAX_BATCH_RECORDS} companies per batch read")
+        return [
+            self._company_with(self.get_company(i), properties)
+            for i in wanted
+            if i not in self.missing
+        ]
+
+    def batch_update_companies(self, updates: Mapping[str, Mapping[str, str]]) -> int:
+        """Companies in ``missing`` are skipped (HubSpot's 207), the others recorded."""
+        if len(updates) > MAX_BATCH_RECORDS:
+            raise ValueError(f"at most {MAX_BATCH_RECORDS} companies per batch update")
+        done = {i: dict(p) for i, p in updates.items() if i not in self.missing}
+        with self._lock:
+            if done:
+                self.batch_updates.append(done)
+            for company_id, props in done.items():
+                self.company_updates.append((company_id, dict(props)))
+                self._company_properties.setdefault(company_id, {}).update(props)
+        return len(done)
+
+    def _company_with(self, company: Company, names: Sequence[str]) -> Company:
+        with self._lock:
+            stored = dict(self._company_properties.get(company.id, {}))
+        props = {
+            **company.properties,
+            **{n: stored.get(n, company.properties.get(n)) for n in names},
+        }
+        return company.model_copy(update={"properties": props})
 
     def get_deal(self, deal_id: str) -> Deal:
         if deal_id in self.missing:
@@ -444,6 +505,11 @@ class RecordingMailer(_Recorder):
                 target=message.to,
             )
         return receipt
+
+
+def _id_order(company_id: str) -> tuple[int, int, str]:
+    """CRM id order: numeric ids by value, before any other ids (by text)."""
+    return (0, int(company_id), "") if company_id.isdigit() else (1, 0, company_id)
 
 
 def _one_line(text: str) -> str:

@@ -1,14 +1,16 @@
-"""``/_sandbox/*`` control endpoints: faults, rate limits and reset (used by tests)."""
+"""``/_sandbox/*`` control endpoints: faults, rate limits, reset and bulk data (used by tests)."""
 
 from __future__ import annotations
 
 from typing import TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sandbox.appkeys import FAULTS, STORE
 from sandbox.faults import FaultSpec, RateLimitSpec
+from sandbox.hubspot_models import PropertyInput
+from sandbox.hubspot_state import MAX_BULK_COMPANIES, CrmError
 from sandbox.middleware import BadRequest, read_json
 
 M = TypeVar("M", bound=BaseModel)
@@ -62,6 +64,41 @@ async def reset(request: web.Request) -> web.StreamResponse:
     return web.json_response({"ok": True})
 
 
+class BulkCompaniesSpec(BaseModel):
+    """Body of ``POST /_sandbox/hubspot/companies/bulk``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(..., ge=1, le=MAX_BULK_COMPANIES)
+    id_start: int | None = Field(None, ge=1)
+    properties: dict[str, PropertyInput] = Field(default_factory=dict)
+    vary: bool = False
+
+
+async def bulk_companies(request: web.Request) -> web.StreamResponse:
+    """Create many synthetic HubSpot companies at once (load tests); reset removes them."""
+    spec = await _body(request, BulkCompaniesSpec)
+    if isinstance(spec, web.Response):
+        return spec
+    state = request.app[STORE].hubspot
+    try:
+        created = state.bulk_create_companies(
+            spec.count, id_start=spec.id_start, properties=spec.properties, vary=spec.vary
+        )
+    except CrmError as exc:
+        return web.json_response({"ok": False, "error": exc.message}, status=exc.status)
+    return web.json_response(
+        {
+            "ok": True,
+            "created": len(created),
+            "first_id": created[0].id,
+            "last_id": created[-1].id,
+            "companies": len(state.objects["companies"]),
+        },
+        status=201,
+    )
+
+
 def setup(app: web.Application) -> None:
     app.router.add_post("/_sandbox/faults", add_fault)
     app.router.add_get("/_sandbox/faults", list_faults)
@@ -69,3 +106,4 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/_sandbox/ratelimit", set_rate_limit)
     app.router.add_get("/_sandbox/ratelimit", get_rate_limits)
     app.router.add_post("/_sandbox/reset", reset)
+    app.router.add_post("/_sandbox/hubspot/companies/bulk", bulk_companies)

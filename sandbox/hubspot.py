@@ -27,7 +27,7 @@ from sandbox.hubspot_models import (
     SearchBody,
     V4AssociationSpec,
 )
-from sandbox.hubspot_search import comparable, search
+from sandbox.hubspot_search import search
 from sandbox.hubspot_state import CrmError, CrmObject, HubSpotState, normalize_value
 from sandbox.middleware import BadRequest, Handler, read_json
 from sandbox.store import Store
@@ -182,18 +182,36 @@ def _numeric(object_id: str) -> int | str:
 # -- /crm/v3/objects ------------------------------------------------------------------
 
 
+def _id_cursor(after: str | None) -> int:
+    """The list APIs' cursor: the smallest object id the page may start at."""
+    if after is None or after == "":
+        return 0
+    if not after.isdigit():
+        raise CrmError(400, "VALIDATION_ERROR", f"Invalid paging cursor after={after}")
+    return int(after)
+
+
 @_api
 async def list_objects(request: web.Request) -> web.StreamResponse:
+    """``GET /crm/v3/objects/{type}``: in id order, ``limit`` 1..100 (default 10). As in
+    HubSpot, ``paging.next.after`` is the id after the last one returned (not an offset), so
+    paging neither skips nor repeats records when others are created meanwhile."""
     state = _store(request).hubspot
     object_type = _object_type(request)
     limit = _int_param(request, "limit", 10, MAX_PAGE)
-    start = _offset(request.query.get("after"))
-    everything = sorted(state.objects[object_type].values(), key=lambda o: comparable(o.id))
-    page = everything[start : start + limit]
+    if limit < 1:
+        raise CrmError(400, "VALIDATION_ERROR", "limit must be at least 1")
+    start = _id_cursor(request.query.get("after"))
+    # Every HubSpot id is numeric (demo data and runtime ids alike).
+    candidates = sorted(
+        (o for o in state.objects[object_type].values() if int(o.id) >= start),
+        key=lambda o: int(o.id),
+    )
+    page = candidates[:limit]
     properties, associations = _multi(request, "properties"), _association_types(request)
     body: JsonDict = {"results": [_object_json(state, o, properties, associations) for o in page]}
-    more = start + limit < len(everything)
-    return web.json_response(body | _paging(request, start + limit if more else None))
+    more = len(candidates) > limit
+    return web.json_response(body | _paging(request, int(page[-1].id) + 1 if more else None))
 
 
 @_api

@@ -10,9 +10,10 @@ Unknown properties are accepted and stored (custom properties need no schema her
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sandbox.clock import iso_ms, parse_instant, utcnow
@@ -81,6 +82,15 @@ REQUIRED_ON_CREATE: dict[str, tuple[str, ...]] = {
     "notes": ("hs_timestamp",),
 }
 FIRST_RUNTIME_ID = 100001
+MAX_BULK_COMPANIES = 100_000
+# (tier, weight, seats range, features available, workflow runs limit) for bulk companies
+_BULK_TIERS: tuple[tuple[str, int, tuple[int, int], int, int], ...] = (
+    ("community", 40, (1, 5), 8, 100),
+    ("starter", 30, (5, 25), 15, 1_000),
+    ("professional", 20, (20, 100), 25, 10_000),
+    ("enterprise", 10, (100, 1_000), 40, 100_000),
+)
+_BULK_TIMEZONES = ("Europe/Berlin", "Europe/London", "America/New_York", "America/Chicago")
 
 
 class CrmError(Exception):
@@ -172,6 +182,51 @@ def normalize_value(value: object) -> str | None:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def _varied_health_inputs(
+    object_id: str, owners: Sequence[str], now: datetime
+) -> dict[str, str | None]:
+    """Deterministic health inputs for one bulk company, spread from critical to healthy.
+
+    One hidden "health" draw per company drives every input (plus noise), so the inputs
+    agree with each other the way real accounts' do and scores cover the whole range.
+    """
+    rng = random.Random(f"cshub-bulk-company:{object_id}")
+    health = rng.random()
+
+    def share(spread: float) -> float:
+        return min(1.0, max(0.0, health + rng.uniform(-spread, spread)))
+
+    tier, _, (seats_lo, seats_hi), features, workflow_limit = rng.choices(
+        _BULK_TIERS, weights=[t[1] for t in _BULK_TIERS]
+    )[0]
+    seats = rng.randint(seats_lo, seats_hi)
+    if health < 0.15:
+        payment = rng.choice(("past_due", "failed", "current"))
+    elif health < 0.35:
+        payment = "past_due" if rng.random() < 0.2 else "current"
+    else:
+        payment = "current"
+    touched = now.date() - timedelta(days=int((1 - health) * 90) + rng.randint(0, 30))
+    values: dict[str, object] = {
+        "cshub_tier": tier,
+        "hubspot_owner_id": rng.choice(owners) if owners else None,
+        "cshub_timezone": rng.choice(_BULK_TIMEZONES),
+        "cshub_licensed_seats": seats,
+        "cshub_active_users": round(seats * share(0.2)),
+        "cshub_features_available": features,
+        "cshub_features_adopted": round(features * share(0.25)),
+        "cshub_workflow_limit": workflow_limit,
+        "cshub_workflow_runs": round(workflow_limit * 1.2 * share(0.2)),
+        "cshub_open_tickets": int((1 - health) * 8) + rng.randint(0, 2),
+        "cshub_nps_score": round(
+            max(-100.0, min(100.0, (2 * health - 1) * 100 + rng.gauss(0, 20)))
+        ),
+        "cshub_payment_status": payment,
+        "cshub_last_csm_touch": touched.isoformat(),
+    }
+    return {k: normalize_value(v) for k, v in values.items()}
 
 
 def _invalid(name: str, code: str, message: str) -> JsonDict:
@@ -306,6 +361,63 @@ class HubSpotState:
                     for p in problems
                 ],
             )
+
+    def bulk_create_companies(
+        self,
+        count: int,
+        *,
+        id_start: int | None = None,
+        properties: Mapping[str, object] | None = None,
+        vary: bool = False,
+    ) -> list[CrmObject]:
+        """``count`` synthetic companies with ids ``id_start``.. (default: the next runtime
+        id), for load tests. Each gets ``Bulk Company {id}``, a domain and lifecycle stage;
+        ``vary`` adds health inputs drawn from a generator seeded by the id (the same id
+        always gets the same values; ``cshub_last_csm_touch`` counts days back from today);
+        ``properties`` are set on every company and win over varied values.
+
+        All or nothing: bad default values (400) or an id that is taken (409) create none.
+        Ids handed out later (``new_id``) start above the last bulk id.
+        """
+        if not 1 <= count <= MAX_BULK_COMPANIES:
+            raise CrmError(400, "VALIDATION_ERROR", f"count must be 1..{MAX_BULK_COMPANIES}")
+        first = self._next_id if id_start is None else id_start
+        if first < 1:
+            raise CrmError(400, "VALIDATION_ERROR", "id_start must be a positive integer")
+        defaults = {k: normalize_value(v) for k, v in (properties or {}).items()}
+        self.validate("companies", defaults, creating=True)
+        companies = self.objects["companies"]
+        ids = [str(first + n) for n in range(count)]
+        taken = [i for i in ids if i in companies]
+        if taken:
+            raise CrmError(
+                409,
+                "CONFLICT",
+                f"{len(taken)} of the ids {ids[0]}..{ids[-1]} are taken (first: {taken[0]})",
+            )
+        owners = sorted(self.owners, key=int)
+        now = utcnow()
+        stamp = iso_ms(now)
+        created: list[CrmObject] = []
+        for object_id in ids:
+            values: dict[str, str | None] = {
+                "name": f"Bulk Company {object_id}",
+                "domain": f"bulk-{object_id}.example.com",
+                "lifecyclestage": "customer",
+            }
+            if vary:
+                values |= _varied_health_inputs(object_id, owners, now)
+            values |= defaults
+            values |= {
+                "hs_object_id": object_id,
+                "createdate": stamp,
+                "hs_lastmodifieddate": stamp,
+            }
+            obj = CrmObject("companies", object_id, values, now, now)
+            companies[object_id] = obj
+            created.append(obj)
+        self._next_id = max(self._next_id, first + count)
+        return created
 
     # -- associations ----------------------------------------------------------------
 

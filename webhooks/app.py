@@ -472,7 +472,7 @@ def create_app(
             _matches(TICKET_ID_PATTERN, ticket)
             and _matches(SURVEY_ID_PATTERN, survey)
             and _number_in(score, 1, 5)
-            and exp.isdigit()
+            and _digits(exp, 12)
             and 0 < len(sig) <= 128
         ):
             return _bad_link(f"malformed CSAT link for ticket {ticket[:20]!r}")
@@ -512,7 +512,7 @@ def create_app(
             and _matches(QUARTER_PATTERN, quarter)
             and _matches(SURVEY_ID_PATTERN, survey)
             and _number_in(score, 0, 10)
-            and exp.isdigit()
+            and _digits(exp, 12)
             and 0 < len(sig) <= 128
         ):
             return _bad_link(f"malformed NPS link for customer {customer[:20]!r}")
@@ -585,7 +585,7 @@ def _matches(pattern: str, value: str) -> bool:
 
 
 def _number_in(value: str, low: int, high: int) -> bool:
-    return value.isdigit() and len(value) <= 3 and low <= int(value) <= high
+    return _digits(value, 3) and low <= int(value) <= high
 
 
 def _page(title: str, text: str) -> str:
@@ -611,3 +611,8 @@ def _body_schema(model: Any) -> dict[str, Any]:
     else:
         schema = {"$ref": f"#/components/schemas/{model.__name__}"}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def _digits(value: str, max_len: int) -> bool:
+    """ASCII digits only (``isdigit`` also accepts ``²``, which ``int`` refuses)."""
+    return 0 < len(value) <= max_len and value.isascii() and value.isdecimal()

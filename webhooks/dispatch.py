@@ -66,8 +66,11 @@ async def dispatch(
                 id=workflow_id,
                 task_queue=task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                # A journey that completed is not restarted by a late or repeated event.
-                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+                # A journey that completed is not restarted by a late or repeated event,
+                # unless the process recurs (a new dunning after the last was paid).
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE
+                if route.recurring
+                else WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
                 start_signal=route.signal,
                 start_signal_args=signal_args,
                 static_summary=f"{route.workflow} · {workflow_id} "

@@ -66,6 +66,10 @@ class Route:
     """The business key the workflow id is made from (default: the customer id)."""
     applies: Callable[[CustomerEvent], str | None] | None = None
     """Returns why the event does not concern the workflow (then ignored), or None."""
+    recurring: bool = False
+    """A customer goes through it again and again (a new dunning after the last one was
+    paid, a new countdown after a churn): a closed workflow with the id may be started
+    anew. Otherwise a completed one is never restarted by a late or repeated event."""
 
 
 def _onboarding_from_deal(ev: CustomerEvent) -> OnboardingInput:
@@ -234,20 +238,35 @@ ROUTES: dict[str, Route] = {
     },
     # Stripe subscriptions drive the renewal countdown (started on first sight).
     "stripe.customer.subscription.created": Route(
-        RENEWAL, renewal_workflow_id, _renewal_input, "renewal_date_changed", _renewal_date_changed
+        RENEWAL,
+        renewal_workflow_id,
+        _renewal_input,
+        "renewal_date_changed",
+        _renewal_date_changed,
+        recurring=True,
     ),
     "stripe.customer.subscription.updated": Route(
-        RENEWAL, renewal_workflow_id, _renewal_input, "renewal_date_changed", _renewal_date_changed
+        RENEWAL,
+        renewal_workflow_id,
+        _renewal_input,
+        "renewal_date_changed",
+        _renewal_date_changed,
+        recurring=True,
     ),
     STRIPE_SUBSCRIPTION_RENEWED: Route(
-        RENEWAL, renewal_workflow_id, _renewal_input, "auto_renewed", _auto_renewed
+        RENEWAL, renewal_workflow_id, _renewal_input, "auto_renewed", _auto_renewed, recurring=True
     ),
     "stripe.customer.subscription.deleted": Route(
         RENEWAL, renewal_workflow_id, None, "churned", _subscription_churned
     ),
     # Failed payments start (or feed) dunning; a paid invoice stops a running one.
     "stripe.invoice.payment_failed": Route(
-        DUNNING, dunning_workflow_id, _dunning_input, "payment_failed", _payment_failed
+        DUNNING,
+        dunning_workflow_id,
+        _dunning_input,
+        "payment_failed",
+        _payment_failed,
+        recurring=True,
     ),
     "stripe.invoice.paid": Route(
         DUNNING, dunning_workflow_id, None, "payment_succeeded", _payment_succeeded

@@ -90,6 +90,9 @@ class TicketSlaState(BaseModel):
     actions: list[ActionRecord] = Field(default_factory=list)
     csat_started: bool = False
     reopen_until: datetime | None = None
+    escalated_priority: str | None = None
+    """The Zendesk priority the hub itself set when escalating: Zendesk's webhook for that
+    change must not re-target the clocks."""
     finished: bool = False
 
 
@@ -189,8 +192,10 @@ class TicketSlaWorkflow:
             replied = min(max(ticket.first_agent_reply_at, created), now)
             response.stop(cal, replied, met=True)
             st.first_response_at = replied
+        # Heard of late: it has been in its current state since its last update.
+        since = min(max(ticket.updated_at or created, created), now)
         if status in policy.pause_resolution_on:
-            resolution.stop(cal, created, met=False)
+            resolution.stop(cal, since, met=False)
         self._act.record(
             "start",
             "journey",
@@ -199,7 +204,7 @@ class TicketSlaWorkflow:
             f"{_fmt(targets.resolution)} ({cal.name})",
         )
         if status in SOLVED:
-            await self._on_status(status, now)
+            await self._on_status(status, since)
         elif policy.auto_acknowledge.enabled:
             await self._act.run(
                 "ack",
@@ -255,20 +260,24 @@ class TicketSlaWorkflow:
         for clock in st.clocks:
             for t in (
                 clock.warn_at(cal, st.policy.warn_at_fraction),
-                clock.next_breach_at(cal),
+                None if self._at_last_level() else clock.next_breach_at(cal),
             ):
                 if t is not None:
                     times.append(t)
         return min(times) if times else None
+
+    def _at_last_level(self) -> bool:
+        st = self._require_state()
+        return st.level >= len(st.policy.escalation) - 1
 
     async def _fire_due(self, now: datetime) -> None:
         st = self._require_state()
         cal = self._calendar()
         for clock in st.clocks:
             warn = clock.warn_at(cal, st.policy.warn_at_fraction)
-            breach = clock.next_breach_at(cal)
+            breach = None if self._at_last_level() else clock.next_breach_at(cal)
             if breach is not None and breach <= now:
-                await self._breach(clock, breach)
+                await self._breach(clock, breach, now)
             elif warn is not None and warn <= now:
                 await self._warn(clock, warn)
 
@@ -301,28 +310,25 @@ class TicketSlaWorkflow:
         )
         self._details()
 
-    async def _breach(self, clock: Clock, at: datetime) -> None:
+    async def _breach(self, clock: Clock, at: datetime, now: datetime) -> None:
+        """One escalation per firing: targets missed while nobody could act (a ticket
+        heard of late, a worker outage, a stricter target) count, but move the ticket up
+        one level only."""
         st = self._require_state()
-        clock.breaches += 1
+        cal = self._calendar()
+        overdue = int(clock.used(cal, now) / clock.target) if clock.target else 1
+        clock.breaches = max(clock.breaches + 1, overdue)
         if clock.first_breached_at is None:
             clock.first_breached_at = at
         levels = st.policy.escalation
         new_level = min(st.level + 1, len(levels) - 1)
-        escalates = new_level > st.level
         level = levels[new_level]
         st.breaches.append(
             SlaBreach(clock=clock.name, at=at, level=new_level, level_name=level.name)
         )
-        if not escalates:
-            self._act.record(
-                f"breach:{clock.name.value}:{clock.breaches}",
-                "journey",
-                f"{_label(clock.name)} breached again; already at the last level ({level.name})",
-                outcome="skipped",
-            )
-            self._details()
-            return
         st.level = new_level
+        if level.zendesk_priority:
+            st.escalated_priority = level.zendesk_priority
         step = f"escalate:{new_level}"
         note = (
             f"SLA breach: {_label(clock.name)} target of {_fmt(clock.target)} "
@@ -417,9 +423,14 @@ class TicketSlaWorkflow:
             if previous in SOLVED:
                 return
             response = self._clock(ClockName.FIRST_RESPONSE)
-            if response.met_at is None:
-                response.stop(cal, at, met=True)
-                st.first_response_at = st.first_response_at or at
+            if response.met_at is None and response.running_since is not None:
+                # Solved with no public reply (spam, merged, fixed in passing): the
+                # first-response clock stops without being met.
+                response.stop(cal, at, met=False)
+                response.paused = False
+                self._act.record(
+                    "no_reply", "journey", "solved without a public agent reply", outcome="skipped"
+                )
             resolution.stop(cal, at, met=True)
             st.solved_at = at
             st.reopen_until = workflow.now() + timedelta(days=st.policy.reopen_window_days)
@@ -431,22 +442,29 @@ class TicketSlaWorkflow:
                 f"{', breached' if resolution.breaches else ''})",
             )
             await self._start_csat(at)
-        elif status in st.policy.pause_resolution_on:
+            return
+        if previous in SOLVED:
+            # Reopened (to open, new, pending or hold): not solved any more; a later
+            # solve asks for CSAT again.
+            st.solved_at = None
+            st.reopen_until = None
+            st.csat_started = False
+            resolution.start(at)
+            self._act.record("reopened", "journey", f"reopened ({status}): clock resumes")
+        if status in st.policy.pause_resolution_on:
             if resolution.running_since is not None:
                 resolution.stop(cal, at, met=False)
                 self._act.record("paused", "journey", f"resolution clock paused ({status})")
         else:
-            if previous in SOLVED:
-                st.solved_at = None
-                st.reopen_until = None
-                self._act.record("reopened", "journey", f"reopened ({status}): clock resumes")
-            elif resolution.paused:
+            if resolution.paused:
                 self._act.record("resumed", "journey", f"resolution clock resumed ({status})")
             if resolution.running_since is None:
                 resolution.start(at)
 
     def _on_priority(self, priority: str | None, at: datetime) -> None:
         st = self._require_state()
+        if priority is not None and priority.lower() == (st.escalated_priority or ""):
+            return  # Zendesk telling us about the priority our own escalation set
         severity = severity_for_priority(st.policy, priority)
         if severity is st.severity:
             return

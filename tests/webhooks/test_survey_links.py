@@ -226,3 +226,17 @@ async def test_a_click_while_temporal_is_down_says_try_again(
             assert "try again" in page.text.lower()
         # Nothing was recorded: once Temporal is back, the same click is acted on.
         assert (await click(csat)).status_code == 503
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "ticket=5001&survey=abcdef0123456789&score=%C2%B2&exp=9999999999&sig=00",
+        "ticket=5001&survey=abcdef0123456789&score=4&exp=%C2%B2&sig=00",
+        "ticket=5001&survey=abcdef0123456789&score=4&exp=" + "9" * 5000 + "&sig=00",
+    ],
+)
+async def test_odd_digits_in_a_survey_link_are_a_bad_link_not_a_crash(api: Api, query: str) -> None:
+    async with httpx.AsyncClient() as http:
+        resp = await http.get(f"{api.url}/survey/csat?{query}")
+    assert resp.status_code == 403

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from domain.churn_plan import ChurnPlan
 from domain.dunning_plan import DunningPlan
+from domain.health_model import HealthModel, HealthModels, HealthModelsConfig
 from domain.onboarding_plan import OnboardingPlan
 from domain.onboarding_schedule import build_schedule
 from domain.renewal_plan import RenewalPlan
@@ -160,6 +161,62 @@ def load_onboarding_plan(name: str) -> OnboardingPlan:
     return parse_plan_file(playbooks_dir() / "onboarding" / f"{name}.yaml", known_templates())
 
 
+HEALTH_DIR = "health"
+"""Health models live in ``playbooks/health/``: ``models.yaml`` (which model each tier
+uses) and one ``<name>.yaml`` per model."""
+
+
+def health_dir(directory: Path | None = None) -> Path:
+    """``<playbooks>/health``; a playbooks folder without one (an older
+    ``CSHUB_PLAYBOOKS_DIR`` copy) uses the shipped health models."""
+    base = (directory or playbooks_dir()) / HEALTH_DIR
+    return base if base.is_dir() else PACKAGE_DIR / HEALTH_DIR
+
+
+def load_health_model(name: str, directory: Path | None = None) -> HealthModel:
+    """Load ``playbooks/health/<name>.yaml``; its ``name`` must match the file name."""
+    path = health_dir(directory) / f"{name}.yaml"
+    model = _parse_model_file(path, HealthModel)
+    if model.name != path.stem:
+        raise PlaybookError(
+            [
+                PlaybookProblem(
+                    path, "name", f"is {model.name!r}; must match the file name {path.stem!r}"
+                )
+            ]
+        )
+    return model
+
+
+def load_health_models(directory: Path | None = None) -> HealthModels:
+    """Load ``playbooks/health/models.yaml`` and every model it names; PlaybookError lists
+    every problem of every file."""
+    base = health_dir(directory)
+    config = _parse_model_file(base / "models.yaml", HealthModelsConfig)
+    problems: list[PlaybookProblem] = []
+    models: dict[str, HealthModel] = {}
+    for name in config.model_names():
+        if not (base / f"{name}.yaml").exists():
+            fields = [f"tiers.{t.value}" for t, n in config.tiers.items() if n == name]
+            if config.default == name:
+                fields.insert(0, "default")
+            problems.append(
+                PlaybookProblem(
+                    base / "models.yaml",
+                    ", ".join(fields),
+                    f"model {name!r} does not exist ({HEALTH_DIR}/{name}.yaml)",
+                )
+            )
+            continue
+        try:
+            models[name] = load_health_model(name, directory)
+        except PlaybookError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise PlaybookError(problems)
+    return HealthModels(config=config, models=models)
+
+
 def plan_name_for(tier: Tier, override: str | None = None) -> str:
     return override or tier.value
 
@@ -194,6 +251,24 @@ def validate_all(directory: Path | None = None) -> tuple[list[Path], list[Playbo
         files.append(root / f"{kind}.yaml")
         try:
             load_playbook(kind, model, root)
+        except PlaybookError as exc:
+            problems.extend(exc.problems)
+    health = health_dir(root)
+    files.append(health / "models.yaml")
+    health_files = sorted(health.glob("*.yaml"))
+    files.extend(p for p in health_files if p.name != "models.yaml")
+    try:
+        load_health_models(root)
+    except PlaybookError as exc:
+        problems.extend(exc.problems)
+    checked = {health / "models.yaml"}
+    for p in problems:
+        checked.add(p.file)
+    for path in health_files:
+        if path.name == "models.yaml" or path in checked:
+            continue
+        try:  # models no tier uses yet are validated too
+            load_health_model(path.stem, root)
         except PlaybookError as exc:
             problems.extend(exc.problems)
     return files, problems

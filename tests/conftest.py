@@ -33,6 +33,7 @@ def playbooks_with_test_plans(tmp_path_factory: pytest.TempPathFactory) -> Itera
     """The shipped plans plus test-only plans, via CSHUB_PLAYBOOKS_DIR."""
     root = tmp_path_factory.mktemp("playbooks")
     shutil.copytree(PACKAGE_DIR / "onboarding", root / "onboarding")
+    shutil.copytree(PACKAGE_DIR / "health", root / "health")
     # Tests run at any hour of the day: the tier plans' quiet hours would defer a welcome
     # e-mail started at 05:00 New York time. Quiet hours have their own tests (plan
     # "quiet" below), so the copies used elsewhere have none; the send hour stays.
@@ -78,7 +79,8 @@ def hub_settings(sandbox: SandboxHandle) -> Settings:
     )
 
 
-async def _time_skipping() -> AsyncIterator[WorkflowEnvironment]:
+async def fresh_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A new time-skipping test server (start-up about a second)."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(temporal_test_server()),
@@ -89,7 +91,7 @@ async def _time_skipping() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture(scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    async for env in _time_skipping():
+    async for env in fresh_time_skipping_env():
         yield env
 
 
@@ -98,7 +100,7 @@ async def module_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server of the module's own: for tests that move the clock far
     (to a weekday, a quarter) or leave long-lived workflows, so no other module inherits
     that clock."""
-    async for env in _time_skipping():
+    async for env in fresh_time_skipping_env():
         yield env
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -25,7 +26,7 @@ from domain.surveys import (
     quarter_at,
 )
 from sandbox.server import SandboxHandle
-from tests.conftest import outbox, running_worker
+from tests.conftest import fresh_time_skipping_env, outbox, running_worker
 from tests.workflows.campaign_helpers import (
     TIMEZONES,
     local_hour,
@@ -45,9 +46,11 @@ NPS_TASK = "Book a 1:1 call: NPS detractor (score 3)"
 
 
 @pytest.fixture
-def time_skipping_env(module_time_skipping_env: WorkflowEnvironment) -> WorkflowEnvironment:
-    """This module's own clock: NPS moves it by quarters and leaves cycles running."""
-    return module_time_skipping_env
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server per test: NPS moves the clock by quarters, and a workflow
+    task left behind by another test (its worker gone) would stop the clock skipping."""
+    async for env in fresh_time_skipping_env():
+        yield env
 
 
 async def set_ticket_status(sandbox: SandboxHandle, ticket_id: str, status: str) -> None:

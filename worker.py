@@ -15,10 +15,13 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.crm import CrmActivities
+from activities.health import HealthActivities
+from activities.health_digest import HealthDigestActivities
 from activities.messaging import MessagingActivities, MessagingConfig
 from activities.playbooks import load_onboarding_plan_activity, load_playbook_activity
 from activities.support import SupportActivities
 from activities.surveys import SurveyActivities
+from activities.usage import UsageActivities
 from connectors.factory import Connectors
 from cshub.settings import Settings
 from workflows.registry import WORKFLOWS
@@ -48,12 +51,14 @@ def build_activities(connectors: Connectors, config: MessagingConfig) -> list[Ca
     messaging = MessagingActivities(connectors.crm, connectors.mailer, connectors.chat, config)
     support = SupportActivities(connectors.helpdesk, connectors.crm, connectors.chat, config)
     surveys = SurveyActivities(connectors.crm, connectors.helpdesk)
+    health_digest = HealthDigestActivities(connectors.crm, connectors.chat, config)
     return [
         crm.create_csm_task,
         crm.add_crm_note,
         crm.get_customer_tier,
         crm.get_customer_profile,
         crm.update_company,
+        HealthActivities(connectors.crm).score_health_page,
         messaging.send_customer_email,
         messaging.alert_csm,
         load_onboarding_plan_activity,
@@ -62,10 +67,13 @@ def build_activities(connectors: Connectors, config: MessagingConfig) -> list[Ca
         support.escalate_ticket,
         support.comment_on_ticket,
         support.post_support_alert,
+        support.refresh_support_health_inputs,
         surveys.csat_recipient,
         surveys.record_csat_on_ticket,
         surveys.nps_contacts,
         surveys.update_contact,
+        health_digest.post_health_digests,
+        UsageActivities(connectors.crm).record_usage_snapshot,
     ]
 
 

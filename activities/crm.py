@@ -15,6 +15,7 @@ from activities.models import (
     CustomerRef,
 )
 from connectors.base import Crm
+from domain.health_properties import ACCOUNT_EXECUTIVE
 from domain.tiers import Tier
 
 
@@ -24,15 +25,19 @@ class CrmActivities:
 
     @activity.defn(name="create_csm_task")
     def create_csm_task(self, req: CsmTaskRequest) -> ActionResult:
-        """A task for the company's owner (the CSM), created at most once per key."""
+        """A task for the company's owner (the CSM) or its account executive, created at
+        most once per key."""
         with connector_errors():
             company = self._crm.get_company(req.customer_id)
+            owner_id = company.owner_id
+            if req.assign_to == "account_executive":
+                owner_id = company.properties.get(ACCOUNT_EXECUTIVE) or owner_id
             ref = self._crm.create_task(
                 company_id=req.customer_id,
                 subject=req.subject,
                 body=req.body,
                 due_at=req.due_at,
-                owner_id=company.owner_id,
+                owner_id=owner_id,
                 priority=req.priority,
                 idempotency_key=req.idempotency_key,
             )

@@ -27,7 +27,8 @@ from activities.models import (
     EmailRecipient,
     MessageContext,
 )
-from connectors.base import Chat, Contact, Crm, Mailer, OutgoingEmail
+from connectors.base import Chat, Contact, Crm, Mailer, OutgoingEmail, Owner
+from domain.health_properties import ACCOUNT_EXECUTIVE
 from domain.send_window import SendWindow, out_of_quiet_hours, zone_known
 from domain.survey_links import csat_links, exit_survey_links, nps_links
 from templates.renderer import render_email, render_slack
@@ -231,6 +232,16 @@ class MessagingActivities:
             req.workflow_id,
         )
 
+    async def _account_executive(self, details: CustomerDetails) -> tuple[Owner | None, str | None]:
+        """The company's account executive (``cshub_account_executive_id``) and their
+        Slack id, when one is recorded and known to the CRM."""
+        ae_id = details.company.properties.get(ACCOUNT_EXECUTIVE)
+        if not ae_id:
+            return None, None
+        with connector_errors():
+            ae = await asyncio.to_thread(self._crm.get_owner, ae_id)
+            return ae, await self._chat.lookup_user_id(ae.email)
+
     async def _alert(
         self,
         details: CustomerDetails,
@@ -244,6 +255,7 @@ class MessagingActivities:
         if details.csm:
             with connector_errors():
                 csm_slack_id = await self._chat.lookup_user_id(details.csm.email)
+        ae, ae_slack_id = await self._account_executive(details)
         crm_url = (
             self._config.crm_company_url.format(id=customer_id)
             if self._config.crm_company_url
@@ -257,6 +269,8 @@ class MessagingActivities:
                 "customer_id": customer_id,
                 "csm_name": details.csm.full_name if details.csm else None,
                 "csm_slack_id": csm_slack_id,
+                "ae_name": ae.full_name if ae else None,
+                "ae_slack_id": ae_slack_id,
                 "workflow_id": workflow_id,
                 "crm_url": crm_url,
             },

@@ -5,7 +5,7 @@ workflow history."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -73,6 +73,9 @@ class CsmTaskRequest(BaseModel):
     due_at: datetime
     priority: str = "MEDIUM"
     idempotency_key: str
+    assign_to: Literal["csm", "account_executive"] = "csm"
+    """Whose task: the company owner (CSM), or the account executive recorded on the
+    company (``cshub_account_executive_id``; the CSM when none is set)."""
 
 
 class CrmNoteRequest(BaseModel):

@@ -4,12 +4,17 @@ Zendesk has no idempotency keys, so each ticket change carries a marker tag and 
 skipped when the ticket already has it: the tag and the internal note travel in the same
 update, so a retried escalation never adds a second note. Ticket subjects and requester
 names are read here, at send time, and never enter workflow history.
+
+``refresh_support_health_inputs`` copies a customer's support figures from the helpdesk
+to the CRM company (the health score's ``cshub_critical_tickets_open`` and
+``cshub_csat_percent``, plus the load and trend people read): see
+:data:`SUPPORT_HEALTH_PROPERTIES`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -17,12 +22,40 @@ from temporalio import activity
 
 from activities.errors import connector_errors
 from activities.messaging import MessagingConfig
-from activities.models import ActionResult
-from connectors.base import Chat, Crm, Helpdesk
+from activities.models import ActionResult, CustomerRef
+from connectors.base import Chat, Crm, Helpdesk, SupportLoad
 from connectors.errors import NotFoundError
+from domain.health_model import INPUTS
+from domain.sla_policy import SlaPolicy
+from domain.support_records import Severity
+from playbooks.loader import PlaybookError, load_playbook
 from templates.renderer import render_slack
 
 PRIORITY_ORDER = ["low", "normal", "high", "urgent"]
+
+CRITICAL_TICKETS_OPEN = INPUTS["critical_tickets_open"].property
+"""``cshub_critical_tickets_open``: unsolved tickets whose priority the SLA policy maps
+to severity critical (a health input)."""
+CSAT_PERCENT = INPUTS["csat_percent"].property
+"""``cshub_csat_percent``: satisfied (4-5) / all CSAT answers x 100, last 90 days, one
+decimal; blank when nobody answered (a health input: blank is "missing")."""
+OPEN_TICKETS = "cshub_open_tickets"
+"""Unsolved tickets (new, open, pending, on hold)."""
+TICKETS_30D = "cshub_tickets_30d"
+"""Tickets created in the last 30 days."""
+TICKETS_PREV_30D = "cshub_tickets_prev_30d"
+"""Tickets created 30-60 days ago (the trend: compare with ``cshub_tickets_30d``)."""
+SUPPORT_REFRESHED_AT = "cshub_support_refreshed_at"
+"""When the figures were counted, ISO 8601 UTC (``2026-10-01T12:00:00Z``)."""
+SUPPORT_HEALTH_PROPERTIES = (
+    CRITICAL_TICKETS_OPEN,
+    CSAT_PERCENT,
+    OPEN_TICKETS,
+    TICKETS_30D,
+    TICKETS_PREV_30D,
+    SUPPORT_REFRESHED_AT,
+)
+"""Every CRM company property ``refresh_support_health_inputs`` writes, every time."""
 
 
 class TicketRef(BaseModel):
@@ -86,6 +119,40 @@ def higher_priority(current: str | None, wanted: str | None) -> str | None:
     if rank.get(wanted, -1) > rank.get((current or "normal").lower(), 1):
         return wanted
     return None
+
+
+def critical_priorities(policy: SlaPolicy) -> list[str]:
+    """The Zendesk priorities the policy calls critical (``none``: tickets with no
+    priority, when the policy's default severity is critical)."""
+    found: list[str] = sorted(
+        p for p, s in policy.priority_to_severity.items() if s is Severity.CRITICAL
+    )
+    if policy.default_severity is Severity.CRITICAL:
+        found.append("none")
+    return found
+
+
+def support_properties(load: SupportLoad) -> dict[str, str]:
+    """The CRM company properties for these figures (strings, as CRM properties are)."""
+    csat = load.csat_percent
+    return {
+        CRITICAL_TICKETS_OPEN: str(load.critical_open),
+        CSAT_PERCENT: "" if csat is None else f"{csat:g}",
+        OPEN_TICKETS: str(load.open_tickets),
+        TICKETS_30D: str(load.created_last_30d),
+        TICKETS_PREV_30D: str(load.created_prev_30d),
+        SUPPORT_REFRESHED_AT: load.as_of.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def _current_critical_priorities() -> list[str]:
+    """From the current ``playbooks/sla.yaml`` (the figure is about all the customer's
+    tickets, so it follows the policy in force, not the one a running workflow kept)."""
+    try:
+        return critical_priorities(load_playbook("sla", SlaPolicy))
+    except PlaybookError as exc:
+        activity.logger.warning("sla playbook unreadable (%s): urgent counts as critical", exc)
+        return ["urgent"]
 
 
 class SupportActivities:
@@ -225,4 +292,35 @@ class SupportActivities:
             summary=rendered.text,
             created=ref.created,
             ref=f"{ref.channel}/{ref.ts}",
+        )
+
+    @activity.defn(name="refresh_support_health_inputs")
+    def refresh_support_health_inputs(self, req: CustomerRef) -> ActionResult:
+        """Count the customer's tickets and CSAT answers in the helpdesk and write them on
+        the CRM company (:data:`SUPPORT_HEALTH_PROPERTIES`). Idempotent: a retry or a
+        second call writes the same figures (and a later ``cshub_support_refreshed_at``).
+        A customer with no helpdesk organisation gets nothing written: no tickets found
+        there means "unknown", not "no critical tickets"."""
+        priorities = _current_critical_priorities()
+        with connector_errors():
+            load = self._helpdesk.support_load(req.customer_id, critical_priorities=priorities)
+            if load.organizations == 0:
+                return ActionResult(
+                    channel="crm_update",
+                    summary=f"no helpdesk organisation for customer {req.customer_id}: "
+                    "support figures left as they were",
+                    created=False,
+                    ref=req.customer_id,
+                )
+            properties = support_properties(load)
+            self._crm.update_company(req.customer_id, properties)
+        csat = properties[CSAT_PERCENT] or "-"
+        return ActionResult(
+            channel="crm_update",
+            summary=(
+                f"support figures: {load.open_tickets} open ({load.critical_open} critical), "
+                f"{load.created_last_30d} created in 30 days ({load.created_prev_30d} the 30 "
+                f"before), CSAT {csat} % of {load.csat_answers}"
+            ),
+            ref=req.customer_id,
         )

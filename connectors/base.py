@@ -196,6 +196,54 @@ class HelpdeskUser(BaseModel):
     organization_id: str | None = None
 
 
+CSAT_ANSWERED_TAG = "cshub_csat"
+"""On a ticket whose CSAT answer the hub recorded (``activities.surveys``)."""
+CSAT_SCORE_TAG_PREFIX = "csat_score_"
+"""With the score: ``csat_score_1`` … ``csat_score_5``, next to ``cshub_csat``."""
+CSAT_SATISFIED_MIN = 4
+"""Scores 4 and 5 are satisfied answers (as in ``domain.support_metrics``)."""
+SUPPORT_LOAD_WINDOW_DAYS = 30
+CSAT_WINDOW_DAYS = 90
+
+
+def csat_score_from_tags(tags: Sequence[str]) -> int | None:
+    """The 1-5 score the hub tagged a ticket with, or None (no or an unreadable tag)."""
+    for tag in tags:
+        if tag.startswith(CSAT_SCORE_TAG_PREFIX):
+            number = tag.removeprefix(CSAT_SCORE_TAG_PREFIX)
+            if number.isdigit() and 1 <= int(number) <= 5:
+                return int(number)
+    return None
+
+
+class SupportLoad(BaseModel):
+    """A customer's support figures, counted in the helpdesk at ``as_of``.
+
+    Windows are relative to ``as_of`` and include their start: ``created_last_30d``
+    counts tickets created at or after as_of - 30 days, ``created_prev_30d`` those
+    created from as_of - 60 days up to (not including) as_of - 30 days;
+    CSAT counts the hub's answers (tags ``csat_score_N``) on tickets updated in the last
+    90 days (an answer is an update, so every answer of the window is in; an older answer
+    on a ticket updated since is too)."""
+
+    customer_id: str
+    as_of: datetime
+    organizations: int = Field(ge=0, description="Helpdesk organisations of the customer")
+    open_tickets: int = Field(ge=0, description="Unsolved (new, open, pending, hold)")
+    critical_open: int = Field(ge=0, description="Unsolved with a critical priority")
+    created_last_30d: int = Field(ge=0)
+    created_prev_30d: int = Field(ge=0)
+    csat_answers: int = Field(ge=0, description="CSAT answers in the last 90 days")
+    csat_satisfied: int = Field(ge=0, description="... of them 4 or 5")
+
+    @property
+    def csat_percent(self) -> float | None:
+        """Satisfied / all answers x 100 (one decimal); None when nobody answered."""
+        if not self.csat_answers:
+            return None
+        return round(self.csat_satisfied * 100 / self.csat_answers, 1)
+
+
 class Helpdesk(Protocol):
     """Support tickets (Zendesk in production). Blocking."""
 
@@ -219,6 +267,19 @@ class Helpdesk(Protocol):
         internal_note: str | None = None,
         public_comment: str | None = None,
     ) -> Ticket: ...
+
+    def support_load(
+        self,
+        customer_id: str,
+        *,
+        critical_priorities: Sequence[str] = ("urgent",),
+        now: datetime | None = None,
+    ) -> SupportLoad:
+        """The customer's (the organisations whose ``external_id`` is ``customer_id``)
+        ticket counts and CSAT answers; all zero when the helpdesk has no such
+        organisation. ``critical_priorities``: the helpdesk priorities that count as
+        critical. ``now``: the end of the windows (default: the current time)."""
+        ...
 
 
 class ChatMessageRef(BaseModel):

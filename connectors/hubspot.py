@@ -71,6 +71,8 @@ COMPANY_PROPERTIES = (
     "lifecyclestage",
     # Value summary shown in renewal reminders (fed by the health sweep / CSMs).
     "cshub_health_score",
+    "cshub_health_category",
+    "cshub_account_executive_id",  # the AE: alerted with the CSM, owns upgrade tasks
     "cshub_usage_summary",
     "cshub_outcomes",
 )

@@ -18,13 +18,17 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel
 
 from connectors.base import (
+    CSAT_ANSWERED_TAG,
+    CSAT_SATISFIED_MIN,
+    CSAT_WINDOW_DAYS,
     MAX_BATCH_RECORDS,
+    SUPPORT_LOAD_WINDOW_DAYS,
     ChatMessageRef,
     Company,
     CompanyPage,
@@ -36,7 +40,9 @@ from connectors.base import (
     HelpdeskUser,
     OutgoingEmail,
     Owner,
+    SupportLoad,
     Ticket,
+    csat_score_from_tags,
 )
 from connectors.errors import NotFoundError
 
@@ -437,6 +443,44 @@ class RecordingHelpdesk(_Recorder):
         """Any user exists, with an address derived from the id."""
         return HelpdeskUser(id=user_id, name=f"User {user_id}", email=f"{user_id}@customer.example")
 
+    def support_load(
+        self,
+        customer_id: str,
+        *,
+        critical_priorities: Sequence[str] = ("urgent",),
+        now: datetime | None = None,
+    ) -> SupportLoad:
+        """Counted over the tickets this recorder knows (seeded or read) whose
+        ``customer_id`` matches, by the same rules as Zendesk's; a ticket without
+        ``created_at`` counts in no window, one without ``updated_at`` in no CSAT one."""
+        as_of = (now or self.log.clock()).astimezone(UTC)
+        critical = {p.strip().lower() for p in critical_priorities}
+        window = timedelta(days=SUPPORT_LOAD_WINDOW_DAYS)
+        csat_since = as_of - timedelta(days=CSAT_WINDOW_DAYS)
+        with self._lock:
+            mine = [t for t in self.tickets.values() if t.customer_id == customer_id]
+        unsolved = [t for t in mine if t.status.lower() not in ("solved", "closed")]
+        created = [_utc(t.created_at) for t in mine if t.created_at is not None]
+        scores = [
+            csat_score_from_tags(t.tags)
+            for t in mine
+            if CSAT_ANSWERED_TAG in t.tags
+            and t.updated_at is not None
+            and _utc(t.updated_at) > csat_since
+        ]
+        answers = [s for s in scores if s is not None]
+        return SupportLoad(
+            customer_id=customer_id,
+            as_of=as_of,
+            organizations=1 if mine else 0,
+            open_tickets=len(unsolved),
+            critical_open=sum(1 for t in unsolved if (t.priority or "none").lower() in critical),
+            created_last_30d=sum(1 for c in created if c >= as_of - window),
+            created_prev_30d=sum(1 for c in created if as_of - 2 * window <= c < as_of - window),
+            csat_answers=len(answers),
+            csat_satisfied=sum(1 for s in answers if s >= CSAT_SATISFIED_MIN),
+        )
+
 
 class RecordingChat(_Recorder):
     """Posts are kept in ``posts``; every e-mail maps to a stable fake user id except those
@@ -505,6 +549,11 @@ class RecordingMailer(_Recorder):
                 target=message.to,
             )
         return receipt
+
+
+def _utc(moment: datetime) -> datetime:
+    """Naive times are UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _id_order(company_id: str) -> tuple[int, int, str]:

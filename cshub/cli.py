@@ -32,6 +32,10 @@ app.add_typer(playbooks_app, name="playbooks")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(onboarding_app, name="onboarding")
 app.add_typer(report_app, name="report")
+health_app = typer.Typer(help="Health scores: explain one, sweep now.", no_args_is_help=True)
+schedules_app = typer.Typer(help="The hub's Temporal Schedules.", no_args_is_help=True)
+app.add_typer(health_app, name="health")
+app.add_typer(schedules_app, name="schedules")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -341,6 +345,122 @@ def report_support(
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=1) from None
     typer.echo(metrics.model_dump_json(indent=2) if as_json else render_table(metrics))
+
+
+@report_app.command("health")
+def report_health(
+    chart: Annotated[
+        Path, typer.Option(help="Where to write the PNG chart of the distribution")
+    ] = Path("health-report.png"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Portfolio health as the last sweep recorded it on the CRM companies: companies per
+    category and tier, average score and trend, each CSM's book, the at-risk list (worst
+    first); writes a PNG bar chart."""
+    from cshub.health_report import HealthReportError, health_report_for, write_chart
+    from domain.health_report import render_text
+
+    try:
+        report = health_report_for(load_settings())
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    except HealthReportError as exc:  # the CRM unreachable or refusing
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=1) from None
+    try:
+        written = write_chart(report, chart)
+    except OSError as exc:
+        raise _fail(f"cannot write the chart to {chart}: {exc}") from None
+    if as_json:
+        typer.echo(json.dumps({**report.model_dump(mode="json"), "chart": str(written)}, indent=2))
+    else:
+        typer.echo(f"{render_text(report)}\n\nchart: {written}")
+
+
+@health_app.command("explain")
+def health_explain(customer_id: Annotated[str, typer.Argument(help="CRM company id")]) -> None:
+    """Score, category, model version, each dimension's inputs, weight and contribution,
+    and what changed since the last recorded score."""
+    from connectors.errors import ConnectorError
+    from connectors.factory import build_connectors
+    from cshub.health_explain import CustomerNotFound, explain_customer
+    from playbooks.loader import PlaybookError
+
+    try:
+        crm = build_connectors(load_settings()).crm
+        typer.echo(explain_customer(crm, customer_id), nl=False)
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    except (CustomerNotFound, PlaybookError) as exc:
+        raise _fail(str(exc)) from None
+    except ConnectorError as exc:
+        typer.echo(f"the CRM did not answer: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+
+
+@health_app.command("sweep")
+def health_sweep(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Score and count only: no writes, no outreach")
+    ] = False,
+    wait: Annotated[bool, typer.Option(help="Wait for the sweep and print its totals")] = True,
+) -> None:
+    """Run a health sweep now (workflow id `health-sweep`; joins one already running;
+    the schedule's sweeps have their own ids)."""
+    from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+
+    from cshub.temporal_client import connect
+    from domain.health_sweep import HEALTH_SWEEP_WORKFLOW_ID, HealthSweepInput, SweepProgress
+
+    async def go() -> str:
+        settings = load_settings()
+        client = await connect(settings)
+        handle = await client.start_workflow(
+            "HealthSweepWorkflow",
+            HealthSweepInput(
+                dry_run=dry_run, max_calls_per_10s=settings.health_sweep_max_calls_per_10s
+            ),
+            id=HEALTH_SWEEP_WORKFLOW_ID,
+            task_queue=settings.temporal_task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            static_summary="health sweep (started by hand)" + (" · dry run" if dry_run else ""),
+            result_type=SweepProgress,
+        )
+        if not wait:
+            return f"health sweep running: {handle.id} (run {handle.result_run_id})"
+        result: SweepProgress = await handle.result()
+        c = result.counts
+        cats = ", ".join(f"{k} {v}" for k, v in sorted(c.by_category.items())) or "-"
+        fired = ", ".join(f"{k} {v}" for k, v in sorted(c.fired.items())) or "none"
+        return (
+            f"{'DRY RUN: ' if result.dry_run else ''}{c.scored} companies scored in "
+            f"{result.pages_done} pages ({cats}; low confidence {c.low_confidence}); "
+            f"triggers: {fired}; outreach workflows {c.outreach_started}; churn prevention "
+            f"started {c.churn_started}, told {c.churn_signalled}"
+        )
+
+    try:
+        typer.echo(asyncio.run(go()))
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+
+
+@schedules_app.command("apply")
+def schedules_apply() -> None:
+    """Create or update the health sweep (daily) and health digest (weekly) schedules."""
+    from cshub.schedules import apply_schedules
+    from cshub.temporal_client import connect
+
+    async def go() -> list[str]:
+        settings = load_settings()
+        return await apply_schedules(await connect(settings), settings)
+
+    try:
+        for line in asyncio.run(go()):
+            typer.echo(line)
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
 
 
 def main() -> None:

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     temporal_tls_key: Path | None = None
     temporal_tls_ca: Path | None = None
 
+    # Schedules (`cshub schedules apply`): cron expressions, in health_schedule_timezone
+    health_sweep_cron: str = "0 6 * * *"
+    health_digest_cron: str = "0 8 * * 1"
+    health_schedule_timezone: str = "UTC"
+    health_sweep_max_calls_per_10s: float = Field(default=80, gt=0)
+
     # HubSpot
     hubspot_access_token: SecretStr | None = None
     hubspot_base_url: str | None = None

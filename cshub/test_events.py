@@ -14,6 +14,7 @@ PRODUCT_KINDS = {
     "ai-request": "ai_request",
     "share": "share",
     "usage-threshold": "usage_threshold",
+    "usage-snapshot": "usage_snapshot",
 }
 STRIPE_KINDS = {
     "invoice-paid": "invoice.paid",
@@ -78,6 +79,9 @@ def build(
             secret=_secret(settings, "hubspot_client_secret"),
             public_url=public_url,
         )
+    if source == "product" and kind == "usage-snapshot":
+        event = samples.usage_snapshot_event(customer_id=_need(customer, "--customer", what))
+        return samples.signed_product(event, secret=_secret(settings, "product_webhook_secret"))
     if source == "product" and kind in PRODUCT_KINDS:
         usage = kind == "usage-threshold"
         event = samples.product_event(

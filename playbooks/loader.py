@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from domain.churn_plan import ChurnPlan
 from domain.dunning_plan import DunningPlan
 from domain.health_model import HealthModel, HealthModels, HealthModelsConfig
+from domain.health_outreach import OutreachPlan
 from domain.onboarding_plan import OnboardingPlan
 from domain.onboarding_schedule import build_schedule
 from domain.renewal_plan import RenewalPlan
@@ -217,6 +218,22 @@ def load_health_models(directory: Path | None = None) -> HealthModels:
     return HealthModels(config=config, models=models)
 
 
+OUTREACH_FILE = "outreach.yaml"
+"""``playbooks/health/outreach.yaml``: the triggers the health sweep fires."""
+NOT_MODELS = {"models.yaml", OUTREACH_FILE}
+
+
+def load_outreach_plan(directory: Path | None = None) -> OutreachPlan:
+    """Load ``playbooks/health/outreach.yaml`` (PlaybookError names every bad field and
+    any template that does not exist)."""
+    path = health_dir(directory) / OUTREACH_FILE
+    plan = _parse_model_file(path, OutreachPlan)
+    problems = _missing_templates(path, plan, known_templates())
+    if problems:
+        raise PlaybookError(problems)
+    return plan
+
+
 def plan_name_for(tier: Tier, override: str | None = None) -> str:
     return override or tier.value
 
@@ -261,11 +278,15 @@ def validate_all(directory: Path | None = None) -> tuple[list[Path], list[Playbo
         load_health_models(root)
     except PlaybookError as exc:
         problems.extend(exc.problems)
-    checked = {health / "models.yaml"}
+    try:
+        load_outreach_plan(root)
+    except PlaybookError as exc:
+        problems.extend(exc.problems)
+    checked = {health / "models.yaml", health / OUTREACH_FILE}
     for p in problems:
         checked.add(p.file)
     for path in health_files:
-        if path.name == "models.yaml" or path in checked:
+        if path.name in NOT_MODELS or path in checked:
             continue
         try:  # models no tier uses yet are validated too
             load_health_model(path.stem, root)

@@ -90,6 +90,15 @@ _BULK_TIERS: tuple[tuple[str, int, tuple[int, int], int, int], ...] = (
     ("professional", 20, (20, 100), 25, 10_000),
     ("enterprise", 10, (100, 1_000), 40, 100_000),
 )
+_BULK_RATINGS = (
+    "cshub_health_engagement",
+    "cshub_health_feedback",
+    "cshub_health_integration",
+    "cshub_health_performance",
+    "cshub_health_security",
+    "cshub_health_upgrade_readiness",
+    "cshub_health_account_expansion",
+)
 _BULK_TIMEZONES = ("Europe/Berlin", "Europe/London", "America/New_York", "America/Chicago")
 
 
@@ -193,7 +202,7 @@ def _varied_health_inputs(
     agree with each other the way real accounts' do and scores cover the whole range.
     """
     rng = random.Random(f"cshub-bulk-company:{object_id}")
-    health = rng.random()
+    health = 1 - (1 - rng.random()) ** 2  # most accounts do fine, a tail does not
 
     def share(spread: float) -> float:
         return min(1.0, max(0.0, health + rng.uniform(-spread, spread)))
@@ -214,11 +223,11 @@ def _varied_health_inputs(
         "hubspot_owner_id": rng.choice(owners) if owners else None,
         "cshub_timezone": rng.choice(_BULK_TIMEZONES),
         "cshub_licensed_seats": seats,
-        "cshub_active_users": round(seats * share(0.2)),
+        "cshub_active_users": int(seats * 0.9 * share(0.2)),
         "cshub_features_available": features,
         "cshub_features_adopted": round(features * share(0.25)),
         "cshub_workflow_limit": workflow_limit,
-        "cshub_workflow_runs": round(workflow_limit * 1.2 * share(0.2)),
+        "cshub_workflow_runs": round(workflow_limit * 0.9 * share(0.2)),
         "cshub_open_tickets": int((1 - health) * 8) + rng.randint(0, 2),
         "cshub_nps_score": round(
             max(-100.0, min(100.0, (2 * health - 1) * 100 + rng.gauss(0, 20)))
@@ -226,6 +235,29 @@ def _varied_health_inputs(
         "cshub_payment_status": payment,
         "cshub_last_csm_touch": touched.isoformat(),
     }
+    # The rest of the health model's inputs (drawn after the ones above, so those keep
+    # their values): logins, the latest NPS answer 0-10, CSAT, critical tickets, and the
+    # CSM's assessments on the tiers scored with seed 001.
+    values["cshub_login_days_30d"] = round(30 * share(0.25))
+    values["cshub_nps_last_score"] = round(10 * share(0.3))
+    values["cshub_csat_percent"] = round(100 * share(0.2))
+    values["cshub_critical_tickets_open"] = 0 if health > 0.4 else rng.randint(0, 3)
+    if tier in ("professional", "enterprise"):
+        for prop in _BULK_RATINGS:
+            level = share(0.3)
+            values[prop] = (
+                "excellent"
+                if level > 0.8
+                else "good"
+                if level > 0.6
+                else "fair"
+                if level > 0.35
+                else "poor"
+            )
+        values["cshub_days_to_first_value"] = int((1 - share(0.2)) * 120)
+        values["cshub_roi_percent"] = round(300 * share(0.3) - 50)
+        values["cshub_use_cases_expanded_90d"] = int(4 * share(0.3))
+    values["createdate"] = iso_ms(now - timedelta(days=rng.randint(5, 400)))
     return {k: normalize_value(v) for k, v in values.items()}
 
 
@@ -373,7 +405,8 @@ class HubSpotState:
         """``count`` synthetic companies with ids ``id_start``.. (default: the next runtime
         id), for load tests. Each gets ``Bulk Company {id}``, a domain and lifecycle stage;
         ``vary`` adds health inputs drawn from a generator seeded by the id (the same id
-        always gets the same values; ``cshub_last_csm_touch`` counts days back from today);
+        always gets the same values; ``cshub_last_csm_touch`` and ``createdate`` count
+        days back from today);
         ``properties`` are set on every company and win over varied values.
 
         All or nothing: bad default values (400) or an id that is taken (409) create none.
@@ -385,7 +418,13 @@ class HubSpotState:
         if first < 1:
             raise CrmError(400, "VALIDATION_ERROR", "id_start must be a positive integer")
         defaults = {k: normalize_value(v) for k, v in (properties or {}).items()}
-        self.validate("companies", defaults, creating=True)
+        # HubSpot lets an import set createdate (an existing customer's start date).
+        self.validate(
+            "companies", {k: v for k, v in defaults.items() if k != "createdate"}, creating=True
+        )
+        created_at = defaults.get("createdate")
+        if created_at is not None and parse_instant(created_at) is None:
+            raise CrmError(400, "VALIDATION_ERROR", f"createdate {created_at!r} is not a date")
         companies = self.objects["companies"]
         ids = [str(first + n) for n in range(count)]
         taken = [i for i in ids if i in companies]
@@ -405,14 +444,11 @@ class HubSpotState:
                 "domain": f"bulk-{object_id}.example.com",
                 "lifecyclestage": "customer",
             }
+            values["createdate"] = stamp
             if vary:
                 values |= _varied_health_inputs(object_id, owners, now)
-            values |= defaults
-            values |= {
-                "hs_object_id": object_id,
-                "createdate": stamp,
-                "hs_lastmodifieddate": stamp,
-            }
+            values |= defaults  # may set createdate (an older customer)
+            values |= {"hs_object_id": object_id, "hs_lastmodifieddate": stamp}
             obj = CrmObject("companies", object_id, values, now, now)
             companies[object_id] = obj
             created.append(obj)

@@ -89,6 +89,10 @@ SLACK_DEFAULTS: Mapping[str, Any] = {
     "crm_url": None,
     "next_step": None,
     "tier": None,  # lifecycle workflows may not know the plan
+    # The account executive (company property cshub_account_executive_id), for the
+    # health alerts: None when the company has none.
+    "ae_slack_id": None,
+    "ae_name": None,
     "extra": {},
 }
 # Dict-valued keys: None from a caller means "nothing", like leaving them out.

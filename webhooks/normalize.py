@@ -8,6 +8,7 @@ from typing import Any
 
 from domain.events import CustomerEvent, EventSource
 from webhooks.payloads import (
+    USAGE_SNAPSHOT,
     HubSpotWebhookEvent,
     ProductWebhookEvent,
     StripeWebhookEvent,
@@ -161,11 +162,19 @@ def _lower(value: object) -> str | None:
 
 def from_product(e: ProductWebhookEvent, received_at: datetime) -> CustomerEvent:
     occurred = e.occurred_at or received_at
+    if e.type == USAGE_SNAPSHOT:
+        data: dict[str, Any] = {"usage": e.usage.given() if e.usage else {}}
+        # Snapshots of one customer: a late older one is stale.
+        order_key: str | None = f"product:usage:{e.customer_id}"
+    else:
+        data = {"count": e.count, "percent": e.percent, "limit_name": e.limit_name}
+        order_key = None
     return CustomerEvent(
         event_id=e.event_id,
         source=EventSource.PRODUCT,
-        type=f"product.{e.type.value}",
+        type=f"product.{e.type}",
         customer_id=e.customer_id,
         occurred_at=occurred if occurred.tzinfo else occurred.replace(tzinfo=UTC),
-        data={"count": e.count, "percent": e.percent, "limit_name": e.limit_name},
+        data=data,
+        order_key=order_key,
     )

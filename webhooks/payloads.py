@@ -6,13 +6,23 @@ Unknown fields are kept (senders add fields over time); missing required ones ar
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from domain.onboarding import CUSTOMER_ID_PATTERN
 from domain.tiers import ProductEventType
+from domain.usage import UsageFigures
 
 
 class _Payload(BaseModel):
@@ -65,13 +75,64 @@ class ZendeskWebhookEvent(_Payload):
     event: dict[str, Any] = Field(default_factory=dict)
 
 
+USAGE_SNAPSHOT = "usage_snapshot"
+"""The product's current usage figures for one customer (``usage`` object). Not an
+onboarding event (:class:`ProductEventType`): it has its own route and workflow."""
+
+SNAPSHOT_MAX_AHEAD = timedelta(minutes=5)
+"""How far in the future a snapshot's ``occurred_at`` may be (clock skew): a snapshot
+dated later would make every real one look older until then."""
+
+
 class ProductWebhookEvent(_Payload):
-    """A product-usage event, posted by the product's backend."""
+    """A product-usage event, posted by the product's backend.
+
+    ``type`` is an onboarding event (``first_login`` …, with ``count`` / ``percent`` /
+    ``limit_name``) or ``usage_snapshot``, which needs ``occurred_at`` and ``usage``."""
 
     event_id: str = Field(min_length=1, max_length=200, examples=["evt_7f3a"])
-    type: ProductEventType
+    type: ProductEventType | Literal["usage_snapshot"]
     customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN, examples=["1001"])
-    occurred_at: datetime | None = None
+    occurred_at: datetime | None = Field(default=None, validate_default=True)
     count: int = Field(default=1, ge=1, le=10_000)
     percent: float | None = Field(default=None, ge=0, le=1000)
     limit_name: str | None = None
+    usage: UsageFigures | None = Field(
+        default=None,
+        validate_default=True,
+        description="usage_snapshot: the current figures (any subset, at least one)",
+        examples=[{"active_users": 12, "licensed_seats": 20, "login_days_30d": 18}],
+    )
+
+    @field_validator("type", mode="wrap")
+    @classmethod
+    def _known_type(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """One error naming ``type`` (not one per member of the union)."""
+        try:
+            return handler(value)
+        except ValidationError:
+            known = ", ".join([*(f"'{t.value}'" for t in ProductEventType), f"'{USAGE_SNAPSHOT}'"])
+            raise PydanticCustomError(
+                "enum", "Input should be one of {expected}", {"expected": known}
+            ) from None
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _snapshot_time(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        if info.data.get("type") != USAGE_SNAPSHOT:
+            return value
+        if value is None:
+            raise ValueError("a usage_snapshot needs occurred_at (when the figures were taken)")
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        if aware > datetime.now(UTC) + SNAPSHOT_MAX_AHEAD:
+            raise ValueError("occurred_at is in the future")
+        return value
+
+    @field_validator("usage")
+    @classmethod
+    def _usage_for_snapshot(
+        cls, value: UsageFigures | None, info: ValidationInfo
+    ) -> UsageFigures | None:
+        if info.data.get("type") == USAGE_SNAPSHOT and value is None:
+            raise ValueError("a usage_snapshot needs the usage object")
+        return value

@@ -39,7 +39,9 @@ from domain.ticket_sla import (
     ticket_sla_workflow_id,
 )
 from domain.tiers import ProductEventType, Tier
+from domain.usage import UsageFigures, UsageSnapshot, UsageSnapshotInput, usage_workflow_id
 from webhooks.normalize import HUBSPOT_DEAL_CLOSED_WON, STRIPE_SUBSCRIPTION_RENEWED
+from webhooks.payloads import USAGE_SNAPSHOT
 from workflows.onboarding import onboarding_workflow_id
 
 
@@ -91,6 +93,19 @@ def _product_signal(ev: CustomerEvent) -> ProductEvent:
         percent=ev.data.get("percent"),
         limit_name=ev.data.get("limit_name"),
         occurred_at=ev.occurred_at,
+    )
+
+
+def _usage_input(ev: CustomerEvent) -> UsageSnapshotInput:
+    return UsageSnapshotInput(customer_id=str(ev.customer_id))
+
+
+def _usage_snapshot(ev: CustomerEvent) -> UsageSnapshot:
+    """Raises ValueError (the event is invalid) when the figures are missing or wrong."""
+    return UsageSnapshot(
+        occurred_at=ev.occurred_at,
+        figures=UsageFigures.model_validate(ev.data.get("usage") or {}),
+        event_id=ev.dedup_key,
     )
 
 
@@ -220,6 +235,8 @@ TICKET_SLA = "TicketSlaWorkflow"
 ONBOARDING = "OnboardingWorkflow"
 RENEWAL = "RenewalWorkflow"
 DUNNING = "DunningWorkflow"
+USAGE = "UsageSnapshotWorkflow"
+PRODUCT_USAGE_SNAPSHOT = f"product.{USAGE_SNAPSHOT}"
 
 ROUTES: dict[str, Route] = {
     # HubSpot deal moved to closed-won: the customer's onboarding starts (or is joined).
@@ -236,6 +253,12 @@ ROUTES: dict[str, Route] = {
         )
         for t in ProductEventType
     },
+    # Usage snapshots: the product's current figures, written on the CRM company for the
+    # health score, one snapshot at a time per customer. The workflow ends when idle, so
+    # the next snapshot starts it anew (recurring).
+    PRODUCT_USAGE_SNAPSHOT: Route(
+        USAGE, usage_workflow_id, _usage_input, "snapshot", _usage_snapshot, recurring=True
+    ),
     # Stripe subscriptions drive the renewal countdown (started on first sight).
     "stripe.customer.subscription.created": Route(
         RENEWAL,

@@ -82,6 +82,36 @@ def product_event(
     return event
 
 
+SAMPLE_USAGE: dict[str, float] = {
+    "active_users": 14,
+    "licensed_seats": 20,
+    "features_adopted": 7,
+    "features_available": 12,
+    "workflow_runs": 420,
+    "workflow_limit": 1000,
+    "login_days_30d": 18,
+}
+"""A plausible month of product usage (70 % of seats active, 42 % of the run limit)."""
+
+
+def usage_snapshot_event(
+    *,
+    customer_id: str,
+    usage: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """A ``usage_snapshot``: the product's current figures for the customer (default
+    :data:`SAMPLE_USAGE`), taken at ``occurred_at`` (default now)."""
+    return {
+        "event_id": event_id or f"evt_{uuid.uuid4().hex[:16]}",
+        "type": "usage_snapshot",
+        "customer_id": customer_id,
+        "occurred_at": (occurred_at or datetime.now(UTC)).isoformat(),
+        "usage": dict(SAMPLE_USAGE if usage is None else usage),
+    }
+
+
 def signed_product(event: dict[str, Any], *, secret: str) -> SignedRequest:
     body = _json(event)
     return SignedRequest("/webhooks/product", body, signing.sign_product(secret=secret, body=body))

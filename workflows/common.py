@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -206,6 +206,7 @@ class CustomerActions:
         priority: str = "MEDIUM",
         kind: str = "task",
         day: int | None = None,
+        assign_to: Literal["csm", "account_executive"] = "csm",
     ) -> str:
         req = CsmTaskRequest(
             customer_id=self.customer_id,
@@ -214,6 +215,7 @@ class CustomerActions:
             due_at=due_at,
             priority=priority,
             idempotency_key=self.key(step),
+            assign_to=assign_to,
         )
         return await self._run(
             step,

@@ -12,6 +12,8 @@ Playbook ``playbooks/surveys.yaml`` (``csat``), in order:
    score goes on the Zendesk ticket (tags ``cshub_csat``, ``csat_score_N`` and an
    internal note) and on the CRM company (``cshub_csat_last_score`` …) with a note; a
    score of 1-2 (``low_score_max``) alerts the CSM in Slack and creates a follow-up task.
+   Last, the customer's support figures (``cshub_csat_percent`` …) are recounted onto the
+   CRM company (``workflows.support_health``: a failure there is only logged).
    The workflow then ends ``answered``; with no answer in time it ends ``expired``.
 5. Signal ``cancel`` stops it (``skipped`` before the e-mail went, ``expired`` after).
 
@@ -49,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.campaign import journey_key, load_plan
     from workflows.common import LOOKUP_RETRY, CustomerActions, customer_profile
+    from workflows.support_health import refresh_support_health
 
 __all__ = ["CsatSurveyWorkflow", "csat_workflow_id"]
 
@@ -299,6 +302,8 @@ class CsatSurveyWorkflow:
                 priority=follow_up.priority,
                 kind="csat_follow_up",
             )
+        # Last: the alert and the task must not wait for it (up to its timeout).
+        await refresh_support_health(self._status.customer_id, "CSAT answered")
         self._details()
 
     # ------------------------------------------------------------------ helpers

@@ -5,10 +5,14 @@ from __future__ import annotations
 from workflows.churn import ChurnPreventionWorkflow
 from workflows.csat import CsatSurveyWorkflow
 from workflows.dunning import DunningWorkflow
+from workflows.health_digest import HealthDigestWorkflow
+from workflows.health_outreach import HealthOutreachWorkflow
+from workflows.health_sweep import HealthSweepPageWorkflow, HealthSweepWorkflow
 from workflows.nps import NpsSurveyWorkflow
 from workflows.onboarding import OnboardingWorkflow
 from workflows.renewal import RenewalWorkflow
 from workflows.ticket_sla import TicketSlaWorkflow
+from workflows.usage_snapshot import UsageSnapshotWorkflow
 from workflows.winback import WinBackWorkflow
 
 WORKFLOWS: list[type] = [
@@ -20,4 +24,9 @@ WORKFLOWS: list[type] = [
     TicketSlaWorkflow,
     CsatSurveyWorkflow,
     NpsSurveyWorkflow,
+    HealthSweepWorkflow,
+    HealthSweepPageWorkflow,
+    HealthOutreachWorkflow,
+    HealthDigestWorkflow,
+    UsageSnapshotWorkflow,
 ]

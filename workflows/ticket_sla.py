@@ -15,6 +15,9 @@ Playbook ``playbooks/sla.yaml`` (loaded once at start), in order:
    escalates at most once.
 4. Solved: clocks stop, the CSAT survey starts (``csat-{ticket_id}``, once). The
    workflow waits for a reopen for the playbook's reopen window, then ends. Closed: ends.
+5. When the ticket opens and when it is solved (or closed), the customer's support
+   figures (open and critical tickets, tickets per 30 days, CSAT) are copied to the CRM
+   company in the background (``workflows.support_health``; never fails the SLA).
 
 Workflow id ``ticket-sla-{ticket_id}``; idempotency keys ``{workflow id}/{created}/{step}``.
 """
@@ -63,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.campaign import journey_key, load_plan, start_abandoned_child
     from workflows.common import LOOKUP_RETRY, CustomerActions
+    from workflows.support_health import BackgroundRefreshes
 
 __all__ = ["TicketSlaWorkflow", "ticket_sla_workflow_id"]
 
@@ -109,6 +113,7 @@ class TicketSlaWorkflow:
         )
         self._inbox: list[Message] = []
         self._actions: CustomerActions | None = None
+        self._refreshes = BackgroundRefreshes()
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="agent_replied")
@@ -141,6 +146,7 @@ class TicketSlaWorkflow:
             self._state = await self._begin(inp)
         try:
             await self._watch()
+            await self._refreshes.settled()
         except asyncio.CancelledError:
             self._require_state().finished = True
             raise
@@ -204,8 +210,10 @@ class TicketSlaWorkflow:
             f"{_fmt(targets.resolution)} ({cal.name})",
         )
         if status in SOLVED:
-            await self._on_status(status, since)
-        elif policy.auto_acknowledge.enabled:
+            await self._on_status(status, since)  # refreshes the support figures
+        else:
+            self._refreshes.start(ticket.customer_id, "ticket opened")
+        if status not in SOLVED and policy.auto_acknowledge.enabled:
             await self._act.run(
                 "ack",
                 "zendesk",
@@ -235,6 +243,7 @@ class TicketSlaWorkflow:
             await self._fire_due(now)
             wake = self._next_wake()
             if workflow.info().is_continue_as_new_suggested():
+                await self._refreshes.settled()
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if not self._inbox:
                     workflow.continue_as_new(
@@ -442,6 +451,7 @@ class TicketSlaWorkflow:
                 f"{', breached' if resolution.breaches else ''})",
             )
             await self._start_csat(at)
+            self._refreshes.start(st.customer_id, f"ticket {status}")
             return
         if previous in SOLVED:
             # Reopened (to open, new, pending or hold): not solved any more; a later

@@ -47,6 +47,7 @@ ONBOARDING = (
     "nudge",
     "onboarding_complete",
 )
+HEALTH = ("usage_limit_warning", "health_celebration")
 SPANISH = sorted(renderer._names_in("es"))
 HREF = re.compile(r'href="([^"]*)"')
 # Layout and shared-copy strings that must not leak into a Spanish e-mail.
@@ -105,6 +106,12 @@ def test_the_renderer_owns_lang() -> None:
 
 @pytest.mark.parametrize("name", ONBOARDING)
 def test_every_onboarding_email_is_in_spanish(name: str) -> None:
+    assert name in SPANISH
+    assert email_languages(name) == ["en", "es"]
+
+
+@pytest.mark.parametrize("name", HEALTH)
+def test_every_health_email_is_in_spanish(name: str) -> None:
     assert name in SPANISH
     assert email_languages(name) == ["en", "es"]
 

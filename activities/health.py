@@ -1,0 +1,79 @@
+"""The health sweep's CRM work: read one page of companies, score them, write the scores
+back in one batch. A plain ``def`` activity (the HubSpot SDK blocks).
+
+Two CRM calls per page (one list, one batch update of up to 100 companies). A 429 from
+HubSpot becomes a retryable error carrying HubSpot's delay, so the page waits and goes
+on; a retried page writes the same values (see :mod:`domain.health_outreach`).
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.errors import connector_errors
+from connectors.base import Crm
+from domain import health_properties as hp
+from domain.health_model import INPUT_PROPERTIES, HealthCategory
+from domain.health_outreach import CHURN_OUTCOME, CREATED, TIER, Trigger, assess
+from domain.health_sweep import HealthPageRequest, HealthPageResult, SweepCounts
+from playbooks.loader import PlaybookError, load_health_models, load_outreach_plan
+
+READ_PROPERTIES: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        [
+            *INPUT_PROPERTIES.values(),
+            *hp.OUTPUT_PROPERTIES,
+            *(hp.cooldown_property(t) for t in Trigger),
+            TIER,
+            CREATED,
+            CHURN_OUTCOME,
+        ]
+    )
+)
+"""Every company property a sweep reads."""
+
+
+class HealthActivities:
+    def __init__(self, crm: Crm) -> None:
+        self._crm = crm
+
+    @activity.defn(name="score_health_page")
+    def score_health_page(self, req: HealthPageRequest) -> HealthPageResult:
+        try:
+            models = load_health_models()
+            plan = load_outreach_plan()
+        except PlaybookError as exc:
+            raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
+        with connector_errors():
+            page = self._crm.list_companies(
+                after=req.after, limit=req.page_size, properties=READ_PROPERTIES
+            )
+        counts = SweepCounts(companies=len(page.companies), crm_calls=1)
+        updates: dict[str, dict[str, str]] = {}
+        actionable = []
+        for company in page.companies:
+            props = dict(company.properties)
+            props.setdefault(TIER, company.tier)
+            health = assess(company.id, props, models.for_tier(company.tier), plan, req.sweep_at)
+            if health is None:
+                counts.stale += 1
+                continue
+            counts.scored += 1
+            counts.low_confidence += health.low_confidence
+            key = health.category.value
+            counts.by_category[key] = counts.by_category.get(key, 0) + 1
+            for fired in health.fired:
+                counts.fired[fired.trigger.value] = counts.fired.get(fired.trigger.value, 0) + 1
+            updates[company.id] = health.properties
+            tell_campaign = health.churn_campaign_active and health.changed
+            if health.fired or (tell_campaign and health.category is not HealthCategory.UNKNOWN):
+                actionable.append(health)
+        if updates and not req.dry_run:
+            activity.heartbeat(f"writing {len(updates)} scores")
+            with connector_errors():
+                self._crm.batch_update_companies(updates)
+            counts.crm_calls += 1
+        return HealthPageResult(
+            next_after=page.next_after, counts=counts, actionable=actionable, plan=plan
+        )

@@ -1,0 +1,221 @@
+"""The weekly health digest: one Slack message per CSM listing their accounts in the
+At risk and Critical categories, worst first, in the CSM alerts channel.
+
+Reads what the health sweep last wrote on every CRM company (it scores nothing itself);
+the grouping and ordering are :func:`domain.health_report.csm_digests`. CSMs without
+such accounts get nothing; accounts without an owner are counted in the result (nobody's
+digest lists them; ``cshub report health`` does).
+
+Idempotent: each CSM's message carries the key ``{request key}/{owner id}``, so a
+retried activity (a CRM or Slack failure half-way) posts only the digests still missing.
+Names, e-mail addresses and company names are read here and never enter workflow
+history: the request and result carry ids and counts.
+
+:func:`read_portfolio` (every company's health, paged) is shared with
+``cshub report health``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import BaseModel, Field
+from temporalio import activity
+
+from activities.errors import connector_errors
+from activities.messaging import MessagingConfig
+from connectors.base import MAX_BATCH_RECORDS, Chat, Crm, Owner
+from connectors.errors import NotFoundError, RetryableConnectorError
+from domain.health_report import (
+    CATEGORY_TITLES,
+    READ_PROPERTIES,
+    AccountHealth,
+    CsmDigest,
+    account_health,
+    csm_digests,
+    unowned_needing_attention,
+)
+from templates.renderer import render_slack
+
+TEMPLATE = "health_digest"
+PAGE_ATTEMPTS = 5
+"""Tries per portfolio page when the CRM answers 429/5xx or times out."""
+MAX_PAGE_WAIT_S = 60.0
+
+
+class HealthDigestInput(BaseModel):
+    """Input of ``HealthDigestWorkflow`` (``{}`` for everyone)."""
+
+    only_owner_id: str | None = None
+    """Send only this CSM's digest (CRM owner id), e.g. to try it out."""
+
+
+class HealthDigestRequest(BaseModel):
+    idempotency_key: str
+    """Each CSM's message uses ``{idempotency_key}/{owner id}``."""
+    only_owner_id: str | None = None
+    workflow_id: str = ""
+
+
+class DigestPost(BaseModel):
+    owner_id: str
+    accounts: int
+    critical: int
+    at_risk: int
+    created: bool
+    """False: the message with this key was already in the channel (a retry)."""
+    ref: str | None = None
+    """``channel/ts`` of the message."""
+
+
+class HealthDigestResult(BaseModel):
+    companies: int
+    """Companies read from the CRM."""
+    needing_attention: int
+    """At risk or critical companies in the digests' scope (owned ones listed below)."""
+    unowned: int = 0
+    """At risk or critical companies without an owner: in no digest."""
+    posts: list[DigestPost] = Field(default_factory=list)
+
+    @property
+    def posted(self) -> int:
+        return sum(1 for p in self.posts if p.created)
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+async def read_portfolio(
+    crm: Crm,
+    *,
+    page_size: int = MAX_BATCH_RECORDS,
+    attempts: int = PAGE_ATTEMPTS,
+    heartbeat: Callable[..., None] | None = None,
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+) -> list[AccountHealth]:
+    """Every company's health as the sweep recorded it, page by page (the blocking CRM
+    calls run on a thread). A page the CRM refuses for now (rate limit, 5xx, timeout) is
+    asked again after its Retry-After (or 1, 2, 4 … s), ``attempts`` times at most;
+    ``heartbeat(pages read)`` is called after each page and before each wait."""
+    accounts: list[AccountHealth] = []
+    after: str | None = None
+    pages = 0
+    while True:
+        for attempt in range(1, attempts + 1):
+            try:
+                page = await asyncio.to_thread(
+                    crm.list_companies, after=after, limit=page_size, properties=READ_PROPERTIES
+                )
+                break
+            except RetryableConnectorError as exc:
+                if attempt == attempts:
+                    raise
+                wait = min(exc.retry_after or float(2 ** (attempt - 1)), MAX_PAGE_WAIT_S)
+                if heartbeat:
+                    heartbeat(pages)
+                await sleep(wait)
+        pages += 1
+        accounts += [
+            account_health(
+                id=c.id, name=c.name, tier=c.tier, owner_id=c.owner_id, properties=c.properties
+            )
+            for c in page.companies
+        ]
+        if heartbeat:
+            heartbeat(pages)
+        if page.next_after is None:
+            return accounts
+        after = page.next_after
+
+
+async def read_owners(crm: Crm, owner_ids: set[str]) -> tuple[dict[str, Owner], list[str]]:
+    """The owners that exist, and a warning for each id the CRM does not know."""
+    owners: dict[str, Owner] = {}
+    missing: list[str] = []
+    for owner_id in sorted(owner_ids):
+        try:
+            owners[owner_id] = await asyncio.to_thread(crm.get_owner, owner_id)
+        except NotFoundError:
+            missing.append(f"owner {owner_id} is not a CRM user (any more): shown by id")
+    return owners, missing
+
+
+# ---------------------------------------------------------------------------- posting
+
+
+class HealthDigestActivities:
+    def __init__(self, crm: Crm, chat: Chat, config: MessagingConfig) -> None:
+        self._crm = crm
+        self._chat = chat
+        self._config = config
+
+    @activity.defn(name="post_health_digests")
+    async def post_health_digests(self, req: HealthDigestRequest) -> HealthDigestResult:
+        """Post each CSM's digest of at-risk and critical accounts, once per key."""
+        with connector_errors():
+            accounts = await read_portfolio(self._crm, heartbeat=activity.heartbeat)
+        digests = csm_digests(accounts, only_owner_id=req.only_owner_id)
+        unowned = [] if req.only_owner_id else unowned_needing_attention(accounts)
+        result = HealthDigestResult(
+            companies=len(accounts),
+            needing_attention=sum(len(d.accounts) for d in digests) + len(unowned),
+            unowned=len(unowned),
+        )
+        for digest in digests:
+            activity.heartbeat(f"digest {digest.owner_id}")
+            result.posts.append(await self._post(digest, req))
+        return result
+
+    async def _post(self, digest: CsmDigest, req: HealthDigestRequest) -> DigestPost:
+        owner: Owner | None = None
+        slack_id: str | None = None
+        with connector_errors():
+            try:
+                owner = await asyncio.to_thread(self._crm.get_owner, digest.owner_id)
+            except NotFoundError:
+                owner = None  # a CSM who left: the digest still goes, by owner id
+            if owner is not None and owner.email:
+                slack_id = await self._chat.lookup_user_id(owner.email)
+        stamps = [a.scored_at for a in digest.accounts if a.scored_at]
+        rendered = render_slack(
+            TEMPLATE,
+            {
+                "csm_name": owner.full_name if owner else f"owner {digest.owner_id}",
+                "csm_slack_id": slack_id,
+                "workflow_id": req.workflow_id,
+                "owned_accounts": digest.owned_accounts,
+                "accounts": [self._account(a) for a in digest.accounts],
+                "extra": {"scored_at": max(stamps) if stamps else None},
+            },
+        )
+        with connector_errors():
+            ref = await self._chat.post_message(
+                channel=self._config.alerts_channel,
+                text=rendered.text,
+                blocks=rendered.blocks,
+                idempotency_key=f"{req.idempotency_key}/{digest.owner_id}",
+            )
+        return DigestPost(
+            owner_id=digest.owner_id,
+            accounts=len(digest.accounts),
+            critical=digest.critical,
+            at_risk=digest.at_risk,
+            created=ref.created,
+            ref=f"{ref.channel}/{ref.ts}",
+        )
+
+    def _account(self, a: AccountHealth) -> dict[str, Any]:
+        url = self._config.crm_company_url
+        return {
+            "id": a.id,
+            "name": a.name,
+            "tier": a.tier,
+            "category": CATEGORY_TITLES[a.category],
+            "label": a.category_label,
+            "score": a.score,
+            "delta": a.delta,
+            "low_confidence": a.low_confidence,
+            "crm_url": url.format(id=a.id) if url else None,
+        }

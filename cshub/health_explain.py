@@ -1,0 +1,125 @@
+"""``cshub health explain CUSTOMER``: why a customer has the health score they have.
+
+Reads the company from the CRM, scores its current inputs with its tier's model (the
+same pure code the sweep runs) and compares with the last score recorded: the one the
+last sweep wrote or, when nothing changed since that sweep, the score before it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from activities.health import READ_PROPERTIES
+from connectors.base import Company, Crm
+from domain import health_properties as hp
+from domain.health_model import HealthCategory, HealthModel, HealthModels, inputs_from_properties
+from domain.health_outreach import parse_category, parse_number
+from domain.health_scoring import (
+    DimensionScore,
+    HealthScore,
+    category_for,
+    explain,
+    score,
+)
+from playbooks.loader import load_health_models
+
+
+class CustomerNotFound(LookupError):
+    pass
+
+
+def _recorded(
+    model: HealthModel,
+    score_raw: str | None,
+    cat_raw: str | None,
+    breakdown_raw: str | None,
+    model_raw: str | None,
+) -> HealthScore | None:
+    """A stored score as a HealthScore (dimension scores only; enough to compare)."""
+    value = parse_number(score_raw)
+    category = parse_category(cat_raw)
+    if value is None and category is None:
+        return None
+    try:
+        parts = json.loads(breakdown_raw) if breakdown_raw else {}
+    except ValueError:
+        parts = {}
+    name, _, version = (model_raw or f"{model.name} v{model.version}").partition(" v")
+    cat, label = category_for(model, value)
+    if category is not None and category is not cat:
+        cat, label = category, category.value.replace("_", " ").capitalize()
+    dims = [
+        DimensionScore(
+            name=d.name,
+            label=d.title,
+            weight=d.weight,
+            effective_weight=0,
+            score=parts.get(d.name) if isinstance(parts, dict) else None,
+            contribution=0,
+            inputs={},
+            metrics=[],
+        )
+        for d in model.dimensions
+    ]
+    return HealthScore(
+        model=name,
+        model_version=int(version) if version.isdigit() else model.version,
+        score=value,
+        category=cat if value is not None else HealthCategory.UNKNOWN,
+        category_label=label,
+        low_confidence=False,
+        dimensions=dims,
+    )
+
+
+def explain_company(company: Company, models: HealthModels) -> str:
+    model = models.for_tier(company.tier)
+    props = company.properties
+    current = score(model, inputs_from_properties(props))
+    last = _recorded(
+        model,
+        props.get(hp.SCORE),
+        props.get(hp.CATEGORY),
+        props.get(hp.BREAKDOWN),
+        props.get(hp.MODEL),
+    )
+    before_last = _recorded(
+        model,
+        props.get(hp.PREVIOUS_SCORE),
+        props.get(hp.PREVIOUS_CATEGORY),
+        props.get(hp.PREVIOUS_BREAKDOWN),
+        props.get(hp.PREVIOUS_MODEL),
+    )
+    unchanged = (
+        last is not None
+        and last.score == current.score
+        and [d.score for d in last.dimensions] == [d.score for d in current.dimensions]
+    )
+    previous = before_last if unchanged else last
+    header = [
+        f"{company.name} (customer {company.id}) · tier {company.tier or 'unknown'}",
+        f"Last sweep: {props.get(hp.SCORED_AT) or 'never scored'}"
+        + (
+            f" · recorded {props.get(hp.SCORE) or 'unknown'} "
+            f"{props.get(hp.CATEGORY_LABEL) or ''}".rstrip()
+            if props.get(hp.SCORED_AT)
+            else ""
+        ),
+        "Compared with: "
+        + (
+            "the score before the last sweep (nothing changed since it)"
+            if unchanged
+            else "the last sweep's score"
+            if last is not None
+            else "nothing (no score recorded yet)"
+        ),
+        "",
+    ]
+    return "\n".join(header) + explain(current, previous)
+
+
+def explain_customer(crm: Crm, customer_id: str) -> str:
+    found = crm.batch_read_companies([customer_id], READ_PROPERTIES)
+    if not found:
+        raise CustomerNotFound(f"no CRM company with id {customer_id}")
+    return explain_company(found[0], load_health_models())

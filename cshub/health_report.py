@@ -1,0 +1,129 @@
+"""``cshub report health``: the portfolio's health as the sweep last recorded it on the
+CRM companies: counts and shares per category, a tier x category table, average score
+and trend, low-confidence count, each CSM's book and the at-risk list (worst first);
+plus a PNG chart of the distribution.
+
+Reads the CRM directly (no Temporal): every company, page by page, through the ``Crm``
+connector the settings describe, then each owner once for their name. The figures are
+:mod:`domain.health_report`'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from activities.health_digest import read_owners, read_portfolio
+from connectors.base import Crm
+from connectors.errors import ConnectorError
+from cshub.settings import Settings
+from domain.health_model import HealthCategory
+from domain.health_report import (
+    CATEGORY_ORDER,
+    CATEGORY_TITLES,
+    PortfolioHealth,
+    build_portfolio_health,
+)
+
+DEFAULT_CHART = Path("health-report.png")
+CLI_PAGE_ATTEMPTS = 3
+"""A person is waiting: retry a refused page after 1 s and 2 s, then say why."""
+
+CATEGORY_COLORS: dict[HealthCategory, str] = {
+    HealthCategory.HEALTHY: "#2e7d32",
+    HealthCategory.GOOD: "#8bc34a",
+    HealthCategory.AT_RISK: "#ffa000",
+    HealthCategory.CRITICAL: "#d32f2f",
+    HealthCategory.UNKNOWN: "#9e9e9e",
+}
+
+
+class HealthReportError(Exception):
+    """The report could not be made (the CRM refused or is unreachable)."""
+
+
+def crm_from_settings(settings: Settings) -> Crm:
+    """The CRM connector alone, configured as ``connectors.factory`` does (building every
+    connector would also point zenpy at Zendesk through process-wide variables)."""
+    from connectors.hubspot import HubSpotCrm
+
+    token = settings.hubspot_access_token
+    portal = settings.hubspot_portal_id
+    return HubSpotCrm(
+        access_token=token.get_secret_value() if token else "",
+        base_url=settings.hubspot_url,
+        task_to_company_association_type_id=settings.hubspot_task_association_type_id,
+        note_to_company_association_type_id=settings.hubspot_note_association_type_id,
+        portal_url=f"https://app.hubspot.com/contacts/{portal}" if portal else None,
+    )
+
+
+async def health_report(crm: Crm) -> PortfolioHealth:
+    """Read every company and its owner's name; sum the portfolio up."""
+    accounts = await read_portfolio(crm, attempts=CLI_PAGE_ATTEMPTS)
+    owners, warnings = await read_owners(crm, {a.owner_id for a in accounts if a.owner_id})
+    return build_portfolio_health(
+        accounts, {i: o.full_name for i, o in owners.items()}, warnings=warnings
+    )
+
+
+def health_report_for(settings: Settings) -> PortfolioHealth:
+    crm = crm_from_settings(settings)
+    try:
+        return asyncio.run(health_report(crm))
+    except ConnectorError as exc:
+        raise HealthReportError(
+            f"cannot read the portfolio from the CRM at {settings.hubspot_url} "
+            f"(HUBSPOT_BASE_URL): {exc}"
+        ) from None
+
+
+def write_chart(report: PortfolioHealth, path: Path) -> Path:
+    """A PNG with two bar charts: companies per category, and per tier stacked by
+    category. Agg canvas, no pyplot: no display, no global figure state."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    fig = Figure(figsize=(12, 5), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    left, right = fig.subplots(1, 2, width_ratios=(1, 1.3))
+
+    titles = [CATEGORY_TITLES[c.category] for c in report.categories]
+    counts = [c.count for c in report.categories]
+    colors = [CATEGORY_COLORS[c.category] for c in report.categories]
+    bars = left.bar(titles, counts, color=colors)
+    left.bar_label(bars, labels=[f"{c.count}\n{c.percent:.1f} %" for c in report.categories])
+    left.set_title(f"Companies by health category ({report.total})")
+    left.set_ylabel("companies")
+    left.margins(y=0.2)
+
+    tiers = [t.tier for t in report.tiers]
+    bottom = [0] * len(tiers)
+    for category in CATEGORY_ORDER:
+        values = [t.counts[category] for t in report.tiers]
+        right.bar(
+            tiers,
+            values,
+            bottom=bottom,
+            color=CATEGORY_COLORS[category],
+            label=CATEGORY_TITLES[category],
+        )
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    for x, total in enumerate(bottom):
+        right.annotate(str(total), (x, total), ha="center", va="bottom")
+    right.set_title("By tier")
+    right.set_ylabel("companies")
+    right.margins(y=0.15)
+    right.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
+    for axes in (left, right):
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+
+    average = "-" if report.average_score is None else f"{report.average_score:g}"
+    fig.suptitle(
+        f"Portfolio health · average score {average} · {len(report.at_risk)} at risk or critical"
+        + (f" · sweep {report.last_scored_at}" if report.last_scored_at else "")
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+    return path

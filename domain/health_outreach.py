@@ -1,0 +1,354 @@
+"""What a health sweep does for one company: score it, record the trend, and decide which
+outreach triggers fire (``playbooks/health/outreach.yaml``). Pure and deterministic.
+
+One sweep writes the same thing however often a page is retried: every company of a
+sweep is stamped with the sweep's time (``cshub_health_scored_at``). A company already
+stamped by *this* sweep is a retry: its "previous" score is the one saved next to the
+new one, and a trigger stamped with this sweep's time fires again (its side effects are
+idempotent by key), so a page that crashed after writing loses nothing and repeats
+nothing. A company stamped by a *later* sweep is left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain import health_properties as hp
+from domain.health_model import HealthCategory, HealthModel, inputs_from_properties
+from domain.health_scoring import HealthScore, crossed, round_half_up, score, trend
+
+
+class Trigger(StrEnum):
+    HEALTH_DECLINE = "health_decline"
+    CRITICAL = "critical"
+    USAGE_LIMIT = "usage_limit"
+    LOW_ADOPTION = "low_adoption"
+    CELEBRATION = "celebration"
+    EXPANSION = "expansion"
+
+
+# ------------------------------------------------------------------ the playbook
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TaskSpec(_Strict):
+    subject: str = Field(min_length=1)
+    body: str = Field(min_length=1)
+    priority: str = Field(default="MEDIUM", pattern="^(LOW|MEDIUM|HIGH)$")
+    due_in_days: int = Field(default=1, ge=0, le=90)
+
+
+class _Cooldown(_Strict):
+    cooldown_days: int = Field(ge=1, le=365)
+
+
+class DeclineTrigger(_Cooldown):
+    alert_template: str
+    task: TaskSpec
+
+
+class CriticalTrigger(_Cooldown):
+    start_churn_prevention: bool = True
+
+
+class UsageLimitTrigger(_Cooldown):
+    at_percent: float = Field(gt=0, le=1000)
+    email_template: str
+    alert_template: str
+
+
+class LowAdoptionTrigger(_Cooldown):
+    below_percent: float = Field(gt=0, le=100)
+    after_days: int = Field(ge=0)
+    task: TaskSpec
+
+
+class CelebrationTrigger(_Cooldown):
+    email_template: str
+    alert_template: str
+
+
+class ExpansionTrigger(_Cooldown):
+    categories: list[HealthCategory] = Field(min_length=1)
+    usage_at_least_percent: float = Field(gt=0, le=1000)
+    task: TaskSpec
+
+
+class OutreachPlan(_Strict):
+    name: str
+    version: int = Field(ge=1)
+    health_decline: DeclineTrigger
+    critical: CriticalTrigger
+    usage_limit: UsageLimitTrigger
+    low_adoption: LowAdoptionTrigger
+    celebration: CelebrationTrigger
+    expansion: ExpansionTrigger
+
+    def cooldown(self, trigger: Trigger) -> timedelta:
+        spec: _Cooldown = getattr(self, trigger.value)
+        return timedelta(days=spec.cooldown_days)
+
+    def templates_used(self) -> dict[str, set[str]]:
+        """Template names by kind (``email`` / ``slack``), for ``playbooks validate``."""
+        return {
+            "email": {self.usage_limit.email_template, self.celebration.email_template},
+            "slack": {
+                self.health_decline.alert_template,
+                self.usage_limit.alert_template,
+                self.celebration.alert_template,
+            },
+        }
+
+
+# ------------------------------------------------------------------ one company
+class UsageFigure(BaseModel):
+    """The most used of a plan's limits (seats or workflow runs)."""
+
+    limit_name: str
+    used: float
+    limit: float
+    percent: float
+
+
+class Fired(BaseModel):
+    trigger: Trigger
+    reason: str
+
+
+class CompanyHealth(BaseModel):
+    """The sweep's verdict on one company: what to write and which triggers fire."""
+
+    customer_id: str
+    score: float | None
+    category: HealthCategory
+    category_label: str
+    model: str
+    low_confidence: bool
+    previous_score: float | None
+    previous_category: HealthCategory | None
+    delta: float | None
+    weakest: list[dict[str, object]] = Field(
+        default_factory=list, description="up to 3 dimensions with data, lowest first"
+    )
+    usage: UsageFigure | None = None
+    fired: list[Fired] = Field(default_factory=list)
+    churn_campaign_active: bool = False
+    properties: dict[str, str] = Field(
+        default_factory=dict, description="company properties to write"
+    )
+
+    @property
+    def changed(self) -> bool:
+        """The score differs from the previous one (or is the first)."""
+        return self.score != self.previous_score
+
+
+# The company properties a sweep reads besides the inputs and its own outputs.
+TIER = "cshub_tier"
+CREATED = "createdate"
+CHURN_OUTCOME = "cshub_churn_campaign_outcome"
+
+
+def parse_time(raw: str | None) -> datetime | None:
+    if not raw:
+        return None
+    text = raw.strip()
+    try:
+        if text.isdigit():  # HubSpot sometimes gives epoch milliseconds
+            return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def parse_number(raw: str | None) -> float | None:
+    try:
+        value = float(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
+    return value if value is not None and math.isfinite(value) else None
+
+
+def parse_category(raw: str | None) -> HealthCategory | None:
+    try:
+        return HealthCategory(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def sweep_stamp(at: datetime) -> str:
+    """The ISO text a sweep stamps companies with (UTC, seconds)."""
+    return at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def breakdown_json(s: HealthScore) -> str:
+    return json.dumps({d.name: d.score for d in s.dimensions}, separators=(",", ":"))
+
+
+def usage_figure(s: HealthScore, props: Mapping[str, str | None]) -> UsageFigure | None:
+    """Seats and workflow runs against the plan's limits; the fuller one."""
+    pairs = (
+        ("licensed seats", "cshub_active_users", "cshub_licensed_seats"),
+        ("workflow runs this month", "cshub_workflow_runs", "cshub_workflow_limit"),
+    )
+    best: UsageFigure | None = None
+    for name, used_prop, limit_prop in pairs:
+        used, limit = parse_number(props.get(used_prop)), parse_number(props.get(limit_prop))
+        if used is None or limit is None or limit <= 0:
+            continue
+        fig = UsageFigure(
+            limit_name=name, used=used, limit=limit, percent=round_half_up(used / limit * 100, 1)
+        )
+        if best is None or fig.percent > best.percent:
+            best = fig
+    return best
+
+
+def adoption_percent(props: Mapping[str, str | None]) -> float | None:
+    adopted = parse_number(props.get("cshub_features_adopted"))
+    available = parse_number(props.get("cshub_features_available"))
+    if adopted is None or available is None or available <= 0:
+        return None
+    return round_half_up(adopted / available * 100, 1)
+
+
+def assess(
+    customer_id: str,
+    props: Mapping[str, str | None],
+    model: HealthModel,
+    plan: OutreachPlan,
+    sweep_at: datetime,
+) -> CompanyHealth | None:
+    """Score one company for the sweep of ``sweep_at``; None when a later sweep already
+    scored it (this one is stale)."""
+    stamp = sweep_stamp(sweep_at)
+    scored_at = parse_time(props.get(hp.SCORED_AT))
+    if scored_at is not None and scored_at > sweep_at.replace(microsecond=0):
+        return None
+    retry = props.get(hp.SCORED_AT) == stamp
+    prev_score_raw = props.get(hp.PREVIOUS_SCORE if retry else hp.SCORE)
+    prev_cat_raw = props.get(hp.PREVIOUS_CATEGORY if retry else hp.CATEGORY)
+    prev_breakdown = props.get(hp.PREVIOUS_BREAKDOWN if retry else hp.BREAKDOWN) or ""
+    prev_model = props.get(hp.PREVIOUS_MODEL if retry else hp.MODEL) or ""
+
+    result = score(model, inputs_from_properties(props))
+    previous_score = parse_number(prev_score_raw)
+    previous_category = parse_category(prev_cat_raw)
+    _, delta = trend(previous_score, result.score)
+    weakest = sorted(
+        (d for d in result.dimensions if d.score is not None), key=lambda d: (d.score, d.name)
+    )[:3]
+    health = CompanyHealth(
+        customer_id=customer_id,
+        score=result.score,
+        category=result.category,
+        category_label=result.category_label,
+        model=f"{result.model} v{result.model_version}",
+        low_confidence=result.low_confidence,
+        previous_score=previous_score,
+        previous_category=previous_category,
+        delta=delta,
+        weakest=[{"label": d.label, "score": d.score} for d in weakest],
+        usage=usage_figure(result, props),
+        churn_campaign_active=(props.get(CHURN_OUTCOME) or "") == "active",
+    )
+    health.properties = {
+        hp.SCORE: "" if result.score is None else f"{result.score:.2f}",
+        hp.CATEGORY: result.category.value,
+        hp.CATEGORY_LABEL: result.category_label,
+        hp.MODEL: health.model,
+        hp.LOW_CONFIDENCE: "true" if result.low_confidence else "false",
+        hp.BREAKDOWN: breakdown_json(result),
+        hp.PREVIOUS_SCORE: prev_score_raw or "",
+        hp.PREVIOUS_CATEGORY: prev_cat_raw or "",
+        hp.PREVIOUS_BREAKDOWN: prev_breakdown,
+        hp.PREVIOUS_MODEL: prev_model,
+        hp.DELTA: "" if delta is None else f"{delta:+.2f}",
+        hp.SCORED_AT: stamp,
+    }
+    for fired in _conditions(health, props, plan, sweep_at):
+        last = parse_time(props.get(hp.cooldown_property(fired.trigger)))
+        mine = props.get(hp.cooldown_property(fired.trigger)) == stamp
+        if last is None or mine or sweep_at - last >= plan.cooldown(fired.trigger):
+            health.fired.append(fired)
+            health.properties[hp.cooldown_property(fired.trigger)] = stamp
+    return health
+
+
+def _conditions(
+    h: CompanyHealth, props: Mapping[str, str | None], plan: OutreachPlan, sweep_at: datetime
+) -> list[Fired]:
+    """Every trigger whose condition holds, before cooldowns."""
+    out: list[Fired] = []
+    cur = h.category
+    if cur is not HealthCategory.UNKNOWN:
+        # A first score counts as a drop from the top: nobody has looked at it yet.
+        before = h.previous_category
+        if before in (None, HealthCategory.UNKNOWN):
+            before = HealthCategory.HEALTHY
+        crossing = crossed(before, cur)
+        was = (
+            "first score"
+            if h.previous_score is None
+            else f"was {h.previous_score:.2f} {h.previous_category or ''}".rstrip()
+        )
+        now_text = f"{h.score:.2f} {h.category_label}"
+        if crossing is not None and crossing.direction == "down":
+            if HealthCategory.AT_RISK in crossing.entered:
+                out.append(Fired(trigger=Trigger.HEALTH_DECLINE, reason=f"{now_text} ({was})"))
+            if HealthCategory.CRITICAL in crossing.entered and plan.critical.start_churn_prevention:
+                out.append(Fired(trigger=Trigger.CRITICAL, reason=f"{now_text} ({was})"))
+        if (
+            crossing is not None
+            and crossing.direction == "up"
+            and h.previous_category is not None
+            and cur in (HealthCategory.GOOD, HealthCategory.HEALTHY)
+        ):
+            recovery = crossing.previous in (HealthCategory.AT_RISK, HealthCategory.CRITICAL)
+            if recovery or cur is HealthCategory.HEALTHY:
+                kind = "recovery" if recovery else "milestone"
+                out.append(Fired(trigger=Trigger.CELEBRATION, reason=f"{kind}: {now_text} ({was})"))
+    usage = h.usage
+    if usage is not None and usage.percent >= plan.usage_limit.at_percent:
+        out.append(
+            Fired(
+                trigger=Trigger.USAGE_LIMIT,
+                reason=f"{usage.limit_name}: {usage.used:g} of {usage.limit:g} "
+                f"({usage.percent:g} %)",
+            )
+        )
+    adoption = adoption_percent(props)
+    created = parse_time(props.get(CREATED))
+    if (
+        adoption is not None
+        and adoption < plan.low_adoption.below_percent
+        and created is not None
+        and sweep_at - created >= timedelta(days=plan.low_adoption.after_days)
+    ):
+        age = (sweep_at - created).days
+        out.append(
+            Fired(
+                trigger=Trigger.LOW_ADOPTION,
+                reason=f"{adoption:g} % of features in use after {age} days",
+            )
+        )
+    if (
+        usage is not None
+        and cur in plan.expansion.categories
+        and usage.percent >= plan.expansion.usage_at_least_percent
+    ):
+        out.append(
+            Fired(
+                trigger=Trigger.EXPANSION,
+                reason=f"{h.category_label} and {usage.limit_name} at {usage.percent:g} %",
+            )
+        )
+    return out

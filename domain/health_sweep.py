@@ -1,0 +1,142 @@
+"""Messages of the health sweep: the scheduled workflow that scores the whole portfolio,
+its per-page children, and the per-customer outreach workflows they start."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.health_outreach import CompanyHealth, OutreachPlan
+from domain.onboarding import CUSTOMER_ID_PATTERN
+
+HEALTH_SWEEP_SCHEDULE_ID = "health-sweep"
+HEALTH_SWEEP_WORKFLOW_ID = "health-sweep"
+"""Started by hand: ``health-sweep``; by the schedule: ``health-sweep-<time>``."""
+
+HUBSPOT_CALLS_PER_10S = 100
+"""HubSpot's burst limit for a private app on most plans (100 requests per 10 s)."""
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HealthSweepInput(_Message):
+    """``{}`` for the defaults; ``{"dry_run": true}`` scores without writing or acting."""
+
+    page_size: int = Field(default=100, ge=1, le=100, description="companies per CRM call")
+    max_calls_per_10s: float = Field(
+        default=80,
+        gt=0,
+        le=100_000,
+        description="CRM requests the sweep may make per 10 s (HubSpot allows 100 to the "
+        "whole app: leave room for the other workflows)",
+    )
+    dry_run: bool = Field(
+        default=False, description="score and count only: no CRM writes, no outreach"
+    )
+    max_pages: int | None = Field(default=None, ge=1, description="stop after this many pages")
+    pages_per_run: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        description="pages before the sweep continues as new (keeps its history short)",
+    )
+    carry_over: dict[str, object] | None = Field(
+        default=None, description="Internal: state carried across continue-as-new"
+    )
+
+
+class SweepCounts(BaseModel):
+    """What a page (or a whole sweep) did. Added up page by page."""
+
+    companies: int = 0
+    scored: int = 0
+    stale: int = Field(default=0, description="already scored by a later sweep: skipped")
+    low_confidence: int = 0
+    by_category: dict[str, int] = Field(default_factory=dict)
+    fired: dict[str, int] = Field(default_factory=dict, description="triggers fired, by name")
+    outreach_started: int = 0
+    churn_started: int = 0
+    churn_signalled: int = 0
+    churn_signal_failed: int = 0
+    crm_calls: int = 0
+
+    def add(self, other: SweepCounts) -> None:
+        for name in (
+            "companies",
+            "scored",
+            "stale",
+            "low_confidence",
+            "outreach_started",
+            "churn_started",
+            "churn_signalled",
+            "churn_signal_failed",
+            "crm_calls",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for key, n in other.by_category.items():
+            self.by_category[key] = self.by_category.get(key, 0) + n
+        for key, n in other.fired.items():
+            self.fired[key] = self.fired.get(key, 0) + n
+
+
+class HealthPageInput(_Message):
+    sweep_id: str
+    sweep_at: datetime
+    page: int = Field(ge=1)
+    after: str | None = None
+    page_size: int = Field(default=100, ge=1, le=100)
+    dry_run: bool = False
+
+
+class HealthPageRequest(_Message):
+    """Input of the ``score_health_page`` activity."""
+
+    sweep_at: datetime
+    after: str | None = None
+    page_size: int = Field(default=100, ge=1, le=100)
+    dry_run: bool = False
+
+
+class HealthPageResult(BaseModel):
+    """What ``score_health_page`` scored and wrote; ``actionable`` lists only the
+    companies with a trigger fired or a running churn campaign to tell."""
+
+    next_after: str | None
+    counts: SweepCounts
+    actionable: list[CompanyHealth] = Field(default_factory=list)
+    plan: OutreachPlan
+
+
+class PageOutcome(BaseModel):
+    page: int
+    next_after: str | None
+    counts: SweepCounts
+
+
+class SweepProgress(BaseModel):
+    """The ``progress`` query of HealthSweepWorkflow (and its result)."""
+
+    sweep_at: datetime | None = None
+    dry_run: bool = False
+    pages_done: int = 0
+    next_after: str | None = None
+    done: bool = False
+    counts: SweepCounts = Field(default_factory=SweepCounts)
+    runs: int = Field(default=1, description="workflow runs so far (continue-as-new)")
+
+
+class HealthOutreachInput(_Message):
+    """One customer's outreach from one sweep (started by the sweep, not by hand)."""
+
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
+    sweep_id: str
+    sweep_at: datetime
+    health: CompanyHealth
+    plan: OutreachPlan
+
+
+def outreach_workflow_id(customer_id: str, sweep_at: datetime) -> str:
+    return f"health-outreach-{customer_id}-{sweep_at:%Y%m%dT%H%M%S}"

@@ -1,0 +1,257 @@
+"""The sweep's verdict per company: trend, triggers, cooldowns, retries (pure code).
+
+A one-metric model makes every score a number picked by hand: login days 25+ → 90,
+20+ → 75, 15+ → 60, 10+ → 45, fewer → 20, with seed 001's bands (85 / 70 / 50).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import yaml
+
+from domain import health_properties as hp
+from domain.health_model import HealthModel
+from domain.health_outreach import OutreachPlan, Trigger, assess, sweep_stamp
+from playbooks.loader import health_dir, load_health_models
+
+SWEEP = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+STAMP = "2026-11-23T06:00:00Z"
+
+MODEL = HealthModel.model_validate(
+    {
+        "name": "logins",
+        "version": 3,
+        "dimensions": [
+            {
+                "name": "usage",
+                "weight": 1,
+                "metrics": [
+                    {
+                        "name": "login_days",
+                        "input": "login_days_last_30",
+                        "thresholds": [
+                            {"at_least": 25, "score": 90},
+                            {"at_least": 20, "score": 75},
+                            {"at_least": 15, "score": 60},
+                            {"at_least": 10, "score": 45},
+                        ],
+                        "otherwise": 20,
+                    }
+                ],
+            }
+        ],
+        "bands": [
+            {"category": "healthy", "label": "Healthy", "at_least": 85},
+            {"category": "good", "label": "Good", "at_least": 70},
+            {"category": "at_risk", "label": "At risk", "at_least": 50},
+            {"category": "critical", "label": "Critical", "at_least": 0},
+        ],
+    }
+)
+LOGINS = {"healthy": "25", "good": "20", "at_risk": "15", "critical_45": "10", "critical": "5"}
+PLAN = OutreachPlan.model_validate(
+    yaml.safe_load((health_dir() / "outreach.yaml").read_text(encoding="utf-8"))
+)
+
+
+def company(
+    logins: str | None, previous: tuple[str, str] | None = None, **extra: str
+) -> dict[str, str | None]:
+    props: dict[str, str | None] = {"cshub_login_days_30d": logins}
+    if previous is not None:
+        props[hp.SCORE], props[hp.CATEGORY] = previous
+        props[hp.SCORED_AT] = "2026-11-22T06:00:00Z"
+    props.update(extra)
+    return props
+
+
+def fired(props: dict[str, str | None]) -> list[str]:
+    h = assess("1001", props, MODEL, PLAN, SWEEP)
+    assert h is not None
+    return sorted(f.trigger.value for f in h.fired)
+
+
+@pytest.mark.parametrize(
+    ("logins", "previous", "expected"),
+    [
+        # first scores: At risk / Critical count as a fresh drop, the rest as nothing
+        (LOGINS["healthy"], None, []),
+        (LOGINS["good"], None, []),
+        (LOGINS["at_risk"], None, ["health_decline"]),
+        (LOGINS["critical"], None, ["critical", "health_decline"]),
+        # crossings down
+        (LOGINS["at_risk"], ("72.00", "good"), ["health_decline"]),
+        (LOGINS["critical"], ("72.00", "good"), ["critical", "health_decline"]),
+        (LOGINS["critical_45"], ("60.00", "at_risk"), ["critical"]),
+        (LOGINS["good"], ("90.00", "healthy"), []),
+        # staying in a band is no news
+        (LOGINS["at_risk"], ("55.00", "at_risk"), []),
+        (LOGINS["critical"], ("30.00", "critical"), []),
+        # crossings up: recovery into Good / Healthy, milestone into Healthy
+        (LOGINS["good"], ("60.00", "at_risk"), ["celebration"]),
+        (LOGINS["healthy"], ("20.00", "critical"), ["celebration"]),
+        (LOGINS["healthy"], ("75.00", "good"), ["celebration"]),
+        (LOGINS["at_risk"], ("20.00", "critical"), []),  # still at risk: nothing to celebrate
+        # unknown before: treated like a first score
+        (LOGINS["at_risk"], ("", "unknown"), ["health_decline"]),
+    ],
+)
+def test_band_triggers_fire_on_crossings(
+    logins: str, previous: tuple[str, str] | None, expected: list[str]
+) -> None:
+    assert fired(company(logins, previous)) == expected
+
+
+def test_what_is_written_records_the_trend_and_the_model() -> None:
+    h = assess("1001", company(LOGINS["at_risk"], ("72.00", "good")), MODEL, PLAN, SWEEP)
+    assert h is not None
+    assert h.properties == {
+        hp.SCORE: "60.00",
+        hp.CATEGORY: "at_risk",
+        hp.CATEGORY_LABEL: "At risk",
+        hp.MODEL: "logins v3",
+        hp.LOW_CONFIDENCE: "false",
+        hp.BREAKDOWN: '{"usage":60.0}',
+        hp.PREVIOUS_SCORE: "72.00",
+        hp.PREVIOUS_CATEGORY: "good",
+        hp.PREVIOUS_BREAKDOWN: "",
+        hp.PREVIOUS_MODEL: "",
+        hp.DELTA: "-12.00",
+        hp.SCORED_AT: STAMP,
+        hp.cooldown_property("health_decline"): STAMP,
+    }
+    assert h.previous_score == 72.0 and h.delta == -12.0
+
+
+def test_unknown_score_writes_blank_and_fires_nothing() -> None:
+    h = assess("1001", company(None, ("72.00", "good")), MODEL, PLAN, SWEEP)
+    assert h is not None
+    assert (h.category.value, h.properties[hp.SCORE], h.properties[hp.DELTA]) == ("unknown", "", "")
+    assert h.fired == []
+
+
+@pytest.mark.parametrize(
+    ("last_alert", "fires"),
+    [
+        (SWEEP - timedelta(days=3), False),
+        (SWEEP - timedelta(days=13, hours=23), False),
+        (SWEEP - timedelta(days=14), True),  # cooldown_days: 14
+        (SWEEP - timedelta(days=40), True),
+    ],
+)
+def test_a_trigger_stays_quiet_for_its_cooldown(last_alert: datetime, fires: bool) -> None:
+    props = company(
+        LOGINS["at_risk"],
+        ("72.00", "good"),
+        **{hp.cooldown_property("health_decline"): sweep_stamp(last_alert)},
+    )
+    h = assess("1001", props, MODEL, PLAN, SWEEP)
+    assert h is not None
+    assert [f.trigger for f in h.fired] == ([Trigger.HEALTH_DECLINE] if fires else [])
+    stamp = h.properties.get(hp.cooldown_property("health_decline"))
+    assert stamp == (STAMP if fires else None)  # a quiet trigger keeps its old stamp
+
+
+def test_a_retried_page_sees_the_same_previous_score_and_fires_again() -> None:
+    """The page wrote this sweep's score, then crashed: the retry must decide the same."""
+    first = assess("1001", company(LOGINS["at_risk"], ("72.00", "good")), MODEL, PLAN, SWEEP)
+    assert first is not None
+    after_write = {**company(LOGINS["at_risk"]), **first.properties}
+    again = assess("1001", after_write, MODEL, PLAN, SWEEP)
+    assert again is not None
+    assert again.properties == first.properties
+    assert [f.trigger for f in again.fired] == [Trigger.HEALTH_DECLINE]
+    # The next day's sweep sees yesterday's score as the previous one: no news.
+    tomorrow = assess("1001", after_write, MODEL, PLAN, SWEEP + timedelta(days=1))
+    assert tomorrow is not None
+    assert tomorrow.fired == [] and tomorrow.previous_score == 60.0 and tomorrow.delta == 0
+
+
+def test_a_company_scored_by_a_later_sweep_is_left_alone() -> None:
+    props = company(LOGINS["at_risk"], ("72.00", "good"))
+    props[hp.SCORED_AT] = "2026-11-24T06:00:00Z"
+    assert assess("1001", props, MODEL, PLAN, SWEEP) is None
+
+
+@pytest.mark.parametrize(
+    ("seats", "runs", "expected"),
+    [
+        (("17", "20"), None, ["usage_limit"]),  # exactly 85 %
+        (("16", "20"), None, []),  # 80 %: Good is not enough for expansion
+        (None, ("851", "1000"), ["usage_limit"]),
+        (None, ("849", "1000"), []),
+        (("1", "0"), None, []),  # no limit known
+    ],
+)
+def test_usage_at_85_percent_of_a_limit(
+    seats: tuple[str, str] | None, runs: tuple[str, str] | None, expected: list[str]
+) -> None:
+    extra: dict[str, str] = {}
+    if seats:
+        extra |= {"cshub_active_users": seats[0], "cshub_licensed_seats": seats[1]}
+    if runs:
+        extra |= {"cshub_workflow_runs": runs[0], "cshub_workflow_limit": runs[1]}
+    # At risk: no expansion signal muddles the picture
+    assert fired(company(LOGINS["at_risk"], ("60.00", "at_risk"), **extra)) == expected
+
+
+def test_expansion_needs_good_health_and_usage_near_a_limit() -> None:
+    seats_80 = {"cshub_active_users": "16", "cshub_licensed_seats": "20"}
+    assert fired(company(LOGINS["healthy"], ("90.00", "healthy"), **seats_80)) == ["expansion"]
+    full = {"cshub_active_users": "20", "cshub_licensed_seats": "20"}
+    assert fired(company(LOGINS["healthy"], ("90.00", "healthy"), **full)) == [
+        "expansion",
+        "usage_limit",
+    ]
+    assert fired(company(LOGINS["good"], ("75.00", "good"), **seats_80)) == []  # Healthy only
+    assert fired(company(LOGINS["at_risk"], ("60.00", "at_risk"), **full)) == ["usage_limit"]
+    seats_75 = {"cshub_active_users": "15", "cshub_licensed_seats": "20"}
+    assert fired(company(LOGINS["healthy"], ("90.00", "healthy"), **seats_75)) == []
+
+
+@pytest.mark.parametrize(
+    ("adopted", "age_days", "fires"),
+    [("2", 31, True), ("2", 29, False), ("3", 60, False), ("2", 30, True)],
+)
+def test_low_adoption_after_30_days(adopted: str, age_days: int, fires: bool) -> None:
+    props = company(
+        LOGINS["good"],
+        ("72.00", "good"),
+        cshub_features_adopted=adopted,
+        cshub_features_available="10",
+        createdate=sweep_stamp(SWEEP - timedelta(days=age_days)),
+    )
+    assert fired(props) == (["low_adoption"] if fires else [])
+
+
+def test_a_running_churn_campaign_is_flagged_when_the_score_moves() -> None:
+    base = company(LOGINS["at_risk"], ("55.00", "at_risk"), cshub_churn_campaign_outcome="active")
+    h = assess("1001", base, MODEL, PLAN, SWEEP)
+    assert h is not None and h.churn_campaign_active and h.changed
+    same = company(LOGINS["at_risk"], ("60.00", "at_risk"), cshub_churn_campaign_outcome="active")
+    h2 = assess("1001", same, MODEL, PLAN, SWEEP)
+    assert h2 is not None and h2.churn_campaign_active and not h2.changed
+
+
+def test_weakest_dimensions_and_breakdown_under_seed001() -> None:
+    model = load_health_models().for_tier("enterprise")
+    props = {
+        "cshub_active_users": "17",
+        "cshub_licensed_seats": "20",
+        "cshub_features_adopted": "18",
+        "cshub_features_available": "25",
+        "cshub_workflow_runs": "39",
+        "cshub_workflow_limit": "50",
+    }
+    h = assess("1001", props, model, PLAN, SWEEP)
+    assert h is not None
+    assert h.low_confidence and h.model == f"seed001 v{model.version}"
+    breakdown = json.loads(h.properties[hp.BREAKDOWN])
+    assert list(breakdown) == [d.name for d in model.dimensions]
+    assert breakdown["product_usage"] == pytest.approx(91.67)  # (100 + 100 + 75) / 3
+    assert [w["label"] for w in h.weakest] == ["Product usage"]
+    assert h.usage is not None and h.usage.limit_name == "licensed seats"
+    assert h.usage.percent == 85.0

@@ -1,0 +1,133 @@
+"""HealthOutreachWorkflow: what one health sweep does for one customer whose triggers fired.
+
+Started by a health-sweep page (id ``health-outreach-<customer>-<sweep time>``), one per
+customer and sweep, so a customer's e-mail waiting out their quiet hours never holds the
+sweep up. In order (``playbooks/health/outreach.yaml``):
+
+- health decline (into At risk): Slack alert to the CSM and the account executive, and a
+  check-in task for the CSM;
+- low feature adoption: an enablement task for the CSM;
+- expansion signal: an upgrade-opportunity task for the account executive;
+- usage at 85 % of a limit: Slack alert to the CSM, warning e-mail to the customer;
+- celebration (recovery or milestone): Slack alert to the CSM, e-mail to the customer.
+
+(Critical is handled by the sweep itself: it starts or tells the churn-prevention
+campaign.) Idempotency keys ``<workflow id>/<sweep time>/<trigger>:<step>``: a retried
+step or a re-run page never repeats a message or a task.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.models import MessageContext
+    from domain.health_outreach import CompanyHealth, TaskSpec, Trigger
+    from domain.health_sweep import HealthOutreachInput
+    from domain.onboarding import ActionRecord
+    from domain.send_window import SendWindow
+    from workflows.campaign import journey_key
+    from workflows.common import CustomerActions, customer_profile
+
+_ORDER = (
+    Trigger.HEALTH_DECLINE,
+    Trigger.LOW_ADOPTION,
+    Trigger.EXPANSION,
+    Trigger.USAGE_LIMIT,
+    Trigger.CELEBRATION,
+)
+
+
+@workflow.defn(name="HealthOutreachWorkflow")
+class HealthOutreachWorkflow:
+    @workflow.init
+    def __init__(self, inp: HealthOutreachInput) -> None:
+        self._input = inp
+        self._actions: list[ActionRecord] = []
+
+    @workflow.query(name="progress")
+    def progress(self) -> list[ActionRecord]:
+        return list(self._actions)
+
+    @workflow.run
+    async def run(self, inp: HealthOutreachInput) -> list[ActionRecord]:
+        h = inp.health
+        fired = {f.trigger: f.reason for f in h.fired}
+        emails = Trigger.USAGE_LIMIT in fired or Trigger.CELEBRATION in fired
+        timezone = (await customer_profile(inp.customer_id)).timezone if emails else None
+        act = CustomerActions(
+            inp.customer_id,
+            journey_key(inp.sweep_at),
+            self._actions,
+            day_of=lambda _: 0,
+            send_window=SendWindow(),
+            timezone=timezone,
+        )
+        ctx = self._context(h)
+        plan = inp.plan
+        for trigger in _ORDER:
+            if trigger not in fired:
+                continue
+            workflow.set_current_details(f"{trigger.value}: {fired[trigger]}")
+            step = ctx.model_copy(update={"reason": fired[trigger]})
+            if trigger is Trigger.HEALTH_DECLINE:
+                await act.alert("decline:alert", plan.health_decline.alert_template, step)
+                await self._task(act, "decline:task", plan.health_decline.task, fired[trigger])
+            elif trigger is Trigger.LOW_ADOPTION:
+                await self._task(act, "adoption:task", plan.low_adoption.task, fired[trigger])
+            elif trigger is Trigger.EXPANSION:
+                await self._task(
+                    act,
+                    "expansion:task",
+                    plan.expansion.task,
+                    fired[trigger],
+                    assign_to="account_executive",
+                )
+            elif trigger is Trigger.USAGE_LIMIT:
+                await act.alert("usage:alert", plan.usage_limit.alert_template, step)
+                await act.email("usage:email", plan.usage_limit.email_template, step)
+            elif trigger is Trigger.CELEBRATION:
+                kind = "recovery" if fired[trigger].startswith("recovery") else "milestone"
+                cel = step.model_copy(update={"extra": {**step.extra, "kind": kind}})
+                await act.alert("celebration:alert", plan.celebration.alert_template, cel)
+                await act.email("celebration:email", plan.celebration.email_template, cel)
+        done = sum(1 for a in self._actions if a.outcome in ("done", "already_done"))
+        workflow.set_current_details(f"{done} of {len(self._actions)} actions done")
+        return list(self._actions)
+
+    @staticmethod
+    def _context(h: CompanyHealth) -> MessageContext:
+        extra: dict[str, object] = {
+            "score": h.score,
+            "previous_score": h.previous_score,
+            "delta": h.delta,
+            "category": h.category.value,
+            "category_label": h.category_label,
+            "model": h.model,
+            "weakest": h.weakest,
+            "low_confidence": h.low_confidence,
+        }
+        if h.usage is not None:
+            extra |= h.usage.model_dump()
+        return MessageContext(day=0, extra=extra)
+
+    @staticmethod
+    async def _task(
+        act: CustomerActions,
+        step: str,
+        spec: TaskSpec,
+        reason: str,
+        *,
+        assign_to: str = "csm",
+    ) -> None:
+        await act.task(
+            step,
+            spec.subject,
+            f"{spec.body}\n\nWhy: {reason}.",
+            due_at=workflow.now() + timedelta(days=spec.due_in_days),
+            priority=spec.priority,
+            kind=step.split(":")[0],
+            assign_to="account_executive" if assign_to == "account_executive" else "csm",
+        )

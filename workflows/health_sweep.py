@@ -1,0 +1,211 @@
+"""HealthSweepWorkflow: score every CRM company, write the scores back, act on crossings.
+
+Run daily by the Temporal Schedule ``health-sweep`` (``cshub schedules apply``), or by
+hand from the UI with ``{}`` (``{"dry_run": true}`` to see the figures without writing).
+
+1. Page through the portfolio, 100 companies a page, one child workflow per page
+   (``<sweep id>/page-<n>``): its activity reads the page, scores each company with its
+   tier's model and writes score, category, trend and breakdown back in one batch.
+2. For each company where a trigger fired (``playbooks/health/outreach.yaml``), the page
+   starts a ``HealthOutreachWorkflow`` (alerts, tasks, e-mails: quiet hours may make it
+   wait, the sweep does not); a company entering Critical gets the churn-prevention
+   campaign started, or told the new score when it runs; every running campaign whose
+   customer's score changed is told the new score.
+3. Between pages the sweep sleeps so its CRM requests stay under ``max_calls_per_10s``
+   (HubSpot allows 100 per 10 s to the whole app); a 429 makes the page's activity wait
+   and retry, never fail.
+4. Every ``pages_per_run`` pages it continues as new with its cursor and totals, so no
+   history grows without bound. The ``progress`` query shows the totals so far.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.errors import NON_RETRYABLE_TYPES
+    from activities.health import HealthActivities
+    from domain.health_model import HealthCategory
+    from domain.health_outreach import CompanyHealth, Trigger
+    from domain.health_sweep import (
+        HealthOutreachInput,
+        HealthPageInput,
+        HealthPageRequest,
+        HealthPageResult,
+        HealthSweepInput,
+        PageOutcome,
+        SweepCounts,
+        SweepProgress,
+        outreach_workflow_id,
+    )
+    from domain.lifecycle import (
+        ChurnPreventionInput,
+        HealthUpdated,
+        RiskFactor,
+        churn_workflow_id,
+    )
+    from workflows.campaign import signal_other, start_abandoned_child
+
+PAGE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=2),
+    non_retryable_error_types=NON_RETRYABLE_TYPES,
+)
+
+
+@workflow.defn(name="HealthSweepWorkflow")
+class HealthSweepWorkflow:
+    @workflow.init
+    def __init__(self, inp: HealthSweepInput) -> None:
+        self._input = inp
+        self._progress = (
+            SweepProgress.model_validate(inp.carry_over)
+            if inp.carry_over
+            else SweepProgress(dry_run=inp.dry_run)
+        )
+
+    @workflow.query(name="progress")
+    def progress(self) -> SweepProgress:
+        return self._progress
+
+    @workflow.run
+    async def run(self, inp: HealthSweepInput) -> SweepProgress:
+        pr = self._progress
+        if pr.sweep_at is None:
+            pr.sweep_at = workflow.now()
+        sweep_id = self._sweep_id()
+        pages_this_run = 0
+        while True:
+            if inp.max_pages is not None and pr.pages_done >= inp.max_pages:
+                break
+            if pages_this_run >= inp.pages_per_run:
+                pr.runs += 1
+                workflow.continue_as_new(
+                    inp.model_copy(update={"carry_over": pr.model_dump(mode="json")})
+                )
+            page = pr.pages_done + 1
+            outcome: PageOutcome = await workflow.execute_child_workflow(
+                HealthSweepPageWorkflow.run,
+                HealthPageInput(
+                    sweep_id=sweep_id,
+                    sweep_at=pr.sweep_at,
+                    page=page,
+                    after=pr.next_after,
+                    page_size=inp.page_size,
+                    dry_run=inp.dry_run,
+                ),
+                id=f"{sweep_id}/page-{page}",
+                static_summary=f"health sweep page {page}",
+            )
+            pr.pages_done = page
+            pages_this_run += 1
+            pr.next_after = outcome.next_after
+            pr.counts.add(outcome.counts)
+            self._details()
+            if outcome.next_after is None:
+                break
+            pause = timedelta(seconds=10 * outcome.counts.crm_calls / inp.max_calls_per_10s)
+            if pause > timedelta(0):
+                await workflow.sleep(pause, summary="stay under the CRM rate limit")
+        pr.done = True
+        self._details()
+        return pr
+
+    def _sweep_id(self) -> str:
+        """The first run's workflow id (kept across continue-as-new)."""
+        return workflow.info().workflow_id
+
+    def _details(self) -> None:
+        c = self._progress.counts
+        cats = ", ".join(f"{k} {v}" for k, v in sorted(c.by_category.items())) or "-"
+        fired = ", ".join(f"{k} {v}" for k, v in sorted(c.fired.items())) or "none"
+        state = "done" if self._progress.done else f"page {self._progress.pages_done}"
+        workflow.set_current_details(
+            f"{'DRY RUN · ' if self._progress.dry_run else ''}{state} · "
+            f"{c.scored} scored ({cats}) · triggers: {fired} · "
+            f"churn started {c.churn_started}, told {c.churn_signalled}"
+        )
+
+
+@workflow.defn(name="HealthSweepPageWorkflow")
+class HealthSweepPageWorkflow:
+    """One page of a sweep: score and write 100 companies, then start their outreach."""
+
+    @workflow.run
+    async def run(self, inp: HealthPageInput) -> PageOutcome:
+        result: HealthPageResult = await workflow.execute_activity_method(
+            HealthActivities.score_health_page,
+            HealthPageRequest(
+                sweep_at=inp.sweep_at,
+                after=inp.after,
+                page_size=inp.page_size,
+                dry_run=inp.dry_run,
+            ),
+            start_to_close_timeout=timedelta(minutes=5),
+            heartbeat_timeout=timedelta(minutes=2),
+            retry_policy=PAGE_RETRY,
+            summary=f"score {inp.page_size} companies after {inp.after or 'the start'}",
+        )
+        counts = result.counts
+        if not inp.dry_run:
+            await asyncio.gather(*(self._act(inp, h, result, counts) for h in result.actionable))
+        return PageOutcome(page=inp.page, next_after=result.next_after, counts=counts)
+
+    async def _act(
+        self, inp: HealthPageInput, h: CompanyHealth, result: HealthPageResult, counts: SweepCounts
+    ) -> None:
+        fired = {f.trigger for f in h.fired}
+        critical = Trigger.CRITICAL in fired
+        started = False
+        if critical:
+            started = await start_abandoned_child(
+                "ChurnPreventionWorkflow",
+                ChurnPreventionInput(
+                    customer_id=h.customer_id,
+                    risk_factors=[RiskFactor.LOW_HEALTH],
+                    health_score=h.score,
+                    reason=f"health score {h.score:.2f} {h.category_label} ({h.model})",
+                    source=inp.sweep_id,
+                ),
+                workflow_id=churn_workflow_id(h.customer_id),
+                summary=f"churn prevention: health {h.score:.2f} {h.category_label}",
+            )
+            if started:
+                counts.churn_started += 1
+        tell = (h.churn_campaign_active and h.changed) or (critical and not started)
+        if tell and h.score is not None and h.category is not HealthCategory.UNKNOWN:
+            failed = await signal_other(
+                churn_workflow_id(h.customer_id),
+                "health_updated",
+                HealthUpdated(score=h.score, category=h.category.value),
+            )
+            if failed is None:
+                counts.churn_signalled += 1
+            else:
+                counts.churn_signal_failed += 1
+        if fired - {Trigger.CRITICAL}:
+            try:
+                await workflow.start_child_workflow(
+                    "HealthOutreachWorkflow",
+                    HealthOutreachInput(
+                        customer_id=h.customer_id,
+                        sweep_id=inp.sweep_id,
+                        sweep_at=inp.sweep_at,
+                        health=h,
+                        plan=result.plan,
+                    ),
+                    id=outreach_workflow_id(h.customer_id, inp.sweep_at),
+                    parent_close_policy=ParentClosePolicy.ABANDON,
+                    static_summary=f"health outreach · {h.customer_id} · "
+                    + ", ".join(f.trigger.value for f in h.fired),
+                )
+                counts.outreach_started += 1
+            except WorkflowAlreadyStartedError:
+                pass  # this page ran before (a retry): the outreach is on its way

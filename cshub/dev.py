@@ -28,6 +28,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from connectors.factory import build_connectors
 from cshub.binaries import temporal_cli
+from cshub.demo_health import seed_demo_health
+from cshub.schedules import apply_schedules
 from cshub.settings import WEBHOOK_SECRET_FIELDS, Settings
 from cshub.starters import start_onboarding
 from domain.onboarding import MilestoneReached, OnboardingInput, ProductEvent
@@ -253,10 +255,15 @@ async def run_dev(dev: DevSettings) -> None:
                 create_app(settings, connect=ingress_client), port=dev.cshub_api_port
             )
             async with worker:
+                schedules = await apply_schedules(client, settings)
                 if dev.cshub_demo:
                     await seed_demo(
                         client, settings.temporal_task_queue, dev.cshub_demo_day_seconds
                     )
+                    sweep_id = await seed_demo_health(
+                        client, settings.temporal_task_queue, build_connectors(settings).crm
+                    )
+                    schedules.append(f"started {sweep_id} (demo: scores the demo companies)")
                 print(
                     "\ncshub is running\n"
                     f"  Temporal Web UI   http://127.0.0.1:{dev.cshub_ui_port}\n"
@@ -273,6 +280,12 @@ async def run_dev(dev: DevSettings) -> None:
                     flush=True,
                 )
                 print(webhook_help(settings, api.url), flush=True)
+                print(
+                    "Schedules: "
+                    + "; ".join(schedules)
+                    + "\n  then: cshub health explain 1005 · cshub report health",
+                    flush=True,
+                )
                 await stop.wait()
                 print("\ncshub dev: stopping...", flush=True)
                 await api.stop()

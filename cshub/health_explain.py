@@ -8,6 +8,7 @@ last sweep wrote or, when nothing changed since that sweep, the score before it.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from activities.health import READ_PROPERTIES
 from connectors.base import Company, Crm
@@ -72,10 +73,22 @@ def _recorded(
     )
 
 
+def _compared_with(
+    last: HealthScore | None, before_last: HealthScore | None, unchanged: bool
+) -> str:
+    if last is None:
+        return "nothing (no score recorded yet)"
+    if not unchanged:
+        return "the last sweep's score (the inputs changed since)"
+    if before_last is None:
+        return "nothing (the last sweep gave the first score; nothing changed since)"
+    return "the score before the last sweep (nothing changed since the last one)"
+
+
 def explain_company(company: Company, models: HealthModels) -> str:
     model = models.for_tier(company.tier)
     props = company.properties
-    current = score(model, inputs_from_properties(props))
+    current = score(model, inputs_from_properties(props, as_of=datetime.now(UTC)))
     last = _recorded(
         model,
         props.get(hp.SCORE),
@@ -105,17 +118,10 @@ def explain_company(company: Company, models: HealthModels) -> str:
             if props.get(hp.SCORED_AT)
             else ""
         ),
-        "Compared with: "
-        + (
-            "the score before the last sweep (nothing changed since it)"
-            if unchanged
-            else "the last sweep's score"
-            if last is not None
-            else "nothing (no score recorded yet)"
-        ),
+        "Compared with: " + _compared_with(last, before_last, unchanged),
         "",
     ]
-    return "\n".join(header) + explain(current, previous)
+    return "\n".join(header) + "\n" + explain(current, previous)
 
 
 def explain_customer(crm: Crm, customer_id: str) -> str:

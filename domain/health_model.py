@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
@@ -61,6 +62,11 @@ class InputKind(StrEnum):
     NUMBER = "number"
     BOOLEAN = "boolean"
     RATING = "rating"
+    DAYS_SINCE = "days_since"  # the property is a date; the input is its age in days
+
+    @property
+    def numeric(self) -> bool:
+        return self in (InputKind.NUMBER, InputKind.DAYS_SINCE)
 
 
 class InputSpec(NamedTuple):
@@ -115,6 +121,12 @@ INPUTS: dict[str, InputSpec] = {
     ),
     "csat_percent": InputSpec(
         "cshub_csat_percent", InputKind.NUMBER, "satisfied CSAT answers / all answers x 100"
+    ),
+    "days_since_csm_touch": InputSpec(
+        "notes_last_contacted",
+        InputKind.DAYS_SINCE,
+        "days since the last call, e-mail or meeting logged on the company (HubSpot's "
+        "'Last contacted', kept by HubSpot itself)",
     ),
     # -- support (seed 001 technical health; measurable proxy)
     "critical_tickets_open": InputSpec(
@@ -172,6 +184,7 @@ class HealthInputs(BaseModel):
     use_cases_expanded_90d: float | None = Field(None, ge=0)
     nps: float | None = Field(None, ge=0, le=10)
     csat_percent: float | None = Field(None, ge=0, le=100)
+    days_since_csm_touch: float | None = Field(None, ge=0)
     critical_tickets_open: float | None = Field(None, ge=0)
     payment_current: bool | None = None
     engagement_rating: Rating | None = None
@@ -191,10 +204,29 @@ _TRUE = {"true", "yes", "1", "current", "paid", "active"}
 _FALSE = {"false", "no", "0", "past_due", "late", "failed", "unpaid"}
 
 
-def _parse(kind: InputKind, raw: str) -> float | bool | str | None:
+def _age_in_days(text: str, as_of: datetime | None) -> float | None:
+    """Whole days from a date / date-time / epoch-milliseconds value to ``as_of``; a
+    date in the future counts as today."""
+    if as_of is None:
+        return None
+    try:
+        if text.isdigit():
+            when = datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+        else:
+            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return float(max(0, (as_of - when).days))
+
+
+def _parse(kind: InputKind, raw: str, as_of: datetime | None = None) -> float | bool | str | None:
     text = raw.strip()
     if not text:
         return None
+    if kind is InputKind.DAYS_SINCE:
+        return _age_in_days(text, as_of)
     if kind is InputKind.BOOLEAN:
         low = text.lower()
         return True if low in _TRUE else False if low in _FALSE else None
@@ -208,16 +240,19 @@ def _parse(kind: InputKind, raw: str) -> float | bool | str | None:
     return number if math.isfinite(number) else None
 
 
-def inputs_from_properties(properties: Mapping[str, Any]) -> HealthInputs:
+def inputs_from_properties(
+    properties: Mapping[str, Any], as_of: datetime | None = None
+) -> HealthInputs:
     """Build inputs from a CRM company's properties (keys of :data:`INPUT_PROPERTIES`'s
     values). Blank, unreadable or out-of-range values count as missing: one bad field
-    makes the score low-confidence, it does not stop a sweep."""
+    makes the score low-confidence, it does not stop a sweep. Ages in days (the last CSM
+    touch) are counted to ``as_of`` (the sweep's time); without it they are missing."""
     values: dict[str, Any] = {}
     for name, spec in INPUTS.items():
         raw = properties.get(spec.property)
         if raw is None:
             continue
-        parsed = _parse(spec.kind, str(raw))
+        parsed = _parse(spec.kind, str(raw), as_of)
         if parsed is not None:
             values[name] = parsed
     try:
@@ -331,7 +366,7 @@ class Metric(_Strict):
         for name in v or ():
             if name not in INPUTS:
                 raise ValueError(f"unknown input {name!r}; known: {', '.join(INPUTS)}")
-            if INPUTS[name].kind is not InputKind.NUMBER:
+            if not INPUTS[name].kind.numeric:
                 raise ValueError(f"{name!r} is not a number")
         return v
 
@@ -357,7 +392,7 @@ class Metric(_Strict):
             raise ValueError("give exactly one rule: thresholds, boolean or levels")
         kind = InputKind.NUMBER if self.input is None else INPUTS[self.input].kind
         if self.thresholds is not None:
-            if kind is not InputKind.NUMBER:
+            if not kind.numeric:
                 raise ValueError(f"thresholds need a number input; {self.input!r} is a {kind}")
             self._check_steps(self.thresholds)
         elif self.otherwise is not None:

@@ -239,7 +239,7 @@ def assess(
     prev_breakdown = props.get(hp.PREVIOUS_BREAKDOWN if retry else hp.BREAKDOWN) or ""
     prev_model = props.get(hp.PREVIOUS_MODEL if retry else hp.MODEL) or ""
 
-    result = score(model, inputs_from_properties(props))
+    result = score(model, inputs_from_properties(props, as_of=sweep_at))
     previous_score = parse_number(prev_score_raw)
     previous_category = parse_category(prev_cat_raw)
     _, delta = trend(previous_score, result.score)

@@ -233,7 +233,7 @@ def _varied_health_inputs(
             max(-100.0, min(100.0, (2 * health - 1) * 100 + rng.gauss(0, 20)))
         ),
         "cshub_payment_status": payment,
-        "cshub_last_csm_touch": touched.isoformat(),
+        "notes_last_contacted": touched.isoformat(),
     }
     # The rest of the health model's inputs (drawn after the ones above, so those keep
     # their values): logins, the latest NPS answer 0-10, CSAT, critical tickets, and the
@@ -405,7 +405,7 @@ class HubSpotState:
         """``count`` synthetic companies with ids ``id_start``.. (default: the next runtime
         id), for load tests. Each gets ``Bulk Company {id}``, a domain and lifecycle stage;
         ``vary`` adds health inputs drawn from a generator seeded by the id (the same id
-        always gets the same values; ``cshub_last_csm_touch`` and ``createdate`` count
+        always gets the same values; ``notes_last_contacted`` and ``createdate`` count
         days back from today);
         ``properties`` are set on every company and win over varied values.
 

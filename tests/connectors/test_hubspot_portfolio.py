@@ -30,7 +30,7 @@ HEALTH_INPUTS = (
     "cshub_open_tickets",
     "cshub_nps_score",
     "cshub_payment_status",
-    "cshub_last_csm_touch",
+    "notes_last_contacted",
 )
 BULK_START = 100_000
 LIST_PATH = "/crm/v3/objects/companies"

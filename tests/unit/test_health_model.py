@@ -4,6 +4,7 @@ per-tier selection, and reading inputs from CRM properties."""
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,8 @@ def test_model_per_tier() -> None:
 
 def test_input_properties_cover_every_input() -> None:
     assert list(INPUT_PROPERTIES) == list(HealthInputs.model_fields)
-    assert all(p.startswith("cshub_") for p in INPUT_PROPERTIES.values())
+    hubspot_own = {"notes_last_contacted"}  # HubSpot keeps it: "Last contacted"
+    assert all(p.startswith("cshub_") or p in hubspot_own for p in INPUT_PROPERTIES.values())
     assert len(set(INPUT_PROPERTIES.values())) == len(INPUT_PROPERTIES)
     assert INPUT_PROPERTIES["nps"] == "cshub_nps_last_score"  # 0-10, not the company NPS
     assert INPUT_PROPERTIES["payment_current"] == "cshub_payment_status"
@@ -311,3 +313,19 @@ def test_validate_all_checks_health_models(tmp_path: Path) -> None:
     found = {(p.file.name, p.field) for p in problems}
     assert ("seed003.yaml", "dimensions") in found
     assert ("spare.yaml", "bands") in found
+
+
+def test_days_since_the_last_csm_touch_counts_to_the_sweep_time() -> None:
+    as_of = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+
+    def age(raw: str) -> float | None:
+        return inputs_from_properties({"notes_last_contacted": raw}, as_of).days_since_csm_touch
+
+    assert age("2026-10-24T09:30:00.000Z") == 29  # 29 days 20.5 hours: whole days
+    assert age("2026-10-24") == 30
+    assert age(str(int(datetime(2026, 8, 25, tzinfo=UTC).timestamp() * 1000))) == 90  # epoch ms
+    assert age("2026-12-01T00:00:00Z") == 0  # a future date counts as today
+    assert age("yesterday") is None
+    assert (
+        inputs_from_properties({"notes_last_contacted": "2026-10-24"}).days_since_csm_touch is None
+    )

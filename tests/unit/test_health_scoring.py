@@ -46,7 +46,8 @@ def test_seed001_acme_worked_example() -> None:
     # product usage: 17/20 = 85 % (> 80) → 100; 18/25 = 72 % (> 70) → 100;
     #   39/50 = 78 % (60-80) → 75                            mean 275/3 = 91.6667
     # business value: 28 days (< 30) → 100; ROI 150 % → 75; 3 use cases → 100  = 91.6667
-    # engagement: excellent 100, NPS 8.5 (> 8) → 100, excellent 100             = 100
+    # engagement: excellent 100, NPS 8.5 (> 8) → 100, excellent 100,
+    #   last CSM touch 12 days ago (<= 30) → 100                                 = 100
     # technical: excellent 100, excellent 100, good 75, 0 critical → 100   375/4 = 93.75
     # growth: good 75, good 75                                                  = 75
     # 0.30 x 91.6667 + 0.25 x 91.6667 + 0.20 x 100 + 0.15 x 93.75 + 0.10 x 75
@@ -64,6 +65,7 @@ def test_seed001_acme_worked_example() -> None:
         engagement_rating="excellent",
         nps=8.5,
         feedback_rating="excellent",
+        days_since_csm_touch=12,
         integration_rating="excellent",
         performance_rating="excellent",
         security_rating="good",
@@ -75,7 +77,7 @@ def test_seed001_acme_worked_example() -> None:
     assert result.score == 91.98
     assert result.category is HealthCategory.HEALTHY
     assert result.category_label == "Healthy"
-    assert (result.model, result.model_version) == ("seed001", 1)
+    assert (result.model, result.model_version) == ("seed001", 2)
     assert not result.low_confidence
     assert result.missing_dimensions == [] and result.missing_inputs == []
     by_name = {d.name: d for d in result.dimensions}
@@ -495,7 +497,18 @@ def test_explain_low_confidence_and_model_change() -> None:
         "weights renormalised over the other dimensions"
     )
     assert lines[3] == "Previous: 100.00 Healthy; change -28.57"
-    assert lines[4] == "Note: the previous score used seed001 v1"
+    assert lines[4] == "Note: the previous score used seed001 v2"
     assert "payment                0.10         - missing            -       -" in lines
     assert "  satisfaction.nps: nps=missing → no score (missing)" in lines
     assert explain(current).splitlines()[3] == "Previous: none"
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"), [(0, 100), (30, 100), (31, 75), (60, 75), (61, 50), (90, 50), (91, 0)]
+)
+def test_seed001_counts_the_last_csm_touch_in_engagement(days: int, expected: float) -> None:
+    result = score(SEED001, HealthInputs(days_since_csm_touch=days))
+    engagement = next(d for d in result.dimensions if d.name == "engagement")
+    assert engagement.score == expected
+    assert result.score == expected  # the only dimension with data: weight renormalised to 1
+    assert result.low_confidence

@@ -15,7 +15,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.crm import CrmActivities
-from activities.health import HealthActivities
+from activities.health import HealthActivities, load_health_playbooks
 from activities.health_digest import HealthDigestActivities
 from activities.messaging import MessagingActivities, MessagingConfig
 from activities.playbooks import load_onboarding_plan_activity, load_playbook_activity
@@ -59,6 +59,7 @@ def build_activities(connectors: Connectors, config: MessagingConfig) -> list[Ca
         crm.get_customer_profile,
         crm.update_company,
         HealthActivities(connectors.crm).score_health_page,
+        load_health_playbooks,
         messaging.send_customer_email,
         messaging.alert_csm,
         load_onboarding_plan_activity,

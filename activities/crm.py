@@ -14,9 +14,24 @@ from activities.models import (
     CustomerProfile,
     CustomerRef,
 )
-from connectors.base import Crm
+from connectors.base import Company, Crm, Owner
+from connectors.errors import NotFoundError, PermanentConnectorError
 from domain.health_properties import ACCOUNT_EXECUTIVE
 from domain.tiers import Tier
+
+
+def known_owner(crm: Crm, owner_id: str) -> Owner | None:
+    """The CRM user with this id, or None when the CRM does not know it: 404 (a user who
+    left, a stale id), or 400 (a value that is no owner id at all, e.g. a name typed into
+    the property). Any other failure (auth, rate limit, outage) propagates."""
+    try:
+        return crm.get_owner(owner_id)
+    except NotFoundError:
+        return None
+    except PermanentConnectorError as exc:
+        if exc.status == 400:
+            return None
+        raise
 
 
 class CrmActivities:
@@ -26,12 +41,16 @@ class CrmActivities:
     @activity.defn(name="create_csm_task")
     def create_csm_task(self, req: CsmTaskRequest) -> ActionResult:
         """A task for the company's owner (the CSM) or its account executive, created at
-        most once per key."""
+        most once per key.
+
+        An account executive id the CRM does not know (a user who left) would make the
+        CRM refuse the task (400, invalid ``hubspot_owner_id``) on every attempt: the task
+        goes to the CSM instead, with a warning in the worker log."""
         with connector_errors():
             company = self._crm.get_company(req.customer_id)
             owner_id = company.owner_id
             if req.assign_to == "account_executive":
-                owner_id = company.properties.get(ACCOUNT_EXECUTIVE) or owner_id
+                owner_id = self._account_executive_id(req.customer_id, company) or owner_id
             ref = self._crm.create_task(
                 company_id=req.customer_id,
                 subject=req.subject,
@@ -44,6 +63,23 @@ class CrmActivities:
         return ActionResult(
             channel="crm_task", summary=req.subject, created=ref.created, ref=ref.id
         )
+
+    def _account_executive_id(self, customer_id: str, company: Company) -> str | None:
+        """The company's account executive id, when one is set and the CRM knows it."""
+        ae_id = company.properties.get(ACCOUNT_EXECUTIVE)
+        if not ae_id:
+            return None
+        if known_owner(self._crm, ae_id) is None:
+            activity.logger.warning(
+                "company %s: account executive %s (%s) is not a CRM user; "
+                "the task goes to the CSM (owner %s)",
+                customer_id,
+                ae_id,
+                ACCOUNT_EXECUTIVE,
+                company.owner_id or "none",
+            )
+            return None
+        return ae_id
 
     @activity.defn(name="add_crm_note")
     def add_crm_note(self, req: CrmNoteRequest) -> ActionResult:

@@ -16,7 +16,12 @@ from connectors.base import Crm
 from domain import health_properties as hp
 from domain.health_model import INPUT_PROPERTIES, HealthCategory
 from domain.health_outreach import CHURN_OUTCOME, CREATED, TIER, Trigger, assess
-from domain.health_sweep import HealthPageRequest, HealthPageResult, SweepCounts
+from domain.health_sweep import (
+    HealthPageRequest,
+    HealthPageResult,
+    HealthPlaybooks,
+    SweepCounts,
+)
 from playbooks.loader import PlaybookError, load_health_models, load_outreach_plan
 
 READ_PROPERTIES: tuple[str, ...] = tuple(
@@ -25,6 +30,7 @@ READ_PROPERTIES: tuple[str, ...] = tuple(
             *INPUT_PROPERTIES.values(),
             *hp.OUTPUT_PROPERTIES,
             *(hp.cooldown_property(t) for t in Trigger),
+            *(hp.seen_property(b) for b in hp.BANDS),
             TIER,
             CREATED,
             CHURN_OUTCOME,
@@ -34,17 +40,33 @@ READ_PROPERTIES: tuple[str, ...] = tuple(
 """Every company property a sweep reads."""
 
 
+CRM_CALLS_PER_TRIGGER: dict[Trigger, int] = {
+    Trigger.HEALTH_DECLINE: 6,  # alert: company, CSM, AE; task: company, search, create
+    Trigger.CRITICAL: 8,  # churn prevention's start: profile, update, task, escalation
+    Trigger.USAGE_LIMIT: 8,  # profile; alert 3; e-mail: company, contact, owner, opt-out
+    Trigger.LOW_ADOPTION: 3,
+    Trigger.CELEBRATION: 8,
+    Trigger.EXPANSION: 4,
+}
+"""About how many CRM requests each trigger's outreach makes, for the sweep's pacing."""
+
+
+@activity.defn(name="load_health_playbooks")
+def load_health_playbooks() -> HealthPlaybooks:
+    """The health models and outreach playbook, read once at the start of a sweep."""
+    try:
+        return HealthPlaybooks(models=load_health_models(), plan=load_outreach_plan())
+    except PlaybookError as exc:
+        raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
+
+
 class HealthActivities:
     def __init__(self, crm: Crm) -> None:
         self._crm = crm
 
     @activity.defn(name="score_health_page")
     def score_health_page(self, req: HealthPageRequest) -> HealthPageResult:
-        try:
-            models = load_health_models()
-            plan = load_outreach_plan()
-        except PlaybookError as exc:
-            raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
+        models, plan = req.playbooks.models, req.playbooks.plan
         with connector_errors():
             page = self._crm.list_companies(
                 after=req.after, limit=req.page_size, properties=READ_PROPERTIES
@@ -55,7 +77,8 @@ class HealthActivities:
         for company in page.companies:
             props = dict(company.properties)
             props.setdefault(TIER, company.tier)
-            health = assess(company.id, props, models.for_tier(company.tier), plan, req.sweep_at)
+            model = models.for_tier(company.tier)
+            health = assess(company.id, props, model, plan, req.sweep_at, quiet=req.baseline)
             if health is None:
                 counts.stale += 1
                 continue
@@ -65,6 +88,7 @@ class HealthActivities:
             counts.by_category[key] = counts.by_category.get(key, 0) + 1
             for fired in health.fired:
                 counts.fired[fired.trigger.value] = counts.fired.get(fired.trigger.value, 0) + 1
+                counts.outreach_crm_calls += CRM_CALLS_PER_TRIGGER[fired.trigger]
             updates[company.id] = health.properties
             tell_campaign = health.churn_campaign_active and health.changed
             if health.fired or (tell_campaign and health.category is not HealthCategory.UNKNOWN):
@@ -74,6 +98,4 @@ class HealthActivities:
             with connector_errors():
                 self._crm.batch_update_companies(updates)
             counts.crm_calls += 1
-        return HealthPageResult(
-            next_after=page.next_after, counts=counts, actionable=actionable, plan=plan
-        )
+        return HealthPageResult(next_after=page.next_after, counts=counts, actionable=actionable)

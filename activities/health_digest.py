@@ -12,12 +12,17 @@ Names, e-mail addresses and company names are read here and never enter workflow
 history: the request and result carry ids and counts.
 
 :func:`read_portfolio` (every company's health, paged) is shared with
-``cshub report health``.
+``cshub report health``. Both read at most :data:`PORTFOLIO_CALLS_PER_WINDOW` pages
+(and owners) per 10 s: HubSpot's burst limit is the app's, shared with the
+webhook-driven workflows. The activity heartbeats while it waits (the workflow gives it
+a heartbeat timeout of 2 minutes; a wait is at most 10 s).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -43,6 +48,11 @@ TEMPLATE = "health_digest"
 PAGE_ATTEMPTS = 5
 """Tries per portfolio page when the CRM answers 429/5xx or times out."""
 MAX_PAGE_WAIT_S = 60.0
+PACING_WINDOW_S = 10.0
+"""HubSpot's burst limit counts requests per 10 s for the whole app."""
+PORTFOLIO_CALLS_PER_WINDOW = 40
+"""The digest and the report are not urgent: they take at most 40 of HubSpot's 100
+requests per 10 s, leaving the rest to the webhook-driven workflows."""
 
 
 class HealthDigestInput(BaseModel):
@@ -87,23 +97,87 @@ class HealthDigestResult(BaseModel):
 # ---------------------------------------------------------------------------- reading
 
 
+class CallPacer:
+    """At most ``max_calls`` calls in any ``window_s`` seconds (a sliding window over the
+    times of the last calls): a burst up to the budget goes out at once, the call after
+    it waits until the oldest one leaves the window. Not thread-safe: one reader's.
+
+    ``clock`` and ``sleep`` are injectable (tests drive a fake clock)."""
+
+    def __init__(
+        self,
+        max_calls: int,
+        window_s: float = PACING_WINDOW_S,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        if max_calls < 1:
+            raise ValueError(f"max_calls must be at least 1, not {max_calls}")
+        if window_s <= 0:
+            raise ValueError(f"window_s must be positive, not {window_s}")
+        self.max_calls = max_calls
+        self.window_s = window_s
+        self._clock = clock
+        self._sleep = sleep
+        self._sent: deque[float] = deque()
+
+    def delay(self) -> float:
+        """Seconds until one more call fits in the window (0: now)."""
+        now = self._clock()
+        while self._sent and now - self._sent[0] >= self.window_s:
+            self._sent.popleft()
+        if len(self._sent) < self.max_calls:
+            return 0.0
+        return self._sent[0] + self.window_s - now
+
+    async def acquire(self, before_sleep: Callable[[float], Any] | None = None) -> float:
+        """Wait until one more call fits, and count it as made now. ``before_sleep(delay)``
+        is called before each wait (an activity heartbeats there). Returns the seconds
+        waited."""
+        waited = 0.0
+        while (wait := self.delay()) > 0:
+            if before_sleep:
+                before_sleep(wait)
+            await self._sleep(wait)
+            waited += wait
+        self._sent.append(self._clock())
+        return waited
+
+
 async def read_portfolio(
     crm: Crm,
     *,
     page_size: int = MAX_BATCH_RECORDS,
     attempts: int = PAGE_ATTEMPTS,
+    max_calls_per_10s: int = PORTFOLIO_CALLS_PER_WINDOW,
+    pacer: CallPacer | None = None,
     heartbeat: Callable[..., None] | None = None,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> list[AccountHealth]:
     """Every company's health as the sweep recorded it, page by page (the blocking CRM
     calls run on a thread). A page the CRM refuses for now (rate limit, 5xx, timeout) is
     asked again after its Retry-After (or 1, 2, 4 … s), ``attempts`` times at most;
-    ``heartbeat(pages read)`` is called after each page and before each wait."""
+    ``heartbeat(pages read)`` is called after each page and before each wait.
+
+    Paced: at most ``max_calls_per_10s`` list calls (retries included) in any 10 s, so a
+    large portfolio does not spend the app's whole HubSpot burst limit (100 per 10 s,
+    shared with the webhook-driven workflows). A portfolio of up to that many pages is
+    read without waiting. ``pacer`` (instead of ``max_calls_per_10s``) shares one budget
+    with other calls of the same reader, e.g. the owner look-ups."""
+    pacer = pacer or CallPacer(max_calls_per_10s, clock=clock, sleep=sleep)
     accounts: list[AccountHealth] = []
     after: str | None = None
     pages = 0
+
+    def before_wait(_delay: float) -> None:
+        if heartbeat:
+            heartbeat(pages)
+
     while True:
         for attempt in range(1, attempts + 1):
+            await pacer.acquire(before_wait)
             try:
                 page = await asyncio.to_thread(
                     crm.list_companies, after=after, limit=page_size, properties=READ_PROPERTIES
@@ -130,11 +204,16 @@ async def read_portfolio(
         after = page.next_after
 
 
-async def read_owners(crm: Crm, owner_ids: set[str]) -> tuple[dict[str, Owner], list[str]]:
-    """The owners that exist, and a warning for each id the CRM does not know."""
+async def read_owners(
+    crm: Crm, owner_ids: set[str], *, pacer: CallPacer | None = None
+) -> tuple[dict[str, Owner], list[str]]:
+    """The owners that exist, and a warning for each id the CRM does not know (one call
+    per owner, within ``pacer``'s budget when given)."""
     owners: dict[str, Owner] = {}
     missing: list[str] = []
     for owner_id in sorted(owner_ids):
+        if pacer:
+            await pacer.acquire()
         try:
             owners[owner_id] = await asyncio.to_thread(crm.get_owner, owner_id)
         except NotFoundError:
@@ -154,8 +233,9 @@ class HealthDigestActivities:
     @activity.defn(name="post_health_digests")
     async def post_health_digests(self, req: HealthDigestRequest) -> HealthDigestResult:
         """Post each CSM's digest of at-risk and critical accounts, once per key."""
+        pacer = CallPacer(PORTFOLIO_CALLS_PER_WINDOW)
         with connector_errors():
-            accounts = await read_portfolio(self._crm, heartbeat=activity.heartbeat)
+            accounts = await read_portfolio(self._crm, pacer=pacer, heartbeat=activity.heartbeat)
         digests = csm_digests(accounts, only_owner_id=req.only_owner_id)
         unowned = [] if req.only_owner_id else unowned_needing_attention(accounts)
         result = HealthDigestResult(
@@ -165,13 +245,16 @@ class HealthDigestActivities:
         )
         for digest in digests:
             activity.heartbeat(f"digest {digest.owner_id}")
-            result.posts.append(await self._post(digest, req))
+            result.posts.append(await self._post(digest, req, pacer))
         return result
 
-    async def _post(self, digest: CsmDigest, req: HealthDigestRequest) -> DigestPost:
+    async def _post(
+        self, digest: CsmDigest, req: HealthDigestRequest, pacer: CallPacer
+    ) -> DigestPost:
         owner: Owner | None = None
         slack_id: str | None = None
         with connector_errors():
+            await pacer.acquire(lambda _: activity.heartbeat(f"digest {digest.owner_id}"))
             try:
                 owner = await asyncio.to_thread(self._crm.get_owner, digest.owner_id)
             except NotFoundError:

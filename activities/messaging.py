@@ -18,6 +18,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.consent import SuppressionList
+from activities.crm import known_owner
 from activities.customer_context import CustomerDetails, load_customer_details
 from activities.errors import connector_errors
 from activities.models import (
@@ -28,6 +29,7 @@ from activities.models import (
     MessageContext,
 )
 from connectors.base import Chat, Contact, Crm, Mailer, OutgoingEmail, Owner
+from connectors.errors import PermanentConnectorError
 from domain.health_properties import ACCOUNT_EXECUTIVE
 from domain.send_window import SendWindow, out_of_quiet_hours, zone_known
 from domain.survey_links import csat_links, exit_survey_links, nps_links
@@ -234,13 +236,41 @@ class MessagingActivities:
 
     async def _account_executive(self, details: CustomerDetails) -> tuple[Owner | None, str | None]:
         """The company's account executive (``cshub_account_executive_id``) and their
-        Slack id, when one is recorded and known to the CRM."""
+        Slack id, when one is recorded and known to the CRM.
+
+        A stale id (a user who left, a typo) must not block the company's alerts: it
+        counts as no account executive (the alert mentions the CSM only) and is logged.
+        An AE whose e-mail Slack cannot look up is named without a mention. Transient
+        failures (rate limit, outage) still fail the attempt, to be retried."""
         ae_id = details.company.properties.get(ACCOUNT_EXECUTIVE)
         if not ae_id:
             return None, None
+        company_id = details.company.id
         with connector_errors():
-            ae = await asyncio.to_thread(self._crm.get_owner, ae_id)
-            return ae, await self._chat.lookup_user_id(ae.email)
+            ae = await asyncio.to_thread(known_owner, self._crm, ae_id)
+        if ae is None:
+            activity.logger.warning(
+                "company %s: account executive %s (%s) is not a CRM user; alerting the CSM only",
+                company_id,
+                ae_id,
+                ACCOUNT_EXECUTIVE,
+            )
+            return None, None
+        if not ae.email:
+            return ae, None
+        slack_id: str | None = None
+        with connector_errors():
+            try:
+                slack_id = await self._chat.lookup_user_id(ae.email)
+            except PermanentConnectorError as exc:
+                activity.logger.warning(
+                    "company %s: account executive %s not looked up in Slack, "
+                    "named without a mention: %s",
+                    company_id,
+                    ae_id,
+                    exc,
+                )
+        return ae, slack_id
 
     async def _alert(
         self,

@@ -403,6 +403,13 @@ def health_sweep(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Score and count only: no writes, no outreach")
     ] = False,
+    baseline: Annotated[
+        bool,
+        typer.Option(
+            "--baseline",
+            help="Score and record, fire no trigger (the first sweep of a portfolio)",
+        ),
+    ] = False,
     wait: Annotated[bool, typer.Option(help="Wait for the sweep and print its totals")] = True,
 ) -> None:
     """Run a health sweep now (workflow id `health-sweep`; joins one already running;
@@ -410,7 +417,12 @@ def health_sweep(
     from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
     from cshub.temporal_client import connect
-    from domain.health_sweep import HEALTH_SWEEP_WORKFLOW_ID, HealthSweepInput, SweepProgress
+    from domain.health_sweep import (
+        HEALTH_SWEEP_DRY_RUN_ID,
+        HEALTH_SWEEP_WORKFLOW_ID,
+        HealthSweepInput,
+        SweepProgress,
+    )
 
     async def go() -> str:
         settings = load_settings()
@@ -418,9 +430,12 @@ def health_sweep(
         handle = await client.start_workflow(
             "HealthSweepWorkflow",
             HealthSweepInput(
-                dry_run=dry_run, max_calls_per_10s=settings.health_sweep_max_calls_per_10s
+                dry_run=dry_run,
+                baseline=baseline,
+                max_calls_per_10s=settings.health_sweep_max_calls_per_10s,
             ),
-            id=HEALTH_SWEEP_WORKFLOW_ID,
+            # A dry run never joins a real sweep (nor a real sweep a dry run).
+            id=HEALTH_SWEEP_DRY_RUN_ID if dry_run else HEALTH_SWEEP_WORKFLOW_ID,
             task_queue=settings.temporal_task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,

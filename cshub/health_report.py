@@ -4,7 +4,8 @@ and trend, low-confidence count, each CSM's book and the at-risk list (worst fir
 plus a PNG chart of the distribution.
 
 Reads the CRM directly (no Temporal): every company, page by page, through the ``Crm``
-connector the settings describe, then each owner once for their name. The figures are
+connector the settings describe, then each owner once for their name, at most 40 CRM
+calls in any 10 s (``read_portfolio``'s pacing). The figures are
 :mod:`domain.health_report`'s.
 """
 
@@ -13,7 +14,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from activities.health_digest import read_owners, read_portfolio
+from activities.health_digest import (
+    PORTFOLIO_CALLS_PER_WINDOW,
+    CallPacer,
+    read_owners,
+    read_portfolio,
+)
 from connectors.base import Crm
 from connectors.errors import ConnectorError
 from cshub.settings import Settings
@@ -58,10 +64,17 @@ def crm_from_settings(settings: Settings) -> Crm:
     )
 
 
-async def health_report(crm: Crm) -> PortfolioHealth:
-    """Read every company and its owner's name; sum the portfolio up."""
-    accounts = await read_portfolio(crm, attempts=CLI_PAGE_ATTEMPTS)
-    owners, warnings = await read_owners(crm, {a.owner_id for a in accounts if a.owner_id})
+async def health_report(
+    crm: Crm, *, max_calls_per_10s: int = PORTFOLIO_CALLS_PER_WINDOW
+) -> PortfolioHealth:
+    """Read every company and its owner's name; sum the portfolio up. At most
+    ``max_calls_per_10s`` CRM calls in any 10 s (pages and owners together): the
+    report shares HubSpot's rate limit with the running workflows."""
+    pacer = CallPacer(max_calls_per_10s)
+    accounts = await read_portfolio(crm, attempts=CLI_PAGE_ATTEMPTS, pacer=pacer)
+    owners, warnings = await read_owners(
+        crm, {a.owner_id for a in accounts if a.owner_id}, pacer=pacer
+    )
     return build_portfolio_health(
         accounts, {i: o.full_name for i, o in owners.items()}, warnings=warnings
     )

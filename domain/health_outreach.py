@@ -20,8 +20,8 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain import health_properties as hp
-from domain.health_model import HealthCategory, HealthModel, inputs_from_properties
-from domain.health_scoring import HealthScore, crossed, round_half_up, score, trend
+from domain.health_model import BAND_ORDER, HealthCategory, HealthModel, inputs_from_properties
+from domain.health_scoring import HealthScore, round_half_up, score, trend
 
 
 class Trigger(StrEnum):
@@ -226,20 +226,25 @@ def assess(
     model: HealthModel,
     plan: OutreachPlan,
     sweep_at: datetime,
+    *,
+    quiet: bool = False,
 ) -> CompanyHealth | None:
     """Score one company for the sweep of ``sweep_at``; None when a later sweep already
-    scored it (this one is stale)."""
-    stamp = sweep_stamp(sweep_at)
+    scored it (this one is stale). ``quiet``: score and record, fire no trigger (a
+    baseline sweep of a portfolio the hub has not watched before)."""
+    at = sweep_at.astimezone(UTC).replace(microsecond=0)
+    stamp = sweep_stamp(at)
     scored_at = parse_time(props.get(hp.SCORED_AT))
-    if scored_at is not None and scored_at > sweep_at.replace(microsecond=0):
+    if scored_at is not None and scored_at > at:
         return None
-    retry = props.get(hp.SCORED_AT) == stamp
+    # Times are compared parsed: a date-time property comes back as ...06:00:00.000Z.
+    retry = scored_at == at
     prev_score_raw = props.get(hp.PREVIOUS_SCORE if retry else hp.SCORE)
     prev_cat_raw = props.get(hp.PREVIOUS_CATEGORY if retry else hp.CATEGORY)
     prev_breakdown = props.get(hp.PREVIOUS_BREAKDOWN if retry else hp.BREAKDOWN) or ""
     prev_model = props.get(hp.PREVIOUS_MODEL if retry else hp.MODEL) or ""
 
-    result = score(model, inputs_from_properties(props, as_of=sweep_at))
+    result = score(model, inputs_from_properties(props, as_of=at))
     previous_score = parse_number(prev_score_raw)
     previous_category = parse_category(prev_cat_raw)
     _, delta = trend(previous_score, result.score)
@@ -274,52 +279,105 @@ def assess(
         hp.DELTA: "" if delta is None else f"{delta:+.2f}",
         hp.SCORED_AT: stamp,
     }
-    for fired in _conditions(health, props, plan, sweep_at):
+    if result.category is not HealthCategory.UNKNOWN:
+        health.properties[hp.seen_property(result.category)] = stamp
+    if quiet:
+        return health
+    seen = _seen_before(props, at, previous_category)
+    for fired, armed_by in _conditions(health, props, plan, at):
         last = parse_time(props.get(hp.cooldown_property(fired.trigger)))
-        mine = props.get(hp.cooldown_property(fired.trigger)) == stamp
-        if last is None or mine or sweep_at - last >= plan.cooldown(fired.trigger):
-            health.fired.append(fired)
-            health.properties[hp.cooldown_property(fired.trigger)] = stamp
+        if last == at:  # this sweep fired it before a retry: decide the same again
+            pass
+        elif not _armed(armed_by, seen, last) or (
+            last is not None and at - last < plan.cooldown(fired.trigger)
+        ):
+            continue
+        health.fired.append(fired)
+        health.properties[hp.cooldown_property(fired.trigger)] = stamp
     return health
 
 
+NEVER_SCORED = "never scored"
+"""``armed_by`` marker: a band trigger that may fire on a company's first score."""
+
+
+def _seen_before(
+    props: Mapping[str, str | None], at: datetime, previous: HealthCategory | None
+) -> dict[str, datetime]:
+    """When each band was last seen by an earlier sweep (``cshub_health_seen_<band>``).
+    A company scored before these stamps existed has its previous band counted as seen
+    long ago (never more recent than a trigger that fired)."""
+    seen: dict[str, datetime] = {}
+    for cat in BAND_ORDER:
+        t = parse_time(props.get(hp.seen_property(cat)))
+        if t is not None and t < at:
+            seen[cat.value] = t
+    if previous in BAND_ORDER and previous is not None and previous.value not in seen:
+        seen[previous.value] = datetime.min.replace(tzinfo=UTC)
+    return seen
+
+
+def _armed(
+    armed_by: frozenset[str] | None, seen: dict[str, datetime], last: datetime | None
+) -> bool:
+    """Whether a trigger may fire again: not a band trigger (``armed_by`` None), or the
+    company was seen in one of the ``armed_by`` bands since the trigger last fired (a
+    decline re-arms once the company has been Good or Healthy again); a first score
+    arms the triggers that list :data:`NEVER_SCORED`."""
+    if armed_by is None:
+        return True
+    if not seen:
+        return NEVER_SCORED in armed_by
+    times = [t for band, t in seen.items() if band in armed_by]
+    if not times:
+        return False
+    return last is None or max(times) > last
+
+
+_DECLINE_ARMED = frozenset({"healthy", "good", NEVER_SCORED})
+_CRITICAL_ARMED = frozenset({"healthy", "good", "at_risk", NEVER_SCORED})
+_RECOVERY_ARMED = frozenset({"at_risk", "critical"})
+_MILESTONE_ARMED = frozenset({"good", "at_risk", "critical"})
+
+
 def _conditions(
-    h: CompanyHealth, props: Mapping[str, str | None], plan: OutreachPlan, sweep_at: datetime
-) -> list[Fired]:
-    """Every trigger whose condition holds, before cooldowns."""
-    out: list[Fired] = []
+    h: CompanyHealth, props: Mapping[str, str | None], plan: OutreachPlan, at: datetime
+) -> list[tuple[Fired, frozenset[str] | None]]:
+    """Every trigger whose condition holds now, with the bands that arm it (None: not a
+    band trigger), before arming and cooldowns are checked.
+
+    Band triggers hold while the company is *in* the band (decline: At risk or Critical;
+    critical: Critical; celebration: Good or Healthy) and fire once per visit: they are
+    armed again only by a sweep that saw the company in another band. So a drop that
+    came during a cooldown still alerts once the cooldown is over, if the company is
+    still there, and a company that stays At risk is not alerted every day."""
+    out: list[tuple[Fired, frozenset[str] | None]] = []
     cur = h.category
     if cur is not HealthCategory.UNKNOWN:
-        # A first score counts as a drop from the top: nobody has looked at it yet.
-        before = h.previous_category
-        if before in (None, HealthCategory.UNKNOWN):
-            before = HealthCategory.HEALTHY
-        crossing = crossed(before, cur)
         was = (
             "first score"
             if h.previous_score is None
             else f"was {h.previous_score:.2f} {h.previous_category or ''}".rstrip()
         )
         now_text = f"{h.score:.2f} {h.category_label}"
-        if crossing is not None and crossing.direction == "down":
-            if HealthCategory.AT_RISK in crossing.entered:
-                out.append(Fired(trigger=Trigger.HEALTH_DECLINE, reason=f"{now_text} ({was})"))
-            if HealthCategory.CRITICAL in crossing.entered and plan.critical.start_churn_prevention:
-                out.append(Fired(trigger=Trigger.CRITICAL, reason=f"{now_text} ({was})"))
-        if (
-            crossing is not None
-            and crossing.direction == "up"
-            and h.previous_category is not None
-            and cur in (HealthCategory.GOOD, HealthCategory.HEALTHY)
-        ):
-            recovery = crossing.previous in (HealthCategory.AT_RISK, HealthCategory.CRITICAL)
-            if recovery or cur is HealthCategory.HEALTHY:
-                kind = "recovery" if recovery else "milestone"
-                out.append(Fired(trigger=Trigger.CELEBRATION, reason=f"{kind}: {now_text} ({was})"))
+        if cur in (HealthCategory.AT_RISK, HealthCategory.CRITICAL):
+            fired = Fired(trigger=Trigger.HEALTH_DECLINE, reason=f"{now_text} ({was})")
+            out.append((fired, _DECLINE_ARMED))
+        if cur is HealthCategory.CRITICAL and plan.critical.start_churn_prevention:
+            fired = Fired(trigger=Trigger.CRITICAL, reason=f"{now_text} ({was})")
+            out.append((fired, _CRITICAL_ARMED))
+        if cur in (HealthCategory.GOOD, HealthCategory.HEALTHY):
+            recovering = h.previous_category in (HealthCategory.AT_RISK, HealthCategory.CRITICAL)
+            if cur is HealthCategory.HEALTHY and not recovering:
+                fired = Fired(trigger=Trigger.CELEBRATION, reason=f"milestone: {now_text} ({was})")
+                out.append((fired, _MILESTONE_ARMED))
+            else:
+                fired = Fired(trigger=Trigger.CELEBRATION, reason=f"recovery: {now_text} ({was})")
+                out.append((fired, _RECOVERY_ARMED))
     usage = h.usage
     if usage is not None and usage.percent >= plan.usage_limit.at_percent:
         out.append(
-            Fired(
+            _level(
                 trigger=Trigger.USAGE_LIMIT,
                 reason=f"{usage.limit_name}: {usage.used:g} of {usage.limit:g} "
                 f"({usage.percent:g} %)",
@@ -331,11 +389,11 @@ def _conditions(
         adoption is not None
         and adoption < plan.low_adoption.below_percent
         and created is not None
-        and sweep_at - created >= timedelta(days=plan.low_adoption.after_days)
+        and at - created >= timedelta(days=plan.low_adoption.after_days)
     ):
-        age = (sweep_at - created).days
+        age = (at - created).days
         out.append(
-            Fired(
+            _level(
                 trigger=Trigger.LOW_ADOPTION,
                 reason=f"{adoption:g} % of features in use after {age} days",
             )
@@ -346,9 +404,15 @@ def _conditions(
         and usage.percent >= plan.expansion.usage_at_least_percent
     ):
         out.append(
-            Fired(
+            _level(
                 trigger=Trigger.EXPANSION,
                 reason=f"{h.category_label} and {usage.limit_name} at {usage.percent:g} %",
             )
         )
     return out
+
+
+def _level(trigger: Trigger, reason: str) -> tuple[Fired, None]:
+    """A level trigger (usage, adoption, expansion): holds while the condition does,
+    limited by its cooldown only."""
+    return Fired(trigger=trigger, reason=reason), None

@@ -39,6 +39,18 @@ def cooldown_property(trigger: str) -> str:
     return f"{COOLDOWN_PREFIX}{trigger}"
 
 
+SEEN_PREFIX = "cshub_health_seen_"
+"""``cshub_health_seen_<band>``: ISO time of the last sweep that found the company in
+that band (healthy, good, at_risk, critical). Band triggers fire once per visit to a
+band; seeing the company in another band arms them again."""
+
+BANDS: tuple[str, ...] = ("healthy", "good", "at_risk", "critical")
+
+
+def seen_property(band: str) -> str:
+    return f"{SEEN_PREFIX}{band}"
+
+
 OUTPUT_PROPERTIES: tuple[str, ...] = (
     SCORE,
     CATEGORY,

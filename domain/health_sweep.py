@@ -7,12 +7,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.health_model import HealthModels
 from domain.health_outreach import CompanyHealth, OutreachPlan
 from domain.onboarding import CUSTOMER_ID_PATTERN
 
 HEALTH_SWEEP_SCHEDULE_ID = "health-sweep"
 HEALTH_SWEEP_WORKFLOW_ID = "health-sweep"
 """Started by hand: ``health-sweep``; by the schedule: ``health-sweep-<time>``."""
+HEALTH_SWEEP_DRY_RUN_ID = "health-sweep-dry-run"
 
 HUBSPOT_CALLS_PER_10S = 100
 """HubSpot's burst limit for a private app on most plans (100 requests per 10 s)."""
@@ -35,6 +37,12 @@ class HealthSweepInput(_Message):
     )
     dry_run: bool = Field(
         default=False, description="score and count only: no CRM writes, no outreach"
+    )
+    baseline: bool = Field(
+        default=False,
+        description="score and write, fire no trigger: the first sweep of a portfolio the "
+        "hub has not watched before (otherwise every company already At risk or Critical "
+        "alerts at once)",
     )
     max_pages: int | None = Field(default=None, ge=1, description="stop after this many pages")
     pages_per_run: int = Field(
@@ -61,7 +69,10 @@ class SweepCounts(BaseModel):
     churn_started: int = 0
     churn_signalled: int = 0
     churn_signal_failed: int = 0
-    crm_calls: int = 0
+    crm_calls: int = Field(default=0, description="the pages' own CRM requests")
+    outreach_crm_calls: int = Field(
+        default=0, description="CRM requests the outreach started is expected to make"
+    )
 
     def add(self, other: SweepCounts) -> None:
         for name in (
@@ -74,12 +85,21 @@ class SweepCounts(BaseModel):
             "churn_signalled",
             "churn_signal_failed",
             "crm_calls",
+            "outreach_crm_calls",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for key, n in other.by_category.items():
             self.by_category[key] = self.by_category.get(key, 0) + n
         for key, n in other.fired.items():
             self.fired[key] = self.fired.get(key, 0) + n
+
+
+class HealthPlaybooks(BaseModel):
+    """The health models and the outreach playbook, loaded once per sweep so every page
+    (and every retry of a page) decides with the same files."""
+
+    models: HealthModels
+    plan: OutreachPlan
 
 
 class HealthPageInput(_Message):
@@ -89,6 +109,8 @@ class HealthPageInput(_Message):
     after: str | None = None
     page_size: int = Field(default=100, ge=1, le=100)
     dry_run: bool = False
+    baseline: bool = False
+    playbooks: HealthPlaybooks
 
 
 class HealthPageRequest(_Message):
@@ -98,6 +120,8 @@ class HealthPageRequest(_Message):
     after: str | None = None
     page_size: int = Field(default=100, ge=1, le=100)
     dry_run: bool = False
+    baseline: bool = False
+    playbooks: HealthPlaybooks
 
 
 class HealthPageResult(BaseModel):
@@ -107,7 +131,6 @@ class HealthPageResult(BaseModel):
     next_after: str | None
     counts: SweepCounts
     actionable: list[CompanyHealth] = Field(default_factory=list)
-    plan: OutreachPlan
 
 
 class PageOutcome(BaseModel):
@@ -126,6 +149,13 @@ class SweepProgress(BaseModel):
     done: bool = False
     counts: SweepCounts = Field(default_factory=SweepCounts)
     runs: int = Field(default=1, description="workflow runs so far (continue-as-new)")
+
+
+class SweepCarry(BaseModel):
+    """What a sweep hands to its continuation (continue-as-new)."""
+
+    progress: SweepProgress
+    playbooks: HealthPlaybooks
 
 
 class HealthOutreachInput(_Message):

@@ -13,8 +13,10 @@ Playbook ``playbooks/surveys.yaml`` (``csat``), in order:
    internal note) and on the CRM company (``cshub_csat_last_score`` …) with a note; a
    score of 1-2 (``low_score_max``) alerts the CSM in Slack and creates a follow-up task.
    Last, the customer's support figures (``cshub_csat_percent`` …) are recounted onto the
-   CRM company (``workflows.support_health``: a failure there is only logged).
-   The workflow then ends ``answered``; with no answer in time it ends ``expired``.
+   CRM company once Zendesk's search index has the new tags (5 minutes later, a durable
+   timer: ``workflows.support_health``; a failure there is only logged). The status is
+   ``answered`` at once; the workflow then ends ``answered`` after that refresh. With no
+   answer in time it ends ``expired``.
 5. Signal ``cancel`` stops it (``skipped`` before the e-mail went, ``expired`` after).
 
 Queries: ``status`` (``CsatStatus``, also the result: read by ``cshub report support``)
@@ -302,7 +304,8 @@ class CsatSurveyWorkflow:
                 priority=follow_up.priority,
                 kind="csat_follow_up",
             )
-        # Last: the alert and the task must not wait for it (up to its timeout).
+        # Last: the alert and the task must not wait for it (the search index's lag, then
+        # up to its timeout). Another answer meanwhile is recorded as ignored afterwards.
         await refresh_support_health(self._status.customer_id, "CSAT answered")
         self._details()
 

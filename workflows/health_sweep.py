@@ -1,7 +1,9 @@
 """HealthSweepWorkflow: score every CRM company, write the scores back, act on crossings.
 
 Run daily by the Temporal Schedule ``health-sweep`` (``cshub schedules apply``), or by
-hand from the UI with ``{}`` (``{"dry_run": true}`` to see the figures without writing).
+hand from the UI with ``{}`` (``{"dry_run": true}`` to see the figures without writing;
+``{"baseline": true}`` to score and record without firing any trigger, for the first
+sweep of a portfolio). The models and the outreach playbook are read once, at the start.
 
 1. Page through the portfolio, 100 companies a page, one child workflow per page
    (``<sweep id>/page-<n>``): its activity reads the page, scores each company with its
@@ -11,9 +13,9 @@ hand from the UI with ``{}`` (``{"dry_run": true}`` to see the figures without w
    wait, the sweep does not); a company entering Critical gets the churn-prevention
    campaign started, or told the new score when it runs; every running campaign whose
    customer's score changed is told the new score.
-3. Between pages the sweep sleeps so its CRM requests stay under ``max_calls_per_10s``
-   (HubSpot allows 100 per 10 s to the whole app); a 429 makes the page's activity wait
-   and retry, never fail.
+3. Between pages the sweep sleeps so its CRM requests, and those the outreach it started
+   is expected to make, stay under ``max_calls_per_10s`` (HubSpot allows 100 per 10 s to
+   the whole app); a 429 makes the page's activity wait and retry, never fail.
 4. Every ``pages_per_run`` pages it continues as new with its cursor and totals, so no
    history grows without bound. The ``progress`` query shows the totals so far.
 """
@@ -30,7 +32,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.errors import NON_RETRYABLE_TYPES
-    from activities.health import HealthActivities
+    from activities.health import HealthActivities, load_health_playbooks
     from domain.health_model import HealthCategory
     from domain.health_outreach import CompanyHealth, Trigger
     from domain.health_sweep import (
@@ -38,8 +40,10 @@ with workflow.unsafe.imports_passed_through():
         HealthPageInput,
         HealthPageRequest,
         HealthPageResult,
+        HealthPlaybooks,
         HealthSweepInput,
         PageOutcome,
+        SweepCarry,
         SweepCounts,
         SweepProgress,
         outreach_workflow_id,
@@ -65,11 +69,9 @@ class HealthSweepWorkflow:
     @workflow.init
     def __init__(self, inp: HealthSweepInput) -> None:
         self._input = inp
-        self._progress = (
-            SweepProgress.model_validate(inp.carry_over)
-            if inp.carry_over
-            else SweepProgress(dry_run=inp.dry_run)
-        )
+        carry = SweepCarry.model_validate(inp.carry_over) if inp.carry_over else None
+        self._progress = carry.progress if carry else SweepProgress(dry_run=inp.dry_run)
+        self._playbooks: HealthPlaybooks | None = carry.playbooks if carry else None
 
     @workflow.query(name="progress")
     def progress(self) -> SweepProgress:
@@ -80,6 +82,14 @@ class HealthSweepWorkflow:
         pr = self._progress
         if pr.sweep_at is None:
             pr.sweep_at = workflow.now()
+        if self._playbooks is None:
+            self._playbooks = await workflow.execute_activity(
+                load_health_playbooks,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=3),
+                summary="load the health models and the outreach playbook",
+            )
+        playbooks = self._playbooks
         sweep_id = self._sweep_id()
         pages_this_run = 0
         while True:
@@ -87,8 +97,9 @@ class HealthSweepWorkflow:
                 break
             if pages_this_run >= inp.pages_per_run:
                 pr.runs += 1
+                carry = SweepCarry(progress=pr, playbooks=playbooks)
                 workflow.continue_as_new(
-                    inp.model_copy(update={"carry_over": pr.model_dump(mode="json")})
+                    inp.model_copy(update={"carry_over": carry.model_dump(mode="json")})
                 )
             page = pr.pages_done + 1
             outcome: PageOutcome = await workflow.execute_child_workflow(
@@ -100,6 +111,8 @@ class HealthSweepWorkflow:
                     after=pr.next_after,
                     page_size=inp.page_size,
                     dry_run=inp.dry_run,
+                    baseline=inp.baseline,
+                    playbooks=playbooks,
                 ),
                 id=f"{sweep_id}/page-{page}",
                 static_summary=f"health sweep page {page}",
@@ -111,7 +124,9 @@ class HealthSweepWorkflow:
             self._details()
             if outcome.next_after is None:
                 break
-            pause = timedelta(seconds=10 * outcome.counts.crm_calls / inp.max_calls_per_10s)
+            # The page's own requests and those its outreach will make (estimated).
+            calls = outcome.counts.crm_calls + outcome.counts.outreach_crm_calls
+            pause = timedelta(seconds=10 * calls / inp.max_calls_per_10s)
             if pause > timedelta(0):
                 await workflow.sleep(pause, summary="stay under the CRM rate limit")
         pr.done = True
@@ -147,6 +162,8 @@ class HealthSweepPageWorkflow:
                 after=inp.after,
                 page_size=inp.page_size,
                 dry_run=inp.dry_run,
+                baseline=inp.baseline,
+                playbooks=inp.playbooks,
             ),
             start_to_close_timeout=timedelta(minutes=5),
             heartbeat_timeout=timedelta(minutes=2),
@@ -155,12 +172,10 @@ class HealthSweepPageWorkflow:
         )
         counts = result.counts
         if not inp.dry_run:
-            await asyncio.gather(*(self._act(inp, h, result, counts) for h in result.actionable))
+            await asyncio.gather(*(self._act(inp, h, counts) for h in result.actionable))
         return PageOutcome(page=inp.page, next_after=result.next_after, counts=counts)
 
-    async def _act(
-        self, inp: HealthPageInput, h: CompanyHealth, result: HealthPageResult, counts: SweepCounts
-    ) -> None:
+    async def _act(self, inp: HealthPageInput, h: CompanyHealth, counts: SweepCounts) -> None:
         fired = {f.trigger for f in h.fired}
         critical = Trigger.CRITICAL in fired
         started = False
@@ -199,7 +214,7 @@ class HealthSweepPageWorkflow:
                         sweep_id=inp.sweep_id,
                         sweep_at=inp.sweep_at,
                         health=h,
-                        plan=result.plan,
+                        plan=inp.playbooks.plan,
                     ),
                     id=outreach_workflow_id(h.customer_id, inp.sweep_at),
                     parent_close_policy=ParentClosePolicy.ABANDON,

@@ -17,7 +17,10 @@ Playbook ``playbooks/sla.yaml`` (loaded once at start), in order:
    workflow waits for a reopen for the playbook's reopen window, then ends. Closed: ends.
 5. When the ticket opens and when it is solved (or closed), the customer's support
    figures (open and critical tickets, tickets per 30 days, CSAT) are copied to the CRM
-   company in the background (``workflows.support_health``; never fails the SLA).
+   company in the background, once Zendesk's search index has caught up (5 minutes
+   later: ``workflows.support_health``; never fails nor delays the SLA). The workflow
+   ends (or continues as new) only when no refresh is pending; a signal that comes in
+   meanwhile (a reopen, a late reply) is handled as usual, not dropped.
 
 Workflow id ``ticket-sla-{ticket_id}``; idempotency keys ``{workflow id}/{created}/{step}``.
 """
@@ -145,8 +148,14 @@ class TicketSlaWorkflow:
         if self._state is None:
             self._state = await self._begin(inp)
         try:
-            await self._watch()
-            await self._refreshes.settled()
+            while True:
+                await self._watch()
+                # The last refresh may wait minutes (Zendesk's search index): a signal
+                # that comes meanwhile (e.g. a reopen) is handled, not dropped at the end.
+                await workflow.wait_condition(lambda: self._refreshes.idle or bool(self._inbox))
+                if not self._inbox:
+                    break
+            await self._refreshes.settled()  # all done: collects them
         except asyncio.CancelledError:
             self._require_state().finished = True
             raise
@@ -242,10 +251,12 @@ class TicketSlaWorkflow:
                 return
             await self._fire_due(now)
             wake = self._next_wake()
-            if workflow.info().is_continue_as_new_suggested():
-                await self._refreshes.settled()
+            # Continue as new once no refresh is pending; meanwhile the clocks keep
+            # running here (a pending refresh wakes the loop when it is done).
+            if self._renew_due() and self._refreshes.idle:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if not self._inbox:
+                    await self._refreshes.settled()
                     workflow.continue_as_new(
                         TicketSlaInput(
                             ticket_id=st.ticket_id, carry_over=st.model_dump(mode="json")
@@ -254,10 +265,14 @@ class TicketSlaWorkflow:
             timeout = None if wake is None else max(wake - workflow.now(), timedelta(0))
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda: bool(self._inbox),
+                    lambda: bool(self._inbox) or (self._renew_due() and self._refreshes.idle),
                     timeout=timeout,
                     timeout_summary="next SLA warning or breach",
                 )
+
+    @staticmethod
+    def _renew_due() -> bool:
+        return workflow.info().is_continue_as_new_suggested()
 
     # ------------------------------------------------------------------ timers
     def _next_wake(self) -> datetime | None:

@@ -64,6 +64,8 @@ def company(
     if previous is not None:
         props[hp.SCORE], props[hp.CATEGORY] = previous
         props[hp.SCORED_AT] = "2026-11-22T06:00:00Z"
+        if previous[1] in hp.BANDS:  # what yesterday's sweep recorded
+            props[hp.seen_property(previous[1])] = "2026-11-22T06:00:00Z"
     props.update(extra)
     return props
 
@@ -121,6 +123,7 @@ def test_what_is_written_records_the_trend_and_the_model() -> None:
         hp.PREVIOUS_MODEL: "",
         hp.DELTA: "-12.00",
         hp.SCORED_AT: STAMP,
+        hp.seen_property("at_risk"): STAMP,
         hp.cooldown_property("health_decline"): STAMP,
     }
     assert h.previous_score == 72.0 and h.delta == -12.0
@@ -255,3 +258,80 @@ def test_weakest_dimensions_and_breakdown_under_seed001() -> None:
     assert [w["label"] for w in h.weakest] == ["Product usage"]
     assert h.usage is not None and h.usage.limit_name == "licensed seats"
     assert h.usage.percent == 85.0
+
+
+def run_sweeps(days: list[tuple[int, str]]) -> list[list[str]]:
+    """Sweep one company on each (day, logins) and apply what was written, like the CRM."""
+    props: dict[str, str | None] = {}
+    out: list[list[str]] = []
+    for day, logins in days:
+        props["cshub_login_days_30d"] = logins
+        h = assess("1001", props, MODEL, PLAN, SWEEP + timedelta(days=day))
+        assert h is not None
+        props.update(h.properties)
+        out.append(sorted(f.trigger.value for f in h.fired))
+    return out
+
+
+def test_a_drop_during_a_cooldown_alerts_when_the_cooldown_ends() -> None:
+    """Healthy → Critical, a day back in Good, Critical again: the second drop falls in
+    the 14-day cooldown, and fires once it is over while the company is still there."""
+    fired = run_sweeps(
+        [
+            (0, LOGINS["healthy"]),
+            (1, LOGINS["critical"]),
+            (2, LOGINS["good"]),
+            (3, LOGINS["critical"]),
+            (14, LOGINS["critical"]),
+            (15, LOGINS["critical"]),
+            (16, LOGINS["critical"]),
+        ]
+    )
+    assert fired == [
+        [],
+        ["critical", "health_decline"],
+        ["celebration"],  # recovery
+        [],  # cooldown: 2 days after the last alerts
+        [],  # 13 days after
+        ["critical", "health_decline"],  # 14 days: the pending drop alerts now
+        [],  # once per visit
+    ]
+
+
+def test_staying_in_a_band_alerts_once_and_leaving_it_rearms() -> None:
+    fired = run_sweeps(
+        [(0, LOGINS["at_risk"])]
+        + [(d, LOGINS["at_risk"]) for d in range(1, 40)]
+        + [(40, LOGINS["good"]), (41, LOGINS["at_risk"]), (80, LOGINS["healthy"])]
+    )
+    assert fired[0] == ["health_decline"]  # a first score At risk
+    assert all(f == [] for f in fired[1:40])  # 39 more days At risk: nothing
+    assert fired[40] == ["celebration"]  # recovery into Good
+    assert fired[41] == ["health_decline"]  # 41 days since the first alert: re-armed
+    assert fired[42] == ["celebration"]  # milestone 39 days after the recovery
+
+
+def test_a_retry_recognises_its_stamps_in_hubspots_datetime_format() -> None:
+    """A date-time property comes back with milliseconds (…06:00:00.000Z)."""
+    first = assess("1001", company(LOGINS["critical"], ("72.00", "good")), MODEL, PLAN, SWEEP)
+    assert first is not None
+    written = {
+        k: v.replace("Z", ".000Z") if v.endswith(":00Z") else v for k, v in first.properties.items()
+    }
+    again = assess("1001", {**company(LOGINS["critical"]), **written}, MODEL, PLAN, SWEEP)
+    assert again is not None
+    assert sorted(f.trigger for f in again.fired) == sorted(f.trigger for f in first.fired)
+    assert again.previous_score == 72.0
+
+
+def test_a_quiet_sweep_records_scores_and_fires_nothing() -> None:
+    props = company(LOGINS["critical"], cshub_active_users="20", cshub_licensed_seats="20")
+    h = assess("1001", props, MODEL, PLAN, SWEEP, quiet=True)  # never scored before
+    assert h is not None and h.fired == []
+    assert h.properties[hp.SCORE] == "20.00"
+    assert h.properties[hp.seen_property("critical")] == STAMP
+    assert not any(k.startswith(hp.COOLDOWN_PREFIX) for k in h.properties)
+    # After a quiet baseline, a company that stays Critical is not alerted later either.
+    later = assess("1001", {**props, **h.properties}, MODEL, PLAN, SWEEP + timedelta(days=1))
+    assert later is not None
+    assert [f.trigger for f in later.fired] == [Trigger.USAGE_LIMIT]  # a level trigger

@@ -88,7 +88,8 @@ async def sweep(
 ) -> SweepProgress:
     handle = await env.client.start_workflow(
         HealthSweepWorkflow.run,
-        HealthSweepInput(max_calls_per_10s=1000, **options),
+        # Pacing is not what these tests are about: a budget the emulator never hits.
+        HealthSweepInput(max_calls_per_10s=50_000, **options),
         id=workflow_id,
         task_queue=queue,
     )
@@ -227,3 +228,66 @@ async def test_a_sweep_under_429s_slows_down_and_ends_with_the_same_result(
         requests = (await http.get(f"{clean_sandbox.http_url}/api/requests")).json()
     assert faults["faults"] == []  # every injected 429 was served
     assert sum(1 for r in requests if r["status"] == 429) == 6
+
+
+async def test_a_baseline_sweep_records_scores_and_later_sweeps_alert_only_on_change(
+    dev_server_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+    hub_settings: Settings,
+) -> None:
+    env = dev_server_env
+    await bulk_companies(clean_sandbox, 150, 500001)
+    crm = build_connectors(hub_settings).crm
+    async with running_worker(env, hub_settings) as worker:
+        base = await sweep(env, worker.task_queue, "health-sweep-baseline", baseline=True)
+        assert base.counts.scored == 160
+        assert base.counts.by_category.get("critical", 0) > 5  # there was something to say
+        assert (base.counts.fired, base.counts.outreach_started) == ({}, 0)
+        assert base.counts.churn_started == 0
+        portfolio = await asyncio.to_thread(read_portfolio, crm)
+        assert all(p.get("cshub_health_scored_at") for p in portfolio.values())
+
+        after = await sweep(env, worker.task_queue, "health-sweep-after-baseline")
+        assert after.sweep_at is not None
+        await outreach_done(env, verdicts(portfolio, after.sweep_at), after.sweep_at)
+        # Nothing changed bands: no decline, critical or celebration; the level triggers
+        # (usage, adoption, expansion) speak about now and may fire.
+        assert set(after.counts.fired) <= {"usage_limit", "low_adoption", "expansion"}
+        assert after.counts.churn_started == 0
+
+
+async def test_the_sweep_paces_itself_under_the_crm_rate_limit(
+    dev_server_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+    hub_settings: Settings,
+) -> None:
+    """HubSpot (the emulator) allows 12 requests per 10 s; the sweep allows itself 10:
+    five pages of two requests each go through without a single 429."""
+    env = dev_server_env
+    await bulk_companies(clean_sandbox, 440, 600001)  # 450 with the demo: 5 pages
+    async with httpx.AsyncClient() as http:
+        limit = {"system": "hubspot", "max_requests": 12, "window_s": 10}
+        (
+            await http.post(f"{clean_sandbox.http_url}/_sandbox/ratelimit", json=limit)
+        ).raise_for_status()
+    try:
+        async with running_worker(env, hub_settings) as worker:
+            handle = await env.client.start_workflow(
+                HealthSweepWorkflow.run,
+                HealthSweepInput(max_calls_per_10s=10, baseline=True),
+                id="health-sweep-paced",
+                task_queue=worker.task_queue,
+            )
+            result = await handle.result()
+            desc = await handle.describe()
+    finally:
+        async with httpx.AsyncClient() as http:
+            off = {"system": "hubspot", "max_requests": None}
+            await http.post(f"{clean_sandbox.http_url}/_sandbox/ratelimit", json=off)
+    assert (result.pages_done, result.counts.scored, result.counts.crm_calls) == (5, 450, 10)
+    assert desc.close_time is not None and desc.start_time is not None
+    # four pauses of 10 s x 2 requests / 10 per 10 s = 2 s between pages
+    assert (desc.close_time - desc.start_time).total_seconds() >= 8
+    async with httpx.AsyncClient() as http:
+        requests = (await http.get(f"{clean_sandbox.http_url}/api/requests")).json()
+    assert [r for r in requests if r["status"] == 429] == []

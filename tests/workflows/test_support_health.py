@@ -30,6 +30,7 @@ from tests.support_tickets import add_ticket, set_status
 from tests.workflows.campaign_helpers import stop
 from tests.zendesk_tickets import create_ticket
 from workflows.csat import CsatSurveyWorkflow
+from workflows.support_health import SEARCH_INDEX_LAG
 from workflows.ticket_sla import TicketSlaWorkflow
 
 BRIGHTLEAF = "1001"  # Zendesk organisation 9001, no demo tickets
@@ -86,6 +87,31 @@ async def start_sla(env: WorkflowEnvironment, queue: str, ticket_id: str) -> Any
     )
 
 
+async def refresh_timers(handle: WorkflowHandle[Any, Any]) -> int:
+    """How many refreshes the workflow has set to wait for Zendesk's search index."""
+    history = await handle.fetch_history()
+    return sum(
+        1
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
+        and e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta() == SEARCH_INDEX_LAG
+        and b"search index" in e.user_metadata.summary.data
+    )
+
+
+async def refresh_waiting(handle: WorkflowHandle[Any, Any], n: int) -> None:
+    """Until the workflow's ``n``-th refresh waits on its timer. The time-skipping server
+    only skips while a test sleeps or awaits a result: the timer stays pending until then."""
+    deadline = asyncio.get_running_loop().time() + 10
+    while (found := await refresh_timers(handle)) < n:
+        assert asyncio.get_running_loop().time() < deadline, found
+        await asyncio.sleep(0.1)
+    assert found == n
+
+
+AFTER_THE_LAG = SEARCH_INDEX_LAG + timedelta(minutes=1)
+
+
 async def sla_started(handle: WorkflowHandle[Any, TicketSlaStatus]) -> TicketSlaStatus:
     deadline = asyncio.get_running_loop().time() + 10
     while True:
@@ -116,6 +142,11 @@ async def test_a_new_ticket_and_its_solve_refresh_the_companys_support_figures(
     async with running_worker(env, hub_settings) as worker:
         handle = await start_sla(env, worker.task_queue, ticket)
         try:
+            # Counted only once Zendesk's search index has the new ticket, minutes later.
+            await sla_started(handle)
+            await refresh_waiting(handle, 1)
+            assert not refreshed(await company_figures(clean_sandbox, BRIGHTLEAF))
+            await env.sleep(AFTER_THE_LAG)
             opened = await figures_when(clean_sandbox, refreshed)
             assert counts(opened) == {
                 "cshub_critical_tickets_open": "2",
@@ -133,6 +164,9 @@ async def test_a_new_ticket_and_its_solve_refresh_the_companys_support_figures(
             await handle.signal(
                 TicketSlaWorkflow.status_changed, TicketStatusChanged(status="solved")
             )
+            await refresh_waiting(handle, 2)
+            assert await company_figures(clean_sandbox, BRIGHTLEAF) == opened
+            await env.sleep(AFTER_THE_LAG)
             solved = await figures_when(
                 clean_sandbox, lambda f: f["cshub_open_tickets"] == "2", within_s=15
             )
@@ -165,6 +199,8 @@ async def test_a_failed_refresh_does_not_stop_the_sla(
         try:
             st = await sla_started(handle)
             assert st.severity == "critical" and st.customer_id == BRIGHTLEAF
+            await refresh_waiting(handle, 1)
+            await env.sleep(AFTER_THE_LAG)
             failed: list[Any] = []
             deadline = asyncio.get_running_loop().time() + 10
             while not failed and asyncio.get_running_loop().time() < deadline:
@@ -177,8 +213,9 @@ async def test_a_failed_refresh_does_not_stop_the_sla(
                 await asyncio.sleep(0.1)
             assert len(failed) == 1  # permanent (403): no retries
             assert "403" in failed[0].activity_task_failed_event_attributes.failure.message
-            # The workflow carries on: its clocks run and the breach still escalates.
-            await env.sleep(timedelta(minutes=16))
+            # The workflow carries on: its clocks run and the breach (15 minutes after
+            # the ticket opened) still escalates.
+            await env.sleep(timedelta(minutes=10))
             deadline = asyncio.get_running_loop().time() + 10
             while (await handle.query(TicketSlaWorkflow.sla_status)).level < 1:
                 assert asyncio.get_running_loop().time() < deadline
@@ -217,7 +254,11 @@ async def test_a_csat_answer_refreshes_the_csat_percent(
                 await asyncio.sleep(0.1)
             assert not refreshed(await company_figures(clean_sandbox, BRIGHTLEAF))
             await handle.signal(CsatSurveyWorkflow.csat_answered, CsatAnswered(score=5))
-            result = await handle.result()
+            # Answered at once; recounted only once Zendesk's search index has the tags.
+            await refresh_waiting(handle, 1)
+            assert (await handle.query(CsatSurveyWorkflow.status)).status == "answered"
+            assert not refreshed(await company_figures(clean_sandbox, BRIGHTLEAF))
+            result = await handle.result()  # skips the wait
         finally:
             await stop(handle)
     assert (result.status, result.score, result.customer_id) == ("answered", 5, BRIGHTLEAF)

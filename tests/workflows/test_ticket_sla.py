@@ -8,6 +8,7 @@ hours, which other modules must not inherit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -253,3 +254,52 @@ async def test_starter_medium_ticket_on_friday_evening_breaches_monday_late_morn
             ("resolution", 3),
         ]
         await handle.terminate("test done")
+
+
+async def test_events_while_the_closing_refresh_waits_are_handled_not_dropped(
+    env: WorkflowEnvironment, hub_settings: Settings, clean_sandbox: SandboxHandle
+) -> None:
+    """Closed: the workflow ends only once the support figures are refreshed, minutes
+    later (Zendesk's search index lags). A late reply in that window is recorded, and a
+    reopen re-arms the SLA: the workflow keeps watching instead of ending."""
+    opened = await env.get_current_time()
+    ticket = await create_ticket(clean_sandbox, ENTERPRISE_REQUESTER, "normal", opened)
+    async with running_worker(env, hub_settings) as worker:
+        handle = await start(env, worker.task_queue, ticket)
+        try:
+            await settled(handle, lambda s: bool(s.clocks))
+            await handle.signal(
+                TicketSlaWorkflow.status_changed, TicketStatusChanged(status="closed")
+            )
+            st = await settled(handle, lambda s: s.status == "closed")
+            # Waiting for the refresh (time only skips while the test sleeps or awaits).
+            assert not st.finished and st.first_response_at is None
+
+            # The reply's webhook comes after the close: still counted.
+            replied = opened  # the agent answered at once
+            await handle.signal(TicketSlaWorkflow.agent_replied, AgentReplied(at=replied))
+            st = await settled(handle, lambda s: s.first_response_at is not None)
+            assert st.first_response_at == replied and not st.finished
+
+            # Reopened before the workflow ended: the resolution clock runs again.
+            await handle.signal(
+                TicketSlaWorkflow.status_changed, TicketStatusChanged(status="open")
+            )
+            st = await settled(handle, lambda s: s.status == "open")
+            assert st.clocks[1].running and st.solved_at is None and not st.finished
+            await env.sleep(timedelta(minutes=10))  # the refresh is long done
+            st = await status(handle)
+            assert st.status == "open" and st.clocks[1].running and not st.finished
+
+            # Closed again: ends once that refresh is done (awaiting skips the wait).
+            await handle.signal(
+                TicketSlaWorkflow.status_changed, TicketStatusChanged(status="closed")
+            )
+            result = await handle.result()
+            assert result.finished and result.status == "closed"
+            assert result.first_response_at == replied
+            assert result.resolution_business_minutes is not None
+        finally:
+            for wid in (f"ticket-sla-{ticket}", f"csat-{ticket}"):
+                with contextlib.suppress(Exception):
+                    await env.client.get_workflow_handle(wid).terminate("test done")

@@ -476,6 +476,7 @@ class TicketSlaWorkflow:
             st.csat_started = False
             resolution.start(at)
             self._act.record("reopened", "journey", f"reopened ({status}): clock resumes")
+            self._refreshes.start(st.customer_id, f"ticket reopened ({status})")
         if status in st.policy.pause_resolution_on:
             if resolution.running_since is not None:
                 resolution.stop(cal, at, met=False)
@@ -508,6 +509,7 @@ class TicketSlaWorkflow:
             f"priority {priority}: now {severity.value} (first response "
             f"{_fmt(targets.first_response)}, resolution {_fmt(targets.resolution)})",
         )
+        self._refreshes.start(st.customer_id, f"priority {priority}")  # critical count
 
     async def _start_csat(self, at: datetime) -> None:
         st = self._require_state()

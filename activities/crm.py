@@ -105,15 +105,23 @@ class CrmActivities:
 
     @activity.defn(name="get_customer_profile")
     def get_customer_profile(self, req: CustomerRef) -> CustomerProfile:
-        """Time zone and tier: what a workflow needs to plan sends, and nothing personal."""
+        """Time zone, tier, company name and CSM: what a workflow needs to plan sends and
+        to be found in the UI; nothing about the customer's contacts."""
         with connector_errors():
             company = self._crm.get_company(req.customer_id)
         try:
             tier = Tier(company.tier) if company.tier else None
         except ValueError:
             tier = None
+        with connector_errors():
+            csm = known_owner(self._crm, company.owner_id) if company.owner_id else None
         return CustomerProfile(
-            customer_id=req.customer_id, timezone=company.timezone or "UTC", tier=tier
+            customer_id=req.customer_id,
+            timezone=company.timezone or "UTC",
+            tier=tier,
+            company_name=company.name,
+            csm_email=csm.email if csm else None,
+            csm_name=csm.full_name if csm else None,
         )
 
     @activity.defn(name="update_company")

@@ -111,8 +111,13 @@ class CompanyUpdateRequest(BaseModel):
 
 
 class CustomerProfile(BaseModel):
-    """What workflows may know about a customer to plan: no personal data."""
+    """What workflows may know about a customer to plan and to be found in the UI: the
+    company and its CSM, never the customer's contacts."""
 
     customer_id: str
     timezone: str = "UTC"
     tier: Tier | None = None
+    company_name: str | None = None
+    csm_email: str | None = None
+    """The CRM owner's work e-mail: the ``CsmOwner`` search attribute."""
+    csm_name: str | None = None

@@ -461,6 +461,30 @@ def health_sweep(
         raise _fail(str(exc)) from None
 
 
+@app.command()
+def setup() -> None:
+    """Prepare a Temporal namespace for the hub, idempotently: register the search
+    attributes and create or update the schedules. Run it once per cluster and after an
+    upgrade; running it again changes only what differs."""
+    from cshub.schedules import apply_schedules
+    from cshub.search_attributes import SearchAttributeError, ensure_search_attributes
+    from cshub.temporal_client import connect
+
+    async def go() -> list[str]:
+        settings = load_settings()
+        client = await connect(settings)
+        lines = [f"search attribute {x}" for x in await ensure_search_attributes(client)]
+        return lines + [f"schedule {x}" for x in await apply_schedules(client, settings)]
+
+    try:
+        for line in asyncio.run(go()):
+            typer.echo(line)
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    except SearchAttributeError as exc:
+        raise _fail(str(exc)) from None
+
+
 @schedules_app.command("apply")
 def schedules_apply() -> None:
     """Create or update the health sweep (daily) and health digest (weekly) schedules."""

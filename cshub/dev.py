@@ -30,6 +30,7 @@ from connectors.factory import build_connectors
 from cshub.binaries import temporal_cli
 from cshub.demo_health import seed_demo_health
 from cshub.schedules import apply_schedules
+from cshub.search_attributes import ensure_search_attributes
 from cshub.settings import WEBHOOK_SECRET_FIELDS, Settings
 from cshub.starters import start_onboarding
 from domain.onboarding import MilestoneReached, OnboardingInput, ProductEvent
@@ -242,6 +243,7 @@ async def run_dev(dev: DevSettings) -> None:
             cshub_public_api_url=f"http://127.0.0.1:{dev.cshub_api_port}",
         )
         await keep_closed_workflows(client, DEV_RETENTION)
+        await ensure_search_attributes(client)
         with ThreadPoolExecutor(
             max_workers=settings.worker_max_concurrent_activities,
             thread_name_prefix="cshub-activity",

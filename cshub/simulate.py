@@ -24,6 +24,7 @@ from connectors.recording import (
     RecordingMailer,
 )
 from cshub.binaries import temporal_test_server
+from cshub.search_attributes import ensure_search_attributes
 from cshub.settings import Settings
 from domain.onboarding import ActionRecord, OnboardingInput
 from domain.tiers import Tier
@@ -80,6 +81,7 @@ async def simulate_timeline(
         test_server_existing_path=str(temporal_test_server()),
         runtime=_quiet_runtime(),
     )
+    await ensure_search_attributes(env.client)
     try:
         with ThreadPoolExecutor(max_workers=8) as executor:
             worker = create_worker(env.client, settings, recording_connectors(), executor=executor)

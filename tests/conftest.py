@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 
 from connectors.factory import build_connectors
 from cshub.binaries import temporal_cli, temporal_test_server
+from cshub.search_attributes import ensure_search_attributes
 from cshub.settings import Settings
 from playbooks.loader import PACKAGE_DIR
 from sandbox.server import SandboxHandle, start_sandbox
@@ -85,6 +86,7 @@ async def fresh_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(temporal_test_server()),
     )
+    await ensure_search_attributes(env.client)
     yield env
     await env.shutdown()
 
@@ -117,6 +119,7 @@ async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
             "limit.historyCount.suggestContinueAsNew=60",
         ],
     )
+    await ensure_search_attributes(env.client)
     yield env
     await env.shutdown()
 

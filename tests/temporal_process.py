@@ -11,6 +11,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from cshub.binaries import temporal_cli
+from cshub.search_attributes import ensure_search_attributes
 
 
 def free_port() -> int:
@@ -51,6 +52,7 @@ class TemporalProcess:
             try:
                 client = await Client.connect(self.address)
                 if await client.service_client.check_health():
+                    await ensure_search_attributes(client)
                     return
             except RuntimeError:
                 pass

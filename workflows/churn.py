@@ -55,8 +55,15 @@ with workflow.unsafe.imports_passed_through():
         winback_workflow_id,
     )
     from domain.onboarding import NextAction
+    from domain.search_attributes import LifecycleStage
     from workflows.campaign import journey_key, load_plan, start_abandoned_child
-    from workflows.common import CustomerActions, customer_profile
+    from workflows.common import (
+        CustomerActions,
+        customer_profile,
+        set_details,
+        tag_customer,
+        tag_health,
+    )
 
 __all__ = ["ChurnPreventionWorkflow", "churn_workflow_id"]
 
@@ -139,6 +146,7 @@ class ChurnPreventionWorkflow:
     async def _begin(self, inp: ChurnPreventionInput) -> ChurnState:
         plan = await load_plan("churn", ChurnPlan)
         profile = await customer_profile(inp.customer_id)
+        tag_customer(profile, stage=LifecycleStage.AT_RISK)
         st = ChurnState(
             plan=plan,
             started_at=workflow.now(),
@@ -223,6 +231,7 @@ class ChurnPreventionWorkflow:
         plan = st.plan
         previous = st.health_score
         st.health_score = msg.score
+        tag_health(msg.score, msg.category)
         st.lowest_since_check = (
             msg.score if st.lowest_since_check is None else min(st.lowest_since_check, msg.score)
         )
@@ -534,4 +543,4 @@ class ChurnPreventionWorkflow:
             f"{st.recovery_streak}/{st.plan.recovery.consecutive_checks}",
             f"Next: {nxt[1]} at {nxt[2]:%Y-%m-%d %H:%M} UTC" if nxt else "Next: -",
         ]
-        workflow.set_current_details("\n\n".join(lines))
+        set_details(lines)

@@ -16,11 +16,11 @@ A workflow owns one :class:`CustomerActions` and calls ``email`` / ``alert`` / `
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -41,7 +41,9 @@ with workflow.unsafe.imports_passed_through():
         EmailRecipient,
         MessageContext,
     )
+    from domain import search_attributes as sa
     from domain.onboarding import ActionRecord
+    from domain.search_attributes import LifecycleStage
     from domain.send_window import SendWindow, out_of_quiet_hours
 
 MAX_ACTIONS_KEPT = 1000
@@ -61,7 +63,8 @@ LOOKUP_RETRY = RetryPolicy(
 
 
 async def customer_profile(customer_id: str) -> CustomerProfile:
-    """Time zone and tier of the customer (no personal data), read from the CRM."""
+    """Time zone, tier, company name and CSM of the customer (nothing about its
+    contacts), read from the CRM."""
     return await workflow.execute_activity_method(
         CrmActivities.get_customer_profile,
         CustomerRef(customer_id=customer_id),
@@ -70,6 +73,83 @@ async def customer_profile(customer_id: str) -> CustomerProfile:
         retry_policy=LOOKUP_RETRY,
         summary="read the customer's time zone and tier from the CRM",
     )
+
+
+SEARCH_ATTRIBUTES_PATCH = "search-attributes"
+
+
+def tag_customer(
+    profile: CustomerProfile | None,
+    *,
+    customer_id: str | None = None,
+    stage: LifecycleStage | None = None,
+) -> None:
+    """Upsert the customer's search attributes (CustomerId, CompanyName, Tier, CsmOwner,
+    LifecycleStage) so ops find this workflow in the UI. Workflows started before the
+    hub set them replay without (patched)."""
+    if not workflow.patched(SEARCH_ATTRIBUTES_PATCH):
+        return
+    cid = profile.customer_id if profile is not None else customer_id
+    updates: list[SearchAttributeUpdate[Any]] = []
+    if cid:
+        updates.append(sa.CUSTOMER_ID.value_set(cid))
+    if profile is not None:
+        if profile.company_name:
+            updates.append(sa.COMPANY_NAME.value_set(profile.company_name))
+        if profile.tier is not None:
+            updates.append(sa.TIER.value_set(profile.tier.value))
+        if profile.csm_email:
+            updates.append(sa.CSM_OWNER.value_set(profile.csm_email))
+    if stage is not None:
+        updates.append(sa.LIFECYCLE_STAGE.value_set(stage.value))
+    if updates:
+        workflow.upsert_search_attributes(updates)
+
+
+def tag_stage(stage: LifecycleStage) -> None:
+    if workflow.patched(SEARCH_ATTRIBUTES_PATCH):
+        workflow.upsert_search_attributes([sa.LIFECYCLE_STAGE.value_set(stage.value)])
+
+
+def tag_health(score: float | None, category: str | None) -> None:
+    """HealthScore / HealthCategory (the same words under every model: 'Critical')."""
+    if not workflow.patched(SEARCH_ATTRIBUTES_PATCH):
+        return
+    updates: list[SearchAttributeUpdate[Any]] = []
+    if score is not None:
+        updates.append(sa.HEALTH_SCORE.value_set(float(score)))
+    value = sa.category_value(category)
+    if value is not None:
+        updates.append(sa.HEALTH_CATEGORY.value_set(value))
+    if updates:
+        workflow.upsert_search_attributes(updates)
+
+
+def tag_renewal_date(renewal_date: date) -> None:
+    if workflow.patched(SEARCH_ATTRIBUTES_PATCH):
+        at = datetime(renewal_date.year, renewal_date.month, renewal_date.day, tzinfo=UTC)
+        workflow.upsert_search_attributes([sa.RENEWAL_DATE.value_set(at)])
+
+
+def identity_line() -> str:
+    """``Acme Health · professional · CSM dana@acme.example`` from the search attributes
+    (they survive continue-as-new): the first line of every workflow's current details."""
+    attrs = workflow.info().typed_search_attributes
+    company = attrs.get(sa.COMPANY_NAME)
+    customer = attrs.get(sa.CUSTOMER_ID)
+    csm = attrs.get(sa.CSM_OWNER)
+    parts = [
+        company or (f"customer {customer}" if customer else None),
+        attrs.get(sa.TIER),
+        f"CSM {csm}" if csm else None,
+    ]
+    return " · ".join(p for p in parts if p)
+
+
+def set_details(lines: list[str]) -> None:
+    """The workflow's current details in the UI: who, then the workflow's own lines."""
+    who = identity_line()
+    workflow.set_current_details("\n\n".join([who, *lines] if who else lines))
 
 
 class CustomerActions:

@@ -52,7 +52,13 @@ with workflow.unsafe.imports_passed_through():
         survey_id,
     )
     from workflows.campaign import journey_key, load_plan
-    from workflows.common import LOOKUP_RETRY, CustomerActions, customer_profile
+    from workflows.common import (
+        LOOKUP_RETRY,
+        CustomerActions,
+        customer_profile,
+        set_details,
+        tag_customer,
+    )
     from workflows.support_health import refresh_support_health
 
 __all__ = ["CsatSurveyWorkflow", "csat_workflow_id"]
@@ -172,6 +178,7 @@ class CsatSurveyWorkflow:
         except ActivityError as err:
             self._end("skipped", f"the CRM company could not be read: {_cause(err)}")
             return False
+        tag_customer(profile)
         assert self._started_at is not None
         self._act = act = CustomerActions(
             recipient.customer_id,
@@ -363,7 +370,7 @@ class CsatSurveyWorkflow:
             lines.append(f"Answers count until {self._expires_at:%Y-%m-%d %H:%M} UTC")
         if self._reason:
             lines.append(self._reason)
-        workflow.set_current_details("\n\n".join(lines))
+        set_details(lines)
 
 
 def _cause(err: ActivityError) -> str:

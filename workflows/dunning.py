@@ -50,9 +50,10 @@ with workflow.unsafe.imports_passed_through():
         dunning_workflow_id,
     )
     from domain.onboarding import NextAction
+    from domain.search_attributes import LifecycleStage
     from domain.send_window import out_of_quiet_hours
     from workflows.campaign import journey_key, load_plan, signal_other, start_abandoned_child
-    from workflows.common import CustomerActions, customer_profile
+    from workflows.common import CustomerActions, customer_profile, set_details, tag_customer
 
 __all__ = ["DunningWorkflow", "dunning_workflow_id"]
 
@@ -125,6 +126,7 @@ class DunningWorkflow:
     async def _begin(self, inp: DunningInput) -> DunningState:
         plan = await load_plan("dunning", DunningPlan)
         profile = await customer_profile(inp.customer_id)
+        tag_customer(profile, stage=LifecycleStage.DUNNING)
         st = DunningState(
             plan=plan,
             started_at=workflow.now(),
@@ -464,4 +466,4 @@ class DunningWorkflow:
             f" · open: {', '.join(st.open_invoices) or '-'}",
             f"Next: {nxt[1]} at {nxt[2]:%Y-%m-%d %H:%M} UTC" if nxt else "Next: -",
         ]
-        workflow.set_current_details("\n\n".join(lines))
+        set_details(lines)

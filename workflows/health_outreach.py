@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.onboarding import ActionRecord
     from domain.send_window import SendWindow
     from workflows.campaign import journey_key
-    from workflows.common import CustomerActions, customer_profile
+    from workflows.common import CustomerActions, customer_profile, tag_customer, tag_health
 
 _ORDER = (
     Trigger.HEALTH_DECLINE,
@@ -55,8 +55,10 @@ class HealthOutreachWorkflow:
     async def run(self, inp: HealthOutreachInput) -> list[ActionRecord]:
         h = inp.health
         fired = {f.trigger: f.reason for f in h.fired}
-        emails = Trigger.USAGE_LIMIT in fired or Trigger.CELEBRATION in fired
-        timezone = (await customer_profile(inp.customer_id)).timezone if emails else None
+        profile = await customer_profile(inp.customer_id)
+        tag_customer(profile)
+        tag_health(h.score, h.category.value)
+        timezone = profile.timezone
         act = CustomerActions(
             inp.customer_id,
             journey_key(inp.sweep_at),

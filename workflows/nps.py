@@ -59,7 +59,14 @@ with workflow.unsafe.imports_passed_through():
         survey_id,
     )
     from workflows.campaign import load_plan
-    from workflows.common import LOOKUP_RETRY, MAX_ACTIONS_KEPT, CustomerActions, customer_profile
+    from workflows.common import (
+        LOOKUP_RETRY,
+        MAX_ACTIONS_KEPT,
+        CustomerActions,
+        customer_profile,
+        set_details,
+        tag_customer,
+    )
 
 __all__ = ["NpsSurveyWorkflow", "nps_workflow_id"]
 
@@ -140,6 +147,7 @@ class NpsSurveyWorkflow:
     async def _begin(self, inp: NpsInput) -> NpsState:
         plan = await load_plan(inp.playbook, SurveysPlan)
         profile = await customer_profile(inp.customer_id)
+        tag_customer(profile)
         now = workflow.now()
         quarter = quarter_at(now, profile.timezone)
         send = nps_send_time(quarter, plan.nps.send_day, profile.timezone, plan.send_window)
@@ -500,7 +508,7 @@ class NpsSurveyWorkflow:
             if st.cancelled
             else f"Next survey: {self._next_survey_at():%Y-%m-%d %H:%M} UTC",
         ]
-        workflow.set_current_details("\n\n".join(lines))
+        set_details(lines)
 
 
 def _previous_quarter(quarter: str) -> str:

@@ -48,9 +48,17 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.onboarding_plan import EventTrigger, Milestone, OnboardingPlan
     from domain.onboarding_schedule import PlannedStep, StepKind, build_schedule
+    from domain.search_attributes import LifecycleStage
     from domain.send_window import SendWindow, local_date, local_send_time
     from domain.tiers import ProductEventType, Tier
-    from workflows.common import LOOKUP_RETRY, CustomerActions, customer_profile
+    from workflows.common import (
+        LOOKUP_RETRY,
+        CustomerActions,
+        customer_profile,
+        set_details,
+        tag_customer,
+        tag_stage,
+    )
 
 WORKFLOW_ID_PREFIX = "onboarding-"
 MAX_EVENT_IDS_KEPT = 500
@@ -156,6 +164,7 @@ class OnboardingWorkflow:
         if self._cancel_reason is not None:
             return await self._finish_cancelled()
         self._status = OnboardingStatus.COMPLETED
+        tag_stage(LifecycleStage.ADOPTION)
         return self._summary()
 
     async def _walk_schedule(self) -> None:
@@ -206,8 +215,11 @@ class OnboardingWorkflow:
                 f"plan {plan.name} is for tier {plan.tier}, not {tier}", non_retryable=True
             )
         timezone = None
+        profile = None
         if workflow.patched("customer-local-send-hour"):
-            timezone = (await customer_profile(inp.customer_id)).timezone
+            profile = await customer_profile(inp.customer_id)
+            timezone = profile.timezone
+        tag_customer(profile, customer_id=inp.customer_id, stage=LifecycleStage.ONBOARDING)
         now = workflow.now()
         started_at = inp.start_date or now
         state = OnboardingCarryOver(
@@ -617,7 +629,7 @@ class OnboardingWorkflow:
             else "Next: -",
             f"Last: {last.summary} ({last.at:%Y-%m-%d %H:%M} UTC)" if last else "Last: -",
         ]
-        workflow.set_current_details("\n\n".join(lines))
+        set_details(lines)
 
 
 def _describe(step: PlannedStep) -> str:

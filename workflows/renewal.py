@@ -65,9 +65,16 @@ with workflow.unsafe.imports_passed_through():
         plan_reminders,
     )
     from domain.renewal_plan import RenewalPlan
+    from domain.search_attributes import LifecycleStage
     from domain.send_window import local_date
     from workflows.campaign import load_plan, start_abandoned_child
-    from workflows.common import CustomerActions, customer_profile
+    from workflows.common import (
+        CustomerActions,
+        customer_profile,
+        set_details,
+        tag_customer,
+        tag_renewal_date,
+    )
 
 __all__ = ["RenewalWorkflow", "renewal_workflow_id"]
 
@@ -189,6 +196,8 @@ class RenewalWorkflow:
         playbook = nt.playbook if nt else inp.playbook
         plan = await load_plan(playbook, RenewalPlan)
         profile = await customer_profile(inp.customer_id)
+        tag_customer(profile, stage=LifecycleStage.RENEWAL)
+        tag_renewal_date(inp.renewal_date)
         now = workflow.now()
         st = RenewalState(
             plan=plan,
@@ -390,6 +399,7 @@ class RenewalWorkflow:
             return  # the webhook's signal-with-start repeating the start date
         now = workflow.now()
         st.renewal_date = new
+        tag_renewal_date(new)
         st.date_changes += 1
         self._act.journey_key = journey_key(new)
         before = {r.days_before: r.state for r in st.reminders}
@@ -739,7 +749,7 @@ class RenewalWorkflow:
             f"Reminders: {reminders or '-'}",
             f"Next: {nxt[1]} at {nxt[2]:%Y-%m-%d %H:%M} UTC" if nxt else "Next: -",
         ]
-        workflow.set_current_details("\n\n".join(lines))
+        set_details(lines)
 
 
 def _describe_msg(msg: Message) -> str:

@@ -68,7 +68,7 @@ with workflow.unsafe.imports_passed_through():
         ticket_sla_workflow_id,
     )
     from workflows.campaign import journey_key, load_plan, start_abandoned_child
-    from workflows.common import LOOKUP_RETRY, CustomerActions
+    from workflows.common import LOOKUP_RETRY, CustomerActions, set_details, tag_customer
     from workflows.support_health import BackgroundRefreshes
 
 __all__ = ["TicketSlaWorkflow", "ticket_sla_workflow_id"]
@@ -218,6 +218,7 @@ class TicketSlaWorkflow:
             f"first response {_fmt(targets.first_response)}, resolution "
             f"{_fmt(targets.resolution)} ({cal.name})",
         )
+        tag_customer(None, customer_id=ticket.customer_id)
         if status in SOLVED:
             await self._on_status(status, since)  # refreshes the support figures
         else:
@@ -637,7 +638,7 @@ class TicketSlaWorkflow:
             )
         wake = self._next_wake()
         lines.append(f"Next check: {wake:%Y-%m-%d %H:%M} UTC" if wake else "Next check: -")
-        workflow.set_current_details("\n\n".join(lines))
+        set_details(lines)
 
 
 def _label(name: ClockName) -> str:

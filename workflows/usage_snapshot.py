@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
         iso_utc,
         usage_workflow_id,
     )
-    from workflows.common import SIDE_EFFECT_RETRY
+    from workflows.common import SIDE_EFFECT_RETRY, set_details, tag_customer
 
 __all__ = ["UsageSnapshotWorkflow", "usage_workflow_id"]
 
@@ -81,6 +81,7 @@ class UsageSnapshotWorkflow:
     @workflow.run
     async def run(self, inp: UsageSnapshotInput) -> UsageProgress:
         idle = timedelta(seconds=inp.idle_seconds)
+        tag_customer(None, customer_id=inp.customer_id)
         while True:
             while self._inbox:
                 await self._apply(self._inbox.pop(0))
@@ -176,4 +177,4 @@ class UsageSnapshotWorkflow:
         ]
         if p.last_applied_as_of:
             lines.append(f"CRM usage as of {p.last_applied_as_of}")
-        workflow.set_current_details("\n\n".join(lines))
+        set_details(lines)

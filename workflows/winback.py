@@ -44,9 +44,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.lifecycle import CustomerReturned, SurveyAnswer, WinBackInput, winback_workflow_id
     from domain.onboarding import NextAction
+    from domain.search_attributes import LifecycleStage
     from domain.winback_plan import StepPurpose, WinBackPlan, WinBackStep, WinBackStepKind
     from workflows.campaign import journey_key, load_plan
-    from workflows.common import CustomerActions, customer_profile
+    from workflows.common import CustomerActions, customer_profile, set_details, tag_customer
 
 __all__ = ["WinBackWorkflow", "winback_workflow_id"]
 
@@ -117,6 +118,7 @@ class WinBackWorkflow:
     async def _begin(self, inp: WinBackInput) -> WinBackState:
         plan = await load_plan("winback", WinBackPlan)
         profile = await customer_profile(inp.customer_id)
+        tag_customer(profile, stage=LifecycleStage.CHURNED)
         now = workflow.now()
         anchor = min(inp.churned_at, now) if inp.churned_at else now
         st = WinBackState(
@@ -365,4 +367,4 @@ class WinBackWorkflow:
             f"Exit reason: {answer.reason.value if answer else '-'}",
             f"Next: {nxt[1]} at {nxt[2]:%Y-%m-%d %H:%M} UTC" if nxt else "Next: -",
         ]
-        workflow.set_current_details("\n\n".join(lines))
+        set_details(lines)

@@ -20,6 +20,7 @@ from domain.health_sweep import (
     HealthPageRequest,
     HealthPageResult,
     HealthPlaybooks,
+    PlaybooksData,
     SweepCounts,
 )
 from playbooks.loader import PlaybookError, load_health_models, load_outreach_plan
@@ -52,10 +53,12 @@ CRM_CALLS_PER_TRIGGER: dict[Trigger, int] = {
 
 
 @activity.defn(name="load_health_playbooks")
-def load_health_playbooks() -> HealthPlaybooks:
-    """The health models and outreach playbook, read once at the start of a sweep."""
+def load_health_playbooks() -> PlaybooksData:
+    """The health models and outreach playbook, read once at the start of a sweep (as
+    JSON data: see :data:`PlaybooksData`)."""
     try:
-        return HealthPlaybooks(models=load_health_models(), plan=load_outreach_plan())
+        loaded = HealthPlaybooks(models=load_health_models(), plan=load_outreach_plan())
+        return loaded.model_dump(mode="json")
     except PlaybookError as exc:
         raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
 
@@ -66,7 +69,8 @@ class HealthActivities:
 
     @activity.defn(name="score_health_page")
     def score_health_page(self, req: HealthPageRequest) -> HealthPageResult:
-        models, plan = req.playbooks.models, req.playbooks.plan
+        playbooks = HealthPlaybooks.model_validate(req.playbooks)
+        models, plan = playbooks.models, playbooks.plan
         with connector_errors():
             page = self._crm.list_companies(
                 after=req.after, limit=req.page_size, properties=READ_PROPERTIES

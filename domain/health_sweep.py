@@ -4,6 +4,7 @@ its per-page children, and the per-customer outreach workflows they start."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -94,6 +95,12 @@ class SweepCounts(BaseModel):
             self.fired[key] = self.fired.get(key, 0) + n
 
 
+PlaybooksData = dict[str, Any]
+""":class:`HealthPlaybooks` as JSON data, the way workflows carry it: validating two
+health models (hundreds of validators) inside the workflow sandbox takes seconds on a
+busy worker, enough to trip Temporal's deadlock detector. Activities validate it."""
+
+
 class HealthPlaybooks(BaseModel):
     """The health models and the outreach playbook, loaded once per sweep so every page
     (and every retry of a page) decides with the same files."""
@@ -110,7 +117,7 @@ class HealthPageInput(_Message):
     page_size: int = Field(default=100, ge=1, le=100)
     dry_run: bool = False
     baseline: bool = False
-    playbooks: HealthPlaybooks
+    playbooks: PlaybooksData
 
 
 class HealthPageRequest(_Message):
@@ -121,7 +128,7 @@ class HealthPageRequest(_Message):
     page_size: int = Field(default=100, ge=1, le=100)
     dry_run: bool = False
     baseline: bool = False
-    playbooks: HealthPlaybooks
+    playbooks: PlaybooksData
 
 
 class HealthPageResult(BaseModel):
@@ -155,7 +162,7 @@ class SweepCarry(BaseModel):
     """What a sweep hands to its continuation (continue-as-new)."""
 
     progress: SweepProgress
-    playbooks: HealthPlaybooks
+    playbooks: PlaybooksData
 
 
 class HealthOutreachInput(_Message):

@@ -34,15 +34,15 @@ with workflow.unsafe.imports_passed_through():
     from activities.errors import NON_RETRYABLE_TYPES
     from activities.health import HealthActivities, load_health_playbooks
     from domain.health_model import HealthCategory
-    from domain.health_outreach import CompanyHealth, Trigger
+    from domain.health_outreach import CompanyHealth, OutreachPlan, Trigger
     from domain.health_sweep import (
         HealthOutreachInput,
         HealthPageInput,
         HealthPageRequest,
         HealthPageResult,
-        HealthPlaybooks,
         HealthSweepInput,
         PageOutcome,
+        PlaybooksData,
         SweepCarry,
         SweepCounts,
         SweepProgress,
@@ -71,7 +71,7 @@ class HealthSweepWorkflow:
         self._input = inp
         carry = SweepCarry.model_validate(inp.carry_over) if inp.carry_over else None
         self._progress = carry.progress if carry else SweepProgress(dry_run=inp.dry_run)
-        self._playbooks: HealthPlaybooks | None = carry.playbooks if carry else None
+        self._playbooks: PlaybooksData | None = carry.playbooks if carry else None
 
     @workflow.query(name="progress")
     def progress(self) -> SweepProgress:
@@ -171,11 +171,15 @@ class HealthSweepPageWorkflow:
             summary=f"score {inp.page_size} companies after {inp.after or 'the start'}",
         )
         counts = result.counts
-        if not inp.dry_run:
-            await asyncio.gather(*(self._act(inp, h, counts) for h in result.actionable))
+        if not inp.dry_run and result.actionable:
+            # Only the small outreach playbook is validated here (see PlaybooksData).
+            plan = OutreachPlan.model_validate(inp.playbooks["plan"])
+            await asyncio.gather(*(self._act(inp, plan, h, counts) for h in result.actionable))
         return PageOutcome(page=inp.page, next_after=result.next_after, counts=counts)
 
-    async def _act(self, inp: HealthPageInput, h: CompanyHealth, counts: SweepCounts) -> None:
+    async def _act(
+        self, inp: HealthPageInput, plan: OutreachPlan, h: CompanyHealth, counts: SweepCounts
+    ) -> None:
         fired = {f.trigger for f in h.fired}
         critical = Trigger.CRITICAL in fired
         started = False
@@ -214,7 +218,7 @@ class HealthSweepPageWorkflow:
                         sweep_id=inp.sweep_id,
                         sweep_at=inp.sweep_at,
                         health=h,
-                        plan=inp.playbooks.plan,
+                        plan=plan,
                     ),
                     id=outreach_workflow_id(h.customer_id, inp.sweep_at),
                     parent_close_policy=ParentClosePolicy.ABANDON,

@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEPS   := $(VENV)/.deps-installed
 
-.PHONY: dev test lint typecheck unit install clean
+.PHONY: dev test lint typecheck unit install clean chromium
 
 $(DEPS): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "cshub needs Python 3.11 (set PYTHON=python3.11)")'
@@ -27,7 +27,25 @@ lint: $(DEPS)
 typecheck: $(DEPS)
 	$(BIN)/mypy
 
-test: lint typecheck
+# The browser test (tests/ui) drives Debian's Chromium; Playwright's own browser download
+# can't reach the internet. Installed once when root with apt-get; elsewhere the test is
+# skipped and says how to install it.
+CHROMIUM := /usr/bin/chromium
+
+chromium: $(CHROMIUM)
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the browser test (about 20 s, once)"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends chromium >/dev/null; } \
+	  || echo "warning: apt-get could not install chromium; the browser test will be skipped"; \
+	else \
+	  echo "note: $(CHROMIUM) missing; the browser test (tests/ui) will be skipped." \
+	       "Install it with: sudo apt-get install --no-install-recommends chromium"; \
+	fi
+
+test: lint typecheck chromium
 	$(BIN)/cshub playbooks validate
 	$(BIN)/pytest -q
 

@@ -7,6 +7,7 @@ SMTP and Slack run as ``async def`` activities on the event loop.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.action_log import ActionStore, open_action_store
+from activities.audit import audit_activities
 from activities.crm import CrmActivities
 from activities.health import HealthActivities, load_health_playbooks
 from activities.health_digest import HealthDigestActivities
@@ -23,8 +26,11 @@ from activities.support import SupportActivities
 from activities.surveys import SurveyActivities
 from activities.usage import UsageActivities
 from connectors.factory import Connectors
+from cshub.metrics import metered
 from cshub.settings import Settings
 from workflows.registry import WORKFLOWS
+
+log = logging.getLogger("cshub.worker")
 
 
 def messaging_config(settings: Settings) -> MessagingConfig:
@@ -46,13 +52,16 @@ def messaging_config(settings: Settings) -> MessagingConfig:
     )
 
 
-def build_activities(connectors: Connectors, config: MessagingConfig) -> list[Callable[..., Any]]:
+def build_activities(
+    connectors: Connectors, config: MessagingConfig, actions: ActionStore | None = None
+) -> list[Callable[..., Any]]:
+    """``actions``: record the side effects there (and answer for keys already done)."""
     crm = CrmActivities(connectors.crm)
     messaging = MessagingActivities(connectors.crm, connectors.mailer, connectors.chat, config)
     support = SupportActivities(connectors.helpdesk, connectors.crm, connectors.chat, config)
     surveys = SurveyActivities(connectors.crm, connectors.helpdesk)
     health_digest = HealthDigestActivities(connectors.crm, connectors.chat, config)
-    return [
+    activities: list[Callable[..., Any]] = [
         crm.create_csm_task,
         crm.add_crm_note,
         crm.get_customer_tier,
@@ -76,6 +85,7 @@ def build_activities(connectors: Connectors, config: MessagingConfig) -> list[Ca
         health_digest.post_health_digests,
         UsageActivities(connectors.crm).record_usage_snapshot,
     ]
+    return activities if actions is None else audit_activities(activities, actions, connectors.crm)
 
 
 def create_worker(
@@ -85,12 +95,16 @@ def create_worker(
     *,
     executor: ThreadPoolExecutor,
     config: MessagingConfig | None = None,
+    actions: ActionStore | None = None,
 ) -> Worker:
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=list(WORKFLOWS),
-        activities=build_activities(connectors, config or messaging_config(settings)),
+        # Connectors count their side effects on the worker's metric meter (cshub.metrics).
+        activities=build_activities(
+            metered(connectors), config or messaging_config(settings), actions
+        ),
         activity_executor=executor,
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_task_polls=settings.worker_workflow_task_pollers,
@@ -99,15 +113,26 @@ def create_worker(
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run until ``stop`` is set (or forever), then shut down gracefully."""
+    """Run until ``stop`` is set (or forever), then shut down gracefully.
+
+    Logs as ``CSHUB_LOG_FORMAT`` says; serves Prometheus metrics (the SDK's and the hub's
+    counters) on ``CSHUB_WORKER_METRICS_ADDRESS`` unless it is empty."""
     from connectors.factory import build_connectors
+    from cshub.logs import configure_logging
+    from cshub.metrics import hub_runtime
     from cshub.temporal_client import connect
 
-    client = await connect(settings)
+    configure_logging(settings.cshub_log_format, settings.cshub_log_level)
+    telemetry = hub_runtime(settings.cshub_worker_metrics_address or None)
+    if telemetry.metrics_url:
+        log.info("worker metrics on %s", telemetry.metrics_url)
+    client = await connect(settings, runtime=telemetry.runtime)
     connectors = build_connectors(settings)
+    actions = open_action_store(settings.cshub_actions_db, settings.cshub_actions_retention_days)
     with ThreadPoolExecutor(
         max_workers=settings.worker_max_concurrent_activities, thread_name_prefix="cshub-activity"
     ) as executor:
-        worker = create_worker(client, settings, connectors, executor=executor)
+        worker = create_worker(client, settings, connectors, executor=executor, actions=actions)
         async with worker:
             await (stop or asyncio.Event()).wait()
+    actions.close()

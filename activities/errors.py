@@ -14,6 +14,7 @@ from datetime import timedelta
 from temporalio.exceptions import ApplicationError
 
 from connectors.errors import ConnectorError
+from cshub.metrics import count_connector_error
 
 NON_RETRYABLE_TYPES = ["PermanentConnectorError", "NotFoundError", "MissingRecipient"]
 
@@ -33,4 +34,5 @@ def connector_errors() -> Iterator[None]:
     try:
         yield
     except ConnectorError as exc:
+        count_connector_error(exc)  # cshub_connector_errors_total{system, kind}
         raise to_application_error(exc) from exc

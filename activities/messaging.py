@@ -194,7 +194,12 @@ class MessagingActivities:
         )
         with connector_errors():
             receipt = await self._mailer.send(message)
-        return ActionResult(channel="email", summary=rendered.subject, ref=receipt.message_id)
+        return ActionResult(
+            channel="email",
+            summary=rendered.subject,
+            ref=receipt.message_id,
+            contact_id=contact.id or None,
+        )
 
     def _score_links(self, req: CustomerEmailRequest, contact: Contact) -> dict[str, Any]:
         """One signed link per score for a CSAT (``extra.csat_survey``) or NPS

@@ -103,6 +103,8 @@ class ActionResult(BaseModel):
     created: bool = True
     suppressed: bool = False
     ref: str | None = None
+    contact_id: str | None = None
+    """E-mails: the CRM contact it went to (an id, no personal data)."""
 
 
 class CompanyUpdateRequest(BaseModel):

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 
+from cshub.logs import configure_logging
+from cshub.metrics import hub_runtime
 from cshub.settings import Settings
 from webhooks.app import create_app
 from webhooks.server import serve_api
 
 
 async def run_api(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.cshub_log_format, settings.cshub_log_level)
+    # GET /metrics serves this runtime's Prometheus exporter, bound on a free loopback port.
+    telemetry = hub_runtime("127.0.0.1:0" if settings.cshub_api_metrics else None)
     server = await serve_api(
-        create_app(settings), host or settings.cshub_api_host, port or settings.cshub_api_port
+        create_app(settings, telemetry=telemetry),
+        host or settings.cshub_api_host,
+        port or settings.cshub_api_port,
     )
     print(f"cshub api listening on {server.url} (OpenAPI: {server.url}/docs)", flush=True)
     stop = asyncio.Event()

@@ -485,6 +485,38 @@ def setup() -> None:
         raise _fail(str(exc)) from None
 
 
+@app.command()
+def timeline(
+    customer_id: Annotated[str, typer.Argument(help="CRM company id")],
+    since: Annotated[
+        str | None, typer.Option(help="Only since: 30d, 12h, 2w, or an ISO date / date-time")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many actions")] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the actions as JSON")] = False,
+) -> None:
+    """Every automated action taken for a customer across all workflows, open or closed,
+    newest first: when, what, which workflow and step, outcome (from CSHUB_ACTIONS_DB)."""
+    from webhooks.timeline_routes import parse_since, read_timeline
+
+    try:
+        settings = load_settings()
+        rows = read_timeline(settings.cshub_actions_db, customer_id, parse_since(since), limit)
+    except (SettingsError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo(f"no automated actions recorded for customer {customer_id}")
+    for r in rows:
+        tries = f" after {r['attempts']} attempts" if r["attempts"] > 1 else ""
+        what = f"{r['channel']} {r['kind']}" if r["kind"] else r["channel"]
+        typer.echo(
+            f"{r['last_at'][:19].replace('T', ' ')} UTC  {what:<28} {r['outcome']}{tries}  "
+            f"{r['workflow_id']} / {r['step']}\n    {r['summary'][:120]}"
+        )
+
+
 @schedules_app.command("apply")
 def schedules_apply() -> None:
     """Create or update the health sweep (daily) and health digest (weekly) schedules."""

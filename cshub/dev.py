@@ -25,10 +25,14 @@ from temporalio.api.workflowservice.v1 import UpdateNamespaceRequest
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 
+from activities.action_log import open_action_store
 from connectors.factory import build_connectors
 from cshub.binaries import temporal_cli
+from cshub.codec import data_converter
 from cshub.demo_health import seed_demo_health
+from cshub.dev_encryption import prepare_dev_encryption
 from cshub.schedules import apply_schedules
 from cshub.search_attributes import ensure_search_attributes
 from cshub.settings import WEBHOOK_SECRET_FIELDS, Settings
@@ -55,6 +59,10 @@ class DevSettings(BaseSettings):
     cshub_data_dir: Path = Path(".cshub")
     cshub_demo_day_seconds: int = Field(default=60, ge=1)
     cshub_demo: bool = True
+    # CSHUB_DEV_ENCRYPTION=true: a dev key in the data dir (unless keys are set), the UI
+    # wired to the codec endpoint. Off by default: every `cshub` command reading the dev
+    # server would then need the key too.
+    cshub_dev_encryption: bool = False
 
 
 # 1008 is left for a person to onboard by webhook (cshub send-test-event hubspot deal-won).
@@ -93,7 +101,9 @@ def check_ports(dev: DevSettings) -> None:
         )
 
 
-async def start_temporal_dev_server(dev: DevSettings) -> asyncio.subprocess.Process:
+async def start_temporal_dev_server(
+    dev: DevSettings, ui_codec_endpoint: str | None = None
+) -> asyncio.subprocess.Process:
     dev.cshub_data_dir.mkdir(parents=True, exist_ok=True)
     log = (dev.cshub_data_dir / "temporal.log").open("ab")
     proc = await asyncio.create_subprocess_exec(
@@ -113,6 +123,7 @@ async def start_temporal_dev_server(dev: DevSettings) -> asyncio.subprocess.Proc
         "--sqlite-pragma",
         "synchronous=normal",
         "--ui-disable-news-fetch",
+        *(["--ui-codec-endpoint", ui_codec_endpoint] if ui_codec_endpoint else []),
         "--log-level",
         "warn",
         stdout=log,
@@ -122,12 +133,17 @@ async def start_temporal_dev_server(dev: DevSettings) -> asyncio.subprocess.Proc
     return proc
 
 
-async def connect_when_ready(address: str, proc: asyncio.subprocess.Process, log: Path) -> Client:
+async def connect_when_ready(
+    address: str,
+    proc: asyncio.subprocess.Process,
+    log: Path,
+    converter: DataConverter = pydantic_data_converter,
+) -> Client:
     for _ in range(120):
         if proc.returncode is not None:
             raise SystemExit(f"cshub dev: the Temporal dev server exited; see {log}")
         try:
-            return await Client.connect(address, data_converter=pydantic_data_converter)
+            return await Client.connect(address, data_converter=converter)
         except RuntimeError:
             await asyncio.sleep(0.5)
     raise SystemExit(f"cshub dev: Temporal did not come up on {address} within 60 s; see {log}")
@@ -215,17 +231,31 @@ def webhook_help(settings: Settings, api_url: str) -> str:
 
 async def run_dev(dev: DevSettings) -> None:
     check_ports(dev)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    from cshub.logs import configure_logging
+
+    configure_logging(Settings().cshub_log_format, logging.WARNING)  # CSHUB_LOG_FORMAT
     logging.getLogger("cshub.webhooks").setLevel(logging.INFO)
     address = f"127.0.0.1:{dev.cshub_temporal_port}"
-    proc = await start_temporal_dev_server(dev)
+    encryption = prepare_dev_encryption(
+        Settings(),
+        dev.cshub_data_dir,
+        api_port=dev.cshub_api_port,
+        ui_port=dev.cshub_ui_port,
+        enabled=dev.cshub_dev_encryption,
+    )
+    proc = await start_temporal_dev_server(dev, encryption.ui_codec_endpoint)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     sandbox = None
     try:
-        client = await connect_when_ready(address, proc, dev.cshub_data_dir / "temporal.log")
+        client = await connect_when_ready(
+            address,
+            proc,
+            dev.cshub_data_dir / "temporal.log",
+            data_converter(Settings(**encryption.settings_overrides)),
+        )
         sandbox = await start_sandbox(
             http_port=dev.cshub_sandbox_port, smtp_port=dev.cshub_smtp_port
         )
@@ -239,8 +269,10 @@ async def run_dev(dev: DevSettings) -> None:
             smtp_port=sandbox.smtp_port,
             cshub_api_port=dev.cshub_api_port,
             cshub_api_db=dev.cshub_data_dir / "webhooks.db",
+            cshub_actions_db=dev.cshub_data_dir / "actions.db",
             # Survey links in e-mails point at this API, wherever its port is.
             cshub_public_api_url=f"http://127.0.0.1:{dev.cshub_api_port}",
+            **encryption.settings_overrides,
         )
         await keep_closed_workflows(client, DEV_RETENTION)
         await ensure_search_attributes(client)
@@ -248,7 +280,12 @@ async def run_dev(dev: DevSettings) -> None:
             max_workers=settings.worker_max_concurrent_activities,
             thread_name_prefix="cshub-activity",
         ) as pool:
-            worker = create_worker(client, settings, build_connectors(settings), executor=pool)
+            actions = open_action_store(
+                settings.cshub_actions_db, settings.cshub_actions_retention_days
+            )
+            worker = create_worker(
+                client, settings, build_connectors(settings), executor=pool, actions=actions
+            )
 
             async def ingress_client() -> Client:
                 return client
@@ -282,6 +319,7 @@ async def run_dev(dev: DevSettings) -> None:
                     flush=True,
                 )
                 print(webhook_help(settings, api.url), flush=True)
+                print(encryption.banner(), flush=True)
                 print(
                     "Schedules: "
                     + "; ".join(schedules)

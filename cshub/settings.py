@@ -8,12 +8,15 @@ stops start-up with a message naming the variable.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cshub.encryption_keys import KeyFormatError, KeyRing, parse_keys
 
 
 class Environment(StrEnum):
@@ -114,6 +117,26 @@ class Settings(BaseSettings):
     worker_workflow_task_pollers: int = Field(default=10, ge=1)
     worker_max_cached_workflows: int = Field(default=5000, ge=0)
 
+    # Metrics and logs (cshub/metrics.py, cshub/logs.py)
+    cshub_worker_metrics_address: str = "127.0.0.1:9464"  # Prometheus; empty: off
+    cshub_api_metrics: bool = True  # GET /metrics on the API
+    cshub_log_format: str = Field(default="text", pattern="^(text|json)$")
+    cshub_log_level: str = Field(default="INFO", pattern="^(?i:debug|info|warning|error|critical)$")
+
+    # Payload encryption (cshub/codec.py) and the API's codec endpoint (/codec)
+    cshub_encryption_keys: SecretStr | None = None  # "kid:base64key,kid2:base64key"
+    cshub_encryption_keys_file: Path | None = None  # the same, one entry a line
+    cshub_encryption_key_id: str | None = None  # active key; default: the first listed
+    cshub_codec_tokens: SecretStr | None = None  # bearer tokens, comma-separated
+    cshub_codec_dev_token: SecretStr | None = None  # sandbox only: /codec/t/<token>/
+    cshub_codec_cors_origins: str = "http://127.0.0.1:8233,http://localhost:8233"
+    cshub_codec_session_hours: float = Field(default=12, gt=0, le=24 * 30)
+
+    # Action record (activities/action_log.py): per-customer timeline and idempotency
+    cshub_actions_db: Path = Path(".cshub/actions.db")
+    cshub_actions_retention_days: int = Field(default=400, ge=1)
+    cshub_api_tokens: SecretStr | None = None  # bearer tokens for GET /customers/*/timeline
+
     @model_validator(mode="after")
     def _fill_sandbox_defaults_or_require_real_ones(self) -> Settings:
         if self.cshub_env is Environment.SANDBOX:
@@ -152,6 +175,76 @@ class Settings(BaseSettings):
         if bool(self.temporal_tls_cert) != bool(self.temporal_tls_key):
             raise ValueError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together")
         return self
+
+    @model_validator(mode="after")
+    def _check_encryption(self) -> Settings:
+        self.encryption_keyring()  # each error names its variable
+        if self.cshub_codec_dev_token is not None and self.cshub_env is not Environment.SANDBOX:
+            raise ValueError(
+                "CSHUB_CODEC_DEV_TOKEN puts a token in URLs and is for CSHUB_ENV=sandbox only; "
+                "use CSHUB_CODEC_TOKENS"
+            )
+        if any(len(t) < 16 for t in self.codec_tokens):
+            raise ValueError("CSHUB_CODEC_TOKENS: every token needs at least 16 characters")
+        if self.cshub_codec_dev_token is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{16,128}", self.cshub_codec_dev_token.get_secret_value()
+        ):
+            raise ValueError("CSHUB_CODEC_DEV_TOKEN: 16-128 letters, digits, '_' or '-'")
+        for origin in self.codec_cors_origins:
+            if not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+", origin):
+                raise ValueError(
+                    f"CSHUB_CODEC_CORS_ORIGINS: {origin[:80]!r} is not an origin like "
+                    "https://temporal.example.com (scheme, host, optional port; no path, no '*')"
+                )
+        return self
+
+    def encryption_keyring(self) -> KeyRing | None:
+        """The payload keys and the active one, or None when encryption is off."""
+        if self.cshub_encryption_keys is not None and self.cshub_encryption_keys_file:
+            raise ValueError("set CSHUB_ENCRYPTION_KEYS or CSHUB_ENCRYPTION_KEYS_FILE, not both")
+        try:
+            if self.cshub_encryption_keys is not None:
+                keys = parse_keys(self.cshub_encryption_keys.get_secret_value())
+            elif self.cshub_encryption_keys_file:
+                path = self.cshub_encryption_keys_file
+                try:
+                    text = path.read_text(encoding="utf-8")
+                except OSError as err:
+                    raise ValueError(
+                        f"CSHUB_ENCRYPTION_KEYS_FILE: cannot read {path}: {err.strerror}"
+                    ) from None
+                keys = parse_keys(text, variable="CSHUB_ENCRYPTION_KEYS_FILE")
+            else:
+                if self.cshub_encryption_key_id:
+                    raise ValueError(
+                        "CSHUB_ENCRYPTION_KEY_ID is set but no key is: set CSHUB_ENCRYPTION_KEYS"
+                    )
+                return None
+        except KeyFormatError as err:
+            raise ValueError(str(err)) from None
+        active = self.cshub_encryption_key_id or next(iter(keys))
+        if active not in keys:
+            raise ValueError(
+                f"CSHUB_ENCRYPTION_KEY_ID: {active[:70]!r} is not one of the configured key "
+                f"ids ({', '.join(keys)})"
+            )
+        return KeyRing(keys=keys, active_key_id=active)
+
+    @property
+    def codec_tokens(self) -> list[str]:
+        raw = self.cshub_codec_tokens.get_secret_value() if self.cshub_codec_tokens else ""
+        return [t.strip() for t in raw.split(",") if t.strip()]
+
+    @property
+    def api_tokens(self) -> list[str]:
+        raw = self.cshub_api_tokens.get_secret_value() if self.cshub_api_tokens else ""
+        return [t.strip() for t in raw.split(",") if t.strip()]
+
+    @property
+    def codec_cors_origins(self) -> list[str]:
+        return [
+            o.strip().rstrip("/") for o in self.cshub_codec_cors_origins.split(",") if o.strip()
+        ]
 
     def require_webhook_secrets(self) -> None:
         """The API refuses to start without every sender's secret (production)."""

@@ -1,12 +1,14 @@
 """Connect to Temporal the way the settings say (local dev server, self-hosted with mTLS,
-or Temporal Cloud with an API key), always with the pydantic data converter."""
+or Temporal Cloud with an API key), always with the pydantic data converter, which
+encrypts payloads when keys are configured (cshub.codec)."""
 
 from __future__ import annotations
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.service import RetryConfig, TLSConfig
 
+from cshub.codec import data_converter
 from cshub.settings import Settings
 
 
@@ -29,13 +31,18 @@ FAIL_FAST = RetryConfig(
 )
 
 
-async def connect(settings: Settings, *, retry_config: RetryConfig | None = None) -> Client:
+async def connect(
+    settings: Settings, *, retry_config: RetryConfig | None = None, runtime: Runtime | None = None
+) -> Client:
+    """``runtime``: the process's runtime (metrics, see cshub.metrics); the SDK's default
+    runtime when None."""
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         api_key=api_key,
         tls=tls_config(settings),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
         retry_config=retry_config,
+        runtime=runtime,
     )

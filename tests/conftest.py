@@ -14,10 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.action_log import ActionStore
 from connectors.factory import build_connectors
 from cshub.binaries import temporal_cli, temporal_test_server
 from cshub.search_attributes import ensure_search_attributes
@@ -126,15 +128,23 @@ async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @asynccontextmanager
 async def running_worker(
-    env: WorkflowEnvironment, settings: Settings, task_queue: str | None = None
+    env: WorkflowEnvironment,
+    settings: Settings,
+    task_queue: str | None = None,
+    client: Client | None = None,
+    actions: ActionStore | None = None,
 ) -> AsyncIterator[Worker]:
-    """A worker with the real activities and connectors on its own task queue."""
+    """A worker with the real activities and connectors on its own task queue.
+    ``client``: instead of the environment's (e.g. one on a runtime with metrics).
+    ``actions``: record side effects in this action store (default: none)."""
     queue = task_queue or f"test-{uuid.uuid4().hex[:10]}"
     s = settings.model_copy(
         update={"temporal_task_queue": queue, "worker_max_concurrent_activities": 16}
     )
     with ThreadPoolExecutor(max_workers=16) as pool:
-        worker = create_worker(env.client, s, build_connectors(s), executor=pool)
+        worker = create_worker(
+            client or env.client, s, build_connectors(s), executor=pool, actions=actions
+        )
         async with worker:
             yield worker
 

@@ -16,11 +16,12 @@ from typing import Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from temporalio.client import Client
 
 from connectors.base import Crm
+from cshub.metrics import HubRuntime, WebhookMetrics, scrape
 from cshub.settings import Settings
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
 from domain.lifecycle import ExitReason
@@ -110,12 +111,15 @@ class TemporalConnection:
             return False
 
 
-def _settings_client(settings: Settings) -> Callable[[], Awaitable[Client]]:
+def _settings_client(
+    settings: Settings, telemetry: HubRuntime | None = None
+) -> Callable[[], Awaitable[Client]]:
     async def connect() -> Client:
         from cshub.temporal_client import FAIL_FAST
         from cshub.temporal_client import connect as connect_settings
 
-        return await connect_settings(settings, retry_config=FAIL_FAST)
+        runtime = telemetry.runtime if telemetry else None
+        return await connect_settings(settings, retry_config=FAIL_FAST, runtime=runtime)
 
     return connect
 
@@ -160,9 +164,11 @@ def create_app(
     crm: Crm | None = None,
     ledger: DeliveryLedger | None = None,
     connect: Callable[[], Awaitable[Client]] | None = None,
+    telemetry: HubRuntime | None = None,
 ) -> FastAPI:
     """The ingress app. ``crm``, ``ledger`` and ``connect`` default to what the settings
-    describe; tests pass their own."""
+    describe; tests pass their own. ``telemetry``: the process's Temporal runtime; its
+    meter counts the webhooks and ``GET /metrics`` serves its Prometheus exporter."""
     settings.require_webhook_secrets()
     if crm is None:
         from connectors.factory import build_connectors
@@ -171,8 +177,9 @@ def create_app(
     own_ledger = ledger is None
     the_ledger = ledger or DeliveryLedger(settings.cshub_api_db)
     the_ledger.prune(timedelta(days=settings.cshub_dedup_days))
-    temporal = TemporalConnection(connect or _settings_client(settings))
-    intake = Intake(the_ledger, temporal.get, settings.temporal_task_queue, crm)
+    temporal = TemporalConnection(connect or _settings_client(settings, telemetry))
+    metrics = WebhookMetrics(telemetry.runtime.metric_meter if telemetry else None)
+    intake = Intake(the_ledger, temporal.get, settings.temporal_task_queue, crm, metrics)
     closed_won = settings.closed_won_stages
 
     def secret(name: str) -> str:
@@ -197,14 +204,17 @@ def create_app(
     async def verified_body(
         request: Request, verify: Callable[[bytes], None]
     ) -> bytes | JSONResponse:
+        source = request.url.path.rsplit("/", 1)[-1]
         try:
             body = await _read_body(request)
         except BodyTooLarge:
+            metrics.rejected(source, "body_too_large")
             return _error(413, "body_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
         try:
             verify(body)
         except signatures.SignatureError as err:
             log.warning("rejected %s webhook: %s", request.url.path, err)
+            metrics.rejected(source, "invalid_signature")
             return _error(401, "invalid_signature", str(err))
         return body
 
@@ -232,6 +242,7 @@ def create_app(
         try:
             payload = parse(model, body)
         except ValidationError as err:
+            metrics.rejected(request.url.path.rsplit("/", 1)[-1], "invalid_payload")
             return _error(422, "invalid_payload", _validation_detail(err))
         return _answer(await intake.handle(normalize(payload)))
 
@@ -261,8 +272,10 @@ def create_app(
         try:
             raw = TypeAdapter(list[dict[str, Any]]).validate_json(body)
         except ValidationError as err:
+            metrics.rejected("hubspot", "invalid_payload")
             return _error(422, "invalid_payload", _validation_detail(err))
         if len(raw) > HUBSPOT_MAX_BATCH:
+            metrics.rejected("hubspot", "invalid_payload")
             return _error(422, "invalid_payload", f"at most {HUBSPOT_MAX_BATCH} events a request")
         results: list[DeliveryResult | None] = [None] * len(raw)
         groups: dict[str, list[tuple[int, CustomerEvent]]] = defaultdict(list)
@@ -278,6 +291,7 @@ def create_app(
                     event_id=str(item.get("eventId")) if item.get("eventId") else None,
                     detail=fields,
                 )
+                metrics.event("hubspot", DeliveryOutcome.INVALID.value)
                 continue
             groups[event.order_key or event.data.get("object_id") or event.event_id].append(
                 (i, event)
@@ -381,6 +395,7 @@ def create_app(
             secret("survey_link_secret"), customer, reason.value, campaign, sig
         ):
             log.warning("rejected exit-survey link for customer %s: bad signature", customer)
+            metrics.rejected("survey", "invalid_link")
             return HTMLResponse(
                 _page("This link is not valid", "Please use the link from our e-mail."), 403
             )
@@ -446,6 +461,7 @@ def create_app(
 
     def _bad_link(why: str, check: LinkCheck = LinkCheck.INVALID) -> HTMLResponse:
         log.warning("rejected survey link: %s", why)
+        metrics.rejected("survey", "expired_link" if check is LinkCheck.EXPIRED else "invalid_link")
         if check is LinkCheck.EXPIRED:
             return HTMLResponse(
                 _page("This link has expired", "Thank you all the same: this survey has closed."),
@@ -555,6 +571,16 @@ def create_app(
         body = HealthBody(status="ok" if ok else "degraded", temporal="ok" if ok else "unreachable")
         return JSONResponse(body.model_dump(), 200 if ok else 503)
 
+    if telemetry is not None and telemetry.metrics_url:
+        metrics_url = telemetry.metrics_url
+
+        @app.get("/metrics", include_in_schema=False)
+        async def prometheus_metrics() -> Response:
+            """Prometheus text: the webhook counters and the SDK metrics of the API's
+            Temporal client (the runtime's exporter, read over loopback)."""
+            status, body, content_type = await scrape(metrics_url)
+            return Response(body, status, media_type=content_type)
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(
@@ -577,6 +603,14 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    # Temporal's remote codec protocol, for the Web UI and the CLI (off without keys).
+    from webhooks.codec_routes import create_codec_app
+
+    app.mount("/codec", create_codec_app(settings))
+    # GET /customers/{id}/timeline: the action record, bearer tokens of CSHUB_API_TOKENS.
+    from webhooks.timeline_routes import add_timeline_route
+
+    add_timeline_route(app, settings)
     return app
 
 

@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 from connectors.base import Crm
 from connectors.errors import ConnectorError
+from cshub.metrics import WebhookMetrics
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
 from webhooks.dispatch import dispatch
 from webhooks.ledger import DeliveryLedger
@@ -23,15 +24,23 @@ ClientProvider = Callable[[], Awaitable[Client]]
 
 class Intake:
     def __init__(
-        self, ledger: DeliveryLedger, client: ClientProvider, task_queue: str, crm: Crm
+        self,
+        ledger: DeliveryLedger,
+        client: ClientProvider,
+        task_queue: str,
+        crm: Crm,
+        metrics: WebhookMetrics | None = None,
     ) -> None:
         self._ledger = ledger
         self._client = client
         self._task_queue = task_queue
         self._crm = crm
+        self._metrics = metrics or WebhookMetrics()
 
     async def handle(self, event: CustomerEvent) -> DeliveryResult:
         result = await self._handle(event)
+        # The one place every event's outcome is known: cshub_webhook_events_total.
+        self._metrics.event(event.source.value, result.outcome.value)
         log.info(
             "event source=%s id=%s type=%s customer=%s outcome=%s workflow=%s detail=%s",
             event.source.value,
@@ -41,6 +50,7 @@ class Intake:
             result.outcome.value,
             result.workflow_id or "-",
             result.detail or "-",
+            extra={"customer_id": result.customer_id, "workflow_id": result.workflow_id},
         )
         return result
 

@@ -12,11 +12,11 @@ redelivery landing on another replica is answered "accepted" (and still acted on
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from cshub.sqlite_files import open_sqlite
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
 
 _SCHEMA = """
@@ -48,12 +48,7 @@ def _ts(when: datetime) -> str:
 
 class DeliveryLedger:
     def __init__(self, path: Path | str) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_sqlite(path, _SCHEMA)
         self._lock = threading.Lock()
 
     def close(self) -> None:

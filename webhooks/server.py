@@ -35,8 +35,16 @@ class _EmbeddedServer(uvicorn.Server):
 
 async def serve_api(app: FastAPI, host: str = "127.0.0.1", port: int = 8000) -> ApiServer:
     """Start serving; return once the socket listens (port 0 picks a free port)."""
+    # log_config=None: uvicorn's records go through the process's logging (text or JSON,
+    # cshub.logs) instead of uvicorn's own handlers.
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        log_config=None,
     )
     server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve())

@@ -1,0 +1,188 @@
+"""The hub's own record of every side effect: one row per idempotency key.
+
+It serves two purposes:
+
+* the per-customer audit trail (``cshub timeline``, ``GET /customers/{id}/timeline``):
+  what was done for a customer, when, by which workflow and step, with what outcome,
+  across all workflows, open or closed, kept ``CSHUB_ACTIONS_RETENTION_DAYS`` (longer
+  than Temporal keeps closed workflows' histories);
+* a fast idempotency check in front of the connectors (see :mod:`activities.audit`):
+  a key already done is not sent again, even through SMTP, which has no idempotency.
+
+:class:`ActionStore` is the interface; :class:`SqliteActionStore` the implementation (one
+file, WAL, safe across the worker's threads and shared by the API process on the same
+host). Several worker hosts need one shared database: a PostgreSQL implementation of
+the same protocol is the intended next step (not written yet).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal, Protocol
+
+from pydantic import BaseModel
+
+from cshub.sqlite_files import open_sqlite
+
+Outcome = Literal["done", "already_done", "suppressed", "retrying", "failed"]
+FINAL_OUTCOMES: frozenset[str] = frozenset({"done", "already_done", "suppressed"})
+"""A key with one of these outcomes is not acted on again."""
+
+
+class ActionRow(BaseModel):
+    """One automated action (one idempotency key)."""
+
+    key: str
+    customer_id: str | None = None
+    workflow_id: str = ""
+    workflow_type: str = ""
+    activity: str = ""
+    step: str = ""
+    channel: str = ""
+    kind: str | None = None
+    """The e-mail or Slack template, when there is one."""
+    summary: str = ""
+    outcome: Outcome
+    attempts: int = 1
+    first_at: datetime
+    last_at: datetime
+    ref: str | None = None
+    error: str | None = None
+
+
+class ActionStore(Protocol):
+    def get(self, key: str) -> ActionRow | None: ...
+
+    def upsert(self, row: ActionRow) -> None:
+        """Insert, or update everything but ``first_at`` of the key's row."""
+        ...
+
+    def for_customer(
+        self, customer_id: str, *, since: datetime | None = None, limit: int = 1000
+    ) -> list[ActionRow]:
+        """The customer's actions, newest first (by ``last_at``)."""
+        ...
+
+    def purge(self, older_than: timedelta, now: datetime | None = None) -> int:
+        """Delete rows last touched before ``now - older_than``; returns how many."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def _ts(when: datetime) -> str:
+    """A sortable UTC text form, so SQLite compares times as strings."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _dt(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+_COLUMNS = (
+    "key",
+    "customer_id",
+    "workflow_id",
+    "workflow_type",
+    "activity",
+    "step",
+    "channel",
+    "kind",
+    "summary",
+    "outcome",
+    "attempts",
+    "first_at",
+    "last_at",
+    "ref",
+    "error",
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS actions (
+    key           TEXT PRIMARY KEY,
+    customer_id   TEXT,
+    workflow_id   TEXT NOT NULL,
+    workflow_type TEXT NOT NULL,
+    activity      TEXT NOT NULL,
+    step          TEXT NOT NULL,
+    channel       TEXT NOT NULL,
+    kind          TEXT,
+    summary       TEXT NOT NULL,
+    outcome       TEXT NOT NULL,
+    attempts      INTEGER NOT NULL,
+    first_at      TEXT NOT NULL,
+    last_at       TEXT NOT NULL,
+    ref           TEXT,
+    error         TEXT
+);
+CREATE INDEX IF NOT EXISTS actions_customer ON actions(customer_id, last_at);
+CREATE INDEX IF NOT EXISTS actions_last ON actions(last_at);
+"""
+
+
+class SqliteActionStore:
+    def __init__(self, path: Path | str) -> None:
+        self._db = open_sqlite(path, _SCHEMA, timeout=10)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _row(self, values: Sequence[object]) -> ActionRow:
+        data = dict(zip(_COLUMNS, values, strict=True))
+        data["first_at"] = _dt(str(data["first_at"]))
+        data["last_at"] = _dt(str(data["last_at"]))
+        return ActionRow.model_validate(data)
+
+    def get(self, key: str) -> ActionRow | None:
+        with self._lock:
+            found = self._db.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM actions WHERE key = ?", (key,)
+            ).fetchone()
+        return None if found is None else self._row(found)
+
+    def upsert(self, row: ActionRow) -> None:
+        values = row.model_dump()
+        values["first_at"] = _ts(row.first_at)
+        values["last_at"] = _ts(row.last_at)
+        updated = [c for c in _COLUMNS if c not in ("key", "first_at")]
+        sql = (
+            f"INSERT INTO actions ({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in _COLUMNS)}) "
+            f"ON CONFLICT(key) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in updated)}"
+        )
+        with self._lock:
+            self._db.execute(sql, [values[c] for c in _COLUMNS])
+
+    def for_customer(
+        self, customer_id: str, *, since: datetime | None = None, limit: int = 1000
+    ) -> list[ActionRow]:
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM actions WHERE customer_id = ?"
+        args: list[object] = [customer_id]
+        if since is not None:
+            sql += " AND last_at >= ?"
+            args.append(_ts(since))
+        sql += " ORDER BY last_at DESC, key DESC LIMIT ?"
+        args.append(limit)
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        return [self._row(r) for r in rows]
+
+    def purge(self, older_than: timedelta, now: datetime | None = None) -> int:
+        cutoff = (now or datetime.now(UTC)) - older_than
+        with self._lock:
+            cur = self._db.execute("DELETE FROM actions WHERE last_at < ?", (_ts(cutoff),))
+        return cur.rowcount
+
+
+def open_action_store(path: Path | str, retention_days: int) -> SqliteActionStore:
+    """The store at ``path`` (created if missing), rows older than the retention removed."""
+    store = SqliteActionStore(path)
+    store.purge(timedelta(days=retention_days))
+    return store

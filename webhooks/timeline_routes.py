@@ -1,0 +1,90 @@
+"""``GET /customers/{customer_id}/timeline``: every automated action the hub took for a
+customer (what, when, which workflow and step, outcome), newest first, read from the
+action record (:mod:`activities.action_log`), which outlives Temporal's retention.
+
+Auth: ``Authorization: Bearer <token>``, a token of ``CSHUB_API_TOKENS``; 401 otherwise
+(and always when no token is configured).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+
+from activities.action_log import SqliteActionStore
+from cshub.settings import Settings
+from domain.onboarding import CUSTOMER_ID_PATTERN
+
+
+def _digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode()).digest()
+
+
+def bearer_ok(request: Request, tokens: list[str]) -> bool:
+    """A bearer token of ``tokens`` (constant time in the candidate)."""
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    given = credential.strip() if scheme.lower() == "bearer" else ""
+    if not given or not tokens:
+        return False
+    found = False
+    for token in tokens:
+        found |= hmac.compare_digest(_digest(given), _digest(token))
+    return found
+
+
+def add_timeline_route(app: FastAPI, settings: Settings) -> None:
+    tokens = settings.api_tokens
+    db = settings.cshub_actions_db
+
+    @app.get(
+        "/customers/{customer_id}/timeline",
+        summary="Every automated action taken for a customer, newest first",
+        responses={401: {"description": "No or unknown bearer token (CSHUB_API_TOKENS)"}},
+    )
+    async def customer_timeline(
+        request: Request,
+        customer_id: str,
+        since: Annotated[
+            str | None, Query(description="30d, 12h, 2w, or an ISO date / date-time")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    ) -> JSONResponse:
+        if not bearer_ok(request, tokens):
+            return JSONResponse(
+                {"error": "unauthorized", "detail": "send Authorization: Bearer <token>"},
+                401,
+                headers={"WWW-Authenticate": 'Bearer realm="cshub"'},
+            )
+        if re.fullmatch(CUSTOMER_ID_PATTERN, customer_id) is None:
+            return JSONResponse({"error": "invalid_customer_id", "detail": customer_id[:80]}, 422)
+        try:
+            start = parse_since(since)
+        except ValueError as exc:
+            return JSONResponse({"error": "invalid_since", "detail": str(exc)}, 422)
+        return JSONResponse(read_timeline(db, customer_id, start, limit))
+
+
+def parse_since(since: str | None) -> datetime | None:
+    if not since:
+        return None
+    from cshub.report import parse_when
+
+    return parse_when(since, datetime.now(UTC))
+
+
+def read_timeline(
+    db: Any, customer_id: str, since: datetime | None = None, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """The customer's rows as JSON-ready dicts, newest first."""
+    store = SqliteActionStore(db)
+    try:
+        rows = store.for_customer(customer_id, since=since, limit=limit)
+    finally:
+        store.close()
+    return [r.model_dump(mode="json") for r in rows]

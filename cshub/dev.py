@@ -26,6 +26,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 
 from activities.action_log import open_action_store
 from connectors.factory import build_connectors
@@ -33,6 +34,7 @@ from cshub.binaries import temporal_cli
 from cshub.codec import data_converter
 from cshub.demo_health import seed_demo_health
 from cshub.dev_encryption import prepare_dev_encryption
+from cshub.metrics import HubRuntime, hub_runtime
 from cshub.schedules import apply_schedules
 from cshub.search_attributes import ensure_search_attributes
 from cshub.settings import WEBHOOK_SECRET_FIELDS, Settings
@@ -133,17 +135,30 @@ async def start_temporal_dev_server(
     return proc
 
 
+def dev_telemetry() -> HubRuntime:
+    """Prometheus metrics for the dev hub (worker and API share one process, one
+    runtime): on ``CSHUB_WORKER_METRICS_ADDRESS`` (127.0.0.1:9464) and at the API's
+    ``/metrics``; without the exporter when that port is taken."""
+    address = Settings().cshub_worker_metrics_address or None
+    try:
+        return hub_runtime(address)
+    except (OSError, RuntimeError, ValueError) as exc:
+        logging.getLogger("cshub.dev").warning("metrics off: %s is not usable (%s)", address, exc)
+        return hub_runtime(None)
+
+
 async def connect_when_ready(
     address: str,
     proc: asyncio.subprocess.Process,
     log: Path,
     converter: DataConverter = pydantic_data_converter,
+    runtime: Runtime | None = None,
 ) -> Client:
     for _ in range(120):
         if proc.returncode is not None:
             raise SystemExit(f"cshub dev: the Temporal dev server exited; see {log}")
         try:
-            return await Client.connect(address, data_converter=converter)
+            return await Client.connect(address, data_converter=converter, runtime=runtime)
         except RuntimeError:
             await asyncio.sleep(0.5)
     raise SystemExit(f"cshub dev: Temporal did not come up on {address} within 60 s; see {log}")
@@ -250,11 +265,13 @@ async def run_dev(dev: DevSettings) -> None:
         loop.add_signal_handler(sig, stop.set)
     sandbox = None
     try:
+        telemetry = dev_telemetry()
         client = await connect_when_ready(
             address,
             proc,
             dev.cshub_data_dir / "temporal.log",
             data_converter(Settings(**encryption.settings_overrides)),
+            telemetry.runtime,
         )
         sandbox = await start_sandbox(
             http_port=dev.cshub_sandbox_port, smtp_port=dev.cshub_smtp_port
@@ -291,7 +308,8 @@ async def run_dev(dev: DevSettings) -> None:
                 return client
 
             api = await serve_api(
-                create_app(settings, connect=ingress_client), port=dev.cshub_api_port
+                create_app(settings, connect=ingress_client, telemetry=telemetry),
+                port=dev.cshub_api_port,
             )
             async with worker:
                 schedules = await apply_schedules(client, settings)
@@ -312,6 +330,8 @@ async def run_dev(dev: DevSettings) -> None:
                     f"task queue {settings.temporal_task_queue})\n"
                     f"  SMTP sink         {sandbox.smtp_host}:{sandbox.smtp_port}\n"
                     f"  Webhook API       {api.url}   (OpenAPI {api.url}/docs)\n"
+                    f"  Metrics           {telemetry.metrics_url or 'off'}   "
+                    f"(and {api.url}/metrics)\n"
                     f"  Data folder       {dev.cshub_data_dir.resolve()}\n"
                     f"Demo customers {DEMO_CUSTOMERS[0]}-{DEMO_CUSTOMERS[-1]} are onboarding; "
                     f"one plan day lasts {dev.cshub_demo_day_seconds} s "

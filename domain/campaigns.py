@@ -17,6 +17,7 @@ from domain.dunning_plan import DunningPlan
 from domain.lifecycle import ExitReason, RiskFactor
 from domain.onboarding import ActionRecord, NextAction
 from domain.send_window import SendWindow, local_date, local_send_time
+from domain.steering import SteeringState, SteeringStatus
 from domain.tiers import Tier
 from domain.winback_plan import WinBackPlan
 
@@ -54,6 +55,7 @@ class _Progress(BaseModel):
     timezone: str = "UTC"
     next_action: NextAction | None = None
     actions: list[ActionRecord] = Field(default_factory=list)
+    steering: SteeringStatus = Field(default_factory=SteeringStatus)
 
 
 # ------------------------------------------------------------------ dunning
@@ -71,6 +73,8 @@ class DunningState(BaseModel):
     timezone: str = "UTC"
     tier: Tier | None = None
     status: DunningStatus = DunningStatus.ACTIVE
+    steering: SteeringState = Field(default_factory=SteeringState)
+    """Pause / skip / cancel requests (the steering signals)."""
     failed_invoices: list[str] = Field(default_factory=list)
     """Every invoice that failed during this sequence (deduplicated)."""
     open_invoices: list[str] = Field(default_factory=list)
@@ -130,6 +134,8 @@ class ChurnState(BaseModel):
     timezone: str = "UTC"
     tier: Tier | None = None
     status: ChurnOutcome = ChurnOutcome.ACTIVE
+    steering: SteeringState = Field(default_factory=SteeringState)
+    """Pause / skip / cancel requests (the steering signals)."""
     reason: str | None = None
     risk_factors: list[RiskFactor] = Field(default_factory=list)
     pending_factors: list[RiskFactor] = Field(default_factory=list)
@@ -205,6 +211,8 @@ class WinBackState(BaseModel):
     timezone: str = "UTC"
     tier: Tier | None = None
     status: WinBackStatus = WinBackStatus.ACTIVE
+    steering: SteeringState = Field(default_factory=SteeringState)
+    """Pause / skip / cancel requests (the steering signals)."""
     churn_reason: str | None = None
     done_steps: list[str] = Field(default_factory=list)
     answers: list[ExitAnswer] = Field(default_factory=list)

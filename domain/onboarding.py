@@ -12,6 +12,11 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.onboarding_plan import OnboardingPlan
+from domain.steering import CancelRequest as CancelRequest
+from domain.steering import PauseRequest as PauseRequest
+from domain.steering import ResumeRequest as ResumeRequest
+from domain.steering import SkipRequest as SkipRequest
+from domain.steering import SteeringState, SteeringStatus
 from domain.tiers import ProductEventType, Tier
 
 CUSTOMER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
@@ -60,6 +65,8 @@ class OnboardingCarryOver(BaseModel):
     paused_total_s: float = 0.0
     paused_since: datetime | None = None
     actions: list[ActionRecord] = Field(default_factory=list)
+    steering: SteeringState = Field(default_factory=SteeringState)
+    """Skip requests (pause / resume / cancel keep their own fields above)."""
 
 
 class OnboardingInput(_Message):
@@ -110,18 +117,6 @@ class ProductEvent(_Message):
     occurred_at: datetime | None = None
 
 
-class PauseRequest(_Message):
-    reason: str | None = None
-
-
-class ResumeRequest(_Message):
-    pass
-
-
-class CancelRequest(_Message):
-    reason: str = Field(min_length=1)
-
-
 class NextAction(BaseModel):
     step: str
     summary: str
@@ -143,6 +138,7 @@ class OnboardingProgress(BaseModel):
     next_action: NextAction | None
     paused_for_seconds: float
     actions: list[ActionRecord]
+    steering: SteeringStatus = Field(default_factory=SteeringStatus)
 
 
 class OnboardingSummary(BaseModel):

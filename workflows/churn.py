@@ -64,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
         tag_customer,
         tag_health,
     )
+    from workflows.steering import Steerable, Steering
 
 __all__ = ["ChurnPreventionWorkflow", "churn_workflow_id"]
 
@@ -77,7 +78,7 @@ FACTOR_LABELS = {
 
 
 @workflow.defn(name="ChurnPreventionWorkflow")
-class ChurnPreventionWorkflow:
+class ChurnPreventionWorkflow(Steerable):
     @workflow.init
     def __init__(self, inp: ChurnPreventionInput) -> None:
         self._input = inp
@@ -86,6 +87,7 @@ class ChurnPreventionWorkflow:
         )
         self._inbox: list[HealthUpdated | RiskSignal | Churned] = []
         self._actions: CustomerActions | None = None
+        self._steer = Steering(self._state.steering if self._state else None)
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="health_updated")
@@ -127,7 +129,17 @@ class ChurnPreventionWorkflow:
             recovery_needed=st.plan.recovery.consecutive_checks,
             ends_at=self._deadline(),
             winback_workflow_id=st.winback_workflow_id,
+            steering=self._steer.status(),
         )
+
+    def _next_step_key(self) -> str | None:
+        st = self._state
+        nxt = self._next() if st is not None and st.status is ChurnOutcome.ACTIVE else None
+        # "added" repeats (every new warning sign): skip just the next action then.
+        return nxt[0] if nxt and nxt[0] != "added" else None
+
+    def _steered(self) -> None:
+        self._details()
 
     # ------------------------------------------------------------------ run
     @workflow.run
@@ -139,8 +151,15 @@ class ChurnPreventionWorkflow:
             await self._campaign()
         except asyncio.CancelledError:
             st.status = ChurnOutcome.CANCELLED
+            self._steer.begin_closing()
             await self._finish("cancelled in Temporal")
             raise
+        reason = self._steer.cancel_reason
+        if reason is not None and st.status is ChurnOutcome.ACTIVE:
+            # The cancel signal: the campaign's normal closing with outcome "cancelled".
+            st.status = ChurnOutcome.CANCELLED
+            self._steer.begin_closing()
+            await self._finish(f"cancelled: {reason}")
         return self._summary()
 
     async def _begin(self, inp: ChurnPreventionInput) -> ChurnState:
@@ -154,6 +173,7 @@ class ChurnPreventionWorkflow:
             tier=profile.tier,
             reason=inp.reason,
             dunning_exhausted=inp.source == dunning_workflow_id(inp.customer_id),
+            steering=self._steer.state,
         )
         self._state = st
         for factor in inp.risk_factors:
@@ -180,7 +200,7 @@ class ChurnPreventionWorkflow:
         st = self._require_state()
         while st.status is ChurnOutcome.ACTIVE:
             await self._drain_inbox()
-            if st.status is not ChurnOutcome.ACTIVE:
+            if st.status is not ChurnOutcome.ACTIVE or self._steer.cancelled:
                 break
             now = workflow.now()
             if now >= self._deadline():
@@ -198,7 +218,7 @@ class ChurnPreventionWorkflow:
             wake = min(self._check_time(st.checks_done), self._deadline())
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda: bool(self._inbox),
+                    lambda: bool(self._inbox) or self._steer.cancelled,
                     timeout=wake - now,
                     timeout_summary="next churn-prevention check",
                 )
@@ -363,6 +383,8 @@ class ChurnPreventionWorkflow:
         step = f"{occasion}:{factor.value}"
         day = self._day(now)
         if response.action is OutreachAction.DUNNING:
+            if await self._act.steered_away(step, "workflow", None, day):
+                return
             if not await self._start_dunning(step):
                 return
         elif response.action is OutreachAction.EMAIL:
@@ -454,6 +476,7 @@ class ChurnPreventionWorkflow:
                 self._day,
                 send_window=st.plan.send_window,
                 timezone=st.timezone,
+                steering=self._steer,
             )
         return self._actions
 
@@ -543,4 +566,7 @@ class ChurnPreventionWorkflow:
             f"{st.recovery_streak}/{st.plan.recovery.consecutive_checks}",
             f"Next: {nxt[1]} at {nxt[2]:%Y-%m-%d %H:%M} UTC" if nxt else "Next: -",
         ]
+        steering = self._steer.detail_line()
+        if steering:
+            lines.append(steering)
         set_details(lines)

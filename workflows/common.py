@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.onboarding import ActionRecord
     from domain.search_attributes import LifecycleStage
     from domain.send_window import SendWindow, out_of_quiet_hours
+    from workflows.steering import Steering
 
 MAX_ACTIONS_KEPT = 1000
 
@@ -169,8 +170,10 @@ class CustomerActions:
         day_of: Callable[[datetime], int],
         send_window: SendWindow | None = None,
         timezone: str | None = None,
+        steering: Steering | None = None,
     ) -> None:
         self.customer_id = customer_id
+        self.steering = steering
         self.journey_key = journey_key
         self.actions = actions
         self._day_of = day_of
@@ -224,6 +227,9 @@ class CustomerActions:
         """E-mail the customer (``recipient``: another contact than the primary one).
         Never in their quiet hours: a send that falls in them waits (a durable timer)
         until they end. The e-mail activity checks again."""
+        # Steering first: an e-mail held by a pause still waits out quiet hours after.
+        if await self.steered_away(step, "email", template, ctx.day):
+            return "skipped"
         if (
             self._send_window is not None
             and self._timezone is not None
@@ -256,6 +262,7 @@ class CustomerActions:
             req,
             f"e-mail '{template}' to {who} (day {ctx.day})",
             day=ctx.day,
+            gated=True,
         )
 
     async def alert(self, step: str, template: str, ctx: MessageContext) -> str:
@@ -360,9 +367,12 @@ class CustomerActions:
         request: BaseModel,
         summary: str,
         day: int | None = None,
+        gated: bool = False,
     ) -> str:
         """Run one side-effect activity and record it; returns the outcome recorded
-        (done, already_done, suppressed or failed)."""
+        (done, already_done, suppressed, failed or skipped)."""
+        if not gated and await self.steered_away(step, channel, template, day):
+            return "skipped"
         try:
             result: ActionResult = await workflow.execute_activity_method(
                 activity_method,
@@ -389,3 +399,18 @@ class CustomerActions:
         )
         self.record(step, channel, result.summary, template=template, outcome=outcome, day=day)
         return outcome
+
+    async def steered_away(
+        self, step: str, channel: str, template: str | None, day: int | None
+    ) -> bool:
+        """Wait while the workflow is paused; True (and the step recorded as skipped)
+        when a skip request or a cancel covers it."""
+        if self.steering is None:
+            return False
+        decision, reason = await self.steering.gate(step)
+        if decision == "run":
+            return False
+        self.record(
+            step, channel, f"skipped: {reason}", template=template, outcome="skipped", day=day
+        )
+        return True

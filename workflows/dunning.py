@@ -54,12 +54,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.send_window import out_of_quiet_hours
     from workflows.campaign import journey_key, load_plan, signal_other, start_abandoned_child
     from workflows.common import CustomerActions, customer_profile, set_details, tag_customer
+    from workflows.steering import Steerable, Steering
 
 __all__ = ["DunningWorkflow", "dunning_workflow_id"]
 
 
 @workflow.defn(name="DunningWorkflow")
-class DunningWorkflow:
+class DunningWorkflow(Steerable):
     @workflow.init
     def __init__(self, inp: DunningInput) -> None:
         self._input = inp
@@ -68,6 +69,7 @@ class DunningWorkflow:
         )
         self._inbox: list[PaymentFailed | PaymentSucceeded] = []
         self._actions: CustomerActions | None = None
+        self._steer = Steering(self._state.steering if self._state else None)
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="payment_failed")
@@ -104,7 +106,16 @@ class DunningWorkflow:
             paid_at=st.paid_at,
             final_failure_day=st.plan.final_failure.day,
             churn_workflow_id=st.churn_workflow_id,
+            steering=self._steer.status(),
         )
+
+    def _next_step_key(self) -> str | None:
+        st = self._state
+        nxt = self._next() if st is not None and st.status is DunningStatus.ACTIVE else None
+        return nxt[0] if nxt else None
+
+    def _steered(self) -> None:
+        self._details()
 
     # ------------------------------------------------------------------ run
     @workflow.run
@@ -117,10 +128,21 @@ class DunningWorkflow:
             # "Cancel" in the Temporal UI: leave a trace on the company, then end.
             st = self._require_state()
             st.status = DunningStatus.CANCELLED
+            self._steer.begin_closing()
             await self._act.note(
                 "cancel:note", "Dunning sequence cancelled in Temporal.", kind="dunning_cancelled"
             )
             raise
+        st = self._require_state()
+        reason = self._steer.cancel_reason
+        if reason is not None and st.status is DunningStatus.ACTIVE:
+            # The cancel signal: the same closing, then the result says cancelled.
+            st.status = DunningStatus.CANCELLED
+            self._steer.begin_closing()
+            await self._act.note(
+                "cancel:note", f"Dunning sequence cancelled: {reason}", kind="dunning_cancelled"
+            )
+            self._details()
         return self._summary()
 
     async def _begin(self, inp: DunningInput) -> DunningState:
@@ -134,6 +156,7 @@ class DunningWorkflow:
             tier=profile.tier,
             amount_due_cents=inp.amount_due_cents,
             currency=inp.currency.upper() if inp.currency else None,
+            steering=self._steer.state,
         )
         self._state = st
         self._count_failure(inp.invoice_id, attempt_count=None, event_id=None)
@@ -167,16 +190,22 @@ class DunningWorkflow:
         st = self._require_state()
         while True:
             await self._drain_inbox()
-            if st.status is not DunningStatus.ACTIVE:
+            if st.status is not DunningStatus.ACTIVE or self._steer.cancelled:
                 return False
             remaining = due - workflow.now()
             if remaining <= timedelta(0):
+                if self._steer.paused:
+                    # Due while paused: hold here (a payment meanwhile still stops it).
+                    await workflow.wait_condition(
+                        lambda: bool(self._inbox) or not self._steer.paused
+                    )
+                    continue
                 return True
             if workflow.info().is_continue_as_new_suggested():
                 await self._continue_as_new()
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda: bool(self._inbox),
+                    lambda: bool(self._inbox) or self._steer.cancelled,
                     timeout=remaining,
                     timeout_summary="next dunning step",
                 )
@@ -375,6 +404,7 @@ class DunningWorkflow:
                 self._day,
                 send_window=st.plan.send_window,
                 timezone=st.timezone,
+                steering=self._steer,
             )
         return self._actions
 
@@ -466,4 +496,7 @@ class DunningWorkflow:
             f" · open: {', '.join(st.open_invoices) or '-'}",
             f"Next: {nxt[1]} at {nxt[2]:%Y-%m-%d %H:%M} UTC" if nxt else "Next: -",
         ]
+        steering = self._steer.detail_line()
+        if steering:
+            lines.append(steering)
         set_details(lines)

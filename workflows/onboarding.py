@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         PauseRequest,
         ProductEvent,
         ResumeRequest,
+        SkipRequest,
     )
     from domain.onboarding_plan import EventTrigger, Milestone, OnboardingPlan
     from domain.onboarding_schedule import PlannedStep, StepKind, build_schedule
@@ -59,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         tag_customer,
         tag_stage,
     )
+    from workflows.steering import STEERING_PATCH, Steering
 
 WORKFLOW_ID_PREFIX = "onboarding-"
 MAX_EVENT_IDS_KEPT = 500
@@ -81,6 +83,7 @@ class OnboardingWorkflow:
         self._schedule: list[PlannedStep] = []
         self._actions: CustomerActions | None = None
         self._step_day: int | None = None
+        self._steer = Steering(self._state.steering if self._state else None)
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="milestone_reached")
@@ -105,6 +108,15 @@ class OnboardingWorkflow:
             self._state.paused_total_s += paused.total_seconds()
             self._state.paused_since = None
             self._record("resume", "journey", f"resumed after {_human(paused)}")
+
+    @workflow.signal(name="skip")
+    def skip(self, req: SkipRequest | None = None) -> None:
+        """``{"step": "...", "reason": "..."}`` (``{}``: the next action)"""
+        if not workflow.patched(STEERING_PATCH):
+            return
+        req = req or SkipRequest()
+        nxt = self._next_step() if self._state is not None and not req.step else None
+        self._steer.skip(req, nxt.key if nxt else None)
 
     @workflow.signal(name="cancel")
     def cancel(self, req: CancelRequest) -> None:
@@ -142,6 +154,14 @@ class OnboardingWorkflow:
             paused_for_seconds=st.paused_total_s
             + ((now - st.paused_since).total_seconds() if st.paused_since else 0.0),
             actions=list(st.actions),
+            steering=self._steer.status().model_copy(
+                update={
+                    "paused": st.paused_since is not None,
+                    "paused_since": st.paused_since,
+                    "paused_total_s": st.paused_total_s,
+                    "cancel_reason": self._cancel_reason,
+                }
+            ),
         )
 
     # ------------------------------------------------------------------ run
@@ -229,6 +249,7 @@ class OnboardingWorkflow:
             day_length_seconds=inp.day_length_seconds or 86_400,
             # A back-dated journey skips what fell due before it was started.
             skip_before=now - timedelta(minutes=5) if started_at < now else None,
+            steering=self._steer.state,
         )
         self._state = state
         if plan.alert_csm_on_start:
@@ -352,6 +373,7 @@ class OnboardingWorkflow:
 
     async def _finish_cancelled(self) -> OnboardingSummary:
         self._status = OnboardingStatus.CANCELLED
+        self._steer.begin_closing()
         reason = self._cancel_reason or "cancelled"
         now = workflow.now()
         await self._alert("cancel", "onboarding_cancelled", self._context(now, reason=reason))
@@ -439,6 +461,8 @@ class OnboardingWorkflow:
                 # Demo time (a plan day lasting seconds) has no send or quiet hours.
                 send_window=st.plan.send_window if real_time else NO_QUIET_HOURS,
                 timezone=st.timezone if real_time else None,
+                # Skips only: pause and cancel are the journey's own (the plan moves).
+                steering=self._steer,
             )
         return self._actions
 

@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.winback_plan import StepPurpose, WinBackPlan, WinBackStep, WinBackStepKind
     from workflows.campaign import journey_key, load_plan
     from workflows.common import CustomerActions, customer_profile, set_details, tag_customer
+    from workflows.steering import Steerable, Steering
 
 __all__ = ["WinBackWorkflow", "winback_workflow_id"]
 
@@ -55,7 +56,7 @@ SKIP_BEFORE_START = timedelta(minutes=5)
 
 
 @workflow.defn(name="WinBackWorkflow")
-class WinBackWorkflow:
+class WinBackWorkflow(Steerable):
     @workflow.init
     def __init__(self, inp: WinBackInput) -> None:
         self._input = inp
@@ -64,6 +65,7 @@ class WinBackWorkflow:
         )
         self._inbox: list[SurveyAnswer | CustomerReturned] = []
         self._actions: CustomerActions | None = None
+        self._steer = Steering(self._state.steering if self._state else None)
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="survey_answered")
@@ -99,7 +101,16 @@ class WinBackWorkflow:
             exit_comment=answer.comment if answer else None,
             steps_done=list(st.done_steps),
             ends_at=self._end_time(),
+            steering=self._steer.status(),
         )
+
+    def _next_step_key(self) -> str | None:
+        st = self._state
+        nxt = self._next() if st is not None and st.status is WinBackStatus.ACTIVE else None
+        return nxt[0] if nxt else None
+
+    def _steered(self) -> None:
+        self._details()
 
     # ------------------------------------------------------------------ run
     @workflow.run
@@ -111,8 +122,15 @@ class WinBackWorkflow:
             await self._sequence()
         except asyncio.CancelledError:
             st.status = WinBackStatus.CANCELLED
+            self._steer.begin_closing()
             await self._finish("cancelled in Temporal")
             raise
+        reason = self._steer.cancel_reason
+        if reason is not None and st.status is WinBackStatus.ACTIVE:
+            # The cancel signal: the campaign's normal closing with status "cancelled".
+            st.status = WinBackStatus.CANCELLED
+            self._steer.begin_closing()
+            await self._finish(f"cancelled: {reason}")
         return self._summary()
 
     async def _begin(self, inp: WinBackInput) -> WinBackState:
@@ -128,6 +146,7 @@ class WinBackWorkflow:
             timezone=profile.timezone,
             tier=profile.tier,
             churn_reason=inp.reason,
+            steering=self._steer.state,
         )
         self._state = st
         self._act.record(
@@ -150,7 +169,7 @@ class WinBackWorkflow:
             self._details()
         # Keep listening for survey answers for a while, unless one came already.
         await self._wait_until(self._end_time(), stop=lambda: bool(st.answers))
-        if st.status is WinBackStatus.ACTIVE:
+        if st.status is WinBackStatus.ACTIVE and not self._steer.cancelled:
             st.status = WinBackStatus.COMPLETED
             await self._finish("sequence completed")
 
@@ -161,14 +180,22 @@ class WinBackWorkflow:
             await self._drain_inbox()
             if st.status is not WinBackStatus.ACTIVE or (stop is not None and stop()):
                 return False
+            if self._steer.cancelled:
+                return False
             remaining = due - workflow.now()
             if remaining <= timedelta(0):
+                if self._steer.paused:
+                    # Due while paused: hold here (a return meanwhile still stops it).
+                    await workflow.wait_condition(
+                        lambda: bool(self._inbox) or not self._steer.paused
+                    )
+                    continue
                 return True
             if workflow.info().is_continue_as_new_suggested():
                 await self._continue_as_new()
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda: bool(self._inbox),
+                    lambda: bool(self._inbox) or self._steer.cancelled,
                     timeout=remaining,
                     timeout_summary="next win-back step",
                 )
@@ -301,6 +328,7 @@ class WinBackWorkflow:
                 self._day,
                 send_window=st.plan.send_window,
                 timezone=st.timezone,
+                steering=self._steer,
             )
         return self._actions
 
@@ -367,4 +395,7 @@ class WinBackWorkflow:
             f"Exit reason: {answer.reason.value if answer else '-'}",
             f"Next: {nxt[1]} at {nxt[2]:%Y-%m-%d %H:%M} UTC" if nxt else "Next: -",
         ]
+        steering = self._steer.detail_line()
+        if steering:
+            lines.append(steering)
         set_details(lines)

@@ -18,6 +18,7 @@ from domain.lifecycle import Churned
 from domain.onboarding import ActionRecord, NextAction
 from domain.renewal_plan import RenewalPlan
 from domain.send_window import local_send_time
+from domain.steering import SteeringState, SteeringStatus
 from domain.tiers import Tier
 
 MAX_TERMS_KEPT = 20
@@ -107,6 +108,8 @@ class RenewalState(BaseModel):
     previous_terms: list[TermRecord] = Field(default_factory=list)
     seen_event_ids: list[str] = Field(default_factory=list)
     actions: list[ActionRecord] = Field(default_factory=list)
+    steering: SteeringState = Field(default_factory=SteeringState)
+    """Pause / skip / cancel requests (the steering signals)."""
 
 
 class NextTerm(BaseModel):
@@ -120,6 +123,8 @@ class NextTerm(BaseModel):
     actions: list[ActionRecord] = Field(default_factory=list)
     churned: Churned | None = None
     """A churn that came in right after the renewal: the next term starts churned."""
+    steering: SteeringState | None = None
+    """A pause (and skips not yet applied) carry into the next term."""
 
 
 class RenewalCarryOver(BaseModel):
@@ -158,6 +163,7 @@ class RenewalProgress(BaseModel):
     winback_workflow_id: str | None = None
     previous_terms: list[TermRecord] = Field(default_factory=list)
     actions: list[ActionRecord] = Field(default_factory=list)
+    steering: SteeringStatus = Field(default_factory=SteeringStatus)
 
 
 class RenewalSummary(BaseModel):
@@ -179,6 +185,10 @@ class RenewalSummary(BaseModel):
     winback_workflow_id: str | None = None
     previous_terms: list[TermRecord] = Field(default_factory=list)
     failed_steps: list[str] = Field(default_factory=list)
+    status: RenewalStatus | None = None
+    """How the run ended (``cancelled`` after the cancel signal; ``outcome`` is then
+    unknown)."""
+    cancel_reason: str | None = None
 
 
 # ------------------------------------------------------------------ calendar

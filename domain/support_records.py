@@ -14,6 +14,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from domain.steering import SteeringStatus
+
 
 class Severity(StrEnum):
     """From the Zendesk priority: urgent → critical, high → high, normal → medium, low."""
@@ -65,6 +67,9 @@ class TicketSlaStatus(BaseModel):
     first_response_business_minutes: float | None = None
     resolution_business_minutes: float | None = None
     finished: bool = False
+    cancelled: bool = False
+    """Ended by the ``cancel`` signal (``steering.cancel_reason`` says why)."""
+    steering: SteeringStatus = Field(default_factory=SteeringStatus)
 
 
 class CsatStatus(BaseModel):

@@ -75,6 +75,7 @@ with workflow.unsafe.imports_passed_through():
         tag_customer,
         tag_renewal_date,
     )
+    from workflows.steering import Steerable, Steering
 
 __all__ = ["RenewalWorkflow", "renewal_workflow_id"]
 
@@ -89,7 +90,7 @@ _OUTCOME_STATUS = {
 
 
 @workflow.defn(name="RenewalWorkflow")
-class RenewalWorkflow:
+class RenewalWorkflow(Steerable):
     @workflow.init
     def __init__(self, inp: RenewalInput) -> None:
         self._input = inp
@@ -99,6 +100,11 @@ class RenewalWorkflow:
         self._inbox: list[Message] = []
         self._actions: CustomerActions | None = None
         self._cancelled = False
+        self._steer = Steering(
+            self._state.steering
+            if self._state
+            else (carry.next_term.steering if carry and carry.next_term else None)
+        )
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="renewal_date_changed")
@@ -165,7 +171,15 @@ class RenewalWorkflow:
             winback_workflow_id=st.winback_workflow_id,
             previous_terms=list(st.previous_terms),
             actions=list(st.actions),
+            steering=self._steer.status(),
         )
+
+    def _next_step_key(self) -> str | None:
+        nxt = self._next() if self._state is not None else None
+        return nxt[0] if nxt else None
+
+    def _steered(self) -> None:
+        self._details()
 
     # ------------------------------------------------------------------ run
     @workflow.run
@@ -178,12 +192,27 @@ class RenewalWorkflow:
         except asyncio.CancelledError:
             # "Cancel" in the Temporal UI: leave a trace on the company, then end.
             self._cancelled = True
+            self._steer.begin_closing()
             await self._act.note(
                 "cancel:note",
                 f"Renewal countdown to {st.renewal_date.isoformat()} cancelled in Temporal.",
                 kind="renewal_cancelled",
             )
             raise
+        reason = self._steer.cancel_reason
+        if reason is not None and st.outcome is None:
+            # The cancel signal: the same closing, then the result says cancelled.
+            self._cancelled = True
+            self._steer.begin_closing()
+            self._act.record("cancelled", "journey", f"countdown cancelled: {reason}")
+            await self._act.note(
+                "cancel:note",
+                f"Renewal countdown to {st.renewal_date.isoformat()} cancelled: {reason}\n"
+                f"{self._summary_text()}",
+                kind="renewal_cancelled",
+            )
+            self._details()
+            return self._summary()
         if st.outcome in (RenewalOutcome.RENEWED, RenewalOutcome.AUTO_RENEWED) and (
             st.plan.next_term_countdown
         ):
@@ -212,6 +241,7 @@ class RenewalWorkflow:
             previous_terms=list(nt.previous_terms) if nt else [],
             seen_event_ids=list(nt.seen_event_ids) if nt else [],
             actions=list(nt.actions) if nt else [],
+            steering=self._steer.state,
         )
         if now >= outcome_deadline(plan, st.renewal_date, st.timezone):
             raise ApplicationError(
@@ -248,10 +278,17 @@ class RenewalWorkflow:
         st = self._require_state()
         while True:
             await self._drain_inbox()
-            if st.outcome is not None:
+            if st.outcome is not None or self._steer.cancelled:
                 return
             now = workflow.now()
             due = [r for r in st.reminders if r.state is ReminderState.PENDING and r.due_at <= now]
+            if self._steer.paused and (due or self._step_due(now)):
+                # Due while paused: hold here (an outcome or a cancel meanwhile still
+                # ends the countdown); what fell due runs at resume.
+                await workflow.wait_condition(
+                    lambda: bool(self._inbox) or not self._steer.paused or self._steer.cancelled
+                )
+                continue
             if due:
                 await self._send_due(due)
                 self._details()
@@ -272,10 +309,18 @@ class RenewalWorkflow:
             assert nxt is not None  # the outcome deadline is always ahead
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda: bool(self._inbox),
+                    lambda: bool(self._inbox) or self._steer.cancelled,
                     timeout=nxt[2] - now,
                     timeout_summary=nxt[1],
                 )
+
+    def _step_due(self, now: datetime) -> bool:
+        """The escalation or the end as unknown is due."""
+        st = self._require_state()
+        return now >= outcome_deadline(st.plan, st.renewal_date, st.timezone) or (
+            st.escalated_for != st.renewal_date
+            and now >= escalate_at(st.plan, st.renewal_date, st.timezone)
+        )
 
     # ------------------------------------------------------------------ continue-as-new
     def _history_nearly_full(self) -> bool:
@@ -358,6 +403,8 @@ class RenewalWorkflow:
                         seen_event_ids=st.seen_event_ids,
                         actions=st.actions,
                         churned=churned,
+                        # Skips applied name this term's steps: the next term starts clean.
+                        steering=st.steering.model_copy(update={"skipped": []}),
                     )
                 ).model_dump(mode="json"),
             )
@@ -550,6 +597,11 @@ class RenewalWorkflow:
                 )
             )
         r.done_at = now
+        if outcomes and all(o == "skipped" for o in outcomes):
+            # The skip signal: recorded, not sent (a moved date may re-arm it).
+            r.state = ReminderState.SKIPPED
+            r.note = "skipped on request"
+            return
         r.state = (
             ReminderState.FAILED
             if outcomes and all(o == "failed" for o in outcomes)
@@ -622,6 +674,7 @@ class RenewalWorkflow:
                 self._day,
                 send_window=st.plan.send_window,
                 timezone=st.timezone,
+                steering=self._steer,
             )
         return self._actions
 
@@ -736,6 +789,8 @@ class RenewalWorkflow:
             winback_workflow_id=st.winback_workflow_id,
             previous_terms=list(st.previous_terms),
             failed_steps=[a.step for a in st.actions if a.outcome == "failed"],
+            status=self._status(),
+            cancel_reason=self._steer.cancel_reason,
         )
 
     def _details(self) -> None:
@@ -749,6 +804,9 @@ class RenewalWorkflow:
             f"Reminders: {reminders or '-'}",
             f"Next: {nxt[1]} at {nxt[2]:%Y-%m-%d %H:%M} UTC" if nxt else "Next: -",
         ]
+        steering = self._steer.detail_line()
+        if steering:
+            lines.append(steering)
         set_details(lines)
 
 

@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         effective_targets,
         severity_for_priority,
     )
+    from domain.steering import SteeringState
     from domain.support_records import (
         ClockName,
         Severity,
@@ -69,6 +70,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.campaign import journey_key, load_plan, start_abandoned_child
     from workflows.common import LOOKUP_RETRY, CustomerActions, set_details, tag_customer
+    from workflows.steering import Steerable, Steering
     from workflows.support_health import BackgroundRefreshes
 
 __all__ = ["TicketSlaWorkflow", "ticket_sla_workflow_id"]
@@ -101,13 +103,15 @@ class TicketSlaState(BaseModel):
     """The Zendesk priority the hub itself set when escalating: Zendesk's webhook for that
     change must not re-target the clocks."""
     finished: bool = False
+    steering: SteeringState = Field(default_factory=SteeringState)
+    """Pause / skip / cancel requests (the steering signals)."""
 
 
 Message = AgentReplied | TicketStatusChanged | TicketPriorityChanged
 
 
 @workflow.defn(name="TicketSlaWorkflow")
-class TicketSlaWorkflow:
+class TicketSlaWorkflow(Steerable):
     @workflow.init
     def __init__(self, inp: TicketSlaInput) -> None:
         self._input = inp
@@ -117,6 +121,7 @@ class TicketSlaWorkflow:
         self._inbox: list[Message] = []
         self._actions: CustomerActions | None = None
         self._refreshes = BackgroundRefreshes()
+        self._steer = Steering(self._state.steering if self._state else None)
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="agent_replied")
@@ -142,6 +147,13 @@ class TicketSlaWorkflow:
             return TicketSlaStatus(ticket_id=self._input.ticket_id)
         return self._status()
 
+    def _next_step_key(self) -> str | None:
+        nxt = self._next_due() if self._state is not None else None
+        return nxt[0] if nxt else None
+
+    def _steered(self) -> None:
+        self._details()
+
     # ------------------------------------------------------------------ run
     @workflow.run
     async def run(self, inp: TicketSlaInput) -> TicketSlaStatus:
@@ -153,13 +165,18 @@ class TicketSlaWorkflow:
                 # The last refresh may wait minutes (Zendesk's search index): a signal
                 # that comes meanwhile (e.g. a reopen) is handled, not dropped at the end.
                 await workflow.wait_condition(lambda: self._refreshes.idle or bool(self._inbox))
-                if not self._inbox:
+                if not self._inbox or self._steer.cancelled:
                     break
             await self._refreshes.settled()  # all done: collects them
         except asyncio.CancelledError:
             self._require_state().finished = True
             raise
         st = self._require_state()
+        reason = self._steer.cancel_reason
+        if reason is not None:
+            # The cancel signal: the clocks stop watching, the result says cancelled.
+            self._steer.begin_closing()
+            self._act.record("cancelled", "journey", f"SLA watch cancelled: {reason}")
         st.finished = True
         self._details()
         return self._status()
@@ -246,10 +263,18 @@ class TicketSlaWorkflow:
         while True:
             await self._drain_inbox()
             now = workflow.now()
-            if st.status == "closed":
+            if st.status == "closed" or self._steer.cancelled:
                 return
             if st.status == "solved" and st.reopen_until is not None and now >= st.reopen_until:
                 return
+            wake = self._next_wake()
+            if self._steer.paused and wake is not None and wake <= now:
+                # A warning or breach due while paused: hold here (replies and status
+                # changes are still taken in); it runs at resume.
+                await workflow.wait_condition(
+                    lambda: bool(self._inbox) or not self._steer.paused or self._steer.cancelled
+                )
+                continue
             await self._fire_due(now)
             wake = self._next_wake()
             # Continue as new once no refresh is pending; meanwhile the clocks keep
@@ -266,7 +291,11 @@ class TicketSlaWorkflow:
             timeout = None if wake is None else max(wake - workflow.now(), timedelta(0))
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda: bool(self._inbox) or (self._renew_due() and self._refreshes.idle),
+                    lambda: (
+                        bool(self._inbox)
+                        or (self._renew_due() and self._refreshes.idle)
+                        or self._steer.cancelled
+                    ),
                     timeout=timeout,
                     timeout_summary="next SLA warning or breach",
                 )
@@ -290,6 +319,25 @@ class TicketSlaWorkflow:
                 if t is not None:
                     times.append(t)
         return min(times) if times else None
+
+    def _next_due(self) -> tuple[str, datetime] | None:
+        """The next warning or escalation: its step name and when."""
+        st = self._require_state()
+        if st.status in SOLVED:
+            return None
+        cal = self._calendar()
+        due: list[tuple[datetime, str]] = []
+        for clock in st.clocks:
+            warn = clock.warn_at(cal, st.policy.warn_at_fraction)
+            if warn is not None:
+                due.append((warn, f"warn:{clock.name.value}"))
+            breach = None if self._at_last_level() else clock.next_breach_at(cal)
+            if breach is not None:
+                due.append((breach, f"escalate:{st.level + 1}"))
+        if not due:
+            return None
+        at, step = min(due)
+        return step, at
 
     def _at_last_level(self) -> bool:
         st = self._require_state()
@@ -545,6 +593,7 @@ class TicketSlaWorkflow:
                 journey_key(st.created_at),
                 st.actions,
                 lambda at: max(0, (at - st.created_at).days),
+                steering=self._steer,
             )
         return self._actions
 
@@ -613,6 +662,8 @@ class TicketSlaWorkflow:
                 else None
             ),
             finished=st.finished,
+            cancelled=self._steer.cancelled,
+            steering=self._steer.status(),
         )
 
     def _details(self) -> None:
@@ -638,6 +689,9 @@ class TicketSlaWorkflow:
             )
         wake = self._next_wake()
         lines.append(f"Next check: {wake:%Y-%m-%d %H:%M} UTC" if wake else "Next check: -")
+        steering = self._steer.detail_line()
+        if steering:
+            lines.append(steering)
         set_details(lines)
 
 

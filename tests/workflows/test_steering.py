@@ -1,4 +1,4 @@
-"""Pause, resume, skip and cancel behave the same way in every campaign workflow type:
+"""Pause, resume, skip and cancel behave the same way in every customer workflow type:
 the same signals and payloads, on the time-skipping server with the real activities and
 the sandbox emulators."""
 
@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import BaseModel
@@ -16,14 +17,24 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from cshub.settings import Settings
-from domain.lifecycle import ChurnPreventionInput, DunningInput, RiskFactor, WinBackInput
+from domain.lifecycle import (
+    ChurnPreventionInput,
+    DunningInput,
+    RenewalInput,
+    RiskFactor,
+    WinBackInput,
+)
 from domain.onboarding import ActionRecord
 from domain.steering import CancelRequest, PauseRequest, ResumeRequest, SkipRequest
+from domain.ticket_sla import TicketSlaInput
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
-from tests.workflows.campaign_helpers import notes, skip_to_local_hour, stop
+from tests.workflows.campaign_helpers import TIMEZONES, notes, skip_to_local_hour, stop
+from tests.zendesk_tickets import create_ticket
 from workflows.churn import ChurnPreventionWorkflow
 from workflows.dunning import DunningWorkflow
+from workflows.renewal import RenewalWorkflow
+from workflows.ticket_sla import TicketSlaWorkflow
 from workflows.winback import WinBackWorkflow
 
 
@@ -31,7 +42,7 @@ from workflows.winback import WinBackWorkflow
 class Case:
     workflow: Any
     customer: str
-    make_input: Callable[[str], BaseModel]
+    make_input: Callable[[str, date], BaseModel]  # customer, local date at the start
     id_prefix: str
     first: str  # the step paused across, sent at resume
     first_due_days: float  # from the start, with margin
@@ -44,7 +55,7 @@ CASES = [
     Case(
         DunningWorkflow,
         "1003",
-        lambda c: DunningInput(customer_id=c, invoice_id="in_1"),
+        lambda c, _: DunningInput(customer_id=c, invoice_id="in_1"),
         "dunning",
         "day3",
         4,
@@ -55,7 +66,7 @@ CASES = [
     Case(
         ChurnPreventionWorkflow,
         "1005",
-        lambda c: ChurnPreventionInput(customer_id=c, risk_factors=[RiskFactor.USAGE_DROP]),
+        lambda c, _: ChurnPreventionInput(customer_id=c, risk_factors=[RiskFactor.USAGE_DROP]),
         "churn",
         "check1",
         8,
@@ -66,13 +77,25 @@ CASES = [
     Case(
         WinBackWorkflow,
         "1001",
-        lambda c: WinBackInput(customer_id=c),
+        lambda c, _: WinBackInput(customer_id=c),
         "winback",
         "day1:winback_we_miss_you",
         2,
         "day7:winback_whats_new",
         8,
         "cancelled: ",
+    ),
+    Case(
+        RenewalWorkflow,
+        "1003",
+        # Renewal in 75 days: the 60-day reminder is due on day 15, the 30-day on day 45.
+        lambda c, today: RenewalInput(customer_id=c, renewal_date=today + timedelta(days=75)),
+        "renewal",
+        "reminder-60d",
+        16,
+        "reminder-30d",
+        46,
+        "Renewal countdown to ",
     ),
 ]
 
@@ -108,10 +131,11 @@ async def test_pause_resume_skip_cancel_mean_the_same_everywhere(
 ) -> None:
     env, wf = module_time_skipping_env, case.workflow
     await skip_to_local_hour(env, case.customer, 12)
+    today = (await env.get_current_time()).astimezone(ZoneInfo(TIMEZONES[case.customer])).date()
     async with running_worker(env, hub_settings) as worker:
         handle = await env.client.start_workflow(
             wf.run,
-            case.make_input(case.customer),
+            case.make_input(case.customer, today),
             id=f"{case.id_prefix}-{case.customer}",
             task_queue=worker.task_queue,
         )
@@ -213,3 +237,66 @@ async def test_onboarding_skip_records_the_named_step_as_skipped(
     (tips,) = [a for a in progress.actions if a.step == "email:tips:d3"]
     assert tips.outcome == "skipped" and "on the call" in tips.summary
     assert "tips" not in [e["template"] for e in (await outbox(clean_sandbox))["emails"]]
+
+
+async def test_ticket_sla_pause_holds_the_escalation_and_cancel_ends_it(
+    module_time_skipping_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+    hub_settings: Settings,
+) -> None:
+    """An enterprise urgent ticket (15-minute first response, around the clock): paused,
+    the warning and the breach fall due but nothing goes out; at resume the breach
+    escalates once; cancel ends the watch with the result saying cancelled."""
+    env = module_time_skipping_env
+    now = await env.get_current_time()
+    created = datetime.combine(now.date() + timedelta(days=1), time(3), tzinfo=now.tzinfo)
+    await env.sleep(created - now)
+    ticket = await create_ticket(clean_sandbox, 8109, "urgent", created)  # company 1007
+    wf = TicketSlaWorkflow
+
+    async def slack() -> list[dict[str, Any]]:
+        box = await outbox(clean_sandbox)
+        return [m for m in box["slack_messages"] if f"#{ticket}" in m["text"] + str(m["blocks"])]
+
+    async def escalations() -> list[dict[str, Any]]:
+        box = await outbox(clean_sandbox)
+        return [
+            c
+            for c in box["ticket_changes"]
+            if c["ticket_id"] == ticket and "cshub_sla_breached" in (c["changes"].get("tags") or [])
+        ]
+
+    async with running_worker(env, hub_settings) as worker:
+        handle = await env.client.start_workflow(
+            wf.run,
+            TicketSlaInput(ticket_id=ticket),
+            id=f"ticket-sla-{ticket}",
+            task_queue=worker.task_queue,
+        )
+        try:
+            await progress_until(handle, wf.sla_status, lambda s: bool(s.clocks))
+            await handle.signal(wf.pause, PauseRequest(reason="customer on a call with us"))
+            await env.sleep(timedelta(minutes=20))  # warning at 11 min, breach at 15
+            paused = await handle.query(wf.sla_status)
+            assert paused.steering.paused
+            assert paused.steering.pause_reason == "customer on a call with us"
+            assert paused.level == 0 and not paused.breaches
+            assert await slack() == [] and await escalations() == []
+
+            await handle.signal(wf.resume, ResumeRequest())
+            resumed = await progress_until(handle, wf.sla_status, lambda s: s.level == 1)
+            assert not resumed.steering.paused
+            for _ in range(100):
+                if await escalations():
+                    break
+                await asyncio.sleep(0.05)
+            assert len(await escalations()) == 1
+
+            await handle.signal(wf.cancel, CancelRequest(reason="duplicate ticket"))
+            result = await handle.result()
+        finally:
+            await stop(handle)
+
+    assert result.cancelled and result.finished
+    assert result.steering.cancel_reason == "duplicate ticket"
+    assert len(await escalations()) == 1

@@ -79,6 +79,8 @@ class CsatStatus(BaseModel):
     score: int | None = Field(None, ge=1, le=5)
     answered_at: datetime | None = None
     status: str = Field("waiting", description="waiting | sent | answered | expired | skipped")
+    steering: SteeringStatus = Field(default_factory=SteeringStatus)
+    """Pause / skip / cancel (the steering signals)."""
 
 
 class NpsAnswer(BaseModel):
@@ -95,3 +97,5 @@ class NpsStatus(BaseModel):
     answers: list[NpsAnswer] = Field(
         default_factory=list, description="Every answer kept (recent quarters)"
     )
+    steering: SteeringStatus = Field(default_factory=SteeringStatus)
+    """Pause / skip / cancel (the steering signals)."""

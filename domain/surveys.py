@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.onboarding import CUSTOMER_ID_PATTERN, ActionRecord
 from domain.send_window import SendWindow, local_date, local_send_time
+from domain.steering import SteeringState, SteeringStatus
 from domain.support_records import NpsAnswer
 from domain.survey_plan import SurveysPlan
 
@@ -242,6 +243,8 @@ class NpsState(BaseModel):
     seen_event_ids: list[str] = Field(default_factory=list)
     cancelled: bool = False
     actions: list[ActionRecord] = Field(default_factory=list)
+    steering: SteeringState = Field(default_factory=SteeringState)
+    """Pause / skip / cancel requests (the steering signals)."""
 
 
 class NpsProgress(BaseModel):
@@ -259,6 +262,7 @@ class NpsProgress(BaseModel):
         default=None, description="This quarter's NPS over the company's contacts"
     )
     actions: list[ActionRecord] = Field(default_factory=list)
+    steering: SteeringStatus = Field(default_factory=SteeringStatus)
 
 
 # ------------------------------------------------------------------ CSAT progress
@@ -277,3 +281,4 @@ class CsatProgress(BaseModel):
         default=None, description="Why it was skipped or ended early, when it was"
     )
     actions: list[ActionRecord] = Field(default_factory=list)
+    steering: SteeringStatus = Field(default_factory=SteeringStatus)

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.health_model import INPUTS
 from domain.onboarding import CUSTOMER_ID_PATTERN
+from domain.steering import SteeringState, SteeringStatus
 
 USAGE_AS_OF = "cshub_usage_as_of"
 """ISO 8601 UTC time (milliseconds, ``Z``) of the snapshot the usage properties come from."""
@@ -101,7 +102,7 @@ class UsageRecord(BaseModel):
     at: datetime
     occurred_at: datetime
     event_id: str | None = None
-    outcome: str  # applied | skipped | duplicate | failed
+    outcome: str  # applied | skipped | duplicate | failed | not_applied (skip / cancel)
     detail: str
 
 
@@ -120,6 +121,10 @@ class UsageSnapshotInput(_Message):
     skipped: int = 0
     failed: int = 0
     recent: list[UsageRecord] = Field(default_factory=list)
+    not_applied: int = 0
+    steering: SteeringState | None = Field(
+        default=None, description="Internal: pause / skip state carried across continue-as-new"
+    )
 
 
 class UsageRecordRequest(_Message):
@@ -144,8 +149,13 @@ class UsageProgress(BaseModel):
     skipped: int = 0
     failed: int = 0
     queued: int = 0
+    not_applied: int = 0
+    """Snapshots received but not written: skipped on request, or queued at a cancel."""
     last_applied_as_of: str | None = None
     recent: list[UsageRecord] = Field(default_factory=list)
+    cancelled: bool = False
+    """Ended by the ``cancel`` signal (``steering.cancel_reason`` says why)."""
+    steering: SteeringStatus = Field(default_factory=SteeringStatus)
 
 
 def iso_utc(when: datetime) -> str:

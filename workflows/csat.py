@@ -17,10 +17,15 @@ Playbook ``playbooks/surveys.yaml`` (``csat``), in order:
    timer: ``workflows.support_health``; a failure there is only logged). The status is
    ``answered`` at once; the workflow then ends ``answered`` after that refresh. With no
    answer in time it ends ``expired``.
-5. Signal ``cancel`` stops it (``skipped`` before the e-mail went, ``expired`` after).
+5. Signal ``cancel`` stops it (``skipped`` before the e-mail went, ``expired`` after);
+   it takes ``{"reason": ...}``, ``{}`` or no input. Signals ``pause`` / ``resume`` /
+   ``skip`` (``workflows.steering``): paused, the survey e-mail (and an answer's CRM,
+   Zendesk and Slack actions) wait for ``resume``; ``skip`` (``{}`` before the e-mail:
+   the e-mail) ends it ``skipped``.
 
 Queries: ``status`` (``CsatStatus``, also the result: read by ``cshub report support``)
-and ``progress`` (``CsatProgress``: the same with the reason and every action).
+and ``progress`` (``CsatProgress``: the same with the reason, every action and
+``steering``).
 Workflow id ``csat-{ticket_id}``; idempotency keys ``{workflow id}/{start}/{step}``.
 """
 
@@ -38,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.campaigns import iso_date
     from domain.onboarding import ActionRecord
     from domain.send_window import out_of_quiet_hours
+    from domain.steering import CancelRequest
     from domain.support_records import CsatStatus
     from domain.survey_plan import SurveysPlan
     from domain.surveys import (
@@ -59,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
         set_details,
         tag_customer,
     )
+    from workflows.steering import STEERING_PATCH, Steerable, Steering
     from workflows.support_health import refresh_support_health
 
 __all__ = ["CsatSurveyWorkflow", "csat_workflow_id"]
@@ -68,7 +75,7 @@ EMAIL_STEP = "email:csat"
 
 
 @workflow.defn(name="CsatSurveyWorkflow")
-class CsatSurveyWorkflow:
+class CsatSurveyWorkflow(Steerable):
     @workflow.init
     def __init__(self, inp: CsatInput) -> None:
         self._input = inp
@@ -83,6 +90,7 @@ class CsatSurveyWorkflow:
         self._expires_at: datetime | None = None
         self._survey_id: str | None = None
         self._reason: str | None = None
+        self._steer = Steering()
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="csat_answered")
@@ -91,14 +99,26 @@ class CsatSurveyWorkflow:
         self._inbox.append(msg)
 
     @workflow.signal(name="cancel")
-    def cancel(self, msg: CancelSurvey | None = None) -> None:
-        """``{"reason": "ticket reopened"}`` (or no input): no survey, or no more answers."""
+    def cancel(self, msg: CancelSurvey | None = None) -> None:  # type: ignore[override]
+        """``{"reason": "ticket reopened"}`` (or ``{}``, or no input): no survey, or no
+        more answers. Kept on ``CancelSurvey``: the shared ``CancelRequest`` requires a
+        reason, which this signal never did."""
         self._cancel = msg or CancelSurvey()
+        if workflow.patched(STEERING_PATCH):
+            # A held (paused) e-mail is not sent; later actions are skipped.
+            self._steer.cancel(CancelRequest(reason=self._cancel.reason or "cancelled"))
+            self._steered()
+
+    def _next_step_key(self) -> str | None:
+        return EMAIL_STEP if self._status.status == "waiting" else None
+
+    def _steered(self) -> None:
+        self._details()
 
     # ------------------------------------------------------------------ queries
     @workflow.query(name="status")
     def status(self) -> CsatStatus:
-        return self._status.model_copy()
+        return self._status.model_copy(update={"steering": self._steer.status()})
 
     @workflow.query(name="progress")
     def progress(self) -> CsatProgress:
@@ -114,6 +134,7 @@ class CsatSurveyWorkflow:
             answered_at=s.answered_at,
             reason=self._reason,
             actions=list(self._actions),
+            steering=self._steer.status(),
         )
 
     # ------------------------------------------------------------------ run
@@ -187,7 +208,11 @@ class CsatSurveyWorkflow:
             self._day,
             send_window=plan.send_window,
             timezone=profile.timezone,
+            steering=self._steer,
         )
+        if self._steer.paused:
+            # Held by a pause: the links' expiry counts from when the e-mail goes.
+            await workflow.wait_condition(lambda: not self._steer.paused or self._steer.cancelled)
         self._survey_id = survey_id(act.key(EMAIL_STEP))
         goes_at = out_of_quiet_hours(workflow.now(), profile.timezone, plan.send_window)
         self._expires_at = goes_at + timedelta(days=plan.csat.answer_window_days)
@@ -214,6 +239,10 @@ class CsatSurveyWorkflow:
             return False
         if outcome == "failed":
             self._end("skipped", "the survey e-mail could not be sent")
+            return False
+        if outcome == "skipped":
+            why = self._cancel_reason() if self._cancel is not None else self._skip_reason()
+            self._end("skipped", why)
             return False
         self._status.status = "sent"
         self._status.sent_at = workflow.now()
@@ -328,6 +357,11 @@ class CsatSurveyWorkflow:
         self._details()
         return self._status
 
+    def _skip_reason(self) -> str:
+        last = self._steer.state.skipped[-1:] if self._steer.state.skipped else []
+        why = last[0].reason if last and last[0].reason else None
+        return f"survey e-mail skipped{f': {why}' if why else ''}"
+
     def _cancel_reason(self) -> str:
         why = self._cancel.reason if self._cancel and self._cancel.reason else None
         return f"cancelled{f': {why}' if why else ''}"
@@ -361,6 +395,7 @@ class CsatSurveyWorkflow:
 
     def _details(self) -> None:
         s = self._status
+        s.steering = self._steer.status()  # also in the result
         lines = [f"**CSAT** · ticket {s.ticket_id} · {s.status}"]
         if s.score is not None:
             lines.append(f"Score: {s.score}/5 ({csat_label(s.score)})")
@@ -370,6 +405,9 @@ class CsatSurveyWorkflow:
             lines.append(f"Answers count until {self._expires_at:%Y-%m-%d %H:%M} UTC")
         if self._reason:
             lines.append(self._reason)
+        steering = self._steer.detail_line()
+        if steering:
+            lines.append(steering)
         set_details(lines)
 
 

@@ -14,6 +14,11 @@ sweep up. In order (``playbooks/health/outreach.yaml``):
 (Critical is handled by the sweep itself: it starts or tells the churn-prevention
 campaign.) Idempotency keys ``<workflow id>/<sweep time>/<trigger>:<step>``: a retried
 step or a re-run page never repeats a message or a task.
+
+Steering (``workflows.steering``): ``pause`` holds the actions (they run at ``resume``);
+``skip`` (``{}``: the next action; ``{"step": "usage"}``: that trigger's alert and e-mail;
+``{"step": "usage:email"}``: one action) records it as skipped; ``cancel`` records the
+reason and ends (actions not yet run are not run). ``progress`` lists the actions.
 """
 
 from __future__ import annotations
@@ -30,6 +35,16 @@ with workflow.unsafe.imports_passed_through():
     from domain.send_window import SendWindow
     from workflows.campaign import journey_key
     from workflows.common import CustomerActions, customer_profile, tag_customer, tag_health
+    from workflows.steering import Steerable, Steering
+
+_STEPS = {
+    Trigger.HEALTH_DECLINE: ("decline:alert", "decline:task"),
+    Trigger.LOW_ADOPTION: ("adoption:task",),
+    Trigger.EXPANSION: ("expansion:task",),
+    Trigger.USAGE_LIMIT: ("usage:alert", "usage:email"),
+    Trigger.CELEBRATION: ("celebration:alert", "celebration:email"),
+}
+"""The actions of each trigger, in order (the step names ``skip`` takes)."""
 
 _ORDER = (
     Trigger.HEALTH_DECLINE,
@@ -41,11 +56,32 @@ _ORDER = (
 
 
 @workflow.defn(name="HealthOutreachWorkflow")
-class HealthOutreachWorkflow:
+class HealthOutreachWorkflow(Steerable):
     @workflow.init
     def __init__(self, inp: HealthOutreachInput) -> None:
         self._input = inp
         self._actions: list[ActionRecord] = []
+        self._steer = Steering()
+        self._current = ""
+
+    def _next_step_key(self) -> str | None:
+        """The first action of a fired trigger not recorded yet."""
+        fired = {f.trigger for f in self._input.health.fired}
+        done = {a.step for a in self._actions}
+        for trigger in _ORDER:
+            if trigger in fired:
+                for step in _STEPS[trigger]:
+                    if step not in done:
+                        return step
+        return None
+
+    def _steered(self) -> None:
+        line = self._steer.detail_line()
+        workflow.set_current_details("\n".join(x for x in (self._current, line) if x))
+
+    def _details(self, text: str) -> None:
+        self._current = text
+        self._steered()
 
     @workflow.query(name="progress")
     def progress(self) -> list[ActionRecord]:
@@ -66,13 +102,14 @@ class HealthOutreachWorkflow:
             day_of=lambda _: 0,
             send_window=SendWindow(),
             timezone=timezone,
+            steering=self._steer,
         )
         ctx = self._context(h)
         plan = inp.plan
         for trigger in _ORDER:
-            if trigger not in fired:
+            if trigger not in fired or self._steer.cancelled:
                 continue
-            workflow.set_current_details(f"{trigger.value}: {fired[trigger]}")
+            self._details(f"{trigger.value}: {fired[trigger]}")
             step = ctx.model_copy(update={"reason": fired[trigger]})
             if trigger is Trigger.HEALTH_DECLINE:
                 await act.alert("decline:alert", plan.health_decline.alert_template, step)
@@ -95,8 +132,12 @@ class HealthOutreachWorkflow:
                 cel = step.model_copy(update={"extra": {**step.extra, "kind": kind}})
                 await act.alert("celebration:alert", plan.celebration.alert_template, cel)
                 await act.email("celebration:email", plan.celebration.email_template, cel)
+        reason = self._steer.cancel_reason
+        if reason is not None:
+            self._steer.begin_closing()
+            act.record("cancelled", "journey", f"outreach cancelled: {reason}", outcome="skipped")
         done = sum(1 for a in self._actions if a.outcome in ("done", "already_done"))
-        workflow.set_current_details(f"{done} of {len(self._actions)} actions done")
+        self._details(f"{done} of {len(self._actions)} actions done")
         return list(self._actions)
 
     @staticmethod

@@ -16,10 +16,14 @@ Playbook ``playbooks/surveys.yaml`` (``nps``), each quarter:
    a promoter (9-10) gets the ``nps_advocacy`` e-mail (referral, case study).
 3. At the next quarter's send time the workflow continues as new, carrying its state
    (answers of the last ``quarters_kept`` quarters, surveys whose links still work).
-4. Signal ``cancel`` ends the cycle.
+4. Signal ``cancel`` ends the cycle (``{"reason": ...}``, ``{}`` or no input). Signals
+   ``pause`` / ``resume`` / ``skip`` (``workflows.steering``): paused, nothing is sent
+   (the quarter's survey e-mails and an answer's CRM updates, task, alert and advocacy
+   e-mail wait for ``resume``; answers are still taken in); ``skip`` ``{}`` before the
+   quarter's survey skips it for every contact (``{"step": "ask:2003"}``: one contact).
 
 Queries: ``status`` (``NpsStatus``, read by ``cshub report support``) and ``progress``
-(``NpsProgress``). Workflow id ``nps-{customer_id}``; idempotency keys
+(``NpsProgress``, with ``steering``). Workflow id ``nps-{customer_id}``; idempotency keys
 ``{workflow id}/{quarter}/{step}``.
 """
 
@@ -36,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.surveys import NPS_LAST_ASKED, ContactUpdateRequest, SurveyActivities
     from domain.campaigns import iso_date, remember
     from domain.send_window import local_date, out_of_quiet_hours
+    from domain.steering import CancelRequest
     from domain.support_records import NpsAnswer, NpsStatus
     from domain.survey_plan import SurveysPlan
     from domain.surveys import (
@@ -67,6 +72,7 @@ with workflow.unsafe.imports_passed_through():
         set_details,
         tag_customer,
     )
+    from workflows.steering import STEERING_PATCH, Steerable, Steering
 
 __all__ = ["NpsSurveyWorkflow", "nps_workflow_id"]
 
@@ -74,7 +80,7 @@ MAX_ANSWERS_KEPT = 1000
 
 
 @workflow.defn(name="NpsSurveyWorkflow")
-class NpsSurveyWorkflow:
+class NpsSurveyWorkflow(Steerable):
     @workflow.init
     def __init__(self, inp: NpsInput) -> None:
         self._input = inp
@@ -84,6 +90,7 @@ class NpsSurveyWorkflow:
         self._inbox: list[NpsAnswered] = []
         self._cancel: CancelSurvey | None = None
         self._actions: CustomerActions | None = None
+        self._steer = Steering(self._state.steering if self._state else None)
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="nps_answered")
@@ -92,9 +99,22 @@ class NpsSurveyWorkflow:
         self._inbox.append(msg)
 
     @workflow.signal(name="cancel")
-    def cancel(self, msg: CancelSurvey | None = None) -> None:
-        """``{"reason": "customer asked for no surveys"}`` (or no input): the cycle ends."""
+    def cancel(self, msg: CancelSurvey | None = None) -> None:  # type: ignore[override]
+        """``{"reason": "customer asked for no surveys"}`` (or ``{}``, or no input): the
+        cycle ends. Kept on ``CancelSurvey``: the shared ``CancelRequest`` requires a
+        reason, which this signal never did."""
         self._cancel = msg or CancelSurvey()
+        if workflow.patched(STEERING_PATCH):
+            # Held (paused) e-mails are not sent; pending actions are skipped.
+            self._steer.cancel(CancelRequest(reason=self._cancel.reason or "cancelled"))
+            self._steered()
+
+    def _next_step_key(self) -> str | None:
+        st = self._state
+        return "ask" if st is None or st.asked_at is None else None
+
+    def _steered(self) -> None:
+        self._details()
 
     # ------------------------------------------------------------------ queries
     @workflow.query(name="status")
@@ -107,6 +127,7 @@ class NpsSurveyWorkflow:
             quarter=st.quarter,
             asked=list(st.asked),
             answers=list(st.answers),
+            steering=self._steer.status(),
         )
 
     @workflow.query(name="progress")
@@ -125,6 +146,7 @@ class NpsSurveyWorkflow:
             answers=list(st.answers),
             company_nps=self._company_nps(st.quarter)[0],
             actions=list(st.actions),
+            steering=self._steer.status(),
         )
 
     # ------------------------------------------------------------------ run
@@ -153,7 +175,13 @@ class NpsSurveyWorkflow:
         send = nps_send_time(quarter, plan.nps.send_day, profile.timezone, plan.send_window)
         if not inp.ask_this_quarter and send <= now:
             quarter = next_quarter(quarter)
-        st = NpsState(plan=plan, started_at=now, timezone=profile.timezone, quarter=quarter)
+        st = NpsState(
+            plan=plan,
+            started_at=now,
+            timezone=profile.timezone,
+            quarter=quarter,
+            steering=self._steer.state,
+        )
         self._state = st
         self._act.record("start", "journey", f"NPS cycle started; first survey in {quarter}")
         return st
@@ -211,6 +239,9 @@ class NpsSurveyWorkflow:
             )
             return
         step = f"ask:{cid}"
+        if self._steer.paused:
+            # Held by a pause: the links' expiry counts from when the e-mail goes.
+            await workflow.wait_condition(lambda: not self._steer.paused or self._steer.cancelled)
         survey = survey_id(self._act.key(step))
         goes_at = out_of_quiet_hours(workflow.now(), st.timezone, plan.send_window)
         expires = goes_at + timedelta(days=plan.nps.answer_window_days)
@@ -231,7 +262,10 @@ class NpsSurveyWorkflow:
             step, plan.nps.template, ctx, recipient=EmailRecipient(contact_id=cid)
         )
         if outcome not in ("done", "already_done"):
-            st.skipped[cid] = "e-mail suppressed" if outcome == "suppressed" else "e-mail failed"
+            st.skipped[cid] = {
+                "suppressed": "e-mail suppressed",
+                "skipped": "skipped on request" if not self._steer.cancelled else "cancelled",
+            }.get(outcome, "e-mail failed")
             return
         now = workflow.now()
         st.asked.append(cid)
@@ -413,6 +447,8 @@ class NpsSurveyWorkflow:
         st.asked = []
         st.skipped = {}
         st.surveys = [s for s in st.surveys if s.expires_at > now]
+        # A skip applied to last quarter's survey (``ask``) must not cover this one's.
+        st.steering.skipped = []
         self._prune_answers()
 
     async def _continue_as_new(self) -> None:
@@ -456,6 +492,7 @@ class NpsSurveyWorkflow:
                 self._day,
                 send_window=st.plan.send_window,
                 timezone=st.timezone,
+                steering=self._steer,
             )
         return self._actions
 
@@ -508,6 +545,9 @@ class NpsSurveyWorkflow:
             if st.cancelled
             else f"Next survey: {self._next_survey_at():%Y-%m-%d %H:%M} UTC",
         ]
+        steering = self._steer.detail_line()
+        if steering:
+            lines.append(steering)
         set_details(lines)
 
 

@@ -13,9 +13,15 @@
    after a day of retries) is recorded as failed and the next one goes on.
 3. With no snapshot for ``idle_seconds`` (default 60) the workflow completes; the next
    snapshot starts a new run. Very busy customers continue-as-new when history grows.
+4. Steering (``workflows.steering``): ``pause`` holds applying snapshots (they queue, in
+   order, and the workflow does not end idle while paused); ``resume`` applies the
+   queue; ``skip`` (``{}``: the next snapshot in the queue, or the next to arrive;
+   ``{"step": "snapshot:<event id>"}``: that one) records it as ``not_applied``;
+   ``cancel`` ends the workflow: snapshots still queued are recorded ``not_applied``
+   and the result says ``cancelled``.
 
 Query ``progress`` (``UsageProgress``, also the result): counts, the last snapshot time
-written, and the most recent snapshots handled.
+written, the most recent snapshots handled, and ``steering``.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         usage_workflow_id,
     )
     from workflows.common import SIDE_EFFECT_RETRY, set_details, tag_customer
+    from workflows.steering import Steerable, Steering
 
 __all__ = ["UsageSnapshotWorkflow", "usage_workflow_id"]
 
@@ -49,7 +56,7 @@ MAX_RECENT = 20
 
 
 @workflow.defn(name="UsageSnapshotWorkflow")
-class UsageSnapshotWorkflow:
+class UsageSnapshotWorkflow(Steerable):
     @workflow.init
     def __init__(self, inp: UsageSnapshotInput) -> None:
         self._input = inp
@@ -62,7 +69,9 @@ class UsageSnapshotWorkflow:
             failed=inp.failed,
             last_applied_as_of=inp.last_applied_as_of,
             recent=list(inp.recent)[-MAX_RECENT:],
+            not_applied=inp.not_applied,
         )
+        self._steer = Steering(inp.steering)
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="snapshot")
@@ -70,11 +79,22 @@ class UsageSnapshotWorkflow:
         """One product report; applied after those received before it."""
         self._inbox.append(msg)
 
+    def _next_step_key(self) -> str | None:
+        return _step(self._inbox[0]) if self._inbox else None
+
+    def _steered(self) -> None:
+        self._details()
+
     # ------------------------------------------------------------------ queries
     @workflow.query(name="progress")
     def progress(self) -> UsageProgress:
         return self._progress.model_copy(
-            update={"queued": len(self._inbox), "recent": list(self._progress.recent)}
+            update={
+                "queued": len(self._inbox),
+                "recent": list(self._progress.recent),
+                "cancelled": self._steer.cancelled,
+                "steering": self._steer.status(),
+            }
         )
 
     # ------------------------------------------------------------------ run
@@ -83,8 +103,26 @@ class UsageSnapshotWorkflow:
         idle = timedelta(seconds=inp.idle_seconds)
         tag_customer(None, customer_id=inp.customer_id)
         while True:
-            while self._inbox:
-                await self._apply(self._inbox.pop(0))
+            while self._inbox and not self._steer.cancelled:
+                msg = self._inbox[0]
+                # Waits while paused (the snapshot stays queued); skip / cancel: not applied.
+                decision, why = await self._steer.gate(_step(msg))
+                if self._steer.cancelled:
+                    break
+                self._inbox.pop(0)
+                if decision == "skip":
+                    self._not_applied(msg, why or "skip requested")
+                else:
+                    await self._apply(msg)
+            if self._steer.cancelled:
+                return self._end_cancelled()
+            if self._steer.paused:
+                # Held: the workflow does not end idle while paused.
+                self._details()
+                await workflow.wait_condition(
+                    lambda: not self._steer.paused or self._steer.cancelled
+                )
+                continue
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if not self._inbox:
@@ -93,17 +131,17 @@ class UsageSnapshotWorkflow:
             self._details()
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda: bool(self._inbox),
+                    lambda: bool(self._inbox) or self._steer.paused or self._steer.cancelled,
                     timeout=idle,
                     timeout_summary=f"next snapshot (ends after {inp.idle_seconds}s without)",
                 )
-            if self._inbox:
+            if self._inbox or self._steer.paused or self._steer.cancelled:
                 continue
             # Idle: finish, unless a snapshot arrives before the run completes. (One that
             # arrives while the completion is being recorded makes Temporal reject it and
             # run this code again with the snapshot in the inbox.)
             await workflow.wait_condition(workflow.all_handlers_finished)
-            if not self._inbox:
+            if not self._inbox and not self._steer.paused and not self._steer.cancelled:
                 self._details(finished=True)
                 return self.progress()
 
@@ -141,6 +179,18 @@ class UsageSnapshotWorkflow:
             self._progress.skipped += 1
             self._record(msg, "skipped", result.detail)
 
+    def _not_applied(self, msg: UsageSnapshot, why: str) -> None:
+        self._progress.not_applied += 1
+        self._record(msg, "not_applied", why)
+
+    def _end_cancelled(self) -> UsageProgress:
+        """The cancel signal: what is still queued is reported as not applied."""
+        why = f"workflow cancelled: {self._steer.cancel_reason}"
+        while self._inbox:
+            self._not_applied(self._inbox.pop(0), why)
+        self._details(finished=True)
+        return self.progress()
+
     # ------------------------------------------------------------------ helpers
     def _record(self, msg: UsageSnapshot, outcome: str, detail: str) -> None:
         recent = self._progress.recent
@@ -166,15 +216,34 @@ class UsageSnapshotWorkflow:
             skipped=p.skipped,
             failed=p.failed,
             recent=list(p.recent),
+            not_applied=p.not_applied,
+            steering=self._steer.state,
         )
 
     def _details(self, *, finished: bool = False) -> None:
         p = self._progress
+        state = (
+            "cancelled"
+            if finished and self._steer.cancelled
+            else "done"
+            if finished
+            else "waiting for the next snapshot"
+        )
         lines = [
-            f"**Usage snapshots** · customer {p.customer_id} · "
-            f"{'done' if finished else 'waiting for the next snapshot'}",
-            f"Applied {p.applied}, skipped (older) {p.skipped}, failed {p.failed}",
+            f"**Usage snapshots** · customer {p.customer_id} · {state}",
+            f"Applied {p.applied}, skipped (older) {p.skipped}, failed {p.failed}"
+            + (f", not applied {p.not_applied}" if p.not_applied else ""),
         ]
+        if self._inbox:
+            lines.append(f"Queued: {len(self._inbox)}")
         if p.last_applied_as_of:
             lines.append(f"CRM usage as of {p.last_applied_as_of}")
+        steering = self._steer.detail_line()
+        if steering:
+            lines.append(steering)
         set_details(lines)
+
+
+def _step(msg: UsageSnapshot) -> str:
+    """A snapshot's step name for ``skip``: its event id, else its time."""
+    return f"snapshot:{msg.event_id or iso_utc(msg.occurred_at)}"

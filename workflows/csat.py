@@ -43,7 +43,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.campaigns import iso_date
     from domain.onboarding import ActionRecord
     from domain.send_window import out_of_quiet_hours
-    from domain.steering import CancelRequest
     from domain.support_records import CsatStatus
     from domain.survey_plan import SurveysPlan
     from domain.surveys import (
@@ -65,7 +64,7 @@ with workflow.unsafe.imports_passed_through():
         set_details,
         tag_customer,
     )
-    from workflows.steering import STEERING_PATCH, Steerable, Steering
+    from workflows.steering import Steerable, Steering
     from workflows.support_health import refresh_support_health
 
 __all__ = ["CsatSurveyWorkflow", "csat_workflow_id"]
@@ -104,10 +103,7 @@ class CsatSurveyWorkflow(Steerable):
         more answers. Kept on ``CancelSurvey``: the shared ``CancelRequest`` requires a
         reason, which this signal never did."""
         self._cancel = msg or CancelSurvey()
-        if workflow.patched(STEERING_PATCH):
-            # A held (paused) e-mail is not sent; later actions are skipped.
-            self._steer.cancel(CancelRequest(reason=self._cancel.reason or "cancelled"))
-            self._steered()
+        self._cancel_steering(self._cancel.reason or "cancelled")
 
     def _next_step_key(self) -> str | None:
         return EMAIL_STEP if self._status.status == "waiting" else None

@@ -40,7 +40,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.surveys import NPS_LAST_ASKED, ContactUpdateRequest, SurveyActivities
     from domain.campaigns import iso_date, remember
     from domain.send_window import local_date, out_of_quiet_hours
-    from domain.steering import CancelRequest
     from domain.support_records import NpsAnswer, NpsStatus
     from domain.survey_plan import SurveysPlan
     from domain.surveys import (
@@ -72,7 +71,7 @@ with workflow.unsafe.imports_passed_through():
         set_details,
         tag_customer,
     )
-    from workflows.steering import STEERING_PATCH, Steerable, Steering
+    from workflows.steering import Steerable, Steering
 
 __all__ = ["NpsSurveyWorkflow", "nps_workflow_id"]
 
@@ -104,10 +103,7 @@ class NpsSurveyWorkflow(Steerable):
         cycle ends. Kept on ``CancelSurvey``: the shared ``CancelRequest`` requires a
         reason, which this signal never did."""
         self._cancel = msg or CancelSurvey()
-        if workflow.patched(STEERING_PATCH):
-            # Held (paused) e-mails are not sent; pending actions are skipped.
-            self._steer.cancel(CancelRequest(reason=self._cancel.reason or "cancelled"))
-            self._steered()
+        self._cancel_steering(self._cancel.reason or "cancelled")
 
     def _next_step_key(self) -> str | None:
         st = self._state

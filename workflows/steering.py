@@ -203,9 +203,14 @@ class Steerable:
     @workflow.signal(name="cancel")
     def cancel(self, req: CancelRequest) -> None:
         """``{"reason": "customer churned"}``"""
+        self._cancel_steering(req.reason)
+
+    def _cancel_steering(self, reason: str) -> None:
+        """Record a cancel in the steering state: held actions are not sent, later ones
+        are skipped (also for workflows whose own ``cancel`` takes another payload)."""
         if not workflow.patched(STEERING_PATCH):
             return
-        self._steer.cancel(req)
+        self._steer.cancel(CancelRequest(reason=reason))
         self._steered()
 
     def _next_step_key(self) -> str | None:

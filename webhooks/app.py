@@ -148,7 +148,8 @@ def _validation_detail(exc: ValidationError, prefix: str = "") -> list[dict[str,
     out = []
     for err in exc.errors():
         loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
-        out.append({"field": (prefix + loc).lstrip("."), "message": err["msg"]})
+        # An error about the body as a whole (not JSON, not an object) names "body".
+        out.append({"field": (prefix + loc).lstrip(".") or "body", "message": err["msg"]})
     return out
 
 

@@ -84,6 +84,8 @@ async def dispatch(
             return result(DeliveryOutcome.IGNORED, f"no running {workflow_id} to signal")
         if err.status in _TRANSIENT:
             return result(DeliveryOutcome.UNAVAILABLE, f"temporal unavailable: {err.message}")
+        if err.status is RPCStatusCode.INVALID_ARGUMENT:  # e.g. an id Temporal refuses
+            return result(DeliveryOutcome.INVALID, f"temporal refused it: {err.message}")
         raise
     except RuntimeError as err:  # a lazy client that cannot connect
         return result(DeliveryOutcome.UNAVAILABLE, f"temporal unavailable: {err}")

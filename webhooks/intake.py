@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
 from temporalio.client import Client
@@ -13,6 +14,8 @@ from connectors.base import Crm
 from connectors.errors import ConnectorError
 from cshub.metrics import WebhookMetrics
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
+from domain.onboarding import CUSTOMER_ID_PATTERN
+from domain.ticket_sla import TICKET_ID_PATTERN
 from webhooks.dispatch import dispatch
 from webhooks.ledger import DeliveryLedger
 from webhooks.routing import route_for
@@ -55,6 +58,9 @@ class Intake:
         return result
 
     async def _handle(self, event: CustomerEvent) -> DeliveryResult:
+        bad = _bad_id(event)
+        if bad:
+            return _result(event, DeliveryOutcome.INVALID, bad)
         previous = self._ledger.previous(event)
         if previous is not None:
             return previous.model_copy(
@@ -73,6 +79,9 @@ class Intake:
             if isinstance(resolved, DeliveryResult):
                 return resolved
             event = resolved
+            bad = _bad_id(event)
+            if bad:
+                return _result(event, DeliveryOutcome.INVALID, bad)
         try:
             client = await self._client()
         except RuntimeError as err:
@@ -109,6 +118,17 @@ class Intake:
         result = _result(event, outcome, detail)
         self._ledger.record(event, result)
         return result
+
+
+def _bad_id(event: CustomerEvent) -> str | None:
+    """Why the customer or ticket id cannot be a workflow id (nor a CRM path), or None.
+    They come from free-form payload fields (Stripe metadata, Zendesk detail)."""
+    if event.customer_id is not None and not re.fullmatch(CUSTOMER_ID_PATTERN, event.customer_id):
+        return f"customer_id: {event.customer_id[:40]!r} is not a customer id"
+    ticket_id = event.data.get("ticket_id")
+    if ticket_id is not None and not re.fullmatch(TICKET_ID_PATTERN, str(ticket_id)):
+        return f"ticket_id: {str(ticket_id)[:40]!r} is not a ticket id"
+    return None
 
 
 def _result(event: CustomerEvent, outcome: DeliveryOutcome, detail: str) -> DeliveryResult:

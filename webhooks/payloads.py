@@ -24,6 +24,19 @@ from domain.onboarding import CUSTOMER_ID_PATTERN
 from domain.tiers import ProductEventType
 from domain.usage import UsageFigures
 
+LATEST_EVENT_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+"""No genuine event happened after this: a later time is a malformed payload (422), not
+a date the hub would overflow on (``datetime`` ends at year 9999)."""
+LATEST_EPOCH_S = int(LATEST_EVENT_TIME.timestamp())
+
+
+def _not_after_latest(value: datetime | None) -> datetime | None:
+    if value is not None and (value if value.tzinfo else value.replace(tzinfo=UTC)) > (
+        LATEST_EVENT_TIME
+    ):
+        raise ValueError(f"must be before {LATEST_EVENT_TIME:%Y-%m-%d}")
+    return value
+
 
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -37,7 +50,7 @@ class HubSpotWebhookEvent(_Payload):
         min_length=1, examples=["deal.propertyChange", "company.propertyChange"]
     )
     objectId: int | str
-    occurredAt: int = Field(ge=0, description="epoch milliseconds")
+    occurredAt: int = Field(ge=0, le=LATEST_EPOCH_S * 1000, description="epoch milliseconds")
     portalId: int | None = None
     appId: int | None = None
     subscriptionId: int | None = None
@@ -58,7 +71,7 @@ class StripeEventData(_Payload):
 class StripeWebhookEvent(_Payload):
     id: str = Field(min_length=1, examples=["evt_1QxYz"])
     type: str = Field(min_length=1, examples=["invoice.payment_failed"])
-    created: int = Field(ge=0, description="epoch seconds")
+    created: int = Field(ge=0, le=LATEST_EPOCH_S, description="epoch seconds")
     data: StripeEventData
     livemode: bool | None = None
 
@@ -73,6 +86,8 @@ class ZendeskWebhookEvent(_Payload):
     subject: str | None = None
     detail: dict[str, Any] = Field(default_factory=dict)
     event: dict[str, Any] = Field(default_factory=dict)
+
+    _time_bound = field_validator("time")(_not_after_latest)
 
 
 USAGE_SNAPSHOT = "usage_snapshot"
@@ -119,6 +134,7 @@ class ProductWebhookEvent(_Payload):
     @field_validator("occurred_at")
     @classmethod
     def _snapshot_time(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        _not_after_latest(value)
         if info.data.get("type") != USAGE_SNAPSHOT:
             return value
         if value is None:

@@ -733,14 +733,156 @@ async def usage_idle(c: Ctx) -> None:
     await handle.result()
 
 
+# ------------------------------------------------------------- steering signals by name
+# What an operator sends from the Temporal UI: the steering signals by name with JSON
+# payloads, so the same scenario runs on code from before steering (which ignores them,
+# and replaying its history proves the ``steering`` patch) and on the current code.
+async def signal_by_name(handle: WorkflowHandle[Any, Any], name: str, **payload: Any) -> None:
+    await handle.signal(name, payload)
+
+
+@scenario("ui-steering-signals", "OnboardingWorkflow")
+async def onboarding_ui_signals(c: Ctx) -> None:
+    """A Starter journey: skip of a named step, pause and resume, cancel."""
+    from domain.onboarding import OnboardingInput
+    from domain.tiers import Tier
+    from workflows.onboarding import OnboardingWorkflow
+
+    handle = await c.env.client.start_workflow(
+        OnboardingWorkflow.run,
+        OnboardingInput(customer_id="1003", tier=Tier.STARTER),
+        id="onboarding-1003-ui",
+        task_queue=c.queue,
+    )
+    c.keep("OnboardingWorkflow", handle)
+    await c.sleep(timedelta(hours=1))
+    await signal_by_name(handle, "skip", step="email:tips:d3", reason="on the call")
+    await c.sleep(timedelta(days=4))
+    await signal_by_name(handle, "pause", reason="customer on leave")
+    await c.sleep(timedelta(days=2))
+    await signal_by_name(handle, "resume")
+    await c.sleep(timedelta(days=2))
+    await signal_by_name(handle, "cancel", reason="contract void")
+    await handle.result()
+
+
+@scenario("ui-steering-signals", "DunningWorkflow")
+async def dunning_ui_signals(c: Ctx) -> None:
+    """Pause on day 1 across the day-3 e-mail, resume on day 4, skip the next step,
+    cancel on day 8; then to the end (older code ignores all four)."""
+    from domain.lifecycle import DunningInput
+    from workflows.dunning import DunningWorkflow
+
+    await local_noon(c, "1003")
+    handle = await c.env.client.start_workflow(
+        DunningWorkflow.run,
+        DunningInput(customer_id="1003", invoice_id="in_9", amount_due_cents=4900),
+        id="dunning-1003-ui",
+        task_queue=c.queue,
+    )
+    c.keep("DunningWorkflow", handle)
+    await c.sleep(timedelta(days=1))
+    await signal_by_name(handle, "pause", reason="customer asked for a break")
+    await c.sleep(timedelta(days=3))
+    await signal_by_name(handle, "resume")
+    await signal_by_name(handle, "skip", reason="called them instead")
+    await c.sleep(timedelta(days=4))
+    await signal_by_name(handle, "cancel", reason="contract ended early")
+    await c.sleep(timedelta(days=10))
+
+
+@scenario("ui-steering-signals", "RenewalWorkflow")
+async def renewal_ui_signals(c: Ctx) -> None:
+    """75 days before the date: paused across the 60-day reminder, resumed, the next
+    reminder skipped, cancelled on day 50."""
+    from domain.lifecycle import RenewalInput
+    from workflows.renewal import RenewalWorkflow
+
+    await local_noon(c, "1003")
+    today = (await c.now()).astimezone(ZoneInfo("America/New_York")).date()
+    handle = await c.env.client.start_workflow(
+        RenewalWorkflow.run,
+        RenewalInput(customer_id="1003", renewal_date=today + timedelta(days=75)),
+        id="renewal-1003-ui",
+        task_queue=c.queue,
+    )
+    c.keep("RenewalWorkflow", handle)
+    await c.sleep(timedelta(days=1))
+    await signal_by_name(handle, "pause", reason="customer asked for a break")
+    await c.sleep(timedelta(days=16))
+    await signal_by_name(handle, "resume")
+    await signal_by_name(handle, "skip", reason="called them instead")
+    await c.sleep(timedelta(days=33))
+    await signal_by_name(handle, "cancel", reason="contract ended early")
+    await c.sleep(timedelta(days=2))
+
+
+@scenario("ui-steering-signals", "TicketSlaWorkflow")
+async def ticket_sla_ui_signals(c: Ctx) -> None:
+    """An enterprise urgent ticket at 03:00: paused across the warning and the breach,
+    resumed, an agent reply, solved, then cancelled while the reopen window runs."""
+    from domain.ticket_sla import AgentReplied, TicketSlaInput, TicketStatusChanged
+    from tests.zendesk_tickets import create_ticket
+    from workflows.ticket_sla import TicketSlaWorkflow as wf
+
+    now = await c.now()
+    created = datetime.combine(now.date() + timedelta(days=1), dtime(3), tzinfo=now.tzinfo)
+    await c.skip_to(created)
+    ticket = await create_ticket(c.sandbox, 8109, "urgent", created)
+    handle = await c.env.client.start_workflow(
+        wf.run, TicketSlaInput(ticket_id=ticket), id=f"ticket-sla-{ticket}", task_queue=c.queue
+    )
+    c.keep("TicketSlaWorkflow", handle)
+    await query_until(handle, "sla_status", lambda s: bool(s["clocks"]))
+    await signal_by_name(handle, "pause", reason="customer on a call with us")
+    await c.sleep(timedelta(minutes=20))
+    await signal_by_name(handle, "resume")
+    await c.sleep(timedelta(minutes=5))
+    await handle.signal(wf.agent_replied, AgentReplied())
+    await c.sleep(timedelta(hours=1))
+    await set_ticket_status(c, ticket, "solved")
+    await handle.signal(wf.status_changed, TicketStatusChanged(status="solved"))
+    await c.sleep(timedelta(minutes=10))
+    await signal_by_name(handle, "cancel", reason="duplicate ticket")
+    await c.sleep(timedelta(hours=2))
+
+
+@scenario("ui-steering-signals", "CsatSurveyWorkflow")
+async def csat_ui_signals(c: Ctx) -> None:
+    """Paused across the send time, resumed, then cancelled with a reason (the survey's
+    own ``cancel`` signal, older than steering)."""
+    from domain.surveys import CsatInput
+    from workflows.csat import CsatSurveyWorkflow as wf
+
+    await set_ticket_status(c, "5003", "solved")
+    await local_noon(c, "1005")
+    handle = await c.env.client.start_workflow(
+        wf.run,
+        CsatInput(ticket_id="5003", customer_id="1005", solved_at=await c.now()),
+        id="csat-5003-ui",
+        task_queue=c.queue,
+    )
+    c.keep("CsatSurveyWorkflow", handle)
+    await query_until(handle, "status", lambda s: s["status"] == "waiting")
+    await signal_by_name(handle, "pause", reason="ticket under review")
+    await c.sleep(timedelta(hours=25))
+    await signal_by_name(handle, "resume")
+    await c.sleep(timedelta(hours=1))
+    await signal_by_name(handle, "cancel", reason="no more surveys")
+    await handle.result()
+
+
 # ---------------------------------------------------------------------------- running
 def playbooks_dir() -> Path:
     """The shipped playbooks as tests/conftest.py sets them up (quiet hours off in the
     onboarding plans, so a journey starting at any hour of the day sends at once)."""
+    from domain.onboarding_plan import OnboardingPlan
     from playbooks.loader import PACKAGE_DIR
 
     root = Path(tempfile.mkdtemp(prefix="cshub-replay-playbooks-"))
     shutil.copytree(PACKAGE_DIR, root, dirs_exist_ok=True)
+    if "send_window" not in OnboardingPlan.model_fields:  # older code: no plan send window
+        return root
     for plan in (root / "onboarding").glob("*.yaml"):
         with plan.open("a", encoding="utf-8") as f:
             f.write("\nsend_window: {send_hour: 10, quiet_start: 0, quiet_end: 0}\n")

@@ -960,7 +960,10 @@ async def main(argv: list[str] | None = None) -> int:
         print("no scenario matches", file=sys.stderr)
         return 2
 
-    os.environ.setdefault("CSHUB_PLAYBOOKS_DIR", str(playbooks_dir()))
+    playbooks = None
+    if "CSHUB_PLAYBOOKS_DIR" not in os.environ:
+        playbooks = playbooks_dir()
+        os.environ["CSHUB_PLAYBOOKS_DIR"] = str(playbooks)
     from cshub.settings import Settings
     from sandbox.server import start_sandbox
 
@@ -995,6 +998,8 @@ async def main(argv: list[str] | None = None) -> int:
             print(f"done    {label} in {time.monotonic() - began:.1f} s")
     finally:
         await sandbox.stop()
+        if playbooks is not None:
+            shutil.rmtree(playbooks, ignore_errors=True)
     return 1 if failed else 0
 
 

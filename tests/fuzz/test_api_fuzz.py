@@ -46,7 +46,7 @@ from webhooks.ledger import DeliveryLedger
 
 pytestmark = pytest.mark.timeout(240)
 
-SCHEMA_EXAMPLES = 25
+SCHEMA_EXAMPLES = 50
 """Per operation and generation mode (9 operations x 2 modes)."""
 SIGNED_EXAMPLES = 60
 """Per provider and body kind."""

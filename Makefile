@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEPS   := $(VENV)/.deps-installed
 
-.PHONY: dev test lint typecheck unit install clean chromium
+.PHONY: dev test lint typecheck unit install clean chromium chaos
 
 $(DEPS): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "cshub needs Python 3.11 (set PYTHON=python3.11)")'
@@ -48,6 +48,12 @@ $(CHROMIUM):
 test: lint typecheck chromium
 	$(BIN)/cshub playbooks validate
 	$(BIN)/pytest -q
+
+# Fault injection on loopback (about 5 minutes): the whole hub with N customers, worker
+# SIGKILLs, a Temporal outage, emulator errors, Slack down, every webhook twice. Options:
+# make chaos CHAOS_ARGS="--customers 40 --seed 3 --keep" (python -m cshub.chaos --help).
+chaos: $(DEPS)
+	$(BIN)/python -m cshub.chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) .cshub .mypy_cache .ruff_cache .pytest_cache build *.egg-info

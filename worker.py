@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from activities.action_log import ActionStore, open_action_store
 from activities.audit import audit_activities
@@ -21,6 +21,7 @@ from activities.crm import CrmActivities
 from activities.health import HealthActivities, load_health_playbooks
 from activities.health_digest import HealthDigestActivities
 from activities.messaging import MessagingActivities, MessagingConfig
+from activities.ops import OpsActivities
 from activities.playbooks import load_onboarding_plan_activity, load_playbook_activity
 from activities.support import SupportActivities
 from activities.surveys import SurveyActivities
@@ -28,6 +29,7 @@ from activities.usage import UsageActivities
 from connectors.factory import Connectors
 from cshub.metrics import metered
 from cshub.settings import Settings
+from workflows.ops_alerts import OpsAlertInterceptor
 from workflows.registry import WORKFLOWS
 
 log = logging.getLogger("cshub.worker")
@@ -41,6 +43,7 @@ def messaging_config(settings: Settings) -> MessagingConfig:
         unsubscribe_url=settings.cshub_unsubscribe_url,
         survey_url=settings.cshub_survey_url,
         alerts_channel=settings.slack_alerts_channel,
+        ops_channel=settings.slack_ops_channel,
         crm_company_url=(
             f"https://app.hubspot.com/contacts/{portal}/company/{{id}}" if portal else None
         ),
@@ -50,6 +53,11 @@ def messaging_config(settings: Settings) -> MessagingConfig:
         ),
         suppression_file=settings.cshub_suppression_file,
     )
+
+
+def workflow_interceptors() -> list[Interceptor]:
+    """Every worker's interceptors (the replay tests use the same): ops alerts."""
+    return [OpsAlertInterceptor()]
 
 
 def build_activities(
@@ -85,7 +93,10 @@ def build_activities(
         health_digest.post_health_digests,
         UsageActivities(connectors.crm).record_usage_snapshot,
     ]
-    return activities if actions is None else audit_activities(activities, actions, connectors.crm)
+    if actions is not None:
+        activities = audit_activities(activities, actions, connectors.crm)
+    # Not in the customer's timeline: an ops alert is about the hub, not the customer.
+    return [*activities, OpsActivities(connectors.chat, config.ops_channel).alert_ops]
 
 
 def create_worker(
@@ -101,6 +112,7 @@ def create_worker(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=list(WORKFLOWS),
+        interceptors=workflow_interceptors(),
         # Connectors count their side effects on the worker's metric meter (cshub.metrics).
         activities=build_activities(
             metered(connectors), config or messaging_config(settings), actions

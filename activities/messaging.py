@@ -43,6 +43,7 @@ class MessagingConfig:
     unsubscribe_url: str = "https://app.example.com/email-preferences"
     survey_url: str = "https://app.example.com/survey"
     alerts_channel: str = "C0CSALERTS"
+    ops_channel: str = "C0OPS"
     crm_company_url: str | None = None
     """e.g. ``https://app.hubspot.com/contacts/PORTAL/company/{id}``"""
     public_api_url: str = "http://127.0.0.1:8000"

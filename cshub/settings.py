@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_base_url: str | None = None
     slack_alerts_channel: str = "C0CSALERTS"
+    slack_ops_channel: str = "C0OPS"
+    """Where ops hear of failed workflows and of steps that failed past their retries."""
 
     # SMTP
     smtp_host: str | None = None

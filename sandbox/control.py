@@ -8,7 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sandbox.appkeys import FAULTS, STORE
-from sandbox.faults import FaultSpec, RateLimitSpec
+from sandbox.faults import ChaosSpec, FaultSpec, RateLimitSpec
 from sandbox.hubspot_models import PropertyInput
 from sandbox.hubspot_state import MAX_BULK_COMPANIES, CrmError
 from sandbox.middleware import BadRequest, read_json
@@ -50,6 +50,23 @@ async def set_rate_limit(request: web.Request) -> web.StreamResponse:
 
 async def get_rate_limits(request: web.Request) -> web.StreamResponse:
     return web.json_response({"rate_limits": request.app[FAULTS].rate_limits()})
+
+
+async def set_chaos(request: web.Request) -> web.StreamResponse:
+    spec = await _body(request, ChaosSpec)
+    if isinstance(spec, web.Response):
+        return spec
+    request.app[FAULTS].set_chaos(spec)
+    return web.json_response({"ok": True, **request.app[FAULTS].chaos_json()})
+
+
+async def get_chaos(request: web.Request) -> web.StreamResponse:
+    return web.json_response(request.app[FAULTS].chaos_json())
+
+
+async def clear_chaos(request: web.Request) -> web.StreamResponse:
+    request.app[FAULTS].clear_chaos()
+    return web.json_response({"ok": True, **request.app[FAULTS].chaos_json()})
 
 
 async def reset(request: web.Request) -> web.StreamResponse:
@@ -105,5 +122,8 @@ def setup(app: web.Application) -> None:
     app.router.add_delete("/_sandbox/faults", clear_faults)
     app.router.add_post("/_sandbox/ratelimit", set_rate_limit)
     app.router.add_get("/_sandbox/ratelimit", get_rate_limits)
+    app.router.add_post("/_sandbox/chaos", set_chaos)
+    app.router.add_get("/_sandbox/chaos", get_chaos)
+    app.router.add_delete("/_sandbox/chaos", clear_chaos)
     app.router.add_post("/_sandbox/reset", reset)
     app.router.add_post("/_sandbox/hubspot/companies/bulk", bulk_companies)

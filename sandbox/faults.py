@@ -2,18 +2,21 @@
 
 A *fault* answers the next N matching requests with an error status (and/or a delay)
 instead of serving them. A *rate limit* is a sliding window per system that answers 429
-once more than ``max_requests`` arrived within ``window_s`` seconds. Both are driven over
-HTTP (``/_sandbox/faults``, ``/_sandbox/ratelimit``) so tests in other processes can use
-them too.
+once more than ``max_requests`` arrived within ``window_s`` seconds. *Chaos* answers a
+random share of a system's requests with an error (429 with Retry-After, 500, 503) and
+delays another share past the clients' timeouts (the answer, and the write, still happen:
+the nastiest case for idempotency). All are driven over HTTP (``/_sandbox/faults``,
+``/_sandbox/ratelimit``, ``/_sandbox/chaos``) so tests in other processes can use them.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import random
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -52,6 +55,49 @@ class RateLimitSpec(BaseModel):
     system: System
     max_requests: int | None = Field(..., ge=1)
     window_s: float = Field(10.0, gt=0)
+
+
+class ChaosSpec(BaseModel):
+    """Body of ``POST /_sandbox/chaos``: random trouble at a rate (``make chaos``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    system: System
+    error_rate: float = Field(0.0, ge=0, le=1)
+    statuses: list[int] = Field(default_factory=lambda: [429, 500, 503], min_length=1)
+    retry_after: float = Field(1.0, ge=0)
+    timeout_rate: float = Field(0.0, ge=0, le=1)
+    timeout_s: float = Field(12.0, ge=0, le=300)
+    """Longer than the connectors' 10 s timeout: the client gives up, the server serves."""
+    seed: int | None = None
+
+    @model_validator(mode="after")
+    def _valid(self) -> ChaosSpec:
+        if any(not 400 <= status <= 599 for status in self.statuses):
+            raise ValueError("statuses must be HTTP errors (400-599)")
+        if self.error_rate + self.timeout_rate > 1:
+            raise ValueError("error_rate + timeout_rate must not exceed 1")
+        return self
+
+
+@dataclass
+class _Chaos:
+    spec: ChaosSpec
+    rng: random.Random
+
+    def roll(self) -> FaultSpec | None:
+        draw = self.rng.random()
+        spec = self.spec
+        if draw < spec.error_rate:
+            status = self.rng.choice(spec.statuses)
+            return FaultSpec(
+                system=spec.system,
+                status=status,
+                retry_after=spec.retry_after if status in (429, 503) else None,
+            )
+        if draw < spec.error_rate + spec.timeout_rate:
+            return FaultSpec(system=spec.system, delay_s=spec.timeout_s)
+        return None
 
 
 @dataclass
@@ -110,6 +156,8 @@ class FaultInjector:
         self._ids = itertools.count(1)
         self._faults: list[Fault] = []
         self._windows: dict[str, _Window] = {}
+        self._chaos: dict[str, _Chaos] = {}
+        self._chaos_served: Counter[tuple[str, str]] = Counter()
 
     def add(self, spec: FaultSpec) -> Fault:
         with self._lock:
@@ -127,6 +175,34 @@ class FaultInjector:
                         self._faults.remove(fault)
                     return fault
             return None
+
+    def set_chaos(self, spec: ChaosSpec) -> None:
+        with self._lock:
+            self._chaos[spec.system] = _Chaos(spec, random.Random(spec.seed))
+
+    def clear_chaos(self) -> None:
+        with self._lock:
+            self._chaos.clear()
+
+    def roll_chaos(self, system: str) -> FaultSpec | None:
+        """A random fault for this request when chaos is on for ``system`` (counted)."""
+        with self._lock:
+            chaos = self._chaos.get(system)
+            fault = chaos.roll() if chaos is not None else None
+            if fault is not None:
+                kind = "timeout" if fault.status is None else str(fault.status)
+                self._chaos_served[(system, kind)] += 1
+            return fault
+
+    def chaos_json(self) -> dict[str, Any]:
+        with self._lock:
+            served: dict[str, dict[str, int]] = {}
+            for (system, kind), n in sorted(self._chaos_served.items()):
+                served.setdefault(system, {})[kind] = n
+            return {
+                "chaos": {s: c.spec.model_dump() for s, c in self._chaos.items()},
+                "served": served,
+            }
 
     def pending(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -157,3 +233,5 @@ class FaultInjector:
         with self._lock:
             self._faults.clear()
             self._windows.clear()
+            self._chaos.clear()
+            self._chaos_served.clear()

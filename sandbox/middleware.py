@@ -93,11 +93,12 @@ async def _authenticated(system: System, request: web.Request) -> bool:
 async def _serve(system: System, request: web.Request, handler: Handler) -> web.StreamResponse:
     faults = request.app[FAULTS]
     fault = faults.take(system, request.method, request.path)
-    if fault is not None:
-        if fault.spec.delay_s:
-            await asyncio.sleep(fault.spec.delay_s)
-        if fault.spec.status is not None:
-            return fault_response(system, fault.spec)
+    spec = fault.spec if fault is not None else faults.roll_chaos(system)
+    if spec is not None:
+        if spec.delay_s:
+            await asyncio.sleep(spec.delay_s)
+        if spec.status is not None:
+            return fault_response(system, spec)
     decision = faults.admit(system)
     if decision is not None and not decision.allowed:
         return rate_limited(system, decision.retry_after, decision)
@@ -111,6 +112,8 @@ async def _serve(system: System, request: web.Request, handler: Handler) -> web.
         )
     except BadRequest as exc:
         response = system_error(system, 400, str(exc))
+    except ConnectionResetError:  # the client gave up (its timeout) before sending it all
+        return web.Response(status=499)
     except Exception:
         log.exception("sandbox: %s %s failed", request.method, request.path)
         response = system_error(system, 500, "The sandbox failed to serve this request")

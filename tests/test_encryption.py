@@ -39,11 +39,11 @@ from cshub.dev import DevSettings, start_temporal_dev_server
 from cshub.dev_encryption import prepare_dev_encryption
 from cshub.encryption_keys import KeyRing, new_key_entry
 from cshub.settings import Settings, describe_validation_error
+from cshub.temporal_process import free_port
 from domain.onboarding import OnboardingInput
 from sandbox.demo_data import load_demo_data
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox
-from tests.temporal_process import free_port
 from webhooks.app import create_app
 from webhooks.codec_routes import SESSION_COOKIE
 from webhooks.server import serve_api

@@ -33,6 +33,7 @@ from cshub.report import (
     support_report,
     visibility_query,
 )
+from cshub.temporal_process import free_port
 from domain.support_metrics import compute_support_metrics
 from domain.support_records import (
     ClockName,
@@ -43,7 +44,6 @@ from domain.support_records import (
     SlaBreach,
     TicketSlaStatus,
 )
-from tests.temporal_process import free_port
 
 # ---------------------------------------------------------------------------- stand-ins
 

@@ -63,6 +63,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.steering import STEERING_PATCH, Steering
 
 WORKFLOW_ID_PREFIX = "onboarding-"
+START_ALERT_BESIDE_STEPS = "start-alert-beside-steps"
+"""``workflow.patched``: journeys started before it awaited the start alert first."""
 MAX_EVENT_IDS_KEPT = 500
 NO_QUIET_HOURS = SendWindow(send_hour=10, quiet_start=0, quiet_end=0)
 
@@ -77,6 +79,7 @@ class OnboardingWorkflow:
     def __init__(self, inp: OnboardingInput) -> None:
         self._input = inp
         self._state: OnboardingCarryOver | None = inp.carry_over
+        self._start_alert: asyncio.Task[None] | None = None
         self._inbox: list[ProductEvent | MilestoneReached] = []
         self._cancel_reason: str | None = None
         self._status = OnboardingStatus.SCHEDULED
@@ -179,8 +182,10 @@ class OnboardingWorkflow:
             # signal does (CSM told, CRM note), then end as cancelled.
             self._cancel_reason = self._cancel_reason or "cancel requested in Temporal"
             await self._finish_cancelled()
+            await self._start_alert_sent()
             raise
 
+        await self._start_alert_sent()
         if self._cancel_reason is not None:
             return await self._finish_cancelled()
         self._status = OnboardingStatus.COMPLETED
@@ -253,11 +258,22 @@ class OnboardingWorkflow:
         )
         self._state = state
         if plan.alert_csm_on_start:
-            await self._alert(
-                "start", "onboarding_started", self._context(now, summary=plan.description or None)
-            )
+            ctx = self._context(now, summary=plan.description or None)
+            if workflow.patched(START_ALERT_BESIDE_STEPS):
+                # The CSM's heads-up runs beside the plan: Slack down for an hour must not
+                # hold the customer's welcome e-mail (the alert waits out the outage).
+                self._start_alert = asyncio.create_task(
+                    self._alert("start", "onboarding_started", ctx)
+                )
+            else:
+                await self._alert("start", "onboarding_started", ctx)
         self._update_details()
         return state
+
+    async def _start_alert_sent(self) -> None:
+        """Before the run ends or continues as new, the start alert has had its outcome."""
+        if self._start_alert is not None:
+            await self._start_alert
 
     # ------------------------------------------------------------------ waiting
     async def _wait_until(self, step: PlannedStep) -> bool:
@@ -291,6 +307,7 @@ class OnboardingWorkflow:
                 )
 
     async def _continue_as_new(self) -> None:
+        await self._start_alert_sent()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._drain_inbox()
         workflow.continue_as_new(

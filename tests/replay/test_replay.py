@@ -17,9 +17,9 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-import worker
 from cshub.codec import data_converter
 from cshub.settings import Settings
+from worker import workflow_interceptors
 from workflows.registry import WORKFLOWS
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
@@ -30,11 +30,10 @@ def replayer() -> Replayer:
     """The replayer: every registered workflow, the hub's data converter (histories are
     recorded without encryption; the codec passes plain payloads through) and the
     worker's workflow interceptors, so replay runs the workflow code a worker runs."""
-    interceptors = getattr(worker, "workflow_interceptors", None)
     return Replayer(
         workflows=list(WORKFLOWS),
         data_converter=data_converter(Settings(_env_file=None)),
-        interceptors=interceptors() if interceptors is not None else [],
+        interceptors=workflow_interceptors(),
     )
 
 

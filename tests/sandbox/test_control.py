@@ -120,3 +120,44 @@ async def test_authentication_and_unknown_paths(http: httpx.AsyncClient) -> None
     assert no_route.status_code == 404 and no_route.json()["status"] == "error"
     bad_json = await http.post("/crm/v3/objects/companies/search", headers=HS, content=b"{not json")
     assert bad_json.status_code == 400 and bad_json.json()["category"] == "VALIDATION_ERROR"
+
+
+async def test_chaos_answers_a_seeded_share_with_errors_and_counts_them(
+    http: httpx.AsyncClient,
+) -> None:
+    chaos = {"system": "hubspot", "error_rate": 0.5, "statuses": [429, 500], "seed": 7}
+    assert (await http.post("/_sandbox/chaos", json=chaos)).status_code == 200
+    answers = [(await http.get(COMPANY, headers=HS)) for _ in range(40)]
+    statuses = [a.status_code for a in answers]
+    assert set(statuses) == {200, 429, 500}
+    assert 10 <= statuses.count(200) <= 30
+    assert all(a.headers["Retry-After"] == "1" for a in answers if a.status_code == 429)
+    served = (await http.get("/_sandbox/chaos")).json()["served"]["hubspot"]
+    assert served == {"429": statuses.count(429), "500": statuses.count(500)}
+    zendesk = await http.get("/api/v2/tickets/5001.json", auth=("a@b.example/token", "t"))
+    assert zendesk.status_code == 200  # other systems untouched
+
+    await http.post("/_sandbox/chaos", json=chaos)  # same seed: same sequence
+    again = [(await http.get(COMPANY, headers=HS)).status_code for _ in range(40)]
+    assert again == statuses
+    assert (await http.delete("/_sandbox/chaos")).json()["chaos"] == {}
+    assert (await http.get(COMPANY, headers=HS)).status_code == 200
+
+
+async def test_chaos_timeouts_serve_late(http: httpx.AsyncClient) -> None:
+    chaos = {"system": "slack", "timeout_rate": 1.0, "timeout_s": 0.3}
+    await http.post("/_sandbox/chaos", json=chaos)
+    started = time.monotonic()
+    assert (await http.post("/api/auth.test", headers=HS)).status_code == 200
+    assert time.monotonic() - started >= 0.3
+    assert (await http.get("/_sandbox/chaos")).json()["served"] == {"slack": {"timeout": 1}}
+
+
+async def test_invalid_chaos_is_rejected(http: httpx.AsyncClient) -> None:
+    for bad in (
+        {"system": "hubspot", "error_rate": 1.5},
+        {"system": "hubspot", "statuses": [200]},
+        {"system": "hubspot", "error_rate": 0.7, "timeout_rate": 0.5},
+        {"system": "smtp"},
+    ):
+        assert (await http.post("/_sandbox/chaos", json=bad)).status_code == 400

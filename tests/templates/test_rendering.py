@@ -91,11 +91,15 @@ SLACK_REQUIRED: dict[str, frozenset[str]] = {
     "usage_limit_alert": SLACK_COMMON,
     "health_celebration_alert": SLACK_COMMON,
     "health_digest": frozenset({"csm_name", "workflow_id", "accounts", "owned_accounts"}),
+    "ops_failure": frozenset(
+        {"kind", "workflow_id", "run_id", "workflow_type", "customer_id", "activity"}
+        | {"gave_up", "error"}
+    ),
 }
-# Messages to a CSM about many customers, not about one: no company_name / customer_id,
-# so the per-customer checks below skip them; tests/templates/test_health_digest.py
-# covers them (SLACK_REQUIRED included).
-SLACK_DIGESTS = frozenset({"health_digest"})
+# Messages not about one customer's card (a CSM's digest, an ops alert): no company_name,
+# so the per-customer checks below skip them; tests/templates/test_health_digest.py and
+# tests/workflows/test_ops_alerts.py cover them (SLACK_REQUIRED included).
+SLACK_DIGESTS = frozenset({"health_digest", "ops_failure"})
 CUSTOMER_SLACK_NAMES = [n for n in slack_template_names() if n not in SLACK_DIGESTS]
 
 BLOCK_TYPES = {"header", "section", "context", "actions", "divider"}

@@ -12,8 +12,8 @@ import httpx
 from connectors.factory import build_connectors
 from cshub.settings import Settings
 from cshub.temporal_client import connect
+from cshub.temporal_process import TemporalProcess
 from sandbox.server import SandboxHandle
-from tests.temporal_process import TemporalProcess
 from tests.webhooks.conftest import Api
 from tests.webhooks.test_ingress import wait_for_emails
 from webhooks import sample_events as samples

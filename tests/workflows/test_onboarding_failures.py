@@ -82,4 +82,6 @@ async def test_unknown_customer_fails_without_retry_and_names_the_company(
     company_gets = [r for r in log if "/companies/9999" in str(r["path"])]
     assert [r["status"] for r in company_gets] == [404]  # not retried
     box = await outbox(clean_sandbox)
-    assert box["emails"] == [] and box["slack_messages"] == []
+    assert box["emails"] == [] and box["crm_tasks"] == []
+    # Nothing reaches the customer or the CSM; ops hear of it once (#cs-ops).
+    assert [m["channel"] for m in box["slack_messages"]] == ["C0OPS"]

@@ -40,6 +40,7 @@ from tests.workflows.campaign_helpers import (
     task_subjects,
     wait_for,
 )
+from worker import workflow_interceptors
 from workflows.renewal import RenewalWorkflow
 
 Handle = WorkflowHandle[RenewalWorkflow, RenewalSummary]
@@ -526,7 +527,11 @@ async def test_three_years_of_renewals_keep_every_run_under_the_history_bound(
     assert len(lengths) > 4, lengths  # 4 terms, and some terms continued within
     assert max(lengths) < bound, lengths
     # Every run replays deterministically from its recorded history.
-    replayer = Replayer(workflows=[RenewalWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=[RenewalWorkflow],
+        data_converter=pydantic_data_converter,
+        interceptors=workflow_interceptors(),
+    )
     async with replayer.workflow_replay_iterator(iter_histories(histories)) as results:
         async for result in results:
             assert result.replay_failure is None, result.replay_failure

@@ -1,5 +1,5 @@
-"""A Temporal dev server the test controls: stop it and start it again on the same port
-and SQLite file, as an outage would."""
+"""A Temporal dev server a test or ``make chaos`` controls: stop it and start it again on
+the same port and SQLite file, as an outage would."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ def free_port() -> int:
 
 
 class TemporalProcess:
-    def __init__(self, db_file: Path) -> None:
-        self.port = free_port()
+    def __init__(self, db_file: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.db_file = db_file
         self._proc: asyncio.subprocess.Process | None = None
 

@@ -38,9 +38,15 @@ def exit_survey_links(
     return links
 
 
+def _same(expected: str, given: str) -> bool:
+    """Constant-time, on bytes: a non-ASCII character in ``given`` makes it differ (it is
+    not dropped), and ``compare_digest`` never sees a non-ASCII str it would refuse."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
+
+
 def verify_exit_survey(secret: str, customer_id: str, reason: str, campaign: str, sig: str) -> bool:
     expected = _signature(secret, customer_id, reason, campaign)
-    return hmac.compare_digest(expected, sig.encode("ascii", "ignore").decode())
+    return _same(expected, sig)
 
 
 # ---------------------------------------------------------------- CSAT and NPS
@@ -67,7 +73,7 @@ def _sign(secret: str, *parts: object) -> str:
 
 def _check(secret: str, sig: str, expires: int, now: datetime, *parts: object) -> LinkCheck:
     expected = _sign(secret, *parts, expires)
-    if not hmac.compare_digest(expected, sig.encode("ascii", "ignore").decode()):
+    if not _same(expected, sig):
         return LinkCheck.INVALID
     if now.timestamp() > expires:
         return LinkCheck.EXPIRED

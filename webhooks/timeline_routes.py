@@ -14,7 +14,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from activities.action_log import SqliteActionStore
@@ -42,25 +42,31 @@ def add_timeline_route(app: FastAPI, settings: Settings) -> None:
     tokens = settings.api_tokens
     db = settings.cshub_actions_db
 
+    def require_token(request: Request) -> None:
+        """A dependency, so it runs before the query is validated: without a token the
+        answer is 401 whatever else is wrong with the request."""
+        if not bearer_ok(request, tokens):
+            raise HTTPException(
+                401,
+                detail="send Authorization: Bearer <token>",
+                headers={"WWW-Authenticate": 'Bearer realm="cshub"'},
+            )
+
     @app.get(
         "/customers/{customer_id}/timeline",
         summary="Every automated action taken for a customer, newest first",
         responses={401: {"description": "No or unknown bearer token (CSHUB_API_TOKENS)"}},
     )
     async def customer_timeline(
-        request: Request,
         customer_id: str,
         since: Annotated[
             str | None, Query(description="30d, 12h, 2w, or an ISO date / date-time")
         ] = None,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+        # A default, not Annotated: the dependency is local, postponed annotations could
+        # not resolve it.
+        _auth: None = Depends(require_token),
     ) -> JSONResponse:
-        if not bearer_ok(request, tokens):
-            return JSONResponse(
-                {"error": "unauthorized", "detail": "send Authorization: Bearer <token>"},
-                401,
-                headers={"WWW-Authenticate": 'Bearer realm="cshub"'},
-            )
         if re.fullmatch(CUSTOMER_ID_PATTERN, customer_id) is None:
             return JSONResponse({"error": "invalid_customer_id", "detail": customer_id[:80]}, 422)
         try:

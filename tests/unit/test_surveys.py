@@ -439,3 +439,12 @@ def test_survey_activities_with_recording_connectors() -> None:
     assert {"cshub_csat", "csat_score_2"} <= set(helpdesk.get_ticket("42").tags)
     again = env.run(acts.record_csat_on_ticket, record)  # a retried activity
     assert not again.created
+
+
+@pytest.mark.parametrize("extra", ["é", "\udcff", "\u200b", " "])
+def test_a_genuine_signature_with_anything_appended_is_invalid(extra: str) -> None:
+    sig = q(csat_links("https://h", SECRET, "5001", SURVEY, EXP)[3])["sig"]
+    assert verify_csat_link(SECRET, "5001", SURVEY, 3, EXP, sig, now=NOW) is LinkCheck.VALID
+    assert verify_csat_link(SECRET, "5001", SURVEY, 3, EXP, sig + extra, now=NOW) is (
+        LinkCheck.INVALID
+    )

@@ -130,6 +130,9 @@ async def test_timeline_lists_exactly_the_emails_alerts_and_tasks_the_outbox_sho
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as api:
         url = f"/customers/{CUSTOMER}/timeline"
         assert (await api.get(url)).status_code == 401
+        # Credentials first: a bad query from an unauthenticated caller is still a 401.
+        bad = await api.get(url + "?limit=0&since=nonsense")
+        assert bad.status_code == 401, bad.text
         wrong = await api.get(url, headers={"Authorization": "Bearer not-the-token-at-all"})
         assert wrong.status_code == 401
         answer = await api.get(url, headers={"Authorization": f"Bearer {TOKEN}"})

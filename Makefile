@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEPS   := $(VENV)/.deps-installed
 
-.PHONY: dev test lint typecheck unit install clean chromium chaos
+.PHONY: dev test lint typecheck unit install clean chromium chaos bench
 
 $(DEPS): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "cshub needs Python 3.11 (set PYTHON=python3.11)")'
@@ -54,6 +54,11 @@ test: lint typecheck chromium
 # make chaos CHAOS_ARGS="--customers 40 --seed 3 --keep" (python -m cshub.chaos --help).
 chaos: $(DEPS)
 	$(BIN)/python -m cshub.chaos $(CHAOS_ARGS)
+
+# Benchmarks (about 15 minutes, loopback): writes bench/results.md and bench/results.json.
+# make bench BENCH_ARGS="--only ingest" (python -m bench --help).
+bench: $(DEPS)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .cshub .mypy_cache .ruff_cache .pytest_cache build *.egg-info

@@ -28,6 +28,11 @@ class TemporalProcess:
         self._proc: asyncio.subprocess.Process | None = None
 
     @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (for RSS figures)."""
+        return self._proc.pid if self._proc and self._proc.returncode is None else None
+
+    @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 

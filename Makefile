@@ -49,7 +49,7 @@ test: lint typecheck chromium
 	$(BIN)/cshub playbooks validate
 	$(BIN)/pytest -q
 
-# Fault injection on loopback (about 5 minutes): the whole hub with N customers, worker
+# Fault injection on loopback (5 to 15 minutes): the whole hub with N customers, worker
 # SIGKILLs, a Temporal outage, emulator errors, Slack down, every webhook twice. Options:
 # make chaos CHAOS_ARGS="--customers 40 --seed 3 --keep" (python -m cshub.chaos --help).
 chaos: $(DEPS)

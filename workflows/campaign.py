@@ -1,10 +1,11 @@
-"""Helpers shared by the dunning, churn-prevention and win-back workflows: load and
-validate a playbook once, start a sibling workflow that must outlive its starter."""
+"""Helpers shared by the campaign workflows (dunning, churn prevention, win-back, NPS):
+their actions over the campaign's state, load and validate a playbook once, start a
+sibling workflow that must outlive its starter."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -15,8 +16,86 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
 
     from activities.playbooks import LoadPlaybookRequest, load_playbook_activity
+    from domain.campaigns import campaign_day
+    from domain.onboarding import ActionRecord
+    from domain.send_window import SendWindow
+    from workflows.common import CustomerActions
+    from workflows.steering import Steering
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class _Plan(Protocol):
+    @property
+    def send_window(self) -> SendWindow: ...
+
+
+class CampaignState(Protocol):
+    """What every campaign keeps: when it started, the customer's zone, its plan, and the
+    record of its actions."""
+
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def plan(self) -> _Plan: ...
+    @property
+    def actions(self) -> list[ActionRecord]: ...
+
+
+class _CustomerInput(Protocol):
+    @property
+    def customer_id(self) -> str: ...
+
+
+S = TypeVar("S", bound=CampaignState)
+In = TypeVar("In", bound=_CustomerInput)
+
+
+class CampaignActions(Generic[S, In]):
+    """Mixed into a campaign workflow: ``_require_state()`` once it has begun, ``_act``
+    (its :class:`CustomerActions`, rebuilt when the journey key changes) and ``_day``
+    (campaign day in the customer's zone). Pure helpers: no commands of their own."""
+
+    NOT_STARTED: ClassVar[str] = "the campaign has not started yet"
+    _state: S | None
+    _actions: CustomerActions | None
+    _input: In
+    _steer: Steering
+
+    def _require_state(self) -> S:
+        if self._state is None:
+            raise ApplicationError(self.NOT_STARTED, non_retryable=True)
+        return self._state
+
+    def _journey_key(self, st: S) -> str:
+        """The part of the idempotency keys that tells this journey from earlier ones."""
+        return journey_key(st.started_at)
+
+    def _day_anchor(self, st: S) -> datetime:
+        """Day 0 of the campaign."""
+        return st.started_at
+
+    def _day(self, at: datetime) -> int:
+        st = self._require_state()
+        return campaign_day(self._day_anchor(st), at, st.timezone)
+
+    @property
+    def _act(self) -> CustomerActions:
+        st = self._require_state()
+        key = self._journey_key(st)
+        if self._actions is None or self._actions.journey_key != key:
+            self._actions = CustomerActions(
+                self._input.customer_id,
+                key,
+                st.actions,
+                self._day,
+                send_window=st.plan.send_window,
+                timezone=st.timezone,
+                steering=self._steer,
+            )
+        return self._actions
 
 
 def journey_key(started_at: datetime) -> str:

@@ -27,7 +27,6 @@ import contextlib
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import MessageContext
@@ -36,7 +35,6 @@ with workflow.unsafe.imports_passed_through():
         ChurnProgress,
         ChurnState,
         ChurnSummary,
-        campaign_day,
         iso_date,
         remember,
         step_time,
@@ -56,7 +54,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.onboarding import NextAction
     from domain.search_attributes import LifecycleStage
-    from workflows.campaign import journey_key, load_plan, start_abandoned_child
+    from workflows.campaign import CampaignActions, load_plan, start_abandoned_child
     from workflows.common import (
         CustomerActions,
         customer_profile,
@@ -78,7 +76,9 @@ FACTOR_LABELS = {
 
 
 @workflow.defn(name="ChurnPreventionWorkflow")
-class ChurnPreventionWorkflow(Steerable):
+class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreventionInput]):
+    NOT_STARTED = "churn prevention has not started yet"
+
     @workflow.init
     def __init__(self, inp: ChurnPreventionInput) -> None:
         self._input = inp
@@ -465,30 +465,6 @@ class ChurnPreventionWorkflow(Steerable):
         self._details()
 
     # ------------------------------------------------------------------ helpers
-    @property
-    def _act(self) -> CustomerActions:
-        st = self._require_state()
-        if self._actions is None:
-            self._actions = CustomerActions(
-                self._input.customer_id,
-                journey_key(st.started_at),
-                st.actions,
-                self._day,
-                send_window=st.plan.send_window,
-                timezone=st.timezone,
-                steering=self._steer,
-            )
-        return self._actions
-
-    def _require_state(self) -> ChurnState:
-        if self._state is None:
-            raise ApplicationError("churn prevention has not started yet", non_retryable=True)
-        return self._state
-
-    def _day(self, at: datetime) -> int:
-        st = self._require_state()
-        return campaign_day(st.started_at, at, st.timezone)
-
     def _check_time(self, n: int) -> datetime:
         """Check 0 at the start; check n at the send hour, n weeks (playbook) later."""
         st = self._require_state()

@@ -24,7 +24,6 @@ import contextlib
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import MessageContext
@@ -33,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
         DunningState,
         DunningStatus,
         DunningSummary,
-        campaign_day,
         iso_date,
         remember,
         step_time,
@@ -52,7 +50,12 @@ with workflow.unsafe.imports_passed_through():
     from domain.onboarding import NextAction
     from domain.search_attributes import LifecycleStage
     from domain.send_window import out_of_quiet_hours
-    from workflows.campaign import journey_key, load_plan, signal_other, start_abandoned_child
+    from workflows.campaign import (
+        CampaignActions,
+        load_plan,
+        signal_other,
+        start_abandoned_child,
+    )
     from workflows.common import CustomerActions, customer_profile, set_details, tag_customer
     from workflows.steering import Steerable, Steering
 
@@ -60,7 +63,9 @@ __all__ = ["DunningWorkflow", "dunning_workflow_id"]
 
 
 @workflow.defn(name="DunningWorkflow")
-class DunningWorkflow(Steerable):
+class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
+    NOT_STARTED = "dunning has not started yet"
+
     @workflow.init
     def __init__(self, inp: DunningInput) -> None:
         self._input = inp
@@ -393,30 +398,6 @@ class DunningWorkflow(Steerable):
         )
 
     # ------------------------------------------------------------------ helpers
-    @property
-    def _act(self) -> CustomerActions:
-        st = self._require_state()
-        if self._actions is None:
-            self._actions = CustomerActions(
-                self._input.customer_id,
-                journey_key(st.started_at),
-                st.actions,
-                self._day,
-                send_window=st.plan.send_window,
-                timezone=st.timezone,
-                steering=self._steer,
-            )
-        return self._actions
-
-    def _require_state(self) -> DunningState:
-        if self._state is None:
-            raise ApplicationError("dunning has not started yet", non_retryable=True)
-        return self._state
-
-    def _day(self, at: datetime) -> int:
-        st = self._require_state()
-        return campaign_day(st.started_at, at, st.timezone)
-
     def _due(self, day: int) -> datetime:
         """When plan day ``day`` is due. Day 0 is "at once", but not in the customer's
         quiet hours: that wait happens here, where a payment arriving meanwhile stops the

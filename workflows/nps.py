@@ -62,7 +62,7 @@ with workflow.unsafe.imports_passed_through():
         quarter_of,
         survey_id,
     )
-    from workflows.campaign import load_plan
+    from workflows.campaign import CampaignActions, load_plan
     from workflows.common import (
         LOOKUP_RETRY,
         MAX_ACTIONS_KEPT,
@@ -79,7 +79,9 @@ MAX_ANSWERS_KEPT = 1000
 
 
 @workflow.defn(name="NpsSurveyWorkflow")
-class NpsSurveyWorkflow(Steerable):
+class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
+    NOT_STARTED = "the NPS cycle has not started yet"
+
     @workflow.init
     def __init__(self, inp: NpsInput) -> None:
         self._input = inp
@@ -477,25 +479,8 @@ class NpsSurveyWorkflow(Steerable):
         return self.status()
 
     # ------------------------------------------------------------------ helpers
-    @property
-    def _act(self) -> CustomerActions:
-        st = self._require_state()
-        if self._actions is None or self._actions.journey_key != st.quarter:
-            self._actions = CustomerActions(
-                self._input.customer_id,
-                st.quarter,
-                st.actions,
-                self._day,
-                send_window=st.plan.send_window,
-                timezone=st.timezone,
-                steering=self._steer,
-            )
-        return self._actions
-
-    def _require_state(self) -> NpsState:
-        if self._state is None:
-            raise ApplicationError("the NPS cycle has not started yet", non_retryable=True)
-        return self._state
+    def _journey_key(self, st: NpsState) -> str:
+        return st.quarter  # one journey per quarter: its actions' keys name it
 
     def _day(self, at: datetime) -> int:
         """Day of the quarter (0 = its first day, local)."""

@@ -27,7 +27,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import MessageContext
@@ -37,7 +36,6 @@ with workflow.unsafe.imports_passed_through():
         WinBackState,
         WinBackStatus,
         WinBackSummary,
-        campaign_day,
         iso_date,
         remember,
         step_time,
@@ -46,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.onboarding import NextAction
     from domain.search_attributes import LifecycleStage
     from domain.winback_plan import StepPurpose, WinBackPlan, WinBackStep, WinBackStepKind
-    from workflows.campaign import journey_key, load_plan
+    from workflows.campaign import CampaignActions, load_plan
     from workflows.common import CustomerActions, customer_profile, set_details, tag_customer
     from workflows.steering import Steerable, Steering
 
@@ -56,7 +54,9 @@ SKIP_BEFORE_START = timedelta(minutes=5)
 
 
 @workflow.defn(name="WinBackWorkflow")
-class WinBackWorkflow(Steerable):
+class WinBackWorkflow(Steerable, CampaignActions[WinBackState, WinBackInput]):
+    NOT_STARTED = "win-back has not started yet"
+
     @workflow.init
     def __init__(self, inp: WinBackInput) -> None:
         self._input = inp
@@ -317,29 +317,8 @@ class WinBackWorkflow(Steerable):
         self._details()
 
     # ------------------------------------------------------------------ helpers
-    @property
-    def _act(self) -> CustomerActions:
-        st = self._require_state()
-        if self._actions is None:
-            self._actions = CustomerActions(
-                self._input.customer_id,
-                journey_key(st.started_at),
-                st.actions,
-                self._day,
-                send_window=st.plan.send_window,
-                timezone=st.timezone,
-                steering=self._steer,
-            )
-        return self._actions
-
-    def _require_state(self) -> WinBackState:
-        if self._state is None:
-            raise ApplicationError("win-back has not started yet", non_retryable=True)
-        return self._state
-
-    def _day(self, at: datetime) -> int:
-        st = self._require_state()
-        return campaign_day(st.anchor, at, st.timezone)
+    def _day_anchor(self, st: WinBackState) -> datetime:
+        return st.anchor
 
     def _due(self, step: WinBackStep) -> datetime:
         st = self._require_state()

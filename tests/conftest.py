@@ -3,10 +3,12 @@ environments (time-skipping and the real dev server), and a worker factory."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -147,6 +149,19 @@ async def running_worker(
         )
         async with worker:
             yield worker
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], within_s: float = 20) -> Any:
+    """``check()``'s result once it stops raising (an assertion not yet true, a workflow
+    not yet queryable); its last error after ``within_s`` seconds."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            return await check()
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
 
 
 async def outbox(sandbox: SandboxHandle) -> dict[str, Any]:

@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -16,24 +14,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.survey_links import exit_survey_links
 from sandbox.server import SandboxHandle
-from tests.conftest import outbox, running_worker
+from tests.conftest import eventually, outbox, running_worker
 from tests.webhooks.conftest import Api
 from webhooks import sample_events as samples
 
 
 def _epoch(d: date) -> int:
     return int(datetime(d.year, d.month, d.day, 12, tzinfo=UTC).timestamp())
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], within_s: float = 15) -> Any:
-    deadline = time.monotonic() + within_s
-    while True:
-        try:
-            return await check()
-        except (AssertionError, Exception):
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.2)
 
 
 @contextlib.asynccontextmanager

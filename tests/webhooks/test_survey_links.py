@@ -5,10 +5,9 @@ served by uvicorn and a worker with the real activities and connectors."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.survey_links import csat_links, nps_links
 from domain.surveys import CsatInput, NpsInput
 from sandbox.server import SandboxHandle
-from tests.conftest import outbox, running_worker
+from tests.conftest import eventually, outbox, running_worker
 from tests.webhooks.conftest import Api, serve
 from tests.workflows.campaign_helpers import merged_company_update, slack_texts, task_subjects
 from tests.workflows.test_surveys import (
@@ -45,17 +44,6 @@ nps: {send_day: 1}
 def instant_playbook(playbooks_with_test_plans: Path) -> str:
     (playbooks_with_test_plans / "surveys_instant.yaml").write_text(INSTANT, encoding="utf-8")
     return "surveys_instant"
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], within_s: float = 20) -> Any:
-    deadline = time.monotonic() + within_s
-    while True:
-        try:
-            return await check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.2)
 
 
 @contextlib.asynccontextmanager

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from domain.usage import (
     usage_workflow_id,
 )
 from sandbox.server import SandboxHandle
-from tests.conftest import running_worker
+from tests.conftest import eventually, running_worker
 from tests.webhooks.conftest import Api, serve
 from webhooks import sample_events as samples
 from webhooks import signatures, signing
@@ -95,17 +95,6 @@ async def company_usage(sandbox: SandboxHandle, customer: str) -> dict[str, str 
     resp.raise_for_status()
     props = resp.json()["properties"]
     return {name: props.get(name) for name in USAGE_PROPERTIES}
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], within_s: float = 15) -> Any:
-    deadline = time.monotonic() + within_s
-    while True:
-        try:
-            return await check()
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.2)
 
 
 async def progress(env: WorkflowEnvironment, customer: str) -> dict[str, Any]:

@@ -10,9 +10,8 @@ from typing import Any
 from temporalio.testing import WorkflowEnvironment
 
 from sandbox.server import SandboxHandle
-from tests.conftest import running_worker
+from tests.conftest import eventually, running_worker
 from tests.webhooks.conftest import Api
-from tests.webhooks.test_stripe_routes import eventually
 from tests.zendesk_tickets import create_ticket
 from webhooks import sample_events as samples
 

@@ -21,13 +21,13 @@ import json
 import statistics
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
@@ -65,14 +65,19 @@ PLANS = {
     Size.TINY: Plan(1, ((20, 1.0), (50, 0.6)), burst=40, burst_concurrency=20, warmup=4),
 }
 
-Send = Callable[[], Awaitable[bool]]
-"""One event handed over; True when it was accepted (2xx, Temporal took it)."""
+Send = Callable[[], Awaitable[str | None]]
+"""One event handed over: None when it was accepted (2xx, Temporal took it), else why not."""
 
 
 @dataclass
 class Phase:
     latencies_ms: list[float] = field(default_factory=list)
-    failures: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def failures(self) -> int:
+        return sum(self.errors.values())
+
     seconds: float = 0.0
 
     @property
@@ -92,6 +97,49 @@ class Phase:
         return self.count / self.seconds if self.seconds else 0.0
 
 
+class LoopbackHttp:
+    """A minimal HTTP/1.1 keep-alive client for the hub's loopback API: the sender's own
+    work (a general client such as aiohttp costs about a millisecond of CPU a request)
+    runs on the hub's loop and cores here, where a real sender's would not."""
+
+    def __init__(self, url: str) -> None:
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        self._host, self._port = host, int(port)
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        if self._idle:
+            reader, writer = self._idle.pop()
+        else:
+            reader, writer = await asyncio.open_connection(self._host, self._port)
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: {self._host}:{self._port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode()
+            + body
+        )
+        status_line = await reader.readline()
+        length = 0
+        keep = True
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "connection" and value.strip().lower() == "close":
+                keep = False
+        answer = await reader.readexactly(length)
+        if keep:
+            self._idle.append((reader, writer))
+        else:
+            writer.close()
+        return int(status_line.split()[1]), answer
+
+    async def close(self) -> None:
+        for _, writer in self._idle:
+            writer.close()
+        self._idle.clear()
+
+
 # -- the two senders ------------------------------------------------------------------------
 
 
@@ -99,7 +147,7 @@ class HubSender:
     """Signed webhooks to the API: deal won (HubSpot batch of one) and two Stripe kinds,
     in turn; every event about a new deal / customer."""
 
-    def __init__(self, hub: Hub, http: aiohttp.ClientSession, portfolio: list[Customer]) -> None:
+    def __init__(self, hub: Hub, http: LoopbackHttp, portfolio: list[Customer]) -> None:
         assert hub.api_url is not None
         self._url = hub.api_url
         self._http = http
@@ -128,16 +176,11 @@ class HubSender:
             def sign() -> samples.SignedRequest:
                 return samples.signed_stripe(stripe, secret=self._stripe_secret)
 
-        async def send() -> bool:
+        async def send() -> str | None:
             request = sign()
-            async with self._http.post(
-                self._url + request.path,
-                data=request.body,
-                headers={**request.headers, "Content-Type": "application/json"},
-            ) as resp:
-                body = await resp.read()
-                status = resp.status
-            return 200 <= status < 300 and _outcome(body) == "accepted"
+            status, body = await self._http.post(request.path, request.body, request.headers)
+            outcome = _outcome(body)
+            return None if 200 <= status < 300 and outcome == "accepted" else f"{status} {outcome}"
 
         return send
 
@@ -167,9 +210,9 @@ class BaselineSender:
         call = _start_call(event, self._task_queue)
         client = self._client
 
-        async def send() -> bool:
+        async def send() -> str | None:
             await client.start_workflow(**call)
-            return True
+            return None
 
         return send
 
@@ -243,13 +286,13 @@ def _secret(value: Any) -> str:
 
 async def _timed(send: Send, began: float, phase: Phase) -> None:
     try:
-        ok = await send()
-    except Exception:
-        ok = False
-    if ok:
+        error = await send()
+    except Exception as err:
+        error = type(err).__name__
+    if error is None:
         phase.latencies_ms.append((time.perf_counter() - began) * 1000)
     else:
-        phase.failures += 1
+        phase.errors[error] += 1
 
 
 async def paced(next_send: Callable[[], Send], rate: float, seconds: float) -> Phase:
@@ -300,8 +343,12 @@ class Side:
     def add(self, name: str, phase: Phase) -> None:
         self.phases.setdefault(name, []).append(phase)
 
-    def failures(self) -> int:
-        return sum(p.failures for ps in self.phases.values() for p in ps)
+    def failures(self) -> str:
+        errors: Counter[str] = Counter()
+        for phases in self.phases.values():
+            for p in phases:
+                errors.update(p.errors)
+        return ", ".join(f"{n} x {why}" for why, n in errors.most_common()) or "0"
 
 
 async def run(size: Size) -> list[Figure]:
@@ -311,13 +358,9 @@ async def run(size: Size) -> list[Figure]:
     hub_side, base_side = Side(), Side()
     with tempfile.TemporaryDirectory(prefix="cshub-bench-ingest-") as tmp:
         data = write_demo_data(Path(tmp) / "demo.yaml", customers(deals_needed), "UTC")
-        async with (
-            local_hub(worker=False, data_file=data) as hub,
-            aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=plan.burst_concurrency + 50),
-                timeout=aiohttp.ClientTimeout(total=30),
-            ) as http,
-        ):
+        async with local_hub(worker=False, data_file=data) as hub:
+            assert hub.api_url is not None
+            http = LoopbackHttp(hub.api_url)
             hub_sender = HubSender(hub, http, customers(deals_needed))
             base_sender = BaselineSender(hub.client, hub.settings.temporal_task_queue)
             sides = (("hub", hub_sender.next, hub_side), ("baseline", base_sender.next, base_side))
@@ -335,6 +378,7 @@ async def run(size: Size) -> list[Figure]:
                 for _, next_send, side in order:
                     side.add("burst", await burst(next_send, plan.burst, plan.burst_concurrency))
                     await asyncio.sleep(0.3)
+            await http.close()
     figures = _figures(plan, hub_side, base_side)
     NOTES = _notes(plan, figures, hub_side, base_side)
     return figures
@@ -431,7 +475,26 @@ def _notes(plan: Plan, figures: list[Figure], hub: Side, base: Side) -> str:
             "and a worker executing thousands of journeys would share the two CPU cores "
             "with the measurement unevenly. The load generator runs in the hub's process "
             "and event loop (as does the sandbox answering the deal look-ups), so the "
-            "hub's figures include the sender's own HTTP client work.",
+            "hub's figures include the sender's own work (a minimal keep-alive HTTP/1.1 "
+            "client, `LoopbackHttp`, to keep that small).",
+            "",
+            "Profile (py-spy while writing this benchmark, 30 events/s): the hub process "
+            "spends about 5 ms of Python CPU per event where the bare client spends about "
+            "1.6 ms (sandbox and sender included). Of the hub's: Temporal client request "
+            "building and RPC ~17 % (the baseline pays the same), FastAPI / Starlette / "
+            "uvicorn ~19 %, the webhook handlers and intake ~14 %, the delivery ledger's "
+            "SQLite reads and write ~9 %, the in-process HubSpot emulator and SDK answering "
+            "the deal look-up ~5 %, the sender's HTTP client (aiohttp at first) ~19 %; no "
+            "single hot spot. The dev server (SQLite file, on the two cores shared with "
+            "everything else) accepted only about 50 starts/s in the bursts, for either "
+            "side: 50/s paced is at its capacity, where the bare client already queues, and "
+            "the hub's extra CPU on the same cores tips it into queueing. Inside the hub "
+            "the time is the Temporal call itself (dispatch p50 355 ms at 50/s in such a "
+            "run, against the bare client's 21 ms at the same rate), not the hub's own "
+            "steps. Fix made: `webhooks/app.py` built a pydantic `TypeAdapter` per request "
+            "(schema generation for every HubSpot batch); it is now built once: CPU per "
+            "event 5.40 → 5.19 ms at 20/s (3 runs each). Latency at 50/s on this machine "
+            "follows the dev server's headroom, not the hub's code.",
             "",
             "| figure | hub | baseline | hub / baseline | hub runs |",
             "|---|---|---|---|---|",

@@ -5,6 +5,7 @@ need no workflow); 503 + Retry-After when Temporal is unreachable, so nothing is
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import logging
 import re
@@ -58,6 +59,16 @@ STATUS_BY_OUTCOME = {
     DeliveryOutcome.INVALID: 422,
     DeliveryOutcome.UNAVAILABLE: 503,
 }
+
+
+_HUBSPOT_BATCH: TypeAdapter[list[dict[str, Any]]] = TypeAdapter(list[dict[str, Any]])
+"""Built once: a TypeAdapter builds its validator when created (per request, that was a
+large share of the ingest's CPU time; ``make bench``, bench/ingest.py)."""
+
+
+@functools.cache
+def _adapter(model: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(model)
 
 
 class BatchResult(BaseModel):
@@ -220,7 +231,7 @@ def create_app(
         return body
 
     def parse(model: Any, body: bytes) -> Any:
-        return TypeAdapter(model).validate_json(body)
+        return _adapter(model).validate_json(body)
 
     responses: dict[int | str, dict[str, Any]] = {
         200: {"model": DeliveryResult, "description": "Duplicate: already handled, nothing done"},
@@ -271,7 +282,7 @@ def create_app(
         if isinstance(body, JSONResponse):
             return body
         try:
-            raw = TypeAdapter(list[dict[str, Any]]).validate_json(body)
+            raw = _HUBSPOT_BATCH.validate_json(body)
         except ValidationError as err:
             metrics.rejected("hubspot", "invalid_payload")
             return _error(422, "invalid_payload", _validation_detail(err))

@@ -1,0 +1,378 @@
+"""Customers in flight: N customers each with an onboarding journey and a renewal countdown
+open at once on one worker process, then a health sweep over their companies."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil  # type: ignore[import-untyped]
+
+from bench.hub import Hub, local_hub
+from bench.results import Figure, Size, Target
+from cshub.chaos.processes import hub_environment
+from cshub.settings import Settings
+from domain.health_sweep import HealthSweepInput, SweepProgress
+from domain.lifecycle import RenewalInput
+from domain.onboarding import OnboardingInput
+from domain.tiers import Tier
+from workflows.health_sweep import HealthSweepWorkflow
+from workflows.onboarding import OnboardingWorkflow
+from workflows.renewal import RenewalWorkflow
+
+TITLE = "Customers in flight"
+
+CUSTOMERS = {Size.TINY: 50, Size.FULL: 1_000}
+FIRST_ID = 700_001
+START_CONCURRENCY = 64
+"""``start_workflow`` calls in flight at once."""
+BACK_DATED_DAYS = 10
+RENEWAL_IN_DAYS = 200
+RSS_TARGET_MB = 300.0
+CACHED_WORKFLOWS = Settings(_env_file=None).worker_max_cached_workflows
+"""The production default the worker runs with (``WORKER_MAX_CACHED_WORKFLOWS``)."""
+MB = 1024 * 1024
+
+NOTES = f"""
+One worker (`python -m cshub worker`, a separate process with the production settings:
+50 concurrent activities, {CACHED_WORKFLOWS:,} cached workflows) against the Temporal dev
+server (SQLite file) and the emulators. {CUSTOMERS[Size.FULL]:,} bulk HubSpot companies
+(`"vary": true`, so their health inputs differ), and for each an `OnboardingWorkflow` and
+a `RenewalWorkflow` started with the client (`start_workflow`, {START_CONCURRENCY} starts
+in flight at once): {2 * CUSTOMERS[Size.FULL]:,} workflows open together.
+
+**Measured at {CUSTOMERS[Size.FULL]:,} customers, not 10,000.** On this machine (2 cores
+shared with other jobs) the worker took new workflows' first tasks at about 7 a second
+(each new run re-imports its workflow module in the SDK's sandbox; the dev server
+persists every task to SQLite): 20,000 workflows take 40+ minutes to settle. A 10,000
+attempt was stopped after 12 minutes with 16,000 workflow tasks still queued and the
+worker at 1,050 MB RSS, its cache ({CACHED_WORKFLOWS:,} workflows) full: the worker's
+memory grows with the *cache*, not with the workflows open, about 180 KB per cached
+workflow (the figure's notes give this run's estimate and the cache size that fits
+{RSS_TARGET_MB:.0f} MB). With the default cache a worker exceeds {RSS_TARGET_MB:.0f} MB
+once about 1,000 workflows have run on it; `WORKER_MAX_CACHED_WORKFLOWS` bounds it (an
+evicted workflow is replayed from its history at its next timer or signal, cheap for
+workflows that wake a few times a month).
+
+What they were doing: each journey is a community-tier journey back-dated
+{BACK_DATED_DAYS} days (`start_date`), so its start only loads the plan and reads the
+customer's profile (one HubSpot call), records the day 0-7 steps as skipped (a
+back-dated journey never sends a burst of old e-mails) and sleeps until its day-14
+e-mail; the community plan has no start alert. Each renewal's date is
+{RENEWAL_IN_DAYS} days away, so it loads its playbook and sleeps until the 60-day
+reminder. So the figures are what *waiting* workflows cost, which is what a portfolio
+mostly is.
+
+*worker RSS* is the peak of the worker process's resident memory (psutil, sampled every
+0.25 s) from the first start until the worker is idle again (CPU under 5 % for 3 s).
+*Temporal server RSS* is the dev server's at that point, *database* the SQLite file plus
+its journal / WAL. Then a health sweep (`HealthSweepWorkflow`, not a baseline) scores
+the companies: every trigger fires its outreach (`HealthOutreachWorkflow`s: Slack alerts,
+CRM tasks; bulk companies have no contacts, so their customer e-mails fail, are logged
+and alerted to #cs-ops) and every company found Critical gets `churn-<id>` started. The
+emulator has no rate limit here (the sweep's pacing is benchmark *Portfolio sweep*'s
+subject), so the sweep runs with `max_calls_per_10s` 50,000. Its wall time is from
+start to its result; the worker's RSS is the peak while it ran.
+
+The worker runs with bytecode caching on (`PYTHONPYCACHEPREFIX` in the run folder), as
+an installed worker has it: with `PYTHONDONTWRITEBYTECODE=1` the sandbox compiled the
+workflow modules from source for every new run (15 % of the worker's time in a
+profile).
+"""
+
+
+@dataclass
+class RssSampler:
+    """Peak resident memory of one process, sampled in the background."""
+
+    pid: int
+    interval_s: float = 0.25
+    peak: int = 0
+    _task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def sample(self) -> int:
+        try:
+            rss = int(psutil.Process(self.pid).memory_info().rss)
+        except psutil.Error:
+            return self.peak
+        self.peak = max(self.peak, rss)
+        return rss
+
+    async def _loop(self) -> None:
+        while True:
+            self.sample()
+            await asyncio.sleep(self.interval_s)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[RssSampler]:
+        self.peak = 0
+        self._task = asyncio.create_task(self._loop())
+        try:
+            yield self
+        finally:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self.sample()
+
+
+def process_tree_rss(pid: int) -> int:
+    """Resident memory of a process and its children (bytes)."""
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            total += int(p.memory_info().rss)
+    return total
+
+
+def database_bytes(db_file: Path) -> int:
+    """The SQLite file plus its write-ahead log."""
+    return sum(
+        p.stat().st_size
+        for p in (db_file, *(db_file.with_name(db_file.name + s) for s in ("-wal", "-journal")))
+        if p.exists()
+    )
+
+
+def worker_environment(hub: Hub) -> dict[str, str]:
+    """What a worker process needs to reach this hub (cf. cshub/chaos/run.py)."""
+    s, sandbox = hub.settings, hub.sandbox
+    env = hub_environment(
+        {
+            "CSHUB_ENV": "sandbox",
+            "TEMPORAL_ADDRESS": hub.temporal.address,
+            "HUBSPOT_BASE_URL": sandbox.http_url,
+            "ZENDESK_BASE_NETLOC": sandbox.http_url.removeprefix("http://"),
+            "ZENDESK_SCHEME": "http",
+            "SLACK_BASE_URL": f"{sandbox.http_url}/api/",
+            "SMTP_HOST": sandbox.smtp_host,
+            "SMTP_PORT": str(sandbox.smtp_port),
+            "CSHUB_API_DB": str(s.cshub_api_db),
+            "CSHUB_ACTIONS_DB": str(s.cshub_actions_db),
+            "CSHUB_WORKER_METRICS_ADDRESS": "",
+            "CSHUB_LOG_FORMAT": "json",
+            "CSHUB_LOG_LEVEL": "WARNING",
+            # Bytecode as an installed worker has it (pip compiles on install): the sandbox
+            # re-imports each workflow's module for every run, from source without it.
+            "PYTHONPYCACHEPREFIX": str(hub.workdir / "pycache"),
+        }
+    )
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+@contextlib.asynccontextmanager
+async def worker_process(hub: Hub) -> AsyncIterator[asyncio.subprocess.Process]:
+    """``python -m cshub worker`` as a child process, logging to the hub's folder."""
+    log_file = hub.workdir / "worker.log"
+    with log_file.open("ab") as log:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "cshub",
+            "worker",
+            env=worker_environment(hub),
+            cwd=hub.workdir,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 20)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+async def wait_idle(
+    pid: int, *, below_percent: float = 5.0, quiet_s: float = 3.0, timeout_s: float = 900
+) -> float:
+    """Wait until the process has used under ``below_percent`` CPU for ``quiet_s``; the
+    seconds waited."""
+    began = time.monotonic()
+    proc = psutil.Process(pid)
+    proc.cpu_percent(None)
+    quiet = 0.0
+    while quiet < quiet_s:
+        await asyncio.sleep(0.5)
+        quiet = quiet + 0.5 if proc.cpu_percent(None) < below_percent else 0.0
+        if time.monotonic() - began > timeout_s:
+            raise TimeoutError(f"worker still busy after {timeout_s:.0f} s")
+    return time.monotonic() - began
+
+
+async def bounded(jobs: list[Callable[[], Awaitable[Any]]], concurrency: int) -> None:
+    queue = iter(jobs)
+
+    async def lane() -> None:
+        for job in queue:
+            await job()
+
+    await asyncio.gather(*(lane() for _ in range(concurrency)))
+
+
+async def bulk_companies(hub: Hub, count: int, id_start: int) -> None:
+    async with httpx.AsyncClient(timeout=300) as http:
+        resp = await http.post(
+            f"{hub.sandbox.http_url}/_sandbox/hubspot/companies/bulk",
+            json={"count": count, "id_start": id_start, "vary": True},
+        )
+        resp.raise_for_status()
+
+
+async def start_customers(hub: Hub, ids: list[str], concurrency: int) -> None:
+    now = datetime.now(UTC)
+    renewal = (now + timedelta(days=RENEWAL_IN_DAYS)).date()
+    queue = hub.settings.temporal_task_queue
+
+    def onboarding(cid: str) -> Callable[[], Awaitable[Any]]:
+        return lambda: hub.client.start_workflow(
+            OnboardingWorkflow.run,
+            OnboardingInput(
+                customer_id=cid,
+                tier=Tier.COMMUNITY,
+                start_date=now - timedelta(days=BACK_DATED_DAYS),
+            ),
+            id=f"onboarding-{cid}",
+            task_queue=queue,
+        )
+
+    def renewal_of(cid: str) -> Callable[[], Awaitable[Any]]:
+        return lambda: hub.client.start_workflow(
+            RenewalWorkflow.run,
+            RenewalInput(customer_id=cid, renewal_date=renewal),
+            id=f"renewal-{cid}",
+            task_queue=queue,
+        )
+
+    jobs = [make(cid) for cid in ids for make in (onboarding, renewal_of)]
+    await bounded(jobs, concurrency)
+
+
+async def run(size: Size) -> list[Figure]:
+    n = CUSTOMERS[size]
+    ids = [str(FIRST_ID + i) for i in range(n)]
+    async with local_hub(worker=False, api=False) as hub:
+        await bulk_companies(hub, n, FIRST_ID)
+        async with worker_process(hub) as worker:
+            await wait_idle(worker.pid)  # imported and polling
+            idle_rss = RssSampler(worker.pid).sample()
+            sampler = RssSampler(worker.pid)
+            async with sampler.running():
+                began = time.monotonic()
+                await start_customers(hub, ids, START_CONCURRENCY)
+                start_s = time.monotonic() - began
+                await wait_idle(worker.pid)
+            settled_rss = sampler.peak
+            assert hub.temporal.pid is not None
+            temporal_rss = process_tree_rss(hub.temporal.pid)
+            db = database_bytes(hub.temporal.db_file)
+            open_count = await count_open(hub)
+
+            sweeper = RssSampler(worker.pid)
+            async with sweeper.running():
+                began = time.monotonic()
+                handle = await hub.client.start_workflow(
+                    HealthSweepWorkflow.run,
+                    HealthSweepInput(max_calls_per_10s=50_000),
+                    id="health-sweep-in-flight",
+                    task_queue=hub.settings.temporal_task_queue,
+                )
+                progress: SweepProgress = await handle.result()
+                sweep_s = time.monotonic() - began
+            sweep_rss = sweeper.peak
+            if worker.returncode is not None:
+                raise RuntimeError(f"the worker exited ({worker.returncode}): see worker.log")
+            errors = log_errors(hub.workdir / "worker.log")
+
+    c = progress.counts
+    sweep_note = (
+        f"{c.scored:,} companies scored in {progress.pages_done} pages; "
+        f"triggers {dict(sorted(c.fired.items()))}; outreach started {c.outreach_started:,}, "
+        f"churn campaigns started {c.churn_started:,}, told {c.churn_signalled:,}"
+    )
+    if errors:
+        sweep_note += f"; worker log: {len(errors)} error lines, first: {errors[0][:300]}"
+    label = f"{n:,} customers ({2 * n:,} workflows)"
+    per_workflow_kb = (settled_rss - idle_rss) / 1024 / max(1, min(2 * n, CACHED_WORKFLOWS))
+    cache_for_target = int((RSS_TARGET_MB * MB - idle_rss) / 1024 / max(per_workflow_kb, 1))
+    cache_note = (
+        f"worker idle before the starts: {idle_rss / MB:.0f} MB; about {per_workflow_kb:.0f} KB "
+        f"per cached workflow (cache {CACHED_WORKFLOWS:,}, WORKER_MAX_CACHED_WORKFLOWS); "
+        f"under {RSS_TARGET_MB:.0f} MB the cache may hold about {cache_for_target:,}"
+    )
+    rss_target = Target(kind="at_most", bound=RSS_TARGET_MB, text=f"<= {RSS_TARGET_MB:.0f} MB")
+    return [
+        Figure(
+            name="in flight: worker RSS, customers open",
+            unit="MB",
+            runs=[settled_rss / MB],
+            description=f"{label}: peak resident memory of the worker process while "
+            "starting them and until idle",
+            target=rss_target,
+            notes=[f"{open_count:,} workflows open afterwards", cache_note],
+        ),
+        Figure(
+            name="in flight: Temporal server RSS",
+            unit="MB",
+            runs=[temporal_rss / MB],
+            description=f"{label}: the dev server's resident memory once the worker was idle",
+        ),
+        Figure(
+            name="in flight: database size",
+            unit="MB",
+            runs=[db / MB],
+            description=f"{label}: the dev server's SQLite file plus WAL",
+        ),
+        Figure(
+            name="in flight: time to start them all",
+            unit="s",
+            runs=[start_s],
+            description=f"{label}: start_workflow for each, {START_CONCURRENCY} at once",
+        ),
+        Figure(
+            name="in flight: health sweep wall time",
+            unit="s",
+            runs=[sweep_s],
+            description=f"{n + 10:,} companies: HealthSweepWorkflow start to result, with "
+            "outreach, while the workflows above stay open",
+            notes=[sweep_note],
+        ),
+        Figure(
+            name="in flight: worker RSS during the health sweep",
+            unit="MB",
+            runs=[sweep_rss / MB],
+            description="peak resident memory of the worker process while the sweep ran",
+            target=rss_target,
+            notes=[sweep_note],
+        ),
+    ]
+
+
+def log_errors(log_file: Path) -> list[str]:
+    """The worker's ERROR (and worse) log lines."""
+    lines = log_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [ln for ln in lines if '"level": "ERROR"' in ln or '"level": "CRITICAL"' in ln]
+
+
+async def count_open(hub: Hub) -> int:
+    """Open workflows (the dev server's visibility)."""
+    result = await hub.client.count_workflows("ExecutionStatus = 'Running'")
+    return int(result.count)

@@ -132,6 +132,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     from connectors.factory import build_connectors
     from cshub.logs import configure_logging
     from cshub.metrics import hub_runtime
+    from cshub.stuck_workflows import alert_on_stuck_workflows
     from cshub.temporal_client import connect
 
     configure_logging(settings.cshub_log_format, settings.cshub_log_level)
@@ -145,6 +146,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         max_workers=settings.worker_max_concurrent_activities, thread_name_prefix="cshub-activity"
     ) as executor:
         worker = create_worker(client, settings, connectors, executor=executor, actions=actions)
-        async with worker:
-            await (stop or asyncio.Event()).wait()
+        with alert_on_stuck_workflows(connectors.chat, settings.slack_ops_channel):
+            async with worker:
+                await (stop or asyncio.Event()).wait()
     actions.close()

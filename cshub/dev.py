@@ -39,6 +39,7 @@ from cshub.schedules import apply_schedules
 from cshub.search_attributes import ensure_search_attributes
 from cshub.settings import WEBHOOK_SECRET_FIELDS, Settings
 from cshub.starters import start_onboarding
+from cshub.stuck_workflows import alert_on_stuck_workflows
 from domain.onboarding import MilestoneReached, OnboardingInput, ProductEvent
 from domain.surveys import NpsInput, nps_workflow_id
 from domain.ticket_sla import TicketSlaInput, ticket_sla_workflow_id
@@ -300,9 +301,8 @@ async def run_dev(dev: DevSettings) -> None:
             actions = open_action_store(
                 settings.cshub_actions_db, settings.cshub_actions_retention_days
             )
-            worker = create_worker(
-                client, settings, build_connectors(settings), executor=pool, actions=actions
-            )
+            connectors = build_connectors(settings)
+            worker = create_worker(client, settings, connectors, executor=pool, actions=actions)
 
             async def ingress_client() -> Client:
                 return client
@@ -311,44 +311,45 @@ async def run_dev(dev: DevSettings) -> None:
                 create_app(settings, connect=ingress_client, telemetry=telemetry),
                 port=dev.cshub_api_port,
             )
-            async with worker:
-                schedules = await apply_schedules(client, settings)
-                if dev.cshub_demo:
-                    await seed_demo(
-                        client, settings.temporal_task_queue, dev.cshub_demo_day_seconds
+            with alert_on_stuck_workflows(connectors.chat, settings.slack_ops_channel):
+                async with worker:
+                    schedules = await apply_schedules(client, settings)
+                    if dev.cshub_demo:
+                        await seed_demo(
+                            client, settings.temporal_task_queue, dev.cshub_demo_day_seconds
+                        )
+                        sweep_id = await seed_demo_health(
+                            client, settings.temporal_task_queue, build_connectors(settings).crm
+                        )
+                        schedules.append(f"started {sweep_id} (demo: scores the demo companies)")
+                    print(
+                        "\ncshub is running\n"
+                        f"  Temporal Web UI   http://127.0.0.1:{dev.cshub_ui_port}\n"
+                        f"  Sandbox inbox     {sandbox.http_url}/   (emails, Slack, CRM tasks)\n"
+                        f"  Outbox JSON       {sandbox.http_url}/api/outbox\n"
+                        f"  Temporal gRPC     {address}   (namespace default, "
+                        f"task queue {settings.temporal_task_queue})\n"
+                        f"  SMTP sink         {sandbox.smtp_host}:{sandbox.smtp_port}\n"
+                        f"  Webhook API       {api.url}   (OpenAPI {api.url}/docs)\n"
+                        f"  Metrics           {telemetry.metrics_url or 'off'}   "
+                        f"(and {api.url}/metrics)\n"
+                        f"  Data folder       {dev.cshub_data_dir.resolve()}\n"
+                        f"Demo customers {DEMO_CUSTOMERS[0]}-{DEMO_CUSTOMERS[-1]} are onboarding; "
+                        f"one plan day lasts {dev.cshub_demo_day_seconds} s "
+                        f"(CSHUB_DEMO_DAY_SECONDS). Ctrl-C stops everything.",
+                        flush=True,
                     )
-                    sweep_id = await seed_demo_health(
-                        client, settings.temporal_task_queue, build_connectors(settings).crm
+                    print(webhook_help(settings, api.url), flush=True)
+                    print(encryption.banner(), flush=True)
+                    print(
+                        "Schedules: "
+                        + "; ".join(schedules)
+                        + "\n  then: cshub health explain 1005 · cshub report health",
+                        flush=True,
                     )
-                    schedules.append(f"started {sweep_id} (demo: scores the demo companies)")
-                print(
-                    "\ncshub is running\n"
-                    f"  Temporal Web UI   http://127.0.0.1:{dev.cshub_ui_port}\n"
-                    f"  Sandbox inbox     {sandbox.http_url}/   (emails, Slack, CRM tasks)\n"
-                    f"  Outbox JSON       {sandbox.http_url}/api/outbox\n"
-                    f"  Temporal gRPC     {address}   (namespace default, "
-                    f"task queue {settings.temporal_task_queue})\n"
-                    f"  SMTP sink         {sandbox.smtp_host}:{sandbox.smtp_port}\n"
-                    f"  Webhook API       {api.url}   (OpenAPI {api.url}/docs)\n"
-                    f"  Metrics           {telemetry.metrics_url or 'off'}   "
-                    f"(and {api.url}/metrics)\n"
-                    f"  Data folder       {dev.cshub_data_dir.resolve()}\n"
-                    f"Demo customers {DEMO_CUSTOMERS[0]}-{DEMO_CUSTOMERS[-1]} are onboarding; "
-                    f"one plan day lasts {dev.cshub_demo_day_seconds} s "
-                    f"(CSHUB_DEMO_DAY_SECONDS). Ctrl-C stops everything.",
-                    flush=True,
-                )
-                print(webhook_help(settings, api.url), flush=True)
-                print(encryption.banner(), flush=True)
-                print(
-                    "Schedules: "
-                    + "; ".join(schedules)
-                    + "\n  then: cshub health explain 1005 · cshub report health",
-                    flush=True,
-                )
-                await stop.wait()
-                print("\ncshub dev: stopping...", flush=True)
-                await api.stop()
+                    await stop.wait()
+                    print("\ncshub dev: stopping...", flush=True)
+                    await api.stop()
     finally:
         if sandbox is not None:
             await sandbox.stop()

@@ -1,7 +1,8 @@
 """Ops alerts: the one Slack message ops get when the hub stops doing something itself.
 
-Two things raise one: an activity that still fails after its retry budget (or fails
-permanently), and a workflow that fails. Each is reported once, to
+Three things raise one: an activity that still fails after its retry budget (or fails
+permanently), a workflow that fails, and a workflow *task* that fails (a bug or a
+non-deterministic change in workflow code: the workflow waits, Temporal retries the task). Each is reported once, to
 ``SLACK_OPS_CHANNEL``, with the workflow id, the customer and the error; a workflow
 failing *because* of an activity already reported is not reported again.
 """
@@ -17,7 +18,7 @@ OPS_ALERT_PATCH = "ops-alerts"
 
 MAX_ERROR_CHARS = 1500
 
-OpsAlertKind = Literal["activity_failed", "workflow_failed"]
+OpsAlertKind = Literal["activity_failed", "workflow_failed", "workflow_task_failed"]
 
 
 class OpsAlert(BaseModel):

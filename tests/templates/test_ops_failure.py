@@ -63,3 +63,15 @@ def test_required_keys_are_exact() -> None:
     for key in sorted(required):
         with pytest.raises(UndefinedError, match=key):
             render_slack(NAME, {k: v for k, v in ctx.items() if k in required and k != key})
+
+
+def test_stuck_workflow_says_it_waits_for_a_fix() -> None:
+    msg = render_slack(
+        NAME,
+        alert(
+            kind="workflow_task_failed", customer_id=None, activity=None, gave_up=None
+        ).model_dump(),
+    )
+    assert msg.text.startswith(":warning: Workflow stuck: onboarding-1003 (no single customer)")
+    body = msg.blocks[1]["text"]["text"]
+    assert "the workflow waits and Temporal retries the task" in body

@@ -105,20 +105,22 @@ class LoopbackHttp:
     def __init__(self, url: str) -> None:
         host, port = url.removeprefix("http://").rsplit(":", 1)
         self._host, self._port = host, int(port)
-        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
 
     async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-        if self._idle:
-            reader, writer = self._idle.pop()
-        else:
-            reader, writer = await asyncio.open_connection(self._host, self._port)
         head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        writer.write(
+        request = (
             f"POST {path} HTTP/1.1\r\nHost: {self._host}:{self._port}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode()
-            + body
-        )
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n{head}\r\n"
+        ).encode() + body
+        reader, writer = await self._connection()
+        writer.write(request)
         status_line = await reader.readline()
+        if not status_line:  # the server had closed it (keep-alive timeout): once more
+            writer.close()
+            reader, writer = await asyncio.open_connection(self._host, self._port)
+            writer.write(request)
+            status_line = await reader.readline()
         length = 0
         keep = True
         while (line := await reader.readline()) not in (b"\r\n", b""):
@@ -129,13 +131,23 @@ class LoopbackHttp:
                 keep = False
         answer = await reader.readexactly(length)
         if keep:
-            self._idle.append((reader, writer))
+            self._idle.append((reader, writer, time.monotonic()))
         else:
             writer.close()
         return int(status_line.split()[1]), answer
 
+    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """An idle connection used within the last second (uvicorn closes them after
+        5 s), else a new one."""
+        while self._idle:
+            reader, writer, used = self._idle.pop()
+            if time.monotonic() - used < 1.0 and not reader.at_eof():
+                return reader, writer
+            writer.close()
+        return await asyncio.open_connection(self._host, self._port)
+
     async def close(self) -> None:
-        for _, writer in self._idle:
+        for _, writer, _ in self._idle:
             writer.close()
         self._idle.clear()
 

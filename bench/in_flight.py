@@ -62,6 +62,19 @@ once about 1,000 workflows have run on it; `WORKER_MAX_CACHED_WORKFLOWS` bounds 
 evicted workflow is replayed from its history at its next timer or signal, cheap for
 workflows that wake a few times a month).
 
+**Before / after (1,000 customers, 2,000 workflows, measured 2026-11-23):**
+
+| `WORKER_MAX_CACHED_WORKFLOWS` | worker RSS, open | during the sweep | start all | sweep |
+|---|---|---|---|---|
+| 5,000 (the default) | 596 MB | 646 MB | 24 s | 117 s |
+| 500 | 282 MB | 290 MB | 26 s | 127 s |
+
+About 220-300 KB per cached workflow here (the README says ~80 KB). The benchmark runs
+the worker with the shipped default, so its figures are the first row's until the
+default changes; a cache of about 500 keeps one worker under {RSS_TARGET_MB:.0f} MB
+whatever the number of customers, for a few per cent more time on a sweep (more
+replays).
+
 What they were doing: each journey is a community-tier journey back-dated
 {BACK_DATED_DAYS} days (`start_date`), so its start only loads the plan and reads the
 customer's profile (one HubSpot call), records the day 0-7 steps as skipped (a
@@ -147,7 +160,7 @@ def database_bytes(db_file: Path) -> int:
     )
 
 
-def worker_environment(hub: Hub) -> dict[str, str]:
+def worker_environment(hub: Hub, cached_workflows: int | None = None) -> dict[str, str]:
     """What a worker process needs to reach this hub (cf. cshub/chaos/run.py)."""
     s, sandbox = hub.settings, hub.sandbox
     env = hub_environment(
@@ -171,11 +184,15 @@ def worker_environment(hub: Hub) -> dict[str, str]:
         }
     )
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if cached_workflows is not None:
+        env["WORKER_MAX_CACHED_WORKFLOWS"] = str(cached_workflows)
     return env
 
 
 @contextlib.asynccontextmanager
-async def worker_process(hub: Hub) -> AsyncIterator[asyncio.subprocess.Process]:
+async def worker_process(
+    hub: Hub, cached_workflows: int | None = None
+) -> AsyncIterator[asyncio.subprocess.Process]:
     """``python -m cshub worker`` as a child process, logging to the hub's folder."""
     log_file = hub.workdir / "worker.log"
     with log_file.open("ab") as log:
@@ -184,7 +201,7 @@ async def worker_process(hub: Hub) -> AsyncIterator[asyncio.subprocess.Process]:
             "-m",
             "cshub",
             "worker",
-            env=worker_environment(hub),
+            env=worker_environment(hub, cached_workflows),
             cwd=hub.workdir,
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,
@@ -266,12 +283,15 @@ async def start_customers(hub: Hub, ids: list[str], concurrency: int) -> None:
     await bounded(jobs, concurrency)
 
 
-async def run(size: Size) -> list[Figure]:
+async def run(size: Size, *, cached_workflows: int | None = None) -> list[Figure]:
+    """``cached_workflows``: the worker's ``WORKER_MAX_CACHED_WORKFLOWS`` (default: the
+    production default)."""
     n = CUSTOMERS[size]
+    cache = CACHED_WORKFLOWS if cached_workflows is None else cached_workflows
     ids = [str(FIRST_ID + i) for i in range(n)]
     async with local_hub(worker=False, api=False) as hub:
         await bulk_companies(hub, n, FIRST_ID)
-        async with worker_process(hub) as worker:
+        async with worker_process(hub, cached_workflows) as worker:
             await wait_idle(worker.pid)  # imported and polling
             idle_rss = RssSampler(worker.pid).sample()
             sampler = RssSampler(worker.pid)
@@ -311,11 +331,11 @@ async def run(size: Size) -> list[Figure]:
     if errors:
         sweep_note += f"; worker log: {len(errors)} error lines, first: {errors[0][:300]}"
     label = f"{n:,} customers ({2 * n:,} workflows)"
-    per_workflow_kb = (settled_rss - idle_rss) / 1024 / max(1, min(2 * n, CACHED_WORKFLOWS))
+    per_workflow_kb = (settled_rss - idle_rss) / 1024 / max(1, min(2 * n, cache))
     cache_for_target = int((RSS_TARGET_MB * MB - idle_rss) / 1024 / max(per_workflow_kb, 1))
     cache_note = (
         f"worker idle before the starts: {idle_rss / MB:.0f} MB; about {per_workflow_kb:.0f} KB "
-        f"per cached workflow (cache {CACHED_WORKFLOWS:,}, WORKER_MAX_CACHED_WORKFLOWS); "
+        f"per cached workflow (cache {cache:,}, WORKER_MAX_CACHED_WORKFLOWS); "
         f"under {RSS_TARGET_MB:.0f} MB the cache may hold about {cache_for_target:,}"
     )
     rss_target = Target(kind="at_most", bound=RSS_TARGET_MB, text=f"<= {RSS_TARGET_MB:.0f} MB")

@@ -184,9 +184,20 @@ def parse_category(raw: str | None) -> HealthCategory | None:
         return None
 
 
+def stamp_time(at: datetime) -> datetime:
+    """A sweep's time as stamped: UTC, to the millisecond (HubSpot keeps milliseconds).
+    Seconds would not do: two sweeps started within one second would take the second
+    for a retry of the first (make bench's quick sweeps did)."""
+    at = at.astimezone(UTC)
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
 def sweep_stamp(at: datetime) -> str:
-    """The ISO text a sweep stamps companies with (UTC, seconds)."""
-    return at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    """The ISO text a sweep stamps companies with (UTC; milliseconds when not zero)."""
+    t = stamp_time(at)
+    return t.isoformat(timespec="milliseconds" if t.microsecond else "seconds").replace(
+        "+00:00", "Z"
+    )
 
 
 def breakdown_json(s: HealthScore) -> str:
@@ -232,7 +243,7 @@ def assess(
     """Score one company for the sweep of ``sweep_at``; None when a later sweep already
     scored it (this one is stale). ``quiet``: score and record, fire no trigger (a
     baseline sweep of a portfolio the hub has not watched before)."""
-    at = sweep_at.astimezone(UTC).replace(microsecond=0)
+    at = stamp_time(sweep_at)
     stamp = sweep_stamp(at)
     scored_at = parse_time(props.get(hp.SCORED_AT))
     if scored_at is not None and scored_at > at:

@@ -13,9 +13,11 @@ sweep of a portfolio). The models and the outreach playbook are read once, at th
    wait, the sweep does not); a company entering Critical gets the churn-prevention
    campaign started, or told the new score when it runs; every running campaign whose
    customer's score changed is told the new score.
-3. Between pages the sweep sleeps so its CRM requests, and those the outreach it started
-   is expected to make, stay under ``max_calls_per_10s`` (HubSpot allows 100 per 10 s to
-   the whole app); a 429 makes the page's activity wait and retry, never fail.
+3. Each page gets ``10 s * its calls / max_calls_per_10s`` counted from its start (its
+   CRM requests and those the outreach it started is expected to make), so they stay
+   under ``max_calls_per_10s`` (HubSpot allows 100 per 10 s to the whole app): only what
+   the page did not use itself is slept; a 429 makes the page's activity wait and retry,
+   never fail.
 4. Every ``pages_per_run`` pages it continues as new with its cursor and totals, so no
    history grows without bound. The ``progress`` query shows the totals so far.
 """
@@ -55,6 +57,9 @@ with workflow.unsafe.imports_passed_through():
         churn_workflow_id,
     )
     from workflows.campaign import signal_other, start_abandoned_child
+
+PACE_FROM_PAGE_START = "sweep-pace-from-page-start"
+"""``workflow.patched``: sweeps started before it slept the whole share after each page."""
 
 PAGE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -102,6 +107,7 @@ class HealthSweepWorkflow:
                     inp.model_copy(update={"carry_over": carry.model_dump(mode="json")})
                 )
             page = pr.pages_done + 1
+            page_started = workflow.now()
             outcome: PageOutcome = await workflow.execute_child_workflow(
                 HealthSweepPageWorkflow.run,
                 HealthPageInput(
@@ -124,9 +130,15 @@ class HealthSweepWorkflow:
             self._details()
             if outcome.next_after is None:
                 break
-            # The page's own requests and those its outreach will make (estimated).
+            # The page's own requests and those its outreach will make (estimated) get
+            # their share of the budget, counted from when the page started: the time
+            # the page itself took is part of it, only the rest is slept.
             calls = outcome.counts.crm_calls + outcome.counts.outreach_crm_calls
-            pause = timedelta(seconds=10 * calls / inp.max_calls_per_10s)
+            share = timedelta(seconds=10 * calls / inp.max_calls_per_10s)
+            if workflow.patched(PACE_FROM_PAGE_START):
+                pause = share - (workflow.now() - page_started)
+            else:
+                pause = share
             if pause > timedelta(0):
                 await workflow.sleep(pause, summary="stay under the CRM rate limit")
         pr.done = True

@@ -54,11 +54,11 @@ shared with other jobs) the worker took new workflows' first tasks at about 7 a 
 (each new run re-imports its workflow module in the SDK's sandbox; the dev server
 persists every task to SQLite): 20,000 workflows take 40+ minutes to settle. A 10,000
 attempt was stopped after 12 minutes with 16,000 workflow tasks still queued and the
-worker at 1,050 MB RSS, its cache ({CACHED_WORKFLOWS:,} workflows) full: the worker's
+worker at 1,050 MB RSS, its cache (5,000 workflows then) full: the worker's
 memory grows with the *cache*, not with the workflows open, about 180 KB per cached
 workflow (the figure's notes give this run's estimate and the cache size that fits
-{RSS_TARGET_MB:.0f} MB). With the default cache a worker exceeds {RSS_TARGET_MB:.0f} MB
-once about 1,000 workflows have run on it; `WORKER_MAX_CACHED_WORKFLOWS` bounds it (an
+{RSS_TARGET_MB:.0f} MB). With a cache of 5,000 a worker exceeded {RSS_TARGET_MB:.0f} MB
+once about 1,000 workflows had run on it; `WORKER_MAX_CACHED_WORKFLOWS` bounds it (an
 evicted workflow is replayed from its history at its next timer or signal, cheap for
 workflows that wake a few times a month).
 
@@ -66,14 +66,12 @@ workflows that wake a few times a month).
 
 | `WORKER_MAX_CACHED_WORKFLOWS` | worker RSS, open | during the sweep | start all | sweep |
 |---|---|---|---|---|
-| 5,000 (the default) | 596 MB | 646 MB | 24 s | 117 s |
-| 500 | 282 MB | 290 MB | 26 s | 127 s |
+| 5,000 (the default before) | 596 MB | 646 MB | 24 s | 117 s |
+| 500 (the default now) | 282 MB | 290 MB | 26 s | 127 s |
 
-About 220-300 KB per cached workflow here (the README says ~80 KB). The benchmark runs
-the worker with the shipped default, so its figures are the first row's until the
-default changes; a cache of about 500 keeps one worker under {RSS_TARGET_MB:.0f} MB
-whatever the number of customers, for a few per cent more time on a sweep (more
-replays).
+About 220-300 KB per cached workflow here. The default is now 500
+(`cshub/settings.py`): one worker stays under {RSS_TARGET_MB:.0f} MB whatever the number
+of customers, for a few per cent more time on a sweep (more replays).
 
 What they were doing: each journey is a community-tier journey back-dated
 {BACK_DATED_DAYS} days (`start_date`), so its start only loads the plan and reads the

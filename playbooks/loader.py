@@ -158,8 +158,33 @@ def known_templates() -> dict[str, set[str]]:
     return {"email": set(email_template_names()), "slack": set(slack_template_names())}
 
 
+_PLAN_CACHE: dict[tuple[object, ...], OnboardingPlan] = {}
+
+
 def load_onboarding_plan(name: str) -> OnboardingPlan:
-    return parse_plan_file(playbooks_dir() / "onboarding" / f"{name}.yaml", known_templates())
+    """The plan, parsed once per version of its file (every journey's start loads one:
+    parsing the YAML each time was a tenth of a worker's time starting journeys, make
+    bench). An edited file, or a template added or removed, is read afresh."""
+    path = playbooks_dir() / "onboarding" / f"{name}.yaml"
+    templates = known_templates()
+    try:
+        stat = path.stat()
+    except OSError:
+        return parse_plan_file(path, templates)  # names the missing file
+    key = (
+        str(path),
+        stat.st_mtime_ns,
+        stat.st_size,
+        frozenset(templates["email"]),
+        frozenset(templates["slack"]),
+    )
+    plan = _PLAN_CACHE.get(key)
+    if plan is None:
+        plan = parse_plan_file(path, templates)
+        if len(_PLAN_CACHE) > 64:
+            _PLAN_CACHE.clear()
+        _PLAN_CACHE[key] = plan
+    return plan  # frozen: shared safely
 
 
 HEALTH_DIR = "health"

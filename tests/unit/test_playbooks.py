@@ -138,3 +138,27 @@ def test_campaign_playbooks_are_validated_with_their_templates(tmp_path: Path) -
     assert ("churn.yaml", "check_every_days") in found
     assert ("winback.yaml", "(file)") in found
     assert not any(p.file.name == "renewal.yaml" for p in problems)
+
+
+def test_a_plan_is_parsed_once_and_read_afresh_when_edited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from playbooks import loader
+
+    folder = tmp_path / "onboarding"
+    folder.mkdir()
+    plan_file = folder / "starter.yaml"
+    plan_file.write_text((loader.PACKAGE_DIR / "onboarding" / "starter.yaml").read_text())
+    monkeypatch.setattr(loader, "playbooks_dir", lambda: tmp_path)
+
+    first = loader.load_onboarding_plan("starter")
+    assert loader.load_onboarding_plan("starter") is first  # parsed once
+
+    plan_file.write_text(
+        plan_file.read_text().replace("description: ", "description: Edited plan. ", 1)
+    )
+    stat = plan_file.stat()
+    os.utime(plan_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert loader.load_onboarding_plan("starter").description.startswith("Edited plan.")

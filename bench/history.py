@@ -26,11 +26,11 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.health_digest import HealthDigestInput
+from bench.hub import sandbox_settings
 from bench.results import Figure, Size, Target
 from connectors.factory import build_connectors
 from cshub.binaries import temporal_test_server
 from cshub.search_attributes import ensure_search_attributes
-from cshub.settings import Settings
 from domain.health_sweep import HealthSweepInput
 from domain.lifecycle import (
     Churned,
@@ -497,17 +497,9 @@ def _playbooks_dir() -> Path:
 async def year_hub(size: Size) -> AsyncIterator[Year]:
     sandbox = await start_sandbox(http_port=0, smtp_port=0)
     workdir = Path(tempfile.mkdtemp(prefix="cshub-bench-history-"))
-    settings = Settings(
-        _env_file=None,
-        hubspot_base_url=sandbox.http_url,
-        zendesk_base_netloc=sandbox.http_url.removeprefix("http://"),
-        zendesk_scheme="http",
-        slack_base_url=f"{sandbox.http_url}/api/",
-        smtp_host=sandbox.smtp_host,
-        smtp_port=sandbox.smtp_port,
-        cshub_api_db=workdir / "webhooks.db",
-        cshub_actions_db=workdir / "actions.db",
-        cshub_worker_metrics_address="",
+    settings = sandbox_settings(
+        sandbox,
+        workdir,
         temporal_task_queue=f"bench-history-{uuid.uuid4().hex[:8]}",
         worker_max_concurrent_activities=16,
     )

@@ -37,20 +37,25 @@ class Hub:
         return f"{self.sandbox.http_url}/api/outbox"
 
 
+def sandbox_settings(sandbox: SandboxHandle, workdir: Path, **overrides: object) -> Settings:
+    """Settings pointing every connector at the emulators, databases in ``workdir``."""
+    values: dict[str, object] = {
+        "hubspot_base_url": sandbox.http_url,
+        "zendesk_base_netloc": sandbox.http_url.removeprefix("http://"),
+        "zendesk_scheme": "http",
+        "slack_base_url": f"{sandbox.http_url}/api/",
+        "smtp_host": sandbox.smtp_host,
+        "smtp_port": sandbox.smtp_port,
+        "cshub_api_db": workdir / "webhooks.db",
+        "cshub_actions_db": workdir / "actions.db",
+        "cshub_worker_metrics_address": "",
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
 def hub_settings(temporal: TemporalProcess, sandbox: SandboxHandle, workdir: Path) -> Settings:
-    return Settings(
-        _env_file=None,
-        temporal_address=temporal.address,
-        hubspot_base_url=sandbox.http_url,
-        zendesk_base_netloc=sandbox.http_url.removeprefix("http://"),
-        zendesk_scheme="http",
-        slack_base_url=f"{sandbox.http_url}/api/",
-        smtp_host=sandbox.smtp_host,
-        smtp_port=sandbox.smtp_port,
-        cshub_api_db=workdir / "webhooks.db",
-        cshub_actions_db=workdir / "actions.db",
-        cshub_worker_metrics_address="",
-    )
+    return sandbox_settings(sandbox, workdir, temporal_address=temporal.address)
 
 
 @asynccontextmanager

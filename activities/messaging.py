@@ -28,6 +28,7 @@ from activities.models import (
     EmailRecipient,
     MessageContext,
 )
+from activities.slack_post import post_slack
 from connectors.base import Chat, Contact, Crm, Mailer, OutgoingEmail, Owner
 from connectors.errors import PermanentConnectorError
 from domain.health_properties import ACCOUNT_EXECUTIVE
@@ -311,16 +312,4 @@ class MessagingActivities:
                 "crm_url": crm_url,
             },
         )
-        with connector_errors():
-            ref = await self._chat.post_message(
-                channel=self._config.alerts_channel,
-                text=rendered.text,
-                blocks=rendered.blocks,
-                idempotency_key=idempotency_key,
-            )
-        return ActionResult(
-            channel="slack",
-            summary=rendered.text,
-            created=ref.created,
-            ref=f"{ref.channel}/{ref.ts}",
-        )
+        return await post_slack(self._chat, self._config.alerts_channel, rendered, idempotency_key)

@@ -9,8 +9,8 @@ import logging
 
 from temporalio import activity
 
-from activities.errors import connector_errors
 from activities.models import ActionResult
+from activities.slack_post import post_slack
 from connectors.base import Chat
 from domain.ops_alerts import OpsAlert
 from templates.renderer import render_slack
@@ -36,16 +36,4 @@ class OpsActivities:
                 extra={"workflow_id": alert.workflow_id, "customer_id": alert.customer_id},
             )
         rendered = render_slack("ops_failure", alert.model_dump())
-        with connector_errors():
-            ref = await self._chat.post_message(
-                channel=self._channel,
-                text=rendered.text,
-                blocks=rendered.blocks,
-                idempotency_key=alert.idempotency_key,
-            )
-        return ActionResult(
-            channel="slack",
-            summary=rendered.text,
-            created=ref.created,
-            ref=f"{ref.channel}/{ref.ts}",
-        )
+        return await post_slack(self._chat, self._channel, rendered, alert.idempotency_key)

@@ -23,6 +23,7 @@ from temporalio import activity
 from activities.errors import connector_errors
 from activities.messaging import MessagingConfig
 from activities.models import ActionResult, CustomerRef
+from activities.slack_post import post_slack
 from connectors.base import Chat, Crm, Helpdesk, SupportLoad
 from connectors.errors import NotFoundError
 from domain.health_model import INPUTS
@@ -280,18 +281,8 @@ class SupportActivities:
                 "extra": dict(req.facts),
             },
         )
-        with connector_errors():
-            ref = await self._chat.post_message(
-                channel=req.channel or self._config.alerts_channel,
-                text=rendered.text,
-                blocks=rendered.blocks,
-                idempotency_key=req.idempotency_key,
-            )
-        return ActionResult(
-            channel="slack",
-            summary=rendered.text,
-            created=ref.created,
-            ref=f"{ref.channel}/{ref.ts}",
+        return await post_slack(
+            self._chat, req.channel or self._config.alerts_channel, rendered, req.idempotency_key
         )
 
     @activity.defn(name="refresh_support_health_inputs")

@@ -1,18 +1,24 @@
-"""The health sweep's CRM work: read one page of companies, score them, write the scores
-back in one batch. A plain ``def`` activity (the HubSpot SDK blocks).
+"""The health sweep's CRM work: read pages of companies, score them, write the scores
+back one batch a page. A plain ``def`` activity (the HubSpot SDK blocks).
 
 Two CRM calls per page (one list, one batch update of up to 100 companies). A 429 from
-HubSpot becomes a retryable error carrying HubSpot's delay, so the page waits and goes
-on; a retried page writes the same values (see :mod:`domain.health_outreach`).
+HubSpot becomes a retryable error carrying HubSpot's delay, so the activity waits and
+goes on from its last heartbeat; a retried page writes the same values (see
+:mod:`domain.health_outreach`).
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import connector_errors
-from connectors.base import Crm
+from connectors.base import CompanyPage, Crm
 from domain import health_properties as hp
 from domain.health_model import INPUT_PROPERTIES, HealthCategory
 from domain.health_outreach import CHURN_OUTCOME, CREATED, TIER, Trigger, assess
@@ -63,43 +69,120 @@ def load_health_playbooks() -> PlaybooksData:
         raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
 
 
+MAX_ACTIONABLE = 200
+"""A run of pages stops after the page that brings this many companies waiting for
+outreach: they travel in the activity's result (Temporal payloads stay well under 2 MB)."""
+
+
+class _Pacer:
+    """Spaces CRM requests ``10 s / calls_per_10s`` apart, across threads (the lookahead
+    list call and the batch write share one budget)."""
+
+    def __init__(self, calls_per_10s: float | None) -> None:
+        self._interval = 10.0 / calls_per_10s if calls_per_10s else 0.0
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def wait_turn(self) -> None:
+        if not self._interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            at = max(self._next, now)
+            self._next = at + self._interval
+        if at > now:
+            time.sleep(at - now)
+
+
 class HealthActivities:
     def __init__(self, crm: Crm) -> None:
         self._crm = crm
 
     @activity.defn(name="score_health_page")
     def score_health_page(self, req: HealthPageRequest) -> HealthPageResult:
+        """Read, score and write ``req.pages`` pages in a row from ``req.after``.
+
+        While one page is written the next is read (its cursor is known once the
+        page is scored), both requests paced to ``req.max_calls_per_10s``. After each
+        page written, the progress so far is the heartbeat; a retry (a 429, a timeout)
+        goes on from the last one, or starts over: a page written again gets the same
+        values.
+        """
         playbooks = HealthPlaybooks.model_validate(req.playbooks)
-        models, plan = playbooks.models, playbooks.plan
-        with connector_errors():
-            page = self._crm.list_companies(
-                after=req.after, limit=req.page_size, properties=READ_PROPERTIES
+        done = _resumed(req)
+        pacer = _Pacer(req.max_calls_per_10s)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-list") as lookahead:
+            reading: Future[CompanyPage] = lookahead.submit(
+                self._list_page, pacer, done.next_after, req.page_size
             )
-        counts = SweepCounts(companies=len(page.companies), crm_calls=1)
-        updates: dict[str, dict[str, str]] = {}
-        actionable = []
-        for company in page.companies:
-            props = dict(company.properties)
-            props.setdefault(TIER, company.tier)
-            model = models.for_tier(company.tier)
-            health = assess(company.id, props, model, plan, req.sweep_at, quiet=req.baseline)
-            if health is None:
-                counts.stale += 1
-                continue
-            counts.scored += 1
-            counts.low_confidence += health.low_confidence
-            key = health.category.value
-            counts.by_category[key] = counts.by_category.get(key, 0) + 1
-            for fired in health.fired:
-                counts.fired[fired.trigger.value] = counts.fired.get(fired.trigger.value, 0) + 1
-                counts.outreach_crm_calls += CRM_CALLS_PER_TRIGGER[fired.trigger]
-            updates[company.id] = health.properties
-            tell_campaign = health.churn_campaign_active and health.changed
-            if health.fired or (tell_campaign and health.category is not HealthCategory.UNKNOWN):
-                actionable.append(health)
-        if updates and not req.dry_run:
-            activity.heartbeat(f"writing {len(updates)} scores")
-            with connector_errors():
-                self._crm.batch_update_companies(updates)
-            counts.crm_calls += 1
-        return HealthPageResult(next_after=page.next_after, counts=counts, actionable=actionable)
+            while True:
+                activity.heartbeat(done.model_dump(mode="json"))
+                page = reading.result()
+                done.counts.crm_calls += 1
+                updates = _score_page(page, playbooks, req, done)
+                done.pages += 1
+                done.next_after = page.next_after
+                go_on = (
+                    page.next_after is not None
+                    and done.pages < req.pages
+                    and len(done.actionable) < MAX_ACTIONABLE
+                )
+                if go_on:
+                    reading = lookahead.submit(
+                        self._list_page, pacer, page.next_after, req.page_size
+                    )
+                if updates and not req.dry_run:
+                    pacer.wait_turn()
+                    with connector_errors():
+                        self._crm.batch_update_companies(updates)
+                    done.counts.crm_calls += 1
+                if not go_on:
+                    return done
+
+    def _list_page(self, pacer: _Pacer, after: str | None, page_size: int) -> CompanyPage:
+        pacer.wait_turn()
+        with connector_errors():
+            return self._crm.list_companies(
+                after=after, limit=page_size, properties=READ_PROPERTIES
+            )
+
+
+def _resumed(req: HealthPageRequest) -> HealthPageResult:
+    """Where a retried activity left off (its last heartbeat), or the start."""
+    fresh = HealthPageResult(next_after=req.after, counts=SweepCounts(), pages=0)
+    details = activity.info().heartbeat_details
+    if not details or not isinstance(details[-1], dict):
+        return fresh
+    try:
+        return HealthPageResult.model_validate(details[-1])
+    except ValidationError:
+        return fresh
+
+
+def _score_page(
+    page: CompanyPage, playbooks: HealthPlaybooks, req: HealthPageRequest, done: HealthPageResult
+) -> dict[str, dict[str, str]]:
+    """Score every company of ``page`` into ``done``; the properties to write back."""
+    models, plan, counts = playbooks.models, playbooks.plan, done.counts
+    counts.companies += len(page.companies)
+    updates: dict[str, dict[str, str]] = {}
+    for company in page.companies:
+        props = dict(company.properties)
+        props.setdefault(TIER, company.tier)
+        model = models.for_tier(company.tier)
+        health = assess(company.id, props, model, plan, req.sweep_at, quiet=req.baseline)
+        if health is None:
+            counts.stale += 1
+            continue
+        counts.scored += 1
+        counts.low_confidence += health.low_confidence
+        key = health.category.value
+        counts.by_category[key] = counts.by_category.get(key, 0) + 1
+        for fired in health.fired:
+            counts.fired[fired.trigger.value] = counts.fired.get(fired.trigger.value, 0) + 1
+            counts.outreach_crm_calls += CRM_CALLS_PER_TRIGGER[fired.trigger]
+        updates[company.id] = health.properties
+        tell_campaign = health.churn_campaign_active and health.changed
+        if health.fired or (tell_campaign and health.category is not HealthCategory.UNKNOWN):
+            done.actionable.append(health)
+    return updates

@@ -7,43 +7,83 @@ import asyncio
 import importlib
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from bench.results import BENCH_DIR, Figure, Size, write_results
+from bench.results import (
+    BENCH_DIR,
+    Figure,
+    Size,
+    merged,
+    read_results,
+    read_sections,
+    write_results,
+)
 
 BENCHMARKS = ("ingest", "time_to_action", "in_flight", "sweep", "history")
 """Modules of this package, each with ``async def run(size) -> list[Figure]`` and an
 optional ``NOTES`` string (its section in results.md)."""
 
 
-async def run_all(names: list[str], size: Size) -> tuple[list[Figure], dict[str, str]]:
-    figures: list[Figure] = []
+def notes_sections(
+    figures: list[dict[str, Any]], ran: set[str], previous: dict[str, str]
+) -> dict[str, str]:
+    """Each benchmark's notes, in the order of ``BENCHMARKS``: its module's ``NOTES``
+    when it ran now (some are written by the run), else its section of the last file."""
+    present = {f.get("benchmark") for f in figures}
     sections: dict[str, str] = {}
+    for name in BENCHMARKS:
+        if name not in present:
+            continue
+        module = importlib.import_module(f"bench.{name}")
+        title = getattr(module, "TITLE", name)
+        body = getattr(module, "NOTES", "") if name in ran else previous.get(title, "")
+        if body:
+            sections[title] = body
+    return sections
+
+
+async def run_all(names: list[str], size: Size, out: Path) -> list[dict[str, Any]]:
+    """Run each benchmark; after each one, its figures replace its earlier ones in
+    ``out`` (a benchmark that fails leaves the figures measured before it written)."""
+    figures, previous = read_results(out), read_sections(out)
+    ran: set[str] = set()
     for name in names:
         module = importlib.import_module(f"bench.{name}")
         began = time.monotonic()
         print(f"[bench] {name} ({size.value}) ...", flush=True)
         found: list[Figure] = await module.run(size)
         print(f"[bench] {name}: {len(found)} figures in {time.monotonic() - began:.0f} s")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         for f in found:
+            f.benchmark, f.measured = name, stamp
             met = {True: "meets", False: "MISSES", None: "no"}[f.meets_target]
             print(f"    {f.name}: {f.value:,.3f} {f.unit} (baseline {f.baseline}) {met} target")
-        figures += found
-        notes = getattr(module, "NOTES", "")
-        if notes:
-            sections[getattr(module, "TITLE", name)] = notes
-    return figures, sections
+        ran.add(name)
+        figures = merged(figures, [f.to_json() for f in found])
+        figures.sort(key=lambda f: _order(f.get("benchmark")))
+        write_results(figures, notes_sections(figures, ran, previous), out)
+        print(f"[bench] wrote {out / 'results.md'} and {out / 'results.json'}", flush=True)
+    return figures
+
+
+def _order(benchmark: object) -> int:
+    return BENCHMARKS.index(benchmark) if benchmark in BENCHMARKS else len(BENCHMARKS)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--only", action="append", choices=BENCHMARKS, help="repeatable")
     parser.add_argument("--size", choices=[s.value for s in Size], default=Size.FULL.value)
-    parser.add_argument("--out", type=Path, default=BENCH_DIR)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=BENCH_DIR,
+        help="folder of results.md / results.json (figures of benchmarks not run are kept)",
+    )
     args = parser.parse_args(argv)
-    figures, sections = asyncio.run(run_all(args.only or list(BENCHMARKS), Size(args.size)))
-    write_results(figures, sections, args.out)
-    print(f"[bench] wrote {args.out / 'results.md'} and {args.out / 'results.json'}")
+    asyncio.run(run_all(args.only or list(BENCHMARKS), Size(args.size), args.out))
     return 0
 
 

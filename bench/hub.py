@@ -3,17 +3,23 @@ emulators, and optionally an in-process worker and webhook API."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil  # type: ignore[import-untyped]
 from temporalio.client import Client
 
 from activities.action_log import open_action_store
 from connectors.factory import build_connectors
+from cshub.chaos.processes import sandbox_environment
 from cshub.codec import data_converter
 from cshub.settings import Settings
 from cshub.temporal_process import TemporalProcess
@@ -117,3 +123,66 @@ async def _maybe_worker(hub: Hub, enabled: bool) -> AsyncIterator[None]:
         async with worker:
             yield
     actions.close()
+
+
+def worker_environment(hub: Hub, cached_workflows: int | None = None) -> dict[str, str]:
+    """What a worker process needs to reach this hub."""
+    env = sandbox_environment(
+        hub.temporal.address,
+        hub.sandbox,
+        hub.workdir,
+        CSHUB_LOG_LEVEL="WARNING",
+        # Bytecode as an installed worker has it (pip compiles on install): the sandbox
+        # re-imports each workflow's module for every run, from source without it.
+        PYTHONPYCACHEPREFIX=str(hub.workdir / "pycache"),
+    )
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if cached_workflows is not None:
+        env["WORKER_MAX_CACHED_WORKFLOWS"] = str(cached_workflows)
+    return env
+
+
+@contextlib.asynccontextmanager
+async def worker_process(
+    hub: Hub, cached_workflows: int | None = None
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """``python -m cshub worker`` as a child process, logging to the hub's folder."""
+    log_file = hub.workdir / "worker.log"
+    with log_file.open("ab") as log:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "cshub",
+            "worker",
+            env=worker_environment(hub, cached_workflows),
+            cwd=hub.workdir,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 20)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+async def wait_idle(
+    pid: int, *, below_percent: float = 5.0, quiet_s: float = 3.0, timeout_s: float = 900
+) -> float:
+    """Wait until the process has used under ``below_percent`` CPU for ``quiet_s``; the
+    seconds waited."""
+    began = time.monotonic()
+    proc = psutil.Process(pid)
+    proc.cpu_percent(None)
+    quiet = 0.0
+    while quiet < quiet_s:
+        await asyncio.sleep(0.5)
+        quiet = quiet + 0.5 if proc.cpu_percent(None) < below_percent else 0.0
+        if time.monotonic() - began > timeout_s:
+            raise TimeoutError(f"worker still busy after {timeout_s:.0f} s")
+    return time.monotonic() - began

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,9 +15,8 @@ from typing import Any
 import httpx
 import psutil  # type: ignore[import-untyped]
 
-from bench.hub import Hub, local_hub
+from bench.hub import Hub, local_hub, wait_idle, worker_process
 from bench.results import Figure, Size, Target
-from cshub.chaos.processes import hub_environment
 from cshub.settings import Settings
 from domain.health_sweep import HealthSweepInput, SweepProgress
 from domain.lifecycle import RenewalInput
@@ -156,81 +154,6 @@ def database_bytes(db_file: Path) -> int:
         for p in (db_file, *(db_file.with_name(db_file.name + s) for s in ("-wal", "-journal")))
         if p.exists()
     )
-
-
-def worker_environment(hub: Hub, cached_workflows: int | None = None) -> dict[str, str]:
-    """What a worker process needs to reach this hub (cf. cshub/chaos/run.py)."""
-    s, sandbox = hub.settings, hub.sandbox
-    env = hub_environment(
-        {
-            "CSHUB_ENV": "sandbox",
-            "TEMPORAL_ADDRESS": hub.temporal.address,
-            "HUBSPOT_BASE_URL": sandbox.http_url,
-            "ZENDESK_BASE_NETLOC": sandbox.http_url.removeprefix("http://"),
-            "ZENDESK_SCHEME": "http",
-            "SLACK_BASE_URL": f"{sandbox.http_url}/api/",
-            "SMTP_HOST": sandbox.smtp_host,
-            "SMTP_PORT": str(sandbox.smtp_port),
-            "CSHUB_API_DB": str(s.cshub_api_db),
-            "CSHUB_ACTIONS_DB": str(s.cshub_actions_db),
-            "CSHUB_WORKER_METRICS_ADDRESS": "",
-            "CSHUB_LOG_FORMAT": "json",
-            "CSHUB_LOG_LEVEL": "WARNING",
-            # Bytecode as an installed worker has it (pip compiles on install): the sandbox
-            # re-imports each workflow's module for every run, from source without it.
-            "PYTHONPYCACHEPREFIX": str(hub.workdir / "pycache"),
-        }
-    )
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    if cached_workflows is not None:
-        env["WORKER_MAX_CACHED_WORKFLOWS"] = str(cached_workflows)
-    return env
-
-
-@contextlib.asynccontextmanager
-async def worker_process(
-    hub: Hub, cached_workflows: int | None = None
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    """``python -m cshub worker`` as a child process, logging to the hub's folder."""
-    log_file = hub.workdir / "worker.log"
-    with log_file.open("ab") as log:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "cshub",
-            "worker",
-            env=worker_environment(hub, cached_workflows),
-            cwd=hub.workdir,
-            stdout=log,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-    try:
-        yield proc
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 20)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-
-
-async def wait_idle(
-    pid: int, *, below_percent: float = 5.0, quiet_s: float = 3.0, timeout_s: float = 900
-) -> float:
-    """Wait until the process has used under ``below_percent`` CPU for ``quiet_s``; the
-    seconds waited."""
-    began = time.monotonic()
-    proc = psutil.Process(pid)
-    proc.cpu_percent(None)
-    quiet = 0.0
-    while quiet < quiet_s:
-        await asyncio.sleep(0.5)
-        quiet = quiet + 0.5 if proc.cpu_percent(None) < below_percent else 0.0
-        if time.monotonic() - began > timeout_s:
-            raise TimeoutError(f"worker still busy after {timeout_s:.0f} s")
-    return time.monotonic() - began
 
 
 async def bounded(jobs: list[Callable[[], Awaitable[Any]]], concurrency: int) -> None:

@@ -57,6 +57,10 @@ class Figure:
     """The raw-Temporal (or rate-limit floor) counterpart, measured in the same run."""
     target: Target | None = None
     notes: list[str] = field(default_factory=list)
+    benchmark: str = ""
+    """The module that measured it (``bench/<benchmark>.py``); set by ``python -m bench``."""
+    measured: str = ""
+    """When (UTC); set by ``python -m bench``."""
 
     @property
     def value(self) -> float:
@@ -73,6 +77,8 @@ class Figure:
     def to_json(self) -> dict[str, Any]:
         target = self.target.limit(self.baseline) if self.target else None
         return {
+            "benchmark": self.benchmark,
+            "measured": self.measured,
             "name": self.name,
             "value": round(self.value, 3),
             "unit": self.unit,
@@ -131,14 +137,49 @@ def _fmt(value: float | None, unit: str) -> str:
     return f"{text} {unit}".strip()
 
 
+def merged(previous: list[dict[str, Any]], measured: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``measured`` replaces every figure of the benchmarks it comes from; the figures
+    of the other benchmarks in ``previous`` (an earlier ``results.json``) are kept, so
+    ``--only NAME`` updates one benchmark's figures, not the whole file. Figures that do
+    not say their benchmark (an older file) are dropped."""
+    fresh = {f["benchmark"] for f in measured}
+    kept = [f for f in previous if f.get("benchmark") and f["benchmark"] not in fresh]
+    return kept + measured
+
+
+def read_results(out_dir: Path = BENCH_DIR) -> list[dict[str, Any]]:
+    """The figures of ``results.json`` (none when absent or not one of ours)."""
+    try:
+        found = json.loads((out_dir / "results.json").read_text())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(found, list):
+        return []
+    return [f for f in found if isinstance(f, dict) and "name" in f and "value" in f]
+
+
+def read_sections(out_dir: Path = BENCH_DIR) -> dict[str, str]:
+    """The notes sections (``## Title``) of ``results.md``, by title."""
+    try:
+        text = (out_dir / "results.md").read_text()
+    except OSError:
+        return {}
+    sections: dict[str, str] = {}
+    for chunk in text.split("\n## ")[1:]:
+        title, _, body = chunk.partition("\n")
+        sections[title.strip()] = body.strip()
+    return sections
+
+
 def write_results(
-    figures: list[Figure], sections: dict[str, str], out_dir: Path = BENCH_DIR
+    figures: list[dict[str, Any]], sections: dict[str, str], out_dir: Path = BENCH_DIR
 ) -> None:
-    """``results.json`` (a list of figures) and ``results.md`` (machine, then a table)."""
-    (out_dir / "results.json").write_text(
-        json.dumps([f.to_json() for f in figures], indent=2) + "\n"
-    )
+    """``results.json`` (a list of figures, as :meth:`Figure.to_json`) and ``results.md``
+    (machine, a table, then each benchmark's notes)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results.json").write_text(json.dumps(figures, indent=2) + "\n")
     info = machine()
+    info["date"] += " (this file; each figure's own date is in its row)"
     lines = ["# cshub benchmark results", "", "Written by `make bench` (`python -m bench`).", ""]
     lines += [f"- **{k}**: {v}" for k, v in info.items()]
     lines += [
@@ -146,14 +187,17 @@ def write_results(
         "Each figure is the median of its runs (min to max in brackets); *baseline* is raw",
         "Temporal doing the same work (or the floor a rate limit sets) in the same run.",
         "",
-        "| figure | value (min to max) | baseline | target | met |",
-        "|---|---|---|---|---|",
+        "| figure | value (min to max) | baseline | target | met | measured |",
+        "|---|---|---|---|---|---|",
     ]
     for f in figures:
-        met = {True: "yes", False: "**no**", None: "-"}[f.meets_target]
-        spread = f"{_fmt(f.value, f.unit)} ({_fmt(min(f.runs), '')} to {_fmt(max(f.runs), '')})"
-        target = f.target.text if f.target else "-"
-        lines.append(f"| {f.name} | {spread} | {_fmt(f.baseline, f.unit)} | {target} | {met} |")
+        met = {True: "yes", False: "**no**", None: "-"}[f.get("meets_target")]
+        unit = f.get("unit") or ""
+        spread = f"{_fmt(f['value'], unit)} ({_fmt(f.get('min'), '')} to {_fmt(f.get('max'), '')})"
+        lines.append(
+            f"| {f['name']} | {spread} | {_fmt(f.get('baseline'), unit)} | "
+            f"{f.get('target_text') or '-'} | {met} | {f.get('measured') or '-'} |"
+        )
     for title, body in sections.items():
         lines += ["", f"## {title}", "", body.strip()]
     (out_dir / "results.md").write_text("\n".join(lines) + "\n")

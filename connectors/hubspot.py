@@ -20,6 +20,7 @@ Failures
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import ModuleType
@@ -170,7 +171,7 @@ class HubSpotCrm:
         target = f"companies after {after}" if after else "companies, first page"
         wanted = _with_company_properties(properties)
         paging: dict[str, Any] = {"after": after} if after else {}
-        page = self._call(
+        page = self._call_json(
             "list_companies",
             target,
             self._companies.get_page,
@@ -180,9 +181,12 @@ class HubSpotCrm:
             **paging,
         )
         with reading_response(SYSTEM, "list_companies", target):
-            companies = [self._to_company(obj, properties) for obj in page.results or []]
-            nxt = getattr(getattr(page, "paging", None), "next", None)
-            next_after = str(nxt.after) if nxt is not None and nxt.after else None
+            companies = [
+                self._company(str(obj["id"]), obj.get("properties"), properties)
+                for obj in page.get("results") or []
+            ]
+            nxt = (page.get("paging") or {}).get("next") or {}
+            next_after = str(nxt["after"]) if nxt.get("after") else None
             return CompanyPage(companies=companies, next_after=next_after)
 
     def batch_read_companies(self, ids: Sequence[str], properties: Sequence[str]) -> list[Company]:
@@ -222,7 +226,7 @@ class HubSpotCrm:
             return 0
         ids = [str(i) for i in updates]
         target = _batch_target(ids)
-        result = self._call(
+        result = self._call_json(
             "batch_update_companies",
             target,
             self._companies_batch.update,
@@ -234,7 +238,7 @@ class HubSpotCrm:
             ),
         )
         with reading_response(SYSTEM, "batch_update_companies", target):
-            return len({str(obj.id) for obj in result.results or []})
+            return len({str(obj["id"]) for obj in result.get("results") or []})
 
     def get_primary_contact(self, company_id: str) -> Contact | None:
         """The first associated contact that has an e-mail address (HubSpot's order)."""
@@ -421,11 +425,17 @@ class HubSpotCrm:
             return _associated_ids(obj, "deals")
 
     def _to_company(self, obj: Any, extra: Sequence[str] = ()) -> Company:
-        """A company record as a Company; every name in ``extra`` is in its properties."""
-        props: dict[str, str | None] = dict(obj.properties or {})
+        """A company record (an SDK model) as a Company."""
+        return self._company(str(obj.id), obj.properties, extra)
+
+    def _company(
+        self, company_id: str, properties: Mapping[str, Any] | None, extra: Sequence[str] = ()
+    ) -> Company:
+        """A Company from a record's id and properties; every name in ``extra`` is in its
+        properties."""
+        props: dict[str, str | None] = dict(properties or {})
         for name in extra:
             props.setdefault(name, None)
-        company_id = str(obj.id)
         url = self.company_url(company_id)
         if url:
             props.setdefault("crm_url", url)
@@ -564,6 +574,27 @@ class HubSpotCrm:
             raise
         except Exception as exc:
             raise _translate(operation, target, exc) from exc
+
+    def _call_json(
+        self, operation: str, target: str, fn: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Like :meth:`_call`, but the answer's JSON as it came, not the SDK's models.
+
+        For the health sweep's list and batch-update calls (100 companies each): the SDK's
+        models parse every record's ``createdAt`` / ``updatedAt`` with ``dateutil``, most
+        of the CPU a sweep page costs, for timestamps the hub never reads."""
+        raw = self._call(operation, target, fn, *args, _preload_content=False, **kwargs)
+        try:
+            body = raw.data
+        except Exception as exc:
+            raise _translate(operation, target, exc) from exc
+        finally:
+            raw.release_conn()
+        with reading_response(SYSTEM, operation, target):
+            parsed = json.loads(body) if body else {}
+            if not isinstance(parsed, dict):
+                raise ValueError(f"expected a JSON object, got {type(parsed).__name__}")
+            return parsed
 
 
 def _translate(operation: str, target: str, exc: Exception) -> ConnectorError:

@@ -46,8 +46,15 @@ class HealthSweepInput(_Message):
         "alerts at once)",
     )
     max_pages: int | None = Field(default=None, ge=1, description="stop after this many pages")
+    pages_per_activity: int = Field(
+        default=25,
+        ge=1,
+        le=50,
+        description="pages one activity reads, scores and writes in a row (the next page "
+        "is read while the current one is written): fewer Temporal round trips a page",
+    )
     pages_per_run: int = Field(
-        default=50,
+        default=200,
         ge=1,
         le=1000,
         description="pages before the sweep continues as new (keeps its history short)",
@@ -112,9 +119,13 @@ class HealthPlaybooks(BaseModel):
 class HealthPageInput(_Message):
     sweep_id: str
     sweep_at: datetime
-    page: int = Field(ge=1)
+    page: int = Field(ge=1, description="the first page of this child")
     after: str | None = None
     page_size: int = Field(default=100, ge=1, le=100)
+    pages: int = Field(default=1, ge=1, le=50, description="pages in a row, from ``page``")
+    max_calls_per_10s: float | None = Field(
+        default=None, gt=0, description="the pace of the activity's own CRM requests"
+    )
     dry_run: bool = False
     baseline: bool = False
     playbooks: PlaybooksData
@@ -126,6 +137,19 @@ class HealthPageRequest(_Message):
     sweep_at: datetime
     after: str | None = None
     page_size: int = Field(default=100, ge=1, le=100)
+    pages: int = Field(
+        default=1,
+        ge=1,
+        le=50,
+        description="pages to do in a row (fewer when the portfolio ends, or when "
+        "MAX_ACTIONABLE companies are waiting for outreach)",
+    )
+    max_calls_per_10s: float | None = Field(
+        default=None,
+        gt=0,
+        description="space the activity's own CRM requests to this rate (None: no pacing, "
+        "the workflow paces)",
+    )
     dry_run: bool = False
     baseline: bool = False
     playbooks: PlaybooksData
@@ -133,17 +157,20 @@ class HealthPageRequest(_Message):
 
 class HealthPageResult(BaseModel):
     """What ``score_health_page`` scored and wrote; ``actionable`` lists only the
-    companies with a trigger fired or a running churn campaign to tell."""
+    companies with a trigger fired or a running churn campaign to tell. Also the
+    activity's heartbeat after each page, so a retry goes on from there."""
 
     next_after: str | None
     counts: SweepCounts
     actionable: list[CompanyHealth] = Field(default_factory=list)
+    pages: int = Field(default=1, description="pages read (and written)")
 
 
 class PageOutcome(BaseModel):
     page: int
     next_after: str | None
     counts: SweepCounts
+    pages: int = 1
 
 
 class SweepProgress(BaseModel):

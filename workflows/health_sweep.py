@@ -5,19 +5,21 @@ hand from the UI with ``{}`` (``{"dry_run": true}`` to see the figures without w
 ``{"baseline": true}`` to score and record without firing any trigger, for the first
 sweep of a portfolio). The models and the outreach playbook are read once, at the start.
 
-1. Page through the portfolio, 100 companies a page, one child workflow per page
-   (``<sweep id>/page-<n>``): its activity reads the page, scores each company with its
-   tier's model and writes score, category, trend and breakdown back in one batch.
+1. Page through the portfolio, 100 companies a page, one child workflow per
+   ``pages_per_activity`` pages (``<sweep id>/page-<n>``, n its first page): its activity
+   reads each page, scores each company with its tier's model and writes score,
+   category, trend and breakdown back in one batch, reading the next page meanwhile.
 2. For each company where a trigger fired (``playbooks/health/outreach.yaml``), the page
    starts a ``HealthOutreachWorkflow`` (alerts, tasks, e-mails: quiet hours may make it
    wait, the sweep does not); a company entering Critical gets the churn-prevention
    campaign started, or told the new score when it runs; every running campaign whose
    customer's score changed is told the new score.
-3. Each page gets ``10 s * its calls / max_calls_per_10s`` counted from its start (its
-   CRM requests and those the outreach it started is expected to make), so they stay
-   under ``max_calls_per_10s`` (HubSpot allows 100 per 10 s to the whole app): only what
-   the page did not use itself is slept; a 429 makes the page's activity wait and retry,
-   never fail.
+3. The activity spaces its own requests to ``max_calls_per_10s``, and each child gets
+   ``10 s * its calls / max_calls_per_10s`` counted from its start (its pages' CRM
+   requests and those the outreach it started is expected to make), so they stay under
+   ``max_calls_per_10s`` (HubSpot allows 100 per 10 s to the whole app): only what the
+   child did not use itself is slept; a 429 makes the activity wait and go on from its
+   last page, never fail.
 4. Every ``pages_per_run`` pages it continues as new with its cursor and totals, so no
    history grows without bound. The ``progress`` query shows the totals so far.
 """
@@ -60,6 +62,10 @@ with workflow.unsafe.imports_passed_through():
 
 PACE_FROM_PAGE_START = "sweep-pace-from-page-start"
 """``workflow.patched``: sweeps started before it slept the whole share after each page."""
+
+PAGES_PER_ACTIVITY = "sweep-pages-per-activity"
+"""``workflow.patched``: sweeps started before it ran one child workflow and one
+activity per page, paced by the workflow alone."""
 
 PAGE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -107,6 +113,12 @@ class HealthSweepWorkflow:
                     inp.model_copy(update={"carry_over": carry.model_dump(mode="json")})
                 )
             page = pr.pages_done + 1
+            pages, pace = 1, None
+            if workflow.patched(PAGES_PER_ACTIVITY):
+                pages = min(inp.pages_per_activity, inp.pages_per_run - pages_this_run)
+                if inp.max_pages is not None:
+                    pages = min(pages, inp.max_pages - pr.pages_done)
+                pace = inp.max_calls_per_10s
             page_started = workflow.now()
             outcome: PageOutcome = await workflow.execute_child_workflow(
                 HealthSweepPageWorkflow.run,
@@ -116,23 +128,27 @@ class HealthSweepWorkflow:
                     page=page,
                     after=pr.next_after,
                     page_size=inp.page_size,
+                    pages=pages,
+                    max_calls_per_10s=pace,
                     dry_run=inp.dry_run,
                     baseline=inp.baseline,
                     playbooks=playbooks,
                 ),
                 id=f"{sweep_id}/page-{page}",
-                static_summary=f"health sweep page {page}",
+                static_summary=f"health sweep page {page}"
+                + (f" and up to {pages - 1} more" if pages > 1 else ""),
             )
-            pr.pages_done = page
-            pages_this_run += 1
+            pr.pages_done += outcome.pages
+            pages_this_run += outcome.pages
             pr.next_after = outcome.next_after
             pr.counts.add(outcome.counts)
             self._details()
             if outcome.next_after is None:
                 break
-            # The page's own requests and those its outreach will make (estimated) get
-            # their share of the budget, counted from when the page started: the time
-            # the page itself took is part of it, only the rest is slept.
+            # The pages' own requests and those their outreach will make (estimated) get
+            # their share of the budget, counted from when the child started: the time
+            # the pages took (the activity spaces its own requests) is part of it, only
+            # the rest is slept.
             calls = outcome.counts.crm_calls + outcome.counts.outreach_crm_calls
             share = timedelta(seconds=10 * calls / inp.max_calls_per_10s)
             if workflow.patched(PACE_FROM_PAGE_START):
@@ -163,7 +179,7 @@ class HealthSweepWorkflow:
 
 @workflow.defn(name="HealthSweepPageWorkflow")
 class HealthSweepPageWorkflow:
-    """One page of a sweep: score and write 100 companies, then start their outreach."""
+    """Pages of a sweep: score and write 100 companies a page, then start their outreach."""
 
     @workflow.run
     async def run(self, inp: HealthPageInput) -> PageOutcome:
@@ -173,21 +189,25 @@ class HealthSweepPageWorkflow:
                 sweep_at=inp.sweep_at,
                 after=inp.after,
                 page_size=inp.page_size,
+                pages=inp.pages,
+                max_calls_per_10s=inp.max_calls_per_10s,
                 dry_run=inp.dry_run,
                 baseline=inp.baseline,
                 playbooks=inp.playbooks,
             ),
-            start_to_close_timeout=timedelta(minutes=5),
+            start_to_close_timeout=timedelta(minutes=4 + inp.pages),
             heartbeat_timeout=timedelta(minutes=2),
             retry_policy=PAGE_RETRY,
-            summary=f"score {inp.page_size} companies after {inp.after or 'the start'}",
+            summary=f"score {inp.page_size * inp.pages} companies after {inp.after or 'the start'}",
         )
         counts = result.counts
         if not inp.dry_run and result.actionable:
             # Only the small outreach playbook is validated here (see PlaybooksData).
             plan = OutreachPlan.model_validate(inp.playbooks["plan"])
             await asyncio.gather(*(self._act(inp, plan, h, counts) for h in result.actionable))
-        return PageOutcome(page=inp.page, next_after=result.next_after, counts=counts)
+        return PageOutcome(
+            page=inp.page, next_after=result.next_after, counts=counts, pages=result.pages
+        )
 
     async def _act(
         self, inp: HealthPageInput, plan: OutreachPlan, h: CompanyHealth, counts: SweepCounts

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 
+from sandbox.server import SandboxHandle
+
 
 class HubProcess:
     """``python -m cshub <command>`` with its own environment, logging to a file."""
@@ -83,3 +85,28 @@ async def wait_http_ok(url: str, timeout_s: float = 60) -> None:
             if asyncio.get_running_loop().time() > deadline:
                 raise RuntimeError(f"{url} did not answer 200 within {timeout_s:.0f} s")
             await asyncio.sleep(0.3)
+
+
+def sandbox_environment(
+    temporal_address: str, sandbox: SandboxHandle, workdir: Path, **values: str
+) -> dict[str, str]:
+    """:func:`hub_environment` for a hub process against the emulators: every connector
+    pointed at ``sandbox``, the databases in ``workdir``, JSON logs, no metrics port;
+    ``values`` (``CSHUB_API_PORT="8000"``) added or overriding."""
+    return hub_environment(
+        {
+            "CSHUB_ENV": "sandbox",
+            "TEMPORAL_ADDRESS": temporal_address,
+            "HUBSPOT_BASE_URL": sandbox.http_url,
+            "ZENDESK_BASE_NETLOC": sandbox.http_url.removeprefix("http://"),
+            "ZENDESK_SCHEME": "http",
+            "SLACK_BASE_URL": f"{sandbox.http_url}/api/",
+            "SMTP_HOST": sandbox.smtp_host,
+            "SMTP_PORT": str(sandbox.smtp_port),
+            "CSHUB_API_DB": str(workdir / "webhooks.db"),
+            "CSHUB_ACTIONS_DB": str(workdir / "actions.db"),
+            "CSHUB_WORKER_METRICS_ADDRESS": "",
+            "CSHUB_LOG_FORMAT": "json",
+            **values,
+        }
+    )

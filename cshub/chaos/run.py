@@ -24,7 +24,7 @@ from cshub.chaos.portfolio import (
     owed_at_start,
     write_demo_data,
 )
-from cshub.chaos.processes import HubProcess, hub_environment, wait_http_ok
+from cshub.chaos.processes import HubProcess, sandbox_environment, wait_http_ok
 from cshub.chaos.senders import DeliveryStats, Event, deliver, portfolio_events
 from cshub.settings import SANDBOX_WEBHOOK_SECRETS
 from cshub.temporal_process import TemporalProcess, free_port
@@ -124,25 +124,14 @@ class ChaosRun:
     # -- set-up ---------------------------------------------------------------------
 
     def _env(self, sandbox: SandboxHandle) -> dict[str, str]:
-        return hub_environment(
-            {
-                "CSHUB_ENV": "sandbox",
-                "TEMPORAL_ADDRESS": self.temporal.address,
-                "HUBSPOT_BASE_URL": sandbox.http_url,
-                "ZENDESK_BASE_NETLOC": sandbox.http_url.removeprefix("http://"),
-                "ZENDESK_SCHEME": "http",
-                "SLACK_BASE_URL": f"{sandbox.http_url}/api/",
-                "SMTP_HOST": sandbox.smtp_host,
-                "SMTP_PORT": str(sandbox.smtp_port),
-                "CSHUB_API_HOST": "127.0.0.1",
-                "CSHUB_API_PORT": str(self.api_port),
-                "CSHUB_API_DB": str(self.workdir / "webhooks.db"),
-                "CSHUB_ACTIONS_DB": str(self.workdir / "actions.db"),
-                "CSHUB_PUBLIC_API_URL": self.api_url,
-                "HUBSPOT_WEBHOOK_URL": f"{self.api_url}/webhooks/hubspot",
-                "CSHUB_WORKER_METRICS_ADDRESS": "",
-                "CSHUB_LOG_FORMAT": "json",
-            }
+        return sandbox_environment(
+            self.temporal.address,
+            sandbox,
+            self.workdir,
+            CSHUB_API_HOST="127.0.0.1",
+            CSHUB_API_PORT=str(self.api_port),
+            CSHUB_PUBLIC_API_URL=self.api_url,
+            HUBSPOT_WEBHOOK_URL=f"{self.api_url}/webhooks/hubspot",
         )
 
     async def run(self) -> Figures:

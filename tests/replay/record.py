@@ -637,6 +637,28 @@ async def health_sweep(c: Ctx) -> None:
     await digest.result()
 
 
+@scenario("pages-per-activity", "HealthSweepWorkflow", "HealthSweepPageWorkflow")
+async def health_sweep_pages_per_activity(c: Ctx) -> None:
+    """The same 40 companies in pages of 10, three pages per activity, six pages per run:
+    a run of three pages, then one cut short by the end of the portfolio."""
+    from domain.health_sweep import HealthSweepInput
+    from tests.workflows.test_health_sweep import bulk_companies
+    from workflows.health_sweep import HealthSweepWorkflow
+
+    await bulk_companies(c.sandbox, 30, 300001)
+    sweep_id = "health-sweep-pages-replay"
+    handle = await c.env.client.start_workflow(
+        HealthSweepWorkflow.run,
+        HealthSweepInput(page_size=10, pages_per_activity=3, pages_per_run=6, max_calls_per_10s=50),
+        id=sweep_id,
+        task_queue=c.queue,
+    )
+    c.keep("HealthSweepWorkflow", handle)
+    result = await handle.result()
+    assert (result.pages_done, result.counts.scored) == (4, 40), result
+    c.keep("HealthSweepPageWorkflow", c.env.client.get_workflow_handle(f"{sweep_id}/page-1"))
+
+
 @scenario("steered", "HealthOutreachWorkflow")
 async def outreach_steered(c: Ctx) -> None:
     """Started paused (signal-with-start), the next action skipped, resumed."""

@@ -11,7 +11,9 @@ CRM task / churn campaign per trigger fired, and nothing at all from a second sw
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,6 +57,22 @@ async def bulk_companies(sandbox: SandboxHandle, count: int, id_start: int) -> N
             },
         )
         resp.raise_for_status()
+
+
+@contextlib.asynccontextmanager
+async def hubspot_rate_limit(
+    sandbox: SandboxHandle, max_requests: int, window_s: float
+) -> AsyncIterator[None]:
+    """The HubSpot emulator answers 429 past ``max_requests`` per ``window_s``, until exit."""
+    url = f"{sandbox.http_url}/_sandbox/ratelimit"
+    limit = {"system": "hubspot", "max_requests": max_requests, "window_s": window_s}
+    async with httpx.AsyncClient() as http:
+        (await http.post(url, json=limit)).raise_for_status()
+    try:
+        yield
+    finally:
+        async with httpx.AsyncClient() as http:
+            await http.post(url, json={"system": "hubspot", "max_requests": None})
 
 
 def read_portfolio(crm: Crm) -> dict[str, dict[str, Any]]:
@@ -265,29 +283,47 @@ async def test_the_sweep_paces_itself_under_the_crm_rate_limit(
     five pages of two requests each go through without a single 429."""
     env = dev_server_env
     await bulk_companies(clean_sandbox, 440, 600001)  # 450 with the demo: 5 pages
-    async with httpx.AsyncClient() as http:
-        limit = {"system": "hubspot", "max_requests": 12, "window_s": 10}
-        (
-            await http.post(f"{clean_sandbox.http_url}/_sandbox/ratelimit", json=limit)
-        ).raise_for_status()
-    try:
-        async with running_worker(env, hub_settings) as worker:
-            handle = await env.client.start_workflow(
-                HealthSweepWorkflow.run,
-                HealthSweepInput(max_calls_per_10s=10, baseline=True),
-                id="health-sweep-paced",
-                task_queue=worker.task_queue,
-            )
-            result = await handle.result()
-            desc = await handle.describe()
-    finally:
-        async with httpx.AsyncClient() as http:
-            off = {"system": "hubspot", "max_requests": None}
-            await http.post(f"{clean_sandbox.http_url}/_sandbox/ratelimit", json=off)
+    async with (
+        hubspot_rate_limit(clean_sandbox, 12, 10),
+        running_worker(env, hub_settings) as worker,
+    ):
+        handle = await env.client.start_workflow(
+            HealthSweepWorkflow.run,
+            HealthSweepInput(max_calls_per_10s=10, baseline=True),
+            id="health-sweep-paced",
+            task_queue=worker.task_queue,
+        )
+        result = await handle.result()
+        desc = await handle.describe()
     assert (result.pages_done, result.counts.scored, result.counts.crm_calls) == (5, 450, 10)
     assert desc.close_time is not None and desc.start_time is not None
-    # four pauses of 10 s x 2 requests / 10 per 10 s = 2 s between pages
+    # ten requests spaced 10 s / 10 = 1 s apart
     assert (desc.close_time - desc.start_time).total_seconds() >= 8
     async with httpx.AsyncClient() as http:
         requests = (await http.get(f"{clean_sandbox.http_url}/api/requests")).json()
     assert [r for r in requests if r["status"] == 429] == []
+
+
+async def test_a_429_in_a_run_of_pages_goes_on_from_the_last_page_written(
+    dev_server_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+    hub_settings: Settings,
+) -> None:
+    """One activity does all four pages; HubSpot (the emulator) refuses the fourth request
+    within 2 s. The retried activity starts from its last heartbeat: every page is written
+    exactly once and counted once."""
+    env = dev_server_env
+    await bulk_companies(clean_sandbox, 300, 610001)  # 310 with the demo: 4 pages
+    async with (
+        hubspot_rate_limit(clean_sandbox, 3, 2),
+        running_worker(env, hub_settings) as worker,
+    ):
+        result = await sweep(
+            env, worker.task_queue, "health-sweep-resume", baseline=True, pages_per_activity=10
+        )
+    async with httpx.AsyncClient() as http:
+        requests = (await http.get(f"{clean_sandbox.http_url}/api/requests")).json()
+    writes = [r for r in requests if r["method"] == "POST" and "batch/update" in r["path"]]
+    assert sum(1 for r in requests if r["status"] == 429) >= 1
+    assert [r["status"] for r in writes if r["status"] < 400] == [200] * 4
+    assert (result.pages_done, result.counts.scored, result.counts.companies) == (4, 310, 310)

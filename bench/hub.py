@@ -28,6 +28,10 @@ from webhooks.app import create_app
 from webhooks.server import serve_api
 from worker import create_worker
 
+SQLITE_WAL = ("journal_mode=wal", "synchronous=normal")
+"""The dev server's SQLite in write-ahead-log mode, as one would run SQLite under load:
+without it every write waits for its own fsync of a rollback journal."""
+
 
 @dataclass
 class Hub:
@@ -71,11 +75,15 @@ async def local_hub(
     api: bool = True,
     data_file: Path | None = None,
     max_concurrent_activities: int = 50,
+    sqlite_wal: bool = False,
 ) -> AsyncIterator[Hub]:
-    """Everything started, and stopped again on exit (the SQLite files are deleted)."""
+    """Everything started, and stopped again on exit (the SQLite files are deleted).
+    ``sqlite_wal``: the dev server's SQLite in write-ahead-log mode (see SQLITE_WAL)."""
     with tempfile.TemporaryDirectory(prefix="cshub-bench-") as tmp:
         workdir = Path(tmp)
-        temporal = TemporalProcess(workdir / "temporal.db")
+        temporal = TemporalProcess(
+            workdir / "temporal.db", sqlite_pragmas=SQLITE_WAL if sqlite_wal else ()
+        )
         await temporal.start()
         sandbox = await start_sandbox(http_port=0, smtp_port=0, data_file=data_file)
         settings = hub_settings(temporal, sandbox, workdir).model_copy(

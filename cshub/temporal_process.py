@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Sequence
 from pathlib import Path
 
 from temporalio.client import Client
@@ -22,9 +23,13 @@ def free_port() -> int:
 
 
 class TemporalProcess:
-    def __init__(self, db_file: Path, port: int | None = None) -> None:
+    def __init__(
+        self, db_file: Path, port: int | None = None, sqlite_pragmas: Sequence[str] = ()
+    ) -> None:
+        """``sqlite_pragmas``: ``"journal_mode=wal"`` and the like (``--sqlite-pragma``)."""
         self.port = port or free_port()
         self.db_file = db_file
+        self.sqlite_pragmas = tuple(sqlite_pragmas)
         self._proc: asyncio.subprocess.Process | None = None
 
     @property
@@ -50,6 +55,7 @@ class TemporalProcess:
             str(self.db_file),
             "--log-level",
             "error",
+            *(arg for pragma in self.sqlite_pragmas for arg in ("--sqlite-pragma", pragma)),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )

@@ -13,6 +13,7 @@ async def test_in_flight_tiny_gives_its_figures() -> None:
         "in flight: Temporal server RSS",
         "in flight: database size",
         "in flight: time to start them all",
+        "in flight: time until the worker is idle",
         "in flight: health sweep wall time",
         "in flight: worker RSS during the health sweep",
     }
@@ -26,8 +27,12 @@ async def test_in_flight_tiny_gives_its_figures() -> None:
     assert figures["in flight: Temporal server RSS"].value > 10
     assert figures["in flight: database size"].unit == "MB"
     assert figures["in flight: database size"].value > 0
-    for name in ("in flight: time to start them all", "in flight: health sweep wall time"):
-        assert figures[name].unit == "s" and figures[name].value > 0
+    starts, idle = (
+        figures[f"in flight: time {n}"].value
+        for n in ("to start them all", "until the worker is idle")
+    )
+    assert 0 < starts <= idle
+    assert figures["in flight: health sweep wall time"].value > 0
     (note,) = figures["in flight: health sweep wall time"].notes
     assert f"{in_flight.CUSTOMERS[Size.TINY] + 10} companies scored" in note
     opened = figures["in flight: worker RSS, customers open"].notes[0]

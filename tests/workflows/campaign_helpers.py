@@ -24,18 +24,25 @@ TIMEZONES = {
     "1006": "America/Los_Angeles",
     "1007": "Asia/Tokyo",
     "1008": "Australia/Sydney",
+    "1009": "America/Denver",
+    "1010": "America/Bogota",
 }
 SEND_HOUR = 10  # the playbooks' send_window.send_hour
 
 
-async def skip_to_local_hour(env: WorkflowEnvironment, customer_id: str, hour: int = 12) -> None:
+async def skip_to_local_hour(
+    env: WorkflowEnvironment, customer_id: str, hour: int = 12, *, weekday: bool = False
+) -> None:
     """Move the test server's clock to the next ``hour``:00 in the customer's zone, so a
     campaign starts at a known local time (the session clock is wherever earlier tests
-    left it)."""
+    left it, and starts at the wall clock's time). ``weekday``: the next such time on a
+    Monday to Friday, inside every business-hours calendar when ``hour`` is."""
     tz = ZoneInfo(TIMEZONES[customer_id])
     now = (await env.get_current_time()).astimezone(tz)
     target = now.replace(hour=hour, minute=0, second=0, microsecond=0)
     if target <= now:
+        target += timedelta(days=1)
+    while weekday and target.weekday() >= 5:
         target += timedelta(days=1)
     await env.sleep(target - now)
 

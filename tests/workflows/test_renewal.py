@@ -35,6 +35,7 @@ from tests.workflows.campaign_helpers import (
     emails,
     notes,
     sent,
+    skip_to_local_hour,
     slack_texts,
     stop,
     task_subjects,
@@ -47,20 +48,8 @@ Handle = WorkflowHandle[RenewalWorkflow, RenewalSummary]
 
 
 # ---------------------------------------------------------------- helpers
-ZONES = {**TIMEZONES, "1010": "America/Bogota"}  # sandbox/demo_data.yaml
-
-
 def tz(customer: str) -> ZoneInfo:
-    return ZoneInfo(ZONES[customer])
-
-
-async def skip_to_local_hour(env: WorkflowEnvironment, customer: str, hour: int) -> None:
-    """Start at a known local time: the next ``hour``:00 in the customer's zone."""
-    now = (await env.get_current_time()).astimezone(tz(customer))
-    target = now.replace(hour=hour, minute=0, second=0, microsecond=0)
-    if target <= now:
-        target += timedelta(days=1)
-    await env.sleep(target - now)
+    return ZoneInfo(TIMEZONES[customer])
 
 
 async def local_today(env: WorkflowEnvironment, customer: str) -> date:

@@ -128,8 +128,9 @@ async def progress_until(
 async def settled_count(
     handle: WorkflowHandle[Any, Any], query: Any, sandbox: SandboxHandle
 ) -> int:
-    """What reached the outbox once the actions the workflow has recorded as done are all
-    there (a start-up e-mail may still be on its way when the next step is planned)."""
+    """What reached the outbox once the workflow has no activity in flight and the actions
+    it has recorded as done are all there (a check's e-mail may still be on its way when
+    the next check is already planned)."""
     for _ in range(200):
         progress = await handle.query(query)
         done = sum(
@@ -137,8 +138,9 @@ async def settled_count(
             for a in progress.actions
             if a.channel in ("email", "slack", "crm_task") and a.outcome == "done"
         )
+        in_flight = len((await handle.describe()).raw_description.pending_activities)
         count = sent_count(await outbox(sandbox))
-        if count == done:
+        if count == done and not in_flight:
             return count
         await asyncio.sleep(0.05)
     raise AssertionError(f"outbox {count} never matched {done} actions done")

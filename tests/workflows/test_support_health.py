@@ -27,7 +27,7 @@ from domain.ticket_sla import TicketSlaInput, TicketStatusChanged
 from sandbox.server import SandboxHandle
 from tests.conftest import running_worker
 from tests.support_tickets import add_ticket, set_status
-from tests.workflows.campaign_helpers import stop
+from tests.workflows.campaign_helpers import skip_to_local_hour, stop
 from tests.zendesk_tickets import create_ticket
 from workflows.csat import CsatSurveyWorkflow
 from workflows.support_health import SEARCH_INDEX_LAG
@@ -193,6 +193,10 @@ async def test_a_failed_refresh_does_not_stop_the_sla(
             json={"system": "zendesk", "status": 403, "count": 50, "path_contains": "/search"},
         )
         resp.raise_for_status()
+    # Inside the SLA calendar of Brightleaf's tier (community: us_business, 8 AM to 8 PM New
+    # York time on weekdays), so the clocks run from the ticket's creation: 16:00 in Berlin
+    # is 9 to 11 AM in New York.
+    await skip_to_local_hour(env, BRIGHTLEAF, 16, weekday=True)
     ticket = await create_ticket(clean_sandbox, ANA, "urgent", await env.get_current_time())
     async with running_worker(env, hub_settings) as worker:
         handle = await start_sla(env, worker.task_queue, ticket)

@@ -55,7 +55,7 @@ test: lint typecheck chromium
 chaos: $(DEPS)
 	$(BIN)/python -m cshub.chaos $(CHAOS_ARGS)
 
-# Benchmarks (about 15 minutes, loopback): writes bench/results.md and bench/results.json.
+# Benchmarks (about 40 minutes on 2 cores, loopback): writes bench/results.md and bench/results.json.
 # make bench BENCH_ARGS="--only ingest" (python -m bench --help).
 bench: $(DEPS)
 	$(BIN)/python -m bench $(BENCH_ARGS)

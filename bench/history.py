@@ -73,9 +73,12 @@ TEMPORAL_WARNS_AT = 10 * 1024
 RENEWAL_BOUND = 2000
 """``history.max_events`` in playbooks/renewal.yaml: the renewal's own bound."""
 
+PAGES_PER_RUN: int = HealthSweepInput.model_fields["pages_per_run"].default
+PAGES_PER_ACTIVITY: int = HealthSweepInput.model_fields["pages_per_activity"].default
+
 BOUNDS: dict[str, tuple[int, str]] = {
     "RenewalWorkflow": (RENEWAL_BOUND, "its playbook's history.max_events"),
-    "HealthSweepWorkflow": (TEMPORAL_SUGGESTS_AT, "continues as new every 50 pages"),
+    "HealthSweepWorkflow": (TEMPORAL_SUGGESTS_AT, f"continues as new every {PAGES_PER_RUN} pages"),
 }
 """The bound per type; every other type: Temporal's continue-as-new suggestion."""
 
@@ -119,11 +122,13 @@ The long-lived workflows (onboarding, dunning, churn, win-back, NPS, usage snaps
 ticket SLA) continue as new when the cluster suggests it; the time-skipping test server
 never suggests it, so a run staying under {TEMPORAL_SUGGESTS_AT:,} events here stays
 under it without the suggestion. The health sweep bounds itself: it continues as new
-every 50 pages (5,000 companies), so its longest run is about 50 x the events of one
-page in the parent (child started and completed, the pacing timer, a workflow task:
-about 10), a few hundred events, whatever the portfolio's size; here a sweep is one
-page. Sweeps are awaited in real time (the SDK's auto time skipping while awaiting a
-result lets the old test server race years ahead).
+every {PAGES_PER_RUN} pages ({PAGES_PER_RUN * 100:,} companies), done by child workflows
+of {PAGES_PER_ACTIVITY} pages each, so its longest run is about
+{PAGES_PER_RUN // PAGES_PER_ACTIVITY} x the events of one child in the parent (child
+started and completed, the pacing timer, a workflow task: about 10), about a hundred
+events, whatever the portfolio's size; here a sweep is one page. Sweeps are awaited in
+real time (the SDK's auto time skipping while awaiting a result lets the old test server
+race years ahead).
 
 The bundled test server is older than the SDK and now and then keeps time skipping
 locked with nothing running (it happened around a few sweeps a year); a skip that makes

@@ -58,16 +58,21 @@ workflows that wake a few times a month.
 | customers (workflows) | `WORKER_MAX_CACHED_WORKFLOWS` | worker RSS, open | during the sweep | start all | sweep |
 |---|---|---|---|---|---|
 | 1,000 (2,000) | 5,000 (the default before) | 596 MB | 646 MB | 24 s | 117 s, with outreach |
-| 1,000 (2,000) | 500 (the default now) | 282 MB | 290 MB | 26 s | 127 s, with outreach |
+| 1,000 (2,000) | 500 | 282 MB | 290 MB | 26 s | 127 s, with outreach |
 | 10,000 (20,000), first attempt | 5,000 | 1,050 MB after 12 min, stopped | - | - | - |
 | 10,000 (20,000) | 500 | 290 MB | 290 MB | 170 s | 6.4 s, baseline |
+| 10,000 (20,000), second machine (AMD EPYC, 2026-12-07) | 500 | 296 MB | 298 MB | 220 s | 8.3 s, baseline |
+| 10,000 (20,000), the same machine | 400 (the default now) | 274 MB | 272 MB | 201 s | 9.7 s, baseline |
 
 With a cache of 5,000 a worker exceeded {RSS_TARGET_MB:.0f} MB once about 1,000
 workflows had run on it; the first 10,000 attempt (then also compiling the workflow
 modules from source for every new run, and on the dev server's default journal) was
-stopped with 16,000 workflow tasks still queued. The default is now 500
-(`cshub/settings.py`): one worker stays under {RSS_TARGET_MB:.0f} MB whatever the number
-of customers, for a few per cent more time on a sweep (more replays).
+stopped with 16,000 workflow tasks still queued. A cache of 500 kept the worker under
+{RSS_TARGET_MB:.0f} MB on the first machine but within 1 % of it on the second (the
+worker idles at about 142 MB there and a cached workflow costs 315 to 340 KB). The
+default is now 400 (`cshub/settings.py`): one worker stays about 10 % under
+{RSS_TARGET_MB:.0f} MB whatever the number of customers, for a few per cent more time on a
+sweep (more replays).
 
 What they were doing: each journey is a community-tier journey back-dated
 {BACK_DATED_DAYS} days (`start_date`), so its start only loads the plan and reads the
@@ -83,13 +88,18 @@ mostly is.
 *Temporal server RSS* is the dev server's at that point, *database* the SQLite file plus
 its write-ahead log. Then a **baseline** health sweep (`HealthSweepWorkflow`
 `{{"baseline": true}}`) scores every company and writes its score back while all those
-workflows stay open; a baseline fires no trigger. The emulator has no rate limit here
-(the sweep's pacing is benchmark *Portfolio sweep*'s subject), so the sweep runs with
-`max_calls_per_10s` 50,000. Its wall time is from start to its result; the worker's RSS
-is the peak while it ran. The runs at 1,000 customers (table above) swept with outreach
-instead (610 outreach workflows, 122 churn campaigns started): at 10,000 customers that
-is about 7,000 new workflows, more than an hour of the SQLite dev server's time on this
-machine, for a figure (RSS while workflows start) the starts above already give.
+workflows stay open; a baseline fires no trigger. A sweep signals only churn-prevention
+campaigns (`health_updated`) and starts outreach: onboarding and renewal workflows take
+no health signal, they read the customer from HubSpot when they act. So with these
+{2 * CUSTOMERS[Size.FULL]:,} open the sweep's work is the {CUSTOMERS[Size.FULL]:,} scores it
+writes, and what it costs the worker is its RSS during the sweep. The emulator has no
+rate limit here (the sweep's pacing is benchmark *Portfolio sweep*'s subject), so the
+sweep runs with `max_calls_per_10s` 50,000. Its wall time is from start to its result;
+the worker's RSS is the peak while it ran. The runs at 1,000 customers (table above)
+swept with outreach instead (610 outreach workflows, 122 churn campaigns started): at
+10,000 customers that is about 7,000 new workflows, more than an hour of the SQLite dev
+server's time on this machine, for a figure (RSS while workflows start) the starts
+above already give.
 
 The dev server's SQLite runs in write-ahead-log mode here (`--sqlite-pragma
 journal_mode=wal --sqlite-pragma synchronous=normal`, `bench/hub.py` `SQLITE_WAL`; the

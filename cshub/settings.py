@@ -117,9 +117,10 @@ class Settings(BaseSettings):
     # Worker tuning
     worker_max_concurrent_activities: int = Field(default=50, ge=1)
     worker_workflow_task_pollers: int = Field(default=10, ge=1)
-    # ~200-300 KB a cached workflow (make bench): 500 keeps a worker near 300 MB RSS; an
-    # evicted workflow replays its (short, continued-as-new) history when it next wakes.
-    worker_max_cached_workflows: int = Field(default=500, ge=0)
+    # ~300 KB a cached workflow on a ~145 MB worker (make bench): 400 keeps a worker under
+    # 300 MB RSS (500 came within 1 % of it); an evicted workflow replays its (short,
+    # continued-as-new) history when it next wakes.
+    worker_max_cached_workflows: int = Field(default=400, ge=0)
 
     # Metrics and logs (cshub/metrics.py, cshub/logs.py)
     cshub_worker_metrics_address: str = "127.0.0.1:9464"  # Prometheus; empty: off

@@ -308,6 +308,20 @@ def test_hostile_company_name_is_escaped_in_html(name: str) -> None:
     assert HOSTILE_COMPANY in email.text  # plain text is not HTML: no entities there
 
 
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("tier", ["starter", "professional", "enterprise"])
+@pytest.mark.parametrize("name", email_template_names())
+def test_hostile_csm_name_is_escaped_in_html(name: str, tier: str, language: str) -> None:
+    """The CSM's name comes from the CRM; the tier's support paragraph (a macro of the
+    non-escaped copy file) carries it into the HTML part too."""
+    email = render_email(
+        name, email_context(csm_name=HOSTILE_COMPANY, tier=tier), language=language
+    )
+    assert "<script>" not in email.html
+    if HOSTILE_COMPANY in email.text:
+        assert str(escape(HOSTILE_COMPANY)) in email.html
+
+
 def test_subject_is_plain_text_on_one_line() -> None:
     email = render_email("welcome", email_context(company_name='Acme "<b>"\r\nBcc: x@evil'))
     assert email.subject == 'Welcome to cshub, Acme "<b>" Bcc: x@evil: here is your first step'

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import html
 import logging
 import re
 from collections import defaultdict
@@ -15,7 +14,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Header, Query, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -46,11 +45,14 @@ from webhooks.payloads import (
     ZendeskWebhookEvent,
 )
 from webhooks.routing import CSAT_ANSWER, EXIT_SURVEY_ANSWER, NPS_ANSWER
+from webhooks.survey_pages import Page, render_page
 
 log = logging.getLogger("cshub.webhooks")
 
 MAX_BODY_BYTES = 1024 * 1024
 RETRY_AFTER_S = 30
+ACCEPT_LANGUAGE = Header(None, description="The browser's languages: the page's language")
+"""A survey page's language (webhooks/survey_pages.py)."""
 STATUS_BY_OUTCOME = {
     DeliveryOutcome.ACCEPTED: 202,
     DeliveryOutcome.DUPLICATE: 200,
@@ -402,15 +404,14 @@ def create_app(
         reason: ExitReason = Query(),
         campaign: str = Query(min_length=1, max_length=64),
         sig: str = Query(min_length=1, max_length=128),
+        accept_language: str | None = ACCEPT_LANGUAGE,
     ) -> HTMLResponse:
         if not verify_exit_survey(
             secret("survey_link_secret"), customer, reason.value, campaign, sig
         ):
             log.warning("rejected exit-survey link for customer %s: bad signature", customer)
             metrics.rejected("survey", "invalid_link")
-            return HTMLResponse(
-                _page("This link is not valid", "Please use the link from our e-mail."), 403
-            )
+            return HTMLResponse(render_page(Page.INVALID_LINK, accept_language), 403)
         event = CustomerEvent(
             event_id=f"{campaign}:{reason.value}",
             source=EventSource.SURVEY,
@@ -421,14 +422,8 @@ def create_app(
         )
         result = await intake.handle(event)
         if result.outcome is DeliveryOutcome.UNAVAILABLE:
-            return HTMLResponse(
-                _page("Please try again in a minute", "We could not record your answer just now."),
-                503,
-                headers={"Retry-After": str(RETRY_AFTER_S)},
-            )
-        return HTMLResponse(
-            _page("Thank you", "Your answer helps us do better. You can close this page.")
-        )
+            return _try_again(accept_language)
+        return HTMLResponse(render_page(Page.THANKS, accept_language))
 
     survey_responses: dict[int | str, dict[str, Any]] = {
         200: {"description": "Thank-you page (or: already recorded, survey closed)"},
@@ -436,52 +431,39 @@ def create_app(
         503: {"description": "Try again shortly"},
     }
 
-    async def survey_answer(event: CustomerEvent) -> HTMLResponse:
+    def _try_again(accept_language: str | None) -> HTMLResponse:
+        return HTMLResponse(
+            render_page(Page.TRY_AGAIN, accept_language),
+            503,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+
+    async def survey_answer(event: CustomerEvent, accept_language: str | None) -> HTMLResponse:
         """Hand a verified one-click answer to its workflow; tell the person what became of
         it. The event id names the survey e-mail, not the score: a second click on any
         link of the same e-mail is a duplicate."""
         result = await intake.handle(event)
         if result.outcome is DeliveryOutcome.UNAVAILABLE:
-            return HTMLResponse(
-                _page("Please try again in a minute", "We could not record your answer just now."),
-                503,
-                headers={"Retry-After": str(RETRY_AFTER_S)},
-            )
+            return _try_again(accept_language)
         ignored_before = "(ignored)" in (result.detail or "")
         if result.outcome is DeliveryOutcome.IGNORED or (
             result.outcome is DeliveryOutcome.DUPLICATE and ignored_before
         ):
-            return HTMLResponse(
-                _page(
-                    "This survey is closed",
-                    "Thank you for taking the time. This survey no longer takes answers.",
-                )
-            )
+            return HTMLResponse(render_page(Page.CLOSED, accept_language))
         if result.outcome is DeliveryOutcome.DUPLICATE:
-            return HTMLResponse(
-                _page(
-                    "Your answer was already recorded",
-                    "Thank you: we already have your answer to this survey, so this click "
-                    "changed nothing. You can close this page.",
-                )
-            )
+            return HTMLResponse(render_page(Page.ALREADY_RECORDED, accept_language))
         if result.outcome is DeliveryOutcome.INVALID:
-            return _bad_link("the answer could not be read")
-        return HTMLResponse(
-            _page("Thank you", "Your answer helps us do better. You can close this page.")
-        )
+            return _bad_link("the answer could not be read", accept_language)
+        return HTMLResponse(render_page(Page.THANKS, accept_language))
 
-    def _bad_link(why: str, check: LinkCheck = LinkCheck.INVALID) -> HTMLResponse:
+    def _bad_link(
+        why: str, accept_language: str | None, check: LinkCheck = LinkCheck.INVALID
+    ) -> HTMLResponse:
         log.warning("rejected survey link: %s", why)
-        metrics.rejected("survey", "expired_link" if check is LinkCheck.EXPIRED else "invalid_link")
-        if check is LinkCheck.EXPIRED:
-            return HTMLResponse(
-                _page("This link has expired", "Thank you all the same: this survey has closed."),
-                403,
-            )
-        return HTMLResponse(
-            _page("This link is not valid", "Please use the link from our e-mail."), 403
-        )
+        expired = check is LinkCheck.EXPIRED
+        metrics.rejected("survey", "expired_link" if expired else "invalid_link")
+        page = Page.EXPIRED_LINK if expired else Page.INVALID_LINK
+        return HTMLResponse(render_page(page, accept_language), 403)
 
     @app.get(
         "/survey/csat",
@@ -495,6 +477,7 @@ def create_app(
         score: str = Query("", description="1 (very dissatisfied) … 5 (very satisfied)"),
         exp: str = Query("", description="Expiry time of the link (unix seconds)"),
         sig: str = Query("", description="HMAC-SHA256 of the above (SURVEY_LINK_SECRET)"),
+        accept_language: str | None = ACCEPT_LANGUAGE,
     ) -> HTMLResponse:
         if not (
             _matches(TICKET_ID_PATTERN, ticket)
@@ -503,12 +486,14 @@ def create_app(
             and _digits(exp, 12)
             and 0 < len(sig) <= 128
         ):
-            return _bad_link(f"malformed CSAT link for ticket {ticket[:20]!r}")
+            return _bad_link(f"malformed CSAT link for ticket {ticket[:20]!r}", accept_language)
         check = verify_csat_link(
             secret("survey_link_secret"), ticket, survey, int(score), int(exp), sig
         )
         if check is not LinkCheck.VALID:
-            return _bad_link(f"CSAT link for ticket {ticket}: {check.value}", check)
+            return _bad_link(
+                f"CSAT link for ticket {ticket}: {check.value}", accept_language, check
+            )
         return await survey_answer(
             CustomerEvent(
                 event_id=f"csat:{ticket}:{survey}",
@@ -516,7 +501,8 @@ def create_app(
                 type=CSAT_ANSWER,
                 occurred_at=datetime.now(UTC),
                 data={"ticket_id": ticket, "survey_id": survey, "score": int(score)},
-            )
+            ),
+            accept_language,
         )
 
     @app.get(
@@ -533,6 +519,7 @@ def create_app(
         score: str = Query("", description="0 (not at all likely) … 10 (extremely likely)"),
         exp: str = Query("", description="Expiry time of the link (unix seconds)"),
         sig: str = Query("", description="HMAC-SHA256 of the above (SURVEY_LINK_SECRET)"),
+        accept_language: str | None = ACCEPT_LANGUAGE,
     ) -> HTMLResponse:
         if not (
             _matches(CUSTOMER_ID_PATTERN, customer)
@@ -543,7 +530,7 @@ def create_app(
             and _digits(exp, 12)
             and 0 < len(sig) <= 128
         ):
-            return _bad_link(f"malformed NPS link for customer {customer[:20]!r}")
+            return _bad_link(f"malformed NPS link for customer {customer[:20]!r}", accept_language)
         check = verify_nps_link(
             secret("survey_link_secret"),
             customer,
@@ -555,7 +542,9 @@ def create_app(
             sig,
         )
         if check is not LinkCheck.VALID:
-            return _bad_link(f"NPS link for customer {customer}: {check.value}", check)
+            return _bad_link(
+                f"NPS link for customer {customer}: {check.value}", accept_language, check
+            )
         return await survey_answer(
             CustomerEvent(
                 event_id=f"nps:{customer}:{contact}:{survey}",
@@ -569,7 +558,8 @@ def create_app(
                     "survey_id": survey,
                     "score": int(score),
                 },
-            )
+            ),
+            accept_language,
         )
 
     @app.get(
@@ -632,17 +622,6 @@ def _matches(pattern: str, value: str) -> bool:
 
 def _number_in(value: str, low: int, high: int) -> bool:
     return _digits(value, 3) and low <= int(value) <= high
-
-
-def _page(title: str, text: str) -> str:
-    return (
-        "<!doctype html><html lang=en><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width,initial-scale=1'>"
-        f"<title>{html.escape(title)}</title>"
-        "<body style='font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;"
-        "padding:0 1rem;color:#1f2933'>"
-        f"<h1 style='font-size:1.5rem'>{html.escape(title)}</h1><p>{html.escape(text)}</p>"
-    )
 
 
 def _body_schema(model: Any) -> dict[str, Any]:

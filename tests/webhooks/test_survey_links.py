@@ -237,3 +237,29 @@ async def test_odd_digits_in_a_survey_link_are_a_bad_link_not_a_crash(api: Api, 
     async with httpx.AsyncClient() as http:
         resp = await http.get(f"{api.url}/survey/csat?{query}")
     assert resp.status_code == 403
+
+
+async def test_survey_pages_follow_the_browsers_language(
+    api_settings: Any, clean_sandbox: SandboxHandle
+) -> None:
+    """A Spanish-speaking browser reads the page in Spanish, whatever the answer was;
+    a language the hub has no texts in gets English."""
+
+    async def down() -> Client:
+        raise OSError("connection refused")
+
+    secret = api_settings.survey_link_secret.get_secret_value()
+    spanish = {"Accept-Language": "es-MX,es;q=0.9,en;q=0.8"}
+    async with serve(api_settings, down) as running, httpx.AsyncClient(timeout=30) as http:
+        now = int(datetime.now(UTC).timestamp())
+        fresh = csat_links(running.url, secret, "5001", "0" * 16, now + 3600)[4]
+        expired = csat_links(running.url, secret, "5001", "0" * 16, now - 60)[4]
+        busy = await http.get(fresh, headers=spanish)
+        assert busy.status_code == 503
+        assert "<html lang=es>" in busy.text and "Vuelva a intentarlo" in busy.text
+        late = await http.get(expired, headers=spanish)
+        assert late.status_code == 403 and "Este enlace ha caducado" in late.text
+        forged = await http.get(fresh.replace("score=4", "score=1"), headers=spanish)
+        assert forged.status_code == 403 and "Este enlace no es válido" in forged.text
+        german = await http.get(expired, headers={"Accept-Language": "de-DE,de;q=0.9"})
+        assert "<html lang=en>" in german.text and "This link has expired" in german.text

@@ -409,9 +409,9 @@ def create_app(
         if not verify_exit_survey(
             secret("survey_link_secret"), customer, reason.value, campaign, sig
         ):
-            log.warning("rejected exit-survey link for customer %s: bad signature", customer)
-            metrics.rejected("survey", "invalid_link")
-            return HTMLResponse(render_page(Page.INVALID_LINK, accept_language), 403)
+            return _bad_link(
+                f"exit-survey link for customer {customer}: bad signature", accept_language
+            )
         event = CustomerEvent(
             event_id=f"{campaign}:{reason.value}",
             source=EventSource.SURVEY,

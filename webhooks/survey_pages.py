@@ -10,9 +10,7 @@ from __future__ import annotations
 import html
 from enum import StrEnum
 
-from templates.renderer import primary_language
-
-DEFAULT_LANGUAGE = "en"
+from templates.renderer import DEFAULT_LANGUAGE, primary_language
 
 
 class Page(StrEnum):

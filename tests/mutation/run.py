@@ -1,7 +1,8 @@
 """``make mutation``: mutation testing of the pure domain core, and its scores.
 
 Runs mutmut (configured in ``pyproject.toml``, ``[tool.mutmut]``: which modules are
-mutated, which unit tests run) from a clean ``mutants/`` folder, then writes
+mutated, which unit tests run) from a clean ``mutants/`` folder, with the machine's time
+zone set to Tokyo (so a mutant that reads the machine's zone shows), then writes
 ``tests/mutation/scores.json`` with, per module: ``mutants``, ``killed`` (a test failed or
 the mutant timed out), ``survived`` (no test failed, or no unit test calls the function),
 ``equivalent`` (survivors listed in ``equivalents.txt`` beside this file, each with a
@@ -34,6 +35,7 @@ SCORES = HERE / "scores.json"
 EQUIVALENTS = HERE / "equivalents.txt"
 LOG = ROOT / "mutants" / "mutmut.log"
 
+MACHINE_ZONE = "Asia/Tokyo"
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 
 
@@ -101,7 +103,9 @@ def run_mutmut(jobs: int) -> float:
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+            # A machine zone east of UTC: a mutant that reads the machine's zone where
+            # the customer's or the calendar's belongs behaves like the original in UTC.
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "TZ": MACHINE_ZONE},
             check=False,
         )
     elapsed = time.monotonic() - started

@@ -294,6 +294,11 @@ LOS_ANGELES = BusinessCalendar(
     holidays=[date(2026, 7, 3)],
 )  # fmt: skip
 BERLIN = BusinessCalendar(name="berlin_week", timezone="Europe/Berlin", open_hour=9, close_hour=18)
+AUCKLAND = BusinessCalendar(
+    name="auckland_24_7_local", timezone="Pacific/Auckland", weekdays=list(range(7)),
+    open_hour=0, close_hour=24,
+)  # fmt: skip
+"""Every local hour: 13 hours ahead of UTC in the southern summer, east of Tokyo too."""
 
 
 def wall(tz: str, year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -310,6 +315,11 @@ ZONE_CASES: list[tuple[str, BusinessCalendar, datetime, datetime, timedelta]] = 
      wall("Asia/Tokyo", 2026, 1, 5), wall("Asia/Tokyo", 2026, 1, 9, 20), 60 * H),
     ("Tokyo Sat 07:00 JST (Fri 22:00 UTC) -> Mon 09:00", TOKYO,
      wall("Asia/Tokyo", 2026, 1, 10, 7), wall("Asia/Tokyo", 2026, 1, 12, 9), 1 * H),
+    # Auckland: Tuesday 02:00 local is still Monday in UTC and in Tokyo.
+    ("Auckland Mon 22:00 -> Tue 02:00 (Mon 13:00 UTC)", AUCKLAND,
+     wall("Pacific/Auckland", 2026, 1, 5, 22), wall("Pacific/Auckland", 2026, 1, 6, 2), 4 * H),
+    ("Auckland's own DST change (5 April 2026, 03:00 -> 02:00): a 25-hour day", AUCKLAND,
+     wall("Pacific/Auckland", 2026, 4, 5), wall("Pacific/Auckland", 2026, 4, 6), 25 * H),
     # Los Angeles: the local day ends 8 hours after the UTC day (7 in summer).
     ("LA Mon 16:00 -> Tue 10:00 (Tue 00:00-02:00 UTC in between)", LOS_ANGELES,
      wall("America/Los_Angeles", 2026, 1, 5, 16), wall("America/Los_Angeles", 2026, 1, 6, 10),

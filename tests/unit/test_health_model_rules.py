@@ -52,7 +52,7 @@ def test_strict_bounds_come_before_inclusive_ones(steps: list[dict[str, float]])
 @pytest.mark.parametrize(
     ("steps", "message"),
     [
-        ([], "thresholds: give at least one step"),
+        ([], "Value error, thresholds: give at least one step \\["),
         ([{"at_least": 80, "score": 100}, {"above": 80, "score": 90}],
          "thresholds\\[1\\]: > 80 after >= 80; bounds must be strictly descending"),
         ([{"at_least": 50, "score": 100}, {"at_least": 80, "score": 90}],

@@ -199,12 +199,12 @@ def test_only_a_public_agent_comment_answers_the_ticket(data: dict[str, Any], wh
 @pytest.mark.parametrize(
     ("type_", "data", "message"),
     [
-        ("stripe.customer.subscription.created", {}, "the subscription has no current_period_end"),
+        ("stripe.customer.subscription.created", {}, "^the subscription has no current_period_end$"),
         ("stripe.customer.subscription.updated", {"renewal_date": ""},
-         "the subscription has no current_period_end"),
+         "^the subscription has no current_period_end$"),
         ("stripe.customer.subscription.renewed", {"renewal_date": "2027-02-30"}, "day is out"),
         ("zendesk.ticket.status_changed", {"ticket_id": "5001"},
-         "the status change names no status \\(event.current\\)"),
+         "^the status change names no status \\(event.current\\)$"),
         ("product.usage_snapshot", {}, "give at least one of"),
         ("product.usage_snapshot", {"usage": {"active_users": "5"}}, "valid number"),
     ],

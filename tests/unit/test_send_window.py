@@ -207,11 +207,12 @@ def test_out_of_quiet_hours(
 
 
 def test_a_deferred_time_never_lands_in_quiet_hours_nor_goes_back() -> None:
-    """Every minute of two days around each DST change, in three zones and four windows."""
+    """Every 11th minute of two days around each DST change, in four zones and a broken
+    one, for four windows."""
     for tz in (NY, TOKYO, LA, BERLIN, "Bad/Zone"):
         for start in (at(NY, 2026, 3, 7), at(NY, 2026, 10, 31), at(BERLIN, 2026, 3, 28)):
             for window in (NIGHT, LUNCH, NEVER, LATE):
-                for minutes in range(0, 3 * 24 * 60, 7):
+                for minutes in range(0, 2 * 24 * 60, 11):
                     when = start + timedelta(minutes=minutes)
                     allowed = out_of_quiet_hours(when, tz, window)
                     assert when <= allowed < when + timedelta(hours=13)

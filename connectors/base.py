@@ -17,6 +17,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from domain.deal_stages import DealStage
+
 
 class Company(BaseModel):
     """A customer account. ``id`` is the CRM record id and doubles as the customer id."""
@@ -126,6 +128,15 @@ class Crm(Protocol):
 
     def get_deal(self, deal_id: str) -> Deal:
         """The deal with its stage, tier and first associated company."""
+        ...
+
+    def list_deal_stages(self) -> list[DealStage]:
+        """Every stage of every deal pipeline (the default one and custom ones)."""
+        ...
+
+    def find_company_by_property(self, name: str, value: str) -> Company | None:
+        """The company whose property ``name`` equals ``value`` (the lowest id when several
+        do), or None. E.g. the CRM property that holds the company's Stripe customer id."""
         ...
 
     def update_company(self, company_id: str, properties: dict[str, str]) -> None:

@@ -98,7 +98,10 @@ class Settings(BaseSettings):
     cshub_dedup_days: int = Field(default=30, ge=1)
     hubspot_client_secret: SecretStr | None = None
     hubspot_webhook_url: str | None = None
-    hubspot_closed_won_stages: str = "closedwon"
+    hubspot_closed_won_stages: str | None = None
+    """Override: comma-separated deal stage ids that mean "won". Unset: every stage of
+    every deal pipeline that is closed with probability 1.0, read from HubSpot."""
+    hubspot_stages_refresh_s: float = Field(default=600, gt=0)
     stripe_webhook_secret: SecretStr | None = None
     zendesk_webhook_secret: SecretStr | None = None
     product_webhook_secret: SecretStr | None = None
@@ -258,8 +261,11 @@ class Settings(BaseSettings):
             raise SettingsError(f"cshub api needs these webhook secrets set: {', '.join(missing)}")
 
     @property
-    def closed_won_stages(self) -> frozenset[str]:
-        return frozenset(s.strip() for s in self.hubspot_closed_won_stages.split(",") if s.strip())
+    def closed_won_stages(self) -> frozenset[str] | None:
+        """The override, or None: discover them from the CRM's deal pipelines."""
+        raw = self.hubspot_closed_won_stages
+        stages = frozenset(s.strip() for s in (raw or "").split(",") if s.strip())
+        return stages or None
 
     @property
     def hubspot_url(self) -> str:

@@ -34,6 +34,7 @@ from domain.surveys import (
     TICKET_ID_PATTERN,
 )
 from webhooks import signatures
+from webhooks.deal_stages import ClosedWonStages, StagesUnavailable
 from webhooks.intake import Intake
 from webhooks.ledger import DeliveryLedger
 from webhooks.normalize import from_hubspot, from_product, from_stripe, from_zendesk
@@ -194,7 +195,9 @@ def create_app(
     temporal = TemporalConnection(connect or _settings_client(settings, telemetry))
     metrics = WebhookMetrics(telemetry.runtime.metric_meter if telemetry else None)
     intake = Intake(the_ledger, temporal.get, settings.temporal_task_queue, crm, metrics)
-    closed_won = settings.closed_won_stages
+    closed_won = ClosedWonStages(
+        crm, settings.closed_won_stages, ttl_s=settings.hubspot_stages_refresh_s
+    )
 
     def secret(name: str) -> str:
         value = getattr(settings, name)
@@ -293,9 +296,29 @@ def create_app(
             return _error(422, "invalid_payload", f"at most {HUBSPOT_MAX_BATCH} events a request")
         results: list[DeliveryResult | None] = [None] * len(raw)
         groups: dict[str, list[tuple[int, CustomerEvent]]] = defaultdict(list)
+        stage_changes = [
+            str(item.get("propertyValue"))
+            for item in raw
+            if item.get("propertyName") == "dealstage" and item.get("propertyValue")
+        ]
+        try:
+            won = await closed_won.won(stage_changes) if stage_changes else frozenset()
+            stages_error = None
+        except StagesUnavailable as err:
+            won, stages_error = frozenset(), str(err)
         for i, item in enumerate(raw):
             try:
-                event = from_hubspot(HubSpotWebhookEvent.model_validate(item), closed_won)
+                event = from_hubspot(HubSpotWebhookEvent.model_validate(item), won)
+                if stages_error and event.data.get("property_name") == "dealstage":
+                    # Whether the deal was won is unknown: HubSpot must send it again.
+                    results[i] = DeliveryResult(
+                        outcome=DeliveryOutcome.UNAVAILABLE,
+                        event_id=event.event_id,
+                        type=event.type,
+                        detail=stages_error,
+                    )
+                    metrics.event("hubspot", DeliveryOutcome.UNAVAILABLE.value)
+                    continue
             except ValidationError as err:
                 fields = "; ".join(
                     f"{d['field']}: {d['message']}" for d in _validation_detail(err, f"[{i}]")

@@ -19,30 +19,80 @@ from webhooks.payloads import (
 HUBSPOT_DEAL_CLOSED_WON = "hubspot.deal.closed_won"
 
 
+HUBSPOT_OBJECT_TYPES = {
+    "0-1": "contact",
+    "0-2": "company",
+    "0-3": "deal",
+    "0-5": "ticket",
+    "0-7": "product",
+    "0-8": "line_item",
+    "0-14": "quote",
+}
+"""HubSpot's object type ids (generic webhooks' ``objectTypeId``) → the legacy names."""
+
+
+def _hubspot_object_type(type_id: str | None) -> str | None:
+    if not type_id:
+        return None
+    return HUBSPOT_OBJECT_TYPES.get(type_id, type_id)
+
+
+def _hubspot_kind(e: HubSpotWebhookEvent) -> tuple[str, str]:
+    """(object type, what happened) in the legacy vocabulary, whichever format was sent:
+    ``object.propertyChange`` with ``objectTypeId`` ``0-3`` is ``deal`` / ``propertyChange``."""
+    prefix, _, what = e.subscriptionType.partition(".")
+    if prefix != "object":
+        return prefix, what
+    if what == "associationChange":
+        named = (e.associationType or "").split("_TO_", 1)[0].lower() or None
+        return _hubspot_object_type(e.fromObjectTypeId) or named or "object", what
+    return _hubspot_object_type(e.objectTypeId) or "object", what
+
+
 def from_hubspot(e: HubSpotWebhookEvent, closed_won_stages: Iterable[str]) -> CustomerEvent:
-    object_type = e.subscriptionType.split(".", 1)[0]
-    kind = f"hubspot.{e.subscriptionType}"
+    """Both HubSpot formats become the same event types (``hubspot.deal.propertyChange``,
+    ``hubspot.contact.creation``, ``hubspot.company.associationChange`` …); a deal's
+    ``dealstage`` moving to a won stage is ``hubspot.deal.closed_won``."""
+    object_type, what = _hubspot_kind(e)
+    kind = f"hubspot.{object_type}.{what}"
     if (
-        e.subscriptionType == "deal.propertyChange"
+        object_type == "deal"
+        and what == "propertyChange"
         and e.propertyName == "dealstage"
         and e.propertyValue in set(closed_won_stages)
     ):
         kind = HUBSPOT_DEAL_CLOSED_WON
-    order_key = f"hubspot:{object_type}:{e.objectId}:{e.propertyName}" if e.propertyName else None
+    object_id = e.objectId
+    if object_id is None:  # associations name two objects, merges their result
+        object_id = e.fromObjectId if what == "associationChange" else e.primaryObjectId
+    data: dict[str, Any] = {
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "property_name": e.propertyName,
+        "property_value": e.propertyValue,
+        "portal_id": e.portalId,
+        "format": "generic" if e.subscriptionType.startswith("object.") else "legacy",
+    }
+    if what == "associationChange":
+        data.update(
+            to_object_type=_hubspot_object_type(e.toObjectTypeId)
+            or (e.associationType or "").rpartition("_TO_")[2].lower()
+            or None,
+            to_object_id=str(e.toObjectId),
+            association_type=e.associationType or e.associationTypeId,
+            association_removed=bool(e.associationRemoved),
+        )
+    if what == "merge":
+        data["merged_object_ids"] = [str(i) for i in e.mergedObjectIds or []]
+    order_key = f"hubspot:{object_type}:{object_id}:{e.propertyName}" if e.propertyName else None
     return CustomerEvent(
         event_id=str(e.eventId),
         source=EventSource.HUBSPOT,
         type=kind,
         # A company event names the customer; a deal or contact needs a CRM look-up.
-        customer_id=str(e.objectId) if object_type == "company" else None,
+        customer_id=str(object_id) if object_type == "company" and what != "merge" else None,
         occurred_at=datetime.fromtimestamp(e.occurredAt / 1000, tz=UTC),
-        data={
-            "object_type": object_type,
-            "object_id": str(e.objectId),
-            "property_name": e.propertyName,
-            "property_value": e.propertyValue,
-            "portal_id": e.portalId,
-        },
+        data=data,
         order_key=order_key,
     )
 

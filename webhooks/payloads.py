@@ -17,6 +17,7 @@ from pydantic import (
     ValidationInfo,
     ValidatorFunctionWrapHandler,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -43,14 +44,27 @@ class _Payload(BaseModel):
 
 
 class HubSpotWebhookEvent(_Payload):
-    """One entry of HubSpot's webhook array (Webhooks API v3)."""
+    """One entry of HubSpot's webhook array (Webhooks API v3), in either format:
+
+    - legacy: ``subscriptionType`` names the object (``deal.propertyChange``,
+      ``contact.creation``, ``company.associationChange`` …);
+    - generic (apps created today): ``object.propertyChange``, ``object.creation``,
+      ``object.deletion``, ``object.merge``, ``object.restore``,
+      ``object.associationChange``, with the object type in ``objectTypeId``
+      (``0-1`` contact, ``0-2`` company, ``0-3`` deal, ``0-5`` ticket).
+
+    Association changes carry ``fromObjectId`` / ``toObjectId`` instead of ``objectId``;
+    merges carry ``primaryObjectId`` and ``mergedObjectIds``."""
 
     eventId: int | str
     subscriptionType: str = Field(
-        min_length=1, examples=["deal.propertyChange", "company.propertyChange"]
+        min_length=1,
+        max_length=100,
+        examples=["deal.propertyChange", "object.propertyChange", "object.associationChange"],
     )
-    objectId: int | str
+    objectId: int | str | None = None
     occurredAt: int = Field(ge=0, le=LATEST_EPOCH_S * 1000, description="epoch milliseconds")
+    objectTypeId: str | None = Field(default=None, max_length=40, examples=["0-3"])
     portalId: int | None = None
     appId: int | None = None
     subscriptionId: int | None = None
@@ -58,6 +72,41 @@ class HubSpotWebhookEvent(_Payload):
     propertyName: str | None = None
     propertyValue: str | None = None
     changeSource: str | None = None
+    changeFlag: str | None = None
+    sourceId: str | None = None
+    # associationChange
+    associationType: str | None = Field(default=None, examples=["CONTACT_TO_COMPANY"])
+    associationTypeId: int | None = None
+    associationCategory: str | None = None
+    fromObjectTypeId: str | None = Field(default=None, max_length=40)
+    toObjectTypeId: str | None = Field(default=None, max_length=40)
+    fromObjectId: int | str | None = None
+    toObjectId: int | str | None = None
+    associationRemoved: bool | None = None
+    isPrimaryAssociation: bool | None = None
+    # merge
+    primaryObjectId: int | str | None = None
+    mergedObjectIds: list[int | str] | None = None
+    newObjectId: int | str | None = None
+    numberOfPropertiesMoved: int | None = None
+
+    @model_validator(mode="after")
+    def _names_an_object(self) -> HubSpotWebhookEvent:
+        """Every event names the object(s) it is about, in its type's own fields."""
+        kind = self.subscriptionType.rsplit(".", 1)[-1]
+        if kind == "associationChange":
+            if self.fromObjectId is None or self.toObjectId is None:
+                raise ValueError("an associationChange needs fromObjectId and toObjectId")
+        elif kind == "merge":
+            if self.objectId is None and self.primaryObjectId is None:
+                raise ValueError("a merge needs objectId or primaryObjectId")
+        elif self.objectId is None:
+            raise ValueError("objectId: Field required")
+        if self.subscriptionType.startswith("object.") and not (
+            self.objectTypeId or self.fromObjectTypeId or self.associationType
+        ):
+            raise ValueError(f"a generic {self.subscriptionType} event needs objectTypeId")
+        return self
 
 
 HUBSPOT_MAX_BATCH = 100

@@ -37,12 +37,19 @@ from webhooks import signatures
 from webhooks.deal_stages import ClosedWonStages, StagesUnavailable
 from webhooks.intake import Intake
 from webhooks.ledger import DeliveryLedger
-from webhooks.normalize import from_hubspot, from_product, from_stripe, from_zendesk
+from webhooks.normalize import (
+    from_hubspot,
+    from_product,
+    from_stripe,
+    from_zendesk,
+    from_zendesk_trigger,
+)
 from webhooks.payloads import (
     HUBSPOT_MAX_BATCH,
     HubSpotWebhookEvent,
     ProductWebhookEvent,
     StripeWebhookEvent,
+    ZendeskTriggerBody,
     ZendeskWebhookEvent,
 )
 from webhooks.routing import CSAT_ANSWER, EXIT_SURVEY_ANSWER, NPS_ANSWER
@@ -61,6 +68,8 @@ STATUS_BY_OUTCOME = {
     DeliveryOutcome.STALE: 202,
     DeliveryOutcome.INVALID: 422,
     DeliveryOutcome.UNAVAILABLE: 503,
+    DeliveryOutcome.PARKED: 202,
+    DeliveryOutcome.NOT_FOUND: 202,
 }
 
 
@@ -219,9 +228,9 @@ def create_app(
     )
 
     async def verified_body(
-        request: Request, verify: Callable[[bytes], None]
+        request: Request, verify: Callable[[bytes], None], source: str | None = None
     ) -> bytes | JSONResponse:
-        source = request.url.path.rsplit("/", 1)[-1]
+        source = source or request.url.path.rsplit("/", 1)[-1]
         try:
             body = await _read_body(request)
         except BodyTooLarge:
@@ -389,6 +398,34 @@ def create_app(
             )
 
         return await single(request, verify, ZendeskWebhookEvent, from_zendesk)
+
+    @app.post(
+        "/webhooks/zendesk/trigger",
+        summary="Zendesk trigger and automation webhooks (admin-written body, same signature)",
+        response_model=DeliveryResult,
+        status_code=202,
+        responses=responses,
+        openapi_extra=_body_schema(ZendeskTriggerBody),
+    )
+    async def zendesk_trigger_webhook(request: Request) -> JSONResponse:
+        def verify(body: bytes) -> None:
+            signatures.verify_zendesk(
+                secret=secret("zendesk_webhook_secret"),
+                body=body,
+                signature=request.headers.get("x-zendesk-webhook-signature"),
+                timestamp=request.headers.get("x-zendesk-webhook-signature-timestamp"),
+            )
+
+        body = await verified_body(request, verify, "zendesk")
+        if isinstance(body, JSONResponse):
+            return body
+        try:
+            payload = parse(ZendeskTriggerBody, body)
+        except ValidationError as err:
+            metrics.rejected("zendesk", "invalid_payload")
+            return _error(422, "invalid_payload", _validation_detail(err))
+        received = datetime.now(UTC)
+        return _answer(await intake.handle(from_zendesk_trigger(payload, body, received)))
 
     @app.post(
         "/webhooks/product",
@@ -619,6 +656,7 @@ def create_app(
                 HubSpotWebhookEvent,
                 StripeWebhookEvent,
                 ZendeskWebhookEvent,
+                ZendeskTriggerBody,
                 ProductWebhookEvent,
             ):
                 js = model.model_json_schema(ref_template="#/components/schemas/{model}")

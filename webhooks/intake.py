@@ -87,7 +87,11 @@ class Intake:
         except RuntimeError as err:
             return _result(event, DeliveryOutcome.UNAVAILABLE, f"temporal unavailable: {err}")
         result = await dispatch(client, self._task_queue, route, event)
-        if result.outcome in (DeliveryOutcome.ACCEPTED, DeliveryOutcome.IGNORED):
+        if result.outcome in (
+            DeliveryOutcome.ACCEPTED,
+            DeliveryOutcome.IGNORED,
+            DeliveryOutcome.PARKED,
+        ):
             self._ledger.record(event, result)
         return result
 

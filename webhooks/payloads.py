@@ -139,6 +139,37 @@ class ZendeskWebhookEvent(_Payload):
     _time_bound = field_validator("time")(_not_after_latest)
 
 
+def _blank_is_none(value: Any) -> Any:
+    """A placeholder Zendesk rendered empty (no organisation, no priority) or as "-"."""
+    if isinstance(value, str) and value.strip() in ("", "-"):
+        return None
+    return value
+
+
+class ZendeskTriggerBody(_Payload):
+    """The JSON body an admin writes into a Zendesk trigger or automation ("Notify by >
+    Active webhook"), with Zendesk's placeholders. One trigger per ``event``; the
+    trigger's conditions decide when it fires (README, "Zendesk triggers")."""
+
+    event: Literal[
+        "ticket.created", "ticket.status_changed", "ticket.priority_changed", "ticket.agent_replied"
+    ] = Field(examples=["ticket.created"])
+    ticket_id: str = Field(pattern=r"^[0-9]{1,20}$", examples=["{{ticket.id}}"])
+    status: str | None = Field(default=None, max_length=40, examples=["{{ticket.status}}"])
+    priority: str | None = Field(default=None, max_length=40, examples=["{{ticket.priority}}"])
+    organization_external_id: str | None = Field(
+        default=None, max_length=200, examples=["{{ticket.organization.external_id}}"]
+    )
+    updated_at: datetime | None = Field(
+        default=None, examples=["{{ticket.updated_at_with_timestamp}}"]
+    )
+
+    _blanks = field_validator(
+        "status", "priority", "organization_external_id", "updated_at", mode="before"
+    )(_blank_is_none)
+    _time_bound = field_validator("updated_at")(_not_after_latest)
+
+
 USAGE_SNAPSHOT = "usage_snapshot"
 """The product's current usage figures for one customer (``usage`` object). Not an
 onboarding event (:class:`ProductEventType`): it has its own route and workflow."""

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tests.webhooks.conftest import Api
 from webhooks import sample_events as samples
+from webhooks import signing
 from webhooks.sample_events import SignedRequest
 
 REAL = Path(__file__).parents[1] / "fixtures" / "real"
@@ -29,3 +31,25 @@ def hubspot(api: Api, name: str, **changes: Any) -> SignedRequest:
     return samples.signed_hubspot(
         events, secret=api.secret("hubspot_client_secret"), public_url=api.hubspot_url
     )
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def zendesk_event(api: Api, name: str, ticket: str, **detail: Any) -> SignedRequest:
+    """An event-subscription payload about ``ticket``, happening now, with a fresh id."""
+    event = load(f"zendesk/{name}")
+    event.update(id=str(uuid.uuid4()), time=_now_iso(), subject=f"zen:ticket:{ticket}")
+    event["detail"].update(id=ticket, **detail)
+    return samples.signed_zendesk(event, secret=api.secret("zendesk_webhook_secret"))
+
+
+def zendesk_trigger(api: Api, name: str, ticket: str, **changes: Any) -> SignedRequest:
+    """A trigger body (as Zendesk renders the placeholders) about ``ticket``, now."""
+    body = load(f"zendesk/{name}")
+    body.update(ticket_id=ticket, updated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"))
+    body.update(changes)
+    raw = json.dumps(body).encode()
+    headers = signing.sign_zendesk(secret=api.secret("zendesk_webhook_secret"), body=raw)
+    return SignedRequest("/webhooks/zendesk/trigger", raw, headers)

@@ -184,6 +184,18 @@ class Crm(Protocol):
         ...
 
 
+class Billing(Protocol):
+    """Subscriptions and their customers (Stripe in production). Blocking. Reads only."""
+
+    def subscription_metadata(self, subscription_id: str) -> dict[str, str] | None:
+        """The subscription's metadata, or None when there is no such subscription."""
+        ...
+
+    def customer_metadata(self, customer_id: str) -> dict[str, str] | None:
+        """The billing customer's metadata, or None when it does not exist (or was deleted)."""
+        ...
+
+
 class Ticket(BaseModel):
     id: str
     subject: str

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     zendesk_base_netloc: str | None = None
     zendesk_scheme: str = Field(default="https", pattern="^https?$")
 
+    # Stripe (API reads: the customer behind an event; webhooks: STRIPE_WEBHOOK_SECRET)
+    stripe_api_key: SecretStr | None = None  # sk_… or a restricted rk_… (read customers, subs)
+    stripe_base_url: str | None = None
+    stripe_customer_property: str = "cshub_stripe_customer_id"
+    """The CRM company property that holds the company's Stripe customer id (cus_…)."""
+
     # Slack
     slack_bot_token: SecretStr | None = None
     slack_base_url: str | None = None
@@ -156,6 +162,8 @@ class Settings(BaseSettings):
             if not self.zendesk_base_netloc:
                 self.zendesk_base_netloc = "127.0.0.1:8025"
                 self.zendesk_scheme = "http"
+            self.stripe_api_key = self.stripe_api_key or SecretStr("sk_test_sandbox")
+            self.stripe_base_url = self.stripe_base_url or SANDBOX_HTTP
             self.slack_bot_token = self.slack_bot_token or SecretStr("xoxb-sandbox")
             self.slack_base_url = self.slack_base_url or f"{SANDBOX_HTTP}/api/"
             self.smtp_host = self.smtp_host or "127.0.0.1"

@@ -35,6 +35,7 @@ class Store:
         self.zendesk: ZendeskState
         self.slack: SlackState
         self.deal_pipelines: dict[str, JsonDict]
+        self.stripe: dict[str, dict[str, JsonDict]]
         self.reset()
 
     def reset(self) -> None:
@@ -46,6 +47,7 @@ class Store:
             self.zendesk = seed_zendesk(data)
             self.slack = seed_slack(data)
             self.deal_pipelines = seed_pipelines()
+            self.stripe = {kind: {} for kind in ("customers", "subscriptions", "invoices")}
             self._clear_records()
 
     def clear_outbox(self) -> None:

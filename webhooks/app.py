@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from temporalio.client import Client
 
-from connectors.base import Crm
+from connectors.base import Billing, Crm
 from cshub.metrics import HubRuntime, WebhookMetrics, scrape
 from cshub.settings import Settings
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
@@ -186,6 +186,7 @@ def create_app(
     settings: Settings,
     *,
     crm: Crm | None = None,
+    billing: Billing | None = None,
     ledger: DeliveryLedger | None = None,
     connect: Callable[[], Awaitable[Client]] | None = None,
     telemetry: HubRuntime | None = None,
@@ -194,16 +195,26 @@ def create_app(
     describe; tests pass their own. ``telemetry``: the process's Temporal runtime; its
     meter counts the webhooks and ``GET /metrics`` serves its Prometheus exporter."""
     settings.require_webhook_secrets()
-    if crm is None:
+    if crm is None or billing is None:
         from connectors.factory import build_connectors
 
-        crm = build_connectors(settings).crm
+        built = build_connectors(settings)
+        crm = crm or built.crm
+        billing = billing or built.billing
     own_ledger = ledger is None
     the_ledger = ledger or DeliveryLedger(settings.cshub_api_db)
     the_ledger.prune(timedelta(days=settings.cshub_dedup_days))
     temporal = TemporalConnection(connect or _settings_client(settings, telemetry))
     metrics = WebhookMetrics(telemetry.runtime.metric_meter if telemetry else None)
-    intake = Intake(the_ledger, temporal.get, settings.temporal_task_queue, crm, metrics)
+    intake = Intake(
+        the_ledger,
+        temporal.get,
+        settings.temporal_task_queue,
+        crm,
+        metrics,
+        billing=billing,
+        stripe_customer_property=settings.stripe_customer_property,
+    )
     closed_won = ClosedWonStages(
         crm, settings.closed_won_stages, ttl_s=settings.hubspot_stages_refresh_s
     )

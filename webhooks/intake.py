@@ -10,10 +10,10 @@ from collections.abc import Awaitable, Callable
 
 from temporalio.client import Client
 
-from connectors.base import Crm
+from connectors.base import Billing, Crm
 from connectors.errors import ConnectorError
 from cshub.metrics import WebhookMetrics
-from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
+from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
 from domain.onboarding import CUSTOMER_ID_PATTERN
 from domain.ticket_sla import TICKET_ID_PATTERN
 from webhooks.dispatch import dispatch
@@ -33,12 +33,17 @@ class Intake:
         task_queue: str,
         crm: Crm,
         metrics: WebhookMetrics | None = None,
+        *,
+        billing: Billing | None = None,
+        stripe_customer_property: str = "cshub_stripe_customer_id",
     ) -> None:
         self._ledger = ledger
         self._client = client
         self._task_queue = task_queue
         self._crm = crm
         self._metrics = metrics or WebhookMetrics()
+        self._billing = billing
+        self._stripe_property = stripe_customer_property
 
     async def handle(self, event: CustomerEvent) -> DeliveryResult:
         result = await self._handle(event)
@@ -96,14 +101,16 @@ class Intake:
         return result
 
     async def _resolve_customer(self, event: CustomerEvent) -> CustomerEvent | DeliveryResult:
-        """Find the customer (CRM company) an event is about, through the CRM."""
+        """Find the customer (CRM company) an event is about. Not found: answered 202
+        ``customer_not_found`` and not recorded as final, so the sender's redelivery (or
+        ``cshub webhooks replay``) after the data is fixed is acted on."""
+        if event.source is EventSource.STRIPE:
+            return await self._resolve_stripe(event)
         object_type = event.data.get("object_type")
         object_id = event.data.get("object_id")
         if object_type != "deal" or not object_id:
-            # Genuine but about nobody we know (e.g. a Stripe object without the
-            # cshub_customer_id metadata): recorded and answered 202, never retried.
-            return self._final(
-                event, DeliveryOutcome.IGNORED, "the event names no customer (or ticket)"
+            return _result(
+                event, DeliveryOutcome.NOT_FOUND, "the event names no customer (or ticket)"
             )
         try:
             deal = await asyncio.to_thread(self._crm.get_deal, str(object_id))
@@ -112,16 +119,90 @@ class Intake:
             return _result(event, outcome, str(err))
         if not deal.company_id:
             return _result(
-                event, DeliveryOutcome.INVALID, f"hubspot deal {object_id} has no company"
+                event, DeliveryOutcome.NOT_FOUND, f"hubspot deal {object_id} has no company"
             )
         return event.model_copy(
             update={"customer_id": deal.company_id, "data": {**event.data, "tier": deal.tier}}
         )
 
+    async def _resolve_stripe(self, event: CustomerEvent) -> CustomerEvent | DeliveryResult:
+        """After the event object's own metadata (read by the normaliser), in order: the
+        subscription's metadata, the Stripe Customer's metadata, then the CRM company whose
+        ``STRIPE_CUSTOMER_PROPERTY`` holds the Stripe customer id."""
+        subscription = _stripe_id(event.data.get("subscription_id"), "sub_")
+        stripe_customer = _stripe_id(event.data.get("stripe_customer"), "cus_")
+        tried: list[str] = ["the event's metadata"]
+        problems: list[str] = []
+
+        async def ask(what: str, call: Callable[[], str | None]) -> str | DeliveryResult | None:
+            tried.append(what)
+            try:
+                return await asyncio.to_thread(call)
+            except ConnectorError as err:
+                if err.retryable:
+                    return _result(event, DeliveryOutcome.UNAVAILABLE, str(err))
+                log.warning("stripe customer look-up: %s", err)
+                problems.append(str(err))
+                return None
+
+        billing = self._billing
+        steps: list[tuple[str, Callable[[], str | None]]] = []
+        if billing is not None and subscription:
+            steps.append(
+                (
+                    f"subscription {subscription}'s metadata",
+                    lambda: _customer_in(billing.subscription_metadata(str(subscription))),
+                )
+            )
+        if billing is not None and stripe_customer:
+            steps.append(
+                (
+                    f"Stripe customer {stripe_customer}'s metadata",
+                    lambda: _customer_in(billing.customer_metadata(str(stripe_customer))),
+                )
+            )
+        if stripe_customer:
+
+            def by_property() -> str | None:
+                found = self._crm.find_company_by_property(
+                    self._stripe_property, str(stripe_customer)
+                )
+                return found.id if found else None
+
+            steps.append((f"CRM companies' {self._stripe_property}", by_property))
+        for what, call in steps:
+            found = await ask(what, call)
+            if isinstance(found, DeliveryResult):
+                return found
+            if found:
+                data = {**event.data, "customer_found_via": what}
+                return event.model_copy(update={"customer_id": found, "data": data})
+        detail = "no customer found in " + ", ".join(tried)
+        if problems:
+            detail += f" ({'; '.join(problems)})"
+        return _result(event, DeliveryOutcome.NOT_FOUND, detail)
+
     def _final(self, event: CustomerEvent, outcome: DeliveryOutcome, detail: str) -> DeliveryResult:
         result = _result(event, outcome, detail)
         self._ledger.record(event, result)
         return result
+
+
+def _stripe_id(value: object, prefix: str) -> str | None:
+    """A Stripe id from a free-form payload field, or None when it cannot be one (only
+    such ids reach Stripe's API and the CRM search)."""
+    text = value if isinstance(value, str) else ""
+    return text if re.fullmatch(re.escape(prefix) + r"[A-Za-z0-9]{1,250}", text) else None
+
+
+CUSTOMER_METADATA_KEYS = ("cshub_customer_id", "hubspot_company_id")
+
+
+def _customer_in(metadata: dict[str, str] | None) -> str | None:
+    for key in CUSTOMER_METADATA_KEYS:
+        if metadata and metadata.get(key):
+            return metadata[key]
+    return None
 
 
 def _bad_id(event: CustomerEvent) -> str | None:

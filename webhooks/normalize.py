@@ -130,6 +130,13 @@ def _period_end(obj: dict[str, Any]) -> int | None:
     return max(ints) if ints else None
 
 
+def _stripe_ref(value: object) -> str | None:
+    """An id field, or the id of the object when the sender expanded it."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
 def _epoch_date(value: int | None) -> str | None:
     return datetime.fromtimestamp(value, tz=UTC).date().isoformat() if value else None
 
@@ -149,6 +156,22 @@ def _stripe_customer_id(obj: dict[str, Any]) -> str | None:
             if found:
                 return str(found)
     return None
+
+
+def _stripe_subscription_id(obj: dict[str, Any], is_subscription: bool) -> str | None:
+    """The subscription an object belongs to: itself, an invoice's ``subscription`` (API
+    versions before 2025-03), ``parent.subscription_details.subscription`` (since), or
+    a line's ``parent.subscription_item_details.subscription``."""
+    if is_subscription:
+        return _stripe_ref(obj.get("id"))
+    candidates: list[object] = [
+        obj.get("subscription"),
+        _dict(_dict(obj.get("parent")).get("subscription_details")).get("subscription"),
+    ]
+    for line in _list(_dict(obj.get("lines")).get("data")):
+        details = _dict(_dict(_dict(line).get("parent")).get("subscription_item_details"))
+        candidates.append(details.get("subscription"))
+    return next((ref for c in candidates if (ref := _stripe_ref(c))), None)
 
 
 def from_stripe(e: StripeWebhookEvent) -> CustomerEvent:
@@ -174,7 +197,8 @@ def from_stripe(e: StripeWebhookEvent) -> CustomerEvent:
         occurred_at=datetime.fromtimestamp(e.created, tz=UTC),
         data={
             "object_id": obj.get("id"),
-            "stripe_customer": obj.get("customer"),
+            "stripe_customer": _stripe_ref(obj.get("customer")),
+            "subscription_id": _stripe_subscription_id(obj, is_subscription),
             "status": obj.get("status"),
             "renewal_date": _epoch_date(period_end),
             "invoice_id": obj.get("id") if e.type.startswith("invoice.") else None,

@@ -53,3 +53,15 @@ def zendesk_trigger(api: Api, name: str, ticket: str, **changes: Any) -> SignedR
     raw = json.dumps(body).encode()
     headers = signing.sign_zendesk(secret=api.secret("zendesk_webhook_secret"), body=raw)
     return SignedRequest("/webhooks/zendesk/trigger", raw, headers)
+
+
+def stripe_event(name: str, **obj: Any) -> dict[str, Any]:
+    """The fixture's event, created now, with a fresh id; ``obj`` set on data.object."""
+    event = load(f"stripe/{name}")
+    event.update(id=f"evt_{uuid.uuid4().hex[:24]}", created=int(time.time()))
+    event["data"]["object"].update(obj)
+    return dict(event)
+
+
+def stripe(api: Api, event: dict[str, Any]) -> SignedRequest:
+    return samples.signed_stripe(event, secret=api.secret("stripe_webhook_secret"))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
+import json
 import logging
 import re
 from collections import defaultdict
@@ -36,7 +38,7 @@ from domain.surveys import (
 from webhooks import signatures
 from webhooks.deal_stages import ClosedWonStages, StagesUnavailable
 from webhooks.intake import Intake
-from webhooks.ledger import DeliveryLedger
+from webhooks.ledger import DeliveryLedger, RawDelivery
 from webhooks.normalize import (
     from_hubspot,
     from_product,
@@ -202,7 +204,7 @@ def create_app(
         crm = crm or built.crm
         billing = billing or built.billing
     own_ledger = ledger is None
-    the_ledger = ledger or DeliveryLedger(settings.cshub_api_db)
+    the_ledger = ledger or DeliveryLedger(settings.cshub_api_db, settings.encryption_keyring())
     the_ledger.prune(timedelta(days=settings.cshub_dedup_days))
     temporal = TemporalConnection(connect or _settings_client(settings, telemetry))
     metrics = WebhookMetrics(telemetry.runtime.metric_meter if telemetry else None)
@@ -276,12 +278,32 @@ def create_app(
         body = await verified_body(request, verify)
         if isinstance(body, JSONResponse):
             return body
+        source = request.url.path.rsplit("/", 1)[-1]
         try:
             payload = parse(model, body)
         except ValidationError as err:
-            metrics.rejected(request.url.path.rsplit("/", 1)[-1], "invalid_payload")
+            metrics.rejected(source, "invalid_payload")
             return _error(422, "invalid_payload", _validation_detail(err))
-        return _answer(await intake.handle(normalize(payload)))
+        return _answer(await intake.handle(normalize(payload), RawDelivery(source, body)))
+
+    def keep_invalid_hubspot(item: dict[str, Any], why: str) -> None:
+        """A batch entry that failed validation: kept as a dead letter (bounded)."""
+        body = _json(item)
+        if len(body) > MAX_KEPT_ENTRY_BYTES:
+            return
+        given = item.get("eventId")
+        event_id = str(given)[:64] if isinstance(given, int | str) and str(given) else None
+        event_id = event_id or f"invalid-{hashlib.sha256(body).hexdigest()[:32]}"
+        the_ledger.keep(
+            dedup_key=f"hubspot:{event_id}",
+            source="hubspot",
+            event_id=event_id,
+            type=None,
+            customer_id=None,
+            outcome=DeliveryOutcome.INVALID,
+            detail=why,
+            raw=RawDelivery("hubspot", body),
+        )
 
     @app.post(
         "/webhooks/hubspot",
@@ -349,6 +371,7 @@ def create_app(
                     detail=fields,
                 )
                 metrics.event("hubspot", DeliveryOutcome.INVALID.value)
+                keep_invalid_hubspot(item, fields)
                 continue
             groups[event.order_key or event.data.get("object_id") or event.event_id].append(
                 (i, event)
@@ -357,7 +380,7 @@ def create_app(
         async def run_group(items: list[tuple[int, CustomerEvent]]) -> None:
             # Events about the same thing run in the order they happened.
             for i, event in sorted(items, key=lambda p: p[1].occurred_at):
-                results[i] = await intake.handle(event)
+                results[i] = await intake.handle(event, RawDelivery("hubspot", _json(raw[i])))
 
         await asyncio.gather(*(run_group(g) for g in groups.values()))
         final = [r for r in results if r is not None]
@@ -436,7 +459,8 @@ def create_app(
             metrics.rejected("zendesk", "invalid_payload")
             return _error(422, "invalid_payload", _validation_detail(err))
         received = datetime.now(UTC)
-        return _answer(await intake.handle(from_zendesk_trigger(payload, body, received)))
+        event = from_zendesk_trigger(payload, body, received)
+        return _answer(await intake.handle(event, RawDelivery(ZENDESK_TRIGGER, body)))
 
     @app.post(
         "/webhooks/product",
@@ -686,6 +710,14 @@ def create_app(
 
     add_timeline_route(app, settings)
     return app
+
+
+MAX_KEPT_ENTRY_BYTES = 64 * 1024
+ZENDESK_TRIGGER = "zendesk_trigger"
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _matches(pattern: str, value: str) -> bool:

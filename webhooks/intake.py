@@ -17,7 +17,7 @@ from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventS
 from domain.onboarding import CUSTOMER_ID_PATTERN
 from domain.ticket_sla import TICKET_ID_PATTERN
 from webhooks.dispatch import dispatch
-from webhooks.ledger import DeliveryLedger
+from webhooks.ledger import NOT_ACTED_ON, DeliveryLedger, RawDelivery
 from webhooks.routing import route_for
 
 log = logging.getLogger("cshub.webhooks")
@@ -45,8 +45,26 @@ class Intake:
         self._billing = billing
         self._stripe_property = stripe_customer_property
 
-    async def handle(self, event: CustomerEvent) -> DeliveryResult:
-        result = await self._handle(event)
+    async def handle(
+        self, event: CustomerEvent, raw: RawDelivery | None = None, *, replay: bool = False
+    ) -> DeliveryResult:
+        """Act on the event once. ``raw``: the sender's payload, kept when the event is not
+        acted on (a dead letter). ``replay``: ``cshub webhooks replay`` - an event recorded
+        as ignored or stale is routed again (one that was acted on stays a duplicate)."""
+        result = await self._handle(event, replay)
+        if raw is not None and result.outcome in NOT_ACTED_ON:
+            self._ledger.keep(
+                dedup_key=event.dedup_key,
+                source=event.source.value,
+                event_id=event.event_id,
+                type=event.type,
+                customer_id=result.customer_id or event.customer_id,
+                outcome=result.outcome,
+                detail=result.detail,
+                raw=raw,
+            )
+        elif result.outcome in (DeliveryOutcome.ACCEPTED, DeliveryOutcome.PARKED):
+            self._ledger.resolve(event.dedup_key, result)
         # The one place every event's outcome is known: cshub_webhook_events_total.
         self._metrics.event(event.source.value, result.outcome.value)
         log.info(
@@ -62,23 +80,28 @@ class Intake:
         )
         return result
 
-    async def _handle(self, event: CustomerEvent) -> DeliveryResult:
+    async def _handle(self, event: CustomerEvent, replay: bool = False) -> DeliveryResult:
         bad = _bad_id(event)
         if bad:
             return _result(event, DeliveryOutcome.INVALID, bad)
         previous = self._ledger.previous(event)
-        if previous is not None:
+        if previous is not None and not (replay and previous.outcome in REPLAYABLE):
             return previous.model_copy(
                 update={
                     "outcome": DeliveryOutcome.DUPLICATE,
                     "detail": f"event already received ({previous.outcome.value})",
                 }
             )
+        replace = replay and previous is not None  # the outcome a replay re-decides
         if self._ledger.is_stale(event):
-            return self._final(event, DeliveryOutcome.STALE, "a newer event was already applied")
+            return self._final(
+                event, DeliveryOutcome.STALE, "a newer event was already applied", replace
+            )
         route = route_for(event.type)
         if route is None:
-            return self._final(event, DeliveryOutcome.IGNORED, "no workflow handles this type")
+            return self._final(
+                event, DeliveryOutcome.IGNORED, "no workflow handles this type", replace
+            )
         if route.key(event) is None:
             resolved = await self._resolve_customer(event)
             if isinstance(resolved, DeliveryResult):
@@ -97,7 +120,7 @@ class Intake:
             DeliveryOutcome.IGNORED,
             DeliveryOutcome.PARKED,
         ):
-            self._ledger.record(event, result)
+            self._ledger.record(event, result, replace=replace)
         return result
 
     async def _resolve_customer(self, event: CustomerEvent) -> CustomerEvent | DeliveryResult:
@@ -109,8 +132,10 @@ class Intake:
         object_type = event.data.get("object_type")
         object_id = event.data.get("object_id")
         if object_type != "deal" or not object_id:
-            return _result(
-                event, DeliveryOutcome.NOT_FOUND, "the event names no customer (or ticket)"
+            # Names nothing the hub could ever look up (a ticket event without a ticket):
+            # recorded and answered 202, never retried.
+            return self._final(
+                event, DeliveryOutcome.IGNORED, "the event names no customer (or ticket)"
             )
         try:
             deal = await asyncio.to_thread(self._crm.get_deal, str(object_id))
@@ -182,9 +207,11 @@ class Intake:
             detail += f" ({'; '.join(problems)})"
         return _result(event, DeliveryOutcome.NOT_FOUND, detail)
 
-    def _final(self, event: CustomerEvent, outcome: DeliveryOutcome, detail: str) -> DeliveryResult:
+    def _final(
+        self, event: CustomerEvent, outcome: DeliveryOutcome, detail: str, replace: bool = False
+    ) -> DeliveryResult:
         result = _result(event, outcome, detail)
-        self._ledger.record(event, result)
+        self._ledger.record(event, result, replace=replace)
         return result
 
 
@@ -196,6 +223,11 @@ def _stripe_id(value: object, prefix: str) -> str | None:
 
 
 CUSTOMER_METADATA_KEYS = ("cshub_customer_id", "hubspot_company_id")
+
+
+REPLAYABLE = frozenset({DeliveryOutcome.IGNORED, DeliveryOutcome.STALE})
+"""Recorded outcomes a replay may re-decide: nothing was acted on. Accepted and parked
+events reached their workflow: replaying them is a duplicate."""
 
 
 def _customer_in(metadata: dict[str, str] | None) -> str | None:

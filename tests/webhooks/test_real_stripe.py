@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from connectors.hubspot import HubSpotCrm
 from sandbox.server import SandboxHandle
-from tests.conftest import eventually, running_worker
+from tests.conftest import eventually, outbox, running_worker
 from tests.webhooks.conftest import Api
 from tests.webhooks.real_payloads import stripe, stripe_event
 
@@ -153,3 +153,11 @@ async def test_subscription_created_renewed_and_deleted(
             assert desc.workflow_type == "WinBackWorkflow"
 
         await eventually(winback)
+
+        async def csm_told() -> None:
+            messages = (await outbox(clean_sandbox))["slack_messages"]
+            churned = [m for m in messages if "churned" in m["text"] and "Helios" in m["text"]]
+            assert len(churned) == 1, [m["text"] for m in messages]
+            assert "cancelled in Stripe" in str(churned[0]["blocks"])
+
+        await eventually(csm_told)

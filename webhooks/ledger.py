@@ -261,6 +261,12 @@ class DeliveryLedger:
     def resolve(self, dedup_key: str, result: DeliveryResult) -> None:
         """A kept delivery was acted on since (replayed, or sent again by the sender)."""
         with self._lock:
+            kept = self._db.execute(
+                "SELECT 1 FROM dead_letters WHERE dedup_key = ? AND resolved_at IS NULL",
+                (dedup_key,),
+            ).fetchone()
+            if kept is None:  # the usual case: a read, not a write, on the hot path
+                return
             self._db.execute(
                 "UPDATE dead_letters SET resolved_at = ?, resolution = ? "
                 "WHERE dedup_key = ? AND resolved_at IS NULL",

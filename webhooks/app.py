@@ -262,7 +262,10 @@ def create_app(
 
     responses: dict[int | str, dict[str, Any]] = {
         200: {"model": DeliveryResult, "description": "Duplicate: already handled, nothing done"},
-        202: {"model": DeliveryResult, "description": "Accepted (or ignored / stale)"},
+        202: {
+            "model": DeliveryResult,
+            "description": "Accepted (or ignored / stale / parked / customer_not_found)",
+        },
         401: {"model": ErrorBody, "description": "Missing or invalid signature, stale timestamp"},
         413: {"model": ErrorBody, "description": "Body over 1 MiB"},
         422: {"model": ErrorBody, "description": "Malformed JSON or invalid payload (field named)"},

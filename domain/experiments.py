@@ -186,27 +186,35 @@ class Experiment(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        """Every problem at once (weights, duplicate arms, hold-outs, control, status)."""
+        errors: list[str] = []
         names = [a.name for a in self.arms]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"duplicate arm names: {', '.join(dupes)}")
+            errors.append(f"duplicate arm names: {', '.join(dupes)}")
         holdouts = [a.name for a in self.arms if a.holdout]
         if len(holdouts) > 1:
-            raise ValueError(f"at most one hold-out arm (found {', '.join(holdouts)})")
+            errors.append(f"at most one hold-out arm (found {', '.join(holdouts)})")
         if len(holdouts) == len(self.arms):
-            raise ValueError("every arm is a hold-out: at least one arm must run the play")
+            errors.append("every arm is a hold-out: at least one arm must run the play")
         if self.control is not None and self.control not in names:
-            raise ValueError(f"control {self.control!r} is not an arm ({', '.join(names)})")
+            errors.append(f"control {self.control!r} is not an arm ({', '.join(names)})")
+        if self.control is not None and self.control in holdouts:
+            errors.append(
+                f"control {self.control!r} is the hold-out: pick an arm that runs the play"
+            )
         if self.chosen_arm is not None and self.chosen_arm not in names:
-            raise ValueError(f"chosen_arm {self.chosen_arm!r} is not an arm ({', '.join(names)})")
+            errors.append(f"chosen_arm {self.chosen_arm!r} is not an arm ({', '.join(names)})")
         if self.status is ExperimentStatus.STOPPED and self.chosen_arm is None:
-            raise ValueError("a stopped experiment needs chosen_arm (where new customers go)")
+            errors.append("a stopped experiment needs chosen_arm (where new customers go)")
         total = sum(a.weight for a in self.arms)
         if not (abs(total - 1) <= 1e-6 or abs(total - 100) <= 1e-4):
-            raise ValueError(
+            errors.append(
                 f"arm weights sum to {total:g}: give shares that sum to 1 (0.45, 0.45, 0.1) "
                 "or percentages that sum to 100 (45, 45, 10)"
             )
+        if errors:
+            raise ValueError("; ".join(errors))
         return self
 
     # ----------------------------------------------------------------- helpers

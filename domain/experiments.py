@@ -68,7 +68,8 @@ class Arm(_Strict):
     holdout: bool = Field(
         default=False,
         description="Hold-out: the customer gets nothing from the play (no e-mail, task, "
-        "alert or note) but is measured the same way",
+        "alert or note); the journey follows the control's plan silently, so milestones "
+        "are tracked and measured the same way",
     )
     description: str = ""
 
@@ -254,7 +255,7 @@ class ExperimentAssignment(BaseModel):
 
     def describe(self) -> str:
         what = (
-            "hold-out: nothing from this play"
+            "hold-out: nothing from this play, measured like the control"
             if self.holdout
             else f"plan {self.plan}"
             if self.plan
@@ -320,7 +321,9 @@ def assign(experiment: Experiment, customer_id: str, at: datetime) -> Experiment
         experiment=experiment.name,
         arm=a.name,
         holdout=a.holdout,
-        plan=a.plan,
+        # A hold-out follows the control's plan with nothing sent: same milestones,
+        # same clock, so its outcome is measured exactly like the control's.
+        plan=experiment.control_arm.plan if a.holdout else a.plan,
         control=a.name == experiment.control_arm.name,
         how=how,
         assigned_at=at,

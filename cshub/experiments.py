@@ -18,6 +18,7 @@ report's warnings.
 from __future__ import annotations
 
 import asyncio
+import textwrap
 from datetime import timedelta
 from pathlib import Path
 
@@ -144,7 +145,7 @@ def render_text(r: ExperimentReport) -> str:
         f"(window still open); control: {r.control}",
         "",
         f"{'arm':<22} {'share':>6} {'customers':>9} {'measured':>8} {'rate':>7} "
-        f"{'95% CI':>15} {'diff pts':>9} {'diff CI':>15} {'p':>8}",
+        f"{f'{100 * (1 - r.alpha):g}% CI':>15} {'diff pts':>9} {'diff CI':>15} {'p':>8}",
     ]
     for a in r.arms:
         tag = " (hold-out)" if a.holdout else " (control)" if a.control else ""
@@ -192,12 +193,12 @@ def write_chart(r: ExperimentReport, path: Path) -> Path:
         100 * ((a.ci_high or 0.0) - (a.rate or 0.0)) if a.rate is not None else 0 for a in r.arms
     ]
     colors = ["#9e9e9e" if a.holdout else "#1565c0" if a.control else "#2e7d32" for a in r.arms]
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.bar(names, rates, yerr=[low, high], capsize=6, color=colors)
     for i, a in enumerate(r.arms):
         ax.annotate(
             f"{_pct(a.rate)}\nn={a.measured}",
-            (i, rates[i]),
+            (i, rates[i] + high[i]),
             textcoords="offset points",
             xytext=(0, 4),
             ha="center",
@@ -207,7 +208,10 @@ def write_chart(r: ExperimentReport, path: Path) -> Path:
     if control.rate is not None:
         ax.axhline(100 * control.rate, color="#1565c0", linestyle="--", linewidth=1)
     ax.set_ylabel(f"{r.outcome} (%)")
-    ax.set_title(f"{r.experiment}: {r.verdict[:80]}", fontsize=9)
+    ax.set_title(
+        textwrap.fill(f"{r.experiment}: {r.verdict}", 90, max_lines=3, placeholder=" ..."),
+        fontsize=8,
+    )
     ax.set_ylim(0, max(100.0, *(rates or [0])))
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

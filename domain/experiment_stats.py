@@ -347,16 +347,17 @@ def _verdict(
             f"{pending} pending); about {needed} per arm to detect "
             f"{_pts(experiment.outcome.minimum_effect).lstrip('+')}"
         )
+    level = f"{100 * (1 - experiment.alpha):g}%"
     sentences: list[str] = []
     for f in sorted(compared, key=lambda f: (f.p_value or 1.0, f.arm)):
         if not f.significant or f.diff_vs_control is None:
             continue
-        ci = f"95% CI {_pts(f.diff_ci_low or 0)} to {_pts(f.diff_ci_high or 0)}"
+        ci = f"{level} CI {_pts(f.diff_ci_low or 0)} to {_pts(f.diff_ci_high or 0)}"
         if f.holdout and f.diff_vs_control < 0:
             sentences.append(
                 f"the play works: {control.arm} beats the hold-out {f.arm}, "
                 f"{_pct(control.rate or 0)} vs {_pct(f.rate or 0)} "
-                f"({_pts(-f.diff_vs_control)}, 95% CI {_pts(-(f.diff_ci_high or 0))} to "
+                f"({_pts(-f.diff_vs_control)}, {level} CI {_pts(-(f.diff_ci_high or 0))} to "
                 f"{_pts(-(f.diff_ci_low or 0))}, p = {f.p_value:.2g})"
             )
         elif f.holdout:

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -159,6 +162,28 @@ async def test_onboarding_experiment_end_to_end(
             assert report.verdict.startswith("not enough customers yet"), report.verdict
             assert report.warnings == []
             assert f"Experiment {name}" in render_text(report)
+            # The command ops run, in its own process, with the chart.
+            chart = tmp_path / "experiment.png"
+            cli = await asyncio.create_subprocess_exec(
+                str(Path(sys.executable).parent / "cshub"),
+                *("report", "experiment", name, "--json", "--png", str(chart)),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env={
+                    **os.environ,
+                    "TEMPORAL_ADDRESS": client.service_client.config.target_host,
+                    "CSHUB_PLAYBOOKS_DIR": str(playbooks_with_test_plans),
+                },
+            )
+            out, err = await asyncio.wait_for(cli.communicate(), timeout=120)
+            assert cli.returncode == 0, err.decode()
+            printed = json.loads(out)
+            assert {a["arm"]: a["customers"] for a in printed["arms"]} == {
+                a.arm: a.customers for a in report.arms
+            }
+            assert printed["verdict"] == report.verdict
+            assert printed["chart"] == str(chart)
+            assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
             # Once the window has closed the same record counts as a success on day 0.
             later = progress.model_copy(update={"day": 4})
             counted = outcome_from_progress(exp, "out", later)

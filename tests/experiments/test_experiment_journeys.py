@@ -4,6 +4,7 @@ it is said where people look (the journey's record and an ops alert)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -141,3 +142,40 @@ def test_report_text_and_chart(tmp_path: Path) -> None:
     assert "own (control)" in text and "out (hold-out)" in text and "verdict: " in text
     png = write_chart(report, tmp_path / "sub" / "chart.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+async def test_segment_eligibility_reads_the_crm_company(
+    clean_sandbox: SandboxHandle, hub_settings: Settings, experiments: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.experiments import AssignExperimentRequest, ExperimentActivities
+    from connectors.factory import build_connectors
+    from domain.experiments import PlayKind
+
+    data = {
+        **STOPPED,
+        "name": "pilot",
+        "status": "running",
+        "arms": [{**STOPPED["arms"][0], "plan": "quick"}, *STOPPED["arms"][1:]],
+        "eligibility": {"segments": ["pilot"]},
+    }
+    (experiments / "pilot.yaml").write_text(Experiment.model_validate(data).model_dump_json())
+    crm = build_connectors(hub_settings).crm
+    # The HubSpot SDK blocks: off the event loop the in-process sandbox answers on.
+    await asyncio.to_thread(crm.update_company, "1006", {"cshub_segment": "pilot"})
+    activity = ExperimentActivities(crm).assign_experiment
+    now = datetime.now(UTC)
+
+    def request(customer: str) -> AssignExperimentRequest:
+        return AssignExperimentRequest(
+            play=PlayKind.ONBOARDING, customer_id=customer, started_at=now, at=now
+        )
+
+    env = ActivityEnvironment()
+    inside = await asyncio.to_thread(env.run, activity, request("1006"))
+    outside = await asyncio.to_thread(env.run, activity, request("1005"))  # no segment
+    assert inside is not None and inside.experiment == "pilot"
+    assert outside is None

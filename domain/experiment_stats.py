@@ -189,8 +189,8 @@ class ExperimentReport(BaseModel):
     needed_per_arm: int
     """Measured customers per arm to detect ``minimum_effect`` at the control's rate."""
     more_needed: int
-    """Further customers (in total, at the configured shares) until every compared arm has
-    ``needed_per_arm`` measured."""
+    """Further customers (in total, at the configured shares) to enter until every compared
+    arm has ``needed_per_arm``."""
     verdict: str
     guardrails_flagged: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
@@ -266,7 +266,9 @@ def analyze(
         effect = -effect
     needed = sample_size(base_rate, effect, alpha=comparison_alpha, power=experiment.power)
     in_play = [by_name[control.name], *compared]
-    total_needed = max(math.ceil((needed - f.measured) / f.share) for f in in_play)
+    # Customers already in (pending ones included) will be measured in time: count only
+    # the further customers who must enter, at the configured shares.
+    total_needed = max(math.ceil((needed - f.customers) / f.share) for f in in_play)
     more = max(0, total_needed)
 
     flagged = [

@@ -179,3 +179,60 @@ async def test_segment_eligibility_reads_the_crm_company(
     outside = await asyncio.to_thread(env.run, activity, request("1005"))  # no segment
     assert inside is not None and inside.experiment == "pilot"
     assert outside is None
+
+
+async def test_outcomes_are_measured_once_the_window_closes(
+    module_time_skipping_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+    hub_settings: Settings,
+    experiments: Path,
+) -> None:
+    """Two hold-out journeys on the quick plan (milestone first_workflow, window 3 days):
+    pending while the window is open, then one success (product event on day 1) and one
+    failure (none), as the report counts them."""
+    from cshub.experiments import outcome_from_progress
+    from domain.onboarding import ProductEvent
+    from domain.tiers import ProductEventType
+
+    env = module_time_skipping_env
+    data = {
+        **STOPPED,
+        "name": "window",
+        "arms": [
+            {"name": "own", "weight": 50, "plan": "quick"},
+            {**STOPPED["arms"][2], "weight": 50},
+        ],
+        "chosen_arm": "out",  # stopped: everyone to the hold-out
+    }
+    exp = Experiment.model_validate(data)
+    (experiments / "window.yaml").write_text(exp.model_dump_json())
+    async with running_worker(env, hub_settings) as worker:
+        handles = {
+            c: await env.client.start_workflow(
+                OnboardingWorkflow.run,
+                OnboardingInput(customer_id=c, tier=Tier.STARTER),
+                id=f"onboarding-window-{c}-{uuid.uuid4().hex[:6]}",
+                task_queue=worker.task_queue,
+            )
+            for c in ("1003", "1004")
+        }
+        await env.sleep(timedelta(days=1, hours=2))
+        await handles["1003"].signal(
+            OnboardingWorkflow.product_event,
+            ProductEvent(type=ProductEventType.WORKFLOW_CREATED, event_id="w1"),
+        )
+        await env.sleep(timedelta(hours=1))
+        early = {c: await h.query(OnboardingWorkflow.progress) for c, h in handles.items()}
+        await env.sleep(timedelta(days=3))
+        late = {c: await h.query(OnboardingWorkflow.progress) for c, h in handles.items()}
+        for h in handles.values():
+            await h.terminate("test done")
+    assert all(p.experiment is not None and p.experiment.holdout for p in late.values())
+    pending = [outcome_from_progress(exp, "out", p) for p in early.values()]
+    assert [o.measured for o in pending] == [False, False]
+    done = {c: outcome_from_progress(exp, "out", p) for c, p in late.items()}
+    assert done["1003"].measured and done["1003"].success
+    assert done["1004"].measured and not done["1004"].success
+    assert done["1004"].guardrails["milestone_missed"]
+    box = await outbox(clean_sandbox)
+    assert emails_for(box, "1003") == [] and emails_for(box, "1004") == []

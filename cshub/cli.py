@@ -99,10 +99,11 @@ def send_test_event(
     kind: Annotated[
         str,
         typer.Argument(
-            help="hubspot: deal-won; product: first-login, workflow-created, ai-request, "
-            "share, usage-threshold; stripe: invoice-paid, invoice-payment-failed, "
-            "subscription-updated; zendesk: ticket-created, agent-replied, ticket-pending, "
-            "ticket-solved, ticket-reopened"
+            help="hubspot: deal-won, deal-won-generic (HubSpot's generic format); product: "
+            "first-login, workflow-created, ai-request, share, usage-threshold; stripe: "
+            "invoice-paid, invoice-payment-failed, subscription-updated; zendesk: "
+            "ticket-created, agent-replied, ticket-pending, ticket-solved, ticket-reopened, "
+            "trigger-ticket-created (a trigger's body, POST /webhooks/zendesk/trigger)"
         ),
     ],
     customer: Annotated[str | None, typer.Option(help="Customer (CRM company) id")] = None,

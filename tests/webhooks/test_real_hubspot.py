@@ -5,12 +5,15 @@ merges, deletions and restores."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
+from cshub import test_events
 from sandbox.server import SandboxHandle
 from tests.conftest import eventually, outbox, running_worker
 from tests.webhooks.conftest import Api
@@ -104,3 +107,30 @@ async def test_a_pipeline_added_after_start_up_is_read_when_its_won_stage_is_fir
         )
         (result,) = resp.json()["results"]
         assert (result["outcome"], result["workflow_id"]) == ("accepted", "onboarding-1006")
+
+
+async def test_send_test_event_speaks_the_generic_format_and_a_zendesk_trigger(
+    api: Api, dev_server_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
+) -> None:
+    async with hub(dev_server_env, api, "onboarding-1009", "ticket-sla-5002"):
+        status, text = await asyncio.to_thread(
+            test_events.send,
+            api.settings,
+            "hubspot",
+            "deal-won-generic",
+            customer="1009",
+            url=api.url,
+        )
+        assert status == 200, text
+        (result,) = json.loads(text)["results"]
+        assert (result["outcome"], result["workflow_id"]) == ("accepted", "onboarding-1009")
+        status, text = await asyncio.to_thread(
+            test_events.send,
+            api.settings,
+            "zendesk",
+            "trigger-ticket-created",
+            ticket="5002",
+            url=api.url,
+        )
+        assert status == 202, text
+        assert json.loads(text)["workflow_id"] == "ticket-sla-5002"

@@ -65,8 +65,10 @@ def from_hubspot(e: HubSpotWebhookEvent, closed_won_stages: Iterable[str]) -> Cu
     ):
         kind = HUBSPOT_DEAL_CLOSED_WON
     object_id = e.objectId
-    if object_id is None:  # associations name two objects, merges their result
-        object_id = e.fromObjectId if what == "associationChange" else e.primaryObjectId
+    if what == "associationChange" and e.fromObjectId is not None:
+        object_id = e.fromObjectId  # associations name two objects
+    elif object_id is None:  # merges their result
+        object_id = e.primaryObjectId
     data: dict[str, Any] = {
         "object_type": object_type,
         "object_id": str(object_id),
@@ -80,7 +82,7 @@ def from_hubspot(e: HubSpotWebhookEvent, closed_won_stages: Iterable[str]) -> Cu
             to_object_type=_hubspot_object_type(e.toObjectTypeId)
             or (e.associationType or "").rpartition("_TO_")[2].lower()
             or None,
-            to_object_id=str(e.toObjectId),
+            to_object_id=str(e.toObjectId) if e.toObjectId is not None else None,
             association_type=e.associationType or e.associationTypeId,
             association_removed=bool(e.associationRemoved),
         )

@@ -95,16 +95,15 @@ class HubSpotWebhookEvent(_Payload):
         """Every event names the object(s) it is about, in its type's own fields."""
         kind = self.subscriptionType.rsplit(".", 1)[-1]
         if kind == "associationChange":
-            if self.fromObjectId is None or self.toObjectId is None:
+            if self.objectId is None and (self.fromObjectId is None or self.toObjectId is None):
                 raise ValueError("an associationChange needs fromObjectId and toObjectId")
-        elif kind == "merge":
+            return self  # the object types are optional: without them it is "object"
+        if kind == "merge":
             if self.objectId is None and self.primaryObjectId is None:
                 raise ValueError("a merge needs objectId or primaryObjectId")
         elif self.objectId is None:
             raise ValueError("objectId: Field required")
-        if self.subscriptionType.startswith("object.") and not (
-            self.objectTypeId or self.fromObjectTypeId or self.associationType
-        ):
+        if self.subscriptionType.startswith("object.") and not self.objectTypeId:
             raise ValueError(f"a generic {self.subscriptionType} event needs objectTypeId")
         return self
 

@@ -90,6 +90,8 @@ def _hubspot(**fields: Any) -> HubSpotWebhookEvent:
         ({"subscriptionType": "object.associationChange", "fromObjectTypeId": "0-3",
           "toObjectTypeId": "0-2", "fromObjectId": 3, "toObjectId": 1004},
          "hubspot.deal.associationChange"),
+        ({"subscriptionType": "object.associationChange", "fromObjectId": 3,
+          "toObjectId": 4}, "hubspot.object.associationChange"),
         ({"subscriptionType": "company.associationChange", "associationType":
           "COMPANY_TO_CONTACT", "fromObjectId": 1004, "toObjectId": 5},
          "hubspot.company.associationChange"),
@@ -128,6 +130,7 @@ def test_an_association_names_both_ends_and_a_company_event_its_customer() -> No
         {"subscriptionType": "object.propertyChange", "objectId": 3},  # no objectTypeId
         {"subscriptionType": "object.associationChange", "fromObjectTypeId": "0-1",
          "fromObjectId": 3},  # no toObjectId
+        {"subscriptionType": "contact.associationChange"},  # names no object at all
     ],
 )  # fmt: skip
 def test_hubspot_events_missing_what_they_are_about_are_invalid(fields: dict[str, Any]) -> None:

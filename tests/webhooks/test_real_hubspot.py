@@ -44,7 +44,7 @@ async def test_closed_won_in_both_formats_and_in_a_custom_pipeline_starts_onboar
     cases = [
         ("legacy_deal_closedwon.json", "1004"),  # deal 3004
         ("generic_deal_closedwon.json", "1005"),  # deal 3005, objectTypeId 0-3
-        ("generic_deal_custom_pipeline_won.json", "1003"),  # stage 1982613415 of a custom one
+        ("generic_deal_custom_pipeline_won.json", "1010"),  # stage 1982613415 of a custom one
     ]
     async with hub(dev_server_env, api, *(f"onboarding-{c}" for _, c in cases)):
         for fixture, customer in cases:
@@ -84,7 +84,7 @@ async def test_a_pipeline_added_after_start_up_is_read_when_its_won_stage_is_fir
     api: Api, dev_server_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
 ) -> None:
     # The ingress reads the pipelines once (a first closed-won) ...
-    async with hub(dev_server_env, api, "onboarding-1004", "onboarding-1006"):
+    async with hub(dev_server_env, api, "onboarding-1004", "onboarding-1002"):
         resp = await api.post(hubspot(api, "legacy_deal_closedwon.json"))
         assert resp.json()["results"][0]["outcome"] == "accepted", resp.text
         # ... then someone adds a pipeline in HubSpot.
@@ -103,10 +103,10 @@ async def test_a_pipeline_added_after_start_up_is_read_when_its_won_stage_is_fir
             )
         won_stage = created.json()["stages"][1]["id"]
         resp = await api.post(
-            hubspot(api, "generic_deal_closedwon.json", objectId=3006, propertyValue=won_stage)
+            hubspot(api, "generic_deal_closedwon.json", objectId=3002, propertyValue=won_stage)
         )
         (result,) = resp.json()["results"]
-        assert (result["outcome"], result["workflow_id"]) == ("accepted", "onboarding-1006")
+        assert (result["outcome"], result["workflow_id"]) == ("accepted", "onboarding-1002")
 
 
 async def test_send_test_event_speaks_the_generic_format_and_a_zendesk_trigger(

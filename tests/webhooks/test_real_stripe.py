@@ -90,6 +90,17 @@ async def test_a_2025_invoice_finds_its_customer_through_the_subscription_or_the
             assert (body["outcome"], body["workflow_id"]) == ("accepted", f"dunning-{customer}")
         for customer in ("1005", "1006"):
             await eventually(failure_recorded(dev_server_env, customer, INVOICE_2025))
+        # Cobalt pays (invoice.paid, found the same way): its dunning stops.
+        paid = stripe_event("invoice_paid_2025.json", customer=cobalt.id)
+        resp = await api.post(stripe(api, paid))
+        assert (resp.json()["outcome"], resp.json()["workflow_id"]) == ("accepted", "dunning-1006")
+
+        async def stopped() -> None:
+            handle = dev_server_env.client.get_workflow_handle("dunning-1006")
+            state: dict[str, Any] = await handle.query("progress")
+            assert state["status"] == "paid" and state["open_invoices"] == [], state
+
+        await eventually(stopped)
 
 
 async def test_a_one_off_invoice_finds_its_customer_only_through_the_crm_property(

@@ -85,7 +85,7 @@ instead of starting a run that would fail (and alert ops) again."""
 PARKED_MEMO = "cshub_parked"
 """Memo the ingress reads to answer a parked ticket's events ``parked``."""
 UNFETCHABLE_TYPES = ("NotFoundError", "PermanentConnectorError")
-"""Zendesk answered 404 (deleted, merged away) or another 4xx (not visible to the token)."""
+"""Zendesk answered 404 (deleted) or another 4xx (not visible to the token)."""
 
 
 class _Unfetchable(Exception):
@@ -140,7 +140,7 @@ class TicketSlaWorkflow(Steerable):
         self._parked_why: str | None = None
 
     async def _parked(self, inp: TicketSlaInput, reason: str) -> TicketSlaStatus:
-        """The ticket cannot be read (deleted, merged away, not visible to the token): no
+        """The ticket cannot be read (deleted, not visible to the token): no
         clock can run. Ops heard of it once (the failed read's alert); the ticket's later
         events are taken and counted here for ``PARKED_FOR``, then the workflow ends."""
         why = f"ticket {inp.ticket_id} cannot be read from Zendesk: {reason}"

@@ -157,6 +157,7 @@ def test_routes(
     assert route.signal == signal
     assert (route.signal_arg(event) if route.signal_arg else None) == arg
     assert route.recurring is recurring
+    assert route.parks is type_.startswith("zendesk.")  # only a ticket can be unreadable
     if route.applies is not None:
         assert route.applies(event) is None
 
@@ -252,5 +253,6 @@ def test_a_ticket_route_lands_on_the_ticket_sla_workflow() -> None:
     )
     assert route.key(ev("zendesk.ticket.created", {"ticket_id": 8}, customer=None)) == "8"
     assert route.recurring is False
+    assert route.parks is True
     bare = _ticket_route()
     assert (bare.signal, bare.signal_arg, bare.applies) == (None, None, None)

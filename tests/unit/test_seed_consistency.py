@@ -7,12 +7,14 @@ import itertools
 
 import pytest
 
-from domain.health_model import HealthInputs
+from domain.churn_plan import ChurnPlan
+from domain.health_model import HealthCategory, HealthInputs
 from domain.health_scoring import score_metric
 from domain.onboarding_plan import OnboardingPlan
 from domain.onboarding_schedule import StepKind, build_schedule
 from domain.survey_plan import SurveysPlan
 from domain.surveys import NpsCategory, nps_category
+from domain.tiers import Tier
 from playbooks.loader import PACKAGE_DIR, load_health_models, load_playbook, parse_plan_file
 
 MODELS = load_health_models()
@@ -90,3 +92,24 @@ def test_community_keeps_its_bi_weekly_cadence() -> None:
     community.yaml); nothing weekly for the free tier."""
     plan = _plan("community")
     assert [(r.template, r.every_days) for r in plan.recurring_emails] == [("engagement", 14)]
+
+
+# ------------------------------------------------------------------ churn thresholds
+@pytest.mark.parametrize("tier", list(Tier))
+def test_churn_thresholds_are_the_tiers_health_model_bands(tier: Tier) -> None:
+    """The churn campaign calls a customer at risk, escalates and sees recovery at its own
+    health model's band edges. Before: 70/50 (seed 001) for every tier, so a Starter account
+    at 65, "Neutral - monitor" under seed 003, got an at-risk check-in task."""
+    plan = load_playbook("churn", ChurnPlan)
+    model = MODELS.for_tier(tier)
+    edge = {b.category: b.at_least for b in model.bands}
+    bands = plan.bands(tier)
+    assert bands.at_risk_below == edge[HealthCategory.GOOD]
+    assert bands.recovered_at_least == edge[HealthCategory.GOOD]
+    assert bands.escalate_below == edge[HealthCategory.AT_RISK]
+
+
+def test_unknown_tier_uses_the_plan_wide_thresholds() -> None:
+    plan = load_playbook("churn", ChurnPlan)
+    assert plan.bands("gold") == plan.bands(None)
+    assert (plan.bands(None).at_risk_below, plan.bands(None).escalate_below) == (70, 50)

@@ -20,7 +20,14 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain import health_properties as hp
-from domain.health_model import BAND_ORDER, HealthCategory, HealthModel, inputs_from_properties
+from domain.health_model import (
+    BAND_ORDER,
+    INPUT_PROPERTIES,
+    HealthCategory,
+    HealthModel,
+    Rating,
+    inputs_from_properties,
+)
 from domain.health_scoring import HealthScore, round_half_up, score, trend
 
 
@@ -76,8 +83,13 @@ class CelebrationTrigger(_Cooldown):
 
 
 class ExpansionTrigger(_Cooldown):
+    """A healthy account (``categories``) that is near a limit (``usage_at_least_percent``)
+    *or* that its CSM rated upgrade-ready (``upgrade_readiness`` in ``ready_ratings``, the
+    ``cshub_health_upgrade_readiness`` dropdown seed 001's growth dimension already reads)."""
+
     categories: list[HealthCategory] = Field(min_length=1)
     usage_at_least_percent: float = Field(gt=0, le=1000)
+    ready_ratings: list[Rating] = Field(default_factory=list)
     task: TaskSpec
 
 
@@ -409,17 +421,22 @@ def _conditions(
                 reason=f"{adoption:g} % of features in use after {age} days",
             )
         )
-    if (
-        usage is not None
-        and cur in plan.expansion.categories
-        and usage.percent >= plan.expansion.usage_at_least_percent
-    ):
-        out.append(
-            _level(
-                trigger=Trigger.EXPANSION,
-                reason=f"{h.category_label} and {usage.limit_name} at {usage.percent:g} %",
+    if cur in plan.expansion.categories:
+        near = usage is not None and usage.percent >= plan.expansion.usage_at_least_percent
+        rating = (props.get(INPUT_PROPERTIES["upgrade_readiness"]) or "").strip().lower()
+        ready = rating in {r.value for r in plan.expansion.ready_ratings}
+        reasons = []
+        if near and usage is not None:
+            reasons.append(f"{usage.limit_name} at {usage.percent:g} %")
+        if ready:
+            reasons.append(f"rated upgrade-ready ({rating})")
+        if reasons:
+            out.append(
+                _level(
+                    trigger=Trigger.EXPANSION,
+                    reason=f"{h.category_label} and {' and '.join(reasons)}",
+                )
             )
-        )
     return out
 
 

@@ -335,3 +335,30 @@ def test_a_quiet_sweep_records_scores_and_fires_nothing() -> None:
     later = assess("1001", {**props, **h.properties}, MODEL, PLAN, SWEEP + timedelta(days=1))
     assert later is not None
     assert [f.trigger for f in later.fired] == [Trigger.USAGE_LIMIT]  # a level trigger
+
+
+@pytest.mark.parametrize(
+    ("logins", "previous", "rating", "expected"),
+    [
+        ("healthy", ("90.00", "healthy"), "excellent", ["expansion"]),
+        ("healthy", ("90.00", "healthy"), "Good", ["expansion"]),  # dropdown case ignored
+        ("healthy", ("90.00", "healthy"), "fair", []),  # "open to discussions": not yet
+        ("healthy", ("90.00", "healthy"), None, []),
+        ("good", ("75.00", "good"), "excellent", []),  # Healthy only
+    ],
+)
+def test_expansion_fires_for_a_healthy_account_rated_upgrade_ready(
+    logins: str, previous: tuple[str, str], rating: str | None, expected: list[str]
+) -> None:
+    """Issue 24: the CSM's upgrade-readiness rating (stored, and read by seed 001's growth
+    dimension) is an expansion signal on its own, with no usage near a limit. Before: only
+    usage at 80 % of a limit fired it."""
+    extra = {"cshub_health_upgrade_readiness": rating} if rating else {}
+    props = company(LOGINS[logins], previous, **extra)
+    assert fired(props) == expected
+    if expected:
+        h = assess("1001", props, MODEL, PLAN, SWEEP)
+        assert h is not None
+        assert [f.reason for f in h.fired] == [
+            f"Healthy and rated upgrade-ready ({rating.lower()})"
+        ]

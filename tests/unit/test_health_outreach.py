@@ -360,5 +360,5 @@ def test_expansion_fires_for_a_healthy_account_rated_upgrade_ready(
         h = assess("1001", props, MODEL, PLAN, SWEEP)
         assert h is not None
         assert [f.reason for f in h.fired] == [
-            f"Healthy and rated upgrade-ready ({rating.lower()})"
+            f"Healthy and rated upgrade-ready ({str(rating).lower()})"
         ]

@@ -82,7 +82,15 @@ def test_input_properties_cover_every_input() -> None:
     assert len(set(INPUT_PROPERTIES.values())) == len(INPUT_PROPERTIES)
     assert INPUT_PROPERTIES["nps"] == "cshub_nps_last_score"  # 0-10, not the company NPS
     assert INPUT_PROPERTIES["payment_current"] == "cshub_payment_status"
-    used = {n for name in ("seed001", "seed003") for n in load_health_model(name).inputs}
+    models = [load_health_model(name) for name in ("seed001", "seed003")]
+    used = {n for model in models for n in model.inputs}
+    used |= {  # read only when no threshold matches (seed 001's "planning expansion")
+        m.otherwise_if.input
+        for model in models
+        for d in model.dimensions
+        for m in d.metrics
+        if m.otherwise_if is not None
+    }
     assert used == set(INPUTS)  # every input feeds a shipped model
 
 

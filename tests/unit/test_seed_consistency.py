@@ -113,3 +113,23 @@ def test_unknown_tier_uses_the_plan_wide_thresholds() -> None:
     plan = load_playbook("churn", ChurnPlan)
     assert plan.bands("gold") == plan.bands(None)
     assert (plan.bands(None).at_risk_below, plan.bands(None).escalate_below) == (70, 50)
+
+
+# ------------------------------------------------------------------ expansion velocity
+@pytest.mark.parametrize(
+    ("use_cases", "planned", "expected"),
+    [(2, None, 100), (1, None, 75), (0, True, 50), (0, False, 0), (0, None, 0), (1, True, 75)],
+)
+def test_planning_expansion_is_fair_in_seed_001(
+    use_cases: int, planned: bool | None, expected: float
+) -> None:
+    """Seed 001 expansion velocity: 2+ use cases excellent, 1 good, "planning expansion to
+    additional use cases" fair, no plans poor. Before: planning scored 0 like no plans."""
+    metric = next(
+        m
+        for d in MODELS.models["seed001"].dimensions
+        for m in d.metrics
+        if m.name == "expansion_velocity"
+    )
+    inputs = HealthInputs(use_cases_expanded_90d=use_cases, expansion_planned=planned)
+    assert score_metric(metric, inputs).score == expected

@@ -72,7 +72,8 @@ def test_model_per_tier() -> None:
     assert models.for_tier(Tier.PROFESSIONAL).name == "seed001"
     assert models.for_tier("enterprise").name == "seed001"
     assert models.name_for(None) == models.config.default == "seed001"
-    assert models.name_for("agency") == "seed001"  # unknown tier → default
+    assert models.for_tier(Tier.AGENCY).name == "seed002"  # seed 002's plan, its own model
+    assert models.name_for("gold") == "seed001"  # unknown tier → default
 
 
 def test_input_properties_cover_every_input() -> None:

@@ -133,3 +133,44 @@ def test_planning_expansion_is_fair_in_seed_001(
     )
     inputs = HealthInputs(use_cases_expanded_90d=use_cases, expansion_planned=planned)
     assert score_metric(metric, inputs).score == expected
+
+
+# ------------------------------------------------------------------ seed 002 and Agency
+def test_seed_002_model_weights_and_agency_plan() -> None:
+    """Seed 002's health score (usage 30 %, adoption 25 %, performance 25 %, satisfaction
+    20 %, target 80+) scores its Agency plan, which has an onboarding plan and an SLA.
+    Before: no seed 002 model and no Agency tier."""
+    model = MODELS.for_tier(Tier.AGENCY)
+    assert model.name == "seed002"
+    assert [(d.name, d.weight) for d in model.dimensions] == [
+        ("usage", 0.30),
+        ("adoption", 0.25),
+        ("performance", 0.25),
+        ("satisfaction", 0.20),
+    ]
+    assert model.band(HealthCategory.HEALTHY) is not None
+    assert model.band(HealthCategory.HEALTHY).at_least == 80  # type: ignore[union-attr]
+    assert _plan("agency").tier is Tier.AGENCY
+
+
+def test_seed_002_worked_example() -> None:
+    # usage: 10 login days → 100, 15/20 seats = 75 % → 75: 87.5; adoption 12/20 = 60 % → 75;
+    # performance: ROI 150 % → 75, 20 days → 100: 87.5; satisfaction NPS 8 → 50
+    # 0.30 x 87.5 + 0.25 x 75 + 0.25 x 87.5 + 0.20 x 50 = 26.25 + 18.75 + 21.875 + 10
+    #   = 76.875 → 76.88 Good
+    from domain.health_scoring import score
+
+    result = score(
+        MODELS.models["seed002"],
+        HealthInputs(
+            login_days_last_30=10,
+            active_users=15,
+            licensed_seats=20,
+            features_adopted=12,
+            features_available=20,
+            roi_percent=150,
+            days_to_first_value=20,
+            nps=8,
+        ),
+    )
+    assert (result.score, result.category) == (76.88, HealthCategory.GOOD)

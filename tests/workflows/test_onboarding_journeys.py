@@ -33,6 +33,7 @@ CUSTOMER_BY_TIER = {
     Tier.STARTER: "1003",
     Tier.PROFESSIONAL: "1005",
     Tier.ENTERPRISE: "1007",
+    Tier.AGENCY: "1010",  # a professional company journeying on the Agency plan
 }
 
 

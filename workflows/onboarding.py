@@ -71,6 +71,10 @@ MAX_EVENT_IDS_KEPT = 500
 NO_QUIET_HOURS = SendWindow(send_hour=10, quiet_start=0, quiet_end=0)
 
 
+EMAIL_ON_EVENT_PATCH = "email-sent-on-product-event"
+"""``workflow.patched``: plan e-mails with ``sent_on`` go when the event arrives."""
+
+
 def onboarding_workflow_id(customer_id: str) -> str:
     return f"{WORKFLOW_ID_PREFIX}{customer_id}"
 
@@ -202,6 +206,8 @@ class OnboardingWorkflow:
                 continue
             if not await self._wait_until(step):
                 return  # cancelled
+            if step.key in st.done_steps:
+                continue  # sent early, by its product event (``sent_on``)
             if st.skip_before is not None and self._due(step) < st.skip_before:
                 self._record(
                     step.key,
@@ -459,6 +465,7 @@ class OnboardingWorkflow:
         for ms in st.plan.milestones:
             if ms.reached_by and ms.key not in st.milestones_reached and self._fired(ms.reached_by):
                 await self._reach(ms, how=f"product event {ev.type.value}")
+        await self._emails_sent_on(ev.type)
         for nudge in st.plan.nudges:
             if nudge.key in st.nudges_sent or not self._fired(nudge.trigger):
                 continue
@@ -467,6 +474,22 @@ class OnboardingWorkflow:
             await self._email(f"nudge:{nudge.key}", nudge.template, ctx)
             if nudge.alert_csm_template:
                 await self._alert(f"nudge:{nudge.key}:alert", nudge.alert_csm_template, ctx)
+
+    async def _emails_sent_on(self, event: ProductEventType) -> None:
+        """Plan e-mails with ``sent_on: <event>`` not sent yet go now, under their own step
+        key (so the scheduled send on their day does not repeat them)."""
+        st = self._require_state()
+        wanted = {(e.day, e.template) for e in st.plan.emails if e.sent_on is event}
+        if not wanted or not workflow.patched(EMAIL_ON_EVENT_PATCH):
+            return
+        for step in self._schedule:
+            if step.kind is not StepKind.EMAIL or (step.day, step.ref) not in wanted:
+                continue
+            if step.key in st.done_steps:
+                continue
+            st.done_steps.append(step.key)
+            await self._email(step.key, step.ref, self._context(workflow.now()))
+            self._record(step.key, "journey", f"sent on {event.value}: {step.ref}")
 
     def _fired(self, trigger: EventTrigger) -> bool:
         st = self._require_state()

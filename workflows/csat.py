@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -97,12 +98,13 @@ class CsatSurveyWorkflow(Steerable):
         """``{"score": 4}`` (1-5); the link endpoint adds the survey and event ids."""
         self._inbox.append(msg)
 
-    @workflow.signal(name="cancel")
-    def cancel(self, msg: CancelSurvey | None = None) -> None:  # type: ignore[override]
+    _CANCEL_MODEL = CancelSurvey
+
+    def _apply_cancel(self, req: Any) -> None:
         """``{"reason": "ticket reopened"}`` (or ``{}``, or no input): no survey, or no
         more answers. Kept on ``CancelSurvey``: the shared ``CancelRequest`` requires a
         reason, which this signal never did."""
-        self._cancel = msg or CancelSurvey()
+        self._cancel = req if isinstance(req, CancelSurvey) else CancelSurvey()
         self._cancel_steering(self._cancel.reason or "cancelled")
 
     def _next_step_key(self) -> str | None:

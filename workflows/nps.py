@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -99,12 +100,13 @@ class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
         """``{"contact_id": "2003", "score": 9}``; the link endpoint adds the survey id."""
         self._inbox.append(msg)
 
-    @workflow.signal(name="cancel")
-    def cancel(self, msg: CancelSurvey | None = None) -> None:  # type: ignore[override]
+    _CANCEL_MODEL = CancelSurvey
+
+    def _apply_cancel(self, req: Any) -> None:
         """``{"reason": "customer asked for no surveys"}`` (or ``{}``, or no input): the
         cycle ends. Kept on ``CancelSurvey``: the shared ``CancelRequest`` requires a
         reason, which this signal never did."""
-        self._cancel = msg or CancelSurvey()
+        self._cancel = req if isinstance(req, CancelSurvey) else CancelSurvey()
         self._cancel_steering(self._cancel.reason or "cancelled")
 
     def _next_step_key(self) -> str | None:

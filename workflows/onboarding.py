@@ -19,12 +19,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
     from activities.crm import CrmActivities
     from activities.models import (
         CustomerRef,
@@ -34,7 +37,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.playbooks import load_onboarding_plan_activity
     from domain.onboarding import (
-        CancelRequest,
         MilestoneReached,
         NextAction,
         OnboardingCarryOver,
@@ -60,7 +62,13 @@ with workflow.unsafe.imports_passed_through():
         tag_customer,
         tag_stage,
     )
-    from workflows.steering import STEERING_PATCH, Steering
+    from workflows.steering import (
+        NO_INPUT,
+        STEERING_PATCH,
+        Steerable,
+        Steering,
+        decode_command,
+    )
 
 WORKFLOW_ID_PREFIX = "onboarding-"
 START_ALERT_BESIDE_STEPS = "start-alert-beside-steps"
@@ -69,12 +77,18 @@ MAX_EVENT_IDS_KEPT = 500
 NO_QUIET_HOURS = SendWindow(send_hour=10, quiet_start=0, quiet_end=0)
 
 
+if TYPE_CHECKING:  # callers send the model; the handlers take the payload raw
+    MilestoneInput = MilestoneReached | RawValue
+else:
+    MilestoneInput = RawValue
+
+
 def onboarding_workflow_id(customer_id: str) -> str:
     return f"{WORKFLOW_ID_PREFIX}{customer_id}"
 
 
 @workflow.defn(name="OnboardingWorkflow")
-class OnboardingWorkflow:
+class OnboardingWorkflow(Steerable):
     @workflow.init
     def __init__(self, inp: OnboardingInput) -> None:
         self._input = inp
@@ -88,43 +102,80 @@ class OnboardingWorkflow:
         self._step_day: int | None = None
         self._steer = Steering(self._state.steering if self._state else None)
 
-    # ------------------------------------------------------------------ signals
+    # ------------------------------------------------------------------ commands
+    # pause / resume / skip / cancel: signals and updates of the same name (Steerable),
+    # applied by the journey's own steering below (a pause moves the plan).
     @workflow.signal(name="milestone_reached")
-    def milestone_reached(self, msg: MilestoneReached) -> None:
+    def milestone_reached(self, raw: MilestoneInput = NO_INPUT) -> None:
+        """``{"milestone": "first_workflow", "note": "..."}``"""
+        msg = self._signalled(raw, MilestoneReached, "milestone_reached")
+        if msg is not None:
+            self._inbox.append(msg)
+
+    @workflow.update(name="milestone_reached")
+    def milestone_reached_update(self, raw: MilestoneInput = NO_INPUT) -> str:
+        """As the signal; refused when the plan has no such milestone."""
+        msg = decode_command(raw, MilestoneReached, "milestone_reached")
         self._inbox.append(msg)
+        return f"milestone {msg.milestone!r} recorded; the journey celebrates it next"
+
+    @milestone_reached_update.validator
+    def _validate_milestone(self, raw: MilestoneInput = NO_INPUT) -> None:
+        self._validate(
+            decode_command(raw, MilestoneReached, "milestone_reached"), "milestone_reached"
+        )
 
     @workflow.signal(name="product_event")
     def product_event(self, event: ProductEvent) -> None:
         self._inbox.append(event)
 
-    @workflow.signal(name="pause")
-    def pause(self, req: PauseRequest | None = None) -> None:
-        req = req or PauseRequest()
+    def _apply_pause(self, req: PauseRequest) -> None:
         if self._state and self._state.paused_since is None and self._cancel_reason is None:
             self._state.paused_since = workflow.now()
             self._record("pause", "journey", f"paused: {req.reason or 'no reason given'}")
 
-    @workflow.signal(name="resume")
-    def resume(self, req: ResumeRequest | None = None) -> None:
+    def _apply_resume(self, req: ResumeRequest) -> None:
         if self._state and self._state.paused_since is not None:
             paused = workflow.now() - self._state.paused_since
             self._state.paused_total_s += paused.total_seconds()
             self._state.paused_since = None
             self._record("resume", "journey", f"resumed after {_human(paused)}")
 
-    @workflow.signal(name="skip")
-    def skip(self, req: SkipRequest | None = None) -> None:
-        """``{"step": "...", "reason": "..."}`` (``{}``: the next action)"""
+    def _apply_skip(self, req: SkipRequest) -> None:
         if not workflow.patched(STEERING_PATCH):
             return
-        req = req or SkipRequest()
         nxt = self._next_step() if self._state is not None and not req.step else None
         self._steer.skip(req, nxt.key if nxt else None)
 
-    @workflow.signal(name="cancel")
-    def cancel(self, req: CancelRequest) -> None:
+    def _apply_cancel(self, req: Any) -> None:
         if self._cancel_reason is None:
             self._cancel_reason = req.reason
+
+    def _check_command(self, command: str, req: BaseModel) -> str | None:
+        st = self._state
+        if st is None:
+            return "the journey has not started yet (its plan is loading); try again"
+        if isinstance(req, MilestoneReached) and st.plan.milestone(req.milestone) is None:
+            known = ", ".join(m.key for m in st.plan.milestones) or "none"
+            return f"unknown milestone {req.milestone!r} (the {st.plan.name} plan has: {known})"
+        if isinstance(req, SkipRequest) and req.step:
+            keys = [s.key for s in self._schedule]
+            if not any(k == req.step or k.startswith(req.step + ":") for k in keys):
+                return f"no step {req.step!r} in the plan (see the progress query's next_action)"
+        return None
+
+    def _steered(self) -> None:
+        self._update_details()
+
+    def _answer(self) -> str:
+        st = self._state
+        if st is None:
+            return "not started yet"
+        return (
+            f"{self._current_status().value}"
+            + (f"; cancel requested: {self._cancel_reason}" if self._cancel_reason else "")
+            + (f"; {self._steer.detail_line()}" if self._steer.detail_line() else "")
+        )
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="progress")
@@ -670,6 +721,9 @@ class OnboardingWorkflow:
             else "Next: -",
             f"Last: {last.summary} ({last.at:%Y-%m-%d %H:%M} UTC)" if last else "Last: -",
         ]
+        rejected = self._steer.rejected_line()
+        if rejected:
+            lines.append(rejected)
         set_details(lines)
 
 

@@ -1,0 +1,146 @@
+"""Steering that cannot fail silently: a command whose payload does not fit is refused
+where the sender sees it (an update's rejection names the field), or, sent as a signal,
+recorded in the workflow (progress, current details), told to ops once, and the workflow
+carries on unchanged; the history of all that replays without an error."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from cshub.settings import Settings
+from domain.onboarding import OnboardingInput
+from domain.tiers import Tier
+from sandbox.server import SandboxHandle
+from tests.conftest import eventually, outbox, running_worker
+from tests.replay.test_replay import replayer
+from workflows.onboarding import OnboardingWorkflow
+
+OPS = "C0OPS"
+
+
+def ops_messages(box: dict[str, Any]) -> list[dict[str, Any]]:
+    return [m for m in box["slack_messages"] if m["channel"] == OPS]
+
+
+async def details_of(handle: Any) -> str:
+    meta = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    return str(meta.current_details)
+
+
+async def test_a_mistyped_pause_is_refused_by_the_update_and_recorded_from_the_signal(
+    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+) -> None:
+    env = time_skipping_env
+    workflow_id = f"onboarding-1003-{uuid.uuid4().hex[:6]}"
+    async with running_worker(env, hub_settings) as worker:
+        handle = await env.client.start_workflow(
+            OnboardingWorkflow.run,
+            OnboardingInput(customer_id="1003", tier=Tier.STARTER),
+            id=workflow_id,
+            task_queue=worker.task_queue,
+        )
+
+        async def started() -> None:
+            assert (await handle.query(OnboardingWorkflow.progress)).actions
+
+        await eventually(started)
+
+        # The update path: refused at once, the message names the field and what pause takes.
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update("pause", {"reasn": "customer asked for a break"})
+        message = str(refused.value.cause)
+        assert 'unknown field "reasn"' in message and "pause takes: reason" in message, message
+        with pytest.raises(WorkflowUpdateFailedError) as no_reason:
+            await handle.execute_update("cancel", {})
+        assert 'field "reason" is required' in str(no_reason.value.cause)
+        with pytest.raises(WorkflowUpdateFailedError) as unknown:
+            await handle.execute_update("milestone_reached", {"milestone": "first_flow"})
+        assert "unknown milestone 'first_flow'" in str(unknown.value.cause)
+        assert (await handle.query(OnboardingWorkflow.progress)).steering.rejected == []
+        assert ops_messages(await outbox(clean_sandbox)) == []  # the sender saw it
+
+        # The signal path: recorded, shown in the details, one ops alert, not paused.
+        await handle.signal("pause", {"reasn": "customer asked for a break"})
+
+        async def rejected() -> Any:
+            progress = await handle.query(OnboardingWorkflow.progress)
+            assert progress.steering.rejected, progress.steering
+            assert len(ops_messages(await outbox(clean_sandbox))) == 1
+            return progress
+
+        progress = await eventually(rejected)
+        (rec,) = progress.steering.rejected
+        assert rec.command == "pause" and 'unknown field "reasn"' in rec.why
+        assert rec.payload == '{"reasn": "customer asked for a break"}'
+        assert progress.status.value == "active" and not progress.steering.paused
+        details = await details_of(handle)
+        assert "last command rejected" in details and 'unknown field "reasn"' in details, details
+        (alert,) = ops_messages(await outbox(clean_sandbox))
+        assert alert["text"].startswith(f":warning: Command rejected: {workflow_id}")
+        assert "reasn" in alert["text"] and "NOT applied" in alert["blocks"][1]["text"]["text"]
+
+        # The journey keeps going: the day-1 to day-3 steps are sent.
+        emails_before = len((await outbox(clean_sandbox))["emails"])
+        await env.sleep(timedelta(days=4))
+
+        async def went_on() -> None:
+            box = await outbox(clean_sandbox)
+            assert len(box["emails"]) > emails_before
+            assert len(ops_messages(box)) == 1  # still exactly one
+
+        await eventually(went_on)
+
+        # The same pause, well typed, through the update: applied and answered.
+        answer = await handle.execute_update("pause", {"reason": "customer asked for a break"})
+        assert answer.startswith("paused"), answer
+        assert (await handle.query(OnboardingWorkflow.progress)).steering.paused
+        history = await handle.fetch_history()
+        await handle.terminate("test done")
+
+    # Replaying the history (the rejected signal, its alert, the updates) raises nothing.
+    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+
+
+async def test_a_signal_with_a_bad_payload_is_recorded_on_any_steerable_workflow(
+    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+) -> None:
+    """The shared handlers (renewal here): a skip whose step is not text, a cancel that is
+    not an object; the first is refused by the update and recorded from the signal."""
+    from datetime import date
+
+    from domain.lifecycle import RenewalInput
+    from workflows.renewal import RenewalWorkflow
+
+    env = time_skipping_env
+    async with running_worker(env, hub_settings) as worker:
+        handle = await env.client.start_workflow(
+            RenewalWorkflow.run,
+            RenewalInput(customer_id="1003", renewal_date=date(2031, 1, 1)),
+            id=f"renewal-1003-{uuid.uuid4().hex[:6]}",
+            task_queue=worker.task_queue,
+        )
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update("skip", {"step": 7})
+        assert 'field "step": Input should be a valid string' in str(refused.value.cause)
+        await handle.signal("cancel", "customer churned")
+
+        async def recorded() -> Any:
+            progress = await handle.query(RenewalWorkflow.progress)
+            assert progress.steering.rejected
+            return progress
+
+        progress = await eventually(recorded)
+        assert progress.steering.rejected[0].why.startswith("cancel takes a JSON object")
+        assert progress.steering.cancel_reason is None
+        history = await handle.fetch_history()
+        await handle.terminate("test done")
+    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure

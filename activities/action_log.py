@@ -27,8 +27,10 @@ from pydantic import BaseModel
 
 from cshub.sqlite_files import open_sqlite
 
-Outcome = Literal["done", "already_done", "suppressed", "retrying", "failed"]
-FINAL_OUTCOMES: frozenset[str] = frozenset({"done", "already_done", "suppressed"})
+Outcome = Literal["done", "already_done", "suppressed", "retrying", "failed", "deferred", "dropped"]
+"""``deferred`` / ``dropped``: an e-mail held back by contact pressure (the summary says
+why): sent later (the row then says ``done``), or not at all."""
+FINAL_OUTCOMES: frozenset[str] = frozenset({"done", "already_done", "suppressed", "dropped"})
 """A key with one of these outcomes is not acted on again."""
 
 

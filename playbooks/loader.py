@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from domain.churn_plan import ChurnPlan
+from domain.contact_pressure import ContactPressurePolicy
 from domain.dunning_plan import DunningPlan
 from domain.health_model import HealthModel, HealthModels, HealthModelsConfig
 from domain.health_outreach import OutreachPlan
@@ -120,6 +121,7 @@ CAMPAIGN_PLAYBOOKS: dict[str, type[BaseModel]] = {
     "winback": WinBackPlan,
     "sla": SlaPolicy,
     "surveys": SurveysPlan,
+    "contact_pressure": ContactPressurePolicy,
 }
 """The campaign playbooks, ``playbooks/<kind>.yaml``, and the model each must satisfy."""
 

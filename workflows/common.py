@@ -171,8 +171,13 @@ class CustomerActions:
         send_window: SendWindow | None = None,
         timezone: str | None = None,
         steering: Steering | None = None,
+        day_seconds: int | None = None,
     ) -> None:
+        """``day_seconds``: a demo journey's day length (its e-mails count contact
+        pressure in those days)."""
         self.customer_id = customer_id
+        self._day_seconds = day_seconds
+        self._last_result: ActionResult | None = None
         self.steering = steering
         self.journey_key = journey_key
         self.actions = actions
@@ -248,22 +253,34 @@ class CustomerActions:
             context=ctx,
             send_window=self._send_window,
             recipient=recipient,
+            day_seconds=self._day_seconds,
         )
         who = (
             f"contact {recipient.contact_id}"
             if recipient is not None and recipient.contact_id
             else "the customer"
         )
-        return await self._run(
-            step,
-            "email",
-            template,
-            MessagingActivities.send_customer_email,
-            req,
-            f"e-mail '{template}' to {who} (day {ctx.day})",
-            day=ctx.day,
-            gated=True,
-        )
+        outcome = "deferred"
+        while outcome == "deferred":
+            outcome = await self._run(
+                step,
+                "email",
+                template,
+                MessagingActivities.send_customer_email,
+                req,
+                f"e-mail '{template}' to {who} (day {ctx.day})",
+                day=ctx.day,
+                gated=True,
+            )
+            held = self._last_result
+            if outcome == "deferred" and held is not None and held.defer_until is not None:
+                # Contact pressure: held back (the record says why); try again then.
+                wait = held.defer_until - workflow.now()
+                if wait > timedelta(0):
+                    await workflow.sleep(
+                        wait, summary=f"contact pressure: e-mail '{template}' waits"
+                    )
+        return outcome
 
     async def alert(self, step: str, template: str, ctx: MessageContext) -> str:
         req = CsmAlertRequest(
@@ -394,8 +411,17 @@ class CustomerActions:
             )
             workflow.logger.warning("step %s failed: %s", step, cause)
             return "failed"
+        self._last_result = result
         outcome = (
-            "suppressed" if result.suppressed else "done" if result.created else "already_done"
+            "deferred"
+            if result.held == "later" and result.defer_until is not None
+            else "dropped"
+            if result.held is not None
+            else "suppressed"
+            if result.suppressed
+            else "done"
+            if result.created
+            else "already_done"
         )
         self.record(step, channel, result.summary, template=template, outcome=outcome, day=day)
         return outcome

@@ -73,6 +73,8 @@ with workflow.unsafe.imports_passed_through():
 WORKFLOW_ID_PREFIX = "onboarding-"
 START_ALERT_BESIDE_STEPS = "start-alert-beside-steps"
 """``workflow.patched``: journeys started before it awaited the start alert first."""
+WELCOME_FIRST_PATCH = "welcome-first"
+"""``workflow.patched``: journeys started before it took product events before the welcome."""
 MAX_EVENT_IDS_KEPT = 500
 NO_QUIET_HOURS = SendWindow(send_hour=10, quiet_start=0, quiet_end=0)
 
@@ -340,7 +342,9 @@ class OnboardingWorkflow(Steerable):
                     lambda: st.paused_since is None or self._cancel_reason is not None
                 )
                 continue
-            await self._drain_inbox()
+            hold_inbox = self._welcome_pending()
+            if not hold_inbox:
+                await self._drain_inbox()
             remaining = (self._due(step) - workflow.now()).total_seconds()
             if remaining <= 0:
                 return True
@@ -348,14 +352,26 @@ class OnboardingWorkflow(Steerable):
                 await self._continue_as_new()
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda: (
-                        bool(self._inbox)
+                    lambda held=hold_inbox: (  # type: ignore[misc]
+                        (bool(self._inbox) and not held)
                         or self._cancel_reason is not None
                         or st.paused_since is not None
                     ),
                     timeout=timedelta(seconds=remaining),
                     timeout_summary="next onboarding step",
                 )
+
+    def _welcome_pending(self) -> bool:
+        """Day 0's first e-mail (the welcome) is not sent yet: product events and
+        milestones wait in the inbox, so no celebration or nudge precedes it. Journeys
+        started before this drained the inbox first (patch ``welcome-first``)."""
+        st = self._require_state()
+        first = next((s for s in self._schedule if s.kind is StepKind.EMAIL), None)
+        if first is None or first.day > 0 or first.key in st.done_steps:
+            return False
+        if not self._inbox:
+            return False
+        return workflow.patched(WELCOME_FIRST_PATCH)
 
     async def _continue_as_new(self) -> None:
         await self._start_alert_sent()
@@ -531,6 +547,7 @@ class OnboardingWorkflow(Steerable):
                 timezone=st.timezone if real_time else None,
                 # Skips only: pause and cancel are the journey's own (the plan moves).
                 steering=self._steer,
+                day_seconds=None if real_time else st.day_length_seconds,
             )
         return self._actions
 

@@ -1,0 +1,142 @@
+"""Contact pressure across workflows: a new customer's first month, with an onboarding
+journey, product events on day 0 (a milestone, a usage threshold), the quarterly NPS
+survey and a health sweep's usage warning all starting in the same minute. The customer
+gets the welcome first, never more than the tier's caps, and no survey before day 30;
+what is held back is in the action store (the timeline) with the reason."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio.testing import WorkflowEnvironment
+
+from activities.action_log import ActionRow, SqliteActionStore
+from cshub.settings import Settings
+from domain.onboarding import OnboardingInput, ProductEvent
+from domain.surveys import NpsInput
+from domain.tiers import ProductEventType, Tier
+from playbooks.loader import PACKAGE_DIR
+from sandbox.server import SandboxHandle
+from tests.conftest import emails_for, outbox, running_worker
+from tests.workflows.campaign_helpers import stop
+from workflows.nps import NpsSurveyWorkflow
+from workflows.onboarding import OnboardingWorkflow
+
+CUSTOMER = "1003"  # Northwind Analytics, starter: at most 2 e-mails a day, 6 a week
+
+
+def usage_outreach(sweep_at: datetime) -> Any:
+    import yaml
+
+    from domain.health_model import HealthCategory
+    from domain.health_outreach import CompanyHealth, Fired, OutreachPlan, Trigger
+    from domain.health_sweep import HealthOutreachInput
+
+    plan = OutreachPlan.model_validate(
+        yaml.safe_load((PACKAGE_DIR / "health" / "outreach.yaml").read_text(encoding="utf-8"))
+    )
+    health = CompanyHealth(
+        customer_id=CUSTOMER,
+        score=72.0,
+        category=HealthCategory.GOOD,
+        category_label="Good",
+        model="seed001",
+        low_confidence=False,
+        previous_score=73.0,
+        previous_category=HealthCategory.GOOD,
+        delta=-1.0,
+        fired=[Fired(trigger=Trigger.USAGE_LIMIT, reason="87% of the workflow-run limit")],
+    )
+    return HealthOutreachInput(
+        customer_id=CUSTOMER, sweep_id="day0", sweep_at=sweep_at, health=health, plan=plan
+    )
+
+
+def max_in_window(times: list[datetime], span: timedelta) -> int:
+    times = sorted(times)
+    return max((sum(1 for t in times if s <= t < s + span) for s in times), default=0)
+
+
+async def test_new_customer_day_0_welcome_first_within_caps_no_nps_before_day_30(
+    module_time_skipping_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+    hub_settings: Settings,
+    tmp_path: Path,
+) -> None:
+    from workflows.health_outreach import HealthOutreachWorkflow
+
+    env = module_time_skipping_env
+    store = SqliteActionStore(tmp_path / "actions.db")
+    start = await env.get_current_time()
+    tag = uuid.uuid4().hex[:6]
+    async with running_worker(env, hub_settings, actions=store) as worker:
+        q = worker.task_queue
+        onboarding = await env.client.start_workflow(
+            OnboardingWorkflow.run,
+            OnboardingInput(customer_id=CUSTOMER, tier=Tier.STARTER),
+            id=f"onboarding-{CUSTOMER}-{tag}",
+            task_queue=q,
+        )
+        # Day 0, the same minute: the first workflow (a milestone, celebrated), usage at
+        # 87 % (a nudge), the quarterly NPS survey, a health sweep's usage warning.
+        await onboarding.signal(
+            OnboardingWorkflow.product_event,
+            ProductEvent(type=ProductEventType.WORKFLOW_CREATED, event_id=f"{tag}-wf"),
+        )
+        await onboarding.signal(
+            OnboardingWorkflow.product_event,
+            ProductEvent(type=ProductEventType.USAGE_THRESHOLD, percent=87, event_id=f"{tag}-u"),
+        )
+        nps = await env.client.start_workflow(
+            NpsSurveyWorkflow.run,
+            NpsInput(customer_id=CUSTOMER),
+            id=f"nps-{CUSTOMER}-{tag}",
+            task_queue=q,
+        )
+        outreach = await env.client.start_workflow(
+            HealthOutreachWorkflow.run,
+            usage_outreach(start),
+            id=f"health-outreach-{CUSTOMER}-{tag}",
+            task_queue=q,
+        )
+        await env.sleep(timedelta(days=30, hours=-1))
+        box = await outbox(clean_sandbox)
+        rows = store.for_customer(CUSTOMER)
+        progress = await onboarding.query(OnboardingWorkflow.progress)
+        for handle in (onboarding, nps, outreach):
+            await stop(handle)
+    store.close()
+
+    emails = [e["template"] for e in emails_for(box, CUSTOMER)]
+    # The welcome first; the celebration (and everything else) after it.
+    assert emails and emails[0] == "welcome", emails
+    assert "nps_survey" not in emails, emails  # not before day 30
+    assert "first_production_workflow" in progress.milestones_done
+
+    sent: list[ActionRow] = [r for r in rows if r.channel == "email" and r.outcome == "done"]
+    assert len(sent) == len(emails), (sent, emails)  # the store and the outbox agree
+    times = [r.last_at for r in sent]
+    assert max_in_window(times, timedelta(days=1)) <= 2, sorted(times)
+    assert max_in_window(times, timedelta(days=7)) <= 6, sorted(times)
+    welcome = next(r for r in sent if r.kind == "welcome")
+    assert all(r.last_at >= welcome.last_at for r in sent)
+
+    # What was held back is in the timeline with the reason.
+    held = {r.kind: r for r in rows if r.outcome in ("dropped", "deferred")}
+    nps_row = held["nps_survey"]
+    assert nps_row.outcome == "dropped"
+    assert "no surveys in the first 30 days of onboarding" in nps_row.summary
+    assert any("contact pressure" in r.summary for r in held.values()), held
+    # The usage warning (lifecycle) went out after the welcome (sent late when it came
+    # first: the workflows race on day 0); the day-1 e-mail, over
+    # the day's cap, was sent later and says so; the celebration and the nudge (day 0,
+    # cap full) were dropped.
+    usage = next(r for r in rows if r.kind == "usage_limit_warning")
+    assert usage.outcome == "done" and usage.last_at >= welcome.last_at, usage
+    late = {r.kind for r in sent if "sent late" in r.summary}
+    assert "quick_win" in late and late <= {"quick_win", "usage_limit_warning"}, late
+    assert held["milestone_celebration"].outcome == "dropped"
+    assert held["nudge"].outcome == "dropped"

@@ -140,3 +140,52 @@ async def test_new_customer_day_0_welcome_first_within_caps_no_nps_before_day_30
     assert "quick_win" in late and late <= {"quick_win", "usage_limit_warning"}, late
     assert held["milestone_celebration"].outcome == "dropped"
     assert held["nudge"].outcome == "dropped"
+
+
+async def test_the_demo_customers_first_minute_is_calm_and_in_order(
+    module_time_skipping_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+    hub_settings: Settings,
+    tmp_path: Path,
+) -> None:
+    """``cshub dev``'s demo (sandbox/demo_data.yaml, seed_demo: onboarding in one-minute
+    plan days, a milestone, usage at 87 %, NPS surveys, ticket SLAs): each customer's
+    first e-mail is the welcome, no survey goes to a customer in onboarding, and the
+    celebrations and nudges of the first minute are held back by the caps."""
+    from cshub.dev import DEMO_CUSTOMERS, DEMO_NPS_CUSTOMERS, seed_demo
+
+    env = module_time_skipping_env
+    store = SqliteActionStore(tmp_path / "actions.db")
+    async with running_worker(env, hub_settings, actions=store) as worker:
+        await seed_demo(env.client, worker.task_queue, 60)
+        # 12 minutes: plan days 0-11, past the 10 minutes a survey waits for a welcome.
+        await env.sleep(timedelta(minutes=12))
+        box = await outbox(clean_sandbox)
+        handles = [
+            env.client.get_workflow_handle(f"{kind}-{c}")
+            for kind, customers in (("onboarding", DEMO_CUSTOMERS), ("nps", DEMO_NPS_CUSTOMERS))
+            for c in customers
+        ]
+        handles += [h async for h in _ticket_handles(env)]
+        for handle in handles:
+            await stop(handle)
+    rows = {c: store.for_customer(c) for c in DEMO_CUSTOMERS}
+    store.close()
+
+    for customer in DEMO_CUSTOMERS:
+        emails = [e["template"] for e in emails_for(box, customer)]
+        if customer == "1009" or not emails:
+            continue
+        assert emails[0] == "welcome", (customer, emails)
+        assert "nps_survey" not in emails, (customer, emails)
+    held = {r.kind: r for r in rows["1003"] if r.outcome in ("dropped", "deferred")}
+    assert held["nps_survey"].outcome == "dropped", held
+    assert "milestone_celebration" in held and "nudge" in held, held
+
+
+async def _ticket_handles(env: WorkflowEnvironment) -> Any:
+    from cshub.dev import DEMO_TICKETS
+    from domain.ticket_sla import ticket_sla_workflow_id
+
+    for ticket_id in DEMO_TICKETS:
+        yield env.client.get_workflow_handle(ticket_sla_workflow_id(ticket_id))

@@ -264,19 +264,18 @@ def onboarding_start(
     plan: Annotated[str | None, typer.Option(help="Plan file override")] = None,
 ) -> None:
     """Start a customer's onboarding (or join the one already running)."""
-    from cshub.starters import start_onboarding
+    from cshub.starters import start_onboarding_told
     from cshub.temporal_client import connect
     from domain.onboarding import OnboardingInput
 
     async def go() -> str:
         settings = load_settings()
         client = await connect(settings)
-        handle = await start_onboarding(
+        return await start_onboarding_told(
             client,
             settings.temporal_task_queue,
             OnboardingInput(customer_id=customer_id, tier=tier, plan=plan),
         )
-        return f"{handle.id} (run {handle.result_run_id})"
 
     try:
         typer.echo(f"onboarding: {asyncio.run(go())}")

@@ -196,7 +196,7 @@ class OnboardingWorkflow(Steerable):
             day=self._day(now),
             phase=self._phase_name(now),
             milestones_done=sorted(st.milestones_reached),
-            milestones_missed=list(st.milestones_missed),
+            milestones_missed=self._missed(),
             milestones_pending=[
                 m.key
                 for m in plan.milestones
@@ -224,6 +224,14 @@ class OnboardingWorkflow(Steerable):
     @workflow.run
     async def run(self, inp: OnboardingInput) -> OnboardingSummary:
         if self._state is None:
+            # Something to read in the UI from the first moment (a start from the UI's
+            # form has no summary): what the journey is doing.
+            set_details(
+                [
+                    f"Onboarding of customer {inp.customer_id}: starting "
+                    f"({inp.tier.value + ' plan' if inp.tier else 'reading the tier from the CRM'})"
+                ]
+            )
             self._state = await self._begin(inp)
         self._schedule = build_schedule(self._state.plan)
         self._status = OnboardingStatus.ACTIVE
@@ -687,6 +695,12 @@ class OnboardingWorkflow(Steerable):
             ),
         )
 
+    def _missed(self) -> list[str]:
+        """Milestones whose deadline passed and that are still not reached (one reached
+        late counts as reached: it is in ``milestones_done``, not in both)."""
+        st = self._require_state()
+        return [m for m in st.milestones_missed if m not in st.milestones_reached]
+
     def _summary_text(self) -> str:
         s = self._summary()
         return (
@@ -713,7 +727,7 @@ class OnboardingWorkflow(Steerable):
             started_at=st.started_at,
             finished_at=workflow.now(),
             milestones_reached=sorted(st.milestones_reached),
-            milestones_missed=list(st.milestones_missed),
+            milestones_missed=self._missed(),
             emails_sent=count("email"),
             tasks_created=count("crm_task"),
             alerts_sent=count("slack"),
@@ -732,7 +746,7 @@ class OnboardingWorkflow(Steerable):
             f"**{st.plan.name}** plan · day {self._day(now)} · {self._current_status().value}",
             f"Phase: {self._phase_name(now) or '-'}",
             f"Milestones: {len(st.milestones_reached)} reached, "
-            f"{len(st.milestones_missed)} missed, of {len(st.plan.milestones)}",
+            f"{len(self._missed())} missed, of {len(st.plan.milestones)}",
             f"Next: {_describe(nxt)} (due {self._due(nxt):%Y-%m-%d %H:%M} UTC + pauses)"
             if nxt
             else "Next: -",

@@ -695,6 +695,8 @@ class RenewalWorkflow(Steerable):
             return _OUTCOME_STATUS[st.outcome]
         if st.escalated_for == st.renewal_date:
             return RenewalStatus.ESCALATED
+        if self._steer.paused:
+            return RenewalStatus.PAUSED
         if local_date(workflow.now(), st.timezone) > st.renewal_date:
             return RenewalStatus.AWAITING_OUTCOME
         return RenewalStatus.COUNTING_DOWN

@@ -12,9 +12,10 @@ about to be sent, from what the hub already sent the customer (the action store)
    may not use the last ``reserve_for_lifecycle`` e-mail of the day.
 2. **Welcome first**: while a customer's onboarding has not sent its welcome e-mail
    (``first_email``), nothing else but transactional/SLA mail goes out (sent later); a
-   survey or nudge to a customer the hub never e-mailed waits
-   ``first_contact_grace_minutes`` once, so an onboarding starting in the same minute
-   (a new customer) sends its welcome first and the survey rule below sees it.
+   survey to a customer the hub never e-mailed waits ``first_contact_grace_minutes``
+   once, so an onboarding starting in the same minute (a new customer) sends its
+   welcome first and the survey rule below sees it. (The journey's own celebrations and
+   nudges wait for its welcome in the workflow.)
 3. **No surveys early**: no survey in the first ``no_surveys_days`` days of onboarding
    (dropped: the next survey cycle asks again).
 4. **Caps per tier**: at most ``per_day`` automated e-mails in any 24 hours and
@@ -175,12 +176,7 @@ def decide(
                 now + timedelta(seconds=max(5.0, recheck)),
                 f"waits for the {policy.first_email} e-mail (it comes first)",
             )
-    elif (
-        (cls.survey or cls.when_capped == "drop")
-        and not sent
-        and held_since is None
-        and policy.first_contact_grace_minutes
-    ):
+    elif cls.survey and not sent and held_since is None and policy.first_contact_grace_minutes:
         return later(
             now + timedelta(minutes=policy.first_contact_grace_minutes),
             f"first e-mail to this customer: waits {policy.first_contact_grace_minutes} "

@@ -33,12 +33,14 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
     from activities.models import EmailRecipient, MessageContext
     from activities.surveys import CsatTicketRecord, SurveyActivities
     from domain.campaigns import iso_date
@@ -65,7 +67,7 @@ with workflow.unsafe.imports_passed_through():
         set_details,
         tag_customer,
     )
-    from workflows.steering import Steerable, Steering
+    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
     from workflows.support_health import refresh_support_health
 
 __all__ = ["CsatSurveyWorkflow", "csat_workflow_id"]
@@ -76,6 +78,11 @@ EMAIL_STEP = "email:csat"
 
 @workflow.defn(name="CsatSurveyWorkflow")
 class CsatSurveyWorkflow(Steerable):
+    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
+        "csat_answered": CsatAnswered,
+    }
+    """Its own signals, also taken as updates of the same name (validated, answered)."""
+
     @workflow.init
     def __init__(self, inp: CsatInput) -> None:
         self._input = inp
@@ -94,9 +101,11 @@ class CsatSurveyWorkflow(Steerable):
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="csat_answered")
-    def csat_answered(self, msg: CsatAnswered) -> None:
+    def csat_answered(self, raw: Cmd[CsatAnswered] = NO_INPUT) -> None:
         """``{"score": 4}`` (1-5); the link endpoint adds the survey and event ids."""
-        self._inbox.append(msg)
+        msg = self._signalled(raw, CsatAnswered, "csat_answered")
+        if msg is not None:
+            self._inbox.append(msg)
 
     _CANCEL_MODEL = CancelSurvey
 

@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
     from activities.models import EmailRecipient, MessageContext
     from activities.surveys import NPS_LAST_ASKED, ContactUpdateRequest, SurveyActivities
     from domain.campaigns import iso_date, remember
@@ -72,7 +74,7 @@ with workflow.unsafe.imports_passed_through():
         set_details,
         tag_customer,
     )
-    from workflows.steering import Steerable, Steering
+    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
 
 __all__ = ["NpsSurveyWorkflow", "nps_workflow_id"]
 
@@ -81,6 +83,11 @@ MAX_ANSWERS_KEPT = 1000
 
 @workflow.defn(name="NpsSurveyWorkflow")
 class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
+    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
+        "nps_answered": NpsAnswered,
+    }
+    """Its own signals, also taken as updates of the same name (validated, answered)."""
+
     NOT_STARTED = "the NPS cycle has not started yet"
 
     @workflow.init
@@ -96,9 +103,11 @@ class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="nps_answered")
-    def nps_answered(self, msg: NpsAnswered) -> None:
+    def nps_answered(self, raw: Cmd[NpsAnswered] = NO_INPUT) -> None:
         """``{"contact_id": "2003", "score": 9}``; the link endpoint adds the survey id."""
-        self._inbox.append(msg)
+        msg = self._signalled(raw, NpsAnswered, "nps_answered")
+        if msg is not None:
+            self._inbox.append(msg)
 
     _CANCEL_MODEL = CancelSurvey
 
@@ -153,6 +162,12 @@ class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
     @workflow.run
     async def run(self, inp: NpsInput) -> NpsStatus:
         if self._state is None:
+            # Readable from the first moment (a start from the UI's form has no summary).
+            set_details(
+                [
+                    f"Quarterly NPS survey for customer {inp.customer_id}: starting (reading the CRM, loading the playbook)"
+                ]
+            )
             self._state = await self._begin(inp)
         st = self._state
         self._details()

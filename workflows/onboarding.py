@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
@@ -65,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.steering import (
         NO_INPUT,
         STEERING_PATCH,
+        Cmd,
         Steerable,
         Steering,
         decode_command,
@@ -91,6 +92,9 @@ def onboarding_workflow_id(customer_id: str) -> str:
 
 @workflow.defn(name="OnboardingWorkflow")
 class OnboardingWorkflow(Steerable):
+    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {"product_event": ProductEvent}
+    """Its own signals, also taken as updates of the same name (validated, answered)."""
+
     @workflow.init
     def __init__(self, inp: OnboardingInput) -> None:
         self._input = inp
@@ -128,8 +132,10 @@ class OnboardingWorkflow(Steerable):
         )
 
     @workflow.signal(name="product_event")
-    def product_event(self, event: ProductEvent) -> None:
-        self._inbox.append(event)
+    def product_event(self, raw: Cmd[ProductEvent] = NO_INPUT) -> None:
+        event = self._signalled(raw, ProductEvent, "product_event")
+        if event is not None:
+            self._inbox.append(event)
 
     def _apply_pause(self, req: PauseRequest) -> None:
         if self._state and self._state.paused_since is None and self._cancel_reason is None:

@@ -14,7 +14,8 @@ signal, so histories recorded before steering existed replay unchanged.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias, TypeVar, cast
 
 from temporalio import workflow
 from temporalio.common import RawValue
@@ -234,12 +235,22 @@ def _covers(skip_step: str, step: str) -> bool:
 NO_INPUT: RawValue = cast(RawValue, None)
 """Default of a command handler's payload: the command was sent with no input at all."""
 
+T = TypeVar("T")
+
 if TYPE_CHECKING:  # callers send the model; the handlers take the payload raw
+    Cmd: TypeAlias = T | RawValue
+    """``Cmd[Model]``: a command handler's payload (the model for callers, raw inside)."""
     PauseInput = PauseRequest | RawValue
     ResumeInput = ResumeRequest | RawValue
     SkipInput = SkipRequest | RawValue
     CancelInput = BaseModel | RawValue
 else:
+
+    class _Raw:
+        def __getitem__(self, _model: object) -> type[RawValue]:
+            return RawValue
+
+    Cmd = _Raw()
     PauseInput = ResumeInput = SkipInput = CancelInput = RawValue
 
 
@@ -277,7 +288,11 @@ class Steerable:
       ``workflow.patched(TOLERANT_COMMANDS_PATCH)``."""
 
     _steer: Steering
+    _inbox: list[Any]
     _CANCEL_MODEL: type[BaseModel] = CancelRequest
+    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {}
+    """The workflow's own signals that put a message in ``self._inbox``: each is also an
+    update of the same name (the dynamic update handler below)."""
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="pause")
@@ -348,6 +363,29 @@ class Steerable:
     @cancel_update.validator
     def _validate_cancel(self, raw: CancelInput = NO_INPUT) -> None:
         self._validate(decode_command(raw, self._CANCEL_MODEL, "cancel"), "cancel")
+
+    @workflow.update(dynamic=True)
+    def inbox_update(self, name: str, args: Sequence[RawValue]) -> str:
+        """The workflow's own commands (``renewed``, ``payment_succeeded`` ...) as updates:
+        as the signal of the same name, refused when the payload does not fit."""
+        req = self._inbox_command(name, args)
+        self._inbox.append(req)
+        return f"{name} accepted: {payload_text(req.model_dump(mode='json'))}"
+
+    @inbox_update.validator
+    def _validate_inbox_update(self, name: str, args: Sequence[RawValue]) -> None:
+        self._validate(self._inbox_command(name, args), name)
+
+    def _inbox_command(self, name: str, args: Sequence[RawValue]) -> BaseModel:
+        model = self._INBOX_COMMANDS.get(name)
+        if model is None:
+            known = ["pause", "resume", "skip", "cancel", *self._INBOX_COMMANDS]
+            raise CommandRejected(
+                f"no command {name!r} in this workflow (it takes: {', '.join(known)})"
+            )
+        if len(args) > 1:
+            raise CommandRejected(f"{name} takes one JSON object, not {len(args)} inputs")
+        return decode_command(args[0] if args else None, model, name)
 
     # ------------------------------------------------------------------ applying
     def _apply_pause(self, req: PauseRequest) -> None:

@@ -130,16 +130,33 @@ async def test_a_signal_with_a_bad_payload_is_recorded_on_any_steerable_workflow
         with pytest.raises(WorkflowUpdateFailedError) as refused:
             await handle.execute_update("skip", {"step": 7})
         assert 'field "step": Input should be a valid string' in str(refused.value.cause)
+        # The workflow's own commands are updates too (validated, answered) ...
+        with pytest.raises(WorkflowUpdateFailedError) as bad_date:
+            await handle.execute_update("renewal_date_changed", {"renewal_date": "soon"})
+        assert 'field "renewal_date"' in str(bad_date.value.cause)
+        with pytest.raises(WorkflowUpdateFailedError) as typo:
+            await handle.execute_update("renewd", {})
+        assert "no command 'renewd' in this workflow (it takes: pause, resume, skip, " in str(
+            typo.value.cause
+        )
+        moved = await handle.execute_update("renewal_date_changed", {"renewal_date": "2031-02-01"})
+        assert moved.startswith("renewal_date_changed accepted"), moved
+        # ... and their signals are tolerant like the steering ones.
         await handle.signal("cancel", "customer churned")
+        await handle.signal("renewed", {"term_months": "twelve"})
 
         async def recorded() -> Any:
             progress = await handle.query(RenewalWorkflow.progress)
-            assert progress.steering.rejected
+            assert len(progress.steering.rejected) == 2
             return progress
 
         progress = await eventually(recorded)
-        assert progress.steering.rejected[0].why.startswith("cancel takes a JSON object")
+        first, second = progress.steering.rejected
+        assert first.why.startswith("cancel takes a JSON object")
+        assert second.command == "renewed" and 'field "term_months"' in second.why
         assert progress.steering.cancel_reason is None
+        assert progress.renewal_date.isoformat() == "2031-02-01"
+        assert progress.status.value == "counting_down"
         history = await handle.fetch_history()
         await handle.terminate("test done")
     result = await replayer().replay_workflow(history, raise_on_replay_failure=False)

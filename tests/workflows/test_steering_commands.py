@@ -35,9 +35,11 @@ async def details_of(handle: Any) -> str:
 
 
 async def test_a_mistyped_pause_is_refused_by_the_update_and_recorded_from_the_signal(
-    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+    module_time_skipping_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+    hub_settings: Settings,
 ) -> None:
-    env = time_skipping_env
+    env = module_time_skipping_env
     workflow_id = f"onboarding-1003-{uuid.uuid4().hex[:6]}"
     async with running_worker(env, hub_settings) as worker:
         handle = await env.client.start_workflow(
@@ -110,20 +112,23 @@ async def test_a_mistyped_pause_is_refused_by_the_update_and_recorded_from_the_s
 
 
 async def test_a_signal_with_a_bad_payload_is_recorded_on_any_steerable_workflow(
-    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+    module_time_skipping_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+    hub_settings: Settings,
 ) -> None:
     """The shared handlers (renewal here): a skip whose step is not text, a cancel that is
     not an object; the first is refused by the update and recorded from the signal."""
-    from datetime import date
-
     from domain.lifecycle import RenewalInput
     from workflows.renewal import RenewalWorkflow
 
-    env = time_skipping_env
+    env = module_time_skipping_env
+    # A year ahead of the (shared, skipped) test clock; the date moves a month later.
+    renews = (await env.get_current_time()).date() + timedelta(days=365)
+    moved_to = (renews + timedelta(days=31)).isoformat()
     async with running_worker(env, hub_settings) as worker:
         handle = await env.client.start_workflow(
             RenewalWorkflow.run,
-            RenewalInput(customer_id="1003", renewal_date=date(2031, 1, 1)),
+            RenewalInput(customer_id="1003", renewal_date=renews),
             id=f"renewal-1003-{uuid.uuid4().hex[:6]}",
             task_queue=worker.task_queue,
         )
@@ -139,7 +144,7 @@ async def test_a_signal_with_a_bad_payload_is_recorded_on_any_steerable_workflow
         assert "no command 'renewd' in this workflow (it takes: pause, resume, skip, " in str(
             typo.value.cause
         )
-        moved = await handle.execute_update("renewal_date_changed", {"renewal_date": "2031-02-01"})
+        moved = await handle.execute_update("renewal_date_changed", {"renewal_date": moved_to})
         assert moved.startswith("renewal_date_changed accepted"), moved
         # ... and their signals are tolerant like the steering ones.
         await handle.signal("cancel", "customer churned")
@@ -155,7 +160,7 @@ async def test_a_signal_with_a_bad_payload_is_recorded_on_any_steerable_workflow
         assert first.why.startswith("cancel takes a JSON object")
         assert second.command == "renewed" and 'field "term_months"' in second.why
         assert progress.steering.cancel_reason is None
-        assert progress.renewal_date.isoformat() == "2031-02-01"
+        assert progress.renewal_date.isoformat() == moved_to
         assert progress.status.value == "counting_down"
         history = await handle.fetch_history()
         await handle.terminate("test done")

@@ -6,7 +6,7 @@ company, the CSM and what it is doing and waits for."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio.api.sdk.v1 import WorkflowMetadata
@@ -33,13 +33,18 @@ async def details_of(handle: Any) -> str:
 
 
 async def test_a_paused_renewal_says_paused(
-    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+    module_time_skipping_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+    hub_settings: Settings,
 ) -> None:
-    env = time_skipping_env
+    env = module_time_skipping_env
     async with running_worker(env, hub_settings) as worker:
         handle = await env.client.start_workflow(
             RenewalWorkflow.run,
-            RenewalInput(customer_id="1003", renewal_date=date(2031, 1, 1)),
+            RenewalInput(
+                customer_id="1003",
+                renewal_date=(await env.get_current_time()).date() + timedelta(days=365),
+            ),
             id=f"renewal-1003-{uuid.uuid4().hex[:6]}",
             task_queue=worker.task_queue,
         )
@@ -59,9 +64,11 @@ async def test_a_paused_renewal_says_paused(
 
 
 async def test_a_milestone_reached_after_its_deadline_is_done_not_also_missed(
-    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+    module_time_skipping_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+    hub_settings: Settings,
 ) -> None:
-    env = time_skipping_env
+    env = module_time_skipping_env
     async with running_worker(env, hub_settings) as worker:
         handle = await env.client.start_workflow(
             OnboardingWorkflow.run,
@@ -92,9 +99,11 @@ async def test_a_milestone_reached_after_its_deadline_is_done_not_also_missed(
 
 
 async def test_a_second_start_says_it_joined_and_ignored_the_tier(
-    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+    module_time_skipping_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+    hub_settings: Settings,
 ) -> None:
-    env = time_skipping_env
+    env = module_time_skipping_env
     customer = "1005"  # professional
     async with running_worker(env, hub_settings) as worker:
         first = await start_onboarding_told(
@@ -126,11 +135,13 @@ async def test_a_second_start_says_it_joined_and_ignored_the_tier(
 
 
 async def test_health_outreach_details_name_company_csm_and_what_it_waits_for(
-    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+    module_time_skipping_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+    hub_settings: Settings,
 ) -> None:
     from workflows.health_outreach import HealthOutreachWorkflow
 
-    env = time_skipping_env
+    env = module_time_skipping_env
     sweep_at: datetime = await env.get_current_time()
     async with running_worker(env, hub_settings) as worker:
         handle = await env.client.start_workflow(

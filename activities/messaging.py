@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -47,7 +46,6 @@ from domain.survey_links import csat_links, exit_survey_links, nps_links
 from domain.tiers import Tier
 from templates.renderer import render_email, render_slack
 
-log = logging.getLogger("cshub.messaging")
 ONBOARDING_TYPE = "OnboardingWorkflow"
 
 

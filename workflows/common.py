@@ -280,6 +280,9 @@ class CustomerActions:
                     await workflow.sleep(
                         wait, summary=f"contact pressure: e-mail '{template}' waits"
                     )
+                # Paused or cancelled meanwhile: steering decides again.
+                if await self.steered_away(step, "email", template, ctx.day):
+                    return "skipped"
         return outcome
 
     async def alert(self, step: str, template: str, ctx: MessageContext) -> str:

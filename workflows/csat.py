@@ -247,6 +247,10 @@ class CsatSurveyWorkflow(Steerable):
         if outcome == "failed":
             self._end("skipped", "the survey e-mail could not be sent")
             return False
+        if outcome == "dropped":  # contact pressure: e.g. no survey early in onboarding
+            why = next((a.summary for a in reversed(self._actions) if a.step == EMAIL_STEP), "")
+            self._end("skipped", why or "held back by the contact-pressure policy")
+            return False
         if outcome == "skipped":
             why = self._cancel_reason() if self._cancel is not None else self._skip_reason()
             self._end("skipped", why)

@@ -279,6 +279,7 @@ class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
         if outcome not in ("done", "already_done"):
             st.skipped[cid] = {
                 "suppressed": "e-mail suppressed",
+                "dropped": "not sent: contact pressure (see the action)",
                 "skipped": "skipped on request" if not self._steer.cancelled else "cancelled",
             }.get(outcome, "e-mail failed")
             return

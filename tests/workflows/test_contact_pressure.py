@@ -195,3 +195,44 @@ async def _ticket_handles(env: WorkflowEnvironment) -> Any:
 
     for ticket_id in DEMO_TICKETS:
         yield env.client.get_workflow_handle(ticket_sla_workflow_id(ticket_id))
+
+
+async def test_no_csat_survey_in_the_first_30_days_of_onboarding(
+    module_time_skipping_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+    hub_settings: Settings,
+    tmp_path: Path,
+) -> None:
+    """A ticket of a customer 10 days into onboarding is solved: the CSAT survey is not
+    sent, and the survey workflow ends as skipped, saying why."""
+    from domain.surveys import CsatInput
+    from tests.workflows.test_surveys import set_ticket_status
+    from workflows.csat import CsatSurveyWorkflow
+
+    env = module_time_skipping_env
+    await set_ticket_status(clean_sandbox, "5002", "solved")  # Grace (Northwind, 1003)
+    store = SqliteActionStore(tmp_path / "actions.db")
+    tag = uuid.uuid4().hex[:6]
+    async with running_worker(env, hub_settings, actions=store) as worker:
+        onboarding = await env.client.start_workflow(
+            OnboardingWorkflow.run,
+            OnboardingInput(customer_id=CUSTOMER, tier=Tier.STARTER),
+            id=f"onboarding-{CUSTOMER}-{tag}",
+            task_queue=worker.task_queue,
+        )
+        await env.sleep(timedelta(days=10))
+        now = await env.get_current_time()
+        csat = await env.client.start_workflow(
+            CsatSurveyWorkflow.run,
+            CsatInput(ticket_id="5002", customer_id=CUSTOMER, solved_at=now - timedelta(days=2)),
+            id=f"csat-5002-{tag}",
+            task_queue=worker.task_queue,
+        )
+        status = await csat.result()
+        progress = await csat.query(CsatSurveyWorkflow.progress)
+        box = await outbox(clean_sandbox)
+        await stop(onboarding)
+    store.close()
+    assert status.status == "skipped", status
+    assert "no surveys in the first 30 days of onboarding (day 10)" in (progress.reason or "")
+    assert "csat_survey" not in [e["template"] for e in box["emails"]]

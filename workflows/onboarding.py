@@ -66,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.experiments import EXPERIMENT_PATCH, assign_experiment
     from workflows.steering import (
         NO_INPUT,
+        SIGNAL_NOTE,
         STEERING_PATCH,
         Cmd,
         Steerable,
@@ -113,14 +114,22 @@ class OnboardingWorkflow(Steerable):
     # ------------------------------------------------------------------ commands
     # pause / resume / skip / cancel: signals and updates of the same name (Steerable),
     # applied by the journey's own steering below (a pause moves the plan).
-    @workflow.signal(name="milestone_reached")
+    @workflow.signal(
+        name="milestone_reached",
+        description='{"milestone": "...", "note": "..."}: mark it reached, celebrate it'
+        + SIGNAL_NOTE,
+    )
     def milestone_reached(self, raw: MilestoneInput = NO_INPUT) -> None:
         """``{"milestone": "first_workflow", "note": "..."}``"""
         msg = self._signalled(raw, MilestoneReached, "milestone_reached")
         if msg is not None:
             self._inbox.append(msg)
 
-    @workflow.update(name="milestone_reached")
+    @workflow.update(
+        name="milestone_reached",
+        description='{"milestone": "...", "note": "..."}: mark it reached, celebrate it'
+        + " (an unknown milestone or a payload that does not fit is refused)",
+    )
     def milestone_reached_update(self, raw: MilestoneInput = NO_INPUT) -> str:
         """As the signal; refused when the plan has no such milestone."""
         msg = decode_command(raw, MilestoneReached, "milestone_reached")

@@ -58,6 +58,9 @@ TOLERANT_COMMANDS_PATCH = "tolerant-commands"
 """A command whose payload did not fit was dropped by the SDK before the handlers took
 raw payloads; its replay must drop it too (no record, no ops alert)."""
 
+SIGNAL_NOTE = " (a payload that does not fit is recorded and told to ops, not applied)"
+UPDATE_NOTE = " (a payload that does not fit is refused with the reason)"
+
 MAX_REJECTION_ALERTS = 5
 """Ops alerts for rejected commands per run; past it, rejections are only recorded."""
 
@@ -295,28 +298,42 @@ class Steerable:
     update of the same name (the dynamic update handler below)."""
 
     # ------------------------------------------------------------------ signals
-    @workflow.signal(name="pause")
+    @workflow.signal(
+        name="pause",
+        description='{"reason": "..."}: hold every action (they run at resume)' + SIGNAL_NOTE,
+    )
     def pause(self, raw: PauseInput = NO_INPUT) -> None:
         """``{"reason": "customer asked for a break"}``"""
         req = self._signalled(raw, PauseRequest, "pause")
         if req is not None:
             self._apply_pause(req)
 
-    @workflow.signal(name="resume")
+    @workflow.signal(
+        name="resume",
+        description="{}: run what fell due while paused, then carry on" + SIGNAL_NOTE,
+    )
     def resume(self, raw: ResumeInput = NO_INPUT) -> None:
         """``{}``"""
         req = self._signalled(raw, ResumeRequest, "resume")
         if req is not None:
             self._apply_resume(req)
 
-    @workflow.signal(name="skip")
+    @workflow.signal(
+        name="skip",
+        description='{"step": "...", "reason": "..."} ({}: the next action): record it as skipped, not sent'
+        + SIGNAL_NOTE,
+    )
     def skip(self, raw: SkipInput = NO_INPUT) -> None:
         """``{"step": "day7", "reason": "called them instead"}`` (``{}``: the next action)"""
         req = self._signalled(raw, SkipRequest, "skip")
         if req is not None:
             self._apply_skip(req)
 
-    @workflow.signal(name="cancel")
+    @workflow.signal(
+        name="cancel",
+        description='{"reason": "..."}: the normal closing with the reason, then end as cancelled'
+        + SIGNAL_NOTE,
+    )
     def cancel(self, raw: CancelInput = NO_INPUT) -> None:
         """``{"reason": "customer churned"}``"""
         req = self._signalled(raw, self._CANCEL_MODEL, "cancel")
@@ -324,7 +341,10 @@ class Steerable:
             self._apply_cancel(req)
 
     # ------------------------------------------------------------------ updates
-    @workflow.update(name="pause")
+    @workflow.update(
+        name="pause",
+        description='{"reason": "..."}: hold every action (they run at resume)' + UPDATE_NOTE,
+    )
     def pause_update(self, raw: PauseInput = NO_INPUT) -> str:
         """As the ``pause`` signal; answers with the steering state."""
         self._apply_pause(decode_command(raw, PauseRequest, "pause"))
@@ -334,7 +354,10 @@ class Steerable:
     def _validate_pause(self, raw: PauseInput = NO_INPUT) -> None:
         self._validate(decode_command(raw, PauseRequest, "pause"), "pause")
 
-    @workflow.update(name="resume")
+    @workflow.update(
+        name="resume",
+        description="{}: run what fell due while paused, then carry on" + UPDATE_NOTE,
+    )
     def resume_update(self, raw: ResumeInput = NO_INPUT) -> str:
         """As the ``resume`` signal; answers with the steering state."""
         self._apply_resume(decode_command(raw, ResumeRequest, "resume"))
@@ -344,7 +367,11 @@ class Steerable:
     def _validate_resume(self, raw: ResumeInput = NO_INPUT) -> None:
         self._validate(decode_command(raw, ResumeRequest, "resume"), "resume")
 
-    @workflow.update(name="skip")
+    @workflow.update(
+        name="skip",
+        description='{"step": "...", "reason": "..."} ({}: the next action): record it as skipped, not sent'
+        + UPDATE_NOTE,
+    )
     def skip_update(self, raw: SkipInput = NO_INPUT) -> str:
         """As the ``skip`` signal; answers with the steering state."""
         self._apply_skip(decode_command(raw, SkipRequest, "skip"))
@@ -354,7 +381,11 @@ class Steerable:
     def _validate_skip(self, raw: SkipInput = NO_INPUT) -> None:
         self._validate(decode_command(raw, SkipRequest, "skip"), "skip")
 
-    @workflow.update(name="cancel")
+    @workflow.update(
+        name="cancel",
+        description='{"reason": "..."}: the normal closing with the reason, then end as cancelled'
+        + UPDATE_NOTE,
+    )
     def cancel_update(self, raw: CancelInput = NO_INPUT) -> str:
         """As the ``cancel`` signal; answers with the steering state."""
         self._apply_cancel(decode_command(raw, self._CANCEL_MODEL, "cancel"))
@@ -364,7 +395,10 @@ class Steerable:
     def _validate_cancel(self, raw: CancelInput = NO_INPUT) -> None:
         self._validate(decode_command(raw, self._CANCEL_MODEL, "cancel"), "cancel")
 
-    @workflow.update(dynamic=True)
+    @workflow.update(
+        dynamic=True,
+        description="The workflow's own signals as updates of the same name" + UPDATE_NOTE,
+    )
     def inbox_update(self, name: str, args: Sequence[RawValue]) -> str:
         """The workflow's own commands (``renewed``, ``payment_succeeded`` ...) as updates:
         as the signal of the same name, refused when the payload does not fit."""

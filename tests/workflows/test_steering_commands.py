@@ -53,6 +53,11 @@ async def test_a_mistyped_pause_is_refused_by_the_update_and_recorded_from_the_s
             assert (await handle.query(OnboardingWorkflow.progress)).actions
 
         await eventually(started)
+        # The UI's Send Update lists the commands, each saying what it does.
+        meta = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        updates = {u.name: u.description for u in meta.definition.update_definitions}
+        assert {"pause", "resume", "skip", "cancel", "milestone_reached"} <= set(updates)
+        assert updates["pause"].startswith('{"reason": "..."}: hold every action')
 
         # The update path: refused at once, the message names the field and what pause takes.
         with pytest.raises(WorkflowUpdateFailedError) as refused:

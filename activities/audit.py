@@ -113,6 +113,8 @@ class _Audit:
                     last_at=now,
                     ref=result.ref if result else None,
                     error=str(error)[:ERROR_CHARS] if error is not None else None,
+                    contact_id=(result.contact_id if result else None)
+                    or (before.contact_id if before else None),
                 )
             )
         except Exception:

@@ -120,9 +120,11 @@ class MessagingActivities:
         self._pressure = pressure
 
     def _pressure_decision(
-        self, req: CustomerEmailRequest, tier: Tier | None, now: datetime
+        self, req: CustomerEmailRequest, contact_id: str, tier: Tier | None, now: datetime
     ) -> tuple[PressureDecision, ActionRow | None] | None:
-        """What the contact-pressure policy says of this e-mail (None: no policy)."""
+        """What the contact-pressure policy says of this e-mail to ``contact_id`` (None:
+        no policy). The caps count what this contact received (and e-mails of unknown
+        recipient); the welcome counts for the whole customer."""
         policy, store = self._pressure, self._actions
         if policy is None or store is None:
             return None
@@ -132,13 +134,19 @@ class MessagingActivities:
         this = store.get(req.idempotency_key)
         held_since = this.first_at if this is not None and this.outcome == "deferred" else None
         sent = [
-            SentEmail(at=r.last_at, template=r.kind or "")
+            SentEmail(
+                at=r.last_at,
+                template=r.kind or "",
+                # Caps: what this contact received (or a contact not recorded).
+                counts=r.outcome == "done" and r.contact_id in (None, "", contact_id),
+            )
             for r in rows
             if r.channel == "email"
             and r.key != req.idempotency_key
             and (
                 r.outcome == "done"
-                # A welcome that went nowhere (unsubscribed, failed) no longer holds others.
+                # The customer's welcome went nowhere (unsubscribed, failed): it no
+                # longer holds the other e-mails back.
                 or (r.kind == policy.first_email and r.outcome in ("suppressed", "failed"))
             )
         ]
@@ -223,7 +231,9 @@ class MessagingActivities:
             )
         now = activity_clock()
         tier = Tier(req.context.tier) if req.context.tier else _tier_of(details)
-        pressure = await asyncio.to_thread(self._pressure_decision, req, tier, now)
+        pressure = await asyncio.to_thread(
+            self._pressure_decision, req, contact.id or contact.email, tier, now
+        )
         held_before: ActionRow | None = None
         if pressure is not None:
             decision, held_before = pressure

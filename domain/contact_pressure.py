@@ -116,10 +116,13 @@ class ContactPressurePolicy(_Strict):
 
 @dataclass(frozen=True)
 class SentEmail:
-    """An automated e-mail the customer received (from the action store)."""
+    """An automated e-mail one of the customer's contacts received (the action store)."""
 
     at: datetime
     template: str
+    counts: bool = True
+    """Counts toward this contact's caps (False: an e-mail to another contact of the
+    customer, which still counts as the customer's welcome or first contact)."""
 
 
 @dataclass(frozen=True)
@@ -196,8 +199,8 @@ def decide(
             )
     # 4. Caps.
     caps = policy.caps_for(tier)
-    in_day = sorted(s.at for s in sent if now - day < s.at <= now)
-    in_week = sorted(s.at for s in sent if now - 7 * day < s.at <= now)
+    in_day = sorted(s.at for s in sent if s.counts and now - day < s.at <= now)
+    in_week = sorted(s.at for s in sent if s.counts and now - 7 * day < s.at <= now)
     reserve = policy.reserve_for_lifecycle if cls.when_capped == "drop" else 0
     day_cap = max(1, caps.per_day - reserve)
     week_cap = max(1, caps.per_week - reserve)

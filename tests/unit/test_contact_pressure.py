@@ -186,3 +186,30 @@ def test_the_policy_file_is_checked() -> None:
                 "classes": [{"name": "lifecycle", "when_capped": "later"}],
             }
         )
+
+
+def test_caps_count_per_contact(policy: ContactPressurePolicy) -> None:
+    """The quarterly NPS goes to every contact: the survey to the second contact is not
+    held back by the e-mails the first one received today."""
+    to_first = [
+        SentEmail(at=ago(3), template="renewal_reminder", counts=False),
+        SentEmail(at=ago(2), template="nps_survey", counts=False),
+    ]
+    second = decide(
+        policy,
+        template="nps_survey",
+        tier=Tier.STARTER,
+        now=NOW,
+        sent=to_first,
+        onboarding_started=None,
+    )
+    assert second.action == "send", second
+    first_again = decide(
+        policy,
+        template="nps_survey",
+        tier=Tier.STARTER,
+        now=NOW,
+        sent=[SentEmail(at=s.at, template=s.template) for s in to_first],
+        onboarding_started=None,
+    )
+    assert first_again.action == "drop"

@@ -139,7 +139,8 @@ class OnboardingWorkflow(Steerable):
     @milestone_reached_update.validator
     def _validate_milestone(self, raw: MilestoneInput = NO_INPUT) -> None:
         self._validate(
-            decode_command(raw, MilestoneReached, "milestone_reached"), "milestone_reached"
+            lambda: decode_command(raw, MilestoneReached, "milestone_reached"),
+            "milestone_reached",
         )
 
     @workflow.signal(name="product_event")
@@ -190,11 +191,18 @@ class OnboardingWorkflow(Steerable):
         st = self._state
         if st is None:
             return "not started yet"
-        return (
-            f"{self._current_status().value}"
-            + (f"; cancel requested: {self._cancel_reason}" if self._cancel_reason else "")
-            + (f"; {self._steer.detail_line()}" if self._steer.detail_line() else "")
-        )
+        parts = [f"{self._current_status().value} (day {self._day(workflow.now())})"]
+        if st.paused_since is not None:
+            pause = next((a for a in reversed(st.actions) if a.step == "pause"), None)
+            parts.append(
+                f"since {st.paused_since:%Y-%m-%d %H:%M} UTC"
+                + (f", {pause.summary}" if pause else "")
+            )
+        if self._cancel_reason:
+            parts.append(f"cancel requested: {self._cancel_reason}")
+        if self._steer.detail_line():
+            parts.append(str(self._steer.detail_line()))
+        return "; ".join(parts)
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="progress")

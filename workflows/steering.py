@@ -14,11 +14,12 @@ signal, so histories recorded before steering existed replay unchanged.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias, TypeVar, cast
 
 from temporalio import workflow
 from temporalio.common import RawValue
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
@@ -352,7 +353,7 @@ class Steerable:
 
     @pause_update.validator
     def _validate_pause(self, raw: PauseInput = NO_INPUT) -> None:
-        self._validate(decode_command(raw, PauseRequest, "pause"), "pause")
+        self._validate(lambda: decode_command(raw, PauseRequest, "pause"), "pause")
 
     @workflow.update(
         name="resume",
@@ -365,7 +366,7 @@ class Steerable:
 
     @resume_update.validator
     def _validate_resume(self, raw: ResumeInput = NO_INPUT) -> None:
-        self._validate(decode_command(raw, ResumeRequest, "resume"), "resume")
+        self._validate(lambda: decode_command(raw, ResumeRequest, "resume"), "resume")
 
     @workflow.update(
         name="skip",
@@ -379,7 +380,7 @@ class Steerable:
 
     @skip_update.validator
     def _validate_skip(self, raw: SkipInput = NO_INPUT) -> None:
-        self._validate(decode_command(raw, SkipRequest, "skip"), "skip")
+        self._validate(lambda: decode_command(raw, SkipRequest, "skip"), "skip")
 
     @workflow.update(
         name="cancel",
@@ -393,7 +394,7 @@ class Steerable:
 
     @cancel_update.validator
     def _validate_cancel(self, raw: CancelInput = NO_INPUT) -> None:
-        self._validate(decode_command(raw, self._CANCEL_MODEL, "cancel"), "cancel")
+        self._validate(lambda: decode_command(raw, self._CANCEL_MODEL, "cancel"), "cancel")
 
     @workflow.update(
         dynamic=True,
@@ -408,7 +409,7 @@ class Steerable:
 
     @inbox_update.validator
     def _validate_inbox_update(self, name: str, args: Sequence[RawValue]) -> None:
-        self._validate(self._inbox_command(name, args), name)
+        self._validate(lambda: self._inbox_command(name, args), name)
 
     def _inbox_command(self, name: str, args: Sequence[RawValue]) -> BaseModel:
         model = self._INBOX_COMMANDS.get(name)
@@ -467,10 +468,17 @@ class Steerable:
         return self._steer.detail_line() or "running: not paused, no skip pending"
 
     # ------------------------------------------------------------------ helpers
-    def _validate(self, req: BaseModel, command: str) -> None:
-        why = self._check_command(command, req)
-        if why is not None:
-            raise CommandRejected(f"{command}: {why}", payload_text(req.model_dump()))
+    def _validate(self, parse: Callable[[], BaseModel], command: str) -> None:
+        """An update's validator: the payload parsed and checked, or the update refused
+        with the reason (a non-retryable ``CommandRejected`` failure: sending the same
+        payload again will not help)."""
+        try:
+            req = parse()
+            why = self._check_command(command, req)
+            if why is not None:
+                raise CommandRejected(f"{command}: {why}", payload_text(req.model_dump()))
+        except CommandRejected as err:
+            raise ApplicationError(str(err), type="CommandRejected", non_retryable=True) from None
 
     def _signalled(self, raw: Any, model: type[M], command: str) -> M | None:
         """The signal's payload as ``model``, or None once the rejection is recorded."""

@@ -171,3 +171,54 @@ async def test_a_signal_with_a_bad_payload_is_recorded_on_any_steerable_workflow
         await handle.terminate("test done")
     result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
+
+
+async def test_the_temporal_cli_shows_the_rejection_and_the_answer(
+    dev_server_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+) -> None:
+    """What an ops person types (README, "Steering a running workflow"):
+    ``temporal workflow update execute`` prints why a mistyped pause is refused, and the
+    steering state for a good one."""
+    import asyncio
+
+    from cshub.binaries import temporal_cli
+
+    env = dev_server_env
+    workflow_id = f"onboarding-1004-cli-{uuid.uuid4().hex[:6]}"
+
+    async def update(payload: str) -> tuple[int, str]:
+        proc = await asyncio.create_subprocess_exec(
+            str(temporal_cli()),
+            "workflow", "update", "execute",
+            "--address", env.client.service_client.config.target_host,
+            "--workflow-id", workflow_id,
+            "--name", "pause",
+            "--input", payload,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await proc.communicate()
+        return proc.returncode or 0, out.decode() + err.decode()
+
+    async with running_worker(env, hub_settings) as worker:
+        handle = await env.client.start_workflow(
+            OnboardingWorkflow.run,
+            OnboardingInput(customer_id="1004", tier=Tier.STARTER),
+            id=workflow_id,
+            task_queue=worker.task_queue,
+        )
+        try:
+
+            async def started() -> None:
+                assert (await handle.query(OnboardingWorkflow.progress)).actions
+
+            await eventually(started)
+            code, said = await update('{"reasn": "customer asked for a break"}')
+            assert code != 0, said
+            assert 'pause: unknown field "reasn" (pause takes: reason)' in said, said
+            assert "type: CommandRejected, retryable: false" in said, said
+            code, said = await update('{"reason": "customer asked for a break"}')
+            assert code == 0, said
+            assert "paused" in said and "customer asked for a break" in said, said
+        finally:
+            await handle.terminate("test done")

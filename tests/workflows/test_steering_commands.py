@@ -222,3 +222,63 @@ async def test_the_temporal_cli_shows_the_rejection_and_the_answer(
             assert "paused" in said and "customer asked for a break" in said, said
         finally:
             await handle.terminate("test done")
+
+
+async def test_commands_are_read_the_same_with_payload_encryption(
+    dev_server_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+) -> None:
+    """The raw payload a command handler decodes has been through the codec: with
+    encryption on, a mistyped signal is recorded and a good update applied as without."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from temporalio.client import Client
+
+    from connectors.factory import build_connectors
+    from cshub.codec import data_converter
+    from cshub.encryption_keys import new_key_entry
+    from worker import create_worker
+
+    settings = hub_settings.model_copy(
+        update={
+            "temporal_task_queue": f"enc-{uuid.uuid4().hex[:8]}",
+            "worker_max_concurrent_activities": 8,
+            "cshub_encryption_keys": Settings(
+                cshub_encryption_keys=new_key_entry("k1")
+            ).cshub_encryption_keys,
+        }
+    )
+    plain = dev_server_env.client
+    encrypting = await Client.connect(
+        plain.service_client.config.target_host,
+        namespace=plain.namespace,
+        data_converter=data_converter(settings),
+    )
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        worker = create_worker(encrypting, settings, build_connectors(settings), executor=pool)
+        async with worker:
+            handle = await encrypting.start_workflow(
+                OnboardingWorkflow.run,
+                OnboardingInput(customer_id="1006", tier=Tier.PROFESSIONAL),
+                id=f"onboarding-1006-enc-{uuid.uuid4().hex[:6]}",
+                task_queue=settings.temporal_task_queue,
+            )
+            try:
+
+                async def started() -> None:
+                    assert (await handle.query(OnboardingWorkflow.progress)).actions
+
+                await eventually(started)
+                await handle.signal("pause", {"reasn": "x"})
+
+                async def rejected() -> None:
+                    p = await handle.query(OnboardingWorkflow.progress)
+                    assert (
+                        p.steering.rejected
+                        and 'unknown field "reasn"' in p.steering.rejected[0].why
+                    )
+
+                await eventually(rejected)
+                answer = await handle.execute_update("pause", {"reason": "encrypted"})
+                assert answer.startswith("paused") and "encrypted" in answer, answer
+            finally:
+                await handle.terminate("test done")

@@ -238,6 +238,7 @@ class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._inbox:
             return  # signals came in meanwhile: handle them first, continue as new later
+        await self._steer.alerts_sent()  # rejected-command alerts in flight
         workflow.continue_as_new(
             DunningInput(
                 customer_id=self._input.customer_id,

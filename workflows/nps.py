@@ -480,6 +480,7 @@ class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
         st = self._require_state()
         if len(st.actions) > MAX_ACTIONS_KEPT // 2:
             del st.actions[: len(st.actions) - MAX_ACTIONS_KEPT // 2]
+        await self._steer.alerts_sent()  # rejected-command alerts in flight
         workflow.continue_as_new(
             NpsInput(
                 customer_id=self._input.customer_id,

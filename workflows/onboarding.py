@@ -430,6 +430,7 @@ class OnboardingWorkflow(Steerable):
 
     async def _continue_as_new(self) -> None:
         await self._start_alert_sent()
+        await self._steer.alerts_sent()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._drain_inbox()
         workflow.continue_as_new(

@@ -375,6 +375,7 @@ class RenewalWorkflow(Steerable):
         if st.outcome is not None:
             return
         self._trimmed_actions()
+        await self._steer.alerts_sent()  # rejected-command alerts in flight
         workflow.continue_as_new(
             RenewalInput(
                 customer_id=self._input.customer_id,
@@ -418,6 +419,7 @@ class RenewalWorkflow(Steerable):
             ),
         ]
         self._trimmed_actions()
+        await self._steer.alerts_sent()  # rejected-command alerts in flight
         workflow.continue_as_new(
             RenewalInput(
                 customer_id=self._input.customer_id,

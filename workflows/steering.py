@@ -107,6 +107,14 @@ class Steering:
         )
         self._alerts.append(asyncio.create_task(send_ops_alert(alert)))
 
+    async def alerts_sent(self) -> None:
+        """Before the run continues as new: the rejection alerts still in flight go out
+        (none pending: returns at once, no command)."""
+        pending = [t for t in self._alerts if not t.done()]
+        self._alerts.clear()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
     # ------------------------------------------------------------------ signals
     def pause(self, req: PauseRequest) -> None:
         st = self.state

@@ -363,6 +363,7 @@ class TicketSlaWorkflow(Steerable):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if not self._inbox:
                     await self._refreshes.settled()
+                    await self._steer.alerts_sent()  # rejected-command alerts in flight
                     workflow.continue_as_new(
                         TicketSlaInput(
                             ticket_id=st.ticket_id, carry_over=st.model_dump(mode="json")

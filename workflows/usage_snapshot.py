@@ -136,6 +136,7 @@ class UsageSnapshotWorkflow(Steerable):
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if not self._inbox:
+                    await self._steer.alerts_sent()  # rejected-command alerts in flight
                     workflow.continue_as_new(self._carry_over())
                 continue  # snapshots came in meanwhile: apply them first
             self._details()

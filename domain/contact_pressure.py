@@ -219,6 +219,7 @@ def decide(
         # The window frees when its oldest e-mail leaves it.
         window = in_day if over_day else in_week
         span_td = day if over_day else 7 * day
-        free_at = window[len(window) - cap] + span_td + timedelta(minutes=1)
-        return later(max(free_at, now + timedelta(minutes=1)), reason)
+        margin = max(timedelta(seconds=1), day / 1440)  # a minute; less in a demo's day
+        free_at = window[len(window) - cap] + span_td + margin
+        return later(max(free_at, now + margin), reason)
     return PressureDecision("send", email_class=name)

@@ -67,6 +67,11 @@ class OnboardingCarryOver(BaseModel):
     actions: list[ActionRecord] = Field(default_factory=list)
     steering: SteeringState = Field(default_factory=SteeringState)
     """Skip requests (pause / resume / cancel keep their own fields above)."""
+    inbox: list[MilestoneReached] = Field(default_factory=list)
+    """Milestone signals taken in (e.g. during a wait) and not acted on yet."""
+    owed_emails: list[str] = Field(default_factory=list)
+    """Steps (a celebration, a nudge) whose e-mail was held in quiet hours when the run
+    continued as new: the next run sends them (same idempotency keys)."""
 
 
 class OnboardingInput(_Message):

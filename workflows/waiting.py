@@ -1,0 +1,124 @@
+"""One way to wait in a customer workflow: quiet hours, send windows and the timer to the
+next step, with the workflow's inbox handled and its history kept bounded meanwhile.
+
+A :class:`Waiter` belongs to one workflow run and is given three things by it:
+
+* ``pending()`` -- whether messages (signals) wait in the inbox;
+* ``absorb()`` -- take them out of the inbox into the workflow's state, with no side
+  effect and no await (counting product events, queueing a milestone);
+* ``act()`` (optional) -- what the messages trigger (celebration e-mails, nudges); it
+  may itself wait (an e-mail in quiet hours): such a nested wait only absorbs;
+* ``continue_as_new()`` -- the workflow's own continue-as-new, which must wait for
+  ``workflow.all_handlers_finished()``, absorb the inbox into the state it carries and
+  call ``workflow.continue_as_new``.
+
+:meth:`Waiter.until` starts **one** durable timer for the whole wait (a signal waking the
+workflow does not cancel and re-arm it: a signal costs its own event and a workflow
+task, nothing more), handles the inbox each time messages arrive, and continues as new
+when Temporal suggests it or the run's history passes :data:`HISTORY_BUDGET` events
+(well under Temporal's 10,240 warning and 51,200 limit). Messages are absorbed into the
+state before the continue-as-new command is sent, so none is lost across runs; a
+message that arrives while that command is in flight makes Temporal refuse it
+(UNHANDLED_COMMAND) and the worker replays the run with it: the same path absorbs it.
+Product events are aggregated at the ingress (``webhooks/aggregate.py``), so a journey
+sees a few signals a day however busy the customer: that race stays rare.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from temporalio import workflow
+
+WAIT_PATCH = "waits-handle-inbox"
+"""``workflow.patched``: runs begun before it waited with a timer re-armed on every
+signal, and held quiet-hours e-mails with signals left unhandled."""
+
+HISTORY_BUDGET = 8_000
+"""Events in one run before the workflow continues as new (Temporal warns at 10,240)."""
+
+
+def history_over_budget(budget: int = HISTORY_BUDGET) -> bool:
+    info = workflow.info()
+    return info.is_continue_as_new_suggested() or info.get_current_history_length() >= budget
+
+
+class Waiter:
+    def __init__(
+        self,
+        *,
+        pending: Callable[[], bool],
+        absorb: Callable[[], None],
+        continue_as_new: Callable[[], Awaitable[None]],
+        act: Callable[[], Awaitable[None]] | None = None,
+        budget: int = HISTORY_BUDGET,
+    ) -> None:
+        self._pending = pending
+        self._absorb = absorb
+        self._act = act
+        self._continue_as_new = continue_as_new
+        self._budget = budget
+        self._depth = 0
+        self.timers_started = 0
+        """Timers this run started for waits (a query or test can check one per wait)."""
+
+    @property
+    def nested(self) -> bool:
+        return self._depth > 0
+
+    def over_budget(self) -> bool:
+        return history_over_budget(self._budget)
+
+    async def until(
+        self,
+        at: datetime | None,
+        *,
+        summary: str,
+        interrupt: Callable[[], bool] | None = None,
+        act: bool = True,
+    ) -> bool:
+        """Wait until ``at`` (None: until ``interrupt()``), handling the inbox meanwhile.
+        True when the time came, False when ``interrupt()`` held first (the timer is
+        cancelled). May continue as new (raises, as ``workflow.continue_as_new`` does).
+        ``act=False`` (a quiet-hours wait): messages are only absorbed; what they trigger
+        runs at the next wait that acts."""
+        stop = interrupt or (lambda: False)
+        fired = False
+        timer: asyncio.Task[None] | None = None
+        if at is not None:
+            delay = at - workflow.now()
+            if delay.total_seconds() <= 0:
+                return True
+
+            async def sleep() -> None:
+                nonlocal fired
+                await workflow.sleep(delay, summary=summary)
+                fired = True
+
+            timer = asyncio.create_task(sleep())
+            self.timers_started += 1
+        outer = self._depth == 0 and act
+        self._depth += 1
+        try:
+            while True:
+                await workflow.wait_condition(lambda: fired or stop() or self._pending())
+                if self._pending():
+                    self._absorb()
+                    if outer and self._act is not None:
+                        await self._act()
+                if fired:
+                    return True
+                if stop():
+                    if timer is not None and not timer.done():
+                        timer.cancel()
+                    return False
+                if self.over_budget():
+                    await self._continue_as_new()
+        except asyncio.CancelledError:
+            if timer is not None and not timer.done():
+                timer.cancel()
+            raise
+        finally:
+            self._depth -= 1

@@ -99,6 +99,13 @@ class OnboardingInput(_Message):
         description="Compressed time for demos and rehearsals: one plan day lasts this many "
         "seconds. Leave unset in production (a day is a day).",
     )
+    history_budget: int | None = Field(
+        default=None,
+        ge=200,
+        le=40_000,
+        description="Events in one run before the journey continues as new (default "
+        "4,000, under Temporal's 10,240 warning); smaller for tests and rehearsals",
+    )
     carry_over: OnboardingCarryOver | None = Field(
         default=None, description="Internal: state carried across continue-as-new"
     )
@@ -114,7 +121,13 @@ class ProductEvent(_Message):
 
     type: ProductEventType
     event_id: str | None = Field(default=None, description="Sender's id; duplicates ignored")
-    count: int = Field(default=1, ge=1, le=10_000, description="How many occurrences")
+    count: int = Field(
+        default=1,
+        ge=1,
+        le=1_000_000,
+        description="How many occurrences (the ingress hands on what it counted since its "
+        "last signal)",
+    )
     percent: float | None = Field(
         default=None, ge=0, le=1000, description="usage_threshold: % of the limit used"
     )
@@ -144,6 +157,9 @@ class OnboardingProgress(BaseModel):
     paused_for_seconds: float
     actions: list[ActionRecord]
     steering: SteeringStatus = Field(default_factory=SteeringStatus)
+    event_counts: dict[str, int] = Field(
+        default_factory=dict, description="Product events counted so far, by type"
+    )
 
 
 class OnboardingSummary(BaseModel):

@@ -33,7 +33,9 @@ from domain.surveys import (
     SURVEY_ID_PATTERN,
     TICKET_ID_PATTERN,
 )
+from playbooks.loader import playbooks_dir
 from webhooks import signatures
+from webhooks.aggregate import ProductAggregator, plan_thresholds
 from webhooks.intake import Intake
 from webhooks.ledger import DeliveryLedger
 from webhooks.normalize import from_hubspot, from_product, from_stripe, from_zendesk
@@ -193,7 +195,10 @@ def create_app(
     the_ledger.prune(timedelta(days=settings.cshub_dedup_days))
     temporal = TemporalConnection(connect or _settings_client(settings, telemetry))
     metrics = WebhookMetrics(telemetry.runtime.metric_meter if telemetry else None)
-    intake = Intake(the_ledger, temporal.get, settings.temporal_task_queue, crm, metrics)
+    aggregator = ProductAggregator(settings.cshub_api_db, plan_thresholds(playbooks_dir()))
+    intake = Intake(
+        the_ledger, temporal.get, settings.temporal_task_queue, crm, metrics, aggregator
+    )
     closed_won = settings.closed_won_stages
 
     def secret(name: str) -> str:
@@ -203,6 +208,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        aggregator.close()
         if own_ledger:
             the_ledger.close()
 

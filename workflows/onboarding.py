@@ -61,7 +61,7 @@ with workflow.unsafe.imports_passed_through():
         tag_stage,
     )
     from workflows.steering import STEERING_PATCH, Steering
-    from workflows.waiting import WAIT_PATCH, Waiter
+    from workflows.waiting import HISTORY_BUDGET, WAIT_PATCH, Waiter
 
 WORKFLOW_ID_PREFIX = "onboarding-"
 START_ALERT_BESIDE_STEPS = "start-alert-beside-steps"
@@ -93,6 +93,7 @@ class OnboardingWorkflow:
             absorb=self._absorb_inbox,
             act=self._act_on_inbox,
             continue_as_new=self._continue_as_new,
+            budget=inp.history_budget or HISTORY_BUDGET,
         )
         self._new_waits: bool | None = None
 
@@ -165,6 +166,7 @@ class OnboardingWorkflow:
             paused_for_seconds=st.paused_total_s
             + ((now - st.paused_since).total_seconds() if st.paused_since else 0.0),
             actions=list(st.actions),
+            event_counts=dict(st.event_counts),
             steering=self._steer.status().model_copy(
                 update={
                     "paused": st.paused_since is not None,
@@ -372,6 +374,7 @@ class OnboardingWorkflow:
                 customer_id=self._input.customer_id,
                 tier=self._require_state().plan.tier,
                 carry_over=self._require_state(),
+                history_budget=self._input.history_budget,
             )
         )
 
@@ -467,12 +470,26 @@ class OnboardingWorkflow:
         st = self._state
         if st is None:
             return
+        # In one pass over a batch (a busy customer's signals arrive by the thousand
+        # after a stall): one set for the ids, the state's fields written once.
+        seen = dict.fromkeys(st.seen_event_ids)
+        counts = dict(st.event_counts)
+        max_usage = st.max_usage_percent
         for msg in self._inbox:
             if isinstance(msg, MilestoneReached):
                 st.inbox.append(msg)
-            else:
-                self._count_event(msg)
+                continue
+            if msg.event_id:
+                if msg.event_id in seen:
+                    continue
+                seen[msg.event_id] = None
+            if msg.type is ProductEventType.USAGE_THRESHOLD:
+                max_usage = max(max_usage, msg.percent or 0.0)
+            counts[msg.type.value] = counts.get(msg.type.value, 0) + msg.count
         self._inbox.clear()
+        st.seen_event_ids = list(seen)[-MAX_EVENT_IDS_KEPT:]
+        st.event_counts = counts
+        st.max_usage_percent = max_usage
 
     async def _act_on_inbox(self) -> None:
         """What the absorbed signals trigger: milestones reached (celebrations) and

@@ -36,8 +36,10 @@ WAIT_PATCH = "waits-handle-inbox"
 """``workflow.patched``: runs begun before it waited with a timer re-armed on every
 signal, and held quiet-hours e-mails with signals left unhandled."""
 
-HISTORY_BUDGET = 8_000
-"""Events in one run before the workflow continues as new (Temporal warns at 10,240)."""
+HISTORY_BUDGET = 4_000
+"""Events in one run before the workflow continues as new: Temporal suggests it near
+4,096 and warns at 10,240; a small run also replays fast when the worker must replay it
+(after an eviction, or when a continue-as-new is refused because signals arrived)."""
 
 
 def history_over_budget(budget: int = HISTORY_BUDGET) -> bool:

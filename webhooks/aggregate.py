@@ -145,6 +145,11 @@ class ProductAggregator:
             datetime.fromisoformat(row[4]) if row[4] else None,
         )
 
+    def totals(self, customer_id: str, type_: str) -> tuple[int, int]:
+        """(events counted, events handed on to the journey) for a customer and type."""
+        row = self._row(customer_id, type_)
+        return row.total, row.signalled
+
     def decide(
         self,
         customer_id: str,

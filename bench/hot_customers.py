@@ -220,9 +220,19 @@ async def simulated_day(size: Size) -> list[Figure]:
                     await env.sleep(timedelta(hours=1))
                 # What the journeys counted plus what the ingress still holds = sent.
                 counted = 0
+                welcomes_per_journey: list[int] = []
                 for handle in handles:
                     progress = await handle.query(OnboardingWorkflow.progress)
                     counted += sum(progress.event_counts.values())
+                    # Sent, or suppressed (1009's contact unsubscribed): the step went once.
+                    welcomes_per_journey.append(
+                        sum(
+                            1
+                            for a in progress.actions
+                            if a.template == "welcome"
+                            and a.outcome in ("done", "already_done", "suppressed")
+                        )
+                    )
                 held = 0
                 for i in range(n):
                     for kind in split:
@@ -257,7 +267,8 @@ async def simulated_day(size: Size) -> list[Figure]:
         f"({sent // max(1, n):,} per customer); {signals:,} signals reached the journeys "
         f"({signals / max(1, n):.0f} per journey); runs {len(lengths)}; "
         f"events counted by the journeys {counted:,} + held at the ingress {held:,} "
-        f"(= sent: {counted + held == sent}); welcome e-mails {welcomes} for {n} journeys; "
+        f"(= sent: {counted + held == sent}); welcome e-mails in the outbox {welcomes} for "
+        f"{n} journeys (the others' contact unsubscribed: suppressed, the CSM told); "
         f"real time {time.monotonic() - began:.0f} s",
     ]
     return [
@@ -284,11 +295,11 @@ async def simulated_day(size: Size) -> list[Figure]:
             target=Target(kind="at_most", bound=0, text="0"),
         ),
         Figure(
-            name="hot.simulated_day.welcome_emails_per_journey",
-            unit="e-mails",
-            runs=[welcomes / max(1, n)],
-            description="the welcome held through quiet hours, sent once",
-            target=Target(kind="at_most", bound=1, text="exactly 1"),
+            name="hot.simulated_day.journeys_without_one_welcome",
+            unit="journeys",
+            runs=[float(sum(1 for w in welcomes_per_journey if w != 1))],
+            description="journeys whose welcome (held through quiet hours) did not go exactly once",
+            target=Target(kind="at_most", bound=0, text="0"),
         ),
     ]
 
@@ -349,11 +360,14 @@ async def real_time(size: Size) -> list[Figure]:
     lat = sorted(result["latencies_ms"])
     p99 = lat[int(0.99 * (len(lat) - 1))] if lat else 0.0
     cpu = result["cpu_per_event_ms"]
-    trend = (cpu[-1] / cpu[0] - 1) * 100 if len(cpu) >= 2 and cpu[0] > 0 else 0.0
+    # The first window holds the warm-up (imports, first workflow tasks): from the second.
+    steady = cpu[1:] if len(cpu) >= 3 else cpu
+    trend = (steady[-1] / steady[0] - 1) * 100 if len(steady) >= 2 and steady[0] > 0 else 0.0
     notes = [
         f"{n} customers x {RATE:g} events/s for {seconds} s through {conns} connections: "
         f"{len(lat):,} requests, {result['errors']} not 2xx; "
-        f"signals to journeys {result['signals']}; CPU per event by 10 s window (ms): "
+        f"signals to journeys {result['signals']}; machine load average during the run "
+        f"{result['load']:.1f} on {os.cpu_count()} cores; CPU per event by 10 s window (ms): "
         + ", ".join(f"{c:.2f}" for c in cpu)
     ]
     return [
@@ -390,7 +404,8 @@ async def real_time(size: Size) -> list[Figure]:
             name="hot.real_time.cpu_per_event_trend_pct",
             unit="%",
             runs=[trend],
-            description="CPU per event, last 10-second window vs first (worker + API)",
+            description="CPU per event (worker + API), last 10-second window vs the "
+            "second (the first is the warm-up)",
             target=Target(kind="at_most", bound=10, text="<= +10 %"),
         ),
     ]
@@ -474,6 +489,7 @@ async def _load(
 
     cpu_task = asyncio.create_task(sampler())
     await asyncio.gather(*(lane(job) for job in lanes))
+    load = os.getloadavg()[0]
     cpu = await cpu_task
     await http.close()
     return {
@@ -481,6 +497,7 @@ async def _load(
         "errors": errors,
         "signals": signals,
         "cpu_per_event_ms": cpu,
+        "load": load,
     }
 
 

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.experiments import ExperimentAssignment
 from domain.onboarding_plan import OnboardingPlan
 from domain.steering import CancelRequest as CancelRequest
 from domain.steering import PauseRequest as PauseRequest
@@ -72,6 +73,8 @@ class OnboardingCarryOver(BaseModel):
     owed_emails: list[str] = Field(default_factory=list)
     """Steps (a celebration, a nudge) whose e-mail was held in quiet hours when the run
     continued as new: the next run sends them (same idempotency keys)."""
+    experiment: ExperimentAssignment | None = None
+    """The experiment arm drawn at the start, kept for the journey's whole life."""
 
 
 class OnboardingInput(_Message):
@@ -160,6 +163,8 @@ class OnboardingProgress(BaseModel):
     event_counts: dict[str, int] = Field(
         default_factory=dict, description="Product events counted so far, by type"
     )
+    experiment: ExperimentAssignment | None = None
+    """The experiment arm this journey is in (``cshub report experiment`` reads it)."""
 
 
 class OnboardingSummary(BaseModel):

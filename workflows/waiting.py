@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 
@@ -40,6 +40,18 @@ HISTORY_BUDGET = 4_000
 """Events in one run before the workflow continues as new: Temporal suggests it near
 4,096 and warns at 10,240; a small run also replays fast when the worker must replay it
 (after an eviction, or when a continue-as-new is refused because signals arrived)."""
+
+
+HARD_LIMIT = 9_000
+"""Past the budget, a waiting workflow continues as new at the next quiet moment (see
+:data:`SETTLE`); past this many events, at once, however busy."""
+
+SETTLE = timedelta(minutes=1)
+"""Past the budget, the continue-as-new waits for a timer this long and goes in the
+workflow task the timer starts, not in one that took in a batch of signals: that task is
+short, so a signal arriving while the command is in flight (which makes Temporal refuse
+it) is less likely, and a burst of signals is over before it. Past :data:`HARD_LIMIT`
+it does not wait."""
 
 
 def history_over_budget(budget: int = HISTORY_BUDGET) -> bool:
@@ -102,25 +114,41 @@ class Waiter:
             timer = asyncio.create_task(sleep())
             self.timers_started += 1
         outer = self._depth == 0 and act
+        settled = False
+        settle: asyncio.Task[None] | None = None
+
+        async def settle_down() -> None:
+            nonlocal settled
+            await workflow.sleep(SETTLE, summary="continue as new at a quiet moment")
+            settled = True
+
         self._depth += 1
         try:
             while True:
-                await workflow.wait_condition(lambda: fired or stop() or self._pending())
+                await workflow.wait_condition(lambda: fired or stop() or self._pending() or settled)
                 if self._pending():
                     self._absorb()
                     if outer and self._act is not None:
                         await self._act()
                 if fired:
+                    if settle is not None and not settle.done():
+                        settle.cancel()
                     return True
                 if stop():
-                    if timer is not None and not timer.done():
-                        timer.cancel()
+                    for task in (timer, settle):
+                        if task is not None and not task.done():
+                            task.cancel()
                     return False
                 if self.over_budget():
-                    await self._continue_as_new()
+                    length = workflow.info().get_current_history_length()
+                    if settled or length >= max(self._budget, HARD_LIMIT):
+                        await self._continue_as_new()
+                    elif settle is None:
+                        settle = asyncio.create_task(settle_down())
         except asyncio.CancelledError:
-            if timer is not None and not timer.done():
-                timer.cancel()
+            for task in (timer, settle):
+                if task is not None and not task.done():
+                    task.cancel()
             raise
         finally:
             self._depth -= 1

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
 import logging
@@ -252,6 +253,65 @@ async def onboarding_quiet_hours_events(c: Ctx) -> None:
     await handle.result()
 
 
+@scenario("experiment-arm-and-holdout", "OnboardingWorkflow")
+async def onboarding_experiment(c: Ctx) -> None:
+    """A running experiment on the onboarding play: one Professional customer drawn into
+    the enterprise-plan arm, one into the hold-out (nothing sent, milestones tracked);
+    product events reach the measured milestone; recorded past its day-14 deadline."""
+    from datetime import UTC
+
+    from domain.experiments import Experiment, assign
+    from domain.onboarding import OnboardingInput, ProductEvent
+    from domain.tiers import ProductEventType, Tier
+    from workflows.onboarding import OnboardingWorkflow
+
+    data: dict[str, Any] = {
+        "name": "replay_kickoff",
+        "play": "onboarding",
+        "arms": [
+            {"name": "standard", "weight": 40, "plan": "professional"},
+            {"name": "sponsor", "weight": 40, "plan": "enterprise"},
+            {"name": "holdout", "weight": 20, "holdout": True},
+        ],
+        "eligibility": {"tiers": ["professional"]},
+        "outcome": {"milestone": "production_deployment", "by_day": 14},
+        "status": "running",
+    }
+    now = datetime.now(UTC)
+    for k in range(1000):  # a salt that sends 1006 to the sponsor arm, 1005 to the hold-out
+        exp = Experiment.model_validate({**data, "salt": f"r{k}"})
+        if (assign(exp, "1006", now).arm, assign(exp, "1005", now).arm) == ("sponsor", "holdout"):
+            break
+    folder = Path(os.environ["CSHUB_PLAYBOOKS_DIR"]) / "experiments"
+    folder.mkdir(exist_ok=True)
+    path = folder / "replay_kickoff.yaml"
+    path.write_text(exp.model_dump_json(), encoding="utf-8")
+    try:
+        handles = []
+        for customer in ("1006", "1005"):
+            handle = await c.env.client.start_workflow(
+                OnboardingWorkflow.run,
+                OnboardingInput(customer_id=customer, tier=Tier.PROFESSIONAL),
+                id=f"onboarding-{customer}-experiment-replay",
+                task_queue=c.queue,
+            )
+            name = "" if customer == "1006" else "-holdout"
+            c.keep("OnboardingWorkflow", handle, name)
+            handles.append(handle)
+        for handle in handles:
+            await query_until(handle, "progress", lambda p: p.get("experiment") is not None)
+        await c.sleep(timedelta(days=2))
+        for handle in handles:
+            for n in range(3):
+                await handle.signal(
+                    OnboardingWorkflow.product_event,
+                    ProductEvent(type=ProductEventType.WORKFLOW_CREATED, event_id=f"w{n}"),
+                )
+        await c.sleep(timedelta(days=13))
+    finally:
+        path.unlink(missing_ok=True)
+
+
 # ------------------------------------------------------------------------ dunning / churn
 @scenario("paid-after-retry", "DunningWorkflow")
 async def dunning_paid(c: Ctx) -> None:
@@ -426,6 +486,36 @@ async def renewal_renewed(c: Ctx) -> None:
     c.keep("RenewalWorkflow", latest, "-next-term", latest=True)
 
 
+@scenario("churned", "RenewalWorkflow")
+async def renewal_churned(c: Ctx) -> None:
+    """Signal-with-start 40 days before the date, then the customer churns (Stripe's
+    subscription.deleted): CRM note, the CSM's Slack alert, the win-back starts."""
+    from domain.lifecycle import Churned, RenewalDateChanged, RenewalInput
+    from workflows.renewal import RenewalWorkflow
+
+    customer = "1005"
+    await local_noon(c, customer)
+    renewal = (await c.now()).date() + timedelta(days=40)
+    handle = await c.env.client.start_workflow(
+        RenewalWorkflow.run,
+        RenewalInput(customer_id=customer, renewal_date=renewal),
+        id=f"renewal-{customer}",
+        task_queue=c.queue,
+        start_signal="renewal_date_changed",
+        start_signal_args=[RenewalDateChanged(renewal_date=renewal, event_id="evt_start")],
+    )
+    c.keep("RenewalWorkflow", handle)
+    await c.sleep(timedelta(days=1))
+    await handle.signal(
+        RenewalWorkflow.churned,
+        Churned(reason="subscription cancelled in Stripe", event_id="evt_deleted"),
+    )
+    await handle.result()
+    winback = c.env.client.get_workflow_handle(f"winback-{customer}")
+    with contextlib.suppress(Exception):
+        await winback.terminate("recorded the renewal only")
+
+
 # ------------------------------------------------------------------------- ticket SLA
 EASTERN = ZoneInfo("America/New_York")
 
@@ -494,6 +584,26 @@ async def ticket_sla_steered(c: Ctx) -> None:
     await handle.signal(wf.resume, ResumeRequest())
     await query_until(handle, "sla_status", lambda s: s["level"] == 1)
     await handle.signal(wf.cancel, CancelRequest(reason="duplicate ticket"))
+    await handle.result()
+
+
+@scenario("parked-unfetchable", "TicketSlaWorkflow")
+async def ticket_sla_parked(c: Ctx) -> None:
+    """A ticket Zendesk does not have (deleted, or not visible to the token): the read
+    fails for good, the workflow parks (one ops alert), takes two later events, and ends
+    after its parking window."""
+    from domain.ticket_sla import TicketSlaInput, TicketStatusChanged
+    from workflows.ticket_sla import TicketSlaWorkflow as wf
+
+    ticket = "990017"
+    handle = await c.env.client.start_workflow(
+        wf.run, TicketSlaInput(ticket_id=ticket), id=f"ticket-sla-{ticket}", task_queue=c.queue
+    )
+    c.keep("TicketSlaWorkflow", handle)
+    await query_until(handle, "sla_status", lambda s: bool(s.get("parked")))
+    await handle.signal(wf.status_changed, TicketStatusChanged(status="open", event_id="e1"))
+    await handle.signal(wf.status_changed, TicketStatusChanged(status="solved", event_id="e2"))
+    await c.sleep(timedelta(days=8))
     await handle.result()
 
 

@@ -162,6 +162,7 @@ async def test_20000_events_in_a_7_hour_quiet_hours_wait(
     assert budget < lengths[0] < HARD_LIMIT < TEMPORAL_WARNS_AT, lengths
     assert max(lengths[1:]) < budget, lengths
     assert _unhandled_command_failures(runs) == 0
+    print(f"runs {len(runs)}, history lengths {lengths}")
     box = emails_for(await outbox(clean_sandbox), "1004")
     templates = Counter(e["template"] for e in box)
     # The held welcome went once, at the end of quiet hours; the milestone celebration

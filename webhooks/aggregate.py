@@ -15,7 +15,9 @@ and what it last handed to the journey, and signals the journey only:
 The signal carries the count since the last one (``count``), so the journey's counts
 equal the ingress's at every signal. Other events are answered 202 "counted".
 
-Totals live in the delivery ledger's SQLite file, so they survive a restart. The event
+Totals live in the delivery ledger's SQLite file, so they survive a restart. With several
+API replicas on files of their own, each counts its share: a threshold may be heard late
+(when one replica's share crosses it, or with the hourly count), never lost. The event
 is counted only once its outcome is final (counted, or the signal accepted by Temporal):
 a 503 leaves the totals as they were and the sender's retry counts it then.
 """

@@ -152,3 +152,34 @@ class Waiter:
             raise
         finally:
             self._depth -= 1
+
+
+class DueTimer:
+    """One durable timer per due time, kept across wake-ups: a wait loop that wakes for
+    each signal, handles it and waits again for the same due time reuses the timer
+    instead of cancelling it and starting another (``wait_condition(timeout=...)`` does
+    that: three more history events a signal). A new due time replaces the timer."""
+
+    def __init__(self) -> None:
+        self._due: datetime | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._fired: list[bool] = [False]
+
+    async def wait(self, due: datetime, wake: Callable[[], bool], *, summary: str) -> bool:
+        """Until ``due`` or ``wake()``; True when the time came."""
+        if self._task is None or self._due != due:
+            if self._task is not None and not self._task.done():
+                self._task.cancel()
+            fired = [False]
+            delay = due - workflow.now()
+
+            async def sleep() -> None:
+                if delay.total_seconds() > 0:
+                    await workflow.sleep(delay, summary=summary)
+                fired[0] = True
+
+            self._due, self._fired = due, fired
+            self._task = asyncio.create_task(sleep())
+        flag = self._fired
+        await workflow.wait_condition(lambda: flag[0] or wake())
+        return flag[0]

@@ -176,3 +176,37 @@ async def test_20000_events_in_a_7_hour_quiet_hours_wait(
     welcome = next(a for a in progress.actions if a.template == "welcome")
     local = welcome.at.astimezone(ZoneInfo(zone))
     assert local.time().replace(second=0, microsecond=0) == time(8, 0), local
+
+
+async def test_signals_during_a_step_wait_do_not_re_arm_its_timer(
+    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+) -> None:
+    env = time_skipping_env
+    async with running_worker(env, hub_settings) as worker:
+        handle = await env.client.start_workflow(
+            OnboardingWorkflow.run,
+            OnboardingInput(customer_id="1006", tier=Tier.COMMUNITY),
+            id=f"onboarding-1006-timer-{uuid.uuid4().hex[:6]}",
+            task_queue=worker.task_queue,
+        )
+        await env.sleep(timedelta(hours=2))  # day 0's steps done; waiting for day 1
+        before = await handle.fetch_history()
+        events = [
+            ProductEvent(type=ProductEventType.AI_REQUEST, event_id=f"t-{i}") for i in range(60)
+        ]
+        await _send(handle, events, wave=20)
+        progress = await handle.query(OnboardingWorkflow.progress)
+        after = await handle.fetch_history()
+        await handle.terminate("test done")
+
+    def timers(h: WorkflowHistory, kind: EventType.ValueType) -> int:
+        return sum(1 for e in h.events if e.event_type == kind)
+
+    started = EventType.EVENT_TYPE_TIMER_STARTED
+    cancelled = EventType.EVENT_TYPE_TIMER_CANCELED
+    # 60 signals woke the journey; its timer to the next step stayed as it was.
+    assert timers(after, started) == timers(before, started)
+    assert timers(after, cancelled) == timers(before, cancelled) == 0
+    assert progress.event_counts == {"ai_request": 60}
+    # The 10-AI-requests nudge went out at once (acting does not wait for the timer).
+    assert any(a.step == "nudge:advanced_models" for a in progress.actions), progress.actions

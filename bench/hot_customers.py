@@ -397,6 +397,13 @@ async def real_time(size: Size) -> list[Figure]:
             target=Target(kind="at_most", bound=1.0, text="<= 1 s"),
         ),
         Figure(
+            name="hot.real_time.refused_continue_as_new",
+            unit="count",
+            runs=[float(sum(_refused(r) for r in histories))],
+            description="continue-as-new attempts refused (UNHANDLED_COMMAND)",
+            target=Target(kind="at_most", bound=0, text="0"),
+        ),
+        Figure(
             name="hot.real_time.largest_history",
             unit="events",
             runs=[float(max(lengths))],

@@ -18,6 +18,7 @@ async def test_hot_customers_tiny_gives_every_figure() -> None:
         "hot.real_time.api_p99_ms",
         "hot.real_time.api_max_ms",
         "hot.real_time.slowest_workflow_task_s",
+        "hot.real_time.refused_continue_as_new",
         "hot.real_time.largest_history",
         "hot.real_time.cpu_per_event_trend_pct",
     }

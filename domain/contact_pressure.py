@@ -12,9 +12,9 @@ about to be sent, from what the hub already sent the customer (the action store)
    may not use the last ``reserve_for_lifecycle`` e-mail of the day.
 2. **Welcome first**: while a customer's onboarding has not sent its welcome e-mail
    (``first_email``), nothing else but transactional/SLA mail goes out (sent later); a
-   survey to a customer the hub never e-mailed waits ``first_contact_grace_minutes``
-   once, so an onboarding starting in the same minute (a new customer) sends its
-   welcome first and the survey rule below sees it. (The journey's own celebrations and
+   survey or notice (classes with ``first_contact_grace``) to a customer the hub never
+   e-mailed waits ``first_contact_grace_minutes`` once, so an onboarding starting in the
+   same minute (a new customer) sends its welcome first and the survey rule sees it. (The journey's own celebrations and
    nudges wait for its welcome in the workflow.)
 3. **No surveys early**: no survey in the first ``no_surveys_days`` days of onboarding
    (dropped: the next survey cycle asks again).
@@ -65,6 +65,9 @@ class EmailClass(_Strict):
     )
     survey: bool = False
     """Subject to the no-surveys-in-early-onboarding rule."""
+    first_contact_grace: bool = False
+    """To a customer the hub never e-mailed: wait ``first_contact_grace_minutes`` once (an
+    onboarding starting in the same minute sends its welcome first)."""
 
 
 class ContactPressurePolicy(_Strict):
@@ -179,7 +182,12 @@ def decide(
                 now + timedelta(seconds=max(5.0, recheck)),
                 f"waits for the {policy.first_email} e-mail (it comes first)",
             )
-    elif cls.survey and not sent and held_since is None and policy.first_contact_grace_minutes:
+    elif (
+        cls.first_contact_grace
+        and not sent
+        and held_since is None
+        and policy.first_contact_grace_minutes
+    ):
         return later(
             now + timedelta(minutes=policy.first_contact_grace_minutes),
             f"first e-mail to this customer: waits {policy.first_contact_grace_minutes} "

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.search_attributes import LifecycleStage
     from domain.send_window import SendWindow, out_of_quiet_hours
     from workflows.steering import Steering
+    from workflows.waiting import WAIT_PATCH, Waiter
 
 MAX_ACTIONS_KEPT = 1000
 
@@ -171,11 +172,16 @@ class CustomerActions:
         send_window: SendWindow | None = None,
         timezone: str | None = None,
         steering: Steering | None = None,
+        waiter: Waiter | None = None,
         day_seconds: int | None = None,
     ) -> None:
         """``day_seconds``: a demo journey's day length (its e-mails count contact
         pressure in those days)."""
         self.customer_id = customer_id
+        self.waiter = waiter
+        """The workflow's :class:`~workflows.waiting.Waiter`: a quiet-hours wait then keeps
+        handling signals and may continue as new (the workflow re-sends the e-mail in its
+        next run). None: a plain durable timer."""
         self._day_seconds = day_seconds
         self._last_result: ActionResult | None = None
         self.steering = steering
@@ -243,9 +249,11 @@ class CustomerActions:
             now = workflow.now()
             allowed = out_of_quiet_hours(now, self._timezone, self._send_window)
             if allowed > now:
-                await workflow.sleep(
-                    allowed - now, summary=f"quiet hours: e-mail '{template}' waits"
-                )
+                summary = f"quiet hours: e-mail '{template}' waits"
+                if self.waiter is not None and workflow.patched(WAIT_PATCH):
+                    await self.waiter.until(allowed, summary=summary, act=False)
+                else:
+                    await workflow.sleep(allowed - now, summary=summary)
         req = CustomerEmailRequest(
             customer_id=self.customer_id,
             template=template,
@@ -274,12 +282,13 @@ class CustomerActions:
             )
             held = self._last_result
             if outcome == "deferred" and held is not None and held.defer_until is not None:
-                # Contact pressure: held back (the record says why); try again then.
-                wait = held.defer_until - workflow.now()
-                if wait > timedelta(0):
-                    await workflow.sleep(
-                        wait, summary=f"contact pressure: e-mail '{template}' waits"
-                    )
+                # Contact pressure: held back (the record says why); try again then,
+                # waiting the way quiet hours do.
+                summary = f"contact pressure: e-mail '{template}' waits"
+                if self.waiter is not None and workflow.patched(WAIT_PATCH):
+                    await self.waiter.until(held.defer_until, summary=summary, act=False)
+                elif held.defer_until > workflow.now():
+                    await workflow.sleep(held.defer_until - workflow.now(), summary=summary)
                 # Paused or cancelled meanwhile: steering decides again.
                 if await self.steered_away(step, "email", template, ctx.day):
                     return "skipped"

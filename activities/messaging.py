@@ -164,6 +164,7 @@ class MessagingActivities:
             onboarding_started=max(starts) if starts else None,
             held_since=held_since,
             day=day,
+            from_onboarding=activity.info().workflow_type == ONBOARDING_TYPE,
         )
         return decision, this
 

@@ -147,6 +147,7 @@ def decide(
     onboarding_started: datetime | None,
     held_since: datetime | None = None,
     day: timedelta = DAY,
+    from_onboarding: bool = False,
 ) -> PressureDecision:
     """Send ``template`` now, later (``until``) or not at all, and why.
 
@@ -154,7 +155,9 @@ def decide(
     last 7 ``day``\\ s, and the welcome if there was one); ``onboarding_started``: when the
     customer's current onboarding began (None: not onboarding, or long ago);
     ``held_since``: when this same e-mail was first held (None: first attempt); ``day``:
-    the length of a day (a demo journey runs days of seconds)."""
+    the length of a day (a demo journey runs days of seconds); ``from_onboarding``: the
+    onboarding journey's own e-mail (the journey puts its welcome first itself, and a
+    plan without a welcome must not wait for one)."""
     cls = policy.class_of(template)
     name = cls.name
 
@@ -171,7 +174,10 @@ def decide(
     new_until = onboarding_started + policy.onboarding_days * day if onboarding_started else None
     onboarding = new_until is not None and now < new_until
     # 2. Welcome first.
-    if onboarding and onboarding_started is not None:
+    # Past the first day a welcome that has not come is not coming (a plan without one,
+    # a journey that failed): nothing waits for it any longer.
+    welcome_due = onboarding_started is not None and now < onboarding_started + day
+    if onboarding and onboarding_started is not None and welcome_due and not from_onboarding:
         welcomed = any(
             s.template == policy.first_email and s.at >= onboarding_started for s in sent
         )

@@ -213,3 +213,28 @@ def test_caps_count_per_contact(policy: ContactPressurePolicy) -> None:
         onboarding_started=None,
     )
     assert first_again.action == "drop"
+
+
+def test_the_welcome_is_waited_for_by_other_workflows_only_and_one_day_at_most(
+    policy: ContactPressurePolicy,
+) -> None:
+    # The journey's own e-mails: it orders them itself (a plan may have no welcome).
+    own = decide(
+        policy,
+        template="quick_win",
+        tier=Tier.STARTER,
+        now=NOW,
+        sent=[],
+        onboarding_started=ago(1),
+        from_onboarding=True,
+    )
+    assert own.action == "send"
+    # Another workflow's e-mail waits for the welcome on day 0, not after.
+    waits = decide(
+        policy, template="renewal_reminder", tier=None, now=NOW, sent=[], onboarding_started=ago(1)
+    )
+    assert waits.action == "later"
+    late = decide(
+        policy, template="renewal_reminder", tier=None, now=NOW, sent=[], onboarding_started=ago(25)
+    )
+    assert late.action == "send"

@@ -115,6 +115,11 @@ async def test_new_customer_day_0_welcome_first_within_caps_no_nps_before_day_30
     assert emails and emails[0] == "welcome", emails
     assert "nps_survey" not in emails, emails  # not before day 30
     assert "first_production_workflow" in progress.milestones_done
+    # The journey itself took the day-0 events only after its welcome: its first e-mail
+    # action (sent, held or dropped) is the welcome.
+    journey_emails = [a for a in progress.actions if a.channel == "email"]
+    assert journey_emails[0].template == "welcome", journey_emails
+    assert all(a.outcome != "deferred" for a in journey_emails if a.day == 0), journey_emails
 
     sent: list[ActionRow] = [r for r in rows if r.channel == "email" and r.outcome == "done"]
     assert len(sent) == len(emails), (sent, emails)  # the store and the outbox agree

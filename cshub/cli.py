@@ -670,6 +670,11 @@ def schedules_apply() -> None:
         raise _fail(str(exc)) from None
 
 
+from cshub.risk_cli import ai_app  # noqa: E402  (risk intelligence commands)
+
+app.add_typer(ai_app, name="ai")
+
+
 def main() -> None:
     try:
         app()

@@ -21,7 +21,15 @@ from bench.results import (
     write_results,
 )
 
-BENCHMARKS = ("ingest", "time_to_action", "in_flight", "sweep", "history", "sentiment")
+BENCHMARKS = (
+    "ingest",
+    "time_to_action",
+    "in_flight",
+    "sweep",
+    "history",
+    "sentiment",
+    "churn_model",
+)
 """Modules of this package, each with ``async def run(size) -> list[Figure]`` and an
 optional ``NOTES`` string (its section in results.md)."""
 

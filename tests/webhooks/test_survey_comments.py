@@ -18,6 +18,7 @@ from domain.customer_text import TextReading, TextSource, text_workflow_id
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from tests.webhooks.conftest import Api
+from webhooks import sample_events as samples
 from webhooks.survey_comments import comment_box
 
 NEGATIVE_ES = (
@@ -92,3 +93,30 @@ async def test_a_negative_spanish_csat_comment_alerts_the_csm_once_and_a_positiv
         assert refused.status_code == 403
         empty = await send(api, {**form_fields(api, "csat:5001:s-empty", 3), "comment": " "})
         assert empty.status_code == 422
+
+
+async def test_a_requesters_angry_ticket_comment_is_quoted_to_the_csm(
+    api: Api, dev_server_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
+) -> None:
+    """A public comment by the requester on ticket 5002 (Northwind Analytics, 1003,
+    Starter): read, recorded on the company, and quoted once to the CSM."""
+    env = dev_server_env
+    settings = api.settings
+    event = samples.zendesk_comment_added("5002", by_agent=False, author_id="8103")
+    event["event"]["comment"]["body"] = (
+        "This is unacceptable. Still no answer after three days and we were charged twice."
+    )
+    request = samples.signed_zendesk(event, secret=api.secret("zendesk_webhook_secret"))
+    async with running_worker(env, settings, task_queue=settings.temporal_task_queue):
+        resp = await api.post(request)
+        assert resp.status_code == 202 and resp.json()["outcome"] == "accepted", resp.text
+        reading = await env.client.get_workflow_handle(
+            resp.json()["workflow_id"], result_type=TextReading
+        ).result()
+        assert reading.customer_id == "1003" and reading.paying
+        assert reading.verdict.signals == ["waiting", "billing_dispute"]
+        again = await api.post(request)
+        assert again.json()["outcome"] == "duplicate"
+    alerts = text_alerts(await outbox(clean_sandbox))
+    assert len(alerts) == 1 and "Still no answer after three days" in alerts[0]
+    assert "a ticket comment (ticket #5002)" in alerts[0]

@@ -27,6 +27,7 @@ BENCHMARKS = (
     "in_flight",
     "sweep",
     "history",
+    "hot_customers",
     "sentiment",
     "churn_model",
 )

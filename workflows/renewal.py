@@ -76,6 +76,7 @@ with workflow.unsafe.imports_passed_through():
         tag_renewal_date,
     )
     from workflows.steering import Steerable, Steering
+    from workflows.waiting import WAIT_PATCH, DueTimer
 
 __all__ = ["RenewalWorkflow", "renewal_workflow_id"]
 
@@ -89,11 +90,17 @@ _OUTCOME_STATUS = {
 }
 
 
+CHURNED_ALERT_PATCH = "renewal-churned-slack-alert"
+CHURNED_ALERT = "renewal_churned"
+"""Slack template telling the CSM the customer churned (templates/slack)."""
+
+
 @workflow.defn(name="RenewalWorkflow")
 class RenewalWorkflow(Steerable):
     @workflow.init
     def __init__(self, inp: RenewalInput) -> None:
         self._input = inp
+        self._timer = DueTimer()
         carry = RenewalCarryOver.model_validate(inp.carry_over) if inp.carry_over else None
         self._next_term: NextTerm | None = carry.next_term if carry else None
         self._state: RenewalState | None = carry.state if carry else None
@@ -307,6 +314,13 @@ class RenewalWorkflow(Steerable):
                 continue  # an outcome came in while draining
             nxt = self._next()
             assert nxt is not None  # the outcome deadline is always ahead
+            if workflow.patched(WAIT_PATCH):
+                await self._timer.wait(
+                    nxt[2],
+                    lambda: bool(self._inbox) or self._steer.cancelled,
+                    summary=nxt[1],
+                )
+                continue
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
                     lambda: bool(self._inbox) or self._steer.cancelled,
@@ -534,6 +548,12 @@ class RenewalWorkflow(Steerable):
             f"stopped; win-back campaign started.\n{self._summary_text()}",
             kind="renewal_churned",
         )
+        if workflow.patched(CHURNED_ALERT_PATCH):
+            # The CSM hears of it in Slack, as for every other turn of the renewal.
+            ctx = self._context(0).model_copy(
+                update={"reason": reason, "summary": self._summary_text()}
+            )
+            await self._act.alert("churned:alert", CHURNED_ALERT, ctx)
         child_id = winback_workflow_id(self._input.customer_id)
         started = await start_abandoned_child(
             "WinBackWorkflow",

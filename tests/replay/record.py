@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
 import logging
@@ -201,6 +202,54 @@ async def onboarding_steered(c: Ctx) -> None:
     )
     await c.sleep(timedelta(days=4))
     await handle.signal(OnboardingWorkflow.cancel, CancelRequest(reason="contract void"))
+    await handle.result()
+
+
+async def quiet_hours_start(c: Ctx, customer: str, plan: str) -> None:
+    """Put the ``plan`` fixture into the playbooks folder and move the customer's CRM
+    time zone so that it is 01:00 there now: the day-0 e-mail waits 7 hours."""
+    fixture = HISTORIES.parent.parent / "fixtures" / "playbooks" / f"{plan}.yaml"
+    target = Path(os.environ["CSHUB_PLAYBOOKS_DIR"]) / "onboarding" / fixture.name
+    shutil.copy(fixture, target)
+    now = await c.now()
+    offset = (1 - now.hour + 12) % 24 - 12
+    zone = "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+    async with httpx.AsyncClient() as http:
+        resp = await http.patch(
+            f"{c.sandbox.http_url}/crm/v3/objects/companies/{customer}",
+            headers={"Authorization": "Bearer test"},
+            json={"properties": {"cshub_timezone": zone}},
+        )
+        resp.raise_for_status()
+
+
+@scenario("quiet-hours-events", "OnboardingWorkflow")
+async def onboarding_quiet_hours_events(c: Ctx) -> None:
+    """Started at 01:00 local: the welcome waits out quiet hours (7 h) while product
+    events (a first workflow, 12 AI requests, one redelivered) and a milestone signal
+    arrive; then to the end of the 3-day plan."""
+    from domain.onboarding import MilestoneReached, OnboardingInput, ProductEvent
+    from domain.tiers import ProductEventType, Tier
+    from workflows.onboarding import OnboardingWorkflow
+
+    await quiet_hours_start(c, "1004", "quiet_events")
+    handle = await c.env.client.start_workflow(
+        OnboardingWorkflow.run,
+        OnboardingInput(customer_id="1004", tier=Tier.STARTER, plan="quiet_events"),
+        id="onboarding-1004-quiet",
+        task_queue=c.queue,
+    )
+    c.keep("OnboardingWorkflow", handle)
+    await c.sleep(timedelta(hours=1))
+    events = [ProductEvent(type=ProductEventType.WORKFLOW_CREATED, event_id="w1")]
+    events += [ProductEvent(type=ProductEventType.AI_REQUEST, event_id=f"a{i}") for i in range(12)]
+    events.append(ProductEvent(type=ProductEventType.AI_REQUEST, event_id="a3"))
+    for ev in events:
+        await handle.signal(OnboardingWorkflow.product_event, ev)
+    await handle.signal(
+        OnboardingWorkflow.milestone_reached, MilestoneReached(milestone="no_such_milestone")
+    )
+    await c.sleep(timedelta(days=3))
     await handle.result()
 
 
@@ -437,6 +486,36 @@ async def renewal_renewed(c: Ctx) -> None:
     c.keep("RenewalWorkflow", latest, "-next-term", latest=True)
 
 
+@scenario("churned", "RenewalWorkflow")
+async def renewal_churned(c: Ctx) -> None:
+    """Signal-with-start 40 days before the date, then the customer churns (Stripe's
+    subscription.deleted): CRM note, the CSM's Slack alert, the win-back starts."""
+    from domain.lifecycle import Churned, RenewalDateChanged, RenewalInput
+    from workflows.renewal import RenewalWorkflow
+
+    customer = "1005"
+    await local_noon(c, customer)
+    renewal = (await c.now()).date() + timedelta(days=40)
+    handle = await c.env.client.start_workflow(
+        RenewalWorkflow.run,
+        RenewalInput(customer_id=customer, renewal_date=renewal),
+        id=f"renewal-{customer}",
+        task_queue=c.queue,
+        start_signal="renewal_date_changed",
+        start_signal_args=[RenewalDateChanged(renewal_date=renewal, event_id="evt_start")],
+    )
+    c.keep("RenewalWorkflow", handle)
+    await c.sleep(timedelta(days=1))
+    await handle.signal(
+        RenewalWorkflow.churned,
+        Churned(reason="subscription cancelled in Stripe", event_id="evt_deleted"),
+    )
+    await handle.result()
+    winback = c.env.client.get_workflow_handle(f"winback-{customer}")
+    with contextlib.suppress(Exception):
+        await winback.terminate("recorded the renewal only")
+
+
 # ------------------------------------------------------------------------- ticket SLA
 EASTERN = ZoneInfo("America/New_York")
 
@@ -505,6 +584,26 @@ async def ticket_sla_steered(c: Ctx) -> None:
     await handle.signal(wf.resume, ResumeRequest())
     await query_until(handle, "sla_status", lambda s: s["level"] == 1)
     await handle.signal(wf.cancel, CancelRequest(reason="duplicate ticket"))
+    await handle.result()
+
+
+@scenario("parked-unfetchable", "TicketSlaWorkflow")
+async def ticket_sla_parked(c: Ctx) -> None:
+    """A ticket Zendesk does not have (deleted, or not visible to the token): the read
+    fails for good, the workflow parks (one ops alert), takes two later events, and ends
+    after its parking window."""
+    from domain.ticket_sla import TicketSlaInput, TicketStatusChanged
+    from workflows.ticket_sla import TicketSlaWorkflow as wf
+
+    ticket = "990017"
+    handle = await c.env.client.start_workflow(
+        wf.run, TicketSlaInput(ticket_id=ticket), id=f"ticket-sla-{ticket}", task_queue=c.queue
+    )
+    c.keep("TicketSlaWorkflow", handle)
+    await query_until(handle, "sla_status", lambda s: bool(s.get("parked")))
+    await handle.signal(wf.status_changed, TicketStatusChanged(status="open", event_id="e1"))
+    await handle.signal(wf.status_changed, TicketStatusChanged(status="solved", event_id="e2"))
+    await c.sleep(timedelta(days=8))
     await handle.result()
 
 
@@ -811,6 +910,30 @@ async def usage_idle(c: Ctx) -> None:
             event_id="b",
         ),
     )
+    await handle.result()
+
+
+@scenario("negative-comment-alerted", "CustomerTextWorkflow")
+async def customer_text_alerted(c: Ctx) -> None:
+    """A negative Spanish CSAT comment on ticket 5001 (Atlas, Enterprise): read, recorded
+    on the company, quoted to the CSM."""
+    from domain.customer_text import CustomerTextInput, TextSource, text_workflow_id
+    from workflows.customer_text import CustomerTextWorkflow as wf
+
+    event_id = "survey:comment:csat:5001:replay"
+    handle = await c.env.client.start_workflow(
+        wf.run,
+        CustomerTextInput(
+            source=TextSource.CSAT,
+            ticket_id="5001",
+            score=1,
+            event_id=event_id,
+            text="Pésimo servicio, llevamos tres días esperando y nadie nos contesta.",
+        ),
+        id=text_workflow_id(event_id),
+        task_queue=c.queue,
+    )
+    c.keep("CustomerTextWorkflow", handle)
     await handle.result()
 
 

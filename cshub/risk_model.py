@@ -43,6 +43,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
 MIN_ROWS = 50
 """Fewer rows than this (or fewer than 10 of the smaller class) is not enough to learn."""
@@ -262,7 +263,32 @@ def train_from_csv(
     seed: int = 23,
     directory: Path | None = None,
 ) -> ModelCard:
-    """Train, evaluate on the hold-out, refit on every row and save the next version."""
+    """Train, evaluate on the hold-out, refit on every row and save the next version.
+
+    On one thread: the gradient-boosted trees' OpenMP threads spin while they wait, and
+    on a busy two-core machine (the hub's worker, CI) that made training 10x slower."""
+    with threadpool_limits(limits=1):
+        return _train_from_csv(
+            path,
+            label,
+            positive=positive,
+            id_column=id_column,
+            holdout=holdout,
+            seed=seed,
+            directory=directory,
+        )
+
+
+def _train_from_csv(
+    path: Path,
+    label: str,
+    *,
+    positive: str | None = None,
+    id_column: str | None = None,
+    holdout: float = 0.3,
+    seed: int = 23,
+    directory: Path | None = None,
+) -> ModelCard:
     if not 0.05 <= holdout <= 0.9:
         raise TrainingError(f"--holdout {holdout}: between 0.05 and 0.9")
     try:
@@ -359,6 +385,10 @@ class LoadedModel:
     def explain(self, row: dict[str, Any], top: int = 3) -> Explanation:
         """The churn probability of ``row`` and the inputs that move it most, each set
         back to the population's typical value."""
+        with threadpool_limits(limits=1):
+            return self._explain(row, top)
+
+    def _explain(self, row: dict[str, Any], top: int) -> Explanation:
         base = self.frame(row)
         p = float(self.model.predict_proba(base)[:, 1][0])
         variants = []

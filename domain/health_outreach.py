@@ -30,6 +30,7 @@ from domain.health_model import (
     inputs_from_properties,
 )
 from domain.health_scoring import HealthScore, round_half_up, score, trend
+from domain.risk_detectors import RiskRaise
 from domain.usage import USAGE_AS_OF
 
 
@@ -161,6 +162,9 @@ class CompanyHealth(BaseModel):
     usage: UsageFigure | None = None
     fired: list[Fired] = Field(default_factory=list)
     churn_campaign_active: bool = False
+    risks: list[RiskRaise] = Field(
+        default_factory=list, description="warning signs to announce to the churn campaign"
+    )
     properties: dict[str, str] = Field(
         default_factory=dict, description="company properties to write"
     )

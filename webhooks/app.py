@@ -25,6 +25,7 @@ from temporalio.client import Client
 from connectors.base import Billing, Crm
 from cshub.metrics import HubRuntime, WebhookMetrics, scrape
 from cshub.settings import Settings
+from domain.customer_text import TextSource
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
 from domain.lifecycle import ExitReason
 from domain.onboarding import CUSTOMER_ID_PATTERN
@@ -35,7 +36,9 @@ from domain.surveys import (
     SURVEY_ID_PATTERN,
     TICKET_ID_PATTERN,
 )
+from playbooks.loader import playbooks_dir
 from webhooks import signatures
+from webhooks.aggregate import ProductAggregator, plan_thresholds
 from webhooks.deal_stages import ClosedWonStages, StagesUnavailable
 from webhooks.intake import Intake
 from webhooks.ledger import DeliveryLedger, RawDelivery
@@ -55,6 +58,7 @@ from webhooks.payloads import (
     ZendeskWebhookEvent,
 )
 from webhooks.routing import CSAT_ANSWER, EXIT_SURVEY_ANSWER, NPS_ANSWER
+from webhooks.survey_comments import add_comment_route, comment_box
 from webhooks.survey_pages import Page, render_page
 
 log = logging.getLogger("cshub.webhooks")
@@ -208,6 +212,7 @@ def create_app(
     the_ledger.prune(timedelta(days=settings.cshub_dedup_days))
     temporal = TemporalConnection(connect or _settings_client(settings, telemetry))
     metrics = WebhookMetrics(telemetry.runtime.metric_meter if telemetry else None)
+    aggregator = ProductAggregator(settings.cshub_api_db, plan_thresholds(playbooks_dir()))
     intake = Intake(
         the_ledger,
         temporal.get,
@@ -216,6 +221,7 @@ def create_app(
         metrics,
         billing=billing,
         stripe_customer_property=settings.stripe_customer_property,
+        aggregator=aggregator,
     )
     closed_won = ClosedWonStages(
         crm, settings.closed_won_stages, ttl_s=settings.hubspot_stages_refresh_s
@@ -228,6 +234,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        aggregator.close()
         if own_ledger:
             the_ledger.close()
 
@@ -521,7 +528,7 @@ def create_app(
         result = await intake.handle(event)
         if result.outcome is DeliveryOutcome.UNAVAILABLE:
             return _try_again(accept_language)
-        return HTMLResponse(render_page(Page.THANKS, accept_language))
+        return HTMLResponse(_thanks_with_comment_box(event, accept_language))
 
     survey_responses: dict[int | str, dict[str, Any]] = {
         200: {"description": "Thank-you page (or: already recorded, survey closed)"},
@@ -552,7 +559,24 @@ def create_app(
             return HTMLResponse(render_page(Page.ALREADY_RECORDED, accept_language))
         if result.outcome is DeliveryOutcome.INVALID:
             return _bad_link("the answer could not be read", accept_language)
-        return HTMLResponse(render_page(Page.THANKS, accept_language))
+        return HTMLResponse(_thanks_with_comment_box(event, accept_language))
+
+    def _thanks_with_comment_box(event: CustomerEvent, accept_language: str | None) -> str:
+        """The thank-you page with a box for a comment on the answer (risk intelligence:
+        what customers write is read and, when alarming, quoted to the CSM)."""
+        kinds = {CSAT_ANSWER: TextSource.CSAT, NPS_ANSWER: TextSource.NPS}
+        kind = kinds.get(event.type, TextSource.EXIT)
+        ref = str(event.data.get("ticket_id") if kind is TextSource.CSAT else event.customer_id)
+        score = event.data.get("score")
+        box = comment_box(
+            secret("survey_link_secret"),
+            kind,
+            event.event_id,
+            ref,
+            score if isinstance(score, int) else None,
+            accept_language,
+        )
+        return render_page(Page.THANKS, accept_language) + box
 
     def _bad_link(
         why: str, accept_language: str | None, check: LinkCheck = LinkCheck.INVALID
@@ -562,6 +586,8 @@ def create_app(
         metrics.rejected("survey", "expired_link" if expired else "invalid_link")
         page = Page.EXPIRED_LINK if expired else Page.INVALID_LINK
         return HTMLResponse(render_page(page, accept_language), 403)
+
+    add_comment_route(app, lambda: secret("survey_link_secret"), intake.handle, _bad_link)
 
     @app.get(
         "/survey/csat",

@@ -19,12 +19,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
     from activities.crm import CrmActivities
     from activities.models import (
         CustomerRef,
@@ -35,7 +38,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.playbooks import load_onboarding_plan_activity
     from domain.experiments import ExperimentAssignment, PlayKind
     from domain.onboarding import (
-        CancelRequest,
         MilestoneReached,
         NextAction,
         OnboardingCarryOver,
@@ -48,7 +50,7 @@ with workflow.unsafe.imports_passed_through():
         ResumeRequest,
         SkipRequest,
     )
-    from domain.onboarding_plan import EventTrigger, Milestone, OnboardingPlan
+    from domain.onboarding_plan import EventTrigger, Milestone, Nudge, OnboardingPlan
     from domain.onboarding_schedule import PlannedStep, StepKind, build_schedule
     from domain.search_attributes import LifecycleStage
     from domain.send_window import SendWindow, local_date, local_send_time
@@ -62,11 +64,22 @@ with workflow.unsafe.imports_passed_through():
         tag_stage,
     )
     from workflows.experiments import EXPERIMENT_PATCH, assign_experiment
-    from workflows.steering import STEERING_PATCH, Steering
+    from workflows.steering import (
+        NO_INPUT,
+        SIGNAL_NOTE,
+        STEERING_PATCH,
+        Cmd,
+        Steerable,
+        Steering,
+        decode_command,
+    )
+    from workflows.waiting import HISTORY_BUDGET, WAIT_PATCH, Waiter
 
 WORKFLOW_ID_PREFIX = "onboarding-"
 START_ALERT_BESIDE_STEPS = "start-alert-beside-steps"
 """``workflow.patched``: journeys started before it awaited the start alert first."""
+WELCOME_FIRST_PATCH = "welcome-first"
+"""``workflow.patched``: journeys started before it took product events before the welcome."""
 MAX_EVENT_IDS_KEPT = 500
 NO_QUIET_HOURS = SendWindow(send_hour=10, quiet_start=0, quiet_end=0)
 
@@ -74,13 +87,21 @@ NO_QUIET_HOURS = SendWindow(send_hour=10, quiet_start=0, quiet_end=0)
 EMAIL_ON_EVENT_PATCH = "email-sent-on-product-event"
 """``workflow.patched``: plan e-mails with ``sent_on`` go when the event arrives."""
 
+if TYPE_CHECKING:  # callers send the model; the handlers take the payload raw
+    MilestoneInput = MilestoneReached | RawValue
+else:
+    MilestoneInput = RawValue
+
 
 def onboarding_workflow_id(customer_id: str) -> str:
     return f"{WORKFLOW_ID_PREFIX}{customer_id}"
 
 
 @workflow.defn(name="OnboardingWorkflow")
-class OnboardingWorkflow:
+class OnboardingWorkflow(Steerable):
+    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {"product_event": ProductEvent}
+    """Its own signals, also taken as updates of the same name (validated, answered)."""
+
     @workflow.init
     def __init__(self, inp: OnboardingInput) -> None:
         self._input = inp
@@ -93,44 +114,107 @@ class OnboardingWorkflow:
         self._actions: CustomerActions | None = None
         self._step_day: int | None = None
         self._steer = Steering(self._state.steering if self._state else None)
+        self._waiter = Waiter(
+            pending=lambda: bool(self._inbox) and self._state is not None,
+            absorb=self._absorb_inbox,
+            act=self._act_on_inbox,
+            continue_as_new=self._continue_as_new,
+            budget=inp.history_budget or HISTORY_BUDGET,
+        )
+        self._new_waits: bool | None = None
 
-    # ------------------------------------------------------------------ signals
-    @workflow.signal(name="milestone_reached")
-    def milestone_reached(self, msg: MilestoneReached) -> None:
+    # ------------------------------------------------------------------ commands
+    # pause / resume / skip / cancel: signals and updates of the same name (Steerable),
+    # applied by the journey's own steering below (a pause moves the plan).
+    @workflow.signal(
+        name="milestone_reached",
+        description='{"milestone": "...", "note": "..."}: mark it reached, celebrate it'
+        + SIGNAL_NOTE,
+    )
+    def milestone_reached(self, raw: MilestoneInput = NO_INPUT) -> None:
+        """``{"milestone": "first_workflow", "note": "..."}``"""
+        msg = self._signalled(raw, MilestoneReached, "milestone_reached")
+        if msg is not None:
+            self._inbox.append(msg)
+
+    @workflow.update(
+        name="milestone_reached",
+        description='{"milestone": "...", "note": "..."}: mark it reached, celebrate it'
+        + " (an unknown milestone or a payload that does not fit is refused)",
+    )
+    def milestone_reached_update(self, raw: MilestoneInput = NO_INPUT) -> str:
+        """As the signal; refused when the plan has no such milestone."""
+        msg = decode_command(raw, MilestoneReached, "milestone_reached")
         self._inbox.append(msg)
+        return f"milestone {msg.milestone!r} recorded; the journey celebrates it next"
+
+    @milestone_reached_update.validator
+    def _validate_milestone(self, raw: MilestoneInput = NO_INPUT) -> None:
+        self._validate(
+            lambda: decode_command(raw, MilestoneReached, "milestone_reached"),
+            "milestone_reached",
+        )
 
     @workflow.signal(name="product_event")
-    def product_event(self, event: ProductEvent) -> None:
-        self._inbox.append(event)
+    def product_event(self, raw: Cmd[ProductEvent] = NO_INPUT) -> None:
+        event = self._signalled(raw, ProductEvent, "product_event")
+        if event is not None:
+            self._inbox.append(event)
 
-    @workflow.signal(name="pause")
-    def pause(self, req: PauseRequest | None = None) -> None:
-        req = req or PauseRequest()
+    def _apply_pause(self, req: PauseRequest) -> None:
         if self._state and self._state.paused_since is None and self._cancel_reason is None:
             self._state.paused_since = workflow.now()
             self._record("pause", "journey", f"paused: {req.reason or 'no reason given'}")
 
-    @workflow.signal(name="resume")
-    def resume(self, req: ResumeRequest | None = None) -> None:
+    def _apply_resume(self, req: ResumeRequest) -> None:
         if self._state and self._state.paused_since is not None:
             paused = workflow.now() - self._state.paused_since
             self._state.paused_total_s += paused.total_seconds()
             self._state.paused_since = None
             self._record("resume", "journey", f"resumed after {_human(paused)}")
 
-    @workflow.signal(name="skip")
-    def skip(self, req: SkipRequest | None = None) -> None:
-        """``{"step": "...", "reason": "..."}`` (``{}``: the next action)"""
+    def _apply_skip(self, req: SkipRequest) -> None:
         if not workflow.patched(STEERING_PATCH):
             return
-        req = req or SkipRequest()
         nxt = self._next_step() if self._state is not None and not req.step else None
         self._steer.skip(req, nxt.key if nxt else None)
 
-    @workflow.signal(name="cancel")
-    def cancel(self, req: CancelRequest) -> None:
+    def _apply_cancel(self, req: Any) -> None:
         if self._cancel_reason is None:
             self._cancel_reason = req.reason
+
+    def _check_command(self, command: str, req: BaseModel) -> str | None:
+        st = self._state
+        if st is None:
+            return "the journey has not started yet (its plan is loading); try again"
+        if isinstance(req, MilestoneReached) and st.plan.milestone(req.milestone) is None:
+            known = ", ".join(m.key for m in st.plan.milestones) or "none"
+            return f"unknown milestone {req.milestone!r} (the {st.plan.name} plan has: {known})"
+        if isinstance(req, SkipRequest) and req.step:
+            keys = [s.key for s in self._schedule]
+            if not any(k == req.step or k.startswith(req.step + ":") for k in keys):
+                return f"no step {req.step!r} in the plan (see the progress query's next_action)"
+        return None
+
+    def _steered(self) -> None:
+        self._update_details()
+
+    def _answer(self) -> str:
+        st = self._state
+        if st is None:
+            return "not started yet"
+        parts = [f"{self._current_status().value} (day {self._day(workflow.now())})"]
+        if st.paused_since is not None:
+            pause = next((a for a in reversed(st.actions) if a.step == "pause"), None)
+            parts.append(
+                f"since {st.paused_since:%Y-%m-%d %H:%M} UTC"
+                + (f", {pause.summary}" if pause else "")
+            )
+        if self._cancel_reason:
+            parts.append(f"cancel requested: {self._cancel_reason}")
+        if self._steer.detail_line():
+            parts.append(str(self._steer.detail_line()))
+        return "; ".join(parts)
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="progress")
@@ -149,7 +233,7 @@ class OnboardingWorkflow:
             day=self._day(now),
             phase=self._phase_name(now),
             milestones_done=sorted(st.milestones_reached),
-            milestones_missed=list(st.milestones_missed),
+            milestones_missed=self._missed(),
             milestones_pending=[
                 m.key
                 for m in plan.milestones
@@ -163,6 +247,7 @@ class OnboardingWorkflow:
             paused_for_seconds=st.paused_total_s
             + ((now - st.paused_since).total_seconds() if st.paused_since else 0.0),
             actions=list(st.actions),
+            event_counts=dict(st.event_counts),
             experiment=st.experiment,
             steering=self._steer.status().model_copy(
                 update={
@@ -178,11 +263,21 @@ class OnboardingWorkflow:
     @workflow.run
     async def run(self, inp: OnboardingInput) -> OnboardingSummary:
         if self._state is None:
+            # Something to read in the UI from the first moment (a start from the UI's
+            # form has no summary): what the journey is doing.
+            set_details(
+                [
+                    f"Onboarding of customer {inp.customer_id}: starting "
+                    f"({inp.tier.value + ' plan' if inp.tier else 'reading the tier from the CRM'})"
+                ]
+            )
             self._state = await self._begin(inp)
         self._schedule = build_schedule(self._state.plan)
         self._status = OnboardingStatus.ACTIVE
 
         try:
+            if self._state.owed_emails:
+                await self._send_owed()
             await self._walk_schedule()
         except asyncio.CancelledError:
             # "Cancel" in the Temporal UI: close the journey the same way as the cancel
@@ -306,9 +401,51 @@ class OnboardingWorkflow:
             await self._start_alert
 
     # ------------------------------------------------------------------ waiting
+    def _waits_handle_inbox(self) -> bool:
+        """This run waits with :class:`Waiter` (one timer per wait, signals taken in and
+        continue-as-new possible during every wait); memoised per run."""
+        if self._new_waits is None:
+            self._new_waits = workflow.patched(WAIT_PATCH)
+        return self._new_waits
+
     async def _wait_until(self, step: PlannedStep) -> bool:
         """Sleep until the step is due (its due time moves with pauses), handling signals
-        meanwhile. Returns False when the journey was cancelled."""
+        meanwhile, with one timer per wait. Returns False when the journey was cancelled."""
+        if not self._waits_handle_inbox():
+            return await self._wait_until_v1(step)
+        st = self._require_state()
+
+        def cancelled() -> bool:
+            return self._cancel_reason is not None
+
+        while True:
+            if cancelled():
+                return False
+            self._absorb_inbox()
+            await self._act_on_inbox()
+            if cancelled():
+                return False
+            if st.paused_since is not None:
+                self._update_details()
+                await self._waiter.until(
+                    None,
+                    summary="paused",
+                    interrupt=lambda: st.paused_since is None or cancelled(),
+                )
+                continue
+            due = self._due(step)
+            if due <= workflow.now():
+                return True
+            if self._waiter.over_budget():
+                await self._continue_as_new()
+            await self._waiter.until(
+                due,
+                summary="next onboarding step",
+                interrupt=lambda: cancelled() or st.paused_since is not None,
+            )
+
+    async def _wait_until_v1(self, step: PlannedStep) -> bool:
+        """Before :data:`WAIT_PATCH`: a timer re-armed each time a signal woke it."""
         st = self._require_state()
         while True:
             if self._cancel_reason is not None:
@@ -319,7 +456,9 @@ class OnboardingWorkflow:
                     lambda: st.paused_since is None or self._cancel_reason is not None
                 )
                 continue
-            await self._drain_inbox()
+            hold_inbox = self._welcome_pending()
+            if not hold_inbox:
+                await self._drain_inbox()
             remaining = (self._due(step) - workflow.now()).total_seconds()
             if remaining <= 0:
                 return True
@@ -327,8 +466,8 @@ class OnboardingWorkflow:
                 await self._continue_as_new()
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda: (
-                        bool(self._inbox)
+                    lambda held=hold_inbox: (  # type: ignore[misc]
+                        (bool(self._inbox) and not held)
                         or self._cancel_reason is not None
                         or st.paused_since is not None
                     ),
@@ -336,15 +475,49 @@ class OnboardingWorkflow:
                     timeout_summary="next onboarding step",
                 )
 
+    def _welcome_first_holds(self) -> bool:
+        """:data:`WAIT_PATCH` runs: day 0's first e-mail (the welcome) is not sent yet and
+        absorbed signals would trigger something: it waits (patch ``welcome-first``)."""
+        st = self._require_state()
+        first = next((s for s in self._schedule if s.kind is StepKind.EMAIL), None)
+        if first is None or first.day > 0 or first.key in st.done_steps:
+            return False
+        triggered = any(
+            ms.reached_by and ms.key not in st.milestones_reached and self._fired(ms.reached_by)
+            for ms in st.plan.milestones
+        ) or any(n.key not in st.nudges_sent and self._fired(n.trigger) for n in st.plan.nudges)
+        if not st.inbox and not triggered:
+            return False
+        return workflow.patched(WELCOME_FIRST_PATCH)
+
+    def _welcome_pending(self) -> bool:
+        """Day 0's first e-mail (the welcome) is not sent yet: product events and
+        milestones wait in the inbox, so no celebration or nudge precedes it. Journeys
+        started before this drained the inbox first (patch ``welcome-first``)."""
+        st = self._require_state()
+        first = next((s for s in self._schedule if s.kind is StepKind.EMAIL), None)
+        if first is None or first.day > 0 or first.key in st.done_steps:
+            return False
+        if not self._inbox:
+            return False
+        return workflow.patched(WELCOME_FIRST_PATCH)
+
     async def _continue_as_new(self) -> None:
         await self._start_alert_sent()
+        await self._steer.alerts_sent()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._drain_inbox()
+        if self._waits_handle_inbox():
+            # Taken into the state it carries, with no await in between: nothing that
+            # arrived before the command is left behind (the next run acts on it).
+            self._absorb_inbox()
+        else:
+            await self._drain_inbox()
         workflow.continue_as_new(
             OnboardingInput(
                 customer_id=self._input.customer_id,
                 tier=self._require_state().plan.tier,
                 carry_over=self._require_state(),
+                history_budget=self._input.history_budget,
             )
         )
 
@@ -433,39 +606,130 @@ class OnboardingWorkflow:
         return self._summary()
 
     # ------------------------------------------------------------------ events
+    def _absorb_inbox(self) -> None:
+        """Take every signal out of the inbox into the journey's state, with no side
+        effect: product events counted (a repeated event id dropped), milestone signals
+        queued in the state. Runs during any wait and just before continue-as-new."""
+        st = self._state
+        if st is None:
+            return
+        # In one pass over a batch (a busy customer's signals arrive by the thousand
+        # after a stall): one set for the ids, the state's fields written once.
+        seen = dict.fromkeys(st.seen_event_ids)
+        counts = dict(st.event_counts)
+        max_usage = st.max_usage_percent
+        for msg in self._inbox:
+            if isinstance(msg, MilestoneReached):
+                st.inbox.append(msg)
+                continue
+            if msg.event_id:
+                if msg.event_id in seen:
+                    continue
+                seen[msg.event_id] = None
+            if msg.type is ProductEventType.USAGE_THRESHOLD:
+                max_usage = max(max_usage, msg.percent or 0.0)
+            counts[msg.type.value] = counts.get(msg.type.value, 0) + msg.count
+        self._inbox.clear()
+        st.seen_event_ids = list(seen)[-MAX_EVENT_IDS_KEPT:]
+        st.event_counts = counts
+        st.max_usage_percent = max_usage
+
+    async def _act_on_inbox(self) -> None:
+        """What the absorbed signals trigger: milestones reached (celebrations) and
+        feature-discovery nudges. Not while paused or cancelled, nor before the welcome."""
+        st = self._require_state()
+        if self._welcome_first_holds():
+            return
+        while st.inbox and st.paused_since is None and self._cancel_reason is None:
+            await self._on_milestone_signal(st.inbox.pop(0))
+        if st.paused_since is None and self._cancel_reason is None:
+            await self._act_on_triggers()
+
+    async def _send_owed(self) -> None:
+        """E-mails (and their CSM alerts) a previous run held in quiet hours when it
+        continued as new; the idempotency keys are the same, so none goes twice."""
+        st = self._require_state()
+        for key in list(st.owed_emails):
+            ms = next((m for m in st.plan.milestones if key == _celebrate_key(m)), None)
+            nudge = next((n for n in st.plan.nudges if key == f"nudge:{n.key}"), None)
+            if ms is not None and ms.celebrate_template:
+                ctx = self._context(workflow.now(), milestone=ms)
+                await self._email(key, ms.celebrate_template, ctx)
+            elif nudge is not None:
+                await self._send_nudge(nudge)
+            if key in st.owed_emails:
+                st.owed_emails.remove(key)
+
+    async def _on_milestone_signal(self, msg: MilestoneReached) -> None:
+        st = self._require_state()
+        ms = st.plan.milestone(msg.milestone)
+        if ms is None:
+            known = ", ".join(m.key for m in st.plan.milestones) or "none"
+            self._record(
+                "signal",
+                "journey",
+                f"ignored milestone_reached: unknown milestone {msg.milestone!r} "
+                f"(plan has: {known})",
+                outcome="skipped",
+            )
+        else:
+            await self._reach(ms, how=f"signal{': ' + msg.note if msg.note else ''}")
+
+    async def _act_on_triggers(self) -> None:
+        st = self._require_state()
+        for ms in st.plan.milestones:
+            if ms.reached_by and ms.key not in st.milestones_reached and self._fired(ms.reached_by):
+                await self._reach(ms, how=f"product event {ms.reached_by.event.value}")
+        await self._emails_sent_on()
+        for nudge in st.plan.nudges:
+            if nudge.key in st.nudges_sent or not self._fired(nudge.trigger):
+                continue
+            st.nudges_sent.append(nudge.key)
+            await self._send_nudge(nudge)
+
+    async def _send_nudge(self, nudge: Nudge) -> None:
+        st = self._require_state()
+        key = f"nudge:{nudge.key}"
+        owed = self._waits_handle_inbox()
+        if owed and key not in st.owed_emails:
+            st.owed_emails.append(key)
+        ctx = self._context(workflow.now(), nudge_message=nudge.message)
+        await self._email(key, nudge.template, ctx)
+        if nudge.alert_csm_template:
+            await self._alert(f"{key}:alert", nudge.alert_csm_template, ctx)
+        if owed and key in st.owed_emails:
+            st.owed_emails.remove(key)
+
+    def _count_event(self, ev: ProductEvent) -> bool:
+        """Count a product event into the state; False for a repeated event id."""
+        st = self._require_state()
+        if ev.event_id:
+            if ev.event_id in st.seen_event_ids:
+                return False
+            st.seen_event_ids = [*st.seen_event_ids[-(MAX_EVENT_IDS_KEPT - 1) :], ev.event_id]
+        if ev.type is ProductEventType.USAGE_THRESHOLD:
+            st.max_usage_percent = max(st.max_usage_percent, ev.percent or 0.0)
+        st.event_counts[ev.type.value] = st.event_counts.get(ev.type.value, 0) + ev.count
+        return True
+
     async def _drain_inbox(self) -> None:
+        """Before :data:`WAIT_PATCH`: one signal at a time, acted on at once."""
         st = self._require_state()
         while self._inbox and st.paused_since is None and self._cancel_reason is None:
             msg = self._inbox.pop(0)
             if isinstance(msg, MilestoneReached):
-                ms = st.plan.milestone(msg.milestone)
-                if ms is None:
-                    known = ", ".join(m.key for m in st.plan.milestones) or "none"
-                    self._record(
-                        "signal",
-                        "journey",
-                        f"ignored milestone_reached: unknown milestone {msg.milestone!r} "
-                        f"(plan has: {known})",
-                        outcome="skipped",
-                    )
-                else:
-                    await self._reach(ms, how=f"signal{': ' + msg.note if msg.note else ''}")
+                await self._on_milestone_signal(msg)
             else:
                 await self._on_product_event(msg)
 
     async def _on_product_event(self, ev: ProductEvent) -> None:
         st = self._require_state()
-        if ev.event_id:
-            if ev.event_id in st.seen_event_ids:
-                return
-            st.seen_event_ids = [*st.seen_event_ids[-(MAX_EVENT_IDS_KEPT - 1) :], ev.event_id]
-        if ev.type is ProductEventType.USAGE_THRESHOLD:
-            st.max_usage_percent = max(st.max_usage_percent, ev.percent or 0.0)
-        st.event_counts[ev.type.value] = st.event_counts.get(ev.type.value, 0) + ev.count
+        if not self._count_event(ev):
+            return
         for ms in st.plan.milestones:
             if ms.reached_by and ms.key not in st.milestones_reached and self._fired(ms.reached_by):
                 await self._reach(ms, how=f"product event {ev.type.value}")
-        await self._emails_sent_on(ev.type)
+        await self._emails_sent_on()
         for nudge in st.plan.nudges:
             if nudge.key in st.nudges_sent or not self._fired(nudge.trigger):
                 continue
@@ -475,11 +739,16 @@ class OnboardingWorkflow:
             if nudge.alert_csm_template:
                 await self._alert(f"nudge:{nudge.key}:alert", nudge.alert_csm_template, ctx)
 
-    async def _emails_sent_on(self, event: ProductEventType) -> None:
-        """Plan e-mails with ``sent_on: <event>`` not sent yet go now, under their own step
-        key (so the scheduled send on their day does not repeat them)."""
+    async def _emails_sent_on(self) -> None:
+        """Plan e-mails with ``sent_on: <event>`` whose event has come and that are not sent
+        yet go now, under their own step key (so the scheduled send on their day does not
+        repeat them)."""
         st = self._require_state()
-        wanted = {(e.day, e.template) for e in st.plan.emails if e.sent_on is event}
+        wanted = {
+            (e.day, e.template)
+            for e in st.plan.emails
+            if e.sent_on is not None and st.event_counts.get(e.sent_on.value, 0) > 0
+        }
         if not wanted or not workflow.patched(EMAIL_ON_EVENT_PATCH):
             return
         for step in self._schedule:
@@ -489,7 +758,7 @@ class OnboardingWorkflow:
                 continue
             st.done_steps.append(step.key)
             await self._email(step.key, step.ref, self._context(workflow.now()))
-            self._record(step.key, "journey", f"sent on {event.value}: {step.ref}")
+            self._record(step.key, "journey", f"sent early, on its product event: {step.ref}")
 
     def _fired(self, trigger: EventTrigger) -> bool:
         st = self._require_state()
@@ -507,8 +776,14 @@ class OnboardingWorkflow:
             f"milestone:{ms.key}", "journey", f"milestone reached{late}: {ms.title} ({how})"
         )
         if ms.celebrate_template:
+            key = _celebrate_key(ms)
+            owed = self._waits_handle_inbox()
+            if owed:
+                st.owed_emails.append(key)
             ctx = self._context(workflow.now(), milestone=ms)
-            await self._email(f"milestone:{ms.key}:celebrate", ms.celebrate_template, ctx)
+            await self._email(key, ms.celebrate_template, ctx)
+            if owed and key in st.owed_emails:
+                st.owed_emails.remove(key)
         self._update_details()
 
     # ------------------------------------------------------------------ side effects
@@ -527,6 +802,8 @@ class OnboardingWorkflow:
                 timezone=st.timezone if real_time else None,
                 # Skips only: pause and cancel are the journey's own (the plan moves).
                 steering=self._steer,
+                waiter=self._waiter,
+                day_seconds=None if real_time else st.day_length_seconds,
             )
         return self._actions
 
@@ -689,6 +966,12 @@ class OnboardingWorkflow:
             ),
         )
 
+    def _missed(self) -> list[str]:
+        """Milestones whose deadline passed and that are still not reached (one reached
+        late counts as reached: it is in ``milestones_done``, not in both)."""
+        st = self._require_state()
+        return [m for m in st.milestones_missed if m not in st.milestones_reached]
+
     def _summary_text(self) -> str:
         s = self._summary()
         return (
@@ -715,7 +998,7 @@ class OnboardingWorkflow:
             started_at=st.started_at,
             finished_at=workflow.now(),
             milestones_reached=sorted(st.milestones_reached),
-            milestones_missed=list(st.milestones_missed),
+            milestones_missed=self._missed(),
             emails_sent=count("email"),
             tasks_created=count("crm_task"),
             alerts_sent=count("slack"),
@@ -734,7 +1017,7 @@ class OnboardingWorkflow:
             f"**{st.plan.name}** plan · day {self._day(now)} · {self._current_status().value}",
             f"Phase: {self._phase_name(now) or '-'}",
             f"Milestones: {len(st.milestones_reached)} reached, "
-            f"{len(st.milestones_missed)} missed, of {len(st.plan.milestones)}",
+            f"{len(self._missed())} missed, of {len(st.plan.milestones)}",
             f"Next: {_describe(nxt)} (due {self._due(nxt):%Y-%m-%d %H:%M} UTC + pauses)"
             if nxt
             else "Next: -",
@@ -743,7 +1026,14 @@ class OnboardingWorkflow:
         if st.experiment is not None:
             held = " (hold-out: nothing sent)" if st.experiment.holdout else ""
             lines.append(f"Experiment: {st.experiment.experiment} · arm {st.experiment.arm}{held}")
+        rejected = self._steer.rejected_line()
+        if rejected:
+            lines.append(rejected)
         set_details(lines)
+
+
+def _celebrate_key(ms: Milestone) -> str:
+    return f"milestone:{ms.key}:celebrate"
 
 
 def _describe(step: PlannedStep) -> str:

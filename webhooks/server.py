@@ -33,8 +33,21 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
-async def serve_api(app: FastAPI, host: str = "127.0.0.1", port: int = 8000) -> ApiServer:
-    """Start serving; return once the socket listens (port 0 picks a free port)."""
+async def serve_api(
+    app: FastAPI,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    limit_concurrency: int | None = None,
+    timeout_keep_alive: int = 5,
+) -> ApiServer:
+    """Start serving; return once the socket listens (port 0 picks a free port).
+
+    ``limit_concurrency``: connections and requests in progress beyond which uvicorn
+    answers 503 (``CSHUB_API_LIMIT_CONCURRENCY``); ``timeout_keep_alive``: an idle
+    keep-alive connection is closed after that many seconds. Request headers are capped
+    at h11's 16 KiB and bodies must arrive within ``CSHUB_API_BODY_TIMEOUT_S``
+    (webhooks/limits.py)."""
     # log_config=None: uvicorn's records go through the process's logging (text or JSON,
     # cshub.logs) instead of uvicorn's own handlers.
     config = uvicorn.Config(
@@ -45,6 +58,8 @@ async def serve_api(app: FastAPI, host: str = "127.0.0.1", port: int = 8000) -> 
         access_log=False,
         lifespan="on",
         log_config=None,
+        limit_concurrency=limit_concurrency,
+        timeout_keep_alive=timeout_keep_alive,
     )
     server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve())

@@ -419,7 +419,7 @@ FAR_FUTURE = 4_000_000_000
 def genuine_links(secret: str) -> list[str]:
     base = "http://hub.example"
     return [
-        *exit_survey_links(base, secret, "1001", "winback-1001-1").values(),
+        *exit_survey_links(base, secret, "1001", "winback-1001-1", expires=FAR_FUTURE).values(),
         *csat_links(base, secret, "5001", SURVEY_ID, FAR_FUTURE).values(),
         *nps_links(base, secret, "1001", "2001", "2026-Q4", SURVEY_ID, FAR_FUTURE).values(),
     ]

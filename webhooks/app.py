@@ -310,7 +310,7 @@ def create_app(
                 )
                 results[i] = DeliveryResult(
                     outcome=DeliveryOutcome.INVALID,
-                    event_id=str(item.get("eventId")) if item.get("eventId") else None,
+                    event_id=str(item.get("eventId"))[:200] if item.get("eventId") else None,
                     detail=fields,
                 )
                 metrics.event("hubspot", DeliveryOutcome.INVALID.value)

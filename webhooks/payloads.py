@@ -23,6 +23,7 @@ from pydantic_core import PydanticCustomError
 from domain.onboarding import CUSTOMER_ID_PATTERN
 from domain.tiers import ProductEventType
 from domain.usage import UsageFigures
+from webhooks.event_ids import EventId, EventType
 
 LATEST_EVENT_TIME = datetime(2100, 1, 1, tzinfo=UTC)
 """No genuine event happened after this: a later time is a malformed payload (422), not
@@ -45,11 +46,9 @@ class _Payload(BaseModel):
 class HubSpotWebhookEvent(_Payload):
     """One entry of HubSpot's webhook array (Webhooks API v3)."""
 
-    eventId: int | str
-    subscriptionType: str = Field(
-        min_length=1, examples=["deal.propertyChange", "company.propertyChange"]
-    )
-    objectId: int | str
+    eventId: int | EventId
+    subscriptionType: EventType = Field(examples=["deal.propertyChange", "company.propertyChange"])
+    objectId: int | EventId
     occurredAt: int = Field(ge=0, le=LATEST_EPOCH_S * 1000, description="epoch milliseconds")
     portalId: int | None = None
     appId: int | None = None
@@ -69,8 +68,8 @@ class StripeEventData(_Payload):
 
 
 class StripeWebhookEvent(_Payload):
-    id: str = Field(min_length=1, examples=["evt_1QxYz"])
-    type: str = Field(min_length=1, examples=["invoice.payment_failed"])
+    id: EventId = Field(examples=["evt_1QxYz"])
+    type: EventType = Field(examples=["invoice.payment_failed"])
     created: int = Field(ge=0, le=LATEST_EPOCH_S, description="epoch seconds")
     data: StripeEventData
     livemode: bool | None = None
@@ -79,8 +78,8 @@ class StripeWebhookEvent(_Payload):
 class ZendeskWebhookEvent(_Payload):
     """Zendesk event-subscription webhooks (``zen:event-type:ticket.created`` …)."""
 
-    id: str = Field(min_length=1)
-    type: str = Field(min_length=1, examples=["zen:event-type:ticket.created"])
+    id: EventId
+    type: EventType = Field(examples=["zen:event-type:ticket.created"])
     time: datetime
     account_id: int | None = None
     subject: str | None = None
@@ -105,7 +104,7 @@ class ProductWebhookEvent(_Payload):
     ``type`` is an onboarding event (``first_login`` …, with ``count`` / ``percent`` /
     ``limit_name``) or ``usage_snapshot``, which needs ``occurred_at`` and ``usage``."""
 
-    event_id: str = Field(min_length=1, max_length=200, examples=["evt_7f3a"])
+    event_id: EventId = Field(examples=["evt_7f3a"])
     type: ProductEventType | Literal["usage_snapshot"]
     customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN, examples=["1001"])
     occurred_at: datetime | None = Field(default=None, validate_default=True)

@@ -38,7 +38,7 @@ HMAC_KEY_FIELDS = WEBHOOK_SECRET_FIELDS
 """Keys the hub signs or verifies with: in production each needs 32 bytes or more."""
 MIN_HMAC_KEY_BYTES = 32
 MIN_TOKEN_CHARS = 16
-TOKEN_LIST_FIELDS = ("cshub_api_tokens", "cshub_codec_tokens")
+COMMA_SEPARATED_FIELDS = ("cshub_api_tokens", "cshub_codec_tokens")
 """Comma-separated bearer tokens: each needs MIN_TOKEN_CHARS characters."""
 CREDENTIAL_FIELDS = (
     "hubspot_access_token",
@@ -268,12 +268,12 @@ class Settings(BaseSettings):
         """(VARIABLE, why) for each secret that is set but blank, a sandbox default, too
         short, or padded with whitespace. The value itself is never part of the answer."""
         found: list[tuple[str, str]] = []
-        for name in (*HMAC_KEY_FIELDS, *CREDENTIAL_FIELDS, *TOKEN_LIST_FIELDS):
+        for name in (*HMAC_KEY_FIELDS, *CREDENTIAL_FIELDS, *COMMA_SEPARATED_FIELDS):
             secret: SecretStr | None = getattr(self, name)
             if secret is None:
                 continue
             raw = secret.get_secret_value()
-            values = raw.split(",") if name in TOKEN_LIST_FIELDS else [raw]
+            values = raw.split(",") if name in COMMA_SEPARATED_FIELDS else [raw]
             why = None
             if not raw.strip() or any(not v.strip() for v in values):
                 why = "is empty or whitespace"
@@ -287,7 +287,7 @@ class Settings(BaseSettings):
                     f"{MIN_HMAC_KEY_BYTES} (python -c 'import secrets; "
                     "print(secrets.token_urlsafe(32))')"
                 )
-            elif name in TOKEN_LIST_FIELDS and any(len(v) < MIN_TOKEN_CHARS for v in values):
+            elif name in COMMA_SEPARATED_FIELDS and any(len(v) < MIN_TOKEN_CHARS for v in values):
                 why = f"every token needs at least {MIN_TOKEN_CHARS} characters"
             if why:
                 found.append((name.upper(), why))

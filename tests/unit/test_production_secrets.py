@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 
 from cshub.settings import (
+    COMMA_SEPARATED_FIELDS,
     CREDENTIAL_FIELDS,
     HMAC_KEY_FIELDS,
     SANDBOX_WEBHOOK_SECRETS,
-    TOKEN_LIST_FIELDS,
     Settings,
     SettingsError,
     load_settings,
@@ -48,7 +48,7 @@ def _cases() -> list[tuple[str, str, str]]:
             (var, SANDBOX_WEBHOOK_SECRETS[name], "sandbox"),
             (var, " " + "k" * 32, "whitespace"),
         ]
-    for name in TOKEN_LIST_FIELDS:
+    for name in COMMA_SEPARATED_FIELDS:
         var = name.upper()
         cases += [
             (var, " ", "empty"),

@@ -21,6 +21,7 @@ async def run_api(settings: Settings, *, host: str | None = None, port: int | No
         host or settings.cshub_api_host,
         port or settings.cshub_api_port,
         limit_concurrency=settings.cshub_api_limit_concurrency,
+        header_timeout=settings.cshub_api_header_timeout_s,
     )
     docs = f" (OpenAPI: {server.url}/docs)" if settings.api_docs_on else ""
     print(f"cshub api listening on {server.url}{docs}", flush=True)

@@ -112,8 +112,10 @@ class Settings(BaseSettings):
     cshub_api_port: int = Field(default=8000, ge=1, le=65535)
     cshub_api_db: Path = Path(".cshub/webhooks.db")
     cshub_dedup_days: int = Field(default=30, ge=1)
-    # Slow clients (webhooks/limits.py, webhooks/server.py): the whole body within this
-    # many seconds of the headers, at most this many connections and requests at once.
+    # Slow clients (webhooks/server.py, webhooks/limits.py): the headers within this many
+    # seconds, then the whole body within that many, at most so many connections and
+    # requests at once.
+    cshub_api_header_timeout_s: float = Field(default=10, gt=0, le=600)
     cshub_api_body_timeout_s: float = Field(default=15, gt=0, le=600)
     cshub_api_limit_concurrency: int = Field(default=500, ge=1)
     hubspot_client_secret: SecretStr | None = None
@@ -203,8 +205,8 @@ class Settings(BaseSettings):
         weak = self.weak_secrets()
         if weak:
             raise ValueError(
-                "CSHUB_ENV=production refuses weak secrets: "
-                + "; ".join(f"{name}: {why}" for name, why in weak)
+                "CSHUB_ENV=production refuses weak secrets:"
+                + "".join(f"\n    {name}: {why}" for name, why in weak)
             )
         if bool(self.temporal_tls_cert) != bool(self.temporal_tls_key):
             raise ValueError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together")

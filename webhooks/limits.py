@@ -4,9 +4,10 @@
 headers. A client trickling its body (a byte a second) is answered 408 and its
 connection closed, instead of holding a connection and a task for as long as it likes;
 requests on other connections are served meanwhile. uvicorn itself has no body timeout
-(its ``--timeout-keep-alive`` only covers idle connections between requests), and the
-compose stack's nginx (deploy/nginx.conf) buffers bodies and times out slow headers in
-front of it: this is the limit that still holds when the API is reached directly.
+(its ``--timeout-keep-alive`` only covers idle connections between requests; the
+headers' deadline is in webhooks/server.py), and the compose stack's Caddy
+(deploy/Caddyfile) has its own total read timeouts in front of it: this is the limit
+that still holds when the API is reached directly.
 
 ``SecurityHeaders``: ``X-Content-Type-Options: nosniff`` (a JSON error that echoes input
 is never sniffed as HTML) and ``Referrer-Policy: no-referrer`` (a survey page's signed

@@ -22,6 +22,7 @@ from webhooks.server import serve_api
 
 TOKEN = "timeline-token-0123456789"
 BODY_TIMEOUT_S = 1.0
+HEADER_TIMEOUT_S = 1.0
 
 
 async def _no_temporal() -> Client:
@@ -36,17 +37,35 @@ def settings(tmp_path: Path) -> Settings:
         cshub_actions_db=tmp_path / "actions.db",
         cshub_api_tokens=SecretStr(TOKEN),
         cshub_api_body_timeout_s=BODY_TIMEOUT_S,
+        cshub_api_header_timeout_s=HEADER_TIMEOUT_S,
     )
 
 
 @asynccontextmanager
 async def served(settings: Settings) -> AsyncIterator[str]:
     app = create_app(settings, ledger=DeliveryLedger(":memory:"), connect=_no_temporal)
-    server = await serve_api(app, port=0, limit_concurrency=settings.cshub_api_limit_concurrency)
+    server = await serve_api(
+        app,
+        port=0,
+        limit_concurrency=settings.cshub_api_limit_concurrency,
+        header_timeout=settings.cshub_api_header_timeout_s,
+    )
     try:
         yield server.url
     finally:
         await server.stop()
+
+
+async def _read_until_closed(reader: asyncio.StreamReader) -> bytes:
+    """What the server said before closing (a reset after its answer counts as closed:
+    the client was still writing when the server hung up)."""
+    data = b""
+    try:
+        while chunk := await reader.read(65536):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return data
 
 
 async def _trickle(host: str, port: int, seconds: float) -> tuple[float, bytes]:
@@ -68,7 +87,7 @@ async def _trickle(host: str, port: int, seconds: float) -> tuple[float, bytes]:
 
     dripping = asyncio.create_task(drip())
     try:
-        answer = await asyncio.wait_for(reader.read(), timeout=seconds)  # until closed
+        answer = await asyncio.wait_for(_read_until_closed(reader), timeout=seconds)
     finally:
         dripping.cancel()
         writer.close()
@@ -93,7 +112,52 @@ async def test_a_slow_body_is_cut_off_while_other_requests_are_answered(
     for took, answer in results:
         assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
         assert b"connection: close" in answer.lower()
-        assert BODY_TIMEOUT_S <= took < BODY_TIMEOUT_S + 1.5, took
+        assert BODY_TIMEOUT_S - 0.1 <= took < BODY_TIMEOUT_S + 1.5, took
+    assert len(answered) >= 10 and max(answered) < 0.5, answered
+
+
+async def _trickle_headers(host: str, port: int, seconds: float) -> tuple[float, bytes]:
+    """Send a request's headers a byte every 0.2 s: how long until the server closes."""
+    reader, writer = await asyncio.open_connection(host, port)
+    start = time.monotonic()
+    request = b"GET /openapi.json HTTP/1.1\r\nHost: hub\r\nX-Slow: " + b"a" * 400
+
+    async def drip() -> None:
+        for byte in request:
+            writer.write(bytes([byte]))
+            await writer.drain()
+            await asyncio.sleep(0.2)
+
+    dripping = asyncio.create_task(drip())
+    try:
+        answer = await asyncio.wait_for(_read_until_closed(reader), timeout=seconds)
+    finally:
+        dripping.cancel()
+        writer.close()
+    return time.monotonic() - start, answer
+
+
+async def test_trickled_headers_are_cut_off_while_other_requests_are_answered(
+    settings: Settings,
+) -> None:
+    async with served(settings) as url:
+        host, port = url.removeprefix("http://").split(":")
+        slow = [asyncio.create_task(_trickle_headers(host, int(port), 10)) for _ in range(20)]
+        answered: list[float] = []
+        async with httpx.AsyncClient(timeout=5) as http:
+            while not all(t.done() for t in slow):
+                t0 = time.monotonic()
+                assert (await http.get(f"{url}/openapi.json")).status_code == 200
+                answered.append(time.monotonic() - t0)
+                await asyncio.sleep(0.05)
+            # A keep-alive connection's next request gets the same deadline, and a
+            # normal one on it is served.
+            for _ in range(3):
+                assert (await http.get(f"{url}/openapi.json")).status_code == 200
+    for took, answer in (t.result() for t in slow):
+        assert answer == b""  # closed without an answer: nothing was asked yet
+        # (the deadline starts when the connection is accepted, a moment before `start`)
+        assert HEADER_TIMEOUT_S - 0.1 <= took < HEADER_TIMEOUT_S + 1.5, took
     assert len(answered) >= 10 and max(answered) < 0.5, answered
 
 

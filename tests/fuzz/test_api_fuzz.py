@@ -526,7 +526,7 @@ def wrong_credentials(draw: st.DrawFn, tokens: list[str]) -> dict[str, str]:
             ),
             st.sampled_from(
                 [f"Bearer {token[:-1]}", f"Bearer {token}x", f"Basic {token}", token,
-                 f"Bearer {token.upper()}", "Bearer", f"Bearer {','.join(tokens)}"]
+                 f"Bearer {token.upper()}", "Bearer", f"Bearer {','.join([*tokens, token])}"]
             ),
         )
     )  # fmt: skip

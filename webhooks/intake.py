@@ -16,7 +16,7 @@ from cshub.metrics import WebhookMetrics
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
 from domain.onboarding import CUSTOMER_ID_PATTERN
 from domain.ticket_sla import TICKET_ID_PATTERN
-from webhooks.dispatch import dispatch
+from webhooks.dispatch import dispatch, input_problem
 from webhooks.ledger import NOT_ACTED_ON, DeliveryLedger, RawDelivery
 from webhooks.routing import route_for
 
@@ -44,6 +44,30 @@ class Intake:
         self._metrics = metrics or WebhookMetrics()
         self._billing = billing
         self._stripe_property = stripe_customer_property
+
+    def refuse_now(self, event: CustomerEvent, raw: RawDelivery) -> DeliveryResult | None:
+        """The INVALID outcome (kept as a dead letter, counted) of an event that can be
+        refused with no look-up: a customer or ticket id that can never name a workflow, or
+        a payload its route cannot turn into the workflow's input. None: store it."""
+        why = bad_id(event)
+        route = route_for(event.type)
+        if why is None and route is not None and route.key(event) is not None:
+            why = input_problem(route, event)
+        if why is None:
+            return None
+        result = _result(event, DeliveryOutcome.INVALID, why)
+        self._ledger.keep(
+            dedup_key=event.dedup_key,
+            source=event.source.value,
+            event_id=event.event_id,
+            type=event.type,
+            customer_id=event.customer_id,
+            outcome=result.outcome,
+            detail=result.detail,
+            raw=raw,
+        )
+        self._metrics.event(event.source.value, result.outcome.value)
+        return result
 
     async def handle(
         self, event: CustomerEvent, raw: RawDelivery | None = None, *, replay: bool = False
@@ -81,7 +105,7 @@ class Intake:
         return result
 
     async def _handle(self, event: CustomerEvent, replay: bool = False) -> DeliveryResult:
-        bad = _bad_id(event)
+        bad = bad_id(event)
         if bad:
             return _result(event, DeliveryOutcome.INVALID, bad)
         previous = self._ledger.previous(event)
@@ -107,7 +131,7 @@ class Intake:
             if isinstance(resolved, DeliveryResult):
                 return resolved
             event = resolved
-            bad = _bad_id(event)
+            bad = bad_id(event)
             if bad:
                 return _result(event, DeliveryOutcome.INVALID, bad)
         try:
@@ -237,7 +261,7 @@ def _customer_in(metadata: dict[str, str] | None) -> str | None:
     return None
 
 
-def _bad_id(event: CustomerEvent) -> str | None:
+def bad_id(event: CustomerEvent) -> str | None:
     """Why the customer or ticket id cannot be a workflow id (nor a CRM path), or None.
     They come from free-form payload fields (Stripe metadata, Zendesk detail)."""
     if event.customer_id is not None and not re.fullmatch(CUSTOMER_ID_PATTERN, event.customer_id):

@@ -66,6 +66,31 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     resolution     TEXT
 );
 CREATE INDEX IF NOT EXISTS dead_letters_last ON dead_letters(last_at);
+CREATE TABLE IF NOT EXISTS intake (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    dedup_key   TEXT NOT NULL UNIQUE,
+    source      TEXT NOT NULL,
+    event_id    TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    customer_id TEXT,
+    grp         TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    key_id      TEXT,
+    payload     BLOB NOT NULL,
+    received_at TEXT NOT NULL,
+    state       TEXT NOT NULL DEFAULT 'pending',
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    next_at     TEXT NOT NULL,
+    lease_owner TEXT,
+    lease_until TEXT,
+    last_error  TEXT,
+    outcome     TEXT,
+    workflow_id TEXT,
+    detail      TEXT,
+    done_at     TEXT
+);
+CREATE INDEX IF NOT EXISTS intake_pending ON intake(state, grp, seq);
+CREATE INDEX IF NOT EXISTS intake_done ON intake(state, done_at);
 """
 
 NOT_ACTED_ON = frozenset(
@@ -213,6 +238,7 @@ class DeliveryLedger:
         with self._lock:
             cur = self._db.execute("DELETE FROM deliveries WHERE received_at < ?", (cutoff,))
             self._db.execute("DELETE FROM dead_letters WHERE last_at < ?", (cutoff,))
+            self._db.execute("DELETE FROM intake WHERE state = 'done' AND done_at < ?", (cutoff,))
         return cur.rowcount
 
     # -- dead letters ----------------------------------------------------------------------
@@ -361,3 +387,250 @@ class DeliveryLedger:
         with self._lock:
             (n,) = self._db.execute("SELECT COUNT(*) FROM deliveries").fetchone()
         return int(n)
+
+    # -- durable intake: the queue between the API and the forwarders ----------------------
+    #
+    # The API writes each verified delivery here (with its dedup check) in one transaction
+    # and answers 2xx once it is committed; forwarders (webhooks/forwarder.py) claim the
+    # oldest pending delivery of each group (a workflow id, or the object an event names
+    # when its workflow needs a look-up first) under a lease, act on it (CRM look-ups,
+    # Temporal) and mark it done. A claim whose forwarder died is taken over after its
+    # lease; a delivery that could not be forwarded yet (Temporal or the CRM unreachable)
+    # waits its back-off and holds the deliveries behind it in its group, so each group is
+    # forwarded in arrival order.
+
+    def enqueue(self, event: CustomerEvent, raw: RawDelivery, group: str) -> Enqueued:
+        """Store a delivery for the forwarders, unless it is a duplicate: one with a final
+        outcome in the ledger, or one still waiting to be forwarded. A delivery whose
+        outcome was not final (customer not found, refused by Temporal) is stored again."""
+        key_id, payload = self._seal(event.dedup_key, raw.body)
+        now = _ts(datetime.now(UTC))
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    "SELECT outcome, workflow_id, detail FROM deliveries WHERE dedup_key = ?",
+                    (event.dedup_key,),
+                ).fetchone()
+                if row is not None:
+                    self._db.execute("COMMIT")
+                    return Enqueued(None, _previous(event, row))
+                queued = self._db.execute(
+                    "SELECT state, workflow_id FROM intake WHERE dedup_key = ?", (event.dedup_key,)
+                ).fetchone()
+                if queued is not None and queued[0] == PENDING:
+                    self._db.execute("COMMIT")
+                    return Enqueued(
+                        None,
+                        _previous(event, (DeliveryOutcome.ACCEPTED.value, queued[1], PENDING_NOTE)),
+                    )
+                if queued is not None:
+                    self._db.execute("DELETE FROM intake WHERE dedup_key = ?", (event.dedup_key,))
+                cur = self._db.execute(
+                    "INSERT INTO intake (dedup_key, source, event_id, type, customer_id, grp, "
+                    "kind, key_id, payload, received_at, next_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        event.dedup_key,
+                        event.source.value,
+                        event.event_id,
+                        event.type,
+                        event.customer_id,
+                        group,
+                        raw.kind,
+                        key_id,
+                        payload,
+                        now,
+                        now,
+                    ),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return Enqueued(int(cur.lastrowid or 0), None)
+
+    def claim(self, owner: str, limit: int, lease: timedelta) -> list[Claimed]:
+        """Lease the oldest pending delivery of up to ``limit`` groups whose turn it is
+        (not waiting out a back-off, not leased by a live forwarder)."""
+        now = datetime.now(UTC)
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = self._db.execute(
+                    "SELECT q.seq, q.dedup_key, q.grp, q.kind, q.key_id, q.payload, "
+                    "q.received_at, q.attempts FROM "
+                    "(SELECT MIN(seq) AS seq FROM intake WHERE state = 'pending' GROUP BY grp) h "
+                    "JOIN intake q ON q.seq = h.seq WHERE q.next_at <= ? "
+                    "AND (q.lease_until IS NULL OR q.lease_until < ?) ORDER BY q.seq LIMIT ?",
+                    (_ts(now), _ts(now), limit),
+                ).fetchall()
+                if rows:
+                    marks = ",".join("?" * len(rows))
+                    self._db.execute(
+                        f"UPDATE intake SET lease_owner = ?, lease_until = ? WHERE seq IN ({marks})",
+                        (owner, _ts(now + lease), *(r[0] for r in rows)),
+                    )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        claimed = []
+        for seq, key, group, kind, key_id, payload, received, attempts in rows:
+            try:
+                body = self._open(str(key), str(key_id) if key_id else None, bytes(payload))
+                raw: RawDelivery | None = RawDelivery(str(kind), body)
+            except PayloadKeyMissing:
+                raw = None
+            claimed.append(
+                Claimed(
+                    seq=int(seq),
+                    dedup_key=str(key),
+                    group=str(group),
+                    raw=raw,
+                    received_at=_parse_ts(str(received)) or now,
+                    attempts=int(attempts),
+                )
+            )
+        return claimed
+
+    def finish(self, seq: int, owner: str, result: DeliveryResult) -> bool:
+        """Mark a claimed delivery done with its outcome. False: the lease was lost (taken
+        over by another forwarder after it expired), nothing changed."""
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE intake SET state = 'done', outcome = ?, workflow_id = ?, detail = ?, "
+                "done_at = ?, lease_owner = NULL, lease_until = NULL "
+                "WHERE seq = ? AND state = 'pending' AND lease_owner = ?",
+                (
+                    result.outcome.value,
+                    result.workflow_id,
+                    result.detail,
+                    _ts(datetime.now(UTC)),
+                    seq,
+                    owner,
+                ),
+            )
+        return cur.rowcount == 1
+
+    def retry_later(self, seq: int, owner: str, error: str, delay: timedelta) -> bool:
+        """Give a claimed delivery back, to be tried again after ``delay``."""
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE intake SET attempts = attempts + 1, next_at = ?, last_error = ?, "
+                "lease_owner = NULL, lease_until = NULL "
+                "WHERE seq = ? AND state = 'pending' AND lease_owner = ?",
+                (_ts(datetime.now(UTC) + delay), error[:500], seq, owner),
+            )
+        return cur.rowcount == 1
+
+    def backlog(self) -> Backlog:
+        """How many deliveries wait to be forwarded, and since when."""
+        with self._lock:
+            pending, oldest, retrying = self._db.execute(
+                "SELECT COUNT(*), MIN(received_at), COALESCE(SUM(attempts > 0), 0) "
+                "FROM intake WHERE state = 'pending'"
+            ).fetchone()
+        return Backlog(int(pending), _parse_ts(oldest), int(retrying))
+
+    def pending(self, limit: int = 1000) -> list[PendingDelivery]:
+        """The deliveries waiting to be forwarded, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT dedup_key, source, event_id, type, customer_id, received_at, attempts, "
+                "next_at, last_error FROM intake WHERE state = 'pending' ORDER BY seq LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [
+            PendingDelivery(
+                dedup_key=str(r[0]),
+                source=str(r[1]),
+                event_id=str(r[2]),
+                type=str(r[3]),
+                customer_id=str(r[4]) if r[4] else None,
+                received_at=_parse_ts(str(r[5])) or datetime.now(UTC),
+                attempts=int(r[6]),
+                next_at=_parse_ts(str(r[7])) or datetime.now(UTC),
+                last_error=str(r[8]) if r[8] else None,
+            )
+            for r in rows
+        ]
+
+    def forwarded(self, dedup_key: str) -> DeliveryResult | None:
+        """The outcome a forwarder recorded for a stored delivery; None while pending."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT state, outcome, workflow_id, detail, event_id, type, customer_id "
+                "FROM intake WHERE dedup_key = ?",
+                (dedup_key,),
+            ).fetchone()
+        if row is None or row[0] == PENDING:
+            return None
+        return DeliveryResult(
+            outcome=DeliveryOutcome(row[1]),
+            workflow_id=row[2],
+            detail=row[3],
+            event_id=row[4],
+            type=row[5],
+            customer_id=row[6],
+        )
+
+
+PENDING = "pending"
+PENDING_NOTE = "stored, waiting to be forwarded"
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """``seq``: the stored delivery's place in arrival order; None for a duplicate, whose
+    ``previous`` says how it was handled (or that it still waits to be forwarded)."""
+
+    seq: int | None
+    previous: DeliveryResult | None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    seq: int
+    dedup_key: str
+    group: str
+    raw: RawDelivery | None
+    """None when the payload cannot be decrypted (its key is no longer configured)."""
+    received_at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Backlog:
+    pending: int
+    oldest_received_at: datetime | None
+    retrying: int
+    """Of the pending, those tried at least once (waiting out a back-off)."""
+
+    def oldest_age_s(self, now: datetime | None = None) -> float:
+        if self.oldest_received_at is None:
+            return 0.0
+        return max(0.0, ((now or datetime.now(UTC)) - self.oldest_received_at).total_seconds())
+
+
+@dataclass(frozen=True)
+class PendingDelivery:
+    dedup_key: str
+    source: str
+    event_id: str
+    type: str
+    customer_id: str | None
+    received_at: datetime
+    attempts: int
+    next_at: datetime
+    last_error: str | None
+
+
+def _previous(event: CustomerEvent, row: tuple[Any, ...]) -> DeliveryResult:
+    return DeliveryResult(
+        outcome=DeliveryOutcome(row[0]),
+        event_id=event.event_id,
+        type=event.type,
+        customer_id=event.customer_id,
+        workflow_id=row[1],
+        detail=row[2],
+    )

@@ -752,7 +752,12 @@ def timeline(
 
     try:
         settings = load_settings()
-        rows = read_timeline(settings.cshub_actions_db, customer_id, parse_since(since), limit)
+        rows = read_timeline(
+            settings.cshub_database_url or settings.cshub_actions_db,
+            customer_id,
+            parse_since(since),
+            limit,
+        )
     except (SettingsError, ValueError) as exc:
         raise _fail(str(exc)) from None
     if as_json:

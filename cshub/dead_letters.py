@@ -25,7 +25,7 @@ def parse_since(text: str) -> timedelta:
 
 
 def open_ledger(settings: Settings) -> DeliveryLedger:
-    return DeliveryLedger(settings.cshub_api_db, settings.encryption_keyring())
+    return DeliveryLedger.for_settings(settings)
 
 
 def list_lines(letters: list[DeadLetter]) -> list[str]:

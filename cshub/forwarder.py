@@ -21,7 +21,7 @@ async def run_forwarder(settings: Settings, *, once: bool = False) -> None:
 
     configure_logging(settings.cshub_log_format, settings.cshub_log_level)
     connectors = build_connectors(settings)
-    ledger = DeliveryLedger(settings.cshub_api_db, settings.encryption_keyring())
+    ledger = DeliveryLedger.for_settings(settings)
     temporal = TemporalConnection(_settings_client(settings))
     intake = Intake(
         ledger,
@@ -50,7 +50,7 @@ async def run_forwarder(settings: Settings, *, once: bool = False) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        print(f"cshub forwarder {forwarder.owner} forwarding from {settings.cshub_api_db}")
+        print(f"cshub forwarder {forwarder.owner} forwarding from {ledger.dialect}")
         await forwarder.run(stop)
     finally:
         ledger.close()

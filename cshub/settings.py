@@ -112,6 +112,10 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = None
     zendesk_webhook_secret: SecretStr | None = None
     product_webhook_secret: SecretStr | None = None
+    cshub_database_url: str | None = None
+    """``postgresql://user:password@host/db``: the hub's own state (intake queue, delivery
+    ledger, dead letters, action store) in that PostgreSQL database, shared by every API,
+    forwarder and worker. Unset: SQLite files (``CSHUB_API_DB``, ``CSHUB_ACTIONS_DB``)."""
     cshub_forwarder: Literal["embedded", "off"] = "embedded"
     """embedded: the API process forwards the deliveries it stores (an asyncio loop);
     off: only ``cshub forwarder`` processes do."""

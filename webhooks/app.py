@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import re
-import sqlite3
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
@@ -28,6 +27,7 @@ from temporalio.client import Client
 from connectors.base import Billing, Crm
 from cshub.metrics import HubRuntime, WebhookMetrics, scrape
 from cshub.settings import Settings
+from cshub.store import StoreError
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
 from domain.lifecycle import ExitReason
 from domain.onboarding import CUSTOMER_ID_PATTERN
@@ -211,7 +211,7 @@ def create_app(
         crm = crm or built.crm
         billing = billing or built.billing
     own_ledger = ledger is None
-    the_ledger = ledger or DeliveryLedger(settings.cshub_api_db, settings.encryption_keyring())
+    the_ledger = ledger or DeliveryLedger.for_settings(settings)
     the_ledger.prune(timedelta(days=settings.cshub_dedup_days))
     temporal = TemporalConnection(connect or _settings_client(settings, telemetry))
     metrics = WebhookMetrics(telemetry.runtime.metric_meter if telemetry else None)
@@ -263,7 +263,7 @@ def create_app(
             try:
                 backlog = the_ledger.backlog()
                 metrics.backlog(backlog.pending, backlog.oldest_age_s())
-            except sqlite3.Error as err:
+            except StoreError as err:
                 log.warning("intake backlog unreadable: %s", err)
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
@@ -277,7 +277,7 @@ def create_app(
             return refused
         try:
             stored = the_ledger.enqueue(event, raw, group_of(event))
-        except sqlite3.Error as err:
+        except StoreError as err:
             log.error("cannot store %s: %s", event.dedup_key, err)
             metrics.event(event.source.value, DeliveryOutcome.UNAVAILABLE.value)
             return DeliveryResult(
@@ -732,7 +732,7 @@ def create_app(
         try:
             backlog = the_ledger.backlog()
             store_ok = True
-        except sqlite3.Error:
+        except StoreError:
             store_ok = False
         body = HealthBody(
             status="ok" if ok and store_ok else "degraded",

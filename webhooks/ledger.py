@@ -18,7 +18,6 @@ for ``cshub webhooks list`` and ``cshub webhooks replay``.
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +27,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from cshub.encryption_keys import KeyRing
-from cshub.sqlite_files import open_sqlite
+from cshub.settings import Settings
+from cshub.store import Database, PostgresDatabase, SqliteDatabase, is_postgres
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
 
 _SCHEMA = """
@@ -153,22 +153,42 @@ def _parse_ts(text: str | None) -> datetime | None:
 
 
 class DeliveryLedger:
-    def __init__(self, path: Path | str, keyring: KeyRing | None = None) -> None:
-        self._db = open_sqlite(path, _SCHEMA)
-        self._lock = threading.Lock()
+    """``path``: a SQLite file, or a ``postgresql://`` URL (``CSHUB_DATABASE_URL``); or an
+    open :class:`~cshub.store.Database`. Every method raises
+    :class:`~cshub.store.StoreError` when the database cannot be read or written."""
+
+    def __init__(self, path: Path | str | Database, keyring: KeyRing | None = None) -> None:
+        if isinstance(path, Path | str):
+            self._db: Database = (
+                PostgresDatabase(str(path))
+                if is_postgres(str(path))
+                else SqliteDatabase(path, _SCHEMA)
+            )
+        else:
+            self._db = path
         self._keyring = keyring
 
+    @classmethod
+    def for_settings(cls, settings: Settings) -> DeliveryLedger:
+        """The ledger the settings name: on PostgreSQL when ``CSHUB_DATABASE_URL`` is set,
+        else the SQLite file ``CSHUB_API_DB``."""
+        where = settings.cshub_database_url or settings.cshub_api_db
+        return cls(where, settings.encryption_keyring())
+
+    @property
+    def dialect(self) -> str:
+        return self._db.dialect
+
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
     def previous(self, event: CustomerEvent) -> DeliveryResult | None:
         """How this event id was handled before, or None if it is new."""
-        with self._lock:
-            row = self._db.execute(
+        with self._db.tx() as tx:
+            row = tx.execute(
                 "SELECT outcome, workflow_id, detail FROM deliveries WHERE dedup_key = ?",
                 (event.dedup_key,),
-            ).fetchone()
+            ).one()
         if row is None:
             return None
         return DeliveryResult(
@@ -184,10 +204,10 @@ class DeliveryLedger:
         """True when a newer event about the same ``order_key`` was already accepted."""
         if event.order_key is None:
             return False
-        with self._lock:
-            row = self._db.execute(
+        with self._db.tx() as tx:
+            row = tx.execute(
                 "SELECT occurred_at FROM latest_state WHERE order_key = ?", (event.order_key,)
-            ).fetchone()
+            ).one()
         return row is not None and str(row[0]) > _ts(event.occurred_at)
 
     def record(
@@ -197,48 +217,52 @@ class DeliveryLedger:
         are not recorded, so the sender's retry is processed afresh. ``replace``: a replay
         overwrites the outcome it re-decided."""
         now = _ts(datetime.now(UTC))
-        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                self._db.execute(
-                    f"{verb} INTO deliveries VALUES (?,?,?,?,?,?,?,?,?)",
-                    (
-                        event.dedup_key,
-                        event.source.value,
-                        event.event_id,
-                        event.type,
-                        event.customer_id,
-                        result.outcome.value,
-                        result.workflow_id,
-                        result.detail,
-                        now,
-                    ),
+        on_conflict = (
+            "ON CONFLICT(dedup_key) DO UPDATE SET source = excluded.source, "
+            "event_id = excluded.event_id, type = excluded.type, "
+            "customer_id = excluded.customer_id, outcome = excluded.outcome, "
+            "workflow_id = excluded.workflow_id, detail = excluded.detail, "
+            "received_at = excluded.received_at"
+            if replace
+            else "ON CONFLICT(dedup_key) DO NOTHING"
+        )
+        with self._db.tx(write=True) as tx:
+            tx.execute(
+                "INSERT INTO deliveries (dedup_key, source, event_id, type, customer_id, "
+                f"outcome, workflow_id, detail, received_at) VALUES (?,?,?,?,?,?,?,?,?) "
+                f"{on_conflict}",
+                (
+                    event.dedup_key,
+                    event.source.value,
+                    event.event_id,
+                    event.type,
+                    event.customer_id,
+                    result.outcome.value,
+                    result.workflow_id,
+                    result.detail,
+                    now,
+                ),
+            )
+            # Any genuine report of the state counts as the newest known, even one
+            # no workflow acts on (a deal moved to closed-lost).
+            if event.order_key is not None and result.outcome in (
+                DeliveryOutcome.ACCEPTED,
+                DeliveryOutcome.IGNORED,
+            ):
+                tx.execute(
+                    "INSERT INTO latest_state (order_key, occurred_at) VALUES (?, ?) "
+                    "ON CONFLICT(order_key) DO UPDATE SET occurred_at = excluded.occurred_at "
+                    "WHERE excluded.occurred_at > latest_state.occurred_at",
+                    (event.order_key, _ts(event.occurred_at)),
                 )
-                # Any genuine report of the state counts as the newest known, even one
-                # no workflow acts on (a deal moved to closed-lost).
-                if event.order_key is not None and result.outcome in (
-                    DeliveryOutcome.ACCEPTED,
-                    DeliveryOutcome.IGNORED,
-                ):
-                    self._db.execute(
-                        "INSERT INTO latest_state VALUES (?, ?) ON CONFLICT(order_key) DO UPDATE "
-                        "SET occurred_at = excluded.occurred_at "
-                        "WHERE excluded.occurred_at > latest_state.occurred_at",
-                        (event.order_key, _ts(event.occurred_at)),
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
 
     def prune(self, older_than: timedelta) -> int:
         """Forget deliveries (and dead letters) older than the senders' redelivery horizon."""
         cutoff = _ts(datetime.now(UTC) - older_than)
-        with self._lock:
-            cur = self._db.execute("DELETE FROM deliveries WHERE received_at < ?", (cutoff,))
-            self._db.execute("DELETE FROM dead_letters WHERE last_at < ?", (cutoff,))
-            self._db.execute("DELETE FROM intake WHERE state = 'done' AND done_at < ?", (cutoff,))
+        with self._db.tx(write=True) as tx:
+            cur = tx.execute("DELETE FROM deliveries WHERE received_at < ?", (cutoff,))
+            tx.execute("DELETE FROM dead_letters WHERE last_at < ?", (cutoff,))
+            tx.execute("DELETE FROM intake WHERE state = 'done' AND done_at < ?", (cutoff,))
         return cur.rowcount
 
     # -- dead letters ----------------------------------------------------------------------
@@ -258,8 +282,8 @@ class DeliveryLedger:
         """Keep (or, on a redelivery, update) a delivery that was not acted on."""
         key_id, payload = self._seal(dedup_key, raw.body)
         now = _ts(datetime.now(UTC))
-        with self._lock:
-            self._db.execute(
+        with self._db.tx(write=True) as tx:
+            tx.execute(
                 "INSERT INTO dead_letters (dedup_key, source, event_id, type, customer_id, "
                 "outcome, detail, kind, key_id, payload, received_at, last_at) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(dedup_key) DO UPDATE SET "
@@ -286,14 +310,15 @@ class DeliveryLedger:
 
     def resolve(self, dedup_key: str, result: DeliveryResult) -> None:
         """A kept delivery was acted on since (replayed, or sent again by the sender)."""
-        with self._lock:
-            kept = self._db.execute(
+        with self._db.tx() as tx:
+            kept = tx.execute(
                 "SELECT 1 FROM dead_letters WHERE dedup_key = ? AND resolved_at IS NULL",
                 (dedup_key,),
-            ).fetchone()
-            if kept is None:  # the usual case: a read, not a write, on the hot path
-                return
-            self._db.execute(
+            ).one()
+        if kept is None:  # the usual case: a read, not a write, on the hot path
+            return
+        with self._db.tx(write=True) as tx:
+            tx.execute(
                 "UPDATE dead_letters SET resolved_at = ?, resolution = ? "
                 "WHERE dedup_key = ? AND resolved_at IS NULL",
                 (
@@ -325,14 +350,14 @@ class DeliveryLedger:
             args += [event_id, event_id]
         if not include_resolved:
             where.append("resolved_at IS NULL")
-        with self._lock:
-            rows = self._db.execute(
+        with self._db.tx() as tx:
+            rows = tx.execute(
                 "SELECT dedup_key, source, event_id, type, customer_id, outcome, detail, kind, "
                 "key_id, payload, received_at, deliveries, last_at, resolved_at, resolution "
                 f"FROM dead_letters WHERE {' AND '.join(where)} "
                 "ORDER BY last_at DESC LIMIT ?",
                 (*args, limit),
-            ).fetchall()
+            ).rows
         return [self._letter(row) for row in rows]
 
     def _letter(self, row: tuple[Any, ...]) -> DeadLetter:
@@ -384,9 +409,9 @@ class DeliveryLedger:
             raise PayloadKeyMissing(f"payload does not decrypt with key {key_id!r}") from None
 
     def count(self) -> int:
-        with self._lock:
-            (n,) = self._db.execute("SELECT COUNT(*) FROM deliveries").fetchone()
-        return int(n)
+        with self._db.tx() as tx:
+            row = tx.execute("SELECT COUNT(*) FROM deliveries").one()
+        return int(row[0]) if row else 0
 
     # -- durable intake: the queue between the API and the forwarders ----------------------
     #
@@ -405,75 +430,70 @@ class DeliveryLedger:
         outcome was not final (customer not found, refused by Temporal) is stored again."""
         key_id, payload = self._seal(event.dedup_key, raw.body)
         now = _ts(datetime.now(UTC))
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute(
-                    "SELECT outcome, workflow_id, detail FROM deliveries WHERE dedup_key = ?",
+        pending = _previous(event, (DeliveryOutcome.ACCEPTED.value, None, PENDING_NOTE))
+        with self._db.tx(write=True) as tx:
+            row = tx.execute(
+                "SELECT outcome, workflow_id, detail FROM deliveries WHERE dedup_key = ?",
+                (event.dedup_key,),
+            ).one()
+            if row is not None:
+                return Enqueued(None, _previous(event, row))
+            queued = tx.execute(
+                "SELECT state FROM intake WHERE dedup_key = ?", (event.dedup_key,)
+            ).one()
+            if queued is not None and queued[0] == PENDING:
+                return Enqueued(None, pending)
+            if queued is not None:
+                tx.execute(
+                    "DELETE FROM intake WHERE dedup_key = ? AND state <> 'pending'",
                     (event.dedup_key,),
-                ).fetchone()
-                if row is not None:
-                    self._db.execute("COMMIT")
-                    return Enqueued(None, _previous(event, row))
-                queued = self._db.execute(
-                    "SELECT state, workflow_id FROM intake WHERE dedup_key = ?", (event.dedup_key,)
-                ).fetchone()
-                if queued is not None and queued[0] == PENDING:
-                    self._db.execute("COMMIT")
-                    return Enqueued(
-                        None,
-                        _previous(event, (DeliveryOutcome.ACCEPTED.value, queued[1], PENDING_NOTE)),
-                    )
-                if queued is not None:
-                    self._db.execute("DELETE FROM intake WHERE dedup_key = ?", (event.dedup_key,))
-                cur = self._db.execute(
-                    "INSERT INTO intake (dedup_key, source, event_id, type, customer_id, grp, "
-                    "kind, key_id, payload, received_at, next_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        event.dedup_key,
-                        event.source.value,
-                        event.event_id,
-                        event.type,
-                        event.customer_id,
-                        group,
-                        raw.kind,
-                        key_id,
-                        payload,
-                        now,
-                        now,
-                    ),
                 )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return Enqueued(int(cur.lastrowid or 0), None)
+            # Another replica storing the same event at this moment: one insert wins,
+            # the other is a duplicate.
+            inserted = tx.execute(
+                "INSERT INTO intake (dedup_key, source, event_id, type, customer_id, grp, "
+                "kind, key_id, payload, received_at, next_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT(dedup_key) DO NOTHING RETURNING seq",
+                (
+                    event.dedup_key,
+                    event.source.value,
+                    event.event_id,
+                    event.type,
+                    event.customer_id,
+                    group,
+                    raw.kind,
+                    key_id,
+                    payload,
+                    now,
+                    now,
+                ),
+            ).one()
+            if inserted is None:
+                return Enqueued(None, pending)
+        return Enqueued(int(inserted[0]), None)
 
     def claim(self, owner: str, limit: int, lease: timedelta) -> list[Claimed]:
         """Lease the oldest pending delivery of up to ``limit`` groups whose turn it is
         (not waiting out a back-off, not leased by a live forwarder)."""
         now = datetime.now(UTC)
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                rows = self._db.execute(
-                    "SELECT q.seq, q.dedup_key, q.grp, q.kind, q.key_id, q.payload, "
-                    "q.received_at, q.attempts FROM "
-                    "(SELECT MIN(seq) AS seq FROM intake WHERE state = 'pending' GROUP BY grp) h "
-                    "JOIN intake q ON q.seq = h.seq WHERE q.next_at <= ? "
-                    "AND (q.lease_until IS NULL OR q.lease_until < ?) ORDER BY q.seq LIMIT ?",
-                    (_ts(now), _ts(now), limit),
-                ).fetchall()
-                if rows:
-                    marks = ",".join("?" * len(rows))
-                    self._db.execute(
-                        f"UPDATE intake SET lease_owner = ?, lease_until = ? WHERE seq IN ({marks})",
-                        (owner, _ts(now + lease), *(r[0] for r in rows)),
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        # PostgreSQL: row locks, so forwarders claiming at the same moment skip each other's
+        # rows instead of waiting (and never take the same one); SQLite: the write lock.
+        lock = " FOR UPDATE OF q SKIP LOCKED" if self._db.dialect == "postgresql" else ""
+        with self._db.tx(write=True) as tx:
+            rows = tx.execute(
+                "SELECT q.seq, q.dedup_key, q.grp, q.kind, q.key_id, q.payload, "
+                "q.received_at, q.attempts FROM "
+                "(SELECT MIN(seq) AS seq FROM intake WHERE state = 'pending' GROUP BY grp) h "
+                "JOIN intake q ON q.seq = h.seq WHERE q.state = 'pending' AND q.next_at <= ? "
+                "AND (q.lease_until IS NULL OR q.lease_until < ?) ORDER BY q.seq LIMIT ?" + lock,
+                (_ts(now), _ts(now), limit),
+            ).rows
+            if rows:
+                marks = ",".join("?" * len(rows))
+                tx.execute(
+                    f"UPDATE intake SET lease_owner = ?, lease_until = ? WHERE seq IN ({marks})",
+                    (owner, _ts(now + lease), *(r[0] for r in rows)),
+                )
         claimed = []
         for seq, key, group, kind, key_id, payload, received, attempts in rows:
             try:
@@ -496,8 +516,8 @@ class DeliveryLedger:
     def finish(self, seq: int, owner: str, result: DeliveryResult) -> bool:
         """Mark a claimed delivery done with its outcome. False: the lease was lost (taken
         over by another forwarder after it expired), nothing changed."""
-        with self._lock:
-            cur = self._db.execute(
+        with self._db.tx(write=True) as tx:
+            cur = tx.execute(
                 "UPDATE intake SET state = 'done', outcome = ?, workflow_id = ?, detail = ?, "
                 "done_at = ?, lease_owner = NULL, lease_until = NULL "
                 "WHERE seq = ? AND state = 'pending' AND lease_owner = ?",
@@ -514,8 +534,8 @@ class DeliveryLedger:
 
     def retry_later(self, seq: int, owner: str, error: str, delay: timedelta) -> bool:
         """Give a claimed delivery back, to be tried again after ``delay``."""
-        with self._lock:
-            cur = self._db.execute(
+        with self._db.tx(write=True) as tx:
+            cur = tx.execute(
                 "UPDATE intake SET attempts = attempts + 1, next_at = ?, last_error = ?, "
                 "lease_owner = NULL, lease_until = NULL "
                 "WHERE seq = ? AND state = 'pending' AND lease_owner = ?",
@@ -525,21 +545,23 @@ class DeliveryLedger:
 
     def backlog(self) -> Backlog:
         """How many deliveries wait to be forwarded, and since when."""
-        with self._lock:
-            pending, oldest, retrying = self._db.execute(
-                "SELECT COUNT(*), MIN(received_at), COALESCE(SUM(attempts > 0), 0) "
+        with self._db.tx() as tx:
+            row = tx.execute(
+                "SELECT COUNT(*), MIN(received_at), "
+                "COALESCE(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), 0) "
                 "FROM intake WHERE state = 'pending'"
-            ).fetchone()
+            ).one()
+        pending, oldest, retrying = row or (0, None, 0)
         return Backlog(int(pending), _parse_ts(oldest), int(retrying))
 
     def pending(self, limit: int = 1000) -> list[PendingDelivery]:
         """The deliveries waiting to be forwarded, oldest first."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._db.tx() as tx:
+            rows = tx.execute(
                 "SELECT dedup_key, source, event_id, type, customer_id, received_at, attempts, "
                 "next_at, last_error FROM intake WHERE state = 'pending' ORDER BY seq LIMIT ?",
                 (limit,),
-            ).fetchall()
+            ).rows
         return [
             PendingDelivery(
                 dedup_key=str(r[0]),
@@ -557,12 +579,12 @@ class DeliveryLedger:
 
     def forwarded(self, dedup_key: str) -> DeliveryResult | None:
         """The outcome a forwarder recorded for a stored delivery; None while pending."""
-        with self._lock:
-            row = self._db.execute(
+        with self._db.tx() as tx:
+            row = tx.execute(
                 "SELECT state, outcome, workflow_id, detail, event_id, type, customer_id "
                 "FROM intake WHERE dedup_key = ?",
                 (dedup_key,),
-            ).fetchone()
+            ).one()
         if row is None or row[0] == PENDING:
             return None
         return DeliveryResult(

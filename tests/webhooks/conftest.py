@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from cshub.settings import Settings
+from tests.postgres import postgres_server, postgres_url
 from webhooks.app import create_app
 from webhooks.ledger import DeliveryLedger
 from webhooks.sample_events import SignedRequest
@@ -85,3 +86,6 @@ async def drained(ledger: DeliveryLedger, within_s: float = 20) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"{backlog.pending} deliveries still pending: {ledger.pending()}")
         await asyncio.sleep(0.05)
+
+
+__all__ = ["postgres_server", "postgres_url"]

@@ -5,9 +5,11 @@ HubSpot emulator's faults)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from connectors.factory import build_connectors
 from cshub.dead_letters import list_pending_lines
 from cshub.settings import Settings
 from cshub.temporal_client import connect
@@ -25,6 +28,9 @@ from tests.conftest import eventually
 from tests.webhooks.conftest import Api, drained, serve
 from webhooks import sample_events as samples
 from webhooks.app import create_app
+from webhooks.deal_stages import ClosedWonStages
+from webhooks.forwarder import Forwarder
+from webhooks.intake import Intake
 from webhooks.ledger import DeliveryLedger
 from webhooks.server import serve_api
 
@@ -171,3 +177,58 @@ def _retried(ledger: DeliveryLedger) -> Any:
         assert waiting.last_error
 
     return check
+
+
+async def test_two_forwarders_on_postgresql_forward_each_delivery_once_in_order(
+    api_settings: Settings, dev_server_env: WorkflowEnvironment, postgres_url: str
+) -> None:
+    """Two API-less forwarders share one PostgreSQL store; a third claimed deliveries
+    and died holding them (never finished): they are taken over once its lease ran out.
+    Each workflow gets each event once, in the order the API stored them."""
+    settings = api_settings.model_copy(
+        update={"cshub_database_url": postgres_url, "cshub_forwarder": "off"}
+    )
+
+    async def client() -> Client:
+        return dev_server_env.client
+
+    customers = ["1101", "1102", "1103"]
+    posted: dict[str, list[str]] = {c: [] for c in customers}
+    async with serve(settings, client) as api:
+        for i in range(8):
+            for c in customers:
+                event_id = f"evt_{uuid.uuid4().hex[:10]}_{i}"
+                resp = await api.post(_product(api, c, "workflow_created", event_id))
+                assert resp.status_code == 202, resp.text
+                posted[c].append(f"product:{event_id}")
+    ledger = DeliveryLedger.for_settings(settings)
+    assert ledger.dialect == "postgresql" and ledger.backlog().pending == 24
+    dead = ledger.claim("killed-forwarder", 2, timedelta(seconds=1))
+    assert len(dead) == 2
+
+    def forwarder(name: str) -> Forwarder:
+        store = DeliveryLedger.for_settings(settings)
+        connectors = build_connectors(settings)
+        intake = Intake(store, client, settings.temporal_task_queue, connectors.crm)
+        stages = ClosedWonStages(connectors.crm, settings.closed_won_stages)
+        return Forwarder(store, intake, stages, owner=name, batch=2, idle_poll_s=0.05)
+
+    stop = asyncio.Event()
+    pair = [forwarder("f1"), forwarder("f2")]
+    runs = [asyncio.create_task(f.run(stop)) for f in pair]
+    try:
+        await drained(ledger, within_s=60)
+    finally:
+        stop.set()
+        await asyncio.gather(*runs)
+    try:
+        for c in customers:
+            assert await _signals(dev_server_env.client, f"onboarding-{c}") == posted[c]
+        assert ledger.count() == 24
+        for claim in dead:  # taken over: the dead forwarder's lease no longer counts
+            result = ledger.forwarded(claim.dedup_key)
+            assert result is not None and result.outcome.value == "accepted"
+    finally:
+        ledger.close()
+        for c in customers:
+            await dev_server_env.client.get_workflow_handle(f"onboarding-{c}").terminate("done")

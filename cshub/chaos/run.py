@@ -9,6 +9,7 @@ import shutil
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,11 @@ class Figures:
     workflows_failed: int
     ops_alerts: int
     problems: list[str] = field(default_factory=list)
+    recovery: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per effect (``slack:<template>``, ``email:<template>``) held up by an outage: how
+    long after the outage ended it was delivered (``p50_s``, ``max_s``, ``n``)."""
+    recovery_late: list[str] = field(default_factory=list)
+    """Time-critical effects delivered more than RECOVERY_LIMIT_S after their fault ended."""
 
     @property
     def lost(self) -> int:
@@ -100,7 +106,56 @@ class Figures:
 
     @property
     def clean(self) -> bool:
-        return self.lost == 0 and self.duplicated == 0 and self.failed == 0
+        return (
+            self.lost == 0 and self.duplicated == 0 and self.failed == 0 and not self.recovery_late
+        )
+
+
+RECOVERY_LIMIT_S = 60.0
+"""A time-critical effect (CSM and SLA alerts, ops alerts: every Slack message; the
+welcome e-mail) must reach its system within this long after the system is back."""
+TIME_CRITICAL_EMAILS = frozenset({"welcome"})
+
+
+def is_time_critical(effect: str) -> bool:
+    channel, _, template = effect.partition(":")
+    return channel == "slack" or (channel == "email" and template in TIME_CRITICAL_EMAILS)
+
+
+def recovery_delays(
+    rows: Sequence[tuple[str, str | None, int, str, str]],
+    outages: dict[str, tuple[float, float]],
+) -> dict[str, list[float]]:
+    """Per effect, the delays (s) from the end of the outage of its system to its delivery,
+    for effects that were tried during the outage and delivered after it. ``rows``: the
+    action store's (channel, template, attempts, first_at, last_at) of delivered effects;
+    ``outages``: per channel, (start, end) in epoch seconds."""
+    from datetime import datetime
+
+    delays: dict[str, list[float]] = {}
+    for channel, template, attempts, first_at, last_at in rows:
+        window = outages.get(channel)
+        if window is None or attempts < 2:
+            continue
+        first = datetime.fromisoformat(first_at.replace("Z", "+00:00")).timestamp()
+        last = datetime.fromisoformat(last_at.replace("Z", "+00:00")).timestamp()
+        _, end = window
+        if first <= end <= last:
+            delays.setdefault(f"{channel}:{template or '-'}", []).append(last - end)
+    return delays
+
+
+def summarise_recovery(delays: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    import statistics
+
+    return {
+        effect: {
+            "n": len(values),
+            "p50_s": round(statistics.median(values), 1),
+            "max_s": round(max(values), 1),
+        }
+        for effect, values in sorted(delays.items())
+    }
 
 
 def say(message: str) -> None:
@@ -120,6 +175,8 @@ class ChaosRun:
         self.api_port = free_port()
         self.api_url = f"http://127.0.0.1:{self.api_port}"
         self._stop_faults = asyncio.Event()
+        self.outages: dict[str, tuple[float, float]] = {}
+        """Per channel, when its system was down (epoch seconds)."""
 
     # -- set-up ---------------------------------------------------------------------
 
@@ -232,6 +289,7 @@ class ChaosRun:
     async def _slack_outage(self) -> None:
         await asyncio.sleep(self.config.send_s * 0.55)
         say(f"Slack down for {self.config.slack_outage_s:.0f} s")
+        started = time.time()
         await self._control(
             "POST",
             "/_sandbox/faults",
@@ -239,6 +297,7 @@ class ChaosRun:
         )
         await asyncio.sleep(self.config.slack_outage_s)
         await self._control("DELETE", "/_sandbox/faults")
+        self.outages["slack"] = (started, time.time())
         say("Slack back")
 
     # -- load -----------------------------------------------------------------------
@@ -330,6 +389,13 @@ class ChaosRun:
         alerts_got, alerts_dup = delivered("Slack alert", expected_slack, slack_keys)
         tasks_got, tasks_dup = delivered("CRM task", expected_tasks, task_keys)
         acted = [e for e in events if e.accepted and e.workflow_id in existing]
+        recovery = summarise_recovery(recovery_delays(self._delivered_effects(), self.outages))
+        late = [
+            f"{effect} delivered {r['max_s']:.0f} s after its outage ended "
+            f"(limit {RECOVERY_LIMIT_S:.0f} s)"
+            for effect, r in recovery.items()
+            if is_time_critical(effect) and r["max_s"] > RECOVERY_LIMIT_S
+        ]
         answers = Counter(str(status or "no answer") for status in self.stats.statuses.elements())
         return Figures(
             customers=len(self.portfolio),
@@ -356,7 +422,10 @@ class ChaosRun:
             tasks_duplicated=tasks_dup,
             workflows_failed=len(failed),
             ops_alerts=sum(1 for m in box["slack_messages"] if m["channel"] == OPS_CHANNEL),
-            problems=[f"not delivered: {m}" for m in missing]
+            recovery=recovery,
+            recovery_late=late,
+            problems=late
+            + [f"not delivered: {m}" for m in missing]
             + [f"failed workflow {w}" for w in failed]
             + [
                 f"event not acted on: {e.name} (answers {e.answers})"
@@ -364,6 +433,23 @@ class ChaosRun:
                 if e not in acted
             ],
         )
+
+    def _delivered_effects(self) -> list[tuple[str, str | None, int, str, str]]:
+        """The worker's action store: every effect delivered, with its first and last try."""
+        import sqlite3
+
+        path = self.workdir / "actions.db"
+        if not path.exists():
+            return []
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = db.execute(
+                "SELECT channel, kind, attempts, first_at, last_at FROM actions "
+                "WHERE outcome IN ('done', 'already_done')"
+            ).fetchall()
+        finally:
+            db.close()
+        return [(str(c), k, int(a), str(f), str(last)) for c, k, a, f, last in rows]
 
 
 def table(f: Figures) -> str:
@@ -387,7 +473,7 @@ def table(f: Figures) -> str:
         (
             "API answers",
             ", ".join(f"{k}: {n}" for k, n in f.answers.items()),
-            "503 while Temporal was down",
+            "2xx while Temporal was down: stored, forwarded when it was back",
         ),
         ("events acted on", f"{f.events_acted_on} / {f.events_sent}", f"lost {f.events_lost}"),
         (
@@ -407,12 +493,23 @@ def table(f: Figures) -> str:
         ),
         ("workflows failed", f"{f.workflows_failed}", f"ops alerts {f.ops_alerts}"),
     ]
+    for effect, r in f.recovery.items():
+        critical = "time-critical, limit 60 s" if is_time_critical(effect) else "not time-critical"
+        rows.append(
+            (
+                f"after outage: {effect}",
+                f"p50 {r['p50_s']:.0f} s, max {r['max_s']:.0f} s",
+                f"{r['n']:.0f} held up; {critical}",
+            )
+        )
     width = max(len(r[0]) for r in rows)
     value_width = max(len(r[1]) for r in rows)
     lines = [
         f"  {name:<{width}}  {value:<{value_width}}  {note}".rstrip() for name, value, note in rows
     ]
     verdict = f"{f.lost} lost, {f.duplicated} duplicated, {f.failed} failed"
+    if f.recovery_late:
+        verdict += f", {len(f.recovery_late)} time-critical effects late after recovery"
     lines.append("")
     lines.append(f"  RESULT: {verdict}" + ("" if f.clean else "   <-- NOT CLEAN"))
     lines += [f"  - {p}" for p in f.problems[:20]]

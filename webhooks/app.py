@@ -261,7 +261,7 @@ def create_app(
         """The backlog gauges, every second (whichever process forwards)."""
         while not stop.is_set():
             try:
-                backlog = the_ledger.backlog()
+                backlog = await the_ledger.io(the_ledger.backlog)
                 metrics.backlog(backlog.pending, backlog.oldest_age_s())
             except StoreError as err:
                 log.warning("intake backlog unreadable: %s", err)
@@ -276,7 +276,7 @@ def create_app(
         if refused is not None:
             return refused
         try:
-            stored = the_ledger.enqueue(event, raw, group_of(event))
+            stored = await the_ledger.io(the_ledger.enqueue, event, raw, group_of(event))
         except StoreError as err:
             log.error("cannot store %s: %s", event.dedup_key, err)
             metrics.event(event.source.value, DeliveryOutcome.UNAVAILABLE.value)
@@ -730,7 +730,7 @@ def create_app(
     async def healthz() -> JSONResponse:
         ok = await temporal.healthy()
         try:
-            backlog = the_ledger.backlog()
+            backlog = await the_ledger.io(the_ledger.backlog)
             store_ok = True
         except StoreError:
             store_ok = False

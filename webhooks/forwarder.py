@@ -131,7 +131,7 @@ class Forwarder:
 
     async def run_once(self) -> list[DeliveryResult]:
         """Claim what is due and forward it (one delivery per group, groups concurrently)."""
-        claimed = self._ledger.claim(self.owner, self._batch, self._lease)
+        claimed = await self._ledger.io(self._ledger.claim, self.owner, self._batch, self._lease)
         if not claimed:
             return []
         return list(await asyncio.gather(*(self._forward(c) for c in claimed)))
@@ -157,8 +157,12 @@ class Forwarder:
             )
         if result.outcome is DeliveryOutcome.UNAVAILABLE:
             delay = backoff(claim.attempts, self._max_backoff_s)
-            kept = self._ledger.retry_later(
-                claim.seq, self.owner, result.detail or "unavailable", delay
+            kept = await self._ledger.io(
+                self._ledger.retry_later,
+                claim.seq,
+                self.owner,
+                result.detail or "unavailable",
+                delay,
             )
             self._answer(
                 claim.dedup_key,
@@ -170,7 +174,7 @@ class Forwarder:
                 ),
             )
         else:
-            kept = self._ledger.finish(claim.seq, self.owner, result)
+            kept = await self._ledger.io(self._ledger.finish, claim.seq, self.owner, result)
             lag = datetime.now(UTC) - claim.received_at
             self._metrics.forwarded(claim.dedup_key.partition(":")[0], lag)
             self._answer(claim.dedup_key, result)

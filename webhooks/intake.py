@@ -77,7 +77,8 @@ class Intake:
         as ignored or stale is routed again (one that was acted on stays a duplicate)."""
         result = await self._handle(event, replay)
         if raw is not None and result.outcome in NOT_ACTED_ON:
-            self._ledger.keep(
+            await self._ledger.io(
+                self._ledger.keep,
                 dedup_key=event.dedup_key,
                 source=event.source.value,
                 event_id=event.event_id,
@@ -88,7 +89,7 @@ class Intake:
                 raw=raw,
             )
         elif result.outcome in (DeliveryOutcome.ACCEPTED, DeliveryOutcome.PARKED):
-            self._ledger.resolve(event.dedup_key, result)
+            await self._ledger.io(self._ledger.resolve, event.dedup_key, result)
         # The one place every event's outcome is known: cshub_webhook_events_total.
         self._metrics.event(event.source.value, result.outcome.value)
         log.info(
@@ -108,7 +109,7 @@ class Intake:
         bad = bad_id(event)
         if bad:
             return _result(event, DeliveryOutcome.INVALID, bad)
-        previous = self._ledger.previous(event)
+        previous = await self._ledger.io(self._ledger.previous, event)
         if previous is not None and not (replay and previous.outcome in REPLAYABLE):
             return previous.model_copy(
                 update={
@@ -117,13 +118,13 @@ class Intake:
                 }
             )
         replace = replay and previous is not None  # the outcome a replay re-decides
-        if self._ledger.is_stale(event):
-            return self._final(
+        if await self._ledger.io(self._ledger.is_stale, event):
+            return await self._final(
                 event, DeliveryOutcome.STALE, "a newer event was already applied", replace
             )
         route = route_for(event.type)
         if route is None:
-            return self._final(
+            return await self._final(
                 event, DeliveryOutcome.IGNORED, "no workflow handles this type", replace
             )
         if route.key(event) is None:
@@ -144,7 +145,7 @@ class Intake:
             DeliveryOutcome.IGNORED,
             DeliveryOutcome.PARKED,
         ):
-            self._ledger.record(event, result, replace=replace)
+            await self._ledger.io(self._ledger.record, event, result, replace=replace)
         return result
 
     async def _resolve_customer(self, event: CustomerEvent) -> CustomerEvent | DeliveryResult:
@@ -158,7 +159,7 @@ class Intake:
         if object_type != "deal" or not object_id:
             # Names nothing the hub could ever look up (a ticket event without a ticket):
             # recorded and answered 202, never retried.
-            return self._final(
+            return await self._final(
                 event, DeliveryOutcome.IGNORED, "the event names no customer (or ticket)"
             )
         try:
@@ -231,11 +232,11 @@ class Intake:
             detail += f" ({'; '.join(problems)})"
         return _result(event, DeliveryOutcome.NOT_FOUND, detail)
 
-    def _final(
+    async def _final(
         self, event: CustomerEvent, outcome: DeliveryOutcome, detail: str, replace: bool = False
     ) -> DeliveryResult:
         result = _result(event, outcome, detail)
-        self._ledger.record(event, result, replace=replace)
+        await self._ledger.io(self._ledger.record, event, result, replace=replace)
         return result
 
 

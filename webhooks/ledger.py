@@ -17,11 +17,13 @@ for ``cshub webhooks list`` and ``cshub webhooks replay``.
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -104,6 +106,7 @@ NOT_ACTED_ON = frozenset(
 )
 """Outcomes kept as dead letters."""
 _AAD = b"cshub-dead-letter-v1:"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,14 @@ class DeliveryLedger:
     @property
     def dialect(self) -> str:
         return self._db.dialect
+
+    async def io(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call one of these methods from async code. On PostgreSQL in a worker thread, so
+        the event loop serves other requests while the database commits (and concurrent
+        commits share their WAL flush); SQLite's writes are quick and local: called inline."""
+        if self._db.dialect == "postgresql":
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        return fn(*args, **kwargs)
 
     def close(self) -> None:
         self._db.close()
@@ -595,6 +606,21 @@ class DeliveryLedger:
             type=row[5],
             customer_id=row[6],
         )
+
+    def forward_lags_ms(self, since: datetime) -> list[float]:
+        """From stored to forwarded (outcome decided), in ms, of the deliveries stored since
+        ``since`` and forwarded (``make bench``)."""
+        with self._db.tx() as tx:
+            rows = tx.execute(
+                "SELECT received_at, done_at FROM intake WHERE state = 'done' AND received_at >= ?",
+                (_ts(since),),
+            ).rows
+        lags = []
+        for received, done_at in rows:
+            start, end = _parse_ts(str(received)), _parse_ts(str(done_at))
+            if start is not None and end is not None:
+                lags.append((end - start).total_seconds() * 1000)
+        return lags
 
 
 PENDING = "pending"

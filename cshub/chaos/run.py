@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import shutil
@@ -53,6 +54,10 @@ class ChaosConfig:
     timeout_rate: float = 0.02
     keep: bool = False
     """Keep the run folder (logs, SQLite files) instead of deleting it."""
+    replicas: int = 1
+    """2 or more: that many API and worker processes on one PostgreSQL-backed hub store
+    (a server from the pgserver wheel), the load spread over the APIs, one API SIGKILLed
+    mid-load (and the worker kills spread over the workers)."""
 
 
 @dataclass
@@ -81,6 +86,11 @@ class Figures:
     workflows_failed: int
     ops_alerts: int
     problems: list[str] = field(default_factory=list)
+    replicas: int = 1
+    api_sigkills: int = 0
+    non_2xx_answers: int = 0
+    """Answers other than 2xx the senders got (connection errors to a killed API aside:
+    a load balancer would have sent those to the other replica)."""
     recovery: dict[str, dict[str, float]] = field(default_factory=dict)
     """Per effect (``slack:<template>``, ``email:<template>``) held up by an outage: how
     long after the outage ended it was delivered (``p50_s``, ``max_s``, ``n``)."""
@@ -107,7 +117,11 @@ class Figures:
     @property
     def clean(self) -> bool:
         return (
-            self.lost == 0 and self.duplicated == 0 and self.failed == 0 and not self.recovery_late
+            self.lost == 0
+            and self.duplicated == 0
+            and self.failed == 0
+            and not self.recovery_late
+            and (self.replicas == 1 or self.non_2xx_answers == 0)
         )
 
 
@@ -172,23 +186,30 @@ class ChaosRun:
         self.temporal = TemporalProcess(workdir / "temporal.db")
         self.temporal_outages = 0
         self.sandbox: SandboxHandle | None = None
-        self.api_port = free_port()
-        self.api_url = f"http://127.0.0.1:{self.api_port}"
+        self.api_ports = [free_port() for _ in range(max(1, config.replicas))]
+        self.api_urls = [f"http://127.0.0.1:{port}" for port in self.api_ports]
+        self.api_url = self.api_urls[0]
+        """What senders sign for (the load balancer's public URL in front of the APIs)."""
+        self.database_url: str | None = None
+        self.api_kills = 0
+        self._stack = contextlib.ExitStack()
         self._stop_faults = asyncio.Event()
         self.outages: dict[str, tuple[float, float]] = {}
         """Per channel, when its system was down (epoch seconds)."""
 
     # -- set-up ---------------------------------------------------------------------
 
-    def _env(self, sandbox: SandboxHandle) -> dict[str, str]:
+    def _env(self, sandbox: SandboxHandle, replica: int = 0) -> dict[str, str]:
+        shared = {"CSHUB_DATABASE_URL": self.database_url} if self.database_url else {}
         return sandbox_environment(
             self.temporal.address,
             sandbox,
             self.workdir,
             CSHUB_API_HOST="127.0.0.1",
-            CSHUB_API_PORT=str(self.api_port),
+            CSHUB_API_PORT=str(self.api_ports[replica]),
             CSHUB_PUBLIC_API_URL=self.api_url,
             HUBSPOT_WEBHOOK_URL=f"{self.api_url}/webhooks/hubspot",
+            **shared,
         )
 
     async def run(self) -> Figures:
@@ -200,13 +221,26 @@ class ChaosRun:
         began = time.monotonic()
         self.sandbox = sandbox = await start_sandbox(http_port=0, smtp_port=0, data_file=data)
         await self.temporal.start()
-        env = self._env(sandbox)
-        worker = HubProcess("worker", ["worker"], env, self.workdir)
-        api = HubProcess("api", ["api"], env, self.workdir)
-        await worker.start()
-        await api.start()
+        n = max(1, cfg.replicas)
+        if n > 1:
+            from cshub.chaos.postgres import postgres_database
+
+            self.database_url = self._stack.enter_context(postgres_database(self.workdir))
+            say(f"{n} APIs and {n} workers on one PostgreSQL hub store")
+        names = [f"-{i + 1}" if n > 1 else "" for i in range(n)]
+        workers = [
+            HubProcess(f"worker{names[i]}", ["worker"], self._env(sandbox, i), self.workdir)
+            for i in range(n)
+        ]
+        apis = [
+            HubProcess(f"api{names[i]}", ["api"], self._env(sandbox, i), self.workdir)
+            for i in range(n)
+        ]
+        for process in workers + apis:
+            await process.start()
         try:
-            await wait_http_ok(f"{self.api_url}/healthz")
+            for url in self.api_urls:
+                await wait_http_ok(f"{url}/healthz")
             say(
                 f"hub up: Temporal {self.temporal.address}, API {self.api_url}, "
                 f"emulators {sandbox.http_url}, customers in {zone}; run folder {self.workdir}"
@@ -221,23 +255,26 @@ class ChaosRun:
             )
             await self._chaos_on()
             faults = asyncio.gather(
-                self._kill_worker_repeatedly(worker),
+                self._kill_worker_repeatedly(workers),
                 self._temporal_outage(),
                 self._slack_outage(),
+                *([self._kill_api_once(apis[-1])] if n > 1 else []),
             )
             await self._send_all(events)
             self._stop_faults.set()
             await faults
             await self._chaos_off()
-            if not worker.running:
-                await worker.start()
+            for process in workers + apis:
+                if not process.running:
+                    await process.start()
             say("sending done, faults over: waiting for the hub to catch up")
             figures = await self._settle(events, owed, began)
         finally:
-            await api.stop()
-            await worker.stop()
+            for process in apis + workers:
+                await process.stop()
             await self.temporal.stop()
             await sandbox.stop()
+            self._stack.close()
         return figures
 
     # -- faults ---------------------------------------------------------------------
@@ -266,16 +303,27 @@ class ChaosRun:
         self.emulator_faults = (await self._control("GET", "/_sandbox/chaos"))["served"]
         await self._control("DELETE", "/_sandbox/chaos")
 
-    async def _kill_worker_repeatedly(self, worker: HubProcess) -> None:
+    async def _kill_worker_repeatedly(self, workers: list[HubProcess]) -> None:
         window = self.config.send_s + 20
         moments = sorted(self.rng.uniform(8, window) for _ in range(self.config.worker_kills))
         started = time.monotonic()
-        for moment in moments:
+        for n, moment in enumerate(moments):
+            worker = workers[n % len(workers)]
             await asyncio.sleep(max(0.0, moment - (time.monotonic() - started)))
             await worker.sigkill()
-            say(f"SIGKILL worker ({worker.kills} of {self.config.worker_kills})")
+            say(f"SIGKILL {worker.name} ({n + 1} of {self.config.worker_kills})")
             await asyncio.sleep(self.rng.uniform(1, 4))
             await worker.start()
+
+    async def _kill_api_once(self, api: HubProcess) -> None:
+        """Mid-load: one API replica SIGKILLed (its in-flight requests are cut off; the
+        senders' retries reach the other), restarted a few seconds later."""
+        await asyncio.sleep(self.config.send_s * 0.45)
+        await api.sigkill()
+        self.api_kills += 1
+        say(f"SIGKILL {api.name}")
+        await asyncio.sleep(self.rng.uniform(3, 6))
+        await api.start()
 
     async def _temporal_outage(self) -> None:
         await asyncio.sleep(self.config.send_s * 0.35)
@@ -316,7 +364,7 @@ class ChaosRun:
             async def one(at: float, event: Event) -> None:
                 await asyncio.sleep(max(0.0, at - (time.monotonic() - started)))
                 await deliver(
-                    http, self.api_url, event, self.stats, deadline=deadline, rng=self.rng
+                    http, self.api_urls, event, self.stats, deadline=deadline, rng=self.rng
                 )
 
             await asyncio.gather(*(one(at, e) for at, e in copies))
@@ -397,6 +445,7 @@ class ChaosRun:
             if is_time_critical(effect) and r["max_s"] > RECOVERY_LIMIT_S
         ]
         answers = Counter(str(status or "no answer") for status in self.stats.statuses.elements())
+        non_2xx = sum(n for status, n in self.stats.statuses.items() if status and status >= 300)
         return Figures(
             customers=len(self.portfolio),
             seconds=round(time.monotonic() - began, 1),
@@ -424,6 +473,9 @@ class ChaosRun:
             ops_alerts=sum(1 for m in box["slack_messages"] if m["channel"] == OPS_CHANNEL),
             recovery=recovery,
             recovery_late=late,
+            replicas=max(1, self.config.replicas),
+            api_sigkills=self.api_kills,
+            non_2xx_answers=non_2xx,
             problems=late
             + [f"not delivered: {m}" for m in missing]
             + [f"failed workflow {w}" for w in failed]
@@ -462,6 +514,18 @@ def table(f: Figures) -> str:
         ("customers", f"{f.customers}", ""),
         ("run time", f"{f.seconds:.0f} s", ""),
         ("worker SIGKILLs", f"{f.worker_sigkills}", "restarted each time"),
+        *(
+            [
+                (
+                    "replicas",
+                    f"{f.replicas} APIs, {f.replicas} workers",
+                    f"one PostgreSQL hub store; API SIGKILLs {f.api_sigkills}",
+                ),
+                ("non-2xx answers", f"{f.non_2xx_answers}", "to the senders (must be 0)"),
+            ]
+            if f.replicas > 1
+            else []
+        ),
         ("Temporal server outages", f"{f.temporal_outages}", "stopped and restarted (SQLite)"),
         ("Slack down", f"{f.slack_outage_s:.0f} s", "every Slack call answered 503"),
         ("emulator faults", f"{total_faults}", faults or "429 / 500 / 503 / late answers"),

@@ -119,3 +119,13 @@ def test_recovery_delay_is_measured_from_the_end_of_the_outage_and_judged() -> N
     assert "after outage: slack:csm_alert" in text and "p50 20 s, max 25 s" in text
     assert "1 time-critical effects late after recovery" in text
     assert figures(recovery={"slack:csm_alert": summary["slack:csm_alert"]}).clean
+
+
+def test_multi_replica_runs_fail_on_any_non_2xx_answer() -> None:
+    ok = figures(replicas=2, api_sigkills=1, non_2xx_answers=0, answers={"200": 8, "202": 8})
+    assert ok.clean
+    text = table(ok)
+    assert "2 APIs, 2 workers" in text and "API SIGKILLs 1" in text
+    assert not figures(replicas=2, api_sigkills=1, non_2xx_answers=3).clean
+    # One replica: a 503 while the store could not write is reported, not judged.
+    assert figures(non_2xx_answers=3).clean

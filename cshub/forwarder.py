@@ -13,6 +13,8 @@ from cshub.settings import Settings
 
 async def run_forwarder(settings: Settings, *, once: bool = False) -> None:
     from connectors.factory import build_connectors
+    from playbooks.loader import playbooks_dir
+    from webhooks.aggregate import ProductAggregator, plan_thresholds
     from webhooks.app import TemporalConnection, _settings_client
     from webhooks.deal_stages import ClosedWonStages
     from webhooks.forwarder import Forwarder
@@ -23,6 +25,8 @@ async def run_forwarder(settings: Settings, *, once: bool = False) -> None:
     connectors = build_connectors(settings)
     ledger = DeliveryLedger.for_settings(settings)
     temporal = TemporalConnection(_settings_client(settings))
+    # Product events are counted where they are forwarded (the totals in CSHUB_API_DB).
+    aggregator = ProductAggregator(settings.cshub_api_db, plan_thresholds(playbooks_dir()))
     intake = Intake(
         ledger,
         temporal.get,
@@ -30,6 +34,7 @@ async def run_forwarder(settings: Settings, *, once: bool = False) -> None:
         connectors.crm,
         billing=connectors.billing,
         stripe_customer_property=settings.stripe_customer_property,
+        aggregator=aggregator,
     )
     stages = ClosedWonStages(
         connectors.crm, settings.closed_won_stages, ttl_s=settings.hubspot_stages_refresh_s
@@ -53,4 +58,5 @@ async def run_forwarder(settings: Settings, *, once: bool = False) -> None:
         print(f"cshub forwarder {forwarder.owner} forwarding from {ledger.dialect}")
         await forwarder.run(stop)
     finally:
+        aggregator.close()
         ledger.close()

@@ -38,7 +38,9 @@ from domain.surveys import (
     SURVEY_ID_PATTERN,
     TICKET_ID_PATTERN,
 )
+from playbooks.loader import playbooks_dir
 from webhooks import signatures
+from webhooks.aggregate import ProductAggregator, plan_thresholds
 from webhooks.deal_stages import ClosedWonStages
 from webhooks.forwarder import Forwarder, group_of
 from webhooks.intake import Intake
@@ -215,6 +217,7 @@ def create_app(
     the_ledger.prune(timedelta(days=settings.cshub_dedup_days))
     temporal = TemporalConnection(connect or _settings_client(settings, telemetry))
     metrics = WebhookMetrics(telemetry.runtime.metric_meter if telemetry else None)
+    aggregator = ProductAggregator(settings.cshub_api_db, plan_thresholds(playbooks_dir()))
     intake = Intake(
         the_ledger,
         temporal.get,
@@ -223,6 +226,7 @@ def create_app(
         metrics,
         billing=billing,
         stripe_customer_property=settings.stripe_customer_property,
+        aggregator=aggregator,
     )
     closed_won = ClosedWonStages(
         crm, settings.closed_won_stages, ttl_s=settings.hubspot_stages_refresh_s
@@ -254,6 +258,7 @@ def create_app(
         finally:
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
+            aggregator.close()
             if own_ledger:
                 the_ledger.close()
 

@@ -26,6 +26,7 @@ from activities.health_digest import HealthDigestActivities
 from activities.messaging import MessagingActivities, MessagingConfig
 from activities.ops import OpsActivities
 from activities.playbooks import load_onboarding_plan_activity, load_playbook_activity
+from activities.risk import RiskActivities
 from activities.support import SupportActivities
 from activities.surveys import SurveyActivities
 from activities.usage import UsageActivities
@@ -112,6 +113,7 @@ def build_activities(
         health_digest.post_health_digests,
         UsageActivities(connectors.crm).record_usage_snapshot,
         ExperimentActivities(connectors.crm).assign_experiment,
+        RiskActivities(connectors.crm, connectors.helpdesk).read_customer_text,
     ]
     if actions is not None:
         activities = audit_activities(activities, actions, connectors.crm)

@@ -29,6 +29,8 @@ BENCHMARKS = (
     "sweep",
     "history",
     "hot_customers",
+    "sentiment",
+    "churn_model",
 )
 """Modules of this package, each with ``async def run(size) -> list[Figure]`` and an
 optional ``NOTES`` string (its section in results.md)."""

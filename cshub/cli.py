@@ -791,6 +791,12 @@ def schedules_apply() -> None:
         raise _fail(str(exc)) from None
 
 
+from cshub.risk_cli import ai_app, risk_app  # noqa: E402  (risk intelligence commands)
+
+app.add_typer(ai_app, name="ai")
+app.add_typer(risk_app, name="risk")
+
+
 def main() -> None:
     try:
         app()

@@ -73,6 +73,8 @@ FACTOR_LABELS = {
     RiskFactor.NPS_DETRACTOR: "NPS detractor",
     RiskFactor.PAYMENT_FAILURE: "payment failure",
     RiskFactor.LOW_HEALTH: "low health score",
+    RiskFactor.NEGATIVE_SENTIMENT: "negative-sentiment streak",
+    RiskFactor.CHAMPION_CHANGE: "champion change",
 }
 
 
@@ -180,6 +182,9 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
         self._state = st
         for factor in inp.risk_factors:
             self._add_factor(factor, pending=False)
+        st.evidence.update(inp.evidence)
+        for event_id in inp.event_ids:
+            st.seen_event_ids = remember(st.seen_event_ids, event_id)
         self._act.record(
             "start",
             "journey",
@@ -294,12 +299,15 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
         if msg.source == dunning_workflow_id(self._input.customer_id):
             st.dunning_exhausted = True
         added = self._add_factor(msg.factor, pending=True)
+        if msg.evidence:
+            st.evidence[msg.factor] = msg.evidence
         self._act.record(
             "risk_signal",
             "journey",
             f"warning sign: {FACTOR_LABELS[msg.factor]}"
             f"{f' (from {msg.source})' if msg.source else ''}"
-            f"{'' if added else ' (already known)'}",
+            f"{'' if added else ' (already known)'}"
+            f"{f': {msg.evidence}' if msg.evidence else ''}",
         )
         self._details()
 
@@ -403,10 +411,12 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
             await self._act.email(step, response.template, ctx)
         else:
             assert response.subject is not None and response.body is not None
+            seen = st.evidence.get(factor)
+            saw = f"What the hub saw: {seen}\n\n" if seen else ""
             await self._act.task(
                 step,
                 response.subject,
-                f"{response.body}\n\nChurn-prevention campaign, day {day}: "
+                f"{response.body}\n\n{saw}Churn-prevention campaign, day {day}: "
                 f"health {st.health_score if st.health_score is not None else 'unknown'}, "
                 f"risk factors: {self._factors_text()}.",
                 due_at=now + timedelta(days=response.due_in_days),

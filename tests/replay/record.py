@@ -817,6 +817,32 @@ async def health_sweep_pages_per_activity(c: Ctx) -> None:
     c.keep("HealthSweepPageWorkflow", c.env.client.get_workflow_handle(f"{sweep_id}/page-1"))
 
 
+@scenario("risk-signs", "HealthSweepPageWorkflow")
+async def health_sweep_risk_signs(c: Ctx) -> None:
+    """The ten demo companies, one with a support spike (7 tickets against 2) and one
+    whose payment failed: the page starts a churn campaign for each warning sign (patch
+    sweep-risk-detectors), with its evidence."""
+    from connectors.factory import build_connectors
+    from domain.health_sweep import HealthSweepInput
+    from workflows.health_sweep import HealthSweepWorkflow
+
+    crm = build_connectors(c.settings).crm
+    await asyncio.to_thread(
+        crm.update_company, "1004", {"cshub_tickets_30d": "7", "cshub_tickets_prev_30d": "2"}
+    )
+    await asyncio.to_thread(crm.update_company, "1006", {"cshub_payment_status": "failed"})
+    sweep_id = "health-sweep-risk-replay"
+    handle = await c.env.client.start_workflow(
+        HealthSweepWorkflow.run,
+        HealthSweepInput(max_calls_per_10s=50),
+        id=sweep_id,
+        task_queue=c.queue,
+    )
+    result = await handle.result()
+    assert result.counts.risks == {"payment_trouble": 1, "support_spike": 1}, result.counts
+    c.keep("HealthSweepPageWorkflow", c.env.client.get_workflow_handle(f"{sweep_id}/page-1"))
+
+
 @scenario("steered", "HealthOutreachWorkflow")
 async def outreach_steered(c: Ctx) -> None:
     """Started paused (signal-with-start), the next action skipped, resumed."""
@@ -910,6 +936,30 @@ async def usage_idle(c: Ctx) -> None:
             event_id="b",
         ),
     )
+    await handle.result()
+
+
+@scenario("negative-comment-alerted", "CustomerTextWorkflow")
+async def customer_text_alerted(c: Ctx) -> None:
+    """A negative Spanish CSAT comment on ticket 5001 (Atlas, Enterprise): read, recorded
+    on the company, quoted to the CSM."""
+    from domain.customer_text import CustomerTextInput, TextSource, text_workflow_id
+    from workflows.customer_text import CustomerTextWorkflow as wf
+
+    event_id = "survey:comment:csat:5001:replay"
+    handle = await c.env.client.start_workflow(
+        wf.run,
+        CustomerTextInput(
+            source=TextSource.CSAT,
+            ticket_id="5001",
+            score=1,
+            event_id=event_id,
+            text="Pésimo servicio, llevamos tres días esperando y nadie nos contesta.",
+        ),
+        id=text_workflow_id(event_id),
+        task_queue=c.queue,
+    )
+    c.keep("CustomerTextWorkflow", handle)
     await handle.result()
 
 

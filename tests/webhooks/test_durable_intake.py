@@ -17,8 +17,10 @@ import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
 
 from connectors.factory import build_connectors
+from cshub.cli import app
 from cshub.dead_letters import list_pending_lines
 from cshub.settings import Settings
 from cshub.temporal_client import connect
@@ -111,6 +113,17 @@ async def test_temporal_stopped_deliveries_are_stored_then_acted_on_once_in_orde
         lines = list_pending_lines(ledger.backlog(), ledger.pending())
         assert lines[0].startswith("5 deliveries waiting to be forwarded")
         assert any(f"product:{ids[0]}" in line for line in lines)
+        await eventually(_tried(ledger), within_s=20)
+        env = {"CSHUB_ENV": "sandbox", "CSHUB_API_DB": str(settings.cshub_api_db)}
+        listed = await asyncio.to_thread(CliRunner().invoke, app, ["webhooks", "list"], env=env)
+        assert listed.exit_code == 0, listed.output
+        assert "5 deliveries waiting to be forwarded" in listed.output
+        assert "temporal unavailable" in listed.output  # the last error of a try
+        as_json = await asyncio.to_thread(
+            CliRunner().invoke, app, ["webhooks", "list", "--json"], env=env
+        )
+        pending = [json.loads(line) for line in as_json.output.splitlines()]
+        assert [p["outcome"] for p in pending] == ["pending"] * 5
 
         await temporal.start()
         await drained(ledger, within_s=60)
@@ -170,6 +183,13 @@ async def test_crm_outage_deal_won_answered_2xx_onboarding_starts_when_it_is_bac
                 ledger.close()
         finally:
             await sandbox.delete("/_sandbox/faults")
+
+
+def _tried(ledger: DeliveryLedger) -> Any:
+    async def check() -> None:
+        assert any(p.last_error for p in ledger.pending())
+
+    return check
 
 
 def _retried(ledger: DeliveryLedger) -> Any:

@@ -26,8 +26,10 @@ from pydantic import BaseModel
 
 from cshub.store import Database, PostgresDatabase, SqliteDatabase, is_postgres
 
-Outcome = Literal["done", "already_done", "suppressed", "retrying", "failed"]
-FINAL_OUTCOMES: frozenset[str] = frozenset({"done", "already_done", "suppressed"})
+Outcome = Literal["done", "already_done", "suppressed", "retrying", "failed", "deferred", "dropped"]
+"""``deferred`` / ``dropped``: an e-mail held back by contact pressure (the summary says
+why): sent later (the row then says ``done``), or not at all."""
+FINAL_OUTCOMES: frozenset[str] = frozenset({"done", "already_done", "suppressed", "dropped"})
 """A key with one of these outcomes is not acted on again."""
 
 
@@ -50,6 +52,8 @@ class ActionRow(BaseModel):
     last_at: datetime
     ref: str | None = None
     error: str | None = None
+    contact_id: str | None = None
+    """E-mails: the CRM contact it went to (contact pressure counts per contact)."""
 
 
 class ActionStore(Protocol):
@@ -99,6 +103,7 @@ _COLUMNS = (
     "last_at",
     "ref",
     "error",
+    "contact_id",
 )
 
 _SCHEMA = """
@@ -117,7 +122,8 @@ CREATE TABLE IF NOT EXISTS actions (
     first_at      TEXT NOT NULL,
     last_at       TEXT NOT NULL,
     ref           TEXT,
-    error         TEXT
+    error         TEXT,
+    contact_id    TEXT
 );
 CREATE INDEX IF NOT EXISTS actions_customer ON actions(customer_id, last_at);
 CREATE INDEX IF NOT EXISTS actions_last ON actions(last_at);
@@ -136,6 +142,13 @@ class SqlActionStore:
             )
         else:
             self._db = where
+        if self._db.dialect == "sqlite":
+            # Stores from before the contact_id column get it (empty for their rows);
+            # PostgreSQL gets it by migration (cshub/migrations/postgresql/).
+            with self._db.tx(write=True) as tx:
+                columns = {r[1] for r in tx.execute("PRAGMA table_info(actions)").rows}
+                if "contact_id" not in columns:
+                    tx.execute("ALTER TABLE actions ADD COLUMN contact_id TEXT")
 
     def close(self) -> None:
         self._db.close()

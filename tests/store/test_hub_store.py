@@ -200,11 +200,13 @@ def test_action_store(store_url: str) -> None:
             outcome="retrying",
             first_at=at,
             last_at=at,
+            contact_id="5001",
         )
         store.upsert(row)
         store.upsert(row.model_copy(update={"outcome": "done", "last_at": at + timedelta(1)}))
         got = store.get(row.key)
         assert got is not None and (got.outcome, got.first_at) == ("done", at)
+        assert got.contact_id == "5001"
         assert [r.key for r in store.for_customer("1001")] == [row.key]
         assert store.for_customer("1001", since=at + timedelta(2)) == []
         assert store.purge(timedelta(days=1), now=at + timedelta(days=3)) == 1

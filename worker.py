@@ -33,6 +33,8 @@ from activities.usage import UsageActivities
 from connectors.factory import Connectors
 from cshub.metrics import metered
 from cshub.settings import Settings
+from domain.contact_pressure import ContactPressurePolicy
+from playbooks.loader import load_playbook
 from workflows.ops_alerts import OpsAlertInterceptor
 from workflows.registry import WORKFLOWS
 
@@ -83,9 +85,16 @@ def workflow_interceptors() -> list[Interceptor]:
 def build_activities(
     connectors: Connectors, config: MessagingConfig, actions: ActionStore | None = None
 ) -> list[Callable[..., Any]]:
-    """``actions``: record the side effects there (and answer for keys already done)."""
+    """``actions``: record the side effects there (and answer for keys already done), and
+    hold customer e-mails back by the contact-pressure policy
+    (``playbooks/contact_pressure.yaml``), which counts what the store says was sent."""
     crm = CrmActivities(connectors.crm)
-    messaging = MessagingActivities(connectors.crm, connectors.mailer, connectors.chat, config)
+    pressure = (
+        load_playbook("contact_pressure", ContactPressurePolicy) if actions is not None else None
+    )
+    messaging = MessagingActivities(
+        connectors.crm, connectors.mailer, connectors.chat, config, actions, pressure
+    )
     support = SupportActivities(connectors.helpdesk, connectors.crm, connectors.chat, config)
     surveys = SurveyActivities(connectors.crm, connectors.helpdesk)
     health_digest = HealthDigestActivities(connectors.crm, connectors.chat, config)
@@ -164,7 +173,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         log.info("worker metrics on %s", telemetry.metrics_url)
     client = await connect(settings, runtime=telemetry.runtime)
     connectors = build_connectors(settings)
-    actions = open_action_store(settings.cshub_actions_db, settings.cshub_actions_retention_days)
+    actions = open_action_store(
+        settings.cshub_actions_db,
+        settings.cshub_actions_retention_days,
+        settings.cshub_database_url,
+    )
     with ThreadPoolExecutor(
         max_workers=settings.worker_max_concurrent_activities, thread_name_prefix="cshub-activity"
     ) as executor:

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from domain.churn_plan import ChurnPlan
+from domain.contact_pressure import ContactPressurePolicy
 from domain.dunning_plan import DunningPlan
 from domain.experiments import Experiment
 from domain.health_model import HealthModel, HealthModels, HealthModelsConfig
@@ -122,6 +123,7 @@ CAMPAIGN_PLAYBOOKS: dict[str, type[BaseModel]] = {
     "winback": WinBackPlan,
     "sla": SlaPolicy,
     "surveys": SurveysPlan,
+    "contact_pressure": ContactPressurePolicy,
 }
 """The campaign playbooks, ``playbooks/<kind>.yaml``, and the model each must satisfy."""
 

@@ -95,7 +95,7 @@ SLACK_REQUIRED: dict[str, frozenset[str]] = {
     "health_digest": frozenset({"csm_name", "workflow_id", "accounts", "owned_accounts"}),
     "ops_failure": frozenset(
         {"kind", "workflow_id", "run_id", "workflow_type", "customer_id", "activity"}
-        | {"gave_up", "error"}
+        | {"gave_up", "command", "error"}
     ),
 }
 # Messages not about one customer's card (a CSM's digest, an ops alert): no company_name,

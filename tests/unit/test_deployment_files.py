@@ -29,8 +29,8 @@ def test_compose_runs_the_worker_and_api_with_real_commands() -> None:
     for name, svc in services.items():
         for volume in svc.get("volumes", []):
             source = volume.split(":")[0]
-            if source.startswith("./"):  # a folder of the repository
-                assert (ROOT / source).is_dir(), (name, source)
+            if source.startswith("./"):  # a folder or file of the repository
+                assert (ROOT / source).exists(), (name, source)
             else:
                 assert source in compose["volumes"], (name, source)
     # The hub's state: its own database on the stack's PostgreSQL, shared by every replica.

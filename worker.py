@@ -54,6 +54,7 @@ def messaging_config(settings: Settings) -> MessagingConfig:
             settings.survey_link_secret.get_secret_value() if settings.survey_link_secret else None
         ),
         suppression_file=settings.cshub_suppression_file,
+        team_locale=settings.cshub_team_locale,
     )
 
 
@@ -82,7 +83,7 @@ def build_activities(
     connectors: Connectors, config: MessagingConfig, actions: ActionStore | None = None
 ) -> list[Callable[..., Any]]:
     """``actions``: record the side effects there (and answer for keys already done)."""
-    crm = CrmActivities(connectors.crm)
+    crm = CrmActivities(connectors.crm, team_locale=config.team_locale)
     messaging = MessagingActivities(connectors.crm, connectors.mailer, connectors.chat, config)
     support = SupportActivities(connectors.helpdesk, connectors.crm, connectors.chat, config)
     surveys = SurveyActivities(connectors.crm, connectors.helpdesk)

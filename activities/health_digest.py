@@ -272,6 +272,7 @@ class HealthDigestActivities:
                 "accounts": [self._account(a) for a in digest.accounts],
                 "extra": {"scored_at": max(stamps) if stamps else None},
             },
+            locale=self._config.team_locale,
         )
         with connector_errors():
             ref = await self._chat.post_message(

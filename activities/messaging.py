@@ -50,6 +50,8 @@ class MessagingConfig:
     public_api_url: str = "http://127.0.0.1:8000"
     survey_link_secret: str | None = None
     suppression_file: Path | None = None
+    team_locale: str = "en-US"
+    """How Slack alerts write money, counts and dates (setting CSHUB_TEAM_LOCALE)."""
 
 
 def _journey_fields(ctx: MessageContext) -> dict[str, Any]:
@@ -311,5 +313,6 @@ class MessagingActivities:
                 "workflow_id": workflow_id,
                 "crm_url": crm_url,
             },
+            locale=self._config.team_locale,
         )
         return await post_slack(self._chat, self._config.alerts_channel, rendered, idempotency_key)

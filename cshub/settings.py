@@ -13,7 +13,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cshub.encryption_keys import KeyFormatError, KeyRing, parse_keys
@@ -113,6 +113,22 @@ class Settings(BaseSettings):
     cshub_app_url: str = "https://app.example.com"
     cshub_unsubscribe_url: str = "https://app.example.com/email-preferences"
     cshub_survey_url: str = "https://app.example.com/survey"
+    # How Slack alerts write money, counts and dates (the text stays English): en-US,
+    # en-GB, es-ES … E-mails follow each contact's own language tag from the CRM.
+    cshub_team_locale: str = "en-US"
+
+    @field_validator("cshub_team_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        from babel import Locale, UnknownLocaleError
+
+        try:
+            Locale.parse(value.strip().replace("-", "_"))
+        except (UnknownLocaleError, ValueError) as exc:
+            raise ValueError(
+                f"unknown locale {value!r} (use a tag like en-US, en-GB, es-ES)"
+            ) from exc
+        return value.strip()
 
     # Worker tuning
     worker_max_concurrent_activities: int = Field(default=50, ge=1)

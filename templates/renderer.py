@@ -44,8 +44,11 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, UndefinedError
 from pydantic import BaseModel
 
+from templates import formatting
+
 __all__ = [
     "DEFAULT_LANGUAGE",
+    "DEFAULT_SLACK_LOCALE",
     "EMAIL_DEFAULTS",
     "SLACK_DEFAULTS",
     "RenderedEmail",
@@ -69,6 +72,8 @@ SUBJECTS_DIRNAME = "subjects"
 
 DEFAULT_LANGUAGE = "en"
 """The language of the top-level e-mail files, and the fallback for every other."""
+DEFAULT_SLACK_LOCALE = "en-US"
+"""The locale of numbers and dates in Slack messages when the team sets none."""
 
 # Keys documented as "may be None" / optional: a caller may leave them out.
 # milestone_title and nudge_message are deliberately absent: the templates that use them
@@ -117,6 +122,8 @@ class RenderedEmail(BaseModel):
     html: str
     language: str = DEFAULT_LANGUAGE
     """The language actually rendered (``en`` when the requested one has no version)."""
+    locale: str = formatting.DEFAULT_LOCALE
+    """The Babel locale of money, counts and dates (``es_MX``, ``en_GB``, ``en_US``)."""
 
 
 class RenderedSlack(BaseModel):
@@ -179,6 +186,7 @@ def _environment_at(root: Path) -> Environment:
     env.filters["slack_escape"] = slack_escape
     env.globals["slack_mention"] = slack_mention
     env.globals["percent"] = percent
+    formatting.install(env)  # money, number, duration, plural, long_date (by `locale`)
     return env
 
 
@@ -411,12 +419,15 @@ def render_email(
     ``language`` is a language tag (``es``, ``es-MX``, ``ES``; None means English): its
     primary subtag picks the translation when ``name`` has a complete one, English
     otherwise. ``RenderedEmail.language`` says which was used. The context gets ``lang``
-    (that language) for the layouts; a ``lang`` passed by the caller is replaced.
+    (that language) for the layouts, and ``locale``, the full tag's Babel locale in that
+    language (``es-MX`` → ``es_MX``, ``en-GB`` → ``en_GB``), for the money, count and
+    date filters; a ``lang`` or ``locale`` passed by the caller is replaced.
     """
     _require_english(name)
     lang = _language_for(name, language)
     ctx = _with_defaults(EMAIL_DEFAULTS, context)
     ctx["lang"] = lang
+    ctx["locale"] = formatting.locale_for(language, lang)
 
     subject_entry = _subjects(lang)[name]
     try:
@@ -429,21 +440,34 @@ def render_email(
     base = f"email/{_prefix(lang)}{name}"
     text = _tidy_text(_render(f"{base}.txt.j2", ctx))
     html = _render(f"{base}.html.j2", ctx)
-    return RenderedEmail(subject=subject, text=text, html=html, language=lang)
+    return RenderedEmail(subject=subject, text=text, html=html, language=lang, locale=ctx["locale"])
 
 
-def render_slack(name: str, context: Mapping[str, Any]) -> RenderedSlack:
-    """Render the Slack message ``name``: fallback text plus validated Block Kit blocks."""
+def render_slack(
+    name: str, context: Mapping[str, Any], locale: str | None = DEFAULT_SLACK_LOCALE
+) -> RenderedSlack:
+    """Render the Slack message ``name``: fallback text plus validated Block Kit blocks.
+
+    The messages are in English; ``locale`` (the team's, setting ``TEAM_LOCALE``: ``en-US``,
+    ``en-GB``, ``es-ES`` …) writes their money, counts and dates."""
     if name not in slack_template_names():
         raise TemplateNotFound(name, SLACK_DIR, f"known: {', '.join(slack_template_names())}")
     path = f"slack/{name}.json.j2"
-    source = _render(path, _with_defaults(SLACK_DEFAULTS, context))
+    ctx = _with_defaults(SLACK_DEFAULTS, context)
+    ctx["locale"] = formatting.locale_for(locale, _slack_language(locale))
+    source = _render(path, ctx)
     try:
         payload = json.loads(source)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path} did not render valid JSON: {exc}") from exc
     text, blocks = _validate_slack(path, payload)
     return RenderedSlack(text=_clip(text, _FALLBACK_MAX), blocks=[_clip_block(b) for b in blocks])
+
+
+def _slack_language(locale: str | None) -> str:
+    """Slack messages are English text, but a team may write numbers and dates its own
+    way (``es-ES``: ``1.000 ¥``, ``1 de marzo de 2027``): the locale keeps its language."""
+    return primary_language(locale)
 
 
 def _validate_slack(path: str, payload: object) -> tuple[str, list[dict[str, Any]]]:

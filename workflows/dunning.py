@@ -318,6 +318,8 @@ class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
             f"{f' (invoice {invoice_id})' if invoice_id else ''}: sequence stopped.\n"
             f"{self._summary_text()}",
             kind="dunning_paid",
+            amount_due_minor=st.amount_due_cents,
+            currency=st.currency,
         )
         self._details()
 
@@ -355,6 +357,8 @@ class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
             f"{len(st.plan.steps)} steps. Company flagged at risk.\n{self._summary_text()}",
             kind="dunning_final_failure",
             day=day,
+            amount_due_minor=st.amount_due_cents,
+            currency=st.currency,
         )
         if plan.start_churn_prevention:
             await self._start_churn_prevention(day)

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain import health_properties as hp
 from domain.health_model import BAND_ORDER, HealthCategory, HealthModel, inputs_from_properties
 from domain.health_scoring import HealthScore, round_half_up, score, trend
+from domain.wording import days
 
 
 class Trigger(StrEnum):
@@ -406,7 +407,7 @@ def _conditions(
         out.append(
             _level(
                 trigger=Trigger.LOW_ADOPTION,
-                reason=f"{adoption:g} % of features in use after {age} days",
+                reason=f"{adoption:g} % of features in use after {days(age)}",
             )
         )
     if (

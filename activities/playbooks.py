@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.models import LoadPlanRequest
 from domain.onboarding_plan import OnboardingPlan
+from domain.strict_yaml import load_yaml_file
 from playbooks.loader import PlaybookError, load_onboarding_plan, playbooks_dir
 
 
@@ -34,7 +35,7 @@ def load_playbook_activity(req: LoadPlaybookRequest) -> dict[str, Any]:
     model (and keeps it for the rest of its life)."""
     path = playbooks_dir() / f"{req.kind}.yaml"
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml_file(path)
     except FileNotFoundError:
         raise ApplicationError(
             f"{path}: playbook not found", type="PlaybookError", non_retryable=True

@@ -24,6 +24,7 @@ from domain.onboarding_plan import OnboardingPlan
 from domain.onboarding_schedule import build_schedule
 from domain.renewal_plan import RenewalPlan
 from domain.sla_policy import SlaPolicy
+from domain.strict_yaml import DuplicateKeyError, load_yaml_file
 from domain.survey_plan import SurveysPlan
 from domain.tiers import Tier
 from domain.winback_plan import WinBackPlan
@@ -60,14 +61,20 @@ def _field(loc: tuple[int | str, ...]) -> str:
     return out or "(file)"
 
 
+def _duplicate(path: Path, exc: DuplicateKeyError) -> PlaybookProblem:
+    return PlaybookProblem(path, f"line {exc.line}", exc.reason)
+
+
 def parse_plan_file(
     path: Path, known_templates: dict[str, set[str]] | None = None
 ) -> OnboardingPlan:
     """Parse one plan file; raise PlaybookError listing every problem found."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml_file(path)
     except FileNotFoundError:
         raise PlaybookError([PlaybookProblem(path, "(file)", "not found")]) from None
+    except DuplicateKeyError as exc:
+        raise PlaybookError([_duplicate(path, exc)]) from None
     except yaml.YAMLError as exc:
         raise PlaybookError([PlaybookProblem(path, "(file)", f"not valid YAML: {exc}")]) from None
     if not isinstance(raw, dict):
@@ -139,9 +146,11 @@ def load_playbook(kind: str, model: type[M], directory: Path | None = None) -> M
 
 def _parse_model_file(path: Path, model: type[M]) -> M:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml_file(path)
     except FileNotFoundError:
         raise PlaybookError([PlaybookProblem(path, "(file)", "not found")]) from None
+    except DuplicateKeyError as exc:
+        raise PlaybookError([_duplicate(path, exc)]) from None
     except yaml.YAMLError as exc:
         raise PlaybookError([PlaybookProblem(path, "(file)", f"not valid YAML: {exc}")]) from None
     try:

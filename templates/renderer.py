@@ -36,7 +36,7 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -44,6 +44,7 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, UndefinedError
 from pydantic import BaseModel
 
+from domain.strict_yaml import DuplicateKeyError, load_yaml_file
 from templates import formatting
 
 __all__ = [
@@ -211,35 +212,6 @@ class _Subject(NamedTuple):
     """The YAML file that defines it, for error messages."""
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """``yaml.safe_load``, except that a key given twice in one mapping is an error
-    (PyYAML would silently keep the last one)."""
-
-
-def _construct_unique_mapping(
-    loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False
-) -> dict[Any, Any]:
-    seen: set[Hashable] = set()
-    for key_node, _value in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if isinstance(key, Hashable):
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping",
-                    node.start_mark,
-                    f"found duplicate key {key!r}",
-                    key_node.start_mark,
-                )
-            seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_unique_mapping,
-)
-
-
 def _language_dir(language: str) -> Path:
     return EMAIL_DIR if language == DEFAULT_LANGUAGE else EMAIL_DIR / language
 
@@ -261,7 +233,9 @@ def _load_subjects(folder: Path) -> dict[str, _Subject]:
     found: dict[str, _Subject] = {}
     for path in sorted(folder.glob("*.yaml")):
         try:
-            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
+            raw = load_yaml_file(path) or {}
+        except DuplicateKeyError as exc:
+            raise ValueError(str(exc)) from exc
         except yaml.YAMLError as exc:
             raise ValueError(f"{path} is not valid YAML: {exc}") from exc
         if not isinstance(raw, dict) or not all(

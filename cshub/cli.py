@@ -7,6 +7,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -127,11 +128,20 @@ def playbooks_validate(
     directory: Annotated[
         Path | None, typer.Argument(help="Playbooks folder (default: the installed one)")
     ] = None,
+    on: Annotated[
+        datetime | None,
+        typer.Option(
+            "--on",
+            formats=["%Y-%m-%d"],
+            help="Validate as of this day (default: today): SLA calendars need holiday "
+            "data for the 12 months after it",
+        ),
+    ] = None,
 ) -> None:
     """Validate every playbook file; list each error with its file and field."""
     from playbooks.loader import validate_all
 
-    files, problems = validate_all(directory)
+    files, problems = validate_all(directory, today=on.date() if on else None)
     for problem in problems:
         typer.echo(f"error: {problem}", err=True)
     if problems:

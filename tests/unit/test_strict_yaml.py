@@ -4,13 +4,16 @@ critical first-response target went from 15 minutes to 10 hours."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
 from activities.playbooks import LoadPlaybookRequest, load_playbook_activity
 from domain.sla_policy import SlaPolicy
@@ -84,13 +87,12 @@ def test_a_second_critical_block_in_the_sla_playbook_is_refused(tmp_path: Path) 
         _load_in(root, "sla")
 
 
-def _load_in(root: Path, kind: str) -> object:
-    import os
-
+def _load_in(root: Path, kind: str) -> Any:
+    """What the load_playbook activity returns a workflow, from the playbooks in ``root``."""
     before = os.environ.get("CSHUB_PLAYBOOKS_DIR")
     os.environ["CSHUB_PLAYBOOKS_DIR"] = str(root)
     try:
-        return load_playbook_activity(LoadPlaybookRequest(kind=kind))
+        return ActivityEnvironment().run(load_playbook_activity, LoadPlaybookRequest(kind=kind))
     finally:
         if before is None:
             del os.environ["CSHUB_PLAYBOOKS_DIR"]

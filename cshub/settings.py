@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     cshub_suppression_file: Path | None = None
     cshub_public_api_url: str = "http://127.0.0.1:8000"
     survey_link_secret: SecretStr | None = None
+    # Rotation: the secrets links were signed with before, comma-separated, still
+    # accepted by the API (the current SURVEY_LINK_SECRET signs and is tried first).
+    survey_link_previous_secrets: SecretStr | None = None
 
     # What customers see in e-mails
     cshub_sender_name: str = "cshub"
@@ -272,6 +275,19 @@ class Settings(BaseSettings):
         missing = [n.upper() for n in WEBHOOK_SECRET_FIELDS if getattr(self, n) is None]
         if missing:
             raise SettingsError(f"cshub api needs these webhook secrets set: {', '.join(missing)}")
+
+    @property
+    def survey_link_secrets(self) -> list[str]:
+        """The secrets survey links are verified with: SURVEY_LINK_SECRET (which signs)
+        first, then SURVEY_LINK_PREVIOUS_SECRETS; empty when no secret is set."""
+        if self.survey_link_secret is None or not self.survey_link_secret.get_secret_value():
+            return []
+        previous = self.survey_link_previous_secrets
+        older = previous.get_secret_value().split(",") if previous else []
+        return [
+            self.survey_link_secret.get_secret_value(),
+            *(s.strip() for s in older if s.strip()),
+        ]
 
     @property
     def closed_won_stages(self) -> frozenset[str]:

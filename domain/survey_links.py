@@ -1,11 +1,17 @@
 """Signed one-click links for the exit, CSAT and NPS surveys: one link per answer, so a
 customer answers with a single click and nobody can forge an answer for another customer
-(or change the score, the survey or, for CSAT and NPS, the expiry time of a link)."""
+(or change the score, the survey or, for CSAT and NPS, the expiry time of a link).
+
+Links are signed with one secret and verified against a list (current first): rotating
+the secret puts the old one second (``SURVEY_LINK_PREVIOUS_SECRETS``), so links already
+in inboxes keep working until they expire, and a secret removed from the list stops
+verifying anything signed with it."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from urllib.parse import urlencode
@@ -44,9 +50,24 @@ def _same(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
 
 
-def verify_exit_survey(secret: str, customer_id: str, reason: str, campaign: str, sig: str) -> bool:
-    expected = _signature(secret, customer_id, reason, campaign)
-    return _same(expected, sig)
+Secrets = str | Sequence[str]
+"""One secret, or the accepted ones with the current (signing) one first."""
+
+
+def _secrets(secrets: Secrets) -> tuple[str, ...]:
+    found = (secrets,) if isinstance(secrets, str) else tuple(secrets)
+    if not found or not all(found):
+        raise ValueError("survey links need at least one secret, and no empty one")
+    return found
+
+
+def verify_exit_survey(
+    secrets: Secrets, customer_id: str, reason: str, campaign: str, sig: str
+) -> bool:
+    """True when ``sig`` was made with any of ``secrets`` (all are tried: no early exit
+    that would tell which one matched)."""
+    matches = [_same(_signature(s, customer_id, reason, campaign), sig) for s in _secrets(secrets)]
+    return any(matches)
 
 
 # ---------------------------------------------------------------- CSAT and NPS
@@ -71,9 +92,8 @@ def _sign(secret: str, *parts: object) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
-def _check(secret: str, sig: str, expires: int, now: datetime, *parts: object) -> LinkCheck:
-    expected = _sign(secret, *parts, expires)
-    if not _same(expected, sig):
+def _check(secrets: Secrets, sig: str, expires: int, now: datetime, *parts: object) -> LinkCheck:
+    if not any([_same(_sign(s, *parts, expires), sig) for s in _secrets(secrets)]):
         return LinkCheck.INVALID
     if now.timestamp() > expires:
         return LinkCheck.EXPIRED
@@ -105,7 +125,7 @@ def csat_links(
 
 
 def verify_csat_link(
-    secret: str,
+    secrets: Secrets,
     ticket_id: str,
     survey: str,
     score: int,
@@ -113,7 +133,7 @@ def verify_csat_link(
     sig: str,
     now: datetime | None = None,
 ) -> LinkCheck:
-    return _check(secret, sig, expires, now or datetime.now(UTC), "csat", ticket_id, survey, score)
+    return _check(secrets, sig, expires, now or datetime.now(UTC), "csat", ticket_id, survey, score)
 
 
 def nps_links(
@@ -147,7 +167,7 @@ def nps_links(
 
 
 def verify_nps_link(
-    secret: str,
+    secrets: Secrets,
     customer_id: str,
     contact_id: str,
     quarter: str,
@@ -158,7 +178,7 @@ def verify_nps_link(
     now: datetime | None = None,
 ) -> LinkCheck:
     return _check(
-        secret,
+        secrets,
         sig,
         expires,
         now or datetime.now(UTC),

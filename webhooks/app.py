@@ -407,7 +407,7 @@ def create_app(
         accept_language: str | None = ACCEPT_LANGUAGE,
     ) -> HTMLResponse:
         if not verify_exit_survey(
-            secret("survey_link_secret"), customer, reason.value, campaign, sig
+            settings.survey_link_secrets, customer, reason.value, campaign, sig
         ):
             return _bad_link(
                 f"exit-survey link for customer {customer}: bad signature", accept_language
@@ -488,7 +488,7 @@ def create_app(
         ):
             return _bad_link(f"malformed CSAT link for ticket {ticket[:20]!r}", accept_language)
         check = verify_csat_link(
-            secret("survey_link_secret"), ticket, survey, int(score), int(exp), sig
+            settings.survey_link_secrets, ticket, survey, int(score), int(exp), sig
         )
         if check is not LinkCheck.VALID:
             return _bad_link(
@@ -532,7 +532,7 @@ def create_app(
         ):
             return _bad_link(f"malformed NPS link for customer {customer[:20]!r}", accept_language)
         check = verify_nps_link(
-            secret("survey_link_secret"),
+            settings.survey_link_secrets,
             customer,
             contact,
             quarter,

@@ -56,3 +56,11 @@ def test_team_locale_is_checked_at_start_up(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("CSHUB_TEAM_LOCALE", "xx-nowhere")
     with pytest.raises(SettingsError, match="CSHUB_TEAM_LOCALE"):
         load_settings()
+
+
+def test_survey_link_secrets_current_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SURVEY_LINK_SECRET", "new")
+    monkeypatch.setenv("SURVEY_LINK_PREVIOUS_SECRETS", " old , older,")
+    assert load_settings().survey_link_secrets == ["new", "old", "older"]
+    monkeypatch.delenv("SURVEY_LINK_PREVIOUS_SECRETS")
+    assert load_settings().survey_link_secrets == ["new"]

@@ -3,9 +3,11 @@ connectors instead of HubSpot/Slack/SMTP, so ops can see what a playbook will do
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +28,7 @@ from connectors.recording import (
 from cshub.binaries import temporal_test_server
 from cshub.search_attributes import ensure_search_attributes
 from cshub.settings import Settings
+from cshub.terminal import ProgressFn
 from domain.onboarding import ActionRecord, OnboardingInput
 from domain.tiers import Tier
 from playbooks.loader import load_onboarding_plan
@@ -58,6 +61,22 @@ def recording_connectors() -> Connectors:
     )
 
 
+SIMULATION_PROGRESS: ContextVar[ProgressFn | None] = ContextVar("SIMULATION_PROGRESS", default=None)
+"""Set by the CLI on a terminal: told the simulated days as they pass (a long period,
+years of renewals, takes a while even with time skipping)."""
+
+
+async def _watch_simulated_days(env: WorkflowEnvironment, days: int) -> None:
+    show = SIMULATION_PROGRESS.get()
+    if show is None:
+        return
+    start = await env.get_current_time()
+    while True:
+        elapsed = (await env.get_current_time() - start).days
+        show("simulated days", min(elapsed, days), days)
+        await asyncio.sleep(0.25)
+
+
 async def simulate_timeline(
     run: Any,
     inp: BaseModel,
@@ -82,6 +101,7 @@ async def simulate_timeline(
         runtime=_quiet_runtime(),
     )
     await ensure_search_attributes(env.client)
+    watcher = asyncio.ensure_future(_watch_simulated_days(env, days))
     try:
         with ThreadPoolExecutor(max_workers=8) as executor:
             worker = create_worker(env.client, settings, recording_connectors(), executor=executor)
@@ -117,6 +137,7 @@ async def simulate_timeline(
                 if desc.status is WorkflowExecutionStatus.RUNNING:
                     await handle.terminate("simulation window ended")
     finally:
+        watcher.cancel()
         await env.shutdown()
     actions = progress["actions"] if isinstance(progress, dict) else progress.actions
     out = []

@@ -128,3 +128,49 @@ async def test_report_health_shows_progress_on_a_terminal_not_with_json(
     out = await run("--json")
     assert tty.getvalue() == ""
     assert json.loads(out)["total"] > 0
+
+
+async def test_health_sweep_shows_its_progress_query_while_waiting(tty: io.StringIO) -> None:
+    """`cshub health sweep` waits on the workflow's result and asks its progress query
+    every second meanwhile (a query failing during a continue-as-new is skipped)."""
+    from cshub.cli import _with_sweep_progress
+    from domain.health_sweep import SweepCounts, SweepProgress
+
+    class Handle:
+        queries = 0
+
+        async def result(self) -> SweepProgress:
+            await asyncio.sleep(1.5)
+            return SweepProgress(pages_done=3, done=True, counts=SweepCounts(scored=150))
+
+        async def query(self, name: str, result_type: type[SweepProgress]) -> SweepProgress:
+            assert name == "progress"
+            self.queries += 1
+            if self.queries == 1:
+                raise RuntimeError("no answer during continue-as-new")
+            return SweepProgress(pages_done=2, counts=SweepCounts(scored=100))
+
+    handle = Handle()
+    result = await _with_sweep_progress(handle)  # type: ignore[arg-type]
+    assert result.counts.scored == 150
+    assert handle.queries >= 2
+    assert "companies scored (2 pages)" in tty.getvalue()
+
+
+async def test_support_report_tells_the_runs_read() -> None:
+    from cshub.report import TICKETS, _read_all
+
+    class Reader:
+        async def read(self, source: object, execution: object) -> object:
+            return execution
+
+    calls: list[tuple[str, int, int | None]] = []
+    read = await _read_all(
+        Reader(),  # type: ignore[arg-type]
+        TICKETS,
+        ["a", "b", "c"],  # type: ignore[list-item]
+        lambda what, done, total: calls.append((what, done, total)),
+    )
+    assert read == ["a", "b", "c"]
+    assert calls[0] == ("TicketSlaWorkflow runs read", 0, 3)
+    assert calls[-1] == ("TicketSlaWorkflow runs read", 3, 3)

@@ -211,6 +211,8 @@ def _slack(name: str, locale: str = "en-US", **overrides: Any) -> str:
         ("renewal_reminder", {"extra": {"days_left": 30}}, "renewal in 30 days"),
         ("renewal_overdue", {"extra": {"days_overdue": 1}}, "was due 1 day ago"),
         ("renewal_overdue", {"extra": {"days_overdue": 3}}, "was due 3 days ago"),
+        ("nps_detractor", {"extra": {"responses": 1, "company_nps": -100}}, "(1 answer)"),
+        ("nps_detractor", {"extra": {"responses": 3, "company_nps": 33}}, "(3 answers)"),
     ],
 )
 def test_counts_in_slack_messages_follow_cldr(

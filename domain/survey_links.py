@@ -62,11 +62,11 @@ def _secrets(secrets: Secrets) -> tuple[str, ...]:
 
 
 def verify_exit_survey(
-    secrets: Secrets, customer_id: str, reason: str, campaign: str, sig: str
+    secret: Secrets, customer_id: str, reason: str, campaign: str, sig: str
 ) -> bool:
-    """True when ``sig`` was made with any of ``secrets`` (all are tried: no early exit
-    that would tell which one matched)."""
-    matches = [_same(_signature(s, customer_id, reason, campaign), sig) for s in _secrets(secrets)]
+    """True when ``sig`` was made with ``secret``, or any of a list of secrets (all are
+    tried: no early exit that would tell which one matched)."""
+    matches = [_same(_signature(s, customer_id, reason, campaign), sig) for s in _secrets(secret)]
     return any(matches)
 
 
@@ -125,7 +125,7 @@ def csat_links(
 
 
 def verify_csat_link(
-    secrets: Secrets,
+    secret: Secrets,
     ticket_id: str,
     survey: str,
     score: int,
@@ -133,7 +133,7 @@ def verify_csat_link(
     sig: str,
     now: datetime | None = None,
 ) -> LinkCheck:
-    return _check(secrets, sig, expires, now or datetime.now(UTC), "csat", ticket_id, survey, score)
+    return _check(secret, sig, expires, now or datetime.now(UTC), "csat", ticket_id, survey, score)
 
 
 def nps_links(
@@ -167,7 +167,7 @@ def nps_links(
 
 
 def verify_nps_link(
-    secrets: Secrets,
+    secret: Secrets,
     customer_id: str,
     contact_id: str,
     quarter: str,
@@ -178,7 +178,7 @@ def verify_nps_link(
     now: datetime | None = None,
 ) -> LinkCheck:
     return _check(
-        secrets,
+        secret,
         sig,
         expires,
         now or datetime.now(UTC),

@@ -21,6 +21,7 @@ from domain.strict_yaml import DuplicateKeyError, load_yaml_file, load_yaml_text
 from playbooks.loader import (
     PACKAGE_DIR,
     PlaybookError,
+    load_experiment,
     load_health_model,
     load_health_models,
     load_outreach_plan,
@@ -129,6 +130,18 @@ def test_health_models_and_outreach_with_a_key_twice_are_refused(tmp_path: Path)
     line = _duplicate_line(outreach, f"{first_key}: 1", f"{first_key}:")
     with pytest.raises(PlaybookError, match=rf"outreach.yaml: line {line}: key '{first_key}'"):
         load_outreach_plan(root)
+
+
+def test_an_experiment_with_a_key_twice_is_refused(tmp_path: Path) -> None:
+    root = _playbooks_copy(tmp_path)
+    experiment = root / "experiments" / "professional_kickoff.yaml"
+    line = _duplicate_line(experiment, "status: running", "status: draft")
+    with pytest.raises(PlaybookError, match=rf"line {line}: key 'status' given twice"):
+        load_experiment("professional_kickoff", root)
+    _, problems = validate_all(root)
+    assert [(p.file.name, p.field) for p in problems] == [
+        ("professional_kickoff.yaml", f"line {line}")
+    ]
 
 
 def test_demo_data_with_a_key_twice_is_refused(tmp_path: Path) -> None:

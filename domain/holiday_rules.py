@@ -71,7 +71,7 @@ def years_around(today: date) -> list[int]:
     return list(range(today.year - 1, today.year + 3))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)
 def _calendar(country: str, subdivision: str | None, years: tuple[int, ...]) -> Any:
     import holidays  # a large package: loaded by the processes that expand rules only
 

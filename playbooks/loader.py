@@ -204,10 +204,21 @@ def prepare_playbook(kind: str, raw: Any, path: Path, today: date | None = None)
         except HolidayRuleError as exc:
             problems.append(PlaybookProblem(path, f"calendars.{name}.holiday_rules", str(exc)))
             continue
-        cal["holidays"] = sorted({*own, *dates}, key=str)
+        cal["holidays"] = sorted({*(_as_date(d) for d in own), *dates}, key=str)
     if problems:
         raise PlaybookError(problems)
     return out
+
+
+def _as_date(value: Any) -> Any:
+    """A quoted "2027-03-15" as the date it names (so it merges with the rules' dates);
+    anything else as it is, for the model to report."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return value
+    return value
 
 
 def holiday_coverage_problems(

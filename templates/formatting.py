@@ -55,7 +55,7 @@ _UNITS = {
 }
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)  # tags come from CRM data: bounded
 def _parse(tag: str) -> Locale | None:
     try:
         return Locale.parse(tag.replace("-", "_"))

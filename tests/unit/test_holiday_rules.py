@@ -186,3 +186,18 @@ def test_the_activity_hands_the_workflow_dates_not_rules() -> None:
     assert us["holiday_rules"]["country"] == "US"  # kept, for the UI's readers
     policy = SlaPolicy.model_validate(raw)  # what the workflow does with it
     assert date(2032, 11, 26) in policy.calendars["us_business"].holidays  # day after T.
+
+
+def test_the_teams_own_days_are_added_to_the_rules(tmp_path: Path) -> None:
+    rules = {"country": "US", "exclude": ["Columbus Day", "Veterans Day"]}
+    own = [date(2027, 3, 15), "2027-11-25", "2027-08-02"]  # an offsite, a duplicate, quoted
+    root = _playbooks(
+        tmp_path,
+        {"timezone": "America/New_York", "holiday_rules": rules, "holidays": own},
+    )
+    days = _weekdays(
+        load_playbook("sla", SlaPolicy, root, today=date(2027, 2, 1)).calendars["us_business"], 2027
+    )
+    assert {"2027-03-15", "2027-08-02", "2027-11-25"} <= set(days)
+    assert days.count("2027-11-25") == 1
+    assert "2027-11-26" not in days  # no closed_days_after here

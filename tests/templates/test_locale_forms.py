@@ -276,6 +276,8 @@ def test_renewal_email_writes_the_date_as_the_contacts_region_does(
         ("renewal_reminder", "es-ES", "*Renewal date*\n1 de marzo de 2027"),
         ("renewal_overdue", "en-US", "*Renewal date*\nMarch 1, 2027"),
         ("renewal_overdue", "en-GB", "*Renewal date*\n1 March 2027"),
+        ("renewal_churned", "en-US", "*Renewal date*\nMarch 1, 2027"),
+        ("renewal_churned", "es-ES", "*Renewal date*\n1 de marzo de 2027"),
     ],
 )
 def test_slack_dates_follow_the_team_locale(name: str, locale: str, expected: str) -> None:

@@ -294,6 +294,8 @@ def test_slack_dates_follow_the_team_locale(name: str, locale: str, expected: st
     ("tag", "language", "expected"),
     [
         ("es-MX", "es", "es_MX"),
+        ("es-mx", "es", "es_MX"),  # HubSpot's hs_language is lower-case
+        (" en-us ", "en", "en_US"),
         ("es_419", "es", "es_419"),
         ("ES", "es", "es"),
         ("en-GB", "en", "en_GB"),

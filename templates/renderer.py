@@ -17,8 +17,10 @@ English (the top-level files) is the reference: every e-mail has an English vers
 a translation is optional. ``render_email(name, ctx, language="es-MX")`` uses the Spanish
 version when all three of its parts (subject, HTML, text) exist, and English for all three
 otherwise, never a mix. The renderer sets ``lang`` (the language actually used) in the
-context for the layouts. Files whose name starts with ``_`` are partials (layouts, macros,
-shared copy) and are not templates of their own.
+context for the layouts, and ``locale`` (the Babel locale of the full tag, e.g. ``es_MX``)
+for the money, count and date filters of templates/formatting.py; a macro file that uses
+them is imported ``with context``. Files whose name starts with ``_`` are partials
+(layouts, macros, shared copy) and are not templates of their own.
 
 Variables are strict: a template that uses a variable the caller did not pass fails with
 ``jinja2.UndefinedError`` naming it, instead of sending "Hi ," to a customer. The only
@@ -422,7 +424,7 @@ def render_slack(
 ) -> RenderedSlack:
     """Render the Slack message ``name``: fallback text plus validated Block Kit blocks.
 
-    The messages are in English; ``locale`` (the team's, setting ``TEAM_LOCALE``: ``en-US``,
+    The messages are in English; ``locale`` (the team's, setting ``CSHUB_TEAM_LOCALE``: ``en-US``,
     ``en-GB``, ``es-ES`` …) writes their money, counts and dates."""
     if name not in slack_template_names():
         raise TemplateNotFound(name, SLACK_DIR, f"known: {', '.join(slack_template_names())}")
@@ -440,7 +442,7 @@ def render_slack(
 
 def _slack_language(locale: str | None) -> str:
     """Slack messages are English text, but a team may write numbers and dates its own
-    way (``es-ES``: ``1.000 ¥``, ``1 de marzo de 2027``): the locale keeps its language."""
+    way (``es-ES``: ``1.000 JPY``, ``1 de marzo de 2027``): the locale keeps its language."""
     return primary_language(locale)
 
 

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from babel.numbers import format_currency, format_decimal, get_currency_precision
 from babel.units import format_unit
 from jinja2 import Undefined, pass_context
@@ -33,6 +33,7 @@ __all__ = [
     "install",
     "locale_for",
     "long_date",
+    "long_datetime",
     "minor_unit_digits",
     "money",
     "number",
@@ -164,6 +165,24 @@ def long_date(value: Any, locale: str | None = None, fmt: str = "long") -> str:
     return format_date(day, format=fmt, locale=_locale(locale))
 
 
+def long_datetime(value: Any, locale: str | None = None) -> str:
+    """An instant (aware ``datetime`` or ISO ``2026-05-04T06:00:00Z``) in UTC, as the
+    locale writes a date and a time: "May 4, 2026, 6:00 AM UTC" (en-US), "4 May 2026,
+    06:00 UTC" (en-GB). Anything else is shown as given ("" for None)."""
+    at: dt.datetime | None = value if isinstance(value, dt.datetime) else None
+    if isinstance(value, str) and _ISO_DATE.match(value.strip()):
+        try:
+            at = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            at = None
+    if at is None or at.tzinfo is None:
+        return "" if value is None else str(value)
+    at = at.astimezone(dt.UTC)
+    loc = _locale(locale)
+    when = format_date(at.date(), format="long", locale=loc)
+    return f"{when}, {format_time(at.time(), format='short', locale=loc)} UTC"
+
+
 # ------------------------------------------------------------------- Jinja filters
 
 
@@ -216,6 +235,12 @@ def _date_filter(ctx: Context, value: Any, fmt: str = "long") -> str:
     return long_date(value, _ctx_locale(ctx), fmt)
 
 
+@pass_context
+def _datetime_filter(ctx: Context, value: Any) -> str:
+    _defined(value)
+    return long_datetime(value, _ctx_locale(ctx))
+
+
 def install(env: Any) -> None:
     """Add the filters to a Jinja environment: ``money(currency)``, ``number``,
     ``duration(unit)``, ``plural(one, other)``, ``long_date``. Each reads ``locale``
@@ -225,3 +250,4 @@ def install(env: Any) -> None:
     env.filters["duration"] = _duration_filter
     env.filters["plural"] = _plural_filter
     env.filters["long_date"] = _date_filter
+    env.filters["long_datetime"] = _datetime_filter

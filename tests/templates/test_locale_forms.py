@@ -223,6 +223,16 @@ def test_counts_in_slack_messages_follow_cldr(
     assert "1 days" not in text
 
 
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [("en-US", "due March 1, 2027, 2:30\u202fPM UTC."), ("en-GB", "due 1 March 2027, 14:30 UTC.")],
+)
+def test_sla_warning_writes_the_due_time_in_the_team_locale(locale: str, expected: str) -> None:
+    extra = {"minutes_left": 20, "due_at": "2027-03-01T14:30:00+00:00", "target": "1 h"}
+    text = _slack("sla_warning", locale, ticket_id="7", extra=extra)
+    assert expected in text, text
+
+
 @pytest.mark.parametrize(("owned", "expected"), [(1, "of 1 account"), (12, "of 12 accounts")])
 def test_health_digest_counts_accounts(owned: int, expected: str) -> None:
     account = {

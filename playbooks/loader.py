@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from domain.churn_plan import ChurnPlan
+from domain.contact_pressure import ContactPressurePolicy
 from domain.dunning_plan import DunningPlan
 from domain.experiments import Experiment
 from domain.health_model import HealthModel, HealthModels, HealthModelsConfig
@@ -34,6 +35,7 @@ from domain.holiday_rules import (
 from domain.onboarding_plan import OnboardingPlan
 from domain.onboarding_schedule import build_schedule
 from domain.renewal_plan import RenewalPlan
+from domain.risk_detectors import DetectorRules
 from domain.sla_policy import SlaPolicy
 from domain.strict_yaml import DuplicateKeyError, load_yaml_file
 from domain.survey_plan import SurveysPlan
@@ -138,6 +140,7 @@ CAMPAIGN_PLAYBOOKS: dict[str, type[BaseModel]] = {
     "winback": WinBackPlan,
     "sla": SlaPolicy,
     "surveys": SurveysPlan,
+    "contact_pressure": ContactPressurePolicy,
 }
 """The campaign playbooks, ``playbooks/<kind>.yaml``, and the model each must satisfy."""
 
@@ -343,6 +346,22 @@ def load_outreach_plan(directory: Path | None = None) -> OutreachPlan:
     return plan
 
 
+RISK_DIR = "risk"
+DETECTORS_FILE = "detectors.yaml"
+"""``playbooks/risk/detectors.yaml``: the risk detectors' thresholds."""
+
+
+def risk_dir(directory: Path | None = None) -> Path:
+    """``<playbooks>/risk``; a playbooks folder without one uses the shipped files."""
+    base = (directory or playbooks_dir()) / RISK_DIR
+    return base if base.is_dir() else PACKAGE_DIR / RISK_DIR
+
+
+def load_detector_rules(directory: Path | None = None) -> DetectorRules:
+    """Load ``playbooks/risk/detectors.yaml`` (PlaybookError names every bad field)."""
+    return _parse_model_file(risk_dir(directory) / DETECTORS_FILE, DetectorRules)
+
+
 def plan_name_for(tier: Tier, override: str | None = None) -> str:
     return override or tier.value
 
@@ -396,6 +415,11 @@ def validate_all(
         problems.extend(exc.problems)
     try:
         load_outreach_plan(root)
+    except PlaybookError as exc:
+        problems.extend(exc.problems)
+    files.append(risk_dir(root) / DETECTORS_FILE)
+    try:
+        load_detector_rules(root)
     except PlaybookError as exc:
         problems.extend(exc.problems)
     experiment_files = sorted(experiments_dir(root).glob("*.yaml"))

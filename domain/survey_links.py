@@ -1,6 +1,6 @@
 """Signed one-click links for the exit, CSAT and NPS surveys: one link per answer, so a
 customer answers with a single click and nobody can forge an answer for another customer
-(or change the score, the survey or, for CSAT and NPS, the expiry time of a link).
+(or change the score, the survey or the expiry time of a link).
 
 Links are signed with one secret and verified against a list (current first): rotating
 the secret puts the old one second (``SURVEY_LINK_PREVIOUS_SECRETS``), so links already
@@ -19,29 +19,46 @@ from urllib.parse import urlencode
 from domain.lifecycle import ExitReason
 
 EXIT_SURVEY_PATH = "/survey/exit"
+EXIT_LINK_DAYS = 30
+"""How long an exit-survey link is accepted after its e-mail was sent."""
 
 
-def _signature(secret: str, customer_id: str, reason: str, campaign: str) -> str:
+class EmptySecretError(ValueError):
+    """The survey-link secret is empty: a link signed with it would be forgeable."""
+
+
+def _require_secret(secret: str) -> None:
+    if not secret or not secret.strip():
+        raise EmptySecretError("the survey-link secret (SURVEY_LINK_SECRET) is empty")
+
+
+def _legacy_exit_signature(secret: str, customer_id: str, reason: str, campaign: str) -> str:
+    """Links sent before exit links carried an expiry time (kept to tell them apart)."""
     message = f"exit-survey|{customer_id}|{reason}|{campaign}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
 def exit_survey_links(
-    base_url: str, secret: str, customer_id: str, campaign: str
+    base_url: str, secret: str, customer_id: str, campaign: str, *, expires: int
 ) -> dict[str, str]:
-    """Reason → URL for every exit reason. ``campaign`` ties the answer to one e-mail."""
-    links = {}
-    for reason in ExitReason:
-        query = urlencode(
+    """Reason → URL for every exit reason. ``campaign`` ties the answer to one e-mail
+    (one answer per e-mail, whichever reason is clicked first); ``expires`` (unix
+    seconds) is signed with the rest."""
+    _require_secret(secret)
+    return {
+        reason.value: _url(
+            base_url,
+            EXIT_SURVEY_PATH,
             {
                 "customer": customer_id,
                 "reason": reason.value,
                 "campaign": campaign,
-                "sig": _signature(secret, customer_id, reason.value, campaign),
-            }
+                "exp": expires,
+                "sig": _sign(secret, "exit", customer_id, reason.value, campaign, expires),
+            },
         )
-        links[reason.value] = f"{base_url.rstrip('/')}{EXIT_SURVEY_PATH}?{query}"
-    return links
+        for reason in ExitReason
+    }
 
 
 def _same(expected: str, given: str) -> bool:
@@ -55,19 +72,33 @@ Secrets = str | Sequence[str]
 
 
 def _secrets(secrets: Secrets) -> tuple[str, ...]:
+    """The usable keys: an empty key signs nothing (every link would be forgeable)."""
     found = (secrets,) if isinstance(secrets, str) else tuple(secrets)
-    if not found or not all(found):
-        raise ValueError("survey links need at least one secret, and no empty one")
-    return found
+    return tuple(s for s in found if s and s.strip())
 
 
 def verify_exit_survey(
-    secret: Secrets, customer_id: str, reason: str, campaign: str, sig: str
-) -> bool:
-    """True when ``sig`` was made with ``secret``, or any of a list of secrets (all are
-    tried: no early exit that would tell which one matched)."""
-    matches = [_same(_signature(s, customer_id, reason, campaign), sig) for s in _secrets(secret)]
-    return any(matches)
+    secret: Secrets,
+    customer_id: str,
+    reason: str,
+    campaign: str,
+    expires: int | None,
+    sig: str,
+    now: datetime | None = None,
+) -> LinkCheck:
+    """``expires`` None: a link from before links expired; genuine ones say EXPIRED.
+    ``secret`` may be a list (current first): every key is tried."""
+    keys = _secrets(secret)
+    if not keys:
+        return LinkCheck.INVALID
+    if expires is None:
+        legacy = any(
+            [_same(_legacy_exit_signature(k, customer_id, reason, campaign), sig) for k in keys]
+        )
+        return LinkCheck.EXPIRED if legacy else LinkCheck.INVALID
+    return _check(
+        keys, sig, expires, now or datetime.now(UTC), "exit", customer_id, reason, campaign
+    )
 
 
 # ---------------------------------------------------------------- CSAT and NPS
@@ -88,12 +119,16 @@ class LinkCheck(StrEnum):
 
 
 def _sign(secret: str, *parts: object) -> str:
+    _require_secret(secret)
     message = "|".join(str(p) for p in parts).encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
 def _check(secrets: Secrets, sig: str, expires: int, now: datetime, *parts: object) -> LinkCheck:
-    if not any([_same(_sign(s, *parts, expires), sig) for s in _secrets(secrets)]):
+    keys = _secrets(secrets)
+    if not keys:
+        return LinkCheck.INVALID  # an empty key signs nothing: every link would be forgeable
+    if not any([_same(_sign(k, *parts, expires), sig) for k in keys]):
         return LinkCheck.INVALID
     if now.timestamp() > expires:
         return LinkCheck.EXPIRED

@@ -283,7 +283,7 @@ async def test_links_signed_before_a_secret_rotation_still_work_until_it_is_remo
         return [
             csat_links(base, secret, "5001", "0" * 16, exp)[4],
             nps_links(base, secret, "1003", "2003", "2026-Q4", "0" * 16, exp)[9],
-            exit_survey_links(base, secret, "1003", "c" * 16)["too_expensive"],
+            exit_survey_links(base, secret, "1003", "c" * 16, expires=exp)["too_expensive"],
         ]
 
     rotated = api_settings.model_copy(

@@ -20,7 +20,7 @@ from domain.strict_yaml import load_yaml_file
 
 DEFAULT_DATA_FILE = Path(__file__).with_name("demo_data.yaml")
 
-Tier = Literal["community", "starter", "professional", "enterprise"]
+Tier = Literal["community", "starter", "professional", "enterprise", "agency"]
 TicketStatus = Literal["new", "open", "pending", "hold", "solved", "closed"]
 TicketPriority = Literal["low", "normal", "high", "urgent"]
 

@@ -62,6 +62,8 @@ class MessagingConfig:
     public_api_url: str = "http://127.0.0.1:8000"
     survey_link_secret: str | None = None
     suppression_file: Path | None = None
+    team_locale: str = "en-US"
+    """How Slack alerts write money, counts and dates (setting CSHUB_TEAM_LOCALE)."""
 
 
 def _tier_of(details: CustomerDetails) -> Tier | None:
@@ -434,5 +436,6 @@ class MessagingActivities:
                 "workflow_id": workflow_id,
                 "crm_url": crm_url,
             },
+            locale=self._config.team_locale,
         )
         return await post_slack(self._chat, self._config.alerts_channel, rendered, idempotency_key)

@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,8 +18,11 @@ from domain.lifecycle import ExitReason, RiskFactor
 from domain.tiers import Tier
 
 if TYPE_CHECKING:
+    from temporalio.client import WorkflowHandle
+
     from cshub.simulate import SimulatedAction
     from domain.experiment_stats import ExperimentReport
+    from domain.health_sweep import SweepProgress
 
 app = typer.Typer(
     help="cshub: customer-success automation on Temporal.",
@@ -152,11 +156,20 @@ def playbooks_validate(
     directory: Annotated[
         Path | None, typer.Argument(help="Playbooks folder (default: the installed one)")
     ] = None,
+    on: Annotated[
+        datetime | None,
+        typer.Option(
+            "--on",
+            formats=["%Y-%m-%d"],
+            help="Validate as of this day (default: today): SLA calendars need holiday "
+            "data for the 12 months after it",
+        ),
+    ] = None,
 ) -> None:
     """Validate every playbook file; list each error with its file and field."""
     from playbooks.loader import validate_all
 
-    files, problems = validate_all(directory)
+    files, problems = validate_all(directory, today=on.date() if on else None)
     for problem in problems:
         typer.echo(f"error: {problem}", err=True)
     if problems:
@@ -189,24 +202,39 @@ def simulate_onboarding(
         events = [parse_product_event(text, n) for n, text in enumerate(event or [])]
     except ValueError as exc:
         raise _fail(f"--event: {exc}") from None
-    actions = asyncio.run(run(tier, days, plan, events))
+    actions = _simulate(lambda: run(tier, days, plan, events), as_json)
     if as_json:
         typer.echo(json.dumps([a.model_dump() for a in actions], indent=2))
         return
-    typer.echo(f"{'day':>4}  {'channel':<9} {'template':<22} summary")
-    for a in actions:
-        typer.echo(f"{a.day:>4}  {a.channel:<9} {a.template or '-':<22} {a.summary}")
-    typer.echo(f"{len(actions)} actions")
+    _print_actions(actions, as_json=False)
 
 
 def _print_actions(actions: Sequence[SimulatedAction], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps([a.model_dump() for a in actions], indent=2))
         return
-    typer.echo(f"{'day':>4}  {'channel':<10} {'template':<28} summary")
-    for a in actions:
-        typer.echo(f"{a.day:>4}  {a.channel:<10} {a.template or '-':<28} {a.summary}")
+    from domain.text_table import table_lines
+
+    rows = [("day", "channel", "template", "summary")]
+    rows += [(str(a.day), a.channel, a.template or "-", a.summary) for a in actions]
+    for line in table_lines(rows, (True, False, False, False)):
+        typer.echo(line)
     typer.echo(f"{len(actions)} actions")
+
+
+def _simulate(
+    run: Callable[[], Coroutine[Any, Any, list[SimulatedAction]]], as_json: bool
+) -> list[SimulatedAction]:
+    """Run a simulation, with the simulated days as a progress bar on a terminal."""
+    from cshub.simulate import SIMULATION_PROGRESS
+    from cshub.terminal import progress
+
+    with progress(enabled=not as_json) as show:
+        token = SIMULATION_PROGRESS.set(show)
+        try:
+            return asyncio.run(run())
+        finally:
+            SIMULATION_PROGRESS.reset(token)
 
 
 _DAYS_HELP = "Simulated days (default: until the workflow ends)"
@@ -237,7 +265,7 @@ def simulate_dunning(
     """Print what the dunning sequence would do after a failed payment."""
     from cshub.simulate import simulate_dunning as run
 
-    _print_actions(asyncio.run(run(paid_on_day, days)), as_json)
+    _print_actions(_simulate(lambda: run(paid_on_day, days), as_json), as_json)
 
 
 @simulate_app.command("churn")
@@ -258,7 +286,7 @@ def simulate_churn(
     from cshub.simulate import simulate_churn as run
 
     risks = [r.value for r in risk or []]
-    _print_actions(asyncio.run(run(risks, score, recover_on_day, days)), as_json)
+    _print_actions(_simulate(lambda: run(risks, score, recover_on_day, days), as_json), as_json)
 
 
 @simulate_app.command("winback")
@@ -275,7 +303,7 @@ def simulate_winback(
     """Print what the win-back campaign would do after a customer churned."""
     from cshub.simulate import simulate_winback as run
 
-    _print_actions(asyncio.run(run(answer_on_day, reason.value, days)), as_json)
+    _print_actions(_simulate(lambda: run(answer_on_day, reason.value, days), as_json), as_json)
 
 
 @simulate_app.command("renewal")
@@ -305,7 +333,10 @@ def simulate_renewal(
     if (move_to_days is None) != (move_on_day is None):
         raise _fail("--move-to-days and --move-on-day go together")
     _print_actions(
-        asyncio.run(run(renewal_in_days, days, move_to_days, move_on_day, renew_on_day)), as_json
+        _simulate(
+            lambda: run(renewal_in_days, days, move_to_days, move_on_day, renew_on_day), as_json
+        ),
+        as_json,
     )
 
 
@@ -385,11 +416,13 @@ def report_support(
         render_table,
         support_report_for,
     )
+    from cshub.terminal import progress
 
     try:
         settings = load_settings()
         start, end = parse_period(since, until, datetime.now(UTC))
-        metrics = asyncio.run(support_report_for(settings, start, end, where))
+        with progress(enabled=not as_json) as show:
+            metrics = asyncio.run(support_report_for(settings, start, end, where, show))
     except (SettingsError, ValueError, InvalidFilter) as exc:
         raise _fail(str(exc)) from None
     except ReportError as exc:  # Temporal unreachable or refusing
@@ -409,10 +442,13 @@ def report_health(
     category and tier, average score and trend, each CSM's book, the at-risk list (worst
     first); writes a PNG bar chart."""
     from cshub.health_report import HealthReportError, health_report_for, write_chart
+    from cshub.terminal import progress
     from domain.health_report import render_text
 
     try:
-        report = health_report_for(load_settings())
+        settings = load_settings()
+        with progress(enabled=not as_json) as show:
+            report = health_report_for(settings, show)
     except SettingsError as exc:
         raise _fail(str(exc)) from None
     except HealthReportError as exc:  # the CRM unreachable or refusing
@@ -630,7 +666,7 @@ def health_sweep(
         )
         if not wait:
             return f"health sweep running: {handle.id} (run {handle.result_run_id})"
-        result: SweepProgress = await handle.result()
+        result: SweepProgress = await _with_sweep_progress(handle)
         c = result.counts
         cats = ", ".join(f"{k} {v}" for k, v in sorted(c.by_category.items())) or "-"
         fired = ", ".join(f"{k} {v}" for k, v in sorted(c.fired.items())) or "none"
@@ -645,6 +681,22 @@ def health_sweep(
         typer.echo(asyncio.run(go()))
     except SettingsError as exc:
         raise _fail(str(exc)) from None
+
+
+async def _with_sweep_progress(handle: WorkflowHandle[Any, SweepProgress]) -> SweepProgress:
+    """The sweep's result; meanwhile, on a terminal, its ``progress`` query every second
+    (pages and companies scored so far)."""
+    from cshub.terminal import progress
+    from domain.health_sweep import SweepProgress
+
+    result = asyncio.ensure_future(handle.result())
+    with progress() as show:
+        while not result.done():
+            with contextlib.suppress(Exception):  # no answer during a continue-as-new
+                now = await handle.query("progress", result_type=SweepProgress)
+                show(f"companies scored ({now.pages_done} pages)", now.counts.scored, None)
+            await asyncio.wait([result], timeout=1.0)
+    return await result
 
 
 @webhooks_app.command("list")

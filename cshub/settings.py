@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cshub.encryption_keys import KeyFormatError, KeyRing, parse_keys
@@ -152,12 +152,31 @@ class Settings(BaseSettings):
     cshub_suppression_file: Path | None = None
     cshub_public_api_url: str = "http://127.0.0.1:8000"
     survey_link_secret: SecretStr | None = None
+    # Rotation: the secrets links were signed with before, comma-separated, still
+    # accepted by the API (the current SURVEY_LINK_SECRET signs and is tried first).
+    survey_link_previous_secrets: SecretStr | None = None
 
     # What customers see in e-mails
     cshub_sender_name: str = "cshub"
     cshub_app_url: str = "https://app.example.com"
     cshub_unsubscribe_url: str = "https://app.example.com/email-preferences"
     cshub_survey_url: str = "https://app.example.com/survey"
+    # How Slack alerts write money, counts and dates (the text stays English): en-US,
+    # en-GB, es-ES … E-mails follow each contact's own language tag from the CRM.
+    cshub_team_locale: str = "en-US"
+
+    @field_validator("cshub_team_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        from babel import Locale, UnknownLocaleError
+
+        try:
+            Locale.parse(value.strip().replace("-", "_"))
+        except (UnknownLocaleError, ValueError) as exc:
+            raise ValueError(
+                f"unknown locale {value!r} (use a tag like en-US, en-GB, es-ES)"
+            ) from exc
+        return value.strip()
 
     # Worker tuning
     worker_max_concurrent_activities: int = Field(default=50, ge=1)
@@ -360,6 +379,19 @@ class Settings(BaseSettings):
         if self.cshub_api_docs is None:
             return self.cshub_env is Environment.SANDBOX
         return self.cshub_api_docs
+
+    @property
+    def survey_link_secrets(self) -> list[str]:
+        """The secrets survey links are verified with: SURVEY_LINK_SECRET (which signs)
+        first, then SURVEY_LINK_PREVIOUS_SECRETS; empty when no secret is set."""
+        if self.survey_link_secret is None or not self.survey_link_secret.get_secret_value():
+            return []
+        previous = self.survey_link_previous_secrets
+        older = previous.get_secret_value().split(",") if previous else []
+        return [
+            self.survey_link_secret.get_secret_value(),
+            *(s.strip() for s in older if s.strip()),
+        ]
 
     @property
     def closed_won_stages(self) -> frozenset[str] | None:

@@ -32,6 +32,7 @@ from domain.health_model import (
 from domain.health_scoring import HealthScore, round_half_up, score, trend
 from domain.risk_detectors import RiskRaise
 from domain.usage import USAGE_AS_OF
+from domain.wording import days
 
 
 class Trigger(StrEnum):
@@ -462,7 +463,7 @@ def _conditions(
         out.append(
             _level(
                 trigger=Trigger.LOW_ADOPTION,
-                reason=f"{adoption:g} % of features in use after {age} days",
+                reason=f"{adoption:g} % of features in use after {days(age)}",
             )
         )
     if cur in plan.expansion.categories:

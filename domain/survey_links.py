@@ -1,11 +1,17 @@
 """Signed one-click links for the exit, CSAT and NPS surveys: one link per answer, so a
 customer answers with a single click and nobody can forge an answer for another customer
-(or change the score, the survey or the expiry time of a link)."""
+(or change the score, the survey or the expiry time of a link).
+
+Links are signed with one secret and verified against a list (current first): rotating
+the secret puts the old one second (``SURVEY_LINK_PREVIOUS_SECRETS``), so links already
+in inboxes keep working until they expire, and a secret removed from the list stops
+verifying anything signed with it."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from urllib.parse import urlencode
@@ -61,8 +67,18 @@ def _same(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
 
 
+Secrets = str | Sequence[str]
+"""One secret, or the accepted ones with the current (signing) one first."""
+
+
+def _secrets(secrets: Secrets) -> tuple[str, ...]:
+    """The usable keys: an empty key signs nothing (every link would be forgeable)."""
+    found = (secrets,) if isinstance(secrets, str) else tuple(secrets)
+    return tuple(s for s in found if s and s.strip())
+
+
 def verify_exit_survey(
-    secret: str,
+    secret: Secrets,
     customer_id: str,
     reason: str,
     campaign: str,
@@ -70,14 +86,18 @@ def verify_exit_survey(
     sig: str,
     now: datetime | None = None,
 ) -> LinkCheck:
-    """``expires`` None: a link from before links expired; genuine ones say EXPIRED."""
-    if not secret or not secret.strip():
+    """``expires`` None: a link from before links expired; genuine ones say EXPIRED.
+    ``secret`` may be a list (current first): every key is tried."""
+    keys = _secrets(secret)
+    if not keys:
         return LinkCheck.INVALID
     if expires is None:
-        legacy = _same(_legacy_exit_signature(secret, customer_id, reason, campaign), sig)
+        legacy = any(
+            [_same(_legacy_exit_signature(k, customer_id, reason, campaign), sig) for k in keys]
+        )
         return LinkCheck.EXPIRED if legacy else LinkCheck.INVALID
     return _check(
-        secret, sig, expires, now or datetime.now(UTC), "exit", customer_id, reason, campaign
+        keys, sig, expires, now or datetime.now(UTC), "exit", customer_id, reason, campaign
     )
 
 
@@ -104,11 +124,11 @@ def _sign(secret: str, *parts: object) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
-def _check(secret: str, sig: str, expires: int, now: datetime, *parts: object) -> LinkCheck:
-    if not secret or not secret.strip():
+def _check(secrets: Secrets, sig: str, expires: int, now: datetime, *parts: object) -> LinkCheck:
+    keys = _secrets(secrets)
+    if not keys:
         return LinkCheck.INVALID  # an empty key signs nothing: every link would be forgeable
-    expected = _sign(secret, *parts, expires)
-    if not _same(expected, sig):
+    if not any([_same(_sign(k, *parts, expires), sig) for k in keys]):
         return LinkCheck.INVALID
     if now.timestamp() > expires:
         return LinkCheck.EXPIRED
@@ -140,7 +160,7 @@ def csat_links(
 
 
 def verify_csat_link(
-    secret: str,
+    secret: Secrets,
     ticket_id: str,
     survey: str,
     score: int,
@@ -182,7 +202,7 @@ def nps_links(
 
 
 def verify_nps_link(
-    secret: str,
+    secret: Secrets,
     customer_id: str,
     contact_id: str,
     quarter: str,

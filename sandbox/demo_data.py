@@ -14,8 +14,9 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from domain.strict_yaml import load_yaml_file
 
 DEFAULT_DATA_FILE = Path(__file__).with_name("demo_data.yaml")
 
@@ -234,7 +235,7 @@ def load_demo_data(path: Path | None = None) -> DemoData:
     the offending entries.
     """
     source = path or DEFAULT_DATA_FILE
-    raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+    raw = load_yaml_file(source)
     if not isinstance(raw, dict):
         raise ValueError(f"{source}: expected a mapping at the top level")
     return DemoData.model_validate(raw)

@@ -586,7 +586,7 @@ def create_app(
         if exp and not _digits(exp, 12):
             return _bad_link(f"malformed exit-survey link for customer {customer}", accept_language)
         check = verify_exit_survey(
-            secret("survey_link_secret"),
+            settings.survey_link_secrets,
             customer,
             reason.value,
             campaign,
@@ -687,7 +687,7 @@ def create_app(
         ):
             return _bad_link(f"malformed CSAT link for ticket {ticket[:20]!r}", accept_language)
         check = verify_csat_link(
-            secret("survey_link_secret"), ticket, survey, int(score), int(exp), sig
+            settings.survey_link_secrets, ticket, survey, int(score), int(exp), sig
         )
         if check is not LinkCheck.VALID:
             return _bad_link(
@@ -731,7 +731,7 @@ def create_app(
         ):
             return _bad_link(f"malformed NPS link for customer {customer[:20]!r}", accept_language)
         check = verify_nps_link(
-            secret("survey_link_secret"),
+            settings.survey_link_secrets,
             customer,
             contact,
             quarter,

@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.onboarding import NextAction
     from domain.search_attributes import LifecycleStage
+    from domain.wording import count_noun
     from workflows.campaign import CampaignActions, load_plan, start_abandoned_child
     from workflows.common import (
         CustomerActions,
@@ -389,7 +390,7 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
             if st.recovery_streak >= plan.recovery.consecutive_checks:
                 st.status = ChurnOutcome.RECOVERED
                 await self._finish(
-                    f"health at or above {threshold:g} for {st.recovery_streak} checks"
+                    f"health at or above {threshold:g} for {count_noun(st.recovery_streak, 'check')}"
                 )
             self._details()
             return
@@ -560,8 +561,10 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
         score = "unknown" if st.health_score is None else f"{st.health_score:g}"
         return (
             f"Risk factors: {self._factors_text()}. Health score: {score}. "
-            f"{st.checks_done} weekly checks, {self._act.count('email')} e-mails, "
-            f"{self._act.count('crm_task')} CSM tasks, {st.escalations} escalations."
+            f"{count_noun(st.checks_done, 'weekly check')}, "
+            f"{count_noun(self._act.count('email'), 'e-mail')}, "
+            f"{count_noun(self._act.count('crm_task'), 'CSM task')}, "
+            f"{count_noun(st.escalations, 'escalation')}."
         )
 
     def _summary(self) -> ChurnSummary:

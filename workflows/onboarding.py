@@ -55,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.search_attributes import LifecycleStage
     from domain.send_window import SendWindow, local_date, local_send_time
     from domain.tiers import ProductEventType, Tier
+    from domain.wording import count_noun
     from workflows.common import (
         LOOKUP_RETRY,
         CustomerActions,
@@ -977,7 +978,8 @@ class OnboardingWorkflow(Steerable):
         return (
             f"Milestones reached: {', '.join(s.milestones_reached) or 'none'}. "
             f"Missed: {', '.join(s.milestones_missed) or 'none'}. "
-            f"{s.emails_sent} e-mails, {s.tasks_created} CSM tasks, {s.alerts_sent} alerts."
+            f"{count_noun(s.emails_sent, 'e-mail')}, {count_noun(s.tasks_created, 'CSM task')}, "
+            f"{count_noun(s.alerts_sent, 'alert')}."
         )
 
     def _summary(self) -> OnboardingSummary:

@@ -77,7 +77,11 @@ def test_digest_gives_valid_blocks() -> None:
     ]
     assert "What to do" in message.blocks[5]["text"]["text"]
     context = message.blocks[6]["elements"][0]["text"]
-    assert context == "Health sweep of 2026-05-04T06:00:00Z · workflow `health-digest-2026-05-04`"
+    assert context == (
+        "Health sweep of May 4, 2026, 6:00\u202fAM UTC · workflow `health-digest-2026-05-04`"
+    )
+    british = render_slack(NAME, digest_context(), locale="en-GB")
+    assert "Health sweep of 4 May 2026, 06:00 UTC" in json.dumps(british.blocks)
     for text in strings(message.model_dump()):
         assert "None" not in text
         assert not LEFTOVER_SYNTAX.search(text), text

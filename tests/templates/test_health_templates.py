@@ -14,7 +14,6 @@ from markupsafe import escape
 from templates.renderer import RenderedSlack, render_email, render_slack
 from tests.templates.test_rendering import LEFTOVER_SYNTAX, all_parts, mrkdwn_texts, strings
 
-NBSP = "\u00a0"
 SEATS = {"limit_name": "licensed seats", "used": 87.0, "limit": 100.0, "percent": 87.0}
 RUNS = {"limit_name": "workflow runs this month", "used": 8750.0, "limit": 10000.0, "percent": 87.5}
 DECLINE = {
@@ -122,8 +121,13 @@ def test_usage_warning_in_spanish_translates_the_limit_and_groups_digits_safely(
     assert "ha utilizado el 87.5% de sus ejecuciones de flujos de trabajo de este mes" in (
         spanish.text
     )
-    # RAE: a space groups five digits and more, never a comma or point (read as decimals).
-    assert f"Uso actual: 8750 de 10{NBSP}000 ejecuciones de flujos de trabajo" in spanish.text
+    # Numbers as the contact's region writes them (Babel, CLDR): Mexico groups with a
+    # comma and writes a decimal point; Spain groups with a point and
+    # writes a decimal comma.
+    assert "Uso actual: 8,750 de 10,000 ejecuciones de flujos de trabajo" in spanish.text
+    spain = render_email("usage_limit_warning", ctx(extra=RUNS), language="es-ES")
+    assert "Uso actual: 8.750 de 10.000 ejecuciones de flujos de trabajo" in spain.text
+    assert "(87,5%)" in spain.text and "el 87,5% de un límite" in spain.subject
     assert "workflow runs" not in spanish.text
     seats = render_email("usage_limit_warning", ctx(extra=SEATS), language="es")
     assert "87 de 100 licencias de usuario (87%)" in seats.text

@@ -115,9 +115,13 @@ async def test_weekly_outreach_by_factor_escalation_once_per_drop_and_recovery(
     assert company["cshub_churn_campaign_outcome"] == "recovered"
     assert company["cshub_risk_status"] == "healthy"
     assert company["cshub_churn_campaign_started"] < company["cshub_churn_campaign_ended"]
-    assert any(
-        n.startswith("Churn-prevention campaign ended: recovered") for n in notes(box, customer)
-    )
+    (ended,) = [
+        n
+        for n in notes(box, customer)
+        if n.startswith("Churn-prevention campaign ended: recovered")
+    ]
+    assert "5 weekly checks," in ended and "2 escalations." in ended
+    assert "for 1 checks" not in ended
     assert len(slack_texts(box, "churn prevention ended")) == 1
 
 

@@ -43,6 +43,31 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+class CommandError(Exception):
+    """A command could not do its job; the message names what it tried and the variable
+    that sets it (printed without a traceback, exit code 1)."""
+
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from cshub.settings import Settings
+
+
+async def _connect(settings: Settings) -> Client:
+    """Connect to Temporal, or say where it was looked for and how to change that."""
+    from cshub.temporal_client import connect
+
+    try:
+        return await connect(settings)
+    except RuntimeError as exc:
+        raise CommandError(
+            f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS, or "
+            f"CSHUB_TEMPORAL_PORT for a `cshub dev` stack; namespace "
+            f"{settings.temporal_namespace}): {exc}"
+        ) from None
+
+
 @app.command()
 def dev() -> None:
     """Run the whole hub locally: Temporal dev server + UI, worker, emulators, demo data."""
@@ -265,12 +290,11 @@ def onboarding_start(
 ) -> None:
     """Start a customer's onboarding (or join the one already running)."""
     from cshub.starters import start_onboarding
-    from cshub.temporal_client import connect
     from domain.onboarding import OnboardingInput
 
     async def go() -> str:
         settings = load_settings()
-        client = await connect(settings)
+        client = await _connect(settings)
         handle = await start_onboarding(
             client,
             settings.temporal_task_queue,
@@ -289,12 +313,11 @@ def onboarding_start(
 @onboarding_app.command("progress")
 def onboarding_progress(customer_id: Annotated[str, typer.Argument(help="CRM company id")]) -> None:
     """Print the journey's progress (the `progress` query) as JSON."""
-    from cshub.temporal_client import connect
     from workflows.onboarding import OnboardingWorkflow, onboarding_workflow_id
 
     async def go() -> str:
         settings = load_settings()
-        client = await connect(settings)
+        client = await _connect(settings)
         handle = client.get_workflow_handle_for(
             OnboardingWorkflow.run, onboarding_workflow_id(customer_id)
         )
@@ -387,14 +410,19 @@ def health_explain(customer_id: Annotated[str, typer.Argument(help="CRM company 
     from playbooks.loader import PlaybookError
 
     try:
-        crm = build_connectors(load_settings()).crm
+        settings = load_settings()
+        crm = build_connectors(settings).crm
         typer.echo(explain_customer(crm, customer_id), nl=False)
     except SettingsError as exc:
         raise _fail(str(exc)) from None
     except (CustomerNotFound, PlaybookError) as exc:
         raise _fail(str(exc)) from None
     except ConnectorError as exc:
-        typer.echo(f"the CRM did not answer: {exc}", err=True)
+        typer.echo(
+            f"the CRM at {settings.hubspot_url} (HUBSPOT_BASE_URL, or CSHUB_SANDBOX_PORT for "
+            f"a `cshub dev` stack) did not answer: {exc}",
+            err=True,
+        )
         raise typer.Exit(code=1) from None
 
 
@@ -416,7 +444,6 @@ def health_sweep(
     the schedule's sweeps have their own ids)."""
     from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
-    from cshub.temporal_client import connect
     from domain.health_sweep import (
         HEALTH_SWEEP_DRY_RUN_ID,
         HEALTH_SWEEP_WORKFLOW_ID,
@@ -426,7 +453,7 @@ def health_sweep(
 
     async def go() -> str:
         settings = load_settings()
-        client = await connect(settings)
+        client = await _connect(settings)
         handle = await client.start_workflow(
             "HealthSweepWorkflow",
             HealthSweepInput(
@@ -468,11 +495,10 @@ def setup() -> None:
     upgrade; running it again changes only what differs."""
     from cshub.schedules import apply_schedules
     from cshub.search_attributes import SearchAttributeError, ensure_search_attributes
-    from cshub.temporal_client import connect
 
     async def go() -> list[str]:
         settings = load_settings()
-        client = await connect(settings)
+        client = await _connect(settings)
         lines = [f"search attribute {x}" for x in await ensure_search_attributes(client)]
         return lines + [f"schedule {x}" for x in await apply_schedules(client, settings)]
 
@@ -500,7 +526,14 @@ def timeline(
 
     try:
         settings = load_settings()
-        rows = read_timeline(settings.cshub_actions_db, customer_id, parse_since(since), limit)
+        db = settings.cshub_actions_db
+        if not db.is_file():  # reading never creates an empty store
+            raise _fail(
+                f"no action record at {db.resolve()} (CSHUB_ACTIONS_DB; default: the data "
+                f"folder CSHUB_DATA_DIR={settings.cshub_data_dir}, where `cshub dev` and the "
+                "worker keep it)"
+            )
+        rows = read_timeline(db, customer_id, parse_since(since), limit)
     except (SettingsError, ValueError) as exc:
         raise _fail(str(exc)) from None
     if as_json:
@@ -521,11 +554,10 @@ def timeline(
 def schedules_apply() -> None:
     """Create or update the health sweep (daily) and health digest (weekly) schedules."""
     from cshub.schedules import apply_schedules
-    from cshub.temporal_client import connect
 
     async def go() -> list[str]:
         settings = load_settings()
-        return await apply_schedules(await connect(settings), settings)
+        return await apply_schedules(await _connect(settings), settings)
 
     try:
         for line in asyncio.run(go()):
@@ -535,8 +567,21 @@ def schedules_apply() -> None:
 
 
 def main() -> None:
+    from temporalio.service import RPCError
+
     try:
         app()
     except SettingsError as exc:
         typer.echo(str(exc), err=True)
         sys.exit(2)
+    except CommandError as exc:
+        typer.echo(str(exc), err=True)
+        sys.exit(1)
+    except RPCError as exc:  # Temporal answered, but no
+        settings = load_settings()
+        typer.echo(
+            f"Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS) answered "
+            f"{exc.status.name}: {exc}",
+            err=True,
+        )
+        sys.exit(1)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -567,16 +569,38 @@ def schedules_apply() -> None:
 
 
 def main() -> None:
+    code = _run()
+    if _TEMPORAL_BRIDGE in sys.modules:
+        # The Temporal SDK's Rust threads can outlive the interpreter's finalization and
+        # abort the process after its work is done ("Fatal Python error:
+        # PyGILState_Release", temporalio/sdk-python#300): leave without finalizing.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+_TEMPORAL_BRIDGE = "temporalio.bridge.temporal_sdk_bridge"
+
+
+def _run() -> int:
+    """Run the command; its exit code (errors printed without a traceback)."""
     from temporalio.service import RPCError
 
     try:
         app()
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        typer.echo(str(exc.code), err=True)
+        return 1
     except SettingsError as exc:
         typer.echo(str(exc), err=True)
-        sys.exit(2)
+        return 2
     except CommandError as exc:
         typer.echo(str(exc), err=True)
-        sys.exit(1)
+        return 1
     except RPCError as exc:  # Temporal answered, but no
         settings = load_settings()
         typer.echo(
@@ -584,4 +608,5 @@ def main() -> None:
             f"{exc.status.name}: {exc}",
             err=True,
         )
-        sys.exit(1)
+        return 1
+    return 0

@@ -213,6 +213,9 @@ def create_app(
         "steer cshub's workflows. 2xx means durably accepted (or deliberately ignored); "
         "503 means retry later; 401 bad signature; 413 body over 1 MiB; 422 invalid payload.",
         lifespan=lifespan,
+        # /docs is served from the package's own files (webhooks/docs_routes.py), not a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
 
     async def verified_body(
@@ -613,6 +616,9 @@ def create_app(
     from webhooks.timeline_routes import add_timeline_route
 
     add_timeline_route(app, settings)
+    from webhooks.docs_routes import add_docs_routes
+
+    add_docs_routes(app)
     return app
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -193,7 +194,7 @@ def test_commands_from_another_shell_then_a_restart_repeats_nothing(
     assert rc == 0 and "Helios Logistics (customer 1005)" in out, out
     rc, out = cli(stack, "report", "support", "--json")
     assert rc == 0, out
-    assert json.loads(out)["tickets_read"] == 3  # the demo tickets 5001-5003
+    assert json.loads(out)["tickets_read"] == 2  # the demo tickets 5001 and 5003
     chart = stack["root"] / "health.png"
     rc, out = cli(stack, "report", "health", "--json", "--chart", str(chart))
     assert rc == 0 and chart.stat().st_size > 0, out
@@ -250,3 +251,23 @@ def test_commands_from_another_shell_then_a_restart_repeats_nothing(
         repeated = [k for k, n in collections.Counter(sent).items() if n > 1]
         assert not repeated, f"{kind} sent twice: {repeated}"
     assert len(before["emails"]) >= 5 and len(before["tasks"]) >= 3 and before["slack"]
+
+
+def test_the_readme_start_examples_are_not_the_demos_workflows() -> None:
+    """Starting a README example on `cshub dev` starts it, not "already running"."""
+    from cshub.dev import DEMO_CUSTOMERS, DEMO_NPS_CUSTOMERS, DEMO_TICKETS
+    from domain.health_sweep import HEALTH_SWEEP_WORKFLOW_ID
+    from domain.surveys import nps_workflow_id
+    from domain.ticket_sla import ticket_sla_workflow_id
+    from tests.test_ui_examples import README, readme_examples
+
+    demo = {f"onboarding-{c}" for c in DEMO_CUSTOMERS}
+    demo |= {ticket_sla_workflow_id(t) for t in DEMO_TICKETS}
+    demo |= {nps_workflow_id(c) for c in DEMO_NPS_CUSTOMERS}
+    demo |= {HEALTH_SWEEP_WORKFLOW_ID, "onboarding-1008"}  # 1008: the webhook walkthrough
+    examples = {wf_id for _, wf_id, _ in readme_examples()}
+    assert len(examples) >= 11 and not examples & demo, examples & demo
+    text = README.read_text(encoding="utf-8")
+    onboarding = text[text.index("## Onboarding journeys") : text.index("### Dry runs")]
+    started = set(re.findall(r"--workflow-id (\S+)|workflow id `(\S+)`", onboarding))
+    assert started and not {a or b for a, b in started} & demo

@@ -29,7 +29,7 @@ from activities.models import (
     MessageContext,
 )
 from activities.slack_post import post_slack
-from connectors.base import Chat, Contact, Crm, Mailer, OutgoingEmail, Owner
+from connectors.base import Chat, Company, Contact, Crm, Mailer, OutgoingEmail, Owner
 from connectors.errors import PermanentConnectorError
 from domain.health_properties import ACCOUNT_EXECUTIVE
 from domain.send_window import SendWindow, out_of_quiet_hours, zone_known
@@ -52,9 +52,10 @@ class MessagingConfig:
     suppression_file: Path | None = None
 
 
-def _journey_fields(ctx: MessageContext) -> dict[str, Any]:
+def _journey_fields(ctx: MessageContext, company: Company) -> dict[str, Any]:
     return {
-        "tier": ctx.tier.value if ctx.tier else None,
+        # The journey's tier, else the CRM's (a health sweep's outreach carries none).
+        "tier": ctx.tier.value if ctx.tier else (company.tier or None),
         "day": ctx.day,
         "phase_name": ctx.phase_name,
         "next_step": ctx.next_step,
@@ -153,7 +154,7 @@ class MessagingActivities:
             {"contact": contact.id} if contact.id else {"email": contact.email}
         )
         context: dict[str, Any] = {
-            **_journey_fields(req.context),
+            **_journey_fields(req.context, details.company),
             "company_name": details.company.name,
             "company": dict(details.company.properties),
             "contact_first_name": contact.first_name,
@@ -301,7 +302,7 @@ class MessagingActivities:
         rendered = render_slack(
             template,
             {
-                **_journey_fields(ctx),
+                **_journey_fields(ctx, details.company),
                 "company_name": details.company.name,
                 "customer_id": customer_id,
                 "csm_name": details.csm.full_name if details.csm else None,

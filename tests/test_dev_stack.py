@@ -202,6 +202,28 @@ def test_commands_from_another_shell_then_a_restart_repeats_nothing(
     rc, out = cli(stack, "timeline", "1003", "--json")
     assert rc == 0, out
     assert any(r["kind"] == "usage_limit_alert" for r in json.loads(out)), out
+    # What people read: Slack's escapes stay in Slack, scores have one decimal at most,
+    # alerts name the tier the CRM knows.
+    rc, out = cli(stack, "timeline", "1004", "--json")
+    assert rc == 0, out
+    summaries = [r["summary"] for r in json.loads(out)]
+    assert ":rocket: Quill & Co started Starter onboarding" in summaries, summaries
+    assert not [x for x in summaries if "&amp;" in x], summaries
+    slack = outbox(stack)["slack_messages"]
+    assert any(m["text"] == ":rocket: Quill &amp; Co started Starter onboarding" for m in slack)
+    health = [m for m in slack if "health score" in m["text"]]
+    assert any(
+        "Helios Logistics: first health score is 55.4 (At risk)" in m["text"] for m in health
+    )
+    assert not [m["text"] for m in health if re.search(r"\d\.\d\d", m["text"])], health
+    tiers = [
+        f["text"]
+        for m in slack
+        for b in m["blocks"]
+        for f in b.get("fields") or []
+        if f["text"].startswith("*Tier*")
+    ]
+    assert tiers and "*Tier*\n-" not in tiers, tiers
     # The token the banner prints opens the timeline API.
     token = banner.split("Timeline API token", 1)[1].split()[0]
     resp = httpx.get(

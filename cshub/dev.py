@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import secrets
+import shutil
 import signal
 import socket
 import sys
@@ -250,6 +251,18 @@ async def keep_closed_workflows(client: Client, retention: timedelta) -> None:
     )
 
 
+def cli_command() -> str:
+    """How to type ``cshub`` here: bare when it is on PATH (an activated venv), else the
+    path this process was started with (``.venv/bin/cshub`` from ``make dev``)."""
+    started = Path(sys.argv[0])
+    on_path = shutil.which("cshub")
+    if on_path and started.name == "cshub" and Path(on_path).resolve() == started.resolve():
+        return "cshub"
+    if started.name == "cshub":
+        return str(started)
+    return ".venv/bin/cshub"
+
+
 API_TOKEN_FILE_NAME = "api-token"
 SANDBOX_STATE_FILE_NAME = "sandbox-state.pickle"
 
@@ -293,8 +306,8 @@ def webhook_help(settings: Settings, api_url: str) -> str:
         "Sandbox webhook secrets (local only; production reads them from the environment):\n"
         f"{secrets}\n"
         "Send a signed test event:\n"
-        f"  .venv/bin/cshub send-test-event hubspot deal-won --customer 1008 --url {api_url}\n"
-        f"  .venv/bin/cshub send-test-event product workflow-created --customer 1008 "
+        f"  {cli_command()} send-test-event hubspot deal-won --customer 1008 --url {api_url}\n"
+        f"  {cli_command()} send-test-event product workflow-created --customer 1008 "
         f"--url {api_url}"
     )
 
@@ -447,7 +460,8 @@ async def run_dev(dev: DevSettings) -> None:
                     print(
                         "Schedules: "
                         + "; ".join(schedules)
-                        + "\n  then: cshub health explain 1005 · cshub report health",
+                        + f"\n  then: {cli_command()} health explain 1005 · "
+                        f"{cli_command()} report health",
                         flush=True,
                     )
                     runtime = write_runtime(
@@ -455,8 +469,9 @@ async def run_dev(dev: DevSettings) -> None:
                         dev_runtime(settings, overrides, dev, sandbox.http_url, api.url),
                     )
                     print(
-                        f"Other shells: every cshub command finds this stack through {runtime}"
-                        f" (CSHUB_DATA_DIR={dev.cshub_data_dir})",
+                        f"Other shells: cshub commands find this stack through {runtime} "
+                        f"(from another folder: export CSHUB_DATA_DIR="
+                        f"{dev.cshub_data_dir.resolve()})",
                         flush=True,
                     )
                     await stop.wait()

@@ -432,8 +432,14 @@ async def run_dev(dev: DevSettings) -> None:
                         f"  Outbox JSON       {sandbox.http_url}/api/outbox\n"
                         f"  Temporal gRPC     {address}   (namespace default, "
                         f"task queue {settings.temporal_task_queue})\n"
-                        f"  SMTP sink         {sandbox.smtp_host}:{sandbox.smtp_port}\n"
-                        f"  Webhook API       {api.url}   (OpenAPI {api.url}/docs)\n"
+                        + (
+                            ""
+                            if dev.cshub_temporal_port == 7233
+                            else f"                    temporal CLI: --address {address} "
+                            f"(or export TEMPORAL_ADDRESS={address})\n"
+                        )
+                        + f"  SMTP sink         {sandbox.smtp_host}:{sandbox.smtp_port}\n"
+                        f"  Webhook API       {api.url}   (API docs {api.url}/docs)\n"
                         f"  Metrics           {telemetry.metrics_url or 'off'}   "
                         f"(and {api.url}/metrics)\n"
                         f"  Data folder       {dev.cshub_data_dir.resolve()}   (sandbox "

@@ -20,6 +20,7 @@ from temporalio.worker import Interceptor, Worker
 from activities.action_log import ActionStore, open_action_store
 from activities.audit import audit_activities
 from activities.crm import CrmActivities
+from activities.experiments import ExperimentActivities
 from activities.health import HealthActivities, load_health_playbooks
 from activities.health_digest import HealthDigestActivities
 from activities.messaging import MessagingActivities, MessagingConfig
@@ -110,6 +111,7 @@ def build_activities(
         surveys.update_contact,
         health_digest.post_health_digests,
         UsageActivities(connectors.crm).record_usage_snapshot,
+        ExperimentActivities(connectors.crm).assign_experiment,
     ]
     if actions is not None:
         activities = audit_activities(activities, actions, connectors.crm)

@@ -20,6 +20,7 @@ from domain.tiers import Tier
 
 if TYPE_CHECKING:
     from cshub.simulate import SimulatedAction
+    from domain.experiment_stats import ExperimentReport
 
 app = typer.Typer(
     help="cshub: customer-success automation on Temporal.",
@@ -400,6 +401,141 @@ def report_health(
         typer.echo(json.dumps({**report.model_dump(mode="json"), "chart": str(written)}, indent=2))
     else:
         typer.echo(f"{render_text(report)}\n\nchart: {written}")
+
+
+experiment_app = typer.Typer(
+    help="Plan experiments (A/B tests with hold-outs).", no_args_is_help=True
+)
+app.add_typer(experiment_app, name="experiment")
+
+
+@report_app.command("experiment")
+def report_experiment(
+    name: Annotated[str, typer.Argument(help="Experiment (playbooks/experiments/<name>.yaml)")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    png: Annotated[
+        Path | None, typer.Option("--png", help="Also write a PNG chart of the arms' rates")
+    ] = None,
+    where: Annotated[
+        str | None,
+        typer.Option(
+            help="Extra visibility filter ANDed to the query, e.g. \"TaskQueue = 'cshub'\""
+        ),
+    ] = None,
+) -> None:
+    """Per arm: customers, outcome rate with its interval, difference against the
+    control with interval and p-value; the sample-ratio check, guardrails and a verdict.
+    Read from the journeys in Temporal (a worker answers their progress query)."""
+    from cshub.experiments import ExperimentReportError, experiment_report, render_text, write_chart
+    from cshub.temporal_client import connect
+    from playbooks.loader import PlaybookError, load_experiment
+
+    try:
+        experiment = load_experiment(name)
+    except PlaybookError as exc:
+        raise _fail(str(exc)) from None
+
+    async def go() -> ExperimentReport:
+        settings = load_settings()
+        client = await connect(settings)
+        return await experiment_report(client, experiment, extra_filter=where)
+
+    try:
+        report = asyncio.run(go())
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    except ExperimentReportError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=1) from None
+    except RuntimeError as exc:  # Temporal unreachable at connect
+        typer.echo(f"Temporal did not answer: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    data = report.model_dump(mode="json")
+    if png is not None:
+        try:
+            data["chart"] = str(write_chart(report, png))
+        except OSError as exc:
+            raise _fail(f"cannot write the chart to {png}: {exc}") from None
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        typer.echo(render_text(report) + (f"\n\nchart: {data['chart']}" if png else ""))
+
+
+@experiment_app.command("size")
+def experiment_size(
+    baseline: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Control's expected rate, e.g. 0.3")
+    ],
+    effect: Annotated[float, typer.Option(help="Smallest difference worth detecting, e.g. 0.05")],
+    alpha: Annotated[float, typer.Option(min=0.0, max=0.5, help="Two-sided alpha")] = 0.05,
+    power: Annotated[float, typer.Option(min=0.5, max=0.999, help="Power")] = 0.8,
+    arms: Annotated[int, typer.Option(min=2, help="Arms compared (equal shares)")] = 2,
+    holdout_share: Annotated[
+        float, typer.Option(min=0.0, max=0.5, help="Share of a hold-out arm, e.g. 0.1")
+    ] = 0.0,
+    customers: Annotated[
+        int | None,
+        typer.Option(min=2, help="Also: the minimum detectable effect with this many per arm"),
+    ] = None,
+) -> None:
+    """Customers per arm to detect an effect (and, with --customers, the smallest effect a
+    given size can detect)."""
+    from cshub.experiments import size_text
+    from domain.experiment_stats import minimum_detectable_effect
+
+    try:
+        text = size_text(
+            baseline, effect, alpha=alpha, power=power, arms=arms, holdout_share=holdout_share
+        )
+        if customers is not None:
+            mde = minimum_detectable_effect(baseline, customers, alpha=alpha, power=power)
+            text += (
+                f"\n  with {customers} per arm: minimum detectable effect {100 * mde:+.1f} pts "
+                f"({100 * baseline:.1f}% -> {100 * (baseline + mde):.1f}%)"
+            )
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(text)
+
+
+@simulate_app.command("experiment")
+def simulate_experiment(
+    file: Annotated[Path, typer.Argument(help="Experiment file (YAML)")],
+    customers: Annotated[int, typer.Option(min=1, max=10_000_000, help="Customers to generate")],
+    effect: Annotated[
+        float, typer.Option(help="True difference of each variant against the control")
+    ],
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same result)")] = 0,
+    baseline: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Control's true rate (default: outcome.baseline)"),
+    ] = None,
+    holdout_effect: Annotated[
+        float, typer.Option(help="True difference of the hold-out against the control")
+    ] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Generate customers, assign them with the experiment's hash, draw outcomes with a
+    known effect and print the report: see the size you need before touching a customer."""
+    from cshub.experiments import render_text, simulate
+    from playbooks.loader import PlaybookError, parse_experiment_file
+
+    try:
+        experiment = parse_experiment_file(file)
+        report = simulate(
+            experiment,
+            customers=customers,
+            effect=effect,
+            seed=seed,
+            baseline=baseline,
+            holdout_effect=holdout_effect,
+        )
+    except PlaybookError as exc:
+        raise _fail(str(exc)) from None
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(report.model_dump_json(indent=2) if as_json else render_text(report))
 
 
 @health_app.command("explain")

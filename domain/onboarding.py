@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.experiments import ExperimentAssignment
 from domain.onboarding_plan import OnboardingPlan
 from domain.steering import CancelRequest as CancelRequest
 from domain.steering import PauseRequest as PauseRequest
@@ -67,6 +68,8 @@ class OnboardingCarryOver(BaseModel):
     actions: list[ActionRecord] = Field(default_factory=list)
     steering: SteeringState = Field(default_factory=SteeringState)
     """Skip requests (pause / resume / cancel keep their own fields above)."""
+    experiment: ExperimentAssignment | None = None
+    """The experiment arm drawn at the start, kept for the journey's whole life."""
 
 
 class OnboardingInput(_Message):
@@ -139,6 +142,8 @@ class OnboardingProgress(BaseModel):
     paused_for_seconds: float
     actions: list[ActionRecord]
     steering: SteeringStatus = Field(default_factory=SteeringStatus)
+    experiment: ExperimentAssignment | None = None
+    """The experiment arm this journey is in (``cshub report experiment`` reads it)."""
 
 
 class OnboardingSummary(BaseModel):

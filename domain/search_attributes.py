@@ -20,6 +20,10 @@ HEALTH_SCORE = SearchAttributeKey.for_float("HealthScore")
 HEALTH_CATEGORY = SearchAttributeKey.for_keyword("HealthCategory")
 LIFECYCLE_STAGE = SearchAttributeKey.for_keyword("LifecycleStage")
 RENEWAL_DATE = SearchAttributeKey.for_datetime("RenewalDate")
+EXPERIMENT = SearchAttributeKey.for_keyword("Experiment")
+"""The experiment a journey is in (``playbooks/experiments/<name>.yaml``)."""
+VARIANT = SearchAttributeKey.for_keyword("Variant")
+"""Its arm in that experiment (a hold-out arm's name too)."""
 
 ALL_KEYS = (
     CUSTOMER_ID,
@@ -30,6 +34,8 @@ ALL_KEYS = (
     HEALTH_CATEGORY,
     LIFECYCLE_STAGE,
     RENEWAL_DATE,
+    EXPERIMENT,
+    VARIANT,
 )
 """Every custom search attribute; ``cshub setup`` / ``cshub dev`` register them."""
 

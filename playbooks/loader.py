@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from domain.churn_plan import ChurnPlan
 from domain.dunning_plan import DunningPlan
+from domain.experiments import Experiment
 from domain.health_model import HealthModel, HealthModels, HealthModelsConfig
 from domain.health_outreach import OutreachPlan
 from domain.onboarding_plan import OnboardingPlan
@@ -264,8 +265,8 @@ def plan_name_for(tier: Tier, override: str | None = None) -> str:
 
 
 def validate_all(directory: Path | None = None) -> tuple[list[Path], list[PlaybookProblem]]:
-    """Validate every onboarding plan and campaign playbook; return the files checked and
-    all problems found."""
+    """Validate every onboarding plan, campaign playbook, health model and experiment;
+    return the files checked and all problems found."""
     base = (directory or playbooks_dir()) / "onboarding"
     files = sorted(base.glob("*.yaml"))
     problems: list[PlaybookProblem] = []
@@ -307,6 +308,13 @@ def validate_all(directory: Path | None = None) -> tuple[list[Path], list[Playbo
         load_outreach_plan(root)
     except PlaybookError as exc:
         problems.extend(exc.problems)
+    experiment_files = sorted(experiments_dir(root).glob("*.yaml"))
+    files.extend(experiment_files)
+    for path in experiment_files:
+        try:
+            parse_experiment_file(path, root)
+        except PlaybookError as exc:
+            problems.extend(exc.problems)
     checked = {health / "models.yaml", health / OUTREACH_FILE}
     for p in problems:
         checked.add(p.file)
@@ -318,3 +326,98 @@ def validate_all(directory: Path | None = None) -> tuple[list[Path], list[Playbo
         except PlaybookError as exc:
             problems.extend(exc.problems)
     return files, problems
+
+
+EXPERIMENTS_DIR = "experiments"
+"""Experiments live in ``playbooks/experiments/<name>.yaml`` (see ``domain.experiments``)."""
+
+
+def experiments_dir(directory: Path | None = None) -> Path:
+    return (directory or playbooks_dir()) / EXPERIMENTS_DIR
+
+
+def parse_experiment_file(path: Path, directory: Path | None = None) -> Experiment:
+    """One experiment file; PlaybookError lists every problem: the model's (weights,
+    duplicate arms, unknown play ...), a name that is not the file's, an arm's plan that
+    does not exist, an outcome milestone that some arm's plan does not have."""
+    exp = _parse_model_file(path, Experiment)
+    problems: list[PlaybookProblem] = []
+    if exp.name != path.stem:
+        problems.append(
+            PlaybookProblem(
+                path, "name", f"is {exp.name!r}; must match the file name {path.stem!r}"
+            )
+        )
+    root = directory or playbooks_dir()
+    tiers = exp.eligibility.tiers or list(Tier)
+    for i, arm in enumerate(exp.arms):
+        if arm.holdout:
+            continue
+        names = [arm.plan] if arm.plan is not None else [t.value for t in tiers]
+        for name in names:
+            plan_path = root / "onboarding" / f"{name}.yaml"
+            if not plan_path.exists():
+                problems.append(
+                    PlaybookProblem(
+                        path,
+                        f"arms[{i}].plan",
+                        f"unknown plan {name!r}: no file onboarding/{name}.yaml",
+                    )
+                )
+                continue
+            try:
+                plan = (
+                    load_onboarding_plan(name) if directory is None else parse_plan_file(plan_path)
+                )
+            except PlaybookError:
+                continue  # reported against the plan file itself
+            if plan.milestone(exp.outcome.milestone) is None:
+                problems.append(
+                    PlaybookProblem(
+                        path,
+                        "outcome.milestone",
+                        f"{exp.outcome.milestone!r} is not a milestone of plan {name!r} "
+                        f"(arm {arm.name}); it has: "
+                        + (", ".join(m.key for m in plan.milestones) or "none"),
+                    )
+                )
+    if problems:
+        raise PlaybookError(problems)
+    return exp
+
+
+_EXPERIMENTS_CACHE: dict[tuple[object, ...], list[Experiment]] = {}
+
+
+def load_experiments(directory: Path | None = None) -> list[Experiment]:
+    """Every experiment file, validated (PlaybookError lists all problems of all files);
+    parsed again only when a file (or the plans folder) changed. No folder: none."""
+    base = experiments_dir(directory)
+    files = sorted(base.glob("*.yaml")) if base.is_dir() else []
+    plans = (directory or playbooks_dir()) / "onboarding"
+    key: tuple[object, ...] = (
+        str(base),
+        *((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files),
+        *((str(p), p.stat().st_mtime_ns) for p in sorted(plans.glob("*.yaml"))),
+    )
+    cached = _EXPERIMENTS_CACHE.get(key)
+    if cached is not None:
+        return cached
+    found: list[Experiment] = []
+    problems: list[PlaybookProblem] = []
+    for path in files:
+        try:
+            found.append(parse_experiment_file(path, directory))
+        except PlaybookError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise PlaybookError(problems)
+    if len(_EXPERIMENTS_CACHE) > 16:
+        _EXPERIMENTS_CACHE.clear()
+    _EXPERIMENTS_CACHE[key] = found
+    return found
+
+
+def load_experiment(name: str, directory: Path | None = None) -> Experiment:
+    """``playbooks/experiments/<name>.yaml``."""
+    return parse_experiment_file(experiments_dir(directory) / f"{name}.yaml", directory)

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         Progress,
     )
     from activities.playbooks import load_onboarding_plan_activity
+    from domain.experiments import ExperimentAssignment, PlayKind
     from domain.onboarding import (
         CancelRequest,
         MilestoneReached,
@@ -60,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
         tag_customer,
         tag_stage,
     )
+    from workflows.experiments import EXPERIMENT_PATCH, assign_experiment
     from workflows.steering import STEERING_PATCH, Steering
 
 WORKFLOW_ID_PREFIX = "onboarding-"
@@ -157,6 +159,7 @@ class OnboardingWorkflow:
             paused_for_seconds=st.paused_total_s
             + ((now - st.paused_since).total_seconds() if st.paused_since else 0.0),
             actions=list(st.actions),
+            experiment=st.experiment,
             steering=self._steer.status().model_copy(
                 update={
                     "paused": st.paused_since is not None,
@@ -228,14 +231,23 @@ class OnboardingWorkflow:
                 type="MissingTier",
                 non_retryable=True,
             )
+        # An experiment on the onboarding play may pick the plan, or hold the customer
+        # out; an explicit plan override keeps the journey out of experiments.
+        experiment: ExperimentAssignment | None = None
+        experiment_error: str | None = None
+        if workflow.patched(EXPERIMENT_PATCH) and inp.plan is None:
+            experiment, experiment_error = await assign_experiment(
+                PlayKind.ONBOARDING, inp.customer_id, tier, inp.start_date or workflow.now()
+            )
+        plan_name = inp.plan or (experiment.plan if experiment else None) or tier.value
         plan: OnboardingPlan = await workflow.execute_activity(
             load_onboarding_plan_activity,
-            LoadPlanRequest(plan=inp.plan or tier.value),
+            LoadPlanRequest(plan=plan_name),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RetryPolicy(maximum_attempts=3),
-            summary=f"load onboarding plan '{inp.plan or tier.value}'",
+            summary=f"load onboarding plan '{plan_name}'",
         )
-        if plan.tier is not tier and inp.plan is None:
+        if plan.tier is not tier and plan_name == tier.value:
             raise ApplicationError(
                 f"plan {plan.name} is for tier {plan.tier}, not {tier}", non_retryable=True
             )
@@ -255,8 +267,20 @@ class OnboardingWorkflow:
             # A back-dated journey skips what fell due before it was started.
             skip_before=now - timedelta(minutes=5) if started_at < now else None,
             steering=self._steer.state,
+            experiment=experiment,
         )
         self._state = state
+        if experiment is not None:
+            # Recorded once, hold-outs too: the timeline and a CRM note say who got what.
+            await self._act.note("experiment", experiment.describe(), kind="experiment")
+        elif experiment_error is not None:
+            self._record(
+                "experiment",
+                "journey",
+                f"experiment assignment failed, journey runs outside experiments: "
+                f"{experiment_error}",
+                outcome="failed",
+            )
         if plan.alert_csm_on_start:
             ctx = self._context(now, summary=plan.description or None)
             if workflow.patched(START_ALERT_BESIDE_STEPS):
@@ -483,10 +507,29 @@ class OnboardingWorkflow:
             )
         return self._actions
 
+    def _held_out(self, step_key: str, channel: str, what: str) -> bool:
+        """A hold-out customer gets nothing from the journey: each side effect is recorded
+        as held out instead (milestones are still tracked, so they are measured alike)."""
+        exp = self._state.experiment if self._state is not None else None
+        if exp is None or not exp.holdout:
+            return False
+        self._record(
+            step_key,
+            channel,
+            f"held out ({exp.experiment}/{exp.arm}): {what} not sent",
+            template=what if channel in ("email", "slack") else None,
+            outcome="skipped",
+        )
+        return True
+
     async def _email(self, step_key: str, template: str, ctx: MessageContext) -> None:
+        if self._held_out(step_key, "email", template):
+            return
         await self._act.email(step_key, template, ctx)
 
     async def _alert(self, step_key: str, template: str, ctx: MessageContext) -> None:
+        if self._held_out(step_key, "slack", template):
+            return
         await self._act.alert(step_key, template, ctx)
 
     async def _task(
@@ -499,6 +542,8 @@ class OnboardingWorkflow:
         priority: str,
         kind: str,
     ) -> None:
+        if self._held_out(step_key, "crm_task", kind):
+            return
         await self._act.task(
             step_key,
             subject,
@@ -510,6 +555,8 @@ class OnboardingWorkflow:
         )
 
     async def _note(self, step_key: str, body: str, *, kind: str) -> None:
+        if self._held_out(step_key, "crm_note", kind):
+            return
         await self._act.note(step_key, body, kind=kind, day=self._step_day)
 
     # ------------------------------------------------------------------ helpers
@@ -670,6 +717,9 @@ class OnboardingWorkflow:
             else "Next: -",
             f"Last: {last.summary} ({last.at:%Y-%m-%d %H:%M} UTC)" if last else "Last: -",
         ]
+        if st.experiment is not None:
+            held = " (hold-out: nothing sent)" if st.experiment.holdout else ""
+            lines.append(f"Experiment: {st.experiment.experiment} · arm {st.experiment.arm}{held}")
         set_details(lines)
 
 

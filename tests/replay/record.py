@@ -204,6 +204,65 @@ async def onboarding_steered(c: Ctx) -> None:
     await handle.result()
 
 
+@scenario("experiment-arm-and-holdout", "OnboardingWorkflow")
+async def onboarding_experiment(c: Ctx) -> None:
+    """A running experiment on the onboarding play: one Professional customer drawn into
+    the enterprise-plan arm, one into the hold-out (nothing sent, milestones tracked);
+    product events reach the measured milestone; recorded past its day-14 deadline."""
+    from datetime import UTC
+
+    from domain.experiments import Experiment, assign
+    from domain.onboarding import OnboardingInput, ProductEvent
+    from domain.tiers import ProductEventType, Tier
+    from workflows.onboarding import OnboardingWorkflow
+
+    data: dict[str, Any] = {
+        "name": "replay_kickoff",
+        "play": "onboarding",
+        "arms": [
+            {"name": "standard", "weight": 40, "plan": "professional"},
+            {"name": "sponsor", "weight": 40, "plan": "enterprise"},
+            {"name": "holdout", "weight": 20, "holdout": True},
+        ],
+        "eligibility": {"tiers": ["professional"]},
+        "outcome": {"milestone": "production_deployment", "by_day": 14},
+        "status": "running",
+    }
+    now = datetime.now(UTC)
+    for k in range(1000):  # a salt that sends 1006 to the sponsor arm, 1005 to the hold-out
+        exp = Experiment.model_validate({**data, "salt": f"r{k}"})
+        if (assign(exp, "1006", now).arm, assign(exp, "1005", now).arm) == ("sponsor", "holdout"):
+            break
+    folder = Path(os.environ["CSHUB_PLAYBOOKS_DIR"]) / "experiments"
+    folder.mkdir(exist_ok=True)
+    path = folder / "replay_kickoff.yaml"
+    path.write_text(exp.model_dump_json(), encoding="utf-8")
+    try:
+        handles = []
+        for customer in ("1006", "1005"):
+            handle = await c.env.client.start_workflow(
+                OnboardingWorkflow.run,
+                OnboardingInput(customer_id=customer, tier=Tier.PROFESSIONAL),
+                id=f"onboarding-{customer}-experiment-replay",
+                task_queue=c.queue,
+            )
+            name = "" if customer == "1006" else "-holdout"
+            c.keep("OnboardingWorkflow", handle, name)
+            handles.append(handle)
+        for handle in handles:
+            await query_until(handle, "progress", lambda p: p.get("experiment") is not None)
+        await c.sleep(timedelta(days=2))
+        for handle in handles:
+            for n in range(3):
+                await handle.signal(
+                    OnboardingWorkflow.product_event,
+                    ProductEvent(type=ProductEventType.WORKFLOW_CREATED, event_id=f"w{n}"),
+                )
+        await c.sleep(timedelta(days=13))
+    finally:
+        path.unlink(missing_ok=True)
+
+
 # ------------------------------------------------------------------------ dunning / churn
 @scenario("paid-after-retry", "DunningWorkflow")
 async def dunning_paid(c: Ctx) -> None:

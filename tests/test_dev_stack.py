@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,17 @@ def cli(stack: dict[str, Any], *args: str, env: dict[str, str] | None = None) ->
     return done.returncode, done.stdout + done.stderr
 
 
+def cli_all(
+    stack: dict[str, Any], commands: dict[str, tuple[list[str], dict[str, str] | None]]
+) -> dict[str, tuple[int, str]]:
+    """Several ``cli`` calls at once (each a separate process, as from other shells)."""
+    with ThreadPoolExecutor(max_workers=len(commands)) as pool:
+        futures = {
+            k: pool.submit(cli, stack, *args, env=env) for k, (args, env) in commands.items()
+        }
+        return {k: f.result() for k, f in futures.items()}
+
+
 def outbox(stack: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     resp = httpx.get(f"{stack['inbox']}/api/outbox", timeout=10)
     resp.raise_for_status()
@@ -183,28 +195,56 @@ def test_commands_from_another_shell_then_a_restart_repeats_nothing(
     )
 
     # The banner's commands, in another folder with only that environment.
-    rc, out = cli(stack, "send-test-event", "hubspot", "deal-won", "--customer", "1008")
-    assert rc == 0 and "HTTP 200" in out and "onboarding-1008" in out, out
-    rc, out = cli(
-        stack, "send-test-event", "product", "workflow-created", "--customer", "1008",
-        "--url", stack["api"],
+    chart = stack["root"] / "health.png"
+    empty = stack["root"] / "no-store"
+    results = cli_all(
+        stack,
+        {
+            "deal-won": (["send-test-event", "hubspot", "deal-won", "--customer", "1008"], None),
+            "product": (
+                ["send-test-event", "product", "workflow-created", "--customer", "1008",
+                 "--url", stack["api"]],
+                None,
+            ),
+            "explain": (["health", "explain", "1005"], None),
+            "support": (["report", "support", "--json"], None),
+            "health": (["report", "health", "--json", "--chart", str(chart)], None),
+            "timeline-1003": (["timeline", "1003", "--json"], None),
+            "timeline-1004": (["timeline", "1004", "--json"], None),
+            # A folder with no store, and nothing running there.
+            "no-store": (["timeline", "1003"], {"CSHUB_DATA_DIR": str(empty)}),
+            "no-temporal": (
+                ["onboarding", "progress", "1003"],
+                {"CSHUB_DATA_DIR": str(empty), "TEMPORAL_ADDRESS": "127.0.0.1:1"},
+            ),
+        },
     )  # fmt: skip
+    rc, out = results["deal-won"]
+    assert rc == 0 and "HTTP 200" in out and "onboarding-1008" in out, out
+    rc, out = results["product"]
     assert rc == 0 and "HTTP 202" in out, out
-    rc, out = cli(stack, "health", "explain", "1005")
+    rc, out = results["explain"]
     assert rc == 0 and "Helios Logistics (customer 1005)" in out, out
-    rc, out = cli(stack, "report", "support", "--json")
+    rc, out = results["support"]
     assert rc == 0, out
     assert json.loads(out)["tickets_read"] == 2  # the demo tickets 5001 and 5003
-    chart = stack["root"] / "health.png"
-    rc, out = cli(stack, "report", "health", "--json", "--chart", str(chart))
+    rc, out = results["health"]
     assert rc == 0 and chart.stat().st_size > 0, out
     assert json.loads(out)["total"] >= 8
-    rc, out = cli(stack, "timeline", "1003", "--json")
+    rc, out = results["timeline-1003"]
     assert rc == 0, out
     assert any(r["kind"] == "usage_limit_alert" for r in json.loads(out)), out
+    # A folder with no store is an error naming the file, and stays empty.
+    rc, out = results["no-store"]
+    assert rc == 2 and str(empty / "actions.db") in out and "CSHUB_ACTIONS_DB" in out, out
+    assert "Traceback" not in out and not empty.exists()
+    # Nothing running there: the address tried and its variable, no traceback.
+    rc, out = results["no-temporal"]
+    assert rc == 1 and "127.0.0.1:1 (TEMPORAL_ADDRESS" in out and "Traceback" not in out, out
+
     # What people read: Slack's escapes stay in Slack, scores have one decimal at most,
     # alerts name the tier the CRM knows.
-    rc, out = cli(stack, "timeline", "1004", "--json")
+    rc, out = results["timeline-1004"]
     assert rc == 0, out
     summaries = [r["summary"] for r in json.loads(out)]
     assert ":rocket: Quill & Co started Starter onboarding" in summaries, summaries
@@ -233,21 +273,6 @@ def test_commands_from_another_shell_then_a_restart_repeats_nothing(
     )
     assert resp.status_code == 200 and resp.json(), resp.text
 
-    # A folder with no store is an error naming the file, and stays empty.
-    empty = stack["root"] / "no-store"
-    rc, out = cli(stack, "timeline", "1003", env={"CSHUB_DATA_DIR": str(empty)})
-    assert rc == 2 and str(empty / "actions.db") in out and "CSHUB_ACTIONS_DB" in out, out
-    assert "Traceback" not in out and not empty.exists()
-    # Nothing running there: the address tried and its variable, no traceback.
-    rc, out = cli(
-        stack,
-        "onboarding",
-        "progress",
-        "1003",
-        env={"CSHUB_DATA_DIR": str(empty), "TEMPORAL_ADDRESS": "127.0.0.1:1"},
-    )
-    assert rc == 1 and "127.0.0.1:1 (TEMPORAL_ADDRESS" in out and "Traceback" not in out, out
-
     wait_for(
         lambda: any(
             e["template"] == "welcome" and "1008" in e["idempotency_key"]
@@ -266,7 +291,7 @@ def test_commands_from_another_shell_then_a_restart_repeats_nothing(
     banner2 = run2.wait_ready()
     assert "state restored from the last run" in banner2
     assert "demo health sweep ran before (not repeated)" in banner2
-    time.sleep(10)  # what a restart would repeat happens in its first seconds
+    time.sleep(3)  # what a restart would repeat happens in its first seconds
     after = keys(outbox(stack))
     for kind, sent in after.items():
         assert set(before[kind]) <= set(sent), f"{kind} forgotten by the restart"

@@ -17,6 +17,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from domain.deal_stages import DealStage
+
 
 class Company(BaseModel):
     """A customer account. ``id`` is the CRM record id and doubles as the customer id."""
@@ -128,6 +130,15 @@ class Crm(Protocol):
         """The deal with its stage, tier and first associated company."""
         ...
 
+    def list_deal_stages(self) -> list[DealStage]:
+        """Every stage of every deal pipeline (the default one and custom ones)."""
+        ...
+
+    def find_company_by_property(self, name: str, value: str) -> Company | None:
+        """The company whose property ``name`` equals ``value`` (the lowest id when several
+        do), or None. E.g. the CRM property that holds the company's Stripe customer id."""
+        ...
+
     def update_company(self, company_id: str, properties: dict[str, str]) -> None:
         """Set properties on the company record."""
         ...
@@ -170,6 +181,18 @@ class Crm(Protocol):
         self, *, company_id: str, body: str, timestamp: datetime, idempotency_key: str
     ) -> CrmRecordRef:
         """Find-or-create a note associated with the company."""
+        ...
+
+
+class Billing(Protocol):
+    """Subscriptions and their customers (Stripe in production). Blocking. Reads only."""
+
+    def subscription_metadata(self, subscription_id: str) -> dict[str, str] | None:
+        """The subscription's metadata, or None when there is no such subscription."""
+        ...
+
+    def customer_metadata(self, customer_id: str) -> dict[str, str] | None:
+        """The billing customer's metadata, or None when it does not exist (or was deleted)."""
         ...
 
 

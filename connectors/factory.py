@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from connectors.base import Chat, Crm, Helpdesk, Mailer
+from connectors.base import Billing, Chat, Crm, Helpdesk, Mailer
 from cshub.settings import Settings
 
 
@@ -14,6 +14,8 @@ class Connectors:
     helpdesk: Helpdesk
     chat: Chat
     mailer: Mailer
+    billing: Billing | None = None
+    """None: no Stripe API key (STRIPE_API_KEY), so only metadata in events is read."""
 
 
 def _secret(value: object) -> str:
@@ -27,6 +29,7 @@ def build_connectors(settings: Settings) -> Connectors:
     from connectors.email import SmtpMailer
     from connectors.hubspot import HubSpotCrm
     from connectors.slack import SlackChat
+    from connectors.stripe_billing import StripeBilling
     from connectors.zendesk import ZendeskHelpdesk
 
     portal = settings.hubspot_portal_id
@@ -55,4 +58,7 @@ def build_connectors(settings: Settings) -> Connectors:
             use_tls=settings.smtp_use_tls,
             start_tls=settings.smtp_starttls,
         ),
+        billing=StripeBilling(_secret(settings.stripe_api_key), settings.stripe_base_url)
+        if settings.stripe_api_key
+        else None,
     )

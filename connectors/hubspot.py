@@ -32,6 +32,9 @@ import urllib3
 from hubspot import HubSpot
 from hubspot.crm.companies import BatchInputSimplePublicObjectBatchInput as CompanyBatchInput
 from hubspot.crm.companies import BatchReadInputSimplePublicObjectId as CompanyBatchReadInput
+from hubspot.crm.companies import Filter as CompanyFilter
+from hubspot.crm.companies import FilterGroup as CompanyFilterGroup
+from hubspot.crm.companies import PublicObjectSearchRequest as CompanySearch
 from hubspot.crm.companies import SimplePublicObjectBatchInput as CompanyBatchItem
 from hubspot.crm.companies import SimplePublicObjectId as CompanyId
 from hubspot.crm.companies import SimplePublicObjectInput as CompanyInput
@@ -60,6 +63,7 @@ from connectors.http_errors import (
     transport_error,
     unexpected_error,
 )
+from domain.deal_stages import DealStage
 
 SYSTEM = "hubspot"
 IDEMPOTENCY_PROPERTY = "cshub_idempotency_key"
@@ -130,6 +134,8 @@ class HubSpotCrm:
         crm = client.crm
         self._companies = crm.companies.basic_api
         self._companies_batch = crm.companies.batch_api
+        self._companies_search = crm.companies.search_api
+        self._pipelines = crm.pipelines.pipelines_api
         self._contacts = crm.contacts.basic_api
         self._contacts_batch = crm.contacts.batch_api
         self._associations = crm.associations.v4.basic_api
@@ -402,6 +408,51 @@ class HubSpotCrm:
                 company_id=companies[0] if companies else None,
             )
 
+    def list_deal_stages(self) -> list[DealStage]:
+        """``GET /crm/v3/pipelines/deals``: each stage with its ``isClosed`` and
+        ``probability`` metadata (strings in HubSpot's answer)."""
+        answer = self._call("list_deal_stages", "deal pipelines", self._pipelines.get_all, "deals")
+        with reading_response(SYSTEM, "list_deal_stages", "deal pipelines"):
+            stages = []
+            for pipeline in answer.results or []:
+                for stage in pipeline.stages or []:
+                    meta = stage.metadata or {}
+                    stages.append(
+                        DealStage(
+                            pipeline_id=str(pipeline.id),
+                            pipeline_label=pipeline.label or "",
+                            stage_id=str(stage.id),
+                            label=stage.label or "",
+                            is_closed=str(meta.get("isClosed", "")).lower() == "true",
+                            probability=_probability(meta.get("probability")),
+                        )
+                    )
+            return stages
+
+    def find_company_by_property(self, name: str, value: str) -> Company | None:
+        """Through the search API (HubSpot's index lags writes by a few seconds)."""
+        target = f"company by {name}"
+        request = CompanySearch(
+            filter_groups=[
+                CompanyFilterGroup(
+                    filters=[CompanyFilter(property_name=name, operator="EQ", value=value)]
+                )
+            ],
+            properties=list(COMPANY_PROPERTIES),
+            limit=10,
+        )
+        found = self._call(
+            "find_company_by_property",
+            target,
+            self._companies_search.do_search,
+            public_object_search_request=request,
+        )
+        with reading_response(SYSTEM, "find_company_by_property", target):
+            results = sorted(
+                found.results or [], key=lambda o: int(o.id) if str(o.id).isdigit() else 0
+            )
+            return self._to_company(results[0]) if results else None
+
     def update_company(self, company_id: str, properties: dict[str, str]) -> None:
         self._call(
             "update_company",
@@ -656,6 +707,13 @@ def _associated_ids(obj: Any, kind: str) -> list[str]:
         if item_id not in ids:
             ids.append(item_id)
     return ids
+
+
+def _probability(value: object) -> float | None:
+    try:
+        return float(str(value)) if value is not None and value != "" else None
+    except ValueError:
+        return None
 
 
 def _hs_timestamp(when: datetime) -> str:

@@ -45,6 +45,7 @@ from connectors.base import (
     csat_score_from_tags,
 )
 from connectors.errors import NotFoundError
+from domain.deal_stages import DealStage
 
 ActionChannel = Literal["email", "slack", "crm_task", "crm_note", "ticket_update"]
 TEMPLATE_HEADER = "X-Cshub-Template"
@@ -309,6 +310,22 @@ class RecordingCrm(_Recorder):
         return self.deals.get(deal_id) or Deal(
             id=deal_id, name=f"Deal {deal_id}", stage="closedwon", company_id=f"c-{deal_id}"
         )
+
+    def list_deal_stages(self) -> list[DealStage]:
+        """HubSpot's default sales pipeline: ``closedwon`` is its won stage."""
+        return [
+            DealStage(pipeline_id="default", stage_id="closedwon", is_closed=True, probability=1.0),
+            DealStage(
+                pipeline_id="default", stage_id="closedlost", is_closed=True, probability=0.0
+            ),
+        ]
+
+    def find_company_by_property(self, name: str, value: str) -> Company | None:
+        """Among the seeded companies and the properties written since."""
+        for company_id in sorted(self.companies):
+            if self._company_with(self.companies[company_id], [name]).properties.get(name) == value:
+                return self.companies[company_id]
+        return None
 
     def create_task(
         self,

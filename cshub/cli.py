@@ -39,6 +39,10 @@ health_app = typer.Typer(help="Health scores: explain one, sweep now.", no_args_
 schedules_app = typer.Typer(help="The hub's Temporal Schedules.", no_args_is_help=True)
 app.add_typer(health_app, name="health")
 app.add_typer(schedules_app, name="schedules")
+webhooks_app = typer.Typer(
+    help="Deliveries the hub did not act on: list them, replay one.", no_args_is_help=True
+)
+app.add_typer(webhooks_app, name="webhooks")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -122,10 +126,11 @@ def send_test_event(
     kind: Annotated[
         str,
         typer.Argument(
-            help="hubspot: deal-won; product: first-login, workflow-created, ai-request, "
-            "share, usage-threshold; stripe: invoice-paid, invoice-payment-failed, "
-            "subscription-updated; zendesk: ticket-created, agent-replied, ticket-pending, "
-            "ticket-solved, ticket-reopened"
+            help="hubspot: deal-won, deal-won-generic (HubSpot's generic format); product: "
+            "first-login, workflow-created, ai-request, share, usage-threshold; stripe: "
+            "invoice-paid, invoice-payment-failed, subscription-updated; zendesk: "
+            "ticket-created, agent-replied, ticket-pending, ticket-solved, ticket-reopened, "
+            "trigger-ticket-created (a trigger's body, POST /webhooks/zendesk/trigger)"
         ),
     ],
     customer: Annotated[str | None, typer.Option(help="Customer (CRM company) id")] = None,
@@ -624,6 +629,74 @@ def health_sweep(
         typer.echo(asyncio.run(go()))
     except SettingsError as exc:
         raise _fail(str(exc)) from None
+
+
+@webhooks_app.command("list")
+def webhooks_list(
+    outcome: Annotated[
+        str | None,
+        typer.Option(help="ignored, stale, invalid, customer_not_found or parked (default: all)"),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only deliveries in the last 30m, 12h, 1d, 2w ...")
+    ] = None,
+    unresolved: Annotated[
+        bool, typer.Option("--unresolved", help="Hide those acted on since (replayed)")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line")] = False,
+) -> None:
+    """The deliveries the hub did not act on, newest first, with the reason."""
+    from cshub.dead_letters import list_dead_letters, list_lines
+
+    try:
+        letters = list_dead_letters(load_settings(), outcome, since, unresolved)
+    except (SettingsError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        for d in letters:
+            typer.echo(
+                json.dumps(
+                    {
+                        "key": d.dedup_key,
+                        "source": d.source,
+                        "event_id": d.event_id,
+                        "type": d.type,
+                        "customer_id": d.customer_id,
+                        "outcome": d.outcome,
+                        "detail": d.detail,
+                        "deliveries": d.deliveries,
+                        "received_at": d.received_at.isoformat(),
+                        "last_at": d.last_at.isoformat(),
+                        "resolved_at": d.resolved_at.isoformat() if d.resolved_at else None,
+                        "resolution": d.resolution,
+                        "encrypted": d.encrypted,
+                    }
+                )
+            )
+        return
+    for line in list_lines(letters):
+        typer.echo(line)
+
+
+@webhooks_app.command("replay")
+def webhooks_replay(
+    event_id: Annotated[str, typer.Argument(help="The event id (or source:event id)")],
+) -> None:
+    """Route a kept delivery again with today's configuration, exactly once: one that
+    reached its workflow (since) is a duplicate. Exit 0 when acted on or a duplicate."""
+    from cshub.dead_letters import replay_dead_letter
+    from webhooks.replay import ReplayError
+
+    try:
+        result = asyncio.run(replay_dead_letter(load_settings(), event_id))
+    except (SettingsError, ReplayError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(
+        f"{result.outcome.value}: {result.type or '-'} customer={result.customer_id or '-'} "
+        f"workflow={result.workflow_id or '-'} {result.detail or ''}".rstrip()
+    )
+    if result.outcome.value not in ("accepted", "duplicate"):
+        raise typer.Exit(code=1)
 
 
 @app.command()

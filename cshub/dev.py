@@ -379,6 +379,7 @@ async def run_dev(dev: DevSettings) -> None:
             "zendesk_base_netloc": sandbox.http_url.removeprefix("http://"),
             "zendesk_scheme": "http",
             "slack_base_url": f"{sandbox.http_url}/api/",
+            "stripe_base_url": sandbox.http_url,
             "smtp_host": sandbox.smtp_host,
             "smtp_port": sandbox.smtp_port,
             "cshub_api_port": dev.cshub_api_port,

@@ -135,6 +135,12 @@ class Settings(BaseSettings):
     zendesk_base_netloc: str | None = None
     zendesk_scheme: str = Field(default="https", pattern="^https?$")
 
+    # Stripe (API reads: the customer behind an event; webhooks: STRIPE_WEBHOOK_SECRET)
+    stripe_api_key: SecretStr | None = None  # sk_… or a restricted rk_… (read customers, subs)
+    stripe_base_url: str | None = None
+    stripe_customer_property: str = "cshub_stripe_customer_id"
+    """The CRM company property that holds the company's Stripe customer id (cus_…)."""
+
     # Slack
     slack_bot_token: SecretStr | None = None
     slack_base_url: str | None = None
@@ -158,7 +164,10 @@ class Settings(BaseSettings):
     cshub_dedup_days: int = Field(default=30, ge=1)
     hubspot_client_secret: SecretStr | None = None
     hubspot_webhook_url: str | None = None
-    hubspot_closed_won_stages: str = "closedwon"
+    hubspot_closed_won_stages: str | None = None
+    """Override: comma-separated deal stage ids that mean "won". Unset: every stage of
+    every deal pipeline that is closed with probability 1.0, read from HubSpot."""
+    hubspot_stages_refresh_s: float = Field(default=600, gt=0)
     stripe_webhook_secret: SecretStr | None = None
     zendesk_webhook_secret: SecretStr | None = None
     product_webhook_secret: SecretStr | None = None
@@ -236,6 +245,8 @@ class Settings(BaseSettings):
             if not self.zendesk_base_netloc:
                 self.zendesk_base_netloc = self.sandbox_http.removeprefix("http://")
                 self.zendesk_scheme = "http"
+            self.stripe_api_key = self.stripe_api_key or SecretStr("sk_test_sandbox")
+            self.stripe_base_url = self.stripe_base_url or self.sandbox_http
             self.slack_bot_token = self.slack_bot_token or SecretStr("xoxb-sandbox")
             self.slack_base_url = self.slack_base_url or f"{self.sandbox_http}/api/"
             self.smtp_host = self.smtp_host or "127.0.0.1"
@@ -341,8 +352,11 @@ class Settings(BaseSettings):
             raise SettingsError(f"cshub api needs these webhook secrets set: {', '.join(missing)}")
 
     @property
-    def closed_won_stages(self) -> frozenset[str]:
-        return frozenset(s.strip() for s in self.hubspot_closed_won_stages.split(",") if s.strip())
+    def closed_won_stages(self) -> frozenset[str] | None:
+        """The override, or None: discover them from the CRM's deal pipelines."""
+        raw = self.hubspot_closed_won_stages
+        stages = frozenset(s.strip() for s in (raw or "").split(",") if s.strip())
+        return stages or None
 
     @property
     def hubspot_url(self) -> str:

@@ -63,7 +63,7 @@ def build(
     percent: float,
 ) -> SignedRequest:
     what = f"{source} {kind}"
-    if source == "hubspot" and kind == "deal-won":
+    if source == "hubspot" and kind in ("deal-won", "deal-won-generic"):
         from connectors.errors import ConnectorError
         from connectors.hubspot import HubSpotCrm
 
@@ -81,8 +81,13 @@ def build(
         if not deals:
             raise TestEventError(f"hubspot company {company} has no deal to mark closed-won")
         public_url = settings.hubspot_webhook_url or f"{base_url}/webhooks/hubspot"
+        event = (
+            samples.hubspot_generic_event(object_id=deals[0])
+            if kind == "deal-won-generic"
+            else samples.hubspot_event(object_id=deals[0])
+        )
         return samples.signed_hubspot(
-            [samples.hubspot_event(object_id=deals[0])],
+            [event],
             secret=_secret(settings, "hubspot_client_secret"),
             public_url=public_url,
         )
@@ -101,6 +106,12 @@ def build(
     if source == "stripe" and kind in STRIPE_KINDS:
         event = samples.stripe_event(type=STRIPE_KINDS[kind], customer_id=customer)
         return samples.signed_stripe(event, secret=_secret(settings, "stripe_webhook_secret"))
+    if source == "zendesk" and kind == "trigger-ticket-created":
+        body = samples.zendesk_trigger_body(
+            ticket_id=_need(ticket, "--ticket", what), organization_external_id=customer or ""
+        )
+        secret = _secret(settings, "zendesk_webhook_secret")
+        return samples.signed_zendesk_trigger(body, secret=secret)
     if source == "zendesk" and kind in ZENDESK_KINDS:
         ticket_id = _need(ticket, "--ticket", what)
         if kind in ZENDESK_STATUS:
@@ -111,9 +122,9 @@ def build(
             event = samples.zendesk_event(ticket_id=ticket_id, type=ZENDESK_KINDS[kind])
         return samples.signed_zendesk(event, secret=_secret(settings, "zendesk_webhook_secret"))
     raise TestEventError(
-        f"unknown event {what!r}; try: hubspot deal-won, product "
+        f"unknown event {what!r}; try: hubspot deal-won|deal-won-generic, product "
         f"{'|'.join(PRODUCT_KINDS)}, stripe {'|'.join(STRIPE_KINDS)}, zendesk "
-        f"{'|'.join(ZENDESK_KINDS)}"
+        f"{'|'.join(ZENDESK_KINDS)}|trigger-ticket-created"
     )
 
 

@@ -46,6 +46,8 @@ class DeliveryOutcome(StrEnum):
     STALE = "stale"  # older than what the hub already knows: dropped
     INVALID = "invalid"  # failed validation: will never succeed as sent
     UNAVAILABLE = "unavailable"  # Temporal or the CRM is unreachable: send again later
+    PARKED = "parked"  # taken by a workflow that cannot act (e.g. a ticket it cannot read)
+    NOT_FOUND = "customer_not_found"  # names no known customer: kept, acted on when sent again
 
 
 class DeliveryResult(BaseModel):

@@ -70,6 +70,8 @@ class TicketSlaStatus(BaseModel):
     cancelled: bool = False
     """Ended by the ``cancel`` signal (``steering.cancel_reason`` says why)."""
     steering: SteeringStatus = Field(default_factory=SteeringStatus)
+    parked: str | None = None
+    """Why no clock runs: the ticket cannot be read from Zendesk (deleted, not visible)."""
 
 
 class CsatStatus(BaseModel):

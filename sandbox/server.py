@@ -17,7 +17,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from sandbox import control, hubspot, inbox, slack, zendesk
+from sandbox import control, hubspot, hubspot_pipelines, inbox, slack, stripe_api, zendesk
 from sandbox.appkeys import FAULTS, INFO, STORE, SandboxInfo
 from sandbox.faults import FaultInjector
 from sandbox.middleware import api_middleware
@@ -65,6 +65,8 @@ def build_app(
     inbox.setup(app)
     control.setup(app)
     hubspot.setup(app)
+    hubspot_pipelines.setup(app)
+    stripe_api.setup(app)
     zendesk.setup(app)
     slack.setup(app)
     return app

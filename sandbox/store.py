@@ -26,6 +26,7 @@ from typing import Any
 from sandbox.clock import iso_ms, utcnow
 from sandbox.demo_data import DemoData, load_demo_data
 from sandbox.hubspot_assoc import OBJECT_TYPES
+from sandbox.hubspot_pipeline_data import seed_pipelines
 from sandbox.hubspot_state import CrmObject, HubSpotState
 from sandbox.seed import seed_hubspot, seed_slack, seed_zendesk
 from sandbox.slack_state import SlackChannel, SlackMessage, SlackState
@@ -49,6 +50,8 @@ class Store:
         self.hubspot: HubSpotState
         self.zendesk: ZendeskState
         self.slack: SlackState
+        self.deal_pipelines: dict[str, JsonDict]
+        self.stripe: dict[str, dict[str, JsonDict]]
         self._requests: deque[JsonDict] = deque(maxlen=MAX_RECORDED_REQUESTS)
         self.changes = 0
         """Counts changes (any request that may write, any e-mail) since the start."""
@@ -70,6 +73,8 @@ class Store:
         "hubspot",
         "zendesk",
         "slack",
+        "deal_pipelines",
+        "stripe",
         "_emails",
         "_seen_message_ids",
         "_slack_messages",
@@ -136,6 +141,8 @@ class Store:
             self.hubspot = seed_hubspot(data)
             self.zendesk = seed_zendesk(data)
             self.slack = seed_slack(data)
+            self.deal_pipelines = seed_pipelines()
+            self.stripe = {kind: {} for kind in ("customers", "subscriptions", "invoices")}
             self._clear_records()
             self.changes += 1
 

@@ -93,6 +93,7 @@ def hub_settings(sandbox: SandboxHandle) -> Settings:
         zendesk_base_netloc=sandbox.http_url.removeprefix("http://"),
         zendesk_scheme="http",
         slack_base_url=f"{sandbox.http_url}/api/",
+        stripe_base_url=sandbox.http_url,
         smtp_host=sandbox.smtp_host,
         smtp_port=sandbox.smtp_port,
     )

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
+import json
 import logging
 import re
 from collections import defaultdict
@@ -20,7 +22,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from temporalio.client import Client
 
-from connectors.base import Crm
+from connectors.base import Billing, Crm
 from cshub.metrics import HubRuntime, WebhookMetrics, scrape
 from cshub.settings import Settings
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
@@ -34,14 +36,22 @@ from domain.surveys import (
     TICKET_ID_PATTERN,
 )
 from webhooks import signatures
+from webhooks.deal_stages import ClosedWonStages, StagesUnavailable
 from webhooks.intake import Intake
-from webhooks.ledger import DeliveryLedger
-from webhooks.normalize import from_hubspot, from_product, from_stripe, from_zendesk
+from webhooks.ledger import DeliveryLedger, RawDelivery
+from webhooks.normalize import (
+    from_hubspot,
+    from_product,
+    from_stripe,
+    from_zendesk,
+    from_zendesk_trigger,
+)
 from webhooks.payloads import (
     HUBSPOT_MAX_BATCH,
     HubSpotWebhookEvent,
     ProductWebhookEvent,
     StripeWebhookEvent,
+    ZendeskTriggerBody,
     ZendeskWebhookEvent,
 )
 from webhooks.routing import CSAT_ANSWER, EXIT_SURVEY_ANSWER, NPS_ANSWER
@@ -60,6 +70,8 @@ STATUS_BY_OUTCOME = {
     DeliveryOutcome.STALE: 202,
     DeliveryOutcome.INVALID: 422,
     DeliveryOutcome.UNAVAILABLE: 503,
+    DeliveryOutcome.PARKED: 202,
+    DeliveryOutcome.NOT_FOUND: 202,
 }
 
 
@@ -176,6 +188,7 @@ def create_app(
     settings: Settings,
     *,
     crm: Crm | None = None,
+    billing: Billing | None = None,
     ledger: DeliveryLedger | None = None,
     connect: Callable[[], Awaitable[Client]] | None = None,
     telemetry: HubRuntime | None = None,
@@ -184,17 +197,29 @@ def create_app(
     describe; tests pass their own. ``telemetry``: the process's Temporal runtime; its
     meter counts the webhooks and ``GET /metrics`` serves its Prometheus exporter."""
     settings.require_webhook_secrets()
-    if crm is None:
+    if crm is None or billing is None:
         from connectors.factory import build_connectors
 
-        crm = build_connectors(settings).crm
+        built = build_connectors(settings)
+        crm = crm or built.crm
+        billing = billing or built.billing
     own_ledger = ledger is None
-    the_ledger = ledger or DeliveryLedger(settings.cshub_api_db)
+    the_ledger = ledger or DeliveryLedger(settings.cshub_api_db, settings.encryption_keyring())
     the_ledger.prune(timedelta(days=settings.cshub_dedup_days))
     temporal = TemporalConnection(connect or _settings_client(settings, telemetry))
     metrics = WebhookMetrics(telemetry.runtime.metric_meter if telemetry else None)
-    intake = Intake(the_ledger, temporal.get, settings.temporal_task_queue, crm, metrics)
-    closed_won = settings.closed_won_stages
+    intake = Intake(
+        the_ledger,
+        temporal.get,
+        settings.temporal_task_queue,
+        crm,
+        metrics,
+        billing=billing,
+        stripe_customer_property=settings.stripe_customer_property,
+    )
+    closed_won = ClosedWonStages(
+        crm, settings.closed_won_stages, ttl_s=settings.hubspot_stages_refresh_s
+    )
 
     def secret(name: str) -> str:
         value = getattr(settings, name)
@@ -219,9 +244,9 @@ def create_app(
     )
 
     async def verified_body(
-        request: Request, verify: Callable[[bytes], None]
+        request: Request, verify: Callable[[bytes], None], source: str | None = None
     ) -> bytes | JSONResponse:
-        source = request.url.path.rsplit("/", 1)[-1]
+        source = source or request.url.path.rsplit("/", 1)[-1]
         try:
             body = await _read_body(request)
         except BodyTooLarge:
@@ -240,7 +265,10 @@ def create_app(
 
     responses: dict[int | str, dict[str, Any]] = {
         200: {"model": DeliveryResult, "description": "Duplicate: already handled, nothing done"},
-        202: {"model": DeliveryResult, "description": "Accepted (or ignored / stale)"},
+        202: {
+            "model": DeliveryResult,
+            "description": "Accepted (or ignored / stale / parked / customer_not_found)",
+        },
         401: {"model": ErrorBody, "description": "Missing or invalid signature, stale timestamp"},
         413: {"model": ErrorBody, "description": "Body over 1 MiB"},
         422: {"model": ErrorBody, "description": "Malformed JSON or invalid payload (field named)"},
@@ -256,12 +284,32 @@ def create_app(
         body = await verified_body(request, verify)
         if isinstance(body, JSONResponse):
             return body
+        source = request.url.path.rsplit("/", 1)[-1]
         try:
             payload = parse(model, body)
         except ValidationError as err:
-            metrics.rejected(request.url.path.rsplit("/", 1)[-1], "invalid_payload")
+            metrics.rejected(source, "invalid_payload")
             return _error(422, "invalid_payload", _validation_detail(err))
-        return _answer(await intake.handle(normalize(payload)))
+        return _answer(await intake.handle(normalize(payload), RawDelivery(source, body)))
+
+    def keep_invalid_hubspot(item: dict[str, Any], why: str) -> None:
+        """A batch entry that failed validation: kept as a dead letter (bounded)."""
+        body = _json(item)
+        if len(body) > MAX_KEPT_ENTRY_BYTES:
+            return
+        given = item.get("eventId")
+        event_id = str(given)[:64] if isinstance(given, int | str) and str(given) else None
+        event_id = event_id or f"invalid-{hashlib.sha256(body).hexdigest()[:32]}"
+        the_ledger.keep(
+            dedup_key=f"hubspot:{event_id}",
+            source="hubspot",
+            event_id=event_id,
+            type=None,
+            customer_id=None,
+            outcome=DeliveryOutcome.INVALID,
+            detail=why,
+            raw=RawDelivery("hubspot", body),
+        )
 
     @app.post(
         "/webhooks/hubspot",
@@ -296,9 +344,29 @@ def create_app(
             return _error(422, "invalid_payload", f"at most {HUBSPOT_MAX_BATCH} events a request")
         results: list[DeliveryResult | None] = [None] * len(raw)
         groups: dict[str, list[tuple[int, CustomerEvent]]] = defaultdict(list)
+        stage_changes = [
+            str(item.get("propertyValue"))
+            for item in raw
+            if item.get("propertyName") == "dealstage" and item.get("propertyValue")
+        ]
+        try:
+            won = await closed_won.won(stage_changes) if stage_changes else frozenset()
+            stages_error = None
+        except StagesUnavailable as err:
+            won, stages_error = frozenset(), str(err)
         for i, item in enumerate(raw):
             try:
-                event = from_hubspot(HubSpotWebhookEvent.model_validate(item), closed_won)
+                event = from_hubspot(HubSpotWebhookEvent.model_validate(item), won)
+                if stages_error and event.data.get("property_name") == "dealstage":
+                    # Whether the deal was won is unknown: HubSpot must send it again.
+                    results[i] = DeliveryResult(
+                        outcome=DeliveryOutcome.UNAVAILABLE,
+                        event_id=event.event_id,
+                        type=event.type,
+                        detail=stages_error,
+                    )
+                    metrics.event("hubspot", DeliveryOutcome.UNAVAILABLE.value)
+                    continue
             except ValidationError as err:
                 fields = "; ".join(
                     f"{d['field']}: {d['message']}" for d in _validation_detail(err, f"[{i}]")
@@ -309,6 +377,7 @@ def create_app(
                     detail=fields,
                 )
                 metrics.event("hubspot", DeliveryOutcome.INVALID.value)
+                keep_invalid_hubspot(item, fields)
                 continue
             groups[event.order_key or event.data.get("object_id") or event.event_id].append(
                 (i, event)
@@ -317,7 +386,7 @@ def create_app(
         async def run_group(items: list[tuple[int, CustomerEvent]]) -> None:
             # Events about the same thing run in the order they happened.
             for i, event in sorted(items, key=lambda p: p[1].occurred_at):
-                results[i] = await intake.handle(event)
+                results[i] = await intake.handle(event, RawDelivery("hubspot", _json(raw[i])))
 
         await asyncio.gather(*(run_group(g) for g in groups.values()))
         final = [r for r in results if r is not None]
@@ -369,6 +438,35 @@ def create_app(
             )
 
         return await single(request, verify, ZendeskWebhookEvent, from_zendesk)
+
+    @app.post(
+        "/webhooks/zendesk/trigger",
+        summary="Zendesk trigger and automation webhooks (admin-written body, same signature)",
+        response_model=DeliveryResult,
+        status_code=202,
+        responses=responses,
+        openapi_extra=_body_schema(ZendeskTriggerBody),
+    )
+    async def zendesk_trigger_webhook(request: Request) -> JSONResponse:
+        def verify(body: bytes) -> None:
+            signatures.verify_zendesk(
+                secret=secret("zendesk_webhook_secret"),
+                body=body,
+                signature=request.headers.get("x-zendesk-webhook-signature"),
+                timestamp=request.headers.get("x-zendesk-webhook-signature-timestamp"),
+            )
+
+        body = await verified_body(request, verify, "zendesk")
+        if isinstance(body, JSONResponse):
+            return body
+        try:
+            payload = parse(ZendeskTriggerBody, body)
+        except ValidationError as err:
+            metrics.rejected("zendesk", "invalid_payload")
+            return _error(422, "invalid_payload", _validation_detail(err))
+        received = datetime.now(UTC)
+        event = from_zendesk_trigger(payload, body, received)
+        return _answer(await intake.handle(event, RawDelivery(ZENDESK_TRIGGER, body)))
 
     @app.post(
         "/webhooks/product",
@@ -599,6 +697,7 @@ def create_app(
                 HubSpotWebhookEvent,
                 StripeWebhookEvent,
                 ZendeskWebhookEvent,
+                ZendeskTriggerBody,
                 ProductWebhookEvent,
             ):
                 js = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -620,6 +719,14 @@ def create_app(
 
     add_docs_routes(app)
     return app
+
+
+MAX_KEPT_ENTRY_BYTES = 64 * 1024
+ZENDESK_TRIGGER = "zendesk_trigger"
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _matches(pattern: str, value: str) -> bool:

@@ -90,4 +90,21 @@ async def dispatch(
     except RuntimeError as err:  # a lazy client that cannot connect
         return result(DeliveryOutcome.UNAVAILABLE, f"temporal unavailable: {err}")
     action = f"signal {route.signal}" if route.signal else "start"
+    if route.parks:
+        parked = await _parked_reason(client, workflow_id)
+        if parked:
+            return result(DeliveryOutcome.PARKED, f"{action} {route.workflow}: {parked}")
     return result(DeliveryOutcome.ACCEPTED, f"{action} {route.workflow}")
+
+
+PARKED_MEMO = "cshub_parked"
+
+
+async def _parked_reason(client: Client, workflow_id: str) -> str | None:
+    """Why the running workflow is parked (its memo), or None: not parked, or unknown."""
+    try:
+        desc = await client.get_workflow_handle(workflow_id).describe(rpc_timeout=RPC_TIMEOUT)
+        reason = await desc.memo_value(PARKED_MEMO, default=None)
+    except Exception:  # the event is accepted either way: this only names the outcome
+        return None
+    return str(reason) if reason else None

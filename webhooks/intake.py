@@ -10,14 +10,14 @@ from collections.abc import Awaitable, Callable
 
 from temporalio.client import Client
 
-from connectors.base import Crm
+from connectors.base import Billing, Crm
 from connectors.errors import ConnectorError
 from cshub.metrics import WebhookMetrics
-from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
+from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
 from domain.onboarding import CUSTOMER_ID_PATTERN
 from domain.ticket_sla import TICKET_ID_PATTERN
 from webhooks.dispatch import dispatch
-from webhooks.ledger import DeliveryLedger
+from webhooks.ledger import NOT_ACTED_ON, DeliveryLedger, RawDelivery
 from webhooks.routing import route_for
 
 log = logging.getLogger("cshub.webhooks")
@@ -33,15 +33,38 @@ class Intake:
         task_queue: str,
         crm: Crm,
         metrics: WebhookMetrics | None = None,
+        *,
+        billing: Billing | None = None,
+        stripe_customer_property: str = "cshub_stripe_customer_id",
     ) -> None:
         self._ledger = ledger
         self._client = client
         self._task_queue = task_queue
         self._crm = crm
         self._metrics = metrics or WebhookMetrics()
+        self._billing = billing
+        self._stripe_property = stripe_customer_property
 
-    async def handle(self, event: CustomerEvent) -> DeliveryResult:
-        result = await self._handle(event)
+    async def handle(
+        self, event: CustomerEvent, raw: RawDelivery | None = None, *, replay: bool = False
+    ) -> DeliveryResult:
+        """Act on the event once. ``raw``: the sender's payload, kept when the event is not
+        acted on (a dead letter). ``replay``: ``cshub webhooks replay`` - an event recorded
+        as ignored or stale is routed again (one that was acted on stays a duplicate)."""
+        result = await self._handle(event, replay)
+        if raw is not None and result.outcome in NOT_ACTED_ON:
+            self._ledger.keep(
+                dedup_key=event.dedup_key,
+                source=event.source.value,
+                event_id=event.event_id,
+                type=event.type,
+                customer_id=result.customer_id or event.customer_id,
+                outcome=result.outcome,
+                detail=result.detail,
+                raw=raw,
+            )
+        elif result.outcome in (DeliveryOutcome.ACCEPTED, DeliveryOutcome.PARKED):
+            self._ledger.resolve(event.dedup_key, result)
         # The one place every event's outcome is known: cshub_webhook_events_total.
         self._metrics.event(event.source.value, result.outcome.value)
         log.info(
@@ -57,23 +80,28 @@ class Intake:
         )
         return result
 
-    async def _handle(self, event: CustomerEvent) -> DeliveryResult:
+    async def _handle(self, event: CustomerEvent, replay: bool = False) -> DeliveryResult:
         bad = _bad_id(event)
         if bad:
             return _result(event, DeliveryOutcome.INVALID, bad)
         previous = self._ledger.previous(event)
-        if previous is not None:
+        if previous is not None and not (replay and previous.outcome in REPLAYABLE):
             return previous.model_copy(
                 update={
                     "outcome": DeliveryOutcome.DUPLICATE,
                     "detail": f"event already received ({previous.outcome.value})",
                 }
             )
+        replace = replay and previous is not None  # the outcome a replay re-decides
         if self._ledger.is_stale(event):
-            return self._final(event, DeliveryOutcome.STALE, "a newer event was already applied")
+            return self._final(
+                event, DeliveryOutcome.STALE, "a newer event was already applied", replace
+            )
         route = route_for(event.type)
         if route is None:
-            return self._final(event, DeliveryOutcome.IGNORED, "no workflow handles this type")
+            return self._final(
+                event, DeliveryOutcome.IGNORED, "no workflow handles this type", replace
+            )
         if route.key(event) is None:
             resolved = await self._resolve_customer(event)
             if isinstance(resolved, DeliveryResult):
@@ -87,17 +115,25 @@ class Intake:
         except RuntimeError as err:
             return _result(event, DeliveryOutcome.UNAVAILABLE, f"temporal unavailable: {err}")
         result = await dispatch(client, self._task_queue, route, event)
-        if result.outcome in (DeliveryOutcome.ACCEPTED, DeliveryOutcome.IGNORED):
-            self._ledger.record(event, result)
+        if result.outcome in (
+            DeliveryOutcome.ACCEPTED,
+            DeliveryOutcome.IGNORED,
+            DeliveryOutcome.PARKED,
+        ):
+            self._ledger.record(event, result, replace=replace)
         return result
 
     async def _resolve_customer(self, event: CustomerEvent) -> CustomerEvent | DeliveryResult:
-        """Find the customer (CRM company) an event is about, through the CRM."""
+        """Find the customer (CRM company) an event is about. Not found: answered 202
+        ``customer_not_found`` and not recorded as final, so the sender's redelivery (or
+        ``cshub webhooks replay``) after the data is fixed is acted on."""
+        if event.source is EventSource.STRIPE:
+            return await self._resolve_stripe(event)
         object_type = event.data.get("object_type")
         object_id = event.data.get("object_id")
         if object_type != "deal" or not object_id:
-            # Genuine but about nobody we know (e.g. a Stripe object without the
-            # cshub_customer_id metadata): recorded and answered 202, never retried.
+            # Names nothing the hub could ever look up (a ticket event without a ticket):
+            # recorded and answered 202, never retried.
             return self._final(
                 event, DeliveryOutcome.IGNORED, "the event names no customer (or ticket)"
             )
@@ -108,16 +144,97 @@ class Intake:
             return _result(event, outcome, str(err))
         if not deal.company_id:
             return _result(
-                event, DeliveryOutcome.INVALID, f"hubspot deal {object_id} has no company"
+                event, DeliveryOutcome.NOT_FOUND, f"hubspot deal {object_id} has no company"
             )
         return event.model_copy(
             update={"customer_id": deal.company_id, "data": {**event.data, "tier": deal.tier}}
         )
 
-    def _final(self, event: CustomerEvent, outcome: DeliveryOutcome, detail: str) -> DeliveryResult:
+    async def _resolve_stripe(self, event: CustomerEvent) -> CustomerEvent | DeliveryResult:
+        """After the event object's own metadata (read by the normaliser), in order: the
+        subscription's metadata, the Stripe Customer's metadata, then the CRM company whose
+        ``STRIPE_CUSTOMER_PROPERTY`` holds the Stripe customer id."""
+        subscription = _stripe_id(event.data.get("subscription_id"), "sub_")
+        stripe_customer = _stripe_id(event.data.get("stripe_customer"), "cus_")
+        tried: list[str] = ["the event's metadata"]
+        problems: list[str] = []
+
+        async def ask(what: str, call: Callable[[], str | None]) -> str | DeliveryResult | None:
+            tried.append(what)
+            try:
+                return await asyncio.to_thread(call)
+            except ConnectorError as err:
+                if err.retryable:
+                    return _result(event, DeliveryOutcome.UNAVAILABLE, str(err))
+                log.warning("stripe customer look-up: %s", err)
+                problems.append(str(err))
+                return None
+
+        billing = self._billing
+        steps: list[tuple[str, Callable[[], str | None]]] = []
+        if billing is not None and subscription:
+            steps.append(
+                (
+                    f"subscription {subscription}'s metadata",
+                    lambda: _customer_in(billing.subscription_metadata(str(subscription))),
+                )
+            )
+        if billing is not None and stripe_customer:
+            steps.append(
+                (
+                    f"Stripe customer {stripe_customer}'s metadata",
+                    lambda: _customer_in(billing.customer_metadata(str(stripe_customer))),
+                )
+            )
+        if stripe_customer:
+
+            def by_property() -> str | None:
+                found = self._crm.find_company_by_property(
+                    self._stripe_property, str(stripe_customer)
+                )
+                return found.id if found else None
+
+            steps.append((f"CRM companies' {self._stripe_property}", by_property))
+        for what, call in steps:
+            found = await ask(what, call)
+            if isinstance(found, DeliveryResult):
+                return found
+            if found:
+                data = {**event.data, "customer_found_via": what}
+                return event.model_copy(update={"customer_id": found, "data": data})
+        detail = "no customer found in " + ", ".join(tried)
+        if problems:
+            detail += f" ({'; '.join(problems)})"
+        return _result(event, DeliveryOutcome.NOT_FOUND, detail)
+
+    def _final(
+        self, event: CustomerEvent, outcome: DeliveryOutcome, detail: str, replace: bool = False
+    ) -> DeliveryResult:
         result = _result(event, outcome, detail)
-        self._ledger.record(event, result)
+        self._ledger.record(event, result, replace=replace)
         return result
+
+
+def _stripe_id(value: object, prefix: str) -> str | None:
+    """A Stripe id from a free-form payload field, or None when it cannot be one (only
+    such ids reach Stripe's API and the CRM search)."""
+    text = value if isinstance(value, str) else ""
+    return text if re.fullmatch(re.escape(prefix) + r"[A-Za-z0-9]{1,250}", text) else None
+
+
+CUSTOMER_METADATA_KEYS = ("cshub_customer_id", "hubspot_company_id")
+
+
+REPLAYABLE = frozenset({DeliveryOutcome.IGNORED, DeliveryOutcome.STALE})
+"""Recorded outcomes a replay may re-decide: nothing was acted on. Accepted and parked
+events reached their workflow: replaying them is a duplicate."""
+
+
+def _customer_in(metadata: dict[str, str] | None) -> str | None:
+    for key in CUSTOMER_METADATA_KEYS:
+        if metadata and metadata.get(key):
+            return metadata[key]
+    return None
 
 
 def _bad_id(event: CustomerEvent) -> str | None:

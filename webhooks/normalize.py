@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -13,36 +14,89 @@ from webhooks.payloads import (
     HubSpotWebhookEvent,
     ProductWebhookEvent,
     StripeWebhookEvent,
+    ZendeskTriggerBody,
     ZendeskWebhookEvent,
 )
 
 HUBSPOT_DEAL_CLOSED_WON = "hubspot.deal.closed_won"
 
 
+HUBSPOT_OBJECT_TYPES = {
+    "0-1": "contact",
+    "0-2": "company",
+    "0-3": "deal",
+    "0-5": "ticket",
+    "0-7": "product",
+    "0-8": "line_item",
+    "0-14": "quote",
+}
+"""HubSpot's object type ids (generic webhooks' ``objectTypeId``) → the legacy names."""
+
+
+def _hubspot_object_type(type_id: str | None) -> str | None:
+    if not type_id:
+        return None
+    return HUBSPOT_OBJECT_TYPES.get(type_id, type_id)
+
+
+def _hubspot_kind(e: HubSpotWebhookEvent) -> tuple[str, str]:
+    """(object type, what happened) in the legacy vocabulary, whichever format was sent:
+    ``object.propertyChange`` with ``objectTypeId`` ``0-3`` is ``deal`` / ``propertyChange``."""
+    prefix, _, what = e.subscriptionType.partition(".")
+    if prefix != "object":
+        return prefix, what
+    if what == "associationChange":
+        named = (e.associationType or "").split("_TO_", 1)[0].lower() or None
+        return _hubspot_object_type(e.fromObjectTypeId) or named or "object", what
+    return _hubspot_object_type(e.objectTypeId) or "object", what
+
+
 def from_hubspot(e: HubSpotWebhookEvent, closed_won_stages: Iterable[str]) -> CustomerEvent:
-    object_type = e.subscriptionType.split(".", 1)[0]
-    kind = f"hubspot.{e.subscriptionType}"
+    """Both HubSpot formats become the same event types (``hubspot.deal.propertyChange``,
+    ``hubspot.contact.creation``, ``hubspot.company.associationChange`` …); a deal's
+    ``dealstage`` moving to a won stage is ``hubspot.deal.closed_won``."""
+    object_type, what = _hubspot_kind(e)
+    kind = f"hubspot.{object_type}.{what}"
     if (
-        e.subscriptionType == "deal.propertyChange"
+        object_type == "deal"
+        and what == "propertyChange"
         and e.propertyName == "dealstage"
         and e.propertyValue in set(closed_won_stages)
     ):
         kind = HUBSPOT_DEAL_CLOSED_WON
-    order_key = f"hubspot:{object_type}:{e.objectId}:{e.propertyName}" if e.propertyName else None
+    object_id = e.objectId
+    if what == "associationChange" and e.fromObjectId is not None:
+        object_id = e.fromObjectId  # associations name two objects
+    elif object_id is None:  # merges their result
+        object_id = e.primaryObjectId
+    data: dict[str, Any] = {
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "property_name": e.propertyName,
+        "property_value": e.propertyValue,
+        "portal_id": e.portalId,
+        "format": "generic" if e.subscriptionType.startswith("object.") else "legacy",
+    }
+    if what == "associationChange":
+        data.update(
+            to_object_type=_hubspot_object_type(e.toObjectTypeId)
+            or (e.associationType or "").rpartition("_TO_")[2].lower()
+            or None,
+            to_object_id=str(e.toObjectId) if e.toObjectId is not None else None,
+            association_type=e.associationType or e.associationTypeId,
+            association_removed=bool(e.associationRemoved),
+        )
+    if what == "merge":
+        data["merged_object_ids"] = [str(i) for i in e.mergedObjectIds or []]
+    order_key = f"hubspot:{object_type}:{object_id}:{e.propertyName}" if e.propertyName else None
     return CustomerEvent(
         event_id=str(e.eventId),
         source=EventSource.HUBSPOT,
         type=kind,
         # A company event names the customer; a deal or contact needs a CRM look-up.
-        customer_id=str(e.objectId) if object_type == "company" else None,
+        customer_id=str(object_id) if object_type == "company" and what != "merge" else None,
         occurred_at=datetime.fromtimestamp(e.occurredAt / 1000, tz=UTC),
-        data={
-            "object_type": object_type,
-            "object_id": str(e.objectId),
-            "property_name": e.propertyName,
-            "property_value": e.propertyValue,
-            "portal_id": e.portalId,
-        },
+        data=data,
         order_key=order_key,
     )
 
@@ -78,6 +132,13 @@ def _period_end(obj: dict[str, Any]) -> int | None:
     return max(ints) if ints else None
 
 
+def _stripe_ref(value: object) -> str | None:
+    """An id field, or the id of the object when the sender expanded it."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
 def _epoch_date(value: int | None) -> str | None:
     return datetime.fromtimestamp(value, tz=UTC).date().isoformat() if value else None
 
@@ -97,6 +158,22 @@ def _stripe_customer_id(obj: dict[str, Any]) -> str | None:
             if found:
                 return str(found)
     return None
+
+
+def _stripe_subscription_id(obj: dict[str, Any], is_subscription: bool) -> str | None:
+    """The subscription an object belongs to: itself, an invoice's ``subscription`` (API
+    versions before 2025-03), ``parent.subscription_details.subscription`` (since), or
+    a line's ``parent.subscription_item_details.subscription``."""
+    if is_subscription:
+        return _stripe_ref(obj.get("id"))
+    candidates: list[object] = [
+        obj.get("subscription"),
+        _dict(_dict(obj.get("parent")).get("subscription_details")).get("subscription"),
+    ]
+    for line in _list(_dict(obj.get("lines")).get("data")):
+        details = _dict(_dict(_dict(line).get("parent")).get("subscription_item_details"))
+        candidates.append(details.get("subscription"))
+    return next((ref for c in candidates if (ref := _stripe_ref(c))), None)
 
 
 def from_stripe(e: StripeWebhookEvent) -> CustomerEvent:
@@ -122,7 +199,8 @@ def from_stripe(e: StripeWebhookEvent) -> CustomerEvent:
         occurred_at=datetime.fromtimestamp(e.created, tz=UTC),
         data={
             "object_id": obj.get("id"),
-            "stripe_customer": obj.get("customer"),
+            "stripe_customer": _stripe_ref(obj.get("customer")),
+            "subscription_id": _stripe_subscription_id(obj, is_subscription),
             "status": obj.get("status"),
             "renewal_date": _epoch_date(period_end),
             "invoice_id": obj.get("id") if e.type.startswith("invoice.") else None,
@@ -168,6 +246,43 @@ def from_zendesk(e: ZendeskWebhookEvent) -> CustomerEvent:
         # Status and priority changes of one ticket: a late older one is stale.
         order_key=f"zendesk:ticket:{ticket_id}:{kind}"
         if ticket_id and kind in ("ticket.status_changed", "ticket.priority_changed")
+        else None,
+    )
+
+
+_TRIGGER_STATUSES = {"on-hold": "hold", "on hold": "hold"}
+"""``{{ticket.status}}`` renders the status's display name (``Open``, ``On-hold``)."""
+
+
+def from_zendesk_trigger(
+    body: ZendeskTriggerBody, raw: bytes, received_at: datetime
+) -> CustomerEvent:
+    """A trigger's admin-written body. It has no event id: the id is a digest of the body,
+    so Zendesk's retry of the same notification is a duplicate (two identical updates of
+    a ticket within the timestamp's minute are one event)."""
+    status = _lower(body.status)
+    data: dict[str, Any] = {
+        "ticket_id": body.ticket_id,
+        "status": _TRIGGER_STATUSES.get(status, status) if status else None,
+        "priority": _lower(body.priority),
+        "via": "trigger",
+    }
+    kind: str = body.event
+    if kind == "ticket.agent_replied":
+        # The trigger's conditions (public comment, by an agent) say what it is.
+        kind = "ticket.comment_added"
+        data.update(comment_public=True, author_is_staff=True)
+    occurred = body.updated_at or received_at
+    ticket_id = body.ticket_id
+    return CustomerEvent(
+        event_id=f"trigger-{hashlib.sha256(raw).hexdigest()[:40]}",
+        source=EventSource.ZENDESK,
+        type=f"zendesk.{kind}",
+        customer_id=body.organization_external_id,
+        occurred_at=occurred if occurred.tzinfo else occurred.replace(tzinfo=UTC),
+        data=data,
+        order_key=f"zendesk:ticket:{ticket_id}:{kind}"
+        if kind in ("ticket.status_changed", "ticket.priority_changed")
         else None,
     )
 

@@ -17,6 +17,7 @@ from pydantic import (
     ValidationInfo,
     ValidatorFunctionWrapHandler,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -43,14 +44,27 @@ class _Payload(BaseModel):
 
 
 class HubSpotWebhookEvent(_Payload):
-    """One entry of HubSpot's webhook array (Webhooks API v3)."""
+    """One entry of HubSpot's webhook array (Webhooks API v3), in either format:
+
+    - legacy: ``subscriptionType`` names the object (``deal.propertyChange``,
+      ``contact.creation``, ``company.associationChange`` …);
+    - generic (apps created today): ``object.propertyChange``, ``object.creation``,
+      ``object.deletion``, ``object.merge``, ``object.restore``,
+      ``object.associationChange``, with the object type in ``objectTypeId``
+      (``0-1`` contact, ``0-2`` company, ``0-3`` deal, ``0-5`` ticket).
+
+    Association changes carry ``fromObjectId`` / ``toObjectId`` instead of ``objectId``;
+    merges carry ``primaryObjectId`` and ``mergedObjectIds``."""
 
     eventId: int | str
     subscriptionType: str = Field(
-        min_length=1, examples=["deal.propertyChange", "company.propertyChange"]
+        min_length=1,
+        max_length=100,
+        examples=["deal.propertyChange", "object.propertyChange", "object.associationChange"],
     )
-    objectId: int | str
+    objectId: int | str | None = None
     occurredAt: int = Field(ge=0, le=LATEST_EPOCH_S * 1000, description="epoch milliseconds")
+    objectTypeId: str | None = Field(default=None, max_length=40, examples=["0-3"])
     portalId: int | None = None
     appId: int | None = None
     subscriptionId: int | None = None
@@ -58,6 +72,40 @@ class HubSpotWebhookEvent(_Payload):
     propertyName: str | None = None
     propertyValue: str | None = None
     changeSource: str | None = None
+    changeFlag: str | None = None
+    sourceId: str | None = None
+    # associationChange
+    associationType: str | None = Field(default=None, examples=["CONTACT_TO_COMPANY"])
+    associationTypeId: int | None = None
+    associationCategory: str | None = None
+    fromObjectTypeId: str | None = Field(default=None, max_length=40)
+    toObjectTypeId: str | None = Field(default=None, max_length=40)
+    fromObjectId: int | str | None = None
+    toObjectId: int | str | None = None
+    associationRemoved: bool | None = None
+    isPrimaryAssociation: bool | None = None
+    # merge
+    primaryObjectId: int | str | None = None
+    mergedObjectIds: list[int | str] | None = None
+    newObjectId: int | str | None = None
+    numberOfPropertiesMoved: int | None = None
+
+    @model_validator(mode="after")
+    def _names_an_object(self) -> HubSpotWebhookEvent:
+        """Every event names the object(s) it is about, in its type's own fields."""
+        kind = self.subscriptionType.rsplit(".", 1)[-1]
+        if kind == "associationChange":
+            if self.objectId is None and (self.fromObjectId is None or self.toObjectId is None):
+                raise ValueError("an associationChange needs fromObjectId and toObjectId")
+            return self  # the object types are optional: without them it is "object"
+        if kind == "merge":
+            if self.objectId is None and self.primaryObjectId is None:
+                raise ValueError("a merge needs objectId or primaryObjectId")
+        elif self.objectId is None:
+            raise ValueError("objectId: Field required")
+        if self.subscriptionType.startswith("object.") and not self.objectTypeId:
+            raise ValueError(f"a generic {self.subscriptionType} event needs objectTypeId")
+        return self
 
 
 HUBSPOT_MAX_BATCH = 100
@@ -88,6 +136,37 @@ class ZendeskWebhookEvent(_Payload):
     event: dict[str, Any] = Field(default_factory=dict)
 
     _time_bound = field_validator("time")(_not_after_latest)
+
+
+def _blank_is_none(value: Any) -> Any:
+    """A placeholder Zendesk rendered empty (no organisation, no priority) or as "-"."""
+    if isinstance(value, str) and value.strip() in ("", "-"):
+        return None
+    return value
+
+
+class ZendeskTriggerBody(_Payload):
+    """The JSON body an admin writes into a Zendesk trigger or automation ("Notify by >
+    Active webhook"), with Zendesk's placeholders. One trigger per ``event``; the
+    trigger's conditions decide when it fires (README, "Zendesk triggers")."""
+
+    event: Literal[
+        "ticket.created", "ticket.status_changed", "ticket.priority_changed", "ticket.agent_replied"
+    ] = Field(examples=["ticket.created"])
+    ticket_id: str = Field(pattern=r"^[0-9]{1,20}$", examples=["{{ticket.id}}"])
+    status: str | None = Field(default=None, max_length=40, examples=["{{ticket.status}}"])
+    priority: str | None = Field(default=None, max_length=40, examples=["{{ticket.priority}}"])
+    organization_external_id: str | None = Field(
+        default=None, max_length=200, examples=["{{ticket.organization.external_id}}"]
+    )
+    updated_at: datetime | None = Field(
+        default=None, examples=["{{ticket.updated_at_with_timestamp}}"]
+    )
+
+    _blanks = field_validator(
+        "status", "priority", "organization_external_id", "updated_at", mode="before"
+    )(_blank_is_none)
+    _time_bound = field_validator("updated_at")(_not_after_latest)
 
 
 USAGE_SNAPSHOT = "usage_snapshot"

@@ -68,6 +68,9 @@ class Route:
     """The business key the workflow id is made from (default: the customer id)."""
     applies: Callable[[CustomerEvent], str | None] | None = None
     """Returns why the event does not concern the workflow (then ignored), or None."""
+    parks: bool = False
+    """The workflow may park (it cannot act: e.g. its ticket cannot be read); the ingress
+    then answers the events it takes ``parked`` (memo ``cshub_parked``)."""
     recurring: bool = False
     """A customer goes through it again and again (a new dunning after the last one was
     paid, a new countdown after a churn): a closed workflow with the id may be started
@@ -204,6 +207,7 @@ def _ticket_route(
         arg,
         key=_ticket_key,
         applies=applies,
+        parks=True,
     )
 
 

@@ -51,6 +51,27 @@ def hubspot_event(
     }
 
 
+def hubspot_generic_event(
+    *,
+    object_id: str,
+    object_type_id: str = "0-3",
+    subscription_type: str = "object.propertyChange",
+    property_name: str | None = "dealstage",
+    property_value: str | None = "closedwon",
+    event_id: int | None = None,
+) -> dict[str, Any]:
+    """The same change in HubSpot's generic format (apps created today)."""
+    event = hubspot_event(
+        object_id=object_id,
+        subscription_type=subscription_type,
+        property_name=property_name,
+        property_value=property_value,
+        event_id=event_id,
+    )
+    event.update(objectTypeId=object_type_id, changeFlag="UPDATED", sourceId="userId:1234567")
+    return event
+
+
 def signed_hubspot(
     events: list[dict[str, Any]], *, secret: str, public_url: str, timestamp_ms: int | None = None
 ) -> SignedRequest:
@@ -192,3 +213,29 @@ def zendesk_comment_added(
 def signed_zendesk(event: dict[str, Any], *, secret: str) -> SignedRequest:
     body = _json(event)
     return SignedRequest("/webhooks/zendesk", body, signing.sign_zendesk(secret=secret, body=body))
+
+
+def zendesk_trigger_body(
+    *,
+    ticket_id: str,
+    event: str = "ticket.created",
+    status: str = "New",
+    priority: str = "High",
+    organization_external_id: str = "",
+) -> dict[str, Any]:
+    """The README's trigger body as Zendesk renders its placeholders."""
+    return {
+        "event": event,
+        "ticket_id": ticket_id,
+        "status": status,
+        "priority": priority,
+        "organization_external_id": organization_external_id,
+        "updated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"),
+    }
+
+
+def signed_zendesk_trigger(body: dict[str, Any], *, secret: str) -> SignedRequest:
+    raw = _json(body)
+    return SignedRequest(
+        "/webhooks/zendesk/trigger", raw, signing.sign_zendesk(secret=secret, body=raw)
+    )

@@ -89,6 +89,11 @@ _OUTCOME_STATUS = {
 }
 
 
+CHURNED_ALERT_PATCH = "renewal-churned-slack-alert"
+CHURNED_ALERT = "renewal_churned"
+"""Slack template telling the CSM the customer churned (templates/slack)."""
+
+
 @workflow.defn(name="RenewalWorkflow")
 class RenewalWorkflow(Steerable):
     @workflow.init
@@ -534,6 +539,12 @@ class RenewalWorkflow(Steerable):
             f"stopped; win-back campaign started.\n{self._summary_text()}",
             kind="renewal_churned",
         )
+        if workflow.patched(CHURNED_ALERT_PATCH):
+            # The CSM hears of it in Slack, as for every other turn of the renewal.
+            ctx = self._context(0).model_copy(
+                update={"reason": reason, "summary": self._summary_text()}
+            )
+            await self._act.alert("churned:alert", CHURNED_ALERT, ctx)
         child_id = winback_workflow_id(self._input.customer_id)
         started = await start_abandoned_child(
             "WinBackWorkflow",

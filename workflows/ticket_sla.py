@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.support import (
@@ -77,6 +77,21 @@ __all__ = ["TicketSlaWorkflow", "ticket_sla_workflow_id"]
 
 SOLVED = {"solved", "closed"}
 MAX_SEEN_EVENTS = 200
+PARK_PATCH = "ticket-sla-park-unfetchable"
+PARKED_FOR = timedelta(days=7)
+"""How long a ticket the hub cannot read stays parked, taking (and recording) its later
+events, before the workflow ends: a later event then finds it completed and is ignored,
+instead of starting a run that would fail (and alert ops) again."""
+PARKED_MEMO = "cshub_parked"
+"""Memo the ingress reads to answer a parked ticket's events ``parked``."""
+UNFETCHABLE_TYPES = ("NotFoundError", "PermanentConnectorError")
+"""Zendesk answered 404 (deleted) or another 4xx (not visible to the token)."""
+
+
+class _Unfetchable(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class TicketSlaState(BaseModel):
@@ -122,6 +137,38 @@ class TicketSlaWorkflow(Steerable):
         self._actions: CustomerActions | None = None
         self._refreshes = BackgroundRefreshes()
         self._steer = Steering(self._state.steering if self._state else None)
+        self._parked_why: str | None = None
+
+    async def _parked(self, inp: TicketSlaInput, reason: str) -> TicketSlaStatus:
+        """The ticket cannot be read (deleted, not visible to the token): no
+        clock can run. Ops heard of it once (the failed read's alert); the ticket's later
+        events are taken and counted here for ``PARKED_FOR``, then the workflow ends."""
+        why = f"ticket {inp.ticket_id} cannot be read from Zendesk: {reason}"
+        self._parked_why = why
+        workflow.upsert_memo({PARKED_MEMO: why})
+        received = 0
+
+        def show() -> None:
+            set_details(
+                [
+                    f"**Ticket {inp.ticket_id} SLA** · parked",
+                    why,
+                    f"Events received while parked: {received} (recorded, not acted on)",
+                ]
+            )
+
+        show()
+        until = workflow.now() + PARKED_FOR
+        while (left := until - workflow.now()) > timedelta(0) and not self._steer.cancelled:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await workflow.wait_condition(
+                    lambda: bool(self._inbox) or self._steer.cancelled, timeout=left
+                )
+            if self._inbox:
+                received += len(self._inbox)
+                self._inbox.clear()
+                show()
+        return TicketSlaStatus(ticket_id=inp.ticket_id, finished=True, parked=why)
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="agent_replied")
@@ -144,7 +191,7 @@ class TicketSlaWorkflow(Steerable):
     def sla_status(self) -> TicketSlaStatus:
         """Targets, time used and left, breaches and the escalation level."""
         if self._state is None:
-            return TicketSlaStatus(ticket_id=self._input.ticket_id)
+            return TicketSlaStatus(ticket_id=self._input.ticket_id, parked=self._parked_why)
         return self._status()
 
     def _next_step_key(self) -> str | None:
@@ -158,7 +205,10 @@ class TicketSlaWorkflow(Steerable):
     @workflow.run
     async def run(self, inp: TicketSlaInput) -> TicketSlaStatus:
         if self._state is None:
-            self._state = await self._begin(inp)
+            try:
+                self._state = await self._begin(inp)
+            except _Unfetchable as err:
+                return await self._parked(inp, err.reason)
         try:
             while True:
                 await self._watch()
@@ -183,14 +233,24 @@ class TicketSlaWorkflow(Steerable):
 
     async def _begin(self, inp: TicketSlaInput) -> TicketSlaState:
         policy = await load_plan("sla", SlaPolicy)
-        ticket: TicketContext = await workflow.execute_activity_method(
-            SupportActivities.get_ticket_context,
-            TicketRef(ticket_id=inp.ticket_id),
-            start_to_close_timeout=timedelta(minutes=1),
-            schedule_to_close_timeout=timedelta(hours=1),
-            retry_policy=LOOKUP_RETRY,
-            summary=f"read Zendesk ticket {inp.ticket_id} and the customer's tier",
-        )
+        try:
+            ticket: TicketContext = await workflow.execute_activity_method(
+                SupportActivities.get_ticket_context,
+                TicketRef(ticket_id=inp.ticket_id),
+                start_to_close_timeout=timedelta(minutes=1),
+                schedule_to_close_timeout=timedelta(hours=1),
+                retry_policy=LOOKUP_RETRY,
+                summary=f"read Zendesk ticket {inp.ticket_id} and the customer's tier",
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if (
+                isinstance(cause, ApplicationError)
+                and cause.type in UNFETCHABLE_TYPES
+                and workflow.patched(PARK_PATCH)
+            ):
+                raise _Unfetchable(cause.message) from err
+            raise
         now = workflow.now()
         created = min(ticket.created_at or now, now)
         severity = severity_for_priority(policy, ticket.priority)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
 import logging
@@ -437,6 +438,36 @@ async def renewal_renewed(c: Ctx) -> None:
     c.keep("RenewalWorkflow", latest, "-next-term", latest=True)
 
 
+@scenario("churned", "RenewalWorkflow")
+async def renewal_churned(c: Ctx) -> None:
+    """Signal-with-start 40 days before the date, then the customer churns (Stripe's
+    subscription.deleted): CRM note, the CSM's Slack alert, the win-back starts."""
+    from domain.lifecycle import Churned, RenewalDateChanged, RenewalInput
+    from workflows.renewal import RenewalWorkflow
+
+    customer = "1005"
+    await local_noon(c, customer)
+    renewal = (await c.now()).date() + timedelta(days=40)
+    handle = await c.env.client.start_workflow(
+        RenewalWorkflow.run,
+        RenewalInput(customer_id=customer, renewal_date=renewal),
+        id=f"renewal-{customer}",
+        task_queue=c.queue,
+        start_signal="renewal_date_changed",
+        start_signal_args=[RenewalDateChanged(renewal_date=renewal, event_id="evt_start")],
+    )
+    c.keep("RenewalWorkflow", handle)
+    await c.sleep(timedelta(days=1))
+    await handle.signal(
+        RenewalWorkflow.churned,
+        Churned(reason="subscription cancelled in Stripe", event_id="evt_deleted"),
+    )
+    await handle.result()
+    winback = c.env.client.get_workflow_handle(f"winback-{customer}")
+    with contextlib.suppress(Exception):
+        await winback.terminate("recorded the renewal only")
+
+
 # ------------------------------------------------------------------------- ticket SLA
 EASTERN = ZoneInfo("America/New_York")
 
@@ -505,6 +536,26 @@ async def ticket_sla_steered(c: Ctx) -> None:
     await handle.signal(wf.resume, ResumeRequest())
     await query_until(handle, "sla_status", lambda s: s["level"] == 1)
     await handle.signal(wf.cancel, CancelRequest(reason="duplicate ticket"))
+    await handle.result()
+
+
+@scenario("parked-unfetchable", "TicketSlaWorkflow")
+async def ticket_sla_parked(c: Ctx) -> None:
+    """A ticket Zendesk does not have (deleted, or not visible to the token): the read
+    fails for good, the workflow parks (one ops alert), takes two later events, and ends
+    after its parking window."""
+    from domain.ticket_sla import TicketSlaInput, TicketStatusChanged
+    from workflows.ticket_sla import TicketSlaWorkflow as wf
+
+    ticket = "990017"
+    handle = await c.env.client.start_workflow(
+        wf.run, TicketSlaInput(ticket_id=ticket), id=f"ticket-sla-{ticket}", task_queue=c.queue
+    )
+    c.keep("TicketSlaWorkflow", handle)
+    await query_until(handle, "sla_status", lambda s: bool(s.get("parked")))
+    await handle.signal(wf.status_changed, TicketStatusChanged(status="open", event_id="e1"))
+    await handle.signal(wf.status_changed, TicketStatusChanged(status="solved", event_id="e2"))
+    await c.sleep(timedelta(days=8))
     await handle.result()
 
 

@@ -82,6 +82,7 @@ SLACK_REQUIRED: dict[str, frozenset[str]] = {
     "churn_campaign_ended": SLACK_COMMON,
     "renewal_reminder": SLACK_COMMON,
     "renewal_overdue": SLACK_COMMON,
+    "renewal_churned": SLACK_COMMON,
     "csat_low_score": SLACK_COMMON,
     "nps_detractor": SLACK_COMMON,
     "sla_warning": SLACK_COMMON | {"ticket_id"},

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client
 
-from cshub.settings import Settings
+from cshub.settings import Settings, SettingsError
 from domain.events import DeliveryResult
 from webhooks.ledger import DeadLetter, DeliveryLedger
 
@@ -25,7 +25,16 @@ def parse_since(text: str) -> timedelta:
 
 
 def open_ledger(settings: Settings) -> DeliveryLedger:
-    return DeliveryLedger(settings.cshub_api_db, settings.encryption_keyring())
+    """The API's delivery ledger; a missing file is an error naming it (reading never
+    creates an empty ledger to answer "no kept deliveries" from)."""
+    path = settings.cshub_api_db
+    if not path.is_file():
+        raise SettingsError(
+            f"no delivery ledger at {path.resolve()} (CSHUB_API_DB; default: the data folder "
+            f"CSHUB_DATA_DIR={settings.cshub_data_dir}, where `cshub api` and `cshub dev` "
+            "keep it)"
+        )
+    return DeliveryLedger(path, settings.encryption_keyring())
 
 
 def list_lines(letters: list[DeadLetter]) -> list[str]:

@@ -103,3 +103,23 @@ def test_an_unreadable_runtime_file_is_an_error_naming_it(data_dir: Path) -> Non
     (data_dir / "dev-runtime.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(SettingsError, match=r"dev-runtime.json.*CSHUB_DATA_DIR"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("args", "store", "variable"),
+    [
+        (["timeline", "1003"], "actions.db", "CSHUB_ACTIONS_DB"),
+        (["webhooks", "list"], "webhooks.db", "CSHUB_API_DB"),
+    ],
+)
+def test_reading_commands_never_create_an_empty_store(
+    data_dir: Path, args: list[str], store: str, variable: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from cshub.cli import app
+
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert str(data_dir / store) in result.output and variable in result.output
+    assert not data_dir.exists()

@@ -102,6 +102,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         # Nothing on the plan's clock moves during the test: what a restart could
         # repeat is the start-up (journeys, demo events, the demo sweep, surveys).
         CSHUB_DEMO_DAY_SECONDS="86400",
+        # The schedules' sweeps and digests stay out of the test, whatever the hour.
+        HEALTH_SWEEP_CRON="0 6 1 1 *",
+        HEALTH_DIGEST_CRON="0 8 1 1 *",
     )
     (root / "work").mkdir()
     runs: list[DevRun] = []
@@ -153,15 +156,22 @@ def outbox(stack: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 
 def keys(box: dict[str, list[dict[str, Any]]]) -> dict[str, list[str]]:
-    """The idempotency key of every e-mail, Slack message and CRM task sent."""
-    return {
+    """The idempotency key of every e-mail, Slack message and CRM task sent, without its
+    times (``health-outreach-1003-20261207T171517/20261207T171517/usage:email`` ->
+    ``health-outreach-1003-T/T/usage:email``): a second sweep's alert for the same thing
+    has another sweep time in its key, and is still the same alert sent twice."""
+    raw = {
         "emails": [e["idempotency_key"] for e in box["emails"]],
         "slack": [
-            ((m.get("metadata") or {}).get("event_payload") or {}).get("idempotency_key")
+            ((m.get("metadata") or {}).get("event_payload") or {}).get("idempotency_key") or ""
             for m in box["slack_messages"]
         ],
-        "tasks": [t["properties"].get("cshub_idempotency_key") for t in box["crm_tasks"]],
+        "tasks": [t["properties"].get("cshub_idempotency_key") or "" for t in box["crm_tasks"]],
     }
+    return {kind: [TIMES.sub("T", k) for k in ks] for kind, ks in raw.items()}
+
+
+TIMES = re.compile(r"\d{8}T\d{6}")
 
 
 def wait_for(check: Any, what: str, timeout: float = 60) -> Any:

@@ -123,3 +123,17 @@ def test_reading_commands_never_create_an_empty_store(
     assert result.exit_code == 2, result.output
     assert str(data_dir / store) in result.output and variable in result.output
     assert not data_dir.exists()
+
+
+def test_a_second_dev_on_a_data_folder_in_use_is_refused(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cshub.dev import refuse_second_dev
+
+    other = DevRuntime(pid=4242, started_at=datetime.now(UTC))
+    write_runtime(data_dir, other)
+    monkeypatch.setattr(dev_runtime, "_cshub_process", lambda pid: pid == 4242)
+    with pytest.raises(SystemExit, match=r"already running on data folder .*pid 4242"):
+        refuse_second_dev(data_dir)
+    monkeypatch.setattr(dev_runtime, "_cshub_process", lambda pid: False)  # it died
+    refuse_second_dev(data_dir)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import time as clock
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -283,3 +283,137 @@ def test_invalid_calendars_name_the_field(changes: dict[str, Any], field: str) -
 def test_always_open_needs_no_weekdays() -> None:
     cal = BusinessCalendar(name="always", always_open=True, weekdays=[])
     assert is_open(cal, utc(2026, 1, 3, 3))
+
+
+# ------------------------------------------------------------------ east and west of UTC
+# Calendars built here (not read from playbooks/sla.yaml), so the holiday list of the
+# shipped policy can change without touching these tests.
+TOKYO = BusinessCalendar(name="tokyo", timezone="Asia/Tokyo")  # 08-20 JST, UTC+9, no DST
+LOS_ANGELES = BusinessCalendar(
+    name="los_angeles", timezone="America/Los_Angeles", open_hour=9, close_hour=17,
+    holidays=[date(2026, 7, 3)],
+)  # fmt: skip
+BERLIN = BusinessCalendar(name="berlin_week", timezone="Europe/Berlin", open_hour=9, close_hour=18)
+AUCKLAND = BusinessCalendar(
+    name="auckland_24_7_local", timezone="Pacific/Auckland", weekdays=list(range(7)),
+    open_hour=0, close_hour=24,
+)  # fmt: skip
+"""Every local hour: 13 hours ahead of UTC in the southern summer, east of Tokyo too."""
+
+
+def wall(tz: str, year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
+ZONE_CASES: list[tuple[str, BusinessCalendar, datetime, datetime, timedelta]] = [
+    # Tokyo: the local day starts 9 hours before the UTC day.
+    ("Tokyo Mon 19:00 -> Tue 08:30 is 1 h 30", TOKYO, wall("Asia/Tokyo", 2026, 1, 5, 19),
+     wall("Asia/Tokyo", 2026, 1, 6, 8, 30), 90 * M),
+    ("Tokyo Fri 19:30 -> Mon 08:30 (Mon 08:30 JST is Sun 23:30 UTC)", TOKYO,
+     wall("Asia/Tokyo", 2026, 1, 9, 19, 30), wall("Asia/Tokyo", 2026, 1, 12, 8, 30), 60 * M),
+    ("Tokyo a whole week ends Friday 20:00 JST (11:00 UTC)", TOKYO,
+     wall("Asia/Tokyo", 2026, 1, 5), wall("Asia/Tokyo", 2026, 1, 9, 20), 60 * H),
+    ("Tokyo Sat 07:00 JST (Fri 22:00 UTC) -> Mon 09:00", TOKYO,
+     wall("Asia/Tokyo", 2026, 1, 10, 7), wall("Asia/Tokyo", 2026, 1, 12, 9), 1 * H),
+    # Auckland: Tuesday 02:00 local is still Monday in UTC and in Tokyo.
+    ("Auckland Mon 22:00 -> Tue 02:00 (Mon 13:00 UTC)", AUCKLAND,
+     wall("Pacific/Auckland", 2026, 1, 5, 22), wall("Pacific/Auckland", 2026, 1, 6, 2), 4 * H),
+    ("Auckland's own DST change (5 April 2026, 03:00 -> 02:00): a 25-hour day", AUCKLAND,
+     wall("Pacific/Auckland", 2026, 4, 5), wall("Pacific/Auckland", 2026, 4, 6), 25 * H),
+    # Los Angeles: the local day ends 8 hours after the UTC day (7 in summer).
+    ("LA Mon 16:00 -> Tue 10:00 (Tue 00:00-02:00 UTC in between)", LOS_ANGELES,
+     wall("America/Los_Angeles", 2026, 1, 5, 16), wall("America/Los_Angeles", 2026, 1, 6, 10),
+     2 * H),
+    ("LA Fri 16:30 PST before spring forward -> Mon 09:30 PDT", LOS_ANGELES,
+     wall("America/Los_Angeles", 2026, 3, 6, 16, 30),
+     wall("America/Los_Angeles", 2026, 3, 9, 9, 30), 60 * M),
+    ("LA Fri 16:30 PDT before fall back -> Mon 09:30 PST", LOS_ANGELES,
+     wall("America/Los_Angeles", 2026, 10, 30, 16, 30),
+     wall("America/Los_Angeles", 2026, 11, 2, 9, 30), 60 * M),
+    ("LA holiday Friday July 3rd is skipped", LOS_ANGELES,
+     wall("America/Los_Angeles", 2026, 7, 2, 16), wall("America/Los_Angeles", 2026, 7, 6, 10),
+     2 * H),
+    # Berlin: both European DST changes (last Sunday of March and of October).
+    ("Berlin Fri 17:00 CET -> Mon 10:00 CEST", BERLIN, wall("Europe/Berlin", 2026, 3, 27, 17),
+     wall("Europe/Berlin", 2026, 3, 30, 10), 2 * H),
+    ("Berlin Fri 17:00 CEST -> Mon 10:00 CET", BERLIN, wall("Europe/Berlin", 2026, 10, 23, 17),
+     wall("Europe/Berlin", 2026, 10, 26, 10), 2 * H),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("cal", "start", "end", "duration"),
+    [c[1:] for c in ZONE_CASES],
+    ids=[c[0] for c in ZONE_CASES],
+)
+def test_calendars_east_and_west_of_utc(
+    cal: BusinessCalendar, start: datetime, end: datetime, duration: timedelta
+) -> None:
+    assert business_time_between(cal, start, end) == duration
+    assert add_business_time(cal, start, duration) == end
+    assert business_time_between(cal, start, end - timedelta(microseconds=1)) < duration
+
+
+@pytest.mark.parametrize(
+    ("cal", "day", "opens", "closes"),
+    [
+        (TOKYO, date(2026, 1, 6), datetime(2026, 1, 5, 23, tzinfo=UTC),
+         datetime(2026, 1, 6, 11, tzinfo=UTC)),
+        (LOS_ANGELES, date(2026, 3, 6), datetime(2026, 3, 6, 17, tzinfo=UTC),
+         datetime(2026, 3, 7, 1, tzinfo=UTC)),
+        (LOS_ANGELES, date(2026, 3, 9), datetime(2026, 3, 9, 16, tzinfo=UTC),
+         datetime(2026, 3, 10, 0, tzinfo=UTC)),
+        (BERLIN, date(2026, 10, 26), datetime(2026, 10, 26, 8, tzinfo=UTC),
+         datetime(2026, 10, 26, 17, tzinfo=UTC)),
+        (EVERY_DAY_ET, date(2026, 11, 1), datetime(2026, 11, 1, 4, tzinfo=UTC),
+         datetime(2026, 11, 2, 5, tzinfo=UTC)),  # closes at 24:00: midnight of the next day
+    ],
+)  # fmt: skip
+def test_hours_on_are_utc(
+    cal: BusinessCalendar, day: date, opens: datetime, closes: datetime
+) -> None:
+    hours = cal.hours_on(day)
+    assert hours == (opens, closes)
+    assert hours[0].tzinfo is UTC and hours[1].tzinfo is UTC
+
+
+def test_hours_on_a_closed_day() -> None:
+    assert TOKYO.hours_on(date(2026, 1, 10)) is None  # Saturday
+    assert LOS_ANGELES.hours_on(date(2026, 7, 3)) is None  # a holiday of the calendar
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: add_business_time(US, datetime(2026, 1, 6, 9), H), "start must be an aware"),
+        (lambda: business_time_between(US, datetime(2026, 1, 6, 9), et(2026, 1, 6)),
+         "start must be an aware"),
+        (lambda: business_time_between(US, et(2026, 1, 6, 9), datetime(2026, 1, 6, 10)),
+         "end must be an aware datetime \\(UTC\\), got naive 2026-01-06T10:00:00"),
+        (lambda: is_open(US, datetime(2026, 1, 6, 9)), "at must be an aware"),
+        (lambda: add_business_time(US, et(2026, 1, 6, 9), -H),
+         "duration must not be negative, got -1 day, 23:00:00"),
+    ],
+    ids=["start", "start of between", "end", "at", "negative"],
+)  # fmt: skip
+def test_refusals_say_which_argument(call: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+class _NoOffset(tzinfo):
+    """A tzinfo that knows no offset: as naive as no tzinfo at all."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str:
+        return "?"
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+
+def test_a_tzinfo_without_an_offset_counts_as_naive() -> None:
+    with pytest.raises(ValueError, match="at must be an aware"):
+        is_open(US, datetime(2026, 1, 6, 9, tzinfo=_NoOffset()))

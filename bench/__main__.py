@@ -21,7 +21,7 @@ from bench.results import (
     write_results,
 )
 
-BENCHMARKS = ("ingest", "time_to_action", "in_flight", "sweep", "history")
+BENCHMARKS = ("ingest", "time_to_action", "in_flight", "sweep", "history", "hot_customers")
 """Modules of this package, each with ``async def run(size) -> list[Figure]`` and an
 optional ``NOTES`` string (its section in results.md)."""
 

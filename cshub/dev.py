@@ -1,14 +1,19 @@
 """``cshub dev``: the whole hub on one machine.
 
 Starts the Temporal dev server (SQLite file in the data folder, Web UI), the local
-emulators of HubSpot/Zendesk/Slack with the SMTP sink and the sandbox inbox, and the
-worker; then starts onboarding for the demo customers. Ctrl-C stops everything.
+emulators of HubSpot/Zendesk/Slack with the SMTP sink and the sandbox inbox, the worker,
+and the webhook API in a process of its own (``cshub api``), as production runs them: a
+worker busy replaying a long history cannot hold up webhook answers. Then starts
+onboarding for the demo customers (unless ``CSHUB_DEMO=false``). Ctrl-C stops
+everything.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
+import json
 import logging
 import os
 import secrets
@@ -16,12 +21,14 @@ import shutil
 import signal
 import socket
 import sys
+import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 from google.protobuf.duration_pb2 import Duration
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.api.namespace.v1 import NamespaceConfig
 from temporalio.api.workflowservice.v1 import UpdateNamespaceRequest
@@ -56,8 +63,6 @@ from domain.surveys import NpsInput, nps_workflow_id
 from domain.ticket_sla import TicketSlaInput, ticket_sla_workflow_id
 from domain.tiers import ProductEventType
 from sandbox.server import start_sandbox
-from webhooks.app import create_app
-from webhooks.server import serve_api
 from worker import create_worker
 from workflows.onboarding import OnboardingWorkflow
 
@@ -148,9 +153,9 @@ async def start_temporal_dev_server(
 
 
 def dev_telemetry() -> HubRuntime:
-    """Prometheus metrics for the dev hub (worker and API share one process, one
-    runtime): on ``CSHUB_WORKER_METRICS_ADDRESS`` (127.0.0.1:9464) and at the API's
-    ``/metrics``; without the exporter when that port is taken."""
+    """Prometheus metrics for the dev worker on ``CSHUB_WORKER_METRICS_ADDRESS``
+    (127.0.0.1:9464; the API process serves its own at ``/metrics``); without the
+    exporter when that port is taken."""
     address = Settings().cshub_worker_metrics_address or None
     try:
         return hub_runtime(address)
@@ -336,6 +341,84 @@ def dev_runtime(
     )
 
 
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """``settings`` as the environment variables that make ``Settings()`` equal to it in
+    another process (secrets included: the child is ours, on this machine)."""
+    env: dict[str, str] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, enum.Enum):
+            text = str(value.value)
+        elif isinstance(value, list | dict | tuple | set | frozenset):
+            text = json.dumps(list(value) if isinstance(value, set | frozenset) else value)
+        else:
+            text = str(value)
+        env[name.upper()] = text
+    return env
+
+
+async def start_api_process(settings: Settings) -> asyncio.subprocess.Process:
+    """``cshub api`` in its own process, configured like this one; its output (webhook
+    log lines) goes to the terminal."""
+    env = {**os.environ, **settings_environment(settings)}
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cshub",
+        "api",
+        env=env,
+        start_new_session=True,  # Ctrl-C reaches us; we stop the API in order
+    )
+
+
+async def wait_for_api(url: str, proc: asyncio.subprocess.Process, within_s: float = 60) -> None:
+    def ready() -> bool:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as resp:
+                return bool(resp.status < 500)
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if proc.returncode is not None:
+            raise SystemExit(f"cshub dev: the webhook API exited (code {proc.returncode})")
+        if await asyncio.to_thread(ready):
+            return
+        await asyncio.sleep(0.3)
+    raise SystemExit(f"cshub dev: the webhook API did not answer at {url} within {within_s:.0f} s")
+
+
+async def stop_process(proc: asyncio.subprocess.Process, grace_s: float = 15) -> None:
+    if proc.returncode is not None:
+        return
+    proc.terminate()
+    try:
+        await asyncio.wait_for(proc.wait(), timeout=grace_s)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+
+
+def demo_line(dev: DevSettings) -> str:
+    if dev.cshub_demo:
+        return (
+            f"Demo customers {DEMO_CUSTOMERS[0]}-{DEMO_CUSTOMERS[-1]} are onboarding; "
+            f"one plan day lasts {dev.cshub_demo_day_seconds} s (CSHUB_DEMO_DAY_SECONDS). "
+            "Ctrl-C stops everything."
+        )
+    return (
+        "No demo journeys (CSHUB_DEMO=false): start one with `cshub onboarding start` or a "
+        "webhook (below). Ctrl-C stops everything."
+    )
+
+
 async def run_dev(dev: DevSettings) -> None:
     refuse_second_dev(dev.cshub_data_dir)
     check_ports(dev)
@@ -357,6 +440,7 @@ async def run_dev(dev: DevSettings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     sandbox = None
+    api_proc: asyncio.subprocess.Process | None = None
     try:
         telemetry = dev_telemetry()
         client = await connect_when_ready(
@@ -403,14 +487,9 @@ async def run_dev(dev: DevSettings) -> None:
             )
             connectors = build_connectors(settings)
             worker = create_worker(client, settings, connectors, executor=pool, actions=actions)
-
-            async def ingress_client() -> Client:
-                return client
-
-            api = await serve_api(
-                create_app(settings, connect=ingress_client, telemetry=telemetry),
-                port=dev.cshub_api_port,
-            )
+            api_url = f"http://127.0.0.1:{dev.cshub_api_port}"
+            api_proc = await start_api_process(settings)
+            await wait_for_api(api_url, api_proc)
             with alert_on_stuck_workflows(connectors.chat, settings.slack_ops_channel):
                 async with worker:
                     schedules = await apply_schedules(client, settings)
@@ -440,9 +519,10 @@ async def run_dev(dev: DevSettings) -> None:
                             f"(or export TEMPORAL_ADDRESS={address})\n"
                         )
                         + f"  SMTP sink         {sandbox.smtp_host}:{sandbox.smtp_port}\n"
-                        f"  Webhook API       {api.url}   (API docs {api.url}/docs)\n"
+                        f"  Webhook API       {api_url}   (API docs {api_url}/docs; "
+                        f"own process, pid {api_proc.pid})\n"
                         f"  Metrics           {telemetry.metrics_url or 'off'}   "
-                        f"(and {api.url}/metrics)\n"
+                        f"(worker; the API's at {api_url}/metrics)\n"
                         f"  Data folder       {dev.cshub_data_dir.resolve()}   (sandbox "
                         + (
                             "state restored from the last run; Reset sandbox in the inbox "
@@ -451,16 +531,14 @@ async def run_dev(dev: DevSettings) -> None:
                             else "seeded from the demo data"
                         )
                         + ")\n"
-                        f"Demo customers {DEMO_CUSTOMERS[0]}-{DEMO_CUSTOMERS[-1]} are onboarding; "
-                        f"one plan day lasts {dev.cshub_demo_day_seconds} s "
-                        f"(CSHUB_DEMO_DAY_SECONDS). Ctrl-C stops everything.",
+                        f"{demo_line(dev)}",
                         flush=True,
                     )
-                    print(webhook_help(settings, api.url), flush=True)
+                    print(webhook_help(settings, api_url), flush=True)
                     print(
                         f"Timeline API token {api_token}   ({api_token_source})\n"
                         f'  curl -H "Authorization: Bearer {api_token}" '
-                        f"{api.url}/customers/1003/timeline",
+                        f"{api_url}/customers/1003/timeline",
                         flush=True,
                     )
                     print(encryption.banner(), flush=True)
@@ -473,7 +551,7 @@ async def run_dev(dev: DevSettings) -> None:
                     )
                     runtime = write_runtime(
                         dev.cshub_data_dir,
-                        dev_runtime(settings, overrides, dev, sandbox.http_url, api.url),
+                        dev_runtime(settings, overrides, dev, sandbox.http_url, api_url),
                     )
                     print(
                         f"Other shells: cshub commands find this stack through {runtime} "
@@ -484,18 +562,14 @@ async def run_dev(dev: DevSettings) -> None:
                     await stop.wait()
                     print("\ncshub dev: stopping...", flush=True)
                     mark_stopped(dev.cshub_data_dir, os.getpid())
-                    await api.stop()
+                    await stop_process(api_proc)
     finally:
         with contextlib.suppress(OSError):
             mark_stopped(dev.cshub_data_dir, os.getpid())
+        if api_proc is not None:
+            await stop_process(api_proc)
         if sandbox is not None:
             await sandbox.stop()
-        if proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), timeout=15)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await stop_process(proc)
         with contextlib.suppress(Exception):
             sys.stdout.flush()

@@ -68,6 +68,11 @@ class OnboardingCarryOver(BaseModel):
     actions: list[ActionRecord] = Field(default_factory=list)
     steering: SteeringState = Field(default_factory=SteeringState)
     """Skip requests (pause / resume / cancel keep their own fields above)."""
+    inbox: list[MilestoneReached] = Field(default_factory=list)
+    """Milestone signals taken in (e.g. during a wait) and not acted on yet."""
+    owed_emails: list[str] = Field(default_factory=list)
+    """Steps (a celebration, a nudge) whose e-mail was held in quiet hours when the run
+    continued as new: the next run sends them (same idempotency keys)."""
     experiment: ExperimentAssignment | None = None
     """The experiment arm drawn at the start, kept for the journey's whole life."""
 
@@ -97,6 +102,13 @@ class OnboardingInput(_Message):
         description="Compressed time for demos and rehearsals: one plan day lasts this many "
         "seconds. Leave unset in production (a day is a day).",
     )
+    history_budget: int | None = Field(
+        default=None,
+        ge=200,
+        le=40_000,
+        description="Events in one run before the journey continues as new (default "
+        "4,000, under Temporal's 10,240 warning); smaller for tests and rehearsals",
+    )
     carry_over: OnboardingCarryOver | None = Field(
         default=None, description="Internal: state carried across continue-as-new"
     )
@@ -112,7 +124,13 @@ class ProductEvent(_Message):
 
     type: ProductEventType
     event_id: str | None = Field(default=None, description="Sender's id; duplicates ignored")
-    count: int = Field(default=1, ge=1, le=10_000, description="How many occurrences")
+    count: int = Field(
+        default=1,
+        ge=1,
+        le=1_000_000,
+        description="How many occurrences (the ingress hands on what it counted since its "
+        "last signal)",
+    )
     percent: float | None = Field(
         default=None, ge=0, le=1000, description="usage_threshold: % of the limit used"
     )
@@ -142,6 +160,9 @@ class OnboardingProgress(BaseModel):
     paused_for_seconds: float
     actions: list[ActionRecord]
     steering: SteeringStatus = Field(default_factory=SteeringStatus)
+    event_counts: dict[str, int] = Field(
+        default_factory=dict, description="Product events counted so far, by type"
+    )
     experiment: ExperimentAssignment | None = None
     """The experiment arm this journey is in (``cshub report experiment`` reads it)."""
 

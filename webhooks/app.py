@@ -35,7 +35,9 @@ from domain.surveys import (
     SURVEY_ID_PATTERN,
     TICKET_ID_PATTERN,
 )
+from playbooks.loader import playbooks_dir
 from webhooks import signatures
+from webhooks.aggregate import ProductAggregator, plan_thresholds
 from webhooks.deal_stages import ClosedWonStages, StagesUnavailable
 from webhooks.intake import Intake
 from webhooks.ledger import DeliveryLedger, RawDelivery
@@ -208,6 +210,7 @@ def create_app(
     the_ledger.prune(timedelta(days=settings.cshub_dedup_days))
     temporal = TemporalConnection(connect or _settings_client(settings, telemetry))
     metrics = WebhookMetrics(telemetry.runtime.metric_meter if telemetry else None)
+    aggregator = ProductAggregator(settings.cshub_api_db, plan_thresholds(playbooks_dir()))
     intake = Intake(
         the_ledger,
         temporal.get,
@@ -216,6 +219,7 @@ def create_app(
         metrics,
         billing=billing,
         stripe_customer_property=settings.stripe_customer_property,
+        aggregator=aggregator,
     )
     closed_won = ClosedWonStages(
         crm, settings.closed_won_stages, ttl_s=settings.hubspot_stages_refresh_s
@@ -228,6 +232,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        aggregator.close()
         if own_ledger:
             the_ledger.close()
 

@@ -16,9 +16,10 @@ from cshub.metrics import WebhookMetrics
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
 from domain.onboarding import CUSTOMER_ID_PATTERN
 from domain.ticket_sla import TICKET_ID_PATTERN
+from webhooks.aggregate import ProductAggregator
 from webhooks.dispatch import dispatch
 from webhooks.ledger import NOT_ACTED_ON, DeliveryLedger, RawDelivery
-from webhooks.routing import route_for
+from webhooks.routing import PRODUCT_USAGE_SNAPSHOT, Route, route_for
 
 log = logging.getLogger("cshub.webhooks")
 
@@ -36,8 +37,10 @@ class Intake:
         *,
         billing: Billing | None = None,
         stripe_customer_property: str = "cshub_stripe_customer_id",
+        aggregator: ProductAggregator | None = None,
     ) -> None:
         self._ledger = ledger
+        self._aggregator = aggregator
         self._client = client
         self._task_queue = task_queue
         self._crm = crm
@@ -110,11 +113,25 @@ class Intake:
             bad = _bad_id(event)
             if bad:
                 return _result(event, DeliveryOutcome.INVALID, bad)
+        if self._aggregator is not None and _counted_at_ingress(event):
+            return await self._aggregate(self._aggregator, route, event, replace)
+        return await self._dispatch(route, event, replace=replace)
+
+    async def _dispatch(
+        self,
+        route: Route,
+        event: CustomerEvent,
+        forwarded: CustomerEvent | None = None,
+        *,
+        replace: bool = False,
+    ) -> DeliveryResult:
+        """Hand ``forwarded`` (default: the event itself) to Temporal; record the event
+        once the outcome is final."""
         try:
             client = await self._client()
         except RuntimeError as err:
             return _result(event, DeliveryOutcome.UNAVAILABLE, f"temporal unavailable: {err}")
-        result = await dispatch(client, self._task_queue, route, event)
+        result = await dispatch(client, self._task_queue, route, forwarded or event)
         if result.outcome in (
             DeliveryOutcome.ACCEPTED,
             DeliveryOutcome.IGNORED,
@@ -122,6 +139,45 @@ class Intake:
         ):
             self._ledger.record(event, result, replace=replace)
         return result
+
+    async def _aggregate(
+        self, agg: ProductAggregator, route: Route, event: CustomerEvent, replace: bool
+    ) -> DeliveryResult:
+        """A product event: counted here; the journey is signalled only when a playbook
+        threshold is crossed, or with the hour's count (webhooks/aggregate.py)."""
+        customer = str(event.customer_id)
+        kind = event.type.removeprefix("product.")
+        percent = event.data.get("percent")
+        async with agg.customer_lock(customer):
+            decision = agg.decide(
+                customer,
+                kind,
+                int(event.data.get("count") or 1),
+                float(percent) if percent is not None else None,
+            )
+            if not decision.signal:
+                agg.commit(customer, kind, decision)
+                result = _result(event, DeliveryOutcome.ACCEPTED, f"counted: {decision.reason}")
+                result = result.model_copy(update={"workflow_id": route.workflow_id(customer)})
+                self._ledger.record(event, result, replace=replace)
+                return result
+            forwarded = event.model_copy(
+                update={
+                    "data": {**event.data, "count": decision.count, "percent": decision.percent}
+                }
+            )
+            result = await self._dispatch(route, event, forwarded, replace=replace)
+            if result.outcome in (
+                DeliveryOutcome.ACCEPTED,
+                DeliveryOutcome.IGNORED,
+                DeliveryOutcome.PARKED,
+            ):
+                agg.commit(customer, kind, decision)
+                if result.outcome is DeliveryOutcome.ACCEPTED:
+                    result = result.model_copy(
+                        update={"detail": f"{result.detail} ({decision.reason})"}
+                    )
+            return result
 
     async def _resolve_customer(self, event: CustomerEvent) -> CustomerEvent | DeliveryResult:
         """Find the customer (CRM company) an event is about. Not found: answered 202
@@ -213,6 +269,11 @@ class Intake:
         result = _result(event, outcome, detail)
         self._ledger.record(event, result, replace=replace)
         return result
+
+
+def _counted_at_ingress(event: CustomerEvent) -> bool:
+    """Product usage events (not usage snapshots, which are figures, not counts)."""
+    return event.type.startswith("product.") and event.type != PRODUCT_USAGE_SNAPSHOT
 
 
 def _stripe_id(value: object, prefix: str) -> str | None:

@@ -64,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
         tag_health,
     )
     from workflows.steering import Steerable, Steering
+    from workflows.waiting import WAIT_PATCH, DueTimer
 
 __all__ = ["ChurnPreventionWorkflow", "churn_workflow_id"]
 
@@ -83,6 +84,7 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
     @workflow.init
     def __init__(self, inp: ChurnPreventionInput) -> None:
         self._input = inp
+        self._timer = DueTimer()
         self._state: ChurnState | None = (
             ChurnState.model_validate(inp.carry_over) if inp.carry_over else None
         )
@@ -217,6 +219,13 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
             if workflow.info().is_continue_as_new_suggested():
                 await self._continue_as_new()
             wake = min(self._check_time(st.checks_done), self._deadline())
+            if workflow.patched(WAIT_PATCH):
+                await self._timer.wait(
+                    wake,
+                    lambda: bool(self._inbox) or self._steer.cancelled,
+                    summary="next churn-prevention check",
+                )
+                continue
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
                     lambda: bool(self._inbox) or self._steer.cancelled,

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.search_attributes import LifecycleStage
     from domain.send_window import SendWindow, out_of_quiet_hours
     from workflows.steering import Steering
+    from workflows.waiting import WAIT_PATCH, Waiter
 
 MAX_ACTIONS_KEPT = 1000
 
@@ -171,8 +172,13 @@ class CustomerActions:
         send_window: SendWindow | None = None,
         timezone: str | None = None,
         steering: Steering | None = None,
+        waiter: Waiter | None = None,
     ) -> None:
         self.customer_id = customer_id
+        self.waiter = waiter
+        """The workflow's :class:`~workflows.waiting.Waiter`: a quiet-hours wait then keeps
+        handling signals and may continue as new (the workflow re-sends the e-mail in its
+        next run). None: a plain durable timer."""
         self.steering = steering
         self.journey_key = journey_key
         self.actions = actions
@@ -238,9 +244,11 @@ class CustomerActions:
             now = workflow.now()
             allowed = out_of_quiet_hours(now, self._timezone, self._send_window)
             if allowed > now:
-                await workflow.sleep(
-                    allowed - now, summary=f"quiet hours: e-mail '{template}' waits"
-                )
+                summary = f"quiet hours: e-mail '{template}' waits"
+                if self.waiter is not None and workflow.patched(WAIT_PATCH):
+                    await self.waiter.until(allowed, summary=summary, act=False)
+                else:
+                    await workflow.sleep(allowed - now, summary=summary)
         req = CustomerEmailRequest(
             customer_id=self.customer_id,
             template=template,

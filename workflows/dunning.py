@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.common import CustomerActions, customer_profile, set_details, tag_customer
     from workflows.steering import Steerable, Steering
+    from workflows.waiting import WAIT_PATCH, DueTimer
 
 __all__ = ["DunningWorkflow", "dunning_workflow_id"]
 
@@ -69,6 +70,7 @@ class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
     @workflow.init
     def __init__(self, inp: DunningInput) -> None:
         self._input = inp
+        self._timer = DueTimer()
         self._state: DunningState | None = (
             DunningState.model_validate(inp.carry_over) if inp.carry_over else None
         )
@@ -208,6 +210,13 @@ class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
                 return True
             if workflow.info().is_continue_as_new_suggested():
                 await self._continue_as_new()
+            if workflow.patched(WAIT_PATCH):
+                await self._timer.wait(
+                    due,
+                    lambda: bool(self._inbox) or self._steer.cancelled,
+                    summary="next dunning step",
+                )
+                continue
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
                     lambda: bool(self._inbox) or self._steer.cancelled,

@@ -72,6 +72,7 @@ with workflow.unsafe.imports_passed_through():
         tag_customer,
     )
     from workflows.steering import Steerable, Steering
+    from workflows.waiting import WAIT_PATCH, DueTimer
 
 __all__ = ["NpsSurveyWorkflow", "nps_workflow_id"]
 
@@ -85,6 +86,7 @@ class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
     @workflow.init
     def __init__(self, inp: NpsInput) -> None:
         self._input = inp
+        self._timer = DueTimer()
         self._state: NpsState | None = (
             NpsState.model_validate(inp.carry_over) if inp.carry_over else None
         )
@@ -429,6 +431,13 @@ class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
                 return True
             if workflow.info().is_continue_as_new_suggested():
                 await self._continue_as_new()
+            if workflow.patched(WAIT_PATCH):
+                await self._timer.wait(
+                    due,
+                    lambda: bool(self._inbox) or self._cancel is not None,
+                    summary="next NPS survey",
+                )
+                continue
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
                     lambda: bool(self._inbox) or self._cancel is not None,

@@ -48,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
         ResumeRequest,
         SkipRequest,
     )
-    from domain.onboarding_plan import EventTrigger, Milestone, OnboardingPlan
+    from domain.onboarding_plan import EventTrigger, Milestone, Nudge, OnboardingPlan
     from domain.onboarding_schedule import PlannedStep, StepKind, build_schedule
     from domain.search_attributes import LifecycleStage
     from domain.send_window import SendWindow, local_date, local_send_time
@@ -63,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.experiments import EXPERIMENT_PATCH, assign_experiment
     from workflows.steering import STEERING_PATCH, Steering
+    from workflows.waiting import HISTORY_BUDGET, WAIT_PATCH, Waiter
 
 WORKFLOW_ID_PREFIX = "onboarding-"
 START_ALERT_BESIDE_STEPS = "start-alert-beside-steps"
@@ -89,6 +90,14 @@ class OnboardingWorkflow:
         self._actions: CustomerActions | None = None
         self._step_day: int | None = None
         self._steer = Steering(self._state.steering if self._state else None)
+        self._waiter = Waiter(
+            pending=lambda: bool(self._inbox) and self._state is not None,
+            absorb=self._absorb_inbox,
+            act=self._act_on_inbox,
+            continue_as_new=self._continue_as_new,
+            budget=inp.history_budget or HISTORY_BUDGET,
+        )
+        self._new_waits: bool | None = None
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="milestone_reached")
@@ -159,6 +168,7 @@ class OnboardingWorkflow:
             paused_for_seconds=st.paused_total_s
             + ((now - st.paused_since).total_seconds() if st.paused_since else 0.0),
             actions=list(st.actions),
+            event_counts=dict(st.event_counts),
             experiment=st.experiment,
             steering=self._steer.status().model_copy(
                 update={
@@ -179,6 +189,8 @@ class OnboardingWorkflow:
         self._status = OnboardingStatus.ACTIVE
 
         try:
+            if self._state.owed_emails:
+                await self._send_owed()
             await self._walk_schedule()
         except asyncio.CancelledError:
             # "Cancel" in the Temporal UI: close the journey the same way as the cancel
@@ -300,9 +312,51 @@ class OnboardingWorkflow:
             await self._start_alert
 
     # ------------------------------------------------------------------ waiting
+    def _waits_handle_inbox(self) -> bool:
+        """This run waits with :class:`Waiter` (one timer per wait, signals taken in and
+        continue-as-new possible during every wait); memoised per run."""
+        if self._new_waits is None:
+            self._new_waits = workflow.patched(WAIT_PATCH)
+        return self._new_waits
+
     async def _wait_until(self, step: PlannedStep) -> bool:
         """Sleep until the step is due (its due time moves with pauses), handling signals
-        meanwhile. Returns False when the journey was cancelled."""
+        meanwhile, with one timer per wait. Returns False when the journey was cancelled."""
+        if not self._waits_handle_inbox():
+            return await self._wait_until_v1(step)
+        st = self._require_state()
+
+        def cancelled() -> bool:
+            return self._cancel_reason is not None
+
+        while True:
+            if cancelled():
+                return False
+            self._absorb_inbox()
+            await self._act_on_inbox()
+            if cancelled():
+                return False
+            if st.paused_since is not None:
+                self._update_details()
+                await self._waiter.until(
+                    None,
+                    summary="paused",
+                    interrupt=lambda: st.paused_since is None or cancelled(),
+                )
+                continue
+            due = self._due(step)
+            if due <= workflow.now():
+                return True
+            if self._waiter.over_budget():
+                await self._continue_as_new()
+            await self._waiter.until(
+                due,
+                summary="next onboarding step",
+                interrupt=lambda: cancelled() or st.paused_since is not None,
+            )
+
+    async def _wait_until_v1(self, step: PlannedStep) -> bool:
+        """Before :data:`WAIT_PATCH`: a timer re-armed each time a signal woke it."""
         st = self._require_state()
         while True:
             if self._cancel_reason is not None:
@@ -333,12 +387,18 @@ class OnboardingWorkflow:
     async def _continue_as_new(self) -> None:
         await self._start_alert_sent()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._drain_inbox()
+        if self._waits_handle_inbox():
+            # Taken into the state it carries, with no await in between: nothing that
+            # arrived before the command is left behind (the next run acts on it).
+            self._absorb_inbox()
+        else:
+            await self._drain_inbox()
         workflow.continue_as_new(
             OnboardingInput(
                 customer_id=self._input.customer_id,
                 tier=self._require_state().plan.tier,
                 carry_over=self._require_state(),
+                history_budget=self._input.history_budget,
             )
         )
 
@@ -427,35 +487,123 @@ class OnboardingWorkflow:
         return self._summary()
 
     # ------------------------------------------------------------------ events
+    def _absorb_inbox(self) -> None:
+        """Take every signal out of the inbox into the journey's state, with no side
+        effect: product events counted (a repeated event id dropped), milestone signals
+        queued in the state. Runs during any wait and just before continue-as-new."""
+        st = self._state
+        if st is None:
+            return
+        # In one pass over a batch (a busy customer's signals arrive by the thousand
+        # after a stall): one set for the ids, the state's fields written once.
+        seen = dict.fromkeys(st.seen_event_ids)
+        counts = dict(st.event_counts)
+        max_usage = st.max_usage_percent
+        for msg in self._inbox:
+            if isinstance(msg, MilestoneReached):
+                st.inbox.append(msg)
+                continue
+            if msg.event_id:
+                if msg.event_id in seen:
+                    continue
+                seen[msg.event_id] = None
+            if msg.type is ProductEventType.USAGE_THRESHOLD:
+                max_usage = max(max_usage, msg.percent or 0.0)
+            counts[msg.type.value] = counts.get(msg.type.value, 0) + msg.count
+        self._inbox.clear()
+        st.seen_event_ids = list(seen)[-MAX_EVENT_IDS_KEPT:]
+        st.event_counts = counts
+        st.max_usage_percent = max_usage
+
+    async def _act_on_inbox(self) -> None:
+        """What the absorbed signals trigger: milestones reached (celebrations) and
+        feature-discovery nudges. Not while paused or cancelled."""
+        st = self._require_state()
+        while st.inbox and st.paused_since is None and self._cancel_reason is None:
+            await self._on_milestone_signal(st.inbox.pop(0))
+        if st.paused_since is None and self._cancel_reason is None:
+            await self._act_on_triggers()
+
+    async def _send_owed(self) -> None:
+        """E-mails (and their CSM alerts) a previous run held in quiet hours when it
+        continued as new; the idempotency keys are the same, so none goes twice."""
+        st = self._require_state()
+        for key in list(st.owed_emails):
+            ms = next((m for m in st.plan.milestones if key == _celebrate_key(m)), None)
+            nudge = next((n for n in st.plan.nudges if key == f"nudge:{n.key}"), None)
+            if ms is not None and ms.celebrate_template:
+                ctx = self._context(workflow.now(), milestone=ms)
+                await self._email(key, ms.celebrate_template, ctx)
+            elif nudge is not None:
+                await self._send_nudge(nudge)
+            if key in st.owed_emails:
+                st.owed_emails.remove(key)
+
+    async def _on_milestone_signal(self, msg: MilestoneReached) -> None:
+        st = self._require_state()
+        ms = st.plan.milestone(msg.milestone)
+        if ms is None:
+            known = ", ".join(m.key for m in st.plan.milestones) or "none"
+            self._record(
+                "signal",
+                "journey",
+                f"ignored milestone_reached: unknown milestone {msg.milestone!r} "
+                f"(plan has: {known})",
+                outcome="skipped",
+            )
+        else:
+            await self._reach(ms, how=f"signal{': ' + msg.note if msg.note else ''}")
+
+    async def _act_on_triggers(self) -> None:
+        st = self._require_state()
+        for ms in st.plan.milestones:
+            if ms.reached_by and ms.key not in st.milestones_reached and self._fired(ms.reached_by):
+                await self._reach(ms, how=f"product event {ms.reached_by.event.value}")
+        for nudge in st.plan.nudges:
+            if nudge.key in st.nudges_sent or not self._fired(nudge.trigger):
+                continue
+            st.nudges_sent.append(nudge.key)
+            await self._send_nudge(nudge)
+
+    async def _send_nudge(self, nudge: Nudge) -> None:
+        st = self._require_state()
+        key = f"nudge:{nudge.key}"
+        owed = self._waits_handle_inbox()
+        if owed and key not in st.owed_emails:
+            st.owed_emails.append(key)
+        ctx = self._context(workflow.now(), nudge_message=nudge.message)
+        await self._email(key, nudge.template, ctx)
+        if nudge.alert_csm_template:
+            await self._alert(f"{key}:alert", nudge.alert_csm_template, ctx)
+        if owed and key in st.owed_emails:
+            st.owed_emails.remove(key)
+
+    def _count_event(self, ev: ProductEvent) -> bool:
+        """Count a product event into the state; False for a repeated event id."""
+        st = self._require_state()
+        if ev.event_id:
+            if ev.event_id in st.seen_event_ids:
+                return False
+            st.seen_event_ids = [*st.seen_event_ids[-(MAX_EVENT_IDS_KEPT - 1) :], ev.event_id]
+        if ev.type is ProductEventType.USAGE_THRESHOLD:
+            st.max_usage_percent = max(st.max_usage_percent, ev.percent or 0.0)
+        st.event_counts[ev.type.value] = st.event_counts.get(ev.type.value, 0) + ev.count
+        return True
+
     async def _drain_inbox(self) -> None:
+        """Before :data:`WAIT_PATCH`: one signal at a time, acted on at once."""
         st = self._require_state()
         while self._inbox and st.paused_since is None and self._cancel_reason is None:
             msg = self._inbox.pop(0)
             if isinstance(msg, MilestoneReached):
-                ms = st.plan.milestone(msg.milestone)
-                if ms is None:
-                    known = ", ".join(m.key for m in st.plan.milestones) or "none"
-                    self._record(
-                        "signal",
-                        "journey",
-                        f"ignored milestone_reached: unknown milestone {msg.milestone!r} "
-                        f"(plan has: {known})",
-                        outcome="skipped",
-                    )
-                else:
-                    await self._reach(ms, how=f"signal{': ' + msg.note if msg.note else ''}")
+                await self._on_milestone_signal(msg)
             else:
                 await self._on_product_event(msg)
 
     async def _on_product_event(self, ev: ProductEvent) -> None:
         st = self._require_state()
-        if ev.event_id:
-            if ev.event_id in st.seen_event_ids:
-                return
-            st.seen_event_ids = [*st.seen_event_ids[-(MAX_EVENT_IDS_KEPT - 1) :], ev.event_id]
-        if ev.type is ProductEventType.USAGE_THRESHOLD:
-            st.max_usage_percent = max(st.max_usage_percent, ev.percent or 0.0)
-        st.event_counts[ev.type.value] = st.event_counts.get(ev.type.value, 0) + ev.count
+        if not self._count_event(ev):
+            return
         for ms in st.plan.milestones:
             if ms.reached_by and ms.key not in st.milestones_reached and self._fired(ms.reached_by):
                 await self._reach(ms, how=f"product event {ev.type.value}")
@@ -484,8 +632,14 @@ class OnboardingWorkflow:
             f"milestone:{ms.key}", "journey", f"milestone reached{late}: {ms.title} ({how})"
         )
         if ms.celebrate_template:
+            key = _celebrate_key(ms)
+            owed = self._waits_handle_inbox()
+            if owed:
+                st.owed_emails.append(key)
             ctx = self._context(workflow.now(), milestone=ms)
-            await self._email(f"milestone:{ms.key}:celebrate", ms.celebrate_template, ctx)
+            await self._email(key, ms.celebrate_template, ctx)
+            if owed and key in st.owed_emails:
+                st.owed_emails.remove(key)
         self._update_details()
 
     # ------------------------------------------------------------------ side effects
@@ -504,6 +658,7 @@ class OnboardingWorkflow:
                 timezone=st.timezone if real_time else None,
                 # Skips only: pause and cancel are the journey's own (the plan moves).
                 steering=self._steer,
+                waiter=self._waiter,
             )
         return self._actions
 
@@ -721,6 +876,10 @@ class OnboardingWorkflow:
             held = " (hold-out: nothing sent)" if st.experiment.holdout else ""
             lines.append(f"Experiment: {st.experiment.experiment} · arm {st.experiment.arm}{held}")
         set_details(lines)
+
+
+def _celebrate_key(ms: Milestone) -> str:
+    return f"milestone:{ms.key}:celebrate"
 
 
 def _describe(step: PlannedStep) -> str:

@@ -76,6 +76,7 @@ with workflow.unsafe.imports_passed_through():
         tag_renewal_date,
     )
     from workflows.steering import Steerable, Steering
+    from workflows.waiting import WAIT_PATCH, DueTimer
 
 __all__ = ["RenewalWorkflow", "renewal_workflow_id"]
 
@@ -99,6 +100,7 @@ class RenewalWorkflow(Steerable):
     @workflow.init
     def __init__(self, inp: RenewalInput) -> None:
         self._input = inp
+        self._timer = DueTimer()
         carry = RenewalCarryOver.model_validate(inp.carry_over) if inp.carry_over else None
         self._next_term: NextTerm | None = carry.next_term if carry else None
         self._state: RenewalState | None = carry.state if carry else None
@@ -312,6 +314,13 @@ class RenewalWorkflow(Steerable):
                 continue  # an outcome came in while draining
             nxt = self._next()
             assert nxt is not None  # the outcome deadline is always ahead
+            if workflow.patched(WAIT_PATCH):
+                await self._timer.wait(
+                    nxt[2],
+                    lambda: bool(self._inbox) or self._steer.cancelled,
+                    summary=nxt[1],
+                )
+                continue
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
                     lambda: bool(self._inbox) or self._steer.cancelled,

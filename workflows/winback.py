@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.campaign import CampaignActions, load_plan
     from workflows.common import CustomerActions, customer_profile, set_details, tag_customer
     from workflows.steering import Steerable, Steering
+    from workflows.waiting import WAIT_PATCH, DueTimer
 
 __all__ = ["WinBackWorkflow", "winback_workflow_id"]
 
@@ -60,6 +61,7 @@ class WinBackWorkflow(Steerable, CampaignActions[WinBackState, WinBackInput]):
     @workflow.init
     def __init__(self, inp: WinBackInput) -> None:
         self._input = inp
+        self._timer = DueTimer()
         self._state: WinBackState | None = (
             WinBackState.model_validate(inp.carry_over) if inp.carry_over else None
         )
@@ -193,6 +195,13 @@ class WinBackWorkflow(Steerable, CampaignActions[WinBackState, WinBackInput]):
                 return True
             if workflow.info().is_continue_as_new_suggested():
                 await self._continue_as_new()
+            if workflow.patched(WAIT_PATCH):
+                await self._timer.wait(
+                    due,
+                    lambda: bool(self._inbox) or self._steer.cancelled,
+                    summary="next win-back step",
+                )
+                continue
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
                     lambda: bool(self._inbox) or self._steer.cancelled,

@@ -205,6 +205,54 @@ async def onboarding_steered(c: Ctx) -> None:
     await handle.result()
 
 
+async def quiet_hours_start(c: Ctx, customer: str, plan: str) -> None:
+    """Put the ``plan`` fixture into the playbooks folder and move the customer's CRM
+    time zone so that it is 01:00 there now: the day-0 e-mail waits 7 hours."""
+    fixture = HISTORIES.parent.parent / "fixtures" / "playbooks" / f"{plan}.yaml"
+    target = Path(os.environ["CSHUB_PLAYBOOKS_DIR"]) / "onboarding" / fixture.name
+    shutil.copy(fixture, target)
+    now = await c.now()
+    offset = (1 - now.hour + 12) % 24 - 12
+    zone = "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+    async with httpx.AsyncClient() as http:
+        resp = await http.patch(
+            f"{c.sandbox.http_url}/crm/v3/objects/companies/{customer}",
+            headers={"Authorization": "Bearer test"},
+            json={"properties": {"cshub_timezone": zone}},
+        )
+        resp.raise_for_status()
+
+
+@scenario("quiet-hours-events", "OnboardingWorkflow")
+async def onboarding_quiet_hours_events(c: Ctx) -> None:
+    """Started at 01:00 local: the welcome waits out quiet hours (7 h) while product
+    events (a first workflow, 12 AI requests, one redelivered) and a milestone signal
+    arrive; then to the end of the 3-day plan."""
+    from domain.onboarding import MilestoneReached, OnboardingInput, ProductEvent
+    from domain.tiers import ProductEventType, Tier
+    from workflows.onboarding import OnboardingWorkflow
+
+    await quiet_hours_start(c, "1004", "quiet_events")
+    handle = await c.env.client.start_workflow(
+        OnboardingWorkflow.run,
+        OnboardingInput(customer_id="1004", tier=Tier.STARTER, plan="quiet_events"),
+        id="onboarding-1004-quiet",
+        task_queue=c.queue,
+    )
+    c.keep("OnboardingWorkflow", handle)
+    await c.sleep(timedelta(hours=1))
+    events = [ProductEvent(type=ProductEventType.WORKFLOW_CREATED, event_id="w1")]
+    events += [ProductEvent(type=ProductEventType.AI_REQUEST, event_id=f"a{i}") for i in range(12)]
+    events.append(ProductEvent(type=ProductEventType.AI_REQUEST, event_id="a3"))
+    for ev in events:
+        await handle.signal(OnboardingWorkflow.product_event, ev)
+    await handle.signal(
+        OnboardingWorkflow.milestone_reached, MilestoneReached(milestone="no_such_milestone")
+    )
+    await c.sleep(timedelta(days=3))
+    await handle.result()
+
+
 @scenario("experiment-arm-and-holdout", "OnboardingWorkflow")
 async def onboarding_experiment(c: Ctx) -> None:
     """A running experiment on the onboarding play: one Professional customer drawn into

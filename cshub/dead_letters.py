@@ -11,7 +11,7 @@ from temporalio.client import Client
 
 from cshub.settings import Settings, SettingsError
 from domain.events import DeliveryResult
-from webhooks.ledger import DeadLetter, DeliveryLedger
+from webhooks.ledger import Backlog, DeadLetter, DeliveryLedger, PendingDelivery
 
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -25,16 +25,17 @@ def parse_since(text: str) -> timedelta:
 
 
 def open_ledger(settings: Settings) -> DeliveryLedger:
-    """The API's delivery ledger; a missing file is an error naming it (reading never
-    creates an empty ledger to answer "no kept deliveries" from)."""
+    """The API's delivery ledger (``DeliveryLedger.for_settings``). A SQLite file that is
+    missing is an error naming it: reading never creates an empty ledger to answer "no
+    kept deliveries" from."""
     path = settings.cshub_api_db
-    if not path.is_file():
+    if not settings.cshub_database_url and not path.is_file():
         raise SettingsError(
             f"no delivery ledger at {path.resolve()} (CSHUB_API_DB; default: the data folder "
             f"CSHUB_DATA_DIR={settings.cshub_data_dir}, where `cshub api` and `cshub dev` "
-            "keep it)"
+            "keep it; or CSHUB_DATABASE_URL for PostgreSQL)"
         )
-    return DeliveryLedger(path, settings.encryption_keyring())
+    return DeliveryLedger.for_settings(settings)
 
 
 def list_lines(letters: list[DeadLetter]) -> list[str]:
@@ -54,6 +55,34 @@ def list_lines(letters: list[DeadLetter]) -> list[str]:
         )
     lines.append(f"{len(letters)} kept deliveries")
     return lines
+
+
+def list_pending_lines(backlog: Backlog, pending: list[PendingDelivery]) -> list[str]:
+    """The backlog: deliveries stored and answered, not yet forwarded to their workflow
+    (Temporal or the CRM unreachable, or the forwarders behind), oldest first."""
+    if not backlog.pending:
+        return ["no deliveries waiting to be forwarded"]
+    lines = [
+        f"{backlog.pending} deliveries waiting to be forwarded, the oldest for "
+        f"{backlog.oldest_age_s():.0f}s ({backlog.retrying} tried and waiting to retry)",
+        f"{'RECEIVED (UTC)':19}  {'EVENT':40}  {'TYPE':38}  {'TRIES':5}  LAST ERROR",
+    ]
+    for p in pending:
+        lines.append(
+            f"{p.received_at:%Y-%m-%d %H:%M:%S}  {p.dedup_key[:40]:40}  {p.type[:38]:38}  "
+            f"{p.attempts:5}  {(p.last_error or '-')[:160]}"
+        )
+    if len(pending) < backlog.pending:
+        lines.append(f"… and {backlog.pending - len(pending)} more")
+    return lines
+
+
+def read_backlog(settings: Settings, limit: int = 50) -> tuple[Backlog, list[PendingDelivery]]:
+    ledger = open_ledger(settings)
+    try:
+        return ledger.backlog(), ledger.pending(limit)
+    finally:
+        ledger.close()
 
 
 def list_dead_letters(

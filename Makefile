@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEPS   := $(VENV)/.deps-installed
 
-.PHONY: dev test lint typecheck unit unit-tz install clean chromium chaos bench mutation
+.PHONY: dev test lint typecheck unit unit-tz install clean chromium caddy chaos bench mutation
 
 $(DEPS): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "cshub needs Python 3.11 (set PYTHON=python3.11)")'
@@ -49,7 +49,24 @@ $(CHROMIUM):
 	       "Install it with: sudo apt-get install --no-install-recommends chromium"; \
 	fi
 
-test: lint typecheck chromium
+# The proxy test (tests/webhooks/test_proxy.py) runs deploy/Caddyfile with Debian's caddy;
+# installed the same way, skipped without it.
+CADDY := /usr/bin/caddy
+
+caddy: $(CADDY)
+
+$(CADDY):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's caddy for the proxy test (once)"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends caddy >/dev/null; } \
+	  || echo "warning: apt-get could not install caddy; the proxy test will be skipped"; \
+	else \
+	  echo "note: $(CADDY) missing; the proxy test will be skipped." \
+	       "Install it with: sudo apt-get install --no-install-recommends caddy"; \
+	fi
+
+test: lint typecheck chromium caddy
 	$(BIN)/cshub playbooks validate
 	$(BIN)/pytest -q
 	$(MAKE) --no-print-directory unit-tz

@@ -42,7 +42,7 @@ from domain.contact_pressure import (
 )
 from domain.health_properties import ACCOUNT_EXECUTIVE
 from domain.send_window import SendWindow, out_of_quiet_hours, zone_known
-from domain.survey_links import csat_links, exit_survey_links, nps_links
+from domain.survey_links import EXIT_LINK_DAYS, csat_links, exit_survey_links, nps_links
 from domain.tiers import Tier
 from templates.renderer import render_email, render_slack
 
@@ -290,6 +290,10 @@ class MessagingActivities:
                 self._config.survey_link_secret,
                 req.customer_id,
                 campaign=hashlib.sha256(req.idempotency_key.encode()).hexdigest()[:16],
+                # From the first attempt's schedule: a retry renders the same links.
+                expires=int(
+                    (activity.info().scheduled_time + timedelta(days=EXIT_LINK_DAYS)).timestamp()
+                ),
             )
         context.update(self._score_links(req, contact))
         rendered = render_email(req.template, context, language=contact.language or "en")

@@ -85,7 +85,12 @@ def parse_when(text: str, now: datetime) -> datetime:
     midnight UTC) or an ISO date-time (UTC when it names no zone)."""
     m = _RELATIVE.match(text)
     if m:
-        return now - float(m.group(1)) * _UNITS[m.group(2).lower()]
+        try:
+            return now - float(m.group(1)) * _UNITS[m.group(2).lower()]
+        except (OverflowError, ValueError):
+            raise ValueError(
+                f"{text.strip()[:40]!r} reaches before year 1: use a shorter period"
+            ) from None
     value = text.strip()
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
@@ -96,7 +101,10 @@ def parse_when(text: str, now: datetime) -> datetime:
             f"cannot read {text!r} as a time: use 30d, 12h, 2w or an ISO date such as "
             "2026-03-01 or 2026-03-01T09:00:00+01:00"
         ) from None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    try:
+        return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value[:40]!r} is out of range in UTC") from None
 
 
 def parse_period(since: str, until: str | None, now: datetime) -> tuple[datetime, datetime]:

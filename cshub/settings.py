@@ -41,6 +41,22 @@ SANDBOX_WEBHOOK_SECRETS = {
     "survey_link_secret": "sandbox-survey-link-secret",
 }
 WEBHOOK_SECRET_FIELDS = tuple(SANDBOX_WEBHOOK_SECRETS)
+HMAC_KEY_FIELDS = WEBHOOK_SECRET_FIELDS
+"""Keys the hub signs or verifies with: in production each needs 32 bytes or more."""
+MIN_HMAC_KEY_BYTES = 32
+MIN_TOKEN_CHARS = 16
+COMMA_SEPARATED_FIELDS = ("cshub_api_tokens", "cshub_codec_tokens")
+"""Comma-separated bearer tokens: each needs MIN_TOKEN_CHARS characters."""
+CREDENTIAL_FIELDS = (
+    "hubspot_access_token",
+    "zendesk_token",
+    "slack_bot_token",
+    "smtp_password",
+    "temporal_api_key",
+)
+"""The outside services' credentials: their format is the vendor's, but never blank."""
+SANDBOX_DEFAULT_VALUES = frozenset({"sandbox", "xoxb-sandbox", *SANDBOX_WEBHOOK_SECRETS.values()})
+"""Values anyone can read in this repository: refused in production."""
 
 
 class DevRuntimeSource(PydanticBaseSettingsSource):
@@ -162,6 +178,12 @@ class Settings(BaseSettings):
     cshub_api_port: int = Field(default=8000, ge=1, le=65535)
     cshub_api_db: Path = Path(".cshub/webhooks.db")  # default: CSHUB_DATA_DIR/webhooks.db
     cshub_dedup_days: int = Field(default=30, ge=1)
+    # Slow clients (webhooks/server.py, webhooks/limits.py): the headers within this many
+    # seconds, then the whole body within that many, at most so many connections and
+    # requests at once.
+    cshub_api_header_timeout_s: float = Field(default=10, gt=0, le=600)
+    cshub_api_body_timeout_s: float = Field(default=15, gt=0, le=600)
+    cshub_api_limit_concurrency: int = Field(default=500, ge=1)
     hubspot_client_secret: SecretStr | None = None
     hubspot_webhook_url: str | None = None
     hubspot_closed_won_stages: str | None = None
@@ -206,7 +228,10 @@ class Settings(BaseSettings):
 
     # Metrics and logs (cshub/metrics.py, cshub/logs.py)
     cshub_worker_metrics_address: str = "127.0.0.1:9464"  # Prometheus; empty: off
-    cshub_api_metrics: bool = True  # GET /metrics on the API
+    # GET /metrics, and /docs + /openapi.json, on the API: on in the sandbox, off in
+    # production unless set (the published port should answer the signed endpoints only).
+    cshub_api_metrics: bool | None = None
+    cshub_api_docs: bool | None = None
     cshub_log_format: str = Field(default="text", pattern="^(text|json)$")
     cshub_log_level: str = Field(default="INFO", pattern="^(?i:debug|info|warning|error|critical)$")
 
@@ -284,6 +309,12 @@ class Settings(BaseSettings):
         if missing:
             names = ", ".join(n.upper() for n in missing)
             raise ValueError(f"CSHUB_ENV=production needs these variables set: {names}")
+        weak = self.weak_secrets()
+        if weak:
+            raise ValueError(
+                "CSHUB_ENV=production refuses weak secrets:"
+                + "".join(f"\n    {name}: {why}" for name, why in weak)
+            )
         if bool(self.temporal_tls_cert) != bool(self.temporal_tls_key):
             raise ValueError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together")
         return self
@@ -342,6 +373,35 @@ class Settings(BaseSettings):
             )
         return KeyRing(keys=keys, active_key_id=active)
 
+    def weak_secrets(self) -> list[tuple[str, str]]:
+        """(VARIABLE, why) for each secret that is set but blank, a sandbox default, too
+        short, or padded with whitespace. The value itself is never part of the answer."""
+        found: list[tuple[str, str]] = []
+        for name in (*HMAC_KEY_FIELDS, *CREDENTIAL_FIELDS, *COMMA_SEPARATED_FIELDS):
+            secret: SecretStr | None = getattr(self, name)
+            if secret is None:
+                continue
+            raw = secret.get_secret_value()
+            values = raw.split(",") if name in COMMA_SEPARATED_FIELDS else [raw]
+            why = None
+            if not raw.strip() or any(not v.strip() for v in values):
+                why = "is empty or whitespace"
+            elif any(v != v.strip() for v in values):
+                why = "has leading or trailing whitespace"
+            elif any(v in SANDBOX_DEFAULT_VALUES for v in values):
+                why = "is the sandbox's published default"
+            elif name in HMAC_KEY_FIELDS and len(raw.encode()) < MIN_HMAC_KEY_BYTES:
+                why = (
+                    f"is {len(raw.encode())} bytes; an HMAC key needs at least "
+                    f"{MIN_HMAC_KEY_BYTES} (python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(32))')"
+                )
+            elif name in COMMA_SEPARATED_FIELDS and any(len(v) < MIN_TOKEN_CHARS for v in values):
+                why = f"every token needs at least {MIN_TOKEN_CHARS} characters"
+            if why:
+                found.append((name.upper(), why))
+        return found
+
     @property
     def codec_tokens(self) -> list[str]:
         raw = self.cshub_codec_tokens.get_secret_value() if self.cshub_codec_tokens else ""
@@ -359,10 +419,29 @@ class Settings(BaseSettings):
         ]
 
     def require_webhook_secrets(self) -> None:
-        """The API refuses to start without every sender's secret (production)."""
-        missing = [n.upper() for n in WEBHOOK_SECRET_FIELDS if getattr(self, n) is None]
+        """The API refuses to start without every sender's secret (any environment: a
+        blank one would make every request to its endpoint fail)."""
+        missing = [
+            n.upper()
+            for n in WEBHOOK_SECRET_FIELDS
+            if getattr(self, n) is None or not getattr(self, n).get_secret_value().strip()
+        ]
         if missing:
-            raise SettingsError(f"cshub api needs these webhook secrets set: {', '.join(missing)}")
+            raise SettingsError(
+                f"cshub api needs these webhook secrets set (not blank): {', '.join(missing)}"
+            )
+
+    @property
+    def api_metrics_on(self) -> bool:
+        if self.cshub_api_metrics is None:
+            return self.cshub_env is Environment.SANDBOX
+        return self.cshub_api_metrics
+
+    @property
+    def api_docs_on(self) -> bool:
+        if self.cshub_api_docs is None:
+            return self.cshub_env is Environment.SANDBOX
+        return self.cshub_api_docs
 
     @property
     def closed_won_stages(self) -> frozenset[str] | None:

@@ -13,7 +13,9 @@ from domain.lifecycle import ExitReason
 from domain.survey_links import exit_survey_links
 from templates.renderer import render_email, render_slack
 
-LINKS = exit_survey_links("https://hub.example", "secret", "1001", campaign="c1")
+LINKS = exit_survey_links(
+    "https://hub.example", "secret", "1001", campaign="c1", expires=4_000_000_000
+)
 
 
 def ctx(**overrides: Any) -> dict[str, Any]:

@@ -239,6 +239,20 @@ def _print_actions(actions: Sequence[SimulatedAction], as_json: bool) -> None:
 _DAYS_HELP = "Simulated days (default: until the workflow ends)"
 
 
+@simulate_app.command("journey")
+def simulate_journey(
+    tier: Annotated[Tier, typer.Option(help="Plan tier to simulate")],
+    days: Annotated[
+        int, typer.Option(min=1, max=365, help="Simulated days from the journey's day 0")
+    ] = 365,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array")] = False,
+) -> None:
+    """Print a customer's first year: onboarding, then the renewal countdown to day 365."""
+    from cshub.simulate import simulate_journey as run
+
+    _print_actions(asyncio.run(run(tier, days)), as_json)
+
+
 @simulate_app.command("dunning")
 def simulate_dunning(
     paid_on_day: Annotated[

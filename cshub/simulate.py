@@ -298,3 +298,25 @@ async def simulate_renewal(
         id_prefix="renewal",
         signals=signals,
     )
+
+
+# ---------------------------------------------------------------- the whole first year
+JOURNEY_TERM_DAYS = 365
+"""The first term: the renewal date is this many days after the journey's day 0."""
+
+
+async def simulate_journey(tier: Tier, days: int = JOURNEY_TERM_DAYS) -> list[SimulatedAction]:
+    """A customer's first ``days`` days: the tier's onboarding plan from day 0, and the
+    renewal countdown to the end of the first term (day 365), each run by its real
+    workflow on simulated time, merged by day (onboarding first on a shared day). Plays
+    after onboarding that have no workflow yet are not shown (issue 24, part 3)."""
+    plan_days = load_onboarding_plan(tier.value).duration_days
+    onboarding = await simulate_onboarding(tier, min(days, plan_days))
+    renewal = [
+        a
+        for a in await simulate_renewal(JOURNEY_TERM_DAYS, days=min(days, JOURNEY_TERM_DAYS))
+        if a.day <= days
+    ]
+    indexed = [(a.day, 0, i, a) for i, a in enumerate(onboarding)]
+    indexed += [(a.day, 1, i, a) for i, a in enumerate(renewal)]
+    return [a for *_, a in sorted(indexed, key=lambda t: t[:3])]

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 DEFAULT_DATA_FILE = Path(__file__).with_name("demo_data.yaml")
 
-Tier = Literal["community", "starter", "professional", "enterprise"]
+Tier = Literal["community", "starter", "professional", "enterprise", "agency"]
 TicketStatus = Literal["new", "open", "pending", "hold", "solved", "closed"]
 TicketPriority = Literal["low", "normal", "high", "urgent"]
 

@@ -4,7 +4,8 @@ Playbook ``playbooks/churn.yaml``, in order:
 1. Started by ops (``{"customer_id": "1003", "risk_factors": ["usage_drop"],
    "health_score": 55}``), by the health sweep (a score in At risk / Critical), by a
    warning sign (signal-with-start ``risk_signal``) or by the dunning workflow's final
-   failure. A score below ``at_risk_below`` adds the ``low_health`` factor.
+   failure. A score below ``at_risk_below`` adds the ``low_health`` factor (the
+   thresholds are the tier's, ``by_tier``: Community and Starter use seed 003's bands).
 2. A check at the start and then every ``check_every_days`` at the send hour in the
    customer's zone: while at risk, the outreach of each risk factor (usage drop →
    re-engagement e-mail, support spike → personal outreach task, NPS detractor → 1:1
@@ -42,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
         remember,
         step_time,
     )
-    from domain.churn_plan import ChurnPlan, Outreach, OutreachAction
+    from domain.churn_plan import ChurnBands, ChurnPlan, Outreach, OutreachAction
     from domain.lifecycle import (
         Churned,
         ChurnPreventionInput,
@@ -295,9 +296,10 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
         )
         trend = f" (was {score_text(previous)})" if previous is not None else ""
         self._act.record("health", "journey", f"health score {score_text(msg.score)}{trend}")
-        if msg.score < plan.at_risk_below:
+        bands = self._bands()
+        if msg.score < bands.at_risk_below:
             self._add_factor(RiskFactor.LOW_HEALTH, pending=True)
-        if msg.score >= plan.escalate_below:
+        if msg.score >= bands.escalate_below:
             st.escalated = False  # re-armed: a later drop escalates again
         elif not st.escalated:
             st.escalated = True
@@ -306,7 +308,7 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
             ctx = self._context(day).model_copy(
                 update={
                     "reason": f"health score {score_text(msg.score)}{trend}, "
-                    f"below {plan.escalate_below:g}",
+                    f"below {bands.escalate_below:g}",
                     "summary": self._summary_text(),
                     "next_step": "Executive sponsor to reach out within 24 h; agree a recovery "
                     "plan with the CSM.",
@@ -377,7 +379,7 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
         lowest = st.lowest_since_check
         st.lowest_since_check = st.health_score
         st.checks_done += 1
-        threshold = plan.recovery.score_at_least
+        threshold = self._bands().recovered_at_least
         if lowest is not None and lowest >= threshold:
             st.recovery_streak += 1
             self._act.record(
@@ -515,6 +517,14 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
         return step_time(
             st.started_at, n * st.plan.check_every_days, st.timezone, st.plan.send_window
         )
+
+    def _bands(self) -> ChurnBands:
+        """The tier's thresholds (its health model's bands). Campaigns that began before
+        thresholds per tier keep the plan-wide ones: their history compared with those."""
+        st = self._require_state()
+        if workflow.patched("churn-bands-by-tier"):
+            return st.plan.bands(st.tier)
+        return st.plan.bands(None)
 
     def _deadline(self) -> datetime:
         st = self._require_state()

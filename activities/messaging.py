@@ -32,7 +32,7 @@ from activities.models import (
     MessageContext,
 )
 from activities.slack_post import post_slack
-from connectors.base import Chat, Contact, Crm, Mailer, OutgoingEmail, Owner
+from connectors.base import Chat, Company, Contact, Crm, Mailer, OutgoingEmail, Owner
 from connectors.errors import PermanentConnectorError
 from domain.contact_pressure import (
     ContactPressurePolicy,
@@ -74,9 +74,10 @@ def _tier_of(details: CustomerDetails) -> Tier | None:
         return None
 
 
-def _journey_fields(ctx: MessageContext) -> dict[str, Any]:
+def _journey_fields(ctx: MessageContext, company: Company) -> dict[str, Any]:
     return {
-        "tier": ctx.tier.value if ctx.tier else None,
+        # The journey's tier, else the CRM's (a health sweep's outreach carries none).
+        "tier": ctx.tier.value if ctx.tier else (company.tier or None),
         "day": ctx.day,
         "phase_name": ctx.phase_name,
         "next_step": ctx.next_step,
@@ -271,7 +272,7 @@ class MessagingActivities:
             {"contact": contact.id} if contact.id else {"email": contact.email}
         )
         context: dict[str, Any] = {
-            **_journey_fields(req.context),
+            **_journey_fields(req.context, details.company),
             "company_name": details.company.name,
             "company": dict(details.company.properties),
             "contact_first_name": contact.first_name,
@@ -426,7 +427,7 @@ class MessagingActivities:
         rendered = render_slack(
             template,
             {
-                **_journey_fields(ctx),
+                **_journey_fields(ctx, details.company),
                 "company_name": details.company.name,
                 "customer_id": customer_id,
                 "csm_name": details.csm.full_name if details.csm else None,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
@@ -50,6 +52,31 @@ app.add_typer(webhooks_app, name="webhooks")
 def _fail(message: str) -> typer.Exit:
     typer.echo(message, err=True)
     return typer.Exit(code=2)
+
+
+class CommandError(Exception):
+    """A command could not do its job; the message names what it tried and the variable
+    that sets it (printed without a traceback, exit code 1)."""
+
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from cshub.settings import Settings
+
+
+async def _connect(settings: Settings) -> Client:
+    """Connect to Temporal, or say where it was looked for and how to change that."""
+    from cshub.temporal_client import connect
+
+    try:
+        return await connect(settings)
+    except RuntimeError as exc:
+        raise CommandError(
+            f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS, or "
+            f"CSHUB_TEMPORAL_PORT for a `cshub dev` stack; namespace "
+            f"{settings.temporal_namespace}): {exc}"
+        ) from None
 
 
 @app.command()
@@ -348,12 +375,11 @@ def onboarding_start(
 ) -> None:
     """Start a customer's onboarding (or join the one already running)."""
     from cshub.starters import start_onboarding_told
-    from cshub.temporal_client import connect
     from domain.onboarding import OnboardingInput
 
     async def go() -> str:
         settings = load_settings()
-        client = await connect(settings)
+        client = await _connect(settings)
         return await start_onboarding_told(
             client,
             settings.temporal_task_queue,
@@ -371,12 +397,11 @@ def onboarding_start(
 @onboarding_app.command("progress")
 def onboarding_progress(customer_id: Annotated[str, typer.Argument(help="CRM company id")]) -> None:
     """Print the journey's progress (the `progress` query) as JSON."""
-    from cshub.temporal_client import connect
     from workflows.onboarding import OnboardingWorkflow, onboarding_workflow_id
 
     async def go() -> str:
         settings = load_settings()
-        client = await connect(settings)
+        client = await _connect(settings)
         handle = client.get_workflow_handle_for(
             OnboardingWorkflow.run, onboarding_workflow_id(customer_id)
         )
@@ -609,14 +634,19 @@ def health_explain(customer_id: Annotated[str, typer.Argument(help="CRM company 
     from playbooks.loader import PlaybookError
 
     try:
-        crm = build_connectors(load_settings()).crm
+        settings = load_settings()
+        crm = build_connectors(settings).crm
         typer.echo(explain_customer(crm, customer_id), nl=False)
     except SettingsError as exc:
         raise _fail(str(exc)) from None
     except (CustomerNotFound, PlaybookError) as exc:
         raise _fail(str(exc)) from None
     except ConnectorError as exc:
-        typer.echo(f"the CRM did not answer: {exc}", err=True)
+        typer.echo(
+            f"the CRM at {settings.hubspot_url} (HUBSPOT_BASE_URL, or CSHUB_SANDBOX_PORT for "
+            f"a `cshub dev` stack) did not answer: {exc}",
+            err=True,
+        )
         raise typer.Exit(code=1) from None
 
 
@@ -638,7 +668,6 @@ def health_sweep(
     the schedule's sweeps have their own ids)."""
     from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
-    from cshub.temporal_client import connect
     from domain.health_sweep import (
         HEALTH_SWEEP_DRY_RUN_ID,
         HEALTH_SWEEP_WORKFLOW_ID,
@@ -648,7 +677,7 @@ def health_sweep(
 
     async def go() -> str:
         settings = load_settings()
-        client = await connect(settings)
+        client = await _connect(settings)
         handle = await client.start_workflow(
             "HealthSweepWorkflow",
             HealthSweepInput(
@@ -798,11 +827,10 @@ def setup() -> None:
     upgrade; running it again changes only what differs."""
     from cshub.schedules import apply_schedules
     from cshub.search_attributes import SearchAttributeError, ensure_search_attributes
-    from cshub.temporal_client import connect
 
     async def go() -> list[str]:
         settings = load_settings()
-        client = await connect(settings)
+        client = await _connect(settings)
         lines = [f"search attribute {x}" for x in await ensure_search_attributes(client)]
         return lines + [f"schedule {x}" for x in await apply_schedules(client, settings)]
 
@@ -830,8 +858,15 @@ def timeline(
 
     try:
         settings = load_settings()
+        db = settings.cshub_actions_db
+        if not settings.cshub_database_url and not db.is_file():
+            raise _fail(  # reading never creates an empty store
+                f"no action record at {db.resolve()} (CSHUB_ACTIONS_DB; default: the data "
+                f"folder CSHUB_DATA_DIR={settings.cshub_data_dir}, where `cshub dev` and the "
+                "worker keep it; or CSHUB_DATABASE_URL for PostgreSQL)"
+            )
         rows = read_timeline(
-            settings.cshub_database_url or settings.cshub_actions_db,
+            settings.cshub_database_url or db,
             customer_id,
             parse_since(since),
             limit,
@@ -856,11 +891,10 @@ def timeline(
 def schedules_apply() -> None:
     """Create or update the health sweep (daily) and health digest (weekly) schedules."""
     from cshub.schedules import apply_schedules
-    from cshub.temporal_client import connect
 
     async def go() -> list[str]:
         settings = load_settings()
-        return await apply_schedules(await connect(settings), settings)
+        return await apply_schedules(await _connect(settings), settings)
 
     try:
         for line in asyncio.run(go()):
@@ -876,8 +910,44 @@ app.add_typer(risk_app, name="risk")
 
 
 def main() -> None:
+    code = _run()
+    if _TEMPORAL_BRIDGE in sys.modules:
+        # The Temporal SDK's Rust threads can outlive the interpreter's finalization and
+        # abort the process after its work is done ("Fatal Python error:
+        # PyGILState_Release", temporalio/sdk-python#300): leave without finalizing.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+_TEMPORAL_BRIDGE = "temporalio.bridge.temporal_sdk_bridge"
+
+
+def _run() -> int:
+    """Run the command; its exit code (errors printed without a traceback)."""
+    from temporalio.service import RPCError
+
     try:
         app()
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        typer.echo(str(exc.code), err=True)
+        return 1
     except SettingsError as exc:
         typer.echo(str(exc), err=True)
-        sys.exit(2)
+        return 2
+    except CommandError as exc:
+        typer.echo(str(exc), err=True)
+        return 1
+    except RPCError as exc:  # Temporal answered, but no
+        settings = load_settings()
+        typer.echo(
+            f"Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS) answered "
+            f"{exc.status.name}: {exc}",
+            err=True,
+        )
+        return 1
+    return 0

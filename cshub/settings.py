@@ -12,11 +12,17 @@ import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
+from cshub.dev_runtime import RuntimeFileError, active_runtime
 from cshub.encryption_keys import KeyFormatError, KeyRing, parse_keys
 
 
@@ -53,14 +59,67 @@ SANDBOX_DEFAULT_VALUES = frozenset({"sandbox", "xoxb-sandbox", *SANDBOX_WEBHOOK_
 """Values anyone can read in this repository: refused in production."""
 
 
+class DevRuntimeSource(PydanticBaseSettingsSource):
+    """The values a running ``cshub dev`` wrote into its data folder
+    (``cshub.dev_runtime``): after the environment and ``.env``, sandbox only."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # __call__ reads the whole file at once
+
+    def __call__(self) -> dict[str, Any]:
+        state = self.current_state
+        if str(state.get("cshub_env") or Environment.SANDBOX) != Environment.SANDBOX.value:
+            return {}
+        data_dir = state.get("cshub_data_dir") or DEFAULT_DATA_DIR
+        try:
+            runtime = active_runtime(data_dir)
+        except RuntimeFileError as exc:
+            raise SettingsError(f"{exc} (CSHUB_DATA_DIR names the folder)") from None
+        if runtime is None:
+            return {}
+        fields = self.settings_cls.model_fields
+        return {k: v for k, v in runtime.settings.items() if k in fields}
+
+
+DEFAULT_DATA_DIR = Path(".cshub")
+
+
 class Settings(BaseSettings):
-    """Every setting the hub reads. Field name = environment variable (upper case)."""
+    """Every setting the hub reads. Field name = environment variable (upper case).
+
+    Read in this order, the first that has a value wins: arguments, the environment,
+    ``.env``, the runtime file of a ``cshub dev`` running on ``CSHUB_DATA_DIR``, the
+    defaults (in the sandbox, derived from ``cshub dev``'s port variables)."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            DevRuntimeSource(settings_cls),
+            file_secret_settings,
+        )
+
     cshub_env: Environment = Environment.SANDBOX
+
+    # `cshub dev`'s data folder and ports: every command derives the sandbox addresses
+    # from them (and finds a running `cshub dev` through the data folder).
+    cshub_data_dir: Path = DEFAULT_DATA_DIR
+    cshub_temporal_port: int | None = Field(default=None, ge=1, le=65535)
+    cshub_sandbox_port: int = Field(default=8025, ge=1, le=65535)
+    cshub_smtp_port: int | None = Field(default=None, ge=1, le=65535)
 
     # Temporal
     temporal_address: str = "127.0.0.1:7233"
@@ -117,7 +176,7 @@ class Settings(BaseSettings):
     # Webhook ingress (cshub api)
     cshub_api_host: str = "127.0.0.1"
     cshub_api_port: int = Field(default=8000, ge=1, le=65535)
-    cshub_api_db: Path = Path(".cshub/webhooks.db")
+    cshub_api_db: Path = Path(".cshub/webhooks.db")  # default: CSHUB_DATA_DIR/webhooks.db
     cshub_dedup_days: int = Field(default=30, ge=1)
     # Slow clients (webhooks/server.py, webhooks/limits.py): the headers within this many
     # seconds, then the whole body within that many, at most so many connections and
@@ -205,25 +264,48 @@ class Settings(BaseSettings):
     cshub_codec_session_hours: float = Field(default=12, gt=0, le=24 * 30)
 
     # Action record (activities/action_log.py): per-customer timeline and idempotency
-    cshub_actions_db: Path = Path(".cshub/actions.db")
+    cshub_actions_db: Path = Path(".cshub/actions.db")  # default: CSHUB_DATA_DIR/actions.db
     cshub_actions_retention_days: int = Field(default=400, ge=1)
     cshub_api_tokens: SecretStr | None = None  # bearer tokens for GET /customers/*/timeline
+
+    @model_validator(mode="after")
+    def _derive_from_dev_settings(self) -> Settings:
+        """Defaults that follow ``cshub dev``'s variables, so a command run beside it
+        with the same environment finds its stack."""
+        given = self.model_fields_set
+        if "cshub_api_db" not in given:
+            self.cshub_api_db = self.cshub_data_dir / "webhooks.db"
+        if "cshub_actions_db" not in given:
+            self.cshub_actions_db = self.cshub_data_dir / "actions.db"
+        if self.cshub_env is Environment.SANDBOX:
+            if "temporal_address" not in given and self.cshub_temporal_port is not None:
+                self.temporal_address = f"127.0.0.1:{self.cshub_temporal_port}"
+            if "smtp_port" not in given and self.cshub_smtp_port is not None:
+                self.smtp_port = self.cshub_smtp_port
+            if "cshub_public_api_url" not in given:
+                self.cshub_public_api_url = f"http://127.0.0.1:{self.cshub_api_port}"
+        return self
+
+    @property
+    def sandbox_http(self) -> str:
+        """Where ``cshub dev`` serves the emulators (``CSHUB_SANDBOX_PORT``)."""
+        return f"http://127.0.0.1:{self.cshub_sandbox_port}"
 
     @model_validator(mode="after")
     def _fill_sandbox_defaults_or_require_real_ones(self) -> Settings:
         if self.cshub_env is Environment.SANDBOX:
             self.hubspot_access_token = self.hubspot_access_token or SecretStr("sandbox")
-            self.hubspot_base_url = self.hubspot_base_url or SANDBOX_HTTP
+            self.hubspot_base_url = self.hubspot_base_url or self.sandbox_http
             self.zendesk_subdomain = self.zendesk_subdomain or "sandbox"
             self.zendesk_email = self.zendesk_email or "agent@sandbox.example"
             self.zendesk_token = self.zendesk_token or SecretStr("sandbox")
             if not self.zendesk_base_netloc:
-                self.zendesk_base_netloc = "127.0.0.1:8025"
+                self.zendesk_base_netloc = self.sandbox_http.removeprefix("http://")
                 self.zendesk_scheme = "http"
             self.stripe_api_key = self.stripe_api_key or SecretStr("sk_test_sandbox")
-            self.stripe_base_url = self.stripe_base_url or SANDBOX_HTTP
+            self.stripe_base_url = self.stripe_base_url or self.sandbox_http
             self.slack_bot_token = self.slack_bot_token or SecretStr("xoxb-sandbox")
-            self.slack_base_url = self.slack_base_url or f"{SANDBOX_HTTP}/api/"
+            self.slack_base_url = self.slack_base_url or f"{self.sandbox_http}/api/"
             self.smtp_host = self.smtp_host or "127.0.0.1"
             self.smtp_sender = self.smtp_sender or "success@cshub.example"
             for name, value in SANDBOX_WEBHOOK_SECRETS.items():

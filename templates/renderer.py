@@ -46,6 +46,7 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, UndefinedError
 from pydantic import BaseModel
 
+from domain.score_text import delta_text, score_text
 from domain.strict_yaml import DuplicateKeyError, load_yaml_file
 from templates import formatting
 
@@ -155,6 +156,20 @@ def slack_escape(value: object) -> str:
     return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_MRKDWN_LINK = re.compile(r"<([^<>|]+)\|([^<>]*)>")
+_MRKDWN_BARE = re.compile(r"<([^<>|]+)>")
+
+
+def mrkdwn_plain(text: str) -> str:
+    """A Slack mrkdwn text as a person reads it, for places that are not Slack (a
+    journey's action list, the timeline): ``<url|label>`` -> ``label``, ``<@U1>`` ->
+    ``@U1``, ``<!here>`` -> ``@here``, ``<url>`` -> ``url``, and the escapes undone (``Quill &amp; Co`` ->
+    ``Quill & Co``). Links first: an escaped ``&lt;`` is text, never a link."""
+    text = _MRKDWN_LINK.sub(lambda m: m.group(2), text)
+    text = _MRKDWN_BARE.sub(lambda m: re.sub(r"^!", "@", m.group(1)), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def slack_mention(slack_id: str | None, fallback_name: str) -> str:
     """``<@ID>`` when the id looks like a Slack user id, else the (escaped) name."""
     if slack_id and _SLACK_ID.match(slack_id):
@@ -187,6 +202,8 @@ def _environment_at(root: Path) -> Environment:
         auto_reload=False,
     )
     env.filters["slack_escape"] = slack_escape
+    env.filters["score"] = score_text  # health scores: "5.7", not "5.77"
+    env.filters["score_delta"] = delta_text
     env.globals["slack_mention"] = slack_mention
     env.globals["percent"] = percent
     formatting.install(env)  # money, number, duration, plural, long_date (by `locale`)

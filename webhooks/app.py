@@ -325,10 +325,11 @@ def create_app(
         "steer cshub's workflows. 2xx means durably accepted (or deliberately ignored); "
         "503 means retry later; 401 bad signature; 413 body over 1 MiB; 422 invalid payload.",
         lifespan=lifespan,
-        # Off in production unless CSHUB_API_DOCS=true: the published port answers the
-        # signed endpoints, not a map of them.
-        docs_url="/docs" if settings.api_docs_on else None,
-        redoc_url="/redoc" if settings.api_docs_on else None,
+        # /docs (when on) is served from the package's own files (webhooks/docs_routes.py),
+        # not a CDN. Off in production unless CSHUB_API_DOCS=true: the published port
+        # answers the signed endpoints, not a map of them.
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json" if settings.api_docs_on else None,
     )
     app.add_middleware(BodyDeadline, seconds=settings.cshub_api_body_timeout_s)
@@ -826,6 +827,10 @@ def create_app(
     from webhooks.timeline_routes import add_timeline_route
 
     add_timeline_route(app, settings)
+    from webhooks.docs_routes import add_docs_routes
+
+    if settings.api_docs_on:
+        add_docs_routes(app)
     return app
 
 

@@ -57,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
         winback_workflow_id,
     )
     from domain.onboarding import NextAction
+    from domain.score_text import score_text
     from domain.search_attributes import LifecycleStage
     from domain.wording import count_noun
     from workflows.campaign import CampaignActions, load_plan, start_abandoned_child
@@ -294,8 +295,8 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
         st.lowest_since_check = (
             msg.score if st.lowest_since_check is None else min(st.lowest_since_check, msg.score)
         )
-        trend = f" (was {previous:g})" if previous is not None else ""
-        self._act.record("health", "journey", f"health score {msg.score:g}{trend}")
+        trend = f" (was {score_text(previous)})" if previous is not None else ""
+        self._act.record("health", "journey", f"health score {score_text(msg.score)}{trend}")
         bands = self._bands()
         if msg.score < bands.at_risk_below:
             self._add_factor(RiskFactor.LOW_HEALTH, pending=True)
@@ -307,7 +308,8 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
             day = self._day(workflow.now())
             ctx = self._context(day).model_copy(
                 update={
-                    "reason": f"health score {msg.score:g}{trend}, below {bands.escalate_below:g}",
+                    "reason": f"health score {score_text(msg.score)}{trend}, "
+                    f"below {bands.escalate_below:g}",
                     "summary": self._summary_text(),
                     "next_step": "Executive sponsor to reach out within 24 h; agree a recovery "
                     "plan with the CSM.",
@@ -384,7 +386,7 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
             self._act.record(
                 f"check{n}",
                 "journey",
-                f"check {n}: health {lowest:g} >= {threshold:g}, recovery "
+                f"check {n}: health {score_text(lowest)} >= {threshold:g}, recovery "
                 f"{st.recovery_streak}/{plan.recovery.consecutive_checks}",
             )
             if st.recovery_streak >= plan.recovery.consecutive_checks:
@@ -395,7 +397,7 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
             self._details()
             return
         st.recovery_streak = 0
-        score = "unknown" if st.health_score is None else f"{st.health_score:g}"
+        score = "unknown" if st.health_score is None else score_text(st.health_score)
         self._act.record(
             f"check{n}", "journey", f"check {n}: health {score}; outreach: {self._factors_text()}"
         )
@@ -558,7 +560,7 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
 
     def _summary_text(self) -> str:
         st = self._require_state()
-        score = "unknown" if st.health_score is None else f"{st.health_score:g}"
+        score = "unknown" if st.health_score is None else score_text(st.health_score)
         return (
             f"Risk factors: {self._factors_text()}. Health score: {score}. "
             f"{count_noun(st.checks_done, 'weekly check')}, "
@@ -590,7 +592,7 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
         if st is None:
             return
         nxt = self._next() if st.status is ChurnOutcome.ACTIVE else None
-        score = "-" if st.health_score is None else f"{st.health_score:g}"
+        score = "-" if st.health_score is None else score_text(st.health_score)
         lines = [
             f"**Churn prevention** · day {self._day(workflow.now())} · {st.status.value}",
             f"Risk: {self._factors_text()} · health {score} · recovery "

@@ -72,7 +72,7 @@ def test_digest_gives_valid_blocks() -> None:
         "*<https://crm.example/company/1001|Account 1>* · *Critical* · score *31* "
         "(-12.5 since the last sweep) · Starter",
         "*<https://crm.example/company/1002|Account 2>* · *At risk* (Risky) · score *55.5* "
-        "(-4.25 since the last sweep) · Starter · _low confidence: some inputs missing_",
+        "(-4.3 since the last sweep) · Starter · _low confidence: some inputs missing_",
         "*Account 3* · *At risk* · score _unknown_ · no tier",
     ]
     assert "What to do" in message.blocks[5]["text"]["text"]

@@ -66,9 +66,14 @@ $(CADDY):
 	       "Install it with: sudo apt-get install --no-install-recommends caddy"; \
 	fi
 
+# Test files are spread over PYTEST_WORKERS processes (pytest-xdist, a file stays on one
+# process so its module fixtures and order hold): most tests wait on servers, not the CPU.
+# make test PYTEST_WORKERS=0 runs them in this process.
+PYTEST_WORKERS ?= 3
+
 test: lint typecheck chromium caddy
 	$(BIN)/cshub playbooks validate
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 	$(MAKE) --no-print-directory unit-tz
 
 # The unit tests once more under a machine time zone east and one west of UTC (CI runs

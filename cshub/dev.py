@@ -268,7 +268,7 @@ def cli_command() -> str:
     return ".venv/bin/cshub"
 
 
-API_TOKEN_FILE_NAME = "api-token"
+API_CREDENTIAL_FILE_NAME = "api-token"
 SANDBOX_STATE_FILE_NAME = "sandbox-state.pickle"
 
 
@@ -278,7 +278,7 @@ def dev_api_token(base: Settings, data_dir: Path) -> tuple[str, str]:
     (0600) and kept across restarts, so scripts written against it keep working."""
     if base.api_tokens:
         return base.api_tokens[0], "CSHUB_API_TOKENS"
-    path = data_dir / API_TOKEN_FILE_NAME
+    path = data_dir / API_CREDENTIAL_FILE_NAME
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

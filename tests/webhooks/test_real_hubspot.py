@@ -55,7 +55,7 @@ async def test_closed_won_in_both_formats_and_in_a_custom_pipeline_starts_onboar
                 "accepted",
                 "hubspot.deal.closed_won",
                 f"onboarding-{customer}",
-            ), fixture
+            ), (fixture, result)
         for _, customer in cases:
             await eventually(lambda c=customer: _welcomed(clean_sandbox, c))  # type: ignore[misc]
 

@@ -32,6 +32,7 @@ from activities.slack_post import post_slack
 from connectors.base import Chat, Contact, Crm, Mailer, OutgoingEmail, Owner
 from connectors.errors import PermanentConnectorError
 from domain.health_properties import ACCOUNT_EXECUTIVE
+from domain.preferences import one_click_link, preference_link
 from domain.send_window import SendWindow, out_of_quiet_hours, zone_known
 from domain.survey_links import csat_links, exit_survey_links, nps_links
 from templates.renderer import render_email, render_slack
@@ -119,7 +120,7 @@ class MessagingActivities:
                 type="MissingRecipient",
                 non_retryable=True,
             )
-        reason = self._suppressions.reason_not_to_email(contact)
+        reason = self._suppressions.reason_not_to_email(contact, req.template)
         if reason is not None:
             ctx = req.context.model_copy(
                 update={"extra": {**req.context.extra, "template": req.template, "reason": reason}}
@@ -152,6 +153,16 @@ class MessagingActivities:
         unsubscribe = f"{self._config.unsubscribe_url}?" + urlencode(
             {"contact": contact.id} if contact.id else {"email": contact.email}
         )
+        list_unsubscribe = {"List-Unsubscribe": f"<{unsubscribe}>"}
+        secret = self._config.survey_link_secret
+        if contact.id and secret:
+            # The hub's own preference centre, and RFC 8058 one-click unsubscribe.
+            base = self._config.public_api_url
+            unsubscribe = preference_link(base, secret, contact.id)
+            list_unsubscribe = {
+                "List-Unsubscribe": f"<{one_click_link(base, secret, contact.id, req.template)}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
         context: dict[str, Any] = {
             **_journey_fields(req.context),
             "company_name": details.company.name,
@@ -177,7 +188,7 @@ class MessagingActivities:
         context.update(self._score_links(req, contact))
         rendered = render_email(req.template, context, language=contact.language or "en")
         headers = {
-            "List-Unsubscribe": f"<{unsubscribe}>",
+            **list_unsubscribe,
             "Content-Language": rendered.language,
             "X-Cshub-Template": req.template,
             "X-Cshub-Customer-Id": req.customer_id,

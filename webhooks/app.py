@@ -717,6 +717,10 @@ def create_app(
     from webhooks.timeline_routes import add_timeline_route
 
     add_timeline_route(app, settings)
+    # The preference centre and RFC 8058 one-click unsubscribe (webhooks/preferences.py).
+    from webhooks.preferences import add_preference_routes
+
+    app.state.consent_log = add_preference_routes(app, settings, crm)
     return app
 
 

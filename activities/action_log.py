@@ -122,6 +122,7 @@ CREATE TABLE IF NOT EXISTS actions (
 );
 CREATE INDEX IF NOT EXISTS actions_customer ON actions(customer_id, last_at);
 CREATE INDEX IF NOT EXISTS actions_last ON actions(last_at);
+CREATE INDEX IF NOT EXISTS actions_ref ON actions(ref);
 """
 
 
@@ -173,6 +174,17 @@ class SqliteActionStore:
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
         return [self._row(r) for r in rows]
+
+    def by_ref(self, ref: str) -> ActionRow | None:
+        """The action whose reference is ``ref`` (an e-mail's Message-ID: what a reply's
+        In-Reply-To names), the latest when several are."""
+        with self._lock:
+            found = self._db.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM actions WHERE ref = ? "
+                "ORDER BY last_at DESC LIMIT 1",
+                (ref,),
+            ).fetchone()
+        return None if found is None else self._row(found)
 
     def purge(self, older_than: timedelta, now: datetime | None = None) -> int:
         cutoff = (now or datetime.now(UTC)) - older_than

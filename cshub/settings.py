@@ -32,6 +32,7 @@ SANDBOX_WEBHOOK_SECRETS = {
     "zendesk_webhook_secret": "sandbox-zendesk-webhook-secret",
     "product_webhook_secret": "sandbox-product-webhook-secret",
     "survey_link_secret": "sandbox-survey-link-secret",
+    "inbound_email_signing_key": "sandbox-inbound-email-signing-key",
 }
 WEBHOOK_SECRET_FIELDS = tuple(SANDBOX_WEBHOOK_SECRETS)
 
@@ -111,6 +112,8 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = None
     zendesk_webhook_secret: SecretStr | None = None
     product_webhook_secret: SecretStr | None = None
+    inbound_email_signing_key: SecretStr | None = None
+    """Mailgun-style inbound parse: HMAC-SHA256 of timestamp + token (webhooks/inbound_mail.py)."""
 
     # Consent and exit-survey links
     cshub_suppression_file: Path | None = None

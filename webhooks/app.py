@@ -721,6 +721,12 @@ def create_app(
     from webhooks.preferences import add_preference_routes
 
     app.state.consent_log = add_preference_routes(app, settings, crm)
+    # A customer's reply (mail provider's inbound parse): webhooks/inbound_mail.py.
+    from webhooks.inbound_mail import add_inbound_mail_route
+
+    add_inbound_mail_route(
+        app, lambda: secret("inbound_email_signing_key"), settings.cshub_actions_db, intake
+    )
     return app
 
 

@@ -15,6 +15,7 @@ from datetime import date
 from pydantic import BaseModel
 
 from domain.events import CustomerEvent
+from domain.inbound_mail import CUSTOMER_REPLY, CustomerReplyInput, customer_reply_workflow_id
 from domain.lifecycle import (
     AutoRenewed,
     Churned,
@@ -232,6 +233,23 @@ def _nps_answer(ev: CustomerEvent) -> NpsAnswered:
     )
 
 
+def _reply_key(ev: CustomerEvent) -> str | None:
+    return ev.event_id if ev.customer_id else None
+
+
+def _customer_reply(ev: CustomerEvent) -> CustomerReplyInput:
+    data = ev.data
+    return CustomerReplyInput(
+        customer_id=str(ev.customer_id),
+        play_workflow_id=data.get("play_workflow_id") or None,
+        answered_template=data.get("answered_template") or None,
+        subject=str(data.get("subject") or ""),
+        quote=str(data.get("quote") or ""),
+        received_at=ev.occurred_at,
+        source=str(data.get("source") or "inbound_email"),
+    )
+
+
 EXIT_SURVEY_ANSWER = "survey.exit_answer"
 CSAT_ANSWER = "survey.csat_answer"
 NPS_ANSWER = "survey.nps_answer"
@@ -320,6 +338,11 @@ ROUTES: dict[str, Route] = {
         key=_csat_ticket_key,
     ),
     NPS_ANSWER: Route("NpsSurveyWorkflow", nps_workflow_id, None, "nps_answered", _nps_answer),
+    # A person's reply to a hub e-mail: the play that sent it is paused, the CSM told
+    # (out-of-office and bounces have no route: recorded and ignored).
+    CUSTOMER_REPLY: Route(
+        "CustomerReplyWorkflow", customer_reply_workflow_id, _customer_reply, key=_reply_key
+    ),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from workflows.churn import ChurnPreventionWorkflow
 from workflows.csat import CsatSurveyWorkflow
+from workflows.customer_reply import CustomerReplyWorkflow
 from workflows.dunning import DunningWorkflow
 from workflows.health_digest import HealthDigestWorkflow
 from workflows.health_outreach import HealthOutreachWorkflow
@@ -29,4 +30,5 @@ WORKFLOWS: list[type] = [
     HealthOutreachWorkflow,
     HealthDigestWorkflow,
     UsageSnapshotWorkflow,
+    CustomerReplyWorkflow,
 ]

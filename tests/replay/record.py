@@ -1052,6 +1052,41 @@ async def csat_ui_signals(c: Ctx) -> None:
     await handle.result()
 
 
+@scenario("reply-pauses-winback", "CustomerReplyWorkflow")
+async def customer_reply(c: Ctx) -> None:
+    """A reply to a win-back e-mail pauses the campaign; a reply naming a play that does
+    not run pauses nothing; both tell the CSM."""
+    from domain.inbound_mail import CustomerReplyInput
+    from domain.lifecycle import WinBackInput
+    from workflows.customer_reply import CustomerReplyWorkflow as wf
+    from workflows.winback import WinBackWorkflow
+
+    await local_noon(c, "1001")
+    await c.env.client.start_workflow(
+        WinBackWorkflow.run,
+        WinBackInput(customer_id="1001", reason="budget"),
+        id="winback-1001-reply",
+        task_queue=c.queue,
+    )
+    await c.sleep(timedelta(days=2))
+    for name, play in (("", "winback-1001-reply"), ("-no-play", "winback-1001-gone")):
+        handle = await c.env.client.start_workflow(
+            wf.run,
+            CustomerReplyInput(
+                customer_id="1001",
+                play_workflow_id=play,
+                answered_template="winback_we_miss_you",
+                subject="Re: We miss you",
+                quote="Call me next week?",
+                received_at=await c.now(),
+            ),
+            id=f"customer-reply-replay{name or '-paused'}",
+            task_queue=c.queue,
+        )
+        c.keep("CustomerReplyWorkflow", handle, name)
+        await handle.result()
+
+
 # ---------------------------------------------------------------------------- running
 def playbooks_dir() -> Path:
     """The shipped playbooks as tests/conftest.py sets them up (quiet hours off in the

@@ -321,6 +321,9 @@ class MessagingActivities:
                 "ae_slack_id": ae_slack_id,
                 "workflow_id": workflow_id,
                 "crm_url": crm_url,
+                "timeline_url": (
+                    f"{self._config.public_api_url.rstrip('/')}/customers/{customer_id}/timeline"
+                ),
             },
         )
         return await post_slack(self._chat, self._config.alerts_channel, rendered, idempotency_key)

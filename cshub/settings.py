@@ -33,6 +33,7 @@ SANDBOX_WEBHOOK_SECRETS = {
     "product_webhook_secret": "sandbox-product-webhook-secret",
     "survey_link_secret": "sandbox-survey-link-secret",
     "inbound_email_signing_key": "sandbox-inbound-email-signing-key",
+    "slack_signing_secret": "sandbox-slack-signing-secret",
 }
 WEBHOOK_SECRET_FIELDS = tuple(SANDBOX_WEBHOOK_SECRETS)
 
@@ -113,6 +114,8 @@ class Settings(BaseSettings):
     zendesk_webhook_secret: SecretStr | None = None
     product_webhook_secret: SecretStr | None = None
     inbound_email_signing_key: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    """Slack app's signing secret: POST /slack/interactivity (webhooks/slack_interactivity.py)."""
     """Mailgun-style inbound parse: HMAC-SHA256 of timestamp + token (webhooks/inbound_mail.py)."""
 
     # Consent and exit-survey links

@@ -727,6 +727,18 @@ def create_app(
     add_inbound_mail_route(
         app, lambda: secret("inbound_email_signing_key"), settings.cshub_actions_db, intake
     )
+    # Buttons on Slack alerts: webhooks/slack_interactivity.py.
+    from connectors.slack import SlackChat
+    from webhooks.slack_interactivity import add_slack_interactivity_route
+
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    app.state.slack_clicks = add_slack_interactivity_route(
+        app,
+        lambda: secret("slack_signing_secret"),
+        temporal.get,
+        SlackChat(token=token, base_url=settings.slack_url),
+        settings.cshub_api_db,
+    )
     return app
 
 

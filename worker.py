@@ -26,12 +26,15 @@ from activities.health_digest import HealthDigestActivities
 from activities.messaging import MessagingActivities, MessagingConfig
 from activities.ops import OpsActivities
 from activities.playbooks import load_onboarding_plan_activity, load_playbook_activity
+from activities.risk import RiskActivities
 from activities.support import SupportActivities
 from activities.surveys import SurveyActivities
 from activities.usage import UsageActivities
 from connectors.factory import Connectors
 from cshub.metrics import metered
 from cshub.settings import Settings
+from domain.contact_pressure import ContactPressurePolicy
+from playbooks.loader import load_playbook
 from workflows.ops_alerts import OpsAlertInterceptor
 from workflows.registry import WORKFLOWS
 
@@ -82,9 +85,16 @@ def workflow_interceptors() -> list[Interceptor]:
 def build_activities(
     connectors: Connectors, config: MessagingConfig, actions: ActionStore | None = None
 ) -> list[Callable[..., Any]]:
-    """``actions``: record the side effects there (and answer for keys already done)."""
+    """``actions``: record the side effects there (and answer for keys already done), and
+    hold customer e-mails back by the contact-pressure policy
+    (``playbooks/contact_pressure.yaml``), which counts what the store says was sent."""
     crm = CrmActivities(connectors.crm)
-    messaging = MessagingActivities(connectors.crm, connectors.mailer, connectors.chat, config)
+    pressure = (
+        load_playbook("contact_pressure", ContactPressurePolicy) if actions is not None else None
+    )
+    messaging = MessagingActivities(
+        connectors.crm, connectors.mailer, connectors.chat, config, actions, pressure
+    )
     support = SupportActivities(connectors.helpdesk, connectors.crm, connectors.chat, config)
     surveys = SurveyActivities(connectors.crm, connectors.helpdesk)
     health_digest = HealthDigestActivities(connectors.crm, connectors.chat, config)
@@ -112,6 +122,7 @@ def build_activities(
         health_digest.post_health_digests,
         UsageActivities(connectors.crm).record_usage_snapshot,
         ExperimentActivities(connectors.crm).assign_experiment,
+        RiskActivities(connectors.crm, connectors.helpdesk).read_customer_text,
     ]
     if actions is not None:
         activities = audit_activities(activities, actions, connectors.crm)

@@ -27,8 +27,10 @@ from pydantic import BaseModel
 
 from cshub.sqlite_files import open_sqlite
 
-Outcome = Literal["done", "already_done", "suppressed", "retrying", "failed"]
-FINAL_OUTCOMES: frozenset[str] = frozenset({"done", "already_done", "suppressed"})
+Outcome = Literal["done", "already_done", "suppressed", "retrying", "failed", "deferred", "dropped"]
+"""``deferred`` / ``dropped``: an e-mail held back by contact pressure (the summary says
+why): sent later (the row then says ``done``), or not at all."""
+FINAL_OUTCOMES: frozenset[str] = frozenset({"done", "already_done", "suppressed", "dropped"})
 """A key with one of these outcomes is not acted on again."""
 
 
@@ -51,6 +53,8 @@ class ActionRow(BaseModel):
     last_at: datetime
     ref: str | None = None
     error: str | None = None
+    contact_id: str | None = None
+    """E-mails: the CRM contact it went to (contact pressure counts per contact)."""
 
 
 class ActionStore(Protocol):
@@ -100,6 +104,7 @@ _COLUMNS = (
     "last_at",
     "ref",
     "error",
+    "contact_id",
 )
 
 _SCHEMA = """
@@ -118,7 +123,8 @@ CREATE TABLE IF NOT EXISTS actions (
     first_at      TEXT NOT NULL,
     last_at       TEXT NOT NULL,
     ref           TEXT,
-    error         TEXT
+    error         TEXT,
+    contact_id    TEXT
 );
 CREATE INDEX IF NOT EXISTS actions_customer ON actions(customer_id, last_at);
 CREATE INDEX IF NOT EXISTS actions_last ON actions(last_at);
@@ -130,6 +136,10 @@ class SqliteActionStore:
     def __init__(self, path: Path | str) -> None:
         self._db = open_sqlite(path, _SCHEMA, timeout=10)
         self._lock = threading.Lock()
+        # Stores from before the contact_id column get it (empty for their rows).
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(actions)")}
+        if "contact_id" not in columns:
+            self._db.execute("ALTER TABLE actions ADD COLUMN contact_id TEXT")
 
     def close(self) -> None:
         with self._lock:

@@ -41,6 +41,16 @@ log = logging.getLogger("cshub.audit")
 ERROR_CHARS = 500
 
 
+def activity_clock() -> datetime:
+    """Now, on the clock the workflow runs on: the wall clock in production (an attempt
+    is scheduled before it runs), the test server's skipped clock in tests (always ahead
+    of the wall clock), so what the store records compares with workflow times."""
+    now = datetime.now(UTC)
+    if activity.in_activity():
+        return max(now, activity.info().current_attempt_scheduled_time)
+    return now
+
+
 class _Audit:
     def __init__(
         self, store: ActionStore, channel: str, activity_name: str, crm: Crm | None
@@ -83,7 +93,7 @@ class _Audit:
         error: BaseException | None = None,
     ) -> None:
         info = activity.info()
-        now = datetime.now(UTC)
+        now = activity_clock()
         try:
             before = self.store.get(key)
             self.store.upsert(
@@ -103,6 +113,8 @@ class _Audit:
                     last_at=now,
                     ref=result.ref if result else None,
                     error=str(error)[:ERROR_CHARS] if error is not None else None,
+                    contact_id=(result.contact_id if result else None)
+                    or (before.contact_id if before else None),
                 )
             )
         except Exception:
@@ -110,7 +122,15 @@ class _Audit:
 
     def done(self, req: Any, key: str, result: ActionResult) -> None:
         outcome: Outcome = (
-            "suppressed" if result.suppressed else "done" if result.created else "already_done"
+            "deferred"
+            if result.held == "later"
+            else "dropped"
+            if result.held == "dropped"
+            else "suppressed"
+            if result.suppressed
+            else "done"
+            if result.created
+            else "already_done"
         )
         self.write(req, key, outcome, result=result)
 

@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 from activities.errors import connector_errors
 from connectors.base import CompanyPage, Crm
 from domain import health_properties as hp
+from domain import risk_detectors as risk
 from domain.health_model import INPUT_PROPERTIES, HealthCategory
 from domain.health_outreach import CHURN_OUTCOME, CREATED, TIER, Trigger, assess
 from domain.health_sweep import (
@@ -29,7 +30,12 @@ from domain.health_sweep import (
     PlaybooksData,
     SweepCounts,
 )
-from playbooks.loader import PlaybookError, load_health_models, load_outreach_plan
+from playbooks.loader import (
+    PlaybookError,
+    load_detector_rules,
+    load_health_models,
+    load_outreach_plan,
+)
 
 READ_PROPERTIES: tuple[str, ...] = tuple(
     dict.fromkeys(
@@ -41,6 +47,7 @@ READ_PROPERTIES: tuple[str, ...] = tuple(
             TIER,
             CREATED,
             CHURN_OUTCOME,
+            *risk.read_properties(),
         ]
     )
 )
@@ -57,13 +64,20 @@ CRM_CALLS_PER_TRIGGER: dict[Trigger, int] = {
 }
 """About how many CRM requests each trigger's outreach makes, for the sweep's pacing."""
 
+CRM_CALLS_PER_RISK = 4
+"""About how many CRM requests a warning sign brings (a churn campaign's start or answer)."""
+
 
 @activity.defn(name="load_health_playbooks")
 def load_health_playbooks() -> PlaybooksData:
     """The health models and outreach playbook, read once at the start of a sweep (as
     JSON data: see :data:`PlaybooksData`)."""
     try:
-        loaded = HealthPlaybooks(models=load_health_models(), plan=load_outreach_plan())
+        loaded = HealthPlaybooks(
+            models=load_health_models(),
+            plan=load_outreach_plan(),
+            detectors=load_detector_rules(),
+        )
         return loaded.model_dump(mode="json")
     except PlaybookError as exc:
         raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
@@ -109,11 +123,15 @@ class HealthActivities:
         values.
         """
         playbooks = HealthPlaybooks.model_validate(req.playbooks)
+        properties = READ_PROPERTIES
+        if playbooks.detectors is not None:
+            extra = risk.read_properties(playbooks.detectors)
+            properties = tuple(dict.fromkeys([*READ_PROPERTIES, *extra]))
         done = _resumed(req)
         pacer = _Pacer(req.max_calls_per_10s)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-list") as lookahead:
             reading: Future[CompanyPage] = lookahead.submit(
-                self._list_page, pacer, done.next_after, req.page_size
+                self._list_page, pacer, done.next_after, req.page_size, properties
             )
             while True:
                 activity.heartbeat(done.model_dump(mode="json"))
@@ -129,7 +147,7 @@ class HealthActivities:
                 )
                 if go_on:
                     reading = lookahead.submit(
-                        self._list_page, pacer, page.next_after, req.page_size
+                        self._list_page, pacer, page.next_after, req.page_size, properties
                     )
                 if updates and not req.dry_run:
                     pacer.wait_turn()
@@ -139,12 +157,12 @@ class HealthActivities:
                 if not go_on:
                     return done
 
-    def _list_page(self, pacer: _Pacer, after: str | None, page_size: int) -> CompanyPage:
+    def _list_page(
+        self, pacer: _Pacer, after: str | None, page_size: int, properties: tuple[str, ...]
+    ) -> CompanyPage:
         pacer.wait_turn()
         with connector_errors():
-            return self._crm.list_companies(
-                after=after, limit=page_size, properties=READ_PROPERTIES
-            )
+            return self._crm.list_companies(after=after, limit=page_size, properties=properties)
 
 
 def _resumed(req: HealthPageRequest) -> HealthPageResult:
@@ -181,8 +199,20 @@ def _score_page(
         for fired in health.fired:
             counts.fired[fired.trigger.value] = counts.fired.get(fired.trigger.value, 0) + 1
             counts.outreach_crm_calls += CRM_CALLS_PER_TRIGGER[fired.trigger]
+        if playbooks.detectors is not None:
+            verdict = risk.evaluate(props, playbooks.detectors, req.sweep_at, quiet=req.baseline)
+            health.properties.update(verdict.properties)
+            health.risks = verdict.raised
+            for raised in verdict.raised:
+                name = raised.detector.value
+                counts.risks[name] = counts.risks.get(name, 0) + 1
+                counts.outreach_crm_calls += CRM_CALLS_PER_RISK
         updates[company.id] = health.properties
         tell_campaign = health.churn_campaign_active and health.changed
-        if health.fired or (tell_campaign and health.category is not HealthCategory.UNKNOWN):
+        if (
+            health.fired
+            or health.risks
+            or (tell_campaign and health.category is not HealthCategory.UNKNOWN)
+        ):
             done.actionable.append(health)
     return updates

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -17,6 +18,8 @@ from urllib.parse import urlencode
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.action_log import ActionRow, ActionStore
+from activities.audit import activity_clock
 from activities.consent import SuppressionList
 from activities.crm import known_owner
 from activities.customer_context import CustomerDetails, load_customer_details
@@ -31,11 +34,20 @@ from activities.models import (
 from activities.slack_post import post_slack
 from connectors.base import Chat, Contact, Crm, Mailer, OutgoingEmail, Owner
 from connectors.errors import PermanentConnectorError
+from domain.contact_pressure import (
+    ContactPressurePolicy,
+    PressureDecision,
+    SentEmail,
+    decide,
+)
 from domain.health_properties import ACCOUNT_EXECUTIVE
 from domain.preferences import one_click_link, preference_link
 from domain.send_window import SendWindow, out_of_quiet_hours, zone_known
 from domain.survey_links import csat_links, exit_survey_links, nps_links
+from domain.tiers import Tier
 from templates.renderer import render_email, render_slack
+
+ONBOARDING_TYPE = "OnboardingWorkflow"
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,14 @@ class MessagingConfig:
     public_api_url: str = "http://127.0.0.1:8000"
     survey_link_secret: str | None = None
     suppression_file: Path | None = None
+
+
+def _tier_of(details: CustomerDetails) -> Tier | None:
+    value = details.company.tier
+    try:
+        return Tier(value) if value else None
+    except ValueError:
+        return None
 
 
 def _journey_fields(ctx: MessageContext) -> dict[str, Any]:
@@ -69,13 +89,85 @@ def _journey_fields(ctx: MessageContext) -> dict[str, Any]:
     }
 
 
+def _journey_start(row: ActionRow) -> datetime | None:
+    """An onboarding row's journey start, from its key ``{workflow id}/{start}/{step}``."""
+    parts = row.key.split("/")
+    if len(parts) < 3:
+        return None
+    try:
+        return datetime.strptime(parts[1], "%Y%m%dT%H%M%S").replace(tzinfo=row.first_at.tzinfo)
+    except ValueError:
+        return None
+
+
 class MessagingActivities:
-    def __init__(self, crm: Crm, mailer: Mailer, chat: Chat, config: MessagingConfig) -> None:
+    def __init__(
+        self,
+        crm: Crm,
+        mailer: Mailer,
+        chat: Chat,
+        config: MessagingConfig,
+        actions: ActionStore | None = None,
+        pressure: ContactPressurePolicy | None = None,
+    ) -> None:
+        """``actions`` and ``pressure``: hold e-mails back by the contact-pressure policy,
+        counting what the store says was sent (without a store, no policy applies)."""
         self._crm = crm
         self._mailer = mailer
         self._chat = chat
         self._config = config
         self._suppressions = SuppressionList(config.suppression_file)
+        self._actions = actions
+        self._pressure = pressure
+
+    def _pressure_decision(
+        self, req: CustomerEmailRequest, contact_id: str, tier: Tier | None, now: datetime
+    ) -> tuple[PressureDecision, ActionRow | None] | None:
+        """What the contact-pressure policy says of this e-mail to ``contact_id`` (None:
+        no policy). The caps count what this contact received (and e-mails of unknown
+        recipient); the welcome counts for the whole customer."""
+        policy, store = self._pressure, self._actions
+        if policy is None or store is None:
+            return None
+        day = timedelta(seconds=req.day_seconds or 86_400)
+        span = max(policy.onboarding_days, policy.no_surveys_days, 7) + 1
+        rows = store.for_customer(req.customer_id, since=now - span * day)
+        this = store.get(req.idempotency_key)
+        held_since = this.first_at if this is not None and this.outcome == "deferred" else None
+        sent = [
+            SentEmail(
+                at=r.last_at,
+                template=r.kind or "",
+                # Caps: what this contact received (or a contact not recorded).
+                counts=r.outcome == "done" and r.contact_id in (None, "", contact_id),
+            )
+            for r in rows
+            if r.channel == "email"
+            and r.key != req.idempotency_key
+            and (
+                r.outcome == "done"
+                # The customer's welcome went nowhere (unsubscribed, failed): it no
+                # longer holds the other e-mails back.
+                or (r.kind == policy.first_email and r.outcome in ("suppressed", "failed"))
+            )
+        ]
+        starts = [
+            s
+            for r in rows
+            if r.workflow_type == ONBOARDING_TYPE and (s := _journey_start(r)) is not None
+        ]
+        decision = decide(
+            policy,
+            template=req.template,
+            tier=tier,
+            now=now,
+            sent=sent,
+            onboarding_started=max(starts) if starts else None,
+            held_since=held_since,
+            day=day,
+            from_onboarding=activity.info().workflow_type == ONBOARDING_TYPE,
+        )
+        return decision, this
 
     async def _details(self, customer_id: str, *, with_contact: bool) -> CustomerDetails:
         with connector_errors():
@@ -139,6 +231,30 @@ class MessagingActivities:
                 created=False,
                 suppressed=True,
             )
+        now = activity_clock()
+        tier = Tier(req.context.tier) if req.context.tier else _tier_of(details)
+        pressure = await asyncio.to_thread(
+            self._pressure_decision, req, contact.id or contact.email, tier, now
+        )
+        held_before: ActionRow | None = None
+        if pressure is not None:
+            decision, held_before = pressure
+            if decision.action == "later" and decision.until is not None:
+                return ActionResult(
+                    channel="email",
+                    summary=f"held: {decision.reason}; sent later (not before "
+                    f"{decision.until:%Y-%m-%d %H:%M} UTC)",
+                    created=False,
+                    held="later",
+                    defer_until=decision.until,
+                )
+            if decision.action == "drop":
+                return ActionResult(
+                    channel="email",
+                    summary=f"not sent: {decision.reason}",
+                    created=False,
+                    held="dropped",
+                )
         tz = contact.timezone if zone_known(contact.timezone) else details.company.timezone
         window = req.send_window or SendWindow()
         now = activity.info().current_attempt_scheduled_time
@@ -207,9 +323,12 @@ class MessagingActivities:
         )
         with connector_errors():
             receipt = await self._mailer.send(message)
+        held_note = ""
+        if held_before is not None and held_before.outcome == "deferred":
+            held_note = f" (sent late; {held_before.summary.split('; sent later')[0]})"
         return ActionResult(
             channel="email",
-            summary=rendered.subject,
+            summary=rendered.subject + held_note,
             ref=receipt.message_id,
             contact_id=contact.id or None,
         )

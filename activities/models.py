@@ -56,6 +56,8 @@ class CustomerEmailRequest(BaseModel):
     """The playbook's quiet hours (default 20:00-08:00 local)."""
     recipient: EmailRecipient | None = None
     """None: the company's primary contact."""
+    day_seconds: int | None = None
+    """A demo journey's day length: contact pressure counts its caps in those days."""
 
 
 class CsmAlertRequest(BaseModel):
@@ -105,6 +107,10 @@ class ActionResult(BaseModel):
     ref: str | None = None
     contact_id: str | None = None
     """E-mails: the CRM contact it went to (an id, no personal data)."""
+    held: Literal["later", "dropped"] | None = None
+    """E-mails held back by contact pressure (``summary`` says why): ``later``: not sent
+    yet, try again at ``defer_until``; ``dropped``: not sent, by rule."""
+    defer_until: datetime | None = None
 
 
 class CompanyUpdateRequest(BaseModel):

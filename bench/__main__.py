@@ -21,7 +21,16 @@ from bench.results import (
     write_results,
 )
 
-BENCHMARKS = ("ingest", "time_to_action", "in_flight", "sweep", "history", "hot_customers")
+BENCHMARKS = (
+    "ingest",
+    "time_to_action",
+    "in_flight",
+    "sweep",
+    "history",
+    "hot_customers",
+    "sentiment",
+    "churn_model",
+)
 """Modules of this package, each with ``async def run(size) -> list[Figure]`` and an
 optional ``NOTES`` string (its section in results.md)."""
 

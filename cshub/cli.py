@@ -153,11 +153,24 @@ def simulate_onboarding(
     ] = None,
     plan: Annotated[str | None, typer.Option(help="Plan file to use instead of the tier's")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array")] = False,
+    event: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A product event on a plan day, DAY:TYPE or DAY:usage_threshold:PERCENT "
+            "(repeatable), e.g. 0:workflow_created 0:usage_threshold:87",
+        ),
+    ] = None,
 ) -> None:
-    """Print every action the onboarding plan would take, without touching a customer."""
+    """Print every action the onboarding plan would take, without touching a customer
+    (e-mails held back by the contact-pressure policy say so, with the reason)."""
+    from cshub.simulate import parse_product_event
     from cshub.simulate import simulate_onboarding as run
 
-    actions = asyncio.run(run(tier, days, plan))
+    try:
+        events = [parse_product_event(text, n) for n, text in enumerate(event or [])]
+    except ValueError as exc:
+        raise _fail(f"--event: {exc}") from None
+    actions = asyncio.run(run(tier, days, plan, events))
     if as_json:
         typer.echo(json.dumps([a.model_dump() for a in actions], indent=2))
         return
@@ -270,19 +283,18 @@ def onboarding_start(
     plan: Annotated[str | None, typer.Option(help="Plan file override")] = None,
 ) -> None:
     """Start a customer's onboarding (or join the one already running)."""
-    from cshub.starters import start_onboarding
+    from cshub.starters import start_onboarding_told
     from cshub.temporal_client import connect
     from domain.onboarding import OnboardingInput
 
     async def go() -> str:
         settings = load_settings()
         client = await connect(settings)
-        handle = await start_onboarding(
+        return await start_onboarding_told(
             client,
             settings.temporal_task_queue,
             OnboardingInput(customer_id=customer_id, tier=tier, plan=plan),
         )
-        return f"{handle.id} (run {handle.result_run_id})"
 
     try:
         typer.echo(f"onboarding: {asyncio.run(go())}")
@@ -741,6 +753,12 @@ def schedules_apply() -> None:
             typer.echo(line)
     except SettingsError as exc:
         raise _fail(str(exc)) from None
+
+
+from cshub.risk_cli import ai_app, risk_app  # noqa: E402  (risk intelligence commands)
+
+app.add_typer(ai_app, name="ai")
+app.add_typer(risk_app, name="risk")
 
 
 def main() -> None:

@@ -22,7 +22,8 @@ from domain.health_scoring import (
     explain,
     score,
 )
-from playbooks.loader import load_health_models
+from domain.risk_detectors import DetectorRules, Reading, evaluate
+from playbooks.loader import load_detector_rules, load_health_models
 
 
 class CustomerNotFound(LookupError):
@@ -85,7 +86,28 @@ def _compared_with(
     return "the score before the last sweep (nothing changed since the last one)"
 
 
-def explain_company(company: Company, models: HealthModels) -> str:
+def explain_risks(props: dict[str, str | None], rules: DetectorRules, now: datetime) -> str:
+    """The risk detectors on the company now: each one's reading and episode, in words."""
+    verdict = evaluate(props, rules, now)
+    lines = [f"Risk detectors ({rules.name} v{rules.version}):"]
+    for r in verdict.readings:
+        if r.raised_now:
+            state = "RAISED at the next sweep"
+        elif r.active and r.since is not None:
+            state = f"RAISED since {r.since:%Y-%m-%d}"
+        elif r.reading is Reading.UNKNOWN:
+            state = "no data"
+        else:
+            state = "clear"
+        lines.append(f"  {r.label:<26} {state:<24} {r.evidence}")
+    if not verdict.readings:
+        lines.append("  (all detectors are off)")
+    return "\n".join(lines) + "\n"
+
+
+def explain_company(
+    company: Company, models: HealthModels, rules: DetectorRules | None = None
+) -> str:
     model = models.for_tier(company.tier)
     props = company.properties
     current = score(model, inputs_from_properties(props, as_of=datetime.now(UTC)))
@@ -121,11 +143,14 @@ def explain_company(company: Company, models: HealthModels) -> str:
         "Compared with: " + _compared_with(last, before_last, unchanged),
         "",
     ]
-    return "\n".join(header) + "\n" + explain(current, previous)
+    out = "\n".join(header) + "\n" + explain(current, previous)
+    if rules is not None:
+        out += "\n" + explain_risks(dict(props), rules, datetime.now(UTC))
+    return out
 
 
 def explain_customer(crm: Crm, customer_id: str) -> str:
     found = crm.batch_read_companies([customer_id], READ_PROPERTIES)
     if not found:
         raise CustomerNotFound(f"no CRM company with id {customer_id}")
-    return explain_company(found[0], load_health_models())
+    return explain_company(found[0], load_health_models(), load_detector_rules())

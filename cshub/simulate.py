@@ -3,6 +3,7 @@ connectors instead of HubSpot/Slack/SMTP, so ops can see what a playbook will do
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.action_log import SqliteActionStore
 from connectors.factory import Connectors
 from connectors.recording import (
     ActionLog,
@@ -26,8 +28,8 @@ from connectors.recording import (
 from cshub.binaries import temporal_test_server
 from cshub.search_attributes import ensure_search_attributes
 from cshub.settings import Settings
-from domain.onboarding import ActionRecord, OnboardingInput
-from domain.tiers import Tier
+from domain.onboarding import ActionRecord, OnboardingInput, ProductEvent
+from domain.tiers import ProductEventType, Tier
 from playbooks.loader import load_onboarding_plan
 from worker import create_worker
 from workflows.onboarding import OnboardingWorkflow
@@ -82,9 +84,14 @@ async def simulate_timeline(
         runtime=_quiet_runtime(),
     )
     await ensure_search_attributes(env.client)
+    # A store of its own: the contact-pressure policy counts what the simulation sent.
+    scratch = tempfile.TemporaryDirectory(prefix="cshub-simulate-")
+    store = SqliteActionStore(f"{scratch.name}/actions.db")
     try:
         with ThreadPoolExecutor(max_workers=8) as executor:
-            worker = create_worker(env.client, settings, recording_connectors(), executor=executor)
+            worker = create_worker(
+                env.client, settings, recording_connectors(), executor=executor, actions=store
+            )
             async with worker:
                 started = await env.client.start_workflow(
                     run,
@@ -118,6 +125,8 @@ async def simulate_timeline(
                     await handle.terminate("simulation window ended")
     finally:
         await env.shutdown()
+        store.close()
+        scratch.cleanup()
     actions = progress["actions"] if isinstance(progress, dict) else progress.actions
     out = []
     for a in actions:
@@ -137,9 +146,13 @@ async def simulate_timeline(
 
 
 async def simulate_onboarding(
-    tier: Tier, days: int | None = None, plan: str | None = None
+    tier: Tier,
+    days: int | None = None,
+    plan: str | None = None,
+    events: Sequence[tuple[float, ProductEvent]] = (),
 ) -> list[SimulatedAction]:
-    """Run one journey for ``days`` plan days (default: the whole plan)."""
+    """Run one journey for ``days`` plan days (default: the whole plan); ``events``:
+    product events on those days (e.g. a first workflow and usage at 87 % on day 0)."""
     total_days = load_onboarding_plan(plan or tier.value).duration_days
     run_days = total_days if days is None else days
     return await simulate_timeline(
@@ -147,8 +160,20 @@ async def simulate_onboarding(
         OnboardingInput(customer_id="simulated", tier=tier, plan=plan),
         days=run_days,
         id_prefix="onboarding",
+        signals=[(day, "product_event", ev) for day, ev in events],
         until_complete=run_days >= total_days,
     )
+
+
+def parse_product_event(text: str, n: int) -> tuple[float, ProductEvent]:
+    """``DAY:TYPE[:PERCENT]`` (``0:workflow_created``, ``0:usage_threshold:87``)."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3):
+        raise ValueError(f"{text!r}: expected DAY:TYPE or DAY:usage_threshold:PERCENT")
+    day = float(parts[0])
+    kind = ProductEventType(parts[1])
+    percent = float(parts[2]) if len(parts) == 3 else None
+    return day, ProductEvent(type=kind, percent=percent, event_id=f"simulated-{n}")
 
 
 # ---------------------------------------------------------------- lifecycle campaigns

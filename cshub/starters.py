@@ -3,8 +3,11 @@ business-key workflow ids, one running journey per customer, readable summaries.
 
 from __future__ import annotations
 
-from temporalio.client import Client, WorkflowHandle
+import contextlib
+
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.service import RPCError
 
 from domain.onboarding import OnboardingInput, OnboardingSummary
 from workflows.onboarding import OnboardingWorkflow, onboarding_workflow_id
@@ -28,3 +31,26 @@ async def start_onboarding(
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         static_summary=f"Onboarding · customer {inp.customer_id} · {tier}",
     )
+
+
+async def start_onboarding_told(client: Client, task_queue: str, inp: OnboardingInput) -> str:
+    """:func:`start_onboarding`, saying what happened: a journey started, or the running
+    one joined, in which case a ``tier`` or ``plan`` given is ignored (the journey keeps
+    the plan it started with) and the answer says so."""
+    workflow_id = onboarding_workflow_id(inp.customer_id)
+    running = False
+    with contextlib.suppress(RPCError):
+        desc = await client.get_workflow_handle(workflow_id).describe()
+        running = desc.status is WorkflowExecutionStatus.RUNNING
+    handle = await start_onboarding(client, task_queue, inp)
+    if not running:
+        return f"started {handle.id} (run {handle.result_run_id})"
+    told = f"joined the running journey {handle.id} (run {handle.result_run_id})"
+    given = [f"--{n} {v}" for n, v in (("tier", inp.tier), ("plan", inp.plan)) if v]
+    if given:
+        following = "the plan it started with"
+        with contextlib.suppress(Exception):  # not started yet: no plan to name
+            progress = await handle.query(OnboardingWorkflow.progress)
+            following = f"the {progress.plan} plan ({progress.tier.value}) it started with"
+        told += f"; ignored {' and '.join(given)}: it follows {following}"
+    return told

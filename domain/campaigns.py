@@ -156,6 +156,8 @@ class ChurnState(BaseModel):
     churn_reason: str | None = None
     winback_workflow_id: str | None = None
     seen_event_ids: list[str] = Field(default_factory=list)
+    evidence: dict[RiskFactor, str] = Field(default_factory=dict)
+    """What the risk detectors saw, per factor (the latest), quoted in the CSM's tasks."""
     actions: list[ActionRecord] = Field(default_factory=list)
 
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain import health_properties as hp
 from domain.health_model import BAND_ORDER, HealthCategory, HealthModel, inputs_from_properties
 from domain.health_scoring import HealthScore, round_half_up, score, trend
+from domain.risk_detectors import RiskRaise
 
 
 class Trigger(StrEnum):
@@ -140,6 +141,9 @@ class CompanyHealth(BaseModel):
     usage: UsageFigure | None = None
     fired: list[Fired] = Field(default_factory=list)
     churn_campaign_active: bool = False
+    risks: list[RiskRaise] = Field(
+        default_factory=list, description="warning signs to announce to the churn campaign"
+    )
     properties: dict[str, str] = Field(
         default_factory=dict, description="company properties to write"
     )

@@ -21,6 +21,7 @@ Reading rules (the sweep's own conventions):
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -65,8 +66,22 @@ READ_PROPERTIES: tuple[str, ...] = (
     hp.PREVIOUS_SCORE,
     hp.DELTA,
     hp.SCORED_AT,
+    "cshub_text_themes",
+    "cshub_risk_signs",
 )
-"""The sweep's output properties the report reads (besides name, tier and owner)."""
+"""The sweep's output properties the report reads (besides name, tier and owner), and
+the risk-intelligence ones: what customers wrote (themes) and the warning signs raised."""
+
+
+def _themes(raw: str | None) -> dict[str, int]:
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): v for k, v in data.items() if isinstance(v, int) and v >= 0}
+
 
 # Severity for "worst first": critical, then at risk, then the rest.
 _SEVERITY = {
@@ -95,6 +110,10 @@ class AccountHealth(BaseModel):
     model: str | None = None
     scored_at: str | None = None
     """ISO time of the sweep that wrote the score, as the CRM holds it."""
+    themes: dict[str, int] = Field(default_factory=dict)
+    """What the customer wrote, counted (``cshub_text_themes``: texts, labels, signals)."""
+    risk_signs: list[str] = Field(default_factory=list)
+    """Warning signs raised now (``cshub_risk_signs``)."""
 
     @property
     def needs_attention(self) -> bool:
@@ -158,6 +177,10 @@ class PortfolioHealth(BaseModel):
     at_risk: list[AccountHealth]
     """``at_risk`` and ``critical`` companies, worst first."""
     warnings: list[str] = Field(default_factory=list)
+    themes: dict[str, int] = Field(default_factory=dict)
+    """What customers wrote, summed over the portfolio (texts, labels, intent signals)."""
+    risk_signs: dict[str, int] = Field(default_factory=dict)
+    """Companies with each warning sign raised now."""
 
     def count(self, category: HealthCategory) -> int:
         return next(c.count for c in self.categories if c.category is category)
@@ -248,6 +271,8 @@ def account_health(
         low_confidence=(properties.get(hp.LOW_CONFIDENCE) or "").strip().lower() == "true",
         model=model if known else None,
         scored_at=scored_at,
+        themes=_themes(properties.get("cshub_text_themes")),
+        risk_signs=[x for x in (properties.get("cshub_risk_signs") or "").split(",") if x],
     )
 
 
@@ -357,6 +382,8 @@ def build_portfolio_health(
         owners=owners,
         at_risk=worst_first(a for a in items if a.needs_attention),
         warnings=list(warnings),
+        themes=dict(sorted(sum((Counter(a.themes) for a in items), Counter()).items())),
+        risk_signs=dict(sorted(Counter(x for a in items for x in a.risk_signs).items())),
     )
 
 
@@ -413,6 +440,26 @@ def _table(rows: Sequence[Sequence[str]], right: Sequence[bool]) -> list[str]:
     ]
 
 
+def theme_lines(themes: Mapping[str, int], risk_signs: Mapping[str, int]) -> list[str]:
+    """Risk intelligence in a report: what customers wrote and the warning signs."""
+    out: list[str] = []
+    if themes:
+        texts = themes.get("texts", 0)
+        labels = ", ".join(
+            f"{k} {themes[k]}" for k in ("negative", "neutral", "positive") if k in themes
+        )
+        signals = {
+            k: v for k, v in themes.items() if k not in {"texts", "negative", "neutral", "positive"}
+        }
+        out.append(f"what customers wrote: {texts} texts ({labels or '-'})")
+        if signals:
+            ranked = sorted(signals.items(), key=lambda kv: (-kv[1], kv[0]))
+            out.append("  themes: " + ", ".join(f"{k} {v}" for k, v in ranked))
+    if risk_signs:
+        out.append("warning signs raised: " + ", ".join(f"{k} {v}" for k, v in risk_signs.items()))
+    return out
+
+
 def render_text(report: PortfolioHealth, *, at_risk_shown: int = AT_RISK_SHOWN) -> str:
     """The report as aligned plain text for a terminal."""
     r = report
@@ -445,6 +492,7 @@ def render_text(report: PortfolioHealth, *, at_risk_shown: int = AT_RISK_SHOWN) 
         f"declining {t.declining}, unchanged {t.unchanged}, no trend {t.no_trend})"
     )
     lines.append(f"low confidence: {r.low_confidence}")
+    lines += theme_lines(r.themes, r.risk_signs)
 
     if r.owners:
         lines += ["", "by CSM:"]

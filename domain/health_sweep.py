@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.health_model import HealthModels
 from domain.health_outreach import CompanyHealth, OutreachPlan
 from domain.onboarding import CUSTOMER_ID_PATTERN
+from domain.risk_detectors import DetectorRules
 
 HEALTH_SWEEP_SCHEDULE_ID = "health-sweep"
 HEALTH_SWEEP_WORKFLOW_ID = "health-sweep"
@@ -45,6 +46,11 @@ class HealthSweepInput(_Message):
         "hub has not watched before (otherwise every company already At risk or Critical "
         "alerts at once)",
     )
+    risk_detectors: bool = Field(
+        default=True,
+        description="run the risk detectors (playbooks/risk/detectors.yaml) and announce "
+        "new warning signs to the churn-prevention campaigns; false: health scores only",
+    )
     max_pages: int | None = Field(default=None, ge=1, description="stop after this many pages")
     pages_per_activity: int = Field(
         default=25,
@@ -73,6 +79,9 @@ class SweepCounts(BaseModel):
     low_confidence: int = 0
     by_category: dict[str, int] = Field(default_factory=dict)
     fired: dict[str, int] = Field(default_factory=dict, description="triggers fired, by name")
+    risks: dict[str, int] = Field(
+        default_factory=dict, description="warning signs raised (new episodes), by detector"
+    )
     outreach_started: int = 0
     churn_started: int = 0
     churn_signalled: int = 0
@@ -100,6 +109,8 @@ class SweepCounts(BaseModel):
             self.by_category[key] = self.by_category.get(key, 0) + n
         for key, n in other.fired.items():
             self.fired[key] = self.fired.get(key, 0) + n
+        for key, n in other.risks.items():
+            self.risks[key] = self.risks.get(key, 0) + n
 
 
 PlaybooksData = dict[str, Any]
@@ -114,6 +125,9 @@ class HealthPlaybooks(BaseModel):
 
     models: HealthModels
     plan: OutreachPlan
+    detectors: DetectorRules | None = None
+    """The risk detectors (``playbooks/risk/detectors.yaml``); None in sweeps started
+    before they existed."""
 
 
 class HealthPageInput(_Message):

@@ -111,6 +111,8 @@ class RiskFactor(StrEnum):
     NPS_DETRACTOR = "nps_detractor"  # 1:1 call task
     PAYMENT_FAILURE = "payment_failure"  # dunning
     LOW_HEALTH = "low_health"  # health score At risk / Critical
+    NEGATIVE_SENTIMENT = "negative_sentiment"  # CSM task: read what they wrote, call
+    CHAMPION_CHANGE = "champion_change"  # CSM task: find and win the new champion
 
 
 class ChurnPreventionInput(_Message):
@@ -124,6 +126,12 @@ class ChurnPreventionInput(_Message):
         default=None,
         description="Who raised it, e.g. the workflow id dunning-1003 (its final failure: "
         "the dunning sequence is not started again)",
+    )
+    evidence: dict[RiskFactor, str] = Field(
+        default_factory=dict, description="What was seen, per risk factor (risk detectors)"
+    )
+    event_ids: list[str] = Field(
+        default_factory=list, description="Ids of the warning signs it starts with"
     )
     carry_over: dict[str, object] | None = Field(
         default=None, description="Internal: state carried across continue-as-new"
@@ -140,6 +148,11 @@ class RiskSignal(_Message):
     event_id: str | None = None
     source: str | None = Field(
         default=None, description="Who raised it, e.g. dunning-1003 (see ChurnPreventionInput)"
+    )
+    evidence: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="What was seen, in words (a risk detector's reading), shown to the CSM",
     )
 
 

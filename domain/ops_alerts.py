@@ -18,7 +18,10 @@ OPS_ALERT_PATCH = "ops-alerts"
 
 MAX_ERROR_CHARS = 1500
 
-OpsAlertKind = Literal["activity_failed", "workflow_failed", "workflow_task_failed"]
+OpsAlertKind = Literal[
+    "activity_failed", "workflow_failed", "workflow_task_failed", "command_rejected"
+]
+"""``command_rejected``: a steering signal whose payload did not fit (not applied)."""
 
 
 class OpsAlert(BaseModel):
@@ -35,6 +38,8 @@ class OpsAlert(BaseModel):
     """The activity type that failed (``kind == "activity_failed"``)."""
     gave_up: str | None = None
     """Why Temporal stopped retrying it: "permanent error", "retry budget spent", ..."""
+    command: str | None = None
+    """The signal refused (``kind == "command_rejected"``)."""
     error: str
     idempotency_key: str
 

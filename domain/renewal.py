@@ -27,6 +27,8 @@ MAX_TERMS_KEPT = 20
 class RenewalStatus(StrEnum):
     STARTING = "starting"
     COUNTING_DOWN = "counting_down"
+    PAUSED = "paused"
+    """Counting down, with the reminders held by a ``pause`` (they go out at ``resume``)."""
     AWAITING_OUTCOME = "awaiting_outcome"
     """The date passed; not escalated yet (grace period)."""
     ESCALATED = "escalated"

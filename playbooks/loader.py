@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from domain.churn_plan import ChurnPlan
+from domain.contact_pressure import ContactPressurePolicy
 from domain.dunning_plan import DunningPlan
 from domain.experiments import Experiment
 from domain.health_model import HealthModel, HealthModels, HealthModelsConfig
@@ -24,6 +25,7 @@ from domain.health_outreach import OutreachPlan
 from domain.onboarding_plan import OnboardingPlan
 from domain.onboarding_schedule import build_schedule
 from domain.renewal_plan import RenewalPlan
+from domain.risk_detectors import DetectorRules
 from domain.sla_policy import SlaPolicy
 from domain.survey_plan import SurveysPlan
 from domain.tiers import Tier
@@ -121,6 +123,7 @@ CAMPAIGN_PLAYBOOKS: dict[str, type[BaseModel]] = {
     "winback": WinBackPlan,
     "sla": SlaPolicy,
     "surveys": SurveysPlan,
+    "contact_pressure": ContactPressurePolicy,
 }
 """The campaign playbooks, ``playbooks/<kind>.yaml``, and the model each must satisfy."""
 
@@ -260,6 +263,22 @@ def load_outreach_plan(directory: Path | None = None) -> OutreachPlan:
     return plan
 
 
+RISK_DIR = "risk"
+DETECTORS_FILE = "detectors.yaml"
+"""``playbooks/risk/detectors.yaml``: the risk detectors' thresholds."""
+
+
+def risk_dir(directory: Path | None = None) -> Path:
+    """``<playbooks>/risk``; a playbooks folder without one uses the shipped files."""
+    base = (directory or playbooks_dir()) / RISK_DIR
+    return base if base.is_dir() else PACKAGE_DIR / RISK_DIR
+
+
+def load_detector_rules(directory: Path | None = None) -> DetectorRules:
+    """Load ``playbooks/risk/detectors.yaml`` (PlaybookError names every bad field)."""
+    return _parse_model_file(risk_dir(directory) / DETECTORS_FILE, DetectorRules)
+
+
 def plan_name_for(tier: Tier, override: str | None = None) -> str:
     return override or tier.value
 
@@ -306,6 +325,11 @@ def validate_all(directory: Path | None = None) -> tuple[list[Path], list[Playbo
         problems.extend(exc.problems)
     try:
         load_outreach_plan(root)
+    except PlaybookError as exc:
+        problems.extend(exc.problems)
+    files.append(risk_dir(root) / DETECTORS_FILE)
+    try:
+        load_detector_rules(root)
     except PlaybookError as exc:
         problems.extend(exc.problems)
     experiment_files = sorted(experiments_dir(root).glob("*.yaml"))

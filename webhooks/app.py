@@ -25,6 +25,7 @@ from temporalio.client import Client
 from connectors.base import Billing, Crm
 from cshub.metrics import HubRuntime, WebhookMetrics, scrape
 from cshub.settings import Settings
+from domain.customer_text import TextSource
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
 from domain.lifecycle import ExitReason
 from domain.onboarding import CUSTOMER_ID_PATTERN
@@ -57,6 +58,7 @@ from webhooks.payloads import (
     ZendeskWebhookEvent,
 )
 from webhooks.routing import CSAT_ANSWER, EXIT_SURVEY_ANSWER, NPS_ANSWER
+from webhooks.survey_comments import add_comment_route, comment_box
 from webhooks.survey_pages import Page, render_page
 
 log = logging.getLogger("cshub.webhooks")
@@ -526,7 +528,7 @@ def create_app(
         result = await intake.handle(event)
         if result.outcome is DeliveryOutcome.UNAVAILABLE:
             return _try_again(accept_language)
-        return HTMLResponse(render_page(Page.THANKS, accept_language))
+        return HTMLResponse(_thanks_with_comment_box(event, accept_language))
 
     survey_responses: dict[int | str, dict[str, Any]] = {
         200: {"description": "Thank-you page (or: already recorded, survey closed)"},
@@ -557,7 +559,24 @@ def create_app(
             return HTMLResponse(render_page(Page.ALREADY_RECORDED, accept_language))
         if result.outcome is DeliveryOutcome.INVALID:
             return _bad_link("the answer could not be read", accept_language)
-        return HTMLResponse(render_page(Page.THANKS, accept_language))
+        return HTMLResponse(_thanks_with_comment_box(event, accept_language))
+
+    def _thanks_with_comment_box(event: CustomerEvent, accept_language: str | None) -> str:
+        """The thank-you page with a box for a comment on the answer (risk intelligence:
+        what customers write is read and, when alarming, quoted to the CSM)."""
+        kinds = {CSAT_ANSWER: TextSource.CSAT, NPS_ANSWER: TextSource.NPS}
+        kind = kinds.get(event.type, TextSource.EXIT)
+        ref = str(event.data.get("ticket_id") if kind is TextSource.CSAT else event.customer_id)
+        score = event.data.get("score")
+        box = comment_box(
+            secret("survey_link_secret"),
+            kind,
+            event.event_id,
+            ref,
+            score if isinstance(score, int) else None,
+            accept_language,
+        )
+        return render_page(Page.THANKS, accept_language) + box
 
     def _bad_link(
         why: str, accept_language: str | None, check: LinkCheck = LinkCheck.INVALID
@@ -567,6 +586,8 @@ def create_app(
         metrics.rejected("survey", "expired_link" if expired else "invalid_link")
         page = Page.EXPIRED_LINK if expired else Page.INVALID_LINK
         return HTMLResponse(render_page(page, accept_language), 403)
+
+    add_comment_route(app, lambda: secret("survey_link_secret"), intake.handle, _bad_link)
 
     @app.get(
         "/survey/csat",

@@ -212,6 +212,11 @@ def from_stripe(e: StripeWebhookEvent) -> CustomerEvent:
     )
 
 
+CUSTOMER_COMMENT = "ticket.customer_comment"
+"""A public comment by the requester (not staff): ``zendesk.ticket.customer_comment``."""
+COMMENT_MAX = 2000
+
+
 def from_zendesk(e: ZendeskWebhookEvent) -> CustomerEvent:
     """Ticket events. The ticket id is the routing key; the customer (CRM company) is
     the organisation's external id, looked up by the SLA workflow, so it is set here
@@ -235,6 +240,11 @@ def from_zendesk(e: ZendeskWebhookEvent) -> CustomerEvent:
         author = _dict(comment.get("author"))
         data["comment_public"] = bool(comment.get("is_public"))
         data["author_is_staff"] = bool(author.get("is_staff"))
+        if data["comment_public"] and not data["author_is_staff"]:
+            # What the customer wrote on their ticket (risk intelligence reads it; the
+            # SLA clocks wait for agents' replies only).
+            kind = CUSTOMER_COMMENT
+            data["comment_body"] = str(comment.get("body") or "").strip()[:COMMENT_MAX]
     occurred = e.time if e.time.tzinfo else e.time.replace(tzinfo=UTC)
     return CustomerEvent(
         event_id=e.id,

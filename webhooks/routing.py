@@ -14,6 +14,7 @@ from datetime import date
 
 from pydantic import BaseModel
 
+from domain.customer_text import CustomerTextInput, TextSource, text_workflow_id
 from domain.events import CustomerEvent
 from domain.inbound_mail import CUSTOMER_REPLY, CustomerReplyInput, customer_reply_workflow_id
 from domain.lifecycle import (
@@ -41,8 +42,13 @@ from domain.ticket_sla import (
 )
 from domain.tiers import ProductEventType, Tier
 from domain.usage import UsageFigures, UsageSnapshot, UsageSnapshotInput, usage_workflow_id
-from webhooks.normalize import HUBSPOT_DEAL_CLOSED_WON, STRIPE_SUBSCRIPTION_RENEWED
+from webhooks.normalize import (
+    CUSTOMER_COMMENT,
+    HUBSPOT_DEAL_CLOSED_WON,
+    STRIPE_SUBSCRIPTION_RENEWED,
+)
 from webhooks.payloads import USAGE_SNAPSHOT
+from webhooks.survey_comments import SURVEY_COMMENT
 from workflows.onboarding import onboarding_workflow_id
 
 
@@ -250,6 +256,35 @@ def _customer_reply(ev: CustomerEvent) -> CustomerReplyInput:
     )
 
 
+def _text_input(ev: CustomerEvent) -> CustomerTextInput:
+    return CustomerTextInput(
+        source=TextSource(str(ev.data.get("source") or "")),
+        text=str(ev.data.get("text") or ""),
+        event_id=ev.dedup_key,
+        customer_id=ev.customer_id,
+        ticket_id=ev.data.get("ticket_id"),
+        score=ev.data.get("score"),
+    )
+
+
+def _dedup_key(ev: CustomerEvent) -> str | None:
+    return ev.dedup_key
+
+
+def _ticket_text_input(ev: CustomerEvent) -> CustomerTextInput:
+    return CustomerTextInput(
+        source=TextSource.TICKET,
+        text=str(ev.data.get("comment_body") or ""),
+        event_id=ev.dedup_key,
+        customer_id=ev.customer_id,
+        ticket_id=ev.data.get("ticket_id"),
+    )
+
+
+def _an_empty_comment(ev: CustomerEvent) -> str | None:
+    return None if ev.data.get("comment_body") else "an empty comment: nothing to read"
+
+
 EXIT_SURVEY_ANSWER = "survey.exit_answer"
 CSAT_ANSWER = "survey.csat_answer"
 NPS_ANSWER = "survey.nps_answer"
@@ -321,6 +356,14 @@ ROUTES: dict[str, Route] = {
     "zendesk.ticket.comment_added": _ticket_route(
         "agent_replied", _agent_replied, _not_a_public_agent_reply
     ),
+    # What the requester writes on a ticket: read once (risk intelligence).
+    f"zendesk.{CUSTOMER_COMMENT}": Route(
+        "CustomerTextWorkflow",
+        text_workflow_id,
+        _ticket_text_input,
+        key=_dedup_key,
+        applies=_an_empty_comment,
+    ),
     "zendesk.ticket.status_changed": _ticket_route("status_changed", _status_changed),
     "zendesk.ticket.priority_changed": _ticket_route("priority_changed", _priority_changed),
     # A click on an exit-survey link reaches the customer's win-back campaign.
@@ -343,6 +386,9 @@ ROUTES: dict[str, Route] = {
     CUSTOMER_REPLY: Route(
         "CustomerReplyWorkflow", customer_reply_workflow_id, _customer_reply, key=_reply_key
     ),
+    # A comment from the box under a survey's thank-you page: read once by its own
+    # workflow (risk intelligence), alerted to the CSM when alarming.
+    SURVEY_COMMENT: Route("CustomerTextWorkflow", text_workflow_id, _text_input, key=_dedup_key),
 }
 
 

@@ -6,10 +6,11 @@
 2. Once per click: the click's key (channel, message, action, ``action_ts``) is claimed in
    the API database first; Slack's retry of the same payload is answered 200 and changes
    nothing.
-3. Turned into the workflow's steering: ``pause`` / ``resume`` / ``milestone_reached``
-   (the last milestone the journey missed) / snooze (pause, saying until when);
-   acknowledge changes no workflow. A workflow that has ended is left alone and the
-   message says so.
+3. Turned into the workflow's validated steering, as Temporal updates (the same as
+   from the UI): ``pause`` / ``resume`` / ``milestone_reached`` (the last milestone the
+   journey missed) / snooze (pause, saying until when); acknowledge changes no workflow.
+   An update the workflow refuses (resume while not paused) is shown with its reason; a
+   workflow that has ended is left alone and the message says so.
 4. Answered at once (Slack wants an answer within 3 seconds; the steering call has a
    2-second budget), then the original message is edited (``chat.update``) to show who
    did what, in the background.
@@ -30,7 +31,12 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from slack_sdk.signature import SignatureVerifier
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.slack_actions import (
@@ -107,32 +113,49 @@ async def steer(
         return f"clicked, but `{workflow_id}` has already ended ({status}): nothing changed", False
     if action is AlertAction.ACK:
         return "acknowledged", True
+    try:
+        return await _update(handle, workflow_id, action, days, who), True
+    except WorkflowUpdateFailedError as err:
+        # The workflow's validator refused it (e.g. resume while not paused): say why.
+        why = str(err.cause or err)[:300]
+        return f"clicked {action.value}, refused by `{workflow_id}`: {why}", True
+
+
+async def _update(
+    handle: WorkflowHandle[Any, Any],
+    workflow_id: str,
+    action: AlertAction,
+    days: int | None,
+    who: str,
+) -> str:
+    """The validated steering (Temporal updates, issue 19a): refused at once when the
+    workflow cannot take it, answered with the steering state otherwise."""
     if action is AlertAction.PAUSE:
-        await handle.signal("pause", {"reason": f"paused from Slack by {who}"})
-        return f"paused `{workflow_id}`", True
+        await handle.execute_update("pause", {"reason": f"paused from Slack by {who}"})
+        return f"paused `{workflow_id}`"
     if action is AlertAction.RESUME:
-        await handle.signal("resume", {})
-        return f"resumed `{workflow_id}`", True
+        await handle.execute_update("resume", {})
+        return f"resumed `{workflow_id}`"
     if action is AlertAction.SNOOZE:
         until = datetime.now(UTC) + timedelta(days=days or 1)
-        await handle.signal(
+        await handle.execute_update(
             "pause",
             {"reason": f"snoozed from Slack by {who} until {until:%Y-%m-%d}: resume then"},
         )
-        return f"snoozed `{workflow_id}` for {days} days (paused until {until:%Y-%m-%d})", True
+        return f"snoozed `{workflow_id}` for {days} days (paused until {until:%Y-%m-%d})"
     if action is AlertAction.MILESTONE_REACHED:
         progress: Any = await handle.query("progress")
         missed = [m for m in progress.get("milestones_missed", []) if isinstance(m, str)]
         done = set(progress.get("milestones_done", []))
         pending = [m for m in missed if m not in done]
         if not pending:
-            return "clicked milestone reached, but no missed milestone is open", True
+            return "clicked milestone reached, but no missed milestone is open"
         milestone = pending[-1]
-        await handle.signal(
+        await handle.execute_update(
             "milestone_reached", {"milestone": milestone, "note": f"marked in Slack by {who}"}
         )
-        return f"marked milestone `{milestone}` reached", True
-    return "opened the timeline", True
+        return f"marked milestone `{milestone}` reached"
+    return "opened the timeline"
 
 
 def add_slack_interactivity_route(

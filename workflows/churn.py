@@ -25,10 +25,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
     from activities.models import MessageContext
     from domain.campaigns import (
         ChurnOutcome,
@@ -62,7 +65,7 @@ with workflow.unsafe.imports_passed_through():
         tag_customer,
         tag_health,
     )
-    from workflows.steering import Steerable, Steering
+    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
     from workflows.waiting import WAIT_PATCH, DueTimer
 
 __all__ = ["ChurnPreventionWorkflow", "churn_workflow_id"]
@@ -73,11 +76,20 @@ FACTOR_LABELS = {
     RiskFactor.NPS_DETRACTOR: "NPS detractor",
     RiskFactor.PAYMENT_FAILURE: "payment failure",
     RiskFactor.LOW_HEALTH: "low health score",
+    RiskFactor.NEGATIVE_SENTIMENT: "negative-sentiment streak",
+    RiskFactor.CHAMPION_CHANGE: "champion change",
 }
 
 
 @workflow.defn(name="ChurnPreventionWorkflow")
 class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreventionInput]):
+    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
+        "health_updated": HealthUpdated,
+        "risk_signal": RiskSignal,
+        "churned": Churned,
+    }
+    """Its own signals, also taken as updates of the same name (validated, answered)."""
+
     NOT_STARTED = "churn prevention has not started yet"
 
     @workflow.init
@@ -93,19 +105,25 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="health_updated")
-    def health_updated(self, msg: HealthUpdated) -> None:
+    def health_updated(self, raw: Cmd[HealthUpdated] = NO_INPUT) -> None:
         """``{"score": 45}``"""
-        self._inbox.append(msg)
+        msg = self._signalled(raw, HealthUpdated, "health_updated")
+        if msg is not None:
+            self._inbox.append(msg)
 
     @workflow.signal(name="risk_signal")
-    def risk_signal(self, msg: RiskSignal) -> None:
+    def risk_signal(self, raw: Cmd[RiskSignal] = NO_INPUT) -> None:
         """``{"factor": "support_spike"}``"""
-        self._inbox.append(msg)
+        msg = self._signalled(raw, RiskSignal, "risk_signal")
+        if msg is not None:
+            self._inbox.append(msg)
 
     @workflow.signal(name="churned")
-    def churned(self, msg: Churned) -> None:
+    def churned(self, raw: Cmd[Churned] = NO_INPUT) -> None:
         """``{"reason": "moved to a competitor"}``"""
-        self._inbox.append(msg)
+        msg = self._signalled(raw, Churned, "churned")
+        if msg is not None:
+            self._inbox.append(msg)
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="progress")
@@ -147,6 +165,12 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
     @workflow.run
     async def run(self, inp: ChurnPreventionInput) -> ChurnSummary:
         if self._state is None:
+            # Readable from the first moment (a start from the UI's form has no summary).
+            set_details(
+                [
+                    f"Churn-prevention campaign for customer {inp.customer_id}: starting (reading the CRM, loading the playbook)"
+                ]
+            )
             self._state = await self._begin(inp)
         st = self._state
         try:
@@ -180,6 +204,9 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
         self._state = st
         for factor in inp.risk_factors:
             self._add_factor(factor, pending=False)
+        st.evidence.update(inp.evidence)
+        for event_id in inp.event_ids:
+            st.seen_event_ids = remember(st.seen_event_ids, event_id)
         self._act.record(
             "start",
             "journey",
@@ -236,6 +263,7 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._inbox:
             return  # signals came in meanwhile: handle them first, continue as new later
+        await self._steer.alerts_sent()  # rejected-command alerts in flight
         workflow.continue_as_new(
             ChurnPreventionInput(
                 customer_id=self._input.customer_id,
@@ -294,12 +322,15 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
         if msg.source == dunning_workflow_id(self._input.customer_id):
             st.dunning_exhausted = True
         added = self._add_factor(msg.factor, pending=True)
+        if msg.evidence:
+            st.evidence[msg.factor] = msg.evidence
         self._act.record(
             "risk_signal",
             "journey",
             f"warning sign: {FACTOR_LABELS[msg.factor]}"
             f"{f' (from {msg.source})' if msg.source else ''}"
-            f"{'' if added else ' (already known)'}",
+            f"{'' if added else ' (already known)'}"
+            f"{f': {msg.evidence}' if msg.evidence else ''}",
         )
         self._details()
 
@@ -403,10 +434,12 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
             await self._act.email(step, response.template, ctx)
         else:
             assert response.subject is not None and response.body is not None
+            seen = st.evidence.get(factor)
+            saw = f"What the hub saw: {seen}\n\n" if seen else ""
             await self._act.task(
                 step,
                 response.subject,
-                f"{response.body}\n\nChurn-prevention campaign, day {day}: "
+                f"{response.body}\n\n{saw}Churn-prevention campaign, day {day}: "
                 f"health {st.health_score if st.health_score is not None else 'unknown'}, "
                 f"risk factors: {self._factors_text()}.",
                 due_at=now + timedelta(days=response.due_in_days),

@@ -173,12 +173,17 @@ class CustomerActions:
         timezone: str | None = None,
         steering: Steering | None = None,
         waiter: Waiter | None = None,
+        day_seconds: int | None = None,
     ) -> None:
+        """``day_seconds``: a demo journey's day length (its e-mails count contact
+        pressure in those days)."""
         self.customer_id = customer_id
         self.waiter = waiter
         """The workflow's :class:`~workflows.waiting.Waiter`: a quiet-hours wait then keeps
         handling signals and may continue as new (the workflow re-sends the e-mail in its
         next run). None: a plain durable timer."""
+        self._day_seconds = day_seconds
+        self._last_result: ActionResult | None = None
         self.steering = steering
         self.journey_key = journey_key
         self.actions = actions
@@ -256,22 +261,38 @@ class CustomerActions:
             context=ctx,
             send_window=self._send_window,
             recipient=recipient,
+            day_seconds=self._day_seconds,
         )
         who = (
             f"contact {recipient.contact_id}"
             if recipient is not None and recipient.contact_id
             else "the customer"
         )
-        return await self._run(
-            step,
-            "email",
-            template,
-            MessagingActivities.send_customer_email,
-            req,
-            f"e-mail '{template}' to {who} (day {ctx.day})",
-            day=ctx.day,
-            gated=True,
-        )
+        outcome = "deferred"
+        while outcome == "deferred":
+            outcome = await self._run(
+                step,
+                "email",
+                template,
+                MessagingActivities.send_customer_email,
+                req,
+                f"e-mail '{template}' to {who} (day {ctx.day})",
+                day=ctx.day,
+                gated=True,
+            )
+            held = self._last_result
+            if outcome == "deferred" and held is not None and held.defer_until is not None:
+                # Contact pressure: held back (the record says why); try again then,
+                # waiting the way quiet hours do.
+                summary = f"contact pressure: e-mail '{template}' waits"
+                if self.waiter is not None and workflow.patched(WAIT_PATCH):
+                    await self.waiter.until(held.defer_until, summary=summary, act=False)
+                elif held.defer_until > workflow.now():
+                    await workflow.sleep(held.defer_until - workflow.now(), summary=summary)
+                # Paused or cancelled meanwhile: steering decides again.
+                if await self.steered_away(step, "email", template, ctx.day):
+                    return "skipped"
+        return outcome
 
     async def alert(self, step: str, template: str, ctx: MessageContext) -> str:
         req = CsmAlertRequest(
@@ -402,8 +423,17 @@ class CustomerActions:
             )
             workflow.logger.warning("step %s failed: %s", step, cause)
             return "failed"
+        self._last_result = result
         outcome = (
-            "suppressed" if result.suppressed else "done" if result.created else "already_done"
+            "deferred"
+            if result.held == "later" and result.defer_until is not None
+            else "dropped"
+            if result.held is not None
+            else "suppressed"
+            if result.suppressed
+            else "done"
+            if result.created
+            else "already_done"
         )
         self.record(step, channel, result.summary, template=template, outcome=outcome, day=day)
         return outcome

@@ -33,11 +33,14 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime, timedelta
+from typing import Any, ClassVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
     from activities.models import EmailRecipient, MessageContext
     from activities.surveys import CsatTicketRecord, SurveyActivities
     from domain.campaigns import iso_date
@@ -64,7 +67,7 @@ with workflow.unsafe.imports_passed_through():
         set_details,
         tag_customer,
     )
-    from workflows.steering import Steerable, Steering
+    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
     from workflows.support_health import refresh_support_health
 
 __all__ = ["CsatSurveyWorkflow", "csat_workflow_id"]
@@ -75,6 +78,11 @@ EMAIL_STEP = "email:csat"
 
 @workflow.defn(name="CsatSurveyWorkflow")
 class CsatSurveyWorkflow(Steerable):
+    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
+        "csat_answered": CsatAnswered,
+    }
+    """Its own signals, also taken as updates of the same name (validated, answered)."""
+
     @workflow.init
     def __init__(self, inp: CsatInput) -> None:
         self._input = inp
@@ -93,16 +101,19 @@ class CsatSurveyWorkflow(Steerable):
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="csat_answered")
-    def csat_answered(self, msg: CsatAnswered) -> None:
+    def csat_answered(self, raw: Cmd[CsatAnswered] = NO_INPUT) -> None:
         """``{"score": 4}`` (1-5); the link endpoint adds the survey and event ids."""
-        self._inbox.append(msg)
+        msg = self._signalled(raw, CsatAnswered, "csat_answered")
+        if msg is not None:
+            self._inbox.append(msg)
 
-    @workflow.signal(name="cancel")
-    def cancel(self, msg: CancelSurvey | None = None) -> None:  # type: ignore[override]
+    _CANCEL_MODEL = CancelSurvey
+
+    def _apply_cancel(self, req: Any) -> None:
         """``{"reason": "ticket reopened"}`` (or ``{}``, or no input): no survey, or no
         more answers. Kept on ``CancelSurvey``: the shared ``CancelRequest`` requires a
         reason, which this signal never did."""
-        self._cancel = msg or CancelSurvey()
+        self._cancel = req if isinstance(req, CancelSurvey) else CancelSurvey()
         self._cancel_steering(self._cancel.reason or "cancelled")
 
     def _next_step_key(self) -> str | None:
@@ -235,6 +246,10 @@ class CsatSurveyWorkflow(Steerable):
             return False
         if outcome == "failed":
             self._end("skipped", "the survey e-mail could not be sent")
+            return False
+        if outcome == "dropped":  # contact pressure: e.g. no survey early in onboarding
+            why = next((a.summary for a in reversed(self._actions) if a.step == EMAIL_STEP), "")
+            self._end("skipped", why or "held back by the contact-pressure policy")
             return False
         if outcome == "skipped":
             why = self._cancel_reason() if self._cancel is not None else self._skip_reason()

@@ -22,10 +22,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
     from activities.models import MessageContext
     from domain.campaigns import (
         DunningProgress,
@@ -57,7 +60,7 @@ with workflow.unsafe.imports_passed_through():
         start_abandoned_child,
     )
     from workflows.common import CustomerActions, customer_profile, set_details, tag_customer
-    from workflows.steering import Steerable, Steering
+    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
     from workflows.waiting import WAIT_PATCH, DueTimer
 
 __all__ = ["DunningWorkflow", "dunning_workflow_id"]
@@ -65,6 +68,12 @@ __all__ = ["DunningWorkflow", "dunning_workflow_id"]
 
 @workflow.defn(name="DunningWorkflow")
 class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
+    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
+        "payment_failed": PaymentFailed,
+        "payment_succeeded": PaymentSucceeded,
+    }
+    """Its own signals, also taken as updates of the same name (validated, answered)."""
+
     NOT_STARTED = "dunning has not started yet"
 
     @workflow.init
@@ -80,14 +89,18 @@ class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="payment_failed")
-    def payment_failed(self, msg: PaymentFailed) -> None:
+    def payment_failed(self, raw: Cmd[PaymentFailed] = NO_INPUT) -> None:
         """``{"invoice_id": "in_123", "attempt_count": 2, "event_id": "evt_1"}``"""
-        self._inbox.append(msg)
+        msg = self._signalled(raw, PaymentFailed, "payment_failed")
+        if msg is not None:
+            self._inbox.append(msg)
 
     @workflow.signal(name="payment_succeeded")
-    def payment_succeeded(self, msg: PaymentSucceeded) -> None:
+    def payment_succeeded(self, raw: Cmd[PaymentSucceeded] = NO_INPUT) -> None:
         """``{"invoice_id": "in_123"}`` (``{}``: everything is paid)"""
-        self._inbox.append(msg)
+        msg = self._signalled(raw, PaymentSucceeded, "payment_succeeded")
+        if msg is not None:
+            self._inbox.append(msg)
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="progress")
@@ -128,6 +141,12 @@ class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
     @workflow.run
     async def run(self, inp: DunningInput) -> DunningSummary:
         if self._state is None:
+            # Readable from the first moment (a start from the UI's form has no summary).
+            set_details(
+                [
+                    f"Dunning sequence for customer {inp.customer_id}: starting (reading the CRM, loading the playbook)"
+                ]
+            )
             self._state = await self._begin(inp)
         try:
             await self._sequence()
@@ -228,6 +247,7 @@ class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._inbox:
             return  # signals came in meanwhile: handle them first, continue as new later
+        await self._steer.alerts_sent()  # rejected-command alerts in flight
         workflow.continue_as_new(
             DunningInput(
                 customer_id=self._input.customer_id,

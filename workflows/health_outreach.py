@@ -34,7 +34,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.onboarding import ActionRecord
     from domain.send_window import SendWindow
     from workflows.campaign import journey_key
-    from workflows.common import CustomerActions, customer_profile, tag_customer, tag_health
+    from workflows.common import (
+        CustomerActions,
+        customer_profile,
+        set_details,
+        tag_customer,
+        tag_health,
+    )
     from workflows.steering import Steerable, Steering
 
 _STEPS = {
@@ -53,6 +59,18 @@ _ORDER = (
     Trigger.USAGE_LIMIT,
     Trigger.CELEBRATION,
 )
+
+
+_DOING = {
+    Trigger.HEALTH_DECLINE: "Slack alert to the CSM and account executive, then a check-in task",
+    Trigger.LOW_ADOPTION: "an enablement task for the CSM",
+    Trigger.EXPANSION: "an upgrade-opportunity task for the account executive",
+    Trigger.USAGE_LIMIT: "Slack alert to the CSM, then the warning e-mail (it waits for the "
+    "customer's send hours and e-mail caps)",
+    Trigger.CELEBRATION: "Slack alert to the CSM, then the celebration e-mail (it waits for "
+    "the customer's send hours and e-mail caps)",
+}
+"""What each trigger does, for the current details."""
 
 
 @workflow.defn(name="HealthOutreachWorkflow")
@@ -76,8 +94,10 @@ class HealthOutreachWorkflow(Steerable):
         return None
 
     def _steered(self) -> None:
+        # Who (company · tier · CSM, from the search attributes), then what it does and
+        # what it waits for, then steering (paused, skips, a rejected command).
         line = self._steer.detail_line()
-        workflow.set_current_details("\n".join(x for x in (self._current, line) if x))
+        set_details([x for x in (self._current, line) if x])
 
     def _details(self, text: str) -> None:
         self._current = text
@@ -91,6 +111,10 @@ class HealthOutreachWorkflow(Steerable):
     async def run(self, inp: HealthOutreachInput) -> list[ActionRecord]:
         h = inp.health
         fired = {f.trigger: f.reason for f in h.fired}
+        self._details(
+            f"Customer {inp.customer_id}: reading the company and its CSM from the CRM, then "
+            f"{', '.join(t.value for t in _ORDER if t in fired)}"
+        )
         profile = await customer_profile(inp.customer_id)
         tag_customer(profile)
         tag_health(h.score, h.category.value)
@@ -109,7 +133,11 @@ class HealthOutreachWorkflow(Steerable):
         for trigger in _ORDER:
             if trigger not in fired or self._steer.cancelled:
                 continue
-            self._details(f"{trigger.value}: {fired[trigger]}")
+            self._details(
+                f"Health {h.score:.0f} ({h.category_label}), sweep of "
+                f"{inp.sweep_at:%Y-%m-%d %H:%M} UTC\n\n"
+                f"Now: {trigger.value} ({fired[trigger]}): {_DOING[trigger]}"
+            )
             step = ctx.model_copy(update={"reason": fired[trigger]})
             if trigger is Trigger.HEALTH_DECLINE:
                 await act.alert("decline:alert", plan.health_decline.alert_template, step)
@@ -137,7 +165,7 @@ class HealthOutreachWorkflow(Steerable):
             self._steer.begin_closing()
             act.record("cancelled", "journey", f"outreach cancelled: {reason}", outcome="skipped")
         done = sum(1 for a in self._actions if a.outcome in ("done", "already_done"))
-        self._details(f"{done} of {len(self._actions)} actions done")
+        self._details(f"Finished: {done} of {len(self._actions)} actions done")
         return list(self._actions)
 
     @staticmethod

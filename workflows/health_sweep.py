@@ -56,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         ChurnPreventionInput,
         HealthUpdated,
         RiskFactor,
+        RiskSignal,
         churn_workflow_id,
     )
     from workflows.campaign import signal_other, start_abandoned_child
@@ -66,6 +67,10 @@ PACE_FROM_PAGE_START = "sweep-pace-from-page-start"
 PAGES_PER_ACTIVITY = "sweep-pages-per-activity"
 """``workflow.patched``: sweeps started before it ran one child workflow and one
 activity per page, paced by the workflow alone."""
+
+RISK_DETECTORS = "sweep-risk-detectors"
+"""``workflow.patched``: pages started before it announced no warning signs (their
+activity raised none)."""
 
 PAGE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -100,6 +105,8 @@ class HealthSweepWorkflow:
                 retry_policy=RetryPolicy(maximum_attempts=3),
                 summary="load the health models and the outreach playbook",
             )
+            if not inp.risk_detectors:
+                self._playbooks = {**self._playbooks, "detectors": None}
         playbooks = self._playbooks
         sweep_id = self._sweep_id()
         pages_this_run = 0
@@ -230,6 +237,8 @@ class HealthSweepPageWorkflow:
             )
             if started:
                 counts.churn_started += 1
+        if h.risks and workflow.patched(RISK_DETECTORS):
+            started = await self._announce_risks(inp, h, counts, started) or started
         tell = (h.churn_campaign_active and h.changed) or (critical and not started)
         if tell and h.score is not None and h.category is not HealthCategory.UNKNOWN:
             failed = await signal_other(
@@ -260,3 +269,46 @@ class HealthSweepPageWorkflow:
                 counts.outreach_started += 1
             except WorkflowAlreadyStartedError:
                 pass  # this page ran before (a retry): the outreach is on its way
+
+    async def _announce_risks(
+        self, inp: HealthPageInput, h: CompanyHealth, counts: SweepCounts, started: bool
+    ) -> bool:
+        """Each new warning sign goes to the customer's churn-prevention campaign, once
+        per episode: it starts the campaign (with every sign and its evidence) or, when
+        one runs, is signalled with its event id (a repeat is dropped there). True when
+        this started the campaign."""
+        cid = h.customer_id
+        began = False
+        if not started:
+            began = await start_abandoned_child(
+                "ChurnPreventionWorkflow",
+                ChurnPreventionInput(
+                    customer_id=cid,
+                    risk_factors=list(dict.fromkeys(r.factor for r in h.risks)),
+                    reason="; ".join(r.evidence for r in h.risks)[:500],
+                    source=inp.sweep_id,
+                    evidence={r.factor: r.evidence for r in h.risks},
+                    event_ids=[r.event_id for r in h.risks],
+                ),
+                workflow_id=churn_workflow_id(cid),
+                summary="churn prevention: " + ", ".join(r.detector.value for r in h.risks),
+            )
+            if began:
+                counts.churn_started += 1
+                return True
+        for r in h.risks:
+            failed = await signal_other(
+                churn_workflow_id(cid),
+                "risk_signal",
+                RiskSignal(
+                    factor=r.factor,
+                    event_id=r.event_id,
+                    source=inp.sweep_id,
+                    evidence=r.evidence[:1000],
+                ),
+            )
+            if failed is None:
+                counts.churn_signalled += 1
+            else:
+                counts.churn_signal_failed += 1
+        return False

@@ -31,11 +31,14 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime, timedelta
+from typing import Any, ClassVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
     from activities.models import EmailRecipient, MessageContext
     from activities.surveys import NPS_LAST_ASKED, ContactUpdateRequest, SurveyActivities
     from domain.campaigns import iso_date, remember
@@ -71,7 +74,7 @@ with workflow.unsafe.imports_passed_through():
         set_details,
         tag_customer,
     )
-    from workflows.steering import Steerable, Steering
+    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
     from workflows.waiting import WAIT_PATCH, DueTimer
 
 __all__ = ["NpsSurveyWorkflow", "nps_workflow_id"]
@@ -81,6 +84,11 @@ MAX_ANSWERS_KEPT = 1000
 
 @workflow.defn(name="NpsSurveyWorkflow")
 class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
+    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
+        "nps_answered": NpsAnswered,
+    }
+    """Its own signals, also taken as updates of the same name (validated, answered)."""
+
     NOT_STARTED = "the NPS cycle has not started yet"
 
     @workflow.init
@@ -97,16 +105,19 @@ class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="nps_answered")
-    def nps_answered(self, msg: NpsAnswered) -> None:
+    def nps_answered(self, raw: Cmd[NpsAnswered] = NO_INPUT) -> None:
         """``{"contact_id": "2003", "score": 9}``; the link endpoint adds the survey id."""
-        self._inbox.append(msg)
+        msg = self._signalled(raw, NpsAnswered, "nps_answered")
+        if msg is not None:
+            self._inbox.append(msg)
 
-    @workflow.signal(name="cancel")
-    def cancel(self, msg: CancelSurvey | None = None) -> None:  # type: ignore[override]
+    _CANCEL_MODEL = CancelSurvey
+
+    def _apply_cancel(self, req: Any) -> None:
         """``{"reason": "customer asked for no surveys"}`` (or ``{}``, or no input): the
         cycle ends. Kept on ``CancelSurvey``: the shared ``CancelRequest`` requires a
         reason, which this signal never did."""
-        self._cancel = msg or CancelSurvey()
+        self._cancel = req if isinstance(req, CancelSurvey) else CancelSurvey()
         self._cancel_steering(self._cancel.reason or "cancelled")
 
     def _next_step_key(self) -> str | None:
@@ -153,6 +164,12 @@ class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
     @workflow.run
     async def run(self, inp: NpsInput) -> NpsStatus:
         if self._state is None:
+            # Readable from the first moment (a start from the UI's form has no summary).
+            set_details(
+                [
+                    f"Quarterly NPS survey for customer {inp.customer_id}: starting (reading the CRM, loading the playbook)"
+                ]
+            )
             self._state = await self._begin(inp)
         st = self._state
         self._details()
@@ -264,6 +281,7 @@ class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
         if outcome not in ("done", "already_done"):
             st.skipped[cid] = {
                 "suppressed": "e-mail suppressed",
+                "dropped": "not sent: contact pressure (see the action)",
                 "skipped": "skipped on request" if not self._steer.cancelled else "cancelled",
             }.get(outcome, "e-mail failed")
             return
@@ -471,6 +489,7 @@ class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
         st = self._require_state()
         if len(st.actions) > MAX_ACTIONS_KEPT // 2:
             del st.actions[: len(st.actions) - MAX_ACTIONS_KEPT // 2]
+        await self._steer.alerts_sent()  # rejected-command alerts in flight
         workflow.continue_as_new(
             NpsInput(
                 customer_id=self._input.customer_id,

@@ -19,12 +19,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
     from activities.crm import CrmActivities
     from activities.models import (
         CustomerRef,
@@ -35,7 +38,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.playbooks import load_onboarding_plan_activity
     from domain.experiments import ExperimentAssignment, PlayKind
     from domain.onboarding import (
-        CancelRequest,
         MilestoneReached,
         NextAction,
         OnboardingCarryOver,
@@ -62,14 +64,30 @@ with workflow.unsafe.imports_passed_through():
         tag_stage,
     )
     from workflows.experiments import EXPERIMENT_PATCH, assign_experiment
-    from workflows.steering import STEERING_PATCH, Steering
+    from workflows.steering import (
+        NO_INPUT,
+        SIGNAL_NOTE,
+        STEERING_PATCH,
+        Cmd,
+        Steerable,
+        Steering,
+        decode_command,
+    )
     from workflows.waiting import HISTORY_BUDGET, WAIT_PATCH, Waiter
 
 WORKFLOW_ID_PREFIX = "onboarding-"
 START_ALERT_BESIDE_STEPS = "start-alert-beside-steps"
 """``workflow.patched``: journeys started before it awaited the start alert first."""
+WELCOME_FIRST_PATCH = "welcome-first"
+"""``workflow.patched``: journeys started before it took product events before the welcome."""
 MAX_EVENT_IDS_KEPT = 500
 NO_QUIET_HOURS = SendWindow(send_hour=10, quiet_start=0, quiet_end=0)
+
+
+if TYPE_CHECKING:  # callers send the model; the handlers take the payload raw
+    MilestoneInput = MilestoneReached | RawValue
+else:
+    MilestoneInput = RawValue
 
 
 def onboarding_workflow_id(customer_id: str) -> str:
@@ -77,7 +95,10 @@ def onboarding_workflow_id(customer_id: str) -> str:
 
 
 @workflow.defn(name="OnboardingWorkflow")
-class OnboardingWorkflow:
+class OnboardingWorkflow(Steerable):
+    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {"product_event": ProductEvent}
+    """Its own signals, also taken as updates of the same name (validated, answered)."""
+
     @workflow.init
     def __init__(self, inp: OnboardingInput) -> None:
         self._input = inp
@@ -99,43 +120,98 @@ class OnboardingWorkflow:
         )
         self._new_waits: bool | None = None
 
-    # ------------------------------------------------------------------ signals
-    @workflow.signal(name="milestone_reached")
-    def milestone_reached(self, msg: MilestoneReached) -> None:
+    # ------------------------------------------------------------------ commands
+    # pause / resume / skip / cancel: signals and updates of the same name (Steerable),
+    # applied by the journey's own steering below (a pause moves the plan).
+    @workflow.signal(
+        name="milestone_reached",
+        description='{"milestone": "...", "note": "..."}: mark it reached, celebrate it'
+        + SIGNAL_NOTE,
+    )
+    def milestone_reached(self, raw: MilestoneInput = NO_INPUT) -> None:
+        """``{"milestone": "first_workflow", "note": "..."}``"""
+        msg = self._signalled(raw, MilestoneReached, "milestone_reached")
+        if msg is not None:
+            self._inbox.append(msg)
+
+    @workflow.update(
+        name="milestone_reached",
+        description='{"milestone": "...", "note": "..."}: mark it reached, celebrate it'
+        + " (an unknown milestone or a payload that does not fit is refused)",
+    )
+    def milestone_reached_update(self, raw: MilestoneInput = NO_INPUT) -> str:
+        """As the signal; refused when the plan has no such milestone."""
+        msg = decode_command(raw, MilestoneReached, "milestone_reached")
         self._inbox.append(msg)
+        return f"milestone {msg.milestone!r} recorded; the journey celebrates it next"
+
+    @milestone_reached_update.validator
+    def _validate_milestone(self, raw: MilestoneInput = NO_INPUT) -> None:
+        self._validate(
+            lambda: decode_command(raw, MilestoneReached, "milestone_reached"),
+            "milestone_reached",
+        )
 
     @workflow.signal(name="product_event")
-    def product_event(self, event: ProductEvent) -> None:
-        self._inbox.append(event)
+    def product_event(self, raw: Cmd[ProductEvent] = NO_INPUT) -> None:
+        event = self._signalled(raw, ProductEvent, "product_event")
+        if event is not None:
+            self._inbox.append(event)
 
-    @workflow.signal(name="pause")
-    def pause(self, req: PauseRequest | None = None) -> None:
-        req = req or PauseRequest()
+    def _apply_pause(self, req: PauseRequest) -> None:
         if self._state and self._state.paused_since is None and self._cancel_reason is None:
             self._state.paused_since = workflow.now()
             self._record("pause", "journey", f"paused: {req.reason or 'no reason given'}")
 
-    @workflow.signal(name="resume")
-    def resume(self, req: ResumeRequest | None = None) -> None:
+    def _apply_resume(self, req: ResumeRequest) -> None:
         if self._state and self._state.paused_since is not None:
             paused = workflow.now() - self._state.paused_since
             self._state.paused_total_s += paused.total_seconds()
             self._state.paused_since = None
             self._record("resume", "journey", f"resumed after {_human(paused)}")
 
-    @workflow.signal(name="skip")
-    def skip(self, req: SkipRequest | None = None) -> None:
-        """``{"step": "...", "reason": "..."}`` (``{}``: the next action)"""
+    def _apply_skip(self, req: SkipRequest) -> None:
         if not workflow.patched(STEERING_PATCH):
             return
-        req = req or SkipRequest()
         nxt = self._next_step() if self._state is not None and not req.step else None
         self._steer.skip(req, nxt.key if nxt else None)
 
-    @workflow.signal(name="cancel")
-    def cancel(self, req: CancelRequest) -> None:
+    def _apply_cancel(self, req: Any) -> None:
         if self._cancel_reason is None:
             self._cancel_reason = req.reason
+
+    def _check_command(self, command: str, req: BaseModel) -> str | None:
+        st = self._state
+        if st is None:
+            return "the journey has not started yet (its plan is loading); try again"
+        if isinstance(req, MilestoneReached) and st.plan.milestone(req.milestone) is None:
+            known = ", ".join(m.key for m in st.plan.milestones) or "none"
+            return f"unknown milestone {req.milestone!r} (the {st.plan.name} plan has: {known})"
+        if isinstance(req, SkipRequest) and req.step:
+            keys = [s.key for s in self._schedule]
+            if not any(k == req.step or k.startswith(req.step + ":") for k in keys):
+                return f"no step {req.step!r} in the plan (see the progress query's next_action)"
+        return None
+
+    def _steered(self) -> None:
+        self._update_details()
+
+    def _answer(self) -> str:
+        st = self._state
+        if st is None:
+            return "not started yet"
+        parts = [f"{self._current_status().value} (day {self._day(workflow.now())})"]
+        if st.paused_since is not None:
+            pause = next((a for a in reversed(st.actions) if a.step == "pause"), None)
+            parts.append(
+                f"since {st.paused_since:%Y-%m-%d %H:%M} UTC"
+                + (f", {pause.summary}" if pause else "")
+            )
+        if self._cancel_reason:
+            parts.append(f"cancel requested: {self._cancel_reason}")
+        if self._steer.detail_line():
+            parts.append(str(self._steer.detail_line()))
+        return "; ".join(parts)
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="progress")
@@ -154,7 +230,7 @@ class OnboardingWorkflow:
             day=self._day(now),
             phase=self._phase_name(now),
             milestones_done=sorted(st.milestones_reached),
-            milestones_missed=list(st.milestones_missed),
+            milestones_missed=self._missed(),
             milestones_pending=[
                 m.key
                 for m in plan.milestones
@@ -184,6 +260,14 @@ class OnboardingWorkflow:
     @workflow.run
     async def run(self, inp: OnboardingInput) -> OnboardingSummary:
         if self._state is None:
+            # Something to read in the UI from the first moment (a start from the UI's
+            # form has no summary): what the journey is doing.
+            set_details(
+                [
+                    f"Onboarding of customer {inp.customer_id}: starting "
+                    f"({inp.tier.value + ' plan' if inp.tier else 'reading the tier from the CRM'})"
+                ]
+            )
             self._state = await self._begin(inp)
         self._schedule = build_schedule(self._state.plan)
         self._status = OnboardingStatus.ACTIVE
@@ -367,7 +451,9 @@ class OnboardingWorkflow:
                     lambda: st.paused_since is None or self._cancel_reason is not None
                 )
                 continue
-            await self._drain_inbox()
+            hold_inbox = self._welcome_pending()
+            if not hold_inbox:
+                await self._drain_inbox()
             remaining = (self._due(step) - workflow.now()).total_seconds()
             if remaining <= 0:
                 return True
@@ -375,8 +461,8 @@ class OnboardingWorkflow:
                 await self._continue_as_new()
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda: (
-                        bool(self._inbox)
+                    lambda held=hold_inbox: (  # type: ignore[misc]
+                        (bool(self._inbox) and not held)
                         or self._cancel_reason is not None
                         or st.paused_since is not None
                     ),
@@ -384,8 +470,36 @@ class OnboardingWorkflow:
                     timeout_summary="next onboarding step",
                 )
 
+    def _welcome_first_holds(self) -> bool:
+        """:data:`WAIT_PATCH` runs: day 0's first e-mail (the welcome) is not sent yet and
+        absorbed signals would trigger something: it waits (patch ``welcome-first``)."""
+        st = self._require_state()
+        first = next((s for s in self._schedule if s.kind is StepKind.EMAIL), None)
+        if first is None or first.day > 0 or first.key in st.done_steps:
+            return False
+        triggered = any(
+            ms.reached_by and ms.key not in st.milestones_reached and self._fired(ms.reached_by)
+            for ms in st.plan.milestones
+        ) or any(n.key not in st.nudges_sent and self._fired(n.trigger) for n in st.plan.nudges)
+        if not st.inbox and not triggered:
+            return False
+        return workflow.patched(WELCOME_FIRST_PATCH)
+
+    def _welcome_pending(self) -> bool:
+        """Day 0's first e-mail (the welcome) is not sent yet: product events and
+        milestones wait in the inbox, so no celebration or nudge precedes it. Journeys
+        started before this drained the inbox first (patch ``welcome-first``)."""
+        st = self._require_state()
+        first = next((s for s in self._schedule if s.kind is StepKind.EMAIL), None)
+        if first is None or first.day > 0 or first.key in st.done_steps:
+            return False
+        if not self._inbox:
+            return False
+        return workflow.patched(WELCOME_FIRST_PATCH)
+
     async def _continue_as_new(self) -> None:
         await self._start_alert_sent()
+        await self._steer.alerts_sent()
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._waits_handle_inbox():
             # Taken into the state it carries, with no await in between: nothing that
@@ -517,8 +631,10 @@ class OnboardingWorkflow:
 
     async def _act_on_inbox(self) -> None:
         """What the absorbed signals trigger: milestones reached (celebrations) and
-        feature-discovery nudges. Not while paused or cancelled."""
+        feature-discovery nudges. Not while paused or cancelled, nor before the welcome."""
         st = self._require_state()
+        if self._welcome_first_holds():
+            return
         while st.inbox and st.paused_since is None and self._cancel_reason is None:
             await self._on_milestone_signal(st.inbox.pop(0))
         if st.paused_since is None and self._cancel_reason is None:
@@ -659,6 +775,7 @@ class OnboardingWorkflow:
                 # Skips only: pause and cancel are the journey's own (the plan moves).
                 steering=self._steer,
                 waiter=self._waiter,
+                day_seconds=None if real_time else st.day_length_seconds,
             )
         return self._actions
 
@@ -821,6 +938,12 @@ class OnboardingWorkflow:
             ),
         )
 
+    def _missed(self) -> list[str]:
+        """Milestones whose deadline passed and that are still not reached (one reached
+        late counts as reached: it is in ``milestones_done``, not in both)."""
+        st = self._require_state()
+        return [m for m in st.milestones_missed if m not in st.milestones_reached]
+
     def _summary_text(self) -> str:
         s = self._summary()
         return (
@@ -847,7 +970,7 @@ class OnboardingWorkflow:
             started_at=st.started_at,
             finished_at=workflow.now(),
             milestones_reached=sorted(st.milestones_reached),
-            milestones_missed=list(st.milestones_missed),
+            milestones_missed=self._missed(),
             emails_sent=count("email"),
             tasks_created=count("crm_task"),
             alerts_sent=count("slack"),
@@ -866,7 +989,7 @@ class OnboardingWorkflow:
             f"**{st.plan.name}** plan · day {self._day(now)} · {self._current_status().value}",
             f"Phase: {self._phase_name(now) or '-'}",
             f"Milestones: {len(st.milestones_reached)} reached, "
-            f"{len(st.milestones_missed)} missed, of {len(st.plan.milestones)}",
+            f"{len(self._missed())} missed, of {len(st.plan.milestones)}",
             f"Next: {_describe(nxt)} (due {self._due(nxt):%Y-%m-%d %H:%M} UTC + pauses)"
             if nxt
             else "Next: -",
@@ -875,6 +998,9 @@ class OnboardingWorkflow:
         if st.experiment is not None:
             held = " (hold-out: nothing sent)" if st.experiment.holdout else ""
             lines.append(f"Experiment: {st.experiment.experiment} · arm {st.experiment.arm}{held}")
+        rejected = self._steer.rejected_line()
+        if rejected:
+            lines.append(rejected)
         set_details(lines)
 
 

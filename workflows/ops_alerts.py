@@ -169,6 +169,11 @@ class _Alerts:
             await asyncio.gather(*pending, return_exceptions=True)
 
 
+async def send_ops_alert(alert: OpsAlert) -> None:
+    """Post ``alert`` through the ``alert_ops`` activity (workflow code; never raises)."""
+    await _send(alert)
+
+
 async def _send(alert: OpsAlert) -> None:
     try:
         await workflow.execute_activity(

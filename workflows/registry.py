@@ -5,6 +5,7 @@ from __future__ import annotations
 from workflows.churn import ChurnPreventionWorkflow
 from workflows.csat import CsatSurveyWorkflow
 from workflows.customer_reply import CustomerReplyWorkflow
+from workflows.customer_text import CustomerTextWorkflow
 from workflows.dunning import DunningWorkflow
 from workflows.health_digest import HealthDigestWorkflow
 from workflows.health_outreach import HealthOutreachWorkflow
@@ -31,4 +32,5 @@ WORKFLOWS: list[type] = [
     HealthDigestWorkflow,
     UsageSnapshotWorkflow,
     CustomerReplyWorkflow,
+    CustomerTextWorkflow,
 ]

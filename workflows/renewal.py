@@ -26,11 +26,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import date, datetime, timedelta
+from typing import ClassVar
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
     from activities.models import MessageContext
     from domain.campaigns import campaign_day, remember
     from domain.lifecycle import (
@@ -75,7 +78,7 @@ with workflow.unsafe.imports_passed_through():
         tag_customer,
         tag_renewal_date,
     )
-    from workflows.steering import Steerable, Steering
+    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
     from workflows.waiting import WAIT_PATCH, DueTimer
 
 __all__ = ["RenewalWorkflow", "renewal_workflow_id"]
@@ -97,6 +100,14 @@ CHURNED_ALERT = "renewal_churned"
 
 @workflow.defn(name="RenewalWorkflow")
 class RenewalWorkflow(Steerable):
+    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
+        "renewal_date_changed": RenewalDateChanged,
+        "renewed": Renewed,
+        "auto_renewed": AutoRenewed,
+        "churned": Churned,
+    }
+    """Its own signals, also taken as updates of the same name (validated, answered)."""
+
     @workflow.init
     def __init__(self, inp: RenewalInput) -> None:
         self._input = inp
@@ -115,24 +126,32 @@ class RenewalWorkflow(Steerable):
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="renewal_date_changed")
-    def renewal_date_changed(self, msg: RenewalDateChanged) -> None:
+    def renewal_date_changed(self, raw: Cmd[RenewalDateChanged] = NO_INPUT) -> None:
         """``{"renewal_date": "2027-04-15"}`` (the same date again: nothing happens)"""
-        self._inbox.append(msg)
+        msg = self._signalled(raw, RenewalDateChanged, "renewal_date_changed")
+        if msg is not None:
+            self._inbox.append(msg)
 
     @workflow.signal(name="renewed")
-    def renewed(self, msg: Renewed) -> None:
+    def renewed(self, raw: Cmd[Renewed] = NO_INPUT) -> None:
         """``{}`` (next date = date + term) or ``{"next_renewal_date": "2028-03-01"}``"""
-        self._inbox.append(msg)
+        msg = self._signalled(raw, Renewed, "renewed")
+        if msg is not None:
+            self._inbox.append(msg)
 
     @workflow.signal(name="auto_renewed")
-    def auto_renewed(self, msg: AutoRenewed) -> None:
+    def auto_renewed(self, raw: Cmd[AutoRenewed] = NO_INPUT) -> None:
         """``{}`` or ``{"next_renewal_date": "2028-03-01"}``"""
-        self._inbox.append(msg)
+        msg = self._signalled(raw, AutoRenewed, "auto_renewed")
+        if msg is not None:
+            self._inbox.append(msg)
 
     @workflow.signal(name="churned")
-    def churned(self, msg: Churned) -> None:
+    def churned(self, raw: Cmd[Churned] = NO_INPUT) -> None:
         """``{"reason": "moved to a competitor"}``"""
-        self._inbox.append(msg)
+        msg = self._signalled(raw, Churned, "churned")
+        if msg is not None:
+            self._inbox.append(msg)
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="progress")
@@ -192,6 +211,12 @@ class RenewalWorkflow(Steerable):
     @workflow.run
     async def run(self, inp: RenewalInput) -> RenewalSummary:
         if self._state is None:
+            # Readable from the first moment (a start from the UI's form has no summary).
+            set_details(
+                [
+                    f"Renewal countdown for customer {inp.customer_id}: starting (reading the CRM, loading the playbook)"
+                ]
+            )
             self._state = await self._begin(inp)
         st = self._state
         try:
@@ -359,6 +384,7 @@ class RenewalWorkflow(Steerable):
         if st.outcome is not None:
             return
         self._trimmed_actions()
+        await self._steer.alerts_sent()  # rejected-command alerts in flight
         workflow.continue_as_new(
             RenewalInput(
                 customer_id=self._input.customer_id,
@@ -402,6 +428,7 @@ class RenewalWorkflow(Steerable):
             ),
         ]
         self._trimmed_actions()
+        await self._steer.alerts_sent()  # rejected-command alerts in flight
         workflow.continue_as_new(
             RenewalInput(
                 customer_id=self._input.customer_id,
@@ -715,6 +742,8 @@ class RenewalWorkflow(Steerable):
             return _OUTCOME_STATUS[st.outcome]
         if st.escalated_for == st.renewal_date:
             return RenewalStatus.ESCALATED
+        if self._steer.paused:
+            return RenewalStatus.PAUSED
         if local_date(workflow.now(), st.timezone) > st.renewal_date:
             return RenewalStatus.AWAITING_OUTCOME
         return RenewalStatus.COUNTING_DOWN

@@ -13,30 +13,57 @@ signal, so histories recorded before steering existed replay unchanged.
 
 from __future__ import annotations
 
-from typing import Literal
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias, TypeVar, cast
 
 from temporalio import workflow
+from temporalio.common import RawValue
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
+    from domain.ops_alerts import OpsAlert, clip_error, ops_alert_key
+    from domain.search_attributes import CUSTOMER_ID
     from domain.steering import (
+        MAX_PAYLOAD_CHARS,
+        MAX_REJECTED_KEPT,
         MAX_SKIPPED_KEPT,
         MAX_STEERING_EVENTS,
         NEXT_ACTION,
         CancelRequest,
+        CommandRejected,
         PauseRequest,
         PendingSkip,
+        RejectedCommand,
         ResumeRequest,
         SkipRequest,
         SteeringEvent,
         SteeringState,
         SteeringStatus,
+        parse_command,
+        payload_text,
     )
+    from workflows.ops_alerts import send_ops_alert
+
+M = TypeVar("M", bound=BaseModel)
 
 Decision = Literal["run", "skip"]
 
 STEERING_PATCH = "steering"
 """A steering signal sent to a workflow before it had these handlers was dropped; its
 replay must drop it too, so the handlers act only where this patch is recorded."""
+
+TOLERANT_COMMANDS_PATCH = "tolerant-commands"
+"""A command whose payload did not fit was dropped by the SDK before the handlers took
+raw payloads; its replay must drop it too (no record, no ops alert)."""
+
+SIGNAL_NOTE = " (a payload that does not fit is recorded and told to ops, not applied)"
+UPDATE_NOTE = " (a payload that does not fit is refused with the reason)"
+
+MAX_REJECTION_ALERTS = 5
+"""Ops alerts for rejected commands per run; past it, rejections are only recorded."""
 
 
 class Steering:
@@ -45,6 +72,48 @@ class Steering:
         self.closing = False
         """Set once the workflow does its closing (cancel, completion): closing actions
         are neither held by a pause nor skipped."""
+        self.rejections_this_run = 0
+        self._alerts: list[asyncio.Task[None]] = []
+
+    # ------------------------------------------------------------------ rejected commands
+    def reject(self, command: str, payload: str, why: str) -> RejectedCommand:
+        """Record a command refused for its payload (not applied)."""
+        st = self.state
+        rec = RejectedCommand(at=workflow.now(), command=command, payload=payload, why=why)
+        st.rejected = [*st.rejected[-(MAX_REJECTED_KEPT - 1) :], rec]
+        self._event("rejected", f"{command} {payload} rejected: {why}")
+        self.rejections_this_run += 1
+        return rec
+
+    def alert_ops(self, rec: RejectedCommand) -> None:
+        """One Slack message to ops for the rejected command ``rec`` (started, not
+        awaited: the signal handler returns at once)."""
+        if self.rejections_this_run > MAX_REJECTION_ALERTS:
+            return
+        info = workflow.info()
+        alert = OpsAlert.model_construct(  # built in the sandbox: skip validation
+            kind="command_rejected",
+            workflow_id=info.workflow_id,
+            run_id=info.run_id,
+            workflow_type=info.workflow_type,
+            customer_id=info.typed_search_attributes.get(CUSTOMER_ID),
+            activity=None,
+            gave_up=None,
+            command=rec.command,
+            error=clip_error(f"{rec.command} {rec.payload}: {rec.why}"),
+            idempotency_key=ops_alert_key(
+                info.workflow_id, info.run_id, f"command-{self.rejections_this_run}"
+            ),
+        )
+        self._alerts.append(asyncio.create_task(send_ops_alert(alert)))
+
+    async def alerts_sent(self) -> None:
+        """Before the run continues as new: the rejection alerts still in flight go out
+        (none pending: returns at once, no command)."""
+        pending = [t for t in self._alerts if not t.done()]
+        self._alerts.clear()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     # ------------------------------------------------------------------ signals
     def pause(self, req: PauseRequest) -> None:
@@ -121,6 +190,7 @@ class Steering:
             pending_skips=[s.step for s in st.pending_skips],
             cancel_reason=st.cancel_reason,
             events=list(st.events),
+            rejected=list(st.rejected),
         )
 
     def detail_line(self) -> str | None:
@@ -136,7 +206,13 @@ class Steering:
             parts.append(f"skip pending: {', '.join(s.step for s in st.pending_skips)}")
         if st.cancel_reason is not None:
             parts.append(f"cancelled: {st.cancel_reason}")
+        if st.rejected:
+            parts.append(st.rejected[-1].line())
         return " · ".join(parts) or None
+
+    def rejected_line(self) -> str | None:
+        """The last rejected command, for workflows that show the rest themselves."""
+        return self.state.rejected[-1].line() if self.state.rejected else None
 
     # ------------------------------------------------------------------ helpers
     def _match(self, step: str) -> PendingSkip | None:
@@ -168,42 +244,213 @@ def _covers(skip_step: str, step: str) -> bool:
     return step == skip_step or step.startswith(skip_step + ":")
 
 
+NO_INPUT: RawValue = cast(RawValue, None)
+"""Default of a command handler's payload: the command was sent with no input at all."""
+
+T = TypeVar("T")
+
+if TYPE_CHECKING:  # callers send the model; the handlers take the payload raw
+    Cmd: TypeAlias = T | RawValue
+    """``Cmd[Model]``: a command handler's payload (the model for callers, raw inside)."""
+    PauseInput = PauseRequest | RawValue
+    ResumeInput = ResumeRequest | RawValue
+    SkipInput = SkipRequest | RawValue
+    CancelInput = BaseModel | RawValue
+else:
+
+    class _Raw:
+        def __getitem__(self, _model: object) -> type[RawValue]:
+            return RawValue
+
+    Cmd = _Raw()
+    PauseInput = ResumeInput = SkipInput = CancelInput = RawValue
+
+
+def decode_command(raw: Any, model: type[M], command: str) -> M:
+    """A signal's or update's raw payload as ``model``, or :class:`CommandRejected`
+    naming the field. Handlers take the payload raw (``RawValue``): a payload the SDK
+    cannot turn into the model would otherwise be dropped before any workflow code runs,
+    with nothing but a traceback in the worker's log (and again on every replay)."""
+    data: Any = None
+    if raw is not None:
+        try:
+            data = workflow.payload_converter().from_payload(raw.payload)
+        except Exception:
+            text = bytes(raw.payload.data[:MAX_PAYLOAD_CHARS]).decode("utf-8", "replace")
+            raise CommandRejected(f"{command}: the payload is not JSON", text) from None
+    return parse_command(model, data, command)
+
+
 class Steerable:
-    """The signals ``pause``, ``resume``, ``skip`` and ``cancel`` for a workflow class
-    that keeps a :class:`Steering` in ``self._steer``. Override ``_next_step_key`` (what
-    a ``skip`` without a step skips) and ``_steered`` (e.g. refresh the UI details)."""
+    """The commands ``pause``, ``resume``, ``skip`` and ``cancel`` for a workflow class
+    that keeps a :class:`Steering` in ``self._steer``, each both as a signal and as an
+    update of the same name. Override ``_next_step_key`` (what a ``skip`` without a step
+    skips), ``_steered`` (e.g. refresh the UI details), ``_check_command`` (refuse a
+    well-formed command, updates only) and the ``_apply_*`` methods (a workflow with
+    steering of its own).
+
+    * The **update** answers the sender: a payload that does not fit (an unknown field,
+      a missing reason) is rejected by its validator with a message naming the field, and
+      the Temporal UI / ``temporal workflow update execute`` show it; nothing is recorded.
+    * The **signal** cannot answer, so it never drops a command silently: a payload that
+      does not fit is recorded (progress query ``steering.rejected``, the current details
+      say "last command rejected: ..., why") and ops get one Slack alert per rejected
+      command (at most :data:`MAX_REJECTION_ALERTS` per run). The workflow carries on
+      unchanged. Runs recorded before this replay as before: the rejection is behind
+      ``workflow.patched(TOLERANT_COMMANDS_PATCH)``."""
 
     _steer: Steering
+    _inbox: list[Any]
+    _CANCEL_MODEL: type[BaseModel] = CancelRequest
+    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {}
+    """The workflow's own signals that put a message in ``self._inbox``: each is also an
+    update of the same name (the dynamic update handler below)."""
 
-    @workflow.signal(name="pause")
-    def pause(self, req: PauseRequest | None = None) -> None:
+    # ------------------------------------------------------------------ signals
+    @workflow.signal(
+        name="pause",
+        description='{"reason": "..."}: hold every action (they run at resume)' + SIGNAL_NOTE,
+    )
+    def pause(self, raw: PauseInput = NO_INPUT) -> None:
         """``{"reason": "customer asked for a break"}``"""
+        req = self._signalled(raw, PauseRequest, "pause")
+        if req is not None:
+            self._apply_pause(req)
+
+    @workflow.signal(
+        name="resume",
+        description="{}: run what fell due while paused, then carry on" + SIGNAL_NOTE,
+    )
+    def resume(self, raw: ResumeInput = NO_INPUT) -> None:
+        """``{}``"""
+        req = self._signalled(raw, ResumeRequest, "resume")
+        if req is not None:
+            self._apply_resume(req)
+
+    @workflow.signal(
+        name="skip",
+        description='{"step": "...", "reason": "..."} ({}: the next action): record it as skipped, not sent'
+        + SIGNAL_NOTE,
+    )
+    def skip(self, raw: SkipInput = NO_INPUT) -> None:
+        """``{"step": "day7", "reason": "called them instead"}`` (``{}``: the next action)"""
+        req = self._signalled(raw, SkipRequest, "skip")
+        if req is not None:
+            self._apply_skip(req)
+
+    @workflow.signal(
+        name="cancel",
+        description='{"reason": "..."}: the normal closing with the reason, then end as cancelled'
+        + SIGNAL_NOTE,
+    )
+    def cancel(self, raw: CancelInput = NO_INPUT) -> None:
+        """``{"reason": "customer churned"}``"""
+        req = self._signalled(raw, self._CANCEL_MODEL, "cancel")
+        if req is not None:
+            self._apply_cancel(req)
+
+    # ------------------------------------------------------------------ updates
+    @workflow.update(
+        name="pause",
+        description='{"reason": "..."}: hold every action (they run at resume)' + UPDATE_NOTE,
+    )
+    def pause_update(self, raw: PauseInput = NO_INPUT) -> str:
+        """As the ``pause`` signal; answers with the steering state."""
+        self._apply_pause(decode_command(raw, PauseRequest, "pause"))
+        return self._answer()
+
+    @pause_update.validator
+    def _validate_pause(self, raw: PauseInput = NO_INPUT) -> None:
+        self._validate(lambda: decode_command(raw, PauseRequest, "pause"), "pause")
+
+    @workflow.update(
+        name="resume",
+        description="{}: run what fell due while paused, then carry on" + UPDATE_NOTE,
+    )
+    def resume_update(self, raw: ResumeInput = NO_INPUT) -> str:
+        """As the ``resume`` signal; answers with the steering state."""
+        self._apply_resume(decode_command(raw, ResumeRequest, "resume"))
+        return self._answer()
+
+    @resume_update.validator
+    def _validate_resume(self, raw: ResumeInput = NO_INPUT) -> None:
+        self._validate(lambda: decode_command(raw, ResumeRequest, "resume"), "resume")
+
+    @workflow.update(
+        name="skip",
+        description='{"step": "...", "reason": "..."} ({}: the next action): record it as skipped, not sent'
+        + UPDATE_NOTE,
+    )
+    def skip_update(self, raw: SkipInput = NO_INPUT) -> str:
+        """As the ``skip`` signal; answers with the steering state."""
+        self._apply_skip(decode_command(raw, SkipRequest, "skip"))
+        return self._answer()
+
+    @skip_update.validator
+    def _validate_skip(self, raw: SkipInput = NO_INPUT) -> None:
+        self._validate(lambda: decode_command(raw, SkipRequest, "skip"), "skip")
+
+    @workflow.update(
+        name="cancel",
+        description='{"reason": "..."}: the normal closing with the reason, then end as cancelled'
+        + UPDATE_NOTE,
+    )
+    def cancel_update(self, raw: CancelInput = NO_INPUT) -> str:
+        """As the ``cancel`` signal; answers with the steering state."""
+        self._apply_cancel(decode_command(raw, self._CANCEL_MODEL, "cancel"))
+        return self._answer()
+
+    @cancel_update.validator
+    def _validate_cancel(self, raw: CancelInput = NO_INPUT) -> None:
+        self._validate(lambda: decode_command(raw, self._CANCEL_MODEL, "cancel"), "cancel")
+
+    @workflow.update(
+        dynamic=True,
+        description="The workflow's own signals as updates of the same name" + UPDATE_NOTE,
+    )
+    def inbox_update(self, name: str, args: Sequence[RawValue]) -> str:
+        """The workflow's own commands (``renewed``, ``payment_succeeded`` ...) as updates:
+        as the signal of the same name, refused when the payload does not fit."""
+        req = self._inbox_command(name, args)
+        self._inbox.append(req)
+        return f"{name} accepted: {payload_text(req.model_dump(mode='json'))}"
+
+    @inbox_update.validator
+    def _validate_inbox_update(self, name: str, args: Sequence[RawValue]) -> None:
+        self._validate(lambda: self._inbox_command(name, args), name)
+
+    def _inbox_command(self, name: str, args: Sequence[RawValue]) -> BaseModel:
+        model = self._INBOX_COMMANDS.get(name)
+        if model is None:
+            known = ["pause", "resume", "skip", "cancel", *self._INBOX_COMMANDS]
+            raise CommandRejected(
+                f"no command {name!r} in this workflow (it takes: {', '.join(known)})"
+            )
+        if len(args) > 1:
+            raise CommandRejected(f"{name} takes one JSON object, not {len(args)} inputs")
+        return decode_command(args[0] if args else None, model, name)
+
+    # ------------------------------------------------------------------ applying
+    def _apply_pause(self, req: PauseRequest) -> None:
         if not workflow.patched(STEERING_PATCH):
             return
-        self._steer.pause(req or PauseRequest())
+        self._steer.pause(req)
         self._steered()
 
-    @workflow.signal(name="resume")
-    def resume(self, req: ResumeRequest | None = None) -> None:
-        """``{}``"""
+    def _apply_resume(self, req: ResumeRequest) -> None:
         if not workflow.patched(STEERING_PATCH):
             return
         self._steer.resume(req)
         self._steered()
 
-    @workflow.signal(name="skip")
-    def skip(self, req: SkipRequest | None = None) -> None:
-        """``{"step": "day7", "reason": "called them instead"}`` (``{}``: the next action)"""
+    def _apply_skip(self, req: SkipRequest) -> None:
         if not workflow.patched(STEERING_PATCH):
             return
-        req = req or SkipRequest()
         self._steer.skip(req, None if req.step else self._next_step_key())
         self._steered()
 
-    @workflow.signal(name="cancel")
-    def cancel(self, req: CancelRequest) -> None:
-        """``{"reason": "customer churned"}``"""
-        self._cancel_steering(req.reason)
+    def _apply_cancel(self, req: Any) -> None:
+        self._cancel_steering(str(getattr(req, "reason", None) or "cancelled"))
 
     def _cancel_steering(self, reason: str) -> None:
         """Record a cancel in the steering state: held actions are not sent, later ones
@@ -213,15 +460,55 @@ class Steerable:
         self._steer.cancel(CancelRequest(reason=reason))
         self._steered()
 
+    # ------------------------------------------------------------------ hooks
     def _next_step_key(self) -> str | None:
         return None
 
     def _steered(self) -> None:
         return None
 
+    def _check_command(self, command: str, req: BaseModel) -> str | None:
+        """Why this well-formed command cannot be applied now (updates are refused with
+        it), or None."""
+        return None
+
+    def _answer(self) -> str:
+        return self._steer.detail_line() or "running: not paused, no skip pending"
+
+    # ------------------------------------------------------------------ helpers
+    def _validate(self, parse: Callable[[], BaseModel], command: str) -> None:
+        """An update's validator: the payload parsed and checked, or the update refused
+        with the reason (a non-retryable ``CommandRejected`` failure: sending the same
+        payload again will not help)."""
+        try:
+            req = parse()
+            why = self._check_command(command, req)
+            if why is not None:
+                raise CommandRejected(f"{command}: {why}", payload_text(req.model_dump()))
+        except CommandRejected as err:
+            raise ApplicationError(str(err), type="CommandRejected", non_retryable=True) from None
+
+    def _signalled(self, raw: Any, model: type[M], command: str) -> M | None:
+        """The signal's payload as ``model``, or None once the rejection is recorded."""
+        try:
+            return decode_command(raw, model, command)
+        except CommandRejected as err:
+            self._rejected(command, err)
+            return None
+
+    def _rejected(self, command: str, err: CommandRejected) -> None:
+        if not workflow.patched(TOLERANT_COMMANDS_PATCH):
+            # Runs recorded before: the SDK dropped the signal; so does their replay.
+            return
+        rec = self._steer.reject(command, err.payload, str(err))
+        workflow.logger.warning("command rejected: %s %s: %s", command, rec.payload, rec.why)
+        self._steered()
+        self._steer.alert_ops(rec)
+
 
 __all__ = [
     "CancelRequest",
+    "CommandRejected",
     "PauseRequest",
     "ResumeRequest",
     "SkipRequest",
@@ -229,4 +516,5 @@ __all__ = [
     "Steering",
     "SteeringState",
     "SteeringStatus",
+    "decode_command",
 ]

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
@@ -70,7 +71,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.campaign import journey_key, load_plan, start_abandoned_child
     from workflows.common import LOOKUP_RETRY, CustomerActions, set_details, tag_customer
-    from workflows.steering import Steerable, Steering
+    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
     from workflows.support_health import BackgroundRefreshes
 
 __all__ = ["TicketSlaWorkflow", "ticket_sla_workflow_id"]
@@ -127,6 +128,13 @@ Message = AgentReplied | TicketStatusChanged | TicketPriorityChanged
 
 @workflow.defn(name="TicketSlaWorkflow")
 class TicketSlaWorkflow(Steerable):
+    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
+        "agent_replied": AgentReplied,
+        "status_changed": TicketStatusChanged,
+        "priority_changed": TicketPriorityChanged,
+    }
+    """Its own signals, also taken as updates of the same name (validated, answered)."""
+
     @workflow.init
     def __init__(self, inp: TicketSlaInput) -> None:
         self._input = inp
@@ -172,19 +180,25 @@ class TicketSlaWorkflow(Steerable):
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="agent_replied")
-    def agent_replied(self, msg: AgentReplied) -> None:
+    def agent_replied(self, raw: Cmd[AgentReplied] = NO_INPUT) -> None:
         """``{}``: the first public agent reply (stops the first-response clock)."""
-        self._inbox.append(msg)
+        msg = self._signalled(raw, AgentReplied, "agent_replied")
+        if msg is not None:
+            self._inbox.append(msg)
 
     @workflow.signal(name="status_changed")
-    def status_changed(self, msg: TicketStatusChanged) -> None:
+    def status_changed(self, raw: Cmd[TicketStatusChanged] = NO_INPUT) -> None:
         """``{"status": "pending"}`` (pending / hold pause, solved stops, open resumes)."""
-        self._inbox.append(msg)
+        msg = self._signalled(raw, TicketStatusChanged, "status_changed")
+        if msg is not None:
+            self._inbox.append(msg)
 
     @workflow.signal(name="priority_changed")
-    def priority_changed(self, msg: TicketPriorityChanged) -> None:
+    def priority_changed(self, raw: Cmd[TicketPriorityChanged] = NO_INPUT) -> None:
         """``{"priority": "urgent"}``: targets recomputed for the new severity."""
-        self._inbox.append(msg)
+        msg = self._signalled(raw, TicketPriorityChanged, "priority_changed")
+        if msg is not None:
+            self._inbox.append(msg)
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="sla_status")
@@ -205,6 +219,12 @@ class TicketSlaWorkflow(Steerable):
     @workflow.run
     async def run(self, inp: TicketSlaInput) -> TicketSlaStatus:
         if self._state is None:
+            # Readable from the first moment (a start from the UI's form has no summary).
+            set_details(
+                [
+                    f"SLA watch of Zendesk ticket {inp.ticket_id}: starting (reading Zendesk and the CRM)"
+                ]
+            )
             try:
                 self._state = await self._begin(inp)
             except _Unfetchable as err:
@@ -343,6 +363,7 @@ class TicketSlaWorkflow(Steerable):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if not self._inbox:
                     await self._refreshes.settled()
+                    await self._steer.alerts_sent()  # rejected-command alerts in flight
                     workflow.continue_as_new(
                         TicketSlaInput(
                             ticket_id=st.ticket_id, carry_over=st.model_dump(mode="json")

@@ -28,11 +28,14 @@ from __future__ import annotations
 
 import contextlib
 from datetime import timedelta
+from typing import ClassVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
     from activities.usage import UsageActivities
     from domain.usage import (
         UsageProgress,
@@ -45,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
         usage_workflow_id,
     )
     from workflows.common import SIDE_EFFECT_RETRY, set_details, tag_customer
-    from workflows.steering import Steerable, Steering
+    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
 
 __all__ = ["UsageSnapshotWorkflow", "usage_workflow_id"]
 
@@ -57,6 +60,11 @@ MAX_RECENT = 20
 
 @workflow.defn(name="UsageSnapshotWorkflow")
 class UsageSnapshotWorkflow(Steerable):
+    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
+        "snapshot": UsageSnapshot,
+    }
+    """Its own signals, also taken as updates of the same name (validated, answered)."""
+
     @workflow.init
     def __init__(self, inp: UsageSnapshotInput) -> None:
         self._input = inp
@@ -75,9 +83,11 @@ class UsageSnapshotWorkflow(Steerable):
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="snapshot")
-    def snapshot(self, msg: UsageSnapshot) -> None:
+    def snapshot(self, raw: Cmd[UsageSnapshot] = NO_INPUT) -> None:
         """One product report; applied after those received before it."""
-        self._inbox.append(msg)
+        msg = self._signalled(raw, UsageSnapshot, "snapshot")
+        if msg is not None:
+            self._inbox.append(msg)
 
     def _next_step_key(self) -> str | None:
         return _step(self._inbox[0]) if self._inbox else None
@@ -126,6 +136,7 @@ class UsageSnapshotWorkflow(Steerable):
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if not self._inbox:
+                    await self._steer.alerts_sent()  # rejected-command alerts in flight
                     workflow.continue_as_new(self._carry_over())
                 continue  # snapshots came in meanwhile: apply them first
             self._details()

@@ -25,10 +25,13 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
     from activities.models import MessageContext
     from domain.campaigns import (
         ExitAnswer,
@@ -46,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.winback_plan import StepPurpose, WinBackPlan, WinBackStep, WinBackStepKind
     from workflows.campaign import CampaignActions, load_plan
     from workflows.common import CustomerActions, customer_profile, set_details, tag_customer
-    from workflows.steering import Steerable, Steering
+    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
     from workflows.waiting import WAIT_PATCH, DueTimer
 
 __all__ = ["WinBackWorkflow", "winback_workflow_id"]
@@ -56,6 +59,12 @@ SKIP_BEFORE_START = timedelta(minutes=5)
 
 @workflow.defn(name="WinBackWorkflow")
 class WinBackWorkflow(Steerable, CampaignActions[WinBackState, WinBackInput]):
+    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
+        "survey_answered": SurveyAnswer,
+        "returned": CustomerReturned,
+    }
+    """Its own signals, also taken as updates of the same name (validated, answered)."""
+
     NOT_STARTED = "win-back has not started yet"
 
     @workflow.init
@@ -71,14 +80,18 @@ class WinBackWorkflow(Steerable, CampaignActions[WinBackState, WinBackInput]):
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="survey_answered")
-    def survey_answered(self, msg: SurveyAnswer) -> None:
+    def survey_answered(self, raw: Cmd[SurveyAnswer] = NO_INPUT) -> None:
         """``{"reason": "too_expensive", "comment": "Budget cut this year"}``"""
-        self._inbox.append(msg)
+        msg = self._signalled(raw, SurveyAnswer, "survey_answered")
+        if msg is not None:
+            self._inbox.append(msg)
 
     @workflow.signal(name="returned")
-    def returned(self, msg: CustomerReturned | None = None) -> None:
+    def returned(self, raw: Cmd[CustomerReturned] = NO_INPUT) -> None:
         """``{"note": "re-subscribed to Starter"}`` (or no input)"""
-        self._inbox.append(msg or CustomerReturned())
+        msg = self._signalled(raw, CustomerReturned, "returned")
+        if msg is not None:
+            self._inbox.append(msg)
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="progress")
@@ -118,6 +131,12 @@ class WinBackWorkflow(Steerable, CampaignActions[WinBackState, WinBackInput]):
     @workflow.run
     async def run(self, inp: WinBackInput) -> WinBackSummary:
         if self._state is None:
+            # Readable from the first moment (a start from the UI's form has no summary).
+            set_details(
+                [
+                    f"Win-back campaign for customer {inp.customer_id}: starting (reading the CRM, loading the playbook)"
+                ]
+            )
             self._state = await self._begin(inp)
         st = self._state
         try:
@@ -213,6 +232,7 @@ class WinBackWorkflow(Steerable, CampaignActions[WinBackState, WinBackInput]):
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._inbox:
             return  # signals came in meanwhile: handle them first, continue as new later
+        await self._steer.alerts_sent()  # rejected-command alerts in flight
         workflow.continue_as_new(
             WinBackInput(
                 customer_id=self._input.customer_id,

@@ -117,7 +117,10 @@ async def owed_at_start() -> dict[str, Owed]:
     def owed(actions: list[SimulatedAction]) -> Owed:
         day0 = [a for a in actions if a.day == 0]
         return Owed(
-            emails=tuple(a.template or "" for a in day0 if a.channel == "email"),
+            # Sent ones only: an e-mail held back by contact pressure is recorded too.
+            emails=tuple(
+                a.template or "" for a in day0 if a.channel == "email" and a.outcome == "done"
+            ),
             slack=sum(1 for a in day0 if a.channel == "slack"),
             tasks=sum(1 for a in day0 if a.channel == "crm_task"),
         )

@@ -96,14 +96,16 @@ class Entry:
     name: str
     types: tuple[str, ...]  # the workflow types whose histories it writes
     run: Scenario
+    actions: bool = False
+    """Run the worker with an action store (the contact-pressure policy applies)."""
 
 
 SCENARIOS: list[Entry] = []
 
 
-def scenario(name: str, *types: str) -> Callable[[Scenario], Scenario]:
+def scenario(name: str, *types: str, actions: bool = False) -> Callable[[Scenario], Scenario]:
     def register(fn: Scenario) -> Scenario:
-        SCENARIOS.append(Entry(name, types, fn))
+        SCENARIOS.append(Entry(name, types, fn, actions))
         return fn
 
     return register
@@ -817,6 +819,32 @@ async def health_sweep_pages_per_activity(c: Ctx) -> None:
     c.keep("HealthSweepPageWorkflow", c.env.client.get_workflow_handle(f"{sweep_id}/page-1"))
 
 
+@scenario("risk-signs", "HealthSweepPageWorkflow")
+async def health_sweep_risk_signs(c: Ctx) -> None:
+    """The ten demo companies, one with a support spike (7 tickets against 2) and one
+    whose payment failed: the page starts a churn campaign for each warning sign (patch
+    sweep-risk-detectors), with its evidence."""
+    from connectors.factory import build_connectors
+    from domain.health_sweep import HealthSweepInput
+    from workflows.health_sweep import HealthSweepWorkflow
+
+    crm = build_connectors(c.settings).crm
+    await asyncio.to_thread(
+        crm.update_company, "1004", {"cshub_tickets_30d": "7", "cshub_tickets_prev_30d": "2"}
+    )
+    await asyncio.to_thread(crm.update_company, "1006", {"cshub_payment_status": "failed"})
+    sweep_id = "health-sweep-risk-replay"
+    handle = await c.env.client.start_workflow(
+        HealthSweepWorkflow.run,
+        HealthSweepInput(max_calls_per_10s=50),
+        id=sweep_id,
+        task_queue=c.queue,
+    )
+    result = await handle.result()
+    assert result.counts.risks == {"payment_trouble": 1, "support_spike": 1}, result.counts
+    c.keep("HealthSweepPageWorkflow", c.env.client.get_workflow_handle(f"{sweep_id}/page-1"))
+
+
 @scenario("steered", "HealthOutreachWorkflow")
 async def outreach_steered(c: Ctx) -> None:
     """Started paused (signal-with-start), the next action skipped, resumed."""
@@ -910,6 +938,30 @@ async def usage_idle(c: Ctx) -> None:
             event_id="b",
         ),
     )
+    await handle.result()
+
+
+@scenario("negative-comment-alerted", "CustomerTextWorkflow")
+async def customer_text_alerted(c: Ctx) -> None:
+    """A negative Spanish CSAT comment on ticket 5001 (Atlas, Enterprise): read, recorded
+    on the company, quoted to the CSM."""
+    from domain.customer_text import CustomerTextInput, TextSource, text_workflow_id
+    from workflows.customer_text import CustomerTextWorkflow as wf
+
+    event_id = "survey:comment:csat:5001:replay"
+    handle = await c.env.client.start_workflow(
+        wf.run,
+        CustomerTextInput(
+            source=TextSource.CSAT,
+            ticket_id="5001",
+            score=1,
+            event_id=event_id,
+            text="Pésimo servicio, llevamos tres días esperando y nadie nos contesta.",
+        ),
+        id=text_workflow_id(event_id),
+        task_queue=c.queue,
+    )
+    c.keep("CustomerTextWorkflow", handle)
     await handle.result()
 
 
@@ -1087,6 +1139,114 @@ async def customer_reply(c: Ctx) -> None:
         await handle.result()
 
 
+# ---------------------------------------------------------------- issue 19: commands, pressure
+@scenario(
+    "rejected-command-contact-pressure", "OnboardingWorkflow", "HealthOutreachWorkflow",
+    actions=True,
+)  # fmt: skip
+async def onboarding_rejected_command_and_pressure(c: Ctx) -> None:
+    """A Starter journey started at local noon with day-0 product events (held until the
+    welcome, then the celebration and nudge dropped by the caps), a health outreach's
+    usage warning the same minute (after the welcome), a mistyped pause signal
+    (recorded, one ops alert), a pause and a resume by update; the day-1 e-mail
+    goes out; three more usage warnings follow, the third held by the day's cap (a
+    contact-pressure timer in that outreach), then sent."""
+    from domain.onboarding import OnboardingInput, ProductEvent
+    from domain.tiers import ProductEventType, Tier
+    from tests.workflows.test_contact_pressure import usage_outreach
+    from workflows.health_outreach import HealthOutreachWorkflow
+    from workflows.onboarding import OnboardingWorkflow
+
+    await local_noon(c, "1003")
+    handle = await c.env.client.start_workflow(
+        OnboardingWorkflow.run,
+        OnboardingInput(customer_id="1003", tier=Tier.STARTER),
+        id="onboarding-1003-pressure",
+        task_queue=c.queue,
+    )
+    c.keep("OnboardingWorkflow", handle)
+    for ev in (
+        ProductEvent(type=ProductEventType.WORKFLOW_CREATED, event_id="p1"),
+        ProductEvent(type=ProductEventType.USAGE_THRESHOLD, percent=87, event_id="p2"),
+    ):
+        await handle.signal(OnboardingWorkflow.product_event, ev)
+    await query_until(
+        handle, "progress", lambda p: any(a["template"] == "welcome" for a in p["actions"])
+    )
+    outreach = await c.env.client.start_workflow(
+        HealthOutreachWorkflow.run,
+        usage_outreach(await c.now()),
+        id="health-outreach-1003-pressure",
+        task_queue=c.queue,
+    )
+    c.keep("HealthOutreachWorkflow", outreach)
+    await outreach.result()
+    await handle.signal("pause", {"reasn": "customer asked for a break"})
+    await query_until(handle, "progress", lambda p: bool(p["steering"]["rejected"]))
+    await handle.execute_update("pause", {"reason": "customer asked for a break"})
+    await c.sleep(timedelta(hours=2))
+    await handle.execute_update("resume", {})
+    await c.sleep(timedelta(days=2))
+    await query_until(
+        handle,
+        "progress",
+        lambda p: any(
+            a["template"] == "quick_win" and a["outcome"] == "done" for a in p["actions"]
+        ),
+    )
+    # Three more usage warnings after the day-1 e-mail: two fill the day's cap, the
+    # third is held (a contact-pressure timer) and sent when the cap allows.
+    for n in (1, 2, 3):
+        await c.sleep(timedelta(hours=1))
+        later = await c.env.client.start_workflow(
+            HealthOutreachWorkflow.run,
+            usage_outreach(await c.now()),
+            id=f"health-outreach-1003-pressure-{n}",
+            task_queue=c.queue,
+        )
+        await later.result()
+    c.keep("HealthOutreachWorkflow", later, "-held")
+
+
+@scenario("mistyped-signals", "OnboardingWorkflow", "RenewalWorkflow")
+async def mistyped_signals(c: Ctx) -> None:
+    """Signals whose payload does not fit, by name (so the scenario also runs on code from
+    before tolerant commands, where the SDK dropped them: replaying that history proves
+    the ``tolerant-commands`` patch), between well-typed ones."""
+    from datetime import date
+
+    from domain.lifecycle import RenewalInput
+    from domain.onboarding import OnboardingInput
+    from domain.tiers import Tier
+    from workflows.onboarding import OnboardingWorkflow
+    from workflows.renewal import RenewalWorkflow
+
+    onboarding = await c.env.client.start_workflow(
+        OnboardingWorkflow.run,
+        OnboardingInput(customer_id="1003", tier=Tier.STARTER),
+        id="onboarding-1003-mistyped",
+        task_queue=c.queue,
+    )
+    c.keep("OnboardingWorkflow", onboarding)
+    renewal = await c.env.client.start_workflow(
+        RenewalWorkflow.run,
+        RenewalInput(customer_id="1005", renewal_date=date(2031, 1, 1)),
+        id="renewal-1005-mistyped",
+        task_queue=c.queue,
+    )
+    c.keep("RenewalWorkflow", renewal)
+    await query_until(onboarding, "progress", lambda p: bool(p["actions"]))
+    await onboarding.signal("pause", {"reasn": "customer asked for a break"})
+    await onboarding.signal("milestone_reached", {"milestone": 7})
+    await renewal.signal("renewed", {"term_months": "twelve"})
+    await renewal.signal("cancel", "customer churned")
+    await c.sleep(timedelta(days=2))
+    await signal_by_name(onboarding, "pause", reason="customer on leave")
+    await c.sleep(timedelta(days=1))
+    await signal_by_name(onboarding, "resume")
+    await c.sleep(timedelta(days=2))
+
+
 # ---------------------------------------------------------------------------- running
 def playbooks_dir() -> Path:
     """The shipped playbooks as tests/conftest.py sets them up (quiet hours off in the
@@ -1134,7 +1294,12 @@ async def run_scenario(
     try:
         if search_attributes is not None:
             await search_attributes.ensure_search_attributes(env.client)
-        async with running_worker(env, settings) as worker:
+        store: Any = None
+        if entry.actions:
+            action_log: Any = importlib.import_module("activities.action_log")
+            store = action_log.SqliteActionStore(Path(tempfile.mkdtemp()) / "actions.db")
+        extra = {"actions": store} if store is not None else {}
+        async with running_worker(env, settings, **extra) as worker:
             ctx = Ctx(env, sandbox, settings, worker.task_queue)
             await entry.run(ctx)
             for workflow_type, suffix, handle in ctx.kept:

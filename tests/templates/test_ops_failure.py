@@ -75,3 +75,19 @@ def test_stuck_workflow_says_it_waits_for_a_fix() -> None:
     assert msg.text.startswith(":warning: Workflow stuck: onboarding-1003 (no single customer)")
     body = msg.blocks[1]["text"]["text"]
     assert "the workflow waits and Temporal retries the task" in body
+
+
+def test_rejected_command_names_the_signal_and_says_it_was_not_applied() -> None:
+    msg = render_slack(
+        NAME,
+        alert(
+            kind="command_rejected",
+            activity=None,
+            gave_up=None,
+            command="pause",
+            error='pause {"reasn": "x"}: pause: unknown field "reasn" (pause takes: reason)',
+        ).model_dump(),
+    )
+    assert msg.text.startswith(":warning: Command rejected: onboarding-1003 (customer 1003): ")
+    body = msg.blocks[1]["text"]["text"]
+    assert "*Signal:* `pause`" in body and "NOT applied" in body and "Activity" not in body

@@ -86,6 +86,7 @@ SLACK_REQUIRED: dict[str, frozenset[str]] = {
     "renewal_churned": SLACK_COMMON,
     "csat_low_score": SLACK_COMMON,
     "nps_detractor": SLACK_COMMON,
+    "customer_text_alert": SLACK_COMMON,  # risk intelligence: a survey comment quoted
     "sla_warning": SLACK_COMMON | {"ticket_id"},
     "sla_breach": SLACK_COMMON | {"ticket_id"},
     # Health sweep alerts; ae_slack_id / ae_name are optional (SLACK_DEFAULTS).
@@ -95,7 +96,7 @@ SLACK_REQUIRED: dict[str, frozenset[str]] = {
     "health_digest": frozenset({"csm_name", "workflow_id", "accounts", "owned_accounts"}),
     "ops_failure": frozenset(
         {"kind", "workflow_id", "run_id", "workflow_type", "customer_id", "activity"}
-        | {"gave_up", "error"}
+        | {"gave_up", "command", "error"}
     ),
 }
 # Messages not about one customer's card (a CSM's digest, an ops alert): no company_name,

@@ -137,6 +137,7 @@ async def test_audited_email_records_once_notes_the_crm_and_answers_a_second_cal
         "welcome",
     )
     assert done.first_at == failed.first_at and done.error is None
+    assert done.contact_id == "501"  # contact pressure counts per contact
     assert crm.notes == [
         {
             "company_id": "1001",
@@ -190,4 +191,30 @@ def test_sync_activities_keep_their_name_and_types_and_permanent_failures_are_fi
         env_at(1).run(wrapped, req)
     failed = store.get("wf-2/j/missed")
     assert failed is not None and (failed.outcome, failed.customer_id) == ("failed", "1002")
+    store.close()
+
+
+def test_a_store_from_before_the_contact_column_gets_it(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE actions (key TEXT PRIMARY KEY, customer_id TEXT, workflow_id TEXT NOT "
+        "NULL, workflow_type TEXT NOT NULL, activity TEXT NOT NULL, step TEXT NOT NULL, "
+        "channel TEXT NOT NULL, kind TEXT, summary TEXT NOT NULL, outcome TEXT NOT NULL, "
+        "attempts INTEGER NOT NULL, first_at TEXT NOT NULL, last_at TEXT NOT NULL, ref TEXT, "
+        "error TEXT);"
+        "INSERT INTO actions VALUES ('k1', '1001', 'wf', 'T', 'a', 's', 'email', 'welcome', "
+        "'Hi', 'done', 1, '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z', "
+        "NULL, NULL);"
+    )
+    old.commit()
+    old.close()
+    store = SqliteActionStore(path)
+    kept = store.get("k1")
+    assert kept is not None and kept.contact_id is None and kept.kind == "welcome"
+    store.upsert(row("k2", contact_id="2001"))
+    again = store.get("k2")
+    assert again is not None and again.contact_id == "2001"
     store.close()

@@ -60,13 +60,15 @@ async def test_ticket_events_drive_the_sla_clocks(
 
         await eventually(started)
 
-        # The requester writes again, an agent leaves a private note: no first response.
-        for comment in (
-            samples.zendesk_comment_added(ticket, by_agent=False, author_id="8103"),
-            samples.zendesk_comment_added(ticket, public=False),
-        ):
-            resp = await api.post(signed(api, comment))
-            assert resp.status_code == 202 and resp.json()["outcome"] == "ignored", resp.text
+        # The requester writes again (read as what the customer wrote, not a reply), an
+        # agent leaves a private note: no first response.
+        mine = samples.zendesk_comment_added(ticket, by_agent=False, author_id="8103")
+        resp = await api.post(signed(api, mine))
+        assert resp.status_code == 202 and resp.json()["outcome"] == "accepted", resp.text
+        assert resp.json()["workflow_id"].startswith("text-")
+        note = samples.zendesk_comment_added(ticket, public=False)
+        resp = await api.post(signed(api, note))
+        assert resp.status_code == 202 and resp.json()["outcome"] == "ignored", resp.text
         # The agent's public reply stops the first-response clock.
         resp = await api.post(signed(api, samples.zendesk_comment_added(ticket)))
         assert resp.json()["outcome"] == "accepted", resp.text

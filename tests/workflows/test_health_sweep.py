@@ -106,8 +106,9 @@ async def sweep(
 ) -> SweepProgress:
     handle = await env.client.start_workflow(
         HealthSweepWorkflow.run,
-        # Pacing is not what these tests are about: a budget the emulator never hits.
-        HealthSweepInput(max_calls_per_10s=50_000, **options),
+        # Pacing is not what these tests are about: a budget the emulator never hits; the
+        # risk detectors have their own (tests/workflows/test_risk_detectors_sweep.py).
+        HealthSweepInput(max_calls_per_10s=50_000, risk_detectors=False, **options),
         id=workflow_id,
         task_queue=queue,
     )

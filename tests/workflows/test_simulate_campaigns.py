@@ -49,3 +49,29 @@ def test_simulate_winback_with_an_answer() -> None:
     ]
     templates = [a["template"] for a in actions]
     assert "winback_offer" in templates and "winback_exit_survey" not in templates
+
+
+def test_simulate_onboarding_shows_what_contact_pressure_holds_back() -> None:
+    """A starter customer's day 0 with a first workflow and usage at 87 %: the welcome
+    goes out, the celebration and the nudge are not sent, and say why."""
+    actions = simulate(
+        "onboarding", "--tier", "starter", "--days", "1",
+        "--event", "0:workflow_created", "--event", "0:usage_threshold:87",
+    )  # fmt: skip
+    emails = [(a["day"], a["template"], a["outcome"]) for a in actions if a["channel"] == "email"]
+    assert emails == [
+        (0, "welcome", "done"),
+        (0, "milestone_celebration", "dropped"),
+        (0, "nudge", "dropped"),
+        (1, "quick_win", "done"),
+    ], emails
+    held = [a["summary"] for a in actions if a["outcome"] == "dropped"]
+    assert all(s.startswith("not sent: contact pressure: 1 e-mail in the last day") for s in held)
+
+
+def test_simulate_rejects_a_malformed_event() -> None:
+    result = CliRunner().invoke(
+        app, ["simulate", "onboarding", "--tier", "starter", "--event", "0:lunch"]
+    )
+    assert result.exit_code == 2
+    assert "--event" in result.output and "lunch" in result.output

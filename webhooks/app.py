@@ -759,6 +759,7 @@ def create_app(
         temporal.get,
         SlackChat(token=token, base_url=settings.slack_url),
         settings.cshub_api_db,
+        settings.temporal_task_queue,
     )
     return app
 

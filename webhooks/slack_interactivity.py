@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -37,6 +38,7 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.slack_actions import (
@@ -48,6 +50,7 @@ from domain.slack_actions import (
     parse_payload,
     parse_value,
 )
+from domain.snooze import ResumeLaterInput, resume_later_workflow_id
 
 log = logging.getLogger("cshub.webhooks.slack")
 
@@ -98,7 +101,12 @@ class ClickLedger:
 
 
 async def steer(
-    client: Client, workflow_id: str, action: AlertAction, days: int | None, who: str
+    client: Client,
+    task_queue: str,
+    workflow_id: str,
+    action: AlertAction,
+    days: int | None,
+    who: str,
 ) -> tuple[str, bool]:
     """Apply the click to the workflow: (what happened, whether the workflow still runs)."""
     handle = client.get_workflow_handle(workflow_id)
@@ -114,14 +122,23 @@ async def steer(
     if action is AlertAction.ACK:
         return "acknowledged", True
     try:
-        return await _update(handle, workflow_id, action, days, who), True
+        return await _update(client, task_queue, handle, workflow_id, action, days, who), True
     except WorkflowUpdateFailedError as err:
         # The workflow's validator refused it (e.g. resume while not paused): say why.
         why = str(err.cause or err)[:300]
         return f"clicked {action.value}, refused by `{workflow_id}`: {why}", True
 
 
+async def _end_snooze(client: Client, workflow_id: str) -> None:
+    """A resume by hand ends a pending snooze (its timer would resume it again)."""
+    snooze = client.get_workflow_handle(resume_later_workflow_id(workflow_id))
+    with contextlib.suppress(RPCError):  # no snooze running
+        await snooze.terminate("resumed from Slack")
+
+
 async def _update(
+    client: Client,
+    task_queue: str,
     handle: WorkflowHandle[Any, Any],
     workflow_id: str,
     action: AlertAction,
@@ -135,14 +152,21 @@ async def _update(
         return f"paused `{workflow_id}`"
     if action is AlertAction.RESUME:
         await handle.execute_update("resume", {})
+        await _end_snooze(client, workflow_id)
         return f"resumed `{workflow_id}`"
     if action is AlertAction.SNOOZE:
         until = datetime.now(UTC) + timedelta(days=days or 1)
         await handle.execute_update(
-            "pause",
-            {"reason": f"snoozed from Slack by {who} until {until:%Y-%m-%d}: resume then"},
+            "pause", {"reason": f"snoozed from Slack by {who} until {until:%Y-%m-%d %H:%M} UTC"}
         )
-        return f"snoozed `{workflow_id}` for {days} days (paused until {until:%Y-%m-%d})"
+        await client.start_workflow(
+            "ResumeLaterWorkflow",
+            ResumeLaterInput(workflow_id=workflow_id, days=days or 1, by=who),
+            id=resume_later_workflow_id(workflow_id),
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
+        )
+        return f"snoozed `{workflow_id}` for {days} days (resumes {until:%Y-%m-%d %H:%M} UTC)"
     if action is AlertAction.MILESTONE_REACHED:
         progress: Any = await handle.query("progress")
         missed = [m for m in progress.get("milestones_missed", []) if isinstance(m, str)]
@@ -164,6 +188,7 @@ def add_slack_interactivity_route(
     client: Callable[[], Awaitable[Client]],
     editor: MessageEditor,
     db: Path,
+    task_queue: str,
 ) -> ClickLedger:
     ledger = ClickLedger(db)
     background: set[asyncio.Task[None]] = set()
@@ -219,7 +244,8 @@ def add_slack_interactivity_route(
         who = payload.user.username or payload.user.id
         try:
             what, running = await asyncio.wait_for(
-                steer(await client(), value.w, action, days, who), timeout=STEER_BUDGET_S
+                steer(await client(), task_queue, value.w, action, days, who),
+                timeout=STEER_BUDGET_S,
             )
         except (TimeoutError, RuntimeError, RPCError) as err:
             ledger.release(key)  # not done: a new click may try again

@@ -13,6 +13,7 @@ from workflows.health_sweep import HealthSweepPageWorkflow, HealthSweepWorkflow
 from workflows.nps import NpsSurveyWorkflow
 from workflows.onboarding import OnboardingWorkflow
 from workflows.renewal import RenewalWorkflow
+from workflows.resume_later import ResumeLaterWorkflow
 from workflows.ticket_sla import TicketSlaWorkflow
 from workflows.usage_snapshot import UsageSnapshotWorkflow
 from workflows.winback import WinBackWorkflow
@@ -32,5 +33,6 @@ WORKFLOWS: list[type] = [
     HealthDigestWorkflow,
     UsageSnapshotWorkflow,
     CustomerReplyWorkflow,
+    ResumeLaterWorkflow,
     CustomerTextWorkflow,
 ]

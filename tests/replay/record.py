@@ -1247,6 +1247,33 @@ async def mistyped_signals(c: Ctx) -> None:
     await c.sleep(timedelta(days=2))
 
 
+@scenario("snooze-then-resume", "ResumeLaterWorkflow")
+async def resume_later(c: Ctx) -> None:
+    """A journey snoozed from Slack for 3 days: paused, then resumed by the timer; a
+    snooze of a journey that does not run resumes nothing."""
+    from domain.lifecycle import WinBackInput
+    from domain.snooze import ResumeLaterInput
+    from workflows.resume_later import ResumeLaterWorkflow as wf
+    from workflows.winback import WinBackWorkflow
+
+    journey = await c.env.client.start_workflow(
+        WinBackWorkflow.run,
+        WinBackInput(customer_id="1002", reason="budget"),
+        id="winback-1002-snoozed",
+        task_queue=c.queue,
+    )
+    await signal_by_name(journey, "pause", reason="snoozed from Slack")
+    for name, target in (("", "winback-1002-snoozed"), ("-gone", "winback-1002-gone")):
+        handle = await c.env.client.start_workflow(
+            wf.run,
+            ResumeLaterInput(workflow_id=target, days=3, by="dana"),
+            id=f"resume-later-replay{name}",
+            task_queue=c.queue,
+        )
+        c.keep("ResumeLaterWorkflow", handle, name)
+        await handle.result()
+
+
 # ---------------------------------------------------------------------------- running
 def playbooks_dir() -> Path:
     """The shipped playbooks as tests/conftest.py sets them up (quiet hours off in the

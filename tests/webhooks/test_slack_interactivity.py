@@ -151,6 +151,21 @@ async def test_buttons_steer_the_journey_once_and_edit_the_alert(
                 assert (await alert(clean_sandbox, message["ts"]))["edits"] == 2
 
             await eventually(paused, within_s=10)
+
+            # Snooze 3 days: paused now, resumed by itself three days later.
+            latest = await alert(clean_sandbox, message["ts"])
+            snooze = await signed_click(clean_sandbox, slack_api, latest, "cshub_snooze_3")
+            assert (await deliver(slack_api, snooze)).status_code == 200
+
+            async def snoozed() -> None:
+                after = await alert(clean_sandbox, message["ts"])
+                assert after["edits"] == 3 and "for 3 days (resumes" in str(after["blocks"])
+
+            await eventually(snoozed, within_s=10)
+            assert (await handle.query(OnboardingWorkflow.progress)).steering.paused
+            await env.sleep(timedelta(days=3, hours=1))
+            progress = await handle.query(OnboardingWorkflow.progress)
+            assert not progress.steering.paused, progress.steering
         finally:
             await handle.terminate("test done")
 
@@ -161,7 +176,7 @@ async def test_buttons_steer_the_journey_once_and_edit_the_alert(
 
         async def told() -> None:
             after = await alert(clean_sandbox, message["ts"])
-            assert after["edits"] == 3
+            assert after["edits"] == 4
             assert "has already ended (terminated): nothing changed" in str(after["blocks"])
             assert not any(b["type"] == "actions" and b.get("block_id") == "cshub_steer"
                            for b in after["blocks"])  # fmt: skip

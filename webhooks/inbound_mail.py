@@ -39,6 +39,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from activities.action_log import ActionRow, SqliteActionStore
+from cshub.text_classifier import default_classifier
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
 from domain.inbound_mail import (
     AUTO_REPLY,
@@ -157,11 +158,15 @@ def add_inbound_mail_route(
         }[kind]
         data: dict[str, Any] = {"subject": subject[:200], "source": "inbound_email"}
         if row is not None:
-            data.update(
-                play_workflow_id=row.workflow_id,
-                answered_template=row.kind,
-                quote=quote_of(text),
-            )
+            quote = quote_of(text)
+            data.update(play_workflow_id=row.workflow_id, answered_template=row.kind, quote=quote)
+            if kind is ReplyKind.PERSON and quote:
+                verdict = default_classifier().classify_one(quote)
+                data.update(
+                    sentiment=verdict.label.value,
+                    sentiment_score=verdict.score,
+                    signals=[s.value for s in verdict.signals],
+                )
         elif kind is ReplyKind.PERSON:
             result = DeliveryResult(
                 outcome=DeliveryOutcome.IGNORED,

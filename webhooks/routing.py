@@ -253,6 +253,9 @@ def _customer_reply(ev: CustomerEvent) -> CustomerReplyInput:
         quote=str(data.get("quote") or ""),
         received_at=ev.occurred_at,
         source=str(data.get("source") or "inbound_email"),
+        sentiment=data.get("sentiment") or None,
+        sentiment_score=data.get("sentiment_score"),
+        signals=[str(x) for x in data.get("signals") or []],
     )
 
 

@@ -66,6 +66,9 @@ class CustomerReplyWorkflow:
                     "play_workflow_id": play,
                     "paused": paused,
                     "source": inp.source,
+                    "sentiment": inp.sentiment,
+                    "sentiment_score": inp.sentiment_score,
+                    "signals": list(inp.signals),
                 },
             ),
         )

@@ -151,6 +151,7 @@ async def test_a_reply_pauses_the_winback_and_an_out_of_office_does_not(
     told = [m for m in box["slack_messages"] if "replied" in m["text"]]
     assert len(told) == 1
     assert QUOTE in str(told[0]["blocks"]) and "paused" in str(told[0]["blocks"])
+    assert "Sentiment: *" in str(told[0]["blocks"])  # the hub's text classifier on the quote
     assert "out of the office" not in str(box["slack_messages"])
     # On the timeline: the CRM note with the quote and the Slack alert.
     timeline = store_rows(settings, replier)

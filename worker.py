@@ -173,7 +173,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         log.info("worker metrics on %s", telemetry.metrics_url)
     client = await connect(settings, runtime=telemetry.runtime)
     connectors = build_connectors(settings)
-    actions = open_action_store(settings.cshub_actions_db, settings.cshub_actions_retention_days)
+    actions = open_action_store(
+        settings.cshub_actions_db,
+        settings.cshub_actions_retention_days,
+        settings.cshub_database_url,
+    )
     with ThreadPoolExecutor(
         max_workers=settings.worker_max_concurrent_activities, thread_name_prefix="cshub-activity"
     ) as executor:

@@ -9,15 +9,14 @@ It serves two purposes:
 * a fast idempotency check in front of the connectors (see :mod:`activities.audit`):
   a key already done is not sent again, even through SMTP, which has no idempotency.
 
-:class:`ActionStore` is the interface; :class:`SqliteActionStore` the implementation (one
-file, WAL, safe across the worker's threads and shared by the API process on the same
-host). Several worker hosts need one shared database: a PostgreSQL implementation of
-the same protocol is the intended next step (not written yet).
+:class:`ActionStore` is the interface; :class:`SqlActionStore` the implementation, on a
+SQLite file (WAL, safe across the worker's threads and shared by the API process on the
+same host) or, with ``CSHUB_DATABASE_URL``, on the hub's PostgreSQL database, shared by
+every worker and API host (cshub/store.py).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
-from cshub.sqlite_files import open_sqlite
+from cshub.store import Database, PostgresDatabase, SqliteDatabase, is_postgres
 
 Outcome = Literal["done", "already_done", "suppressed", "retrying", "failed", "deferred", "dropped"]
 """``deferred`` / ``dropped``: an e-mail held back by contact pressure (the summary says
@@ -132,18 +131,28 @@ CREATE INDEX IF NOT EXISTS actions_ref ON actions(ref);
 """
 
 
-class SqliteActionStore:
-    def __init__(self, path: Path | str) -> None:
-        self._db = open_sqlite(path, _SCHEMA, timeout=10)
-        self._lock = threading.Lock()
-        # Stores from before the contact_id column get it (empty for their rows).
-        columns = {r[1] for r in self._db.execute("PRAGMA table_info(actions)")}
-        if "contact_id" not in columns:
-            self._db.execute("ALTER TABLE actions ADD COLUMN contact_id TEXT")
+class SqlActionStore:
+    """``where``: a SQLite file, a ``postgresql://`` URL, or an open database."""
+
+    def __init__(self, where: Path | str | Database) -> None:
+        if isinstance(where, Path | str):
+            self._db: Database = (
+                PostgresDatabase(str(where))
+                if is_postgres(str(where))
+                else SqliteDatabase(where, _SCHEMA, timeout=10)
+            )
+        else:
+            self._db = where
+        if self._db.dialect == "sqlite":
+            # Stores from before the contact_id column get it (empty for their rows);
+            # PostgreSQL gets it by migration (cshub/migrations/postgresql/).
+            with self._db.tx(write=True) as tx:
+                columns = {r[1] for r in tx.execute("PRAGMA table_info(actions)").rows}
+                if "contact_id" not in columns:
+                    tx.execute("ALTER TABLE actions ADD COLUMN contact_id TEXT")
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
     def _row(self, values: Sequence[object]) -> ActionRow:
         data = dict(zip(_COLUMNS, values, strict=True))
@@ -152,10 +161,10 @@ class SqliteActionStore:
         return ActionRow.model_validate(data)
 
     def get(self, key: str) -> ActionRow | None:
-        with self._lock:
-            found = self._db.execute(
+        with self._db.tx() as tx:
+            found = tx.execute(
                 f"SELECT {', '.join(_COLUMNS)} FROM actions WHERE key = ?", (key,)
-            ).fetchone()
+            ).one()
         return None if found is None else self._row(found)
 
     def upsert(self, row: ActionRow) -> None:
@@ -168,8 +177,8 @@ class SqliteActionStore:
             f"VALUES ({', '.join('?' for _ in _COLUMNS)}) "
             f"ON CONFLICT(key) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in updated)}"
         )
-        with self._lock:
-            self._db.execute(sql, [values[c] for c in _COLUMNS])
+        with self._db.tx(write=True) as tx:
+            tx.execute(sql, [values[c] for c in _COLUMNS])
 
     def for_customer(
         self, customer_id: str, *, since: datetime | None = None, limit: int = 1000
@@ -181,30 +190,37 @@ class SqliteActionStore:
             args.append(_ts(since))
         sql += " ORDER BY last_at DESC, key DESC LIMIT ?"
         args.append(limit)
-        with self._lock:
-            rows = self._db.execute(sql, args).fetchall()
+        with self._db.tx() as tx:
+            rows = tx.execute(sql, args).rows
         return [self._row(r) for r in rows]
 
     def by_ref(self, ref: str) -> ActionRow | None:
         """The action whose reference is ``ref`` (an e-mail's Message-ID: what a reply's
         In-Reply-To names), the latest when several are."""
-        with self._lock:
-            found = self._db.execute(
+        with self._db.tx() as tx:
+            found = tx.execute(
                 f"SELECT {', '.join(_COLUMNS)} FROM actions WHERE ref = ? "
                 "ORDER BY last_at DESC LIMIT 1",
                 (ref,),
-            ).fetchone()
+            ).one()
         return None if found is None else self._row(found)
 
     def purge(self, older_than: timedelta, now: datetime | None = None) -> int:
         cutoff = (now or datetime.now(UTC)) - older_than
-        with self._lock:
-            cur = self._db.execute("DELETE FROM actions WHERE last_at < ?", (_ts(cutoff),))
+        with self._db.tx(write=True) as tx:
+            cur = tx.execute("DELETE FROM actions WHERE last_at < ?", (_ts(cutoff),))
         return cur.rowcount
 
 
-def open_action_store(path: Path | str, retention_days: int) -> SqliteActionStore:
-    """The store at ``path`` (created if missing), rows older than the retention removed."""
-    store = SqliteActionStore(path)
+SqliteActionStore = SqlActionStore
+"""Its former name."""
+
+
+def open_action_store(
+    path: Path | str, retention_days: int, database_url: str | None = None
+) -> SqlActionStore:
+    """The store at ``path`` (created if missing), or in the PostgreSQL database
+    ``database_url`` when given; rows older than the retention removed."""
+    store = SqlActionStore(database_url or path)
     store.purge(timedelta(days=retention_days))
     return store

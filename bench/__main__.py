@@ -23,6 +23,7 @@ from bench.results import (
 
 BENCHMARKS = (
     "ingest",
+    "intake",
     "time_to_action",
     "in_flight",
     "sweep",

@@ -123,7 +123,11 @@ async def _maybe_worker(hub: Hub, enabled: bool) -> AsyncIterator[None]:
         yield
         return
     settings = hub.settings
-    actions = open_action_store(settings.cshub_actions_db, settings.cshub_actions_retention_days)
+    actions = open_action_store(
+        settings.cshub_actions_db,
+        settings.cshub_actions_retention_days,
+        settings.cshub_database_url,
+    )
     with ThreadPoolExecutor(max_workers=settings.worker_max_concurrent_activities) as pool:
         worker = create_worker(
             hub.client, settings, build_connectors(settings), executor=pool, actions=actions

@@ -93,6 +93,25 @@ def api(
         asyncio.run(run_api(settings, host=host, port=port))
 
 
+@app.command()
+def forwarder(
+    once: Annotated[
+        bool, typer.Option("--once", help="Forward what is pending now, then exit")
+    ] = False,
+) -> None:
+    """Forward the deliveries the API stored to their workflows (CRM look-ups, Temporal),
+    in arrival order per workflow id. Several may run beside the API's own loop
+    (CSHUB_FORWARDER=embedded) or instead of it (off)."""
+    from cshub.forwarder import run_forwarder
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_forwarder(settings, once=once))
+
+
 @app.command("send-test-event")
 def send_test_event(
     source: Annotated[str, typer.Argument(help="hubspot | product | stripe | zendesk")],
@@ -628,14 +647,34 @@ def webhooks_list(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line")] = False,
 ) -> None:
-    """The deliveries the hub did not act on, newest first, with the reason."""
-    from cshub.dead_letters import list_dead_letters, list_lines
+    """The deliveries waiting to be forwarded (the backlog), then those the hub did not act
+    on, newest first, with the reason."""
+    from cshub.dead_letters import list_dead_letters, list_lines, list_pending_lines, read_backlog
 
     try:
-        letters = list_dead_letters(load_settings(), outcome, since, unresolved)
+        settings = load_settings()
+        letters = list_dead_letters(settings, outcome, since, unresolved)
+        backlog, pending = read_backlog(settings)
     except (SettingsError, ValueError) as exc:
         raise _fail(str(exc)) from None
     if as_json:
+        for p in pending:
+            typer.echo(
+                json.dumps(
+                    {
+                        "key": p.dedup_key,
+                        "source": p.source,
+                        "event_id": p.event_id,
+                        "type": p.type,
+                        "customer_id": p.customer_id,
+                        "outcome": "pending",
+                        "detail": p.last_error,
+                        "attempts": p.attempts,
+                        "received_at": p.received_at.isoformat(),
+                        "next_attempt_at": p.next_at.isoformat(),
+                    }
+                )
+            )
         for d in letters:
             typer.echo(
                 json.dumps(
@@ -657,6 +696,10 @@ def webhooks_list(
                 )
             )
         return
+    if outcome in (None, "pending"):
+        for line in list_pending_lines(backlog, pending):
+            typer.echo(line)
+        typer.echo("")
     for line in list_lines(letters):
         typer.echo(line)
 
@@ -721,7 +764,12 @@ def timeline(
 
     try:
         settings = load_settings()
-        rows = read_timeline(settings.cshub_actions_db, customer_id, parse_since(since), limit)
+        rows = read_timeline(
+            settings.cshub_database_url or settings.cshub_actions_db,
+            customer_id,
+            parse_since(since),
+            limit,
+        )
     except (SettingsError, ValueError) as exc:
         raise _fail(str(exc)) from None
     if as_json:

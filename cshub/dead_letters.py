@@ -11,7 +11,7 @@ from temporalio.client import Client
 
 from cshub.settings import Settings
 from domain.events import DeliveryResult
-from webhooks.ledger import DeadLetter, DeliveryLedger
+from webhooks.ledger import Backlog, DeadLetter, DeliveryLedger, PendingDelivery
 
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -25,7 +25,7 @@ def parse_since(text: str) -> timedelta:
 
 
 def open_ledger(settings: Settings) -> DeliveryLedger:
-    return DeliveryLedger(settings.cshub_api_db, settings.encryption_keyring())
+    return DeliveryLedger.for_settings(settings)
 
 
 def list_lines(letters: list[DeadLetter]) -> list[str]:
@@ -45,6 +45,34 @@ def list_lines(letters: list[DeadLetter]) -> list[str]:
         )
     lines.append(f"{len(letters)} kept deliveries")
     return lines
+
+
+def list_pending_lines(backlog: Backlog, pending: list[PendingDelivery]) -> list[str]:
+    """The backlog: deliveries stored and answered, not yet forwarded to their workflow
+    (Temporal or the CRM unreachable, or the forwarders behind), oldest first."""
+    if not backlog.pending:
+        return ["no deliveries waiting to be forwarded"]
+    lines = [
+        f"{backlog.pending} deliveries waiting to be forwarded, the oldest for "
+        f"{backlog.oldest_age_s():.0f}s ({backlog.retrying} tried and waiting to retry)",
+        f"{'RECEIVED (UTC)':19}  {'EVENT':40}  {'TYPE':38}  {'TRIES':5}  LAST ERROR",
+    ]
+    for p in pending:
+        lines.append(
+            f"{p.received_at:%Y-%m-%d %H:%M:%S}  {p.dedup_key[:40]:40}  {p.type[:38]:38}  "
+            f"{p.attempts:5}  {(p.last_error or '-')[:160]}"
+        )
+    if len(pending) < backlog.pending:
+        lines.append(f"… and {backlog.pending - len(pending)} more")
+    return lines
+
+
+def read_backlog(settings: Settings, limit: int = 50) -> tuple[Backlog, list[PendingDelivery]]:
+    ledger = open_ledger(settings)
+    try:
+        return ledger.backlog(), ledger.pending(limit)
+    finally:
+        ledger.close()
 
 
 def list_dead_letters(

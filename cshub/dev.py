@@ -385,7 +385,9 @@ async def run_dev(dev: DevSettings) -> None:
             thread_name_prefix="cshub-activity",
         ) as pool:
             actions = open_action_store(
-                settings.cshub_actions_db, settings.cshub_actions_retention_days
+                settings.cshub_actions_db,
+                settings.cshub_actions_retention_days,
+                settings.cshub_database_url,
             )
             connectors = build_connectors(settings)
             worker = create_worker(client, settings, connectors, executor=pool, actions=actions)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import socket
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, cast
 
 from temporalio import activity
@@ -57,6 +58,9 @@ TICKET_UPDATES = "cshub_ticket_updates_total"
 CONNECTOR_ERRORS = "cshub_connector_errors_total"
 WEBHOOK_EVENTS = "cshub_webhook_events_total"
 WEBHOOK_REJECTED = "cshub_webhook_rejected_total"
+INTAKE_BACKLOG = "cshub_intake_backlog"
+INTAKE_OLDEST_AGE = "cshub_intake_oldest_age_seconds"
+FORWARD_LAG = "cshub_forward_lag"
 
 DESCRIPTIONS = {
     EMAILS_SENT: "Customer e-mails handed to the mail server, by template",
@@ -71,6 +75,10 @@ DESCRIPTIONS = {
     WEBHOOK_REJECTED: "Webhook requests and survey links refused before any event was read, "
     "by source and reason (invalid_signature, body_too_large, invalid_payload, "
     "invalid_link, expired_link)",
+    INTAKE_BACKLOG: "Stored deliveries waiting to be forwarded to their workflows",
+    INTAKE_OLDEST_AGE: "Age of the oldest stored delivery still waiting to be forwarded",
+    FORWARD_LAG: "From a delivery stored to its outcome decided by a forwarder "
+    "(the Temporal start or signal accepted), by source",
 }
 
 # -- runtime ---------------------------------------------------------------------------
@@ -167,6 +175,20 @@ class WebhookMetrics:
         the_meter = meter or MetricMeter.noop
         self._events = the_meter.create_counter(WEBHOOK_EVENTS, DESCRIPTIONS[WEBHOOK_EVENTS])
         self._rejected = the_meter.create_counter(WEBHOOK_REJECTED, DESCRIPTIONS[WEBHOOK_REJECTED])
+        self._backlog = the_meter.create_gauge(INTAKE_BACKLOG, DESCRIPTIONS[INTAKE_BACKLOG])
+        self._oldest = the_meter.create_gauge_float(
+            INTAKE_OLDEST_AGE, DESCRIPTIONS[INTAKE_OLDEST_AGE], "s"
+        )
+        self._lag = the_meter.create_histogram_timedelta(
+            FORWARD_LAG, DESCRIPTIONS[FORWARD_LAG], "ms"
+        )
+
+    def backlog(self, pending: int, oldest_age_s: float) -> None:
+        self._backlog.set(pending)
+        self._oldest.set(oldest_age_s)
+
+    def forwarded(self, source: str, lag: timedelta) -> None:
+        self._lag.record(max(lag, timedelta(0)), {"source": source})
 
     def event(self, source: str, outcome: str) -> None:
         self._events.add(1, {"source": source, "outcome": outcome})

@@ -12,6 +12,7 @@ import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -114,9 +115,22 @@ class Settings(BaseSettings):
     zendesk_webhook_secret: SecretStr | None = None
     product_webhook_secret: SecretStr | None = None
     inbound_email_signing_key: SecretStr | None = None
+    """Mailgun-style inbound parse: HMAC-SHA256 of timestamp + token (webhooks/inbound_mail.py)."""
     slack_signing_secret: SecretStr | None = None
     """Slack app's signing secret: POST /slack/interactivity (webhooks/slack_interactivity.py)."""
-    """Mailgun-style inbound parse: HMAC-SHA256 of timestamp + token (webhooks/inbound_mail.py)."""
+    cshub_database_url: str | None = None
+    """``postgresql://user:password@host/db``: the hub's own state (intake queue, delivery
+    ledger, dead letters, action store) in that PostgreSQL database, shared by every API,
+    forwarder and worker. Unset: SQLite files (``CSHUB_API_DB``, ``CSHUB_ACTIONS_DB``)."""
+    cshub_forwarder: Literal["embedded", "off"] = "embedded"
+    """embedded: the API process forwards the deliveries it stores (an asyncio loop);
+    off: only ``cshub forwarder`` processes do."""
+    cshub_intake_answer_wait_s: float = Field(default=0, ge=0, le=30)
+    """How long the API may wait for the embedded forwarder's first attempt so its answer
+    names the outcome (customer_not_found, ignored …); 0: answer as soon as stored."""
+    cshub_forward_lease_s: float = Field(default=30, gt=0)
+    cshub_forward_max_backoff_s: float = Field(default=15, gt=0)
+    cshub_forward_batch: int = Field(default=64, ge=1, le=1000)
 
     # Consent and exit-survey links
     cshub_suppression_file: Path | None = None

@@ -211,6 +211,7 @@ async def test_api_metrics_count_webhooks_by_source_and_outcome(
         update={
             "cshub_api_db": tmp_path / "webhooks.db",
             "temporal_task_queue": f"metrics-{uuid.uuid4().hex[:8]}",
+            "cshub_intake_answer_wait_s": 10.0,  # the answers name the forwarder's outcome
         }
     )
     secret = api_settings.product_webhook_secret
@@ -274,6 +275,10 @@ async def test_api_metrics_count_webhooks_by_source_and_outcome(
     assert moved(rejected, source="product", reason="invalid_signature") == 1
     assert moved(rejected, source="product", reason="invalid_payload") == 1
     assert moved(rejected) == 2
+    # Durable intake: the backlog gauges, and the forwarding lag of the two forwarded.
+    names = {name for name, _ in after}
+    assert {"cshub_intake_backlog", "cshub_intake_oldest_age_seconds"} <= names, sorted(names)
+    assert moved("cshub_forward_lag_count", source="product") == 2
     # The SDK metrics of the API's Temporal client: the signal-with-start it sent.
     assert total(after, "temporal_request", operation="SignalWithStartWorkflowExecution") >= 1
 

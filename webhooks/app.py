@@ -1,6 +1,8 @@
-"""The webhook ingress: one endpoint per sender, verified on the raw body, then handed to
-the intake. Answers 2xx only once Temporal has accepted the event (or it was decided to
-need no workflow); 503 + Retry-After when Temporal is unreachable, so nothing is lost."""
+"""The webhook ingress: one endpoint per sender, verified on the raw body, parsed, then
+stored in the hub's own store with its dedup check (one transaction); answered 2xx once
+stored. A forwarder (webhooks/forwarder.py) acts on it: CRM look-ups, then Temporal. So
+the senders see 2xx while Temporal or the CRM is down; 503 + Retry-After only when the
+hub's store cannot write."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +27,7 @@ from temporalio.client import Client
 from connectors.base import Billing, Crm
 from cshub.metrics import HubRuntime, WebhookMetrics, scrape
 from cshub.settings import Settings
+from cshub.store import StoreError
 from domain.customer_text import TextSource
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
 from domain.lifecycle import ExitReason
@@ -39,9 +42,10 @@ from domain.surveys import (
 from playbooks.loader import playbooks_dir
 from webhooks import signatures
 from webhooks.aggregate import ProductAggregator, plan_thresholds
-from webhooks.deal_stages import ClosedWonStages, StagesUnavailable
+from webhooks.deal_stages import ClosedWonStages
+from webhooks.forwarder import Forwarder, group_of
 from webhooks.intake import Intake
-from webhooks.ledger import DeliveryLedger, RawDelivery
+from webhooks.ledger import PENDING_NOTE, DeliveryLedger, RawDelivery
 from webhooks.normalize import (
     from_hubspot,
     from_product,
@@ -104,6 +108,9 @@ class ErrorBody(BaseModel):
 class HealthBody(BaseModel):
     status: str
     temporal: str
+    store: str = "ok"
+    backlog: int = 0
+    oldest_pending_s: float = 0.0
 
 
 class BodyTooLarge(Exception):
@@ -208,7 +215,7 @@ def create_app(
         crm = crm or built.crm
         billing = billing or built.billing
     own_ledger = ledger is None
-    the_ledger = ledger or DeliveryLedger(settings.cshub_api_db, settings.encryption_keyring())
+    the_ledger = ledger or DeliveryLedger.for_settings(settings)
     the_ledger.prune(timedelta(days=settings.cshub_dedup_days))
     temporal = TemporalConnection(connect or _settings_client(settings, telemetry))
     metrics = WebhookMetrics(telemetry.runtime.metric_meter if telemetry else None)
@@ -226,6 +233,17 @@ def create_app(
     closed_won = ClosedWonStages(
         crm, settings.closed_won_stages, ttl_s=settings.hubspot_stages_refresh_s
     )
+    forwarder = Forwarder(
+        the_ledger,
+        intake,
+        closed_won,
+        metrics,
+        batch=settings.cshub_forward_batch,
+        lease=timedelta(seconds=settings.cshub_forward_lease_s),
+        max_backoff_s=settings.cshub_forward_max_backoff_s,
+    )
+    embedded = settings.cshub_forwarder == "embedded"
+    answer_wait_s = settings.cshub_intake_answer_wait_s if embedded else 0.0
 
     def secret(name: str) -> str:
         value = getattr(settings, name)
@@ -233,10 +251,71 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        aggregator.close()
-        if own_ledger:
-            the_ledger.close()
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(report_backlog(stop))]
+        if embedded:
+            tasks.append(asyncio.create_task(forwarder.run(stop)))
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            aggregator.close()
+            if own_ledger:
+                the_ledger.close()
+
+    async def report_backlog(stop: asyncio.Event) -> None:
+        """The backlog gauges, every second (whichever process forwards)."""
+        while not stop.is_set():
+            try:
+                backlog = await the_ledger.io(the_ledger.backlog)
+                metrics.backlog(backlog.pending, backlog.oldest_age_s())
+            except StoreError as err:
+                log.warning("intake backlog unreadable: %s", err)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+
+    async def accept(event: CustomerEvent, raw: RawDelivery) -> DeliveryResult:
+        """Store the delivery for the forwarders (with its dedup check, one transaction)
+        and say so. What can be refused without asking anyone (an id that can never be a
+        workflow's, a payload its workflow could not take) is refused now (422)."""
+        refused = intake.refuse_now(event, raw)
+        if refused is not None:
+            return refused
+        try:
+            stored = await the_ledger.io(the_ledger.enqueue, event, raw, group_of(event))
+        except StoreError as err:
+            log.error("cannot store %s: %s", event.dedup_key, err)
+            metrics.event(event.source.value, DeliveryOutcome.UNAVAILABLE.value)
+            return DeliveryResult(
+                outcome=DeliveryOutcome.UNAVAILABLE,
+                event_id=event.event_id,
+                type=event.type,
+                customer_id=event.customer_id,
+                detail=f"the hub's store cannot write: {err}",
+            )
+        if stored.previous is not None:
+            metrics.event(event.source.value, DeliveryOutcome.DUPLICATE.value)
+            previous = stored.previous
+            was = PENDING_NOTE if previous.detail == PENDING_NOTE else previous.outcome.value
+            return previous.model_copy(
+                update={
+                    "outcome": DeliveryOutcome.DUPLICATE,
+                    "detail": f"event already received ({was})",
+                }
+            )
+        forwarder.wake()
+        if answer_wait_s > 0:
+            outcome = await forwarder.first_outcome(event.dedup_key, answer_wait_s)
+            if outcome is not None:
+                return outcome
+        return DeliveryResult(
+            outcome=DeliveryOutcome.ACCEPTED,
+            event_id=event.event_id,
+            type=event.type,
+            customer_id=event.customer_id,
+            detail="stored; forwarded to its workflow shortly",
+        )
 
     app = FastAPI(
         title="cshub webhook ingress",
@@ -276,7 +355,7 @@ def create_app(
         401: {"model": ErrorBody, "description": "Missing or invalid signature, stale timestamp"},
         413: {"model": ErrorBody, "description": "Body over 1 MiB"},
         422: {"model": ErrorBody, "description": "Malformed JSON or invalid payload (field named)"},
-        503: {"model": DeliveryResult, "description": "Temporal unreachable: retry later"},
+        503: {"model": DeliveryResult, "description": "The hub's store cannot write: retry later"},
     }
 
     async def single(
@@ -294,7 +373,7 @@ def create_app(
         except ValidationError as err:
             metrics.rejected(source, "invalid_payload")
             return _error(422, "invalid_payload", _validation_detail(err))
-        return _answer(await intake.handle(normalize(payload), RawDelivery(source, body)))
+        return _answer(await accept(normalize(payload), RawDelivery(source, body)))
 
     def keep_invalid_hubspot(item: dict[str, Any], why: str) -> None:
         """A batch entry that failed validation: kept as a dead letter (bounded)."""
@@ -348,29 +427,11 @@ def create_app(
             return _error(422, "invalid_payload", f"at most {HUBSPOT_MAX_BATCH} events a request")
         results: list[DeliveryResult | None] = [None] * len(raw)
         groups: dict[str, list[tuple[int, CustomerEvent]]] = defaultdict(list)
-        stage_changes = [
-            str(item.get("propertyValue"))
-            for item in raw
-            if item.get("propertyName") == "dealstage" and item.get("propertyValue")
-        ]
-        try:
-            won = await closed_won.won(stage_changes) if stage_changes else frozenset()
-            stages_error = None
-        except StagesUnavailable as err:
-            won, stages_error = frozenset(), str(err)
         for i, item in enumerate(raw):
             try:
-                event = from_hubspot(HubSpotWebhookEvent.model_validate(item), won)
-                if stages_error and event.data.get("property_name") == "dealstage":
-                    # Whether the deal was won is unknown: HubSpot must send it again.
-                    results[i] = DeliveryResult(
-                        outcome=DeliveryOutcome.UNAVAILABLE,
-                        event_id=event.event_id,
-                        type=event.type,
-                        detail=stages_error,
-                    )
-                    metrics.event("hubspot", DeliveryOutcome.UNAVAILABLE.value)
-                    continue
+                # Whether a deal stage means "won" is read from the CRM when the event is
+                # forwarded, not here: the answer does not wait for (or on) HubSpot.
+                event = from_hubspot(HubSpotWebhookEvent.model_validate(item), frozenset())
             except ValidationError as err:
                 fields = "; ".join(
                     f"{d['field']}: {d['message']}" for d in _validation_detail(err, f"[{i}]")
@@ -390,7 +451,7 @@ def create_app(
         async def run_group(items: list[tuple[int, CustomerEvent]]) -> None:
             # Events about the same thing run in the order they happened.
             for i, event in sorted(items, key=lambda p: p[1].occurred_at):
-                results[i] = await intake.handle(event, RawDelivery("hubspot", _json(raw[i])))
+                results[i] = await accept(event, RawDelivery("hubspot", _json(raw[i])))
 
         await asyncio.gather(*(run_group(g) for g in groups.values()))
         final = [r for r in results if r is not None]
@@ -399,8 +460,8 @@ def create_app(
             counts[r.outcome.value] += 1
         batch = BatchResult(results=final, counts=dict(counts))
         if counts.get(DeliveryOutcome.UNAVAILABLE.value):
-            # Some events could not be handed over: HubSpot must send the batch again.
-            # Those accepted meanwhile are answered "duplicate" then.
+            # Some events could not be stored: HubSpot must send the batch again.
+            # Those stored meanwhile are answered "duplicate" then.
             return JSONResponse(
                 batch.model_dump(mode="json"), 503, headers={"Retry-After": str(RETRY_AFTER_S)}
             )
@@ -470,7 +531,7 @@ def create_app(
             return _error(422, "invalid_payload", _validation_detail(err))
         received = datetime.now(UTC)
         event = from_zendesk_trigger(payload, body, received)
-        return _answer(await intake.handle(event, RawDelivery(ZENDESK_TRIGGER, body)))
+        return _answer(await accept(event, RawDelivery(ZENDESK_TRIGGER, body)))
 
     @app.post(
         "/webhooks/product",
@@ -688,14 +749,27 @@ def create_app(
 
     @app.get(
         "/healthz",
-        summary="The API and its Temporal connection",
+        summary="The API's store (it takes webhooks), its Temporal connection, the backlog",
         response_model=HealthBody,
-        responses={503: {"model": HealthBody, "description": "Temporal unreachable"}},
+        responses={503: {"model": HealthBody, "description": "The hub's store is unreadable"}},
     )
     async def healthz() -> JSONResponse:
         ok = await temporal.healthy()
-        body = HealthBody(status="ok" if ok else "degraded", temporal="ok" if ok else "unreachable")
-        return JSONResponse(body.model_dump(), 200 if ok else 503)
+        try:
+            backlog = await the_ledger.io(the_ledger.backlog)
+            store_ok = True
+        except StoreError:
+            store_ok = False
+        body = HealthBody(
+            status="ok" if ok and store_ok else "degraded",
+            temporal="ok" if ok else "unreachable",
+            store="ok" if store_ok else "unreachable",
+            backlog=backlog.pending if store_ok else 0,
+            oldest_pending_s=round(backlog.oldest_age_s(), 3) if store_ok else 0.0,
+        )
+        # Webhooks are taken while Temporal is down (stored, forwarded later): only a
+        # store that cannot be read takes the API out of a load balancer.
+        return JSONResponse(body.model_dump(), 200 if store_ok else 503)
 
     if telemetry is not None and telemetry.metrics_url:
         metrics_url = telemetry.metrics_url
@@ -746,7 +820,10 @@ def create_app(
     from webhooks.inbound_mail import add_inbound_mail_route
 
     add_inbound_mail_route(
-        app, lambda: secret("inbound_email_signing_key"), settings.cshub_actions_db, intake
+        app,
+        lambda: secret("inbound_email_signing_key"),
+        settings.cshub_database_url or settings.cshub_actions_db,
+        intake,
     )
     # Buttons on Slack alerts: webhooks/slack_interactivity.py.
     from connectors.slack import SlackChat

@@ -97,6 +97,21 @@ async def dispatch(
     return result(DeliveryOutcome.ACCEPTED, f"{action} {route.workflow}")
 
 
+def input_problem(route: Route, event: CustomerEvent) -> str | None:
+    """Why the event cannot become the workflow's input or signal (a payload that lacks
+    what it needs), or None. Pure: the API refuses such a delivery before storing it."""
+    if route.applies and route.applies(event):
+        return None  # ignored when forwarded, not invalid
+    try:
+        if route.signal and route.signal_arg:
+            route.signal_arg(event)
+        if route.start_input:
+            route.start_input(event)
+    except ValueError as err:
+        return str(err)
+    return None
+
+
 PARKED_MEMO = "cshub_parked"
 
 

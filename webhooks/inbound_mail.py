@@ -38,7 +38,7 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from activities.action_log import ActionRow, SqliteActionStore
+from activities.action_log import ActionRow, SqlActionStore
 from cshub.text_classifier import default_classifier
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
 from domain.inbound_mail import (
@@ -96,10 +96,10 @@ def _headers(raw: str) -> dict[str, str]:
     return out
 
 
-def answered_action(db: Path, message_ids: list[str]) -> ActionRow | None:
+def answered_action(db: Path | str, message_ids: list[str]) -> ActionRow | None:
     """The hub e-mail a reply answers: the first referenced Message-ID the action record
     knows."""
-    store = SqliteActionStore(db)
+    store = SqlActionStore(db)
     try:
         for mid in message_ids:
             row = store.by_ref(mid)
@@ -111,7 +111,7 @@ def answered_action(db: Path, message_ids: list[str]) -> ActionRow | None:
 
 
 def add_inbound_mail_route(
-    app: FastAPI, key: Callable[[], str], actions_db: Path, intake: Intake
+    app: FastAPI, key: Callable[[], str], actions_db: Path | str, intake: Intake
 ) -> None:
     @app.post(
         INBOUND_PATH,

@@ -17,7 +17,7 @@ from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventS
 from domain.onboarding import CUSTOMER_ID_PATTERN
 from domain.ticket_sla import TICKET_ID_PATTERN
 from webhooks.aggregate import ProductAggregator
-from webhooks.dispatch import dispatch
+from webhooks.dispatch import dispatch, input_problem
 from webhooks.ledger import NOT_ACTED_ON, DeliveryLedger, RawDelivery
 from webhooks.routing import PRODUCT_USAGE_SNAPSHOT, Route, route_for
 
@@ -48,6 +48,30 @@ class Intake:
         self._billing = billing
         self._stripe_property = stripe_customer_property
 
+    def refuse_now(self, event: CustomerEvent, raw: RawDelivery) -> DeliveryResult | None:
+        """The INVALID outcome (kept as a dead letter, counted) of an event that can be
+        refused with no look-up: a customer or ticket id that can never name a workflow, or
+        a payload its route cannot turn into the workflow's input. None: store it."""
+        why = bad_id(event)
+        route = route_for(event.type)
+        if why is None and route is not None and route.key(event) is not None:
+            why = input_problem(route, event)
+        if why is None:
+            return None
+        result = _result(event, DeliveryOutcome.INVALID, why)
+        self._ledger.keep(
+            dedup_key=event.dedup_key,
+            source=event.source.value,
+            event_id=event.event_id,
+            type=event.type,
+            customer_id=event.customer_id,
+            outcome=result.outcome,
+            detail=result.detail,
+            raw=raw,
+        )
+        self._metrics.event(event.source.value, result.outcome.value)
+        return result
+
     async def handle(
         self, event: CustomerEvent, raw: RawDelivery | None = None, *, replay: bool = False
     ) -> DeliveryResult:
@@ -56,7 +80,8 @@ class Intake:
         as ignored or stale is routed again (one that was acted on stays a duplicate)."""
         result = await self._handle(event, replay)
         if raw is not None and result.outcome in NOT_ACTED_ON:
-            self._ledger.keep(
+            await self._ledger.io(
+                self._ledger.keep,
                 dedup_key=event.dedup_key,
                 source=event.source.value,
                 event_id=event.event_id,
@@ -67,7 +92,7 @@ class Intake:
                 raw=raw,
             )
         elif result.outcome in (DeliveryOutcome.ACCEPTED, DeliveryOutcome.PARKED):
-            self._ledger.resolve(event.dedup_key, result)
+            await self._ledger.io(self._ledger.resolve, event.dedup_key, result)
         # The one place every event's outcome is known: cshub_webhook_events_total.
         self._metrics.event(event.source.value, result.outcome.value)
         log.info(
@@ -84,10 +109,10 @@ class Intake:
         return result
 
     async def _handle(self, event: CustomerEvent, replay: bool = False) -> DeliveryResult:
-        bad = _bad_id(event)
+        bad = bad_id(event)
         if bad:
             return _result(event, DeliveryOutcome.INVALID, bad)
-        previous = self._ledger.previous(event)
+        previous = await self._ledger.io(self._ledger.previous, event)
         if previous is not None and not (replay and previous.outcome in REPLAYABLE):
             return previous.model_copy(
                 update={
@@ -96,13 +121,13 @@ class Intake:
                 }
             )
         replace = replay and previous is not None  # the outcome a replay re-decides
-        if self._ledger.is_stale(event):
-            return self._final(
+        if await self._ledger.io(self._ledger.is_stale, event):
+            return await self._final(
                 event, DeliveryOutcome.STALE, "a newer event was already applied", replace
             )
         route = route_for(event.type)
         if route is None:
-            return self._final(
+            return await self._final(
                 event, DeliveryOutcome.IGNORED, "no workflow handles this type", replace
             )
         if route.key(event) is None:
@@ -110,7 +135,7 @@ class Intake:
             if isinstance(resolved, DeliveryResult):
                 return resolved
             event = resolved
-            bad = _bad_id(event)
+            bad = bad_id(event)
             if bad:
                 return _result(event, DeliveryOutcome.INVALID, bad)
         if self._aggregator is not None and _counted_at_ingress(event):
@@ -137,7 +162,7 @@ class Intake:
             DeliveryOutcome.IGNORED,
             DeliveryOutcome.PARKED,
         ):
-            self._ledger.record(event, result, replace=replace)
+            await self._ledger.io(self._ledger.record, event, result, replace=replace)
         return result
 
     async def _aggregate(
@@ -159,7 +184,7 @@ class Intake:
                 agg.commit(customer, kind, decision)
                 result = _result(event, DeliveryOutcome.ACCEPTED, f"counted: {decision.reason}")
                 result = result.model_copy(update={"workflow_id": route.workflow_id(customer)})
-                self._ledger.record(event, result, replace=replace)
+                await self._ledger.io(self._ledger.record, event, result, replace=replace)
                 return result
             forwarded = event.model_copy(
                 update={
@@ -190,7 +215,7 @@ class Intake:
         if object_type != "deal" or not object_id:
             # Names nothing the hub could ever look up (a ticket event without a ticket):
             # recorded and answered 202, never retried.
-            return self._final(
+            return await self._final(
                 event, DeliveryOutcome.IGNORED, "the event names no customer (or ticket)"
             )
         try:
@@ -263,11 +288,11 @@ class Intake:
             detail += f" ({'; '.join(problems)})"
         return _result(event, DeliveryOutcome.NOT_FOUND, detail)
 
-    def _final(
+    async def _final(
         self, event: CustomerEvent, outcome: DeliveryOutcome, detail: str, replace: bool = False
     ) -> DeliveryResult:
         result = _result(event, outcome, detail)
-        self._ledger.record(event, result, replace=replace)
+        await self._ledger.io(self._ledger.record, event, result, replace=replace)
         return result
 
 
@@ -298,7 +323,7 @@ def _customer_in(metadata: dict[str, str] | None) -> str | None:
     return None
 
 
-def _bad_id(event: CustomerEvent) -> str | None:
+def bad_id(event: CustomerEvent) -> str | None:
     """Why the customer or ticket id cannot be a workflow id (nor a CRM path), or None.
     They come from free-form payload fields (Stripe metadata, Zendesk detail)."""
     if event.customer_id is not None and not re.fullmatch(CUSTOMER_ID_PATTERN, event.customer_id):

@@ -17,18 +17,20 @@ for ``cshub webhooks list`` and ``cshub webhooks replay``.
 
 from __future__ import annotations
 
+import asyncio
 import os
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from cshub.encryption_keys import KeyRing
-from cshub.sqlite_files import open_sqlite
+from cshub.settings import Settings
+from cshub.store import Database, PostgresDatabase, SqliteDatabase, is_postgres
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
 
 _SCHEMA = """
@@ -66,6 +68,31 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     resolution     TEXT
 );
 CREATE INDEX IF NOT EXISTS dead_letters_last ON dead_letters(last_at);
+CREATE TABLE IF NOT EXISTS intake (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    dedup_key   TEXT NOT NULL UNIQUE,
+    source      TEXT NOT NULL,
+    event_id    TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    customer_id TEXT,
+    grp         TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    key_id      TEXT,
+    payload     BLOB NOT NULL,
+    received_at TEXT NOT NULL,
+    state       TEXT NOT NULL DEFAULT 'pending',
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    next_at     TEXT NOT NULL,
+    lease_owner TEXT,
+    lease_until TEXT,
+    last_error  TEXT,
+    outcome     TEXT,
+    workflow_id TEXT,
+    detail      TEXT,
+    done_at     TEXT
+);
+CREATE INDEX IF NOT EXISTS intake_pending ON intake(state, grp, seq);
+CREATE INDEX IF NOT EXISTS intake_done ON intake(state, done_at);
 """
 
 NOT_ACTED_ON = frozenset(
@@ -79,6 +106,7 @@ NOT_ACTED_ON = frozenset(
 )
 """Outcomes kept as dead letters."""
 _AAD = b"cshub-dead-letter-v1:"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -128,22 +156,50 @@ def _parse_ts(text: str | None) -> datetime | None:
 
 
 class DeliveryLedger:
-    def __init__(self, path: Path | str, keyring: KeyRing | None = None) -> None:
-        self._db = open_sqlite(path, _SCHEMA)
-        self._lock = threading.Lock()
+    """``path``: a SQLite file, or a ``postgresql://`` URL (``CSHUB_DATABASE_URL``); or an
+    open :class:`~cshub.store.Database`. Every method raises
+    :class:`~cshub.store.StoreError` when the database cannot be read or written."""
+
+    def __init__(self, path: Path | str | Database, keyring: KeyRing | None = None) -> None:
+        if isinstance(path, Path | str):
+            self._db: Database = (
+                PostgresDatabase(str(path))
+                if is_postgres(str(path))
+                else SqliteDatabase(path, _SCHEMA)
+            )
+        else:
+            self._db = path
         self._keyring = keyring
 
+    @classmethod
+    def for_settings(cls, settings: Settings) -> DeliveryLedger:
+        """The ledger the settings name: on PostgreSQL when ``CSHUB_DATABASE_URL`` is set,
+        else the SQLite file ``CSHUB_API_DB``."""
+        where = settings.cshub_database_url or settings.cshub_api_db
+        return cls(where, settings.encryption_keyring())
+
+    @property
+    def dialect(self) -> str:
+        return self._db.dialect
+
+    async def io(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call one of these methods from async code. On PostgreSQL in a worker thread, so
+        the event loop serves other requests while the database commits (and concurrent
+        commits share their WAL flush); SQLite's writes are quick and local: called inline."""
+        if self._db.dialect == "postgresql":
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        return fn(*args, **kwargs)
+
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
     def previous(self, event: CustomerEvent) -> DeliveryResult | None:
         """How this event id was handled before, or None if it is new."""
-        with self._lock:
-            row = self._db.execute(
+        with self._db.tx() as tx:
+            row = tx.execute(
                 "SELECT outcome, workflow_id, detail FROM deliveries WHERE dedup_key = ?",
                 (event.dedup_key,),
-            ).fetchone()
+            ).one()
         if row is None:
             return None
         return DeliveryResult(
@@ -159,10 +215,10 @@ class DeliveryLedger:
         """True when a newer event about the same ``order_key`` was already accepted."""
         if event.order_key is None:
             return False
-        with self._lock:
-            row = self._db.execute(
+        with self._db.tx() as tx:
+            row = tx.execute(
                 "SELECT occurred_at FROM latest_state WHERE order_key = ?", (event.order_key,)
-            ).fetchone()
+            ).one()
         return row is not None and str(row[0]) > _ts(event.occurred_at)
 
     def record(
@@ -172,47 +228,52 @@ class DeliveryLedger:
         are not recorded, so the sender's retry is processed afresh. ``replace``: a replay
         overwrites the outcome it re-decided."""
         now = _ts(datetime.now(UTC))
-        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                self._db.execute(
-                    f"{verb} INTO deliveries VALUES (?,?,?,?,?,?,?,?,?)",
-                    (
-                        event.dedup_key,
-                        event.source.value,
-                        event.event_id,
-                        event.type,
-                        event.customer_id,
-                        result.outcome.value,
-                        result.workflow_id,
-                        result.detail,
-                        now,
-                    ),
+        on_conflict = (
+            "ON CONFLICT(dedup_key) DO UPDATE SET source = excluded.source, "
+            "event_id = excluded.event_id, type = excluded.type, "
+            "customer_id = excluded.customer_id, outcome = excluded.outcome, "
+            "workflow_id = excluded.workflow_id, detail = excluded.detail, "
+            "received_at = excluded.received_at"
+            if replace
+            else "ON CONFLICT(dedup_key) DO NOTHING"
+        )
+        with self._db.tx(write=True) as tx:
+            tx.execute(
+                "INSERT INTO deliveries (dedup_key, source, event_id, type, customer_id, "
+                f"outcome, workflow_id, detail, received_at) VALUES (?,?,?,?,?,?,?,?,?) "
+                f"{on_conflict}",
+                (
+                    event.dedup_key,
+                    event.source.value,
+                    event.event_id,
+                    event.type,
+                    event.customer_id,
+                    result.outcome.value,
+                    result.workflow_id,
+                    result.detail,
+                    now,
+                ),
+            )
+            # Any genuine report of the state counts as the newest known, even one
+            # no workflow acts on (a deal moved to closed-lost).
+            if event.order_key is not None and result.outcome in (
+                DeliveryOutcome.ACCEPTED,
+                DeliveryOutcome.IGNORED,
+            ):
+                tx.execute(
+                    "INSERT INTO latest_state (order_key, occurred_at) VALUES (?, ?) "
+                    "ON CONFLICT(order_key) DO UPDATE SET occurred_at = excluded.occurred_at "
+                    "WHERE excluded.occurred_at > latest_state.occurred_at",
+                    (event.order_key, _ts(event.occurred_at)),
                 )
-                # Any genuine report of the state counts as the newest known, even one
-                # no workflow acts on (a deal moved to closed-lost).
-                if event.order_key is not None and result.outcome in (
-                    DeliveryOutcome.ACCEPTED,
-                    DeliveryOutcome.IGNORED,
-                ):
-                    self._db.execute(
-                        "INSERT INTO latest_state VALUES (?, ?) ON CONFLICT(order_key) DO UPDATE "
-                        "SET occurred_at = excluded.occurred_at "
-                        "WHERE excluded.occurred_at > latest_state.occurred_at",
-                        (event.order_key, _ts(event.occurred_at)),
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
 
     def prune(self, older_than: timedelta) -> int:
         """Forget deliveries (and dead letters) older than the senders' redelivery horizon."""
         cutoff = _ts(datetime.now(UTC) - older_than)
-        with self._lock:
-            cur = self._db.execute("DELETE FROM deliveries WHERE received_at < ?", (cutoff,))
-            self._db.execute("DELETE FROM dead_letters WHERE last_at < ?", (cutoff,))
+        with self._db.tx(write=True) as tx:
+            cur = tx.execute("DELETE FROM deliveries WHERE received_at < ?", (cutoff,))
+            tx.execute("DELETE FROM dead_letters WHERE last_at < ?", (cutoff,))
+            tx.execute("DELETE FROM intake WHERE state = 'done' AND done_at < ?", (cutoff,))
         return cur.rowcount
 
     # -- dead letters ----------------------------------------------------------------------
@@ -232,8 +293,8 @@ class DeliveryLedger:
         """Keep (or, on a redelivery, update) a delivery that was not acted on."""
         key_id, payload = self._seal(dedup_key, raw.body)
         now = _ts(datetime.now(UTC))
-        with self._lock:
-            self._db.execute(
+        with self._db.tx(write=True) as tx:
+            tx.execute(
                 "INSERT INTO dead_letters (dedup_key, source, event_id, type, customer_id, "
                 "outcome, detail, kind, key_id, payload, received_at, last_at) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(dedup_key) DO UPDATE SET "
@@ -260,14 +321,15 @@ class DeliveryLedger:
 
     def resolve(self, dedup_key: str, result: DeliveryResult) -> None:
         """A kept delivery was acted on since (replayed, or sent again by the sender)."""
-        with self._lock:
-            kept = self._db.execute(
+        with self._db.tx() as tx:
+            kept = tx.execute(
                 "SELECT 1 FROM dead_letters WHERE dedup_key = ? AND resolved_at IS NULL",
                 (dedup_key,),
-            ).fetchone()
-            if kept is None:  # the usual case: a read, not a write, on the hot path
-                return
-            self._db.execute(
+            ).one()
+        if kept is None:  # the usual case: a read, not a write, on the hot path
+            return
+        with self._db.tx(write=True) as tx:
+            tx.execute(
                 "UPDATE dead_letters SET resolved_at = ?, resolution = ? "
                 "WHERE dedup_key = ? AND resolved_at IS NULL",
                 (
@@ -299,14 +361,14 @@ class DeliveryLedger:
             args += [event_id, event_id]
         if not include_resolved:
             where.append("resolved_at IS NULL")
-        with self._lock:
-            rows = self._db.execute(
+        with self._db.tx() as tx:
+            rows = tx.execute(
                 "SELECT dedup_key, source, event_id, type, customer_id, outcome, detail, kind, "
                 "key_id, payload, received_at, deliveries, last_at, resolved_at, resolution "
                 f"FROM dead_letters WHERE {' AND '.join(where)} "
                 "ORDER BY last_at DESC LIMIT ?",
                 (*args, limit),
-            ).fetchall()
+            ).rows
         return [self._letter(row) for row in rows]
 
     def _letter(self, row: tuple[Any, ...]) -> DeadLetter:
@@ -358,6 +420,265 @@ class DeliveryLedger:
             raise PayloadKeyMissing(f"payload does not decrypt with key {key_id!r}") from None
 
     def count(self) -> int:
-        with self._lock:
-            (n,) = self._db.execute("SELECT COUNT(*) FROM deliveries").fetchone()
-        return int(n)
+        with self._db.tx() as tx:
+            row = tx.execute("SELECT COUNT(*) FROM deliveries").one()
+        return int(row[0]) if row else 0
+
+    # -- durable intake: the queue between the API and the forwarders ----------------------
+    #
+    # The API writes each verified delivery here (with its dedup check) in one transaction
+    # and answers 2xx once it is committed; forwarders (webhooks/forwarder.py) claim the
+    # oldest pending delivery of each group (a workflow id, or the object an event names
+    # when its workflow needs a look-up first) under a lease, act on it (CRM look-ups,
+    # Temporal) and mark it done. A claim whose forwarder died is taken over after its
+    # lease; a delivery that could not be forwarded yet (Temporal or the CRM unreachable)
+    # waits its back-off and holds the deliveries behind it in its group, so each group is
+    # forwarded in arrival order.
+
+    def enqueue(self, event: CustomerEvent, raw: RawDelivery, group: str) -> Enqueued:
+        """Store a delivery for the forwarders, unless it is a duplicate: one with a final
+        outcome in the ledger, or one still waiting to be forwarded. A delivery whose
+        outcome was not final (customer not found, refused by Temporal) is stored again."""
+        key_id, payload = self._seal(event.dedup_key, raw.body)
+        now = _ts(datetime.now(UTC))
+        pending = _previous(event, (DeliveryOutcome.ACCEPTED.value, None, PENDING_NOTE))
+        with self._db.tx(write=True) as tx:
+            row = tx.execute(
+                "SELECT outcome, workflow_id, detail FROM deliveries WHERE dedup_key = ?",
+                (event.dedup_key,),
+            ).one()
+            if row is not None:
+                return Enqueued(None, _previous(event, row))
+            queued = tx.execute(
+                "SELECT state FROM intake WHERE dedup_key = ?", (event.dedup_key,)
+            ).one()
+            if queued is not None and queued[0] == PENDING:
+                return Enqueued(None, pending)
+            if queued is not None:
+                tx.execute(
+                    "DELETE FROM intake WHERE dedup_key = ? AND state <> 'pending'",
+                    (event.dedup_key,),
+                )
+            # Another replica storing the same event at this moment: one insert wins,
+            # the other is a duplicate.
+            inserted = tx.execute(
+                "INSERT INTO intake (dedup_key, source, event_id, type, customer_id, grp, "
+                "kind, key_id, payload, received_at, next_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT(dedup_key) DO NOTHING RETURNING seq",
+                (
+                    event.dedup_key,
+                    event.source.value,
+                    event.event_id,
+                    event.type,
+                    event.customer_id,
+                    group,
+                    raw.kind,
+                    key_id,
+                    payload,
+                    now,
+                    now,
+                ),
+            ).one()
+            if inserted is None:
+                return Enqueued(None, pending)
+        return Enqueued(int(inserted[0]), None)
+
+    def claim(self, owner: str, limit: int, lease: timedelta) -> list[Claimed]:
+        """Lease the oldest pending delivery of up to ``limit`` groups whose turn it is
+        (not waiting out a back-off, not leased by a live forwarder)."""
+        now = datetime.now(UTC)
+        # PostgreSQL: row locks, so forwarders claiming at the same moment skip each other's
+        # rows instead of waiting (and never take the same one); SQLite: the write lock.
+        lock = " FOR UPDATE OF q SKIP LOCKED" if self._db.dialect == "postgresql" else ""
+        with self._db.tx(write=True) as tx:
+            rows = tx.execute(
+                "SELECT q.seq, q.dedup_key, q.grp, q.kind, q.key_id, q.payload, "
+                "q.received_at, q.attempts FROM "
+                "(SELECT MIN(seq) AS seq FROM intake WHERE state = 'pending' GROUP BY grp) h "
+                "JOIN intake q ON q.seq = h.seq WHERE q.state = 'pending' AND q.next_at <= ? "
+                "AND (q.lease_until IS NULL OR q.lease_until < ?) ORDER BY q.seq LIMIT ?" + lock,
+                (_ts(now), _ts(now), limit),
+            ).rows
+            if rows:
+                marks = ",".join("?" * len(rows))
+                tx.execute(
+                    f"UPDATE intake SET lease_owner = ?, lease_until = ? WHERE seq IN ({marks})",
+                    (owner, _ts(now + lease), *(r[0] for r in rows)),
+                )
+        claimed = []
+        for seq, key, group, kind, key_id, payload, received, attempts in rows:
+            try:
+                body = self._open(str(key), str(key_id) if key_id else None, bytes(payload))
+                raw: RawDelivery | None = RawDelivery(str(kind), body)
+            except PayloadKeyMissing:
+                raw = None
+            claimed.append(
+                Claimed(
+                    seq=int(seq),
+                    dedup_key=str(key),
+                    group=str(group),
+                    raw=raw,
+                    received_at=_parse_ts(str(received)) or now,
+                    attempts=int(attempts),
+                )
+            )
+        return claimed
+
+    def finish(self, seq: int, owner: str, result: DeliveryResult) -> bool:
+        """Mark a claimed delivery done with its outcome. False: the lease was lost (taken
+        over by another forwarder after it expired), nothing changed."""
+        with self._db.tx(write=True) as tx:
+            cur = tx.execute(
+                "UPDATE intake SET state = 'done', outcome = ?, workflow_id = ?, detail = ?, "
+                "done_at = ?, lease_owner = NULL, lease_until = NULL "
+                "WHERE seq = ? AND state = 'pending' AND lease_owner = ?",
+                (
+                    result.outcome.value,
+                    result.workflow_id,
+                    result.detail,
+                    _ts(datetime.now(UTC)),
+                    seq,
+                    owner,
+                ),
+            )
+        return cur.rowcount == 1
+
+    def retry_later(self, seq: int, owner: str, error: str, delay: timedelta) -> bool:
+        """Give a claimed delivery back, to be tried again after ``delay``."""
+        with self._db.tx(write=True) as tx:
+            cur = tx.execute(
+                "UPDATE intake SET attempts = attempts + 1, next_at = ?, last_error = ?, "
+                "lease_owner = NULL, lease_until = NULL "
+                "WHERE seq = ? AND state = 'pending' AND lease_owner = ?",
+                (_ts(datetime.now(UTC) + delay), error[:500], seq, owner),
+            )
+        return cur.rowcount == 1
+
+    def backlog(self) -> Backlog:
+        """How many deliveries wait to be forwarded, and since when."""
+        with self._db.tx() as tx:
+            row = tx.execute(
+                "SELECT COUNT(*), MIN(received_at), "
+                "COALESCE(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), 0) "
+                "FROM intake WHERE state = 'pending'"
+            ).one()
+        pending, oldest, retrying = row or (0, None, 0)
+        return Backlog(int(pending), _parse_ts(oldest), int(retrying))
+
+    def pending(self, limit: int = 1000) -> list[PendingDelivery]:
+        """The deliveries waiting to be forwarded, oldest first."""
+        with self._db.tx() as tx:
+            rows = tx.execute(
+                "SELECT dedup_key, source, event_id, type, customer_id, received_at, attempts, "
+                "next_at, last_error FROM intake WHERE state = 'pending' ORDER BY seq LIMIT ?",
+                (limit,),
+            ).rows
+        return [
+            PendingDelivery(
+                dedup_key=str(r[0]),
+                source=str(r[1]),
+                event_id=str(r[2]),
+                type=str(r[3]),
+                customer_id=str(r[4]) if r[4] else None,
+                received_at=_parse_ts(str(r[5])) or datetime.now(UTC),
+                attempts=int(r[6]),
+                next_at=_parse_ts(str(r[7])) or datetime.now(UTC),
+                last_error=str(r[8]) if r[8] else None,
+            )
+            for r in rows
+        ]
+
+    def forwarded(self, dedup_key: str) -> DeliveryResult | None:
+        """The outcome a forwarder recorded for a stored delivery; None while pending."""
+        with self._db.tx() as tx:
+            row = tx.execute(
+                "SELECT state, outcome, workflow_id, detail, event_id, type, customer_id "
+                "FROM intake WHERE dedup_key = ?",
+                (dedup_key,),
+            ).one()
+        if row is None or row[0] == PENDING:
+            return None
+        return DeliveryResult(
+            outcome=DeliveryOutcome(row[1]),
+            workflow_id=row[2],
+            detail=row[3],
+            event_id=row[4],
+            type=row[5],
+            customer_id=row[6],
+        )
+
+    def forward_lags_ms(self, since: datetime) -> list[float]:
+        """From stored to forwarded (outcome decided), in ms, of the deliveries stored since
+        ``since`` and forwarded (``make bench``)."""
+        with self._db.tx() as tx:
+            rows = tx.execute(
+                "SELECT received_at, done_at FROM intake WHERE state = 'done' AND received_at >= ?",
+                (_ts(since),),
+            ).rows
+        lags = []
+        for received, done_at in rows:
+            start, end = _parse_ts(str(received)), _parse_ts(str(done_at))
+            if start is not None and end is not None:
+                lags.append((end - start).total_seconds() * 1000)
+        return lags
+
+
+PENDING = "pending"
+PENDING_NOTE = "stored, waiting to be forwarded"
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """``seq``: the stored delivery's place in arrival order; None for a duplicate, whose
+    ``previous`` says how it was handled (or that it still waits to be forwarded)."""
+
+    seq: int | None
+    previous: DeliveryResult | None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    seq: int
+    dedup_key: str
+    group: str
+    raw: RawDelivery | None
+    """None when the payload cannot be decrypted (its key is no longer configured)."""
+    received_at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Backlog:
+    pending: int
+    oldest_received_at: datetime | None
+    retrying: int
+    """Of the pending, those tried at least once (waiting out a back-off)."""
+
+    def oldest_age_s(self, now: datetime | None = None) -> float:
+        if self.oldest_received_at is None:
+            return 0.0
+        return max(0.0, ((now or datetime.now(UTC)) - self.oldest_received_at).total_seconds())
+
+
+@dataclass(frozen=True)
+class PendingDelivery:
+    dedup_key: str
+    source: str
+    event_id: str
+    type: str
+    customer_id: str | None
+    received_at: datetime
+    attempts: int
+    next_at: datetime
+    last_error: str | None
+
+
+def _previous(event: CustomerEvent, row: tuple[Any, ...]) -> DeliveryResult:
+    return DeliveryResult(
+        outcome=DeliveryOutcome(row[0]),
+        event_id=event.event_id,
+        type=event.type,
+        customer_id=event.customer_id,
+        workflow_id=row[1],
+        detail=row[2],
+    )

@@ -4,12 +4,14 @@ one that reached its workflow since is answered ``duplicate``."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import ValidationError
 
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
 from webhooks.deal_stages import ClosedWonStages, StagesUnavailable
 from webhooks.intake import Intake
-from webhooks.ledger import DeadLetter, DeliveryLedger
+from webhooks.ledger import DeadLetter, DeliveryLedger, RawDelivery
 from webhooks.normalize import (
     from_hubspot,
     from_product,
@@ -48,7 +50,23 @@ async def renormalize(letter: DeadLetter, stages: ClosedWonStages) -> CustomerEv
             f"{letter.dedup_key}: its payload was encrypted with a key that is no longer "
             "configured (CSHUB_ENCRYPTION_KEYS)"
         )
-    kind, body = letter.raw.kind, letter.raw.body
+    try:
+        return await parse_raw(letter.raw, letter.received_at, stages)
+    except UnknownKind as err:
+        raise ReplayError(f"{letter.dedup_key}: {err}") from None
+
+
+class UnknownKind(Exception):
+    pass
+
+
+async def parse_raw(
+    raw: RawDelivery, received_at: datetime, stages: ClosedWonStages
+) -> CustomerEvent:
+    """The event a stored payload makes with today's configuration (the won deal stages
+    are read from the CRM here, not in the request). Raises ValidationError,
+    StagesUnavailable, UnknownKind."""
+    kind, body = raw.kind, raw.body
     if kind == "hubspot":
         hubspot = HubSpotWebhookEvent.model_validate_json(body)
         values = [hubspot.propertyValue] if hubspot.propertyName == "dealstage" else []
@@ -59,10 +77,10 @@ async def renormalize(letter: DeadLetter, stages: ClosedWonStages) -> CustomerEv
         return from_zendesk(ZendeskWebhookEvent.model_validate_json(body))
     if kind == "zendesk_trigger":
         trigger = ZendeskTriggerBody.model_validate_json(body)
-        return from_zendesk_trigger(trigger, body, letter.received_at)
+        return from_zendesk_trigger(trigger, body, received_at)
     if kind == "product":
-        return from_product(ProductWebhookEvent.model_validate_json(body), letter.received_at)
-    raise ReplayError(f"{letter.dedup_key}: unknown payload kind {kind!r}")
+        return from_product(ProductWebhookEvent.model_validate_json(body), received_at)
+    raise UnknownKind(f"unknown payload kind {kind!r}")
 
 
 async def replay(

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
-from activities.action_log import SqliteActionStore
+from activities.action_log import SqlActionStore
 from cshub.settings import Settings
 from domain.onboarding import CUSTOMER_ID_PATTERN
 
@@ -40,7 +40,7 @@ def bearer_ok(request: Request, tokens: list[str]) -> bool:
 
 def add_timeline_route(app: FastAPI, settings: Settings) -> None:
     tokens = settings.api_tokens
-    db = settings.cshub_actions_db
+    db = settings.cshub_database_url or settings.cshub_actions_db
 
     def require_token(request: Request) -> None:
         """A dependency, so it runs before the query is validated: without a token the
@@ -88,7 +88,7 @@ def read_timeline(
     db: Any, customer_id: str, since: datetime | None = None, limit: int = 1000
 ) -> list[dict[str, Any]]:
     """The customer's rows as JSON-ready dicts, newest first."""
-    store = SqliteActionStore(db)
+    store = SqlActionStore(db)
     try:
         rows = store.for_customer(customer_id, since=since, limit=limit)
     finally:

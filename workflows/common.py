@@ -57,6 +57,31 @@ SIDE_EFFECT_RETRY = RetryPolicy(
     non_retryable_error_types=NON_RETRYABLE_TYPES,
 )
 
+TIME_CRITICAL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=NON_RETRYABLE_TYPES,
+)
+"""Effects whose moment matters (CSM and SLA alerts in Slack, the welcome e-mail): tried
+again at most 30 s apart, so the first try after an outage ends comes within half a
+minute (``make chaos`` checks: under 60 s), at two tries a minute against a system that
+is down. A Retry-After the system sends still sets the wait. A retry policy is part of
+the ScheduleActivityTask command's attributes, which replay does not compare: running
+workflows take the new policy for the activities they schedule next (tests/replay)."""
+
+TIME_CRITICAL_EMAILS = frozenset({"welcome"})
+
+
+def retry_policy_for(channel: str, template: str | None) -> RetryPolicy:
+    """Slack messages (CSM alerts, SLA warnings and breaches) and the welcome e-mail retry
+    on the short schedule; other effects (later e-mails, CRM tasks and notes) on the
+    long one."""
+    if channel == "slack" or (channel == "email" and template in TIME_CRITICAL_EMAILS):
+        return TIME_CRITICAL_RETRY
+    return SIDE_EFFECT_RETRY
+
+
 LOOKUP_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     maximum_interval=timedelta(minutes=5),
@@ -409,7 +434,7 @@ class CustomerActions:
                 start_to_close_timeout=timedelta(minutes=2),
                 # Past a day the moment has gone: record the step as failed, carry on.
                 schedule_to_close_timeout=timedelta(days=1),
-                retry_policy=SIDE_EFFECT_RETRY,
+                retry_policy=retry_policy_for(channel, template),
                 summary=summary,
             )
         except ActivityError as err:

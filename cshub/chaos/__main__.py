@@ -22,6 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--error-rate", type=float, default=defaults.error_rate)
     parser.add_argument("--timeout-rate", type=float, default=defaults.timeout_rate)
     parser.add_argument("--keep", action="store_true", help="keep the run folder (logs, databases)")
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=defaults.replicas,
+        help="2+: that many APIs and workers on one PostgreSQL hub store, one API SIGKILLed",
+    )
     args = parser.parse_args(argv)
     if args.customers < 1:
         parser.error("--customers must be at least 1")
@@ -36,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         error_rate=args.error_rate,
         timeout_rate=args.timeout_rate,
         keep=args.keep,
+        replicas=args.replicas,
     )
     figures = asyncio.run(run_chaos(config))
     print("\nmake chaos: what customers got while the hub was being hurt\n")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import shutil
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,10 @@ class ChaosConfig:
     timeout_rate: float = 0.02
     keep: bool = False
     """Keep the run folder (logs, SQLite files) instead of deleting it."""
+    replicas: int = 1
+    """2 or more: that many API and worker processes on one PostgreSQL-backed hub store
+    (a server from the pgserver wheel), the load spread over the APIs, one API SIGKILLed
+    mid-load (and the worker kills spread over the workers)."""
 
 
 @dataclass
@@ -80,6 +86,16 @@ class Figures:
     workflows_failed: int
     ops_alerts: int
     problems: list[str] = field(default_factory=list)
+    replicas: int = 1
+    api_sigkills: int = 0
+    non_2xx_answers: int = 0
+    """Answers other than 2xx the senders got (connection errors to a killed API aside:
+    a load balancer would have sent those to the other replica)."""
+    recovery: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per effect (``slack:<template>``, ``email:<template>``) held up by an outage: how
+    long after the outage ended it was delivered (``p50_s``, ``max_s``, ``n``)."""
+    recovery_late: list[str] = field(default_factory=list)
+    """Time-critical effects delivered more than RECOVERY_LIMIT_S after their fault ended."""
 
     @property
     def lost(self) -> int:
@@ -100,7 +116,60 @@ class Figures:
 
     @property
     def clean(self) -> bool:
-        return self.lost == 0 and self.duplicated == 0 and self.failed == 0
+        return (
+            self.lost == 0
+            and self.duplicated == 0
+            and self.failed == 0
+            and not self.recovery_late
+            and (self.replicas == 1 or self.non_2xx_answers == 0)
+        )
+
+
+RECOVERY_LIMIT_S = 60.0
+"""A time-critical effect (CSM and SLA alerts, ops alerts: every Slack message; the
+welcome e-mail) must reach its system within this long after the system is back."""
+TIME_CRITICAL_EMAILS = frozenset({"welcome"})
+
+
+def is_time_critical(effect: str) -> bool:
+    channel, _, template = effect.partition(":")
+    return channel == "slack" or (channel == "email" and template in TIME_CRITICAL_EMAILS)
+
+
+def recovery_delays(
+    rows: Sequence[tuple[str, str | None, int, str, str]],
+    outages: dict[str, tuple[float, float]],
+) -> dict[str, list[float]]:
+    """Per effect, the delays (s) from the end of the outage of its system to its delivery,
+    for effects that were tried during the outage and delivered after it. ``rows``: the
+    action store's (channel, template, attempts, first_at, last_at) of delivered effects;
+    ``outages``: per channel, (start, end) in epoch seconds."""
+    from datetime import datetime
+
+    delays: dict[str, list[float]] = {}
+    for channel, template, attempts, first_at, last_at in rows:
+        window = outages.get(channel)
+        if window is None or attempts < 2:
+            continue
+        first = datetime.fromisoformat(first_at.replace("Z", "+00:00")).timestamp()
+        last = datetime.fromisoformat(last_at.replace("Z", "+00:00")).timestamp()
+        _, end = window
+        if first <= end <= last:
+            delays.setdefault(f"{channel}:{template or '-'}", []).append(last - end)
+    return delays
+
+
+def summarise_recovery(delays: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    import statistics
+
+    return {
+        effect: {
+            "n": len(values),
+            "p50_s": round(statistics.median(values), 1),
+            "max_s": round(max(values), 1),
+        }
+        for effect, values in sorted(delays.items())
+    }
 
 
 def say(message: str) -> None:
@@ -117,21 +186,30 @@ class ChaosRun:
         self.temporal = TemporalProcess(workdir / "temporal.db")
         self.temporal_outages = 0
         self.sandbox: SandboxHandle | None = None
-        self.api_port = free_port()
-        self.api_url = f"http://127.0.0.1:{self.api_port}"
+        self.api_ports = [free_port() for _ in range(max(1, config.replicas))]
+        self.api_urls = [f"http://127.0.0.1:{port}" for port in self.api_ports]
+        self.api_url = self.api_urls[0]
+        """What senders sign for (the load balancer's public URL in front of the APIs)."""
+        self.database_url: str | None = None
+        self.api_kills = 0
+        self._stack = contextlib.ExitStack()
         self._stop_faults = asyncio.Event()
+        self.outages: dict[str, tuple[float, float]] = {}
+        """Per channel, when its system was down (epoch seconds)."""
 
     # -- set-up ---------------------------------------------------------------------
 
-    def _env(self, sandbox: SandboxHandle) -> dict[str, str]:
+    def _env(self, sandbox: SandboxHandle, replica: int = 0) -> dict[str, str]:
+        shared = {"CSHUB_DATABASE_URL": self.database_url} if self.database_url else {}
         return sandbox_environment(
             self.temporal.address,
             sandbox,
             self.workdir,
             CSHUB_API_HOST="127.0.0.1",
-            CSHUB_API_PORT=str(self.api_port),
+            CSHUB_API_PORT=str(self.api_ports[replica]),
             CSHUB_PUBLIC_API_URL=self.api_url,
             HUBSPOT_WEBHOOK_URL=f"{self.api_url}/webhooks/hubspot",
+            **shared,
         )
 
     async def run(self) -> Figures:
@@ -143,13 +221,26 @@ class ChaosRun:
         began = time.monotonic()
         self.sandbox = sandbox = await start_sandbox(http_port=0, smtp_port=0, data_file=data)
         await self.temporal.start()
-        env = self._env(sandbox)
-        worker = HubProcess("worker", ["worker"], env, self.workdir)
-        api = HubProcess("api", ["api"], env, self.workdir)
-        await worker.start()
-        await api.start()
+        n = max(1, cfg.replicas)
+        if n > 1:
+            from cshub.chaos.postgres import postgres_database
+
+            self.database_url = self._stack.enter_context(postgres_database(self.workdir))
+            say(f"{n} APIs and {n} workers on one PostgreSQL hub store")
+        names = [f"-{i + 1}" if n > 1 else "" for i in range(n)]
+        workers = [
+            HubProcess(f"worker{names[i]}", ["worker"], self._env(sandbox, i), self.workdir)
+            for i in range(n)
+        ]
+        apis = [
+            HubProcess(f"api{names[i]}", ["api"], self._env(sandbox, i), self.workdir)
+            for i in range(n)
+        ]
+        for process in workers + apis:
+            await process.start()
         try:
-            await wait_http_ok(f"{self.api_url}/healthz")
+            for url in self.api_urls:
+                await wait_http_ok(f"{url}/healthz")
             say(
                 f"hub up: Temporal {self.temporal.address}, API {self.api_url}, "
                 f"emulators {sandbox.http_url}, customers in {zone}; run folder {self.workdir}"
@@ -164,23 +255,26 @@ class ChaosRun:
             )
             await self._chaos_on()
             faults = asyncio.gather(
-                self._kill_worker_repeatedly(worker),
+                self._kill_worker_repeatedly(workers),
                 self._temporal_outage(),
                 self._slack_outage(),
+                *([self._kill_api_once(apis[-1])] if n > 1 else []),
             )
             await self._send_all(events)
             self._stop_faults.set()
             await faults
             await self._chaos_off()
-            if not worker.running:
-                await worker.start()
+            for process in workers + apis:
+                if not process.running:
+                    await process.start()
             say("sending done, faults over: waiting for the hub to catch up")
             figures = await self._settle(events, owed, began)
         finally:
-            await api.stop()
-            await worker.stop()
+            for process in apis + workers:
+                await process.stop()
             await self.temporal.stop()
             await sandbox.stop()
+            self._stack.close()
         return figures
 
     # -- faults ---------------------------------------------------------------------
@@ -209,16 +303,27 @@ class ChaosRun:
         self.emulator_faults = (await self._control("GET", "/_sandbox/chaos"))["served"]
         await self._control("DELETE", "/_sandbox/chaos")
 
-    async def _kill_worker_repeatedly(self, worker: HubProcess) -> None:
+    async def _kill_worker_repeatedly(self, workers: list[HubProcess]) -> None:
         window = self.config.send_s + 20
         moments = sorted(self.rng.uniform(8, window) for _ in range(self.config.worker_kills))
         started = time.monotonic()
-        for moment in moments:
+        for n, moment in enumerate(moments):
+            worker = workers[n % len(workers)]
             await asyncio.sleep(max(0.0, moment - (time.monotonic() - started)))
             await worker.sigkill()
-            say(f"SIGKILL worker ({worker.kills} of {self.config.worker_kills})")
+            say(f"SIGKILL {worker.name} ({n + 1} of {self.config.worker_kills})")
             await asyncio.sleep(self.rng.uniform(1, 4))
             await worker.start()
+
+    async def _kill_api_once(self, api: HubProcess) -> None:
+        """Mid-load: one API replica SIGKILLed (its in-flight requests are cut off; the
+        senders' retries reach the other), restarted a few seconds later."""
+        await asyncio.sleep(self.config.send_s * 0.45)
+        await api.sigkill()
+        self.api_kills += 1
+        say(f"SIGKILL {api.name}")
+        await asyncio.sleep(self.rng.uniform(3, 6))
+        await api.start()
 
     async def _temporal_outage(self) -> None:
         await asyncio.sleep(self.config.send_s * 0.35)
@@ -232,6 +337,7 @@ class ChaosRun:
     async def _slack_outage(self) -> None:
         await asyncio.sleep(self.config.send_s * 0.55)
         say(f"Slack down for {self.config.slack_outage_s:.0f} s")
+        started = time.time()
         await self._control(
             "POST",
             "/_sandbox/faults",
@@ -239,6 +345,7 @@ class ChaosRun:
         )
         await asyncio.sleep(self.config.slack_outage_s)
         await self._control("DELETE", "/_sandbox/faults")
+        self.outages["slack"] = (started, time.time())
         say("Slack back")
 
     # -- load -----------------------------------------------------------------------
@@ -257,7 +364,7 @@ class ChaosRun:
             async def one(at: float, event: Event) -> None:
                 await asyncio.sleep(max(0.0, at - (time.monotonic() - started)))
                 await deliver(
-                    http, self.api_url, event, self.stats, deadline=deadline, rng=self.rng
+                    http, self.api_urls, event, self.stats, deadline=deadline, rng=self.rng
                 )
 
             await asyncio.gather(*(one(at, e) for at, e in copies))
@@ -330,7 +437,15 @@ class ChaosRun:
         alerts_got, alerts_dup = delivered("Slack alert", expected_slack, slack_keys)
         tasks_got, tasks_dup = delivered("CRM task", expected_tasks, task_keys)
         acted = [e for e in events if e.accepted and e.workflow_id in existing]
+        recovery = summarise_recovery(recovery_delays(self._delivered_effects(), self.outages))
+        late = [
+            f"{effect} delivered {r['max_s']:.0f} s after its outage ended "
+            f"(limit {RECOVERY_LIMIT_S:.0f} s)"
+            for effect, r in recovery.items()
+            if is_time_critical(effect) and r["max_s"] > RECOVERY_LIMIT_S
+        ]
         answers = Counter(str(status or "no answer") for status in self.stats.statuses.elements())
+        non_2xx = sum(n for status, n in self.stats.statuses.items() if status and status >= 300)
         return Figures(
             customers=len(self.portfolio),
             seconds=round(time.monotonic() - began, 1),
@@ -356,7 +471,13 @@ class ChaosRun:
             tasks_duplicated=tasks_dup,
             workflows_failed=len(failed),
             ops_alerts=sum(1 for m in box["slack_messages"] if m["channel"] == OPS_CHANNEL),
-            problems=[f"not delivered: {m}" for m in missing]
+            recovery=recovery,
+            recovery_late=late,
+            replicas=max(1, self.config.replicas),
+            api_sigkills=self.api_kills,
+            non_2xx_answers=non_2xx,
+            problems=late
+            + [f"not delivered: {m}" for m in missing]
             + [f"failed workflow {w}" for w in failed]
             + [
                 f"event not acted on: {e.name} (answers {e.answers})"
@@ -364,6 +485,23 @@ class ChaosRun:
                 if e not in acted
             ],
         )
+
+    def _delivered_effects(self) -> list[tuple[str, str | None, int, str, str]]:
+        """The worker's action store: every effect delivered, with its first and last try."""
+        import sqlite3
+
+        path = self.workdir / "actions.db"
+        if not path.exists():
+            return []
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = db.execute(
+                "SELECT channel, kind, attempts, first_at, last_at FROM actions "
+                "WHERE outcome IN ('done', 'already_done')"
+            ).fetchall()
+        finally:
+            db.close()
+        return [(str(c), k, int(a), str(f), str(last)) for c, k, a, f, last in rows]
 
 
 def table(f: Figures) -> str:
@@ -376,6 +514,18 @@ def table(f: Figures) -> str:
         ("customers", f"{f.customers}", ""),
         ("run time", f"{f.seconds:.0f} s", ""),
         ("worker SIGKILLs", f"{f.worker_sigkills}", "restarted each time"),
+        *(
+            [
+                (
+                    "replicas",
+                    f"{f.replicas} APIs, {f.replicas} workers",
+                    f"one PostgreSQL hub store; API SIGKILLs {f.api_sigkills}",
+                ),
+                ("non-2xx answers", f"{f.non_2xx_answers}", "to the senders (must be 0)"),
+            ]
+            if f.replicas > 1
+            else []
+        ),
         ("Temporal server outages", f"{f.temporal_outages}", "stopped and restarted (SQLite)"),
         ("Slack down", f"{f.slack_outage_s:.0f} s", "every Slack call answered 503"),
         ("emulator faults", f"{total_faults}", faults or "429 / 500 / 503 / late answers"),
@@ -387,7 +537,7 @@ def table(f: Figures) -> str:
         (
             "API answers",
             ", ".join(f"{k}: {n}" for k, n in f.answers.items()),
-            "503 while Temporal was down",
+            "2xx while Temporal was down: stored, forwarded when it was back",
         ),
         ("events acted on", f"{f.events_acted_on} / {f.events_sent}", f"lost {f.events_lost}"),
         (
@@ -407,12 +557,23 @@ def table(f: Figures) -> str:
         ),
         ("workflows failed", f"{f.workflows_failed}", f"ops alerts {f.ops_alerts}"),
     ]
+    for effect, r in f.recovery.items():
+        critical = "time-critical, limit 60 s" if is_time_critical(effect) else "not time-critical"
+        rows.append(
+            (
+                f"after outage: {effect}",
+                f"p50 {r['p50_s']:.0f} s, max {r['max_s']:.0f} s",
+                f"{r['n']:.0f} held up; {critical}",
+            )
+        )
     width = max(len(r[0]) for r in rows)
     value_width = max(len(r[1]) for r in rows)
     lines = [
         f"  {name:<{width}}  {value:<{value_width}}  {note}".rstrip() for name, value, note in rows
     ]
     verdict = f"{f.lost} lost, {f.duplicated} duplicated, {f.failed} failed"
+    if f.recovery_late:
+        verdict += f", {len(f.recovery_late)} time-critical effects late after recovery"
     lines.append("")
     lines.append(f"  RESULT: {verdict}" + ("" if f.clean else "   <-- NOT CLEAN"))
     lines += [f"  - {p}" for p in f.problems[:20]]

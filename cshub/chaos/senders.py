@@ -103,7 +103,7 @@ class DeliveryStats:
 
 async def deliver(
     http: httpx.AsyncClient,
-    api_url: str,
+    api_url: str | list[str],
     event: Event,
     stats: DeliveryStats,
     *,
@@ -111,7 +111,9 @@ async def deliver(
     rng: random.Random,
 ) -> None:
     """One delivery of ``event``: retried (freshly signed) until a 2xx or 4xx answer or
-    the deadline, the way providers retry for hours."""
+    the deadline, the way providers retry for hours. Several ``api_url``: a load balancer
+    in front of the replicas (each attempt to one of them, at random)."""
+    urls = [api_url] if isinstance(api_url, str) else api_url
     stats.deliveries += 1
     backoff = 1.0
     loop = asyncio.get_running_loop()
@@ -120,7 +122,7 @@ async def deliver(
         stats.attempts += 1
         try:
             resp = await http.post(
-                api_url + request.path, content=request.body, headers=request.headers
+                rng.choice(urls) + request.path, content=request.body, headers=request.headers
             )
             status, outcome = resp.status_code, outcomes_of(_json(resp))[0]
         except httpx.HTTPError:

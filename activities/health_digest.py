@@ -205,19 +205,26 @@ async def read_portfolio(
 
 
 async def read_owners(
-    crm: Crm, owner_ids: set[str], *, pacer: CallPacer | None = None
+    crm: Crm,
+    owner_ids: set[str],
+    *,
+    pacer: CallPacer | None = None,
+    on_read: Callable[[int], None] | None = None,
 ) -> tuple[dict[str, Owner], list[str]]:
     """The owners that exist, and a warning for each id the CRM does not know (one call
-    per owner, within ``pacer``'s budget when given)."""
+    per owner, within ``pacer``'s budget when given); ``on_read(owners read)`` after
+    each."""
     owners: dict[str, Owner] = {}
     missing: list[str] = []
-    for owner_id in sorted(owner_ids):
+    for done, owner_id in enumerate(sorted(owner_ids), 1):
         if pacer:
             await pacer.acquire()
         try:
             owners[owner_id] = await asyncio.to_thread(crm.get_owner, owner_id)
         except NotFoundError:
             missing.append(f"owner {owner_id} is not a CRM user (any more): shown by id")
+        if on_read:
+            on_read(done)
     return owners, missing
 
 
@@ -272,6 +279,7 @@ class HealthDigestActivities:
                 "accounts": [self._account(a) for a in digest.accounts],
                 "extra": {"scored_at": max(stamps) if stamps else None},
             },
+            locale=self._config.team_locale,
         )
         with connector_errors():
             ref = await self._chat.post_message(

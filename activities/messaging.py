@@ -32,7 +32,7 @@ from activities.models import (
     MessageContext,
 )
 from activities.slack_post import post_slack
-from connectors.base import Chat, Contact, Crm, Mailer, OutgoingEmail, Owner
+from connectors.base import Chat, Company, Contact, Crm, Mailer, OutgoingEmail, Owner
 from connectors.errors import PermanentConnectorError
 from domain.contact_pressure import (
     ContactPressurePolicy,
@@ -43,7 +43,7 @@ from domain.contact_pressure import (
 from domain.health_properties import ACCOUNT_EXECUTIVE
 from domain.preferences import one_click_link, preference_link
 from domain.send_window import SendWindow, out_of_quiet_hours, zone_known
-from domain.survey_links import csat_links, exit_survey_links, nps_links
+from domain.survey_links import EXIT_LINK_DAYS, csat_links, exit_survey_links, nps_links
 from domain.tiers import Tier
 from templates.renderer import render_email, render_slack
 
@@ -63,6 +63,8 @@ class MessagingConfig:
     public_api_url: str = "http://127.0.0.1:8000"
     survey_link_secret: str | None = None
     suppression_file: Path | None = None
+    team_locale: str = "en-US"
+    """How Slack alerts write money, counts and dates (setting CSHUB_TEAM_LOCALE)."""
 
 
 def _tier_of(details: CustomerDetails) -> Tier | None:
@@ -73,9 +75,10 @@ def _tier_of(details: CustomerDetails) -> Tier | None:
         return None
 
 
-def _journey_fields(ctx: MessageContext) -> dict[str, Any]:
+def _journey_fields(ctx: MessageContext, company: Company) -> dict[str, Any]:
     return {
-        "tier": ctx.tier.value if ctx.tier else None,
+        # The journey's tier, else the CRM's (a health sweep's outreach carries none).
+        "tier": ctx.tier.value if ctx.tier else (company.tier or None),
         "day": ctx.day,
         "phase_name": ctx.phase_name,
         "next_step": ctx.next_step,
@@ -280,7 +283,7 @@ class MessagingActivities:
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             }
         context: dict[str, Any] = {
-            **_journey_fields(req.context),
+            **_journey_fields(req.context, details.company),
             "company_name": details.company.name,
             "company": dict(details.company.properties),
             "contact_first_name": contact.first_name,
@@ -300,6 +303,10 @@ class MessagingActivities:
                 self._config.survey_link_secret,
                 req.customer_id,
                 campaign=hashlib.sha256(req.idempotency_key.encode()).hexdigest()[:16],
+                # From the first attempt's schedule: a retry renders the same links.
+                expires=int(
+                    (activity.info().scheduled_time + timedelta(days=EXIT_LINK_DAYS)).timestamp()
+                ),
             )
         context.update(self._score_links(req, contact))
         rendered = render_email(req.template, context, language=contact.language or "en")
@@ -431,7 +438,7 @@ class MessagingActivities:
         rendered = render_slack(
             template,
             {
-                **_journey_fields(ctx),
+                **_journey_fields(ctx, details.company),
                 "company_name": details.company.name,
                 "customer_id": customer_id,
                 "csm_name": details.csm.full_name if details.csm else None,
@@ -444,5 +451,6 @@ class MessagingActivities:
                     f"{self._config.public_api_url.rstrip('/')}/customers/{customer_id}/timeline"
                 ),
             },
+            locale=self._config.team_locale,
         )
         return await post_slack(self._chat, self._config.alerts_channel, rendered, idempotency_key)

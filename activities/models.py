@@ -85,6 +85,10 @@ class CrmNoteRequest(BaseModel):
     body: str
     timestamp: datetime
     idempotency_key: str
+    amount_due_minor: int | None = None
+    """An amount the note is about, in the currency's minor unit (cents, yen, fils): the
+    activity adds an "Invoice amount" line written with Babel in the team's locale."""
+    currency: str | None = None
 
 
 class CustomerRef(BaseModel):

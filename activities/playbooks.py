@@ -11,7 +11,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.models import LoadPlanRequest
 from domain.onboarding_plan import OnboardingPlan
-from playbooks.loader import PlaybookError, load_onboarding_plan, playbooks_dir
+from domain.strict_yaml import load_yaml_file
+from playbooks.loader import PlaybookError, load_onboarding_plan, playbooks_dir, prepare_playbook
 
 
 @activity.defn(name="load_onboarding_plan")
@@ -34,7 +35,7 @@ def load_playbook_activity(req: LoadPlaybookRequest) -> dict[str, Any]:
     model (and keeps it for the rest of its life)."""
     path = playbooks_dir() / f"{req.kind}.yaml"
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml_file(path)
     except FileNotFoundError:
         raise ApplicationError(
             f"{path}: playbook not found", type="PlaybookError", non_retryable=True
@@ -47,4 +48,11 @@ def load_playbook_activity(req: LoadPlaybookRequest) -> dict[str, Any]:
         raise ApplicationError(
             f"{path}: must be a mapping of fields", type="PlaybookError", non_retryable=True
         )
-    return raw
+    try:
+        # SLA calendars: holiday rules expanded to dates here, outside the workflow, so
+        # they travel in this result (the workflow's history) and replay as they were.
+        today = activity.info().current_attempt_scheduled_time.date()  # the server's clock
+        prepared: dict[str, Any] = prepare_playbook(req.kind, raw, path, today)
+    except PlaybookError as exc:
+        raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from None
+    return prepared

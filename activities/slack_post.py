@@ -5,7 +5,7 @@ from __future__ import annotations
 from activities.errors import connector_errors
 from activities.models import ActionResult
 from connectors.base import Chat
-from templates.renderer import RenderedSlack
+from templates.renderer import RenderedSlack, mrkdwn_plain
 
 
 async def post_slack(
@@ -19,5 +19,8 @@ async def post_slack(
             idempotency_key=idempotency_key,
         )
     return ActionResult(
-        channel="slack", summary=rendered.text, created=ref.created, ref=f"{ref.channel}/{ref.ts}"
+        channel="slack",
+        summary=mrkdwn_plain(rendered.text),  # Slack's escapes are for Slack only
+        created=ref.created,
+        ref=f"{ref.channel}/{ref.ts}",
     )

@@ -280,6 +280,7 @@ class SupportActivities:
                 "crm_url": crm_url,
                 "extra": dict(req.facts),
             },
+            locale=self._config.team_locale,
         )
         return await post_slack(
             self._chat, req.channel or self._config.alerts_channel, rendered, req.idempotency_key

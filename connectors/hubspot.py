@@ -20,6 +20,7 @@ Failures
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -534,7 +535,7 @@ class HubSpotCrm:
         properties = {
             "hs_timestamp": _hs_timestamp(due_at),
             "hs_task_subject": subject,
-            "hs_task_body": body,
+            "hs_task_body": as_html_text(body),
             "hs_task_status": "NOT_STARTED",
             "hs_task_priority": level,
         }
@@ -561,7 +562,10 @@ class HubSpotCrm:
             notes_pkg,
             self._notes,
             self._notes_search,
-            properties={"hs_timestamp": _hs_timestamp(timestamp), "hs_note_body": body},
+            properties={
+                "hs_timestamp": _hs_timestamp(timestamp),
+                "hs_note_body": as_html_text(body),
+            },
             company_id=company_id,
             association_type_id=self._note_assoc,
             idempotency_key=idempotency_key,
@@ -713,6 +717,13 @@ def _associated_ids(obj: Any, kind: str) -> list[str]:
         if item_id not in ids:
             ids.append(item_id)
     return ids
+
+
+def as_html_text(text: str) -> str:
+    """HubSpot renders task and note bodies as HTML: ``&``, ``<`` and ``>`` of the hub's
+    plain text (a company or CSM name, an e-mail subject) are escaped, so a name like
+    ``Evil <img src=x onerror=…> Co`` shows as text in the CRM instead of becoming markup."""
+    return html.escape(text, quote=False)
 
 
 def _probability(value: object) -> float | None:

@@ -15,13 +15,16 @@ from webhooks.server import serve_api
 async def run_api(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
     configure_logging(settings.cshub_log_format, settings.cshub_log_level)
     # GET /metrics serves this runtime's Prometheus exporter, bound on a free loopback port.
-    telemetry = hub_runtime("127.0.0.1:0" if settings.cshub_api_metrics else None)
+    telemetry = hub_runtime("127.0.0.1:0" if settings.api_metrics_on else None)
     server = await serve_api(
         create_app(settings, telemetry=telemetry),
         host or settings.cshub_api_host,
         port or settings.cshub_api_port,
+        limit_concurrency=settings.cshub_api_limit_concurrency,
+        header_timeout=settings.cshub_api_header_timeout_s,
     )
-    print(f"cshub api listening on {server.url} (OpenAPI: {server.url}/docs)", flush=True)
+    docs = f" (OpenAPI: {server.url}/docs)" if settings.api_docs_on else ""
+    print(f"cshub api listening on {server.url}{docs}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

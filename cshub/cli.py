@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,8 +20,11 @@ from domain.lifecycle import ExitReason, RiskFactor
 from domain.tiers import Tier
 
 if TYPE_CHECKING:
+    from temporalio.client import WorkflowHandle
+
     from cshub.simulate import SimulatedAction
     from domain.experiment_stats import ExperimentReport
+    from domain.health_sweep import SweepProgress
 
 app = typer.Typer(
     help="cshub: customer-success automation on Temporal.",
@@ -46,6 +52,31 @@ app.add_typer(webhooks_app, name="webhooks")
 def _fail(message: str) -> typer.Exit:
     typer.echo(message, err=True)
     return typer.Exit(code=2)
+
+
+class CommandError(Exception):
+    """A command could not do its job; the message names what it tried and the variable
+    that sets it (printed without a traceback, exit code 1)."""
+
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from cshub.settings import Settings
+
+
+async def _connect(settings: Settings) -> Client:
+    """Connect to Temporal, or say where it was looked for and how to change that."""
+    from cshub.temporal_client import connect
+
+    try:
+        return await connect(settings)
+    except RuntimeError as exc:
+        raise CommandError(
+            f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS, or "
+            f"CSHUB_TEMPORAL_PORT for a `cshub dev` stack; namespace "
+            f"{settings.temporal_namespace}): {exc}"
+        ) from None
 
 
 @app.command()
@@ -152,11 +183,20 @@ def playbooks_validate(
     directory: Annotated[
         Path | None, typer.Argument(help="Playbooks folder (default: the installed one)")
     ] = None,
+    on: Annotated[
+        datetime | None,
+        typer.Option(
+            "--on",
+            formats=["%Y-%m-%d"],
+            help="Validate as of this day (default: today): SLA calendars need holiday "
+            "data for the 12 months after it",
+        ),
+    ] = None,
 ) -> None:
     """Validate every playbook file; list each error with its file and field."""
     from playbooks.loader import validate_all
 
-    files, problems = validate_all(directory)
+    files, problems = validate_all(directory, today=on.date() if on else None)
     for problem in problems:
         typer.echo(f"error: {problem}", err=True)
     if problems:
@@ -189,27 +229,56 @@ def simulate_onboarding(
         events = [parse_product_event(text, n) for n, text in enumerate(event or [])]
     except ValueError as exc:
         raise _fail(f"--event: {exc}") from None
-    actions = asyncio.run(run(tier, days, plan, events))
+    actions = _simulate(lambda: run(tier, days, plan, events), as_json)
     if as_json:
         typer.echo(json.dumps([a.model_dump() for a in actions], indent=2))
         return
-    typer.echo(f"{'day':>4}  {'channel':<9} {'template':<22} summary")
-    for a in actions:
-        typer.echo(f"{a.day:>4}  {a.channel:<9} {a.template or '-':<22} {a.summary}")
-    typer.echo(f"{len(actions)} actions")
+    _print_actions(actions, as_json=False)
 
 
 def _print_actions(actions: Sequence[SimulatedAction], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps([a.model_dump() for a in actions], indent=2))
         return
-    typer.echo(f"{'day':>4}  {'channel':<10} {'template':<28} summary")
-    for a in actions:
-        typer.echo(f"{a.day:>4}  {a.channel:<10} {a.template or '-':<28} {a.summary}")
+    from domain.text_table import table_lines
+
+    rows = [("day", "channel", "template", "summary")]
+    rows += [(str(a.day), a.channel, a.template or "-", a.summary) for a in actions]
+    for line in table_lines(rows, (True, False, False, False)):
+        typer.echo(line)
     typer.echo(f"{len(actions)} actions")
 
 
+def _simulate(
+    run: Callable[[], Coroutine[Any, Any, list[SimulatedAction]]], as_json: bool
+) -> list[SimulatedAction]:
+    """Run a simulation, with the simulated days as a progress bar on a terminal."""
+    from cshub.simulate import SIMULATION_PROGRESS
+    from cshub.terminal import progress
+
+    with progress(enabled=not as_json) as show:
+        token = SIMULATION_PROGRESS.set(show)
+        try:
+            return asyncio.run(run())
+        finally:
+            SIMULATION_PROGRESS.reset(token)
+
+
 _DAYS_HELP = "Simulated days (default: until the workflow ends)"
+
+
+@simulate_app.command("journey")
+def simulate_journey(
+    tier: Annotated[Tier, typer.Option(help="Plan tier to simulate")],
+    days: Annotated[
+        int, typer.Option(min=1, max=365, help="Simulated days from the journey's day 0")
+    ] = 365,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array")] = False,
+) -> None:
+    """Print a customer's first year: onboarding, then the renewal countdown to day 365."""
+    from cshub.simulate import simulate_journey as run
+
+    _print_actions(asyncio.run(run(tier, days)), as_json)
 
 
 @simulate_app.command("dunning")
@@ -223,7 +292,7 @@ def simulate_dunning(
     """Print what the dunning sequence would do after a failed payment."""
     from cshub.simulate import simulate_dunning as run
 
-    _print_actions(asyncio.run(run(paid_on_day, days)), as_json)
+    _print_actions(_simulate(lambda: run(paid_on_day, days), as_json), as_json)
 
 
 @simulate_app.command("churn")
@@ -244,7 +313,7 @@ def simulate_churn(
     from cshub.simulate import simulate_churn as run
 
     risks = [r.value for r in risk or []]
-    _print_actions(asyncio.run(run(risks, score, recover_on_day, days)), as_json)
+    _print_actions(_simulate(lambda: run(risks, score, recover_on_day, days), as_json), as_json)
 
 
 @simulate_app.command("winback")
@@ -261,7 +330,7 @@ def simulate_winback(
     """Print what the win-back campaign would do after a customer churned."""
     from cshub.simulate import simulate_winback as run
 
-    _print_actions(asyncio.run(run(answer_on_day, reason.value, days)), as_json)
+    _print_actions(_simulate(lambda: run(answer_on_day, reason.value, days), as_json), as_json)
 
 
 @simulate_app.command("renewal")
@@ -291,7 +360,10 @@ def simulate_renewal(
     if (move_to_days is None) != (move_on_day is None):
         raise _fail("--move-to-days and --move-on-day go together")
     _print_actions(
-        asyncio.run(run(renewal_in_days, days, move_to_days, move_on_day, renew_on_day)), as_json
+        _simulate(
+            lambda: run(renewal_in_days, days, move_to_days, move_on_day, renew_on_day), as_json
+        ),
+        as_json,
     )
 
 
@@ -303,12 +375,11 @@ def onboarding_start(
 ) -> None:
     """Start a customer's onboarding (or join the one already running)."""
     from cshub.starters import start_onboarding_told
-    from cshub.temporal_client import connect
     from domain.onboarding import OnboardingInput
 
     async def go() -> str:
         settings = load_settings()
-        client = await connect(settings)
+        client = await _connect(settings)
         return await start_onboarding_told(
             client,
             settings.temporal_task_queue,
@@ -326,12 +397,11 @@ def onboarding_start(
 @onboarding_app.command("progress")
 def onboarding_progress(customer_id: Annotated[str, typer.Argument(help="CRM company id")]) -> None:
     """Print the journey's progress (the `progress` query) as JSON."""
-    from cshub.temporal_client import connect
     from workflows.onboarding import OnboardingWorkflow, onboarding_workflow_id
 
     async def go() -> str:
         settings = load_settings()
-        client = await connect(settings)
+        client = await _connect(settings)
         handle = client.get_workflow_handle_for(
             OnboardingWorkflow.run, onboarding_workflow_id(customer_id)
         )
@@ -371,11 +441,13 @@ def report_support(
         render_table,
         support_report_for,
     )
+    from cshub.terminal import progress
 
     try:
         settings = load_settings()
         start, end = parse_period(since, until, datetime.now(UTC))
-        metrics = asyncio.run(support_report_for(settings, start, end, where))
+        with progress(enabled=not as_json) as show:
+            metrics = asyncio.run(support_report_for(settings, start, end, where, show))
     except (SettingsError, ValueError, InvalidFilter) as exc:
         raise _fail(str(exc)) from None
     except ReportError as exc:  # Temporal unreachable or refusing
@@ -395,10 +467,13 @@ def report_health(
     category and tier, average score and trend, each CSM's book, the at-risk list (worst
     first); writes a PNG bar chart."""
     from cshub.health_report import HealthReportError, health_report_for, write_chart
+    from cshub.terminal import progress
     from domain.health_report import render_text
 
     try:
-        report = health_report_for(load_settings())
+        settings = load_settings()
+        with progress(enabled=not as_json) as show:
+            report = health_report_for(settings, show)
     except SettingsError as exc:
         raise _fail(str(exc)) from None
     except HealthReportError as exc:  # the CRM unreachable or refusing
@@ -559,14 +634,19 @@ def health_explain(customer_id: Annotated[str, typer.Argument(help="CRM company 
     from playbooks.loader import PlaybookError
 
     try:
-        crm = build_connectors(load_settings()).crm
+        settings = load_settings()
+        crm = build_connectors(settings).crm
         typer.echo(explain_customer(crm, customer_id), nl=False)
     except SettingsError as exc:
         raise _fail(str(exc)) from None
     except (CustomerNotFound, PlaybookError) as exc:
         raise _fail(str(exc)) from None
     except ConnectorError as exc:
-        typer.echo(f"the CRM did not answer: {exc}", err=True)
+        typer.echo(
+            f"the CRM at {settings.hubspot_url} (HUBSPOT_BASE_URL, or CSHUB_SANDBOX_PORT for "
+            f"a `cshub dev` stack) did not answer: {exc}",
+            err=True,
+        )
         raise typer.Exit(code=1) from None
 
 
@@ -588,7 +668,6 @@ def health_sweep(
     the schedule's sweeps have their own ids)."""
     from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
-    from cshub.temporal_client import connect
     from domain.health_sweep import (
         HEALTH_SWEEP_DRY_RUN_ID,
         HEALTH_SWEEP_WORKFLOW_ID,
@@ -598,7 +677,7 @@ def health_sweep(
 
     async def go() -> str:
         settings = load_settings()
-        client = await connect(settings)
+        client = await _connect(settings)
         handle = await client.start_workflow(
             "HealthSweepWorkflow",
             HealthSweepInput(
@@ -616,7 +695,7 @@ def health_sweep(
         )
         if not wait:
             return f"health sweep running: {handle.id} (run {handle.result_run_id})"
-        result: SweepProgress = await handle.result()
+        result: SweepProgress = await _with_sweep_progress(handle)
         c = result.counts
         cats = ", ".join(f"{k} {v}" for k, v in sorted(c.by_category.items())) or "-"
         fired = ", ".join(f"{k} {v}" for k, v in sorted(c.fired.items())) or "none"
@@ -631,6 +710,22 @@ def health_sweep(
         typer.echo(asyncio.run(go()))
     except SettingsError as exc:
         raise _fail(str(exc)) from None
+
+
+async def _with_sweep_progress(handle: WorkflowHandle[Any, SweepProgress]) -> SweepProgress:
+    """The sweep's result; meanwhile, on a terminal, its ``progress`` query every second
+    (pages and companies scored so far)."""
+    from cshub.terminal import progress
+    from domain.health_sweep import SweepProgress
+
+    result = asyncio.ensure_future(handle.result())
+    with progress() as show:
+        while not result.done():
+            with contextlib.suppress(Exception):  # no answer during a continue-as-new
+                now = await handle.query("progress", result_type=SweepProgress)
+                show(f"companies scored ({now.pages_done} pages)", now.counts.scored, None)
+            await asyncio.wait([result], timeout=1.0)
+    return await result
 
 
 @webhooks_app.command("list")
@@ -732,11 +827,10 @@ def setup() -> None:
     upgrade; running it again changes only what differs."""
     from cshub.schedules import apply_schedules
     from cshub.search_attributes import SearchAttributeError, ensure_search_attributes
-    from cshub.temporal_client import connect
 
     async def go() -> list[str]:
         settings = load_settings()
-        client = await connect(settings)
+        client = await _connect(settings)
         lines = [f"search attribute {x}" for x in await ensure_search_attributes(client)]
         return lines + [f"schedule {x}" for x in await apply_schedules(client, settings)]
 
@@ -764,8 +858,15 @@ def timeline(
 
     try:
         settings = load_settings()
+        db = settings.cshub_actions_db
+        if not settings.cshub_database_url and not db.is_file():
+            raise _fail(  # reading never creates an empty store
+                f"no action record at {db.resolve()} (CSHUB_ACTIONS_DB; default: the data "
+                f"folder CSHUB_DATA_DIR={settings.cshub_data_dir}, where `cshub dev` and the "
+                "worker keep it; or CSHUB_DATABASE_URL for PostgreSQL)"
+            )
         rows = read_timeline(
-            settings.cshub_database_url or settings.cshub_actions_db,
+            settings.cshub_database_url or db,
             customer_id,
             parse_since(since),
             limit,
@@ -790,11 +891,10 @@ def timeline(
 def schedules_apply() -> None:
     """Create or update the health sweep (daily) and health digest (weekly) schedules."""
     from cshub.schedules import apply_schedules
-    from cshub.temporal_client import connect
 
     async def go() -> list[str]:
         settings = load_settings()
-        return await apply_schedules(await connect(settings), settings)
+        return await apply_schedules(await _connect(settings), settings)
 
     try:
         for line in asyncio.run(go()):
@@ -810,8 +910,44 @@ app.add_typer(risk_app, name="risk")
 
 
 def main() -> None:
+    code = _run()
+    if _TEMPORAL_BRIDGE in sys.modules:
+        # The Temporal SDK's Rust threads can outlive the interpreter's finalization and
+        # abort the process after its work is done ("Fatal Python error:
+        # PyGILState_Release", temporalio/sdk-python#300): leave without finalizing.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+_TEMPORAL_BRIDGE = "temporalio.bridge.temporal_sdk_bridge"
+
+
+def _run() -> int:
+    """Run the command; its exit code (errors printed without a traceback)."""
+    from temporalio.service import RPCError
+
     try:
         app()
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        typer.echo(str(exc.code), err=True)
+        return 1
     except SettingsError as exc:
         typer.echo(str(exc), err=True)
-        sys.exit(2)
+        return 2
+    except CommandError as exc:
+        typer.echo(str(exc), err=True)
+        return 1
+    except RPCError as exc:  # Temporal answered, but no
+        settings = load_settings()
+        typer.echo(
+            f"Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS) answered "
+            f"{exc.status.name}: {exc}",
+            err=True,
+        )
+        return 1
+    return 0

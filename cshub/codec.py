@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import (
@@ -35,6 +36,7 @@ ENCODING_KEY = "encoding"
 ENCRYPTED_ENCODING = b"binary/encrypted"
 KEY_ID_KEY = "encryption-key-id"
 NONCE_BYTES = 12
+TAG_BYTES = 16  # AES-GCM's authentication tag, after the ciphertext
 # Binds each ciphertext to its format version and key id (GCM associated data).
 _AAD_PREFIX = b"cshub-payload-v1:"
 
@@ -98,15 +100,20 @@ class EncryptionCodec(PayloadCodec):
                 f"(configured: {known}); add it back to CSHUB_ENCRYPTION_KEYS to read it"
             )
         data = payload.data
+        if len(data) < NONCE_BYTES + TAG_BYTES:
+            raise PayloadDecryptionError(
+                f"payload encrypted with key id {kid!r} is {len(data)} bytes, shorter than a "
+                f"nonce and a tag ({NONCE_BYTES + TAG_BYTES}): it was truncated or altered"
+            )
         try:
             plain = cipher.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], _aad(kid))
-        except InvalidTag:
+            inner = Payload()
+            inner.ParseFromString(plain)
+        except (InvalidTag, DecodeError):
             raise PayloadDecryptionError(
                 f"payload encrypted with key id {kid!r} does not decrypt: the key configured "
                 "under that id is a different key, or the payload was altered"
             ) from None
-        inner = Payload()
-        inner.ParseFromString(plain)
         return inner
 
 

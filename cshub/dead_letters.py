@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client
 
-from cshub.settings import Settings
+from cshub.settings import Settings, SettingsError
 from domain.events import DeliveryResult
 from webhooks.ledger import Backlog, DeadLetter, DeliveryLedger, PendingDelivery
 
@@ -25,6 +25,16 @@ def parse_since(text: str) -> timedelta:
 
 
 def open_ledger(settings: Settings) -> DeliveryLedger:
+    """The API's delivery ledger (``DeliveryLedger.for_settings``). A SQLite file that is
+    missing is an error naming it: reading never creates an empty ledger to answer "no
+    kept deliveries" from."""
+    path = settings.cshub_api_db
+    if not settings.cshub_database_url and not path.is_file():
+        raise SettingsError(
+            f"no delivery ledger at {path.resolve()} (CSHUB_API_DB; default: the data folder "
+            f"CSHUB_DATA_DIR={settings.cshub_data_dir}, where `cshub api` and `cshub dev` "
+            "keep it; or CSHUB_DATABASE_URL for PostgreSQL)"
+        )
     return DeliveryLedger.for_settings(settings)
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.service import RPCError, RPCStatusCode
 
 from connectors.base import Crm
 from domain.health_sweep import HEALTH_SWEEP_WORKFLOW_ID, HealthSweepInput
@@ -78,10 +79,20 @@ def demo_inputs() -> dict[str, dict[str, str]]:
     }
 
 
-async def seed_demo_health(client: Client, task_queue: str, crm: Crm) -> str:
-    """Write the demo inputs and start (or join) one sweep; its workflow id."""
-    for company_id, props in demo_inputs().items():
-        await asyncio.to_thread(crm.update_company, company_id, props)
+async def seed_demo_health(client: Client, task_queue: str, crm: Crm) -> str | None:
+    """Write the demo inputs where a company has none yet and start the demo sweep if it
+    never ran; its workflow id, or None when there was nothing to do (a restart: the
+    sandbox kept the CRM, and a second sweep of the same data would only repeat itself)."""
+    inputs = demo_inputs()
+    found = await asyncio.to_thread(
+        crm.batch_read_companies, list(inputs), sorted({k for v in inputs.values() for k in v})
+    )
+    have = {c.id for c in found if any(c.properties.get(k) for k in inputs[c.id])}
+    for company_id, props in inputs.items():
+        if company_id not in have:
+            await asyncio.to_thread(crm.update_company, company_id, props)
+    if have == set(inputs) and await workflow_exists(client, HEALTH_SWEEP_WORKFLOW_ID):
+        return None
     handle = await client.start_workflow(
         "HealthSweepWorkflow",
         HealthSweepInput(),
@@ -92,3 +103,13 @@ async def seed_demo_health(client: Client, task_queue: str, crm: Crm) -> str:
         static_summary="health sweep (demo, at start-up)",
     )
     return handle.id
+
+
+async def workflow_exists(client: Client, workflow_id: str) -> bool:
+    try:
+        await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True

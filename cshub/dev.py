@@ -16,6 +16,8 @@ import enum
 import json
 import logging
 import os
+import secrets
+import shutil
 import signal
 import socket
 import sys
@@ -40,8 +42,16 @@ from activities.action_log import open_action_store
 from connectors.factory import build_connectors
 from cshub.binaries import temporal_cli
 from cshub.codec import data_converter
-from cshub.demo_health import seed_demo_health
+from cshub.demo_health import seed_demo_health, workflow_exists
 from cshub.dev_encryption import prepare_dev_encryption
+from cshub.dev_runtime import (
+    DevRuntime,
+    active_runtime,
+    mark_stopped,
+    runtime_path,
+    settings_strings,
+    write_runtime,
+)
 from cshub.metrics import HubRuntime, hub_runtime
 from cshub.schedules import apply_schedules
 from cshub.search_attributes import ensure_search_attributes
@@ -76,7 +86,7 @@ class DevSettings(BaseSettings):
 
 # 1008 is left for a person to onboard by webhook (cshub send-test-event hubspot deal-won).
 DEMO_CUSTOMERS = ["1001", "1002", "1003", "1004", "1005", "1006", "1007"]
-DEMO_TICKETS = ["5001", "5002", "5003"]
+DEMO_TICKETS = ["5001", "5003"]  # 5002 is left for the README's start example
 DEV_RETENTION = timedelta(days=35)
 DEMO_NPS_CUSTOMERS = ["1003", "1005", "1010"]  # two contacts each for 1003/1005; 1010 in Spanish
 
@@ -174,7 +184,10 @@ async def connect_when_ready(
 async def seed_demo(client: Client, task_queue: str, day_seconds: int) -> None:
     """Start the demo customers' journeys (joins them on a restart) and play a few
     product events, so there is something to see at once."""
+    fresh = set()  # journeys started now: a restart plays no event twice
     for customer_id in DEMO_CUSTOMERS:
+        if not await workflow_exists(client, f"onboarding-{customer_id}"):
+            fresh.add(customer_id)
         await start_onboarding(
             client,
             task_queue,
@@ -190,16 +203,21 @@ async def seed_demo(client: Client, task_queue: str, day_seconds: int) -> None:
         ],
     }
     for customer_id, evs in events.items():
+        if customer_id not in fresh:
+            continue
         handle = client.get_workflow_handle(f"onboarding-{customer_id}")
         for ev in evs:
             await handle.signal(OnboardingWorkflow.product_event, ev)
-    await client.get_workflow_handle("onboarding-1005").signal(
-        OnboardingWorkflow.milestone_reached,
-        MilestoneReached(milestone="production_deployment", note="demo: reached early"),
-    )
+    if "1005" in fresh:
+        await client.get_workflow_handle("onboarding-1005").signal(
+            OnboardingWorkflow.milestone_reached,
+            MilestoneReached(milestone="production_deployment", note="demo: reached early"),
+        )
     # The demo Zendesk tickets get their SLA clocks (real time: SLAs are not compressed).
     # 5003 (urgent, unanswered for hours) escalates at once; 5001 was answered in time.
     for ticket_id in DEMO_TICKETS:
+        if await workflow_exists(client, ticket_sla_workflow_id(ticket_id)):
+            continue
         await client.start_workflow(
             "TicketSlaWorkflow",
             TicketSlaInput(ticket_id=ticket_id),
@@ -212,6 +230,8 @@ async def seed_demo(client: Client, task_queue: str, day_seconds: int) -> None:
     # Quarterly NPS: this quarter's survey goes out at once (outside quiet hours); click a
     # score in the inbox to see the follow-up (detractor task and alert, advocacy e-mail).
     for customer_id in DEMO_NPS_CUSTOMERS:
+        if await workflow_exists(client, nps_workflow_id(customer_id)):
+            continue
         await client.start_workflow(
             "NpsSurveyWorkflow",
             NpsInput(customer_id=customer_id),
@@ -236,6 +256,52 @@ async def keep_closed_workflows(client: Client, retention: timedelta) -> None:
     )
 
 
+def cli_command() -> str:
+    """How to type ``cshub`` here: bare when it is on PATH (an activated venv), else the
+    path this process was started with (``.venv/bin/cshub`` from ``make dev``)."""
+    started = Path(sys.argv[0])
+    on_path = shutil.which("cshub")
+    if on_path and started.name == "cshub" and Path(on_path).resolve() == started.resolve():
+        return "cshub"
+    if started.name == "cshub":
+        return str(started)
+    return ".venv/bin/cshub"
+
+
+API_TOKEN_FILE_NAME = "api-token"
+SANDBOX_STATE_FILE_NAME = "sandbox-state.pickle"
+
+
+def dev_api_token(base: Settings, data_dir: Path) -> tuple[str, str]:
+    """The bearer token for ``GET /customers/{id}/timeline`` and where it comes from:
+    ``CSHUB_API_TOKENS`` when set, else one made once in ``<data dir>/api-token``
+    (0600) and kept across restarts, so scripts written against it keep working."""
+    if base.api_tokens:
+        return base.api_tokens[0], "CSHUB_API_TOKENS"
+    path = data_dir / API_TOKEN_FILE_NAME
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(secrets.token_urlsafe(24) + "\n")
+    token = path.read_text(encoding="utf-8").strip()
+    if len(token) < 16:
+        raise SystemExit(f"cshub dev: {path} holds no usable token; delete it to get a new one")
+    return token, str(path.resolve())
+
+
+def refuse_second_dev(data_dir: Path) -> None:
+    """Two ``cshub dev`` on one data folder would share one SQLite file and one sandbox
+    state: say which process runs there instead."""
+    running = active_runtime(data_dir)
+    if running is not None and running.pid != os.getpid():
+        raise SystemExit(
+            f"cshub dev: already running on data folder {data_dir.resolve()} (pid "
+            f"{running.pid}, since {running.started_at:%Y-%m-%d %H:%M:%S} UTC; see "
+            f"{runtime_path(data_dir)}). Stop it, or choose another CSHUB_DATA_DIR."
+        )
+
+
 def webhook_help(settings: Settings, api_url: str) -> str:
     secrets = "\n".join(
         f"  {name.upper():<24}{getattr(settings, name).get_secret_value()}"
@@ -245,9 +311,33 @@ def webhook_help(settings: Settings, api_url: str) -> str:
         "Sandbox webhook secrets (local only; production reads them from the environment):\n"
         f"{secrets}\n"
         "Send a signed test event:\n"
-        f"  .venv/bin/cshub send-test-event hubspot deal-won --customer 1008 --url {api_url}\n"
-        f"  .venv/bin/cshub send-test-event product workflow-created --customer 1008 "
+        f"  {cli_command()} send-test-event hubspot deal-won --customer 1008 --url {api_url}\n"
+        f"  {cli_command()} send-test-event product workflow-created --customer 1008 "
         f"--url {api_url}"
+    )
+
+
+def dev_runtime(
+    settings: Settings, overrides: dict[str, object], dev: DevSettings, inbox: str, api: str
+) -> DevRuntime:
+    """What other shells need from this run: its addresses, paths and sandbox secrets."""
+    from datetime import UTC, datetime
+
+    values = dict(overrides)
+    for name in WEBHOOK_SECRET_FIELDS:
+        values[name] = getattr(settings, name)
+    return DevRuntime(
+        pid=os.getpid(),
+        started_at=datetime.now(UTC),
+        urls={
+            "ui": f"http://127.0.0.1:{dev.cshub_ui_port}",
+            "inbox": f"{inbox}/",
+            "outbox": f"{inbox}/api/outbox",
+            "api": api,
+            "temporal": settings.temporal_address,
+            "smtp": f"{settings.smtp_host}:{settings.smtp_port}",
+        },
+        settings=settings_strings(values),
     )
 
 
@@ -330,6 +420,7 @@ def demo_line(dev: DevSettings) -> str:
 
 
 async def run_dev(dev: DevSettings) -> None:
+    refuse_second_dev(dev.cshub_data_dir)
     check_ports(dev)
     from cshub.logs import configure_logging
 
@@ -360,24 +451,31 @@ async def run_dev(dev: DevSettings) -> None:
             telemetry.runtime,
         )
         sandbox = await start_sandbox(
-            http_port=dev.cshub_sandbox_port, smtp_port=dev.cshub_smtp_port
+            http_port=dev.cshub_sandbox_port,
+            smtp_port=dev.cshub_smtp_port,
+            state_file=dev.cshub_data_dir / SANDBOX_STATE_FILE_NAME,
         )
-        settings = Settings(
-            temporal_address=address,
-            hubspot_base_url=sandbox.http_url,
-            zendesk_base_netloc=sandbox.http_url.removeprefix("http://"),
-            zendesk_scheme="http",
-            slack_base_url=f"{sandbox.http_url}/api/",
-            stripe_base_url=sandbox.http_url,
-            smtp_host=sandbox.smtp_host,
-            smtp_port=sandbox.smtp_port,
-            cshub_api_port=dev.cshub_api_port,
-            cshub_api_db=dev.cshub_data_dir / "webhooks.db",
-            cshub_actions_db=dev.cshub_data_dir / "actions.db",
+        base = Settings()
+        api_token, api_token_source = dev_api_token(base, dev.cshub_data_dir)
+        overrides: dict[str, object] = {
+            "temporal_address": address,
+            "hubspot_base_url": sandbox.http_url,
+            "zendesk_base_netloc": sandbox.http_url.removeprefix("http://"),
+            "zendesk_scheme": "http",
+            "slack_base_url": f"{sandbox.http_url}/api/",
+            "stripe_base_url": sandbox.http_url,
+            "smtp_host": sandbox.smtp_host,
+            "smtp_port": sandbox.smtp_port,
+            "cshub_api_port": dev.cshub_api_port,
+            "cshub_data_dir": dev.cshub_data_dir,
+            "cshub_api_db": dev.cshub_data_dir / "webhooks.db",
+            "cshub_actions_db": dev.cshub_data_dir / "actions.db",
             # Survey links in e-mails point at this API, wherever its port is.
-            cshub_public_api_url=f"http://127.0.0.1:{dev.cshub_api_port}",
+            "cshub_public_api_url": f"http://127.0.0.1:{dev.cshub_api_port}",
+            "cshub_api_tokens": base.cshub_api_tokens or api_token,
             **encryption.settings_overrides,
-        )
+        }
+        settings = Settings(**overrides)  # type: ignore[arg-type]
         await keep_closed_workflows(client, DEV_RETENTION)
         await ensure_search_attributes(client)
         with ThreadPoolExecutor(
@@ -404,7 +502,11 @@ async def run_dev(dev: DevSettings) -> None:
                         sweep_id = await seed_demo_health(
                             client, settings.temporal_task_queue, build_connectors(settings).crm
                         )
-                        schedules.append(f"started {sweep_id} (demo: scores the demo companies)")
+                        schedules.append(
+                            f"started {sweep_id} (demo: scores the demo companies)"
+                            if sweep_id
+                            else "demo health sweep ran before (not repeated)"
+                        )
                     print(
                         "\ncshub is running\n"
                         f"  Temporal Web UI   http://127.0.0.1:{dev.cshub_ui_port}\n"
@@ -412,27 +514,60 @@ async def run_dev(dev: DevSettings) -> None:
                         f"  Outbox JSON       {sandbox.http_url}/api/outbox\n"
                         f"  Temporal gRPC     {address}   (namespace default, "
                         f"task queue {settings.temporal_task_queue})\n"
-                        f"  SMTP sink         {sandbox.smtp_host}:{sandbox.smtp_port}\n"
-                        f"  Webhook API       {api_url}   (OpenAPI {api_url}/docs; "
+                        + (
+                            ""
+                            if dev.cshub_temporal_port == 7233
+                            else f"                    temporal CLI: --address {address} "
+                            f"(or export TEMPORAL_ADDRESS={address})\n"
+                        )
+                        + f"  SMTP sink         {sandbox.smtp_host}:{sandbox.smtp_port}\n"
+                        f"  Webhook API       {api_url}   (API docs {api_url}/docs; "
                         f"own process, pid {api_proc.pid})\n"
                         f"  Metrics           {telemetry.metrics_url or 'off'}   "
                         f"(worker; the API's at {api_url}/metrics)\n"
-                        f"  Data folder       {dev.cshub_data_dir.resolve()}\n"
+                        f"  Data folder       {dev.cshub_data_dir.resolve()}   (sandbox "
+                        + (
+                            "state restored from the last run; Reset sandbox in the inbox "
+                            "starts over"
+                            if sandbox.restored
+                            else "seeded from the demo data"
+                        )
+                        + ")\n"
                         f"{demo_line(dev)}",
                         flush=True,
                     )
                     print(webhook_help(settings, api_url), flush=True)
+                    print(
+                        f"Timeline API token {api_token}   ({api_token_source})\n"
+                        f'  curl -H "Authorization: Bearer {api_token}" '
+                        f"{api_url}/customers/1003/timeline",
+                        flush=True,
+                    )
                     print(encryption.banner(), flush=True)
                     print(
                         "Schedules: "
                         + "; ".join(schedules)
-                        + "\n  then: cshub health explain 1005 · cshub report health",
+                        + f"\n  then: {cli_command()} health explain 1005 · "
+                        f"{cli_command()} report health",
+                        flush=True,
+                    )
+                    runtime = write_runtime(
+                        dev.cshub_data_dir,
+                        dev_runtime(settings, overrides, dev, sandbox.http_url, api_url),
+                    )
+                    print(
+                        f"Other shells: cshub commands find this stack through {runtime} "
+                        f"(from another folder: export CSHUB_DATA_DIR="
+                        f"{dev.cshub_data_dir.resolve()})",
                         flush=True,
                     )
                     await stop.wait()
                     print("\ncshub dev: stopping...", flush=True)
+                    mark_stopped(dev.cshub_data_dir, os.getpid())
                     await stop_process(api_proc)
     finally:
+        with contextlib.suppress(OSError):
+            mark_stopped(dev.cshub_data_dir, os.getpid())
         if api_proc is not None:
             await stop_process(api_proc)
         if sandbox is not None:

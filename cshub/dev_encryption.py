@@ -61,7 +61,10 @@ def prepare_dev_encryption(
         key_file = ensure_dev_key_file(data_dir)
         out.settings_overrides["cshub_encryption_keys_file"] = key_file
         source = f"dev key in {key_file}"
-        cli_hint = f"export CSHUB_ENCRYPTION_KEYS_FILE={key_file}"
+        cli_hint = (
+            f"find it through {data_dir / 'dev-runtime.json'} while this runs "
+            f"(else: export CSHUB_ENCRYPTION_KEYS_FILE={key_file})"
+        )
     else:
         source = f"your keys (active {keyring.active_key_id})"
         cli_hint = "keep the same CSHUB_ENCRYPTION_KEYS for other cshub commands"

@@ -23,6 +23,7 @@ from activities.health_digest import (
 from connectors.base import Crm
 from connectors.errors import ConnectorError
 from cshub.settings import Settings
+from cshub.terminal import ProgressFn
 from domain.health_model import HealthCategory
 from domain.health_report import (
     CATEGORY_ORDER,
@@ -65,25 +66,39 @@ def crm_from_settings(settings: Settings) -> Crm:
 
 
 async def health_report(
-    crm: Crm, *, max_calls_per_10s: int = PORTFOLIO_CALLS_PER_WINDOW
+    crm: Crm,
+    *,
+    max_calls_per_10s: int = PORTFOLIO_CALLS_PER_WINDOW,
+    progress: ProgressFn | None = None,
 ) -> PortfolioHealth:
     """Read every company and its owner's name; sum the portfolio up. At most
     ``max_calls_per_10s`` CRM calls in any 10 s (pages and owners together): the
-    report shares HubSpot's rate limit with the running workflows."""
+    report shares HubSpot's rate limit with the running workflows. ``progress`` is told
+    the pages and owners read (the paced calls take minutes on a large portfolio)."""
     pacer = CallPacer(max_calls_per_10s)
-    accounts = await read_portfolio(crm, attempts=CLI_PAGE_ATTEMPTS, pacer=pacer)
+    show = progress or (lambda _what, _done, _total: None)
+    accounts = await read_portfolio(
+        crm,
+        attempts=CLI_PAGE_ATTEMPTS,
+        pacer=pacer,
+        heartbeat=lambda pages: show("CRM company pages read", pages, None),
+    )
+    owner_ids = {a.owner_id for a in accounts if a.owner_id}
     owners, warnings = await read_owners(
-        crm, {a.owner_id for a in accounts if a.owner_id}, pacer=pacer
+        crm,
+        owner_ids,
+        pacer=pacer,
+        on_read=lambda done: show("CSM names read", done, len(owner_ids)),
     )
     return build_portfolio_health(
         accounts, {i: o.full_name for i, o in owners.items()}, warnings=warnings
     )
 
 
-def health_report_for(settings: Settings) -> PortfolioHealth:
+def health_report_for(settings: Settings, progress: ProgressFn | None = None) -> PortfolioHealth:
     crm = crm_from_settings(settings)
     try:
-        return asyncio.run(health_report(crm))
+        return asyncio.run(health_report(crm, progress=progress))
     except ConnectorError as exc:
         raise HealthReportError(
             f"cannot read the portfolio from the CRM at {settings.hubspot_url} "

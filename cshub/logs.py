@@ -104,6 +104,23 @@ def context_fields(record: logging.LogRecord) -> dict[str, Any]:
     return out
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def _escape_control(match: re.Match[str]) -> str:
+    char = match.group()
+    return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char, f"\\u{ord(char):04x}")
+
+
+class TextFormatter(logging.Formatter):
+    """One line per record: CR, LF and other control characters in the message (a value
+    a sender chose, such as an event id or a company name) are written escaped, so they
+    cannot start a forged line. Tracebacks keep their lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return _CONTROL.sub(_escape_control, super().formatMessage(record))
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line."""
 
@@ -127,7 +144,7 @@ def configure_logging(fmt: LogFormat | str = LogFormat.TEXT, level: int | str = 
     """Set the root handler (stderr) for the process; replaces any earlier one."""
     handler = logging.StreamHandler(sys.stderr)
     json_lines = LogFormat(fmt) is LogFormat.JSON
-    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter(TEXT_FORMAT))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -27,8 +27,10 @@ from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from cshub.settings import Settings
+from cshub.terminal import ProgressFn
 from domain.support_metrics import SupportMetrics, SupportTargets, compute_support_metrics
 from domain.support_records import CsatStatus, NpsStatus, TicketSlaStatus
+from domain.text_table import table_lines
 
 CONCURRENCY = 20
 QUERY_TIMEOUT = timedelta(seconds=10)
@@ -85,7 +87,12 @@ def parse_when(text: str, now: datetime) -> datetime:
     midnight UTC) or an ISO date-time (UTC when it names no zone)."""
     m = _RELATIVE.match(text)
     if m:
-        return now - float(m.group(1)) * _UNITS[m.group(2).lower()]
+        try:
+            return now - float(m.group(1)) * _UNITS[m.group(2).lower()]
+        except (OverflowError, ValueError):
+            raise ValueError(
+                f"{text.strip()[:40]!r} reaches before year 1: use a shorter period"
+            ) from None
     value = text.strip()
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
@@ -96,7 +103,10 @@ def parse_when(text: str, now: datetime) -> datetime:
             f"cannot read {text!r} as a time: use 30d, 12h, 2w or an ISO date such as "
             "2026-03-01 or 2026-03-01T09:00:00+01:00"
         ) from None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    try:
+        return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value[:40]!r} is out of range in UTC") from None
 
 
 def parse_period(since: str, until: str | None, now: datetime) -> tuple[datetime, datetime]:
@@ -137,6 +147,7 @@ async def collect_support_records(
     extra_filter: str | None = None,
     concurrency: int = CONCURRENCY,
     query_timeout: timedelta = QUERY_TIMEOUT,
+    progress: ProgressFn | None = None,
 ) -> SupportRecords:
     """List and read every support record that may count for ``since <= t < until``.
 
@@ -150,7 +161,7 @@ async def collect_support_records(
     read: dict[str, list[Any]] = {}
     for source in (TICKETS, CSAT, NPS):
         latest = await reader.list_latest(visibility_query(source, since, until, extra_filter))
-        read[source.workflow_type] = await asyncio.gather(*(reader.read(source, e) for e in latest))
+        read[source.workflow_type] = await _read_all(reader, source, latest, progress)
     records.tickets = [r for r in read[TICKETS.workflow_type] if isinstance(r, TicketSlaStatus)]
     records.csat = [r for r in read[CSAT.workflow_type] if isinstance(r, CsatStatus)]
     records.nps = [r for r in read[NPS.workflow_type] if isinstance(r, NpsStatus)]
@@ -162,6 +173,29 @@ async def collect_support_records(
     return records
 
 
+async def _read_all(
+    reader: _Reader,
+    source: RecordSource,
+    latest: list[WorkflowExecution],
+    progress: ProgressFn | None,
+) -> list[Any]:
+    """Read ``latest`` (``reader`` bounds the concurrency), telling ``progress``."""
+    what = f"{source.workflow_type} runs read"
+    done = 0
+
+    async def one(execution: WorkflowExecution) -> Any:
+        nonlocal done
+        result = await reader.read(source, execution)
+        done += 1
+        if progress:
+            progress(what, done, len(latest))
+        return result
+
+    if progress:
+        progress(what, 0, len(latest))
+    return list(await asyncio.gather(*(one(e) for e in latest)))
+
+
 async def support_report(
     client: Client,
     since: datetime,
@@ -171,6 +205,7 @@ async def support_report(
     targets: SupportTargets | None = None,
     concurrency: int = CONCURRENCY,
     query_timeout: timedelta = QUERY_TIMEOUT,
+    progress: ProgressFn | None = None,
 ) -> SupportMetrics:
     records = await collect_support_records(
         client,
@@ -179,6 +214,7 @@ async def support_report(
         extra_filter=extra_filter,
         concurrency=concurrency,
         query_timeout=query_timeout,
+        progress=progress,
     )
     metrics = compute_support_metrics(
         records.tickets,
@@ -192,7 +228,11 @@ async def support_report(
 
 
 async def support_report_for(
-    settings: Settings, since: datetime, until: datetime, extra_filter: str | None = None
+    settings: Settings,
+    since: datetime,
+    until: datetime,
+    extra_filter: str | None = None,
+    progress: ProgressFn | None = None,
 ) -> SupportMetrics:
     """Connect the way the settings say, then ``support_report``."""
     from cshub.temporal_client import connect
@@ -202,7 +242,9 @@ async def support_report_for(
     except RuntimeError as exc:
         raise TemporalUnreachable(_unreachable(settings, exc)) from None
     try:
-        return await support_report(client, since, until, extra_filter=extra_filter)
+        return await support_report(
+            client, since, until, extra_filter=extra_filter, progress=progress
+        )
     except RPCError as exc:
         if exc.status is RPCStatusCode.INVALID_ARGUMENT:
             raise InvalidFilter(f"Temporal refused the visibility query: {exc}") from None
@@ -356,9 +398,7 @@ def render_table(metrics: SupportMetrics) -> str:
         (f.label, format_value(f.value, f.unit), f.target or _MEETS[None], _MEETS[f.meets_target])
         for f in m.figures
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    for r in rows:
-        lines.append(f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}")
+    lines += table_lines(rows, (False, True, False, False))
     lines += [
         "",
         f"first responses {m.first_response.count} \u00b7 solved {m.resolution.count} "

@@ -12,11 +12,17 @@ import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
+from cshub.dev_runtime import RuntimeFileError, active_runtime
 from cshub.encryption_keys import KeyFormatError, KeyRing, parse_keys
 
 
@@ -37,16 +43,85 @@ SANDBOX_WEBHOOK_SECRETS = {
     "slack_signing_secret": "sandbox-slack-signing-secret",
 }
 WEBHOOK_SECRET_FIELDS = tuple(SANDBOX_WEBHOOK_SECRETS)
+HMAC_KEY_FIELDS = WEBHOOK_SECRET_FIELDS
+"""Keys the hub signs or verifies with: in production each needs 32 bytes or more."""
+MIN_HMAC_KEY_BYTES = 32
+MIN_TOKEN_CHARS = 16
+COMMA_SEPARATED_FIELDS = ("cshub_api_tokens", "cshub_codec_tokens")
+"""Comma-separated bearer tokens: each needs MIN_TOKEN_CHARS characters."""
+CREDENTIAL_FIELDS = (
+    "hubspot_access_token",
+    "zendesk_token",
+    "slack_bot_token",
+    "smtp_password",
+    "temporal_api_key",
+)
+"""The outside services' credentials: their format is the vendor's, but never blank."""
+SANDBOX_DEFAULT_VALUES = frozenset({"sandbox", "xoxb-sandbox", *SANDBOX_WEBHOOK_SECRETS.values()})
+"""Values anyone can read in this repository: refused in production."""
+
+
+class DevRuntimeSource(PydanticBaseSettingsSource):
+    """The values a running ``cshub dev`` wrote into its data folder
+    (``cshub.dev_runtime``): after the environment and ``.env``, sandbox only."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # __call__ reads the whole file at once
+
+    def __call__(self) -> dict[str, Any]:
+        state = self.current_state
+        if str(state.get("cshub_env") or Environment.SANDBOX) != Environment.SANDBOX.value:
+            return {}
+        data_dir = state.get("cshub_data_dir") or DEFAULT_DATA_DIR
+        try:
+            runtime = active_runtime(data_dir)
+        except RuntimeFileError as exc:
+            raise SettingsError(f"{exc} (CSHUB_DATA_DIR names the folder)") from None
+        if runtime is None:
+            return {}
+        fields = self.settings_cls.model_fields
+        return {k: v for k, v in runtime.settings.items() if k in fields}
+
+
+DEFAULT_DATA_DIR = Path(".cshub")
 
 
 class Settings(BaseSettings):
-    """Every setting the hub reads. Field name = environment variable (upper case)."""
+    """Every setting the hub reads. Field name = environment variable (upper case).
+
+    Read in this order, the first that has a value wins: arguments, the environment,
+    ``.env``, the runtime file of a ``cshub dev`` running on ``CSHUB_DATA_DIR``, the
+    defaults (in the sandbox, derived from ``cshub dev``'s port variables)."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            DevRuntimeSource(settings_cls),
+            file_secret_settings,
+        )
+
     cshub_env: Environment = Environment.SANDBOX
+
+    # `cshub dev`'s data folder and ports: every command derives the sandbox addresses
+    # from them (and finds a running `cshub dev` through the data folder).
+    cshub_data_dir: Path = DEFAULT_DATA_DIR
+    cshub_temporal_port: int | None = Field(default=None, ge=1, le=65535)
+    cshub_sandbox_port: int = Field(default=8025, ge=1, le=65535)
+    cshub_smtp_port: int | None = Field(default=None, ge=1, le=65535)
 
     # Temporal
     temporal_address: str = "127.0.0.1:7233"
@@ -103,8 +178,14 @@ class Settings(BaseSettings):
     # Webhook ingress (cshub api)
     cshub_api_host: str = "127.0.0.1"
     cshub_api_port: int = Field(default=8000, ge=1, le=65535)
-    cshub_api_db: Path = Path(".cshub/webhooks.db")
+    cshub_api_db: Path = Path(".cshub/webhooks.db")  # default: CSHUB_DATA_DIR/webhooks.db
     cshub_dedup_days: int = Field(default=30, ge=1)
+    # Slow clients (webhooks/server.py, webhooks/limits.py): the headers within this many
+    # seconds, then the whole body within that many, at most so many connections and
+    # requests at once.
+    cshub_api_header_timeout_s: float = Field(default=10, gt=0, le=600)
+    cshub_api_body_timeout_s: float = Field(default=15, gt=0, le=600)
+    cshub_api_limit_concurrency: int = Field(default=500, ge=1)
     hubspot_client_secret: SecretStr | None = None
     hubspot_webhook_url: str | None = None
     hubspot_closed_won_stages: str | None = None
@@ -136,12 +217,31 @@ class Settings(BaseSettings):
     cshub_suppression_file: Path | None = None
     cshub_public_api_url: str = "http://127.0.0.1:8000"
     survey_link_secret: SecretStr | None = None
+    # Rotation: the secrets links were signed with before, comma-separated, still
+    # accepted by the API (the current SURVEY_LINK_SECRET signs and is tried first).
+    survey_link_previous_secrets: SecretStr | None = None
 
     # What customers see in e-mails
     cshub_sender_name: str = "cshub"
     cshub_app_url: str = "https://app.example.com"
     cshub_unsubscribe_url: str = "https://app.example.com/email-preferences"
     cshub_survey_url: str = "https://app.example.com/survey"
+    # How Slack alerts write money, counts and dates (the text stays English): en-US,
+    # en-GB, es-ES … E-mails follow each contact's own language tag from the CRM.
+    cshub_team_locale: str = "en-US"
+
+    @field_validator("cshub_team_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        from babel import Locale, UnknownLocaleError
+
+        try:
+            Locale.parse(value.strip().replace("-", "_"))
+        except (UnknownLocaleError, ValueError) as exc:
+            raise ValueError(
+                f"unknown locale {value!r} (use a tag like en-US, en-GB, es-ES)"
+            ) from exc
+        return value.strip()
 
     # Worker tuning
     worker_max_concurrent_activities: int = Field(default=50, ge=1)
@@ -153,7 +253,10 @@ class Settings(BaseSettings):
 
     # Metrics and logs (cshub/metrics.py, cshub/logs.py)
     cshub_worker_metrics_address: str = "127.0.0.1:9464"  # Prometheus; empty: off
-    cshub_api_metrics: bool = True  # GET /metrics on the API
+    # GET /metrics, and /docs + /openapi.json, on the API: on in the sandbox, off in
+    # production unless set (the published port should answer the signed endpoints only).
+    cshub_api_metrics: bool | None = None
+    cshub_api_docs: bool | None = None
     cshub_log_format: str = Field(default="text", pattern="^(text|json)$")
     cshub_log_level: str = Field(default="INFO", pattern="^(?i:debug|info|warning|error|critical)$")
 
@@ -167,25 +270,48 @@ class Settings(BaseSettings):
     cshub_codec_session_hours: float = Field(default=12, gt=0, le=24 * 30)
 
     # Action record (activities/action_log.py): per-customer timeline and idempotency
-    cshub_actions_db: Path = Path(".cshub/actions.db")
+    cshub_actions_db: Path = Path(".cshub/actions.db")  # default: CSHUB_DATA_DIR/actions.db
     cshub_actions_retention_days: int = Field(default=400, ge=1)
     cshub_api_tokens: SecretStr | None = None  # bearer tokens for GET /customers/*/timeline
+
+    @model_validator(mode="after")
+    def _derive_from_dev_settings(self) -> Settings:
+        """Defaults that follow ``cshub dev``'s variables, so a command run beside it
+        with the same environment finds its stack."""
+        given = self.model_fields_set
+        if "cshub_api_db" not in given:
+            self.cshub_api_db = self.cshub_data_dir / "webhooks.db"
+        if "cshub_actions_db" not in given:
+            self.cshub_actions_db = self.cshub_data_dir / "actions.db"
+        if self.cshub_env is Environment.SANDBOX:
+            if "temporal_address" not in given and self.cshub_temporal_port is not None:
+                self.temporal_address = f"127.0.0.1:{self.cshub_temporal_port}"
+            if "smtp_port" not in given and self.cshub_smtp_port is not None:
+                self.smtp_port = self.cshub_smtp_port
+            if "cshub_public_api_url" not in given:
+                self.cshub_public_api_url = f"http://127.0.0.1:{self.cshub_api_port}"
+        return self
+
+    @property
+    def sandbox_http(self) -> str:
+        """Where ``cshub dev`` serves the emulators (``CSHUB_SANDBOX_PORT``)."""
+        return f"http://127.0.0.1:{self.cshub_sandbox_port}"
 
     @model_validator(mode="after")
     def _fill_sandbox_defaults_or_require_real_ones(self) -> Settings:
         if self.cshub_env is Environment.SANDBOX:
             self.hubspot_access_token = self.hubspot_access_token or SecretStr("sandbox")
-            self.hubspot_base_url = self.hubspot_base_url or SANDBOX_HTTP
+            self.hubspot_base_url = self.hubspot_base_url or self.sandbox_http
             self.zendesk_subdomain = self.zendesk_subdomain or "sandbox"
             self.zendesk_email = self.zendesk_email or "agent@sandbox.example"
             self.zendesk_token = self.zendesk_token or SecretStr("sandbox")
             if not self.zendesk_base_netloc:
-                self.zendesk_base_netloc = "127.0.0.1:8025"
+                self.zendesk_base_netloc = self.sandbox_http.removeprefix("http://")
                 self.zendesk_scheme = "http"
             self.stripe_api_key = self.stripe_api_key or SecretStr("sk_test_sandbox")
-            self.stripe_base_url = self.stripe_base_url or SANDBOX_HTTP
+            self.stripe_base_url = self.stripe_base_url or self.sandbox_http
             self.slack_bot_token = self.slack_bot_token or SecretStr("xoxb-sandbox")
-            self.slack_base_url = self.slack_base_url or f"{SANDBOX_HTTP}/api/"
+            self.slack_base_url = self.slack_base_url or f"{self.sandbox_http}/api/"
             self.smtp_host = self.smtp_host or "127.0.0.1"
             self.smtp_sender = self.smtp_sender or "success@cshub.example"
             for name, value in SANDBOX_WEBHOOK_SECRETS.items():
@@ -208,6 +334,12 @@ class Settings(BaseSettings):
         if missing:
             names = ", ".join(n.upper() for n in missing)
             raise ValueError(f"CSHUB_ENV=production needs these variables set: {names}")
+        weak = self.weak_secrets()
+        if weak:
+            raise ValueError(
+                "CSHUB_ENV=production refuses weak secrets:"
+                + "".join(f"\n    {name}: {why}" for name, why in weak)
+            )
         if bool(self.temporal_tls_cert) != bool(self.temporal_tls_key):
             raise ValueError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together")
         return self
@@ -266,6 +398,35 @@ class Settings(BaseSettings):
             )
         return KeyRing(keys=keys, active_key_id=active)
 
+    def weak_secrets(self) -> list[tuple[str, str]]:
+        """(VARIABLE, why) for each secret that is set but blank, a sandbox default, too
+        short, or padded with whitespace. The value itself is never part of the answer."""
+        found: list[tuple[str, str]] = []
+        for name in (*HMAC_KEY_FIELDS, *CREDENTIAL_FIELDS, *COMMA_SEPARATED_FIELDS):
+            secret: SecretStr | None = getattr(self, name)
+            if secret is None:
+                continue
+            raw = secret.get_secret_value()
+            values = raw.split(",") if name in COMMA_SEPARATED_FIELDS else [raw]
+            why = None
+            if not raw.strip() or any(not v.strip() for v in values):
+                why = "is empty or whitespace"
+            elif any(v != v.strip() for v in values):
+                why = "has leading or trailing whitespace"
+            elif any(v in SANDBOX_DEFAULT_VALUES for v in values):
+                why = "is the sandbox's published default"
+            elif name in HMAC_KEY_FIELDS and len(raw.encode()) < MIN_HMAC_KEY_BYTES:
+                why = (
+                    f"is {len(raw.encode())} bytes; an HMAC key needs at least "
+                    f"{MIN_HMAC_KEY_BYTES} (python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(32))')"
+                )
+            elif name in COMMA_SEPARATED_FIELDS and any(len(v) < MIN_TOKEN_CHARS for v in values):
+                why = f"every token needs at least {MIN_TOKEN_CHARS} characters"
+            if why:
+                found.append((name.upper(), why))
+        return found
+
     @property
     def codec_tokens(self) -> list[str]:
         raw = self.cshub_codec_tokens.get_secret_value() if self.cshub_codec_tokens else ""
@@ -283,10 +444,42 @@ class Settings(BaseSettings):
         ]
 
     def require_webhook_secrets(self) -> None:
-        """The API refuses to start without every sender's secret (production)."""
-        missing = [n.upper() for n in WEBHOOK_SECRET_FIELDS if getattr(self, n) is None]
+        """The API refuses to start without every sender's secret (any environment: a
+        blank one would make every request to its endpoint fail)."""
+        missing = [
+            n.upper()
+            for n in WEBHOOK_SECRET_FIELDS
+            if getattr(self, n) is None or not getattr(self, n).get_secret_value().strip()
+        ]
         if missing:
-            raise SettingsError(f"cshub api needs these webhook secrets set: {', '.join(missing)}")
+            raise SettingsError(
+                f"cshub api needs these webhook secrets set (not blank): {', '.join(missing)}"
+            )
+
+    @property
+    def api_metrics_on(self) -> bool:
+        if self.cshub_api_metrics is None:
+            return self.cshub_env is Environment.SANDBOX
+        return self.cshub_api_metrics
+
+    @property
+    def api_docs_on(self) -> bool:
+        if self.cshub_api_docs is None:
+            return self.cshub_env is Environment.SANDBOX
+        return self.cshub_api_docs
+
+    @property
+    def survey_link_secrets(self) -> list[str]:
+        """The secrets survey links are verified with: SURVEY_LINK_SECRET (which signs)
+        first, then SURVEY_LINK_PREVIOUS_SECRETS; empty when no secret is set."""
+        if self.survey_link_secret is None or not self.survey_link_secret.get_secret_value():
+            return []
+        previous = self.survey_link_previous_secrets
+        older = previous.get_secret_value().split(",") if previous else []
+        return [
+            self.survey_link_secret.get_secret_value(),
+            *(s.strip() for s in older if s.strip()),
+        ]
 
     @property
     def closed_won_stages(self) -> frozenset[str] | None:

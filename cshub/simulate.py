@@ -3,10 +3,12 @@ connectors instead of HubSpot/Slack/SMTP, so ops can see what a playbook will do
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +30,7 @@ from connectors.recording import (
 from cshub.binaries import temporal_test_server
 from cshub.search_attributes import ensure_search_attributes
 from cshub.settings import Settings
+from cshub.terminal import ProgressFn
 from domain.onboarding import ActionRecord, OnboardingInput, ProductEvent
 from domain.tiers import ProductEventType, Tier
 from playbooks.loader import load_onboarding_plan
@@ -60,6 +63,22 @@ def recording_connectors() -> Connectors:
     )
 
 
+SIMULATION_PROGRESS: ContextVar[ProgressFn | None] = ContextVar("SIMULATION_PROGRESS", default=None)
+"""Set by the CLI on a terminal: told the simulated days as they pass (a long period,
+years of renewals, takes a while even with time skipping)."""
+
+
+async def _watch_simulated_days(env: WorkflowEnvironment, days: int) -> None:
+    show = SIMULATION_PROGRESS.get()
+    if show is None:
+        return
+    start = await env.get_current_time()
+    while True:
+        elapsed = (await env.get_current_time() - start).days
+        show("simulated days", min(elapsed, days), days)
+        await asyncio.sleep(0.25)
+
+
 async def simulate_timeline(
     run: Any,
     inp: BaseModel,
@@ -84,6 +103,7 @@ async def simulate_timeline(
         runtime=_quiet_runtime(),
     )
     await ensure_search_attributes(env.client)
+    watcher = asyncio.ensure_future(_watch_simulated_days(env, days))
     # A store of its own: the contact-pressure policy counts what the simulation sent.
     scratch = tempfile.TemporaryDirectory(prefix="cshub-simulate-")
     store = SqliteActionStore(f"{scratch.name}/actions.db")
@@ -124,6 +144,7 @@ async def simulate_timeline(
                 if desc.status is WorkflowExecutionStatus.RUNNING:
                     await handle.terminate("simulation window ended")
     finally:
+        watcher.cancel()
         await env.shutdown()
         store.close()
         scratch.cleanup()
@@ -298,3 +319,25 @@ async def simulate_renewal(
         id_prefix="renewal",
         signals=signals,
     )
+
+
+# ---------------------------------------------------------------- the whole first year
+JOURNEY_TERM_DAYS = 365
+"""The first term: the renewal date is this many days after the journey's day 0."""
+
+
+async def simulate_journey(tier: Tier, days: int = JOURNEY_TERM_DAYS) -> list[SimulatedAction]:
+    """A customer's first ``days`` days: the tier's onboarding plan from day 0, and the
+    renewal countdown to the end of the first term (day 365), each run by its real
+    workflow on simulated time, merged by day (onboarding first on a shared day). Plays
+    after onboarding that have no workflow yet are not shown (issue 24, part 3)."""
+    plan_days = load_onboarding_plan(tier.value).duration_days
+    onboarding = await simulate_onboarding(tier, min(days, plan_days))
+    renewal = [
+        a
+        for a in await simulate_renewal(JOURNEY_TERM_DAYS, days=min(days, JOURNEY_TERM_DAYS))
+        if a.day <= days
+    ]
+    indexed = [(a.day, 0, i, a) for i, a in enumerate(onboarding)]
+    indexed += [(a.day, 1, i, a) for i, a in enumerate(renewal)]
+    return [a for *_, a in sorted(indexed, key=lambda t: t[:3])]

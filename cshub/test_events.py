@@ -64,13 +64,20 @@ def build(
 ) -> SignedRequest:
     what = f"{source} {kind}"
     if source == "hubspot" and kind in ("deal-won", "deal-won-generic"):
+        from connectors.errors import ConnectorError
         from connectors.hubspot import HubSpotCrm
 
         company = _need(customer, "--customer", what)
         crm = HubSpotCrm(
             access_token=_secret(settings, "hubspot_access_token"), base_url=settings.hubspot_url
         )
-        deals = crm.deal_ids_for_company(company)
+        try:
+            deals = crm.deal_ids_for_company(company)
+        except ConnectorError as exc:
+            raise TestEventError(
+                f"cannot read company {company}'s deals from the CRM at {settings.hubspot_url} "
+                f"(HUBSPOT_BASE_URL, or CSHUB_SANDBOX_PORT for a `cshub dev` stack): {exc}"
+            ) from None
         if not deals:
             raise TestEventError(f"hubspot company {company} has no deal to mark closed-won")
         public_url = settings.hubspot_webhook_url or f"{base_url}/webhooks/hubspot"
@@ -143,5 +150,6 @@ def send(
             timeout=15,
         )
     except httpx.HTTPError as err:
-        raise TestEventError(f"could not reach the hub at {base}: {err}") from err
+        where = "--url" if url else "CSHUB_API_HOST / CSHUB_API_PORT, or --url"
+        raise TestEventError(f"could not reach the hub at {base} ({where}): {err}") from None
     return resp.status_code, resp.text

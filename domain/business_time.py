@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.holiday_rules import HolidayRules
 from domain.send_window import zone, zone_known
 
 _ZERO = timedelta(0)
@@ -41,6 +42,11 @@ class BusinessCalendar(BaseModel):
     close_hour: int = Field(default=20, ge=1, le=24, description="Local closing hour")
     holidays: list[date] = Field(
         default_factory=list, description="Whole local days closed (e.g. public holidays)"
+    )
+    holiday_rules: HolidayRules | None = Field(
+        default=None,
+        description="Country (and subdivision) holidays plus the team's changes; the "
+        "playbook loader expands them into ``holidays`` (outside workflows)",
     )
 
     @field_validator("timezone")

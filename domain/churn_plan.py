@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.lifecycle import RiskFactor
 from domain.send_window import SendWindow
+from domain.tiers import Tier
 
 
 class _Plan(BaseModel):
@@ -57,6 +58,25 @@ class Recovery(_Plan):
     consecutive_checks: int = Field(default=2, ge=1, le=52)
 
 
+class ChurnBands(_Plan):
+    """The three scores the campaign compares a health score with, for one tier: they are
+    its health model's band edges (seed 001: At risk below 70, Critical below 50; seed 003:
+    below 60 and 40), so a customer "Neutral" on its own scale is not treated as at risk."""
+
+    at_risk_below: float = Field(ge=0, le=100)
+    escalate_below: float = Field(ge=0, le=100)
+    recovered_at_least: float = Field(ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ChurnBands:
+        if self.escalate_below > self.at_risk_below:
+            raise ValueError(
+                f"escalate_below ({self.escalate_below}) must not exceed at_risk_below "
+                f"({self.at_risk_below})"
+            )
+        return self
+
+
 class ChurnPlan(_Plan):
     name: str = "churn"
     version: int = Field(default=1, ge=1)
@@ -73,6 +93,10 @@ class ChurnPlan(_Plan):
     outreach: dict[RiskFactor, Outreach]
     ended_alert_template: str | None = "churn_campaign_ended"
     start_winback_on_churn: bool = True
+    by_tier: dict[Tier, ChurnBands] = Field(
+        default_factory=dict,
+        description="Thresholds per tier (its health model's bands); others use the above",
+    )
     company_properties_on_start: dict[str, str] = Field(default_factory=dict)
     company_properties_on_end: dict[str, dict[str, str]] = Field(
         default_factory=dict,
@@ -87,6 +111,18 @@ class ChurnPlan(_Plan):
                 f"({self.at_risk_below})"
             )
         return self
+
+    def bands(self, tier: Tier | str | None) -> ChurnBands:
+        """The thresholds for a customer of ``tier`` (the plan-wide ones when the tier has
+        none of its own or is unknown)."""
+        own = None
+        if tier is not None and tier in Tier._value2member_map_:
+            own = self.by_tier.get(Tier(tier))
+        return own or ChurnBands(
+            at_risk_below=self.at_risk_below,
+            escalate_below=self.escalate_below,
+            recovered_at_least=self.recovery.score_at_least,
+        )
 
     def templates_used(self) -> dict[str, set[str]]:
         emails = {o.template for o in self.outreach.values() if o.template}

@@ -10,6 +10,8 @@ engagement 30 %, satisfaction 20 %, payment 10 %). Each dimension averages one o
   (default 0) when none does. Higher-is-better steps use ``at_least`` (>=) or ``above``
   (>); lower-is-better steps use ``at_most`` (<=) or ``below`` (<); one direction per
   metric, bounds strictly ordered (``above: 80`` may precede ``at_least: 80``).
+  ``otherwise_if: {input: <yes/no input>, score: N}`` scores N instead of ``otherwise``
+  when that input is yes (seed 001: no use case added yet but expansion planned → fair).
 - ``boolean``: ``{if_true: 100, if_false: 0}`` (seed 003's binary payment).
 - ``levels``: a score per :class:`Rating` (excellent/good/fair/poor), for the seed 001
   metrics a CSM assesses (integration status, upgrade readiness …).
@@ -112,6 +114,12 @@ INPUTS: dict[str, InputSpec] = {
         InputKind.NUMBER,
         "additional use cases adopted within the first 90 days",
     ),
+    "expansion_planned": InputSpec(
+        "cshub_expansion_planned",
+        InputKind.BOOLEAN,
+        "the customer is planning expansion to additional use cases (CSM's checkbox; seed "
+        "001 rates it fair when no use case was added yet)",
+    ),
     # -- satisfaction / engagement (seed 001 npsScore; seed 003 NPS/Satisfaction, CSAT)
     "nps": InputSpec(
         "cshub_nps_last_score",
@@ -182,6 +190,7 @@ class HealthInputs(BaseModel):
     days_to_first_value: float | None = Field(None, ge=0)
     roi_percent: float | None = None
     use_cases_expanded_90d: float | None = Field(None, ge=0)
+    expansion_planned: bool | None = None
     nps: float | None = Field(None, ge=0, le=10)
     csat_percent: float | None = Field(None, ge=0, le=100)
     days_since_csm_touch: float | None = Field(None, ge=0)
@@ -335,6 +344,22 @@ class BooleanRule(_Strict):
     if_false: float = Field(default=0, ge=0, le=100)
 
 
+class OtherwiseIf(_Strict):
+    """A score for a thresholds metric when no step matches but a yes/no input is yes
+    (seed 001's expansion velocity: no use case added yet, but expansion planned → fair)."""
+
+    input: str
+    score: float = Field(ge=0, le=100)
+
+    @field_validator("input")
+    @classmethod
+    def _boolean_input(cls, v: str) -> str:
+        if v not in INPUTS or INPUTS[v].kind is not InputKind.BOOLEAN:
+            known = ", ".join(n for n, s in INPUTS.items() if s.kind is InputKind.BOOLEAN)
+            raise ValueError(f"{v!r} is not a yes/no input; those are: {known}")
+        return v
+
+
 class Metric(_Strict):
     """One measured signal of a dimension and how it maps to 0-100."""
 
@@ -349,6 +374,9 @@ class Metric(_Strict):
     thresholds: list[Step] | None = None
     otherwise: float | None = Field(
         default=None, ge=0, le=100, description="score when no step matches (default 0)"
+    )
+    otherwise_if: OtherwiseIf | None = Field(
+        default=None, description="thresholds only: the score when no step matches but this is yes"
     )
     boolean: BooleanRule | None = None
     levels: dict[Rating, float] | None = None
@@ -395,8 +423,8 @@ class Metric(_Strict):
             if not kind.numeric:
                 raise ValueError(f"thresholds need a number input; {self.input!r} is a {kind}")
             self._check_steps(self.thresholds)
-        elif self.otherwise is not None:
-            raise ValueError("otherwise belongs to thresholds")
+        elif self.otherwise is not None or self.otherwise_if is not None:
+            raise ValueError("otherwise and otherwise_if belong to thresholds")
         if self.boolean is not None and kind is not InputKind.BOOLEAN:
             raise ValueError(f"boolean needs a boolean input; {self.input!r} is a {kind}")
         if self.levels is not None and kind is not InputKind.RATING:

@@ -16,13 +16,23 @@ import math
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain import health_properties as hp
-from domain.health_model import BAND_ORDER, HealthCategory, HealthModel, inputs_from_properties
+from domain.health_model import (
+    BAND_ORDER,
+    INPUT_PROPERTIES,
+    HealthCategory,
+    HealthModel,
+    Rating,
+    inputs_from_properties,
+)
 from domain.health_scoring import HealthScore, round_half_up, score, trend
 from domain.risk_detectors import RiskRaise
+from domain.usage import USAGE_AS_OF
+from domain.wording import days
 
 
 class Trigger(StrEnum):
@@ -60,7 +70,14 @@ class CriticalTrigger(_Cooldown):
 
 
 class UsageLimitTrigger(_Cooldown):
+    """Seed 001: "approaching 85 % of any usage limit", timing "7 days before limit
+    reached". Seats have no pace to project, so they warn at ``at_percent``; the monthly
+    workflow-run limit warns when this month's pace reaches it within
+    ``days_before_limit`` days (before the month's counter resets), or when it is reached.
+    Without ``days_before_limit`` runs warn at ``at_percent`` too."""
+
     at_percent: float = Field(gt=0, le=1000)
+    days_before_limit: int | None = Field(default=None, ge=1, le=31)
     email_template: str
     alert_template: str
 
@@ -77,8 +94,13 @@ class CelebrationTrigger(_Cooldown):
 
 
 class ExpansionTrigger(_Cooldown):
+    """A healthy account (``categories``) that is near a limit (``usage_at_least_percent``)
+    *or* that its CSM rated upgrade-ready (``upgrade_readiness`` in ``ready_ratings``, the
+    ``cshub_health_upgrade_readiness`` dropdown seed 001's growth dimension already reads)."""
+
     categories: list[HealthCategory] = Field(min_length=1)
     usage_at_least_percent: float = Field(gt=0, le=1000)
+    ready_ratings: list[Rating] = Field(default_factory=list)
     task: TaskSpec
 
 
@@ -208,23 +230,61 @@ def breakdown_json(s: HealthScore) -> str:
     return json.dumps({d.name: d.score for d in s.dimensions}, separators=(",", ":"))
 
 
+_LIMIT_PAIRS = {
+    "licensed seats": ("cshub_active_users", "cshub_licensed_seats"),
+    "workflow runs this month": ("cshub_workflow_runs", "cshub_workflow_limit"),
+}
+
+
+def usage_figure_of(props: Mapping[str, str | None], name: str) -> UsageFigure | None:
+    used_prop, limit_prop = _LIMIT_PAIRS[name]
+    used, limit = parse_number(props.get(used_prop)), parse_number(props.get(limit_prop))
+    if used is None or limit is None or limit <= 0:
+        return None
+    return UsageFigure(
+        limit_name=name, used=used, limit=limit, percent=round_half_up(used / limit * 100, 1)
+    )
+
+
 def usage_figure(s: HealthScore, props: Mapping[str, str | None]) -> UsageFigure | None:
     """Seats and workflow runs against the plan's limits; the fuller one."""
-    pairs = (
-        ("licensed seats", "cshub_active_users", "cshub_licensed_seats"),
-        ("workflow runs this month", "cshub_workflow_runs", "cshub_workflow_limit"),
-    )
     best: UsageFigure | None = None
-    for name, used_prop, limit_prop in pairs:
-        used, limit = parse_number(props.get(used_prop)), parse_number(props.get(limit_prop))
-        if used is None or limit is None or limit <= 0:
-            continue
-        fig = UsageFigure(
-            limit_name=name, used=used, limit=limit, percent=round_half_up(used / limit * 100, 1)
-        )
-        if best is None or fig.percent > best.percent:
+    for name in _LIMIT_PAIRS:
+        fig = usage_figure_of(props, name)
+        if fig is not None and (best is None or fig.percent > best.percent):
             best = fig
     return best
+
+
+class RunsProjection(NamedTuple):
+    runs: float
+    limit: float
+    days_to_limit: float
+    """0 when reached; at this month's pace otherwise."""
+
+
+def runs_projection(props: Mapping[str, str | None], at: datetime) -> RunsProjection | None:
+    """When this billing month's workflow runs reach the plan's monthly limit at the
+    month's pace so far (runs / days elapsed since the 1st, UTC, at the figures' time
+    ``cshub_usage_as_of`` or else ``at``). None without figures, before a full day of the
+    month has passed, with no runs yet, or when the counter resets (1st of next month)
+    before the limit is reached."""
+    runs = parse_number(props.get("cshub_workflow_runs"))
+    limit = parse_number(props.get("cshub_workflow_limit"))
+    if runs is None or limit is None or limit <= 0:
+        return None
+    if runs >= limit:
+        return RunsProjection(runs, limit, 0.0)
+    as_of = parse_time(props.get(USAGE_AS_OF)) or at
+    start = as_of.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    elapsed = (as_of - start).total_seconds() / 86_400
+    if elapsed < 1 or runs <= 0:
+        return None
+    days = (limit - runs) / (runs / elapsed)
+    next_month = (start + timedelta(days=32)).replace(day=1)
+    if as_of + timedelta(days=days) >= next_month:
+        return None
+    return RunsProjection(runs, limit, round_half_up(days, 1))
 
 
 def adoption_percent(props: Mapping[str, str | None]) -> float | None:
@@ -390,14 +450,7 @@ def _conditions(
                 fired = Fired(trigger=Trigger.CELEBRATION, reason=f"recovery: {now_text} ({was})")
                 out.append((fired, _RECOVERY_ARMED))
     usage = h.usage
-    if usage is not None and usage.percent >= plan.usage_limit.at_percent:
-        out.append(
-            _level(
-                trigger=Trigger.USAGE_LIMIT,
-                reason=f"{usage.limit_name}: {usage.used:g} of {usage.limit:g} "
-                f"({usage.percent:g} %)",
-            )
-        )
+    out.extend(_usage_limit(usage, props, plan.usage_limit, at))
     adoption = adoption_percent(props)
     created = parse_time(props.get(CREATED))
     if (
@@ -410,21 +463,54 @@ def _conditions(
         out.append(
             _level(
                 trigger=Trigger.LOW_ADOPTION,
-                reason=f"{adoption:g} % of features in use after {age} days",
+                reason=f"{adoption:g} % of features in use after {days(age)}",
             )
         )
-    if (
-        usage is not None
-        and cur in plan.expansion.categories
-        and usage.percent >= plan.expansion.usage_at_least_percent
-    ):
-        out.append(
-            _level(
-                trigger=Trigger.EXPANSION,
-                reason=f"{h.category_label} and {usage.limit_name} at {usage.percent:g} %",
+    if cur in plan.expansion.categories:
+        near = usage is not None and usage.percent >= plan.expansion.usage_at_least_percent
+        rating = (props.get(INPUT_PROPERTIES["upgrade_readiness"]) or "").strip().lower()
+        ready = rating in {r.value for r in plan.expansion.ready_ratings}
+        reasons = []
+        if near and usage is not None:
+            reasons.append(f"{usage.limit_name} at {usage.percent:g} %")
+        if ready:
+            reasons.append(f"rated upgrade-ready ({rating})")
+        if reasons:
+            out.append(
+                _level(
+                    trigger=Trigger.EXPANSION,
+                    reason=f"{h.category_label} and {' and '.join(reasons)}",
+                )
             )
-        )
     return out
+
+
+def _usage_limit(
+    usage: UsageFigure | None,
+    props: Mapping[str, str | None],
+    spec: UsageLimitTrigger,
+    at: datetime,
+) -> list[tuple[Fired, None]]:
+    if spec.days_before_limit is None:
+        if usage is not None and usage.percent >= spec.at_percent:
+            reason = f"{usage.limit_name}: {usage.used:g} of {usage.limit:g} ({usage.percent:g} %)"
+            return [_level(trigger=Trigger.USAGE_LIMIT, reason=reason)]
+        return []
+    reasons: list[str] = []
+    seats = usage_figure_of(props, "licensed seats")
+    if seats is not None and seats.percent >= spec.at_percent:
+        reasons.append(f"licensed seats: {seats.used:g} of {seats.limit:g} ({seats.percent:g} %)")
+    runs = runs_projection(props, at)
+    if runs is not None and runs.days_to_limit <= spec.days_before_limit:
+        when = (
+            "reached"
+            if runs.days_to_limit == 0
+            else f"limit in {runs.days_to_limit:g} days at this month's pace"
+        )
+        reasons.append(f"workflow runs this month: {runs.runs:g} of {runs.limit:g} ({when})")
+    if not reasons:
+        return []
+    return [_level(trigger=Trigger.USAGE_LIMIT, reason="; ".join(reasons))]
 
 
 def _level(trigger: Trigger, reason: str) -> tuple[Fired, None]:

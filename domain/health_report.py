@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 
 from domain import health_properties as hp
 from domain.health_model import HealthCategory
+from domain.text_table import table_lines
 from domain.tiers import Tier
 
 CATEGORY_ORDER: tuple[HealthCategory, ...] = (
@@ -430,14 +431,7 @@ def format_delta(value: float | None) -> str:
 
 
 def _table(rows: Sequence[Sequence[str]], right: Sequence[bool]) -> list[str]:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(
-            (cell.rjust(w) if right[i] else cell.ljust(w))
-            for i, (cell, w) in enumerate(zip(r, widths, strict=True))
-        ).rstrip()
-        for r in rows
-    ]
+    return table_lines(rows, right)  # aligned in screen cells (CJK, accents)
 
 
 def theme_lines(themes: Mapping[str, int], risk_signs: Mapping[str, int]) -> list[str]:

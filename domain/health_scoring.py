@@ -104,6 +104,10 @@ def score_metric(metric: Metric, inputs: HealthInputs) -> MetricScore:
             if step.matches(float(value)):
                 result.score, result.rule = step.score, f"{step.text()} → {step.score:g}"
                 return result
+        alt = metric.otherwise_if
+        if alt is not None and inputs.get(alt.input) is True:
+            result.score, result.rule = alt.score, f"otherwise, {alt.input}=yes → {alt.score:g}"
+            return result
         other = metric.otherwise if metric.otherwise is not None else 0.0
         result.score, result.rule = other, f"otherwise → {other:g}"
     elif metric.boolean is not None and isinstance(value, bool):

@@ -37,9 +37,14 @@ class Phase(_Strict):
 
 
 class EmailStep(_Strict):
+    """An e-mail on plan day ``day``; with ``sent_on``, sent as soon as that product event
+    first arrives (seed 001: first-login guidance "triggered by first login"), and on its
+    day only if the event has not come by then."""
+
     day: int = Field(ge=0)
     template: str = Field(pattern=KEY_PATTERN)
     purpose: str = ""
+    sent_on: ProductEventType | None = None
 
 
 class RecurringEmail(_Strict):

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 from urllib.parse import urlencode
 
-from domain.survey_links import _same, _sign
+from domain.survey_links import Secrets, _same, _secrets, _sign
 
 OPT_OUT_PROPERTY = "cshub_email_opt_out_categories"
 """CRM contact property: the categories the contact turned off (``;``-separated)."""
@@ -111,8 +111,13 @@ def preference_signature(secret: str, contact_id: str) -> str:
     return _sign(secret, "preferences", contact_id)
 
 
-def verify_preference_signature(secret: str, contact_id: str, sig: str) -> bool:
-    return _same(preference_signature(secret, contact_id), sig)
+def verify_preference_signature(secrets: Secrets, contact_id: str, sig: str) -> bool:
+    """Signed with any accepted secret (``SURVEY_LINK_PREVIOUS_SECRETS`` too: a link in
+    an e-mail sent before a rotation keeps working); no usable secret: never valid."""
+    found = False
+    for secret in _secrets(secrets):
+        found |= _same(preference_signature(secret, contact_id), sig)
+    return found
 
 
 def _url(base_url: str, path: str, query: dict[str, str]) -> str:

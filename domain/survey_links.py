@@ -1,11 +1,17 @@
 """Signed one-click links for the exit, CSAT and NPS surveys: one link per answer, so a
 customer answers with a single click and nobody can forge an answer for another customer
-(or change the score, the survey or, for CSAT and NPS, the expiry time of a link)."""
+(or change the score, the survey or the expiry time of a link).
+
+Links are signed with one secret and verified against a list (current first): rotating
+the secret puts the old one second (``SURVEY_LINK_PREVIOUS_SECRETS``), so links already
+in inboxes keep working until they expire, and a secret removed from the list stops
+verifying anything signed with it."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from urllib.parse import urlencode
@@ -13,29 +19,46 @@ from urllib.parse import urlencode
 from domain.lifecycle import ExitReason
 
 EXIT_SURVEY_PATH = "/survey/exit"
+EXIT_LINK_DAYS = 30
+"""How long an exit-survey link is accepted after its e-mail was sent."""
 
 
-def _signature(secret: str, customer_id: str, reason: str, campaign: str) -> str:
+class EmptySecretError(ValueError):
+    """The survey-link secret is empty: a link signed with it would be forgeable."""
+
+
+def _require_secret(secret: str) -> None:
+    if not secret or not secret.strip():
+        raise EmptySecretError("the survey-link secret (SURVEY_LINK_SECRET) is empty")
+
+
+def _legacy_exit_signature(secret: str, customer_id: str, reason: str, campaign: str) -> str:
+    """Links sent before exit links carried an expiry time (kept to tell them apart)."""
     message = f"exit-survey|{customer_id}|{reason}|{campaign}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
 def exit_survey_links(
-    base_url: str, secret: str, customer_id: str, campaign: str
+    base_url: str, secret: str, customer_id: str, campaign: str, *, expires: int
 ) -> dict[str, str]:
-    """Reason → URL for every exit reason. ``campaign`` ties the answer to one e-mail."""
-    links = {}
-    for reason in ExitReason:
-        query = urlencode(
+    """Reason → URL for every exit reason. ``campaign`` ties the answer to one e-mail
+    (one answer per e-mail, whichever reason is clicked first); ``expires`` (unix
+    seconds) is signed with the rest."""
+    _require_secret(secret)
+    return {
+        reason.value: _url(
+            base_url,
+            EXIT_SURVEY_PATH,
             {
                 "customer": customer_id,
                 "reason": reason.value,
                 "campaign": campaign,
-                "sig": _signature(secret, customer_id, reason.value, campaign),
-            }
+                "exp": expires,
+                "sig": _sign(secret, "exit", customer_id, reason.value, campaign, expires),
+            },
         )
-        links[reason.value] = f"{base_url.rstrip('/')}{EXIT_SURVEY_PATH}?{query}"
-    return links
+        for reason in ExitReason
+    }
 
 
 def _same(expected: str, given: str) -> bool:
@@ -44,9 +67,38 @@ def _same(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
 
 
-def verify_exit_survey(secret: str, customer_id: str, reason: str, campaign: str, sig: str) -> bool:
-    expected = _signature(secret, customer_id, reason, campaign)
-    return _same(expected, sig)
+Secrets = str | Sequence[str]
+"""One secret, or the accepted ones with the current (signing) one first."""
+
+
+def _secrets(secrets: Secrets) -> tuple[str, ...]:
+    """The usable keys: an empty key signs nothing (every link would be forgeable)."""
+    found = (secrets,) if isinstance(secrets, str) else tuple(secrets)
+    return tuple(s for s in found if s and s.strip())
+
+
+def verify_exit_survey(
+    secret: Secrets,
+    customer_id: str,
+    reason: str,
+    campaign: str,
+    expires: int | None,
+    sig: str,
+    now: datetime | None = None,
+) -> LinkCheck:
+    """``expires`` None: a link from before links expired; genuine ones say EXPIRED.
+    ``secret`` may be a list (current first): every key is tried."""
+    keys = _secrets(secret)
+    if not keys:
+        return LinkCheck.INVALID
+    if expires is None:
+        legacy = any(
+            [_same(_legacy_exit_signature(k, customer_id, reason, campaign), sig) for k in keys]
+        )
+        return LinkCheck.EXPIRED if legacy else LinkCheck.INVALID
+    return _check(
+        keys, sig, expires, now or datetime.now(UTC), "exit", customer_id, reason, campaign
+    )
 
 
 # ---------------------------------------------------------------- CSAT and NPS
@@ -67,13 +119,16 @@ class LinkCheck(StrEnum):
 
 
 def _sign(secret: str, *parts: object) -> str:
+    _require_secret(secret)
     message = "|".join(str(p) for p in parts).encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
-def _check(secret: str, sig: str, expires: int, now: datetime, *parts: object) -> LinkCheck:
-    expected = _sign(secret, *parts, expires)
-    if not _same(expected, sig):
+def _check(secrets: Secrets, sig: str, expires: int, now: datetime, *parts: object) -> LinkCheck:
+    keys = _secrets(secrets)
+    if not keys:
+        return LinkCheck.INVALID  # an empty key signs nothing: every link would be forgeable
+    if not any([_same(_sign(k, *parts, expires), sig) for k in keys]):
         return LinkCheck.INVALID
     if now.timestamp() > expires:
         return LinkCheck.EXPIRED
@@ -105,7 +160,7 @@ def csat_links(
 
 
 def verify_csat_link(
-    secret: str,
+    secret: Secrets,
     ticket_id: str,
     survey: str,
     score: int,
@@ -147,7 +202,7 @@ def nps_links(
 
 
 def verify_nps_link(
-    secret: str,
+    secret: Secrets,
     customer_id: str,
     contact_id: str,
     quarter: str,

@@ -10,6 +10,7 @@ class Tier(StrEnum):
     STARTER = "starter"
     PROFESSIONAL = "professional"
     ENTERPRISE = "enterprise"
+    AGENCY = "agency"  # seed 002: between Professional and Enterprise (premium support, 2 h)
 
 
 class ProductEventType(StrEnum):

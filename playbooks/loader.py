@@ -8,10 +8,13 @@ points at another folder with the same layout. Errors name the file and the fiel
 
 from __future__ import annotations
 
+import copy
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -22,11 +25,19 @@ from domain.dunning_plan import DunningPlan
 from domain.experiments import Experiment
 from domain.health_model import HealthModel, HealthModels, HealthModelsConfig
 from domain.health_outreach import OutreachPlan
+from domain.holiday_rules import (
+    HolidayRuleError,
+    HolidayRules,
+    coverage_problem,
+    holiday_dates,
+    years_around,
+)
 from domain.onboarding_plan import OnboardingPlan
 from domain.onboarding_schedule import build_schedule
 from domain.renewal_plan import RenewalPlan
 from domain.risk_detectors import DetectorRules
 from domain.sla_policy import SlaPolicy
+from domain.strict_yaml import DuplicateKeyError, load_yaml_file
 from domain.survey_plan import SurveysPlan
 from domain.tiers import Tier
 from domain.winback_plan import WinBackPlan
@@ -63,14 +74,20 @@ def _field(loc: tuple[int | str, ...]) -> str:
     return out or "(file)"
 
 
+def _duplicate(path: Path, exc: DuplicateKeyError) -> PlaybookProblem:
+    return PlaybookProblem(path, f"line {exc.line}", exc.reason)
+
+
 def parse_plan_file(
     path: Path, known_templates: dict[str, set[str]] | None = None
 ) -> OnboardingPlan:
     """Parse one plan file; raise PlaybookError listing every problem found."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml_file(path)
     except FileNotFoundError:
         raise PlaybookError([PlaybookProblem(path, "(file)", "not found")]) from None
+    except DuplicateKeyError as exc:
+        raise PlaybookError([_duplicate(path, exc)]) from None
     except yaml.YAMLError as exc:
         raise PlaybookError([PlaybookProblem(path, "(file)", f"not valid YAML: {exc}")]) from None
     if not isinstance(raw, dict):
@@ -128,12 +145,15 @@ CAMPAIGN_PLAYBOOKS: dict[str, type[BaseModel]] = {
 """The campaign playbooks, ``playbooks/<kind>.yaml``, and the model each must satisfy."""
 
 
-def load_playbook(kind: str, model: type[M], directory: Path | None = None) -> M:
+def load_playbook(
+    kind: str, model: type[M], directory: Path | None = None, today: date | None = None
+) -> M:
     """Load ``playbooks/<kind>.yaml`` (renewal, dunning, churn, winback …) into its model;
     PlaybookError names the file and every bad field, including templates that do not
-    exist (so a typo fails at load, not at the first e-mail)."""
+    exist (so a typo fails at load, not at the first e-mail). The SLA playbook's
+    holiday rules are expanded into dates around ``today`` (default: the real today)."""
     path = (directory or playbooks_dir()) / f"{kind}.yaml"
-    plan = _parse_model_file(path, model)
+    plan = _parse_model_file(path, model, lambda raw: prepare_playbook(kind, raw, path, today))
     if hasattr(plan, "templates_used"):
         problems = _missing_templates(path, plan, known_templates())
         if problems:
@@ -141,11 +161,15 @@ def load_playbook(kind: str, model: type[M], directory: Path | None = None) -> M
     return plan
 
 
-def _parse_model_file(path: Path, model: type[M]) -> M:
+def _parse_model_file(path: Path, model: type[M], prepare: Callable[[Any], Any] | None = None) -> M:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml_file(path)
+        if prepare is not None:
+            raw = prepare(raw)
     except FileNotFoundError:
         raise PlaybookError([PlaybookProblem(path, "(file)", "not found")]) from None
+    except DuplicateKeyError as exc:
+        raise PlaybookError([_duplicate(path, exc)]) from None
     except yaml.YAMLError as exc:
         raise PlaybookError([PlaybookProblem(path, "(file)", f"not valid YAML: {exc}")]) from None
     try:
@@ -154,6 +178,65 @@ def _parse_model_file(path: Path, model: type[M]) -> M:
         raise PlaybookError(
             [PlaybookProblem(path, _field(tuple(e["loc"])), e["msg"]) for e in exc.errors()]
         ) from None
+
+
+def prepare_playbook(kind: str, raw: Any, path: Path, today: date | None = None) -> Any:
+    """The playbook as the hub uses it: for ``sla``, every calendar's ``holiday_rules``
+    expanded into dates (:func:`domain.holiday_rules.years_around` today), added to the
+    calendar's own ``holidays``. Runs outside workflows (the load_playbook activity,
+    ``cshub playbooks validate``): the dates travel in the loaded playbook, so a
+    workflow's history stays deterministic. Malformed data is returned as it is, for
+    the model to report."""
+    if kind != "sla" or not isinstance(raw, dict) or not isinstance(raw.get("calendars"), dict):
+        return raw
+    years = years_around(today or date.today())
+    out = copy.deepcopy(raw)
+    problems: list[PlaybookProblem] = []
+    for name, cal in out["calendars"].items():
+        if not isinstance(cal, dict) or cal.get("holiday_rules") is None:
+            continue
+        try:
+            rules = HolidayRules.model_validate(cal["holiday_rules"])
+        except ValidationError:
+            continue  # SlaPolicy reports the bad fields
+        own = cal.get("holidays") or []
+        if not isinstance(own, list):
+            continue
+        try:
+            dates = holiday_dates(rules, years)
+        except HolidayRuleError as exc:
+            problems.append(PlaybookProblem(path, f"calendars.{name}.holiday_rules", str(exc)))
+            continue
+        cal["holidays"] = sorted({*(_as_date(d) for d in own), *dates}, key=str)
+    if problems:
+        raise PlaybookError(problems)
+    return out
+
+
+def _as_date(value: Any) -> Any:
+    """A quoted "2027-03-15" as the date it names (so it merges with the rules' dates);
+    anything else as it is, for the model to report."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return value
+    return value
+
+
+def holiday_coverage_problems(
+    path: Path, calendars: dict[str, Any], today: date
+) -> list[PlaybookProblem]:
+    """A problem for each business-hours calendar without holiday data for the next 12
+    months (see :func:`domain.holiday_rules.coverage_problem`)."""
+    problems = []
+    for name, cal in calendars.items():
+        if cal.always_open:
+            continue
+        why = coverage_problem(name, list(cal.holidays), cal.holiday_rules is not None, today)
+        if why:
+            problems.append(PlaybookProblem(path, f"calendars.{name}.holidays", why))
+    return problems
 
 
 def known_templates() -> dict[str, set[str]]:
@@ -283,9 +366,13 @@ def plan_name_for(tier: Tier, override: str | None = None) -> str:
     return override or tier.value
 
 
-def validate_all(directory: Path | None = None) -> tuple[list[Path], list[PlaybookProblem]]:
+def validate_all(
+    directory: Path | None = None, today: date | None = None
+) -> tuple[list[Path], list[PlaybookProblem]]:
     """Validate every onboarding plan, campaign playbook, health model and experiment;
-    return the files checked and all problems found."""
+    return the files checked and all problems found. ``today`` (default: the real one)
+    is when the SLA calendars must have holiday data for the next 12 months from."""
+    today = today or date.today()
     base = (directory or playbooks_dir()) / "onboarding"
     files = sorted(base.glob("*.yaml"))
     problems: list[PlaybookProblem] = []
@@ -312,9 +399,12 @@ def validate_all(directory: Path | None = None) -> tuple[list[Path], list[Playbo
     for kind, model in CAMPAIGN_PLAYBOOKS.items():
         files.append(root / f"{kind}.yaml")
         try:
-            load_playbook(kind, model, root)
+            loaded = load_playbook(kind, model, root, today)
         except PlaybookError as exc:
             problems.extend(exc.problems)
+            continue
+        if isinstance(loaded, SlaPolicy):
+            problems.extend(holiday_coverage_problems(root / "sla.yaml", loaded.calendars, today))
     health = health_dir(root)
     files.append(health / "models.yaml")
     health_files = sorted(health.glob("*.yaml"))

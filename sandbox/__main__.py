@@ -28,7 +28,9 @@ def _banner(handle: SandboxHandle) -> str:
 
 
 async def _run(args: argparse.Namespace) -> None:
-    handle = await start_sandbox(args.host, args.http_port, args.smtp_port, args.data)
+    handle = await start_sandbox(
+        args.host, args.http_port, args.smtp_port, args.data, state_file=args.state
+    )
     print(_banner(handle), flush=True)
     try:
         await asyncio.Event().wait()
@@ -42,6 +44,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--http-port", type=int, default=8025)
     parser.add_argument("--smtp-port", type=int, default=1025)
     parser.add_argument("--data", type=Path, default=None, help="demo data YAML file")
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        help="keep the state (CRM, tickets, Slack, outbox) in this file across restarts",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every API request")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")

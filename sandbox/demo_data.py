@@ -14,12 +14,13 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from domain.strict_yaml import load_yaml_file
 
 DEFAULT_DATA_FILE = Path(__file__).with_name("demo_data.yaml")
 
-Tier = Literal["community", "starter", "professional", "enterprise"]
+Tier = Literal["community", "starter", "professional", "enterprise", "agency"]
 TicketStatus = Literal["new", "open", "pending", "hold", "solved", "closed"]
 TicketPriority = Literal["low", "normal", "high", "urgent"]
 
@@ -234,7 +235,7 @@ def load_demo_data(path: Path | None = None) -> DemoData:
     the offending entries.
     """
     source = path or DEFAULT_DATA_FILE
-    raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+    raw = load_yaml_file(source)
     if not isinstance(raw, dict):
         raise ValueError(f"{source}: expected a mapping at the top level")
     return DemoData.model_validate(raw)

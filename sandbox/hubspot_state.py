@@ -74,7 +74,7 @@ ENUMERATIONS: dict[str, frozenset[str]] = {
     "hs_task_status": frozenset({"NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED"}),
     "hs_task_priority": frozenset({"NONE", "LOW", "MEDIUM", "HIGH"}),
     "hs_task_type": frozenset({"TODO", "CALL", "EMAIL", "LINKED_IN", "MEETING"}),
-    "cshub_tier": frozenset({"community", "starter", "professional", "enterprise"}),
+    "cshub_tier": frozenset({"community", "starter", "professional", "enterprise", "agency"}),
 }
 DATE_PROPERTIES = frozenset({"hs_timestamp", "closedate"})
 REQUIRED_ON_CREATE: dict[str, tuple[str, ...]] = {

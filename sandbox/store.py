@@ -3,10 +3,21 @@
 The HTTP handlers run on the caller's event loop; the SMTP sink runs in aiosmtpd's own
 thread. Everything the SMTP thread touches (the e-mail records) and every read of the
 outbox goes through one lock; the emulated systems' state is only used from the loop.
+
+With a ``state_file`` (``cshub dev``: ``<data dir>/sandbox-state.pickle``) the whole
+state, outbox included, is saved there (``save``, on every change within a second and at
+stop) and read back at the next start instead of seeding the demo data again: a restart
+of the hub finds the CRM, Zendesk, Slack and the outbox as they were. Only
+``POST /_sandbox/reset`` (the inbox's *Reset sandbox*) starts over from the demo data.
+The file is a pickle written by this process for itself (mode 0600), like any local
+database file: never point ``state_file`` at a file someone else can write.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import pickle
 import threading
 from collections import deque
 from pathlib import Path
@@ -24,11 +35,16 @@ from sandbox.zendesk_state import TicketChange, ZendeskState
 JsonDict = dict[str, Any]
 
 MAX_RECORDED_REQUESTS = 20_000
+STATE_FORMAT = 1
+"""Bump when the saved classes change shape: an older file is then set aside, not read."""
+
+log = logging.getLogger("cshub.sandbox")
 
 
 class Store:
-    def __init__(self, data_file: Path | None = None) -> None:
+    def __init__(self, data_file: Path | None = None, state_file: Path | None = None) -> None:
         self.data_file = data_file
+        self.state_file = state_file
         self._lock = threading.RLock()
         self.data: DemoData
         self.hubspot: HubSpotState
@@ -36,7 +52,86 @@ class Store:
         self.slack: SlackState
         self.deal_pipelines: dict[str, JsonDict]
         self.stripe: dict[str, dict[str, JsonDict]]
-        self.reset()
+        self._requests: deque[JsonDict] = deque(maxlen=MAX_RECORDED_REQUESTS)
+        self.changes = 0
+        """Counts changes (any request that may write, any e-mail) since the start."""
+        self.restored = False
+        """The state was read back from ``state_file`` (not seeded from the demo data)."""
+        if state_file is not None and self._restore(state_file):
+            self.restored = True
+        else:
+            self.reset()
+
+    def touch(self) -> None:
+        with self._lock:
+            self.changes += 1
+
+    # -- saving and restoring ---------------------------------------------------------
+
+    _SAVED = (
+        "data",
+        "hubspot",
+        "zendesk",
+        "slack",
+        "deal_pipelines",
+        "stripe",
+        "_emails",
+        "_seen_message_ids",
+        "_slack_messages",
+        "_crm_created",
+        "_crm_updates",
+        "_ticket_changes",
+    )
+
+    def snapshot(self) -> bytes:
+        """The state as bytes (under the lock: the SMTP thread may be recording)."""
+        with self._lock:
+            state = {name: getattr(self, name) for name in self._SAVED}
+            return pickle.dumps({"format": STATE_FORMAT, "state": state}, protocol=5)
+
+    def save(self, blob: bytes | None = None) -> None:
+        """Write the state to ``state_file`` atomically (temporary file, then rename)."""
+        if self.state_file is None:
+            return
+        blob = self.snapshot() if blob is None else blob
+        path = self.state_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+        os.replace(tmp, path)
+
+    def _restore(self, path: Path) -> bool:
+        """Read a saved state; False (after saying why) when there is none to read."""
+        try:
+            blob = path.read_bytes()
+        except FileNotFoundError:
+            return False
+        try:
+            saved = pickle.loads(blob)  # our own file (see the module docstring)
+            if saved.get("format") != STATE_FORMAT:
+                raise ValueError(f"format {saved.get('format')!r}, expected {STATE_FORMAT}")
+            state = saved["state"]
+            missing = [name for name in self._SAVED if name not in state]
+            if missing:
+                raise ValueError(f"missing {', '.join(missing)}")
+        except Exception as exc:
+            aside = path.with_name(path.name + ".unreadable")
+            os.replace(path, aside)
+            log.warning(
+                "sandbox: cannot read the saved state %s (%s); starting from the demo data "
+                "(the old file is kept as %s)",
+                path,
+                exc,
+                aside,
+            )
+            return False
+        with self._lock:
+            for name in self._SAVED:
+                setattr(self, name, state[name])
+            self._requests.clear()
+        return True
 
     def reset(self) -> None:
         """Re-read the demo data file, re-seed every system and forget all records."""
@@ -49,11 +144,13 @@ class Store:
             self.deal_pipelines = seed_pipelines()
             self.stripe = {kind: {} for kind in ("customers", "subscriptions", "invoices")}
             self._clear_records()
+            self.changes += 1
 
     def clear_outbox(self) -> None:
         """Forget recorded output and requests; the systems' data stays as it is."""
         with self._lock:
             self._clear_records()
+            self.changes += 1
 
     def _clear_records(self) -> None:
         self._emails: list[JsonDict] = []
@@ -62,7 +159,7 @@ class Store:
         self._crm_created: dict[str, list[CrmObject]] = {"tasks": [], "notes": []}
         self._crm_updates: list[JsonDict] = []
         self._ticket_changes: list[JsonDict] = []
-        self._requests: deque[JsonDict] = deque(maxlen=MAX_RECORDED_REQUESTS)
+        self._requests.clear()
 
     # -- recording -----------------------------------------------------------------
 
@@ -79,6 +176,7 @@ class Store:
             if message_id:
                 self._seen_message_ids.add(message_id)
             self._emails.append(record)
+            self.changes += 1
             return record
 
     def record_slack_message(self, channel: SlackChannel, message: SlackMessage) -> None:

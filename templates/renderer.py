@@ -17,8 +17,10 @@ English (the top-level files) is the reference: every e-mail has an English vers
 a translation is optional. ``render_email(name, ctx, language="es-MX")`` uses the Spanish
 version when all three of its parts (subject, HTML, text) exist, and English for all three
 otherwise, never a mix. The renderer sets ``lang`` (the language actually used) in the
-context for the layouts. Files whose name starts with ``_`` are partials (layouts, macros,
-shared copy) and are not templates of their own.
+context for the layouts, and ``locale`` (the Babel locale of the full tag, e.g. ``es_MX``)
+for the money, count and date filters of templates/formatting.py; a macro file that uses
+them is imported ``with context``. Files whose name starts with ``_`` are partials
+(layouts, macros, shared copy) and are not templates of their own.
 
 Variables are strict: a template that uses a variable the caller did not pass fails with
 ``jinja2.UndefinedError`` naming it, instead of sending "Hi ," to a customer. The only
@@ -36,7 +38,7 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -44,8 +46,13 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, UndefinedError
 from pydantic import BaseModel
 
+from domain.score_text import delta_text, score_text
+from domain.strict_yaml import DuplicateKeyError, load_yaml_file
+from templates import formatting
+
 __all__ = [
     "DEFAULT_LANGUAGE",
+    "DEFAULT_SLACK_LOCALE",
     "EMAIL_DEFAULTS",
     "SLACK_DEFAULTS",
     "RenderedEmail",
@@ -69,6 +76,8 @@ SUBJECTS_DIRNAME = "subjects"
 
 DEFAULT_LANGUAGE = "en"
 """The language of the top-level e-mail files, and the fallback for every other."""
+DEFAULT_SLACK_LOCALE = "en-US"
+"""The locale of numbers and dates in Slack messages when the team sets none."""
 
 # Keys documented as "may be None" / optional: a caller may leave them out.
 # milestone_title and nudge_message are deliberately absent: the templates that use them
@@ -117,6 +126,8 @@ class RenderedEmail(BaseModel):
     html: str
     language: str = DEFAULT_LANGUAGE
     """The language actually rendered (``en`` when the requested one has no version)."""
+    locale: str = formatting.DEFAULT_LOCALE
+    """The Babel locale of money, counts and dates (``es_MX``, ``en_GB``, ``en_US``)."""
 
 
 class RenderedSlack(BaseModel):
@@ -143,6 +154,20 @@ def slack_escape(value: object) -> str:
     Without this a company called ``<!channel>`` would ping the whole channel.
     """
     return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_MRKDWN_LINK = re.compile(r"<([^<>|]+)\|([^<>]*)>")
+_MRKDWN_BARE = re.compile(r"<([^<>|]+)>")
+
+
+def mrkdwn_plain(text: str) -> str:
+    """A Slack mrkdwn text as a person reads it, for places that are not Slack (a
+    journey's action list, the timeline): ``<url|label>`` -> ``label``, ``<@U1>`` ->
+    ``@U1``, ``<!here>`` -> ``@here``, ``<url>`` -> ``url``, and the escapes undone (``Quill &amp; Co`` ->
+    ``Quill & Co``). Links first: an escaped ``&lt;`` is text, never a link."""
+    text = _MRKDWN_LINK.sub(lambda m: m.group(2), text)
+    text = _MRKDWN_BARE.sub(lambda m: re.sub(r"^!", "@", m.group(1)), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def slack_mention(slack_id: str | None, fallback_name: str) -> str:
@@ -177,8 +202,11 @@ def _environment_at(root: Path) -> Environment:
         auto_reload=False,
     )
     env.filters["slack_escape"] = slack_escape
+    env.filters["score"] = score_text  # health scores: "5.7", not "5.77"
+    env.filters["score_delta"] = delta_text
     env.globals["slack_mention"] = slack_mention
     env.globals["percent"] = percent
+    formatting.install(env)  # money, number, duration, plural, long_date (by `locale`)
     return env
 
 
@@ -203,35 +231,6 @@ class _Subject(NamedTuple):
     """The YAML file that defines it, for error messages."""
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """``yaml.safe_load``, except that a key given twice in one mapping is an error
-    (PyYAML would silently keep the last one)."""
-
-
-def _construct_unique_mapping(
-    loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False
-) -> dict[Any, Any]:
-    seen: set[Hashable] = set()
-    for key_node, _value in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if isinstance(key, Hashable):
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping",
-                    node.start_mark,
-                    f"found duplicate key {key!r}",
-                    key_node.start_mark,
-                )
-            seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_unique_mapping,
-)
-
-
 def _language_dir(language: str) -> Path:
     return EMAIL_DIR if language == DEFAULT_LANGUAGE else EMAIL_DIR / language
 
@@ -253,7 +252,9 @@ def _load_subjects(folder: Path) -> dict[str, _Subject]:
     found: dict[str, _Subject] = {}
     for path in sorted(folder.glob("*.yaml")):
         try:
-            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
+            raw = load_yaml_file(path) or {}
+        except DuplicateKeyError as exc:
+            raise ValueError(str(exc)) from exc
         except yaml.YAMLError as exc:
             raise ValueError(f"{path} is not valid YAML: {exc}") from exc
         if not isinstance(raw, dict) or not all(
@@ -411,12 +412,15 @@ def render_email(
     ``language`` is a language tag (``es``, ``es-MX``, ``ES``; None means English): its
     primary subtag picks the translation when ``name`` has a complete one, English
     otherwise. ``RenderedEmail.language`` says which was used. The context gets ``lang``
-    (that language) for the layouts; a ``lang`` passed by the caller is replaced.
+    (that language) for the layouts, and ``locale``, the full tag's Babel locale in that
+    language (``es-MX`` → ``es_MX``, ``en-GB`` → ``en_GB``), for the money, count and
+    date filters; a ``lang`` or ``locale`` passed by the caller is replaced.
     """
     _require_english(name)
     lang = _language_for(name, language)
     ctx = _with_defaults(EMAIL_DEFAULTS, context)
     ctx["lang"] = lang
+    ctx["locale"] = formatting.locale_for(language, lang)
 
     subject_entry = _subjects(lang)[name]
     try:
@@ -429,21 +433,34 @@ def render_email(
     base = f"email/{_prefix(lang)}{name}"
     text = _tidy_text(_render(f"{base}.txt.j2", ctx))
     html = _render(f"{base}.html.j2", ctx)
-    return RenderedEmail(subject=subject, text=text, html=html, language=lang)
+    return RenderedEmail(subject=subject, text=text, html=html, language=lang, locale=ctx["locale"])
 
 
-def render_slack(name: str, context: Mapping[str, Any]) -> RenderedSlack:
-    """Render the Slack message ``name``: fallback text plus validated Block Kit blocks."""
+def render_slack(
+    name: str, context: Mapping[str, Any], locale: str | None = DEFAULT_SLACK_LOCALE
+) -> RenderedSlack:
+    """Render the Slack message ``name``: fallback text plus validated Block Kit blocks.
+
+    The messages are in English; ``locale`` (the team's, setting ``CSHUB_TEAM_LOCALE``: ``en-US``,
+    ``en-GB``, ``es-ES`` …) writes their money, counts and dates."""
     if name not in slack_template_names():
         raise TemplateNotFound(name, SLACK_DIR, f"known: {', '.join(slack_template_names())}")
     path = f"slack/{name}.json.j2"
-    source = _render(path, _with_defaults(SLACK_DEFAULTS, context))
+    ctx = _with_defaults(SLACK_DEFAULTS, context)
+    ctx["locale"] = formatting.locale_for(locale, _slack_language(locale))
+    source = _render(path, ctx)
     try:
         payload = json.loads(source)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path} did not render valid JSON: {exc}") from exc
     text, blocks = _validate_slack(path, payload)
     return RenderedSlack(text=_clip(text, _FALLBACK_MAX), blocks=[_clip_block(b) for b in blocks])
+
+
+def _slack_language(locale: str | None) -> str:
+    """Slack messages are English text, but a team may write numbers and dates its own
+    way (``es-ES``: ``1.000 JPY``, ``1 de marzo de 2027``): the locale keeps its language."""
+    return primary_language(locale)
 
 
 def _validate_slack(path: str, payload: object) -> tuple[str, list[dict[str, Any]]]:

@@ -58,6 +58,20 @@ def playbooks_with_test_plans(tmp_path_factory: pytest.TempPathFactory) -> Itera
         os.environ["CSHUB_PLAYBOOKS_DIR"] = old
 
 
+@pytest.fixture(scope="session", autouse=True)
+def data_dir_of_its_own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Tests never read or write a developer's `.cshub` (nor the settings of a
+    `cshub dev` running there: its dev-runtime.json), via CSHUB_DATA_DIR."""
+    path = tmp_path_factory.mktemp("cshub-data")
+    old = os.environ.get("CSHUB_DATA_DIR")
+    os.environ["CSHUB_DATA_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("CSHUB_DATA_DIR", None)
+    else:
+        os.environ["CSHUB_DATA_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 async def sandbox() -> AsyncIterator[SandboxHandle]:
     handle = await start_sandbox(http_port=0, smtp_port=0)

@@ -45,7 +45,7 @@ from sandbox.demo_data import load_demo_data
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox
 from webhooks.app import create_app
-from webhooks.codec_routes import SESSION_COOKIE
+from webhooks.codec_routes import SESSION_COOKIE, new_session_cookie, session_valid
 from webhooks.server import serve_api
 from worker import create_worker
 from workflows.onboarding import OnboardingWorkflow
@@ -281,9 +281,26 @@ async def test_the_codec_endpoint_decodes_only_with_valid_auth(codec_settings: S
             f"{url}/codec/decode", json=body, headers={**auth, "X-Namespace": "billing"}
         )
         assert other.status_code == 403
-        assert (await http.post(f"{url}/codec/decode", content=b"{", headers=auth)).status_code == (
-            400
+        json_type = {"Content-Type": "application/json"}
+        broken = await http.post(f"{url}/codec/decode", content=b"{", headers={**auth, **json_type})
+        assert broken.status_code == 400
+        # JSON only (a form or text/plain POST needs no CORS preflight).
+        for media_type in ("text/plain", "application/x-www-form-urlencoded", None):
+            sent = {**auth, "Content-Type": media_type} if media_type else auth
+            plain = await http.post(
+                f"{url}/codec/decode", content=b'{"payloads": []}', headers=sent
+            )
+            assert plain.status_code == 415, media_type
+        # A ciphertext too short to hold a nonce and a tag is a 422, not a 500.
+        short = payloads_json(
+            Payload(
+                metadata={"encoding": b"binary/encrypted", "encryption-key-id": b"k1"},
+                data=b"abc",
+            )
         )
+        cut = await http.post(f"{url}/codec/decode", json=short, headers=auth)
+        assert cut.status_code == 422 and "shorter" in cut.json()["detail"]
+        assert cut.headers["x-content-type-options"] == "nosniff"
         # An unknown key id is reported, not guessed at.
         (foreign,) = await EncryptionCodec(keyring(KEY_2)).encode([secret])
         unknown = await http.post(f"{url}/codec/decode", json=payloads_json(foreign), headers=auth)
@@ -376,6 +393,15 @@ async def test_a_person_signs_in_once_and_the_ui_sends_the_session_cookie(
             headers={"Cookie": f"{SESSION_COOKIE}={value}"},
         )
         assert gone.status_code == 401
+
+
+def test_a_session_cookie_lasts_no_longer_than_the_session_hours_now_allow() -> None:
+    now = 1_800_000_000.0
+    day = new_session_cookie(TOKEN, 24 * 3600, now=now)
+    assert session_valid(day, [TOKEN], now=now, max_ttl=24 * 3600)
+    # CSHUB_CODEC_SESSION_HOURS shortened to 1 h: the day-long cookie is no longer good.
+    assert not session_valid(day, [TOKEN], now=now, max_ttl=3600)
+    assert session_valid(new_session_cookie(TOKEN, 3600, now=now), [TOKEN], now=now, max_ttl=3600)
 
 
 async def test_the_codec_endpoint_is_off_without_keys_or_without_tokens(

@@ -41,7 +41,7 @@ LAST_SWEEP = {
     hp.SCORE: "80.00",
     hp.CATEGORY: "good",
     hp.CATEGORY_LABEL: "Good",
-    hp.MODEL: "seed001 v2",
+    hp.MODEL: "seed001 v3",
     hp.BREAKDOWN: json.dumps(
         {
             "product_usage": 91.67,
@@ -83,7 +83,7 @@ async def test_explain_matches_the_hand_computation(
     # 0.30 x 91.6667 + 0.25 x 91.6667 + 0.20 x 100 + 0.15 x 93.75 + 0.10 x 75 = 91.98
     assert lines[4:9] == [
         "Score: 91.98 Healthy (healthy)",
-        "Model: seed001 v2",
+        "Model: seed001 v3",
         "Confidence: normal",
         "Previous: 80.00 Good; change +11.98",
         "Crossed up: Good → Healthy (entered healthy)",

@@ -80,10 +80,12 @@ def plan_thresholds(folder: Path) -> Thresholds:
     import yaml
     from pydantic import ValidationError
 
+    from domain.strict_yaml import load_yaml_file  # the hub's one loader (duplicate keys)
+
     plans: list[OnboardingPlan] = []
     for path in sorted((folder / "onboarding").glob("*.yaml")):
         try:
-            plans.append(OnboardingPlan.model_validate(yaml.safe_load(path.read_text("utf-8"))))
+            plans.append(OnboardingPlan.model_validate(load_yaml_file(path)))
         except (ValidationError, yaml.YAMLError, OSError):
             continue
     return Thresholds.from_plans(plans)

@@ -46,6 +46,7 @@ from webhooks.deal_stages import ClosedWonStages
 from webhooks.forwarder import Forwarder, group_of
 from webhooks.intake import Intake
 from webhooks.ledger import PENDING_NOTE, DeliveryLedger, RawDelivery
+from webhooks.limits import BodyDeadline, SecurityHeaders
 from webhooks.normalize import (
     from_hubspot,
     from_product,
@@ -324,7 +325,15 @@ def create_app(
         "steer cshub's workflows. 2xx means durably accepted (or deliberately ignored); "
         "503 means retry later; 401 bad signature; 413 body over 1 MiB; 422 invalid payload.",
         lifespan=lifespan,
+        # /docs (when on) is served from the package's own files (webhooks/docs_routes.py),
+        # not a CDN. Off in production unless CSHUB_API_DOCS=true: the published port
+        # answers the signed endpoints, not a map of them.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.api_docs_on else None,
     )
+    app.add_middleware(BodyDeadline, seconds=settings.cshub_api_body_timeout_s)
+    app.add_middleware(SecurityHeaders)
 
     async def verified_body(
         request: Request, verify: Callable[[bytes], None], source: str | None = None
@@ -438,7 +447,7 @@ def create_app(
                 )
                 results[i] = DeliveryResult(
                     outcome=DeliveryOutcome.INVALID,
-                    event_id=str(item.get("eventId")) if item.get("eventId") else None,
+                    event_id=str(item.get("eventId"))[:200] if item.get("eventId") else None,
                     detail=fields,
                 )
                 metrics.event("hubspot", DeliveryOutcome.INVALID.value)
@@ -555,47 +564,53 @@ def create_app(
             request, verify, ProductWebhookEvent, lambda p: from_product(p, received)
         )
 
-    @app.get(
-        "/survey/exit",
-        summary="One-click exit-survey answer (signed link from the win-back e-mail)",
-        response_class=HTMLResponse,
-        responses={
-            200: {"description": "Thank-you page"},
-            403: {"description": "Link not signed by the hub"},
-            503: {"description": "Try again shortly"},
-        },
-    )
-    async def exit_survey(
-        customer: str = Query(pattern=CUSTOMER_ID_PATTERN),
-        reason: ExitReason = Query(),
-        campaign: str = Query(min_length=1, max_length=64),
-        sig: str = Query(min_length=1, max_length=128),
-        accept_language: str | None = ACCEPT_LANGUAGE,
-    ) -> HTMLResponse:
-        if not verify_exit_survey(
-            secret("survey_link_secret"), customer, reason.value, campaign, sig
-        ):
-            return _bad_link(
-                f"exit-survey link for customer {customer}: bad signature", accept_language
-            )
-        event = CustomerEvent(
-            event_id=f"{campaign}:{reason.value}",
-            source=EventSource.SURVEY,
-            type=EXIT_SURVEY_ANSWER,
-            customer_id=customer,
-            occurred_at=datetime.now(UTC),
-            data={"reason": reason.value},
-        )
-        result = await intake.handle(event)
-        if result.outcome is DeliveryOutcome.UNAVAILABLE:
-            return _try_again(accept_language)
-        return HTMLResponse(_thanks_with_comment_box(event, accept_language))
-
     survey_responses: dict[int | str, dict[str, Any]] = {
         200: {"description": "Thank-you page (or: already recorded, survey closed)"},
         403: {"description": "Link not signed by the hub, changed, or expired"},
         503: {"description": "Try again shortly"},
     }
+
+    @app.get(
+        "/survey/exit",
+        summary="One-click exit-survey answer (signed link from the win-back e-mail)",
+        response_class=HTMLResponse,
+        responses=survey_responses,
+    )
+    async def exit_survey(
+        customer: str = Query(pattern=CUSTOMER_ID_PATTERN),
+        reason: ExitReason = Query(),
+        campaign: str = Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"),
+        exp: str = Query("", description="Expiry time of the link (unix seconds)"),
+        sig: str = Query(min_length=1, max_length=128),
+        accept_language: str | None = ACCEPT_LANGUAGE,
+    ) -> HTMLResponse:
+        if exp and not _digits(exp, 12):
+            return _bad_link(f"malformed exit-survey link for customer {customer}", accept_language)
+        check = verify_exit_survey(
+            settings.survey_link_secrets,
+            customer,
+            reason.value,
+            campaign,
+            int(exp) if exp else None,
+            sig,
+        )
+        if check is not LinkCheck.VALID:
+            return _bad_link(
+                f"exit-survey link for customer {customer}: {check.value}", accept_language, check
+            )
+        # One answer per e-mail: the first reason clicked; the other links of the same
+        # e-mail (a mail scanner opens them all) are duplicates.
+        return await survey_answer(
+            CustomerEvent(
+                event_id=f"exit:{campaign}",
+                source=EventSource.SURVEY,
+                type=EXIT_SURVEY_ANSWER,
+                customer_id=customer,
+                occurred_at=datetime.now(UTC),
+                data={"reason": reason.value},
+            ),
+            accept_language,
+        )
 
     def _try_again(accept_language: str | None) -> HTMLResponse:
         return HTMLResponse(
@@ -673,7 +688,7 @@ def create_app(
         ):
             return _bad_link(f"malformed CSAT link for ticket {ticket[:20]!r}", accept_language)
         check = verify_csat_link(
-            secret("survey_link_secret"), ticket, survey, int(score), int(exp), sig
+            settings.survey_link_secrets, ticket, survey, int(score), int(exp), sig
         )
         if check is not LinkCheck.VALID:
             return _bad_link(
@@ -717,7 +732,7 @@ def create_app(
         ):
             return _bad_link(f"malformed NPS link for customer {customer[:20]!r}", accept_language)
         check = verify_nps_link(
-            secret("survey_link_secret"),
+            settings.survey_link_secrets,
             customer,
             contact,
             quarter,
@@ -771,7 +786,7 @@ def create_app(
         # store that cannot be read takes the API out of a load balancer.
         return JSONResponse(body.model_dump(), 200 if store_ok else 503)
 
-    if telemetry is not None and telemetry.metrics_url:
+    if telemetry is not None and telemetry.metrics_url and settings.api_metrics_on:
         metrics_url = telemetry.metrics_url
 
         @app.get("/metrics", include_in_schema=False)
@@ -838,6 +853,10 @@ def create_app(
         settings.cshub_api_db,
         settings.temporal_task_queue,
     )
+    from webhooks.docs_routes import add_docs_routes
+
+    if settings.api_docs_on:
+        add_docs_routes(app)
     return app
 
 

@@ -74,13 +74,18 @@ def new_session_cookie(token: str, ttl_seconds: float, now: float | None = None)
     return f"{expires}.{_session_mac(token, expires)}"
 
 
-def session_valid(cookie: str, tokens: list[str], now: float | None = None) -> bool:
-    """Signed with one of the tokens (revoking the token ends its sessions), not expired."""
+def session_valid(
+    cookie: str, tokens: list[str], now: float | None = None, max_ttl: float | None = None
+) -> bool:
+    """Signed with one of the tokens (revoking the token ends its sessions), not expired,
+    and not expiring later than ``max_ttl`` from now: shortening
+    CSHUB_CODEC_SESSION_HOURS shortens the sessions already open."""
     expires_s, _, mac = cookie.partition(".")
     if not (expires_s.isascii() and expires_s.isdecimal() and len(expires_s) <= 12 and mac):
         return False
     expires = int(expires_s)
-    if expires <= (now or time.time()):
+    current = now or time.time()
+    if expires <= current or (max_ttl is not None and expires > current + max_ttl + 60):
         return False
     found = False
     for token in tokens:
@@ -118,7 +123,7 @@ def create_codec_app(settings: Settings) -> Starlette:
         if bearer and tokens and _one_of(bearer, tokens):
             return True
         cookie = request.cookies.get(SESSION_COOKIE)
-        return bool(cookie and tokens and session_valid(cookie, tokens))
+        return bool(cookie and tokens and session_valid(cookie, tokens, max_ttl=session_ttl))
 
     async def read_body(request: Request, limit: int) -> bytes | None:
         declared = request.headers.get("content-length", "")
@@ -149,6 +154,11 @@ def create_codec_app(settings: Settings) -> Starlette:
                 "/codec/session",
                 headers={"WWW-Authenticate": 'Bearer realm="cshub-codec"'},
             )
+        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media_type != "application/json":
+            # JSON only: a cross-site form or text/plain POST (no CORS preflight) cannot
+            # ride on a browser's session cookie.
+            return _error(415, "unsupported_media_type", "send Content-Type: application/json")
         asked = request.headers.get("x-namespace")
         if asked and asked != namespace:
             return _error(403, "wrong_namespace", f"this codec serves namespace {namespace!r}")

@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 from domain.onboarding import CUSTOMER_ID_PATTERN
 from domain.tiers import ProductEventType
 from domain.usage import UsageFigures
+from webhooks.event_ids import EventId, EventType
 
 LATEST_EVENT_TIME = datetime(2100, 1, 1, tzinfo=UTC)
 """No genuine event happened after this: a later time is a malformed payload (422), not
@@ -56,13 +57,11 @@ class HubSpotWebhookEvent(_Payload):
     Association changes carry ``fromObjectId`` / ``toObjectId`` instead of ``objectId``;
     merges carry ``primaryObjectId`` and ``mergedObjectIds``."""
 
-    eventId: int | str
-    subscriptionType: str = Field(
-        min_length=1,
-        max_length=100,
+    eventId: int | EventId
+    subscriptionType: EventType = Field(
         examples=["deal.propertyChange", "object.propertyChange", "object.associationChange"],
     )
-    objectId: int | str | None = None
+    objectId: int | EventId | None = None
     occurredAt: int = Field(ge=0, le=LATEST_EPOCH_S * 1000, description="epoch milliseconds")
     objectTypeId: str | None = Field(default=None, max_length=40, examples=["0-3"])
     portalId: int | None = None
@@ -80,14 +79,14 @@ class HubSpotWebhookEvent(_Payload):
     associationCategory: str | None = None
     fromObjectTypeId: str | None = Field(default=None, max_length=40)
     toObjectTypeId: str | None = Field(default=None, max_length=40)
-    fromObjectId: int | str | None = None
-    toObjectId: int | str | None = None
+    fromObjectId: int | EventId | None = None
+    toObjectId: int | EventId | None = None
     associationRemoved: bool | None = None
     isPrimaryAssociation: bool | None = None
     # merge
-    primaryObjectId: int | str | None = None
+    primaryObjectId: int | EventId | None = None
     mergedObjectIds: list[int | str] | None = None
-    newObjectId: int | str | None = None
+    newObjectId: int | EventId | None = None
     numberOfPropertiesMoved: int | None = None
 
     @model_validator(mode="after")
@@ -117,8 +116,8 @@ class StripeEventData(_Payload):
 
 
 class StripeWebhookEvent(_Payload):
-    id: str = Field(min_length=1, examples=["evt_1QxYz"])
-    type: str = Field(min_length=1, examples=["invoice.payment_failed"])
+    id: EventId = Field(examples=["evt_1QxYz"])
+    type: EventType = Field(examples=["invoice.payment_failed"])
     created: int = Field(ge=0, le=LATEST_EPOCH_S, description="epoch seconds")
     data: StripeEventData
     livemode: bool | None = None
@@ -127,8 +126,8 @@ class StripeWebhookEvent(_Payload):
 class ZendeskWebhookEvent(_Payload):
     """Zendesk event-subscription webhooks (``zen:event-type:ticket.created`` …)."""
 
-    id: str = Field(min_length=1)
-    type: str = Field(min_length=1, examples=["zen:event-type:ticket.created"])
+    id: EventId
+    type: EventType = Field(examples=["zen:event-type:ticket.created"])
     time: datetime
     account_id: int | None = None
     subject: str | None = None
@@ -184,7 +183,7 @@ class ProductWebhookEvent(_Payload):
     ``type`` is an onboarding event (``first_login`` …, with ``count`` / ``percent`` /
     ``limit_name``) or ``usage_snapshot``, which needs ``occurred_at`` and ``usage``."""
 
-    event_id: str = Field(min_length=1, max_length=200, examples=["evt_7f3a"])
+    event_id: EventId = Field(examples=["evt_7f3a"])
     type: ProductEventType | Literal["usage_snapshot"]
     customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN, examples=["1001"])
     occurred_at: datetime | None = Field(default=None, validate_default=True)

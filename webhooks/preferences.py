@@ -229,7 +229,7 @@ def add_preference_routes(app: FastAPI, settings: Settings, crm: Crm) -> Consent
             bool(secret())
             and re.fullmatch(CONTACT_ID_PATTERN, contact_id) is not None
             and 0 < len(sig) <= 128
-            and verify_preference_signature(secret(), contact_id, sig)
+            and verify_preference_signature(settings.survey_link_secrets, contact_id, sig)
         )
 
     def invalid(language: str, why: str) -> HTMLResponse:

@@ -4,7 +4,8 @@ Playbook ``playbooks/churn.yaml``, in order:
 1. Started by ops (``{"customer_id": "1003", "risk_factors": ["usage_drop"],
    "health_score": 55}``), by the health sweep (a score in At risk / Critical), by a
    warning sign (signal-with-start ``risk_signal``) or by the dunning workflow's final
-   failure. A score below ``at_risk_below`` adds the ``low_health`` factor.
+   failure. A score below ``at_risk_below`` adds the ``low_health`` factor (the
+   thresholds are the tier's, ``by_tier``: Community and Starter use seed 003's bands).
 2. A check at the start and then every ``check_every_days`` at the send hour in the
    customer's zone: while at risk, the outreach of each risk factor (usage drop →
    re-engagement e-mail, support spike → personal outreach task, NPS detractor → 1:1
@@ -42,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
         remember,
         step_time,
     )
-    from domain.churn_plan import ChurnPlan, Outreach, OutreachAction
+    from domain.churn_plan import ChurnBands, ChurnPlan, Outreach, OutreachAction
     from domain.lifecycle import (
         Churned,
         ChurnPreventionInput,
@@ -56,7 +57,9 @@ with workflow.unsafe.imports_passed_through():
         winback_workflow_id,
     )
     from domain.onboarding import NextAction
+    from domain.score_text import score_text
     from domain.search_attributes import LifecycleStage
+    from domain.wording import count_noun
     from workflows.campaign import CampaignActions, load_plan, start_abandoned_child
     from workflows.common import (
         CustomerActions,
@@ -292,11 +295,12 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
         st.lowest_since_check = (
             msg.score if st.lowest_since_check is None else min(st.lowest_since_check, msg.score)
         )
-        trend = f" (was {previous:g})" if previous is not None else ""
-        self._act.record("health", "journey", f"health score {msg.score:g}{trend}")
-        if msg.score < plan.at_risk_below:
+        trend = f" (was {score_text(previous)})" if previous is not None else ""
+        self._act.record("health", "journey", f"health score {score_text(msg.score)}{trend}")
+        bands = self._bands()
+        if msg.score < bands.at_risk_below:
             self._add_factor(RiskFactor.LOW_HEALTH, pending=True)
-        if msg.score >= plan.escalate_below:
+        if msg.score >= bands.escalate_below:
             st.escalated = False  # re-armed: a later drop escalates again
         elif not st.escalated:
             st.escalated = True
@@ -304,7 +308,8 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
             day = self._day(workflow.now())
             ctx = self._context(day).model_copy(
                 update={
-                    "reason": f"health score {msg.score:g}{trend}, below {plan.escalate_below:g}",
+                    "reason": f"health score {score_text(msg.score)}{trend}, "
+                    f"below {bands.escalate_below:g}",
                     "summary": self._summary_text(),
                     "next_step": "Executive sponsor to reach out within 24 h; agree a recovery "
                     "plan with the CSM.",
@@ -375,24 +380,24 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
         lowest = st.lowest_since_check
         st.lowest_since_check = st.health_score
         st.checks_done += 1
-        threshold = plan.recovery.score_at_least
+        threshold = self._bands().recovered_at_least
         if lowest is not None and lowest >= threshold:
             st.recovery_streak += 1
             self._act.record(
                 f"check{n}",
                 "journey",
-                f"check {n}: health {lowest:g} >= {threshold:g}, recovery "
+                f"check {n}: health {score_text(lowest)} >= {threshold:g}, recovery "
                 f"{st.recovery_streak}/{plan.recovery.consecutive_checks}",
             )
             if st.recovery_streak >= plan.recovery.consecutive_checks:
                 st.status = ChurnOutcome.RECOVERED
                 await self._finish(
-                    f"health at or above {threshold:g} for {st.recovery_streak} checks"
+                    f"health at or above {threshold:g} for {count_noun(st.recovery_streak, 'check')}"
                 )
             self._details()
             return
         st.recovery_streak = 0
-        score = "unknown" if st.health_score is None else f"{st.health_score:g}"
+        score = "unknown" if st.health_score is None else score_text(st.health_score)
         self._act.record(
             f"check{n}", "journey", f"check {n}: health {score}; outreach: {self._factors_text()}"
         )
@@ -514,6 +519,14 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
             st.started_at, n * st.plan.check_every_days, st.timezone, st.plan.send_window
         )
 
+    def _bands(self) -> ChurnBands:
+        """The tier's thresholds (its health model's bands). Campaigns that began before
+        thresholds per tier keep the plan-wide ones: their history compared with those."""
+        st = self._require_state()
+        if workflow.patched("churn-bands-by-tier"):
+            return st.plan.bands(st.tier)
+        return st.plan.bands(None)
+
     def _deadline(self) -> datetime:
         st = self._require_state()
         return st.started_at + timedelta(days=st.plan.max_duration_days)
@@ -547,11 +560,13 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
 
     def _summary_text(self) -> str:
         st = self._require_state()
-        score = "unknown" if st.health_score is None else f"{st.health_score:g}"
+        score = "unknown" if st.health_score is None else score_text(st.health_score)
         return (
             f"Risk factors: {self._factors_text()}. Health score: {score}. "
-            f"{st.checks_done} weekly checks, {self._act.count('email')} e-mails, "
-            f"{self._act.count('crm_task')} CSM tasks, {st.escalations} escalations."
+            f"{count_noun(st.checks_done, 'weekly check')}, "
+            f"{count_noun(self._act.count('email'), 'e-mail')}, "
+            f"{count_noun(self._act.count('crm_task'), 'CSM task')}, "
+            f"{count_noun(st.escalations, 'escalation')}."
         )
 
     def _summary(self) -> ChurnSummary:
@@ -577,7 +592,7 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
         if st is None:
             return
         nxt = self._next() if st.status is ChurnOutcome.ACTIVE else None
-        score = "-" if st.health_score is None else f"{st.health_score:g}"
+        score = "-" if st.health_score is None else score_text(st.health_score)
         lines = [
             f"**Churn prevention** · day {self._day(workflow.now())} · {st.status.value}",
             f"Risk: {self._factors_text()} · health {score} · recovery "

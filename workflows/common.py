@@ -369,13 +369,22 @@ class CustomerActions:
         )
 
     async def note(
-        self, step: str, body: str, *, kind: str = "note", day: int | None = None
+        self,
+        step: str,
+        body: str,
+        *,
+        kind: str = "note",
+        day: int | None = None,
+        amount_due_minor: int | None = None,
+        currency: str | None = None,
     ) -> str:
         req = CrmNoteRequest(
             customer_id=self.customer_id,
             body=body,
             timestamp=workflow.now(),
             idempotency_key=self.key(step),
+            amount_due_minor=amount_due_minor,
+            currency=currency,
         )
         return await self._run(
             step,

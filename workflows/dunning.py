@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.onboarding import NextAction
     from domain.search_attributes import LifecycleStage
     from domain.send_window import out_of_quiet_hours
+    from domain.wording import count_noun, days
     from workflows.campaign import (
         CampaignActions,
         load_plan,
@@ -347,6 +348,8 @@ class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
             f"{f' (invoice {invoice_id})' if invoice_id else ''}: sequence stopped.\n"
             f"{self._summary_text()}",
             kind="dunning_paid",
+            amount_due_minor=st.amount_due_cents,
+            currency=st.currency,
         )
         self._details()
 
@@ -362,7 +365,7 @@ class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
                 update={
                     "summary": self._summary_text(),
                     "next_step": "Call the customer's billing contact today and help them "
-                    f"update the payment method: final failure in {days_left} days "
+                    f"update the payment method: final failure in {days(days_left)} "
                     "(the company is then flagged at risk).",
                 }
             )
@@ -381,9 +384,11 @@ class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
         await self._act.note(
             "final:note",
             f"Dunning final failure on day {day}: no payment after "
-            f"{len(st.plan.steps)} steps. Company flagged at risk.\n{self._summary_text()}",
+            f"{count_noun(len(st.plan.steps), 'step')}. Company flagged at risk.\n{self._summary_text()}",
             kind="dunning_final_failure",
             day=day,
+            amount_due_minor=st.amount_due_cents,
+            currency=st.currency,
         )
         if plan.start_churn_prevention:
             await self._start_churn_prevention(day)
@@ -475,8 +480,9 @@ class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
         st = self._require_state()
         invoices = ", ".join(st.failed_invoices) or "not given"
         return (
-            f"Failed invoices: {invoices}. {self._act.count('email')} dunning e-mails sent, "
-            f"{self._act.count('slack')} CSM alerts."
+            f"Failed invoices: {invoices}. "
+            f"{count_noun(self._act.count('email'), 'dunning e-mail')} sent, "
+            f"{count_noun(self._act.count('slack'), 'CSM alert')}."
         )
 
     def _summary(self) -> DunningSummary:

@@ -59,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         RiskSignal,
         churn_workflow_id,
     )
+    from domain.score_text import score_text
     from workflows.campaign import signal_other, start_abandoned_child
 
 PACE_FROM_PAGE_START = "sweep-pace-from-page-start"
@@ -229,11 +230,11 @@ class HealthSweepPageWorkflow:
                     customer_id=h.customer_id,
                     risk_factors=[RiskFactor.LOW_HEALTH],
                     health_score=h.score,
-                    reason=f"health score {h.score:.2f} {h.category_label} ({h.model})",
+                    reason=f"health score {score_text(h.score)} {h.category_label} ({h.model})",
                     source=inp.sweep_id,
                 ),
                 workflow_id=churn_workflow_id(h.customer_id),
-                summary=f"churn prevention: health {h.score:.2f} {h.category_label}",
+                summary=f"churn prevention: health {score_text(h.score)} {h.category_label}",
             )
             if started:
                 counts.churn_started += 1

@@ -55,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.search_attributes import LifecycleStage
     from domain.send_window import SendWindow, local_date, local_send_time
     from domain.tiers import ProductEventType, Tier
+    from domain.wording import count_noun
     from workflows.common import (
         LOOKUP_RETRY,
         CustomerActions,
@@ -83,6 +84,9 @@ WELCOME_FIRST_PATCH = "welcome-first"
 MAX_EVENT_IDS_KEPT = 500
 NO_QUIET_HOURS = SendWindow(send_hour=10, quiet_start=0, quiet_end=0)
 
+
+EMAIL_ON_EVENT_PATCH = "email-sent-on-product-event"
+"""``workflow.patched``: plan e-mails with ``sent_on`` go when the event arrives."""
 
 if TYPE_CHECKING:  # callers send the model; the handlers take the payload raw
     MilestoneInput = MilestoneReached | RawValue
@@ -298,6 +302,8 @@ class OnboardingWorkflow(Steerable):
                 continue
             if not await self._wait_until(step):
                 return  # cancelled
+            if step.key in st.done_steps:
+                continue  # sent early, by its product event (``sent_on``)
             if st.skip_before is not None and self._due(step) < st.skip_before:
                 self._record(
                     step.key,
@@ -675,6 +681,7 @@ class OnboardingWorkflow(Steerable):
         for ms in st.plan.milestones:
             if ms.reached_by and ms.key not in st.milestones_reached and self._fired(ms.reached_by):
                 await self._reach(ms, how=f"product event {ms.reached_by.event.value}")
+        await self._emails_sent_on()
         for nudge in st.plan.nudges:
             if nudge.key in st.nudges_sent or not self._fired(nudge.trigger):
                 continue
@@ -723,6 +730,7 @@ class OnboardingWorkflow(Steerable):
         for ms in st.plan.milestones:
             if ms.reached_by and ms.key not in st.milestones_reached and self._fired(ms.reached_by):
                 await self._reach(ms, how=f"product event {ev.type.value}")
+        await self._emails_sent_on()
         for nudge in st.plan.nudges:
             if nudge.key in st.nudges_sent or not self._fired(nudge.trigger):
                 continue
@@ -731,6 +739,27 @@ class OnboardingWorkflow(Steerable):
             await self._email(f"nudge:{nudge.key}", nudge.template, ctx)
             if nudge.alert_csm_template:
                 await self._alert(f"nudge:{nudge.key}:alert", nudge.alert_csm_template, ctx)
+
+    async def _emails_sent_on(self) -> None:
+        """Plan e-mails with ``sent_on: <event>`` whose event has come and that are not sent
+        yet go now, under their own step key (so the scheduled send on their day does not
+        repeat them)."""
+        st = self._require_state()
+        wanted = {
+            (e.day, e.template)
+            for e in st.plan.emails
+            if e.sent_on is not None and st.event_counts.get(e.sent_on.value, 0) > 0
+        }
+        if not wanted or not workflow.patched(EMAIL_ON_EVENT_PATCH):
+            return
+        for step in self._schedule:
+            if step.kind is not StepKind.EMAIL or (step.day, step.ref) not in wanted:
+                continue
+            if step.key in st.done_steps:
+                continue
+            st.done_steps.append(step.key)
+            await self._email(step.key, step.ref, self._context(workflow.now()))
+            self._record(step.key, "journey", f"sent early, on its product event: {step.ref}")
 
     def _fired(self, trigger: EventTrigger) -> bool:
         st = self._require_state()
@@ -949,7 +978,8 @@ class OnboardingWorkflow(Steerable):
         return (
             f"Milestones reached: {', '.join(s.milestones_reached) or 'none'}. "
             f"Missed: {', '.join(s.milestones_missed) or 'none'}. "
-            f"{s.emails_sent} e-mails, {s.tasks_created} CSM tasks, {s.alerts_sent} alerts."
+            f"{count_noun(s.emails_sent, 'e-mail')}, {count_noun(s.tasks_created, 'CSM task')}, "
+            f"{count_noun(s.alerts_sent, 'alert')}."
         )
 
     def _summary(self) -> OnboardingSummary:

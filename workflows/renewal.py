@@ -70,6 +70,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.renewal_plan import RenewalPlan
     from domain.search_attributes import LifecycleStage
     from domain.send_window import local_date
+    from domain.wording import days
     from workflows.campaign import load_plan, start_abandoned_child
     from workflows.common import (
         CustomerActions,
@@ -292,12 +293,12 @@ class RenewalWorkflow(Steerable):
             [],
             why_past="due before the countdown started",
         )
-        days = (st.renewal_date - local_date(now, st.timezone)).days
+        away = (st.renewal_date - local_date(now, st.timezone)).days
         self._act.record(
             "start",
             "journey",
             f"term {st.term}: countdown to the renewal on {st.renewal_date.isoformat()} "
-            f"({days} days away, {st.timezone})",
+            f"({days(away)} away, {st.timezone})",
         )
         self._record_skipped(st.reminders)
         if nt is not None and nt.churned is not None:
@@ -630,12 +631,12 @@ class RenewalWorkflow(Steerable):
             outcomes.append(
                 await self._act.task(
                     f"{step}:task",
-                    f"Renewal in {r.days_before} days ({st.renewal_date.isoformat()}): "
+                    f"Renewal in {days(r.days_before)} ({st.renewal_date.isoformat()}): "
                     + (
                         "prepare the value review" if r.days_before > 30 else "renewal conversation"
                     ),
                     f"The renewal of term {st.term} is on {st.renewal_date.isoformat()} "
-                    f"({r.days_before} days). Review health, usage and outcomes, confirm the "
+                    f"({days(r.days_before)}). Review health, usage and outcomes, confirm the "
                     f"decision maker and the renewal terms, and record the outcome in "
                     f"Temporal (signal renewed, auto_renewed or churned).",
                     due_at=now + timedelta(days=cfg.task_due_days),
@@ -698,12 +699,12 @@ class RenewalWorkflow(Steerable):
         self._act.record(
             "unknown",
             "journey",
-            f"no outcome {st.plan.outcome_wait_days} days after {st.renewal_date.isoformat()}: "
+            f"no outcome {days(st.plan.outcome_wait_days)} after {st.renewal_date.isoformat()}: "
             f"ended as unknown",
         )
         await self._act.note(
             "unknown:note",
-            f"Renewal: no outcome was recorded within {st.plan.outcome_wait_days} days of the "
+            f"Renewal: no outcome was recorded within {days(st.plan.outcome_wait_days)} of the "
             f"renewal date {st.renewal_date.isoformat()}; the countdown ended as unknown. "
             f"Start a new one with the next date once it is known.\n{self._summary_text()}",
             kind="renewal_unknown",
@@ -794,7 +795,7 @@ class RenewalWorkflow(Steerable):
         ]
         if not later:
             return None
-        return f"Next reminder {later[0].days_before} days before the date."
+        return f"Next reminder {days(later[0].days_before)} before the date."
 
     def _record_skipped(self, reminders: list[Reminder]) -> None:
         for r in reminders:

@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.onboarding import NextAction
     from domain.search_attributes import LifecycleStage
     from domain.winback_plan import StepPurpose, WinBackPlan, WinBackStep, WinBackStepKind
+    from domain.wording import count_noun
     from workflows.campaign import CampaignActions, load_plan
     from workflows.common import CustomerActions, customer_profile, set_details, tag_customer
     from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
@@ -339,7 +340,8 @@ class WinBackWorkflow(Steerable, CampaignActions[WinBackState, WinBackInput]):
             "end:note",
             f"Win-back campaign ended: {st.status.value} ({why}).\n"
             f"Steps done: {len(st.done_steps)} of {len(st.plan.steps)}; "
-            f"{self._act.count('email')} e-mails, {self._act.count('crm_task')} CSM tasks. "
+            f"{count_noun(self._act.count('email'), 'e-mail')}, "
+            f"{count_noun(self._act.count('crm_task'), 'CSM task')}. "
             f"Exit reason: {answer.reason.value if answer else 'not answered'}.",
             kind="winback_outcome",
         )

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from domain.strict_yaml import load_yaml_file
 from domain.tiers import Tier
 
 DEMO_DATA = Path(__file__).resolve().parents[2] / "sandbox" / "demo_data.yaml"
@@ -68,7 +69,7 @@ def customers(count: int) -> list[Customer]:
 
 def write_demo_data(path: Path, portfolio: list[Customer], timezone: str) -> Path:
     """The sandbox's demo data with the portfolio's companies added."""
-    data: dict[str, Any] = yaml.safe_load(DEMO_DATA.read_text())
+    data: dict[str, Any] = load_yaml_file(DEMO_DATA)
     for n, c in enumerate(portfolio):
         cid = c.company_id
         data["companies"].append(

@@ -166,3 +166,43 @@ async def test_get_deal_reads_stage_tier_and_company(hubspot: HubSpotCrm) -> Non
     assert deal.tier == "starter"
     with pytest.raises(NotFoundError, match="deal 9999"):
         await asyncio.to_thread(crm.get_deal, "9999")
+
+
+HOSTILE = "Evil <img src=x onerror=alert(1)> Co"
+
+
+async def test_task_and_note_bodies_reach_hubspot_as_text_not_markup(
+    hubspot: HubSpotCrm, sandbox_api: SandboxClient
+) -> None:
+    """HubSpot renders task and note bodies as HTML: a hostile company name in them is
+    escaped (before, it went in raw: HTML injection in the CRM)."""
+    key = f"test-hostile-{uuid.uuid4()}"
+    body = f"E-mail 'welcome' sent to contact 2001\nWelcome to {HOSTILE} & friends"
+
+    def create() -> None:
+        hubspot.create_note(
+            company_id="1001", body=body, timestamp=DUE, idempotency_key=f"{key}:note"
+        )
+        hubspot.create_task(
+            company_id="1001",
+            subject="Check in",
+            body=body,
+            due_at=DUE,
+            owner_id=None,
+            priority="low",
+            idempotency_key=f"{key}:task",
+        )
+
+    await asyncio.to_thread(create)
+    box = await sandbox_api.outbox()
+    [note] = [
+        n for n in box["crm_notes"] if n["properties"].get("cshub_idempotency_key") == f"{key}:note"
+    ]
+    [task] = [
+        t for t in box["crm_tasks"] if t["properties"].get("cshub_idempotency_key") == f"{key}:task"
+    ]
+    escaped = "Welcome to Evil &lt;img src=x onerror=alert(1)&gt; Co &amp; friends"
+    for stored in (note["properties"]["hs_note_body"], task["properties"]["hs_task_body"]):
+        assert "<img" not in stored
+        assert escaped in stored
+        assert stored.startswith("E-mail 'welcome' sent to contact 2001\n")

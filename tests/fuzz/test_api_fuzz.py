@@ -17,6 +17,7 @@ Hypothesis runs in a worker thread (blocking HTTP); the server runs on the test'
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from collections import Counter
@@ -29,10 +30,12 @@ import hypothesis
 import pytest
 import requests
 import schemathesis
+from google.protobuf import json_format
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import APIOperation, GenerationMode
 from schemathesis.core.result import Ok
+from temporalio.api.common.v1 import Payloads
 from temporalio.client import Client
 
 from cshub.settings import Settings
@@ -421,7 +424,7 @@ FAR_FUTURE = 4_000_000_000
 def genuine_links(secret: str) -> list[str]:
     base = "http://hub.example"
     return [
-        *exit_survey_links(base, secret, "1001", "winback-1001-1").values(),
+        *exit_survey_links(base, secret, "1001", "winback-1001-1", expires=FAR_FUTURE).values(),
         *csat_links(base, secret, "5001", SURVEY_ID, FAR_FUTURE).values(),
         *nps_links(base, secret, "1001", "2001", "2026-Q4", SURVEY_ID, FAR_FUTURE).values(),
     ]
@@ -524,7 +527,7 @@ def wrong_credentials(draw: st.DrawFn, tokens: list[str]) -> dict[str, str]:
             ),
             st.sampled_from(
                 [f"Bearer {token[:-1]}", f"Bearer {token}x", f"Basic {token}", token,
-                 f"Bearer {token.upper()}", "Bearer", f"Bearer {','.join(tokens)}"]
+                 f"Bearer {token.upper()}", "Bearer", f"Bearer {','.join([*tokens, token])}"]
             ),
         ).filter(lambda a: a not in genuine)  # one configured token: the joined list is it
     )  # fmt: skip
@@ -606,7 +609,10 @@ async def test_codec_and_timeline_refuse_wrong_credentials(
             ok = http.post(
                 f"{fuzz_api.url}/codec/decode",
                 content=PAYLOADS.encode(),
-                headers={"Authorization": f"Bearer {codec_tokens[1]}"},
+                headers={
+                    "Authorization": f"Bearer {codec_tokens[1]}",
+                    "Content-Type": "application/json",
+                },
             )
             assert ok.status_code == 200, ok.text
             ok = http.get(
@@ -617,3 +623,123 @@ async def test_codec_and_timeline_refuse_wrong_credentials(
 
     await in_thread(fuzz)
     print(f"\ncodec / timeline: {dict(sorted(seen.items()))}")
+
+
+# --- the codec and timeline with valid credentials ---------------------------------------
+
+B64 = st.binary(max_size=80).map(lambda b: base64.b64encode(b).decode())
+METADATA = st.dictionaries(
+    st.sampled_from(["encoding", "encryption-key-id", "encoding-version", "x"]),
+    st.one_of(
+        st.sampled_from(
+            [b"binary/encrypted", b"json/plain", b"binary/null", b"fuzz1", b"k9", b"", b"\xff"]
+        ),
+        st.binary(max_size=20),
+    ).map(lambda b: base64.b64encode(b).decode()),
+    max_size=4,
+)
+PAYLOADS_BODY = st.one_of(
+    st.builds(
+        lambda items: json.dumps({"payloads": items}),
+        st.lists(st.fixed_dictionaries({"metadata": METADATA, "data": B64}), max_size=4),
+    ),
+    st.text(max_size=60),
+    st.just('{"payloads": [{"data": "!!not base64!!"}]}'),
+    st.just('{"payloads": {"a": 1}}'),
+)
+SHORT_CIPHERTEXT = json.dumps(
+    {
+        "payloads": [
+            {
+                "metadata": {
+                    "encoding": base64.b64encode(b"binary/encrypted").decode(),
+                    "encryption-key-id": base64.b64encode(b"fuzz1").decode(),
+                },
+                "data": base64.b64encode(b"abc").decode(),
+            }
+        ]
+    }
+)
+SINCE = st.one_of(
+    HEADER_TEXT,
+    st.builds(
+        lambda n, unit: f"{n}{unit}",
+        st.integers(min_value=0, max_value=10**30),
+        st.sampled_from(["h", "d", "w", "D", ""]),
+    ),
+    st.sampled_from(
+        ["99999999d", "1e9d", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00",
+         "9999-12-31", "0001-01-01", "2026-02-30", "30d", "2026-03-01T09:00:00Z"]
+    ),
+)  # fmt: skip
+
+
+async def test_codec_and_timeline_with_valid_credentials_never_5xx(
+    fuzz_api: Api, fuzz_settings: Settings
+) -> None:
+    """An insider's hostile input (a codec or API token holder): anything at all is a
+    2xx or a 4xx naming what is wrong, never a 5xx; genuine payloads round-trip."""
+    codec_auth = {"Authorization": f"Bearer {fuzz_settings.codec_tokens[0]}"}
+    api_auth = {"Authorization": f"Bearer {fuzz_settings.api_tokens[0]}"}
+    seen: Counter[str] = Counter()
+
+    def fuzz() -> None:
+        with httpx.Client(timeout=30) as http:
+
+            @fuzz_settings_profile(AUTH_EXAMPLES)
+            @given(
+                operation=st.sampled_from(["decode", "encode"]),
+                body=PAYLOADS_BODY,
+                content_type=st.sampled_from(
+                    ["application/json", "application/json; charset=utf-8", "text/plain"]
+                ),
+            )
+            @hypothesis.example(  # the review's 500: a ciphertext shorter than a nonce
+                operation="decode", body=SHORT_CIPHERTEXT, content_type="application/json"
+            )
+            def codec(operation: str, body: str, content_type: str) -> None:
+                resp = http.post(
+                    f"{fuzz_api.url}/codec/{operation}",
+                    content=body.encode(),
+                    headers={**codec_auth, "Content-Type": content_type},
+                )
+                check_no_server_error(seen, f"codec {operation}", resp)
+                assert resp.headers["x-content-type-options"] == "nosniff"
+                if content_type == "text/plain":
+                    assert resp.status_code == 415
+                if resp.status_code == 200 and operation == "encode":
+                    back = http.post(
+                        f"{fuzz_api.url}/codec/decode",
+                        content=resp.content,
+                        headers={**codec_auth, "Content-Type": "application/json"},
+                    )
+                    assert back.status_code == 200, back.text
+                    sent, got = Payloads(), Payloads()
+                    json_format.Parse(body, sent)
+                    json_format.Parse(back.content, got)
+                    assert got == sent
+
+            @fuzz_settings_profile(AUTH_EXAMPLES)
+            @given(
+                customer=st.one_of(
+                    st.just("1001"), st.text(st.characters(codec="ascii"), max_size=20)
+                ),
+                since=st.one_of(st.none(), SINCE),
+                limit=st.one_of(st.none(), st.integers(-5, 20_000).map(str), HEADER_TEXT),
+            )
+            @hypothesis.example(customer="1001", since="99999999d", limit=None)  # the 500
+            def timeline(customer: str, since: str | None, limit: str | None) -> None:
+                params = {k: v for k, v in (("since", since), ("limit", limit)) if v is not None}
+                resp = http.get(
+                    f"{fuzz_api.url}/customers/{quote(customer, safe='')}/timeline",
+                    params=params,
+                    headers=api_auth,
+                )
+                check_no_server_error(seen, "timeline", resp)
+                assert resp.status_code in (200, 404, 422), (customer, params, resp.text)
+
+            for run in (codec, timeline):
+                run()
+
+    await in_thread(fuzz)
+    print(f"\ncodec / timeline with credentials: {dict(sorted(seen.items()))}")

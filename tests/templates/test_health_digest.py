@@ -72,12 +72,16 @@ def test_digest_gives_valid_blocks() -> None:
         "*<https://crm.example/company/1001|Account 1>* · *Critical* · score *31* "
         "(-12.5 since the last sweep) · Starter",
         "*<https://crm.example/company/1002|Account 2>* · *At risk* (Risky) · score *55.5* "
-        "(-4.25 since the last sweep) · Starter · _low confidence: some inputs missing_",
+        "(-4.3 since the last sweep) · Starter · _low confidence: some inputs missing_",
         "*Account 3* · *At risk* · score _unknown_ · no tier",
     ]
     assert "What to do" in message.blocks[5]["text"]["text"]
     context = message.blocks[6]["elements"][0]["text"]
-    assert context == "Health sweep of 2026-05-04T06:00:00Z · workflow `health-digest-2026-05-04`"
+    assert context == (
+        "Health sweep of May 4, 2026, 6:00\u202fAM UTC · workflow `health-digest-2026-05-04`"
+    )
+    british = render_slack(NAME, digest_context(), locale="en-GB")
+    assert "Health sweep of 4 May 2026, 06:00 UTC" in json.dumps(british.blocks)
     for text in strings(message.model_dump()):
         assert "None" not in text
         assert not LEFTOVER_SYNTAX.search(text), text

@@ -14,7 +14,6 @@ from markupsafe import escape
 from templates.renderer import RenderedSlack, render_email, render_slack
 from tests.templates.test_rendering import LEFTOVER_SYNTAX, all_parts, mrkdwn_texts, strings
 
-NBSP = "\u00a0"
 SEATS = {"limit_name": "licensed seats", "used": 87.0, "limit": 100.0, "percent": 87.0}
 RUNS = {"limit_name": "workflow runs this month", "used": 8750.0, "limit": 10000.0, "percent": 87.5}
 DECLINE = {
@@ -122,8 +121,13 @@ def test_usage_warning_in_spanish_translates_the_limit_and_groups_digits_safely(
     assert "ha utilizado el 87.5% de sus ejecuciones de flujos de trabajo de este mes" in (
         spanish.text
     )
-    # RAE: a space groups five digits and more, never a comma or point (read as decimals).
-    assert f"Uso actual: 8750 de 10{NBSP}000 ejecuciones de flujos de trabajo" in spanish.text
+    # Numbers as the contact's region writes them (Babel, CLDR): Mexico groups with a
+    # comma and writes a decimal point; Spain groups with a point and
+    # writes a decimal comma.
+    assert "Uso actual: 8,750 de 10,000 ejecuciones de flujos de trabajo" in spanish.text
+    spain = render_email("usage_limit_warning", ctx(extra=RUNS), language="es-ES")
+    assert "Uso actual: 8.750 de 10.000 ejecuciones de flujos de trabajo" in spain.text
+    assert "(87,5%)" in spain.text and "el 87,5% de un límite" in spain.subject
     assert "workflow runs" not in spanish.text
     seats = render_email("usage_limit_warning", ctx(extra=SEATS), language="es")
     assert "87 de 100 licencias de usuario (87%)" in seats.text
@@ -182,7 +186,7 @@ def test_celebration_of_top_health_with_highlights_from_the_crm() -> None:
     email = render_email("health_celebration", ctx(extra=extra, company=company))
     assert email.subject == "Congratulations, Acme Analytics: a milestone worth celebrating"
     assert "Congratulations, Acme Analytics!" in email.text
-    for line in ("91.25/100 (Healthy)", "Results: Dispatch 30% faster", "Usage: 12 workflows"):
+    for line in ("91.2/100 (Healthy)", "Results: Dispatch 30% faster", "Usage: 12 workflows"):
         assert line in email.text and line in email.html
     assert "Share what you achieved" in email.text
     assert "After a difficult period" not in email.text
@@ -226,7 +230,7 @@ def test_celebration_escapes_crm_values_in_html() -> None:
 def test_decline_mentions_the_csm_and_the_account_executive() -> None:
     message = render_slack("health_decline", slack_ctx(extra=DECLINE))
     assert message.text == (
-        ":chart_with_downwards_trend: Acme Analytics: health score dropped to 64.25 (At risk) "
+        ":chart_with_downwards_trend: Acme Analytics: health score dropped to 64.2 (At risk) "
         "from 78.5"
     )
     assert message.blocks[0]["text"]["text"] == (
@@ -235,14 +239,14 @@ def test_decline_mentions_the_csm_and_the_account_executive() -> None:
     body = message.blocks[1]["text"]["text"]
     assert body.startswith(
         "<@U0DANA> <@U0SAM>: the health score of *Acme Analytics* (Professional) dropped "
-        "from 78.5 to *64.25 (At risk)*, -14.25 since the last sweep."
+        "from 78.5 to *64.2 (At risk)*, -14.3 since the last sweep."
     )
-    assert "*Weakest dimensions:* Engagement 32.5 · Product usage 41 · Technical health 58.75" in (
+    assert "*Weakest dimensions:* Engagement 32.5 · Product usage 41 · Technical health 58.7" in (
         body
     )
     assert "Low confidence" not in body and "No account executive" not in body
     fields = [f["text"] for f in message.blocks[2]["fields"]]
-    assert "*Previous*\n78.5" in fields and "*Change*\n-14.25" in fields
+    assert "*Previous*\n78.5" in fields and "*Change*\n-14.3" in fields
     assert "*Model*\nseed001 v1" in fields and "*Account executive*\nSam Patel" in fields
     todo = message.blocks[3]["text"]["text"]
     assert "check-in call within 24 hours (the task is in the CRM)" in todo
@@ -255,9 +259,9 @@ def test_decline_of_a_first_score() -> None:
     extra = {**DECLINE, "previous_score": None, "delta": None, "category_label": "Critical"}
     message = render_slack("health_decline", slack_ctx(extra=extra))
     assert message.text == (
-        ":chart_with_downwards_trend: Acme Analytics: first health score is 64.25 (Critical)"
+        ":chart_with_downwards_trend: Acme Analytics: first health score is 64.2 (Critical)"
     )
-    assert "is *64.25 (Critical)*: its first score." in message.blocks[1]["text"]["text"]
+    assert "is *64.2 (Critical)*: its first score." in message.blocks[1]["text"]["text"]
     fields = [f["text"] for f in message.blocks[2]["fields"]]
     assert "*Previous*\nfirst score" in fields and "*Change*\n-" in fields
 

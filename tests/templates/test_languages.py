@@ -85,7 +85,9 @@ def test_french_falls_back_to_english() -> None:
     english = render_email("welcome", email_context())
     french = render_email("welcome", email_context(), language="fr-CA")
     assert french.language == "en"
-    assert french == english
+    # English text; the Canadian region still writes its numbers and dates (en_CA).
+    assert french.locale == "en_CA"
+    assert french.model_copy(update={"locale": english.locale}) == english
     assert '<html lang="en">' in french.html
 
 
@@ -347,9 +349,10 @@ def test_a_subject_defined_in_two_files_is_an_error_naming_both(tree: Path, lang
 def test_a_subject_defined_twice_in_one_file_is_an_error(tree: Path) -> None:
     path = tree / "subjects" / "onboarding.yaml"
     path.write_text(path.read_text(encoding="utf-8") + 'welcome: "Again"\n', "utf-8")
-    with pytest.raises(ValueError, match=r"duplicate key 'welcome'") as err:
+    with pytest.raises(ValueError, match=r"key 'welcome' given twice") as err:
         email_template_names()
-    assert str(path) in str(err.value)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert f"{path}, line {len(lines)}:" in str(err.value)
 
 
 @pytest.mark.parametrize("content", ["- a list\n", "welcome: 3\n", "welcome: [unclosed\n"])

@@ -13,7 +13,9 @@ from domain.lifecycle import ExitReason
 from domain.survey_links import exit_survey_links
 from templates.renderer import render_email, render_slack
 
-LINKS = exit_survey_links("https://hub.example", "secret", "1001", campaign="c1")
+LINKS = exit_survey_links(
+    "https://hub.example", "secret", "1001", campaign="c1", expires=4_000_000_000
+)
 
 
 def ctx(**overrides: Any) -> dict[str, Any]:
@@ -77,7 +79,7 @@ def test_dunning_tone_follows_the_attempt_day(
 def test_dunning_shows_the_amount_when_known() -> None:
     extra = {"attempt_day": 0, "amount_due_cents": 118800, "currency": "EUR"}
     email = render_email("dunning_payment_failed", ctx(extra=extra))
-    assert "(1188.00 EUR)" in email.text and "(1188.00 EUR)" in email.html
+    assert "(€1,188.00)" in email.text and "(€1,188.00)" in email.html
     unknown = render_email("dunning_payment_failed", ctx(extra={"attempt_day": 0}))
     assert "cshub subscription. This happens" in unknown.text
 
@@ -119,7 +121,7 @@ def test_dunning_alert_names_amount_and_final_day() -> None:
     extra = {"amount_due_cents": 9900, "currency": "USD", "final_failure_day": 21}
     message = render_slack("dunning_csm_alert", slack_ctx(day=7, extra=extra))
     dumped = json.dumps(message.blocks)
-    assert "99.00 USD" in dumped and "by day 21" in dumped
+    assert "$99.00" in dumped and "by day 21" in dumped
     assert message.text.endswith("payment still failing on day 7 of dunning")
 
 

@@ -303,12 +303,13 @@ def test_survey_link_appears_when_set(name: str) -> None:
     assert "https://survey.cshub.example/s/1001" in email.text
 
 
+@pytest.mark.parametrize("hostile", [HOSTILE_COMPANY, "Evil <img src=x onerror=alert(1)> Co"])
 @pytest.mark.parametrize("name", email_template_names())
-def test_hostile_company_name_is_escaped_in_html(name: str) -> None:
-    email = render_email(name, email_context(company_name=HOSTILE_COMPANY, tier="community"))
-    assert "<script>" not in email.html
-    assert str(escape(HOSTILE_COMPANY)) in email.html
-    assert HOSTILE_COMPANY in email.text  # plain text is not HTML: no entities there
+def test_hostile_company_name_is_escaped_in_html(name: str, hostile: str) -> None:
+    email = render_email(name, email_context(company_name=hostile, tier="community"))
+    assert "<script>" not in email.html and "<img" not in email.html
+    assert str(escape(hostile)) in email.html
+    assert hostile in email.text  # plain text is not HTML: no entities there
 
 
 @pytest.mark.parametrize("language", ["en", "es"])

@@ -49,8 +49,10 @@ def test_each_reminder_has_its_own_subject_and_headline(language: str) -> None:
 
 def test_dates_and_days_left_read_naturally() -> None:
     sixty = render_email("renewal_reminder", reminder(60)).text
-    assert "12-month cshub subscription renews in 60 days, on 1 March 2027" in sixty
-    assert "renews tomorrow (1 March 2027)" in render_email("renewal_reminder", reminder(1)).text
+    assert "12-month cshub subscription renews in 60 days, on March 1, 2027" in sixty
+    assert "renews tomorrow (March 1, 2027)" in render_email("renewal_reminder", reminder(1)).text
+    british = render_email("renewal_reminder", reminder(60), language="en-GB").text
+    assert "renews in 60 days, on 1 March 2027" in british
     spanish = render_email("renewal_reminder", reminder(60), language="es").text
     assert "dentro de 60 días, el 1 de marzo de 2027" in spanish
 

@@ -3,6 +3,8 @@ they stay consistent with the code instead."""
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -27,8 +29,8 @@ def test_compose_runs_the_worker_and_api_with_real_commands() -> None:
     for name, svc in services.items():
         for volume in svc.get("volumes", []):
             source = volume.split(":")[0]
-            if source.startswith("./"):  # a folder of the repository
-                assert (ROOT / source).is_dir(), (name, source)
+            if source.startswith("./"):  # a folder or file of the repository
+                assert (ROOT / source).exists(), (name, source)
             else:
                 assert source in compose["volumes"], (name, source)
     # The hub's state: its own database on the stack's PostgreSQL, shared by every replica.
@@ -39,10 +41,52 @@ def test_compose_runs_the_worker_and_api_with_real_commands() -> None:
         assert url.startswith("postgresql://cshub:") and url.endswith("@postgresql:5432/cshub")
 
 
+def test_only_the_proxy_is_published_beyond_the_hosts_loopback() -> None:
+    """Temporal's gRPC port and the Web UI have no authentication: loopback only. The API
+    is reached through Caddy (slow-client timeouts, HTTPS), not published itself."""
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    for name in ("temporal", "temporal-ui"):
+        for port in services[name]["ports"]:
+            assert str(port).startswith("127.0.0.1:"), (name, port)
+    for name, svc in services.items():
+        if name not in ("temporal", "temporal-ui", "proxy"):
+            assert "ports" not in svc, name
+    proxy = services["proxy"]
+    assert proxy["image"].startswith("caddy:")
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    assert sorted(proxy["ports"]) == ["443:443", "80:80"]
+    assert services["api"]["expose"] == ["8000"]
+
+
+def test_the_image_installs_the_hash_locked_dependencies_without_the_sandbox() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    assert "pip install --require-hashes --no-deps -r requirements.lock" in text
+    assert "pip install --no-deps --no-build-isolation ." in text
+    assert "rm -rf /opt/cshub/lib/python3.11/site-packages/sandbox" in text
+    lock = (ROOT / "requirements.lock").read_text()
+    pinned = {
+        line.split("==")[0].lower()
+        for line in lock.splitlines()
+        if "==" in line and not line.startswith((" ", "#"))
+    }
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    for requirement in pyproject["project"]["dependencies"]:
+        name = re.split(r"[<>=!~\[ ;]", requirement, maxsplit=1)[0].lower()
+        assert name in pinned, f"{name} is not in requirements.lock: regenerate it"
+    assert {"setuptools", "wheel"} <= pinned  # the build needs nothing from outside
+    assert "aiosmtpd" not in pinned  # the SMTP sink is the sandbox's
+    lines = lock.splitlines()
+    for i, line in enumerate(lines):
+        if "==" in line and not line.startswith((" ", "#")):
+            assert line.endswith("\\") and "--hash=sha256:" in lines[i + 1], line
+
+
 def test_dockerfile_copies_every_package() -> None:
     text = (ROOT / "Dockerfile").read_text()
     pyproject = (ROOT / "pyproject.toml").read_text()
-    packages = yaml.safe_load("[" + pyproject.split("packages = [", 1)[1].split("]", 1)[0] + "]")
+    found = tomllib.loads(pyproject)["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = [p.removesuffix("*") for p in found]
+    assert "cshub" in packages and "webhooks" in packages
     for package in packages:
         assert f"COPY {package} ./{package}" in text, package
     assert "COPY worker.py" in text

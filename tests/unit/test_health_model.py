@@ -72,7 +72,8 @@ def test_model_per_tier() -> None:
     assert models.for_tier(Tier.PROFESSIONAL).name == "seed001"
     assert models.for_tier("enterprise").name == "seed001"
     assert models.name_for(None) == models.config.default == "seed001"
-    assert models.name_for("agency") == "seed001"  # unknown tier → default
+    assert models.for_tier(Tier.AGENCY).name == "seed002"  # seed 002's plan, its own model
+    assert models.name_for("gold") == "seed001"  # unknown tier → default
 
 
 def test_input_properties_cover_every_input() -> None:
@@ -82,7 +83,15 @@ def test_input_properties_cover_every_input() -> None:
     assert len(set(INPUT_PROPERTIES.values())) == len(INPUT_PROPERTIES)
     assert INPUT_PROPERTIES["nps"] == "cshub_nps_last_score"  # 0-10, not the company NPS
     assert INPUT_PROPERTIES["payment_current"] == "cshub_payment_status"
-    used = {n for name in ("seed001", "seed003") for n in load_health_model(name).inputs}
+    models = [load_health_model(name) for name in ("seed001", "seed003")]
+    used = {n for model in models for n in model.inputs}
+    used |= {  # read only when no threshold matches (seed 001's "planning expansion")
+        m.otherwise_if.input
+        for model in models
+        for d in model.dimensions
+        for m in d.metrics
+        if m.otherwise_if is not None
+    }
     assert used == set(INPUTS)  # every input feeds a shipped model
 
 

@@ -184,12 +184,15 @@ def test_a_company_scored_by_a_later_sweep_is_left_alone() -> None:
     [
         (("17", "20"), None, ["usage_limit"]),  # exactly 85 %
         (("16", "20"), None, []),  # 80 %: Good is not enough for expansion
+        # runs (the sweep is on Nov 23rd at 06:00, 22.25 days into the month): 851 runs is
+        # 38.25 a day, the limit 3.9 days away → warned; 700 is 31.5 a day, 9.5 days away
         (None, ("851", "1000"), ["usage_limit"]),
-        (None, ("849", "1000"), []),
+        (None, ("700", "1000"), []),
+        (None, ("1000", "1000"), ["usage_limit"]),  # reached
         (("1", "0"), None, []),  # no limit known
     ],
 )
-def test_usage_at_85_percent_of_a_limit(
+def test_usage_seats_at_85_percent_runs_7_days_before_the_limit(
     seats: tuple[str, str] | None, runs: tuple[str, str] | None, expected: list[str]
 ) -> None:
     extra: dict[str, str] = {}
@@ -335,3 +338,62 @@ def test_a_quiet_sweep_records_scores_and_fires_nothing() -> None:
     later = assess("1001", {**props, **h.properties}, MODEL, PLAN, SWEEP + timedelta(days=1))
     assert later is not None
     assert [f.trigger for f in later.fired] == [Trigger.USAGE_LIMIT]  # a level trigger
+
+
+@pytest.mark.parametrize(
+    ("logins", "previous", "rating", "expected"),
+    [
+        ("healthy", ("90.00", "healthy"), "excellent", ["expansion"]),
+        ("healthy", ("90.00", "healthy"), "Good", ["expansion"]),  # dropdown case ignored
+        ("healthy", ("90.00", "healthy"), "fair", []),  # "open to discussions": not yet
+        ("healthy", ("90.00", "healthy"), None, []),
+        ("good", ("75.00", "good"), "excellent", []),  # Healthy only
+    ],
+)
+def test_expansion_fires_for_a_healthy_account_rated_upgrade_ready(
+    logins: str, previous: tuple[str, str], rating: str | None, expected: list[str]
+) -> None:
+    """Issue 24: the CSM's upgrade-readiness rating (stored, and read by seed 001's growth
+    dimension) is an expansion signal on its own, with no usage near a limit. Before: only
+    usage at 80 % of a limit fired it."""
+    extra = {"cshub_health_upgrade_readiness": rating} if rating else {}
+    props = company(LOGINS[logins], previous, **extra)
+    assert fired(props) == expected
+    if expected:
+        h = assess("1001", props, MODEL, PLAN, SWEEP)
+        assert h is not None
+        assert [f.reason for f in h.fired] == [
+            f"Healthy and rated upgrade-ready ({str(rating).lower()})"
+        ]
+
+
+@pytest.mark.parametrize(
+    ("as_of", "runs", "days", "fires"),
+    [
+        # Nov 5th 00:00: 4 days elapsed, 600 runs = 150 a day, 400 left → 2.7 days
+        ("2026-11-05T00:00:00Z", "600", 2.7, True),  # at 60 %: the 85 % rule said nothing
+        # Nov 29th 00:00: 28 days, 900 runs = 32.1 a day, 100 left → 3.1 days, but the
+        # counter resets on Dec 1st (2 days) first
+        ("2026-11-29T00:00:00Z", "900", None, False),  # at 90 %: the 85 % rule warned
+        # Nov 11th 00:00: 10 days, 500 runs = 50 a day, 500 left → 10 days
+        ("2026-11-11T00:00:00Z", "500", 10.0, False),
+        # Nov 16th 00:00: 15 days, 700 = 46.7 a day, 300 left → 6.4 days
+        ("2026-11-16T00:00:00Z", "700", 6.4, True),
+    ],
+)
+def test_usage_limit_is_a_projection_7_days_ahead(
+    as_of: str, runs: str, days: float | None, fires: bool
+) -> None:
+    """Issue 24: seed 001 warns "7 days before limit reached"; the sweep warned at 85 %
+    whatever the pace. The projection uses the figures' own time (cshub_usage_as_of)."""
+    from domain.health_outreach import runs_projection
+
+    extra = {
+        "cshub_workflow_runs": runs,
+        "cshub_workflow_limit": "1000",
+        "cshub_usage_as_of": as_of,
+    }
+    props = company(LOGINS["at_risk"], ("60.00", "at_risk"), **extra)
+    projection = runs_projection(props, SWEEP)
+    assert (projection.days_to_limit if projection else None) == days
+    assert fired(props) == (["usage_limit"] if fires else [])

@@ -209,7 +209,13 @@ def test_empty_portfolio() -> None:
     assert report.total == 0 and report.average_score is None
     assert report.trend.average_delta is None
     assert all(c.count == 0 and c.percent == 0 for c in report.categories)
-    assert [t.tier for t in report.tiers] == ["community", "starter", "professional", "enterprise"]
+    assert [t.tier for t in report.tiers] == [
+        "community",
+        "starter",
+        "professional",
+        "enterprise",
+        "agency",
+    ]
     assert "Portfolio health: 0 companies, 0 scored" in render_text(report)
 
 

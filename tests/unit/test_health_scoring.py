@@ -26,7 +26,7 @@ GOOD_001: dict[str, Any] = {
     "roi_percent": 150,  # 100-200 % → 75
     "use_cases_expanded_90d": 1,  # one more use case → 75
     "engagement_rating": "good",
-    "nps": 7,  # passive 6-8 → 75
+    "nps": 7,  # passive 7-8 → 75
     "feedback_rating": "good",
     "integration_rating": "good",
     "performance_rating": "good",
@@ -77,7 +77,7 @@ def test_seed001_acme_worked_example() -> None:
     assert result.score == 91.98
     assert result.category is HealthCategory.HEALTHY
     assert result.category_label == "Healthy"
-    assert (result.model, result.model_version) == ("seed001", 2)
+    assert (result.model, result.model_version) == ("seed001", 3)
     assert not result.low_confidence
     assert result.missing_dimensions == [] and result.missing_inputs == []
     by_name = {d.name: d for d in result.dimensions}
@@ -155,7 +155,8 @@ def test_seed001_table(changes: dict[str, Any], expected: float, category: Healt
         ("days_to_first_value", 91, 0),
         ("nps", 8, 75),  # NPS > 8 is promoter; 8 is passive
         ("nps", 9, 100),
-        ("nps", 6, 75),
+        ("nps", 6, 0),  # a detractor, as in the NPS play (seed001.yaml v3)
+        ("nps", 7, 75),
         ("nps", 5, 0),
         ("roi_percent", 200, 75),
         ("roi_percent", 201, 100),
@@ -497,7 +498,7 @@ def test_explain_low_confidence_and_model_change() -> None:
         "weights renormalised over the other dimensions"
     )
     assert lines[3] == "Previous: 100.00 Healthy; change -28.57"
-    assert lines[4] == "Note: the previous score used seed001 v2"
+    assert lines[4] == f"Note: the previous score used seed001 v{SEED001.version}"
     assert "payment                0.10         - missing            -       -" in lines
     assert "  satisfaction.nps: nps=missing → no score (missing)" in lines
     assert explain(current).splitlines()[3] == "Previous: none"

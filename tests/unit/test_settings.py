@@ -48,3 +48,19 @@ def test_production_uses_real_endpoints(monkeypatch: pytest.MonkeyPatch) -> None
     assert s.hubspot_url == "https://api.hubapi.com"
     assert s.slack_url == "https://slack.com/api/"
     assert s.zendesk_base_netloc is None
+
+
+def test_team_locale_is_checked_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CSHUB_TEAM_LOCALE", "en-GB")
+    assert load_settings().cshub_team_locale == "en-GB"
+    monkeypatch.setenv("CSHUB_TEAM_LOCALE", "xx-nowhere")
+    with pytest.raises(SettingsError, match="CSHUB_TEAM_LOCALE"):
+        load_settings()
+
+
+def test_survey_link_secrets_current_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SURVEY_LINK_SECRET", "new")
+    monkeypatch.setenv("SURVEY_LINK_PREVIOUS_SECRETS", " old , older,")
+    assert load_settings().survey_link_secrets == ["new", "old", "older"]
+    monkeypatch.delenv("SURVEY_LINK_PREVIOUS_SECRETS")
+    assert load_settings().survey_link_secrets == ["new"]

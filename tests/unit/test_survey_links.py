@@ -34,53 +34,81 @@ def mac(message: str, secret: str = SECRET) -> str:
 
 
 def test_exit_survey_links_exactly() -> None:
-    links = exit_survey_links("https://hub.example/cshub-X/", SECRET, "1003", "wb-1003-d60")
+    links = exit_survey_links(
+        "https://hub.example/cshub-X/", SECRET, "1003", "wb-1003-d60", expires=EXP
+    )
     assert list(links) == [r.value for r in ExitReason]
     for reason, url in links.items():
-        sig = mac(f"exit-survey|1003|{reason}|wb-1003-d60")
+        sig = mac(f"exit|1003|{reason}|wb-1003-d60|{EXP}")
         assert url == (
             "https://hub.example/cshub-X/survey/exit"
-            f"?customer=1003&reason={reason}&campaign=wb-1003-d60&sig={sig}"
+            f"?customer=1003&reason={reason}&campaign=wb-1003-d60&exp={EXP}&sig={sig}"
         )
-        assert verify_exit_survey(SECRET, "1003", reason, "wb-1003-d60", sig)
+        check = verify_exit_survey(SECRET, "1003", reason, "wb-1003-d60", EXP, sig, AT_EXP)
+        assert check is LinkCheck.VALID
+
+
+def test_an_exit_link_from_before_expiry_times_reads_as_expired() -> None:
+    """Links e-mailed before exit links expired (no ``exp``, the old signed message) never
+    expired: they are told apart from forgeries and answered as expired."""
+    old = mac("exit-survey|1003|too_expensive|c1")
+    assert verify_exit_survey(SECRET, "1003", "too_expensive", "c1", None, old) is (
+        LinkCheck.EXPIRED
+    )
+    assert verify_exit_survey(SECRET, "1003", "other", "c1", None, old) is LinkCheck.INVALID
+
+
+def test_an_exit_link_expires_at_its_expiry_time() -> None:
+    sig = mac(f"exit|1003|too_expensive|c1|{EXP}")
+    at = verify_exit_survey(SECRET, "1003", "too_expensive", "c1", EXP, sig, AT_EXP)
+    assert at is LinkCheck.VALID
+    later = AT_EXP + timedelta(seconds=1)
+    after = verify_exit_survey(SECRET, "1003", "too_expensive", "c1", EXP, sig, later)
+    assert after is LinkCheck.EXPIRED
 
 
 def test_a_base_url_without_a_trailing_slash() -> None:
-    url = exit_survey_links("http://127.0.0.1:8000", SECRET, "7", "c")["other"]
+    url = exit_survey_links("http://127.0.0.1:8000", SECRET, "7", "c", expires=EXP)["other"]
     assert url.startswith("http://127.0.0.1:8000/survey/exit?customer=7&reason=other&")
 
 
 @pytest.mark.parametrize(
-    ("secret", "customer", "reason", "campaign"),
+    ("secret", "customer", "reason", "campaign", "expires"),
     [
-        ("another", "1003", "too_expensive", "c1"),
-        (SECRET, "1004", "too_expensive", "c1"),
-        (SECRET, "1003", "other", "c1"),
-        (SECRET, "1003", "too_expensive", "c2"),
+        ("another", "1003", "too_expensive", "c1", EXP),
+        (SECRET, "1004", "too_expensive", "c1", EXP),
+        (SECRET, "1003", "other", "c1", EXP),
+        (SECRET, "1003", "too_expensive", "c2", EXP),
+        (SECRET, "1003", "too_expensive", "c1", EXP + 1),
     ],
 )
 def test_an_exit_answer_with_any_field_changed_is_refused(
-    secret: str, customer: str, reason: str, campaign: str
+    secret: str, customer: str, reason: str, campaign: str, expires: int
 ) -> None:
-    sig = mac("exit-survey|1003|too_expensive|c1")
-    assert verify_exit_survey(SECRET, "1003", "too_expensive", "c1", sig)
-    assert not verify_exit_survey(secret, customer, reason, campaign, sig)
+    sig = mac(f"exit|1003|too_expensive|c1|{EXP}")
+    ok = verify_exit_survey(SECRET, "1003", "too_expensive", "c1", EXP, sig, AT_EXP)
+    assert ok is LinkCheck.VALID
+    changed = verify_exit_survey(secret, customer, reason, campaign, expires, sig, AT_EXP)
+    assert changed is LinkCheck.INVALID
 
 
 @pytest.mark.parametrize(
     "sig",
     [
-        mac("exit-survey|1003|too_expensive|c1")[:31],
-        mac("exit-survey|1003|too_expensive|c1") + "0",
-        hmac.new(SECRET.encode(), b"exit-survey|1003|too_expensive|c1", hashlib.sha256).hexdigest(),
-        mac("exit-survey|1003|too_expensive|c1").upper(),
+        mac(f"exit|1003|too_expensive|c1|{EXP}")[:31],
+        mac(f"exit|1003|too_expensive|c1|{EXP}") + "0",
+        hmac.new(
+            SECRET.encode(), f"exit|1003|too_expensive|c1|{EXP}".encode(), hashlib.sha256
+        ).hexdigest(),
+        mac(f"exit|1003|too_expensive|c1|{EXP}").upper(),
         "é" * 32,
         "\udcff" * 32,  # a lone surrogate, as a broken query decoder may hand over
         "",
     ],
 )
 def test_a_mangled_exit_signature_is_refused(sig: str) -> None:
-    assert not verify_exit_survey(SECRET, "1003", "too_expensive", "c1", sig)
+    check = verify_exit_survey(SECRET, "1003", "too_expensive", "c1", EXP, sig, AT_EXP)
+    assert check is LinkCheck.INVALID
 
 
 def test_csat_links_exactly() -> None:

@@ -448,3 +448,30 @@ def test_a_genuine_signature_with_anything_appended_is_invalid(extra: str) -> No
     assert verify_csat_link(SECRET, "5001", SURVEY, 3, EXP, sig + extra, now=NOW) is (
         LinkCheck.INVALID
     )
+
+
+def test_verification_accepts_the_listed_secrets_only() -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from domain.survey_links import (
+        LinkCheck,
+        csat_links,
+        exit_survey_links,
+        verify_csat_link,
+        verify_exit_survey,
+    )
+
+    now = datetime(2027, 1, 1, tzinfo=UTC)
+    exp = int(now.timestamp()) + 60
+    q = parse_qs(urlsplit(csat_links("https://x", "old", "7", "s" * 16, exp)[5]).query)
+    sig = q["sig"][0]
+    assert verify_csat_link(["new", "old"], "7", "s" * 16, 5, exp, sig, now) is LinkCheck.VALID
+    assert verify_csat_link(["new"], "7", "s" * 16, 5, exp, sig, now) is LinkCheck.INVALID
+    assert verify_csat_link("old", "7", "s" * 16, 5, exp, sig, now) is LinkCheck.VALID
+    link = exit_survey_links("https://x", "old", "1", "c", expires=exp)["other"]
+    exit_sig = parse_qs(urlsplit(link).query)["sig"][0]
+    check = verify_exit_survey(["new", "old"], "1", "other", "c", exp, exit_sig, now)
+    assert check is LinkCheck.VALID
+    assert verify_exit_survey(["new"], "1", "other", "c", exp, exit_sig, now) is LinkCheck.INVALID
+    for bad in ([], ["", " "], ""):  # an empty key signs nothing
+        assert verify_csat_link(bad, "7", "s" * 16, 5, exp, sig, now) is LinkCheck.INVALID

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -178,10 +179,23 @@ async def test_an_exit_survey_click_is_recorded_on_the_company(
             id="winback-1002",
             task_queue=api.settings.temporal_task_queue,
         )
-        links = exit_survey_links(api.url, api.secret("survey_link_secret"), "1002", "camp1")
+        secret = api.secret("survey_link_secret")
+        expires = int(time.time()) + 3600
+        links = exit_survey_links(api.url, secret, "1002", "camp1", expires=expires)
         async with httpx.AsyncClient() as http:
             page = await http.get(links["too_expensive"])
             assert page.status_code == 200 and "Thank you" in page.text
+            # A mail scanner (or a second thought) opening the other links of the same
+            # e-mail records nothing more: one answer per e-mail.
+            for reason in ("missing_features", "other"):
+                again = await http.get(links[reason])
+                assert again.status_code == 200 and "already" in again.text.lower()
+            # A link past its expiry time (genuine otherwise) is refused as expired.
+            old = exit_survey_links(api.url, secret, "1002", "camp0", expires=expires - 7200)
+            stale = await http.get(old["other"])
+            assert stale.status_code == 403 and "expired" in stale.text.lower()
+            moved = links["other"].replace(f"exp={expires}", f"exp={expires + 86400}")
+            assert (await http.get(moved)).status_code == 403
             forged = links["missing_features"].replace("1002", "1003")
             assert (await http.get(forged)).status_code == 403
             query = parse_qs(urlparse(links["other"]).query)
@@ -195,3 +209,10 @@ async def test_an_exit_survey_click_is_recorded_on_the_company(
             assert any(u["properties"].get("cshub_exit_reason") == "too_expensive" for u in updates)
 
         await eventually(recorded)
+        box = await outbox(clean_sandbox)
+        reasons = {
+            u["properties"].get("cshub_exit_reason")
+            for u in box["crm_updates"]
+            if u["id"] == "1002" and u["properties"].get("cshub_exit_reason")
+        }
+        assert reasons == {"too_expensive"}

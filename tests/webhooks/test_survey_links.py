@@ -14,10 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from domain.survey_links import csat_links, nps_links
+from domain.survey_links import csat_links, exit_survey_links, nps_links
 from domain.surveys import CsatInput, NpsInput
 from sandbox.server import SandboxHandle
 from tests.conftest import eventually, outbox, running_worker
@@ -263,3 +264,45 @@ async def test_survey_pages_follow_the_browsers_language(
         assert forged.status_code == 403 and "Este enlace no es válido" in forged.text
         german = await http.get(expired, headers={"Accept-Language": "de-DE,de;q=0.9"})
         assert "<html lang=en>" in german.text and "This link has expired" in german.text
+
+
+async def test_links_signed_before_a_secret_rotation_still_work_until_it_is_removed(
+    api_settings: Any, clean_sandbox: SandboxHandle
+) -> None:
+    """Rotation: the new secret signs, the old one is listed in
+    SURVEY_LINK_PREVIOUS_SECRETS and still verifies the links already in inboxes (CSAT,
+    NPS, exit); once removed from the list, its links are invalid. With Temporal down a
+    genuine link answers 503 (try again) and a bad one 403, so no worker is needed."""
+
+    async def down() -> Client:
+        raise OSError("connection refused")
+
+    exp = int(datetime.now(UTC).timestamp()) + 3600
+
+    def links(base: str, secret: str) -> list[str]:
+        return [
+            csat_links(base, secret, "5001", "0" * 16, exp)[4],
+            nps_links(base, secret, "1003", "2003", "2026-Q4", "0" * 16, exp)[9],
+            exit_survey_links(base, secret, "1003", "c" * 16, expires=exp)["too_expensive"],
+        ]
+
+    rotated = api_settings.model_copy(
+        update={
+            "survey_link_secret": SecretStr("new-secret-2027"),
+            "survey_link_previous_secrets": SecretStr("old-secret-2026, older-2025"),
+        }
+    )
+    async with serve(rotated, down) as running:
+        for secret in ("new-secret-2027", "old-secret-2026", "older-2025"):
+            for url in links(running.url, secret):
+                page = await click(url)
+                assert page.status_code == 503, (secret, url, page.text)  # genuine
+        for url in links(running.url, "removed-secret"):
+            page = await click(url)
+            assert page.status_code == 403 and "not valid" in page.text, url
+    removed = rotated.model_copy(update={"survey_link_previous_secrets": None})
+    async with serve(removed, down) as running:
+        for url in links(running.url, "old-secret-2026"):
+            assert (await click(url)).status_code == 403, url
+        for url in links(running.url, "new-secret-2027"):
+            assert (await click(url)).status_code == 503, url

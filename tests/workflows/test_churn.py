@@ -115,9 +115,13 @@ async def test_weekly_outreach_by_factor_escalation_once_per_drop_and_recovery(
     assert company["cshub_churn_campaign_outcome"] == "recovered"
     assert company["cshub_risk_status"] == "healthy"
     assert company["cshub_churn_campaign_started"] < company["cshub_churn_campaign_ended"]
-    assert any(
-        n.startswith("Churn-prevention campaign ended: recovered") for n in notes(box, customer)
-    )
+    (ended,) = [
+        n
+        for n in notes(box, customer)
+        if n.startswith("Churn-prevention campaign ended: recovered")
+    ]
+    assert "5 weekly checks," in ended and "2 escalations." in ended
+    assert "for 1 checks" not in ended
     assert len(slack_texts(box, "churn prevention ended")) == 1
 
 
@@ -208,3 +212,50 @@ async def test_continue_as_new_carries_the_campaign_over(
         "check0:support_spike",
         "check0:low_health",
     ]
+
+
+async def test_starter_uses_seed_003_bands_neutral_is_not_at_risk(
+    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+) -> None:
+    """Starter is scored with seed 003's model (Neutral 60-79, At risk 40-59, Critical
+    below 40): 65 is not at risk, 45 is (check-in task, no escalation), 35 escalates, and
+    two checks at 60+ are a recovery. Before: seed 001's 70/50 for every tier."""
+    env, customer = time_skipping_env, "1009"
+    await skip_to_local_hour(env, customer, 12)
+    async with running_worker(env, hub_settings) as worker:
+        handle = await env.client.start_workflow(
+            ChurnPreventionWorkflow.run,
+            ChurnPreventionInput(
+                customer_id=customer, risk_factors=[RiskFactor.USAGE_DROP], health_score=65
+            ),
+            id=f"churn-{customer}-{uuid.uuid4().hex[:6]}",
+            task_queue=worker.task_queue,
+        )
+        try:
+            started = (await handle.describe()).start_time
+            assert started is not None
+
+            async def on_day(day: float, score: float) -> None:
+                await env.sleep(started + timedelta(days=day) - await env.get_current_time())
+                await handle.signal(
+                    ChurnPreventionWorkflow.health_updated, HealthUpdated(score=score)
+                )
+
+            await on_day(1, 65)
+            day1 = await handle.query(ChurnPreventionWorkflow.progress)
+            await on_day(2, 45)
+            await on_day(3, 35)
+            await on_day(4, 65)
+            await on_day(10, 66)
+            summary = await handle.result()
+        finally:
+            await stop(handle)
+
+    box = await outbox(clean_sandbox)
+    assert RiskFactor.LOW_HEALTH not in day1.risk_factors  # 65 is Neutral under seed 003
+    assert LOW in task_subjects(box, customer)  # 45: At risk
+    escalations = slack_texts(box, "executive escalation")
+    assert len(escalations) == 1 and summary.escalations == 1  # at 35, not at 45
+    assert any("below 40" in text for text in escalations), escalations
+    # checks: day 0, 7 (saw 35), 14 and 21 (65 and 66, >= 60): recovered
+    assert summary.outcome is ChurnOutcome.RECOVERED and summary.checks_done == 4

@@ -3,8 +3,10 @@ connectors, the sandbox emulators over HTTP/SMTP."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
+import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from cshub.settings import Settings
@@ -70,7 +72,7 @@ async def test_unpaid_sequence_mails_alerts_then_flags_the_company_and_starts_ch
     assert not [e for e in box["emails"] if e["duplicate"]]
     subjects = [e["subject"] for e in box["emails"]]
     assert len(set(subjects)) == 4, subjects  # the tone changes with the attempt day
-    assert "99.00 USD" in box["emails"][0]["text"]
+    assert "($99.00)" in box["emails"][0]["text"]
     for action in sent(progress.actions, "email"):
         if action.day > 0:
             assert local_hour(action.at, customer) == SEND_HOUR, action
@@ -86,7 +88,7 @@ async def test_unpaid_sequence_mails_alerts_then_flags_the_company_and_starts_ch
     company = merged_company_update(box, customer)
     assert company["cshub_risk_status"] == "at_risk"
     assert company["cshub_payment_status"] == "failed"
-    assert any("final failure" in n for n in notes(box, customer))
+    assert any("final failure" in n and "Invoice amount: $99.00" in n for n in notes(box, customer))
 
     # Churn prevention runs on after the dunning workflow closed (abandoned child), with
     # the payment-failure factor, and does not start another dunning sequence.
@@ -172,3 +174,51 @@ async def test_a_continued_run_resumes_from_its_carried_state(
     assert len(slack_texts(box, "payment still failing")) == 1
     assert progress.payment_failures == 1 and progress.open_invoices == ["in_7"]
     assert progress.next_action is not None and progress.next_action.step == "day14"
+
+
+async def test_a_yen_payment_reads_in_yen_for_a_mexican_contact_and_the_csm(
+    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+) -> None:
+    """¥1,000 (Stripe's amount_due 1000: JPY has no minor unit) used to be e-mailed as
+    "10.00 JPY". The contact's full tag (es-MX) writes the e-mail; the team locale
+    (en-US) the Slack alert and the CRM note."""
+    env, customer = time_skipping_env, "1010"  # Lucía, Spanish-speaking
+    async with httpx.AsyncClient() as http:
+        resp = await http.patch(
+            f"{clean_sandbox.http_url}/crm/v3/objects/contacts/2014",
+            headers={"Authorization": "Bearer test"},
+            json={"properties": {"hs_language": "es-MX"}},
+        )
+        resp.raise_for_status()
+    await skip_to_local_hour(env, customer, 12)
+    async with running_worker(env, hub_settings) as worker:
+        handle = await env.client.start_workflow(
+            DunningWorkflow.run,
+            DunningInput(
+                customer_id=customer, invoice_id="in_y", amount_due_cents=1000, currency="jpy"
+            ),
+            id=f"dunning-{customer}",
+            task_queue=worker.task_queue,
+        )
+        try:
+            # Past the day-7 CSM alert, then paid: no final failure, no churn campaign
+            # left running on the shared test server.
+            await env.sleep(timedelta(days=8))
+            await handle.signal(
+                DunningWorkflow.payment_succeeded, PaymentSucceeded(invoice_id="in_y")
+            )
+            summary = await handle.result()
+        finally:
+            await stop(handle)
+
+    box = await outbox(clean_sandbox)
+    first = next(e for e in box["emails"] if e["headers"]["X-Cshub-Customer-Id"] == customer)
+    assert first["headers"]["Content-Language"] == "es"
+    assert "(JPY\u00a01,000)" in first["text"] and "10.00" not in first["text"]
+    (alert,) = [m for m in box["slack_messages"] if "payment still failing" in m["text"]]
+    assert "*Amount due*\\n¥1,000" in json.dumps(alert["blocks"], ensure_ascii=False)
+    assert summary.status is DunningStatus.PAID
+    assert any(
+        n.startswith("Payment received") and "Invoice amount: ¥1,000" in n
+        for n in notes(box, customer)
+    )

@@ -34,7 +34,7 @@ from workflows.health_sweep import HealthSweepWorkflow
 
 DECLINE_TASK = "Check-in call: health score dropped"
 ADOPTION_TASK = "Enablement session: low feature adoption"
-EXPANSION_TASK = "Upgrade opportunity: healthy account near its limits"
+EXPANSION_TASK = "Upgrade opportunity: healthy account near its limits or upgrade-ready"
 
 
 def midday_zone() -> str:

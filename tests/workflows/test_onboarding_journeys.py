@@ -33,6 +33,7 @@ CUSTOMER_BY_TIER = {
     Tier.STARTER: "1003",
     Tier.PROFESSIONAL: "1005",
     Tier.ENTERPRISE: "1007",
+    Tier.AGENCY: "1010",  # a professional company journeying on the Agency plan
 }
 
 
@@ -236,3 +237,24 @@ async def test_cancel_from_the_temporal_ui_closes_the_journey_the_same_way(
     assert any(
         "cancel requested in Temporal" in n["properties"]["hs_note_body"] for n in box["crm_notes"]
     )
+
+
+async def test_community_first_login_guidance_goes_at_the_first_login(
+    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+) -> None:
+    """Seed 001: Community's day-1 e-mail is "first login guidance", triggered by the first
+    login. Before: it went on day 1 whenever the customer logged in. Once, not again on
+    day 1; a journey whose customer never logs in still gets it on day 1 (the other tests)."""
+    async with running_worker(time_skipping_env, hub_settings) as worker:
+        handle = await start(time_skipping_env, worker.task_queue, "1002", Tier.COMMUNITY)
+        await time_skipping_env.sleep(timedelta(hours=2))
+        login = ProductEvent(type=ProductEventType.FIRST_LOGIN, event_id="login-1")
+        await handle.signal(OnboardingWorkflow.product_event, login)
+        await time_skipping_env.sleep(timedelta(days=2))
+        progress = await handle.query(OnboardingWorkflow.progress)
+        await handle.terminate("test done")
+
+    box = await outbox(clean_sandbox)
+    assert [(d, t) for d, t in email_days(box) if t == "quick_win"] == [(0, "quick_win")]
+    sent = next(a for a in progress.actions if a.template == "quick_win")
+    assert sent.at - progress.started_at < timedelta(hours=3)

@@ -127,6 +127,7 @@ CREATE TABLE IF NOT EXISTS actions (
 );
 CREATE INDEX IF NOT EXISTS actions_customer ON actions(customer_id, last_at);
 CREATE INDEX IF NOT EXISTS actions_last ON actions(last_at);
+CREATE INDEX IF NOT EXISTS actions_ref ON actions(ref);
 """
 
 
@@ -192,6 +193,17 @@ class SqlActionStore:
         with self._db.tx() as tx:
             rows = tx.execute(sql, args).rows
         return [self._row(r) for r in rows]
+
+    def by_ref(self, ref: str) -> ActionRow | None:
+        """The action whose reference is ``ref`` (an e-mail's Message-ID: what a reply's
+        In-Reply-To names), the latest when several are."""
+        with self._db.tx() as tx:
+            found = tx.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM actions WHERE ref = ? "
+                "ORDER BY last_at DESC LIMIT 1",
+                (ref,),
+            ).one()
+        return None if found is None else self._row(found)
 
     def purge(self, older_than: timedelta, now: datetime | None = None) -> int:
         cutoff = (now or datetime.now(UTC)) - older_than

@@ -41,6 +41,7 @@ from domain.contact_pressure import (
     decide,
 )
 from domain.health_properties import ACCOUNT_EXECUTIVE
+from domain.preferences import one_click_link, preference_link
 from domain.send_window import SendWindow, out_of_quiet_hours, zone_known
 from domain.survey_links import EXIT_LINK_DAYS, csat_links, exit_survey_links, nps_links
 from domain.tiers import Tier
@@ -214,7 +215,7 @@ class MessagingActivities:
                 type="MissingRecipient",
                 non_retryable=True,
             )
-        reason = self._suppressions.reason_not_to_email(contact)
+        reason = self._suppressions.reason_not_to_email(contact, req.template)
         if reason is not None:
             ctx = req.context.model_copy(
                 update={"extra": {**req.context.extra, "template": req.template, "reason": reason}}
@@ -271,6 +272,16 @@ class MessagingActivities:
         unsubscribe = f"{self._config.unsubscribe_url}?" + urlencode(
             {"contact": contact.id} if contact.id else {"email": contact.email}
         )
+        list_unsubscribe = {"List-Unsubscribe": f"<{unsubscribe}>"}
+        secret = self._config.survey_link_secret
+        if contact.id and secret:
+            # The hub's own preference centre, and RFC 8058 one-click unsubscribe.
+            base = self._config.public_api_url
+            unsubscribe = preference_link(base, secret, contact.id)
+            list_unsubscribe = {
+                "List-Unsubscribe": f"<{one_click_link(base, secret, contact.id, req.template)}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
         context: dict[str, Any] = {
             **_journey_fields(req.context, details.company),
             "company_name": details.company.name,
@@ -300,7 +311,7 @@ class MessagingActivities:
         context.update(self._score_links(req, contact))
         rendered = render_email(req.template, context, language=contact.language or "en")
         headers = {
-            "List-Unsubscribe": f"<{unsubscribe}>",
+            **list_unsubscribe,
             "Content-Language": rendered.language,
             "X-Cshub-Template": req.template,
             "X-Cshub-Customer-Id": req.customer_id,
@@ -436,6 +447,9 @@ class MessagingActivities:
                 "ae_slack_id": ae_slack_id,
                 "workflow_id": workflow_id,
                 "crm_url": crm_url,
+                "timeline_url": (
+                    f"{self._config.public_api_url.rstrip('/')}/customers/{customer_id}/timeline"
+                ),
             },
             locale=self._config.team_locale,
         )

@@ -43,6 +43,8 @@ class Contact(BaseModel):
     timezone: str | None = None
     email_opt_out: bool = False
     """The contact unsubscribed from e-mail: never e-mail them."""
+    email_opt_out_categories: list[str] = Field(default_factory=list)
+    """Categories turned off in the preference centre (``domain.preferences``)."""
 
 
 class CrmContact(Contact):

@@ -65,6 +65,7 @@ from connectors.http_errors import (
     unexpected_error,
 )
 from domain.deal_stages import DealStage
+from domain.preferences import OPT_OUT_PROPERTY, parse_opt_outs
 
 SYSTEM = "hubspot"
 IDEMPOTENCY_PROPERTY = "cshub_idempotency_key"
@@ -89,6 +90,7 @@ CONTACT_PROPERTIES = (
     "hs_language",
     "hs_timezone",
     "hs_email_optout",
+    OPT_OUT_PROPERTY,
 )
 DEAL_PROPERTIES = ("dealname", "dealstage", "cshub_tier")
 TASK_PRIORITIES = frozenset({"LOW", "MEDIUM", "HIGH"})
@@ -278,6 +280,9 @@ class HubSpotCrm:
                         language=props.get("hs_language") or None,
                         timezone=_hubspot_timezone(props.get("hs_timezone")),
                         email_opt_out=str(props.get("hs_email_optout") or "").lower() == "true",
+                        email_opt_out_categories=sorted(
+                            parse_opt_outs(props.get(OPT_OUT_PROPERTY))
+                        ),
                     )
         return None
 
@@ -696,6 +701,7 @@ def _to_contact(obj: Any, extra: Sequence[str]) -> CrmContact | None:
         language=props.get("hs_language") or None,
         timezone=_hubspot_timezone(props.get("hs_timezone")),
         email_opt_out=str(props.get("hs_email_optout") or "").lower() == "true",
+        email_opt_out_categories=sorted(parse_opt_outs(props.get(OPT_OUT_PROPERTY))),
         properties={name: props.get(name) or None for name in extra},
     )
 

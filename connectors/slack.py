@@ -123,6 +123,17 @@ class SlackChat:
             channel=str(resp.get("channel") or channel_id), ts=str(ts), created=True
         )
 
+    async def update_message(
+        self, *, channel: str, ts: str, text: str, blocks: list[dict[str, object]] | None
+    ) -> None:
+        """Edit a message the bot posted (``chat.update``): e.g. an alert after a CSM's
+        click, to show who did what. Idempotent: the same content twice is the same."""
+        await self._call(
+            "update_message",
+            f"channel {channel}, message {ts}",
+            lambda: self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks),
+        )
+
     async def lookup_user_id(self, email: str) -> str | None:
         try:
             resp = await self._call(

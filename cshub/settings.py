@@ -39,6 +39,8 @@ SANDBOX_WEBHOOK_SECRETS = {
     "zendesk_webhook_secret": "sandbox-zendesk-webhook-secret",
     "product_webhook_secret": "sandbox-product-webhook-secret",
     "survey_link_secret": "sandbox-survey-link-secret",
+    "inbound_email_signing_key": "sandbox-inbound-email-signing-key",
+    "slack_signing_secret": "sandbox-slack-signing-secret",
 }
 WEBHOOK_SECRET_FIELDS = tuple(SANDBOX_WEBHOOK_SECRETS)
 HMAC_KEY_FIELDS = WEBHOOK_SECRET_FIELDS
@@ -193,6 +195,10 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = None
     zendesk_webhook_secret: SecretStr | None = None
     product_webhook_secret: SecretStr | None = None
+    inbound_email_signing_key: SecretStr | None = None
+    """Mailgun-style inbound parse: HMAC-SHA256 of timestamp + token (webhooks/inbound_mail.py)."""
+    slack_signing_secret: SecretStr | None = None
+    """Slack app's signing secret: POST /slack/interactivity (webhooks/slack_interactivity.py)."""
     cshub_database_url: str | None = None
     """``postgresql://user:password@host/db``: the hub's own state (intake queue, delivery
     ledger, dead letters, action store) in that PostgreSQL database, shared by every API,

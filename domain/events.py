@@ -15,6 +15,7 @@ class EventSource(StrEnum):
     ZENDESK = "zendesk"
     PRODUCT = "product"
     SURVEY = "survey"
+    EMAIL = "email"  # a customer's e-mail (inbound parse, or logged in the CRM)
 
 
 class CustomerEvent(BaseModel):

@@ -17,7 +17,16 @@ from pathlib import Path
 
 from aiohttp import web
 
-from sandbox import control, hubspot, hubspot_pipelines, inbox, slack, stripe_api, zendesk
+from sandbox import (
+    control,
+    hubspot,
+    hubspot_pipelines,
+    inbox,
+    slack,
+    slack_clicks,
+    stripe_api,
+    zendesk,
+)
 from sandbox.appkeys import FAULTS, INFO, STORE, SandboxInfo
 from sandbox.faults import FaultInjector
 from sandbox.middleware import api_middleware
@@ -69,6 +78,7 @@ def build_app(
     stripe_api.setup(app)
     zendesk.setup(app)
     slack.setup(app)
+    slack_clicks.setup(app)
     return app
 
 

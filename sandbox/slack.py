@@ -183,6 +183,31 @@ async def chat_post_message(request: web.Request, store: Store, params: JsonDict
     return _ok(channel=channel.id, ts=message.ts, message=message.to_json())
 
 
+async def chat_update(request: web.Request, store: Store, params: JsonDict) -> web.Response:
+    """Edit a message in place (the bot's own); the outbox shows the new text and blocks
+    and how many edits there were."""
+    channel = store.slack.channel_by_id(str(params.get("channel") or ""))
+    if channel is None:
+        raise SlackFail("channel_not_found")
+    ts = str(params.get("ts") or "")
+    found = [m for m in channel.messages if m.ts == ts]
+    if not found:
+        raise SlackFail("message_not_found")
+    text = str(params.get("text") or "")
+    blocks = _json_field(params, "blocks", "invalid_blocks_format")
+    if not text and not blocks:
+        raise SlackFail("no_text")
+    if blocks is not None:
+        errors = block_errors(blocks)
+        if errors:
+            raise SlackFail("invalid_blocks", errors=errors)
+    message = found[0]
+    message.text = text or message.text
+    message.blocks = blocks if blocks is not None else message.blocks
+    message.edits += 1
+    return _ok(channel=channel.id, ts=message.ts, text=message.text, message=message.to_json())
+
+
 async def conversations_history(
     request: web.Request, store: Store, params: JsonDict
 ) -> web.Response:
@@ -262,6 +287,7 @@ async def users_info(request: web.Request, store: Store, params: JsonDict) -> we
 METHODS: dict[str, Method] = {
     "auth.test": auth_test,
     "chat.postMessage": chat_post_message,
+    "chat.update": chat_update,
     "conversations.history": conversations_history,
     "conversations.replies": conversations_replies,
     "conversations.list": conversations_list,

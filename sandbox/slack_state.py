@@ -62,6 +62,8 @@ class SlackMessage:
     metadata: JsonDict | None
     thread_ts: str | None
     posted_at: datetime
+    edits: int = 0
+    """How many times ``chat.update`` changed it."""
 
     def to_json(self) -> JsonDict:
         message: JsonDict = {

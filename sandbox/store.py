@@ -260,6 +260,7 @@ class Store:
             "blocks": message.blocks or [],
             "metadata": message.metadata,
             "posted_at": iso_ms(message.posted_at),
+            "edits": message.edits,
         }
 
     def _crm_json(self, obj: CrmObject) -> JsonDict:

@@ -827,6 +827,32 @@ def create_app(
     from webhooks.timeline_routes import add_timeline_route
 
     add_timeline_route(app, settings)
+    # The preference centre and RFC 8058 one-click unsubscribe (webhooks/preferences.py).
+    from webhooks.preferences import add_preference_routes
+
+    app.state.consent_log = add_preference_routes(app, settings, crm)
+    # A customer's reply (mail provider's inbound parse): webhooks/inbound_mail.py.
+    from webhooks.inbound_mail import add_inbound_mail_route
+
+    add_inbound_mail_route(
+        app,
+        lambda: secret("inbound_email_signing_key"),
+        settings.cshub_database_url or settings.cshub_actions_db,
+        intake,
+    )
+    # Buttons on Slack alerts: webhooks/slack_interactivity.py.
+    from connectors.slack import SlackChat
+    from webhooks.slack_interactivity import add_slack_interactivity_route
+
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    app.state.slack_clicks = add_slack_interactivity_route(
+        app,
+        lambda: secret("slack_signing_secret"),
+        temporal.get,
+        SlackChat(token=token, base_url=settings.slack_url),
+        settings.cshub_api_db,
+        settings.temporal_task_queue,
+    )
     from webhooks.docs_routes import add_docs_routes
 
     if settings.api_docs_on:

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from domain.customer_text import CustomerTextInput, TextSource, text_workflow_id
 from domain.events import CustomerEvent
+from domain.inbound_mail import CUSTOMER_REPLY, CustomerReplyInput, customer_reply_workflow_id
 from domain.lifecycle import (
     AutoRenewed,
     Churned,
@@ -238,6 +239,26 @@ def _nps_answer(ev: CustomerEvent) -> NpsAnswered:
     )
 
 
+def _reply_key(ev: CustomerEvent) -> str | None:
+    return ev.event_id if ev.customer_id else None
+
+
+def _customer_reply(ev: CustomerEvent) -> CustomerReplyInput:
+    data = ev.data
+    return CustomerReplyInput(
+        customer_id=str(ev.customer_id),
+        play_workflow_id=data.get("play_workflow_id") or None,
+        answered_template=data.get("answered_template") or None,
+        subject=str(data.get("subject") or ""),
+        quote=str(data.get("quote") or ""),
+        received_at=ev.occurred_at,
+        source=str(data.get("source") or "inbound_email"),
+        sentiment=data.get("sentiment") or None,
+        sentiment_score=data.get("sentiment_score"),
+        signals=[str(x) for x in data.get("signals") or []],
+    )
+
+
 def _text_input(ev: CustomerEvent) -> CustomerTextInput:
     return CustomerTextInput(
         source=TextSource(str(ev.data.get("source") or "")),
@@ -363,6 +384,11 @@ ROUTES: dict[str, Route] = {
         key=_csat_ticket_key,
     ),
     NPS_ANSWER: Route("NpsSurveyWorkflow", nps_workflow_id, None, "nps_answered", _nps_answer),
+    # A person's reply to a hub e-mail: the play that sent it is paused, the CSM told
+    # (out-of-office and bounces have no route: recorded and ignored).
+    CUSTOMER_REPLY: Route(
+        "CustomerReplyWorkflow", customer_reply_workflow_id, _customer_reply, key=_reply_key
+    ),
     # A comment from the box under a survey's thank-you page: read once by its own
     # workflow (risk intelligence), alerted to the CSM when alarming.
     SURVEY_COMMENT: Route("CustomerTextWorkflow", text_workflow_id, _text_input, key=_dedup_key),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from workflows.churn import ChurnPreventionWorkflow
 from workflows.csat import CsatSurveyWorkflow
+from workflows.customer_reply import CustomerReplyWorkflow
 from workflows.customer_text import CustomerTextWorkflow
 from workflows.dunning import DunningWorkflow
 from workflows.health_digest import HealthDigestWorkflow
@@ -12,6 +13,7 @@ from workflows.health_sweep import HealthSweepPageWorkflow, HealthSweepWorkflow
 from workflows.nps import NpsSurveyWorkflow
 from workflows.onboarding import OnboardingWorkflow
 from workflows.renewal import RenewalWorkflow
+from workflows.resume_later import ResumeLaterWorkflow
 from workflows.ticket_sla import TicketSlaWorkflow
 from workflows.usage_snapshot import UsageSnapshotWorkflow
 from workflows.winback import WinBackWorkflow
@@ -30,5 +32,7 @@ WORKFLOWS: list[type] = [
     HealthOutreachWorkflow,
     HealthDigestWorkflow,
     UsageSnapshotWorkflow,
+    CustomerReplyWorkflow,
+    ResumeLaterWorkflow,
     CustomerTextWorkflow,
 ]

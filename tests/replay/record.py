@@ -1104,6 +1104,41 @@ async def csat_ui_signals(c: Ctx) -> None:
     await handle.result()
 
 
+@scenario("reply-pauses-winback", "CustomerReplyWorkflow")
+async def customer_reply(c: Ctx) -> None:
+    """A reply to a win-back e-mail pauses the campaign; a reply naming a play that does
+    not run pauses nothing; both tell the CSM."""
+    from domain.inbound_mail import CustomerReplyInput
+    from domain.lifecycle import WinBackInput
+    from workflows.customer_reply import CustomerReplyWorkflow as wf
+    from workflows.winback import WinBackWorkflow
+
+    await local_noon(c, "1001")
+    await c.env.client.start_workflow(
+        WinBackWorkflow.run,
+        WinBackInput(customer_id="1001", reason="budget"),
+        id="winback-1001-reply",
+        task_queue=c.queue,
+    )
+    await c.sleep(timedelta(days=2))
+    for name, play in (("", "winback-1001-reply"), ("-no-play", "winback-1001-gone")):
+        handle = await c.env.client.start_workflow(
+            wf.run,
+            CustomerReplyInput(
+                customer_id="1001",
+                play_workflow_id=play,
+                answered_template="winback_we_miss_you",
+                subject="Re: We miss you",
+                quote="Call me next week?",
+                received_at=await c.now(),
+            ),
+            id=f"customer-reply-replay{name or '-paused'}",
+            task_queue=c.queue,
+        )
+        c.keep("CustomerReplyWorkflow", handle, name)
+        await handle.result()
+
+
 # ---------------------------------------------------------------- issue 19: commands, pressure
 @scenario(
     "rejected-command-contact-pressure", "OnboardingWorkflow", "HealthOutreachWorkflow",
@@ -1210,6 +1245,33 @@ async def mistyped_signals(c: Ctx) -> None:
     await c.sleep(timedelta(days=1))
     await signal_by_name(onboarding, "resume")
     await c.sleep(timedelta(days=2))
+
+
+@scenario("snooze-then-resume", "ResumeLaterWorkflow")
+async def resume_later(c: Ctx) -> None:
+    """A journey snoozed from Slack for 3 days: paused, then resumed by the timer; a
+    snooze of a journey that does not run resumes nothing."""
+    from domain.lifecycle import WinBackInput
+    from domain.snooze import ResumeLaterInput
+    from workflows.resume_later import ResumeLaterWorkflow as wf
+    from workflows.winback import WinBackWorkflow
+
+    journey = await c.env.client.start_workflow(
+        WinBackWorkflow.run,
+        WinBackInput(customer_id="1002", reason="budget"),
+        id="winback-1002-snoozed",
+        task_queue=c.queue,
+    )
+    await signal_by_name(journey, "pause", reason="snoozed from Slack")
+    for name, target in (("", "winback-1002-snoozed"), ("-gone", "winback-1002-gone")):
+        handle = await c.env.client.start_workflow(
+            wf.run,
+            ResumeLaterInput(workflow_id=target, days=3, by="dana"),
+            id=f"resume-later-replay{name}",
+            task_queue=c.queue,
+        )
+        c.keep("ResumeLaterWorkflow", handle, name)
+        await handle.result()
 
 
 # ---------------------------------------------------------------------------- running

@@ -71,6 +71,7 @@ EMAIL_REQUIRED: dict[str, frozenset[str]] = {
 SLACK_COMMON = frozenset({"company_name", "customer_id", "csm_name", "workflow_id"})
 SLACK_REQUIRED: dict[str, frozenset[str]] = {
     "email_suppressed": SLACK_COMMON,
+    "customer_replied": SLACK_COMMON,
     "milestone_missed": SLACK_COMMON | {"milestone_title", "deadline_day", "day"},
     "milestone_reached": SLACK_COMMON | {"milestone_title", "deadline_day", "day"},
     "onboarding_started": SLACK_COMMON,
@@ -409,7 +410,11 @@ def test_slack_without_optional_values(name: str) -> None:
     dumped = json.dumps(message.model_dump())
     assert "<@" not in dumped  # no mention without a Slack id: the CSM's name instead
     assert "Dana Reyes" in dumped
-    assert not any(block["type"] == "actions" for block in message.blocks)
+    # No CRM link without a CRM URL (the steering buttons need only the workflow id).
+    assert not any(
+        block["type"] == "actions" and block.get("block_id") != "cshub_steer"
+        for block in message.blocks
+    )
     assert "None" not in dumped
 
 

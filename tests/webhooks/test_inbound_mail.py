@@ -1,0 +1,212 @@
+"""A reply stops the sequence: a win-back e-mail (real workflow, SMTP into the sandbox,
+recorded in the action record) → the customer's reply through the signed inbound-parse
+webhook (uvicorn) → the win-back paused, the CSM told in Slack with the quote, the reply
+on the customer's timeline; an out-of-office → nothing paused, the next e-mail goes out.
+On the time-skipping server, so the campaign's days pass in seconds."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from activities.action_log import open_action_store
+from cshub.settings import Settings
+from domain.inbound_mail import (
+    CustomerReplyResult,
+    ReplyKind,
+    classify,
+    customer_reply_workflow_id,
+    quote_of,
+    reply_key,
+)
+from domain.lifecycle import WinBackInput
+from sandbox.server import SandboxHandle
+from tests.conftest import outbox, running_worker
+from tests.webhooks.conftest import Api, serve
+from tests.workflows.campaign_helpers import emails, skip_to_local_hour, stop
+from webhooks.inbound_mail import sign_inbound
+from workflows.customer_reply import CustomerReplyWorkflow
+from workflows.winback import WinBackWorkflow
+
+QUOTE = "Thanks for checking in. We moved to another tool, but call me next week?"
+
+
+@pytest.fixture
+async def reply_api(
+    hub_settings: Settings, tmp_path: Path, time_skipping_env: WorkflowEnvironment
+) -> AsyncIterator[Api]:
+    settings = hub_settings.model_copy(
+        update={
+            "cshub_api_db": tmp_path / "api.db",
+            "cshub_actions_db": tmp_path / "actions.db",
+            "temporal_task_queue": f"reply-{uuid.uuid4().hex[:8]}",
+        }
+    )
+
+    async def connect() -> Client:
+        return time_skipping_env.client
+
+    async with serve(settings, connect) as running:
+        yield running
+
+
+async def send_reply(api: Api, in_reply_to: str, *, subject: str, text: str, **extra: Any) -> Any:
+    timestamp, token = str(int(time.time())), uuid.uuid4().hex
+    key = api.secret("inbound_email_signing_key")
+    form = {
+        "timestamp": timestamp,
+        "token": token,
+        "signature": sign_inbound(key, timestamp, token),
+        "Message-Id": f"<{uuid.uuid4().hex}@customer.example>",
+        "In-Reply-To": in_reply_to,
+        "sender": "customer@customer.example",
+        "subject": subject,
+        "body-plain": f"{text}\n\nOn Mon, 7 Dec 2026, cshub wrote:\n> We miss you",
+        **extra,
+    }
+    async with httpx.AsyncClient(timeout=30) as http:
+        return await http.post(
+            f"{api.url}/webhooks/inbound-email", files={k: (None, v) for k, v in form.items()}
+        )
+
+
+async def start_winback(
+    env: WorkflowEnvironment, customer: str, queue: str
+) -> WorkflowHandle[Any, Any]:
+    return await env.client.start_workflow(
+        WinBackWorkflow.run,
+        WinBackInput(customer_id=customer, reason="moved to a competitor"),
+        id=f"winback-{customer}",
+        task_queue=queue,
+    )
+
+
+def message_id_of(box: dict[str, Any], customer: str, template: str) -> str:
+    [found] = [
+        e for e in box["emails"]
+        if e["headers"].get("X-Cshub-Customer-Id") == customer and e["template"] == template
+    ]  # fmt: skip
+    value: str = found["headers"]["Message-ID"]
+    return value
+
+
+async def test_a_reply_pauses_the_winback_and_an_out_of_office_does_not(
+    reply_api: Api,
+    time_skipping_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+) -> None:
+    env, settings = time_skipping_env, reply_api.settings
+    replier, away = "1001", "1004"
+    await skip_to_local_hour(env, replier, 12)
+    store = open_action_store(settings.cshub_actions_db, 400)
+    handles: list[WorkflowHandle[Any, Any]] = []
+    try:
+        async with running_worker(
+            env, settings, task_queue=settings.temporal_task_queue, actions=store
+        ):
+            for customer in (replier, away):
+                handles.append(await start_winback(env, customer, settings.temporal_task_queue))
+            await env.sleep(timedelta(days=2))  # day 1's e-mail has gone out to both
+            box = await outbox(clean_sandbox)
+            first = message_id_of(box, replier, "winback_we_miss_you")
+            other = message_id_of(box, away, "winback_we_miss_you")
+
+            resp = await send_reply(reply_api, first, subject="Re: We miss you", text=QUOTE)
+            assert resp.status_code == 202, resp.text
+            assert resp.json()["outcome"] == "accepted"
+            ooo = await send_reply(
+                reply_api,
+                other,
+                subject="Automatic reply: We miss you",
+                text="I am out of the office until Monday.",
+                **{"message-headers": '[["Auto-Submitted", "auto-replied"]]'},
+            )
+            assert ooo.status_code == 202 and ooo.json()["outcome"] == "ignored", ooo.text
+
+            result = await env.client.get_workflow_handle(
+                resp.json()["workflow_id"], result_type=CustomerReplyResult
+            ).result()
+            assert result.paused, result
+            await env.sleep(timedelta(days=7))  # past day 7 of both campaigns
+            progress = await handles[0].query(WinBackWorkflow.progress)
+            box = await outbox(clean_sandbox)
+    finally:
+        for handle in handles:
+            await stop(handle)
+        store.close()
+
+    assert progress.steering.paused
+    # The replier got nothing more; the out-of-office customer's day-7 e-mail went out.
+    assert emails(box, replier) == [(1, "winback_we_miss_you")]
+    assert (7, "winback_whats_new") in emails(box, away)
+    told = [m for m in box["slack_messages"] if "replied" in m["text"]]
+    assert len(told) == 1
+    assert QUOTE in str(told[0]["blocks"]) and "paused" in str(told[0]["blocks"])
+    assert "Sentiment: *" in str(told[0]["blocks"])  # the hub's text classifier on the quote
+    assert "out of the office" not in str(box["slack_messages"])
+    # On the timeline: the CRM note with the quote and the Slack alert.
+    timeline = store_rows(settings, replier)
+    rows = {(r.channel, r.kind): r.summary for r in timeline}
+    assert QUOTE in rows[("crm_note", None)] and "winback_we_miss_you" in rows[("crm_note", None)]
+    assert QUOTE in rows[("slack", "customer_replied")]
+
+
+def store_rows(settings: Settings, customer: str) -> list[Any]:
+    store = open_action_store(settings.cshub_actions_db, 400)
+    try:
+        return store.for_customer(customer)
+    finally:
+        store.close()
+
+
+async def test_forged_or_unknown_replies_change_nothing(reply_api: Api) -> None:
+    resp = await send_reply(reply_api, "<x@y>", subject="Re", text="hi", signature="0" * 64)
+    assert resp.status_code == 401
+    unknown = await send_reply(reply_api, "<not-ours@example>", subject="Re: hi", text="hello")
+    assert unknown.status_code == 202 and unknown.json()["outcome"] == "ignored"
+
+
+@pytest.mark.parametrize(
+    ("headers", "subject", "sender", "kind"),
+    [
+        ({}, "Re: We miss you", "ana@x.example", ReplyKind.PERSON),
+        (
+            {"Auto-Submitted": "auto-replied"},
+            "Re: We miss you",
+            "a@x.example",
+            ReplyKind.AUTO_REPLY,
+        ),
+        ({"Auto-Submitted": "no"}, "Re: hola", "a@x.example", ReplyKind.PERSON),
+        ({}, "Out of Office: We miss you", "a@x.example", ReplyKind.AUTO_REPLY),
+        ({}, "Respuesta automática: Le echamos de menos", "a@x.example", ReplyKind.AUTO_REPLY),
+        ({}, "Fuera de la oficina", "a@x.example", ReplyKind.AUTO_REPLY),
+        ({"X-Autoreply": "yes"}, "Re: hi", "a@x.example", ReplyKind.AUTO_REPLY),
+        ({}, "Undelivered Mail Returned to Sender", "MAILER-DAEMON@mx.example", ReplyKind.BOUNCE),
+        ({}, "No se pudo entregar el mensaje", "b@x.example", ReplyKind.BOUNCE),
+        (
+            {"Content-Type": "multipart/report; report-type=delivery-status"},
+            "Failure",
+            "Mail Delivery <postmaster@mx.example>",
+            ReplyKind.BOUNCE,
+        ),
+    ],
+)
+def test_classify(headers: dict[str, str], subject: str, sender: str, kind: ReplyKind) -> None:
+    assert classify(headers, subject, sender) is kind
+
+
+def test_quote_cuts_the_quoted_message() -> None:
+    text = "Sí, llámeme el lunes.\n\nEl lun, 7 dic 2026, cshub escribió:\n> Le echamos de menos"
+    assert quote_of(text) == "Sí, llámeme el lunes."
+    assert len(quote_of("x" * 2000)) == 500
+    assert customer_reply_workflow_id(reply_key("<a@b>")).startswith("customer-reply-")
+    assert CustomerReplyWorkflow is not None

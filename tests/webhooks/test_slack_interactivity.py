@@ -1,0 +1,184 @@
+"""Buttons on Slack alerts: a missed-milestone alert posted by a real onboarding journey
+(time-skipping server, real worker, sandbox Slack) → the sandbox replays a click as Slack
+sends it (form-encoded ``payload=``, signed with the signing secret) → the API (uvicorn)
+steers the workflow and edits the message; a retry of the same payload acts once; a
+forged or stale signature is 401 and changes nothing; a button on an ended workflow
+says so."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from cshub.settings import Settings
+from domain.onboarding import OnboardingInput
+from domain.slack_actions import parse_action_id
+from domain.tiers import Tier
+from sandbox.server import SandboxHandle
+from tests.conftest import eventually, outbox, running_worker
+from tests.webhooks.conftest import Api, serve
+from workflows.onboarding import OnboardingWorkflow
+
+COMPANY = "1003"
+
+
+@pytest.fixture
+async def slack_api(
+    hub_settings: Settings, tmp_path: Path, time_skipping_env: WorkflowEnvironment
+) -> AsyncIterator[Api]:
+    settings = hub_settings.model_copy(
+        update={
+            "cshub_api_db": tmp_path / "api.db",
+            "temporal_task_queue": f"slack-{uuid.uuid4().hex[:8]}",
+        }
+    )
+
+    async def connect() -> Client:
+        return time_skipping_env.client
+
+    async with serve(settings, connect) as running:
+        yield running
+
+
+async def signed_click(
+    sandbox: SandboxHandle, api: Api, message: dict[str, Any], action_id: str, **extra: Any
+) -> dict[str, Any]:
+    """The click as Slack would send it (body and headers), from the sandbox."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        resp = await http.post(
+            f"{sandbox.http_url}/_sandbox/slack/click",
+            json={
+                "channel": message["channel"],
+                "ts": message["ts"],
+                "action_id": action_id,
+                "user_id": "U0DANA",
+                "signing_secret": api.secret("slack_signing_secret"),
+                **extra,
+            },
+        )
+        resp.raise_for_status()
+        found: dict[str, Any] = resp.json()
+        return found
+
+
+async def deliver(api: Api, click: dict[str, Any], **headers: str) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=10) as http:
+        return await http.post(
+            f"{api.url}/slack/interactivity",
+            content=click["body"].encode(),
+            headers={**click["headers"], **headers},
+        )
+
+
+async def alert(sandbox: SandboxHandle, ts: str | None = None) -> dict[str, Any]:
+    box = await outbox(sandbox)
+    found = [m for m in box["slack_messages"] if "missed a milestone" in str(m["blocks"])]
+    if ts:
+        found = [m for m in found if m["ts"] == ts]
+    assert len(found) == 1, found
+    message: dict[str, Any] = found[0]
+    return message
+
+
+async def test_buttons_steer_the_journey_once_and_edit_the_alert(
+    slack_api: Api, time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
+) -> None:
+    env, settings = time_skipping_env, slack_api.settings
+    async with running_worker(env, settings, task_queue=settings.temporal_task_queue):
+        handle = await env.client.start_workflow(
+            OnboardingWorkflow.run,
+            OnboardingInput(customer_id=COMPANY, tier=Tier.STARTER),
+            id=f"onboarding-{COMPANY}-{uuid.uuid4().hex[:6]}",
+            task_queue=settings.temporal_task_queue,
+        )
+        try:
+            await env.sleep(timedelta(days=8))  # day 7's milestone missed: the alert
+            message = await alert(clean_sandbox)
+            ids = [
+                e["action_id"]
+                for b in message["blocks"]
+                if b["type"] == "actions"
+                for e in b["elements"]
+            ]
+            assert {"cshub_ack", "cshub_milestone_reached", "cshub_pause", "cshub_resume"} <= set(
+                ids
+            )
+            assert all(parse_action_id(i) for i in ids if i.startswith("cshub_"))
+
+            # Mark the milestone reached; Slack retries the same payload: acted on once.
+            click = await signed_click(clean_sandbox, slack_api, message, "cshub_milestone_reached")
+            first = await deliver(slack_api, click)
+            retry = await deliver(slack_api, click, **{"X-Slack-Retry-Num": "1"})
+            assert (first.status_code, retry.status_code) == (200, 200)
+
+            async def reached() -> Any:
+                progress = await handle.query(OnboardingWorkflow.progress)
+                assert "first_production_workflow" in progress.milestones_done
+                edited = await alert(clean_sandbox, message["ts"])
+                assert edited["edits"] == 1
+                return edited
+
+            edited = await eventually(reached, within_s=10)
+            assert "<@U0DANA> marked milestone `first_production_workflow` reached" in str(
+                edited["blocks"]
+            )
+
+            # Forged (a changed byte) and stale (signed 10 minutes ago): 401, nothing done.
+            pause = await signed_click(clean_sandbox, slack_api, edited, "cshub_pause")
+            forged = dict(pause, body=pause["body"].replace("cshub_pause", "cshub_resume"))
+            stale = await signed_click(
+                clean_sandbox, slack_api, edited, "cshub_pause", timestamp=int(time.time()) - 600
+            )
+            assert (await deliver(slack_api, forged)).status_code == 401
+            assert (await deliver(slack_api, stale)).status_code == 401
+            assert not (await handle.query(OnboardingWorkflow.progress)).steering.paused
+            assert (await alert(clean_sandbox, message["ts"]))["edits"] == 1
+
+            # Pause from Slack: the journey holds its actions.
+            assert (await deliver(slack_api, pause)).status_code == 200
+
+            async def paused() -> None:
+                assert (await handle.query(OnboardingWorkflow.progress)).steering.paused
+                assert (await alert(clean_sandbox, message["ts"]))["edits"] == 2
+
+            await eventually(paused, within_s=10)
+
+            # Snooze 3 days: paused now, resumed by itself three days later.
+            latest = await alert(clean_sandbox, message["ts"])
+            snooze = await signed_click(clean_sandbox, slack_api, latest, "cshub_snooze_3")
+            assert (await deliver(slack_api, snooze)).status_code == 200
+
+            async def snoozed() -> None:
+                after = await alert(clean_sandbox, message["ts"])
+                assert after["edits"] == 3 and "for 3 days (resumes" in str(after["blocks"])
+
+            await eventually(snoozed, within_s=10)
+            assert (await handle.query(OnboardingWorkflow.progress)).steering.paused
+            await env.sleep(timedelta(days=3, hours=1))
+            progress = await handle.query(OnboardingWorkflow.progress)
+            assert not progress.steering.paused, progress.steering
+        finally:
+            await handle.terminate("test done")
+
+        # A button on the alert of a workflow that has ended says so.
+        latest = await alert(clean_sandbox, message["ts"])
+        resume = await signed_click(clean_sandbox, slack_api, latest, "cshub_resume")
+        assert (await deliver(slack_api, resume)).status_code == 200
+
+        async def told() -> None:
+            after = await alert(clean_sandbox, message["ts"])
+            assert after["edits"] == 4
+            assert "has already ended (terminated): nothing changed" in str(after["blocks"])
+            assert not any(b["type"] == "actions" and b.get("block_id") == "cshub_steer"
+                           for b in after["blocks"])  # fmt: skip
+
+        await eventually(told, within_s=10)

@@ -1,0 +1,271 @@
+"""``POST /slack/interactivity``: a CSM's click on an alert's button (``domain.slack_actions``).
+
+1. Verified as Slack signs it (``X-Slack-Signature``, ``X-Slack-Request-Timestamp``,
+   5-minute window) with ``SLACK_SIGNING_SECRET``, by slack-sdk's ``SignatureVerifier``:
+   401 and nothing done otherwise.
+2. Once per click: the click's key (channel, message, action, ``action_ts``) is claimed in
+   the API database first; Slack's retry of the same payload is answered 200 and changes
+   nothing.
+3. Turned into the workflow's validated steering, as Temporal updates (the same as
+   from the UI): ``pause`` / ``resume`` / ``milestone_reached`` (the last milestone the
+   journey missed) / snooze (pause, saying until when); acknowledge changes no workflow.
+   An update the workflow refuses (resume while not paused) is shown with its reason; a
+   workflow that has ended is left alone and the message says so.
+4. Answered at once (Slack wants an answer within 3 seconds; the steering call has a
+   2-second budget), then the original message is edited (``chat.update``) to show who
+   did what, in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import threading
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qs
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from slack_sdk.signature import SignatureVerifier
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.slack_actions import (
+    AlertAction,
+    click_key,
+    edited_blocks,
+    outcome_line,
+    parse_action_id,
+    parse_payload,
+    parse_value,
+)
+from domain.snooze import ResumeLaterInput, resume_later_workflow_id
+
+log = logging.getLogger("cshub.webhooks.slack")
+
+INTERACTIVITY_PATH = "/slack/interactivity"
+STEER_BUDGET_S = 2.0
+MAX_BODY_BYTES = 256 * 1024
+
+
+class MessageEditor(Protocol):
+    async def update_message(
+        self, *, channel: str, ts: str, text: str, blocks: list[dict[str, object]] | None
+    ) -> None: ...
+
+
+class ClickLedger:
+    """Clicks already handled (one row per click key)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS slack_clicks (key TEXT PRIMARY KEY, at TEXT NOT "
+                "NULL, outcome TEXT)"
+            )
+
+    def claim(self, key: str) -> bool:
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO slack_clicks (key, at) VALUES (?, ?)",
+                (key, datetime.now(UTC).isoformat()),
+            )
+        return cur.rowcount == 1
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM slack_clicks WHERE key = ?", (key,))
+
+    def done(self, key: str, outcome: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE slack_clicks SET outcome = ? WHERE key = ?", (outcome, key))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+async def steer(
+    client: Client,
+    task_queue: str,
+    workflow_id: str,
+    action: AlertAction,
+    days: int | None,
+    who: str,
+) -> tuple[str, bool]:
+    """Apply the click to the workflow: (what happened, whether the workflow still runs)."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        desc = await handle.describe()
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return f"clicked, but `{workflow_id}` no longer exists: nothing changed", False
+        raise
+    if desc.status is not WorkflowExecutionStatus.RUNNING:
+        status = desc.status.name.lower() if desc.status else "closed"
+        return f"clicked, but `{workflow_id}` has already ended ({status}): nothing changed", False
+    if action is AlertAction.ACK:
+        return "acknowledged", True
+    try:
+        return await _update(client, task_queue, handle, workflow_id, action, days, who), True
+    except WorkflowUpdateFailedError as err:
+        # The workflow's validator refused it (e.g. resume while not paused): say why.
+        why = str(err.cause or err)[:300]
+        return f"clicked {action.value}, refused by `{workflow_id}`: {why}", True
+
+
+async def _end_snooze(client: Client, workflow_id: str) -> None:
+    """A resume by hand ends a pending snooze (its timer would resume it again)."""
+    snooze = client.get_workflow_handle(resume_later_workflow_id(workflow_id))
+    with contextlib.suppress(RPCError):  # no snooze running
+        await snooze.terminate("resumed from Slack")
+
+
+async def _update(
+    client: Client,
+    task_queue: str,
+    handle: WorkflowHandle[Any, Any],
+    workflow_id: str,
+    action: AlertAction,
+    days: int | None,
+    who: str,
+) -> str:
+    """The validated steering (Temporal updates, issue 19a): refused at once when the
+    workflow cannot take it, answered with the steering state otherwise."""
+    if action is AlertAction.PAUSE:
+        await handle.execute_update("pause", {"reason": f"paused from Slack by {who}"})
+        return f"paused `{workflow_id}`"
+    if action is AlertAction.RESUME:
+        await handle.execute_update("resume", {})
+        await _end_snooze(client, workflow_id)
+        return f"resumed `{workflow_id}`"
+    if action is AlertAction.SNOOZE:
+        until = datetime.now(UTC) + timedelta(days=days or 1)
+        await handle.execute_update(
+            "pause", {"reason": f"snoozed from Slack by {who} until {until:%Y-%m-%d %H:%M} UTC"}
+        )
+        await client.start_workflow(
+            "ResumeLaterWorkflow",
+            ResumeLaterInput(workflow_id=workflow_id, days=days or 1, by=who),
+            id=resume_later_workflow_id(workflow_id),
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
+        )
+        return f"snoozed `{workflow_id}` for {days} days (resumes {until:%Y-%m-%d %H:%M} UTC)"
+    if action is AlertAction.MILESTONE_REACHED:
+        progress: Any = await handle.query("progress")
+        missed = [m for m in progress.get("milestones_missed", []) if isinstance(m, str)]
+        done = set(progress.get("milestones_done", []))
+        pending = [m for m in missed if m not in done]
+        if not pending:
+            return "clicked milestone reached, but no missed milestone is open"
+        milestone = pending[-1]
+        await handle.execute_update(
+            "milestone_reached", {"milestone": milestone, "note": f"marked in Slack by {who}"}
+        )
+        return f"marked milestone `{milestone}` reached"
+    return "opened the timeline"
+
+
+def add_slack_interactivity_route(
+    app: FastAPI,
+    signing_secret: Callable[[], str],
+    client: Callable[[], Awaitable[Client]],
+    editor: MessageEditor,
+    db: Path,
+    task_queue: str,
+) -> ClickLedger:
+    ledger = ClickLedger(db)
+    background: set[asyncio.Task[None]] = set()
+
+    async def edit(
+        channel: str, ts: str, text: str, blocks: list[Any], keep: bool, line: str
+    ) -> None:
+        try:
+            await editor.update_message(
+                channel=channel,
+                ts=ts,
+                text=text,
+                blocks=edited_blocks(blocks, line, keep_buttons=keep),
+            )
+        except Exception:
+            log.exception("slack message %s/%s not edited after a click", channel, ts)
+
+    @app.post(
+        INTERACTIVITY_PATH,
+        summary="Slack interactivity: a CSM's click on an alert's button (signed by Slack)",
+        responses={
+            200: {"description": "Handled (or a retry of a click already handled)"},
+            400: {"description": "Not a block_actions payload"},
+            401: {"description": "Missing, invalid or stale Slack signature"},
+            503: {"description": "Temporal unreachable: click again"},
+        },
+    )
+    async def slack_interactivity(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return JSONResponse({"error": "body_too_large"}, 413)
+        verifier = SignatureVerifier(signing_secret())
+        if not verifier.is_valid_request(body, dict(request.headers)):
+            log.warning("rejected Slack interaction: bad or stale signature")
+            return JSONResponse({"error": "invalid_signature"}, 401)
+        raw = parse_qs(body.decode("utf-8", "replace")).get("payload", [""])[0]
+        payload = parse_payload(raw)
+        if payload is None or payload.type != "block_actions" or not payload.actions:
+            return JSONResponse({"error": "unsupported_payload"}, 400)
+        channel, ts = payload.channel_id, payload.message_ts
+        click = payload.actions[0]
+        parsed = parse_action_id(click.action_id)
+        value = parse_value(click.value)
+        if parsed is None or value is None or not channel or not ts:
+            return Response(status_code=200)  # not one of the hub's buttons (e.g. a link)
+        action, days = parsed
+        if action is AlertAction.TIMELINE:
+            return Response(status_code=200)  # a link: the browser opened it
+        key = click_key(channel, ts, click)
+        if not ledger.claim(key):
+            log.info("slack click %s already handled (retry)", key)
+            return Response(status_code=200)
+        who = payload.user.username or payload.user.id
+        try:
+            what, running = await asyncio.wait_for(
+                steer(await client(), task_queue, value.w, action, days, who),
+                timeout=STEER_BUDGET_S,
+            )
+        except (TimeoutError, RuntimeError, RPCError) as err:
+            ledger.release(key)  # not done: a new click may try again
+            log.warning("slack click on %s not applied: %s", value.w, err)
+            return JSONResponse({"error": "unavailable", "detail": str(err)[:200]}, 503)
+        ledger.done(key, what)
+        line = outcome_line(payload.user.id, what, datetime.now(UTC))
+        message = payload.message or {}
+        task = asyncio.create_task(
+            edit(
+                channel,
+                ts,
+                str(message.get("text") or ""),
+                list(message.get("blocks") or []),
+                running,
+                line,
+            )
+        )
+        background.add(task)
+        task.add_done_callback(background.discard)
+        return Response(status_code=200)
+
+    return ledger

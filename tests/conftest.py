@@ -189,3 +189,33 @@ async def outbox(sandbox: SandboxHandle) -> dict[str, Any]:
 
 def emails_for(box: dict[str, Any], customer_id: str) -> list[dict[str, Any]]:
     return [e for e in box["emails"] if e["headers"].get("X-Cshub-Customer-Id") == customer_id]
+
+
+async def forget_workflows(client: Client, *workflow_ids: str) -> None:
+    """Make ``workflow_ids`` startable again on the shared dev server: a test that starts
+    a journey by webhook is otherwise answered "has already completed" when another test
+    file (same server, same pytest process) ran that customer's journey to its end first.
+    A running one is terminated; a completed one gets a terminated run on top (a task
+    queue nobody polls), which the hub's ALLOW_DUPLICATE_FAILED_ONLY starts may replace."""
+    from temporalio.client import WorkflowExecutionStatus
+    from temporalio.common import WorkflowIDReusePolicy
+    from temporalio.service import RPCError, RPCStatusCode
+
+    for wid in workflow_ids:
+        handle = client.get_workflow_handle(wid)
+        try:
+            desc = await handle.describe()
+        except RPCError as err:
+            if err.status is RPCStatusCode.NOT_FOUND:
+                continue
+            raise
+        if desc.status is WorkflowExecutionStatus.RUNNING:
+            await handle.terminate("test isolation")
+        elif desc.status is WorkflowExecutionStatus.COMPLETED:
+            placeholder = await client.start_workflow(
+                desc.workflow_type,
+                id=wid,
+                task_queue=f"test-isolation-{uuid.uuid4().hex[:8]}",
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            )
+            await placeholder.terminate("test isolation")

@@ -23,7 +23,7 @@ from domain import search_attributes as sa
 from domain.experiments import Experiment, assign
 from domain.onboarding import OnboardingProgress
 from sandbox.server import SandboxHandle
-from tests.conftest import emails_for, eventually, outbox, running_worker
+from tests.conftest import emails_for, eventually, forget_workflows, outbox, running_worker
 from tests.webhooks.conftest import Api
 from webhooks import sample_events as samples
 
@@ -73,6 +73,7 @@ async def test_onboarding_experiment_end_to_end(
     path = folder / f"{name}.yaml"
     path.write_text(exp.model_dump_json(), encoding="utf-8")  # JSON is YAML
     store = SqliteActionStore(tmp_path / "actions.db")
+    await forget_workflows(client, *(f"onboarding-{c}" for c in CUSTOMERS))
     try:
         async with running_worker(
             dev_server_env, api.settings, task_queue=api.settings.temporal_task_queue, actions=store

@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from cshub import test_events
 from sandbox.server import SandboxHandle
-from tests.conftest import eventually, outbox, running_worker
+from tests.conftest import eventually, forget_workflows, outbox, running_worker
 from tests.webhooks.conftest import Api
 from tests.webhooks.real_payloads import hubspot
 
@@ -46,6 +46,7 @@ async def test_closed_won_in_both_formats_and_in_a_custom_pipeline_starts_onboar
         ("generic_deal_closedwon.json", "1005"),  # deal 3005, objectTypeId 0-3
         ("generic_deal_custom_pipeline_won.json", "1010"),  # stage 1982613415 of a custom one
     ]
+    await forget_workflows(dev_server_env.client, *(f"onboarding-{c}" for _, c in cases))
     async with hub(dev_server_env, api, *(f"onboarding-{c}" for _, c in cases)):
         for fixture, customer in cases:
             resp = await api.post(hubspot(api, fixture))
@@ -84,6 +85,7 @@ async def test_a_pipeline_added_after_start_up_is_read_when_its_won_stage_is_fir
     api: Api, dev_server_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
 ) -> None:
     # The ingress reads the pipelines once (a first closed-won) ...
+    await forget_workflows(dev_server_env.client, "onboarding-1004", "onboarding-1002")
     async with hub(dev_server_env, api, "onboarding-1004", "onboarding-1002"):
         resp = await api.post(hubspot(api, "legacy_deal_closedwon.json"))
         assert resp.json()["results"][0]["outcome"] == "accepted", resp.text

@@ -17,7 +17,10 @@ from sandbox.server import SandboxHandle
 CONTACT_TO_COMPANY = 279
 
 
-async def test_all_contacts_of_a_company_with_properties(hubspot: HubSpotCrm) -> None:
+async def test_all_contacts_of_a_company_with_properties(
+    hubspot: HubSpotCrm, clean_sandbox: SandboxHandle
+) -> None:
+    # The demo data as seeded (another file in this process may have changed 1010's language).
     contacts = await asyncio.to_thread(
         hubspot.list_company_contacts, "1003", properties=["cshub_nps_last_asked"]
     )

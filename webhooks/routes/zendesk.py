@@ -1,0 +1,64 @@
+"""Zendesk: ``POST /webhooks/zendesk`` (webhook events) and ``POST /webhooks/zendesk/trigger``
+(trigger and automation webhooks, whose body an admin writes), both signed with
+``X-Zendesk-Webhook-Signature`` and checked by the one :func:`verify`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from domain.events import DeliveryResult
+from webhooks import signatures
+from webhooks.normalize import from_zendesk, from_zendesk_trigger
+from webhooks.payloads import ZendeskTriggerBody, ZendeskWebhookEvent
+from webhooks.routes.base import RESPONSES, Hub, HubDep, body_schema, signed_body
+
+ZENDESK_TRIGGER = "zendesk_trigger"
+"""The source a trigger's raw delivery is stored under (its metrics count as zendesk)."""
+
+router = APIRouter()
+
+
+def verify(hub: Hub, request: Request, body: bytes) -> None:
+    signatures.verify_zendesk(
+        secret=hub.secret("zendesk_webhook_secret"),
+        body=body,
+        signature=request.headers.get("x-zendesk-webhook-signature"),
+        timestamp=request.headers.get("x-zendesk-webhook-signature-timestamp"),
+    )
+
+
+SignedBody = Annotated[bytes, signed_body("zendesk", verify)]
+
+
+@router.post(
+    "/webhooks/zendesk",
+    summary="Zendesk webhooks (X-Zendesk-Webhook-Signature)",
+    response_model=DeliveryResult,
+    status_code=202,
+    responses=RESPONSES,
+    openapi_extra=body_schema(ZendeskWebhookEvent),
+)
+async def zendesk_webhook(body: SignedBody, hub: HubDep) -> JSONResponse:
+    return await hub.deliver("zendesk", body, ZendeskWebhookEvent, lambda e, _: from_zendesk(e))
+
+
+@router.post(
+    "/webhooks/zendesk/trigger",
+    summary="Zendesk trigger and automation webhooks (admin-written body, same signature)",
+    response_model=DeliveryResult,
+    status_code=202,
+    responses=RESPONSES,
+    openapi_extra=body_schema(ZendeskTriggerBody),
+)
+async def zendesk_trigger_webhook(body: SignedBody, hub: HubDep) -> JSONResponse:
+    return await hub.deliver(
+        "zendesk",
+        body,
+        ZendeskTriggerBody,
+        lambda payload, raw: from_zendesk_trigger(payload, raw, datetime.now(UTC)),
+        stored_as=ZENDESK_TRIGGER,
+    )

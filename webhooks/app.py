@@ -31,30 +31,14 @@ from webhooks.forwarder import Forwarder
 from webhooks.intake import Intake
 from webhooks.ledger import DeliveryLedger
 from webhooks.limits import BodyDeadline, SecurityHeaders
-from webhooks.payloads import (
-    HubSpotWebhookEvent,
-    ProductWebhookEvent,
-    StripeWebhookEvent,
-    ZendeskTriggerBody,
-    ZendeskWebhookEvent,
-)
 from webhooks.routes import ROUTERS
-from webhooks.routes.base import MAX_BODY_BYTES, Hub, Refused, log, refused
+from webhooks.routes.base import MAX_BODY_BYTES, SIGNED_BODIES, Hub, Refused, log, refused
 from webhooks.routes.health import add_metrics_route
 from webhooks.routes.surveys import add_comment_box_route
 from webhooks.temporal_connection import TemporalConnection
 from webhooks.temporal_connection import settings_client as _settings_client
 
 __all__ = ["MAX_BODY_BYTES", "TemporalConnection", "_settings_client", "create_app"]
-
-SIGNED_BODIES = (
-    HubSpotWebhookEvent,
-    StripeWebhookEvent,
-    ZendeskWebhookEvent,
-    ZendeskTriggerBody,
-    ProductWebhookEvent,
-)
-"""The bodies the signed webhooks read raw, published in the OpenAPI document."""
 
 
 def create_app(
@@ -217,7 +201,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             routes=app.routes,
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in SIGNED_BODIES:
+        for model in SIGNED_BODIES.values():
             js = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(js.pop("$defs", {}))
             components[model.__name__] = js

@@ -23,10 +23,8 @@ Workflow id ``churn-{customer_id}``; idempotency keys ``{workflow id}/{start}/{s
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from temporalio import workflow
 
@@ -60,16 +58,14 @@ with workflow.unsafe.imports_passed_through():
     from domain.score_text import score_text
     from domain.search_attributes import LifecycleStage
     from domain.wording import count_noun
-    from workflows.campaign import CampaignActions, load_plan, start_abandoned_child
+    from workflows.campaign import CampaignWorkflow, load_plan, start_abandoned_child
     from workflows.common import (
-        CustomerActions,
         customer_profile,
         set_details,
         tag_customer,
         tag_health,
     )
-    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
-    from workflows.waiting import WAIT_PATCH, DueTimer
+    from workflows.steering import NO_INPUT, Cmd
 
 __all__ = ["ChurnPreventionWorkflow", "churn_workflow_id"]
 
@@ -85,7 +81,7 @@ FACTOR_LABELS = {
 
 
 @workflow.defn(name="ChurnPreventionWorkflow")
-class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreventionInput]):
+class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]):
     _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
         "health_updated": HealthUpdated,
         "risk_signal": RiskSignal,
@@ -94,39 +90,28 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
     """Its own signals, also taken as updates of the same name (validated, answered)."""
 
     NOT_STARTED = "churn prevention has not started yet"
+    CAMPAIGN = "Churn-prevention campaign"
+    STATE = ChurnState
 
     @workflow.init
     def __init__(self, inp: ChurnPreventionInput) -> None:
-        self._input = inp
-        self._timer = DueTimer()
-        self._state: ChurnState | None = (
-            ChurnState.model_validate(inp.carry_over) if inp.carry_over else None
-        )
-        self._inbox: list[HealthUpdated | RiskSignal | Churned] = []
-        self._actions: CustomerActions | None = None
-        self._steer = Steering(self._state.steering if self._state else None)
+        self._setup(inp)
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="health_updated")
     def health_updated(self, raw: Cmd[HealthUpdated] = NO_INPUT) -> None:
         """``{"score": 45}``"""
-        msg = self._signalled(raw, HealthUpdated, "health_updated")
-        if msg is not None:
-            self._inbox.append(msg)
+        self._receive(raw, HealthUpdated, "health_updated")
 
     @workflow.signal(name="risk_signal")
     def risk_signal(self, raw: Cmd[RiskSignal] = NO_INPUT) -> None:
         """``{"factor": "support_spike"}``"""
-        msg = self._signalled(raw, RiskSignal, "risk_signal")
-        if msg is not None:
-            self._inbox.append(msg)
+        self._receive(raw, RiskSignal, "risk_signal")
 
     @workflow.signal(name="churned")
     def churned(self, raw: Cmd[Churned] = NO_INPUT) -> None:
         """``{"reason": "moved to a competitor"}``"""
-        msg = self._signalled(raw, Churned, "churned")
-        if msg is not None:
-            self._inbox.append(msg)
+        self._receive(raw, Churned, "churned")
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="progress")
@@ -167,29 +152,20 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
     # ------------------------------------------------------------------ run
     @workflow.run
     async def run(self, inp: ChurnPreventionInput) -> ChurnSummary:
-        if self._state is None:
-            # Readable from the first moment (a start from the UI's form has no summary).
-            set_details(
-                [
-                    f"Churn-prevention campaign for customer {inp.customer_id}: starting (reading the CRM, loading the playbook)"
-                ]
-            )
-            self._state = await self._begin(inp)
-        st = self._state
-        try:
-            await self._campaign()
-        except asyncio.CancelledError:
-            st.status = ChurnOutcome.CANCELLED
-            self._steer.begin_closing()
-            await self._finish("cancelled in Temporal")
-            raise
-        reason = self._steer.cancel_reason
-        if reason is not None and st.status is ChurnOutcome.ACTIVE:
-            # The cancel signal: the campaign's normal closing with outcome "cancelled".
-            st.status = ChurnOutcome.CANCELLED
-            self._steer.begin_closing()
-            await self._finish(f"cancelled: {reason}")
+        await self._started(inp)
+        await self._steps_or_cancel(self._campaign)
         return self._summary()
+
+    def _active(self) -> bool:
+        return self._require_state().status is ChurnOutcome.ACTIVE
+
+    async def _cancelled_by(self, reason: str | None) -> None:
+        # The cancel signal: the campaign's normal closing with outcome "cancelled".
+        self._require_state().status = ChurnOutcome.CANCELLED
+        await self._finish("cancelled in Temporal" if reason is None else f"cancelled: {reason}")
+
+    def _next_run(self, carry_over: dict[str, Any]) -> ChurnPreventionInput:
+        return ChurnPreventionInput(customer_id=self._input.customer_id, carry_over=carry_over)
 
     async def _begin(self, inp: ChurnPreventionInput) -> ChurnState:
         plan = await load_plan("churn", ChurnPlan)
@@ -248,43 +224,16 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
             if workflow.info().is_continue_as_new_suggested():
                 await self._continue_as_new()
             wake = min(self._check_time(st.checks_done), self._deadline())
-            if workflow.patched(WAIT_PATCH):
-                await self._timer.wait(
-                    wake,
-                    lambda: bool(self._inbox) or self._steer.cancelled,
-                    summary="next churn-prevention check",
-                )
-                continue
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda: bool(self._inbox) or self._steer.cancelled,
-                    timeout=wake - now,
-                    timeout_summary="next churn-prevention check",
-                )
-
-    async def _continue_as_new(self) -> None:
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        if self._inbox:
-            return  # signals came in meanwhile: handle them first, continue as new later
-        await self._steer.alerts_sent()  # rejected-command alerts in flight
-        workflow.continue_as_new(
-            ChurnPreventionInput(
-                customer_id=self._input.customer_id,
-                carry_over=self._require_state().model_dump(mode="json"),
-            )
-        )
+            await self._sleep(wake, wake - now, "next churn-prevention check")
 
     # ------------------------------------------------------------------ signals, handled
-    async def _drain_inbox(self) -> None:
-        st = self._require_state()
-        while self._inbox and st.status is ChurnOutcome.ACTIVE:
-            msg = self._inbox.pop(0)
-            if isinstance(msg, HealthUpdated):
-                await self._on_health(msg)
-            elif isinstance(msg, RiskSignal):
-                self._on_risk(msg)
-            else:
-                await self._on_churned(msg)
+    async def _handle(self, msg: HealthUpdated | RiskSignal | Churned) -> None:
+        if isinstance(msg, HealthUpdated):
+            await self._on_health(msg)
+        elif isinstance(msg, RiskSignal):
+            self._on_risk(msg)
+        else:
+            await self._on_churned(msg)
 
     async def _on_health(self, msg: HealthUpdated) -> None:
         st = self._require_state()
@@ -320,10 +269,8 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
 
     def _on_risk(self, msg: RiskSignal) -> None:
         st = self._require_state()
-        if msg.event_id:
-            if msg.event_id in st.seen_event_ids:
-                return
-            st.seen_event_ids = remember(st.seen_event_ids, msg.event_id)
+        if self._seen(msg.event_id):
+            return
         if msg.source == dunning_workflow_id(self._input.customer_id):
             st.dunning_exhausted = True
         added = self._add_factor(msg.factor, pending=True)

@@ -29,7 +29,6 @@ Queries: ``status`` (``NpsStatus``, read by ``cshub report support``) and ``prog
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -41,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.models import EmailRecipient, MessageContext
     from activities.surveys import NPS_LAST_ASKED, ContactUpdateRequest, SurveyActivities
-    from domain.campaigns import iso_date, remember
+    from domain.campaigns import iso_date
     from domain.send_window import local_date, out_of_quiet_hours
     from domain.support_records import NpsAnswer, NpsStatus
     from domain.survey_plan import SurveysPlan
@@ -65,17 +64,15 @@ with workflow.unsafe.imports_passed_through():
         quarter_of,
         survey_id,
     )
-    from workflows.campaign import CampaignActions, load_plan
+    from workflows.campaign import CampaignWorkflow, load_plan
     from workflows.common import (
         LOOKUP_RETRY,
         MAX_ACTIONS_KEPT,
-        CustomerActions,
         customer_profile,
         set_details,
         tag_customer,
     )
-    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
-    from workflows.waiting import WAIT_PATCH, DueTimer
+    from workflows.steering import NO_INPUT, Cmd
 
 __all__ = ["NpsSurveyWorkflow", "nps_workflow_id"]
 
@@ -83,33 +80,28 @@ MAX_ANSWERS_KEPT = 1000
 
 
 @workflow.defn(name="NpsSurveyWorkflow")
-class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
+class NpsSurveyWorkflow(CampaignWorkflow[NpsState, NpsInput]):
     _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
         "nps_answered": NpsAnswered,
     }
     """Its own signals, also taken as updates of the same name (validated, answered)."""
 
     NOT_STARTED = "the NPS cycle has not started yet"
+    CAMPAIGN = "Quarterly NPS survey"
+    STATE = NpsState
+    HOLD_DUE_WHILE_PAUSED = False  # the survey e-mail's own gate holds it
+    WAIT_SUMMARY = "next NPS survey"
 
     @workflow.init
     def __init__(self, inp: NpsInput) -> None:
-        self._input = inp
-        self._timer = DueTimer()
-        self._state: NpsState | None = (
-            NpsState.model_validate(inp.carry_over) if inp.carry_over else None
-        )
-        self._inbox: list[NpsAnswered] = []
+        self._setup(inp)
         self._cancel: CancelSurvey | None = None
-        self._actions: CustomerActions | None = None
-        self._steer = Steering(self._state.steering if self._state else None)
 
     # ------------------------------------------------------------------ signals
     @workflow.signal(name="nps_answered")
     def nps_answered(self, raw: Cmd[NpsAnswered] = NO_INPUT) -> None:
         """``{"contact_id": "2003", "score": 9}``; the link endpoint adds the survey id."""
-        msg = self._signalled(raw, NpsAnswered, "nps_answered")
-        if msg is not None:
-            self._inbox.append(msg)
+        self._receive(raw, NpsAnswered, "nps_answered")
 
     _CANCEL_MODEL = CancelSurvey
 
@@ -163,15 +155,7 @@ class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
     # ------------------------------------------------------------------ run
     @workflow.run
     async def run(self, inp: NpsInput) -> NpsStatus:
-        if self._state is None:
-            # Readable from the first moment (a start from the UI's form has no summary).
-            set_details(
-                [
-                    f"Quarterly NPS survey for customer {inp.customer_id}: starting (reading the CRM, loading the playbook)"
-                ]
-            )
-            self._state = await self._begin(inp)
-        st = self._state
+        st = await self._started(inp)
         self._details()
         while True:
             if st.asked_at is None:
@@ -309,17 +293,17 @@ class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
         )
 
     # ------------------------------------------------------------------ answers
-    async def _drain_inbox(self) -> None:
-        while self._inbox:
-            await self._on_answer(self._inbox.pop(0))
+    async def _handle(self, msg: NpsAnswered) -> None:
+        await self._on_answer(msg)
+
+    def _cancelled(self) -> bool:
+        return self._cancel is not None
 
     async def _on_answer(self, msg: NpsAnswered) -> None:
         st = self._require_state()
         plan = st.plan
-        if msg.event_id:
-            if msg.event_id in st.seen_event_ids:
-                return
-            st.seen_event_ids = remember(st.seen_event_ids, msg.event_id)
+        if self._seen(msg.event_id):
+            return
         survey = self._survey_for(msg)
         if survey is None:
             self._act.record(
@@ -438,31 +422,6 @@ class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
         return mine[-1] if mine else None
 
     # ------------------------------------------------------------------ waiting
-    async def _wait_until(self, due: datetime) -> bool:
-        """Handle answers until ``due``; False when the cycle was cancelled."""
-        while True:
-            await self._drain_inbox()
-            if self._cancel is not None:
-                return False
-            remaining = due - workflow.now()
-            if remaining <= timedelta(0):
-                return True
-            if workflow.info().is_continue_as_new_suggested():
-                await self._continue_as_new()
-            if workflow.patched(WAIT_PATCH):
-                await self._timer.wait(
-                    due,
-                    lambda: bool(self._inbox) or self._cancel is not None,
-                    summary="next NPS survey",
-                )
-                continue
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda: bool(self._inbox) or self._cancel is not None,
-                    timeout=remaining,
-                    timeout_summary="next NPS survey",
-                )
-
     def _roll_quarter(self) -> None:
         """The next quarter starts: nobody asked yet; expired surveys are forgotten."""
         st = self._require_state()

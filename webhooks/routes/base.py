@@ -124,16 +124,23 @@ def answer(result: DeliveryResult) -> JSONResponse:
     return JSONResponse(result.model_dump(mode="json"), status, headers=headers)
 
 
+SIGNED_BODIES: dict[str, type[BaseModel]] = {}
+"""The models of the bodies the routes read raw (registered by :func:`body_schema`): the
+OpenAPI document publishes their schemas."""
+
+
 def body_schema(model: Any) -> dict[str, Any]:
     """Document a body the endpoint reads raw (the signature covers the exact bytes)."""
     if getattr(model, "__origin__", None) is list:
         (item,) = model.__args__
+        SIGNED_BODIES[item.__name__] = item
         schema: dict[str, Any] = {
             "type": "array",
             "maxItems": HUBSPOT_MAX_BATCH,
             "items": {"$ref": f"#/components/schemas/{item.__name__}"},
         }
     else:
+        SIGNED_BODIES[model.__name__] = model
         schema = {"$ref": f"#/components/schemas/{model.__name__}"}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.onboarding import ActionRecord
     from domain.send_window import SendWindow
     from workflows.common import CustomerActions, set_details
-    from workflows.steering import Steerable, Steering
+    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
     from workflows.waiting import WAIT_PATCH, DueTimer
 
 M = TypeVar("M", bound=BaseModel)
@@ -163,6 +163,19 @@ class CampaignWorkflow(Steerable, CampaignActions[SS, SI]):
 
     _timer: DueTimer
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """The signals declared with :func:`inbox_signal` are also updates of the same
+        name (``_INBOX_COMMANDS``, :class:`Steerable`)."""
+        super().__init_subclass__(**kwargs)
+        cls._INBOX_COMMANDS = {
+            **cls._INBOX_COMMANDS,
+            **{
+                name: getattr(member, INBOX_MODEL)
+                for name, member in vars(cls).items()
+                if hasattr(member, INBOX_MODEL)
+            },
+        }
+
     def _setup(self, inp: SI) -> None:
         """The run's starting point: a new campaign, or the state a previous run carried."""
         self._input = inp
@@ -286,6 +299,26 @@ class CampaignWorkflow(Steerable, CampaignActions[SS, SI]):
                 timeout=remaining,
                 timeout_summary=summary,
             )
+
+
+INBOX_MODEL = "__cshub_inbox_model"
+
+
+def inbox_signal(name: str, model: type[M], example: str) -> Callable[[Any, Cmd[M]], None]:
+    """A campaign's own signal ``name``: its payload (``model``, e.g. ``example``) goes to
+    the inbox, handled in order by the workflow's ``_handle``; it is also an update of
+    the same name. Use as ``payment_failed = inbox_signal("payment_failed", ...)``."""
+
+    def handler(self: CampaignWorkflow[Any, Any], raw: Cmd[M] = NO_INPUT) -> None:
+        self._receive(raw, model, name)
+
+    handler.__name__ = handler.__qualname__ = name
+    # The SDK hands the payload over raw (decoded by ``_receive``); resolved here, as the
+    # postponed annotation names the module's type variable.
+    handler.__annotations__ = {"raw": RawValue, "return": None}
+    handler.__doc__ = f"``{example}``"
+    setattr(handler, INBOX_MODEL, model)
+    return workflow.signal(name=name)(handler)
 
 
 def seen_before(state: _Deduped, event_id: str | None) -> bool:

@@ -24,13 +24,11 @@ Workflow id ``churn-{customer_id}``; idempotency keys ``{workflow id}/{start}/{s
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel
-
     from activities.models import MessageContext
     from domain.campaigns import (
         ChurnOutcome,
@@ -58,14 +56,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.score_text import score_text
     from domain.search_attributes import LifecycleStage
     from domain.wording import count_noun
-    from workflows.campaign import CampaignWorkflow, load_plan, start_abandoned_child
+    from workflows.campaign import CampaignWorkflow, inbox_signal, load_plan, start_abandoned_child
     from workflows.common import (
         customer_profile,
         set_details,
         tag_customer,
         tag_health,
     )
-    from workflows.steering import NO_INPUT, Cmd
 
 __all__ = ["ChurnPreventionWorkflow", "churn_workflow_id"]
 
@@ -82,12 +79,10 @@ FACTOR_LABELS = {
 
 @workflow.defn(name="ChurnPreventionWorkflow")
 class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]):
-    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
-        "health_updated": HealthUpdated,
-        "risk_signal": RiskSignal,
-        "churned": Churned,
-    }
-    """Its own signals, also taken as updates of the same name (validated, answered)."""
+    # Its own signals (each also an update of the same name, validated and answered).
+    health_updated = inbox_signal("health_updated", HealthUpdated, '{"score": 45}')
+    risk_signal = inbox_signal("risk_signal", RiskSignal, '{"factor": "support_spike"}')
+    churned = inbox_signal("churned", Churned, '{"reason": "moved to a competitor"}')
 
     NOT_STARTED = "churn prevention has not started yet"
     CAMPAIGN = "Churn-prevention campaign"
@@ -96,22 +91,6 @@ class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]
     @workflow.init
     def __init__(self, inp: ChurnPreventionInput) -> None:
         self._setup(inp)
-
-    # ------------------------------------------------------------------ signals
-    @workflow.signal(name="health_updated")
-    def health_updated(self, raw: Cmd[HealthUpdated] = NO_INPUT) -> None:
-        """``{"score": 45}``"""
-        self._receive(raw, HealthUpdated, "health_updated")
-
-    @workflow.signal(name="risk_signal")
-    def risk_signal(self, raw: Cmd[RiskSignal] = NO_INPUT) -> None:
-        """``{"factor": "support_spike"}``"""
-        self._receive(raw, RiskSignal, "risk_signal")
-
-    @workflow.signal(name="churned")
-    def churned(self, raw: Cmd[Churned] = NO_INPUT) -> None:
-        """``{"reason": "moved to a competitor"}``"""
-        self._receive(raw, Churned, "churned")
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="progress")

@@ -20,13 +20,11 @@ Workflow id ``dunning-{customer_id}``; idempotency keys ``{workflow id}/{start}/
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel
-
     from activities.models import MessageContext
     from domain.campaigns import (
         DunningProgress,
@@ -53,23 +51,27 @@ with workflow.unsafe.imports_passed_through():
     from domain.wording import count_noun, days
     from workflows.campaign import (
         CampaignWorkflow,
+        inbox_signal,
         load_plan,
         signal_other,
         start_abandoned_child,
     )
     from workflows.common import customer_profile, set_details, tag_customer
-    from workflows.steering import NO_INPUT, Cmd
 
 __all__ = ["DunningWorkflow", "dunning_workflow_id"]
 
 
 @workflow.defn(name="DunningWorkflow")
 class DunningWorkflow(CampaignWorkflow[DunningState, DunningInput]):
-    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
-        "payment_failed": PaymentFailed,
-        "payment_succeeded": PaymentSucceeded,
-    }
-    """Its own signals, also taken as updates of the same name (validated, answered)."""
+    # Its own signals (each also an update of the same name, validated and answered).
+    payment_failed = inbox_signal(
+        "payment_failed",
+        PaymentFailed,
+        '{"invoice_id": "in_123", "attempt_count": 2, "event_id": "evt_1"}',
+    )
+    payment_succeeded = inbox_signal(
+        "payment_succeeded", PaymentSucceeded, '{"invoice_id": "in_123"} ({}: everything is paid)'
+    )
 
     NOT_STARTED = "dunning has not started yet"
     CAMPAIGN = "Dunning sequence"
@@ -79,17 +81,6 @@ class DunningWorkflow(CampaignWorkflow[DunningState, DunningInput]):
     @workflow.init
     def __init__(self, inp: DunningInput) -> None:
         self._setup(inp)
-
-    # ------------------------------------------------------------------ signals
-    @workflow.signal(name="payment_failed")
-    def payment_failed(self, raw: Cmd[PaymentFailed] = NO_INPUT) -> None:
-        """``{"invoice_id": "in_123", "attempt_count": 2, "event_id": "evt_1"}``"""
-        self._receive(raw, PaymentFailed, "payment_failed")
-
-    @workflow.signal(name="payment_succeeded")
-    def payment_succeeded(self, raw: Cmd[PaymentSucceeded] = NO_INPUT) -> None:
-        """``{"invoice_id": "in_123"}`` (``{}``: everything is paid)"""
-        self._receive(raw, PaymentSucceeded, "payment_succeeded")
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="progress")

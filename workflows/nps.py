@@ -30,14 +30,12 @@ Queries: ``status`` (``NpsStatus``, read by ``cshub report support``) and ``prog
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel
-
     from activities.models import EmailRecipient, MessageContext
     from activities.surveys import NPS_LAST_ASKED, ContactUpdateRequest, SurveyActivities
     from domain.campaigns import iso_date
@@ -64,7 +62,7 @@ with workflow.unsafe.imports_passed_through():
         quarter_of,
         survey_id,
     )
-    from workflows.campaign import CampaignWorkflow, load_plan
+    from workflows.campaign import CampaignWorkflow, inbox_signal, load_plan
     from workflows.common import (
         LOOKUP_RETRY,
         MAX_ACTIONS_KEPT,
@@ -72,7 +70,6 @@ with workflow.unsafe.imports_passed_through():
         set_details,
         tag_customer,
     )
-    from workflows.steering import NO_INPUT, Cmd
 
 __all__ = ["NpsSurveyWorkflow", "nps_workflow_id"]
 
@@ -81,10 +78,12 @@ MAX_ANSWERS_KEPT = 1000
 
 @workflow.defn(name="NpsSurveyWorkflow")
 class NpsSurveyWorkflow(CampaignWorkflow[NpsState, NpsInput]):
-    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
-        "nps_answered": NpsAnswered,
-    }
-    """Its own signals, also taken as updates of the same name (validated, answered)."""
+    # Its own signals (each also an update of the same name, validated and answered).
+    nps_answered = inbox_signal(
+        "nps_answered",
+        NpsAnswered,
+        '{"contact_id": "2003", "score": 9}; the link endpoint adds the survey id.',
+    )
 
     NOT_STARTED = "the NPS cycle has not started yet"
     CAMPAIGN = "Quarterly NPS survey"
@@ -96,12 +95,6 @@ class NpsSurveyWorkflow(CampaignWorkflow[NpsState, NpsInput]):
     def __init__(self, inp: NpsInput) -> None:
         self._setup(inp)
         self._cancel: CancelSurvey | None = None
-
-    # ------------------------------------------------------------------ signals
-    @workflow.signal(name="nps_answered")
-    def nps_answered(self, raw: Cmd[NpsAnswered] = NO_INPUT) -> None:
-        """``{"contact_id": "2003", "score": 9}``; the link endpoint adds the survey id."""
-        self._receive(raw, NpsAnswered, "nps_answered")
 
     _CANCEL_MODEL = CancelSurvey
 
@@ -122,15 +115,14 @@ class NpsSurveyWorkflow(CampaignWorkflow[NpsState, NpsInput]):
     # ------------------------------------------------------------------ queries
     @workflow.query(name="status")
     def status(self) -> NpsStatus:
-        st = self._state
-        if st is None:
-            return NpsStatus(customer_id=self._input.customer_id)
+        """The part of :meth:`progress` that reports read."""
+        p = self.progress()
         return NpsStatus(
-            customer_id=self._input.customer_id,
-            quarter=st.quarter,
-            asked=list(st.asked),
-            answers=list(st.answers),
-            steering=self._steer.status(),
+            customer_id=p.customer_id,
+            quarter=p.quarter,
+            asked=p.asked,
+            answers=p.answers,
+            steering=p.steering,
         )
 
     @workflow.query(name="progress")

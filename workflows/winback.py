@@ -22,13 +22,11 @@ Workflow id ``winback-{customer_id}``; idempotency keys ``{workflow id}/{start}/
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel
-
     from activities.models import MessageContext
     from domain.campaigns import (
         ExitAnswer,
@@ -44,9 +42,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.search_attributes import LifecycleStage
     from domain.winback_plan import StepPurpose, WinBackPlan, WinBackStep, WinBackStepKind
     from domain.wording import count_noun
-    from workflows.campaign import CampaignWorkflow, load_plan
+    from workflows.campaign import CampaignWorkflow, inbox_signal, load_plan
     from workflows.common import customer_profile, set_details, tag_customer
-    from workflows.steering import NO_INPUT, Cmd
 
 __all__ = ["WinBackWorkflow", "winback_workflow_id"]
 
@@ -55,11 +52,15 @@ SKIP_BEFORE_START = timedelta(minutes=5)
 
 @workflow.defn(name="WinBackWorkflow")
 class WinBackWorkflow(CampaignWorkflow[WinBackState, WinBackInput]):
-    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
-        "survey_answered": SurveyAnswer,
-        "returned": CustomerReturned,
-    }
-    """Its own signals, also taken as updates of the same name (validated, answered)."""
+    # Its own signals (each also an update of the same name, validated and answered).
+    survey_answered = inbox_signal(
+        "survey_answered",
+        SurveyAnswer,
+        '{"reason": "too_expensive", "comment": "Budget cut this year"}',
+    )
+    returned = inbox_signal(
+        "returned", CustomerReturned, '{"note": "re-subscribed to Starter"} (or no input)'
+    )
 
     NOT_STARTED = "win-back has not started yet"
     CAMPAIGN = "Win-back campaign"
@@ -69,17 +70,6 @@ class WinBackWorkflow(CampaignWorkflow[WinBackState, WinBackInput]):
     @workflow.init
     def __init__(self, inp: WinBackInput) -> None:
         self._setup(inp)
-
-    # ------------------------------------------------------------------ signals
-    @workflow.signal(name="survey_answered")
-    def survey_answered(self, raw: Cmd[SurveyAnswer] = NO_INPUT) -> None:
-        """``{"reason": "too_expensive", "comment": "Budget cut this year"}``"""
-        self._receive(raw, SurveyAnswer, "survey_answered")
-
-    @workflow.signal(name="returned")
-    def returned(self, raw: Cmd[CustomerReturned] = NO_INPUT) -> None:
-        """``{"note": "re-subscribed to Starter"}`` (or no input)"""
-        self._receive(raw, CustomerReturned, "returned")
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="progress")

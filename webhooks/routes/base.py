@@ -26,7 +26,7 @@ from cshub.store import StoreError
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
 from webhooks import signatures
 from webhooks.forwarder import Forwarder, group_of
-from webhooks.intake import Intake
+from webhooks.intake import Intake, _result
 from webhooks.ledger import PENDING_NOTE, DeliveryLedger, RawDelivery
 from webhooks.payloads import HUBSPOT_MAX_BATCH
 from webhooks.temporal_connection import TemporalConnection
@@ -174,7 +174,7 @@ class Hub:
         except StoreError as err:
             log.error("cannot store %s: %s", event.dedup_key, err)
             self.metrics.event(event.source.value, DeliveryOutcome.UNAVAILABLE.value)
-            return self._result(
+            return _result(
                 event, DeliveryOutcome.UNAVAILABLE, f"the hub's store cannot write: {err}"
             )
         if stored.previous is not None:
@@ -192,19 +192,7 @@ class Hub:
             outcome = await self.forwarder.first_outcome(event.dedup_key, self.answer_wait_s)
             if outcome is not None:
                 return outcome
-        return self._result(
-            event, DeliveryOutcome.ACCEPTED, "stored; forwarded to its workflow shortly"
-        )
-
-    @staticmethod
-    def _result(event: CustomerEvent, outcome: DeliveryOutcome, detail: str) -> DeliveryResult:
-        return DeliveryResult(
-            outcome=outcome,
-            event_id=event.event_id,
-            type=event.type,
-            customer_id=event.customer_id,
-            detail=detail,
-        )
+        return _result(event, DeliveryOutcome.ACCEPTED, "stored; forwarded to its workflow shortly")
 
     async def signed(self, request: Request, source: str, verify: Callable[[bytes], None]) -> bytes:
         """The raw body, read (at most :data:`MAX_BODY_BYTES`) and verified; raises

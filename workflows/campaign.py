@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.playbooks import LoadPlaybookRequest, load_playbook_activity
     from domain.campaigns import campaign_day, remember
-    from domain.onboarding import ActionRecord
+    from domain.onboarding import ActionRecord, NextAction
     from domain.send_window import SendWindow
     from workflows.common import CustomerActions, set_details
     from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
@@ -207,6 +207,45 @@ class CampaignWorkflow(Steerable, CampaignActions[SS, SI]):
         """The input of the next run (continue-as-new), carrying the state."""
         raise NotImplementedError
 
+    def _next(self) -> tuple[str, str, datetime] | None:
+        """The next action: its step key, what it does, when it is due."""
+        return None
+
+    def _detail_lines(self, st: SS) -> list[str]:
+        """What the Temporal UI shows of the campaign (its current details), above the
+        steering line."""
+        return []
+
+    # ------------------------------------------------------------------ what ops see
+    def _upcoming(self) -> tuple[str, str, datetime] | None:
+        return self._next() if self._state is not None and self._active() else None
+
+    def _next_action(self) -> NextAction | None:
+        """The next action, for the progress query (none once the campaign ended)."""
+        nxt = self._upcoming()
+        return NextAction(step=nxt[0], summary=nxt[1], due_at=nxt[2]) if nxt else None
+
+    def _next_line(self) -> str:
+        nxt = self._upcoming()
+        return f"Next: {nxt[1]} at {nxt[2]:%Y-%m-%d %H:%M} UTC" if nxt else "Next: -"
+
+    def _next_step_key(self) -> str | None:
+        nxt = self._upcoming()
+        return nxt[0] if nxt else None
+
+    def _steered(self) -> None:
+        self._details()
+
+    def _details(self) -> None:
+        """The current details in the Temporal UI: the campaign's lines and the steering."""
+        if self._state is None:
+            return
+        lines = self._detail_lines(self._state)
+        steering = self._steer.detail_line()
+        if steering:
+            lines.append(steering)
+        set_details(lines)
+
     # ------------------------------------------------------------------ the skeleton
     def _receive(self, raw: Any, model: type[M], name: str) -> None:
         """A signal's message into the inbox (recorded and told to ops if it does not
@@ -226,6 +265,11 @@ class CampaignWorkflow(Steerable, CampaignActions[SS, SI]):
             )
             self._state = await self._begin(inp)
         return self._state
+
+    async def _run_campaign(self, inp: SI, steps: Callable[[], Awaitable[None]]) -> None:
+        """A campaign's run: begun (or carried over), then its steps, or cancelled."""
+        await self._started(inp)
+        await self._steps_or_cancel(steps)
 
     async def _steps_or_cancel(self, steps: Callable[[], Awaitable[None]]) -> None:
         """Run ``steps()``; a cancel (Temporal's, or the signal while still running)

@@ -52,14 +52,12 @@ with workflow.unsafe.imports_passed_through():
         dunning_workflow_id,
         winback_workflow_id,
     )
-    from domain.onboarding import NextAction
     from domain.score_text import score_text
     from domain.search_attributes import LifecycleStage
     from domain.wording import count_noun
     from workflows.campaign import CampaignWorkflow, inbox_signal, load_plan, start_abandoned_child
     from workflows.common import (
         customer_profile,
-        set_details,
         tag_customer,
         tag_health,
     )
@@ -98,14 +96,13 @@ class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]
         st = self._state
         if st is None:
             return ChurnProgress(customer_id=self._input.customer_id, status=ChurnOutcome.STARTING)
-        nxt = self._next() if st.status is ChurnOutcome.ACTIVE else None
         return ChurnProgress(
             customer_id=self._input.customer_id,
             status=st.status,
             started_at=st.started_at,
             day=self._day(workflow.now()),
             timezone=st.timezone,
-            next_action=NextAction(step=nxt[0], summary=nxt[1], due_at=nxt[2]) if nxt else None,
+            next_action=self._next_action(),
             actions=list(st.actions),
             risk_factors=list(st.risk_factors),
             health_score=st.health_score,
@@ -120,19 +117,14 @@ class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]
         )
 
     def _next_step_key(self) -> str | None:
-        st = self._state
-        nxt = self._next() if st is not None and st.status is ChurnOutcome.ACTIVE else None
+        nxt = self._upcoming()
         # "added" repeats (every new warning sign): skip just the next action then.
         return nxt[0] if nxt and nxt[0] != "added" else None
-
-    def _steered(self) -> None:
-        self._details()
 
     # ------------------------------------------------------------------ run
     @workflow.run
     async def run(self, inp: ChurnPreventionInput) -> ChurnSummary:
-        await self._started(inp)
-        await self._steps_or_cancel(self._campaign)
+        await self._run_campaign(inp, self._campaign)
         return self._summary()
 
     def _active(self) -> bool:
@@ -513,19 +505,11 @@ class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]
             failed_steps=[a.step for a in st.actions if a.outcome == "failed"],
         )
 
-    def _details(self) -> None:
-        st = self._state
-        if st is None:
-            return
-        nxt = self._next() if st.status is ChurnOutcome.ACTIVE else None
+    def _detail_lines(self, st: ChurnState) -> list[str]:
         score = "-" if st.health_score is None else score_text(st.health_score)
-        lines = [
+        return [
             f"**Churn prevention** · day {self._day(workflow.now())} · {st.status.value}",
             f"Risk: {self._factors_text()} · health {score} · recovery "
             f"{st.recovery_streak}/{st.plan.recovery.consecutive_checks}",
-            f"Next: {nxt[1]} at {nxt[2]:%Y-%m-%d %H:%M} UTC" if nxt else "Next: -",
+            self._next_line(),
         ]
-        steering = self._steer.detail_line()
-        if steering:
-            lines.append(steering)
-        set_details(lines)

@@ -45,7 +45,6 @@ with workflow.unsafe.imports_passed_through():
         churn_workflow_id,
         dunning_workflow_id,
     )
-    from domain.onboarding import NextAction
     from domain.search_attributes import LifecycleStage
     from domain.send_window import out_of_quiet_hours
     from domain.wording import count_noun, days
@@ -56,7 +55,7 @@ with workflow.unsafe.imports_passed_through():
         signal_other,
         start_abandoned_child,
     )
-    from workflows.common import customer_profile, set_details, tag_customer
+    from workflows.common import customer_profile, tag_customer
 
 __all__ = ["DunningWorkflow", "dunning_workflow_id"]
 
@@ -90,14 +89,13 @@ class DunningWorkflow(CampaignWorkflow[DunningState, DunningInput]):
             return DunningProgress(
                 customer_id=self._input.customer_id, status=DunningStatus.STARTING
             )
-        nxt = self._next() if st.status is DunningStatus.ACTIVE else None
         return DunningProgress(
             customer_id=self._input.customer_id,
             status=st.status,
             started_at=st.started_at,
             day=self._day(workflow.now()),
             timezone=st.timezone,
-            next_action=NextAction(step=nxt[0], summary=nxt[1], due_at=nxt[2]) if nxt else None,
+            next_action=self._next_action(),
             actions=list(st.actions),
             failed_invoices=list(st.failed_invoices),
             open_invoices=list(st.open_invoices),
@@ -109,19 +107,10 @@ class DunningWorkflow(CampaignWorkflow[DunningState, DunningInput]):
             steering=self._steer.status(),
         )
 
-    def _next_step_key(self) -> str | None:
-        st = self._state
-        nxt = self._next() if st is not None and st.status is DunningStatus.ACTIVE else None
-        return nxt[0] if nxt else None
-
-    def _steered(self) -> None:
-        self._details()
-
     # ------------------------------------------------------------------ run
     @workflow.run
     async def run(self, inp: DunningInput) -> DunningSummary:
-        await self._started(inp)
-        await self._steps_or_cancel(self._sequence)
+        await self._run_campaign(inp, self._sequence)
         return self._summary()
 
     def _active(self) -> bool:
@@ -423,18 +412,10 @@ class DunningWorkflow(CampaignWorkflow[DunningState, DunningInput]):
             failed_steps=[a.step for a in st.actions if a.outcome == "failed"],
         )
 
-    def _details(self) -> None:
-        st = self._state
-        if st is None:
-            return
-        nxt = self._next() if st.status is DunningStatus.ACTIVE else None
-        lines = [
+    def _detail_lines(self, st: DunningState) -> list[str]:
+        return [
             f"**Dunning** · day {self._day(workflow.now())} · {st.status.value}",
             f"Failed invoices: {', '.join(st.failed_invoices) or '-'}"
             f" · open: {', '.join(st.open_invoices) or '-'}",
-            f"Next: {nxt[1]} at {nxt[2]:%Y-%m-%d %H:%M} UTC" if nxt else "Next: -",
+            self._next_line(),
         ]
-        steering = self._steer.detail_line()
-        if steering:
-            lines.append(steering)
-        set_details(lines)

@@ -67,7 +67,6 @@ with workflow.unsafe.imports_passed_through():
         LOOKUP_RETRY,
         MAX_ACTIONS_KEPT,
         customer_profile,
-        set_details,
         tag_customer,
     )
 
@@ -108,9 +107,6 @@ class NpsSurveyWorkflow(CampaignWorkflow[NpsState, NpsInput]):
     def _next_step_key(self) -> str | None:
         st = self._state
         return "ask" if st is None or st.asked_at is None else None
-
-    def _steered(self) -> None:
-        self._details()
 
     # ------------------------------------------------------------------ queries
     @workflow.query(name="status")
@@ -272,17 +268,8 @@ class NpsSurveyWorkflow(CampaignWorkflow[NpsState, NpsInput]):
                 expires_at=expires,
             )
         )
-        await self._act.run(
-            f"{step}:contact",
-            "crm_update",
-            "nps",
-            SurveyActivities.update_contact,
-            ContactUpdateRequest(
-                contact_id=cid,
-                properties={NPS_LAST_ASKED: local_date(now, st.timezone).isoformat()},
-            ),
-            f"CRM contact {cid}: {NPS_LAST_ASKED}",
-        )
+        asked_on = local_date(now, st.timezone).isoformat()
+        await self._update_contact(step, cid, {NPS_LAST_ASKED: asked_on}, NPS_LAST_ASKED)
 
     # ------------------------------------------------------------------ answers
     async def _handle(self, msg: NpsAnswered) -> None:
@@ -333,21 +320,12 @@ class NpsSurveyWorkflow(CampaignWorkflow[NpsState, NpsInput]):
             step, "journey", f"contact {cid} answered {msg.score}/10 ({category.value})"
         )
         self._details()
-        await self._act.run(
-            f"{step}:contact",
-            "crm_update",
-            "nps",
-            SurveyActivities.update_contact,
-            ContactUpdateRequest(
-                contact_id=cid,
-                properties={
-                    "cshub_nps_score": str(msg.score),
-                    "cshub_nps_category": category.value,
-                    "cshub_nps_answered_at": iso_date(now),
-                },
-            ),
-            f"CRM contact {cid}: NPS {msg.score}",
-        )
+        answer = {
+            "cshub_nps_score": str(msg.score),
+            "cshub_nps_category": category.value,
+            "cshub_nps_answered_at": iso_date(now),
+        }
+        await self._update_contact(step, cid, answer, f"NPS {msg.score}")
         await self._act.update_company(
             f"{step}:company",
             {
@@ -402,6 +380,19 @@ class NpsSurveyWorkflow(CampaignWorkflow[NpsState, NpsInput]):
                 recipient=EmailRecipient(contact_id=cid),
             )
         self._details()
+
+    async def _update_contact(
+        self, step: str, cid: str, properties: dict[str, str], what: str
+    ) -> None:
+        """The CRM contact's NPS properties (step ``<step>:contact``)."""
+        await self._act.run(
+            f"{step}:contact",
+            "crm_update",
+            "nps",
+            SurveyActivities.update_contact,
+            ContactUpdateRequest(contact_id=cid, properties=properties),
+            f"CRM contact {cid}: {what}",
+        )
 
     def _survey_for(self, msg: NpsAnswered) -> NpsSurveySent | None:
         """The survey e-mail an answer is for: by survey id, else the contact's latest."""
@@ -493,22 +484,15 @@ class NpsSurveyWorkflow(CampaignWorkflow[NpsState, NpsInput]):
             oldest = _previous_quarter(oldest)
         st.answers = [a for a in st.answers if a.quarter >= oldest][-MAX_ANSWERS_KEPT:]
 
-    def _details(self) -> None:
-        st = self._state
-        if st is None:
-            return
+    def _detail_lines(self, st: NpsState) -> list[str]:
         nps, responses = self._company_nps(st.quarter)
-        lines = [
+        return [
             f"**NPS** · {st.quarter} · {len(st.asked)} asked · {responses} answered"
             + (f" · NPS {_number(nps)}" if nps is not None else ""),
             "Cancelled"
             if st.cancelled
             else f"Next survey: {self._next_survey_at():%Y-%m-%d %H:%M} UTC",
         ]
-        steering = self._steer.detail_line()
-        if steering:
-            lines.append(steering)
-        set_details(lines)
 
 
 def _previous_quarter(quarter: str) -> str:

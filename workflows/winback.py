@@ -38,12 +38,11 @@ with workflow.unsafe.imports_passed_through():
         step_time,
     )
     from domain.lifecycle import CustomerReturned, SurveyAnswer, WinBackInput, winback_workflow_id
-    from domain.onboarding import NextAction
     from domain.search_attributes import LifecycleStage
     from domain.winback_plan import StepPurpose, WinBackPlan, WinBackStep, WinBackStepKind
     from domain.wording import count_noun
     from workflows.campaign import CampaignWorkflow, inbox_signal, load_plan
-    from workflows.common import customer_profile, set_details, tag_customer
+    from workflows.common import customer_profile, tag_customer
 
 __all__ = ["WinBackWorkflow", "winback_workflow_id"]
 
@@ -79,7 +78,6 @@ class WinBackWorkflow(CampaignWorkflow[WinBackState, WinBackInput]):
             return WinBackProgress(
                 customer_id=self._input.customer_id, status=WinBackStatus.STARTING
             )
-        nxt = self._next() if st.status is WinBackStatus.ACTIVE else None
         answer = st.answers[-1] if st.answers else None
         return WinBackProgress(
             customer_id=self._input.customer_id,
@@ -87,7 +85,7 @@ class WinBackWorkflow(CampaignWorkflow[WinBackState, WinBackInput]):
             started_at=st.started_at,
             day=self._day(workflow.now()),
             timezone=st.timezone,
-            next_action=NextAction(step=nxt[0], summary=nxt[1], due_at=nxt[2]) if nxt else None,
+            next_action=self._next_action(),
             actions=list(st.actions),
             churn_reason=st.churn_reason,
             exit_reason=answer.reason if answer else None,
@@ -97,19 +95,10 @@ class WinBackWorkflow(CampaignWorkflow[WinBackState, WinBackInput]):
             steering=self._steer.status(),
         )
 
-    def _next_step_key(self) -> str | None:
-        st = self._state
-        nxt = self._next() if st is not None and st.status is WinBackStatus.ACTIVE else None
-        return nxt[0] if nxt else None
-
-    def _steered(self) -> None:
-        self._details()
-
     # ------------------------------------------------------------------ run
     @workflow.run
     async def run(self, inp: WinBackInput) -> WinBackSummary:
-        await self._started(inp)
-        await self._steps_or_cancel(self._sequence)
+        await self._run_campaign(inp, self._sequence)
         return self._summary()
 
     def _active(self) -> bool:
@@ -311,18 +300,10 @@ class WinBackWorkflow(CampaignWorkflow[WinBackState, WinBackInput]):
             failed_steps=[a.step for a in st.actions if a.outcome == "failed"],
         )
 
-    def _details(self) -> None:
-        st = self._state
-        if st is None:
-            return
-        nxt = self._next() if st.status is WinBackStatus.ACTIVE else None
+    def _detail_lines(self, st: WinBackState) -> list[str]:
         answer = st.answers[-1] if st.answers else None
-        lines = [
+        return [
             f"**Win-back** · day {self._day(workflow.now())} · {st.status.value}",
             f"Exit reason: {answer.reason.value if answer else '-'}",
-            f"Next: {nxt[1]} at {nxt[2]:%Y-%m-%d %H:%M} UTC" if nxt else "Next: -",
+            self._next_line(),
         ]
-        steering = self._steer.detail_line()
-        if steering:
-            lines.append(steering)
-        set_details(lines)

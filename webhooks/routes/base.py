@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -235,6 +235,25 @@ class Hub:
         payload = self.parse(source, model, body)
         event = normalize(payload, body)
         return answer(await self.accept(event, RawDelivery(stored_as or source, body)))
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[JSONResponse]])
+
+
+def signed_webhook(
+    router: APIRouter, path: str, summary: str, model: Any
+) -> Callable[[Handler], Handler]:
+    """The route decorator of a signed single-event webhook: ``POST path`` answering a
+    :class:`DeliveryResult` (202 accepted, see :data:`RESPONSES`), its body documented
+    as ``model`` (read raw: the signature covers the exact bytes)."""
+    return router.post(
+        path,
+        summary=summary,
+        response_model=DeliveryResult,
+        status_code=202,
+        responses=RESPONSES,
+        openapi_extra=body_schema(model),
+    )
 
 
 def get_hub(request: Request) -> Hub:

@@ -9,11 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from domain.events import DeliveryResult
 from webhooks import signatures
 from webhooks.normalize import from_product
 from webhooks.payloads import ProductWebhookEvent
-from webhooks.routes.base import RESPONSES, Hub, HubDep, body_schema, signed_body
+from webhooks.routes.base import Hub, HubDep, signed_body, signed_webhook
 
 router = APIRouter()
 
@@ -27,13 +26,8 @@ def verify(hub: Hub, request: Request, body: bytes) -> None:
     )
 
 
-@router.post(
-    "/webhooks/product",
-    summary="Product usage events (X-Cshub-Signature)",
-    response_model=DeliveryResult,
-    status_code=202,
-    responses=RESPONSES,
-    openapi_extra=body_schema(ProductWebhookEvent),
+@signed_webhook(
+    router, "/webhooks/product", "Product usage events (X-Cshub-Signature)", ProductWebhookEvent
 )
 async def product_webhook(
     body: Annotated[bytes, signed_body("product", verify)], hub: HubDep

@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from domain.events import DeliveryResult
 from webhooks import signatures
 from webhooks.normalize import from_stripe
 from webhooks.payloads import StripeWebhookEvent
-from webhooks.routes.base import RESPONSES, Hub, HubDep, body_schema, signed_body
+from webhooks.routes.base import Hub, HubDep, signed_body, signed_webhook
 
 router = APIRouter()
 
@@ -24,14 +23,7 @@ def verify(hub: Hub, request: Request, body: bytes) -> None:
     )
 
 
-@router.post(
-    "/webhooks/stripe",
-    summary="Stripe events (Stripe-Signature)",
-    response_model=DeliveryResult,
-    status_code=202,
-    responses=RESPONSES,
-    openapi_extra=body_schema(StripeWebhookEvent),
-)
+@signed_webhook(router, "/webhooks/stripe", "Stripe events (Stripe-Signature)", StripeWebhookEvent)
 async def stripe_webhook(
     body: Annotated[bytes, signed_body("stripe", verify)], hub: HubDep
 ) -> JSONResponse:

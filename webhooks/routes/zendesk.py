@@ -10,11 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from domain.events import DeliveryResult
 from webhooks import signatures
 from webhooks.normalize import from_zendesk, from_zendesk_trigger
 from webhooks.payloads import ZendeskTriggerBody, ZendeskWebhookEvent
-from webhooks.routes.base import RESPONSES, Hub, HubDep, body_schema, signed_body
+from webhooks.routes.base import Hub, HubDep, signed_body, signed_webhook
 
 ZENDESK_TRIGGER = "zendesk_trigger"
 """The source a trigger's raw delivery is stored under (its metrics count as zendesk)."""
@@ -34,25 +33,21 @@ def verify(hub: Hub, request: Request, body: bytes) -> None:
 SignedBody = Annotated[bytes, signed_body("zendesk", verify)]
 
 
-@router.post(
+@signed_webhook(
+    router,
     "/webhooks/zendesk",
-    summary="Zendesk webhooks (X-Zendesk-Webhook-Signature)",
-    response_model=DeliveryResult,
-    status_code=202,
-    responses=RESPONSES,
-    openapi_extra=body_schema(ZendeskWebhookEvent),
+    "Zendesk webhooks (X-Zendesk-Webhook-Signature)",
+    ZendeskWebhookEvent,
 )
 async def zendesk_webhook(body: SignedBody, hub: HubDep) -> JSONResponse:
     return await hub.deliver("zendesk", body, ZendeskWebhookEvent, lambda e, _: from_zendesk(e))
 
 
-@router.post(
+@signed_webhook(
+    router,
     "/webhooks/zendesk/trigger",
-    summary="Zendesk trigger and automation webhooks (admin-written body, same signature)",
-    response_model=DeliveryResult,
-    status_code=202,
-    responses=RESPONSES,
-    openapi_extra=body_schema(ZendeskTriggerBody),
+    "Zendesk trigger and automation webhooks (admin-written body, same signature)",
+    ZendeskTriggerBody,
 )
 async def zendesk_trigger_webhook(body: SignedBody, hub: HubDep) -> JSONResponse:
     return await hub.deliver(

@@ -158,6 +158,8 @@ class CampaignWorkflow(Steerable, CampaignActions[SS, SI]):
     HOLD_DUE_WHILE_PAUSED: ClassVar[bool] = True
     """A step that falls due while paused waits for ``resume`` in :meth:`_wait_until`
     (a message meanwhile is still handled)."""
+    CANCELLED: ClassVar[Any] = None
+    """The state's ``status`` once cancelled (the default :meth:`_cancelled_by`)."""
     WAIT_SUMMARY: ClassVar[str] = "next step"
     """The summary of the timer to the next step (shown in the Temporal UI)."""
 
@@ -199,13 +201,22 @@ class CampaignWorkflow(Steerable, CampaignActions[SS, SI]):
         """Still running: takes messages and runs steps."""
         return True
 
+    async def _finish(self, why: str) -> None:
+        """The campaign's closing (record, CRM, Slack), its status already set."""
+        raise NotImplementedError
+
     async def _cancelled_by(self, reason: str | None) -> None:
         """The closing when cancelled: ``reason`` from the ``cancel`` signal, None when
-        cancelled in Temporal. Sets the cancelled status."""
+        cancelled in Temporal. By default: status :attr:`CANCELLED`, then ``_finish``."""
+        st: Any = self._require_state()
+        st.status = self.CANCELLED
+        await self._finish("cancelled in Temporal" if reason is None else f"cancelled: {reason}")
 
     def _next_run(self, carry_over: dict[str, Any]) -> BaseModel:
-        """The input of the next run (continue-as-new), carrying the state."""
-        raise NotImplementedError
+        """The input of the next run (continue-as-new): the customer, the state carried."""
+        next_input: Any = type(self._input)
+        run: BaseModel = next_input(customer_id=self._input.customer_id, carry_over=carry_over)
+        return run
 
     def _next(self) -> tuple[str, str, datetime] | None:
         """The next action: its step key, what it does, when it is due."""

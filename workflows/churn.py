@@ -24,7 +24,6 @@ Workflow id ``churn-{customer_id}``; idempotency keys ``{workflow id}/{start}/{s
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
 
@@ -85,6 +84,7 @@ class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]
     NOT_STARTED = "churn prevention has not started yet"
     CAMPAIGN = "Churn-prevention campaign"
     STATE = ChurnState
+    CANCELLED = ChurnOutcome.CANCELLED
 
     @workflow.init
     def __init__(self, inp: ChurnPreventionInput) -> None:
@@ -129,14 +129,6 @@ class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]
 
     def _active(self) -> bool:
         return self._require_state().status is ChurnOutcome.ACTIVE
-
-    async def _cancelled_by(self, reason: str | None) -> None:
-        # The cancel signal: the campaign's normal closing with outcome "cancelled".
-        self._require_state().status = ChurnOutcome.CANCELLED
-        await self._finish("cancelled in Temporal" if reason is None else f"cancelled: {reason}")
-
-    def _next_run(self, carry_over: dict[str, Any]) -> ChurnPreventionInput:
-        return ChurnPreventionInput(customer_id=self._input.customer_id, carry_over=carry_over)
 
     async def _begin(self, inp: ChurnPreventionInput) -> ChurnState:
         plan = await load_plan("churn", ChurnPlan)

@@ -20,7 +20,6 @@ Workflow id ``dunning-{customer_id}``; idempotency keys ``{workflow id}/{start}/
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from temporalio import workflow
 
@@ -75,6 +74,7 @@ class DunningWorkflow(CampaignWorkflow[DunningState, DunningInput]):
     NOT_STARTED = "dunning has not started yet"
     CAMPAIGN = "Dunning sequence"
     STATE = DunningState
+    CANCELLED = DunningStatus.CANCELLED
     WAIT_SUMMARY = "next dunning step"
 
     @workflow.init
@@ -130,9 +130,6 @@ class DunningWorkflow(CampaignWorkflow[DunningState, DunningInput]):
             "cancel:note", f"Dunning sequence cancelled: {reason}", kind="dunning_cancelled"
         )
         self._details()
-
-    def _next_run(self, carry_over: dict[str, Any]) -> DunningInput:
-        return DunningInput(customer_id=self._input.customer_id, carry_over=carry_over)
 
     async def _begin(self, inp: DunningInput) -> DunningState:
         plan = await load_plan("dunning", DunningPlan)

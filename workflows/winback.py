@@ -22,7 +22,6 @@ Workflow id ``winback-{customer_id}``; idempotency keys ``{workflow id}/{start}/
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
 
@@ -64,6 +63,7 @@ class WinBackWorkflow(CampaignWorkflow[WinBackState, WinBackInput]):
     NOT_STARTED = "win-back has not started yet"
     CAMPAIGN = "Win-back campaign"
     STATE = WinBackState
+    CANCELLED = WinBackStatus.CANCELLED
     WAIT_SUMMARY = "next win-back step"
 
     @workflow.init
@@ -103,14 +103,6 @@ class WinBackWorkflow(CampaignWorkflow[WinBackState, WinBackInput]):
 
     def _active(self) -> bool:
         return self._require_state().status is WinBackStatus.ACTIVE
-
-    async def _cancelled_by(self, reason: str | None) -> None:
-        # The cancel signal: the campaign's normal closing with status "cancelled".
-        self._require_state().status = WinBackStatus.CANCELLED
-        await self._finish("cancelled in Temporal" if reason is None else f"cancelled: {reason}")
-
-    def _next_run(self, carry_over: dict[str, Any]) -> WinBackInput:
-        return WinBackInput(customer_id=self._input.customer_id, carry_over=carry_over)
 
     async def _begin(self, inp: WinBackInput) -> WinBackState:
         plan = await load_plan("winback", WinBackPlan)

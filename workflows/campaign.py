@@ -27,6 +27,7 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
 
+    from activities.models import MessageContext
     from activities.playbooks import LoadPlaybookRequest, load_playbook_activity
     from domain.campaigns import campaign_day, remember
     from domain.onboarding import ActionRecord, NextAction
@@ -226,6 +227,15 @@ class CampaignWorkflow(Steerable, CampaignActions[SS, SI]):
         """What the Temporal UI shows of the campaign (its current details), above the
         steering line."""
         return []
+
+    def _context_extra(self, day: int) -> dict[str, Any]:
+        """What the campaign's templates read besides the day and the tier."""
+        return {}
+
+    def _context(self, day: int) -> MessageContext:
+        """The context of an e-mail or alert sent on campaign day ``day``."""
+        st: Any = self._require_state()
+        return MessageContext(day=day, tier=st.tier, extra=self._context_extra(day))
 
     # ------------------------------------------------------------------ what ops see
     def _upcoming(self) -> tuple[str, str, datetime] | None:

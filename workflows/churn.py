@@ -24,11 +24,11 @@ Workflow id ``churn-{customer_id}``; idempotency keys ``{workflow id}/{start}/{s
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import MessageContext
     from domain.campaigns import (
         ChurnOutcome,
         ChurnProgress,
@@ -456,17 +456,13 @@ class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]
         st = self._require_state()
         return ", ".join(FACTOR_LABELS[f] for f in st.risk_factors) or "none yet"
 
-    def _context(self, day: int) -> MessageContext:
+    def _context_extra(self, day: int) -> dict[str, Any]:
         st = self._require_state()
-        return MessageContext(
-            day=day,
-            tier=st.tier,
-            extra={
-                "risk_factors": [f.value for f in st.risk_factors],
-                "health_score": st.health_score,
-                "week": st.checks_done,
-            },
-        )
+        return {
+            "risk_factors": [f.value for f in st.risk_factors],
+            "health_score": st.health_score,
+            "week": st.checks_done,
+        }
 
     def _summary_text(self) -> str:
         st = self._require_state()

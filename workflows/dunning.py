@@ -20,11 +20,11 @@ Workflow id ``dunning-{customer_id}``; idempotency keys ``{workflow id}/{start}/
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import MessageContext
     from domain.campaigns import (
         DunningProgress,
         DunningState,
@@ -366,23 +366,19 @@ class DunningWorkflow(CampaignWorkflow[DunningState, DunningInput]):
             return "final", f"final failure unless paid (day {day})", self._due(day)
         return None
 
-    def _context(self, day: int) -> MessageContext:
+    def _context_extra(self, day: int) -> dict[str, Any]:
         st = self._require_state()
         last_email = st.plan.last_email_day
         later = [s.day for s in st.plan.steps if s.email and s.day > day]
-        return MessageContext(
-            day=day,
-            tier=st.tier,
-            extra={
-                "attempt_day": day,
-                "final_notice": last_email is not None and day >= last_email,
-                "next_reminder_day": later[0] if later else None,
-                "final_failure_day": st.plan.final_failure.day,
-                "amount_due_cents": st.amount_due_cents,
-                "currency": st.currency,
-                "open_invoices": len(st.open_invoices),
-            },
-        )
+        return {
+            "attempt_day": day,
+            "final_notice": last_email is not None and day >= last_email,
+            "next_reminder_day": later[0] if later else None,
+            "final_failure_day": st.plan.final_failure.day,
+            "amount_due_cents": st.amount_due_cents,
+            "currency": st.currency,
+            "open_invoices": len(st.open_invoices),
+        }
 
     def _summary_text(self) -> str:
         st = self._require_state()

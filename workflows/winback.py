@@ -22,11 +22,11 @@ Workflow id ``winback-{customer_id}``; idempotency keys ``{workflow id}/{start}/
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import MessageContext
     from domain.campaigns import (
         ExitAnswer,
         WinBackProgress,
@@ -270,13 +270,9 @@ class WinBackWorkflow(CampaignWorkflow[WinBackState, WinBackInput]):
                 return step.key, f"{what} (day {step.day})", self._due(step)
         return "end", "campaign ends (answer window over)", self._end_time()
 
-    def _context(self, day: int) -> MessageContext:
+    def _context_extra(self, day: int) -> dict[str, Any]:
         st = self._require_state()
-        return MessageContext(
-            day=day,
-            tier=st.tier,
-            extra={"churned_on": iso_date(st.anchor)},
-        )
+        return {"churned_on": iso_date(st.anchor)}
 
     def _summary(self) -> WinBackSummary:
         st = self._require_state()

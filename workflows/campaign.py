@@ -238,6 +238,21 @@ class CampaignWorkflow(Steerable, CampaignActions[SS, SI]):
         return MessageContext(day=day, tier=st.tier, extra=self._context_extra(day))
 
     # ------------------------------------------------------------------ what ops see
+    def _progress_fields(self, st: SS) -> dict[str, Any]:
+        """What every campaign's ``progress`` query says first: the customer, the status,
+        the start, today's campaign day, the zone, the next action, the actions taken,
+        the steering."""
+        return {
+            "customer_id": self._input.customer_id,
+            "status": getattr(st, "status", None),
+            "started_at": st.started_at,
+            "day": self._day(workflow.now()),
+            "timezone": st.timezone,
+            "next_action": self._next_action(),
+            "actions": list(st.actions),
+            "steering": self._steer.status(),
+        }
+
     def _upcoming(self) -> tuple[str, str, datetime] | None:
         return self._next() if self._state is not None and self._active() else None
 

@@ -97,13 +97,7 @@ class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]
         if st is None:
             return ChurnProgress(customer_id=self._input.customer_id, status=ChurnOutcome.STARTING)
         return ChurnProgress(
-            customer_id=self._input.customer_id,
-            status=st.status,
-            started_at=st.started_at,
-            day=self._day(workflow.now()),
-            timezone=st.timezone,
-            next_action=self._next_action(),
-            actions=list(st.actions),
+            **self._progress_fields(st),
             risk_factors=list(st.risk_factors),
             health_score=st.health_score,
             escalated=st.escalated,
@@ -113,7 +107,6 @@ class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]
             recovery_needed=st.plan.recovery.consecutive_checks,
             ends_at=self._deadline(),
             winback_workflow_id=st.winback_workflow_id,
-            steering=self._steer.status(),
         )
 
     def _next_step_key(self) -> str | None:

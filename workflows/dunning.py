@@ -90,13 +90,7 @@ class DunningWorkflow(CampaignWorkflow[DunningState, DunningInput]):
                 customer_id=self._input.customer_id, status=DunningStatus.STARTING
             )
         return DunningProgress(
-            customer_id=self._input.customer_id,
-            status=st.status,
-            started_at=st.started_at,
-            day=self._day(workflow.now()),
-            timezone=st.timezone,
-            next_action=self._next_action(),
-            actions=list(st.actions),
+            **self._progress_fields(st),
             failed_invoices=list(st.failed_invoices),
             open_invoices=list(st.open_invoices),
             payment_failures=st.payment_failures,
@@ -104,7 +98,6 @@ class DunningWorkflow(CampaignWorkflow[DunningState, DunningInput]):
             paid_at=st.paid_at,
             final_failure_day=st.plan.final_failure.day,
             churn_workflow_id=st.churn_workflow_id,
-            steering=self._steer.status(),
         )
 
     # ------------------------------------------------------------------ run

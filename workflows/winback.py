@@ -80,19 +80,12 @@ class WinBackWorkflow(CampaignWorkflow[WinBackState, WinBackInput]):
             )
         answer = st.answers[-1] if st.answers else None
         return WinBackProgress(
-            customer_id=self._input.customer_id,
-            status=st.status,
-            started_at=st.started_at,
-            day=self._day(workflow.now()),
-            timezone=st.timezone,
-            next_action=self._next_action(),
-            actions=list(st.actions),
+            **self._progress_fields(st),
             churn_reason=st.churn_reason,
             exit_reason=answer.reason if answer else None,
             exit_comment=answer.comment if answer else None,
             steps_done=list(st.done_steps),
             ends_at=self._end_time(),
-            steering=self._steer.status(),
         )
 
     # ------------------------------------------------------------------ run

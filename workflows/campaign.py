@@ -32,11 +32,15 @@ with workflow.unsafe.imports_passed_through():
     from domain.campaigns import campaign_day, remember
     from domain.onboarding import ActionRecord, NextAction
     from domain.send_window import SendWindow
+    from domain.surveys import CancelSurvey
     from workflows.common import CustomerActions, set_details
     from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
     from workflows.waiting import WAIT_PATCH, DueTimer
 
 M = TypeVar("M", bound=BaseModel)
+
+INBOX_MODEL = "__cshub_inbox_model"
+"""The attribute naming the message model of a signal made by :func:`inbox_signal`."""
 
 
 class _Plan(Protocol):
@@ -142,7 +146,36 @@ class _CarriedInput(_CustomerInput, Protocol):
 SI = TypeVar("SI", bound=_CarriedInput)
 
 
-class CampaignWorkflow(Steerable, CampaignActions[SS, SI]):
+class InboxSignals(Steerable):
+    """A workflow whose own signals are declared with :func:`inbox_signal`: each is also
+    an update of the same name (``_INBOX_COMMANDS``, :class:`Steerable`)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._INBOX_COMMANDS = {
+            **cls._INBOX_COMMANDS,
+            **{
+                name: getattr(member, INBOX_MODEL)
+                for name, member in vars(cls).items()
+                if hasattr(member, INBOX_MODEL)
+            },
+        }
+
+
+class SurveyCancel(Steerable):
+    """The ``cancel`` of a survey (NPS, CSAT): ``{"reason": "..."}``, ``{}`` or no input
+    ends it. Kept on ``CancelSurvey``: the shared ``CancelRequest`` requires a reason,
+    which this signal never did."""
+
+    _CANCEL_MODEL = CancelSurvey
+    _cancel: CancelSurvey | None
+
+    def _apply_cancel(self, req: Any) -> None:
+        self._cancel = req if isinstance(req, CancelSurvey) else CancelSurvey()
+        self._cancel_steering(self._cancel.reason or "cancelled")
+
+
+class CampaignWorkflow(InboxSignals, CampaignActions[SS, SI]):
     """A campaign workflow's skeleton. A workflow class built on it sets
     :attr:`CAMPAIGN` and :attr:`STATE`, calls :meth:`_setup` from its
     ``@workflow.init`` ``__init__``, puts each signal's message in the inbox with
@@ -165,19 +198,6 @@ class CampaignWorkflow(Steerable, CampaignActions[SS, SI]):
     """The summary of the timer to the next step (shown in the Temporal UI)."""
 
     _timer: DueTimer
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        """The signals declared with :func:`inbox_signal` are also updates of the same
-        name (``_INBOX_COMMANDS``, :class:`Steerable`)."""
-        super().__init_subclass__(**kwargs)
-        cls._INBOX_COMMANDS = {
-            **cls._INBOX_COMMANDS,
-            **{
-                name: getattr(member, INBOX_MODEL)
-                for name, member in vars(cls).items()
-                if hasattr(member, INBOX_MODEL)
-            },
-        }
 
     def _setup(self, inp: SI) -> None:
         """The run's starting point: a new campaign, or the state a previous run carried."""
@@ -283,13 +303,6 @@ class CampaignWorkflow(Steerable, CampaignActions[SS, SI]):
         set_details(lines)
 
     # ------------------------------------------------------------------ the skeleton
-    def _receive(self, raw: Any, model: type[M], name: str) -> None:
-        """A signal's message into the inbox (recorded and told to ops if it does not
-        fit, :meth:`Steerable._signalled`)."""
-        msg = self._signalled(raw, model, name)
-        if msg is not None:
-            self._inbox.append(msg)
-
     async def _started(self, inp: SI) -> SS:
         """The state: carried over, or begun now (the details say so meanwhile)."""
         if self._state is None:
@@ -381,16 +394,16 @@ class CampaignWorkflow(Steerable, CampaignActions[SS, SI]):
             )
 
 
-INBOX_MODEL = "__cshub_inbox_model"
-
-
 def inbox_signal(name: str, model: type[M], example: str) -> Callable[[Any, Cmd[M]], None]:
     """A campaign's own signal ``name``: its payload (``model``, e.g. ``example``) goes to
     the inbox, handled in order by the workflow's ``_handle``; it is also an update of
     the same name. Use as ``payment_failed = inbox_signal("payment_failed", ...)``."""
 
-    def handler(self: CampaignWorkflow[Any, Any], raw: Cmd[M] = NO_INPUT) -> None:
-        self._receive(raw, model, name)
+    def handler(self: Steerable, raw: Cmd[M] = NO_INPUT) -> None:
+        # A payload that does not fit is recorded and told to ops (Steerable._signalled).
+        msg = self._signalled(raw, model, name)
+        if msg is not None:
+            self._inbox.append(msg)
 
     handler.__name__ = handler.__qualname__ = name
     # The SDK hands the payload over raw (decoded by ``_receive``); resolved here, as the

@@ -30,7 +30,6 @@ Queries: ``status`` (``NpsStatus``, read by ``cshub report support``) and ``prog
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -62,7 +61,7 @@ with workflow.unsafe.imports_passed_through():
         quarter_of,
         survey_id,
     )
-    from workflows.campaign import CampaignWorkflow, inbox_signal, load_plan
+    from workflows.campaign import CampaignWorkflow, SurveyCancel, inbox_signal, load_plan
     from workflows.common import (
         LOOKUP_RETRY,
         MAX_ACTIONS_KEPT,
@@ -76,7 +75,9 @@ MAX_ANSWERS_KEPT = 1000
 
 
 @workflow.defn(name="NpsSurveyWorkflow")
-class NpsSurveyWorkflow(CampaignWorkflow[NpsState, NpsInput]):
+class NpsSurveyWorkflow(SurveyCancel, CampaignWorkflow[NpsState, NpsInput]):
+    """``cancel`` (``{"reason": "customer asked for no surveys"}``, ``{}``): the cycle ends."""
+
     # Its own signals (each also an update of the same name, validated and answered).
     nps_answered = inbox_signal(
         "nps_answered",
@@ -94,15 +95,6 @@ class NpsSurveyWorkflow(CampaignWorkflow[NpsState, NpsInput]):
     def __init__(self, inp: NpsInput) -> None:
         self._setup(inp)
         self._cancel: CancelSurvey | None = None
-
-    _CANCEL_MODEL = CancelSurvey
-
-    def _apply_cancel(self, req: Any) -> None:
-        """``{"reason": "customer asked for no surveys"}`` (or ``{}``, or no input): the
-        cycle ends. Kept on ``CancelSurvey``: the shared ``CancelRequest`` requires a
-        reason, which this signal never did."""
-        self._cancel = req if isinstance(req, CancelSurvey) else CancelSurvey()
-        self._cancel_steering(self._cancel.reason or "cancelled")
 
     def _next_step_key(self) -> str | None:
         st = self._state

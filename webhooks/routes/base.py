@@ -268,6 +268,24 @@ Verify = Callable[[Hub, Request, bytes], None]
 """A sender's signature check: raises :class:`~webhooks.signatures.SignatureError`."""
 
 
+def timestamped(
+    check: Callable[..., None], secret: str, signature_header: str, timestamp_header: str
+) -> Verify:
+    """The check of a scheme signing the body with a timestamp header (Zendesk, the
+    product): ``check(secret=, body=, signature=, timestamp=)`` with the setting
+    ``secret`` and the two headers."""
+
+    def verify(hub: Hub, request: Request, body: bytes) -> None:
+        check(
+            secret=hub.secret(secret),
+            body=body,
+            signature=request.headers.get(signature_header),
+            timestamp=request.headers.get(timestamp_header),
+        )
+
+    return verify
+
+
 def signed_body(source: str, verify: Verify) -> Any:
     """A dependency: the request's raw body, verified with ``verify`` (401/413 otherwise,
     counted under ``source``). Use as ``Annotated[bytes, signed_body(...)]``."""

@@ -6,24 +6,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from webhooks import signatures
 from webhooks.normalize import from_product
 from webhooks.payloads import ProductWebhookEvent
-from webhooks.routes.base import Hub, HubDep, signed_body, signed_webhook
+from webhooks.routes.base import HubDep, signed_body, signed_webhook, timestamped
 
 router = APIRouter()
 
 
-def verify(hub: Hub, request: Request, body: bytes) -> None:
-    signatures.verify_product(
-        secret=hub.secret("product_webhook_secret"),
-        body=body,
-        signature=request.headers.get("x-cshub-signature"),
-        timestamp=request.headers.get("x-cshub-timestamp"),
-    )
+verify = timestamped(
+    signatures.verify_product,
+    "product_webhook_secret",
+    "x-cshub-signature",
+    "x-cshub-timestamp",
+)
 
 
 @signed_webhook(

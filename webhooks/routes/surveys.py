@@ -60,6 +60,11 @@ def _number_in(value: str, low: int, high: int) -> bool:
     return _digits(value, 3) and low <= int(value) <= high
 
 
+def _well_formed(exp: str, sig: str, *fields: tuple[str, str]) -> bool:
+    """Each ``(pattern, value)`` matches, the expiry is a time, the signature fits."""
+    return all(_matches(p, v) for p, v in fields) and _digits(exp, 12) and 0 < len(sig) <= 128
+
+
 def bad_link(
     hub: Hub, why: str, accept_language: str | None, check: LinkCheck = LinkCheck.INVALID
 ) -> HTMLResponse:
@@ -174,13 +179,8 @@ async def csat_survey(
     sig: str = SIGNATURE,
     accept_language: str | None = ACCEPT_LANGUAGE,
 ) -> HTMLResponse:
-    if not (
-        _matches(TICKET_ID_PATTERN, ticket)
-        and _matches(SURVEY_ID_PATTERN, survey)
-        and _number_in(score, 1, 5)
-        and _digits(exp, 12)
-        and 0 < len(sig) <= 128
-    ):
+    fields = ((TICKET_ID_PATTERN, ticket), (SURVEY_ID_PATTERN, survey))
+    if not (_number_in(score, 1, 5) and _well_formed(exp, sig, *fields)):
         return bad_link(hub, f"malformed CSAT link for ticket {ticket[:20]!r}", accept_language)
     check = verify_csat_link(
         hub.settings.survey_link_secrets, ticket, survey, int(score), int(exp), sig
@@ -212,15 +212,13 @@ async def nps_survey(
     sig: str = SIGNATURE,
     accept_language: str | None = ACCEPT_LANGUAGE,
 ) -> HTMLResponse:
-    if not (
-        _matches(CUSTOMER_ID_PATTERN, customer)
-        and _matches(CONTACT_ID_PATTERN, contact)
-        and _matches(QUARTER_PATTERN, quarter)
-        and _matches(SURVEY_ID_PATTERN, survey)
-        and _number_in(score, 0, 10)
-        and _digits(exp, 12)
-        and 0 < len(sig) <= 128
-    ):
+    fields = (
+        (CUSTOMER_ID_PATTERN, customer),
+        (CONTACT_ID_PATTERN, contact),
+        (QUARTER_PATTERN, quarter),
+        (SURVEY_ID_PATTERN, survey),
+    )
+    if not (_number_in(score, 0, 10) and _well_formed(exp, sig, *fields)):
         return bad_link(hub, f"malformed NPS link for customer {customer[:20]!r}", accept_language)
     check = verify_nps_link(
         hub.settings.survey_link_secrets,

@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from webhooks import signatures
 from webhooks.normalize import from_zendesk, from_zendesk_trigger
 from webhooks.payloads import ZendeskTriggerBody, ZendeskWebhookEvent
-from webhooks.routes.base import Hub, HubDep, signed_body, signed_webhook
+from webhooks.routes.base import HubDep, signed_body, signed_webhook, timestamped
 
 ZENDESK_TRIGGER = "zendesk_trigger"
 """The source a trigger's raw delivery is stored under (its metrics count as zendesk)."""
@@ -21,13 +21,12 @@ ZENDESK_TRIGGER = "zendesk_trigger"
 router = APIRouter()
 
 
-def verify(hub: Hub, request: Request, body: bytes) -> None:
-    signatures.verify_zendesk(
-        secret=hub.secret("zendesk_webhook_secret"),
-        body=body,
-        signature=request.headers.get("x-zendesk-webhook-signature"),
-        timestamp=request.headers.get("x-zendesk-webhook-signature-timestamp"),
-    )
+verify = timestamped(
+    signatures.verify_zendesk,
+    "zendesk_webhook_secret",
+    "x-zendesk-webhook-signature",
+    "x-zendesk-webhook-signature-timestamp",
+)
 
 
 SignedBody = Annotated[bytes, signed_body("zendesk", verify)]

@@ -81,15 +81,8 @@ def create_app(
     )
     forwarder = Forwarder.for_settings(settings, the_ledger, intake, closed_won, metrics)
     embedded = settings.cshub_forwarder == "embedded"
-    hub = Hub(
-        settings=settings,
-        ledger=the_ledger,
-        intake=intake,
-        forwarder=forwarder,
-        metrics=metrics,
-        temporal=temporal,
-        answer_wait_s=settings.cshub_intake_answer_wait_s if embedded else 0.0,
-    )
+    answer_wait_s = settings.cshub_intake_answer_wait_s if embedded else 0.0
+    hub = Hub(settings, the_ledger, intake, forwarder, metrics, temporal, answer_wait_s)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -200,16 +200,7 @@ class DeliveryLedger:
                 "SELECT outcome, workflow_id, detail FROM deliveries WHERE dedup_key = ?",
                 (event.dedup_key,),
             ).one()
-        if row is None:
-            return None
-        return DeliveryResult(
-            outcome=DeliveryOutcome(row[0]),
-            event_id=event.event_id,
-            type=event.type,
-            customer_id=event.customer_id,
-            workflow_id=row[1],
-            detail=row[2],
-        )
+        return None if row is None else _previous(event, row)
 
     def is_stale(self, event: CustomerEvent) -> bool:
         """True when a newer event about the same ``order_key`` was already accepted."""

@@ -28,7 +28,6 @@ from temporalio.testing import WorkflowEnvironment
 from activities.health_digest import HealthDigestInput
 from bench.hub import sandbox_settings
 from bench.results import Figure, Size, Target
-from connectors.factory import build_connectors
 from cshub.binaries import temporal_test_server
 from cshub.search_attributes import ensure_search_attributes
 from domain.health_sweep import HealthSweepInput
@@ -46,6 +45,7 @@ from domain.ticket_sla import AgentReplied, TicketSlaInput, TicketStatusChanged
 from domain.tiers import ProductEventType, Tier
 from domain.usage import UsageFigures, UsageSnapshot, UsageSnapshotInput
 from sandbox.server import SandboxHandle, start_sandbox
+from wiring.connectors import build_connectors
 from worker import create_worker
 from workflows.dunning import DunningWorkflow
 from workflows.health_digest import HealthDigestWorkflow

@@ -39,12 +39,18 @@ from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 
 from activities.action_log import open_action_store
-from connectors.factory import build_connectors
 from cshub.binaries import temporal_cli
-from cshub.codec import data_converter
 from cshub.demo_health import seed_demo_health, workflow_exists
 from cshub.dev_encryption import prepare_dev_encryption
-from cshub.dev_runtime import (
+from cshub.schedules import apply_schedules
+from cshub.search_attributes import ensure_search_attributes
+from cshub.starters import start_onboarding
+from domain.onboarding import MilestoneReached, OnboardingInput, ProductEvent
+from domain.surveys import NpsInput, nps_workflow_id
+from domain.ticket_sla import TicketSlaInput, ticket_sla_workflow_id
+from domain.tiers import ProductEventType
+from runtime.codec import data_converter
+from runtime.dev_runtime import (
     DevRuntime,
     active_runtime,
     mark_stopped,
@@ -52,17 +58,11 @@ from cshub.dev_runtime import (
     settings_strings,
     write_runtime,
 )
-from cshub.metrics import HubRuntime, hub_runtime
-from cshub.schedules import apply_schedules
-from cshub.search_attributes import ensure_search_attributes
-from cshub.settings import WEBHOOK_SECRET_FIELDS, Settings
-from cshub.starters import start_onboarding
-from cshub.stuck_workflows import alert_on_stuck_workflows
-from domain.onboarding import MilestoneReached, OnboardingInput, ProductEvent
-from domain.surveys import NpsInput, nps_workflow_id
-from domain.ticket_sla import TicketSlaInput, ticket_sla_workflow_id
-from domain.tiers import ProductEventType
+from runtime.metrics import HubRuntime, hub_runtime
+from runtime.settings import WEBHOOK_SECRET_FIELDS, Settings
+from runtime.stuck_workflows import alert_on_stuck_workflows
 from sandbox.server import start_sandbox
+from wiring.connectors import build_connectors
 from worker import create_worker
 from workflows.onboarding import OnboardingWorkflow
 
@@ -422,7 +422,7 @@ def demo_line(dev: DevSettings) -> str:
 async def run_dev(dev: DevSettings) -> None:
     refuse_second_dev(dev.cshub_data_dir)
     check_ports(dev)
-    from cshub.logs import configure_logging
+    from runtime.logs import configure_logging
 
     configure_logging(Settings().cshub_log_format, logging.WARNING)  # CSHUB_LOG_FORMAT
     logging.getLogger("cshub.webhooks").setLevel(logging.INFO)

@@ -19,7 +19,6 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.testing import WorkflowEnvironment
 
 from activities.action_log import SqliteActionStore
-from connectors.factory import Connectors
 from connectors.recording import (
     ActionLog,
     RecordingChat,
@@ -29,11 +28,12 @@ from connectors.recording import (
 )
 from cshub.binaries import temporal_test_server
 from cshub.search_attributes import ensure_search_attributes
-from cshub.settings import Settings
 from cshub.terminal import ProgressFn
 from domain.onboarding import ActionRecord, OnboardingInput, ProductEvent
 from domain.tiers import ProductEventType, Tier
 from playbooks.loader import load_onboarding_plan
+from runtime.settings import Settings
+from wiring.connectors import Connectors
 from worker import create_worker
 from workflows.onboarding import OnboardingWorkflow
 

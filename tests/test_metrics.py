@@ -27,9 +27,6 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.logs import JsonFormatter, configure_logging, customer_id_from_workflow_id
-from cshub.metrics import HubRuntime, hub_runtime
-from cshub.settings import Settings
 from domain.health_sweep import outreach_workflow_id
 from domain.lifecycle import (
     churn_workflow_id,
@@ -41,6 +38,9 @@ from domain.onboarding import OnboardingInput
 from domain.surveys import csat_workflow_id, nps_workflow_id
 from domain.ticket_sla import ticket_sla_workflow_id
 from domain.usage import usage_workflow_id
+from runtime.logs import JsonFormatter, configure_logging, customer_id_from_workflow_id
+from runtime.metrics import HubRuntime, hub_runtime
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from webhooks import sample_events as samples

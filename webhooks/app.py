@@ -25,9 +25,6 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from temporalio.client import Client
 
 from connectors.base import Billing, Crm
-from cshub.metrics import HubRuntime, WebhookMetrics, scrape
-from cshub.settings import Settings
-from cshub.store import StoreError
 from domain.customer_text import TextSource
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
 from domain.lifecycle import ExitReason
@@ -40,6 +37,9 @@ from domain.surveys import (
     TICKET_ID_PATTERN,
 )
 from playbooks.loader import playbooks_dir
+from runtime.metrics import HubRuntime, WebhookMetrics, scrape
+from runtime.settings import Settings
+from runtime.store import StoreError
 from webhooks import signatures
 from webhooks.aggregate import ProductAggregator, plan_thresholds
 from webhooks.deal_stages import ClosedWonStages
@@ -152,8 +152,8 @@ def _settings_client(
     settings: Settings, telemetry: HubRuntime | None = None
 ) -> Callable[[], Awaitable[Client]]:
     async def connect() -> Client:
-        from cshub.temporal_client import FAIL_FAST
-        from cshub.temporal_client import connect as connect_settings
+        from runtime.temporal_client import FAIL_FAST
+        from runtime.temporal_client import connect as connect_settings
 
         runtime = telemetry.runtime if telemetry else None
         return await connect_settings(settings, retry_config=FAIL_FAST, runtime=runtime)
@@ -210,7 +210,7 @@ def create_app(
     meter counts the webhooks and ``GET /metrics`` serves its Prometheus exporter."""
     settings.require_webhook_secrets()
     if crm is None or billing is None:
-        from connectors.factory import build_connectors
+        from wiring.connectors import build_connectors
 
         built = build_connectors(settings)
         crm = crm or built.crm

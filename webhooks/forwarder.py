@@ -22,8 +22,8 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
-from cshub.metrics import WebhookMetrics
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
+from runtime.metrics import WebhookMetrics
 from webhooks.deal_stages import ClosedWonStages, StagesUnavailable
 from webhooks.intake import Intake
 from webhooks.ledger import Claimed, DeliveryLedger

@@ -57,7 +57,7 @@ HISTORIES = Path(__file__).resolve().parent / "histories"
 class Ctx:
     env: WorkflowEnvironment
     sandbox: Any  # sandbox.server.SandboxHandle
-    settings: Any  # cshub.settings.Settings
+    settings: Any  # runtime.settings.Settings
     queue: str
     kept: list[tuple[str, str, WorkflowHandle[Any, Any]]] = field(default_factory=list)
 
@@ -824,8 +824,8 @@ async def health_sweep_risk_signs(c: Ctx) -> None:
     """The ten demo companies, one with a support spike (7 tickets against 2) and one
     whose payment failed: the page starts a churn campaign for each warning sign (patch
     sweep-risk-detectors), with its evidence."""
-    from connectors.factory import build_connectors
     from domain.health_sweep import HealthSweepInput
+    from wiring.connectors import build_connectors
     from workflows.health_sweep import HealthSweepWorkflow
 
     crm = build_connectors(c.settings).crm
@@ -1371,7 +1371,7 @@ async def main(argv: list[str] | None = None) -> int:
     if "CSHUB_PLAYBOOKS_DIR" not in os.environ:
         playbooks = playbooks_dir()
         os.environ["CSHUB_PLAYBOOKS_DIR"] = str(playbooks)
-    from cshub.settings import Settings
+    from runtime.settings import Settings
     from sandbox.server import start_sandbox
 
     sandbox = await start_sandbox(http_port=0, smtp_port=0)

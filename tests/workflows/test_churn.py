@@ -10,7 +10,6 @@ from datetime import timedelta
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.settings import Settings
 from domain.campaigns import ChurnOutcome, WinBackStatus
 from domain.lifecycle import (
     Churned,
@@ -19,6 +18,7 @@ from domain.lifecycle import (
     RiskFactor,
     RiskSignal,
 )
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from tests.workflows.campaign_helpers import (

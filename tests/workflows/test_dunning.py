@@ -9,11 +9,11 @@ from datetime import timedelta
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.settings import Settings
 from domain.campaigns import ChurnOutcome, DunningState, DunningStatus
 from domain.dunning_plan import DunningPlan
 from domain.lifecycle import DunningInput, PaymentFailed, PaymentSucceeded, RiskFactor
 from playbooks.loader import load_playbook
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from tests.workflows.campaign_helpers import (

@@ -16,7 +16,6 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from cshub.settings import Settings
 from domain.lifecycle import AutoRenewed, Churned, RenewalDateChanged, RenewalInput, Renewed
 from domain.renewal import (
     ReminderState,
@@ -27,6 +26,7 @@ from domain.renewal import (
     add_months,
 )
 from playbooks.loader import PACKAGE_DIR
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from tests.workflows.campaign_helpers import (

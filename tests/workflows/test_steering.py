@@ -17,7 +17,6 @@ from pydantic import BaseModel
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.settings import Settings
 from domain.lifecycle import (
     ChurnPreventionInput,
     DunningInput,
@@ -28,6 +27,7 @@ from domain.lifecycle import (
 from domain.onboarding import ActionRecord
 from domain.steering import CancelRequest, PauseRequest, ResumeRequest, SkipRequest
 from domain.ticket_sla import TicketSlaInput
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from tests.workflows.campaign_helpers import TIMEZONES, notes, skip_to_local_hour, stop

@@ -27,6 +27,7 @@ dev: $(DEPS)
 lint: $(DEPS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports  # the layering contracts in pyproject.toml ([tool.importlinter])
 
 typecheck: $(DEPS)
 	$(BIN)/mypy

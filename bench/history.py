@@ -30,16 +30,10 @@ from bench.hub import sandbox_settings
 from bench.results import Figure, Size, Target
 from cshub.binaries import temporal_test_server
 from cshub.search_attributes import ensure_search_attributes
+from domain.dunning import DunningInput, PaymentFailed, PaymentSucceeded
 from domain.health_sweep import HealthSweepInput
-from domain.lifecycle import (
-    Churned,
-    DunningInput,
-    PaymentFailed,
-    PaymentSucceeded,
-    RenewalInput,
-    Renewed,
-)
 from domain.onboarding import MilestoneReached, OnboardingInput, ProductEvent
+from domain.renewal import Churned, RenewalInput, Renewed
 from domain.surveys import CsatAnswered, NpsAnswered, NpsInput
 from domain.ticket_sla import AgentReplied, TicketSlaInput, TicketStatusChanged
 from domain.tiers import ProductEventType, Tier

@@ -18,8 +18,8 @@ import psutil  # type: ignore[import-untyped]
 from bench.hub import Hub, local_hub, wait_idle, worker_process
 from bench.results import Figure, Size, Target
 from domain.health_sweep import HealthSweepInput, SweepProgress
-from domain.lifecycle import RenewalInput
 from domain.onboarding import OnboardingInput
+from domain.renewal import RenewalInput
 from domain.tiers import Tier
 from runtime.settings import Settings
 from workflows.health_sweep import HealthSweepWorkflow

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from domain.lifecycle import ExitReason, RiskFactor
+from domain.churn import RiskFactor
 from domain.tiers import Tier
+from domain.winback import ExitReason
 from runtime.settings import SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -397,7 +398,8 @@ def onboarding_start(
 @onboarding_app.command("progress")
 def onboarding_progress(customer_id: Annotated[str, typer.Argument(help="CRM company id")]) -> None:
     """Print the journey's progress (the `progress` query) as JSON."""
-    from workflows.onboarding import OnboardingWorkflow, onboarding_workflow_id
+    from domain.onboarding import onboarding_workflow_id
+    from workflows.onboarding import OnboardingWorkflow
 
     async def go() -> str:
         settings = load_settings()

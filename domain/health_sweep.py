@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.health_model import HealthModels
 from domain.health_outreach import CompanyHealth, OutreachPlan
-from domain.onboarding import CUSTOMER_ID_PATTERN
+from domain.journeys import CUSTOMER_ID_PATTERN
 from domain.risk_detectors import DetectorRules
 
 HEALTH_SWEEP_SCHEDULE_ID = "health-sweep"

@@ -12,6 +12,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.experiments import ExperimentAssignment
+from domain.journeys import CUSTOMER_ID_PATTERN, ActionRecord, NextAction
 from domain.onboarding_plan import OnboardingPlan
 from domain.steering import CancelRequest as CancelRequest
 from domain.steering import PauseRequest as PauseRequest
@@ -20,7 +21,9 @@ from domain.steering import SkipRequest as SkipRequest
 from domain.steering import SteeringState, SteeringStatus
 from domain.tiers import ProductEventType, Tier
 
-CUSTOMER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+
+def onboarding_workflow_id(customer_id: str) -> str:
+    return f"onboarding-{customer_id}"
 
 
 class _Message(BaseModel):
@@ -33,18 +36,6 @@ class OnboardingStatus(StrEnum):
     PAUSED = "paused"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
-
-
-class ActionRecord(BaseModel):
-    """One thing the journey did (or tried to do), as shown in progress and summaries."""
-
-    at: datetime
-    day: int
-    step: str
-    channel: str
-    template: str | None = None
-    summary: str
-    outcome: str = "done"  # done | already_done | skipped | failed
 
 
 class OnboardingCarryOver(BaseModel):
@@ -136,12 +127,6 @@ class ProductEvent(_Message):
     )
     limit_name: str | None = None
     occurred_at: datetime | None = None
-
-
-class NextAction(BaseModel):
-    step: str
-    summary: str
-    due_at: datetime
 
 
 class OnboardingProgress(BaseModel):

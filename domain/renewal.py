@@ -1,4 +1,5 @@
-"""State, progress and result of the renewal workflow, and its calendar rules.
+"""The renewal workflow's vocabulary (its workflow id, input and signals, state, progress
+and result; its playbook is ``domain.renewal_plan``) and its calendar rules.
 
 ``RenewalState`` is what a run keeps (and carries across continue-as-new within a term);
 ``NextTerm`` is what a renewal hands to the next term's run; ``RenewalProgress`` answers
@@ -12,16 +13,73 @@ import calendar
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from domain.lifecycle import Churned
-from domain.onboarding import ActionRecord, NextAction
+from domain.journeys import CUSTOMER_ID_PATTERN, ActionRecord, NextAction
 from domain.renewal_plan import RenewalPlan
 from domain.send_window import local_send_time
 from domain.steering import SteeringState, SteeringStatus
 from domain.tiers import Tier
 
 MAX_TERMS_KEPT = 20
+
+
+def renewal_workflow_id(customer_id: str) -> str:
+    return f"renewal-{customer_id}"
+
+
+# ---------------------------------------------------------------- input and signals
+class _Message(BaseModel):
+    """Inputs and signals: unknown fields refused (new fields always get defaults)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class RenewalInput(_Message):
+    """``{"customer_id": "1003", "renewal_date": "2027-03-01"}``"""
+
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
+    renewal_date: date
+    term_months: int = Field(default=12, ge=1, le=120)
+    playbook: str = Field(
+        default="renewal",
+        pattern=r"^renewal(_[a-z0-9]+)*$",
+        description="Playbook file playbooks/<playbook>.yaml (e.g. renewal_enterprise)",
+    )
+    carry_over: dict[str, object] | None = Field(
+        default=None, description="Internal: state carried across continue-as-new"
+    )
+
+
+class RenewalDateChanged(_Message):
+    renewal_date: date
+    event_id: str | None = None
+
+
+class Renewed(_Message):
+    """The customer renewed: the next term's countdown starts."""
+
+    next_renewal_date: date | None = Field(
+        default=None, description="Default: the current date plus the term"
+    )
+    term_months: int | None = Field(
+        default=None, ge=1, le=120, description="The new term's length (default: unchanged)"
+    )
+    event_id: str | None = None
+
+
+class AutoRenewed(_Message):
+    next_renewal_date: date | None = None
+    term_months: int | None = Field(default=None, ge=1, le=120)
+    event_id: str | None = None
+
+
+class Churned(_Message):
+    reason: str | None = None
+    event_id: str | None = None
+
+
+# ---------------------------------------------------------------- state, progress, result
 
 
 class RenewalStatus(StrEnum):

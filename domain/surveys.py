@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.onboarding import CUSTOMER_ID_PATTERN, ActionRecord
+from domain.journeys import CUSTOMER_ID_PATTERN, ActionRecord
 from domain.send_window import SendWindow, local_date, local_send_time
 from domain.steering import SteeringState, SteeringStatus
 from domain.support_records import NpsAnswer

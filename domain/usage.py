@@ -18,7 +18,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.health_model import INPUTS
-from domain.onboarding import CUSTOMER_ID_PATTERN
+from domain.journeys import CUSTOMER_ID_PATTERN
 from domain.steering import SteeringState, SteeringStatus
 
 USAGE_AS_OF = "cshub_usage_as_of"

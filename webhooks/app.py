@@ -27,8 +27,7 @@ from temporalio.client import Client
 from connectors.base import Billing, Crm
 from domain.customer_text import TextSource
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
-from domain.lifecycle import ExitReason
-from domain.onboarding import CUSTOMER_ID_PATTERN
+from domain.journeys import CUSTOMER_ID_PATTERN
 from domain.survey_links import LinkCheck, verify_csat_link, verify_exit_survey, verify_nps_link
 from domain.surveys import (
     CONTACT_ID_PATTERN,
@@ -36,6 +35,7 @@ from domain.surveys import (
     SURVEY_ID_PATTERN,
     TICKET_ID_PATTERN,
 )
+from domain.winback import ExitReason
 from playbooks.loader import playbooks_dir
 from runtime.metrics import HubRuntime, WebhookMetrics, scrape
 from runtime.settings import Settings

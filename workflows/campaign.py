@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.playbooks import LoadPlaybookRequest, load_playbook_activity
     from domain.campaigns import campaign_day
-    from domain.onboarding import ActionRecord
+    from domain.journeys import ActionRecord
     from domain.send_window import SendWindow
     from workflows.common import CustomerActions
     from workflows.steering import Steering

@@ -34,31 +34,28 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from activities.models import MessageContext
-    from domain.campaigns import (
-        ChurnOutcome,
+    from domain.campaigns import iso_date, remember, step_time
+    from domain.churn import (
+        ChurnBands,
+        ChurnPlan,
+        ChurnPreventionInput,
         ChurnProgress,
         ChurnState,
+        ChurnStatus,
         ChurnSummary,
-        iso_date,
-        remember,
-        step_time,
-    )
-    from domain.churn_plan import ChurnBands, ChurnPlan, Outreach, OutreachAction
-    from domain.lifecycle import (
-        Churned,
-        ChurnPreventionInput,
-        DunningInput,
         HealthUpdated,
+        Outreach,
+        OutreachAction,
         RiskFactor,
         RiskSignal,
-        WinBackInput,
         churn_workflow_id,
-        dunning_workflow_id,
-        winback_workflow_id,
     )
-    from domain.onboarding import NextAction
+    from domain.dunning import DunningInput, dunning_workflow_id
+    from domain.journeys import NextAction
+    from domain.renewal import Churned
     from domain.score_text import score_text
     from domain.search_attributes import LifecycleStage
+    from domain.winback import WinBackInput, winback_workflow_id
     from domain.wording import count_noun
     from workflows.campaign import CampaignActions, load_plan, start_abandoned_child
     from workflows.common import (
@@ -133,8 +130,8 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
     def progress(self) -> ChurnProgress:
         st = self._state
         if st is None:
-            return ChurnProgress(customer_id=self._input.customer_id, status=ChurnOutcome.STARTING)
-        nxt = self._next() if st.status is ChurnOutcome.ACTIVE else None
+            return ChurnProgress(customer_id=self._input.customer_id, status=ChurnStatus.STARTING)
+        nxt = self._next() if st.status is ChurnStatus.ACTIVE else None
         return ChurnProgress(
             customer_id=self._input.customer_id,
             status=st.status,
@@ -157,7 +154,7 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
 
     def _next_step_key(self) -> str | None:
         st = self._state
-        nxt = self._next() if st is not None and st.status is ChurnOutcome.ACTIVE else None
+        nxt = self._next() if st is not None and st.status is ChurnStatus.ACTIVE else None
         # "added" repeats (every new warning sign): skip just the next action then.
         return nxt[0] if nxt and nxt[0] != "added" else None
 
@@ -179,14 +176,14 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
         try:
             await self._campaign()
         except asyncio.CancelledError:
-            st.status = ChurnOutcome.CANCELLED
+            st.status = ChurnStatus.CANCELLED
             self._steer.begin_closing()
             await self._finish("cancelled in Temporal")
             raise
         reason = self._steer.cancel_reason
-        if reason is not None and st.status is ChurnOutcome.ACTIVE:
+        if reason is not None and st.status is ChurnStatus.ACTIVE:
             # The cancel signal: the campaign's normal closing with outcome "cancelled".
-            st.status = ChurnOutcome.CANCELLED
+            st.status = ChurnStatus.CANCELLED
             self._steer.begin_closing()
             await self._finish(f"cancelled: {reason}")
         return self._summary()
@@ -218,7 +215,7 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
         )
         props = {
             **plan.company_properties_on_start,
-            "cshub_churn_campaign_outcome": ChurnOutcome.ACTIVE.value,
+            "cshub_churn_campaign_outcome": ChurnStatus.ACTIVE.value,
             "cshub_churn_campaign_started": iso_date(st.started_at),
         }
         await self._act.update_company("start:company", props, kind="churn_started")
@@ -230,13 +227,13 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
 
     async def _campaign(self) -> None:
         st = self._require_state()
-        while st.status is ChurnOutcome.ACTIVE:
+        while st.status is ChurnStatus.ACTIVE:
             await self._drain_inbox()
-            if st.status is not ChurnOutcome.ACTIVE or self._steer.cancelled:
+            if st.status is not ChurnStatus.ACTIVE or self._steer.cancelled:
                 break
             now = workflow.now()
             if now >= self._deadline():
-                st.status = ChurnOutcome.EXPIRED
+                st.status = ChurnStatus.EXPIRED
                 await self._finish(f"ran its maximum of {st.plan.max_duration_days} days")
                 break
             if st.pending_factors:
@@ -277,7 +274,7 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
     # ------------------------------------------------------------------ signals, handled
     async def _drain_inbox(self) -> None:
         st = self._require_state()
-        while self._inbox and st.status is ChurnOutcome.ACTIVE:
+        while self._inbox and st.status is ChurnStatus.ACTIVE:
             msg = self._inbox.pop(0)
             if isinstance(msg, HealthUpdated):
                 await self._on_health(msg)
@@ -341,7 +338,7 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
 
     async def _on_churned(self, msg: Churned) -> None:
         st = self._require_state()
-        st.status = ChurnOutcome.CHURNED
+        st.status = ChurnStatus.CHURNED
         st.churn_reason = msg.reason
         await self._finish(f"the customer churned{f': {msg.reason}' if msg.reason else ''}")
         if st.plan.start_winback_on_churn:
@@ -390,7 +387,7 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
                 f"{st.recovery_streak}/{plan.recovery.consecutive_checks}",
             )
             if st.recovery_streak >= plan.recovery.consecutive_checks:
-                st.status = ChurnOutcome.RECOVERED
+                st.status = ChurnStatus.RECOVERED
                 await self._finish(
                     f"health at or above {threshold:g} for {count_noun(st.recovery_streak, 'check')}"
                 )
@@ -411,7 +408,7 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
 
     async def _answer_new_factors(self) -> None:
         st = self._require_state()
-        while st.pending_factors and st.status is ChurnOutcome.ACTIVE:
+        while st.pending_factors and st.status is ChurnStatus.ACTIVE:
             factor = st.pending_factors.pop(0)
             await self._outreach(factor, f"added:{factor.value}")
         self._details()
@@ -591,7 +588,7 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
         st = self._state
         if st is None:
             return
-        nxt = self._next() if st.status is ChurnOutcome.ACTIVE else None
+        nxt = self._next() if st.status is ChurnStatus.ACTIVE else None
         score = "-" if st.health_score is None else score_text(st.health_score)
         lines = [
             f"**Churn prevention** · day {self._day(workflow.now())} · {st.status.value}",

@@ -30,27 +30,21 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from activities.models import MessageContext
-    from domain.campaigns import (
+    from domain.campaigns import iso_date, remember, step_time
+    from domain.churn import ChurnPreventionInput, RiskFactor, RiskSignal, churn_workflow_id
+    from domain.dunning import (
+        DunningInput,
+        DunningPlan,
         DunningProgress,
         DunningState,
         DunningStatus,
+        DunningStep,
         DunningSummary,
-        iso_date,
-        remember,
-        step_time,
-    )
-    from domain.dunning_plan import DunningPlan, DunningStep
-    from domain.lifecycle import (
-        ChurnPreventionInput,
-        DunningInput,
         PaymentFailed,
         PaymentSucceeded,
-        RiskFactor,
-        RiskSignal,
-        churn_workflow_id,
         dunning_workflow_id,
     )
-    from domain.onboarding import NextAction
+    from domain.journeys import NextAction
     from domain.search_attributes import LifecycleStage
     from domain.send_window import out_of_quiet_hours
     from domain.wording import count_noun, days

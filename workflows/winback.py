@@ -33,20 +33,24 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from activities.models import MessageContext
-    from domain.campaigns import (
+    from domain.campaigns import iso_date, remember, step_time
+    from domain.journeys import NextAction
+    from domain.search_attributes import LifecycleStage
+    from domain.winback import (
+        CustomerReturned,
         ExitAnswer,
+        StepPurpose,
+        SurveyAnswer,
+        WinBackInput,
+        WinBackPlan,
         WinBackProgress,
         WinBackState,
         WinBackStatus,
+        WinBackStep,
+        WinBackStepKind,
         WinBackSummary,
-        iso_date,
-        remember,
-        step_time,
+        winback_workflow_id,
     )
-    from domain.lifecycle import CustomerReturned, SurveyAnswer, WinBackInput, winback_workflow_id
-    from domain.onboarding import NextAction
-    from domain.search_attributes import LifecycleStage
-    from domain.winback_plan import StepPurpose, WinBackPlan, WinBackStep, WinBackStepKind
     from domain.wording import count_noun
     from workflows.campaign import CampaignActions, load_plan
     from workflows.common import CustomerActions, customer_profile, set_details, tag_customer

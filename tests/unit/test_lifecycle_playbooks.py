@@ -10,26 +10,19 @@ import pytest
 from pydantic import BaseModel, ValidationError
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from domain.campaigns import (
-    ChurnState,
-    DunningState,
-    ExitAnswer,
-    WinBackState,
-    campaign_day,
-    step_time,
-)
-from domain.churn_plan import ChurnPlan
-from domain.dunning_plan import DunningPlan
-from domain.lifecycle import (
-    ChurnPreventionInput,
-    DunningInput,
-    ExitReason,
-    RiskFactor,
-    WinBackInput,
-)
-from domain.onboarding import ActionRecord
+from domain.campaigns import campaign_day, step_time
+from domain.churn import ChurnPlan, ChurnPreventionInput, ChurnState, RiskFactor
+from domain.dunning import DunningInput, DunningPlan, DunningState
+from domain.journeys import ActionRecord
 from domain.send_window import SendWindow
-from domain.winback_plan import StepPurpose, WinBackPlan
+from domain.winback import (
+    ExitAnswer,
+    ExitReason,
+    StepPurpose,
+    WinBackInput,
+    WinBackPlan,
+    WinBackState,
+)
 from playbooks.loader import PACKAGE_DIR, load_playbook
 from templates.renderer import email_template_names, slack_template_names
 

@@ -27,7 +27,7 @@ from domain.inbound_mail import (
     quote_of,
     reply_key,
 )
-from domain.lifecycle import WinBackInput
+from domain.winback import WinBackInput
 from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker

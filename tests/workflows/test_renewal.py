@@ -16,13 +16,17 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from domain.lifecycle import AutoRenewed, Churned, RenewalDateChanged, RenewalInput, Renewed
 from domain.renewal import (
+    AutoRenewed,
+    Churned,
     ReminderState,
+    RenewalDateChanged,
+    RenewalInput,
     RenewalOutcome,
     RenewalProgress,
     RenewalStatus,
     RenewalSummary,
+    Renewed,
     add_months,
 )
 from playbooks.loader import PACKAGE_DIR

@@ -123,7 +123,7 @@ async def test_a_signal_with_a_bad_payload_is_recorded_on_any_steerable_workflow
 ) -> None:
     """The shared handlers (renewal here): a skip whose step is not text, a cancel that is
     not an object; the first is refused by the update and recorded from the signal."""
-    from domain.lifecycle import RenewalInput
+    from domain.renewal import RenewalInput
     from workflows.renewal import RenewalWorkflow
 
     env = module_time_skipping_env

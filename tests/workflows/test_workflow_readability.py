@@ -13,9 +13,8 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.testing import WorkflowEnvironment
 
 from cshub.starters import start_onboarding_told
-from domain.lifecycle import RenewalInput
 from domain.onboarding import MilestoneReached, OnboardingInput
-from domain.renewal import RenewalStatus
+from domain.renewal import RenewalInput, RenewalStatus
 from domain.steering import PauseRequest, ResumeRequest
 from domain.tiers import Tier
 from runtime.settings import Settings

@@ -28,7 +28,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from google.protobuf.duration_pb2 import Duration
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.api.namespace.v1 import NamespaceConfig
 from temporalio.api.workflowservice.v1 import UpdateNamespaceRequest
@@ -216,31 +216,42 @@ async def seed_demo(client: Client, task_queue: str, day_seconds: int) -> None:
     # The demo Zendesk tickets get their SLA clocks (real time: SLAs are not compressed).
     # 5003 (urgent, unanswered for hours) escalates at once; 5001 was answered in time.
     for ticket_id in DEMO_TICKETS:
-        if await workflow_exists(client, ticket_sla_workflow_id(ticket_id)):
-            continue
-        await client.start_workflow(
+        await _start_demo(
+            client,
+            task_queue,
             "TicketSlaWorkflow",
             TicketSlaInput(ticket_id=ticket_id),
-            id=ticket_sla_workflow_id(ticket_id),
-            task_queue=task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            static_summary=f"Ticket SLA · Zendesk ticket {ticket_id} (demo)",
+            ticket_sla_workflow_id(ticket_id),
+            f"Ticket SLA · Zendesk ticket {ticket_id} (demo)",
         )
     # Quarterly NPS: this quarter's survey goes out at once (outside quiet hours); click a
     # score in the inbox to see the follow-up (detractor task and alert, advocacy e-mail).
     for customer_id in DEMO_NPS_CUSTOMERS:
-        if await workflow_exists(client, nps_workflow_id(customer_id)):
-            continue
-        await client.start_workflow(
+        await _start_demo(
+            client,
+            task_queue,
             "NpsSurveyWorkflow",
             NpsInput(customer_id=customer_id),
-            id=nps_workflow_id(customer_id),
-            task_queue=task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            static_summary=f"NPS · customer {customer_id} (demo)",
+            nps_workflow_id(customer_id),
+            f"NPS · customer {customer_id} (demo)",
         )
+
+
+async def _start_demo(
+    client: Client, task_queue: str, workflow: str, arg: BaseModel, workflow_id: str, summary: str
+) -> None:
+    """Start one demo workflow unless it already ran (a failed run may start again)."""
+    if await workflow_exists(client, workflow_id):
+        return
+    await client.start_workflow(
+        workflow,
+        arg,
+        id=workflow_id,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        static_summary=summary,
+    )
 
 
 async def keep_closed_workflows(client: Client, retention: timedelta) -> None:

@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field
 
 from domain.journeys import ActionRecord, NextAction
 from domain.send_window import SendWindow, local_date, local_send_time
-from domain.steering import SteeringStatus
+from domain.steering import SteeringState, SteeringStatus
+from domain.tiers import Tier
 
 MAX_IDS_KEPT = 500
 
@@ -39,6 +40,29 @@ def iso_date(at: datetime | date) -> str:
 def remember(ids: list[str], new: str) -> list[str]:
     """``ids`` plus ``new``, keeping the most recent MAX_IDS_KEPT (dedup memory)."""
     return [*ids[-(MAX_IDS_KEPT - 1) :], new]
+
+
+class CampaignState(BaseModel):
+    """What every campaign run keeps (and carries across continue-as-new); each adds its
+    plan, status and own fields."""
+
+    started_at: datetime
+    timezone: str = "UTC"
+    tier: Tier | None = None
+    steering: SteeringState = Field(default_factory=SteeringState)
+    """Pause / skip / cancel requests (the steering signals)."""
+    seen_event_ids: list[str] = Field(default_factory=list)
+    actions: list[ActionRecord] = Field(default_factory=list)
+
+
+class CampaignSummary(BaseModel):
+    """What every campaign's result holds; each adds its status and counts."""
+
+    customer_id: str
+    started_at: datetime
+    finished_at: datetime
+    emails_sent: int
+    failed_steps: list[str] = Field(default_factory=list)
 
 
 class CampaignProgress(BaseModel):

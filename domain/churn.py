@@ -21,10 +21,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.campaigns import CampaignProgress
-from domain.journeys import CUSTOMER_ID_PATTERN, ActionRecord
+from domain.campaigns import CampaignProgress, CampaignState, CampaignSummary
+from domain.journeys import CUSTOMER_ID_PATTERN, CarryOver, Message
 from domain.send_window import SendWindow
-from domain.steering import SteeringState
 from domain.tiers import Tier
 
 
@@ -159,13 +158,7 @@ class ChurnPlan(_Plan):
 
 
 # ---------------------------------------------------------------- input and signals
-class _Message(BaseModel):
-    """Inputs and signals: unknown fields refused (new fields always get defaults)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class ChurnPreventionInput(_Message):
+class ChurnPreventionInput(Message):
     """``{"customer_id": "1003", "risk_factors": ["usage_drop"], "health_score": 55}``"""
 
     customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
@@ -183,17 +176,15 @@ class ChurnPreventionInput(_Message):
     event_ids: list[str] = Field(
         default_factory=list, description="Ids of the warning signs it starts with"
     )
-    carry_over: dict[str, object] | None = Field(
-        default=None, description="Internal: state carried across continue-as-new"
-    )
+    carry_over: CarryOver = None
 
 
-class HealthUpdated(_Message):
+class HealthUpdated(Message):
     score: float = Field(ge=0, le=100)
     category: str | None = None
 
 
-class RiskSignal(_Message):
+class RiskSignal(Message):
     factor: RiskFactor
     event_id: str | None = None
     source: str | None = Field(
@@ -216,14 +207,9 @@ class ChurnStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class ChurnState(BaseModel):
+class ChurnState(CampaignState):
     plan: ChurnPlan
-    started_at: datetime
-    timezone: str = "UTC"
-    tier: Tier | None = None
     status: ChurnStatus = ChurnStatus.ACTIVE
-    steering: SteeringState = Field(default_factory=SteeringState)
-    """Pause / skip / cancel requests (the steering signals)."""
     reason: str | None = None
     risk_factors: list[RiskFactor] = Field(default_factory=list)
     pending_factors: list[RiskFactor] = Field(default_factory=list)
@@ -243,10 +229,8 @@ class ChurnState(BaseModel):
     """The dunning sequence already ran to its final failure: do not start it again."""
     churn_reason: str | None = None
     winback_workflow_id: str | None = None
-    seen_event_ids: list[str] = Field(default_factory=list)
     evidence: dict[RiskFactor, str] = Field(default_factory=dict)
     """What the risk detectors saw, per factor (the latest), quoted in the CSM's tasks."""
-    actions: list[ActionRecord] = Field(default_factory=list)
 
 
 class ChurnProgress(CampaignProgress):
@@ -262,17 +246,12 @@ class ChurnProgress(CampaignProgress):
     winback_workflow_id: str | None = None
 
 
-class ChurnSummary(BaseModel):
-    customer_id: str
+class ChurnSummary(CampaignSummary):
     outcome: ChurnStatus
-    started_at: datetime
-    finished_at: datetime
     risk_factors: list[RiskFactor]
     health_score: float | None = None
     checks_done: int
     escalations: int
-    emails_sent: int
     tasks_created: int
     alerts_sent: int
     winback_workflow_id: str | None = None
-    failed_steps: list[str] = Field(default_factory=list)

@@ -18,11 +18,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.campaigns import CampaignProgress
-from domain.journeys import CUSTOMER_ID_PATTERN, ActionRecord
+from domain.campaigns import CampaignProgress, CampaignState, CampaignSummary
+from domain.journeys import CUSTOMER_ID_PATTERN, CarryOver, Message
 from domain.send_window import SendWindow
-from domain.steering import SteeringState
-from domain.tiers import Tier
 
 
 def dunning_workflow_id(customer_id: str) -> str:
@@ -102,29 +100,21 @@ class DunningPlan(_Plan):
 
 
 # ---------------------------------------------------------------- input and signals
-class _Message(BaseModel):
-    """Inputs and signals: unknown fields refused (new fields always get defaults)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class DunningInput(_Message):
+class DunningInput(Message):
     customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
     invoice_id: str | None = None
     amount_due_cents: int | None = Field(default=None, ge=0)
     currency: str | None = Field(default=None, min_length=3, max_length=3)
-    carry_over: dict[str, object] | None = Field(
-        default=None, description="Internal: state carried across continue-as-new"
-    )
+    carry_over: CarryOver = None
 
 
-class PaymentFailed(_Message):
+class PaymentFailed(Message):
     invoice_id: str | None = None
     attempt_count: int | None = Field(default=None, ge=0)
     event_id: str | None = None
 
 
-class PaymentSucceeded(_Message):
+class PaymentSucceeded(Message):
     invoice_id: str | None = None
     event_id: str | None = None
 
@@ -138,14 +128,9 @@ class DunningStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class DunningState(BaseModel):
+class DunningState(CampaignState):
     plan: DunningPlan
-    started_at: datetime
-    timezone: str = "UTC"
-    tier: Tier | None = None
     status: DunningStatus = DunningStatus.ACTIVE
-    steering: SteeringState = Field(default_factory=SteeringState)
-    """Pause / skip / cancel requests (the steering signals)."""
     failed_invoices: list[str] = Field(default_factory=list)
     """Every invoice that failed during this sequence (deduplicated)."""
     open_invoices: list[str] = Field(default_factory=list)
@@ -156,12 +141,10 @@ class DunningState(BaseModel):
     attempt_count: int | None = None
     amount_due_cents: int | None = None
     currency: str | None = None
-    seen_event_ids: list[str] = Field(default_factory=list)
     done_steps: list[str] = Field(default_factory=list)
     paid_at: datetime | None = None
     paid_invoice: str | None = None
     churn_workflow_id: str | None = None
-    actions: list[ActionRecord] = Field(default_factory=list)
 
 
 class DunningProgress(CampaignProgress):
@@ -175,15 +158,10 @@ class DunningProgress(CampaignProgress):
     churn_workflow_id: str | None = None
 
 
-class DunningSummary(BaseModel):
-    customer_id: str
+class DunningSummary(CampaignSummary):
     status: DunningStatus
-    started_at: datetime
-    finished_at: datetime
     failed_invoices: list[str]
     payment_failures: int
     paid_at: datetime | None = None
-    emails_sent: int
     alerts_sent: int
     churn_workflow_id: str | None = None
-    failed_steps: list[str] = Field(default_factory=list)

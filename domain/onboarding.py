@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from domain.experiments import ExperimentAssignment
-from domain.journeys import CUSTOMER_ID_PATTERN, ActionRecord, NextAction
+from domain.journeys import CUSTOMER_ID_PATTERN, ActionRecord, Message, NextAction
 from domain.onboarding_plan import OnboardingPlan
 from domain.steering import CancelRequest as CancelRequest
 from domain.steering import PauseRequest as PauseRequest
@@ -24,10 +24,6 @@ from domain.tiers import ProductEventType, Tier
 
 def onboarding_workflow_id(customer_id: str) -> str:
     return f"onboarding-{customer_id}"
-
-
-class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class OnboardingStatus(StrEnum):
@@ -68,7 +64,7 @@ class OnboardingCarryOver(BaseModel):
     """The experiment arm drawn at the start, kept for the journey's whole life."""
 
 
-class OnboardingInput(_Message):
+class OnboardingInput(Message):
     """Start an onboarding journey. Type this in the Temporal UI:
     ``{"customer_id": "1001", "tier": "starter"}``."""
 
@@ -105,12 +101,12 @@ class OnboardingInput(_Message):
     )
 
 
-class MilestoneReached(_Message):
+class MilestoneReached(Message):
     milestone: str = Field(min_length=1, description="Milestone key from the plan")
     note: str | None = None
 
 
-class ProductEvent(_Message):
+class ProductEvent(Message):
     """A product-usage event for this customer."""
 
     type: ProductEventType

@@ -13,9 +13,9 @@ import calendar
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from domain.journeys import CUSTOMER_ID_PATTERN, ActionRecord, NextAction
+from domain.journeys import CUSTOMER_ID_PATTERN, ActionRecord, CarryOver, Message, NextAction
 from domain.renewal_plan import RenewalPlan
 from domain.send_window import local_send_time
 from domain.steering import SteeringState, SteeringStatus
@@ -29,13 +29,7 @@ def renewal_workflow_id(customer_id: str) -> str:
 
 
 # ---------------------------------------------------------------- input and signals
-class _Message(BaseModel):
-    """Inputs and signals: unknown fields refused (new fields always get defaults)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class RenewalInput(_Message):
+class RenewalInput(Message):
     """``{"customer_id": "1003", "renewal_date": "2027-03-01"}``"""
 
     customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
@@ -46,17 +40,15 @@ class RenewalInput(_Message):
         pattern=r"^renewal(_[a-z0-9]+)*$",
         description="Playbook file playbooks/<playbook>.yaml (e.g. renewal_enterprise)",
     )
-    carry_over: dict[str, object] | None = Field(
-        default=None, description="Internal: state carried across continue-as-new"
-    )
+    carry_over: CarryOver = None
 
 
-class RenewalDateChanged(_Message):
+class RenewalDateChanged(Message):
     renewal_date: date
     event_id: str | None = None
 
 
-class Renewed(_Message):
+class Renewed(Message):
     """The customer renewed: the next term's countdown starts."""
 
     next_renewal_date: date | None = Field(
@@ -68,13 +60,13 @@ class Renewed(_Message):
     event_id: str | None = None
 
 
-class AutoRenewed(_Message):
+class AutoRenewed(Message):
     next_renewal_date: date | None = None
     term_months: int | None = Field(default=None, ge=1, le=120)
     event_id: str | None = None
 
 
-class Churned(_Message):
+class Churned(Message):
     reason: str | None = None
     event_id: str | None = None
 

@@ -19,11 +19,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.campaigns import CampaignProgress
-from domain.journeys import CUSTOMER_ID_PATTERN, ActionRecord
+from domain.campaigns import CampaignProgress, CampaignState, CampaignSummary
+from domain.journeys import CUSTOMER_ID_PATTERN, CarryOver, Message
 from domain.send_window import SendWindow
-from domain.steering import SteeringState
-from domain.tiers import Tier
 
 
 def winback_workflow_id(customer_id: str) -> str:
@@ -116,28 +114,20 @@ class WinBackPlan(_Plan):
 
 
 # ---------------------------------------------------------------- input and signals
-class _Message(BaseModel):
-    """Inputs and signals: unknown fields refused (new fields always get defaults)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class WinBackInput(_Message):
+class WinBackInput(Message):
     customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
     reason: str | None = None
     churned_at: datetime | None = None
-    carry_over: dict[str, object] | None = Field(
-        default=None, description="Internal: state carried across continue-as-new"
-    )
+    carry_over: CarryOver = None
 
 
-class SurveyAnswer(_Message):
+class SurveyAnswer(Message):
     reason: ExitReason
     comment: str | None = Field(default=None, max_length=2000)
     event_id: str | None = None
 
 
-class CustomerReturned(_Message):
+class CustomerReturned(Message):
     note: str | None = None
 
 
@@ -156,23 +146,16 @@ class ExitAnswer(BaseModel):
     at: datetime
 
 
-class WinBackState(BaseModel):
+class WinBackState(CampaignState):
     plan: WinBackPlan
-    started_at: datetime
     anchor: datetime
     """Day 0 of the sequence: the churn time (given) or the start."""
-    timezone: str = "UTC"
-    tier: Tier | None = None
     status: WinBackStatus = WinBackStatus.ACTIVE
-    steering: SteeringState = Field(default_factory=SteeringState)
-    """Pause / skip / cancel requests (the steering signals)."""
     churn_reason: str | None = None
     done_steps: list[str] = Field(default_factory=list)
     answers: list[ExitAnswer] = Field(default_factory=list)
     returned_at: datetime | None = None
     return_note: str | None = None
-    seen_event_ids: list[str] = Field(default_factory=list)
-    actions: list[ActionRecord] = Field(default_factory=list)
 
 
 class WinBackProgress(CampaignProgress):
@@ -184,12 +167,7 @@ class WinBackProgress(CampaignProgress):
     ends_at: datetime | None = None
 
 
-class WinBackSummary(BaseModel):
-    customer_id: str
+class WinBackSummary(CampaignSummary):
     status: WinBackStatus
-    started_at: datetime
-    finished_at: datetime
     exit_reason: ExitReason | None = None
-    emails_sent: int
     tasks_created: int
-    failed_steps: list[str] = Field(default_factory=list)

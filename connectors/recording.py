@@ -332,12 +332,9 @@ class RecordingCrm(_Recorder):
         *,
         company_id: str,
         subject: str,
-        body: str,
-        due_at: datetime,
-        owner_id: str | None,
-        priority: str,
         idempotency_key: str,
         template: str | None = None,
+        **_: object,  # body, due date, owner, priority: not recorded
     ) -> CrmRecordRef:
         return self._create("crm_task", company_id, subject, idempotency_key, template)
 

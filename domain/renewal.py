@@ -15,11 +15,11 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from domain.campaigns import CampaignState
 from domain.journeys import CUSTOMER_ID_PATTERN, ActionRecord, CarryOver, Message, NextAction
 from domain.renewal_plan import RenewalPlan
 from domain.send_window import local_send_time
 from domain.steering import SteeringState, SteeringStatus
-from domain.tiers import Tier
 
 MAX_TERMS_KEPT = 20
 
@@ -133,17 +133,16 @@ class TermRecord(BaseModel):
     next_renewal_date: date | None = None
 
 
-class RenewalState(BaseModel):
+class RenewalState(CampaignState):
+    """``started_at``: when the workflow first started (day 0 of its action log, across
+    terms)."""
+
     plan: RenewalPlan
     playbook: str = "renewal"
-    started_at: datetime
-    """When the workflow first started (day 0 of its action log, across terms)."""
     term_started_at: datetime
     term: int = 1
     term_months: int = 12
     renewal_date: date
-    timezone: str = "UTC"
-    tier: Tier | None = None
     reminders: list[Reminder] = Field(default_factory=list)
     sent: list[SentReminder] = Field(default_factory=list)
     """Reminders sent this term, for whichever date they counted down to."""
@@ -158,10 +157,6 @@ class RenewalState(BaseModel):
     churn_reason: str | None = None
     winback_workflow_id: str | None = None
     previous_terms: list[TermRecord] = Field(default_factory=list)
-    seen_event_ids: list[str] = Field(default_factory=list)
-    actions: list[ActionRecord] = Field(default_factory=list)
-    steering: SteeringState = Field(default_factory=SteeringState)
-    """Pause / skip / cancel requests (the steering signals)."""
 
 
 class NextTerm(BaseModel):

@@ -28,6 +28,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.tiers import Tier
+from domain.unique_names import repeated
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 """Experiment and arm names: they become search-attribute values and CRM note text."""
@@ -190,8 +191,7 @@ class Experiment(_Strict):
         """Every problem at once (weights, duplicate arms, hold-outs, control, status)."""
         errors: list[str] = []
         names = [a.name for a in self.arms]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
+        if dupes := repeated(names):
             errors.append(f"duplicate arm names: {', '.join(dupes)}")
         holdouts = [a.name for a in self.arms if a.holdout]
         if len(holdouts) > 1:

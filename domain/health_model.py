@@ -45,6 +45,7 @@ from pydantic import (
 )
 
 from domain.tiers import Tier
+from domain.unique_names import repeated
 
 WEIGHT_TOLERANCE = 1e-9
 """How far the dimension weights' sum may be from 1 (floating-point noise only)."""
@@ -458,6 +459,12 @@ class Metric(_Strict):
         return [self.input] if self.input is not None else list(self.percent_of or ())
 
 
+def _refuse_repeated_names(kind: str, names: list[str]) -> None:
+    """``metric names repeat: a, b`` when a list names the same metric (dimension) twice."""
+    if dupes := repeated(names):
+        raise ValueError(f"{kind} names repeat: {', '.join(dupes)}")
+
+
 class Dimension(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     label: str | None = None
@@ -467,10 +474,7 @@ class Dimension(_Strict):
     @field_validator("metrics")
     @classmethod
     def _unique_metrics(cls, v: list[Metric]) -> list[Metric]:
-        names = [m.name for m in v]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"metric names repeat: {', '.join(dupes)}")
+        _refuse_repeated_names("metric", [m.name for m in v])
         return v
 
     @property
@@ -520,10 +524,7 @@ class HealthModel(_Strict):
     @field_validator("dimensions")
     @classmethod
     def _weights(cls, v: list[Dimension]) -> list[Dimension]:
-        names = [d.name for d in v]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"dimension names repeat: {', '.join(dupes)}")
+        _refuse_repeated_names("dimension", [d.name for d in v])
         total = math.fsum(d.weight for d in v)
         if abs(total - 1) > WEIGHT_TOLERANCE:
             parts = " + ".join(f"{d.weight:g}" for d in v)

@@ -83,6 +83,15 @@ class Recovery(_Plan):
     consecutive_checks: int = Field(default=2, ge=1, le=52)
 
 
+def _escalation_within_risk(escalate_below: float, at_risk_below: float) -> None:
+    """A score low enough to escalate is also at risk: the plan-wide thresholds and each
+    tier's bands alike."""
+    if escalate_below > at_risk_below:
+        raise ValueError(
+            f"escalate_below ({escalate_below}) must not exceed at_risk_below ({at_risk_below})"
+        )
+
+
 class ChurnBands(_Plan):
     """The three scores the campaign compares a health score with, for one tier: they are
     its health model's band edges (seed 001: At risk below 70, Critical below 50; seed 003:
@@ -94,11 +103,7 @@ class ChurnBands(_Plan):
 
     @model_validator(mode="after")
     def _ordered(self) -> ChurnBands:
-        if self.escalate_below > self.at_risk_below:
-            raise ValueError(
-                f"escalate_below ({self.escalate_below}) must not exceed at_risk_below "
-                f"({self.at_risk_below})"
-            )
+        _escalation_within_risk(self.escalate_below, self.at_risk_below)
         return self
 
 
@@ -130,11 +135,7 @@ class ChurnPlan(_Plan):
 
     @model_validator(mode="after")
     def _thresholds(self) -> ChurnPlan:
-        if self.escalate_below > self.at_risk_below:
-            raise ValueError(
-                f"escalate_below ({self.escalate_below}) must not exceed at_risk_below "
-                f"({self.at_risk_below})"
-            )
+        _escalation_within_risk(self.escalate_below, self.at_risk_below)
         return self
 
     def bands(self, tier: Tier | str | None) -> ChurnBands:

@@ -104,16 +104,22 @@ class ReminderState(StrEnum):
     FAILED = "failed"
 
 
-class Reminder(BaseModel):
-    """One reminder of the current countdown."""
+class ReminderView(BaseModel):
+    """One reminder of the current countdown, as the ``progress`` query shows it."""
 
     days_before: int
     renewal_date: date
     """The date it counts down to (a moved date re-plans the reminders)."""
     due_at: datetime
-    state: ReminderState = ReminderState.PENDING
+    state: ReminderState
     note: str | None = None
     """Why it was skipped, or which earlier date it was sent for."""
+
+
+class Reminder(ReminderView):
+    """One reminder of the current countdown, as the run keeps it: pending until done."""
+
+    state: ReminderState = ReminderState.PENDING
     done_at: datetime | None = None
 
 
@@ -179,14 +185,6 @@ class RenewalCarryOver(BaseModel):
 
     state: RenewalState | None = None
     next_term: NextTerm | None = None
-
-
-class ReminderView(BaseModel):
-    days_before: int
-    due_at: datetime
-    state: ReminderState
-    renewal_date: date
-    note: str | None = None
 
 
 class RenewalProgress(BaseModel):
@@ -294,41 +292,29 @@ def plan_reminders(
             ),
             None,
         )
+        state = ReminderState.PENDING
+        note: str | None = None
+        done_at: datetime | None = None
         if same is not None:
-            out.append(
-                Reminder(
-                    days_before=r.days_before,
-                    renewal_date=renewal_date,
-                    due_at=due,
-                    state=ReminderState.SENT,
-                    done_at=same.at,
-                )
-            )
+            state, done_at = ReminderState.SENT, same.at
         elif near is not None:
-            out.append(
-                Reminder(
-                    days_before=r.days_before,
-                    renewal_date=renewal_date,
-                    due_at=due,
-                    state=ReminderState.SENT,
-                    note=f"sent for {near.renewal_date.isoformat()} (the date moved less "
-                    f"than {plan.rearm_min_shift_days} days)",
-                    done_at=near.at,
-                )
+            state, done_at = ReminderState.SENT, near.at
+            note = (
+                f"sent for {near.renewal_date.isoformat()} (the date moved less "
+                f"than {plan.rearm_min_shift_days} days)"
             )
         elif due < now:
-            out.append(
-                Reminder(
-                    days_before=r.days_before,
-                    renewal_date=renewal_date,
-                    due_at=due,
-                    state=ReminderState.SKIPPED,
-                    note=why_past,
-                    done_at=now,
-                )
+            state, note, done_at = ReminderState.SKIPPED, why_past, now
+        out.append(
+            Reminder(
+                days_before=r.days_before,
+                renewal_date=renewal_date,
+                due_at=due,
+                state=state,
+                note=note,
+                done_at=done_at,
             )
-        else:
-            out.append(Reminder(days_before=r.days_before, renewal_date=renewal_date, due_at=due))
+        )
     return out
 
 

@@ -19,11 +19,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from domain.campaigns import CampaignProgress, CampaignState, CampaignSummary
 from domain.journeys import CUSTOMER_ID_PATTERN, CarryOver, Message
-from domain.send_window import SendWindow
+from domain.playbook_model import CampaignPlaybook, PlaybookModel
 from domain.tiers import Tier
 
 
@@ -44,17 +44,13 @@ class RiskFactor(StrEnum):
 
 
 # ---------------------------------------------------------------- the playbook
-class _Plan(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 class OutreachAction(StrEnum):
     EMAIL = "email"  # an e-mail to the customer (template)
     TASK = "task"  # a CRM task for the CSM (subject, body)
     DUNNING = "dunning"  # start the dunning workflow unless it runs or already ran
 
 
-class Outreach(_Plan):
+class Outreach(PlaybookModel):
     """The response to one risk factor, repeated at each weekly check while the risk lasts
     (at most ``max_times`` per campaign; none = no limit)."""
 
@@ -75,7 +71,7 @@ class Outreach(_Plan):
         return self
 
 
-class Recovery(_Plan):
+class Recovery(PlaybookModel):
     """Health counts as recovered at a check when every score reported since the previous
     check is at or above ``score_at_least``; ``consecutive_checks`` such checks end it."""
 
@@ -92,7 +88,7 @@ def _escalation_within_risk(escalate_below: float, at_risk_below: float) -> None
         )
 
 
-class ChurnBands(_Plan):
+class ChurnBands(PlaybookModel):
     """The three scores the campaign compares a health score with, for one tier: they are
     its health model's band edges (seed 001: At risk below 70, Critical below 50; seed 003:
     below 60 and 40), so a customer "Neutral" on its own scale is not treated as at risk."""
@@ -107,11 +103,8 @@ class ChurnBands(_Plan):
         return self
 
 
-class ChurnPlan(_Plan):
+class ChurnPlan(CampaignPlaybook):
     name: str = "churn"
-    version: int = Field(default=1, ge=1)
-    description: str = ""
-    send_window: SendWindow = Field(default_factory=SendWindow)
     check_every_days: int = Field(default=7, ge=1, le=60)
     at_risk_below: float = Field(
         default=70, ge=0, le=100, description="A score below this adds the low_health factor"

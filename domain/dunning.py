@@ -16,11 +16,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from domain.campaigns import CampaignProgress, CampaignState, CampaignSummary
 from domain.journeys import CUSTOMER_ID_PATTERN, CarryOver, Message
-from domain.send_window import SendWindow
+from domain.playbook_model import CampaignPlaybook, PlaybookModel
 
 
 def dunning_workflow_id(customer_id: str) -> str:
@@ -28,11 +28,7 @@ def dunning_workflow_id(customer_id: str) -> str:
 
 
 # ---------------------------------------------------------------- the playbook
-class _Plan(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DunningStep(_Plan):
+class DunningStep(PlaybookModel):
     """One day of the sequence: an e-mail to the customer and/or a Slack alert to the CSM."""
 
     day: int = Field(ge=0, le=365)
@@ -46,7 +42,7 @@ class DunningStep(_Plan):
         return self
 
 
-class DunningOnPaid(_Plan):
+class DunningOnPaid(PlaybookModel):
     """What a successful payment does (besides stopping the sequence and a CRM note)."""
 
     thank_you_email: str | None = Field(
@@ -55,7 +51,7 @@ class DunningOnPaid(_Plan):
     company_properties: dict[str, str] = Field(default_factory=dict)
 
 
-class DunningFinalFailure(_Plan):
+class DunningFinalFailure(PlaybookModel):
     """The sequence ran out without a payment."""
 
     day: int = Field(ge=0, le=400, description="Day of the final failure (>= the last step)")
@@ -65,11 +61,8 @@ class DunningFinalFailure(_Plan):
     start_churn_prevention: bool = True
 
 
-class DunningPlan(_Plan):
+class DunningPlan(CampaignPlaybook):
     name: str = "dunning"
-    version: int = Field(default=1, ge=1)
-    description: str = ""
-    send_window: SendWindow = Field(default_factory=SendWindow)
     company_properties_on_start: dict[str, str] = Field(default_factory=dict)
     steps: list[DunningStep] = Field(min_length=1)
     on_paid: DunningOnPaid = Field(default_factory=DunningOnPaid)

@@ -17,11 +17,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from domain.campaigns import CampaignProgress, CampaignState, CampaignSummary
 from domain.journeys import CUSTOMER_ID_PATTERN, CarryOver, Message
-from domain.send_window import SendWindow
+from domain.playbook_model import CampaignPlaybook, PlaybookModel
 
 
 def winback_workflow_id(customer_id: str) -> str:
@@ -40,10 +40,6 @@ class ExitReason(StrEnum):
 
 
 # ---------------------------------------------------------------- the playbook
-class _Plan(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 class WinBackStepKind(StrEnum):
     EMAIL = "email"
     TASK = "task"
@@ -55,7 +51,7 @@ class StepPurpose(StrEnum):
     SURVEY = "survey"
 
 
-class WinBackStep(_Plan):
+class WinBackStep(PlaybookModel):
     day: int = Field(ge=0, le=365)
     kind: WinBackStepKind
     purpose: StepPurpose = StepPurpose.MESSAGE
@@ -82,11 +78,8 @@ class WinBackStep(_Plan):
         return f"day{self.day}:{self.template or self.kind.value}"
 
 
-class WinBackPlan(_Plan):
+class WinBackPlan(CampaignPlaybook):
     name: str = "winback"
-    version: int = Field(default=1, ge=1)
-    description: str = ""
-    send_window: SendWindow = Field(default_factory=SendWindow)
     steps: list[WinBackStep] = Field(min_length=1)
     answer_window_days: int = Field(
         default=30, ge=0, le=365, description="How long after the last step answers count"

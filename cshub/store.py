@@ -166,6 +166,18 @@ def _yoyo_uri(url: str) -> str:
     return url
 
 
+def open_database(
+    where: Path | str | Database, sqlite_schema: str, *, timeout: float = 5.0
+) -> Database:
+    """The store ``where`` names: a ``postgresql://`` URL (migrated, pooled), a SQLite file
+    (its schema created), or an open :class:`Database`, returned as it is."""
+    if not isinstance(where, Path | str):
+        return where
+    if is_postgres(str(where)):
+        return PostgresDatabase(str(where))
+    return SqliteDatabase(where, sqlite_schema, timeout=timeout)
+
+
 def is_postgres(url: str | None) -> bool:
     return bool(url) and str(url).split("://", 1)[0] in (
         "postgresql",

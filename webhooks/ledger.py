@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from cshub.encryption_keys import KeyRing
 from cshub.settings import Settings
-from cshub.store import Database, PostgresDatabase, SqliteDatabase, is_postgres
+from cshub.store import Database, open_database
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
 
 _SCHEMA = """
@@ -161,14 +161,7 @@ class DeliveryLedger:
     :class:`~cshub.store.StoreError` when the database cannot be read or written."""
 
     def __init__(self, path: Path | str | Database, keyring: KeyRing | None = None) -> None:
-        if isinstance(path, Path | str):
-            self._db: Database = (
-                PostgresDatabase(str(path))
-                if is_postgres(str(path))
-                else SqliteDatabase(path, _SCHEMA)
-            )
-        else:
-            self._db = path
+        self._db: Database = open_database(path, _SCHEMA)
         self._keyring = keyring
 
     @classmethod
@@ -181,6 +174,11 @@ class DeliveryLedger:
     @property
     def dialect(self) -> str:
         return self._db.dialect
+
+    @property
+    def database(self) -> Database:
+        """The store it writes to (shared with the product totals, webhooks/aggregate.py)."""
+        return self._db
 
     async def io(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call one of these methods from async code. On PostgreSQL in a worker thread, so

@@ -213,3 +213,38 @@ def test_action_store(store_url: str) -> None:
         assert store.get(row.key) is None
     finally:
         store.close()
+
+
+def test_an_action_is_found_by_its_reference_through_an_index(store_url: str) -> None:
+    """A reply names the e-mail it answers (its Message-ID): the action store finds the
+    action by that reference through the ``actions_ref`` index on both backends (on
+    PostgreSQL a yoyo migration adds it)."""
+    store = SqlActionStore(store_url)
+    try:
+        at = datetime(2026, 3, 1, 9, tzinfo=UTC)
+        for n in range(3):
+            store.upsert(
+                ActionRow(
+                    key=f"onboarding-1001:mail-{n}",
+                    customer_id="1001",
+                    workflow_id="onboarding-1001",
+                    outcome="done",
+                    first_at=at,
+                    last_at=at + timedelta(minutes=n),
+                    ref=f"<mail-{n}@cshub.test>",
+                )
+            )
+        found = store.by_ref("<mail-1@cshub.test>")
+        assert found is not None and found.key == "onboarding-1001:mail-1"
+        assert store.by_ref("<unknown@cshub.test>") is None
+        db = store._db
+        with db.tx() as tx:
+            if db.dialect == "postgresql":
+                names = {r[0] for r in tx.execute(
+                    "SELECT indexname FROM pg_indexes WHERE tablename = 'actions'"
+                ).rows}  # fmt: skip
+            else:
+                names = {r[1] for r in tx.execute("PRAGMA index_list(actions)").rows}
+        assert "actions_ref" in names
+    finally:
+        store.close()

@@ -71,9 +71,12 @@ class _SqliteTx:
 class SqliteDatabase:
     dialect: Dialect = "sqlite"
 
-    def __init__(self, path: Path | str, schema: str, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self, path: Path | str, schema: str, *, timeout: float = 5.0, synchronous: str = "NORMAL"
+    ) -> None:
+        self.path = path
         try:
-            self._db = open_sqlite(path, schema, timeout=timeout)
+            self._db = open_sqlite(path, schema, timeout=timeout, synchronous=synchronous)
         except sqlite3.Error as err:
             raise StoreError(f"{path}: {err}") from err
         self._lock = threading.Lock()

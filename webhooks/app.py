@@ -284,7 +284,7 @@ def create_app(
         if refused is not None:
             return refused
         try:
-            stored = await the_ledger.io(the_ledger.enqueue, event, raw, group_of(event))
+            stored = await the_ledger.store(event, raw, group_of(event))
         except StoreError as err:
             log.error("cannot store %s: %s", event.dedup_key, err)
             metrics.event(event.source.value, DeliveryOutcome.UNAVAILABLE.value)

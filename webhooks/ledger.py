@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from cshub.encryption_keys import KeyRing
 from cshub.settings import Settings
-from cshub.store import Database, open_database
+from cshub.store import Database, SqliteDatabase, Tx, open_database
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
 
 _SCHEMA = """
@@ -160,16 +160,27 @@ class DeliveryLedger:
     open :class:`~cshub.store.Database`. Every method raises
     :class:`~cshub.store.StoreError` when the database cannot be read or written."""
 
-    def __init__(self, path: Path | str | Database, keyring: KeyRing | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | str | Database,
+        keyring: KeyRing | None = None,
+        *,
+        sync: str = "full",
+    ) -> None:
         self._db: Database = open_database(path, _SCHEMA)
         self._keyring = keyring
+        self.sync = sync
+        """SQLite: ``synchronous`` of the intake's group commits (``CSHUB_INTAKE_SYNC``)."""
+        path_of = getattr(self._db, "path", None) if self._db.dialect == "sqlite" else None
+        self.sqlite_path = None if str(path_of) == ":memory:" else path_of
+        self._writer: _GroupCommit | None = None
 
     @classmethod
     def for_settings(cls, settings: Settings) -> DeliveryLedger:
         """The ledger the settings name: on PostgreSQL when ``CSHUB_DATABASE_URL`` is set,
         else the SQLite file ``CSHUB_API_DB``."""
         where = settings.cshub_database_url or settings.cshub_api_db
-        return cls(where, settings.encryption_keyring())
+        return cls(where, settings.encryption_keyring(), sync=settings.cshub_intake_sync)
 
     @property
     def dialect(self) -> str:
@@ -189,6 +200,9 @@ class DeliveryLedger:
         return fn(*args, **kwargs)
 
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         self._db.close()
 
     def previous(self, event: CustomerEvent) -> DeliveryResult | None:
@@ -437,49 +451,29 @@ class DeliveryLedger:
         """Store a delivery for the forwarders, unless it is a duplicate: one with a final
         outcome in the ledger, or one still waiting to be forwarded. A delivery whose
         outcome was not final (customer not found, refused by Temporal) is stored again."""
-        key_id, payload = self._seal(event.dedup_key, raw.body)
+        return self.enqueue_many([(event, raw, group)], self._db)[0]
+
+    def enqueue_many(
+        self, items: list[tuple[CustomerEvent, RawDelivery, str]], db: Database | None = None
+    ) -> list[Enqueued]:
+        """:meth:`enqueue` for several deliveries in one transaction (one commit, one sync
+        to the disk): what :meth:`store` does for concurrent requests."""
+        sealed = [self._seal(event.dedup_key, raw.body) for event, raw, _ in items]
         now = _ts(datetime.now(UTC))
-        pending = _previous(event, (DeliveryOutcome.ACCEPTED.value, None, PENDING_NOTE))
-        with self._db.tx(write=True) as tx:
-            row = tx.execute(
-                "SELECT outcome, workflow_id, detail FROM deliveries WHERE dedup_key = ?",
-                (event.dedup_key,),
-            ).one()
-            if row is not None:
-                return Enqueued(None, _previous(event, row))
-            queued = tx.execute(
-                "SELECT state FROM intake WHERE dedup_key = ?", (event.dedup_key,)
-            ).one()
-            if queued is not None and queued[0] == PENDING:
-                return Enqueued(None, pending)
-            if queued is not None:
-                tx.execute(
-                    "DELETE FROM intake WHERE dedup_key = ? AND state <> 'pending'",
-                    (event.dedup_key,),
-                )
-            # Another replica storing the same event at this moment: one insert wins,
-            # the other is a duplicate.
-            inserted = tx.execute(
-                "INSERT INTO intake (dedup_key, source, event_id, type, customer_id, grp, "
-                "kind, key_id, payload, received_at, next_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
-                "ON CONFLICT(dedup_key) DO NOTHING RETURNING seq",
-                (
-                    event.dedup_key,
-                    event.source.value,
-                    event.event_id,
-                    event.type,
-                    event.customer_id,
-                    group,
-                    raw.kind,
-                    key_id,
-                    payload,
-                    now,
-                    now,
-                ),
-            ).one()
-            if inserted is None:
-                return Enqueued(None, pending)
-        return Enqueued(int(inserted[0]), None)
+        with (db or self._db).tx(write=True) as tx:
+            return [
+                _enqueue_in(tx, event, raw, group, key_id, payload, now)
+                for (event, raw, group), (key_id, payload) in zip(items, sealed, strict=True)
+            ]
+
+    async def store(self, event: CustomerEvent, raw: RawDelivery, group: str) -> Enqueued:
+        """:meth:`enqueue` from the event loop, in a group commit: a writer thread stores
+        the deliveries of all the requests waiting at that moment in one transaction
+        (SQLite: on a connection of its own, ``CSHUB_INTAKE_SYNC``), and each request
+        resumes once its transaction is committed. Raises StoreError like the others."""
+        if self._writer is None:
+            self._writer = _GroupCommit(self)
+        return await self._writer.submit(event, raw, group)
 
     def claim(self, owner: str, limit: int, lease: timedelta) -> list[Claimed]:
         """Lease the oldest pending delivery of up to ``limit`` groups whose turn it is
@@ -669,6 +663,121 @@ class PendingDelivery:
     attempts: int
     next_at: datetime
     last_error: str | None
+
+
+def _enqueue_in(
+    tx: Tx,
+    event: CustomerEvent,
+    raw: RawDelivery,
+    group: str,
+    key_id: str | None,
+    payload: bytes,
+    now: str,
+) -> Enqueued:
+    pending = _previous(event, (DeliveryOutcome.ACCEPTED.value, None, PENDING_NOTE))
+    row = tx.execute(
+        "SELECT outcome, workflow_id, detail FROM deliveries WHERE dedup_key = ?",
+        (event.dedup_key,),
+    ).one()
+    if row is not None:
+        return Enqueued(None, _previous(event, row))
+    queued = tx.execute("SELECT state FROM intake WHERE dedup_key = ?", (event.dedup_key,)).one()
+    if queued is not None and queued[0] == PENDING:
+        return Enqueued(None, pending)
+    if queued is not None:
+        tx.execute(
+            "DELETE FROM intake WHERE dedup_key = ? AND state <> 'pending'", (event.dedup_key,)
+        )
+    # Another replica storing the same event at this moment: one insert wins, the other
+    # is a duplicate.
+    inserted = tx.execute(
+        "INSERT INTO intake (dedup_key, source, event_id, type, customer_id, grp, "
+        "kind, key_id, payload, received_at, next_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+        "ON CONFLICT(dedup_key) DO NOTHING RETURNING seq",
+        (
+            event.dedup_key,
+            event.source.value,
+            event.event_id,
+            event.type,
+            event.customer_id,
+            group,
+            raw.kind,
+            key_id,
+            payload,
+            now,
+            now,
+        ),
+    ).one()
+    if inserted is None:
+        return Enqueued(None, pending)
+    return Enqueued(int(inserted[0]), None)
+
+
+GROUP_COMMIT_MAX = 256
+"""Deliveries stored in one transaction at most."""
+
+
+class _GroupCommit:
+    """Group commit of the intake: the deliveries of every request waiting at that moment
+    go in one transaction, and each request resumes once it is committed. One flush runs
+    at a time; requests arriving meanwhile wait for the next one (so the busier the API,
+    the larger the batches). The transaction runs on the event loop when it is quick
+    (SQLite with ``CSHUB_INTAKE_SYNC=normal``: no disk sync), else in a worker thread
+    (a synced SQLite commit, a PostgreSQL round trip), on a SQLite connection of its own,
+    so the loop keeps serving requests (and the forwarder) while the disk syncs."""
+
+    def __init__(self, ledger: DeliveryLedger) -> None:
+        self._ledger = ledger
+        self._db: Database = ledger.database
+        self._inline = False
+        where = ledger.sqlite_path
+        if where is not None:
+            self._db = SqliteDatabase(where, _SCHEMA, timeout=30, synchronous=ledger.sync)
+            self._inline = ledger.sync != "full"
+        self._waiting: list[_Pending] = []
+        self._flushing = False
+
+    async def submit(self, event: CustomerEvent, raw: RawDelivery, group: str) -> Enqueued:
+        future: asyncio.Future[Enqueued] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Pending((event, raw, group), future))
+        if not self._flushing:
+            self._flushing = True
+            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._flush()))
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[:GROUP_COMMIT_MAX]
+                del self._waiting[:GROUP_COMMIT_MAX]
+                items = [p.item for p in batch]
+                try:
+                    if self._inline:
+                        results = self._ledger.enqueue_many(items, self._db)
+                    else:
+                        results = await asyncio.to_thread(
+                            self._ledger.enqueue_many, items, self._db
+                        )
+                except Exception as err:  # StoreError (or a bug): each request hears it
+                    for p in batch:
+                        if not p.future.done():
+                            p.future.set_exception(err)
+                    continue
+                for p, result in zip(batch, results, strict=True):
+                    if not p.future.done():  # the request may be gone (client hung up)
+                        p.future.set_result(result)
+        finally:
+            self._flushing = False
+
+    def close(self) -> None:
+        if self._db is not self._ledger.database:
+            self._db.close()
+
+
+@dataclass(frozen=True)
+class _Pending:
+    item: tuple[CustomerEvent, RawDelivery, str]
+    future: asyncio.Future[Enqueued]
 
 
 def _previous(event: CustomerEvent, row: tuple[Any, ...]) -> DeliveryResult:

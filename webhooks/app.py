@@ -64,7 +64,7 @@ from webhooks.payloads import (
 )
 from webhooks.routing import CSAT_ANSWER, EXIT_SURVEY_ANSWER, NPS_ANSWER
 from webhooks.survey_comments import add_comment_route, comment_box
-from webhooks.survey_pages import Page, render_page
+from webhooks.survey_pages import ANSWER_WAIT_S, Page, render_page, survey_delivery
 
 log = logging.getLogger("cshub.webhooks")
 
@@ -276,7 +276,9 @@ def create_app(
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
 
-    async def accept(event: CustomerEvent, raw: RawDelivery) -> DeliveryResult:
+    async def accept(
+        event: CustomerEvent, raw: RawDelivery, wait_s: float | None = None
+    ) -> DeliveryResult:
         """Store the delivery for the forwarders (with its dedup check, one transaction)
         and say so. What can be refused without asking anyone (an id that can never be a
         workflow's, a payload its workflow could not take) is refused now (422)."""
@@ -306,8 +308,9 @@ def create_app(
                 }
             )
         forwarder.wake()
-        if answer_wait_s > 0:
-            outcome = await forwarder.first_outcome(event.dedup_key, answer_wait_s)
+        wait_s = answer_wait_s if wait_s is None or not embedded else max(wait_s, answer_wait_s)
+        if wait_s > 0:
+            outcome = await forwarder.first_outcome(event.dedup_key, wait_s)
             if outcome is not None:
                 return outcome
         return DeliveryResult(
@@ -622,8 +625,8 @@ def create_app(
     async def survey_answer(event: CustomerEvent, accept_language: str | None) -> HTMLResponse:
         """Hand a verified one-click answer to its workflow; tell the person what became of
         it. The event id names the survey e-mail, not the score: a second click on any
-        link of the same e-mail is a duplicate."""
-        result = await intake.handle(event)
+        link of the same e-mail is a duplicate. Stored, then forwarded (survey_pages.py)."""
+        result = await accept(event, survey_delivery(event), ANSWER_WAIT_S)
         if result.outcome is DeliveryOutcome.UNAVAILABLE:
             return _try_again(accept_language)
         ignored_before = "(ignored)" in (result.detail or "")
@@ -663,7 +666,10 @@ def create_app(
         page = Page.EXPIRED_LINK if expired else Page.INVALID_LINK
         return HTMLResponse(render_page(page, accept_language), 403)
 
-    add_comment_route(app, lambda: secret("survey_link_secret"), intake.handle, _bad_link)
+    async def store_comment(event: CustomerEvent) -> DeliveryResult:
+        return await accept(event, survey_delivery(event), ANSWER_WAIT_S)
+
+    add_comment_route(app, lambda: secret("survey_link_secret"), store_comment, _bad_link)
 
     @app.get(
         "/survey/csat",

@@ -7,12 +7,23 @@ The load is the ingest benchmark's (bench/ingest.py): HubSpot deal-won batches o
 ``onboarding-<company>``) and Stripe events (signal-with-start ``dunning-`` /
 ``renewal-<customer>``), every event new. No worker runs: forwarding ends when Temporal
 accepted the start or signal.
+
+Then a Temporal outage (SQLite store): the dev server stopped for ``outage_s`` (10 minutes
+in the full run, seconds in the smoke run) while events keep coming at
+``outage_rate``/s; then started again. ``intake.outage_non_2xx``: answers that were not
+2xx "accepted" meanwhile; ``intake.outage_lost``: deliveries answered 2xx that did not
+reach Temporal once the backlog drained.
+
+Sizes can be changed for one run: ``python -m bench --only intake --set burst=400
+--set repetitions=1 --set outage_s=30 --set backends=sqlite``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import os
 import shutil
 import statistics
 import tempfile
@@ -48,14 +59,19 @@ class Plan:
     burst: int
     concurrency: int
     warmup: int
+    outage_s: float = 0.0
+    outage_rate: int = 20
 
     def events(self) -> int:
-        return self.repetitions * (int(self.rate * self.paced_s) + self.burst) + self.warmup
+        outage = int(self.outage_s * self.outage_rate)
+        return (
+            self.repetitions * (int(self.rate * self.paced_s) + self.burst) + self.warmup + outage
+        )
 
 
 PLANS = {
-    Size.FULL: Plan(3, 50, 10.0, burst=1000, concurrency=50, warmup=40),
-    Size.TINY: Plan(1, 50, 0.6, burst=40, concurrency=20, warmup=4),
+    Size.FULL: Plan(3, 50, 10.0, burst=1000, concurrency=50, warmup=40, outage_s=600.0),
+    Size.TINY: Plan(1, 50, 0.6, burst=40, concurrency=20, warmup=4, outage_s=2.0),
 }
 
 
@@ -105,6 +121,43 @@ class Measured:
     paced: list[Phase]
     bursts: list[Phase]
     lags_ms: list[list[float]]
+    outage: Outage | None = None
+
+
+@dataclass(frozen=True)
+class Outage:
+    seconds: float
+    sent: int
+    non_2xx: int
+    lost: int
+    drain_s: float
+    """From Temporal back to the backlog forwarded."""
+
+
+async def temporal_outage(
+    hub: Hub, ledger: DeliveryLedger, send: Any, seconds: float, rate: int
+) -> Outage:
+    """Stop the dev server, send ``rate`` events a second for ``seconds``, start it again,
+    wait for the backlog to drain; count the answers that were not 2xx and the stored
+    deliveries that did not reach Temporal."""
+    since = datetime.now(UTC)
+    await hub.temporal.stop()
+    try:
+        phase = await paced(send, rate, seconds)
+    finally:
+        await hub.temporal.start()
+    back = time.monotonic()
+    await drained(ledger, timeout_s=max(600.0, seconds * 2))
+    drain_s = time.monotonic() - back
+    outcomes = ledger.outcomes_since(since)
+    answered = phase.count - phase.failures
+    return Outage(
+        seconds=seconds,
+        sent=phase.count,
+        non_2xx=phase.failures,
+        lost=max(0, answered - outcomes.get("accepted", 0)),
+        drain_s=drain_s,
+    )
 
 
 async def measure(plan: Plan, backend: str) -> Measured:
@@ -132,6 +185,10 @@ async def measure(plan: Plan, backend: str) -> Measured:
                         out.lags_ms.append(ledger.forward_lags_ms(since))
                         out.bursts.append(await burst(sender.next, plan.burst, plan.concurrency))
                         await drained(ledger)
+                    if plan.outage_s > 0 and backend == "sqlite":
+                        out.outage = await temporal_outage(
+                            hub, ledger, sender.next, plan.outage_s, plan.outage_rate
+                        )
                 finally:
                     await http.close()
                     ledger.close()
@@ -183,7 +240,38 @@ def figures_for(plan: Plan, backend: str, m: Measured) -> list[Figure]:
                 target=Target(kind="at_most", bound=1000, text="<= 1,000 ms"),
             )
         )
+    if m.outage is not None:
+        o = m.outage
+        during = (
+            f"a {o.seconds:g} s Temporal outage (dev server stopped) under "
+            f"{o.sent / o.seconds:.0f} events/s ({o.sent} events)"
+        )
+        found += [
+            Figure(
+                name="intake.outage_non_2xx",
+                unit="answers",
+                runs=[float(o.non_2xx)],
+                description=f"answers not 2xx 'accepted' during {during}",
+                target=Target(kind="at_most", bound=0, text="0"),
+            ),
+            Figure(
+                name="intake.outage_lost",
+                unit="events",
+                runs=[float(o.lost)],
+                description=f"deliveries answered 2xx during {during} that had not reached "
+                "Temporal once the backlog drained",
+                target=Target(kind="at_most", bound=0, text="0"),
+            ),
+            Figure(
+                name="intake.outage_drain_s",
+                unit="s",
+                runs=[o.drain_s],
+                description=f"from Temporal back to the backlog of {during} forwarded",
+            ),
+        ]
     for f in found:
+        if f.name.startswith("intake.outage"):
+            continue
         phases = m.bursts if "burst" in f.name else m.paced
         failed = sum(p.failures for p in phases)
         if failed:
@@ -191,9 +279,37 @@ def figures_for(plan: Plan, backend: str, m: Measured) -> list[Figure]:
     return found
 
 
-async def run(size: Size, backends: tuple[str, ...] = BACKENDS) -> list[Figure]:
+async def run(
+    size: Size,
+    backends: tuple[str, ...] | str = BACKENDS,
+    *,
+    repetitions: int | None = None,
+    rate: int | None = None,
+    paced_s: float | None = None,
+    burst: int | None = None,
+    concurrency: int | None = None,
+    outage_s: float | None = None,
+    outage_rate: int | None = None,
+) -> list[Figure]:
+    """``size``'s plan, with any of its numbers changed (``python -m bench --set``);
+    ``backends``: ``sqlite``, ``postgresql`` or both (a tuple, or comma-separated)."""
     global NOTES
-    plan = PLANS[size]
+    if isinstance(backends, str):
+        backends = tuple(b.strip() for b in backends.split(",") if b.strip())
+    changes: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "repetitions": repetitions,
+            "rate": rate,
+            "paced_s": paced_s,
+            "burst": burst,
+            "concurrency": concurrency,
+            "outage_s": outage_s,
+            "outage_rate": outage_rate,
+        }.items()
+        if v is not None
+    }
+    plan = dataclasses.replace(PLANS[size], **changes)
     figures: list[Figure] = []
     for backend in backends:
         figures += figures_for(plan, backend, await measure(plan, backend))
@@ -212,7 +328,8 @@ async def run(size: Size, backends: tuple[str, ...] = BACKENDS) -> list[Figure]:
             f"{plan.rate}/s open loop, wait for the backlog to drain, {plan.burst} at once "
             f"with {plan.concurrency} in flight, drain. The forwarding lag ends when Temporal "
             "accepted the start or signal (no worker runs), not at the workflow's handler. "
-            "The sender runs in the same process (LoopbackHttp).",
+            "The sender runs in the same process (LoopbackHttp). "
+            f"Load average when it ended: {os.getloadavg()[0]:.1f} (2 cores).",
             "",
             "| figure | value | target | runs |",
             "|---|---|---|---|",

@@ -599,6 +599,17 @@ class DeliveryLedger:
             customer_id=row[6],
         )
 
+    def outcomes_since(self, since: datetime) -> dict[str, int]:
+        """How the deliveries stored since ``since`` were forwarded (``pending`` while
+        they wait): outcome -> count (``make bench``)."""
+        with self._db.tx() as tx:
+            rows = tx.execute(
+                "SELECT COALESCE(outcome, 'pending'), COUNT(*) FROM intake "
+                "WHERE received_at >= ? GROUP BY COALESCE(outcome, 'pending')",
+                (_ts(since),),
+            ).rows
+        return {str(r[0]): int(r[1]) for r in rows}
+
     def forward_lags_ms(self, since: datetime) -> list[float]:
         """From stored to forwarded (outcome decided), in ms, of the deliveries stored since
         ``since`` and forwarded (``make bench``)."""

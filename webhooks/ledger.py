@@ -194,8 +194,11 @@ class DeliveryLedger:
     async def io(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call one of these methods from async code. On PostgreSQL in a worker thread, so
         the event loop serves other requests while the database commits (and concurrent
-        commits share their WAL flush); SQLite's writes are quick and local: called inline."""
-        if self._db.dialect == "postgresql":
+        commits share their WAL flush). SQLite's writes are quick and local: called inline,
+        unless the intake's synced commits (``CSHUB_INTAKE_SYNC=full``) may hold the write
+        lock through a disk sync: then in a worker thread too, so a forwarder waiting for
+        that lock never stalls the event loop (and the answers with it)."""
+        if self._db.dialect == "postgresql" or (self._writer is not None and self.sync == "full"):
             return await asyncio.to_thread(fn, *args, **kwargs)
         return fn(*args, **kwargs)
 

@@ -1,13 +1,15 @@
-"""The delivery ledger: which event ids the hub has acted on, and the newest state it has
-seen per ``order_key``. A SQLite file, so a redelivery is recognised after a restart.
+"""The delivery ledger and the intake queue: which event ids the hub has acted on, the
+newest state it has seen per ``order_key``, and the deliveries stored by the API and not
+yet forwarded (docs/durable-intake.md). In the hub's own store: a SQLite file
+(``CSHUB_API_DB``) or the shared PostgreSQL database (``CSHUB_DATABASE_URL``), so a
+redelivery is recognised after a restart and on every replica.
 
-An event is written here only once Temporal has accepted it (or it was decided to be
-ignored), never before: a crash in between means the sender's retry is acted on again,
-and the workflows themselves drop an event id they have already seen. The ledger makes
-duplicates cheap and visible ("duplicate" answers); the workflows make them harmless.
-
-With several API replicas, give each the same file on shared storage or accept that a
-redelivery landing on another replica is answered "accepted" (and still acted on once).
+The API stores each delivery (with its dedup check) in the intake queue and answers once
+that is committed (group commits, :meth:`DeliveryLedger.store`); a forwarder records the
+final outcome here once Temporal accepted it (or it was decided to be ignored). A crash in
+between means the delivery is forwarded again, and the workflows themselves drop an event
+id they have already seen. The ledger makes duplicates cheap and visible ("duplicate"
+answers); the workflows make them harmless.
 
 Dead letters: every delivery the hub did not act on (ignored, stale, invalid, customer not
 found, parked) is also kept here with its outcome, the reason and the sender's payload

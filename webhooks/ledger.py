@@ -228,6 +228,23 @@ class DeliveryLedger:
             detail=row[2],
         )
 
+    def seen(self, event: CustomerEvent) -> tuple[DeliveryResult | None, bool]:
+        """:meth:`previous` and :meth:`is_stale` in one read (the forwarder's hot path)."""
+        with self._db.tx() as tx:
+            row = tx.execute(
+                "SELECT outcome, workflow_id, detail FROM deliveries WHERE dedup_key = ?",
+                (event.dedup_key,),
+            ).one()
+            newest = (
+                tx.execute(
+                    "SELECT occurred_at FROM latest_state WHERE order_key = ?", (event.order_key,)
+                ).one()
+                if event.order_key is not None
+                else None
+            )
+        previous = _previous(event, row) if row is not None else None
+        return previous, newest is not None and str(newest[0]) > _ts(event.occurred_at)
+
     def is_stale(self, event: CustomerEvent) -> bool:
         """True when a newer event about the same ``order_key`` was already accepted."""
         if event.order_key is None:
@@ -271,6 +288,14 @@ class DeliveryLedger:
                     now,
                 ),
             )
+            if result.outcome in (DeliveryOutcome.ACCEPTED, DeliveryOutcome.PARKED):
+                # A kept delivery acted on since (replayed, or sent again by the sender):
+                # its dead letter is resolved in the same transaction.
+                tx.execute(
+                    "UPDATE dead_letters SET resolved_at = ?, resolution = ? "
+                    "WHERE dedup_key = ? AND resolved_at IS NULL",
+                    (now, _resolution(result), event.dedup_key),
+                )
             # Any genuine report of the state counts as the newest known, even one
             # no workflow acts on (a deal moved to closed-lost).
             if event.order_key is not None and result.outcome in (
@@ -349,11 +374,7 @@ class DeliveryLedger:
             tx.execute(
                 "UPDATE dead_letters SET resolved_at = ?, resolution = ? "
                 "WHERE dedup_key = ? AND resolved_at IS NULL",
-                (
-                    _ts(datetime.now(UTC)),
-                    f"{result.outcome.value}: {result.detail or ''}".strip(": "),
-                    dedup_key,
-                ),
+                (_ts(datetime.now(UTC)), _resolution(result), dedup_key),
             )
 
     def dead_letters(
@@ -794,6 +815,10 @@ class _GroupCommit:
 class _Pending:
     item: tuple[CustomerEvent, RawDelivery, str]
     future: asyncio.Future[Enqueued]
+
+
+def _resolution(result: DeliveryResult) -> str:
+    return f"{result.outcome.value}: {result.detail or ''}".strip(": ")
 
 
 def _previous(event: CustomerEvent, row: tuple[Any, ...]) -> DeliveryResult:

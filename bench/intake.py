@@ -39,6 +39,7 @@ from bench.hub import Hub, local_hub
 from bench.ingest import HubSender, LoopbackHttp, Phase, burst, paced
 from bench.results import Figure, Size, Target
 from cshub.chaos.portfolio import customers, write_demo_data
+from cshub.chaos.processes import HubProcess, sandbox_environment
 from webhooks.app import create_app
 from webhooks.ledger import DeliveryLedger
 from webhooks.server import serve_api
@@ -94,17 +95,38 @@ def postgres() -> Any:
 
 
 @contextlib.asynccontextmanager
-async def intake_api(hub: Hub, database_url: str | None) -> AsyncIterator[tuple[str, Any]]:
-    """The API with its embedded forwarder on the chosen store; its URL and settings."""
-    settings = hub.settings.model_copy(update={"cshub_database_url": database_url})
+async def intake_api(
+    hub: Hub, database_url: str | None, forwarder: str = "embedded"
+) -> AsyncIterator[tuple[str, Any]]:
+    """The API on the chosen store, its forwarder embedded or (``process``) a
+    ``cshub forwarder`` process of its own; the API's URL and settings."""
+    settings = hub.settings.model_copy(
+        update={
+            "cshub_database_url": database_url,
+            "cshub_forwarder": "off" if forwarder == "process" else "embedded",
+        }
+    )
 
     async def connect() -> Any:
         return hub.client
 
     server = await serve_api(create_app(settings, connect=connect), port=0)
+    process = None
+    if forwarder == "process":
+        env = sandbox_environment(
+            hub.temporal.address,
+            hub.sandbox,
+            hub.workdir,
+            CSHUB_API_DB=str(settings.cshub_api_db),
+            **({"CSHUB_DATABASE_URL": database_url} if database_url else {}),
+        )
+        process = HubProcess("forwarder", ["forwarder"], env, hub.workdir)
+        await process.start()
     try:
         yield server.url, settings
     finally:
+        if process is not None:
+            await process.stop()
         await server.stop()
 
 
@@ -160,7 +182,7 @@ async def temporal_outage(
     )
 
 
-async def measure(plan: Plan, backend: str) -> Measured:
+async def measure(plan: Plan, backend: str, forwarder: str = "embedded") -> Measured:
     out = Measured([], [], [])
     needed = plan.events() // 2 + 2
     with tempfile.TemporaryDirectory(prefix="cshub-bench-intake-") as tmp:
@@ -169,7 +191,7 @@ async def measure(plan: Plan, backend: str) -> Measured:
             url = stack.enter_context(postgres()) if backend == "postgresql" else None
             async with (
                 local_hub(worker=False, api=False, data_file=data, sqlite_wal=True) as hub,
-                intake_api(hub, url) as (api_url, settings),
+                intake_api(hub, url, forwarder) as (api_url, settings),
             ):
                 hub.api_url = api_url
                 ledger = DeliveryLedger.for_settings(settings)
@@ -290,9 +312,15 @@ async def run(
     concurrency: int | None = None,
     outage_s: float | None = None,
     outage_rate: int | None = None,
+    forwarder: str = "embedded",
 ) -> list[Figure]:
     """``size``'s plan, with any of its numbers changed (``python -m bench --set``);
-    ``backends``: ``sqlite``, ``postgresql`` or both (a tuple, or comma-separated)."""
+    ``backends``: ``sqlite``, ``postgresql`` or both (a tuple, or comma-separated);
+    ``forwarder``: ``embedded`` (in the API process, the default) or ``process`` (a
+    ``cshub forwarder`` process of its own: the answers get the API process to
+    themselves)."""
+    if forwarder not in ("embedded", "process"):
+        raise ValueError(f"forwarder={forwarder!r}: embedded or process")
     global NOTES
     if isinstance(backends, str):
         backends = tuple(b.strip() for b in backends.split(",") if b.strip())
@@ -312,7 +340,7 @@ async def run(
     plan = dataclasses.replace(PLANS[size], **changes)
     figures: list[Figure] = []
     for backend in backends:
-        figures += figures_for(plan, backend, await measure(plan, backend))
+        figures += figures_for(plan, backend, await measure(plan, backend, forwarder))
     rows = [
         f"| {f.name} | {f.value:,.1f} {f.unit} | {f.target.text if f.target else '-'} | "
         f"{' / '.join(f'{r:,.1f}' for r in f.runs)} |"

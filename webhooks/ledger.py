@@ -773,13 +773,16 @@ class _GroupCommit:
             self._inline = ledger.sync != "full"
         self._waiting: list[_Pending] = []
         self._flushing = False
+        self._task: asyncio.Task[None] | None = None
 
     async def submit(self, event: CustomerEvent, raw: RawDelivery, group: str) -> Enqueued:
         future: asyncio.Future[Enqueued] = asyncio.get_running_loop().create_future()
         self._waiting.append(_Pending((event, raw, group), future))
         if not self._flushing:
+            # The flush starts at the loop's next turn: the requests that arrive meanwhile
+            # join this batch. Held here: the loop keeps only a weak reference to a task.
             self._flushing = True
-            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._flush()))
+            self._task = asyncio.get_running_loop().create_task(self._flush())
         return await future
 
     async def _flush(self) -> None:

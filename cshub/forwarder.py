@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from datetime import timedelta
 
 from cshub.logs import configure_logging
 from cshub.settings import Settings
@@ -39,14 +38,7 @@ async def run_forwarder(settings: Settings, *, once: bool = False) -> None:
     stages = ClosedWonStages(
         connectors.crm, settings.closed_won_stages, ttl_s=settings.hubspot_stages_refresh_s
     )
-    forwarder = Forwarder(
-        ledger,
-        intake,
-        stages,
-        batch=settings.cshub_forward_batch,
-        lease=timedelta(seconds=settings.cshub_forward_lease_s),
-        max_backoff_s=settings.cshub_forward_max_backoff_s,
-    )
+    forwarder = Forwarder.for_settings(settings, ledger, intake, stages)
     try:
         if once:
             await forwarder.drain(timeout_s=600)

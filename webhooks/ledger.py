@@ -217,16 +217,7 @@ class DeliveryLedger:
                 "SELECT outcome, workflow_id, detail FROM deliveries WHERE dedup_key = ?",
                 (event.dedup_key,),
             ).one()
-        if row is None:
-            return None
-        return DeliveryResult(
-            outcome=DeliveryOutcome(row[0]),
-            event_id=event.event_id,
-            type=event.type,
-            customer_id=event.customer_id,
-            workflow_id=row[1],
-            detail=row[2],
-        )
+        return None if row is None else _previous(event, row)
 
     def seen(self, event: CustomerEvent) -> tuple[DeliveryResult | None, bool]:
         """:meth:`previous` and :meth:`is_stale` in one read (the forwarder's hot path)."""

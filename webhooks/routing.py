@@ -298,6 +298,16 @@ DUNNING = "DunningWorkflow"
 USAGE = "UsageSnapshotWorkflow"
 PRODUCT_USAGE_SNAPSHOT = f"product.{USAGE_SNAPSHOT}"
 
+_SUBSCRIPTION_CHANGED = Route(
+    RENEWAL,
+    renewal_workflow_id,
+    _renewal_input,
+    "renewal_date_changed",
+    _renewal_date_changed,
+    recurring=True,
+)
+"""A subscription created or updated: its period end is the renewal date."""
+
 ROUTES: dict[str, Route] = {
     # HubSpot deal moved to closed-won: the customer's onboarding starts (or is joined).
     HUBSPOT_DEAL_CLOSED_WON: Route(ONBOARDING, onboarding_workflow_id, _onboarding_from_deal),
@@ -320,22 +330,8 @@ ROUTES: dict[str, Route] = {
         USAGE, usage_workflow_id, _usage_input, "snapshot", _usage_snapshot, recurring=True
     ),
     # Stripe subscriptions drive the renewal countdown (started on first sight).
-    "stripe.customer.subscription.created": Route(
-        RENEWAL,
-        renewal_workflow_id,
-        _renewal_input,
-        "renewal_date_changed",
-        _renewal_date_changed,
-        recurring=True,
-    ),
-    "stripe.customer.subscription.updated": Route(
-        RENEWAL,
-        renewal_workflow_id,
-        _renewal_input,
-        "renewal_date_changed",
-        _renewal_date_changed,
-        recurring=True,
-    ),
+    "stripe.customer.subscription.created": _SUBSCRIPTION_CHANGED,
+    "stripe.customer.subscription.updated": _SUBSCRIPTION_CHANGED,
     STRIPE_SUBSCRIPTION_RENEWED: Route(
         RENEWAL, renewal_workflow_id, _renewal_input, "auto_renewed", _auto_renewed, recurring=True
     ),

@@ -866,17 +866,10 @@ class OnboardingWorkflow(Steerable):
             raise ApplicationError("onboarding has not started yet", non_retryable=True)
         return self._state
 
-    def _record(
-        self,
-        step: str,
-        channel: str,
-        summary: str,
-        *,
-        template: str | None = None,
-        outcome: str = "done",
-    ) -> None:
+    def _record(self, step: str, channel: str, summary: str, **options: Any) -> None:
+        """:meth:`CustomerActions.record` once the journey has begun (none before)."""
         if self._state is not None:
-            self._act.record(step, channel, summary, template=template, outcome=outcome)
+            self._act.record(step, channel, summary, **options)
 
     def _days(self, n: float) -> timedelta:
         """``n`` plan days (compressed when the journey runs in demo time)."""

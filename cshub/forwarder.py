@@ -6,12 +6,11 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from cshub.logs import configure_logging
-from cshub.settings import Settings
+from runtime.logs import configure_logging
+from runtime.settings import Settings
 
 
 async def run_forwarder(settings: Settings, *, once: bool = False) -> None:
-    from connectors.factory import build_connectors
     from playbooks.loader import playbooks_dir
     from webhooks.aggregate import ProductAggregator, plan_thresholds
     from webhooks.app import TemporalConnection, _settings_client
@@ -19,6 +18,7 @@ async def run_forwarder(settings: Settings, *, once: bool = False) -> None:
     from webhooks.forwarder import Forwarder
     from webhooks.intake import Intake
     from webhooks.ledger import DeliveryLedger
+    from wiring.connectors import build_connectors
 
     configure_logging(settings.cshub_log_format, settings.cshub_log_level)
     connectors = build_connectors(settings)

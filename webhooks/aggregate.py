@@ -15,7 +15,7 @@ and what it last handed to the journey, and signals the journey only:
 The signal carries the count since the last one (``count``), so the journey's counts
 equal the ingress's at every signal. Other events are answered 202 "counted".
 
-Totals live in the hub's own store (cshub/store.py): the delivery ledger's SQLite file by
+Totals live in the hub's own store (runtime/store.py): the delivery ledger's SQLite file by
 default, or the shared PostgreSQL database (``CSHUB_DATABASE_URL``), where every API
 replica and forwarder counts into the same totals. Product events are counted where they
 are forwarded, and the intake queue hands one customer's deliveries to one forwarder at a
@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cshub.store import Database, open_database
 from domain.onboarding_plan import OnboardingPlan
 from domain.tiers import ProductEventType
+from runtime.store import Database, open_database
 
 SIGNAL_EVERY = timedelta(hours=1)
 """A type's events counted since the last signal are handed on at least this often."""
@@ -125,7 +125,7 @@ class ProductAggregator:
         self._owned = isinstance(where, Path | str)
         self._db = open_database(where, _SCHEMA)
         if not self._owned and self._db.dialect == "sqlite":
-            with self._db.tx(write=True) as tx:  # PostgreSQL: cshub/migrations/
+            with self._db.tx(write=True) as tx:  # PostgreSQL: runtime/migrations/
                 tx.execute(_SCHEMA)
         self._thresholds = thresholds
         self._every = every

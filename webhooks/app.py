@@ -21,10 +21,10 @@ from fastapi.openapi.utils import get_openapi
 from temporalio.client import Client
 
 from connectors.base import Billing, Crm
-from cshub.metrics import HubRuntime, WebhookMetrics
-from cshub.settings import Settings
-from cshub.store import StoreError
 from playbooks.loader import playbooks_dir
+from runtime.metrics import HubRuntime, WebhookMetrics
+from runtime.settings import Settings
+from runtime.store import StoreError
 from webhooks.aggregate import ProductAggregator, plan_thresholds
 from webhooks.deal_stages import ClosedWonStages
 from webhooks.forwarder import Forwarder
@@ -55,7 +55,7 @@ def create_app(
     meter counts the webhooks and ``GET /metrics`` serves its Prometheus exporter."""
     settings.require_webhook_secrets()
     if crm is None or billing is None:
-        from connectors.factory import build_connectors
+        from wiring.connectors import build_connectors
 
         built = build_connectors(settings)
         crm = crm or built.crm

@@ -22,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
-from cshub.metrics import WebhookMetrics
-from cshub.settings import Settings
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
+from runtime.metrics import WebhookMetrics
+from runtime.settings import Settings
 from webhooks.deal_stages import ClosedWonStages, StagesUnavailable
 from webhooks.intake import Intake
 from webhooks.ledger import Claimed, DeliveryLedger

@@ -30,10 +30,10 @@ from typing import Any, TypeVar
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from cshub.encryption_keys import KeyRing
-from cshub.settings import Settings
-from cshub.store import Database, SqliteDatabase, Tx, open_database
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
+from runtime.encryption_keys import KeyRing
+from runtime.settings import Settings
+from runtime.store import Database, SqliteDatabase, Tx, open_database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -159,8 +159,8 @@ def _parse_ts(text: str | None) -> datetime | None:
 
 class DeliveryLedger:
     """``path``: a SQLite file, or a ``postgresql://`` URL (``CSHUB_DATABASE_URL``); or an
-    open :class:`~cshub.store.Database`. Every method raises
-    :class:`~cshub.store.StoreError` when the database cannot be read or written."""
+    open :class:`~runtime.store.Database`. Every method raises
+    :class:`~runtime.store.StoreError` when the database cannot be read or written."""
 
     def __init__(
         self,

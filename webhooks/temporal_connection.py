@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from temporalio.client import Client
 
-from cshub.metrics import HubRuntime
-from cshub.settings import Settings
+from runtime.metrics import HubRuntime
+from runtime.settings import Settings
 
 
 class TemporalConnection:
@@ -46,8 +46,8 @@ def settings_client(
     settings: Settings, telemetry: HubRuntime | None = None
 ) -> Callable[[], Awaitable[Client]]:
     async def connect() -> Client:
-        from cshub.temporal_client import FAIL_FAST
-        from cshub.temporal_client import connect as connect_settings
+        from runtime.temporal_client import FAIL_FAST
+        from runtime.temporal_client import connect as connect_settings
 
         runtime = telemetry.runtime if telemetry else None
         return await connect_settings(settings, retry_config=FAIL_FAST, runtime=runtime)

@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.models import MessageContext
     from activities.playbooks import LoadPlaybookRequest, load_playbook_activity
     from domain.campaigns import campaign_day, remember
-    from domain.onboarding import ActionRecord, NextAction
+    from domain.journeys import ActionRecord, NextAction
     from domain.send_window import SendWindow
     from domain.surveys import CancelSurvey
     from workflows.common import CustomerActions, set_details

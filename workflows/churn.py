@@ -29,30 +29,27 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.campaigns import (
-        ChurnOutcome,
+    from domain.campaigns import iso_date, remember, step_time
+    from domain.churn import (
+        ChurnBands,
+        ChurnPlan,
+        ChurnPreventionInput,
         ChurnProgress,
         ChurnState,
+        ChurnStatus,
         ChurnSummary,
-        iso_date,
-        remember,
-        step_time,
-    )
-    from domain.churn_plan import ChurnBands, ChurnPlan, Outreach, OutreachAction
-    from domain.lifecycle import (
-        Churned,
-        ChurnPreventionInput,
-        DunningInput,
         HealthUpdated,
+        Outreach,
+        OutreachAction,
         RiskFactor,
         RiskSignal,
-        WinBackInput,
         churn_workflow_id,
-        dunning_workflow_id,
-        winback_workflow_id,
     )
+    from domain.dunning import DunningInput, dunning_workflow_id
+    from domain.renewal import Churned
     from domain.score_text import score_text
     from domain.search_attributes import LifecycleStage
+    from domain.winback import WinBackInput, winback_workflow_id
     from domain.wording import count_noun
     from workflows.campaign import CampaignWorkflow, inbox_signal, load_plan, start_abandoned_child
     from workflows.common import (
@@ -84,7 +81,7 @@ class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]
     NOT_STARTED = "churn prevention has not started yet"
     CAMPAIGN = "Churn-prevention campaign"
     STATE = ChurnState
-    CANCELLED = ChurnOutcome.CANCELLED
+    CANCELLED = ChurnStatus.CANCELLED
 
     @workflow.init
     def __init__(self, inp: ChurnPreventionInput) -> None:
@@ -95,7 +92,7 @@ class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]
     def progress(self) -> ChurnProgress:
         st = self._state
         if st is None:
-            return ChurnProgress(customer_id=self._input.customer_id, status=ChurnOutcome.STARTING)
+            return ChurnProgress(customer_id=self._input.customer_id, status=ChurnStatus.STARTING)
         return ChurnProgress(
             **self._progress_fields(st),
             risk_factors=list(st.risk_factors),
@@ -121,7 +118,7 @@ class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]
         return self._summary()
 
     def _active(self) -> bool:
-        return self._require_state().status is ChurnOutcome.ACTIVE
+        return self._require_state().status is ChurnStatus.ACTIVE
 
     async def _begin(self, inp: ChurnPreventionInput) -> ChurnState:
         plan = await load_plan("churn", ChurnPlan)
@@ -150,7 +147,7 @@ class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]
         )
         props = {
             **plan.company_properties_on_start,
-            "cshub_churn_campaign_outcome": ChurnOutcome.ACTIVE.value,
+            "cshub_churn_campaign_outcome": ChurnStatus.ACTIVE.value,
             "cshub_churn_campaign_started": iso_date(st.started_at),
         }
         await self._act.update_company("start:company", props, kind="churn_started")
@@ -162,13 +159,13 @@ class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]
 
     async def _campaign(self) -> None:
         st = self._require_state()
-        while st.status is ChurnOutcome.ACTIVE:
+        while st.status is ChurnStatus.ACTIVE:
             await self._drain_inbox()
-            if st.status is not ChurnOutcome.ACTIVE or self._steer.cancelled:
+            if st.status is not ChurnStatus.ACTIVE or self._steer.cancelled:
                 break
             now = workflow.now()
             if now >= self._deadline():
-                st.status = ChurnOutcome.EXPIRED
+                st.status = ChurnStatus.EXPIRED
                 await self._finish(f"ran its maximum of {st.plan.max_duration_days} days")
                 break
             if st.pending_factors:
@@ -244,7 +241,7 @@ class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]
 
     async def _on_churned(self, msg: Churned) -> None:
         st = self._require_state()
-        st.status = ChurnOutcome.CHURNED
+        st.status = ChurnStatus.CHURNED
         st.churn_reason = msg.reason
         await self._finish(f"the customer churned{f': {msg.reason}' if msg.reason else ''}")
         if st.plan.start_winback_on_churn:
@@ -293,7 +290,7 @@ class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]
                 f"{st.recovery_streak}/{plan.recovery.consecutive_checks}",
             )
             if st.recovery_streak >= plan.recovery.consecutive_checks:
-                st.status = ChurnOutcome.RECOVERED
+                st.status = ChurnStatus.RECOVERED
                 await self._finish(
                     f"health at or above {threshold:g} for {count_noun(st.recovery_streak, 'check')}"
                 )
@@ -314,7 +311,7 @@ class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]
 
     async def _answer_new_factors(self) -> None:
         st = self._require_state()
-        while st.pending_factors and st.status is ChurnOutcome.ACTIVE:
+        while st.pending_factors and st.status is ChurnStatus.ACTIVE:
             factor = st.pending_factors.pop(0)
             await self._outreach(factor, f"added:{factor.value}")
         self._details()

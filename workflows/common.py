@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
         MessageContext,
     )
     from domain import search_attributes as sa
-    from domain.onboarding import ActionRecord
+    from domain.journeys import ActionRecord
     from domain.search_attributes import LifecycleStage
     from domain.send_window import SendWindow, out_of_quiet_hours
     from workflows.steering import Steering

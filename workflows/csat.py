@@ -41,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.models import EmailRecipient, MessageContext
     from activities.surveys import CsatTicketRecord, SurveyActivities
     from domain.campaigns import iso_date
-    from domain.onboarding import ActionRecord
+    from domain.journeys import ActionRecord
     from domain.send_window import out_of_quiet_hours
     from domain.support_records import CsatStatus
     from domain.survey_plan import SurveysPlan

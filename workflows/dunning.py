@@ -25,23 +25,18 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.campaigns import (
+    from domain.campaigns import iso_date, step_time
+    from domain.churn import ChurnPreventionInput, RiskFactor, RiskSignal, churn_workflow_id
+    from domain.dunning import (
+        DunningInput,
+        DunningPlan,
         DunningProgress,
         DunningState,
         DunningStatus,
+        DunningStep,
         DunningSummary,
-        iso_date,
-        step_time,
-    )
-    from domain.dunning_plan import DunningPlan, DunningStep
-    from domain.lifecycle import (
-        ChurnPreventionInput,
-        DunningInput,
         PaymentFailed,
         PaymentSucceeded,
-        RiskFactor,
-        RiskSignal,
-        churn_workflow_id,
         dunning_workflow_id,
     )
     from domain.search_attributes import LifecycleStage

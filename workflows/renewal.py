@@ -36,29 +36,24 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.models import MessageContext
     from domain.campaigns import campaign_day
-    from domain.lifecycle import (
-        AutoRenewed,
-        Churned,
-        RenewalDateChanged,
-        RenewalInput,
-        Renewed,
-        WinBackInput,
-        renewal_workflow_id,
-        winback_workflow_id,
-    )
-    from domain.onboarding import NextAction
+    from domain.journeys import NextAction
     from domain.renewal import (
         MAX_TERMS_KEPT,
+        AutoRenewed,
+        Churned,
         NextTerm,
         Reminder,
         ReminderState,
         ReminderView,
         RenewalCarryOver,
+        RenewalDateChanged,
+        RenewalInput,
         RenewalOutcome,
         RenewalProgress,
         RenewalState,
         RenewalStatus,
         RenewalSummary,
+        Renewed,
         SentReminder,
         TermRecord,
         add_months,
@@ -66,10 +61,12 @@ with workflow.unsafe.imports_passed_through():
         journey_key,
         outcome_deadline,
         plan_reminders,
+        renewal_workflow_id,
     )
     from domain.renewal_plan import RenewalPlan
     from domain.search_attributes import LifecycleStage
     from domain.send_window import local_date
+    from domain.winback import WinBackInput, winback_workflow_id
     from domain.wording import days
     from workflows.campaign import actions_for, load_plan, seen_before, start_abandoned_child
     from workflows.common import (

@@ -27,18 +27,23 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.campaigns import (
+    from domain.campaigns import iso_date, step_time
+    from domain.search_attributes import LifecycleStage
+    from domain.winback import (
+        CustomerReturned,
         ExitAnswer,
+        StepPurpose,
+        SurveyAnswer,
+        WinBackInput,
+        WinBackPlan,
         WinBackProgress,
         WinBackState,
         WinBackStatus,
+        WinBackStep,
+        WinBackStepKind,
         WinBackSummary,
-        iso_date,
-        step_time,
+        winback_workflow_id,
     )
-    from domain.lifecycle import CustomerReturned, SurveyAnswer, WinBackInput, winback_workflow_id
-    from domain.search_attributes import LifecycleStage
-    from domain.winback_plan import StepPurpose, WinBackPlan, WinBackStep, WinBackStepKind
     from domain.wording import count_noun
     from workflows.campaign import CampaignWorkflow, inbox_signal, load_plan
     from workflows.common import customer_profile, tag_customer

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from activities.action_log import ActionRow, SqlActionStore
-from cshub.store import StoreError
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
+from runtime.store import StoreError
 from webhooks.ledger import PENDING_NOTE, DeliveryLedger, RawDelivery
 
 LEASE = timedelta(seconds=30)

@@ -10,16 +10,11 @@ import pytest
 from temporalio.common import RawValue
 from temporalio.workflow import _Definition
 
-from domain.lifecycle import (
-    Churned,
-    CustomerReturned,
-    HealthUpdated,
-    PaymentFailed,
-    PaymentSucceeded,
-    RiskSignal,
-    SurveyAnswer,
-)
+from domain.churn import HealthUpdated, RiskSignal
+from domain.dunning import PaymentFailed, PaymentSucceeded
+from domain.renewal import Churned
 from domain.surveys import CsatAnswered, NpsAnswered
+from domain.winback import CustomerReturned, SurveyAnswer
 from workflows.churn import ChurnPreventionWorkflow
 from workflows.csat import CsatSurveyWorkflow
 from workflows.dunning import DunningWorkflow

@@ -21,10 +21,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.temporal_client import connect
 from cshub.temporal_process import TemporalProcess
 from domain.survey_links import csat_links, exit_survey_links, nps_links
 from domain.surveys import CsatInput, NpsInput
+from runtime.temporal_client import connect
 from sandbox.server import SandboxHandle
 from tests.conftest import eventually, outbox, running_worker
 from tests.webhooks.conftest import Api, drained, serve

@@ -20,10 +20,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from cshub.metrics import WebhookMetrics
-from cshub.settings import Settings
-from cshub.store import StoreError
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
+from runtime.metrics import WebhookMetrics
+from runtime.settings import Settings
+from runtime.store import StoreError
 from webhooks import signatures
 from webhooks.forwarder import Forwarder, group_of
 from webhooks.intake import Intake, _result

@@ -6,8 +6,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from cshub.metrics import scrape
-from cshub.store import StoreError
+from runtime.metrics import scrape
+from runtime.store import StoreError
 from webhooks.routes.base import HubDep
 
 router = APIRouter()

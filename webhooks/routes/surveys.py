@@ -16,8 +16,7 @@ from fastapi.responses import HTMLResponse
 
 from domain.customer_text import TextSource
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
-from domain.lifecycle import ExitReason
-from domain.onboarding import CUSTOMER_ID_PATTERN
+from domain.journeys import CUSTOMER_ID_PATTERN
 from domain.survey_links import LinkCheck, verify_csat_link, verify_exit_survey, verify_nps_link
 from domain.surveys import (
     CONTACT_ID_PATTERN,
@@ -25,6 +24,7 @@ from domain.surveys import (
     SURVEY_ID_PATTERN,
     TICKET_ID_PATTERN,
 )
+from domain.winback import ExitReason
 from webhooks.routes.base import RETRY_AFTER_S, Hub, HubDep
 from webhooks.routing import CSAT_ANSWER, EXIT_SURVEY_ANSWER, NPS_ANSWER
 from webhooks.survey_comments import add_comment_route, comment_box

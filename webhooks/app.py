@@ -43,6 +43,7 @@ from playbooks.loader import playbooks_dir
 from webhooks import signatures
 from webhooks.aggregate import ProductAggregator, plan_thresholds
 from webhooks.deal_stages import ClosedWonStages
+from webhooks.exit_details import add_exit_details_route, exit_details_form
 from webhooks.forwarder import Forwarder, group_of
 from webhooks.intake import Intake
 from webhooks.ledger import PENDING_NOTE, DeliveryLedger, RawDelivery
@@ -640,6 +641,16 @@ def create_app(
     def _thanks_with_comment_box(event: CustomerEvent, accept_language: str | None) -> str:
         """The thank-you page with a box for a comment on the answer (risk intelligence:
         what customers write is read and, when alarming, quoted to the CSM)."""
+        if event.type == EXIT_SURVEY_ANSWER and event.customer_id:
+            # Seed 003's questions 2 and 3 (what could we have done better, would they
+            # come back) instead of the plain comment box.
+            return render_page(Page.THANKS, accept_language) + exit_details_form(
+                secret("survey_link_secret"),
+                event.customer_id,
+                event.event_id.removeprefix("exit:"),
+                str(event.data.get("reason")),
+                accept_language,
+            )
         kinds = {CSAT_ANSWER: TextSource.CSAT, NPS_ANSWER: TextSource.NPS}
         kind = kinds.get(event.type, TextSource.EXIT)
         ref = str(event.data.get("ticket_id") if kind is TextSource.CSAT else event.customer_id)
@@ -664,6 +675,7 @@ def create_app(
         return HTMLResponse(render_page(page, accept_language), 403)
 
     add_comment_route(app, lambda: secret("survey_link_secret"), intake.handle, _bad_link)
+    add_exit_details_route(app, lambda: secret("survey_link_secret"), intake.handle, _bad_link)
 
     @app.get(
         "/survey/csat",

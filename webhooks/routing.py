@@ -21,13 +21,16 @@ from domain.lifecycle import (
     AutoRenewed,
     Churned,
     DunningInput,
+    ExitDetailsInput,
     ExitReason,
     PaymentFailed,
     PaymentSucceeded,
     RenewalDateChanged,
     RenewalInput,
     SurveyAnswer,
+    WouldReturn,
     dunning_workflow_id,
+    exit_details_workflow_id,
     renewal_workflow_id,
     winback_workflow_id,
 )
@@ -42,6 +45,7 @@ from domain.ticket_sla import (
 )
 from domain.tiers import ProductEventType, Tier
 from domain.usage import UsageFigures, UsageSnapshot, UsageSnapshotInput, usage_workflow_id
+from webhooks.exit_details import EXIT_DETAILS
 from webhooks.normalize import (
     CUSTOMER_COMMENT,
     HUBSPOT_DEAL_CLOSED_WON,
@@ -270,6 +274,21 @@ def _text_input(ev: CustomerEvent) -> CustomerTextInput:
     )
 
 
+def _exit_details(ev: CustomerEvent) -> ExitDetailsInput:
+    return ExitDetailsInput(
+        customer_id=ev.customer_id or "",
+        campaign=str(ev.data.get("campaign") or ""),
+        reason=ExitReason(str(ev.data.get("reason") or "")),
+        would_return=WouldReturn(str(ev.data.get("would_return") or "")),
+        comment=ev.data.get("comment"),
+    )
+
+
+def _campaign_key(ev: CustomerEvent) -> str | None:
+    campaign = ev.data.get("campaign")
+    return str(campaign) if campaign else None
+
+
 def _dedup_key(ev: CustomerEvent) -> str | None:
     return ev.dedup_key
 
@@ -392,6 +411,11 @@ ROUTES: dict[str, Route] = {
     # A comment from the box under a survey's thank-you page: read once by its own
     # workflow (risk intelligence), alerted to the CSM when alarming.
     SURVEY_COMMENT: Route("CustomerTextWorkflow", text_workflow_id, _text_input, key=_dedup_key),
+    # The exit survey's second page (would they come back, what could we have done
+    # better): recorded by its own short workflow, one per exit-survey e-mail.
+    EXIT_DETAILS: Route(
+        "ExitDetailsWorkflow", exit_details_workflow_id, _exit_details, key=_campaign_key
+    ),
 }
 
 

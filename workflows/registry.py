@@ -7,6 +7,7 @@ from workflows.csat import CsatSurveyWorkflow
 from workflows.customer_reply import CustomerReplyWorkflow
 from workflows.customer_text import CustomerTextWorkflow
 from workflows.dunning import DunningWorkflow
+from workflows.exit_details import ExitDetailsWorkflow
 from workflows.health_digest import HealthDigestWorkflow
 from workflows.health_outreach import HealthOutreachWorkflow
 from workflows.health_sweep import HealthSweepPageWorkflow, HealthSweepWorkflow
@@ -35,4 +36,5 @@ WORKFLOWS: list[type] = [
     CustomerReplyWorkflow,
     ResumeLaterWorkflow,
     CustomerTextWorkflow,
+    ExitDetailsWorkflow,
 ]

@@ -87,6 +87,7 @@ SLACK_REQUIRED: dict[str, frozenset[str]] = {
     "csat_low_score": SLACK_COMMON,
     "nps_detractor": SLACK_COMMON,
     "customer_text_alert": SLACK_COMMON,  # risk intelligence: a survey comment quoted
+    "exit_would_return": SLACK_COMMON,  # the exit survey: would consider coming back
     "sla_warning": SLACK_COMMON | {"ticket_id"},
     "sla_breach": SLACK_COMMON | {"ticket_id"},
     # Health sweep alerts; ae_slack_id / ae_name are optional (SLACK_DEFAULTS).

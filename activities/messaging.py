@@ -41,9 +41,16 @@ from domain.contact_pressure import (
     decide,
 )
 from domain.health_properties import ACCOUNT_EXECUTIVE
+from domain.onboarding_survey import LINK_DAYS as SURVEY_LINK_DAYS
 from domain.preferences import one_click_link, preference_link
 from domain.send_window import SendWindow, out_of_quiet_hours, zone_known
-from domain.survey_links import EXIT_LINK_DAYS, csat_links, exit_survey_links, nps_links
+from domain.survey_links import (
+    EXIT_LINK_DAYS,
+    csat_links,
+    exit_survey_links,
+    nps_links,
+    onboarding_survey_link,
+)
 from domain.tiers import Tier
 from domain.value_summary import PROPERTIES as VALUE_PROPERTIES
 from domain.value_summary import ActionFact, build_value_summary
@@ -332,6 +339,19 @@ class MessagingActivities:
                 ),
             )
         context.update(self._score_links(req, contact))
+        survey_day = req.context.extra.get("onboarding_survey_day")
+        context["onboarding_survey_url"] = None
+        if isinstance(survey_day, int) and self._config.survey_link_secret:
+            context["onboarding_survey_url"] = onboarding_survey_link(
+                self._config.public_api_url,
+                self._config.survey_link_secret,
+                req.customer_id,
+                survey_day,
+                # From the first attempt's schedule: a retry renders the same link.
+                expires=int(
+                    (activity.info().scheduled_time + timedelta(days=SURVEY_LINK_DAYS)).timestamp()
+                ),
+            )
         if req.template in VALUE_SUMMARY_TEMPLATES:
             context["value"] = await self._value_summary(req.customer_id, now)
         rendered = render_email(req.template, context, language=contact.language or "en")

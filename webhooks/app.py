@@ -55,6 +55,7 @@ from webhooks.normalize import (
     from_zendesk,
     from_zendesk_trigger,
 )
+from webhooks.onboarding_survey import add_onboarding_survey_routes
 from webhooks.payloads import (
     HUBSPOT_MAX_BATCH,
     HubSpotWebhookEvent,
@@ -676,6 +677,9 @@ def create_app(
 
     add_comment_route(app, lambda: secret("survey_link_secret"), intake.handle, _bad_link)
     add_exit_details_route(app, lambda: secret("survey_link_secret"), intake.handle, _bad_link)
+    add_onboarding_survey_routes(
+        app, lambda: settings.survey_link_secrets, intake.handle, _bad_link, ACCEPT_LANGUAGE
+    )
 
     @app.get(
         "/survey/csat",

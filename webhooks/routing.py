@@ -35,6 +35,11 @@ from domain.lifecycle import (
     winback_workflow_id,
 )
 from domain.onboarding import OnboardingInput, ProductEvent
+from domain.onboarding_survey import (
+    OnboardingSurveyAnswers,
+    onboarding_survey_key,
+    onboarding_survey_workflow_id,
+)
 from domain.surveys import CsatAnswered, NpsAnswered, csat_workflow_id, nps_workflow_id
 from domain.ticket_sla import (
     AgentReplied,
@@ -51,6 +56,7 @@ from webhooks.normalize import (
     HUBSPOT_DEAL_CLOSED_WON,
     STRIPE_SUBSCRIPTION_RENEWED,
 )
+from webhooks.onboarding_survey import ONBOARDING_SURVEY_ANSWER
 from webhooks.payloads import USAGE_SNAPSHOT
 from webhooks.survey_comments import SURVEY_COMMENT
 from workflows.onboarding import onboarding_workflow_id
@@ -284,6 +290,16 @@ def _exit_details(ev: CustomerEvent) -> ExitDetailsInput:
     )
 
 
+def _onboarding_survey(ev: CustomerEvent) -> OnboardingSurveyAnswers:
+    return OnboardingSurveyAnswers.model_validate({**ev.data, "customer_id": ev.customer_id})
+
+
+def _survey_day_key(ev: CustomerEvent) -> str | None:
+    """``<customer>-d<day>`` (the workflow id's tail): one run per customer and survey."""
+    day = ev.data.get("day")
+    return onboarding_survey_key(ev.customer_id, day) if ev.customer_id and day else None
+
+
 def _campaign_key(ev: CustomerEvent) -> str | None:
     campaign = ev.data.get("campaign")
     return str(campaign) if campaign else None
@@ -415,6 +431,14 @@ ROUTES: dict[str, Route] = {
     # better): recorded by its own short workflow, one per exit-survey e-mail.
     EXIT_DETAILS: Route(
         "ExitDetailsWorkflow", exit_details_workflow_id, _exit_details, key=_campaign_key
+    ),
+    # The onboarding survey's answers (day 7/30/90): recorded by their own short
+    # workflow, one per customer and survey (the day-90 one comes after the journey).
+    ONBOARDING_SURVEY_ANSWER: Route(
+        "OnboardingSurveyWorkflow",
+        onboarding_survey_workflow_id,
+        _onboarding_survey,
+        key=_survey_day_key,
     ),
 }
 

@@ -13,6 +13,7 @@ from workflows.health_outreach import HealthOutreachWorkflow
 from workflows.health_sweep import HealthSweepPageWorkflow, HealthSweepWorkflow
 from workflows.nps import NpsSurveyWorkflow
 from workflows.onboarding import OnboardingWorkflow
+from workflows.onboarding_survey import OnboardingSurveyWorkflow
 from workflows.renewal import RenewalWorkflow
 from workflows.resume_later import ResumeLaterWorkflow
 from workflows.ticket_sla import TicketSlaWorkflow
@@ -37,4 +38,5 @@ WORKFLOWS: list[type] = [
     ResumeLaterWorkflow,
     CustomerTextWorkflow,
     ExitDetailsWorkflow,
+    OnboardingSurveyWorkflow,
 ]

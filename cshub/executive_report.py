@@ -37,6 +37,8 @@ from domain.executive_report import (
     NPS_LAST_SCORE,
     ONBOARDING_COMPLETED_AT,
     ONBOARDING_STARTED_AT,
+    ONBOARDING_SURVEY_ANSWERED,
+    ONBOARDING_SURVEY_SCORE,
     RENEWAL_DECIDED_AT,
     RENEWAL_OUTCOME,
     AccountFacts,
@@ -81,6 +83,7 @@ def account_facts(company: Company, warnings: list[str]) -> AccountFacts:
         return value
 
     nps = number(NPS_LAST_SCORE)
+    onboarding = number(ONBOARDING_SURVEY_SCORE)
     outcome = (p.get(RENEWAL_OUTCOME) or "").strip().lower() or None
     return AccountFacts(
         id=company.id,
@@ -96,6 +99,10 @@ def account_facts(company: Company, warnings: list[str]) -> AccountFacts:
         onboarding_completed_at=day(ONBOARDING_COMPLETED_AT),
         days_to_first_value=number(DAYS_TO_FIRST_VALUE),
         nps_last_score=int(nps) if nps is not None and 0 <= nps <= 10 else None,
+        onboarding_survey_score=(
+            int(onboarding) if onboarding is not None and 0 <= onboarding <= 10 else None
+        ),
+        onboarding_survey_answered=day(ONBOARDING_SURVEY_ANSWERED),
     )
 
 

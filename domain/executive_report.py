@@ -34,6 +34,8 @@ ONBOARDING_STARTED_AT = "cshub_onboarding_started_at"
 ONBOARDING_COMPLETED_AT = "cshub_onboarding_completed_at"
 DAYS_TO_FIRST_VALUE = "cshub_days_to_first_value"
 NPS_LAST_SCORE = "cshub_nps_last_score"
+ONBOARDING_SURVEY_SCORE = "cshub_onboarding_survey_score"
+ONBOARDING_SURVEY_ANSWERED = "cshub_onboarding_survey_answered"
 
 COMPANY_PROPERTIES: tuple[str, ...] = (
     CUSTOMER_SINCE,
@@ -46,6 +48,8 @@ COMPANY_PROPERTIES: tuple[str, ...] = (
     ONBOARDING_COMPLETED_AT,
     DAYS_TO_FIRST_VALUE,
     NPS_LAST_SCORE,
+    ONBOARDING_SURVEY_SCORE,
+    ONBOARDING_SURVEY_ANSWERED,
 )
 """The company properties the report reads (besides tier and owner)."""
 
@@ -76,6 +80,8 @@ class AccountFacts(BaseModel):
     onboarding_completed_at: date | None = None
     days_to_first_value: float | None = None
     nps_last_score: int | None = None
+    onboarding_survey_score: int | None = None
+    onboarding_survey_answered: date | None = None
 
 
 class TicketFacts(BaseModel):
@@ -198,6 +204,17 @@ KPIS: tuple[Kpi, ...] = (
         source=f"{HUBSPOT} {ONBOARDING_STARTED_AT}, {ONBOARDING_COMPLETED_AT}",
         definition=f"onboardings started {ONBOARDING_DAYS}+ days before the period's end and "
         f"within it, completed within {ONBOARDING_DAYS} days / those onboardings",
+    ),
+    Kpi(
+        key="onboarding_satisfaction",
+        label="Onboarding survey (average 0-10)",
+        unit="/10",
+        target=_t(">", 8),
+        target_text="> 8 / 10",
+        seed="002 (onboarding satisfaction > 8/10; surveys at 7/30/90 days: seed 001)",
+        source=f"{HUBSPOT} {ONBOARDING_SURVEY_SCORE}, {ONBOARDING_SURVEY_ANSWERED}",
+        definition="mean of the latest onboarding-survey satisfaction of the customers who "
+        "answered one in the period",
     ),
     Kpi(
         key="first_contact_resolution",
@@ -388,6 +405,17 @@ def _figures(
     ]
     out["onboarding_completion"] = (_pct(len(completed), len(due)), len(due))
 
+    surveyed = [
+        a.onboarding_survey_score
+        for a in accounts
+        if a.onboarding_survey_score is not None
+        and _within(a.onboarding_survey_answered, start, end)
+    ]
+    out["onboarding_satisfaction"] = (
+        round(statistics.fmean(surveyed), 2) if surveyed else None,
+        len(surveyed),
+    )
+
     created = [t for t in tickets if since <= _utc(t.created_at) < until]
     solved = [t for t in created if t.status in ("solved", "closed")]
     one_touch = [t for t in solved if t.replies is not None and t.replies <= 1]
@@ -492,8 +520,8 @@ def format_kpi(value: float | None, unit: str) -> str:
         return f"{value:.1f} %"
     if unit == "d":
         return f"{value:g} days"
-    if unit == "/5":
-        return f"{value:.2f} / 5"
+    if unit in ("/5", "/10"):
+        return f"{value:.2f} {unit[0]} {unit[1:]}"
     return f"{value:g}"
 
 

@@ -28,6 +28,7 @@ ACTIVE_USERS = "cshub_active_users"
 LICENSED_SEATS = "cshub_licensed_seats"
 CSAT_PERCENT = "cshub_csat_percent"
 NPS_LAST_SCORE = "cshub_nps_last_score"
+ONBOARDING_SURVEY = "cshub_onboarding_survey_score"
 
 PROPERTIES: tuple[str, ...] = (
     hp.SCORE,
@@ -39,6 +40,7 @@ PROPERTIES: tuple[str, ...] = (
     USAGE_WEEKLY,
     CSAT_PERCENT,
     NPS_LAST_SCORE,
+    ONBOARDING_SURVEY,
 )
 """The company properties the summary reads (besides what ``get_company`` returns)."""
 
@@ -75,6 +77,8 @@ class ValueSummary(BaseModel):
     tickets_within_sla: int | None = None
     csat_percent: float | None = None
     nps: int | None = None
+    onboarding_survey: int | None = None
+    """The latest onboarding survey's satisfaction, 0-10."""
     health_score: float | None = None
     health_previous: float | None = None
 
@@ -132,6 +136,7 @@ def build_value_summary(
     runs, limit = _whole(properties.get(WORKFLOW_RUNS)), _whole(properties.get(WORKFLOW_LIMIT))
     users, seats = _whole(properties.get(ACTIVE_USERS)), _whole(properties.get(LICENSED_SEATS))
     nps = _whole(properties.get(NPS_LAST_SCORE))
+    onboarding = _whole(properties.get(ONBOARDING_SURVEY))
     score = parse_number(properties.get(hp.SCORE))
     return ValueSummary(
         milestones=milestones_reached(rows),
@@ -144,6 +149,7 @@ def build_value_summary(
         tickets_within_sla=len(tickets - breached) if tickets else None,
         csat_percent=parse_number(properties.get(CSAT_PERCENT)),
         nps=nps if nps is not None and nps <= 10 else None,
+        onboarding_survey=onboarding if onboarding is not None and onboarding <= 10 else None,
         health_score=score,
         health_previous=(
             parse_number(properties.get(hp.PREVIOUS_SCORE)) if score is not None else None

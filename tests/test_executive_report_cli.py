@@ -57,7 +57,8 @@ GROUPS: tuple[Group, ...] = (
     # E: new in the period (not a customer at its start); onboarding not due yet
     Group(5, "community", "503", {
         er.CUSTOMER_SINCE: "2026-01-05", er.ONBOARDING_STARTED_AT: "2026-01-05",
-        er.DAYS_TO_FIRST_VALUE: "3",
+        er.DAYS_TO_FIRST_VALUE: "3", er.ONBOARDING_SURVEY_SCORE: "9",
+        er.ONBOARDING_SURVEY_ANSWERED: "2026-02-04",
     }),
     # F1 / F2: onboarding started on the first day, due by the end: one completed
     Group(1, "enterprise", "503", {
@@ -67,7 +68,8 @@ GROUPS: tuple[Group, ...] = (
     }),
     Group(1, "enterprise", "503", {
         er.CUSTOMER_SINCE: "2025-12-20", er.ONBOARDING_STARTED_AT: "2026-01-01",
-        er.DAYS_TO_FIRST_VALUE: "12", er.NPS_LAST_SCORE: "9",
+        er.DAYS_TO_FIRST_VALUE: "12", er.NPS_LAST_SCORE: "9", er.ONBOARDING_SURVEY_SCORE: "4",
+        er.ONBOARDING_SURVEY_ANSWERED: "2026-03-31",
     }),
 )  # fmt: skip
 
@@ -199,6 +201,7 @@ EXPECTED: dict[str, float] = {
     "expansion_rate": 33.3,  # 3 / 9
     "time_to_first_value": 3,  # median of 3,3,3,3,3,5,12
     "onboarding_completion": 50.0,  # 1 / 2
+    "onboarding_satisfaction": 8.17,  # (5 x 9 + 4) / 6 surveys answered in the period
     "first_contact_resolution": 66.7,  # 2 / 3
     "escalation_rate": 40.0,  # 2 / 5
     "csat_average": 4.0,  # (5 + 3 + 4) / 3

@@ -119,6 +119,7 @@ HUB_VALUE: dict[str, Any] = {  # domain.value_summary.ValueSummary, as the activ
     "tickets_within_sla": 1,
     "csat_percent": None,
     "nps": None,
+    "onboarding_survey": None,
     "health_score": 70.0,
     "health_previous": 70.0,
     "empty": False,

@@ -54,6 +54,7 @@ async def test_a_customer_without_the_demo_properties_gets_the_hubs_figures(
             "cshub_usage_weekly": json.dumps(weekly),
             "cshub_csat_percent": "92.5",
             "cshub_nps_last_score": "9",
+            "cshub_onboarding_survey_score": "8",
             "cshub_health_score": "81.5",
             "cshub_health_previous_score": "74",
         },
@@ -98,6 +99,7 @@ async def test_a_customer_without_the_demo_properties_gets_the_hubs_figures(
         "- Support: 2 tickets in the last 30 days, 1 within their SLA",
         "- Support satisfaction: 92.5 % of ratings were 4 or 5",
         '- Your latest answer to "would you recommend us": 9/10',
+        "- Your latest onboarding survey: 8/10 satisfied",
         "- Account health score: 81.5/100 (up from 74)",
     ):
         assert fact in text, text

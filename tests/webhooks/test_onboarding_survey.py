@@ -11,10 +11,12 @@ import asyncio
 import json
 import re
 import time
+from pathlib import Path
 
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
+from activities.action_log import SqlActionStore
 from connectors.factory import build_connectors
 from domain import onboarding_survey as survey
 from domain.survey_links import onboarding_survey_link
@@ -51,11 +53,12 @@ def unhappy_alerts(box: dict[str, object]) -> list[str]:
 
 
 async def test_an_unhappy_answer_is_recorded_and_reaches_the_csm(
-    api: Api, dev_server_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
+    api: Api, dev_server_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
     env = dev_server_env
     queue = api.settings.temporal_task_queue
-    async with running_worker(env, api.settings, task_queue=queue):
+    store = SqlActionStore(tmp_path / "actions.db")  # the customer's timeline
+    async with running_worker(env, api.settings, task_queue=queue, actions=store):
         page = await get(link(api, "1003", 30), "es")
         assert page.status_code == 200
         assert "¿Cuán satisfecho está con la incorporación hasta ahora?" in page.text
@@ -112,6 +115,9 @@ async def test_an_unhappy_answer_is_recorded_and_reaches_the_csm(
     assert company.properties[survey.VALUE] == "not_yet"
     assert company.properties[survey.DAY] == "30"
     assert company.properties[survey.day_score_property(30)] == "4"
+    timeline = [(r.channel, r.summary) for r in store.for_customer("1003")]
+    assert any(c == "crm_note" and "Onboarding survey (day 30)" in t for c, t in timeline)
+    assert any(c == "slack" for c, _ in timeline) and any(c == "crm_task" for c, _ in timeline)
 
 
 async def test_a_happy_answer_is_recorded_without_an_alert(

@@ -46,3 +46,9 @@ async def test_the_journey_sends_a_signed_survey_link_on_days_7_30_and_90(
             verify_onboarding_survey_link(SECRET, "1003", day, exp, query["sig"], before_expiry)
             is LinkCheck.INVALID
         )
+
+
+def test_the_survey_email_is_in_the_preference_centres_surveys_category() -> None:
+    from domain.preferences import Category, category_of
+
+    assert category_of("onboarding_survey") is Category.SURVEYS  # a contact can opt out

@@ -12,18 +12,12 @@ import asyncio
 from datetime import date, datetime
 from pathlib import Path
 
-from activities.health_digest import (
-    PORTFOLIO_CALLS_PER_WINDOW,
-    CallPacer,
-    read_companies,
-    read_owners,
-)
+from activities.health_digest import PORTFOLIO_CALLS_PER_WINDOW, read_companies, read_owners
 from connectors.base import Company, Crm
 from connectors.errors import ConnectorError
-from connectors.factory import zendesk_helpdesk
+from connectors.pacing import CallPacer
 from connectors.zendesk import ZendeskHelpdesk
 from cshub.health_report import CLI_PAGE_ATTEMPTS, crm_from_settings
-from cshub.settings import Settings
 from cshub.terminal import ProgressFn
 from domain.executive_report import (
     ARR as ARR_PROPERTY,
@@ -47,6 +41,8 @@ from domain.executive_report import (
     format_kpi,
 )
 from domain.health_report import normalize_tier, parse_number
+from runtime.settings import Settings
+from wiring.connectors import zendesk_helpdesk
 
 
 class ExecutiveReportError(Exception):

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.onboarding import CUSTOMER_ID_PATTERN
+from domain.journeys import CUSTOMER_ID_PATTERN
 
 ONBOARDING_SURVEY_PATH = "/survey/onboarding"
 LINK_DAYS = 30

@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse
 
 from domain.customer_text import MAX_TEXT
 from domain.events import CustomerEvent, EventSource
-from domain.lifecycle import ExitReason, WouldReturn
+from domain.winback import ExitReason, WouldReturn
 from webhooks.survey_comments import (
     answer_page,
     comment_signature,

@@ -21,7 +21,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 
 from domain.events import CustomerEvent, EventSource
-from domain.onboarding import CUSTOMER_ID_PATTERN
+from domain.journeys import CUSTOMER_ID_PATTERN
 from domain.onboarding_survey import COMMENT_MAX, ONBOARDING_SURVEY_PATH, SCORES, ValueSoFar
 from domain.survey_links import LinkCheck, Secrets, verify_onboarding_survey_link
 from webhooks.survey_comments import answer_page, form_fields, form_route_docs

@@ -26,7 +26,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.models import MessageContext
     from domain.customer_text import TextSource
-    from domain.lifecycle import WOULD_RETURN_ALERTS, ExitDetailsInput, ExitDetailsResult
+    from domain.winback import WOULD_RETURN_ALERTS, ExitDetailsInput, ExitDetailsResult
     from workflows.survey_answers import CsmFollowUp, record_answers
 
 ALERT_TEMPLATE = "exit_would_return"

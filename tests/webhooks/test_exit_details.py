@@ -17,12 +17,12 @@ from collections.abc import AsyncIterator
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
-from connectors.factory import build_connectors
-from domain.lifecycle import ExitDetailsResult, exit_details_workflow_id
 from domain.survey_links import exit_survey_links
+from domain.winback import ExitDetailsResult, exit_details_workflow_id
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from tests.webhooks.conftest import Api
+from wiring.connectors import build_connectors
 
 
 @contextlib.asynccontextmanager

@@ -17,12 +17,12 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from activities.action_log import SqlActionStore
-from connectors.factory import build_connectors
 from domain import onboarding_survey as survey
 from domain.survey_links import onboarding_survey_link
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from tests.webhooks.conftest import Api
+from wiring.connectors import build_connectors
 
 
 def link(api: Api, customer: str, day: int, expires_in: int = 3600) -> str:

@@ -11,9 +11,9 @@ from urllib.parse import parse_qs, urlparse
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.settings import Settings
 from domain.survey_links import LinkCheck, verify_onboarding_survey_link
 from domain.tiers import Tier
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from tests.workflows.test_onboarding_journeys import start

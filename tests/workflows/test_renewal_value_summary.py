@@ -14,13 +14,13 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from activities.action_log import ActionRow, SqlActionStore
-from connectors.factory import build_connectors
-from cshub.settings import Settings
 from domain.risk_detectors import weeks_back
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from tests.workflows.campaign_helpers import skip_to_local_hour, stop
 from tests.workflows.test_renewal import latest, local_today, sleep_until_local, start
+from wiring.connectors import build_connectors
 
 CUSTOMER = "1003"  # Northwind Analytics, America/New_York, no demo value properties
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from connectors.base import Billing, Chat, Crm, Helpdesk, Mailer
-from cshub.settings import Settings
+from runtime.settings import Settings
 
 if TYPE_CHECKING:
     from connectors.zendesk import ZendeskHelpdesk

@@ -27,12 +27,14 @@ class TextSource(StrEnum):
     NPS = "nps"
     EXIT = "exit"
     TICKET = "ticket"
+    ONBOARDING = "onboarding"
 
 
 SOURCE_LABELS: dict[TextSource, str] = {
     TextSource.CSAT: "a CSAT survey comment",
     TextSource.NPS: "an NPS survey comment",
     TextSource.EXIT: "the exit survey",
+    TextSource.ONBOARDING: "an onboarding survey",
     TextSource.TICKET: "a ticket comment",
 }
 

@@ -38,12 +38,44 @@ def ai_sentiment(
 risk_app = typer.Typer(help="The churn-risk model: train, explain.", no_args_is_help=True)
 
 
+def _history_status() -> tuple[dict[str, int], int, bool]:
+    """(outcomes recorded, outcomes needed of each kind, whether the model decides).
+    Reads the store only when it exists (a reading command creates no empty file)."""
+    from cshub.risk_history import open_risk_history
+    from cshub.settings import load_settings
+    from playbooks.loader import load_detector_rules
+
+    rule = load_detector_rules().churn_risk
+    needed = rule.min_outcomes if rule is not None else 0
+    settings = load_settings()
+    counts = {"churned": 0, "renewed": 0}
+    if settings.cshub_database_url or settings.cshub_risk_db.exists():
+        history = open_risk_history(settings.cshub_risk_db, settings.cshub_database_url)
+        try:
+            counts = history.outcome_counts()
+        finally:
+            history.close()
+    deciding = rule is not None and min(counts["churned"], counts["renewed"]) >= needed
+    return counts, needed, deciding
+
+
 @risk_app.command("train")
 def risk_train(
     from_csv: Annotated[
-        Path, typer.Option("--from-csv", help="CSV export of past customers, one row each")
-    ],
-    label: Annotated[str, typer.Option(help="Column saying whether the customer churned")],
+        Path | None,
+        typer.Option("--from-csv", help="CSV export of past customers, one row each"),
+    ] = None,
+    from_history: Annotated[
+        bool,
+        typer.Option(
+            "--from-history",
+            help="Train on the hub's own history: the rows the sweep scored, labelled by "
+            "the outcomes recorded since (churned, renewed)",
+        ),
+    ] = False,
+    label: Annotated[
+        str | None, typer.Option(help="Column saying whether the customer churned")
+    ] = None,
     positive: Annotated[
         str | None, typer.Option(help="The label value meaning churned (default: yes/1/true)")
     ] = None,
@@ -54,14 +86,33 @@ def risk_train(
     seed: Annotated[int, typer.Option(help="Seed of the split and the model")] = 23,
     as_json: Annotated[bool, typer.Option("--json", help="Print the model card as JSON")] = False,
 ) -> None:
-    """Train the churn-risk model on a CSV export, print its hold-out evaluation (next to
-    a logistic regression's) and save it as the next version under the data folder."""
-    from cshub.risk_model import TrainingError, train_from_csv
+    """Train the churn-risk model on a CSV export (or the hub's own history), print its
+    hold-out evaluation (next to a logistic regression's) and save it as the next
+    version under the data folder."""
+    from cshub.risk_model import TrainingError, rows_frame, train_frame, train_from_csv
 
-    try:
-        card = train_from_csv(
-            from_csv, label, positive=positive, id_column=id_column, holdout=holdout, seed=seed
+    if (from_csv is None) == (not from_history):
+        typer.echo(
+            "say where to learn from: --from-csv FILE --label COLUMN, or --from-history", err=True
         )
+        raise typer.Exit(code=2)
+    try:
+        if from_csv is not None:
+            if not label:
+                typer.echo("--from-csv needs --label COLUMN (the churned column)", err=True)
+                raise typer.Exit(code=2)
+            card = train_from_csv(
+                from_csv, label, positive=positive, id_column=id_column, holdout=holdout, seed=seed
+            )
+        else:
+            card = train_frame(
+                rows_frame(_history_rows()),
+                "churned",
+                source="history",
+                positive="yes",
+                holdout=holdout,
+                seed=seed,
+            )
     except TrainingError as exc:
         typer.echo(f"cannot train: {exc}", err=True)
         raise typer.Exit(code=2) from None
@@ -78,6 +129,27 @@ def risk_train(
         f"categorical: {', '.join(card.categorical) or '-'}"
         + (f"\nleft out: {', '.join(card.ignored)}" if card.ignored else "")
     )
+
+
+def _history_rows() -> list[dict[str, object]]:
+    from cshub.risk_history import open_risk_history, training_rows
+    from cshub.settings import load_settings
+    from playbooks.loader import load_detector_rules
+
+    rule = load_detector_rules().churn_risk
+    settings = load_settings()
+    if not (settings.cshub_database_url or settings.cshub_risk_db.exists()):
+        typer.echo(
+            f"no risk history at {settings.cshub_risk_db} (CSHUB_RISK_DB): the worker records "
+            "it as the health sweep runs",
+            err=True,
+        )
+        raise typer.Exit(code=2)
+    history = open_risk_history(settings.cshub_risk_db, settings.cshub_database_url)
+    try:
+        return list(training_rows(history, rule.horizon_days if rule else 90))
+    finally:
+        history.close()
 
 
 @risk_app.command("explain")
@@ -120,15 +192,33 @@ def risk_explain(
     except TrainingError as exc:
         typer.echo(f"cannot score {customer_id}: {exc}", err=True)
         raise typer.Exit(code=2) from None
+    counts, needed, deciding = _history_status()
     if as_json:
-        typer.echo(json.dumps({"customer_id": customer_id, **why.model_dump(mode="json")}))
+        typer.echo(
+            json.dumps(
+                {
+                    "customer_id": customer_id,
+                    **why.model_dump(mode="json"),
+                    "deciding": deciding,
+                    "outcomes": counts,
+                    "outcomes_needed": needed,
+                }
+            )
+        )
         return
     missing = [c for c in wanted if not row.get(c)]
     typer.echo(
         f"{company.name} (customer {customer_id}) · model {why.model}\n"
         f"churn probability: {why.probability * 100:.0f} %"
     )
+
     for f in why.factors:
         typer.echo(f"  {f.words}")
     if missing:
         typer.echo(f"  (no value on the CRM company for: {', '.join(missing)}; typical used)")
+    if not deciding:
+        typer.echo(
+            f"learning: the hub has recorded {counts['churned']} churned and "
+            f"{counts['renewed']} renewed outcomes and needs {needed} of each before this "
+            "estimate decides anything; until then it is shown, never acted on"
+        )

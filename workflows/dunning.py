@@ -60,7 +60,13 @@ with workflow.unsafe.imports_passed_through():
         signal_other,
         start_abandoned_child,
     )
-    from workflows.common import CustomerActions, customer_profile, set_details, tag_customer
+    from workflows.common import (
+        CustomerActions,
+        customer_profile,
+        record_risk_outcome,
+        set_details,
+        tag_customer,
+    )
     from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
     from workflows.waiting import WAIT_PATCH, DueTimer
 
@@ -390,6 +396,7 @@ class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
             amount_due_minor=st.amount_due_cents,
             currency=st.currency,
         )
+        await record_risk_outcome(self._input.customer_id, "churned", "final")
         if plan.start_churn_prevention:
             await self._start_churn_prevention(day)
 

@@ -106,7 +106,7 @@ def test_bad_input_is_refused_naming_the_column(
         train_from_csv(
             data,
             str(change.get("label", "churned")),
-            positive=change.get("positive"),  # type: ignore[arg-type]
+            positive=change.get("positive"),
             id_column="customer",
             directory=tmp_path / "models",
         )

@@ -264,7 +264,11 @@ def read_export(path: Path) -> pd.DataFrame:
 
 def rows_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Rows in memory (the hub's own history) as an export would read: text, blank missing."""
-    return pd.DataFrame(rows).map(lambda v: "" if v is None else str(v)).replace("", np.nan)
+
+    def text(v: Any) -> str:
+        return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+
+    return pd.DataFrame(rows).map(text).replace("", np.nan)
 
 
 def train_from_csv(path: Path, label: str, **options: Any) -> ModelCard:

@@ -50,6 +50,8 @@ FEATURES: tuple[str, ...] = (
     "tickets_30d",
     "tickets_prev_30d",
     "usage_change_4w",
+    "usage_change_8w",
+    "active_share",
     "negative_texts",
     "payment_status",
     *(f"sign_{d.value}" for d in SIGNAL_DETECTORS),
@@ -72,10 +74,18 @@ def features(
     at: datetime,
 ) -> dict[str, Value]:
     """The row for one company at ``at`` (missing values stay None: the model imputes)."""
-    row: dict[str, Value] = {
-        "health_score": health.score,
-        "health_delta": health.delta,
-    }
+    return features_of(props, health.score, health.delta, verdict, at)
+
+
+def features_of(
+    props: Mapping[str, str | None],
+    score: float | None,
+    delta: float | None,
+    verdict: RiskVerdict | None,
+    at: datetime,
+) -> dict[str, Value]:
+    """:func:`features` from the health score and its change alone."""
+    row: dict[str, Value] = {"health_score": score, "health_delta": delta}
     for name, prop in INPUT_PROPERTIES.items():
         row[name] = _num(props.get(prop))
     row["tier"] = (props.get(TIER) or "").strip() or None
@@ -87,7 +97,14 @@ def features(
     row["tickets_prev_30d"] = _num(props.get(TICKETS_PREV_30D))
     weekly = parse_weekly((verdict.properties if verdict else {}).get(USAGE_WEEKLY))
     now_w, then_w = weekly.get(weeks_back(at, 0)), weekly.get(weeks_back(at, 4))
-    row["usage_change_4w"] = None if now_w is None or not then_w else round(now_w / then_w - 1, 4)
+    row["usage_change_4w"] = _change(now_w, then_w)
+    row["usage_change_8w"] = _change(now_w, weekly.get(weeks_back(at, 8)))
+    seats, users = row.get("licensed_seats"), row.get("active_users")
+    row["active_share"] = (
+        round(users / seats, 4)
+        if isinstance(users, float) and isinstance(seats, float) and seats > 0
+        else None
+    )
     row["negative_texts"] = float(
         sum(1 for e in parse_sentiment(props.get(SENTIMENT_RECENT)) if e.label == "negative")
     )
@@ -96,6 +113,11 @@ def features(
     for d in SIGNAL_DETECTORS:
         row[f"sign_{d.value}"] = 1.0 if d in active else 0.0
     return row
+
+
+def _change(now: float | None, then: float | None) -> float | None:
+    """The relative change from ``then`` to ``now`` (None when either is unknown or 0)."""
+    return None if now is None or not then else round(now / then - 1, 4)
 
 
 def model_row(props: Mapping[str, str | None], own: Mapping[str, Value]) -> dict[str, Value]:

@@ -121,6 +121,7 @@ def build_activities(
         support.escalate_ticket,
         support.comment_on_ticket,
         support.post_support_alert,
+        support.route_ticket,
         support.refresh_support_health_inputs,
         surveys.csat_recipient,
         surveys.record_csat_on_ticket,

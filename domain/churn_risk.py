@@ -51,6 +51,7 @@ FEATURES: tuple[str, ...] = (
     "tickets_prev_30d",
     "usage_change_4w",
     "usage_change_8w",
+    "usage_vs_peak",
     "active_share",
     "negative_texts",
     "payment_status",
@@ -99,6 +100,7 @@ def features_of(
     now_w, then_w = weekly.get(weeks_back(at, 0)), weekly.get(weeks_back(at, 4))
     row["usage_change_4w"] = _change(now_w, then_w)
     row["usage_change_8w"] = _change(now_w, weekly.get(weeks_back(at, 8)))
+    row["usage_vs_peak"] = _change(now_w, max(weekly.values(), default=None))
     seats, users = row.get("licensed_seats"), row.get("active_users")
     row["active_share"] = (
         round(users / seats, 4)

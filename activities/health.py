@@ -21,8 +21,6 @@ from temporalio.exceptions import ApplicationError
 
 from activities.errors import connector_errors
 from connectors.base import CompanyPage, Crm
-from cshub.risk_history import RiskHistory, Snapshot
-from cshub.risk_model import LoadedModel, load_current_cached
 from domain import health_properties as hp
 from domain import risk_detectors as risk
 from domain.churn_risk import FEATURES, RISK_PROPERTY, features, model_row
@@ -48,6 +46,8 @@ from playbooks.loader import (
     load_health_models,
     load_outreach_plan,
 )
+from runtime.risk_history import RiskHistory, Snapshot
+from runtime.risk_model import LoadedModel, load_current_cached
 
 READ_PROPERTIES: tuple[str, ...] = tuple(
     dict.fromkeys(

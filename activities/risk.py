@@ -14,8 +14,6 @@ from temporalio import activity
 
 from activities.errors import connector_errors
 from connectors.base import Crm, Helpdesk
-from cshub.risk_history import RiskHistory
-from cshub.text_classifier import default_classifier
 from domain.churn_risk import RiskOutcomeRecord
 from domain.customer_text import (
     THEMES,
@@ -27,6 +25,8 @@ from domain.customer_text import (
 )
 from domain.risk_detectors import SENTIMENT_RECENT
 from domain.tiers import Tier
+from runtime.risk_history import RiskHistory
+from runtime.text_classifier import default_classifier
 
 TIER = "cshub_tier"
 

@@ -20,7 +20,7 @@ the hub's own code: :func:`domain.churn_risk.features_of` after the real health 
 
 Each simulated week is one sweep: a feature row and the health category. Customers are
 split in two (train, test): the model is trained by the hub's own code
-(:func:`cshub.risk_model.train_frame`) on the training half's labelled rows (churned
+(:func:`runtime.risk_model.train_frame`) on the training half's labelled rows (churned
 within ``horizon_days`` or not) and both signals are evaluated on the test half:
 
 - **AUC** of each signal over the test rows (the bands as an ordinal risk: Healthy 0,
@@ -244,7 +244,7 @@ def backtest(
     end: datetime,
     lookback_days: int = 180,
 ) -> BacktestResult:
-    from cshub.risk_model import load_current, rows_frame, train_frame
+    from runtime.risk_model import load_current, rows_frame, train_frame
 
     label_rows(customers, horizon_days, end)
     rng = random.Random(seed)
@@ -337,7 +337,7 @@ def generated(
 
 
 def from_history(history: Any, seed: int = 23, high_risk: float | None = None) -> BacktestResult:
-    """The backtest on the hub's recorded history (:class:`cshub.risk_history.RiskHistory`):
+    """The backtest on the hub's recorded history (:class:`runtime.risk_history.RiskHistory`):
     its rows carry the features and the health score the sweep saw."""
     from playbooks.loader import load_detector_rules, load_health_models
 

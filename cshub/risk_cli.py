@@ -20,7 +20,7 @@ def ai_sentiment(
 ) -> None:
     """Classify texts read one per line from standard input: language (en / es),
     sentiment (negative / neutral / positive, score -1..1) and churn-intent signals."""
-    from cshub.text_classifier import classify
+    from runtime.text_classifier import classify
 
     texts = [line.strip() for line in sys.stdin if line.strip()]
     if not texts:
@@ -41,9 +41,9 @@ risk_app = typer.Typer(help="The churn-risk model: train, explain.", no_args_is_
 def _history_status() -> tuple[dict[str, int], int, bool]:
     """(outcomes recorded, outcomes needed of each kind, whether the model decides).
     Reads the store only when it exists (a reading command creates no empty file)."""
-    from cshub.risk_history import open_risk_history
-    from cshub.settings import load_settings
     from playbooks.loader import load_detector_rules
+    from runtime.risk_history import open_risk_history
+    from runtime.settings import load_settings
 
     rule = load_detector_rules().churn_risk
     needed = rule.min_outcomes if rule is not None else 0
@@ -89,7 +89,7 @@ def risk_train(
     """Train the churn-risk model on a CSV export (or the hub's own history), print its
     hold-out evaluation (next to a logistic regression's) and save it as the next
     version under the data folder."""
-    from cshub.risk_model import TrainingError, rows_frame, train_frame, train_from_csv
+    from runtime.risk_model import TrainingError, rows_frame, train_frame, train_from_csv
 
     if (from_csv is None) == (not from_history):
         typer.echo(
@@ -132,9 +132,9 @@ def risk_train(
 
 
 def _history_rows() -> list[dict[str, object]]:
-    from cshub.risk_history import open_risk_history, training_rows
-    from cshub.settings import load_settings
     from playbooks.loader import load_detector_rules
+    from runtime.risk_history import open_risk_history, training_rows
+    from runtime.settings import load_settings
 
     rule = load_detector_rules().churn_risk
     settings = load_settings()
@@ -180,12 +180,12 @@ def risk_backtest(
     each and the median days between the first warning and the churn (the generated
     portfolio's churn mechanism: cshub/risk_backtest.py)."""
     from cshub.risk_backtest import from_history, generated
-    from cshub.risk_model import TrainingError
+    from runtime.risk_model import TrainingError
 
     try:
         if history:
-            from cshub.risk_history import open_risk_history
-            from cshub.settings import load_settings
+            from runtime.risk_history import open_risk_history
+            from runtime.settings import load_settings
 
             settings = load_settings()
             if not (settings.cshub_database_url or settings.cshub_risk_db.exists()):
@@ -224,9 +224,9 @@ def risk_explain(
     """The customer's churn probability under the current model and the inputs that
     drive it, in words; says so when no model was trained yet."""
     from connectors.errors import ConnectorError
-    from connectors.factory import build_connectors
-    from cshub.risk_model import TrainingError, load_current
-    from cshub.settings import SettingsError, load_settings
+    from runtime.risk_model import TrainingError, load_current
+    from runtime.settings import SettingsError, load_settings
+    from wiring.connectors import build_connectors
 
     loaded = load_current()
     if loaded is None:

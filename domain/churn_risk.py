@@ -2,8 +2,8 @@
 pure (no I/O, no clock), from the company's CRM properties, its health verdict and its
 risk detectors' readings.
 
-The sweep scores this row with the current model (:mod:`cshub.risk_model`) and records
-it in the hub's own store with the estimate (:mod:`cshub.risk_history`); the outcomes the
+The sweep scores this row with the current model (:mod:`runtime.risk_model`) and records
+it in the hub's own store with the estimate (:mod:`runtime.risk_history`); the outcomes the
 hub sees later (churned, renewed) label those rows, so the hub learns from its own
 history (``cshub risk train --from-history``). A model trained on a CSV export names the
 export's columns instead: the row carries the company's properties too, so a column that
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.health_model import INPUT_PROPERTIES
 from domain.health_outreach import CREATED, TIER, CompanyHealth, parse_time
-from domain.onboarding import CUSTOMER_ID_PATTERN
+from domain.journeys import CUSTOMER_ID_PATTERN
 from domain.risk_detectors import (
     PAYMENT_STATUS,
     SENTIMENT_RECENT,

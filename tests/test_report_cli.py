@@ -27,8 +27,6 @@ from cshub.report import (
     NPS,
     TICKETS,
     collect_support_records,
-    parse_period,
-    parse_when,
     render_table,
     support_report,
     texts_query,
@@ -36,6 +34,7 @@ from cshub.report import (
 )
 from cshub.temporal_process import free_port
 from domain.customer_text import TextReading
+from domain.periods import parse_period, parse_when
 from domain.support_metrics import compute_support_metrics
 from domain.support_records import (
     ClockName,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from cshub.cli import app
-from cshub.risk_history import RiskHistory, Snapshot
+from runtime.risk_history import RiskHistory, Snapshot
 
 T0 = datetime(2026, 2, 2, 6, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from cshub.risk_history import RiskHistory, Snapshot, training_rows
+from runtime.risk_history import RiskHistory, Snapshot, training_rows
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cshub.cli import app
-from cshub.risk_model import TrainingError, load_current, train_from_csv
+from runtime.risk_model import TrainingError, load_current, train_from_csv
 
 COLUMNS = ["customer", "tenure_months", "plan", "tickets_90d", "noise", "region", "churned"]
 

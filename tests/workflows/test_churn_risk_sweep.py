@@ -16,16 +16,16 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from connectors.factory import build_connectors
-from cshub.risk_history import RiskHistory
-from cshub.risk_model import train_from_csv
-from cshub.settings import Settings
 from domain import search_attributes as sa
 from domain.churn_risk import RISK_PROPERTY
+from runtime.risk_history import RiskHistory
+from runtime.risk_model import train_from_csv
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import eventually, outbox, running_worker
 from tests.workflows.campaign_helpers import stop, task_subjects
 from tests.workflows.test_risk_detectors_sweep import sweep
+from wiring.connectors import build_connectors
 from workflows.churn import ChurnPreventionWorkflow
 
 CUSTOMER = "1006"

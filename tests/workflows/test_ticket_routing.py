@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.settings import Settings
 from domain.ticket_sla import TicketSlaInput
 from playbooks.loader import PACKAGE_DIR
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import eventually, outbox, running_worker
 from tests.workflows.campaign_helpers import stop

@@ -1,5 +1,5 @@
 """The churn-risk model's own history, in the hub's store (SQLite file ``CSHUB_RISK_DB``
-by default, or the PostgreSQL database of ``CSHUB_DATABASE_URL``; see cshub/store.py):
+by default, or the PostgreSQL database of ``CSHUB_DATABASE_URL``; see runtime/store.py):
 
 * **snapshots**: the feature row of each company at each sweep, with the estimate the
   model gave then (one row per company and sweep: a retried page writes the same row);
@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from cshub.store import Database, open_database, parse_time, sortable_time
+from runtime.store import Database, open_database, parse_time, sortable_time
 
 Outcome = Literal["churned", "renewed"]
 
@@ -158,7 +158,7 @@ class RiskHistory:
 
 
 def training_rows(history: RiskHistory, horizon_days: int) -> list[dict[str, Any]]:
-    """The labelled snapshots as rows for :func:`cshub.risk_model.train_from_rows`: the
+    """The labelled snapshots as rows for :func:`runtime.risk_model.train_from_rows`: the
     hub's own features and ``churned`` (yes / no); the customer id is left out."""
     return [
         {**s.features, "churned": "yes" if churned else "no"}

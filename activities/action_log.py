@@ -128,7 +128,7 @@ class SqlActionStore:
     """``where``: a SQLite file, a ``postgresql://`` URL, or an open database."""
 
     def __init__(self, where: Path | str | Database) -> None:
-        self._db: Database = open_database(where, _SCHEMA)
+        self._db: Database = open_database(where, _SCHEMA, timeout=10)
         if self._db.dialect == "sqlite":
             # Stores from before the contact_id column get it (empty for their rows);
             # PostgreSQL gets it by migration (runtime/migrations/postgresql/).

@@ -73,7 +73,7 @@ class RiskHistory:
     """``where``: a SQLite file, a ``postgresql://`` URL, or an open database."""
 
     def __init__(self, where: Path | str | Database) -> None:
-        self._db: Database = open_database(where, _SCHEMA)
+        self._db: Database = open_database(where, _SCHEMA, timeout=10)
 
     def close(self) -> None:
         self._db.close()

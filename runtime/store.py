@@ -151,16 +151,6 @@ def parse_time(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
-def open_database(where: Path | str | Database, schema: str, *, timeout: float = 10) -> Database:
-    """``where``: a ``postgresql://`` URL (migrated), a SQLite file (``schema`` run at
-    open), or a database already open (returned as is)."""
-    if not isinstance(where, Path | str):
-        return where
-    if is_postgres(str(where)):
-        return PostgresDatabase(str(where))
-    return SqliteDatabase(where, schema, timeout=timeout)
-
-
 _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
 

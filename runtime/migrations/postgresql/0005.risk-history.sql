@@ -1,6 +1,6 @@
 -- The churn-risk model's history: the feature rows the health sweep scored, and the
--- outcomes the hub saw (churned, renewed). (SQLite: created by cshub/risk_history.py.)
--- depends: 0002.actions-contact-id
+-- outcomes the hub saw (churned, renewed). (SQLite: created by runtime/risk_history.py.)
+-- depends: 0004.product-counts
 
 CREATE TABLE risk_snapshots (
     customer_id TEXT NOT NULL,

@@ -388,6 +388,7 @@ def _convert(z: Any) -> Ticket:
     return Ticket(
         id=str(z.id),
         subject=z.subject or z.raw_subject or "",
+        description=getattr(z, "description", None) or "",
         status=z.status or "new",
         priority=z.priority,
         requester_id=_opt_str(z.requester_id),

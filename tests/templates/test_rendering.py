@@ -92,6 +92,7 @@ SLACK_REQUIRED: dict[str, frozenset[str]] = {
     "onboarding_survey_low": SLACK_COMMON | {"day"},
     "sla_warning": SLACK_COMMON | {"ticket_id"},
     "sla_breach": SLACK_COMMON | {"ticket_id"},
+    "ticket_routing": SLACK_COMMON | {"ticket_id"},  # smart routing: the support lead
     # Health sweep alerts; ae_slack_id / ae_name are optional (SLACK_DEFAULTS).
     "health_decline": SLACK_COMMON,
     "usage_limit_alert": SLACK_COMMON,

@@ -1,0 +1,111 @@
+"""The documentation matches the code: the README stays short, the site builds in strict
+mode (a broken link, anchor or nav entry fails), and the configuration page lists every
+variable the hub reads."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cshub.dev import DevSettings
+from cshub.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+CONFIGURATION = DOCS / "operators" / "configuration.md"
+CODE_DIRS = ("cshub", "webhooks", "workflows", "activities", "connectors", "domain", "playbooks")
+# Read by the code from os.environ but not by the hub: the emulator's redirection of the
+# Zendesk SDK (set by the connector itself) is no setting of the hub.
+NOT_SETTINGS = {"ZENPY_FORCE_NETLOC", "ZENPY_FORCE_SCHEME"}
+
+
+def documented_variables() -> set[str]:
+    """Every `UPPER_CASE` name in the first column of the configuration page's tables."""
+    names: set[str] = set()
+    for line in CONFIGURATION.read_text(encoding="utf-8").splitlines():
+        if line.startswith("| `"):
+            first_cell = line.split("|")[1]
+            names |= set(re.findall(r"`([A-Z][A-Z0-9_]+)`", first_cell))
+    return names
+
+
+def variables_read_by_the_code() -> set[str]:
+    names = {name.upper() for name in Settings.model_fields}
+    names |= {name.upper() for name in DevSettings.model_fields}
+    pattern = re.compile(r"""(?:environ(?:\.get)?[(\[]|getenv\()\s*["']([A-Z][A-Z0-9_]+)["']""")
+    for folder in CODE_DIRS:
+        for path in (ROOT / folder).rglob("*.py"):
+            names |= set(pattern.findall(path.read_text(encoding="utf-8")))
+    return names - NOT_SETTINGS
+
+
+def test_the_configuration_page_lists_every_variable_the_hub_reads() -> None:
+    documented = documented_variables()
+    missing = sorted(variables_read_by_the_code() - documented)
+    assert not missing, f"add these to {CONFIGURATION.relative_to(ROOT)}: {missing}"
+
+
+def test_the_configuration_check_would_catch_a_missing_variable() -> None:
+    """The check reads the table rows, not any mention: a name only in prose is missing."""
+    assert "CSHUB_ENV" in documented_variables()
+    assert "NOT_A_SETTING_ANYWHERE" not in documented_variables()
+    assert "CSHUB_API_TOKENS" in variables_read_by_the_code()
+
+
+def test_the_readme_fits_on_a_few_screens() -> None:
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    assert len(lines) < 200, f"README.md has {len(lines)} lines: move the detail into docs/"
+
+
+def test_the_readme_links_only_to_files_that_exist() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+    local = [t for t in targets if not re.match(r"[a-z]+:", t)]
+    assert local, "the README points into docs/"
+    missing = [t for t in local if not (ROOT / t).exists()]
+    assert not missing, missing
+
+
+def test_the_site_builds_in_strict_mode(tmp_path: Path) -> None:
+    """`make docs` in miniature: a broken link or anchor, or a page missing from the
+    nav, fails (mkdocs.yml sets every validation to warn, and strict makes warnings fatal)."""
+    mkdocs = Path(sys.executable).parent / "mkdocs"
+    if not mkdocs.exists():
+        found = shutil.which("mkdocs")
+        if found is None:
+            pytest.fail("mkdocs is not installed: pip install -e '.[test]'")
+        mkdocs = Path(found)
+    run = subprocess.run(
+        [str(mkdocs), "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "NO_MKDOCS_2_WARNING": "1"},
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (tmp_path / "site" / "engineers" / "architecture.html").exists()
+
+
+def test_a_broken_link_fails_the_strict_build(tmp_path: Path) -> None:
+    """The same build on a copy of the docs with one broken link must fail, naming it."""
+    shutil.copytree(DOCS, tmp_path / "docs", symlinks=False)
+    shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    page = tmp_path / "docs" / "index.md"
+    page.write_text(page.read_text() + "\n[gone](no-such-page.md)\n")
+    mkdocs = Path(sys.executable).parent / "mkdocs"
+    run = subprocess.run(
+        [str(mkdocs if mkdocs.exists() else "mkdocs"), "build", "--strict"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "NO_MKDOCS_2_WARNING": "1"},
+        timeout=120,
+    )
+    assert run.returncode != 0
+    assert "no-such-page.md" in run.stdout + run.stderr

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,3 +110,64 @@ def test_a_broken_link_fails_the_strict_build(tmp_path: Path) -> None:
     )
     assert run.returncode != 0
     assert "no-such-page.md" in run.stdout + run.stderr
+
+
+def _code_in(text: str) -> list[str]:
+    """The inline code spans and the lines of fenced code blocks of a Markdown text."""
+    code: list[str] = []
+    fenced = False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+            continue
+        if fenced or line.startswith("    "):
+            code.append(line)
+        else:
+            code += re.findall(r"`([^`]+)`", line)
+    return code
+
+
+def documented_cshub_commands() -> list[tuple[str, list[str]]]:
+    """(page, words after `cshub`) for every `cshub …` command line the docs show."""
+    pattern = re.compile(r"(?:^|[\s(/$])cshub((?: +(?:[a-z][a-z0-9-]*|--[a-z][a-z0-9-]*|-[a-z]))+)")
+    pages = [*DOCS.rglob("*.md"), ROOT / "README.md"]
+    found = []
+    for page in pages:
+        for code in _code_in(page.read_text(encoding="utf-8")):
+            for m in pattern.finditer(code.replace("--task-queue cshub", "")):
+                found.append((str(page.relative_to(ROOT)), m.group(1).split()))
+    return found
+
+
+def test_every_documented_cshub_command_and_option_exists() -> None:
+    """`cshub simulate onboarding --tier starter` in a page: `simulate onboarding` is a
+    command of the CLI and `--tier` one of its options (a renamed command or option that
+    the docs still show fails here)."""
+    import typer
+
+    from cshub.cli import app
+
+    root = typer.main.get_command(app)
+    context = type(root.make_context("cshub", ["--help"], resilient_parsing=True))
+    problems = []
+    commands = documented_cshub_commands()
+    assert len(commands) > 100, "the docs show the commands they describe"
+    for page, words in commands:
+        command: Any = root
+        i = 0
+        while i < len(words) and hasattr(command, "commands") and not words[i].startswith("-"):
+            sub = command.get_command(context(command), words[i])
+            if sub is None:
+                problems.append(f"{page}: cshub {' '.join(words[: i + 1])}: no such command")
+                break
+            command, i = sub, i + 1
+        if hasattr(command, "commands"):
+            continue  # a group named alone (`cshub simulate`), or an unknown name (above)
+        options = {o for p in command.params for o in [*p.opts, *p.secondary_opts]}
+        options.add("--help")
+        problems += [
+            f"{page}: cshub {' '.join(words)}: no option {w}"
+            for w in words[i:]
+            if w.startswith("-") and w not in options
+        ]
+    assert not problems, "\n".join(sorted(set(problems)))

@@ -171,3 +171,21 @@ def test_every_documented_cshub_command_and_option_exists() -> None:
             if w.startswith("-") and w not in options
         ]
     assert not problems, "\n".join(sorted(set(problems)))
+
+
+def test_the_senders_routes_table_lists_every_route() -> None:
+    """docs/senders/index.md's *Routes* table names every event type of
+    webhooks/routing.py with the workflow it reaches."""
+    from webhooks.routing import ROUTES
+
+    text = (DOCS / "senders" / "index.md").read_text(encoding="utf-8")
+    table = text[text.index("## Routes") :].split("\n\n")[2]
+    rows = {
+        event: row.split("|")[2].strip()
+        for row in table.splitlines()
+        for event in re.findall(r"`([a-z_]+\.[a-z_.]+)`", row.split("|")[1])
+    }
+    missing = [event for event in ROUTES if event not in rows]
+    assert not missing, f"add these routes to docs/senders/index.md: {missing}"
+    wrong = {e: rows[e] for e, route in ROUTES.items() if route.workflow not in rows[e]}
+    assert not wrong, f"documented with another workflow: {wrong}"

@@ -19,7 +19,21 @@ from cshub.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 CONFIGURATION = DOCS / "operators" / "configuration.md"
-CODE_DIRS = ("cshub", "webhooks", "workflows", "activities", "connectors", "domain", "playbooks")
+# Where the code that reads the environment lives (runtime/ and wiring/: after issue 22's
+# split of the runtime out of cshub/; a folder that does not exist is skipped).
+CODE_DIRS = (
+    "cshub",
+    "runtime",
+    "wiring",
+    "webhooks",
+    "workflows",
+    "activities",
+    "connectors",
+    "domain",
+    "playbooks",
+    "templates",
+    "bench",
+)
 # Read by the code from os.environ but not by the hub: the emulator's redirection of the
 # Zendesk SDK (set by the connector itself) is no setting of the hub.
 NOT_SETTINGS = {"ZENPY_FORCE_NETLOC", "ZENPY_FORCE_SCHEME"}
@@ -40,7 +54,7 @@ def variables_read_by_the_code() -> set[str]:
     names |= {name.upper() for name in DevSettings.model_fields}
     pattern = re.compile(r"""(?:environ(?:\.get)?[(\[]|getenv\()\s*["']([A-Z][A-Z0-9_]+)["']""")
     for folder in CODE_DIRS:
-        for path in (ROOT / folder).rglob("*.py"):
+        for path in [*(ROOT / folder).rglob("*.py"), ROOT / "worker.py"]:
             names |= set(pattern.findall(path.read_text(encoding="utf-8")))
     return names - NOT_SETTINGS
 

@@ -114,8 +114,9 @@ def test_a_broken_link_fails_the_strict_build(tmp_path: Path) -> None:
     """The same build on a copy of the docs with one broken link must fail, naming it."""
     shutil.copytree(DOCS, tmp_path / "docs", symlinks=False)
     shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    shutil.copy(ROOT / "mkdocs_hooks.py", tmp_path / "mkdocs_hooks.py")
     page = tmp_path / "docs" / "index.md"
-    page.write_text(page.read_text() + "\n[gone](no-such-page.md)\n")
+    page.write_text(page.read_text() + "\n[gone](no-such-page.md) [code](../no_such_module.py)\n")
     mkdocs = Path(sys.executable).parent / "mkdocs"
     run = subprocess.run(
         [str(mkdocs if mkdocs.exists() else "mkdocs"), "build", "--strict"],
@@ -127,6 +128,7 @@ def test_a_broken_link_fails_the_strict_build(tmp_path: Path) -> None:
     )
     assert run.returncode != 0
     assert "no-such-page.md" in run.stdout + run.stderr
+    assert "no_such_module.py" in run.stdout + run.stderr
 
 
 def _code_in(text: str) -> list[str]:
@@ -206,3 +208,26 @@ def test_the_senders_routes_table_lists_every_route() -> None:
     assert not missing, f"add these routes to docs/senders/index.md: {missing}"
     wrong = {e: rows[e] for e, route in ROUTES.items() if route.workflow not in rows[e]}
     assert not wrong, f"documented with another workflow: {wrong}"
+
+
+def test_links_to_the_repositorys_files_become_their_paths_on_the_site() -> None:
+    """A page may link to code (`[webhooks/routing.py](../../webhooks/routing.py)` works on
+    GitHub); the site shows the path. Links between pages, and broken ones, are left to
+    the strict build."""
+    from mkdocs_hooks import rewrite
+
+    page_dir = DOCS / "senders"
+    text = (
+        "[`webhooks/routing.py`](../../webhooks/routing.py), [the table](../../webhooks/routing.py#L1), "
+        "[migrations](../../cshub/migrations/), [Stripe](stripe.md), [security](../security.md), "
+        "[gone](../../no_such_module.py), [site](https://example.com/x.py)\n"
+        "```\n[kept in code](../../worker.py)\n```"
+    )
+    assert rewrite(text, page_dir, DOCS).split("\n") == [
+        "`webhooks/routing.py`, the table (`webhooks/routing.py`), "
+        "migrations (`cshub/migrations/`), [Stripe](stripe.md), [security](../security.md), "
+        "[gone](../../no_such_module.py), [site](https://example.com/x.py)",
+        "```",
+        "[kept in code](../../worker.py)",
+        "```",
+    ]

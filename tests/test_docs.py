@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from cshub.dev import DevSettings
-from cshub.settings import Settings
+from runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -219,15 +219,28 @@ def test_links_to_the_repositorys_files_become_their_paths_on_the_site() -> None
     page_dir = DOCS / "senders"
     text = (
         "[`webhooks/routing.py`](../../webhooks/routing.py), [the table](../../webhooks/routing.py#L1), "
-        "[migrations](../../cshub/migrations/), [Stripe](stripe.md), [security](../security.md), "
+        "[migrations](../../runtime/migrations/), [Stripe](stripe.md), [security](../security.md), "
         "[gone](../../no_such_module.py), [site](https://example.com/x.py)\n"
         "```\n[kept in code](../../worker.py)\n```"
     )
     assert rewrite(text, page_dir, DOCS).split("\n") == [
         "`webhooks/routing.py`, the table (`webhooks/routing.py`), "
-        "migrations (`cshub/migrations/`), [Stripe](stripe.md), [security](../security.md), "
+        "migrations (`runtime/migrations/`), [Stripe](stripe.md), [security](../security.md), "
         "[gone](../../no_such_module.py), [site](https://example.com/x.py)",
         "```",
         "[kept in code](../../worker.py)",
         "```",
     ]
+
+
+def test_every_file_the_docs_name_exists() -> None:
+    """A path in code (`webhooks/routing.py`, `playbooks/sla.yaml`) on any page names a
+    file of the repository: a moved or renamed file the pages still name fails here."""
+    path = re.compile(r"`((?:[a-z_]+/)+[A-Za-z0-9_.-]+\.(?:py|yaml|yml|j2|md|json|toml|txt|sql))`")
+    pages = [*DOCS.rglob("*.md"), ROOT / "README.md"]
+    named = {
+        (page, name) for page in pages for name in path.findall(page.read_text(encoding="utf-8"))
+    }
+    assert len(named) > 50, "the pages name the files they describe"
+    missing = sorted(f"{p.relative_to(ROOT)}: {n}" for p, n in named if not (ROOT / n).exists())
+    assert not missing, "\n".join(missing)

@@ -18,8 +18,8 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from activities.action_log import SqlActionStore
-from cshub.settings import Settings
-from domain.onboarding import CUSTOMER_ID_PATTERN
+from domain.journeys import CUSTOMER_ID_PATTERN
+from runtime.settings import Settings
 
 
 def _digest(value: str) -> bytes:
@@ -79,7 +79,7 @@ def add_timeline_route(app: FastAPI, settings: Settings) -> None:
 def parse_since(since: str | None) -> datetime | None:
     if not since:
         return None
-    from cshub.report import parse_when
+    from domain.periods import parse_when
 
     return parse_when(since, datetime.now(UTC))
 

@@ -19,10 +19,10 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.settings import Settings
 from domain.onboarding import OnboardingInput
 from domain.slack_actions import parse_action_id
 from domain.tiers import Tier
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import eventually, outbox, running_worker
 from tests.webhooks.conftest import Api, serve

@@ -119,6 +119,8 @@ mutation: $(MUTATION_DEPS)
 # Fault injection on loopback (5 to 15 minutes): the whole hub with N customers, worker
 # SIGKILLs, a Temporal outage, emulator errors, Slack down, every webhook twice. Options:
 # make chaos CHAOS_ARGS="--customers 40 --seed 3 --keep" (python -m cshub.chaos --help).
+# Several replicas on one PostgreSQL store, Temporal down 10 minutes mid-load:
+# make chaos CHAOS_ARGS="--replicas 2" (add --quick for a short version: Temporal down 20 s).
 chaos: $(DEPS)
 	$(BIN)/python -m cshub.chaos $(CHAOS_ARGS)
 

@@ -1,10 +1,14 @@
-"""``python -m bench [--only NAME ...] [--size full|tiny] [--out DIR]`` (``make bench``)."""
+"""``python -m bench [--only NAME ...] [--size full|tiny] [--set KEY=VALUE ...] [--out DIR]``
+(``make bench``). ``--set`` changes one number of a benchmark's plan for this run (e.g.
+``--only in_flight --set customers=100000``, ``--only intake --set outage_s=30``): it is
+passed to each selected benchmark whose ``run`` takes that keyword."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import importlib
+import inspect
 import sys
 import time
 from datetime import UTC, datetime
@@ -54,7 +58,42 @@ def notes_sections(
     return sections
 
 
-async def run_all(names: list[str], size: Size, out: Path) -> list[dict[str, Any]]:
+def parse_settings(pairs: list[str], names: list[str]) -> dict[str, dict[str, Any]]:
+    """``KEY=VALUE`` pairs -> the keywords each named benchmark's ``run`` takes. Numbers
+    are read as numbers. Raises ValueError for a key no selected benchmark takes."""
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set {pair!r}: expected KEY=VALUE")
+        value: Any = text
+        for kind in (int, float):
+            try:
+                value = kind(text)
+                break
+            except ValueError:
+                continue
+        values[key.strip()] = value
+    per: dict[str, dict[str, Any]] = {name: {} for name in names}
+    taken: set[str] = set()
+    for name in names:
+        params = inspect.signature(importlib.import_module(f"bench.{name}").run).parameters
+        for key, value in values.items():
+            if key in params and key != "size":
+                per[name][key] = value
+                taken.add(key)
+    unknown = sorted(set(values) - taken)
+    if unknown:
+        raise ValueError(f"no selected benchmark takes {', '.join(unknown)}")
+    return per
+
+
+async def run_all(
+    names: list[str],
+    size: Size,
+    out: Path,
+    settings: dict[str, dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """Run each benchmark; after each one, its figures replace its earlier ones in
     ``out`` (a benchmark that fails leaves the figures measured before it written)."""
     figures, previous = read_results(out), read_sections(out)
@@ -63,7 +102,7 @@ async def run_all(names: list[str], size: Size, out: Path) -> list[dict[str, Any
         module = importlib.import_module(f"bench.{name}")
         began = time.monotonic()
         print(f"[bench] {name} ({size.value}) ...", flush=True)
-        found: list[Figure] = await module.run(size)
+        found: list[Figure] = await module.run(size, **(settings or {}).get(name, {}))
         print(f"[bench] {name}: {len(found)} figures in {time.monotonic() - began:.0f} s")
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         for f in found:
@@ -92,8 +131,20 @@ def main(argv: list[str] | None = None) -> int:
         default=BENCH_DIR,
         help="folder of results.md / results.json (figures of benchmarks not run are kept)",
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change one number of the selected benchmarks' plans (repeatable)",
+    )
     args = parser.parse_args(argv)
-    asyncio.run(run_all(args.only or list(BENCHMARKS), Size(args.size), args.out))
+    names = args.only or list(BENCHMARKS)
+    try:
+        settings = parse_settings(args.set, names)
+    except ValueError as err:
+        parser.error(str(err))
+    asyncio.run(run_all(names, Size(args.size), args.out, settings))
     return 0
 
 

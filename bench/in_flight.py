@@ -221,10 +221,14 @@ async def start_customers(hub: Hub, ids: list[str], concurrency: int) -> None:
     await bounded(jobs, concurrency)
 
 
-async def run(size: Size, *, cached_workflows: int | None = None) -> list[Figure]:
+async def run(
+    size: Size, *, cached_workflows: int | None = None, customers: int | None = None
+) -> list[Figure]:
     """``cached_workflows``: the worker's ``WORKER_MAX_CACHED_WORKFLOWS`` (default: the
-    production default)."""
-    n = CUSTOMERS[size]
+    production default); ``customers``: how many (default: the size's, 10,000 in the full
+    run). 100,000 is a long run outside CI (``python -m bench --only in_flight --set
+    customers=100000``): hours on the SQLite dev server at its start rate."""
+    n = customers or CUSTOMERS[size]
     cache = CACHED_WORKFLOWS if cached_workflows is None else cached_workflows
     ids = [str(FIRST_ID + i) for i in range(n)]
     async with local_hub(worker=False, api=False, sqlite_wal=True) as hub:

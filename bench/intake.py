@@ -7,12 +7,23 @@ The load is the ingest benchmark's (bench/ingest.py): HubSpot deal-won batches o
 ``onboarding-<company>``) and Stripe events (signal-with-start ``dunning-`` /
 ``renewal-<customer>``), every event new. No worker runs: forwarding ends when Temporal
 accepted the start or signal.
+
+Then a Temporal outage (SQLite store): the dev server stopped for ``outage_s`` (10 minutes
+in the full run, seconds in the smoke run) while events keep coming at
+``outage_rate``/s; then started again. ``intake.outage_non_2xx``: answers that were not
+2xx "accepted" meanwhile; ``intake.outage_lost``: deliveries answered 2xx that did not
+reach Temporal once the backlog drained.
+
+Sizes can be changed for one run: ``python -m bench --only intake --set burst=400
+--set repetitions=1 --set outage_s=30 --set backends=sqlite``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import os
 import shutil
 import statistics
 import tempfile
@@ -28,6 +39,7 @@ from bench.hub import Hub, local_hub
 from bench.ingest import HubSender, LoopbackHttp, Phase, burst, paced
 from bench.results import Figure, Size, Target
 from cshub.chaos.portfolio import customers, write_demo_data
+from cshub.chaos.processes import HubProcess, sandbox_environment
 from webhooks.app import create_app
 from webhooks.ledger import DeliveryLedger
 from webhooks.server import serve_api
@@ -48,14 +60,19 @@ class Plan:
     burst: int
     concurrency: int
     warmup: int
+    outage_s: float = 0.0
+    outage_rate: int = 20
 
     def events(self) -> int:
-        return self.repetitions * (int(self.rate * self.paced_s) + self.burst) + self.warmup
+        outage = int(self.outage_s * self.outage_rate)
+        return (
+            self.repetitions * (int(self.rate * self.paced_s) + self.burst) + self.warmup + outage
+        )
 
 
 PLANS = {
-    Size.FULL: Plan(3, 50, 10.0, burst=1000, concurrency=50, warmup=40),
-    Size.TINY: Plan(1, 50, 0.6, burst=40, concurrency=20, warmup=4),
+    Size.FULL: Plan(3, 50, 10.0, burst=1000, concurrency=50, warmup=40, outage_s=600.0),
+    Size.TINY: Plan(1, 50, 0.6, burst=40, concurrency=20, warmup=4, outage_s=2.0),
 }
 
 
@@ -78,17 +95,38 @@ def postgres() -> Any:
 
 
 @contextlib.asynccontextmanager
-async def intake_api(hub: Hub, database_url: str | None) -> AsyncIterator[tuple[str, Any]]:
-    """The API with its embedded forwarder on the chosen store; its URL and settings."""
-    settings = hub.settings.model_copy(update={"cshub_database_url": database_url})
+async def intake_api(
+    hub: Hub, database_url: str | None, forwarder: str = "embedded"
+) -> AsyncIterator[tuple[str, Any]]:
+    """The API on the chosen store, its forwarder embedded or (``process``) a
+    ``cshub forwarder`` process of its own; the API's URL and settings."""
+    settings = hub.settings.model_copy(
+        update={
+            "cshub_database_url": database_url,
+            "cshub_forwarder": "off" if forwarder == "process" else "embedded",
+        }
+    )
 
     async def connect() -> Any:
         return hub.client
 
     server = await serve_api(create_app(settings, connect=connect), port=0)
+    process = None
+    if forwarder == "process":
+        env = sandbox_environment(
+            hub.temporal.address,
+            hub.sandbox,
+            hub.workdir,
+            CSHUB_API_DB=str(settings.cshub_api_db),
+            **({"CSHUB_DATABASE_URL": database_url} if database_url else {}),
+        )
+        process = HubProcess("forwarder", ["forwarder"], env, hub.workdir)
+        await process.start()
     try:
         yield server.url, settings
     finally:
+        if process is not None:
+            await process.stop()
         await server.stop()
 
 
@@ -105,9 +143,46 @@ class Measured:
     paced: list[Phase]
     bursts: list[Phase]
     lags_ms: list[list[float]]
+    outage: Outage | None = None
 
 
-async def measure(plan: Plan, backend: str) -> Measured:
+@dataclass(frozen=True)
+class Outage:
+    seconds: float
+    sent: int
+    non_2xx: int
+    lost: int
+    drain_s: float
+    """From Temporal back to the backlog forwarded."""
+
+
+async def temporal_outage(
+    hub: Hub, ledger: DeliveryLedger, send: Any, seconds: float, rate: int
+) -> Outage:
+    """Stop the dev server, send ``rate`` events a second for ``seconds``, start it again,
+    wait for the backlog to drain; count the answers that were not 2xx and the stored
+    deliveries that did not reach Temporal."""
+    since = datetime.now(UTC)
+    await hub.temporal.stop()
+    try:
+        phase = await paced(send, rate, seconds)
+    finally:
+        await hub.temporal.start()
+    back = time.monotonic()
+    await drained(ledger, timeout_s=max(600.0, seconds * 2))
+    drain_s = time.monotonic() - back
+    outcomes = ledger.outcomes_since(since)
+    answered = phase.count - phase.failures
+    return Outage(
+        seconds=seconds,
+        sent=phase.count,
+        non_2xx=phase.failures,
+        lost=max(0, answered - outcomes.get("accepted", 0)),
+        drain_s=drain_s,
+    )
+
+
+async def measure(plan: Plan, backend: str, forwarder: str = "embedded") -> Measured:
     out = Measured([], [], [])
     needed = plan.events() // 2 + 2
     with tempfile.TemporaryDirectory(prefix="cshub-bench-intake-") as tmp:
@@ -116,7 +191,7 @@ async def measure(plan: Plan, backend: str) -> Measured:
             url = stack.enter_context(postgres()) if backend == "postgresql" else None
             async with (
                 local_hub(worker=False, api=False, data_file=data, sqlite_wal=True) as hub,
-                intake_api(hub, url) as (api_url, settings),
+                intake_api(hub, url, forwarder) as (api_url, settings),
             ):
                 hub.api_url = api_url
                 ledger = DeliveryLedger.for_settings(settings)
@@ -132,6 +207,10 @@ async def measure(plan: Plan, backend: str) -> Measured:
                         out.lags_ms.append(ledger.forward_lags_ms(since))
                         out.bursts.append(await burst(sender.next, plan.burst, plan.concurrency))
                         await drained(ledger)
+                    if plan.outage_s > 0 and backend == "sqlite":
+                        out.outage = await temporal_outage(
+                            hub, ledger, sender.next, plan.outage_s, plan.outage_rate
+                        )
                 finally:
                     await http.close()
                     ledger.close()
@@ -183,7 +262,38 @@ def figures_for(plan: Plan, backend: str, m: Measured) -> list[Figure]:
                 target=Target(kind="at_most", bound=1000, text="<= 1,000 ms"),
             )
         )
+    if m.outage is not None:
+        o = m.outage
+        during = (
+            f"a {o.seconds:g} s Temporal outage (dev server stopped) under "
+            f"{o.sent / o.seconds:.0f} events/s ({o.sent} events)"
+        )
+        found += [
+            Figure(
+                name="intake.outage_non_2xx",
+                unit="answers",
+                runs=[float(o.non_2xx)],
+                description=f"answers not 2xx 'accepted' during {during}",
+                target=Target(kind="at_most", bound=0, text="0"),
+            ),
+            Figure(
+                name="intake.outage_lost",
+                unit="events",
+                runs=[float(o.lost)],
+                description=f"deliveries answered 2xx during {during} that had not reached "
+                "Temporal once the backlog drained",
+                target=Target(kind="at_most", bound=0, text="0"),
+            ),
+            Figure(
+                name="intake.outage_drain_s",
+                unit="s",
+                runs=[o.drain_s],
+                description=f"from Temporal back to the backlog of {during} forwarded",
+            ),
+        ]
     for f in found:
+        if f.name.startswith("intake.outage"):
+            continue
         phases = m.bursts if "burst" in f.name else m.paced
         failed = sum(p.failures for p in phases)
         if failed:
@@ -191,12 +301,46 @@ def figures_for(plan: Plan, backend: str, m: Measured) -> list[Figure]:
     return found
 
 
-async def run(size: Size, backends: tuple[str, ...] = BACKENDS) -> list[Figure]:
+async def run(
+    size: Size,
+    backends: tuple[str, ...] | str = BACKENDS,
+    *,
+    repetitions: int | None = None,
+    rate: int | None = None,
+    paced_s: float | None = None,
+    burst: int | None = None,
+    concurrency: int | None = None,
+    outage_s: float | None = None,
+    outage_rate: int | None = None,
+    forwarder: str = "embedded",
+) -> list[Figure]:
+    """``size``'s plan, with any of its numbers changed (``python -m bench --set``);
+    ``backends``: ``sqlite``, ``postgresql`` or both (a tuple, or comma-separated);
+    ``forwarder``: ``embedded`` (in the API process, the default) or ``process`` (a
+    ``cshub forwarder`` process of its own: the answers get the API process to
+    themselves)."""
+    if forwarder not in ("embedded", "process"):
+        raise ValueError(f"forwarder={forwarder!r}: embedded or process")
     global NOTES
-    plan = PLANS[size]
+    if isinstance(backends, str):
+        backends = tuple(b.strip() for b in backends.split(",") if b.strip())
+    changes: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "repetitions": repetitions,
+            "rate": rate,
+            "paced_s": paced_s,
+            "burst": burst,
+            "concurrency": concurrency,
+            "outage_s": outage_s,
+            "outage_rate": outage_rate,
+        }.items()
+        if v is not None
+    }
+    plan = dataclasses.replace(PLANS[size], **changes)
     figures: list[Figure] = []
     for backend in backends:
-        figures += figures_for(plan, backend, await measure(plan, backend))
+        figures += figures_for(plan, backend, await measure(plan, backend, forwarder))
     rows = [
         f"| {f.name} | {f.value:,.1f} {f.unit} | {f.target.text if f.target else '-'} | "
         f"{' / '.join(f'{r:,.1f}' for r in f.runs)} |"
@@ -212,7 +356,8 @@ async def run(size: Size, backends: tuple[str, ...] = BACKENDS) -> list[Figure]:
             f"{plan.rate}/s open loop, wait for the backlog to drain, {plan.burst} at once "
             f"with {plan.concurrency} in flight, drain. The forwarding lag ends when Temporal "
             "accepted the start or signal (no worker runs), not at the workflow's handler. "
-            "The sender runs in the same process (LoopbackHttp).",
+            "The sender runs in the same process (LoopbackHttp). "
+            f"Load average when it ended: {os.getloadavg()[0]:.1f} (2 cores).",
             "",
             "| figure | value | target | runs |",
             "|---|---|---|---|",

@@ -24,8 +24,8 @@ async def run_forwarder(settings: Settings, *, once: bool = False) -> None:
     connectors = build_connectors(settings)
     ledger = DeliveryLedger.for_settings(settings)
     temporal = TemporalConnection(_settings_client(settings))
-    # Product events are counted where they are forwarded (the totals in CSHUB_API_DB).
-    aggregator = ProductAggregator(settings.cshub_api_db, plan_thresholds(playbooks_dir()))
+    # Product events are counted where they are forwarded (the totals in the hub's store).
+    aggregator = ProductAggregator(ledger.database, plan_thresholds(playbooks_dir()))
     intake = Intake(
         ledger,
         temporal.get,

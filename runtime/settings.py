@@ -209,6 +209,12 @@ class Settings(BaseSettings):
     cshub_intake_answer_wait_s: float = Field(default=0, ge=0, le=30)
     """How long the API may wait for the embedded forwarder's first attempt so its answer
     names the outcome (customer_not_found, ignored …); 0: answer as soon as stored."""
+    cshub_intake_sync: Literal["full", "normal"] = "full"
+    """SQLite only: when the API answers 2xx the delivery is on disk. ``full``: each
+    (group) commit of the intake is synced to the disk first, so a power cut loses no
+    answered delivery; ``normal``: faster on slow disks, but the last deliveries answered
+    before a power cut (not a process crash) may be lost. PostgreSQL: the server's
+    ``synchronous_commit`` decides."""
     cshub_forward_lease_s: float = Field(default=30, gt=0)
     cshub_forward_max_backoff_s: float = Field(default=15, gt=0)
     cshub_forward_batch: int = Field(default=64, ge=1, le=1000)

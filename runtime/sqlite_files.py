@@ -7,12 +7,17 @@ import sqlite3
 from pathlib import Path
 
 
-def open_sqlite(path: Path | str, schema: str, *, timeout: float = 5.0) -> sqlite3.Connection:
-    """Open (creating the folder and the tables) a SQLite file for use under a lock."""
+def open_sqlite(
+    path: Path | str, schema: str, *, timeout: float = 5.0, synchronous: str = "NORMAL"
+) -> sqlite3.Connection:
+    """Open (creating the folder and the tables) a SQLite file for use under a lock.
+    ``synchronous``: NORMAL (in WAL mode a commit survives the process crashing, not the
+    machine losing power: the last commits before it may be lost) or FULL (every commit
+    is synced to the disk before it returns)."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=timeout)
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(f"PRAGMA synchronous={'FULL' if synchronous.upper() == 'FULL' else 'NORMAL'}")
     db.executescript(schema)
     return db

@@ -71,9 +71,12 @@ class _SqliteTx:
 class SqliteDatabase:
     dialect: Dialect = "sqlite"
 
-    def __init__(self, path: Path | str, schema: str, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self, path: Path | str, schema: str, *, timeout: float = 5.0, synchronous: str = "NORMAL"
+    ) -> None:
+        self.path = path
         try:
-            self._db = open_sqlite(path, schema, timeout=timeout)
+            self._db = open_sqlite(path, schema, timeout=timeout, synchronous=synchronous)
         except sqlite3.Error as err:
             raise StoreError(f"{path}: {err}") from err
         self._lock = threading.Lock()
@@ -164,6 +167,18 @@ def _yoyo_uri(url: str) -> str:
     if scheme in ("postgresql", "postgres"):
         return f"postgresql+psycopg{sep}{rest}"
     return url
+
+
+def open_database(
+    where: Path | str | Database, sqlite_schema: str, *, timeout: float = 5.0
+) -> Database:
+    """The store ``where`` names: a ``postgresql://`` URL (migrated, pooled), a SQLite file
+    (its schema created), or an open :class:`Database`, returned as it is."""
+    if not isinstance(where, Path | str):
+        return where
+    if is_postgres(str(where)):
+        return PostgresDatabase(str(where))
+    return SqliteDatabase(where, sqlite_schema, timeout=timeout)
 
 
 def is_postgres(url: str | None) -> bool:

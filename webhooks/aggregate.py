@@ -15,17 +15,19 @@ and what it last handed to the journey, and signals the journey only:
 The signal carries the count since the last one (``count``), so the journey's counts
 equal the ingress's at every signal. Other events are answered 202 "counted".
 
-Totals live in the delivery ledger's SQLite file, so they survive a restart. With several
-API replicas on files of their own, each counts its share: a threshold may be heard late
-(when one replica's share crosses it, or with the hourly count), never lost. The event
-is counted only once its outcome is final (counted, or the signal accepted by Temporal):
-a 503 leaves the totals as they were and the sender's retry counts it then.
+Totals live in the hub's own store (runtime/store.py): the delivery ledger's SQLite file by
+default, or the shared PostgreSQL database (``CSHUB_DATABASE_URL``), where every API
+replica and forwarder counts into the same totals. Product events are counted where they
+are forwarded, and the intake queue hands one customer's deliveries to one forwarder at a
+time (one group per workflow id, under a lease): two forwarders never count the same
+customer's events at once. The event is counted only once its outcome is final (counted,
+or the signal accepted by Temporal): a delivery that could not be forwarded leaves the
+totals as they were and is counted when it is.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,7 +35,7 @@ from pathlib import Path
 
 from domain.onboarding_plan import OnboardingPlan
 from domain.tiers import ProductEventType
-from runtime.sqlite_files import open_sqlite
+from runtime.store import Database, open_database
 
 SIGNAL_EVERY = timedelta(hours=1)
 """A type's events counted since the last signal are handed on at least this often."""
@@ -112,33 +114,43 @@ class _Row:
 
 class ProductAggregator:
     def __init__(
-        self, path: Path | str, thresholds: Thresholds, *, every: timedelta = SIGNAL_EVERY
+        self,
+        where: Path | str | Database,
+        thresholds: Thresholds,
+        *,
+        every: timedelta = SIGNAL_EVERY,
     ) -> None:
-        self._db = open_sqlite(path, _SCHEMA)
-        self._lock = threading.Lock()
+        """``where``: a SQLite file, a ``postgresql://`` URL, or an open database (shared
+        with the ledger: not closed here then)."""
+        self._owned = isinstance(where, Path | str)
+        self._db = open_database(where, _SCHEMA)
+        if not self._owned and self._db.dialect == "sqlite":
+            with self._db.tx(write=True) as tx:  # PostgreSQL: runtime/migrations/
+                tx.execute(_SCHEMA)
         self._thresholds = thresholds
         self._every = every
         self._customer_locks: dict[str, asyncio.Lock] = {}
 
     def close(self) -> None:
-        with self._lock:
+        if self._owned:
             self._db.close()
 
     def customer_lock(self, customer_id: str) -> asyncio.Lock:
         """Held from decision to commit, so two events of one customer never both see
-        the same total (one API process; the ledger is per process too)."""
+        the same total in this process (across processes, the intake queue's one claim
+        per workflow id does it)."""
         lock = self._customer_locks.get(customer_id)
         if lock is None:
             lock = self._customer_locks[customer_id] = asyncio.Lock()
         return lock
 
     def _row(self, customer_id: str, type_: str) -> _Row:
-        with self._lock:
-            row = self._db.execute(
+        with self._db.tx() as tx:
+            row = tx.execute(
                 "SELECT total, signalled, max_percent, signalled_percent, signalled_at "
                 "FROM product_counts WHERE customer_id = ? AND type = ?",
                 (customer_id, type_),
-            ).fetchone()
+            ).one()
         if row is None:
             return _Row(0, 0, None, None, None)
         return _Row(
@@ -213,8 +225,8 @@ class ProductAggregator:
             signalled = row.signalled
             signalled_percent = row.signalled_percent
             at = row.signalled_at.isoformat() if row.signalled_at else None
-        with self._lock:
-            self._db.execute(
+        with self._db.tx(write=True) as tx:
+            tx.execute(
                 "INSERT INTO product_counts VALUES (?,?,?,?,?,?,?) "
                 "ON CONFLICT(customer_id, type) DO UPDATE SET total = excluded.total, "
                 "signalled = excluded.signalled, max_percent = excluded.max_percent, "

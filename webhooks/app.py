@@ -65,7 +65,7 @@ def create_app(
     the_ledger.prune(timedelta(days=settings.cshub_dedup_days))
     temporal = TemporalConnection(connect or _settings_client(settings, telemetry))
     metrics = WebhookMetrics(telemetry.runtime.metric_meter if telemetry else None)
-    aggregator = ProductAggregator(settings.cshub_api_db, plan_thresholds(playbooks_dir()))
+    aggregator = ProductAggregator(the_ledger.database, plan_thresholds(playbooks_dir()))
     intake = Intake(
         the_ledger,
         temporal.get,

@@ -91,8 +91,8 @@ class Intake:
                 detail=result.detail,
                 raw=raw,
             )
-        elif result.outcome in (DeliveryOutcome.ACCEPTED, DeliveryOutcome.PARKED):
-            await self._ledger.io(self._ledger.resolve, event.dedup_key, result)
+        # An accepted or parked outcome resolved its dead letter, if one was kept, when it
+        # was recorded (DeliveryLedger.record, one transaction).
         # The one place every event's outcome is known: cshub_webhook_events_total.
         self._metrics.event(event.source.value, result.outcome.value)
         log.info(
@@ -112,7 +112,7 @@ class Intake:
         bad = bad_id(event)
         if bad:
             return _result(event, DeliveryOutcome.INVALID, bad)
-        previous = await self._ledger.io(self._ledger.previous, event)
+        previous, stale = await self._ledger.io(self._ledger.seen, event)
         if previous is not None and not (replay and previous.outcome in REPLAYABLE):
             return previous.model_copy(
                 update={
@@ -121,7 +121,7 @@ class Intake:
                 }
             )
         replace = replay and previous is not None  # the outcome a replay re-decides
-        if await self._ledger.io(self._ledger.is_stale, event):
+        if stale:
             return await self._final(
                 event, DeliveryOutcome.STALE, "a newer event was already applied", replace
             )

@@ -1,13 +1,15 @@
-"""The delivery ledger: which event ids the hub has acted on, and the newest state it has
-seen per ``order_key``. A SQLite file, so a redelivery is recognised after a restart.
+"""The delivery ledger and the intake queue: which event ids the hub has acted on, the
+newest state it has seen per ``order_key``, and the deliveries stored by the API and not
+yet forwarded (docs/durable-intake.md). In the hub's own store: a SQLite file
+(``CSHUB_API_DB``) or the shared PostgreSQL database (``CSHUB_DATABASE_URL``), so a
+redelivery is recognised after a restart and on every replica.
 
-An event is written here only once Temporal has accepted it (or it was decided to be
-ignored), never before: a crash in between means the sender's retry is acted on again,
-and the workflows themselves drop an event id they have already seen. The ledger makes
-duplicates cheap and visible ("duplicate" answers); the workflows make them harmless.
-
-With several API replicas, give each the same file on shared storage or accept that a
-redelivery landing on another replica is answered "accepted" (and still acted on once).
+The API stores each delivery (with its dedup check) in the intake queue and answers once
+that is committed (group commits, :meth:`DeliveryLedger.store`); a forwarder records the
+final outcome here once Temporal accepted it (or it was decided to be ignored). A crash in
+between means the delivery is forwarded again, and the workflows themselves drop an event
+id they have already seen. The ledger makes duplicates cheap and visible ("duplicate"
+answers); the workflows make them harmless.
 
 Dead letters: every delivery the hub did not act on (ignored, stale, invalid, customer not
 found, parked) is also kept here with its outcome, the reason and the sender's payload
@@ -31,7 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
 from runtime.encryption_keys import KeyRing
 from runtime.settings import Settings
-from runtime.store import Database, PostgresDatabase, SqliteDatabase, is_postgres
+from runtime.store import Database, SqliteDatabase, Tx, open_database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -160,37 +162,52 @@ class DeliveryLedger:
     open :class:`~runtime.store.Database`. Every method raises
     :class:`~runtime.store.StoreError` when the database cannot be read or written."""
 
-    def __init__(self, path: Path | str | Database, keyring: KeyRing | None = None) -> None:
-        if isinstance(path, Path | str):
-            self._db: Database = (
-                PostgresDatabase(str(path))
-                if is_postgres(str(path))
-                else SqliteDatabase(path, _SCHEMA)
-            )
-        else:
-            self._db = path
+    def __init__(
+        self,
+        path: Path | str | Database,
+        keyring: KeyRing | None = None,
+        *,
+        sync: str = "full",
+    ) -> None:
+        self._db: Database = open_database(path, _SCHEMA)
         self._keyring = keyring
+        self.sync = sync
+        """SQLite: ``synchronous`` of the intake's group commits (``CSHUB_INTAKE_SYNC``)."""
+        path_of = getattr(self._db, "path", None) if self._db.dialect == "sqlite" else None
+        self.sqlite_path = None if str(path_of) == ":memory:" else path_of
+        self._writer: _GroupCommit | None = None
 
     @classmethod
     def for_settings(cls, settings: Settings) -> DeliveryLedger:
         """The ledger the settings name: on PostgreSQL when ``CSHUB_DATABASE_URL`` is set,
         else the SQLite file ``CSHUB_API_DB``."""
         where = settings.cshub_database_url or settings.cshub_api_db
-        return cls(where, settings.encryption_keyring())
+        return cls(where, settings.encryption_keyring(), sync=settings.cshub_intake_sync)
 
     @property
     def dialect(self) -> str:
         return self._db.dialect
 
+    @property
+    def database(self) -> Database:
+        """The store it writes to (shared with the product totals, webhooks/aggregate.py)."""
+        return self._db
+
     async def io(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call one of these methods from async code. On PostgreSQL in a worker thread, so
         the event loop serves other requests while the database commits (and concurrent
-        commits share their WAL flush); SQLite's writes are quick and local: called inline."""
-        if self._db.dialect == "postgresql":
+        commits share their WAL flush). SQLite's writes are quick and local: called inline,
+        unless the intake's synced commits (``CSHUB_INTAKE_SYNC=full``) may hold the write
+        lock through a disk sync: then in a worker thread too, so a forwarder waiting for
+        that lock never stalls the event loop (and the answers with it)."""
+        if self._db.dialect == "postgresql" or (self._writer is not None and self.sync == "full"):
             return await asyncio.to_thread(fn, *args, **kwargs)
         return fn(*args, **kwargs)
 
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         self._db.close()
 
     def previous(self, event: CustomerEvent) -> DeliveryResult | None:
@@ -201,6 +218,23 @@ class DeliveryLedger:
                 (event.dedup_key,),
             ).one()
         return None if row is None else _previous(event, row)
+
+    def seen(self, event: CustomerEvent) -> tuple[DeliveryResult | None, bool]:
+        """:meth:`previous` and :meth:`is_stale` in one read (the forwarder's hot path)."""
+        with self._db.tx() as tx:
+            row = tx.execute(
+                "SELECT outcome, workflow_id, detail FROM deliveries WHERE dedup_key = ?",
+                (event.dedup_key,),
+            ).one()
+            newest = (
+                tx.execute(
+                    "SELECT occurred_at FROM latest_state WHERE order_key = ?", (event.order_key,)
+                ).one()
+                if event.order_key is not None
+                else None
+            )
+        previous = _previous(event, row) if row is not None else None
+        return previous, newest is not None and str(newest[0]) > _ts(event.occurred_at)
 
     def is_stale(self, event: CustomerEvent) -> bool:
         """True when a newer event about the same ``order_key`` was already accepted."""
@@ -245,6 +279,14 @@ class DeliveryLedger:
                     now,
                 ),
             )
+            if result.outcome in (DeliveryOutcome.ACCEPTED, DeliveryOutcome.PARKED):
+                # A kept delivery acted on since (replayed, or sent again by the sender):
+                # its dead letter is resolved in the same transaction.
+                tx.execute(
+                    "UPDATE dead_letters SET resolved_at = ?, resolution = ? "
+                    "WHERE dedup_key = ? AND resolved_at IS NULL",
+                    (now, _resolution(result), event.dedup_key),
+                )
             # Any genuine report of the state counts as the newest known, even one
             # no workflow acts on (a deal moved to closed-lost).
             if event.order_key is not None and result.outcome in (
@@ -323,11 +365,7 @@ class DeliveryLedger:
             tx.execute(
                 "UPDATE dead_letters SET resolved_at = ?, resolution = ? "
                 "WHERE dedup_key = ? AND resolved_at IS NULL",
-                (
-                    _ts(datetime.now(UTC)),
-                    f"{result.outcome.value}: {result.detail or ''}".strip(": "),
-                    dedup_key,
-                ),
+                (_ts(datetime.now(UTC)), _resolution(result), dedup_key),
             )
 
     def dead_letters(
@@ -430,49 +468,29 @@ class DeliveryLedger:
         """Store a delivery for the forwarders, unless it is a duplicate: one with a final
         outcome in the ledger, or one still waiting to be forwarded. A delivery whose
         outcome was not final (customer not found, refused by Temporal) is stored again."""
-        key_id, payload = self._seal(event.dedup_key, raw.body)
+        return self.enqueue_many([(event, raw, group)], self._db)[0]
+
+    def enqueue_many(
+        self, items: list[tuple[CustomerEvent, RawDelivery, str]], db: Database | None = None
+    ) -> list[Enqueued]:
+        """:meth:`enqueue` for several deliveries in one transaction (one commit, one sync
+        to the disk): what :meth:`store` does for concurrent requests."""
+        sealed = [self._seal(event.dedup_key, raw.body) for event, raw, _ in items]
         now = _ts(datetime.now(UTC))
-        pending = _previous(event, (DeliveryOutcome.ACCEPTED.value, None, PENDING_NOTE))
-        with self._db.tx(write=True) as tx:
-            row = tx.execute(
-                "SELECT outcome, workflow_id, detail FROM deliveries WHERE dedup_key = ?",
-                (event.dedup_key,),
-            ).one()
-            if row is not None:
-                return Enqueued(None, _previous(event, row))
-            queued = tx.execute(
-                "SELECT state FROM intake WHERE dedup_key = ?", (event.dedup_key,)
-            ).one()
-            if queued is not None and queued[0] == PENDING:
-                return Enqueued(None, pending)
-            if queued is not None:
-                tx.execute(
-                    "DELETE FROM intake WHERE dedup_key = ? AND state <> 'pending'",
-                    (event.dedup_key,),
-                )
-            # Another replica storing the same event at this moment: one insert wins,
-            # the other is a duplicate.
-            inserted = tx.execute(
-                "INSERT INTO intake (dedup_key, source, event_id, type, customer_id, grp, "
-                "kind, key_id, payload, received_at, next_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
-                "ON CONFLICT(dedup_key) DO NOTHING RETURNING seq",
-                (
-                    event.dedup_key,
-                    event.source.value,
-                    event.event_id,
-                    event.type,
-                    event.customer_id,
-                    group,
-                    raw.kind,
-                    key_id,
-                    payload,
-                    now,
-                    now,
-                ),
-            ).one()
-            if inserted is None:
-                return Enqueued(None, pending)
-        return Enqueued(int(inserted[0]), None)
+        with (db or self._db).tx(write=True) as tx:
+            return [
+                _enqueue_in(tx, event, raw, group, key_id, payload, now)
+                for (event, raw, group), (key_id, payload) in zip(items, sealed, strict=True)
+            ]
+
+    async def store(self, event: CustomerEvent, raw: RawDelivery, group: str) -> Enqueued:
+        """:meth:`enqueue` from the event loop, in a group commit: a writer thread stores
+        the deliveries of all the requests waiting at that moment in one transaction
+        (SQLite: on a connection of its own, ``CSHUB_INTAKE_SYNC``), and each request
+        resumes once its transaction is committed. Raises StoreError like the others."""
+        if self._writer is None:
+            self._writer = _GroupCommit(self)
+        return await self._writer.submit(event, raw, group)
 
     def claim(self, owner: str, limit: int, lease: timedelta) -> list[Claimed]:
         """Lease the oldest pending delivery of up to ``limit`` groups whose turn it is
@@ -598,6 +616,17 @@ class DeliveryLedger:
             customer_id=row[6],
         )
 
+    def outcomes_since(self, since: datetime) -> dict[str, int]:
+        """How the deliveries stored since ``since`` were forwarded (``pending`` while
+        they wait): outcome -> count (``make bench``)."""
+        with self._db.tx() as tx:
+            rows = tx.execute(
+                "SELECT COALESCE(outcome, 'pending'), COUNT(*) FROM intake "
+                "WHERE received_at >= ? GROUP BY COALESCE(outcome, 'pending')",
+                (_ts(since),),
+            ).rows
+        return {str(r[0]): int(r[1]) for r in rows}
+
     def forward_lags_ms(self, since: datetime) -> list[float]:
         """From stored to forwarded (outcome decided), in ms, of the deliveries stored since
         ``since`` and forwarded (``make bench``)."""
@@ -662,6 +691,128 @@ class PendingDelivery:
     attempts: int
     next_at: datetime
     last_error: str | None
+
+
+def _enqueue_in(
+    tx: Tx,
+    event: CustomerEvent,
+    raw: RawDelivery,
+    group: str,
+    key_id: str | None,
+    payload: bytes,
+    now: str,
+) -> Enqueued:
+    pending = _previous(event, (DeliveryOutcome.ACCEPTED.value, None, PENDING_NOTE))
+    row = tx.execute(
+        "SELECT outcome, workflow_id, detail FROM deliveries WHERE dedup_key = ?",
+        (event.dedup_key,),
+    ).one()
+    if row is not None:
+        return Enqueued(None, _previous(event, row))
+    queued = tx.execute("SELECT state FROM intake WHERE dedup_key = ?", (event.dedup_key,)).one()
+    if queued is not None and queued[0] == PENDING:
+        return Enqueued(None, pending)
+    if queued is not None:
+        tx.execute(
+            "DELETE FROM intake WHERE dedup_key = ? AND state <> 'pending'", (event.dedup_key,)
+        )
+    # Another replica storing the same event at this moment: one insert wins, the other
+    # is a duplicate.
+    inserted = tx.execute(
+        "INSERT INTO intake (dedup_key, source, event_id, type, customer_id, grp, "
+        "kind, key_id, payload, received_at, next_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+        "ON CONFLICT(dedup_key) DO NOTHING RETURNING seq",
+        (
+            event.dedup_key,
+            event.source.value,
+            event.event_id,
+            event.type,
+            event.customer_id,
+            group,
+            raw.kind,
+            key_id,
+            payload,
+            now,
+            now,
+        ),
+    ).one()
+    if inserted is None:
+        return Enqueued(None, pending)
+    return Enqueued(int(inserted[0]), None)
+
+
+GROUP_COMMIT_MAX = 256
+"""Deliveries stored in one transaction at most."""
+
+
+class _GroupCommit:
+    """Group commit of the intake: the deliveries of every request waiting at that moment
+    go in one transaction, and each request resumes once it is committed. One flush runs
+    at a time; requests arriving meanwhile wait for the next one (so the busier the API,
+    the larger the batches). The transaction runs on the event loop when it is quick
+    (SQLite with ``CSHUB_INTAKE_SYNC=normal``: no disk sync), else in a worker thread
+    (a synced SQLite commit, a PostgreSQL round trip), on a SQLite connection of its own,
+    so the loop keeps serving requests (and the forwarder) while the disk syncs."""
+
+    def __init__(self, ledger: DeliveryLedger) -> None:
+        self._ledger = ledger
+        self._db: Database = ledger.database
+        self._inline = False
+        where = ledger.sqlite_path
+        if where is not None:
+            self._db = SqliteDatabase(where, _SCHEMA, timeout=30, synchronous=ledger.sync)
+            self._inline = ledger.sync != "full"
+        self._waiting: list[_Pending] = []
+        self._flushing = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, event: CustomerEvent, raw: RawDelivery, group: str) -> Enqueued:
+        future: asyncio.Future[Enqueued] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Pending((event, raw, group), future))
+        if not self._flushing:
+            # The flush starts at the loop's next turn: the requests that arrive meanwhile
+            # join this batch. Held here: the loop keeps only a weak reference to a task.
+            self._flushing = True
+            self._task = asyncio.get_running_loop().create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[:GROUP_COMMIT_MAX]
+                del self._waiting[:GROUP_COMMIT_MAX]
+                items = [p.item for p in batch]
+                try:
+                    if self._inline:
+                        results = self._ledger.enqueue_many(items, self._db)
+                    else:
+                        results = await asyncio.to_thread(
+                            self._ledger.enqueue_many, items, self._db
+                        )
+                except Exception as err:  # StoreError (or a bug): each request hears it
+                    for p in batch:
+                        if not p.future.done():
+                            p.future.set_exception(err)
+                    continue
+                for p, result in zip(batch, results, strict=True):
+                    if not p.future.done():  # the request may be gone (client hung up)
+                        p.future.set_result(result)
+        finally:
+            self._flushing = False
+
+    def close(self) -> None:
+        if self._db is not self._ledger.database:
+            self._db.close()
+
+
+@dataclass(frozen=True)
+class _Pending:
+    item: tuple[CustomerEvent, RawDelivery, str]
+    future: asyncio.Future[Enqueued]
+
+
+def _resolution(result: DeliveryResult) -> str:
+    return f"{result.outcome.value}: {result.detail or ''}".strip(": ")
 
 
 def _previous(event: CustomerEvent, row: tuple[Any, ...]) -> DeliveryResult:

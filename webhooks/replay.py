@@ -80,6 +80,8 @@ async def parse_raw(
         return from_zendesk_trigger(trigger, body, received_at)
     if kind == "product":
         return from_product(ProductWebhookEvent.model_validate_json(body), received_at)
+    if kind == "survey":  # a verified survey click or comment (webhooks/survey_pages.py)
+        return CustomerEvent.model_validate_json(body)
     raise UnknownKind(f"unknown payload kind {kind!r}")
 
 

@@ -1,8 +1,16 @@
-"""The small HTML pages a survey click answers with, in the reader's language.
+"""The small HTML pages a survey click answers with, in the reader's language, and how a
+click's answer reaches its workflow.
 
 A survey link is clicked in a browser, so the page follows the browser's
 ``Accept-Language`` (the e-mail went out in the contact's language; the person clicking
 reads the page). English when no listed language is one we have.
+
+A verified click is stored in the hub's intake queue like a webhook (durable intake,
+webhooks/ledger.py) and forwarded to its workflow from there: the person reads "thank you"
+once the answer is stored, even while Temporal is down, and the answer reaches the survey
+once Temporal is back (once: a second click on the same e-mail is a duplicate). When the
+forwarder answers quickly (:data:`ANSWER_WAIT_S`), the page names what became of it (the
+survey closed, already recorded).
 """
 
 from __future__ import annotations
@@ -10,7 +18,21 @@ from __future__ import annotations
 import html
 from enum import StrEnum
 
+from domain.events import CustomerEvent
 from templates.renderer import DEFAULT_LANGUAGE, primary_language
+from webhooks.ledger import RawDelivery
+
+SURVEY_KIND = "survey"
+"""The stored payload of a click: the event the verified link made (webhooks/replay.py)."""
+ANSWER_WAIT_S = 2.0
+"""How long a survey page waits for the embedded forwarder's first attempt before it says
+"thank you" for a stored answer."""
+
+
+def survey_delivery(event: CustomerEvent) -> RawDelivery:
+    """What is stored for a verified click (or comment): the event itself, as JSON. Its
+    link's signature was checked when it was clicked; the forwarder reads it back."""
+    return RawDelivery(SURVEY_KIND, event.model_dump_json().encode())
 
 
 class Page(StrEnum):

@@ -4,14 +4,19 @@ delivery ledger, dead letters and the action store."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import threading
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from activities.action_log import ActionRow, SqlActionStore
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
-from webhooks.ledger import DeliveryLedger, RawDelivery
+from runtime.store import StoreError
+from webhooks.ledger import PENDING_NOTE, DeliveryLedger, RawDelivery
 
 LEASE = timedelta(seconds=30)
 
@@ -213,3 +218,94 @@ def test_action_store(store_url: str) -> None:
         assert store.get(row.key) is None
     finally:
         store.close()
+
+
+def test_an_action_is_found_by_its_reference_through_an_index(store_url: str) -> None:
+    """A reply names the e-mail it answers (its Message-ID): the action store finds the
+    action by that reference through the ``actions_ref`` index on both backends (on
+    PostgreSQL a yoyo migration adds it)."""
+    store = SqlActionStore(store_url)
+    try:
+        at = datetime(2026, 3, 1, 9, tzinfo=UTC)
+        for n in range(3):
+            store.upsert(
+                ActionRow(
+                    key=f"onboarding-1001:mail-{n}",
+                    customer_id="1001",
+                    workflow_id="onboarding-1001",
+                    outcome="done",
+                    first_at=at,
+                    last_at=at + timedelta(minutes=n),
+                    ref=f"<mail-{n}@cshub.test>",
+                )
+            )
+        found = store.by_ref("<mail-1@cshub.test>")
+        assert found is not None and found.key == "onboarding-1001:mail-1"
+        assert store.by_ref("<unknown@cshub.test>") is None
+        db = store._db
+        with db.tx() as tx:
+            if db.dialect == "postgresql":
+                names = {r[0] for r in tx.execute(
+                    "SELECT indexname FROM pg_indexes WHERE tablename = 'actions'"
+                ).rows}  # fmt: skip
+            else:
+                names = {r[1] for r in tx.execute("PRAGMA index_list(actions)").rows}
+        assert "actions_ref" in names
+    finally:
+        store.close()
+
+
+async def test_concurrent_requests_are_stored_in_group_commits(store_url: str) -> None:
+    """200 requests storing at once (10 of them a redelivery of another): each delivery is
+    stored once, each redelivery is answered 'waiting to be forwarded', and the writes
+    went in a few transactions, not 200."""
+    ledger = DeliveryLedger(store_url)
+    commits = 0
+    enqueue_many = ledger.enqueue_many
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal commits
+        commits += 1
+        return enqueue_many(*args, **kwargs)
+
+    ledger.enqueue_many = counted  # type: ignore[method-assign]
+    try:
+        events = [event(f"g{n}", customer=str(1000 + n % 7)) for n in range(190)]
+        again = [event(f"g{n}", customer=str(1000 + n % 7)) for n in range(10)]
+        answers = await asyncio.gather(
+            *(ledger.store(ev, raw(ev.event_id), f"onboarding-{ev.customer_id}")
+              for ev in [*events, *again])
+        )  # fmt: skip
+        stored = [a for a in answers if a.seq is not None]
+        assert len(stored) == 190 and len({a.seq for a in stored}) == 190
+        dupes = [a.previous for a in answers if a.seq is None]
+        assert len(dupes) == 10
+        assert all(d is not None and d.detail == PENDING_NOTE for d in dupes)
+        assert ledger.backlog().pending == 190
+        assert commits < 20, f"{commits} transactions for 200 requests"
+    finally:
+        ledger.close()
+    # Answered = committed: another connection (a restarted API) sees every one of them.
+    reopened = DeliveryLedger(store_url)
+    try:
+        assert reopened.backlog().pending == 190
+    finally:
+        reopened.close()
+
+
+async def test_a_store_that_cannot_write_fails_each_waiting_request(tmp_path: Path) -> None:
+    """The API answers 503 when its store cannot write: every request of the failed group
+    commit hears the error (none is left waiting, none answered 2xx)."""
+    path = tmp_path / "store.db"
+    ledger = DeliveryLedger(path)
+    try:
+        await ledger.store(event("first"), raw("first"), "g")
+        with sqlite3.connect(path) as db:  # the store breaks under the running API
+            db.execute("DROP TABLE intake")
+        results = await asyncio.gather(
+            *(ledger.store(event(f"e{n}"), raw(str(n)), "g") for n in range(5)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(r, StoreError) for r in results), results
+    finally:
+        ledger.close()

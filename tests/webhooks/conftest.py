@@ -17,7 +17,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from runtime.settings import Settings
-from tests.postgres import postgres_server, postgres_url
+from tests.postgres import postgres_server, postgres_url, store_url
 from webhooks.app import create_app
 from webhooks.ledger import DeliveryLedger
 from webhooks.sample_events import SignedRequest
@@ -88,4 +88,4 @@ async def drained(ledger: DeliveryLedger, within_s: float = 20) -> None:
         await asyncio.sleep(0.05)
 
 
-__all__ = ["postgres_server", "postgres_url"]
+__all__ = ["postgres_server", "postgres_url", "store_url"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
@@ -28,8 +27,8 @@ def test_the_shipped_plans_thresholds() -> None:
     assert t.percents == {85.0}
 
 
-def test_a_busy_hour_is_two_signals_not_three_hundred(tmp_path: Path) -> None:
-    agg = ProductAggregator(tmp_path / "api.db", plan_thresholds(PACKAGE_DIR))
+def test_a_busy_hour_is_two_signals_not_three_hundred(store_url: str) -> None:
+    agg = ProductAggregator(store_url, plan_thresholds(PACKAGE_DIR))
     t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     signals: list[tuple[int, int]] = []  # (event number, count handed on)
     for i in range(1, 301):
@@ -47,8 +46,8 @@ def test_a_busy_hour_is_two_signals_not_three_hundred(tmp_path: Path) -> None:
     assert d.signal and d.count == 291 and d.total == 301
 
 
-def test_a_refused_signal_leaves_the_counts_as_they_were(tmp_path: Path) -> None:
-    agg = ProductAggregator(tmp_path / "api.db", plan_thresholds(PACKAGE_DIR))
+def test_a_refused_signal_leaves_the_counts_as_they_were(store_url: str) -> None:
+    agg = ProductAggregator(store_url, plan_thresholds(PACKAGE_DIR))
     first = agg.decide("1001", "workflow_created", 1, None)
     assert first.signal
     # Temporal answered 503: no commit; the sender's retry is the first event again.
@@ -56,8 +55,8 @@ def test_a_refused_signal_leaves_the_counts_as_they_were(tmp_path: Path) -> None
     assert again.signal and again.count == 1 and again.total == 1
 
 
-def test_usage_is_signalled_when_it_crosses_a_playbook_percentage(tmp_path: Path) -> None:
-    agg = ProductAggregator(tmp_path / "api.db", plan_thresholds(PACKAGE_DIR))
+def test_usage_is_signalled_when_it_crosses_a_playbook_percentage(store_url: str) -> None:
+    agg = ProductAggregator(store_url, plan_thresholds(PACKAGE_DIR))
     now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     seen = []
     for pct in (40, 60, 70, 86, 87, 90):
@@ -66,6 +65,29 @@ def test_usage_is_signalled_when_it_crosses_a_playbook_percentage(tmp_path: Path
         seen.append((pct, d.signal))
         now += timedelta(minutes=1)
     assert seen == [(40, True), (60, False), (70, False), (86, True), (87, False), (90, False)]
+
+
+def test_replicas_on_one_store_count_into_the_same_totals(store_url: str) -> None:
+    """Two API replicas (or forwarders) on one store: the second one's events continue
+    the first one's totals, so the 10th ai_request crosses the nudge's threshold
+    whichever replica counts it (on PostgreSQL, replicas on several hosts)."""
+    one = ProductAggregator(store_url, plan_thresholds(PACKAGE_DIR))
+    two = ProductAggregator(store_url, plan_thresholds(PACKAGE_DIR))
+    try:
+        now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+        signals = []
+        for i in range(1, 11):
+            agg = one if i % 2 else two
+            d = agg.decide("1001", "ai_request", 1, None, now)
+            agg.commit("1001", "ai_request", d, now)
+            if d.signal:
+                signals.append((i, d.count))
+            now += timedelta(seconds=10)
+        assert signals == [(1, 1), (10, 9)]
+        assert one.totals("1001", "ai_request") == two.totals("1001", "ai_request") == (10, 10)
+    finally:
+        one.close()
+        two.close()
 
 
 async def test_100_ai_requests_through_the_api_reach_the_journey_as_two_signals(

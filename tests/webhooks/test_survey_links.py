@@ -7,22 +7,27 @@ from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from cshub.temporal_process import TemporalProcess
 from domain.survey_links import csat_links, exit_survey_links, nps_links
 from domain.surveys import CsatInput, NpsInput
+from runtime.temporal_client import connect
 from sandbox.server import SandboxHandle
 from tests.conftest import eventually, outbox, running_worker
-from tests.webhooks.conftest import Api, serve
+from tests.webhooks.conftest import Api, drained, serve
 from tests.workflows.campaign_helpers import merged_company_update, slack_texts, task_subjects
 from tests.workflows.test_surveys import (
     contact_updates,
@@ -31,6 +36,9 @@ from tests.workflows.test_surveys import (
     set_ticket_status,
     survey_emails,
 )
+from webhooks.app import create_app
+from webhooks.ledger import DeliveryLedger
+from webhooks.server import serve_api
 
 # No delay, no quiet hours, this quarter's NPS at once: real time on the dev server.
 INSTANT = """
@@ -206,24 +214,53 @@ async def test_nps_end_to_end_through_the_signed_links(
         assert merged_company_update(box, customer)["cshub_nps_score"] == "0"
 
 
-async def test_a_click_while_temporal_is_down_says_try_again(
-    api_settings: Any, clean_sandbox: SandboxHandle
+async def test_a_click_while_temporal_is_down_says_thanks_and_reaches_the_survey_once_back(
+    api_settings: Any, clean_sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
-    async def down() -> Client:
-        raise OSError("connection refused")
-
-    secret = api_settings.survey_link_secret.get_secret_value()
-    async with serve(api_settings, down) as running:
+    """Durable intake for survey clicks: Temporal really stopped, the person reads "thank
+    you" (the answer is stored), a second click is "already recorded", and once Temporal
+    is back the ticket's survey receives the answer, once."""
+    temporal = TemporalProcess(tmp_path / "temporal.db")
+    await temporal.start()
+    settings = api_settings.model_copy(
+        update={"temporal_address": temporal.address, "cshub_forward_max_backoff_s": 1.0}
+    )
+    client = await connect(settings)
+    # The ticket's survey is waiting for its answer (no worker needed to take a signal).
+    await client.start_workflow(
+        "CsatSurveyWorkflow", id="csat-5001", task_queue=f"nobody-{uuid.uuid4().hex[:8]}"
+    )
+    secret = settings.survey_link_secret.get_secret_value()
+    server = await serve_api(create_app(settings), port=0)
+    ledger = DeliveryLedger(settings.cshub_api_db)
+    try:
+        await temporal.stop()
         exp = int(datetime.now(UTC).timestamp()) + 3600
-        csat = csat_links(running.url, secret, "5001", "0" * 16, exp)[4]
-        nps = nps_links(running.url, secret, "1003", "2003", "2026-Q4", "0" * 16, exp)[8]
-        for url in (csat, nps):
-            page = await click(url)
-            assert page.status_code == 503, page.text
-            assert page.headers["Retry-After"].isdigit()
-            assert "try again" in page.text.lower()
-        # Nothing was recorded: once Temporal is back, the same click is acted on.
-        assert (await click(csat)).status_code == 503
+        csat = csat_links(server.url, secret, "5001", "0" * 16, exp)
+        page = await click(csat[4])
+        assert page.status_code == 200, page.text
+        assert "Thank you" in page.text
+        again = await click(csat[1])  # another score of the same e-mail
+        assert again.status_code == 200 and "already recorded" in again.text
+        assert ledger.backlog().pending == 1
+
+        await temporal.start()
+        await drained(ledger, within_s=60)
+        client = await connect(settings)
+        history = await client.get_workflow_handle("csat-5001").fetch_history()
+        answers = [
+            e.workflow_execution_signaled_event_attributes
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+        ]
+        assert [a.signal_name for a in answers] == ["csat_answered"]
+        score = parse_qs(urlsplit(csat[4]).query)["score"][0]  # the first click's score
+        assert f'"score":{score}' in answers[0].input.payloads[0].data.decode().replace(" ", "")
+        await client.get_workflow_handle("csat-5001").terminate("test done")
+    finally:
+        ledger.close()
+        await server.stop()
+        await temporal.stop()
 
 
 @pytest.mark.parametrize(
@@ -255,9 +292,10 @@ async def test_survey_pages_follow_the_browsers_language(
         now = int(datetime.now(UTC).timestamp())
         fresh = csat_links(running.url, secret, "5001", "0" * 16, now + 3600)[4]
         expired = csat_links(running.url, secret, "5001", "0" * 16, now - 60)[4]
-        busy = await http.get(fresh, headers=spanish)
-        assert busy.status_code == 503
-        assert "<html lang=es>" in busy.text and "Vuelva a intentarlo" in busy.text
+        # Temporal down: the answer is stored, the person thanked (in Spanish).
+        stored = await http.get(fresh, headers=spanish)
+        assert stored.status_code == 200
+        assert "<html lang=es>" in stored.text and "Gracias" in stored.text
         late = await http.get(expired, headers=spanish)
         assert late.status_code == 403 and "Este enlace ha caducado" in late.text
         forged = await http.get(fresh.replace("score=4", "score=1"), headers=spanish)
@@ -272,7 +310,8 @@ async def test_links_signed_before_a_secret_rotation_still_work_until_it_is_remo
     """Rotation: the new secret signs, the old one is listed in
     SURVEY_LINK_PREVIOUS_SECRETS and still verifies the links already in inboxes (CSAT,
     NPS, exit); once removed from the list, its links are invalid. With Temporal down a
-    genuine link answers 503 (try again) and a bad one 403, so no worker is needed."""
+    genuine link is stored (200: thanks, or already recorded when another secret's link
+    of the same e-mail was clicked first) and a bad one 403, so no worker is needed."""
 
     async def down() -> Client:
         raise OSError("connection refused")
@@ -296,7 +335,8 @@ async def test_links_signed_before_a_secret_rotation_still_work_until_it_is_remo
         for secret in ("new-secret-2027", "old-secret-2026", "older-2025"):
             for url in links(running.url, secret):
                 page = await click(url)
-                assert page.status_code == 503, (secret, url, page.text)  # genuine
+                assert page.status_code == 200, (secret, url, page.text)  # genuine
+                assert "Thank you" in page.text or "already recorded" in page.text
         for url in links(running.url, "removed-secret"):
             page = await click(url)
             assert page.status_code == 403 and "not valid" in page.text, url
@@ -305,4 +345,4 @@ async def test_links_signed_before_a_secret_rotation_still_work_until_it_is_remo
         for url in links(running.url, "old-secret-2026"):
             assert (await click(url)).status_code == 403, url
         for url in links(running.url, "new-secret-2027"):
-            assert (await click(url)).status_code == 503, url
+            assert (await click(url)).status_code == 200, url

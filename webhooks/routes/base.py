@@ -162,15 +162,19 @@ class Hub:
         value = getattr(self.settings, name)
         return str(value.get_secret_value())
 
-    async def accept(self, event: CustomerEvent, raw: RawDelivery) -> DeliveryResult:
-        """Store the delivery for the forwarders (with its dedup check, one transaction)
+    async def accept(
+        self, event: CustomerEvent, raw: RawDelivery, wait_s: float | None = None
+    ) -> DeliveryResult:
+        """Store the delivery for the forwarders (with its dedup check, in a group commit)
         and say so. What can be refused without asking anyone (an id that can never be a
-        workflow's, a payload its workflow could not take) is refused now (422)."""
+        workflow's, a payload its workflow could not take) is refused now (422).
+        ``wait_s``: how long this answer may wait for the embedded forwarder's first
+        outcome (a survey page; default :attr:`answer_wait_s`)."""
         refused_now = self.intake.refuse_now(event, raw)
         if refused_now is not None:
             return refused_now
         try:
-            stored = await self.ledger.io(self.ledger.enqueue, event, raw, group_of(event))
+            stored = await self.ledger.store(event, raw, group_of(event))
         except StoreError as err:
             log.error("cannot store %s: %s", event.dedup_key, err)
             self.metrics.event(event.source.value, DeliveryOutcome.UNAVAILABLE.value)
@@ -188,8 +192,11 @@ class Hub:
                 }
             )
         self.forwarder.wake()
-        if self.answer_wait_s > 0:
-            outcome = await self.forwarder.first_outcome(event.dedup_key, self.answer_wait_s)
+        wait = self.answer_wait_s
+        if wait_s is not None and self.settings.cshub_forwarder == "embedded":
+            wait = max(wait, wait_s)
+        if wait > 0:
+            outcome = await self.forwarder.first_outcome(event.dedup_key, wait)
             if outcome is not None:
                 return outcome
         return _result(event, DeliveryOutcome.ACCEPTED, "stored; forwarded to its workflow shortly")

@@ -15,7 +15,7 @@ from fastapi import APIRouter, FastAPI, Header, Query
 from fastapi.responses import HTMLResponse
 
 from domain.customer_text import TextSource
-from domain.events import CustomerEvent, DeliveryOutcome, EventSource
+from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
 from domain.journeys import CUSTOMER_ID_PATTERN
 from domain.survey_links import LinkCheck, verify_csat_link, verify_exit_survey, verify_nps_link
 from domain.surveys import (
@@ -28,7 +28,7 @@ from domain.winback import ExitReason
 from webhooks.routes.base import RETRY_AFTER_S, Hub, HubDep
 from webhooks.routing import CSAT_ANSWER, EXIT_SURVEY_ANSWER, NPS_ANSWER
 from webhooks.survey_comments import add_comment_route, comment_box
-from webhooks.survey_pages import Page, render_page
+from webhooks.survey_pages import ANSWER_WAIT_S, Page, render_page, survey_delivery
 
 log = logging.getLogger("cshub.webhooks")
 
@@ -110,7 +110,9 @@ async def survey_answer(
     in the log when it is not valid."""
     if check is not LinkCheck.VALID:
         return bad_link(hub, f"{why}: {check.value}", accept_language, check)
-    result = await hub.intake.handle(event)
+    # Stored, then forwarded (durable intake, webhooks/survey_pages.py): "thank you"
+    # even while Temporal is down; the survey gets the answer once it is back.
+    result = await hub.accept(event, survey_delivery(event), ANSWER_WAIT_S)
     if result.outcome is DeliveryOutcome.UNAVAILABLE:
         return _try_again(accept_language)
     ignored_before = "(ignored)" in (result.detail or "")
@@ -244,10 +246,14 @@ async def nps_survey(
 
 def add_comment_box_route(app: FastAPI, hub: Hub) -> None:
     """``POST /survey/comment`` (webhooks/survey_comments.py), with this app's secret,
-    intake and bad-link page."""
+    intake and bad-link page. A comment is stored, then forwarded, like a click."""
+
+    async def store_comment(event: CustomerEvent) -> DeliveryResult:
+        return await hub.accept(event, survey_delivery(event), ANSWER_WAIT_S)
+
     add_comment_route(
         app,
         lambda: hub.secret("survey_link_secret"),
-        hub.intake.handle,
+        store_comment,
         lambda why, accept_language: bad_link(hub, why, accept_language),
     )

@@ -26,12 +26,13 @@ from activities.health_digest import HealthDigestActivities
 from activities.messaging import MessagingActivities, MessagingConfig
 from activities.ops import OpsActivities
 from activities.playbooks import load_onboarding_plan_activity, load_playbook_activity
-from activities.risk import RiskActivities
+from activities.risk import RiskActivities, RiskHistoryActivities
 from activities.support import SupportActivities
 from activities.surveys import SurveyActivities
 from activities.usage import UsageActivities
 from domain.contact_pressure import ContactPressurePolicy
 from playbooks.loader import load_playbook
+from runtime.risk_history import RiskHistory, open_risk_history
 from runtime.settings import Settings
 from wiring.connectors import Connectors
 from wiring.metering import metered
@@ -84,11 +85,16 @@ def workflow_interceptors() -> list[Interceptor]:
 
 
 def build_activities(
-    connectors: Connectors, config: MessagingConfig, actions: ActionStore | None = None
+    connectors: Connectors,
+    config: MessagingConfig,
+    actions: ActionStore | None = None,
+    history: RiskHistory | None = None,
 ) -> list[Callable[..., Any]]:
     """``actions``: record the side effects there (and answer for keys already done), and
     hold customer e-mails back by the contact-pressure policy
-    (``playbooks/contact_pressure.yaml``), which counts what the store says was sent."""
+    (``playbooks/contact_pressure.yaml``), which counts what the store says was sent.
+    ``history``: where the sweep records what the churn-risk model scored and the
+    journeys the outcomes they saw (None: nothing recorded, the model never decides)."""
     crm = CrmActivities(connectors.crm, team_locale=config.team_locale)
     pressure = (
         load_playbook("contact_pressure", ContactPressurePolicy) if actions is not None else None
@@ -105,7 +111,7 @@ def build_activities(
         crm.get_customer_tier,
         crm.get_customer_profile,
         crm.update_company,
-        HealthActivities(connectors.crm).score_health_page,
+        HealthActivities(connectors.crm, history).score_health_page,
         load_health_playbooks,
         messaging.send_customer_email,
         messaging.alert_csm,
@@ -115,6 +121,7 @@ def build_activities(
         support.escalate_ticket,
         support.comment_on_ticket,
         support.post_support_alert,
+        support.route_ticket,
         support.refresh_support_health_inputs,
         surveys.csat_recipient,
         surveys.record_csat_on_ticket,
@@ -124,6 +131,7 @@ def build_activities(
         UsageActivities(connectors.crm).record_usage_snapshot,
         ExperimentActivities(connectors.crm).assign_experiment,
         RiskActivities(connectors.crm, connectors.helpdesk).read_customer_text,
+        RiskHistoryActivities(history).record_risk_outcome,
     ]
     if actions is not None:
         activities = audit_activities(activities, actions, connectors.crm)
@@ -139,6 +147,7 @@ def create_worker(
     executor: ThreadPoolExecutor,
     config: MessagingConfig | None = None,
     actions: ActionStore | None = None,
+    history: RiskHistory | None = None,
 ) -> Worker:
     precompile_workflow_code()
     return Worker(
@@ -148,7 +157,7 @@ def create_worker(
         interceptors=workflow_interceptors(),
         # Connectors count their side effects on the worker's metric meter (runtime.metrics).
         activities=build_activities(
-            metered(connectors), config or messaging_config(settings), actions
+            metered(connectors), config or messaging_config(settings), actions, history
         ),
         activity_executor=executor,
         max_concurrent_activities=settings.worker_max_concurrent_activities,
@@ -179,11 +188,15 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         settings.cshub_actions_retention_days,
         settings.cshub_database_url,
     )
+    history = open_risk_history(settings.cshub_risk_db, settings.cshub_database_url)
     with ThreadPoolExecutor(
         max_workers=settings.worker_max_concurrent_activities, thread_name_prefix="cshub-activity"
     ) as executor:
-        worker = create_worker(client, settings, connectors, executor=executor, actions=actions)
+        worker = create_worker(
+            client, settings, connectors, executor=executor, actions=actions, history=history
+        )
         with alert_on_stuck_workflows(connectors.chat, settings.slack_ops_channel):
             async with worker:
                 await (stop or asyncio.Event()).wait()
     actions.close()
+    history.close()

@@ -24,7 +24,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
-from runtime.store import Database, PostgresDatabase, SqliteDatabase, is_postgres
+from runtime.store import Database, open_database, parse_time, sortable_time
 
 Outcome = Literal["done", "already_done", "suppressed", "retrying", "failed", "deferred", "dropped"]
 """``deferred`` / ``dropped``: an e-mail held back by contact pressure (the summary says
@@ -76,15 +76,8 @@ class ActionStore(Protocol):
     def close(self) -> None: ...
 
 
-def _ts(when: datetime) -> str:
-    """A sortable UTC text form, so SQLite compares times as strings."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _dt(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+_ts = sortable_time
+_dt = parse_time
 
 
 _COLUMNS = (
@@ -135,14 +128,7 @@ class SqlActionStore:
     """``where``: a SQLite file, a ``postgresql://`` URL, or an open database."""
 
     def __init__(self, where: Path | str | Database) -> None:
-        if isinstance(where, Path | str):
-            self._db: Database = (
-                PostgresDatabase(str(where))
-                if is_postgres(str(where))
-                else SqliteDatabase(where, _SCHEMA, timeout=10)
-            )
-        else:
-            self._db = where
+        self._db: Database = open_database(where, _SCHEMA, timeout=10)
         if self._db.dialect == "sqlite":
             # Stores from before the contact_id column get it (empty for their rows);
             # PostgreSQL gets it by migration (runtime/migrations/postgresql/).

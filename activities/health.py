@@ -9,9 +9,11 @@ goes on from its last heartbeat; a retried page writes the same values (see
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 from pydantic import ValidationError
 from temporalio import activity
@@ -21,8 +23,16 @@ from activities.errors import connector_errors
 from connectors.base import CompanyPage, Crm
 from domain import health_properties as hp
 from domain import risk_detectors as risk
+from domain.churn_risk import FEATURES, RISK_PROPERTY, features, model_row
 from domain.health_model import INPUT_PROPERTIES, HealthCategory
-from domain.health_outreach import CHURN_OUTCOME, CREATED, TIER, Trigger, assess
+from domain.health_outreach import (
+    CHURN_OUTCOME,
+    CREATED,
+    TIER,
+    CompanyHealth,
+    Trigger,
+    assess,
+)
 from domain.health_sweep import (
     HealthPageRequest,
     HealthPageResult,
@@ -36,6 +46,8 @@ from playbooks.loader import (
     load_health_models,
     load_outreach_plan,
 )
+from runtime.risk_history import RiskHistory, Snapshot
+from runtime.risk_model import LoadedModel, load_current_cached
 
 READ_PROPERTIES: tuple[str, ...] = tuple(
     dict.fromkeys(
@@ -47,6 +59,7 @@ READ_PROPERTIES: tuple[str, ...] = tuple(
             TIER,
             CREATED,
             CHURN_OUTCOME,
+            RISK_PROPERTY,
             *risk.read_properties(),
         ]
     )
@@ -109,8 +122,22 @@ class _Pacer:
 
 
 class HealthActivities:
-    def __init__(self, crm: Crm) -> None:
+    def __init__(self, crm: Crm, history: RiskHistory | None = None) -> None:
         self._crm = crm
+        self._history = history
+
+    def _scoring(self, playbooks: HealthPlaybooks) -> ChurnScoring | None:
+        """The churn-risk model for this activity: None in sweeps started before the
+        model existed (no ``churn_risk`` in their detectors playbook)."""
+        rule = playbooks.detectors.churn_risk if playbooks.detectors is not None else None
+        if rule is None:
+            return None
+        model = load_current_cached()
+        deciding = False
+        if model is not None and self._history is not None:
+            counts = self._history.outcome_counts()
+            deciding = min(counts["churned"], counts["renewed"]) >= rule.min_outcomes
+        return ChurnScoring(model=model, history=self._history, deciding=deciding)
 
     @activity.defn(name="score_health_page")
     def score_health_page(self, req: HealthPageRequest) -> HealthPageResult:
@@ -124,8 +151,11 @@ class HealthActivities:
         """
         playbooks = HealthPlaybooks.model_validate(req.playbooks)
         properties = READ_PROPERTIES
+        scoring = self._scoring(playbooks)
         if playbooks.detectors is not None:
             extra = risk.read_properties(playbooks.detectors)
+            if scoring is not None and scoring.model is not None:
+                extra += model_properties(scoring.model)
             properties = tuple(dict.fromkeys([*READ_PROPERTIES, *extra]))
         done = _resumed(req)
         pacer = _Pacer(req.max_calls_per_10s)
@@ -137,7 +167,7 @@ class HealthActivities:
                 activity.heartbeat(done.model_dump(mode="json"))
                 page = reading.result()
                 done.counts.crm_calls += 1
-                updates = _score_page(page, playbooks, req, done)
+                updates = _score_page(page, playbooks, req, done, scoring)
                 done.pages += 1
                 done.next_after = page.next_after
                 go_on = (
@@ -165,6 +195,20 @@ class HealthActivities:
             return self._crm.list_companies(after=after, limit=page_size, properties=properties)
 
 
+_PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
+
+
+def model_properties(model: LoadedModel) -> list[str]:
+    """The model's columns that can be CRM properties and are not the hub's own features
+    (a model trained on a CSV export names the export's columns)."""
+    own = set(FEATURES)
+    return [
+        c
+        for c in (*model.card.numeric, *model.card.categorical)
+        if c not in own and _PROPERTY_NAME.match(c)
+    ]
+
+
 def _resumed(req: HealthPageRequest) -> HealthPageResult:
     """Where a retried activity left off (its last heartbeat), or the start."""
     fresh = HealthPageResult(next_after=req.after, counts=SweepCounts(), pages=0)
@@ -177,13 +221,29 @@ def _resumed(req: HealthPageRequest) -> HealthPageResult:
         return fresh
 
 
+@dataclass
+class ChurnScoring:
+    """The churn-risk model for one activity: the current model (None: none trained), the
+    history store (None: nothing recorded), and whether the model takes part in
+    decisions (enough outcomes recorded, see ``playbooks/risk/detectors.yaml``)."""
+
+    model: LoadedModel | None
+    history: RiskHistory | None
+    deciding: bool
+
+
 def _score_page(
-    page: CompanyPage, playbooks: HealthPlaybooks, req: HealthPageRequest, done: HealthPageResult
+    page: CompanyPage,
+    playbooks: HealthPlaybooks,
+    req: HealthPageRequest,
+    done: HealthPageResult,
+    scoring: ChurnScoring | None = None,
 ) -> dict[str, dict[str, str]]:
     """Score every company of ``page`` into ``done``; the properties to write back."""
     models, plan, counts = playbooks.models, playbooks.plan, done.counts
     counts.companies += len(page.companies)
     updates: dict[str, dict[str, str]] = {}
+    scored: list[tuple[dict[str, str | None], CompanyHealth, risk.RiskVerdict | None]] = []
     for company in page.companies:
         props = dict(company.properties)
         props.setdefault(TIER, company.tier)
@@ -199,15 +259,21 @@ def _score_page(
         for fired in health.fired:
             counts.fired[fired.trigger.value] = counts.fired.get(fired.trigger.value, 0) + 1
             counts.outreach_crm_calls += CRM_CALLS_PER_TRIGGER[fired.trigger]
+        verdict = None
         if playbooks.detectors is not None:
             verdict = risk.evaluate(props, playbooks.detectors, req.sweep_at, quiet=req.baseline)
+        scored.append((props, health, verdict))
+    if scoring is not None and scored:
+        _churn_risk(scored, playbooks, req, scoring)
+    for _props, health, verdict in scored:
+        if verdict is not None:
             health.properties.update(verdict.properties)
             health.risks = verdict.raised
             for raised in verdict.raised:
                 name = raised.detector.value
                 counts.risks[name] = counts.risks.get(name, 0) + 1
                 counts.outreach_crm_calls += CRM_CALLS_PER_RISK
-        updates[company.id] = health.properties
+        updates[health.customer_id] = health.properties
         tell_campaign = health.churn_campaign_active and health.changed
         if (
             health.fired
@@ -216,3 +282,42 @@ def _score_page(
         ):
             done.actionable.append(health)
     return updates
+
+
+def _churn_risk(
+    scored: list[tuple[dict[str, str | None], CompanyHealth, risk.RiskVerdict | None]],
+    playbooks: HealthPlaybooks,
+    req: HealthPageRequest,
+    scoring: ChurnScoring,
+) -> None:
+    """Score the page's companies with the current model in one batch (next to their
+    health), record each row in the history, and let a high estimate raise its sign
+    (only when the model is deciding)."""
+    own = [features(props, h, v, req.sweep_at) for props, h, v in scored]
+    percents: list[float | None] = [None] * len(scored)
+    name = None
+    if scoring.model is not None:
+        name = scoring.model.card.model
+        rows = [model_row(props, f) for (props, _, _), f in zip(scored, own, strict=True)]
+        percents = [round(p * 100, 1) for p in scoring.model.predict(rows)]
+    rule = playbooks.detectors.churn_risk if playbooks.detectors is not None else None
+    for (props, health, verdict), pct in zip(scored, percents, strict=True):
+        if pct is None:
+            continue
+        health.churn_risk = pct
+        health.properties[RISK_PROPERTY] = f"{pct:.1f}"
+        if verdict is not None and rule is not None:
+            risk.evaluate_churn_risk(
+                verdict,
+                props,
+                rule,
+                pct,
+                req.sweep_at,
+                quiet=req.baseline,
+                deciding=scoring.deciding,
+            )
+    if scoring.history is not None and not req.dry_run:
+        scoring.history.record_snapshots(
+            Snapshot(h.customer_id, req.sweep_at, f, pct, name)
+            for (_, h, _), f, pct in zip(scored, own, percents, strict=True)
+        )

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -30,7 +30,7 @@ from temporalio import activity
 
 from activities.errors import connector_errors
 from activities.messaging import MessagingConfig
-from connectors.base import MAX_BATCH_RECORDS, Chat, Crm, Owner
+from connectors.base import MAX_BATCH_RECORDS, Chat, Company, Crm, Owner
 from connectors.errors import NotFoundError, RetryableConnectorError
 from connectors.pacing import CallPacer
 from domain.health_report import (
@@ -106,7 +106,39 @@ async def read_portfolio(
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> list[AccountHealth]:
-    """Every company's health as the sweep recorded it, page by page (the blocking CRM
+    """Every company's health as the sweep recorded it (``read_companies``)."""
+    companies = await read_companies(
+        crm,
+        READ_PROPERTIES,
+        page_size=page_size,
+        attempts=attempts,
+        max_calls_per_10s=max_calls_per_10s,
+        pacer=pacer,
+        heartbeat=heartbeat,
+        sleep=sleep,
+        clock=clock,
+    )
+    return [
+        account_health(
+            id=c.id, name=c.name, tier=c.tier, owner_id=c.owner_id, properties=c.properties
+        )
+        for c in companies
+    ]
+
+
+async def read_companies(
+    crm: Crm,
+    properties: Sequence[str],
+    *,
+    page_size: int = MAX_BATCH_RECORDS,
+    attempts: int = PAGE_ATTEMPTS,
+    max_calls_per_10s: int = PORTFOLIO_CALLS_PER_WINDOW,
+    pacer: CallPacer | None = None,
+    heartbeat: Callable[..., None] | None = None,
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[Company]:
+    """Every company with ``properties``, page by page (the blocking CRM
     calls run on a thread). A page the CRM refuses for now (rate limit, 5xx, timeout) is
     asked again after its Retry-After (or 1, 2, 4 … s), ``attempts`` times at most;
     ``heartbeat(pages read)`` is called after each page and before each wait.
@@ -117,7 +149,7 @@ async def read_portfolio(
     read without waiting. ``pacer`` (instead of ``max_calls_per_10s``) shares one budget
     with other calls of the same reader, e.g. the owner look-ups."""
     pacer = pacer or CallPacer(max_calls_per_10s, clock=clock, sleep=sleep)
-    accounts: list[AccountHealth] = []
+    companies: list[Company] = []
     after: str | None = None
     pages = 0
 
@@ -130,7 +162,7 @@ async def read_portfolio(
             await pacer.acquire(before_wait)
             try:
                 page = await asyncio.to_thread(
-                    crm.list_companies, after=after, limit=page_size, properties=READ_PROPERTIES
+                    crm.list_companies, after=after, limit=page_size, properties=properties
                 )
                 break
             except RetryableConnectorError as exc:
@@ -141,16 +173,11 @@ async def read_portfolio(
                     heartbeat(pages)
                 await sleep(wait)
         pages += 1
-        accounts += [
-            account_health(
-                id=c.id, name=c.name, tier=c.tier, owner_id=c.owner_id, properties=c.properties
-            )
-            for c in page.companies
-        ]
+        companies += page.companies
         if heartbeat:
             heartbeat(pages)
         if page.next_after is None:
-            return accounts
+            return companies
         after = page.next_after
 
 

@@ -41,10 +41,19 @@ from domain.contact_pressure import (
     decide,
 )
 from domain.health_properties import ACCOUNT_EXECUTIVE
+from domain.onboarding_survey import LINK_DAYS as SURVEY_LINK_DAYS
 from domain.preferences import one_click_link, preference_link
 from domain.send_window import SendWindow, out_of_quiet_hours, zone_known
-from domain.survey_links import EXIT_LINK_DAYS, csat_links, exit_survey_links, nps_links
+from domain.survey_links import (
+    EXIT_LINK_DAYS,
+    csat_links,
+    exit_survey_links,
+    nps_links,
+    onboarding_survey_link,
+)
 from domain.tiers import Tier
+from domain.value_summary import PROPERTIES as VALUE_PROPERTIES
+from domain.value_summary import ActionFact, build_value_summary
 from templates.renderer import render_email, render_slack
 
 ONBOARDING_TYPE = "OnboardingWorkflow"
@@ -101,6 +110,10 @@ def _journey_start(row: ActionRow) -> datetime | None:
         return datetime.strptime(parts[1], "%Y%m%dT%H%M%S").replace(tzinfo=row.first_at.tzinfo)
     except ValueError:
         return None
+
+
+VALUE_SUMMARY_TEMPLATES = frozenset({"renewal_reminder"})
+"""E-mails that carry a value summary built from the hub's own data (``value``)."""
 
 
 class MessagingActivities:
@@ -177,6 +190,23 @@ class MessagingActivities:
             return await asyncio.to_thread(
                 load_customer_details, self._crm, customer_id, with_contact=with_contact
             )
+
+    async def _value_summary(self, customer_id: str, now: datetime) -> dict[str, Any]:
+        """What the hub knows of the customer's term (``domain.value_summary``): the
+        company's hub-written properties and the action log's rows of the last year."""
+        with connector_errors():
+            found = await asyncio.to_thread(
+                self._crm.batch_read_companies, [customer_id], VALUE_PROPERTIES
+            )
+        properties = found[0].properties if found else {}
+        rows: list[ActionRow] = []
+        if self._actions is not None:
+            rows = await asyncio.to_thread(
+                self._actions.for_customer, customer_id, since=now - timedelta(days=366)
+            )
+        facts = [ActionFact.model_validate(r.model_dump()) for r in rows]
+        summary = build_value_summary(properties, facts, now)
+        return {**summary.model_dump(), "empty": summary.empty}
 
     async def _recipient(self, recipient: EmailRecipient) -> Contact:
         """The contact an e-mail with an explicit recipient goes to. An address that is
@@ -309,6 +339,21 @@ class MessagingActivities:
                 ),
             )
         context.update(self._score_links(req, contact))
+        survey_day = req.context.extra.get("onboarding_survey_day")
+        context["onboarding_survey_url"] = None
+        if isinstance(survey_day, int) and self._config.survey_link_secret:
+            context["onboarding_survey_url"] = onboarding_survey_link(
+                self._config.public_api_url,
+                self._config.survey_link_secret,
+                req.customer_id,
+                survey_day,
+                # From the first attempt's schedule: a retry renders the same link.
+                expires=int(
+                    (activity.info().scheduled_time + timedelta(days=SURVEY_LINK_DAYS)).timestamp()
+                ),
+            )
+        if req.template in VALUE_SUMMARY_TEMPLATES:
+            context["value"] = await self._value_summary(req.customer_id, now)
         rendered = render_email(req.template, context, language=contact.language or "en")
         headers = {
             **list_unsubscribe,

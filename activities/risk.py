@@ -14,6 +14,7 @@ from temporalio import activity
 
 from activities.errors import connector_errors
 from connectors.base import Crm, Helpdesk
+from domain.churn_risk import RiskOutcomeRecord
 from domain.customer_text import (
     THEMES,
     CustomerTextInput,
@@ -24,6 +25,7 @@ from domain.customer_text import (
 )
 from domain.risk_detectors import SENTIMENT_RECENT
 from domain.tiers import Tier
+from runtime.risk_history import RiskHistory
 from runtime.text_classifier import default_classifier
 
 TIER = "cshub_tier"
@@ -68,4 +70,20 @@ class RiskActivities:
             tier=tier,
             paying=bool(tier) and tier != Tier.COMMUNITY.value,
             recorded=recent is not None,
+        )
+
+
+class RiskHistoryActivities:
+    """The outcomes the churn-risk model learns from, recorded in the hub's store."""
+
+    def __init__(self, history: RiskHistory | None) -> None:
+        self._history = history
+
+    @activity.defn(name="record_risk_outcome")
+    def record_risk_outcome(self, rec: RiskOutcomeRecord) -> bool:
+        """Record ``rec`` once per key; False when already there or no store is kept."""
+        if self._history is None:
+            return False
+        return self._history.record_outcome(
+            rec.customer_id, rec.outcome, rec.at, rec.key, rec.source
         )

@@ -19,17 +19,19 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.errors import connector_errors
 from activities.messaging import MessagingConfig
 from activities.models import ActionResult, CustomerRef
 from activities.slack_post import post_slack
-from connectors.base import Chat, Crm, Helpdesk, SupportLoad
+from connectors.base import Chat, Crm, Helpdesk, SupportLoad, Ticket
 from connectors.errors import NotFoundError
 from domain.health_model import INPUTS
 from domain.sla_policy import SlaPolicy
 from domain.support_records import Severity
-from playbooks.loader import PlaybookError, load_playbook
+from domain.ticket_routing import Routing, classify_ticket
+from playbooks.loader import PlaybookError, load_playbook, load_routing_rules
 from templates.renderer import render_slack
 
 PRIORITY_ORDER = ["low", "normal", "high", "urgent"]
@@ -110,6 +112,29 @@ class SupportAlertRequest(BaseModel):
     """Numbers, times and ids for the template (``extra``)."""
     idempotency_key: str
     workflow_id: str = ""
+
+
+class RouteTicketRequest(BaseModel):
+    ticket_id: str
+    customer_id: str | None = None
+    idempotency_key: str
+    """The support lead's Slack alert (a retry posts it once)."""
+    workflow_id: str = ""
+
+
+class RouteTicketResult(BaseModel):
+    """What smart routing saw and did (no text of the ticket: this lands in history)."""
+
+    routing: Routing
+    priority: str | None = Field(description="the ticket's priority afterwards")
+    group_id: str | None = None
+    alerted: bool = False
+    changed: bool = False
+    summary: str = ""
+
+
+ROUTED_TAG = "cshub_routed"
+"""On a ticket smart routing acted on (its presence: done, a retry changes nothing)."""
 
 
 def higher_priority(current: str | None, wanted: str | None) -> str | None:
@@ -242,11 +267,92 @@ class SupportActivities:
             )
         return ActionResult(channel="zendesk", summary=body.splitlines()[0][:120], ref=ticket.id)
 
+    @activity.defn(name="route_ticket")
+    async def route_ticket(self, req: RouteTicketRequest) -> RouteTicketResult:
+        """Smart routing (``playbooks/routing.yaml``): the topic and urgency of a new
+        ticket's text; when it is more urgent than its Zendesk priority, tell the support
+        lead in Slack and (``raise_and_route``) raise the priority and move the ticket to
+        the topic's group, with an internal note saying what was done and why."""
+        try:
+            rules = load_routing_rules()
+        except PlaybookError as exc:
+            raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
+        with connector_errors():
+            ticket = await asyncio.to_thread(self._helpdesk.get_ticket, req.ticket_id)
+        routing = classify_ticket(f"{ticket.subject}\n{ticket.description}", ticket.priority, rules)
+        same = RouteTicketResult(
+            routing=routing, priority=ticket.priority, group_id=ticket.group_id
+        )
+        if ROUTED_TAG in ticket.tags:
+            return same.model_copy(update={"summary": "already routed"})
+        if not routing.under_prioritised or routing.urgency is None:
+            return same.model_copy(
+                update={"summary": f"topic {routing.topic or 'none'}: priority fits"}
+            )
+        change = rules.raise_and_route
+        group = routing.group_id if change and routing.group_id != ticket.group_id else None
+        priority = routing.urgency if change else ticket.priority
+        terms = ", ".join(f'"{t}"' for t in routing.matched[:3])
+        did = (
+            f"Priority raised from {ticket.priority or 'none'} to {routing.urgency}"
+            + (f" and the ticket moved to group {group}" if group else "")
+            + "; the support lead was told in Slack."
+            if change
+            else "The support lead was told in Slack; nothing changed (routing playbook: "
+            "raise_and_route is off)."
+        )
+        note = (
+            f"cshub smart routing: the text reads as {routing.topic.replace('_', ' ') if routing.topic else '-'} "
+            f"({terms}), urgency {routing.urgency}, above the ticket's priority "
+            f"{ticket.priority or 'none'}. {did}"
+        )
+        await self._post(
+            SupportAlertRequest(
+                ticket_id=req.ticket_id,
+                customer_id=req.customer_id,
+                template="ticket_routing",
+                channel=rules.support_lead_channel,
+                mention_name=rules.support_lead_name,
+                facts={
+                    "topic": routing.topic,
+                    "urgency": routing.urgency,
+                    "terms": list(routing.matched[:3]),
+                    "was": ticket.priority,
+                    "changed": change,
+                    "group_id": group,
+                },
+                idempotency_key=req.idempotency_key,
+                workflow_id=req.workflow_id,
+            ),
+            ticket,
+        )
+        with connector_errors():
+            await asyncio.to_thread(
+                self._helpdesk.update_ticket,
+                req.ticket_id,
+                priority=priority if change else None,
+                add_tags=[ROUTED_TAG],
+                group_id=group,
+                internal_note=note,
+            )
+        return RouteTicketResult(
+            routing=routing,
+            priority=priority,
+            group_id=group or ticket.group_id,
+            alerted=True,
+            changed=change,
+            summary=did,
+        )
+
     @activity.defn(name="post_support_alert")
     async def post_support_alert(self, req: SupportAlertRequest) -> ActionResult:
         """A Slack message about a ticket (SLA warning to the CSM, breach escalation)."""
         with connector_errors():
             ticket = await asyncio.to_thread(self._helpdesk.get_ticket, req.ticket_id)
+        return await self._post(req, ticket)
+
+    async def _post(self, req: SupportAlertRequest, ticket: Ticket) -> ActionResult:
+        with connector_errors():
             company_name = csm_name = csm_slack_id = None
             if req.customer_id:
                 try:

@@ -35,6 +35,7 @@ BENCHMARKS = (
     "hot_customers",
     "sentiment",
     "churn_model",
+    "risk_backtest",
 )
 """Modules of this package, each with ``async def run(size) -> list[Figure]`` and an
 optional ``NOTES`` string (its section in results.md)."""

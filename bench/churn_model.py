@@ -38,7 +38,7 @@ def telco_csv() -> Path | None:
 
 
 async def run(size: Size) -> list[Figure]:
-    from cshub.risk_model import train_from_csv
+    from runtime.risk_model import train_from_csv
 
     with tempfile.TemporaryDirectory() as tmp:
         source = telco_csv() if size is Size.FULL else None

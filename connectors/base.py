@@ -212,6 +212,8 @@ class Ticket(BaseModel):
     updated_at: datetime | None = None
     customer_id: str | None = None
     """The CRM company id: the ticket organisation's ``external_id``."""
+    description: str = ""
+    """The ticket's first comment (what the requester wrote)."""
 
 
 class HelpdeskUser(BaseModel):

@@ -486,6 +486,54 @@ def report_health(
         typer.echo(f"{render_text(report)}\n\nchart: {written}")
 
 
+@report_app.command("executive")
+def report_executive(
+    since: Annotated[
+        str, typer.Option(help="Period start: 90d, 12w ago, or an ISO date / date-time")
+    ] = "90d",
+    until: Annotated[
+        str | None, typer.Option(help="Period end, excluded (same forms; default: now)")
+    ] = None,
+    png: Annotated[
+        Path | None, typer.Option("--png", help="Also write a one-page PNG chart here")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """The seeds' customer-success KPIs of a period (retention, revenue retention, churn,
+    renewal and expansion, time to first value, onboarding completion, first-contact
+    resolution, escalations, CSAT, SLA compliance, NPS), overall, per tier and per CSM,
+    next to their targets and sources; read from the CRM and the helpdesk."""
+    from datetime import UTC
+    from datetime import datetime as dt
+
+    from cshub.executive_report import ExecutiveReportError, executive_report_for, write_chart
+    from cshub.terminal import progress
+    from domain.executive_report import render_text
+    from domain.periods import parse_period
+
+    try:
+        settings = load_settings()
+        start, end = parse_period(since, until, dt.now(UTC))
+        with progress(enabled=not as_json) as show:
+            report = executive_report_for(settings, start, end, show)
+    except (SettingsError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    except ExecutiveReportError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=1) from None
+    written = None
+    if png is not None:
+        try:
+            written = write_chart(report, png)
+        except OSError as exc:
+            raise _fail(f"cannot write the chart to {png}: {exc}") from None
+    if as_json:
+        body = report.model_dump(mode="json")
+        typer.echo(json.dumps({**body, "chart": str(written) if written else None}, indent=2))
+    else:
+        typer.echo(render_text(report) + (f"\n\nchart: {written}" if written else ""))
+
+
 experiment_app = typer.Typer(
     help="Plan experiments (A/B tests with hold-outs).", no_args_is_help=True
 )

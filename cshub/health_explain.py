@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from activities.health import READ_PROPERTIES
 from connectors.base import Company, Crm
 from domain import health_properties as hp
+from domain.churn_risk import RISK_PROPERTY
 from domain.health_model import HealthCategory, HealthModel, HealthModels, inputs_from_properties
 from domain.health_outreach import parse_category, parse_number
 from domain.health_scoring import (
@@ -22,7 +23,15 @@ from domain.health_scoring import (
     explain,
     score,
 )
-from domain.risk_detectors import DetectorRules, Reading, evaluate
+from domain.risk_detectors import (
+    LABELS,
+    ChurnRiskRule,
+    Detector,
+    DetectorRules,
+    Reading,
+    evaluate,
+    since_property,
+)
 from playbooks.loader import load_detector_rules, load_health_models
 
 
@@ -102,7 +111,23 @@ def explain_risks(props: dict[str, str | None], rules: DetectorRules, now: datet
         lines.append(f"  {r.label:<26} {state:<24} {r.evidence}")
     if not verdict.readings:
         lines.append("  (all detectors are off)")
+    if rules.churn_risk is not None:
+        lines.append(_churn_risk_line(props, rules.churn_risk))
     return "\n".join(lines) + "\n"
+
+
+def _churn_risk_line(props: dict[str, str | None], rule: ChurnRiskRule) -> str:
+    """The churn-risk model's last estimate (written by the sweep) and its episode."""
+    raw = props.get(RISK_PROPERTY)
+    since = props.get(since_property(Detector.CHURN_RISK))
+    if not raw:
+        return f"  {LABELS[Detector.CHURN_RISK]:<26} {'no estimate':<24} no model scored it yet"
+    state = f"RAISED since {since[:10]}" if since else "not raised"
+    return (
+        f"  {LABELS[Detector.CHURN_RISK]:<26} {state:<24} churn-risk model: {raw} % in the "
+        f"next {rule.horizon_days} days (raised from {rule.high_risk:g} %; "
+        "`cshub risk explain` for the factors)"
+    )
 
 
 def explain_company(

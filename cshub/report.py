@@ -26,6 +26,8 @@ from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from cshub.terminal import ProgressFn
+from domain.customer_text import TextReading, count_themes
+from domain.health_report import theme_lines
 from domain.support_metrics import SupportMetrics, SupportTargets, compute_support_metrics
 from domain.support_records import CsatStatus, NpsStatus, TicketSlaStatus
 from domain.text_table import table_lines
@@ -52,6 +54,9 @@ class RecordSource:
 TICKETS = RecordSource("TicketSlaWorkflow", "sla_status", TicketSlaStatus, True)
 CSAT = RecordSource("CsatSurveyWorkflow", "status", CsatStatus, True)
 NPS = RecordSource("NpsSurveyWorkflow", "status", NpsStatus, False)
+TEXTS = RecordSource("CustomerTextWorkflow", "", TextReading, True)
+"""What customers wrote (survey comments, ticket comments): each run's result, read once
+it completed (the run is short; one still running is read by the next report)."""
 
 
 class ReportError(Exception):
@@ -71,6 +76,7 @@ class SupportRecords:
     tickets: list[TicketSlaStatus] = field(default_factory=list)
     csat: list[CsatStatus] = field(default_factory=list)
     nps: list[NpsStatus] = field(default_factory=list)
+    texts: list[TextReading] = field(default_factory=list)
     skipped: int = 0
     warnings: list[str] = field(default_factory=list)
 
@@ -89,6 +95,19 @@ def visibility_query(
     if source.bounded_by_start:
         parts.append(f"StartTime < '{_rfc3339(until)}'")
     parts.append(f"(ExecutionStatus = 'Running' OR CloseTime >= '{_rfc3339(since)}')")
+    if extra and extra.strip():
+        parts.append(f"({extra.strip()})")
+    return " AND ".join(parts)
+
+
+def texts_query(since: datetime, until: datetime, extra: str | None = None) -> str:
+    """The texts read in the period: completed CustomerTextWorkflow runs closed in it."""
+    parts = [
+        f"WorkflowType = '{TEXTS.workflow_type}'",
+        "ExecutionStatus = 'Completed'",
+        f"CloseTime >= '{_rfc3339(since)}'",
+        f"CloseTime < '{_rfc3339(until)}'",
+    ]
     if extra and extra.strip():
         parts.append(f"({extra.strip()})")
     return " AND ".join(parts)
@@ -120,6 +139,10 @@ async def collect_support_records(
     records.tickets = [r for r in read[TICKETS.workflow_type] if isinstance(r, TicketSlaStatus)]
     records.csat = [r for r in read[CSAT.workflow_type] if isinstance(r, CsatStatus)]
     records.nps = [r for r in read[NPS.workflow_type] if isinstance(r, NpsStatus)]
+    texts = await reader.list_latest(texts_query(since, until, extra_filter))
+    records.texts = [
+        r for r in await _read_all(reader, TEXTS, texts, progress) if isinstance(r, TextReading)
+    ]
     for queue, count in sorted(reader.unanswered.items()):
         records.warnings.append(
             f"{count} workflow(s) on task queue {queue!r} not read: no worker answered "
@@ -179,7 +202,13 @@ async def support_report(
         until,
         targets,
     )
-    return metrics.model_copy(update={"skipped": records.skipped, "warnings": records.warnings})
+    return metrics.model_copy(
+        update={
+            "skipped": records.skipped,
+            "warnings": records.warnings,
+            "themes": count_themes(t.verdict for t in records.texts),
+        }
+    )
 
 
 async def support_report_for(
@@ -377,6 +406,7 @@ def render_table(metrics: SupportMetrics) -> str:
         )
         + f" ({m.load.customers} customer(s) with tickets)",
     ]
+    lines += theme_lines(m.themes, {}) or ["what customers wrote: no text read in the period"]
     if m.warnings or m.skipped:
         lines += ["", f"warnings ({m.skipped} workflow(s) skipped):"]
         lines += [f"  {w}" for w in m.warnings[:WARNINGS_SHOWN]]

@@ -41,6 +41,7 @@ class RiskFactor(StrEnum):
     LOW_HEALTH = "low_health"  # health score At risk / Critical
     NEGATIVE_SENTIMENT = "negative_sentiment"  # CSM task: read what they wrote, call
     CHAMPION_CHANGE = "champion_change"  # CSM task: find and win the new champion
+    HIGH_CHURN_RISK = "high_churn_risk"  # churn-risk model: CSM task to act on its factors
 
 
 # ---------------------------------------------------------------- the playbook
@@ -158,6 +159,9 @@ class ChurnPreventionInput(Message):
     customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
     risk_factors: list[RiskFactor] = Field(default_factory=list)
     health_score: float | None = Field(default=None, ge=0, le=100)
+    churn_risk: float | None = Field(
+        default=None, ge=0, le=100, description="the churn-risk model's estimate, percent"
+    )
     reason: str | None = None
     source: str | None = Field(
         default=None,
@@ -176,6 +180,9 @@ class ChurnPreventionInput(Message):
 class HealthUpdated(Message):
     score: float = Field(ge=0, le=100)
     category: str | None = None
+    churn_risk: float | None = Field(
+        default=None, ge=0, le=100, description="the churn-risk model's estimate, percent"
+    )
 
 
 class RiskSignal(Message):

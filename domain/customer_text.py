@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 
@@ -27,12 +28,14 @@ class TextSource(StrEnum):
     NPS = "nps"
     EXIT = "exit"
     TICKET = "ticket"
+    ONBOARDING = "onboarding"
 
 
 SOURCE_LABELS: dict[TextSource, str] = {
     TextSource.CSAT: "a CSAT survey comment",
     TextSource.NPS: "an NPS survey comment",
     TextSource.EXIT: "the exit survey",
+    TextSource.ONBOARDING: "an onboarding survey",
     TextSource.TICKET: "a ticket comment",
 }
 
@@ -87,11 +90,19 @@ def add_themes(raw: str | None, verdict: TextVerdict) -> str:
     counts = (
         {k: int(v) for k, v in data.items() if isinstance(v, int)} if isinstance(data, dict) else {}
     )
-    counts["texts"] = counts.get("texts", 0) + 1
-    counts[verdict.label.value] = counts.get(verdict.label.value, 0) + 1
-    for s in verdict.signals:
-        counts[s.value] = counts.get(s.value, 0) + 1
-    return json.dumps(counts, separators=(",", ":"), sort_keys=True)
+    return json.dumps(count_themes([verdict], counts), separators=(",", ":"), sort_keys=True)
+
+
+def count_themes(
+    verdicts: Iterable[TextVerdict], counts: dict[str, int] | None = None
+) -> dict[str, int]:
+    """Theme counts (``texts``, each label, each churn-intent signal) with ``verdicts``
+    added: what ``cshub_text_themes`` keeps per company and the reports show."""
+    out = dict(counts or {})
+    for verdict in verdicts:
+        for key in ("texts", verdict.label.value, *(s.value for s in verdict.signals)):
+            out[key] = out.get(key, 0) + 1
+    return out
 
 
 def recent_entry(verdict: TextVerdict, at: datetime) -> dict[str, object]:

@@ -163,6 +163,9 @@ class CompanyHealth(BaseModel):
     usage: UsageFigure | None = None
     fired: list[Fired] = Field(default_factory=list)
     churn_campaign_active: bool = False
+    churn_risk: float | None = Field(
+        default=None, description="the churn-risk model's estimate, percent (None: no model)"
+    )
     risks: list[RiskRaise] = Field(
         default_factory=list, description="warning signs to announce to the churn campaign"
     )

@@ -62,6 +62,9 @@ class OnboardingCarryOver(BaseModel):
     continued as new: the next run sends them (same idempotency keys)."""
     experiment: ExperimentAssignment | None = None
     """The experiment arm drawn at the start, kept for the journey's whole life."""
+    surveys: bool = False
+    """The journey sends the plan's onboarding surveys (``survey_days``): journeys begun
+    before they existed do not (no late day-7 survey on day 40)."""
 
 
 class OnboardingInput(Message):

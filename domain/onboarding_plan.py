@@ -105,6 +105,9 @@ class Nudge(_Strict):
     alert_csm_template: str | None = Field(default=None, pattern=KEY_PATTERN)
 
 
+SEED_SURVEY_DAYS = (7, 30, 90)
+
+
 class OnboardingPlan(_Strict):
     name: str = Field(pattern=KEY_PATTERN)
     tier: Tier
@@ -118,8 +121,20 @@ class OnboardingPlan(_Strict):
     check_ins: list[CheckIn] = Field(default_factory=list)
     milestones: list[Milestone] = Field(default_factory=list)
     nudges: list[Nudge] = Field(default_factory=list)
+    survey_days: list[int] | None = Field(
+        default=None,
+        description="Onboarding survey days; None: seed 001's 7, 30 and 90 ('sent at key "
+        "milestones (7, 30, 90 days)') that fall within the plan. A survey goes after the "
+        "day's other steps (on the last day, after the completion e-mail)",
+    )
     completion_template: str = Field(default="onboarding_complete", pattern=KEY_PATTERN)
     send_window: SendWindow = Field(default_factory=SendWindow)
+
+    def surveys(self) -> list[int]:
+        """The days the onboarding surveys go out."""
+        if self.survey_days is not None:
+            return sorted(self.survey_days)
+        return [d for d in SEED_SURVEY_DAYS if d <= self.duration_days]
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -145,6 +160,11 @@ class OnboardingPlan(_Strict):
                 problems.append(f"recurring_emails[{i}] until_day is before from_day")
         for i, ci in enumerate(self.check_ins):
             beyond(f"check_ins[{i}] ({ci.title})", ci.day)
+        listed = self.survey_days or []
+        for i, day in enumerate(listed):
+            beyond(f"survey_days[{i}]", day)
+            if day < 1 or listed.count(day) > 1:
+                problems.append(f"survey_days[{i}] ({day}) must be a day >= 1, listed once")
         for i, ms in enumerate(self.milestones):
             beyond(f"milestones[{i}] ({ms.key}) deadline_day", ms.deadline_day)
         for what, keys in (

@@ -12,11 +12,14 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.onboarding_plan import OnboardingPlan
 
+ONBOARDING_SURVEY_TEMPLATE = "onboarding_survey"
+
 
 class StepKind(StrEnum):
     PHASE_START = "phase_start"
     EMAIL = "email"
     CHECK_IN = "check_in"
+    SURVEY = "survey"
     MILESTONE_DEADLINE = "milestone_deadline"
     COMPLETE = "complete"
 
@@ -27,6 +30,7 @@ _ORDER = {
     StepKind.CHECK_IN: 2,
     StepKind.MILESTONE_DEADLINE: 3,
     StepKind.COMPLETE: 4,
+    StepKind.SURVEY: 5,  # after the day's e-mails: never held, it must not hold them
 }
 
 
@@ -66,6 +70,16 @@ def build_schedule(plan: OnboardingPlan) -> list[PlannedStep]:
             ms.title,
         )
         for ms in plan.milestones
+    ]
+    rows += [
+        (
+            f"survey:d{day}",
+            day,
+            StepKind.SURVEY,
+            ONBOARDING_SURVEY_TEMPLATE,
+            f"Onboarding survey (day {day})",
+        )
+        for day in plan.surveys()
     ]
     rows.append(
         (

@@ -73,6 +73,7 @@ TEMPLATE_CATEGORIES: dict[str, Category] = {
     "csat_survey": Category.SURVEYS,
     "nps_survey": Category.SURVEYS,
     "winback_exit_survey": Category.SURVEYS,
+    "onboarding_survey": Category.SURVEYS,
     # Billing and service: always sent.
     "dunning_payment_failed": Category.SERVICE,
     "dunning_payment_received": Category.SERVICE,

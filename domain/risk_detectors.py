@@ -51,6 +51,9 @@ class Detector(StrEnum):
     NEGATIVE_SENTIMENT = "negative_sentiment"
     CHAMPION_CHANGE = "champion_change"
     PAYMENT_TROUBLE = "payment_trouble"
+    CHURN_RISK = "churn_risk"
+    """Not a rule on properties: the churn-risk model's probability at or above the
+    playbook's ``high_risk`` (see :func:`evaluate_churn_risk`)."""
 
 
 FACTOR_OF: dict[Detector, RiskFactor] = {
@@ -59,6 +62,7 @@ FACTOR_OF: dict[Detector, RiskFactor] = {
     Detector.NEGATIVE_SENTIMENT: RiskFactor.NEGATIVE_SENTIMENT,
     Detector.CHAMPION_CHANGE: RiskFactor.CHAMPION_CHANGE,
     Detector.PAYMENT_TROUBLE: RiskFactor.PAYMENT_FAILURE,
+    Detector.CHURN_RISK: RiskFactor.HIGH_CHURN_RISK,
 }
 """The churn campaign's risk factor each detector raises."""
 
@@ -68,6 +72,7 @@ LABELS: dict[Detector, str] = {
     Detector.NEGATIVE_SENTIMENT: "negative-sentiment streak",
     Detector.CHAMPION_CHANGE: "champion change",
     Detector.PAYMENT_TROUBLE: "payment trouble",
+    Detector.CHURN_RISK: "high churn risk",
 }
 
 
@@ -121,6 +126,27 @@ class PaymentRule(_Strict):
     statuses: list[str] = Field(default_factory=lambda: ["past_due", "failed"], min_length=1)
 
 
+class ChurnRiskRule(_Strict):
+    """When the churn-risk model's estimate (percent, next ``horizon_days``) starts an
+    episode, and when the model is trusted to take part in decisions at all."""
+
+    high_risk: float = Field(default=60, gt=0, le=100)
+    clear_below: float = Field(default=45, ge=0, le=100)
+    min_outcomes: int = Field(
+        default=30,
+        ge=1,
+        description="churned and renewed outcomes (each) the hub must have recorded before "
+        "the model decides anything; until then it is scored, written and explained only",
+    )
+    horizon_days: int = Field(default=90, ge=7, le=730)
+
+    @model_validator(mode="after")
+    def _order(self) -> ChurnRiskRule:
+        if self.clear_below > self.high_risk:
+            raise ValueError("clear_below must not be above high_risk")
+        return self
+
+
 class DetectorRules(_Strict):
     """``playbooks/risk/detectors.yaml``. A detector left out of the file is off."""
 
@@ -131,9 +157,16 @@ class DetectorRules(_Strict):
     negative_sentiment: SentimentStreakRule | None = None
     champion_change: ChampionRule | None = None
     payment_trouble: PaymentRule | None = None
+    churn_risk: ChurnRiskRule | None = None
+    """The churn-risk model's thresholds (None: the model never starts an episode)."""
 
     def enabled(self) -> list[Detector]:
-        return [d for d in Detector if getattr(self, d.value) is not None]
+        """The rule-based detectors that are on (the churn-risk model is not one)."""
+        return [
+            d
+            for d in Detector
+            if d is not Detector.CHURN_RISK and getattr(self, d.value) is not None
+        ]
 
 
 # ------------------------------------------------------------------ properties
@@ -499,3 +532,58 @@ def evaluate(
             )
     verdict.properties[ACTIVE_SIGNS] = ",".join(r.detector.value for r in verdict.active)
     return verdict
+
+
+def churn_risk_reading(percent: float | None, rule: ChurnRiskRule) -> tuple[Reading, str]:
+    if percent is None:
+        return Reading.UNKNOWN, "not scored"
+    text = f"churn-risk model: {percent:.0f} % in the next {rule.horizon_days} days"
+    if percent >= rule.high_risk:
+        return Reading.RAISE, f"{text} (high from {rule.high_risk:g} %)"
+    if percent >= rule.clear_below:
+        return Reading.HOLD, text
+    return Reading.CLEAR, text
+
+
+def evaluate_churn_risk(
+    verdict: RiskVerdict,
+    props: Mapping[str, str | None],
+    rule: ChurnRiskRule,
+    percent: float | None,
+    sweep_at: datetime,
+    *,
+    quiet: bool = False,
+    deciding: bool = True,
+) -> None:
+    """The model's estimate as a sign, in ``verdict`` (after :func:`evaluate`): an
+    episode from ``high_risk`` until under ``clear_below``, announced once (event id
+    ``risk:churn_risk:<since>``). A model that is not ``deciding`` (too few outcomes
+    recorded) changes nothing: no episode, no announcement."""
+    if not deciding:
+        return
+    at = sweep_at.astimezone(UTC).replace(microsecond=sweep_at.microsecond // 1000 * 1000)
+    det = Detector.CHURN_RISK
+    reading, evidence = churn_risk_reading(percent, rule)
+    since, announce = step(_time(props.get(since_property(det))), reading, at)
+    verdict.readings.append(
+        DetectorReading(
+            detector=det,
+            factor=FACTOR_OF[det],
+            reading=reading,
+            evidence=evidence,
+            active=since is not None,
+            since=since,
+            raised_now=announce and not quiet,
+        )
+    )
+    verdict.properties[since_property(det)] = "" if since is None else _stamp(since)
+    if announce and not quiet and since is not None:
+        verdict.raised.append(
+            RiskRaise(
+                detector=det,
+                factor=FACTOR_OF[det],
+                evidence=f"{LABELS[det]}: {evidence}",
+                event_id=f"risk:{det.value}:{_stamp(since)}",
+            )
+        )
+    verdict.properties[ACTIVE_SIGNS] = ",".join(r.detector.value for r in verdict.active)

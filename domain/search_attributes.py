@@ -18,6 +18,8 @@ TIER = SearchAttributeKey.for_keyword("Tier")
 CSM_OWNER = SearchAttributeKey.for_keyword("CsmOwner")
 HEALTH_SCORE = SearchAttributeKey.for_float("HealthScore")
 HEALTH_CATEGORY = SearchAttributeKey.for_keyword("HealthCategory")
+CHURN_RISK = SearchAttributeKey.for_float("ChurnRisk")
+"""The churn-risk model's estimate, percent (``ChurnRisk >= 60``), next to HealthScore."""
 LIFECYCLE_STAGE = SearchAttributeKey.for_keyword("LifecycleStage")
 RENEWAL_DATE = SearchAttributeKey.for_datetime("RenewalDate")
 EXPERIMENT = SearchAttributeKey.for_keyword("Experiment")
@@ -32,6 +34,7 @@ ALL_KEYS = (
     CSM_OWNER,
     HEALTH_SCORE,
     HEALTH_CATEGORY,
+    CHURN_RISK,
     LIFECYCLE_STAGE,
     RENEWAL_DATE,
     EXPERIMENT,

@@ -144,6 +144,11 @@ class SupportMetrics(BaseModel):
     load: SupportLoad
     targets: SupportTargets
     figures: list[Figure]
+    themes: dict[str, int] = Field(
+        default_factory=dict,
+        description="Set by the collector: what customers wrote in the period (texts read, "
+        "labels, churn-intent signals), counted as in the health report",
+    )
     skipped: int = Field(0, description="Set by the collector: workflows it could not read")
     warnings: list[str] = Field(
         default_factory=list, description="Set by the collector: what it could not read, why"

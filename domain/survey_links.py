@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from urllib.parse import urlencode
 
+from domain.onboarding_survey import ONBOARDING_SURVEY_PATH
 from domain.winback import ExitReason
 
 EXIT_SURVEY_PATH = "/survey/exit"
@@ -224,3 +225,34 @@ def verify_nps_link(
         survey,
         score,
     )
+
+
+# ---------------------------------------------------------------- onboarding surveys
+# One link per e-mail, to the page with the questions: what is signed is the customer,
+# the survey's onboarding day and the expiry time.
+
+
+def onboarding_survey_link(
+    base_url: str, secret: str, customer_id: str, day: int, expires: int
+) -> str:
+    return _url(
+        base_url,
+        ONBOARDING_SURVEY_PATH,
+        {
+            "customer": customer_id,
+            "day": day,
+            "exp": expires,
+            "sig": _sign(secret, "onboarding", customer_id, day, expires),
+        },
+    )
+
+
+def verify_onboarding_survey_link(
+    secret: Secrets,
+    customer_id: str,
+    day: int,
+    expires: int,
+    sig: str,
+    now: datetime | None = None,
+) -> LinkCheck:
+    return _check(secret, sig, expires, now or datetime.now(UTC), "onboarding", customer_id, day)

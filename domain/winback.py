@@ -124,6 +124,44 @@ class CustomerReturned(Message):
     note: str | None = None
 
 
+# ---------------------------------------------------------------- the exit survey's page
+class WouldReturn(StrEnum):
+    """Seed 003's exit interview, question 3: would you consider returning if we
+    addressed your concerns?"""
+
+    YES = "yes"
+    MAYBE = "maybe"
+    UNLIKELY = "unlikely"
+    NO = "no"
+
+
+WOULD_RETURN_ALERTS = (WouldReturn.YES, WouldReturn.MAYBE)
+"""Answers the CSM is told about at once (a win-back chance)."""
+
+
+def exit_details_workflow_id(campaign: str) -> str:
+    return f"exit-details-{campaign}"
+
+
+class ExitDetailsInput(Message):
+    """The exit survey's page after the one-click reason: question 2 (what could we have
+    done better, free text) and question 3 (would you consider returning).
+    ``{"customer_id": "1003", "campaign": "wb-1003-d60", "reason": "too_expensive",
+    "would_return": "maybe", "comment": "Cheaper seats"}``"""
+
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
+    campaign: str = Field(min_length=1, max_length=64)
+    reason: ExitReason
+    would_return: WouldReturn
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class ExitDetailsResult(Message):
+    customer_id: str
+    would_return: WouldReturn
+    csm_alerted: bool
+
+
 # ---------------------------------------------------------------- state, progress, result
 class WinBackStatus(StrEnum):
     STARTING = "starting"

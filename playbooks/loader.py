@@ -39,6 +39,7 @@ from domain.risk_detectors import DetectorRules
 from domain.sla_policy import SlaPolicy
 from domain.strict_yaml import DuplicateKeyError, load_yaml_file
 from domain.survey_plan import SurveysPlan
+from domain.ticket_routing import RoutingRules
 from domain.tiers import Tier
 from domain.winback import WinBackPlan
 
@@ -362,6 +363,20 @@ def load_detector_rules(directory: Path | None = None) -> DetectorRules:
     return _parse_model_file(risk_dir(directory) / DETECTORS_FILE, DetectorRules)
 
 
+ROUTING_FILE = "routing.yaml"
+
+
+def routing_file(directory: Path | None = None) -> Path:
+    """``<playbooks>/routing.yaml``; a playbooks folder without one uses the shipped file."""
+    path = (directory or playbooks_dir()) / ROUTING_FILE
+    return path if path.is_file() else PACKAGE_DIR / ROUTING_FILE
+
+
+def load_routing_rules(directory: Path | None = None) -> RoutingRules:
+    """Load ``playbooks/routing.yaml`` (PlaybookError names every bad field)."""
+    return _parse_model_file(routing_file(directory), RoutingRules)
+
+
 def plan_name_for(tier: Tier, override: str | None = None) -> str:
     return override or tier.value
 
@@ -420,6 +435,11 @@ def validate_all(
     files.append(risk_dir(root) / DETECTORS_FILE)
     try:
         load_detector_rules(root)
+    except PlaybookError as exc:
+        problems.extend(exc.problems)
+    files.append(routing_file(root))
+    try:
+        load_routing_rules(root)
     except PlaybookError as exc:
         problems.extend(exc.problems)
     experiment_files = sorted(experiments_dir(root).glob("*.yaml"))

@@ -279,6 +279,9 @@ class Settings(BaseSettings):
     cshub_actions_db: Path = Path(".cshub/actions.db")  # default: CSHUB_DATA_DIR/actions.db
     cshub_actions_retention_days: int = Field(default=400, ge=1)
     cshub_api_tokens: SecretStr | None = None  # bearer tokens for GET /customers/*/timeline
+    # Risk history (runtime/risk_history.py): the feature rows the sweep scored and the
+    # outcomes seen (churned, renewed), what the churn-risk model learns from
+    cshub_risk_db: Path = Path(".cshub/risk.db")  # default: CSHUB_DATA_DIR/risk.db
 
     @model_validator(mode="after")
     def _derive_from_dev_settings(self) -> Settings:
@@ -289,6 +292,8 @@ class Settings(BaseSettings):
             self.cshub_api_db = self.cshub_data_dir / "webhooks.db"
         if "cshub_actions_db" not in given:
             self.cshub_actions_db = self.cshub_data_dir / "actions.db"
+        if "cshub_risk_db" not in given:
+            self.cshub_risk_db = self.cshub_data_dir / "risk.db"
         if self.cshub_env is Environment.SANDBOX:
             if "temporal_address" not in given and self.cshub_temporal_port is not None:
                 self.temporal_address = f"127.0.0.1:{self.cshub_temporal_port}"

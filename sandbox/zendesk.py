@@ -179,6 +179,35 @@ async def create_ticket(request: web.Request) -> web.StreamResponse:
 
 
 @_api
+async def import_ticket(request: web.Request) -> web.StreamResponse:
+    """``POST /imports/tickets.json``: a past ticket with its comments (Zendesk's
+    ticket import API)."""
+    store = _store(request)
+    change = store.zendesk.import_ticket(dict(await _body_of(request, "ticket")), _actor(request))
+    store.record_ticket_change(change)
+    return web.json_response({"ticket": change.ticket.to_json(_base(request))}, status=201)
+
+
+def _agents(request: web.Request) -> set[int]:
+    return {u.id for u in _store(request).zendesk.users.values() if u.is_agent}
+
+
+@_api
+async def list_ticket_metrics(request: web.Request) -> web.StreamResponse:
+    """``GET /ticket_metrics.json``: every ticket's metric set, in ticket id order."""
+    state = _store(request).zendesk
+    agents = _agents(request)
+    metrics = [t.metric_json(agents) for t in sorted(state.tickets.values(), key=lambda t: t.id)]
+    return web.json_response(paginate(request, metrics, "ticket_metrics"))
+
+
+@_api
+async def ticket_metrics(request: web.Request) -> web.StreamResponse:
+    ticket = _store(request).zendesk.ticket(_id(request))
+    return web.json_response({"ticket_metric": ticket.metric_json(_agents(request))})
+
+
+@_api
 async def list_comments(request: web.Request) -> web.StreamResponse:
     ticket = _store(request).zendesk.ticket(_id(request))
     comments = [c.to_json() for c in ticket.comments]
@@ -299,6 +328,9 @@ def setup(app: web.Application) -> None:
     app.router.add_get(f"{v2}/tickets/{one}.json", get_ticket)
     app.router.add_put(f"{v2}/tickets/{one}.json", update_ticket)
     app.router.add_get(f"{v2}/tickets/{one}/comments.json", list_comments)
+    app.router.add_get(f"{v2}/tickets/{one}/metrics.json", ticket_metrics)
+    app.router.add_get(f"{v2}/ticket_metrics.json", list_ticket_metrics)
+    app.router.add_post(f"{v2}/imports/tickets.json", import_ticket)
     for method in ("GET", "PUT", "POST", "DELETE"):
         app.router.add_route(method, f"{v2}/tickets/{one}/tags.json", ticket_tags)
     app.router.add_get(f"{v2}/users/me.json", get_me)

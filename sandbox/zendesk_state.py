@@ -176,6 +176,30 @@ class ZdTicket:
     external_id: str | None = None
     due_at: str | None = None
     comments: list[ZdComment] = field(default_factory=list)
+    solved_at: datetime | None = None
+
+    def metric_json(self, agents: set[int]) -> JsonDict:
+        """Zendesk's ticket metric set, worked out from the comments and ``solved_at``:
+        ``replies`` counts the agents' public comments; times are calendar minutes."""
+        replies = [c for c in self.comments if c.public and c.author_id in agents]
+        first = min((c.created_at for c in replies), default=None)
+
+        def minutes(at: datetime | None) -> JsonDict:
+            value = None if at is None else int((at - self.created_at).total_seconds() // 60)
+            return {"calendar": value, "business": value}
+
+        return {
+            "id": self.id,
+            "ticket_id": self.id,
+            "replies": len(replies),
+            "reopens": 0,
+            "created_at": iso_s(self.created_at),
+            "updated_at": iso_s(self.updated_at),
+            "solved_at": iso_s(self.solved_at) if self.solved_at else None,
+            "reply_time_in_minutes": minutes(first),
+            "first_resolution_time_in_minutes": minutes(self.solved_at),
+            "full_resolution_time_in_minutes": minutes(self.solved_at),
+        }
 
     def to_json(self, base: str) -> JsonDict:
         return {
@@ -293,6 +317,8 @@ class ZendeskState:
         now = utcnow()
         for key, value in changes.items():
             setattr(ticket, key, value)
+        if changes.get("status") == "solved":
+            ticket.solved_at = now
         if comment is not None:
             ticket.comments.append(comment)
         if changes or comment is not None:
@@ -341,6 +367,39 @@ class ZendeskState:
         changes = {k: getattr(ticket, k) for k in ("subject", "status", *updates)}
         audit = self._audit(ticket, actor, changes, {}, comment, now, created=True)
         return TicketChange(ticket, changes, {}, comment, audit, created=True)
+
+    def import_ticket(self, body: Mapping[str, Any], actor: ZdUser) -> TicketChange:
+        """Zendesk's ticket import (``POST /imports/tickets``): a ticket with its
+        ``comments`` (each with ``author_id``, ``value`` or ``body``, ``public``,
+        ``created_at``), dated ``created_at`` and, when solved, ``solved_at``."""
+        comments = body.get("comments")
+        if not isinstance(comments, list) or not comments:
+            raise _invalid({"comments": "Comments: an import needs at least one comment"})
+        dated: list[tuple[ZdComment, datetime | None]] = []
+        for item in comments:
+            if not isinstance(item, Mapping):
+                raise _invalid({"comments": "Comments: each must be an object"})
+            comment = self._comment({**item, "body": item.get("value") or item.get("body")}, actor)
+            at = parse_instant(str(item["created_at"])) if item.get("created_at") else None
+            dated.append((comment, at))
+        first = {**body, "comment": {"body": dated[0][0].body, "public": dated[0][0].public}}
+        first.pop("comments", None)
+        if "requester_id" not in first:
+            first["requester_id"] = dated[0][0].author_id
+        change = self.create_ticket(first, actor)
+        ticket = change.ticket
+        ticket.comments[0].author_id = dated[0][0].author_id
+        for comment, at in dated[1:]:
+            comment.created_at = at or ticket.created_at
+            ticket.comments.append(comment)
+        if body.get("solved_at"):
+            solved = parse_instant(str(body["solved_at"]))
+            if solved is None:
+                raise _invalid({"solved_at": f"Solved at: {body['solved_at']} is not valid"})
+            ticket.solved_at = solved
+        elif ticket.status in ("solved", "closed"):
+            ticket.solved_at = ticket.created_at
+        return change
 
     def _requester(self, body: Mapping[str, Any], actor: ZdUser) -> ZdUser:
         if body.get("requester_id") is not None:

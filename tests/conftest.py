@@ -25,6 +25,7 @@ from activities.action_log import ActionStore
 from cshub.binaries import temporal_cli, temporal_test_server
 from cshub.search_attributes import ensure_search_attributes
 from playbooks.loader import PACKAGE_DIR
+from runtime.risk_history import RiskHistory
 from runtime.settings import Settings
 from sandbox.server import SandboxHandle, start_sandbox
 from wiring.connectors import build_connectors
@@ -150,17 +151,24 @@ async def running_worker(
     task_queue: str | None = None,
     client: Client | None = None,
     actions: ActionStore | None = None,
+    history: RiskHistory | None = None,
 ) -> AsyncIterator[Worker]:
     """A worker with the real activities and connectors on its own task queue.
     ``client``: instead of the environment's (e.g. one on a runtime with metrics).
-    ``actions``: record side effects in this action store (default: none)."""
+    ``actions``: record side effects in this action store (default: none);
+    ``history``: the churn-risk model's history (default: none)."""
     queue = task_queue or f"test-{uuid.uuid4().hex[:10]}"
     s = settings.model_copy(
         update={"temporal_task_queue": queue, "worker_max_concurrent_activities": 16}
     )
     with ThreadPoolExecutor(max_workers=16) as pool:
         worker = create_worker(
-            client or env.client, s, build_connectors(s), executor=pool, actions=actions
+            client or env.client,
+            s,
+            build_connectors(s),
+            executor=pool,
+            actions=actions,
+            history=history,
         )
         async with worker:
             yield worker

@@ -29,9 +29,11 @@ from cshub.report import (
     collect_support_records,
     render_table,
     support_report,
+    texts_query,
     visibility_query,
 )
 from cshub.temporal_process import free_port
+from domain.customer_text import TextReading
 from domain.periods import parse_period, parse_when
 from domain.support_metrics import compute_support_metrics
 from domain.support_records import (
@@ -43,6 +45,7 @@ from domain.support_records import (
     SlaBreach,
     TicketSlaStatus,
 )
+from domain.text_signals import Language, Sentiment, Signal, TextVerdict
 
 # ---------------------------------------------------------------------------- stand-ins
 
@@ -121,7 +124,30 @@ class NpsStandInWorkflow:
         return self._inp.status
 
 
-STAND_INS = [TicketStandInWorkflow, CsatStandInWorkflow, NpsStandInWorkflow]
+@workflow.defn(name="CustomerTextWorkflow")
+class TextStandInWorkflow:
+    @workflow.run
+    async def run(self, reading: TextReading) -> TextReading:
+        return reading
+
+
+STAND_INS = [TicketStandInWorkflow, CsatStandInWorkflow, NpsStandInWorkflow, TextStandInWorkflow]
+
+
+def reading(text: str, label: Sentiment, *signals: Signal) -> TextReading:
+    verdict = TextVerdict(
+        text=text, language=Language.ES, label=label, score=0, signals=list(signals)
+    )
+    return TextReading(verdict=verdict, customer_id="C1")
+
+
+TEXTS_READ = [
+    reading("Vamos a cancelar, seguimos esperando", Sentiment.NEGATIVE, Signal.CANCELLATION,
+            Signal.WAITING),
+    reading("Nos pasamos a la competencia", Sentiment.NEGATIVE, Signal.COMPETITOR,
+            Signal.CANCELLATION),
+    reading("Muy contentos, gracias", Sentiment.POSITIVE),
+]  # fmt: skip
 
 # ---------------------------------------------------------------------------- the data set
 
@@ -239,6 +265,14 @@ async def start_data_set(client: Client, queue: str, prefix: str) -> None:
         id=f"{prefix}nps-N2",
         task_queue=queue,
     )
+    for i, text in enumerate(TEXTS_READ):
+        handles.append(
+            await client.start_workflow(
+                "CustomerTextWorkflow", text, id=f"{prefix}text-{i}", task_queue=queue
+            )
+        )
+    for handle in handles[-len(TEXTS_READ) :]:
+        await handle.result()
     # Completed and failed runs have closed before the report reads them.
     for handle in (handles[0], handles[4], handles[5]):
         await handle.result()
@@ -256,7 +290,8 @@ async def wait_until_listed(client: Client, where: str) -> None:
                 e async for e in client.list_workflows(visibility_query(source, S, UNTIL, where))
             ]
             seen[source] = (len(rows), sum(1 for e in rows if e.close_time is not None))
-        if seen == expected:
+        texts = [e async for e in client.list_workflows(texts_query(S, UNTIL, where))]
+        if seen == expected and len(texts) == len(TEXTS_READ):
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"visibility never showed the data set: {seen}")
@@ -358,6 +393,9 @@ async def test_cshub_report_support_prints_the_hand_computed_figures(
     assert "top customers: C1 3 (1 customer(s) with tickets)" in out
     assert "warnings (1 workflow(s) skipped):" in out
     assert "ticket-sla-K4 (failed) skipped" in out
+    # What customers wrote in the period, counted as in the health report.
+    assert "what customers wrote: 3 texts (negative 2, positive 1)" in out
+    assert "  themes: cancellation 2, competitor 1, waiting 1" in out
 
     result = await asyncio.to_thread(
         runner.invoke, app, [*args, "--where", where, "--json"], env=env
@@ -369,6 +407,9 @@ async def test_cshub_report_support_prints_the_hand_computed_figures(
     assert figures["nps"] == (25, False)
     assert figures["first_response_median_hours"] == (1.5, True)
     assert data["skipped"] == 1
+    assert data["themes"] == {
+        "texts": 3, "negative": 2, "positive": 1, "cancellation": 2, "competitor": 1, "waiting": 1
+    }  # fmt: skip
 
 
 async def test_a_queue_without_worker_is_skipped_after_one_timeout(

@@ -12,12 +12,18 @@ from sandbox.server import SandboxHandle
 
 
 async def create_ticket(
-    sandbox: SandboxHandle, requester: int, priority: str, created_at: datetime | None = None
+    sandbox: SandboxHandle,
+    requester: int,
+    priority: str,
+    created_at: datetime | None = None,
+    *,
+    subject: str | None = None,
+    text: str = "Our scheduled workflows stopped running.",
 ) -> str:
     body = {
         "ticket": {
-            "subject": f"Test ticket {uuid.uuid4().hex[:6]}",
-            "comment": {"body": "Our scheduled workflows stopped running."},
+            "subject": subject or f"Test ticket {uuid.uuid4().hex[:6]}",
+            "comment": {"body": text},
             "requester_id": requester,
             "priority": priority,
             "created_at": (created_at or datetime.now(UTC)).astimezone(UTC).isoformat(),

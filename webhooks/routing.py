@@ -19,6 +19,11 @@ from domain.dunning import DunningInput, PaymentFailed, PaymentSucceeded, dunnin
 from domain.events import CustomerEvent
 from domain.inbound_mail import CUSTOMER_REPLY, CustomerReplyInput, customer_reply_workflow_id
 from domain.onboarding import OnboardingInput, ProductEvent, onboarding_workflow_id
+from domain.onboarding_survey import (
+    OnboardingSurveyAnswers,
+    onboarding_survey_key,
+    onboarding_survey_workflow_id,
+)
 from domain.renewal import (
     AutoRenewed,
     Churned,
@@ -36,12 +41,21 @@ from domain.ticket_sla import (
 )
 from domain.tiers import ProductEventType, Tier
 from domain.usage import UsageFigures, UsageSnapshot, UsageSnapshotInput, usage_workflow_id
-from domain.winback import ExitReason, SurveyAnswer, winback_workflow_id
+from domain.winback import (
+    ExitDetailsInput,
+    ExitReason,
+    SurveyAnswer,
+    WouldReturn,
+    exit_details_workflow_id,
+    winback_workflow_id,
+)
+from webhooks.exit_details import EXIT_DETAILS
 from webhooks.normalize import (
     CUSTOMER_COMMENT,
     HUBSPOT_DEAL_CLOSED_WON,
     STRIPE_SUBSCRIPTION_RENEWED,
 )
+from webhooks.onboarding_survey import ONBOARDING_SURVEY_ANSWER
 from webhooks.payloads import USAGE_SNAPSHOT
 from webhooks.survey_comments import SURVEY_COMMENT
 
@@ -264,6 +278,31 @@ def _text_input(ev: CustomerEvent) -> CustomerTextInput:
     )
 
 
+def _exit_details(ev: CustomerEvent) -> ExitDetailsInput:
+    return ExitDetailsInput(
+        customer_id=ev.customer_id or "",
+        campaign=str(ev.data.get("campaign") or ""),
+        reason=ExitReason(str(ev.data.get("reason") or "")),
+        would_return=WouldReturn(str(ev.data.get("would_return") or "")),
+        comment=ev.data.get("comment"),
+    )
+
+
+def _onboarding_survey(ev: CustomerEvent) -> OnboardingSurveyAnswers:
+    return OnboardingSurveyAnswers.model_validate({**ev.data, "customer_id": ev.customer_id})
+
+
+def _survey_day_key(ev: CustomerEvent) -> str | None:
+    """``<customer>-d<day>`` (the workflow id's tail): one run per customer and survey."""
+    day = ev.data.get("day")
+    return onboarding_survey_key(ev.customer_id, day) if ev.customer_id and day else None
+
+
+def _campaign_key(ev: CustomerEvent) -> str | None:
+    campaign = ev.data.get("campaign")
+    return str(campaign) if campaign else None
+
+
 def _dedup_key(ev: CustomerEvent) -> str | None:
     return ev.dedup_key
 
@@ -382,6 +421,19 @@ ROUTES: dict[str, Route] = {
     # A comment from the box under a survey's thank-you page: read once by its own
     # workflow (risk intelligence), alerted to the CSM when alarming.
     SURVEY_COMMENT: Route("CustomerTextWorkflow", text_workflow_id, _text_input, key=_dedup_key),
+    # The exit survey's second page (would they come back, what could we have done
+    # better): recorded by its own short workflow, one per exit-survey e-mail.
+    EXIT_DETAILS: Route(
+        "ExitDetailsWorkflow", exit_details_workflow_id, _exit_details, key=_campaign_key
+    ),
+    # The onboarding survey's answers (day 7/30/90): recorded by their own short
+    # workflow, one per customer and survey (the day-90 one comes after the journey).
+    ONBOARDING_SURVEY_ANSWER: Route(
+        "OnboardingSurveyWorkflow",
+        onboarding_survey_workflow_id,
+        _onboarding_survey,
+        key=_survey_day_key,
+    ),
 }
 
 

@@ -14,6 +14,7 @@ import hmac
 import html
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
@@ -105,34 +106,14 @@ def add_comment_route(
     @app.post(
         "/survey/comment",
         summary="A comment sent from the box under a survey's thank-you page",
-        response_class=HTMLResponse,
-        responses={
-            200: {"description": "Thank-you page (or: already recorded)"},
-            403: {"description": "The form was not made by the hub"},
-            422: {"description": "Empty or too long a comment"},
-            503: {"description": "Try again shortly"},
-        },
-        openapi_extra={
-            "requestBody": {"required": True, "content": {FORM: {"schema": FORM_SCHEMA}}}
-        },
+        **form_route_docs("Empty or too long a comment", FORM_SCHEMA),
     )
     async def survey_comment(request: Request) -> HTMLResponse:
         lang = request.headers.get("accept-language")
-        fields = {
-            k: v[0]
-            for k, v in parse_qs(
-                (await request.body()).decode("utf-8", "replace"), keep_blank_values=True
-            ).items()
-        }
+        fields = await form_fields(request)
         kind, answer = fields.get("kind", ""), fields.get("answer", "")
         ref, score, sig = fields.get("ref", ""), fields.get("score", ""), fields.get("sig", "")
-        expected = comment_signature(secret(), kind, answer, ref, score)
-        if not (
-            kind
-            and answer
-            and ref
-            and hmac.compare_digest(expected.encode(), sig.encode("utf-8", "replace"))
-        ):
+        if not (kind and answer and ref and genuine(secret(), sig, kind, answer, ref, score)):
             return bad_link("survey comment form: bad signature", lang)
         try:
             source = TextSource(kind)
@@ -157,14 +138,47 @@ def add_comment_route(
                 "score": int(score) if score.lstrip("-").isdigit() else None,
             },
         )
-        result = await handle(event)
-        outcome = getattr(result, "outcome", None)
-        if outcome is DeliveryOutcome.UNAVAILABLE:
-            return HTMLResponse(
-                render_page(Page.TRY_AGAIN, lang), 503, headers={"Retry-After": "30"}
-            )
-        if outcome is DeliveryOutcome.DUPLICATE:
-            return HTMLResponse(render_page(Page.ALREADY_RECORDED, lang))
-        if outcome is DeliveryOutcome.INVALID:
-            return bad_link("survey comment could not be read", lang)
-        return HTMLResponse(render_page(Page.THANKS, lang))
+        return answer_page(await handle(event), lang, bad_link, "survey comment")
+
+
+def form_route_docs(refused: str, schema: dict[str, object]) -> dict[str, Any]:
+    """The OpenAPI parts of a form route (the body is read by hand, so declared here)."""
+    return {
+        "response_class": HTMLResponse,
+        "responses": {
+            200: {"description": "Thank-you page (or: already recorded)"},
+            403: {"description": "The form was not made by the hub"},
+            422: {"description": refused},
+            503: {"description": "Try again shortly"},
+        },
+        "openapi_extra": {"requestBody": {"required": True, "content": {FORM: {"schema": schema}}}},
+    }
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """A form-encoded body's fields (the first value of each; blanks kept)."""
+    body = (await request.body()).decode("utf-8", "replace")
+    return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+
+
+def genuine(secret: str, sig: str, kind: str, answer: str, ref: str, score: str) -> bool:
+    """The form's hidden fields are as the hub signed them."""
+    expected = comment_signature(secret, kind, answer, ref, score)
+    return hmac.compare_digest(expected.encode(), sig.encode("utf-8", "replace"))
+
+
+def answer_page(
+    result: object,
+    lang: str | None,
+    bad_link: Callable[[str, str | None], HTMLResponse],
+    what: str,
+) -> HTMLResponse:
+    """What a form's sender sees once the intake took (or refused) their answers."""
+    outcome = getattr(result, "outcome", None)
+    if outcome is DeliveryOutcome.UNAVAILABLE:
+        return HTMLResponse(render_page(Page.TRY_AGAIN, lang), 503, headers={"Retry-After": "30"})
+    if outcome is DeliveryOutcome.DUPLICATE:
+        return HTMLResponse(render_page(Page.ALREADY_RECORDED, lang))
+    if outcome is DeliveryOutcome.INVALID:
+        return bad_link(f"{what} could not be read", lang)
+    return HTMLResponse(render_page(Page.THANKS, lang))

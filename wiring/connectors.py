@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from connectors.base import Billing, Chat, Crm, Helpdesk, Mailer
 from runtime.settings import Settings
+
+if TYPE_CHECKING:
+    from connectors.zendesk import ZendeskHelpdesk
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,19 @@ def _secret(value: object) -> str:
     return str(get()) if get else str(value or "")
 
 
+def zendesk_helpdesk(settings: Settings) -> ZendeskHelpdesk:
+    """The Zendesk connector alone, as the settings describe it."""
+    from connectors.zendesk import ZendeskHelpdesk
+
+    return ZendeskHelpdesk(
+        subdomain=settings.zendesk_subdomain or "",
+        email=settings.zendesk_email or "",
+        token=_secret(settings.zendesk_token),
+        base_netloc=settings.zendesk_base_netloc,
+        scheme=settings.zendesk_scheme,
+    )
+
+
 def build_connectors(settings: Settings) -> Connectors:
     # Vendor modules are imported here so the recording connectors (simulate) and the
     # domain never pull in the vendor SDKs.
@@ -30,7 +47,6 @@ def build_connectors(settings: Settings) -> Connectors:
     from connectors.hubspot import HubSpotCrm
     from connectors.slack import SlackChat
     from connectors.stripe_billing import StripeBilling
-    from connectors.zendesk import ZendeskHelpdesk
 
     portal = settings.hubspot_portal_id
     return Connectors(
@@ -41,13 +57,7 @@ def build_connectors(settings: Settings) -> Connectors:
             note_to_company_association_type_id=settings.hubspot_note_association_type_id,
             portal_url=f"https://app.hubspot.com/contacts/{portal}" if portal else None,
         ),
-        helpdesk=ZendeskHelpdesk(
-            subdomain=settings.zendesk_subdomain or "",
-            email=settings.zendesk_email or "",
-            token=_secret(settings.zendesk_token),
-            base_netloc=settings.zendesk_base_netloc,
-            scheme=settings.zendesk_scheme,
-        ),
+        helpdesk=zendesk_helpdesk(settings),
         chat=SlackChat(token=_secret(settings.slack_bot_token), base_url=settings.slack_url),
         mailer=SmtpMailer(
             host=settings.smtp_host or "127.0.0.1",

@@ -68,6 +68,7 @@ FACTOR_LABELS = {
     RiskFactor.LOW_HEALTH: "low health score",
     RiskFactor.NEGATIVE_SENTIMENT: "negative-sentiment streak",
     RiskFactor.CHAMPION_CHANGE: "champion change",
+    RiskFactor.HIGH_CHURN_RISK: "high churn risk",
 }
 
 
@@ -124,6 +125,8 @@ class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]
         plan = await load_plan("churn", ChurnPlan)
         profile = await customer_profile(inp.customer_id)
         tag_customer(profile, stage=LifecycleStage.AT_RISK)
+        if inp.churn_risk is not None:
+            tag_health(None, None, inp.churn_risk)
         st = ChurnState(
             plan=plan,
             started_at=workflow.now(),
@@ -193,7 +196,7 @@ class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]
         plan = st.plan
         previous = st.health_score
         st.health_score = msg.score
-        tag_health(msg.score, msg.category)
+        tag_health(msg.score, msg.category, msg.churn_risk)
         st.lowest_since_check = (
             msg.score if st.lowest_since_check is None else min(st.lowest_since_check, msg.score)
         )

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         MessageContext,
     )
     from domain import search_attributes as sa
+    from domain.churn_risk import RiskOutcomeRecord
     from domain.journeys import ActionRecord
     from domain.search_attributes import LifecycleStage
     from domain.send_window import SendWindow, out_of_quiet_hours
@@ -138,18 +139,57 @@ def tag_stage(stage: LifecycleStage) -> None:
         workflow.upsert_search_attributes([sa.LIFECYCLE_STAGE.value_set(stage.value)])
 
 
-def tag_health(score: float | None, category: str | None) -> None:
-    """HealthScore / HealthCategory (the same words under every model: 'Critical')."""
+CHURN_RISK_ATTRIBUTE_PATCH = "churn-risk-attribute"
+"""``workflow.patched``: runs from before it never tagged ChurnRisk (their inputs and
+signals carried no estimate, so the patch is only asked when one is given)."""
+
+
+def tag_health(score: float | None, category: str | None, churn_risk: float | None = None) -> None:
+    """HealthScore / HealthCategory (the same words under every model: 'Critical') and,
+    when the sweep scored one, ChurnRisk."""
     if not workflow.patched(SEARCH_ATTRIBUTES_PATCH):
         return
     updates: list[SearchAttributeUpdate[Any]] = []
     if score is not None:
         updates.append(sa.HEALTH_SCORE.value_set(float(score)))
+    if churn_risk is not None and workflow.patched(CHURN_RISK_ATTRIBUTE_PATCH):
+        updates.append(sa.CHURN_RISK.value_set(float(churn_risk)))
     value = sa.category_value(category)
     if value is not None:
         updates.append(sa.HEALTH_CATEGORY.value_set(value))
     if updates:
         workflow.upsert_search_attributes(updates)
+
+
+RISK_OUTCOMES_PATCH = "risk-outcomes"
+"""``workflow.patched``: runs from before it recorded no outcome for the churn-risk model."""
+
+
+async def record_risk_outcome(
+    customer_id: str, outcome: Literal["churned", "renewed"], step: str
+) -> None:
+    """Tell the hub's risk history what happened to the customer (what the churn-risk
+    model learns from), once per workflow and ``step``. Not worth failing the journey
+    for: an activity that keeps failing is logged and the journey goes on."""
+    if not workflow.patched(RISK_OUTCOMES_PATCH):
+        return
+    info = workflow.info()
+    try:
+        await workflow.execute_activity(
+            "record_risk_outcome",
+            RiskOutcomeRecord(
+                customer_id=customer_id,
+                outcome=outcome,
+                at=workflow.now(),
+                key=f"{info.workflow_id}/{info.first_execution_run_id}/{step}",
+                source=info.workflow_type,
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30)),
+            summary=f"record the outcome for the churn-risk model: {outcome}",
+        )
+    except ActivityError as exc:
+        workflow.logger.warning("risk outcome %s not recorded: %s", outcome, exc)
 
 
 def tag_renewal_date(renewal_date: date) -> None:

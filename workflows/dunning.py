@@ -49,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
         signal_other,
         start_abandoned_child,
     )
-    from workflows.common import customer_profile, tag_customer
+    from workflows.common import customer_profile, record_risk_outcome, tag_customer
 
 __all__ = ["DunningWorkflow", "dunning_workflow_id"]
 
@@ -286,6 +286,7 @@ class DunningWorkflow(CampaignWorkflow[DunningState, DunningInput]):
             amount_due_minor=st.amount_due_cents,
             currency=st.currency,
         )
+        await record_risk_outcome(self._input.customer_id, "churned", "final")
         if plan.start_churn_prevention:
             await self._start_churn_prevention(day)
 

@@ -117,7 +117,7 @@ class HealthOutreachWorkflow(Steerable):
         )
         profile = await customer_profile(inp.customer_id)
         tag_customer(profile)
-        tag_health(h.score, h.category.value)
+        tag_health(h.score, h.category.value, h.churn_risk)
         timezone = profile.timezone
         act = CustomerActions(
             inp.customer_id,

@@ -230,6 +230,7 @@ class HealthSweepPageWorkflow:
                     customer_id=h.customer_id,
                     risk_factors=[RiskFactor.LOW_HEALTH],
                     health_score=h.score,
+                    churn_risk=h.churn_risk,
                     reason=f"health score {score_text(h.score)} {h.category_label} ({h.model})",
                     source=inp.sweep_id,
                 ),
@@ -245,7 +246,7 @@ class HealthSweepPageWorkflow:
             failed = await signal_other(
                 churn_workflow_id(h.customer_id),
                 "health_updated",
-                HealthUpdated(score=h.score, category=h.category.value),
+                HealthUpdated(score=h.score, category=h.category.value, churn_risk=h.churn_risk),
             )
             if failed is None:
                 counts.churn_signalled += 1
@@ -286,6 +287,7 @@ class HealthSweepPageWorkflow:
                 ChurnPreventionInput(
                     customer_id=cid,
                     risk_factors=list(dict.fromkeys(r.factor for r in h.risks)),
+                    churn_risk=h.churn_risk,
                     reason="; ".join(r.evidence for r in h.risks)[:500],
                     source=inp.sweep_id,
                     evidence={r.factor: r.evidence for r in h.risks},

@@ -84,6 +84,8 @@ MAX_EVENT_IDS_KEPT = 500
 NO_QUIET_HOURS = SendWindow(send_hour=10, quiet_start=0, quiet_end=0)
 
 
+SURVEYS_PATCH = "onboarding-surveys"
+"""``workflow.patched``: journeys begun since send the onboarding surveys (day 7/30/90)."""
 EMAIL_ON_EVENT_PATCH = "email-sent-on-product-event"
 """``workflow.patched``: plan e-mails with ``sent_on`` go when the event arrives."""
 
@@ -268,7 +270,12 @@ class OnboardingWorkflow(Steerable):
                 ]
             )
             self._state = await self._begin(inp)
-        self._schedule = build_schedule(self._state.plan)
+            self._state.surveys = workflow.patched(SURVEYS_PATCH)
+        self._schedule = [
+            step
+            for step in build_schedule(self._state.plan)
+            if self._state.surveys or step.kind is not StepKind.SURVEY
+        ]
         self._status = OnboardingStatus.ACTIVE
 
         try:
@@ -545,6 +552,10 @@ class OnboardingWorkflow(Steerable):
                 priority=priority,
                 kind=step.ref,
             )
+        elif step.kind is StepKind.SURVEY:
+            ctx = self._context(now)
+            ctx.extra["onboarding_survey_day"] = step.day
+            await self._email(step.key, step.ref, ctx)
         elif step.kind is StepKind.MILESTONE_DEADLINE:
             await self._milestone_deadline(step)
         elif step.kind is StepKind.COMPLETE:
@@ -883,7 +894,7 @@ class OnboardingWorkflow(Steerable):
         st = self._require_state()
         base = st.started_at + self._days(step.day) + timedelta(seconds=st.paused_total_s)
         if (
-            step.kind is StepKind.EMAIL
+            step.kind in (StepKind.EMAIL, StepKind.SURVEY)
             and step.day > 0
             and st.timezone is not None
             and st.day_length_seconds == 86_400
@@ -1032,6 +1043,8 @@ def _describe(step: PlannedStep) -> str:
             return f"e-mail '{step.ref}' (day {step.day})"
         case StepKind.CHECK_IN:
             return f"CSM task: {step.title} (day {step.day})"
+        case StepKind.SURVEY:
+            return f"onboarding survey e-mail (day {step.day})"
         case StepKind.MILESTONE_DEADLINE:
             return f"milestone deadline: {step.title} (day {step.day})"
         case StepKind.PHASE_START:

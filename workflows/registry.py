@@ -7,11 +7,13 @@ from workflows.csat import CsatSurveyWorkflow
 from workflows.customer_reply import CustomerReplyWorkflow
 from workflows.customer_text import CustomerTextWorkflow
 from workflows.dunning import DunningWorkflow
+from workflows.exit_details import ExitDetailsWorkflow
 from workflows.health_digest import HealthDigestWorkflow
 from workflows.health_outreach import HealthOutreachWorkflow
 from workflows.health_sweep import HealthSweepPageWorkflow, HealthSweepWorkflow
 from workflows.nps import NpsSurveyWorkflow
 from workflows.onboarding import OnboardingWorkflow
+from workflows.onboarding_survey import OnboardingSurveyWorkflow
 from workflows.renewal import RenewalWorkflow
 from workflows.resume_later import ResumeLaterWorkflow
 from workflows.ticket_sla import TicketSlaWorkflow
@@ -35,4 +37,6 @@ WORKFLOWS: list[type] = [
     CustomerReplyWorkflow,
     ResumeLaterWorkflow,
     CustomerTextWorkflow,
+    ExitDetailsWorkflow,
+    OnboardingSurveyWorkflow,
 ]

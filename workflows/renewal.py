@@ -72,6 +72,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.common import (
         CustomerActions,
         customer_profile,
+        record_risk_outcome,
         set_details,
         tag_customer,
         tag_renewal_date,
@@ -550,6 +551,7 @@ class RenewalWorkflow(Steerable):
             f"{st.next_renewal_date.isoformat()}.\n{self._summary_text()}",
             kind=f"renewal_{outcome.value}",
         )
+        await record_risk_outcome(self._input.customer_id, "renewed", f"term{st.term}:renewed")
 
     async def _churned(self, reason: str | None) -> None:
         st = self._require_state()
@@ -567,6 +569,7 @@ class RenewalWorkflow(Steerable):
             f"stopped; win-back campaign started.\n{self._summary_text()}",
             kind="renewal_churned",
         )
+        await record_risk_outcome(self._input.customer_id, "churned", f"term{st.term}:churned")
         if workflow.patched(CHURNED_ALERT_PATCH):
             # The CSM hears of it in Slack, as for every other turn of the renewal.
             ctx = self._context(0).model_copy(

@@ -34,11 +34,14 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.support import (
         EscalateTicketRequest,
+        RouteTicketRequest,
+        RouteTicketResult,
         SupportActivities,
         SupportAlertRequest,
         TicketCommentRequest,
@@ -79,6 +82,8 @@ __all__ = ["TicketSlaWorkflow", "ticket_sla_workflow_id"]
 SOLVED = {"solved", "closed"}
 MAX_SEEN_EVENTS = 200
 PARK_PATCH = "ticket-sla-park-unfetchable"
+ROUTING_PATCH = "ticket-sla-smart-routing"
+"""``workflow.patched``: watches started before it routed nothing."""
 PARKED_FOR = timedelta(days=7)
 """How long a ticket the hub cannot read stays parked, taking (and recording) its later
 events, before the workflow ends: a later event then finds it completed and is ignored,
@@ -251,6 +256,33 @@ class TicketSlaWorkflow(Steerable):
         self._details()
         return self._status()
 
+    async def _route(self, inp: TicketSlaInput, ticket: TicketContext) -> RouteTicketResult | None:
+        """Smart routing of a new ticket (``playbooks/routing.yaml``): its text more urgent
+        than its priority tells the support lead and may raise it (then the clocks follow
+        the new priority). Never stops the SLA watch: a failure is logged and skipped."""
+        if ticket.status.lower() in SOLVED or not workflow.patched(ROUTING_PATCH):
+            return None
+        wid = workflow.info().workflow_id
+        try:
+            result: RouteTicketResult = await workflow.execute_activity_method(
+                SupportActivities.route_ticket,
+                RouteTicketRequest(
+                    ticket_id=inp.ticket_id,
+                    customer_id=ticket.customer_id,
+                    idempotency_key=f"{wid}/routing",
+                    workflow_id=wid,
+                ),
+                start_to_close_timeout=timedelta(minutes=1),
+                retry_policy=RetryPolicy(
+                    maximum_attempts=5, maximum_interval=timedelta(seconds=30)
+                ),
+                summary="read the ticket's text: topic and urgency (smart routing)",
+            )
+        except ActivityError as err:
+            workflow.logger.warning("ticket %s: smart routing failed: %s", inp.ticket_id, err)
+            return None
+        return result
+
     async def _begin(self, inp: TicketSlaInput) -> TicketSlaState:
         policy = await load_plan("sla", SlaPolicy)
         try:
@@ -271,6 +303,11 @@ class TicketSlaWorkflow(Steerable):
             ):
                 raise _Unfetchable(cause.message) from err
             raise
+        routed = await self._route(inp, ticket)
+        if routed is not None and routed.priority != ticket.priority:
+            ticket = ticket.model_copy(
+                update={"priority": routed.priority, "group_id": routed.group_id}
+            )
         now = workflow.now()
         created = min(ticket.created_at or now, now)
         severity = severity_for_priority(policy, ticket.priority)
@@ -315,6 +352,8 @@ class TicketSlaWorkflow(Steerable):
             f"first response {_fmt(targets.first_response)}, resolution "
             f"{_fmt(targets.resolution)} ({cal.name})",
         )
+        if routed is not None and routed.alerted:
+            self._act.record("routing", "zendesk", f"smart routing: {routed.summary}")
         tag_customer(None, customer_id=ticket.customer_id)
         if status in SOLVED:
             await self._on_status(status, since)  # refreshes the support figures

@@ -149,7 +149,10 @@ async def test_schemathesis_every_operation_unsigned(
             "GET /survey/csat",
             "GET /survey/exit",
             "GET /survey/nps",
+            "GET /survey/onboarding",
+            "POST /survey/onboarding",
             "POST /survey/comment",
+            "POST /survey/exit/details",
             "POST /webhooks/hubspot",
             "POST /webhooks/product",
             "POST /webhooks/stripe",
@@ -165,7 +168,11 @@ async def test_schemathesis_every_operation_unsigned(
             return {401, 413, 422}  # never 2xx without a signature
         if "/preferences" in label:
             return {403, 422}  # never a contact's choices without a genuine sig
-        if label.startswith("GET /survey/") or label == "POST /survey/comment":
+        if label.startswith("GET /survey/") or label in (
+            "POST /survey/comment",
+            "POST /survey/exit/details",
+            "POST /survey/onboarding",
+        ):
             return {403, 422}  # never the thank-you page without a genuine sig
         if label.startswith("GET /customers/"):
             return {401, 422}  # no bearer token: nothing is read

@@ -965,6 +965,62 @@ async def customer_text_alerted(c: Ctx) -> None:
     await handle.result()
 
 
+@scenario("would-return-alerted", "ExitDetailsWorkflow")
+async def exit_details_alerted(c: Ctx) -> None:
+    """The exit survey's second page for Pixel Harbor (1002): would consider returning
+    ("maybe"), with a comment: recorded, noted, read, the CSM alerted with a task."""
+    from domain.winback import (
+        ExitDetailsInput,
+        ExitReason,
+        WouldReturn,
+        exit_details_workflow_id,
+    )
+    from workflows.exit_details import ExitDetailsWorkflow as wf
+
+    handle = await c.env.client.start_workflow(
+        wf.run,
+        ExitDetailsInput(
+            customer_id="1002",
+            campaign="replay",
+            reason=ExitReason.TOO_EXPENSIVE,
+            would_return=WouldReturn.MAYBE,
+            comment="Cheaper seats for small teams",
+        ),
+        id=exit_details_workflow_id("replay-1002"),
+        task_queue=c.queue,
+    )
+    c.keep("ExitDetailsWorkflow", handle)
+    await handle.result()
+
+
+@scenario("unhappy-answer-alerted", "OnboardingSurveyWorkflow")
+async def onboarding_survey_alerted(c: Ctx) -> None:
+    """Northwind (1003) answers the day-30 onboarding survey 4/10, "not yet": recorded
+    on the company, noted, read, the CSM alerted with a task."""
+    from domain.onboarding_survey import (
+        OnboardingSurveyAnswers,
+        ValueSoFar,
+        onboarding_survey_key,
+        onboarding_survey_workflow_id,
+    )
+    from workflows.onboarding_survey import OnboardingSurveyWorkflow as wf
+
+    handle = await c.env.client.start_workflow(
+        wf.run,
+        OnboardingSurveyAnswers(
+            customer_id="1003",
+            day=30,
+            score=4,
+            value=ValueSoFar.NOT_YET,
+            comment="We still cannot connect our warehouse",
+        ),
+        id=onboarding_survey_workflow_id(onboarding_survey_key("1003", 30) + "-replay"),
+        task_queue=c.queue,
+    )
+    c.keep("OnboardingSurveyWorkflow", handle)
+    await handle.result()
+
+
 # ------------------------------------------------------------- steering signals by name
 # What an operator sends from the Temporal UI: the steering signals by name with JSON
 # payloads, so the same scenario runs on code from before steering (which ignores them,

@@ -41,7 +41,12 @@ async def test_directory(http: httpx.AsyncClient) -> None:
     assert [c["id"] for c in data["companies"]] == [f"100{i}" for i in range(1, 10)] + ["1010"]
     assert data["companies"][2]["primary_contact"] == "grace.kim@northwind.example.com"
     assert data["endpoints"]["http"] == str(http.base_url).rstrip("/")
-    assert {c["name"] for c in data["slack_channels"]} == {"cs-alerts", "cs-escalations", "cs-ops"}
+    assert {c["name"] for c in data["slack_channels"]} == {
+        "cs-alerts",
+        "cs-escalations",
+        "cs-ops",
+        "support-leads",
+    }
 
 
 def test_demo_data_covers_every_tier() -> None:

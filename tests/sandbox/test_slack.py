@@ -127,6 +127,7 @@ async def test_conversations_list_and_auth_test(
         ("C0CSALERTS", "cs-alerts"),
         ("C0ESCALATE", "cs-escalations"),
         ("C0OPS", "cs-ops"),
+        ("C0SUPPORT", "support-leads"),
     }
     me = await async_slack.auth_test()
     assert me["user_id"] == "U0CSHUBBOT"

@@ -58,6 +58,7 @@ EMAIL_REQUIRED: dict[str, frozenset[str]] = {
     "winback_whats_new": EMAIL_COMMON - {"tier"},
     "winback_offer": EMAIL_COMMON - {"tier"},
     "winback_exit_survey": EMAIL_COMMON - {"tier"},
+    "onboarding_survey": EMAIL_COMMON - {"tier"},
     "renewal_reminder": EMAIL_COMMON - {"tier"},
     # Surveys: CSAT after a solved ticket, quarterly NPS, the promoters' advocacy e-mail.
     "csat_survey": EMAIL_COMMON - {"tier"},
@@ -87,8 +88,11 @@ SLACK_REQUIRED: dict[str, frozenset[str]] = {
     "csat_low_score": SLACK_COMMON,
     "nps_detractor": SLACK_COMMON,
     "customer_text_alert": SLACK_COMMON,  # risk intelligence: a survey comment quoted
+    "exit_would_return": SLACK_COMMON,  # the exit survey: would consider coming back
+    "onboarding_survey_low": SLACK_COMMON | {"day"},
     "sla_warning": SLACK_COMMON | {"ticket_id"},
     "sla_breach": SLACK_COMMON | {"ticket_id"},
+    "ticket_routing": SLACK_COMMON | {"ticket_id"},  # smart routing: the support lead
     # Health sweep alerts; ae_slack_id / ae_name are optional (SLACK_DEFAULTS).
     "health_decline": SLACK_COMMON,
     "usage_limit_alert": SLACK_COMMON,

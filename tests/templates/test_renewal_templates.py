@@ -106,3 +106,43 @@ def test_reminder_alert_says_what_to_do_by_days_left(days_left: int, todo: str) 
     message = render_slack("renewal_reminder", slack_ctx(days_left=days_left))
     assert message.text.startswith(":calendar: Acme Analytics: renewal in")
     assert todo in message.blocks[3]["text"]["text"]
+
+
+HUB_VALUE: dict[str, Any] = {  # domain.value_summary.ValueSummary, as the activity passes it
+    "milestones": ["First workflow live"],
+    "workflow_runs": 420,
+    "workflow_limit": 1000,
+    "active_users": 8,
+    "licensed_seats": None,
+    "usage_change_pct": -12.5,
+    "tickets_tracked": 1,
+    "tickets_within_sla": 1,
+    "csat_percent": None,
+    "nps": None,
+    "onboarding_survey": None,
+    "health_score": 70.0,
+    "health_previous": 70.0,
+    "empty": False,
+}
+
+
+def test_the_hubs_value_summary_in_spanish_says_only_what_is_known() -> None:
+    es = render_email("renewal_reminder", reminder(60, value=HUB_VALUE), language="es").text
+    for fact in (
+        "- Hitos de incorporación alcanzados: First workflow live",
+        "- Ejecuciones de flujos este mes de facturación: 420 de 1000 incluidas",
+        "- Usuarios activos en los últimos 30 días: 8\n",
+        "- Uso en las últimas cuatro semanas: un 12.5 % menos que en las cuatro anteriores",
+        "- Soporte: 1 ticket en los últimos 30 días, 1 dentro de su SLA",
+        "- Puntuación de salud de la cuenta: 70/100\n",  # unchanged: no trend said
+    ):
+        assert fact in es, es
+    assert "Satisfacción" not in es and "recomendaría" not in es  # not known: not said
+    assert "repaso completo" not in es  # no filler
+
+
+def test_nothing_known_brings_the_csms_review_not_invented_figures() -> None:
+    empty = dict.fromkeys(HUB_VALUE, None) | {"milestones": [], "empty": True}
+    bare = render_email("renewal_reminder", reminder(60, value=empty))
+    assert "Dana Reyes will bring a full review of your usage and results" in bare.text
+    assert "Account health score" not in bare.text and "Usage" not in bare.text

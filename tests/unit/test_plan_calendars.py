@@ -64,6 +64,7 @@ def test_schedule_orders_steps_by_day_then_kind_then_key() -> None:
         (0, StepKind.PHASE_START, "phase:setup", "setup", "Set up"),
         (0, StepKind.EMAIL, "email:welcome:d0", "welcome", "Say hello"),
         (7, StepKind.EMAIL, "email:weekly:d7", "weekly", "weekly"),
+        (7, StepKind.SURVEY, "survey:d7", "onboarding_survey", "Onboarding survey (day 7)"),
         (10, StepKind.PHASE_START, "phase:adopt", "adopt", "Adopt"),
         (10, StepKind.EMAIL, "email:tips:d10", "tips", "tips"),  # no purpose: the template
         (10, StepKind.CHECK_IN, "check_in:d10:1", "check_in", "Second call"),
@@ -73,6 +74,7 @@ def test_schedule_orders_steps_by_day_then_kind_then_key() -> None:
         (14, StepKind.EMAIL, "email:weekly:d14", "weekly", "weekly"),
         (21, StepKind.EMAIL, "email:weekly:d21", "weekly", "weekly"),
         (30, StepKind.COMPLETE, "complete", "done", "Onboarding complete"),
+        (30, StepKind.SURVEY, "survey:d30", "onboarding_survey", "Onboarding survey (day 30)"),
     ]  # fmt: skip
 
 
@@ -222,3 +224,13 @@ def test_iso_date_and_dedup_memory() -> None:
     assert len(kept) == MAX_IDS_KEPT
     assert kept[0] == f"e{100 + 1}" and kept[-2:] == [f"e{MAX_IDS_KEPT + 99}", "new"]
     assert remember(["a"], "b") == ["a", "b"]
+
+
+def test_onboarding_surveys_default_to_the_seed_days_within_the_plan() -> None:
+    assert PLAN.survey_days is None and PLAN.surveys() == [7, 30]  # a 30-day plan: no day 90
+    data = PLAN.model_dump()
+    assert OnboardingPlan.model_validate({**data, "survey_days": [14]}).surveys() == [14]
+    with pytest.raises(ValueError, match=r"survey_days\[0\] is on day 45, after the plan ends"):
+        OnboardingPlan.model_validate({**data, "survey_days": [45]})
+    with pytest.raises(ValueError, match=r"survey_days\[1\] \(7\) must be a day >= 1, listed"):
+        OnboardingPlan.model_validate({**data, "survey_days": [7, 7]})

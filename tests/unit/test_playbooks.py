@@ -46,7 +46,10 @@ def test_starter_plan_matches_the_seed() -> None:
         (14, "success_story"), (21, "upgrade_expand"),
     ]  # fmt: skip
     steps = build_schedule(plan)
-    assert steps[-1].kind is StepKind.COMPLETE and steps[-1].day == 90
+    assert steps[-2].kind is StepKind.COMPLETE and steps[-2].day == 90
+    # seed 001: onboarding surveys at 7, 30 and 90 days (the last after the completion)
+    assert [s.day for s in steps if s.kind is StepKind.SURVEY] == [7, 30, 90]
+    assert steps[-1].key == "survey:d90"
     assert [s.day for s in steps] == sorted(s.day for s in steps)
 
 

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cshub.cli import app
-from cshub.risk_model import TrainingError, load_current, train_from_csv
+from runtime.risk_model import TrainingError, load_current, train_from_csv
 
 COLUMNS = ["customer", "tenure_months", "plan", "tickets_90d", "noise", "region", "churned"]
 
@@ -106,7 +106,7 @@ def test_bad_input_is_refused_naming_the_column(
         train_from_csv(
             data,
             str(change.get("label", "churned")),
-            positive=change.get("positive"),  # type: ignore[arg-type]
+            positive=change.get("positive"),
             id_column="customer",
             directory=tmp_path / "models",
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from temporalio.testing import WorkflowEnvironment
@@ -19,6 +20,7 @@ from domain.dunning import (
     PaymentSucceeded,
 )
 from playbooks.loader import load_playbook
+from runtime.risk_history import RiskHistory
 from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
@@ -39,11 +41,15 @@ from workflows.dunning import DunningWorkflow
 
 
 async def test_unpaid_sequence_mails_alerts_then_flags_the_company_and_starts_churn(
-    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+    time_skipping_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+    hub_settings: Settings,
+    tmp_path: Path,
 ) -> None:
     env, customer = time_skipping_env, "1003"
     await skip_to_local_hour(env, customer, 12)
-    async with running_worker(env, hub_settings) as worker:
+    history = RiskHistory(tmp_path / "risk.db")
+    async with running_worker(env, hub_settings, history=history) as worker:
         # What the Stripe route does: signal-with-start, the start input and the signal
         # describing the same failure (it must count once), then Stripe's own retry.
         handle = await env.client.start_workflow(
@@ -73,6 +79,10 @@ async def test_unpaid_sequence_mails_alerts_then_flags_the_company_and_starts_ch
             await stop(handle)
             await stop(churn)
 
+    # The churn-risk model's history learns the outcome: churned, once.
+    seen = [(o.customer_id, o.outcome, o.source) for o in history.outcomes()]
+    history.close()
+    assert seen == [(customer, "churned", "DunningWorkflow")]
     box = await outbox(clean_sandbox)
     assert emails(box, customer) == [(d, "dunning_payment_failed") for d in (0, 3, 7, 14)]
     assert not [e for e in box["emails"] if e["duplicate"]]

@@ -74,6 +74,7 @@ async def test_each_tier_runs_its_plan_end_to_end(
         [(e.day, e.template) for e in plan.emails]
         + [(d, r.template) for r in plan.recurring_emails for d in r.days()]
         + [(plan.duration_days, plan.completion_template)]
+        + [(d, "onboarding_survey") for d in plan.surveys()]  # seed 001: 7, 30, 90
     )
     assert email_days(box) == expected_emails
     assert not [e for e in box["emails"] if e["duplicate"]]

@@ -30,6 +30,7 @@ from domain.renewal import (
     add_months,
 )
 from playbooks.loader import PACKAGE_DIR
+from runtime.risk_history import RiskHistory
 from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
@@ -386,15 +387,20 @@ async def test_renewed_starts_the_next_terms_countdown(
 
 
 async def test_a_churn_racing_a_renewal_ends_the_next_term(
-    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+    time_skipping_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+    hub_settings: Settings,
+    tmp_path: Path,
 ) -> None:
     """Renewed, then at once churned (the customer cancelled the new term): whichever run
-    the churn reaches, the next term ends churned and the win-back starts."""
+    the churn reaches, the next term ends churned and the win-back starts. Both outcomes
+    reach the churn-risk model's history, once each."""
     env, customer = time_skipping_env, "1004"
     await skip_to_local_hour(env, customer, 12)
     renewal = await local_today(env, customer) + timedelta(days=5)
     winback = env.client.get_workflow_handle(f"winback-{customer}")
-    async with running_worker(env, hub_settings) as worker:
+    history = RiskHistory(tmp_path / "risk.db")
+    async with running_worker(env, hub_settings, history=history) as worker:
         await start(env, worker.task_queue, customer, renewal)
         handle = latest(env, customer)
         try:
@@ -411,6 +417,12 @@ async def test_a_churn_racing_a_renewal_ends_the_next_term(
     assert summary.outcome is RenewalOutcome.CHURNED and summary.term == 2
     assert summary.renewal_date == add_months(renewal, 12)
     assert [t.outcome for t in summary.previous_terms] == [RenewalOutcome.RENEWED]
+    seen = [(o.customer_id, o.outcome, o.source) for o in history.outcomes()]
+    history.close()
+    assert seen == [
+        (customer, "renewed", "RenewalWorkflow"),
+        (customer, "churned", "RenewalWorkflow"),
+    ]
 
 
 async def test_churned_stops_the_countdown_and_starts_the_winback(

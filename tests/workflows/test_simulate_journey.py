@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from cshub.cli import app
 
 SEQUENCE = [0, 1, 3, 7, 14, 21]  # seed 003 e-mail sequence
+SURVEYS = [7, 30, 90]  # seed 001: onboarding surveys at 7, 30 and 90 days
 WEEKLY = list(range(28, 85, 7))  # seed 001: weekly during onboarding
 BIWEEKLY = [35, 49, 63, 77]  # seed 001 Community: bi-weekly engagement
 RENEWAL = [305, 335, 351, 358, 364]  # 60/30/14/7/1 days before day 365
@@ -27,11 +28,14 @@ PRO_SESSIONS = [  # seed 001 Professional: four tracks, week N = day 7(N-1)+1
 ]
 TABLE: dict[str, tuple[list[int], list[int]]] = {
     # tier: (customer e-mail days, CSM session task days)
-    "community": ([*SEQUENCE, *BIWEEKLY, 90, *RENEWAL], []),
-    "starter": ([*SEQUENCE, *WEEKLY, 90, *RENEWAL], [1, 3, 5, 7, 10, 14, 17, 21, 28]),
-    "professional": ([*SEQUENCE, *WEEKLY, 90, *RENEWAL], PRO_SESSIONS),
-    "enterprise": ([*SEQUENCE, *WEEKLY, 90, *RENEWAL], [0, *PRO_SESSIONS]),
-    "agency": ([*SEQUENCE, *WEEKLY, 90, *RENEWAL], PRO_SESSIONS),
+    "community": (sorted([*SEQUENCE, *BIWEEKLY, *SURVEYS, 90, *RENEWAL]), []),
+    "starter": (
+        sorted([*SEQUENCE, *WEEKLY, *SURVEYS, 90, *RENEWAL]),
+        [1, 3, 5, 7, 10, 14, 17, 21, 28],
+    ),
+    "professional": (sorted([*SEQUENCE, *WEEKLY, *SURVEYS, 90, *RENEWAL]), PRO_SESSIONS),
+    "enterprise": (sorted([*SEQUENCE, *WEEKLY, *SURVEYS, 90, *RENEWAL]), [0, *PRO_SESSIONS]),
+    "agency": (sorted([*SEQUENCE, *WEEKLY, *SURVEYS, 90, *RENEWAL]), PRO_SESSIONS),
 }
 SESSIONS = {"check_in", "kickoff", "executive_touchpoint"}
 
@@ -60,6 +64,8 @@ def test_first_year_days_and_channels_match_the_seeds(tier: str) -> None:
     assert [d for d, c in renewal if c == "crm_task"] == [305, 335]
     done = [(a["day"], a["channel"]) for a in actions if a["template"] == "onboarding_complete"]
     assert done == [(90, "email"), (90, "crm_note")]
+    surveys = [a["day"] for a in sent if a["template"] == "onboarding_survey"]
+    assert surveys == SURVEYS
 
 
 def test_a_shorter_window_stops_at_its_last_day() -> None:

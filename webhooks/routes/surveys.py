@@ -25,6 +25,8 @@ from domain.surveys import (
     TICKET_ID_PATTERN,
 )
 from domain.winback import ExitReason
+from webhooks.exit_details import add_exit_details_route, exit_details_form
+from webhooks.onboarding_survey import add_onboarding_survey_routes
 from webhooks.routes.base import RETRY_AFTER_S, Hub, HubDep
 from webhooks.routing import CSAT_ANSWER, EXIT_SURVEY_ANSWER, NPS_ANSWER
 from webhooks.survey_comments import add_comment_route, comment_box
@@ -86,6 +88,16 @@ def _try_again(accept_language: str | None) -> HTMLResponse:
 def _thanks_with_comment_box(hub: Hub, event: CustomerEvent, accept_language: str | None) -> str:
     """The thank-you page with a box for a comment on the answer (risk intelligence:
     what customers write is read and, when alarming, quoted to the CSM)."""
+    if event.type == EXIT_SURVEY_ANSWER and event.customer_id:
+        # Seed 003's questions 2 and 3 (what could we have done better, would they
+        # come back) instead of the plain comment box (webhooks/exit_details.py).
+        return render_page(Page.THANKS, accept_language) + exit_details_form(
+            hub.secret("survey_link_secret"),
+            event.customer_id,
+            event.event_id.removeprefix("exit:"),
+            str(event.data.get("reason")),
+            accept_language,
+        )
     kinds = {CSAT_ANSWER: TextSource.CSAT, NPS_ANSWER: TextSource.NPS}
     kind = kinds.get(event.type, TextSource.EXIT)
     ref = str(event.data.get("ticket_id") if kind is TextSource.CSAT else event.customer_id)
@@ -245,15 +257,25 @@ async def nps_survey(
 
 
 def add_comment_box_route(app: FastAPI, hub: Hub) -> None:
-    """``POST /survey/comment`` (webhooks/survey_comments.py), with this app's secret,
-    intake and bad-link page. A comment is stored, then forwarded, like a click."""
+    """``POST /survey/comment`` (webhooks/survey_comments.py), the exit survey's second
+    page (``POST /survey/exit/details``, webhooks/exit_details.py) and the onboarding
+    survey's page (``GET``/``POST /survey/onboarding``, webhooks/onboarding_survey.py),
+    with this app's secret, intake and bad-link page. An answer is stored, then
+    forwarded, like a click."""
 
-    async def store_comment(event: CustomerEvent) -> DeliveryResult:
+    async def store_answer(event: CustomerEvent) -> DeliveryResult:
         return await hub.accept(event, survey_delivery(event), ANSWER_WAIT_S)
 
-    add_comment_route(
-        app,
-        lambda: hub.secret("survey_link_secret"),
-        store_comment,
-        lambda why, accept_language: bad_link(hub, why, accept_language),
+    def refuse(
+        why: str, accept_language: str | None, check: LinkCheck = LinkCheck.INVALID
+    ) -> HTMLResponse:
+        return bad_link(hub, why, accept_language, check)
+
+    def secret() -> str:
+        return hub.secret("survey_link_secret")
+
+    add_comment_route(app, secret, store_answer, refuse)
+    add_exit_details_route(app, secret, store_answer, refuse)
+    add_onboarding_survey_routes(
+        app, lambda: hub.settings.survey_link_secrets, store_answer, refuse, ACCEPT_LANGUAGE
     )

@@ -26,6 +26,7 @@ import functools
 import json
 import math
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -271,11 +272,34 @@ def _on_one_thread(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def read_export(path: Path) -> pd.DataFrame:
+    """A CSV export as text columns (blank: missing)."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise TrainingError(f"{path}: not a readable CSV file ({exc})") from None
+
+
+def rows_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows in memory (the hub's own history) as an export would read: text, blank missing."""
+
+    def text(v: Any) -> str:
+        return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+
+    return pd.DataFrame(rows).map(text).replace("", np.nan)
+
+
+def train_from_csv(path: Path, label: str, **options: Any) -> ModelCard:
+    """Train on a CSV export: see :func:`train_frame` (``options``)."""
+    return train_frame(read_export(path), label, source=str(path), **options)
+
+
 @_on_one_thread
-def train_from_csv(
-    path: Path,
+def train_frame(
+    df: pd.DataFrame,
     label: str,
     *,
+    source: str,
     positive: str | None = None,
     id_column: str | None = None,
     holdout: float = 0.3,
@@ -286,10 +310,6 @@ def train_from_csv(
     one thread)."""
     if not 0.05 <= holdout <= 0.9:
         raise TrainingError(f"--holdout {holdout}: between 0.05 and 0.9")
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise TrainingError(f"{path}: not a readable CSV file ({exc})") from None
     prep = prepare(df, label, positive, id_column)
     x = prep.frame
     x_train, x_test, y_train, y_test = train_test_split(
@@ -320,7 +340,7 @@ def train_from_csv(
         numeric=prep.numeric,
         categorical=prep.categorical,
         ignored=prep.ignored,
-        source=str(path),
+        source=source,
         seed=seed,
         trained_at=datetime.now(UTC),
         path=str(target),
@@ -377,6 +397,37 @@ class LoadedModel:
             data[c] = str(value).strip() if value not in (None, "") else np.nan
         return pd.DataFrame([data], columns=[*self.card.numeric, *self.card.categorical])
 
+    def frames(self, rows: list[dict[str, Any]]) -> pd.DataFrame:
+        """Many rows at once (numeric values already readable)."""
+        data: dict[str, list[Any]] = {}
+        for c in self.card.numeric:
+            data[c] = [float(r[c]) if r.get(c) not in (None, "") else np.nan for r in rows]
+        for c in self.card.categorical:
+            data[c] = [str(r[c]).strip() if r.get(c) not in (None, "") else np.nan for r in rows]
+        return pd.DataFrame(data, columns=[*self.card.numeric, *self.card.categorical])
+
+    def predict(self, rows: list[dict[str, Any]]) -> list[float]:
+        """Churn probabilities of ``rows`` in one batch (a sweep's page). A value a
+        numeric column cannot read counts as missing here: one bad CRM value must not
+        stop a sweep (``risk explain`` names it)."""
+        if not rows:
+            return []
+        clean = [self._readable(r) for r in rows]
+        with threadpool_limits(limits=1):
+            return [float(p) for p in self.model.predict_proba(self.frames(clean))[:, 1]]
+
+    def _readable(self, row: dict[str, Any]) -> dict[str, Any]:
+        out = dict(row)
+        for c in self.card.numeric:
+            value = out.get(c)
+            if value in (None, ""):
+                continue
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                out[c] = None
+        return out
+
     def explain(self, row: dict[str, Any], top: int = 3) -> Explanation:
         """The churn probability of ``row`` and the inputs that move it most, each set
         back to the population's typical value."""
@@ -424,6 +475,32 @@ def load_current(directory: Path | None = None) -> LoadedModel | None:
         return None
     saved = joblib.load(d / f"churn-v{version}.joblib")
     return LoadedModel(saved["model"], saved["reference"], ModelCard.model_validate(saved["card"]))
+
+
+_cache: dict[str, tuple[tuple[int, float], LoadedModel]] = {}
+_cache_lock = threading.Lock()
+
+
+def load_current_cached(directory: Path | None = None) -> LoadedModel | None:
+    """:func:`load_current`, kept in memory while the newest file is unchanged (a sweep
+    loads it once per activity, a worker once per new version)."""
+    d = directory or models_dir()
+    version = next_version(d) - 1 if d.is_dir() else 0
+    if version < 1:
+        return None
+    path = d / f"churn-v{version}.joblib"
+    try:
+        key = (version, path.stat().st_mtime)
+    except OSError:
+        return None
+    with _cache_lock:
+        hit = _cache.get(str(d.resolve()))
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        loaded = load_current(d)
+        if loaded is not None:
+            _cache[str(d.resolve())] = (key, loaded)
+        return loaded
 
 
 def card_json(card: ModelCard) -> str:

@@ -5,8 +5,8 @@ email) implements one of them, and ``connectors.recording`` implements all of th
 memory for dry runs (``cshub simulate``). Nothing outside ``connectors/`` names a vendor.
 
 Every method that creates something takes an ``idempotency_key``: calling it twice with
-the same key must not create a second object (see each implementation for how, and the
-README for the limits of that guarantee).
+the same key must not create a second object (see each implementation for how, and
+docs/operators/guarantees.md for the limits of that guarantee).
 """
 
 from __future__ import annotations

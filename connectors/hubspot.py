@@ -7,7 +7,8 @@ Idempotent creates
     ``create_task`` / ``create_note`` first search for a record whose custom property
     ``cshub_idempotency_key`` equals the key, and create one (with the key set) only when
     none exists. **That property must exist on the task and note objects of a real
-    portal** (single-line text); ``cshub setup`` creates it and the README explains it. The
+    portal** (single-line text): create it there as docs/operators/deployment.md says (``cshub setup``
+    registers Temporal's search attributes, not HubSpot properties). The
     sandbox accepts any property. HubSpot's search index lags writes by a few seconds, so a
     retry fired within that window after a create whose answer was lost can still create
     a duplicate; Temporal's retry back-off makes that rare, not impossible.

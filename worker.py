@@ -30,6 +30,7 @@ from activities.risk import RiskActivities
 from activities.support import SupportActivities
 from activities.surveys import SurveyActivities
 from activities.usage import UsageActivities
+from activities.year import YearActivities, load_year_plan_activity
 from connectors.factory import Connectors
 from cshub.metrics import metered
 from cshub.settings import Settings
@@ -99,6 +100,7 @@ def build_activities(
     support = SupportActivities(connectors.helpdesk, connectors.crm, connectors.chat, config)
     surveys = SurveyActivities(connectors.crm, connectors.helpdesk)
     health_digest = HealthDigestActivities(connectors.crm, connectors.chat, config)
+    year = YearActivities(connectors.crm)
     activities: list[Callable[..., Any]] = [
         crm.create_csm_task,
         crm.add_crm_note,
@@ -124,6 +126,10 @@ def build_activities(
         UsageActivities(connectors.crm).record_usage_snapshot,
         ExperimentActivities(connectors.crm).assign_experiment,
         RiskActivities(connectors.crm, connectors.helpdesk).read_customer_text,
+        load_year_plan_activity,
+        year.read_account_signals,
+        year.build_review_pack,
+        year.record_referral,
     ]
     if actions is not None:
         activities = audit_activities(activities, actions, connectors.crm)

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         Progress,
     )
     from activities.playbooks import load_onboarding_plan_activity
+    from domain.customer_year import CustomerYearInput, customer_year_workflow_id
     from domain.experiments import ExperimentAssignment, PlayKind
     from domain.onboarding import (
         MilestoneReached,
@@ -56,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.send_window import SendWindow, local_date, local_send_time
     from domain.tiers import ProductEventType, Tier
     from domain.wording import count_noun
+    from workflows.campaign import start_abandoned_child
     from workflows.common import (
         LOOKUP_RETRY,
         CustomerActions,
@@ -84,6 +86,9 @@ WELCOME_FIRST_PATCH = "welcome-first"
 MAX_EVENT_IDS_KEPT = 500
 NO_QUIET_HOURS = SendWindow(send_hour=10, quiet_start=0, quiet_end=0)
 
+
+YEAR_PLAYS_PATCH = "post-onboarding-plays"
+"""``workflow.patched``: journeys completed before it started no post-onboarding plays."""
 
 EMAIL_ON_EVENT_PATCH = "email-sent-on-product-event"
 """``workflow.patched``: plan e-mails with ``sent_on`` go when the event arrives."""
@@ -590,6 +595,35 @@ class OnboardingWorkflow(Steerable):
             f"{step.key}:note",
             f"Onboarding complete ({st.plan.name} plan)\n{summary}",
             kind="onboarding_complete",
+        )
+        if workflow.patched(YEAR_PLAYS_PATCH):
+            await self._start_year_plays(step)
+
+    async def _start_year_plays(self, step: PlannedStep) -> None:
+        """The rest of the term's plays (reviews, success plan, upgrade, advocacy):
+        ``CustomerYearWorkflow``, which outlives this journey. A hold-out customer and a
+        demo journey (days of seconds) get none."""
+        st = self._require_state()
+        exp = st.experiment
+        if (exp is not None and exp.holdout) or st.day_length_seconds != 86_400:
+            return
+        summary = self._summary()
+        started = await start_abandoned_child(
+            "CustomerYearWorkflow",
+            CustomerYearInput(
+                customer_id=self._input.customer_id,
+                tier=st.plan.tier,
+                start_day=step.day,
+                milestones_reached=summary.milestones_reached,
+                milestones_missed=summary.milestones_missed,
+            ),
+            workflow_id=customer_year_workflow_id(self._input.customer_id),
+            summary=f"Post-onboarding plays for customer {self._input.customer_id}",
+        )
+        self._record(
+            f"{step.key}:year",
+            "journey",
+            "post-onboarding plays started" if started else "post-onboarding plays already running",
         )
 
     async def _finish_cancelled(self) -> OnboardingSummary:

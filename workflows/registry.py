@@ -6,6 +6,7 @@ from workflows.churn import ChurnPreventionWorkflow
 from workflows.csat import CsatSurveyWorkflow
 from workflows.customer_reply import CustomerReplyWorkflow
 from workflows.customer_text import CustomerTextWorkflow
+from workflows.customer_year import CustomerYearWorkflow
 from workflows.dunning import DunningWorkflow
 from workflows.health_digest import HealthDigestWorkflow
 from workflows.health_outreach import HealthOutreachWorkflow
@@ -35,4 +36,5 @@ WORKFLOWS: list[type] = [
     CustomerReplyWorkflow,
     ResumeLaterWorkflow,
     CustomerTextWorkflow,
+    CustomerYearWorkflow,
 ]

@@ -5,6 +5,7 @@ which writes the same values however often it runs."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
@@ -16,10 +17,11 @@ from activities.health import READ_PROPERTIES
 from activities.models import ActionResult, CustomerRef, LoadPlanRequest
 from connectors.base import Company, Crm
 from cshub.health_explain import explain_company
+from cshub.review_chart import review_chart_png
 from domain import health_properties as hp
 from domain.health_model import INPUT_PROPERTIES
 from domain.health_outreach import parse_category, parse_number, usage_figure_of
-from domain.review_pack import PACK_PROPERTIES, USAGE_LIMITS, review_pack_text
+from domain.review_pack import PACK_PROPERTIES, USAGE_LIMITS, pack_figures, review_pack_text
 from domain.tiers import Tier
 from domain.year_plan import AccountSignals, YearPlan, commission_minor
 from playbooks.loader import (
@@ -29,6 +31,8 @@ from playbooks.loader import (
     load_year_plan,
 )
 
+CHART_FOLDER = "/cshub/review-packs"
+"""Where review-pack charts go in the CRM's file manager."""
 PACK_READ = tuple(dict.fromkeys([*READ_PROPERTIES, *PACK_PROPERTIES]))
 
 REFERRED_BY = "cshub_referred_by"
@@ -49,6 +53,9 @@ def load_year_plan_activity(req: LoadPlanRequest) -> YearPlan:
 
 class ReviewPackRequest(BaseModel):
     customer_id: str
+    pack_key: str | None = None
+    """Deterministic name of the chart file (the workflow's idempotency key): a retried
+    activity replaces the same file."""
     title: str
     day: int
     agenda: list[str] = Field(default_factory=list)
@@ -59,6 +66,8 @@ class ReviewPackRequest(BaseModel):
 
 class ReviewPack(BaseModel):
     text: str
+    chart_file_id: str | None = None
+    chart_url: str | None = None
 
 
 class ReferralRequest(BaseModel):
@@ -111,7 +120,15 @@ class YearActivities:
         explanation ``cshub health explain`` prints."""
         company = self._company(req.customer_id, PACK_READ)
         explanation = explain_company(company, load_health_models(), load_detector_rules())
+        chart = None
+        if req.pack_key is not None:
+            png = review_chart_png(pack_figures(company.properties), f"{company.name}: {req.title}")
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "-", req.pack_key).strip("-") + ".png"
+            with connector_errors():
+                chart = self._crm.upload_file(name=name, content=png, folder=CHART_FOLDER)
         return ReviewPack(
+            chart_file_id=chart.id if chart else None,
+            chart_url=chart.url if chart else None,
             text=review_pack_text(
                 title=req.title,
                 day=req.day,
@@ -121,8 +138,8 @@ class YearActivities:
                 milestones_reached=req.milestones_reached,
                 milestones_missed=req.milestones_missed,
                 goals=req.goals,
-                chart_url=None,
-            )
+                chart_url=chart.url if chart else None,
+            ),
         )
 
     @activity.defn(name="record_referral")

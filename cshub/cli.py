@@ -456,6 +456,27 @@ def report_support(
     typer.echo(metrics.model_dump_json(indent=2) if as_json else render_table(metrics))
 
 
+@report_app.command("referrals")
+def report_referrals(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Who referred whom (recorded by the post-onboarding plays' ``referral`` signal), the
+    contract value and the commission owed (seed 002: 30 %), totalled per referrer."""
+    from connectors.errors import ConnectorError
+    from connectors.factory import build_connectors
+    from cshub.referrals import referral_report, render_referrals
+
+    try:
+        settings = load_settings()
+        report = referral_report(build_connectors(settings).crm)
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    except ConnectorError as exc:
+        typer.echo(f"the CRM at {settings.hubspot_url} did not answer: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(report.model_dump_json(indent=2) if as_json else render_referrals(report))
+
+
 @report_app.command("health")
 def report_health(
     chart: Annotated[

@@ -131,6 +131,9 @@ class OnboardingPlan(_Strict):
     nudges: list[Nudge] = Field(default_factory=list)
     completion_template: str = Field(default="onboarding_complete", pattern=KEY_PATTERN)
     send_window: SendWindow = Field(default_factory=SendWindow)
+    then_year_plays: bool = True
+    """At completion, start the post-onboarding plays (``playbooks/year/<tier>.yaml``,
+    ``CustomerYearWorkflow``) for the rest of the term."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -179,59 +179,44 @@ class YearStep(_Strict):
     title: str
 
 
+def _dated(
+    kind: YearStepKind, prefix: str, days: list[int], title: str, ref: str = ""
+) -> list[YearStep]:
+    return [YearStep(day=d, kind=kind, key=f"{prefix}:{d}", ref=ref, title=title) for d in days]
+
+
 def build_year_schedule(plan: YearPlan) -> list[YearStep]:
     """Every dated play of the plan, by day (reviews first on a shared day)."""
     steps: list[YearStep] = []
     for r in plan.reviews:
-        steps += [
-            YearStep(
-                day=d, kind=YearStepKind.REVIEW, key=f"review:{r.key}:{d}", ref=r.key, title=r.title
-            )
-            for d in r.when.expand()
-        ]
+        steps += _dated(YearStepKind.REVIEW, f"review:{r.key}", r.when.expand(), r.title, r.key)
     sp = plan.success_plan
     if sp is not None:
-        steps.append(
-            YearStep(
-                day=sp.agree_on_day,
-                kind=YearStepKind.SUCCESS_PLAN,
-                key=f"success_plan:{sp.agree_on_day}",
-                title="Agree the success plan's goals",
-            )
+        steps += _dated(
+            YearStepKind.SUCCESS_PLAN,
+            "success_plan",
+            [sp.agree_on_day],
+            "Agree the success plan's goals",
         )
-        steps += [
-            YearStep(
-                day=d,
-                kind=YearStepKind.SUCCESS_CHECK_IN,
-                key=f"success_check_in:{d}",
-                title="Success plan check-in",
-            )
-            for d in sp.check_ins.expand()
-        ]
-    ua = plan.upgrade_acceleration
-    if ua is not None:
-        steps += [
-            YearStep(
-                day=d,
-                kind=YearStepKind.UPGRADE_CHECK,
-                key=f"upgrade:{d}",
-                title="Upgrade acceleration",
-            )
-            for d in ua.when.expand()
-        ]
+        steps += _dated(
+            YearStepKind.SUCCESS_CHECK_IN,
+            "success_check_in",
+            sp.check_ins.expand(),
+            "Success plan check-in",
+        )
+    if plan.upgrade_acceleration is not None:
+        steps += _dated(
+            YearStepKind.UPGRADE_CHECK,
+            "upgrade",
+            plan.upgrade_acceleration.when.expand(),
+            "Upgrade acceleration",
+        )
     adv = plan.advocacy
     if adv is not None:
         for n, d in enumerate(adv.when.expand()):
-            ask = adv.asks[n % len(adv.asks)]
-            steps.append(
-                YearStep(
-                    day=d,
-                    kind=YearStepKind.ADVOCACY,
-                    key=f"advocacy:{d}",
-                    ref=ask.value,
-                    title=f"Advocacy ask: {ask.value.replace('_', ' ')}",
-                )
-            )
+            ask = adv.asks[n % len(adv.asks)].value
+            title = f"Advocacy ask: {ask.replace('_', ' ')}"
+            steps += _dated(YearStepKind.ADVOCACY, "advocacy", [d], title, ask)
     order = list(YearStepKind)
     return sorted(steps, key=lambda s: (s.day, order.index(s.kind), s.key))
 

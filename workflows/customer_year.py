@@ -266,6 +266,7 @@ class CustomerYearWorkflow(Steerable, CampaignActions[YearState, CustomerYearInp
             YearActivities.build_review_pack,
             ReviewPackRequest(
                 customer_id=self._input.customer_id,
+                pack_key=self._act.key(step.key),
                 title=review.title,
                 day=step.day,
                 agenda=review.agenda,

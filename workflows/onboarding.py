@@ -605,7 +605,11 @@ class OnboardingWorkflow(Steerable):
         demo journey (days of seconds) get none."""
         st = self._require_state()
         exp = st.experiment
-        if (exp is not None and exp.holdout) or st.day_length_seconds != 86_400:
+        if (
+            not st.plan.then_year_plays
+            or (exp is not None and exp.holdout)
+            or st.day_length_seconds != 86_400
+        ):
             return
         summary = self._summary()
         started = await start_abandoned_child(

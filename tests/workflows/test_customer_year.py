@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import html
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
 from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
 
 from connectors.factory import build_connectors
+from cshub.cli import app
 from cshub.health_explain import explain_customer
 from cshub.settings import Settings
 from domain import health_properties as hp
@@ -84,7 +88,9 @@ async def run_plays(
         handle = await env.client.start_workflow(
             CustomerYearWorkflow.run,
             CustomerYearInput(customer_id=customer, tier=tier, start_day=start_day, **extra),
-            id=customer_year_workflow_id(customer),
+            # Its own id: a journey another test completed may have started the plays of
+            # this customer on the shared test server.
+            id=f"{customer_year_workflow_id(customer)}-{uuid.uuid4().hex[:8]}",
             task_queue=worker.task_queue,
         )
         try:
@@ -175,6 +181,12 @@ async def test_starter_and_professional_reviews_carry_the_review_pack(
         surveys = section(pack, "5. Survey answers")
         assert f"- latest NPS answer: {survey['cshub_nps_last_score']} (0-10)" in surveys
         assert f"- CSAT, satisfied answers: {survey['cshub_csat_percent']} %" in surveys
+        # The chart: a PNG in the CRM's file manager, linked from the task.
+        chart_url = pack.rsplit("Chart: ", 1)[1].strip()
+        async with httpx.AsyncClient() as http:
+            png = await http.get(chart_url)
+        assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+        assert png.headers["content-type"] == "image/png"
         recorded = [
             (a.day, a.channel, a.template) for a in progress.actions if a.channel == "crm_task"
         ]
@@ -302,3 +314,42 @@ async def test_a_referral_records_the_commission_owed(
     assert [(r.referred_customer_id, r.commission_minor) for r in progress.referrals] == [
         ("1010", 36_000)
     ]
+    # ... and the report line the programme's dashboard reads.
+    env = {"CSHUB_ENV": "sandbox", "HUBSPOT_BASE_URL": clean_sandbox.http_url}
+    result = await asyncio.to_thread(CliRunner().invoke, app, ["report", "referrals"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "1005 -> 1010 (" in result.output
+    assert "1,200.00 USD, commission 360.00 USD" in result.output
+    assert "1005: 1 referral(s), 360.00 USD" in result.output
+
+
+async def test_a_completed_onboarding_starts_the_plays_once(
+    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+) -> None:
+    from domain.customer_year import YearStatus
+    from domain.onboarding import OnboardingInput
+    from tests.workflows.campaign_helpers import progress_once_started
+    from workflows.onboarding import OnboardingWorkflow
+
+    customer = "1009"
+    env = time_skipping_env
+    year = env.client.get_workflow_handle(customer_year_workflow_id(customer))
+    await stop(year)  # one another test file left running on the shared server
+    async with running_worker(env, hub_settings) as worker:
+        onboarding = await env.client.start_workflow(
+            OnboardingWorkflow.run,
+            OnboardingInput(customer_id=customer, tier=Tier.STARTER, plan="handover"),
+            id=f"onboarding-{customer}-{uuid.uuid4().hex[:6]}",
+            task_queue=worker.task_queue,
+        )
+        try:
+            summary = await onboarding.result()
+            progress = await progress_once_started(year, CustomerYearWorkflow.progress)
+        finally:
+            await stop(year)
+    assert progress.status is YearStatus.ACTIVE and progress.tier is Tier.STARTER
+    assert progress.day == 3  # the plan's last day: the plays take over from there
+    assert progress.next_action.summary == "Agree the success plan's goals (day 91)"
+    started = [a.summary for a in progress.actions if a.channel == "journey"]
+    assert started == ["post-onboarding plays started (starter, day 3)"]
+    assert summary.milestones_missed == ["first_workflow"]

@@ -36,6 +36,9 @@ class CustomerYearInput(_Message):
     milestones_reached: list[str] = Field(default_factory=list)
     milestones_missed: list[str] = Field(default_factory=list)
     carry_over: dict[str, Any] | None = None
+    history_budget: int | None = Field(default=None, ge=50)
+    """Events in one run before continuing as new (default: the hub's budget; tests
+    set a small one)."""
 
 
 class UpgradeOutcome(StrEnum):

@@ -74,7 +74,7 @@ with workflow.unsafe.imports_passed_through():
         tag_customer,
     )
     from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
-    from workflows.waiting import DueTimer, history_over_budget
+    from workflows.waiting import HISTORY_BUDGET, DueTimer, history_over_budget
 
 __all__ = ["CustomerYearWorkflow"]
 
@@ -229,7 +229,7 @@ class CustomerYearWorkflow(Steerable, CampaignActions[YearState, CustomerYearInp
                     )
                     continue
                 return True
-            if history_over_budget():
+            if history_over_budget(self._input.history_budget or HISTORY_BUDGET):
                 await self._continue_as_new()
             await self._timer.wait(
                 due, lambda: bool(self._inbox) or self._steer.cancelled, summary="next play"
@@ -244,6 +244,7 @@ class CustomerYearWorkflow(Steerable, CampaignActions[YearState, CustomerYearInp
             CustomerYearInput(
                 customer_id=self._input.customer_id,
                 carry_over=self._require_state().model_dump(mode="json"),
+                history_budget=self._input.history_budget,
             )
         )
 

@@ -353,3 +353,97 @@ async def test_a_completed_onboarding_starts_the_plays_once(
     started = [a.summary for a in progress.actions if a.channel == "journey"]
     assert started == ["post-onboarding plays started (starter, day 3)"]
     assert summary.milestones_missed == ["first_workflow"]
+
+
+async def test_continue_as_new_keeps_the_plays_and_repeats_nothing(
+    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+) -> None:
+    """A tiny history budget: the plays continue as new many times over 40 days; every
+    upgrade check, the referral and the QBR happen once, and the progress (by id) has
+    the whole record."""
+    customer = "1006"
+    await set_company(
+        hub_settings,
+        customer,
+        {**HEALTHY, "cshub_workflow_runs": "45", "cshub_workflow_limit": "50"},
+    )
+    env = time_skipping_env
+    await skip_to_local_hour(env, customer, 6)
+    async with running_worker(env, hub_settings) as worker:
+        started = await env.client.start_workflow(
+            CustomerYearWorkflow.run,
+            CustomerYearInput(
+                customer_id=customer, tier=Tier.PROFESSIONAL, start_day=97, history_budget=50
+            ),
+            id=f"{customer_year_workflow_id(customer)}-{uuid.uuid4().hex[:8]}",
+            task_queue=worker.task_queue,
+        )
+        handle = env.client.get_workflow_handle(started.id)
+        try:
+            await env.sleep(_days(10))
+            await handle.signal(
+                CustomerYearWorkflow.referral,
+                ReferralMade(referred_customer_id="1010", value_minor=50_000),
+            )
+            await env.sleep(_days(30))
+            progress = await handle.query(CustomerYearWorkflow.progress)
+            desc = await handle.describe()
+        finally:
+            await stop(handle)
+    assert desc.run_id != started.first_execution_run_id  # it did continue as new
+    box = await outbox(clean_sandbox)
+    subjects = [t["hs_task_subject"] for t in crm_tasks(box, customer)]
+    assert sum(s.startswith("Upgrade acceleration") for s in subjects) == 3  # 98, 112, 126
+    assert sum(s.startswith("Quarterly business review") for s in subjects) == 1
+    assert len([n for n in notes(box, customer) if n.startswith("Referral")]) == 1
+    steps = [a.step for a in progress.actions if a.channel == "crm_task"]
+    assert steps == ["upgrade:98", "upgrade:112", "review:qbr:120", "upgrade:126"]
+    assert [r.referred_customer_id for r in progress.referrals] == ["1010"]
+
+
+async def test_cancel_stops_the_plays(
+    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+) -> None:
+    from domain.customer_year import YearStatus
+    from domain.steering import CancelRequest
+
+    customer = "1004"
+    env = time_skipping_env
+    await skip_to_local_hour(env, customer, 6)
+    async with running_worker(env, hub_settings) as worker:
+        handle = await env.client.start_workflow(
+            CustomerYearWorkflow.run,
+            CustomerYearInput(customer_id=customer, tier=Tier.STARTER, start_day=119),
+            id=f"{customer_year_workflow_id(customer)}-{uuid.uuid4().hex[:8]}",
+            task_queue=worker.task_queue,
+        )
+        await env.sleep(_days(0.5))
+        await handle.signal(CustomerYearWorkflow.cancel, CancelRequest(reason="churned"))
+        summary = await handle.result()
+    box = await outbox(clean_sandbox)
+    assert summary.status is YearStatus.CANCELLED
+    assert crm_tasks(box, customer) == []  # the day-120 QBR never came
+
+
+async def test_advocacy_honours_the_product_news_opt_out(
+    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+) -> None:
+    from domain.preferences import OPT_OUT_PROPERTY
+
+    customer = "1003"
+    await set_company(hub_settings, customer, {**HEALTHY, "cshub_nps_last_score": "10"})
+    crm = build_connectors(hub_settings).crm
+    contact = await asyncio.to_thread(crm.get_primary_contact, customer)
+    assert contact is not None and contact.id
+    await asyncio.to_thread(crm.update_contact, contact.id, {OPT_OUT_PROPERTY: "product_news"})
+    try:
+        progress = await run_plays(
+            time_skipping_env, hub_settings, customer, Tier.STARTER, start_day=104, days=2
+        )
+    finally:
+        await asyncio.to_thread(crm.update_contact, contact.id, {OPT_OUT_PROPERTY: ""})
+    box = await outbox(clean_sandbox)
+    assert emails(box, customer) == []
+    asked = [(a.channel, a.outcome) for a in progress.actions if a.step.startswith("advocacy:")]
+    assert asked == [("email", "suppressed")]
+    assert slack_texts(box, "advocacy_ask")  # the CSM is told instead

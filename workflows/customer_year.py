@@ -76,7 +76,19 @@ with workflow.unsafe.imports_passed_through():
     from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
     from workflows.waiting import HISTORY_BUDGET, DueTimer, history_over_budget
 
-__all__ = ["CustomerYearWorkflow"]
+__all__ = ["CustomerYearWorkflow", "review_pack"]
+
+
+async def review_pack(req: ReviewPackRequest) -> ReviewPack:
+    """The review pack for a business review (text and chart), built from the CRM now."""
+    return await workflow.execute_activity_method(
+        YearActivities.build_review_pack,
+        req,
+        start_to_close_timeout=timedelta(minutes=2),
+        schedule_to_close_timeout=timedelta(hours=6),
+        retry_policy=LOOKUP_RETRY,
+        summary=f"review pack for the {req.title.lower()}",
+    )
 
 
 @workflow.defn(name="CustomerYearWorkflow")
@@ -263,8 +275,7 @@ class CustomerYearWorkflow(Steerable, CampaignActions[YearState, CustomerYearInp
         st = self._require_state()
         review = next(r for r in st.plan.reviews if r.key == step.ref)
         goals = st.plan.success_plan.goals if st.plan.success_plan else []
-        pack: ReviewPack = await workflow.execute_activity_method(
-            YearActivities.build_review_pack,
+        pack = await review_pack(
             ReviewPackRequest(
                 customer_id=self._input.customer_id,
                 pack_key=self._act.key(step.key),
@@ -274,11 +285,7 @@ class CustomerYearWorkflow(Steerable, CampaignActions[YearState, CustomerYearInp
                 goals=goals,
                 milestones_reached=st.milestones_reached,
                 milestones_missed=st.milestones_missed,
-            ),
-            start_to_close_timeout=timedelta(minutes=2),
-            schedule_to_close_timeout=timedelta(hours=6),
-            retry_policy=LOOKUP_RETRY,
-            summary=f"review pack for the {review.title.lower()}",
+            )
         )
         await self._act.task(
             step.key,

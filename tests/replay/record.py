@@ -1317,6 +1317,24 @@ async def customer_year_plays(c: Ctx) -> None:
     await c.sleep(timedelta(days=12))
 
 
+@scenario("starter-monthly-review-pack", "OnboardingWorkflow")
+async def onboarding_review_pack(c: Ctx) -> None:
+    """A Starter journey to day 60: the day-58 monthly business review's task carries
+    the review pack (patched)."""
+    from domain.onboarding import OnboardingInput
+    from domain.tiers import Tier
+    from workflows.onboarding import OnboardingWorkflow
+
+    handle = await c.env.client.start_workflow(
+        OnboardingWorkflow.run,
+        OnboardingInput(customer_id="1004", tier=Tier.STARTER),
+        id="onboarding-1004-review-pack",
+        task_queue=c.queue,
+    )
+    c.keep("OnboardingWorkflow", handle)
+    await c.sleep(timedelta(days=60))
+
+
 @scenario("completed-starts-year-plays", "OnboardingWorkflow", "CustomerYearWorkflow")
 async def onboarding_completes_into_year_plays(c: Ctx) -> None:
     """A Community journey to its end on day 90: completion starts the post-onboarding

@@ -447,3 +447,36 @@ async def test_advocacy_honours_the_product_news_opt_out(
     asked = [(a.channel, a.outcome) for a in progress.actions if a.step.startswith("advocacy:")]
     assert asked == [("email", "suppressed")]
     assert slack_texts(box, "advocacy_ask")  # the CSM is told instead
+
+
+async def test_business_reviews_inside_onboarding_carry_the_pack_too(
+    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+) -> None:
+    """Seed 001's Starter monthly business reviews (days 31-90) are onboarding check-ins;
+    the day-58 one carries the review pack, the ordinary check-ins do not."""
+    from domain.onboarding import OnboardingInput
+    from workflows.onboarding import OnboardingWorkflow
+
+    customer = "1004"
+    await set_company(hub_settings, customer, {**HEALTHY, **SUPPORT})
+    env = time_skipping_env
+    async with running_worker(env, hub_settings) as worker:
+        handle = await env.client.start_workflow(
+            OnboardingWorkflow.run,
+            OnboardingInput(customer_id=customer, tier=Tier.STARTER),
+            id=f"onboarding-{customer}-{uuid.uuid4().hex[:6]}",
+            task_queue=worker.task_queue,
+        )
+        try:
+            await env.sleep(_days(59))
+        finally:
+            await stop(handle)
+    box = await outbox(clean_sandbox)
+    tasks = {
+        t["hs_task_subject"]: html.unescape(t["hs_task_body"]) for t in crm_tasks(box, customer)
+    }
+    review = tasks["Onboarding business review: Month 2 business review"]
+    assert "REVIEW PACK · Month 2 business review · day 58" in review
+    assert "- open tickets: 3 (critical: 1)" in review
+    assert "Chart: http" in review
+    assert "REVIEW PACK" not in tasks["Onboarding check in: Month 1 business review"]

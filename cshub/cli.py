@@ -275,7 +275,9 @@ def simulate_journey(
     ] = 365,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array")] = False,
 ) -> None:
-    """Print a customer's first year: onboarding, then the renewal countdown to day 365."""
+    """Print a customer's first year: onboarding (days 0-90), the post-onboarding plays
+    (business reviews, success plan, upgrade and advocacy checks: playbooks/year/) and the
+    renewal countdown to day 365."""
     from cshub.simulate import simulate_journey as run
 
     _print_actions(asyncio.run(run(tier, days)), as_json)

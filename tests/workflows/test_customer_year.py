@@ -480,3 +480,34 @@ async def test_business_reviews_inside_onboarding_carry_the_pack_too(
     assert "- open tickets: 3 (critical: 1)" in review
     assert "Chart: http" in review
     assert "REVIEW PACK" not in tasks["Onboarding check in: Month 1 business review"]
+
+
+async def test_pause_holds_a_review_until_resume(
+    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+) -> None:
+    from domain.steering import PauseRequest, ResumeRequest
+
+    customer = "1005"
+    env = time_skipping_env
+    await skip_to_local_hour(env, customer, 6)
+    async with running_worker(env, hub_settings) as worker:
+        handle = await env.client.start_workflow(
+            CustomerYearWorkflow.run,
+            CustomerYearInput(customer_id=customer, tier=Tier.PROFESSIONAL, start_day=119),
+            id=f"{customer_year_workflow_id(customer)}-{uuid.uuid4().hex[:8]}",
+            task_queue=worker.task_queue,
+        )
+        try:
+            await env.sleep(_days(0.5))
+            await handle.signal(CustomerYearWorkflow.pause, PauseRequest(reason="CSM on leave"))
+            await env.sleep(_days(5))  # day 120's QBR falls due while paused
+            held = crm_tasks(await outbox(clean_sandbox), customer)
+            await handle.signal(CustomerYearWorkflow.resume, ResumeRequest())
+            await env.sleep(_days(0.5))
+            progress = await handle.query(CustomerYearWorkflow.progress)
+        finally:
+            await stop(handle)
+    assert held == []
+    after = [t["hs_task_subject"] for t in crm_tasks(await outbox(clean_sandbox), customer)]
+    assert [s for s in after if s.startswith("Quarterly business review (day 120)")] != []
+    assert [a.day for a in progress.actions if a.step == "review:qbr:120"] == [120]

@@ -210,6 +210,14 @@ class CustomerYearWorkflow(Steerable, CampaignActions[YearState, CustomerYearInp
         self._act.record(
             "start", "journey", f"post-onboarding plays started ({tier.value}, day {start_day})"
         )
+        if inp.tier is None and profile.tier is None:
+            workflow.logger.warning("customer %s: no tier in the CRM", inp.customer_id)
+            self._act.record(
+                "start:tier",
+                "journey",
+                "no tier given nor on the CRM company: the Starter plays run (set cshub_tier "
+                "and start again for another tier's)",
+            )
         self._details()
         return st
 

@@ -1274,6 +1274,11 @@ async def resume_later(c: Ctx) -> None:
         await handle.result()
 
 
+# The same churn once a churn cancels the post-onboarding plays (patched): the renewal
+# signals customer-year-{id} (none runs here: the failed signal is recorded).
+scenario("churned-cancels-year-plays", "RenewalWorkflow")(renewal_churned)
+
+
 # ---------------------------------------------------------------- post-onboarding plays
 @scenario("upgrade-referral-pause-declined", "CustomerYearWorkflow")
 async def customer_year_plays(c: Ctx) -> None:

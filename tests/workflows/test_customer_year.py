@@ -511,3 +511,43 @@ async def test_pause_holds_a_review_until_resume(
     after = [t["hs_task_subject"] for t in crm_tasks(await outbox(clean_sandbox), customer)]
     assert [s for s in after if s.startswith("Quarterly business review (day 120)")] != []
     assert [a.day for a in progress.actions if a.step == "review:qbr:120"] == [120]
+
+
+async def test_a_churn_at_renewal_cancels_the_plays(
+    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+) -> None:
+    from datetime import date
+
+    from domain.customer_year import YearStatus, YearSummary
+    from domain.lifecycle import Churned, RenewalInput
+    from workflows.renewal import RenewalWorkflow
+
+    customer = "1002"
+    env = time_skipping_env
+    plays = env.client.get_workflow_handle(customer_year_workflow_id(customer))
+    winback = env.client.get_workflow_handle(f"winback-{customer}")
+    await stop(plays)
+    await skip_to_local_hour(env, customer, 6)
+    async with running_worker(env, hub_settings) as worker:
+        await env.client.start_workflow(
+            CustomerYearWorkflow.run,
+            CustomerYearInput(customer_id=customer, tier=Tier.COMMUNITY, start_day=100),
+            id=customer_year_workflow_id(customer),
+            task_queue=worker.task_queue,
+        )
+        renewal = await env.client.start_workflow(
+            RenewalWorkflow.run,
+            RenewalInput(customer_id=customer, renewal_date=date(2099, 1, 1)),
+            id=f"renewal-{customer}-{uuid.uuid4().hex[:6]}",
+            task_queue=worker.task_queue,
+        )
+        try:
+            await env.sleep(_days(1))
+            await renewal.signal(RenewalWorkflow.churned, Churned(reason="budget cut"))
+            await renewal.result()
+            summary = YearSummary.model_validate(await plays.result())
+        finally:
+            await stop(plays)
+            await stop(renewal)
+            await stop(winback)
+    assert summary.status is YearStatus.CANCELLED

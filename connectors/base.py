@@ -77,6 +77,13 @@ class Deal(BaseModel):
     company_id: str | None = None
 
 
+class CrmFile(BaseModel):
+    """A file in the CRM's file manager: its id and where it opens."""
+
+    id: str
+    url: str
+
+
 class CrmRecordRef(BaseModel):
     """What a create call returns: the record id and whether it already existed."""
 
@@ -177,6 +184,12 @@ class Crm(Protocol):
         idempotency_key: str,
     ) -> CrmRecordRef:
         """Find-or-create a task associated with the company (priority LOW|MEDIUM|HIGH)."""
+        ...
+
+    def upload_file(self, *, name: str, content: bytes, folder: str) -> CrmFile:
+        """Store a private file in the CRM's file manager under ``folder``/``name``; the
+        same name in the same folder is replaced (its id kept), so a retried upload with
+        a deterministic name leaves one file."""
         ...
 
     def create_note(

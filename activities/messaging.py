@@ -34,6 +34,7 @@ from activities.models import (
 from activities.slack_post import post_slack
 from connectors.base import Chat, Company, Contact, Crm, Mailer, OutgoingEmail, Owner
 from connectors.errors import PermanentConnectorError
+from domain.alert_escalation import AlertsPlaybook
 from domain.contact_pressure import (
     ContactPressurePolicy,
     PressureDecision,
@@ -45,6 +46,7 @@ from domain.preferences import one_click_link, preference_link
 from domain.send_window import SendWindow, out_of_quiet_hours, zone_known
 from domain.survey_links import EXIT_LINK_DAYS, csat_links, exit_survey_links, nps_links
 from domain.tiers import Tier
+from playbooks.loader import load_playbook
 from templates.renderer import render_email, render_slack
 
 ONBOARDING_TYPE = "OnboardingWorkflow"
@@ -65,6 +67,12 @@ class MessagingConfig:
     suppression_file: Path | None = None
     team_locale: str = "en-US"
     """How Slack alerts write money, counts and dates (setting CSHUB_TEAM_LOCALE)."""
+
+
+def _escalation_window(template: str) -> float | None:
+    """Hours before an unacknowledged alert escalates (``playbooks/alerts.yaml``, read at
+    each alert: an edit applies to the next alert); None: it never does."""
+    return load_playbook("alerts", AlertsPlaybook).window_hours(template)
 
 
 def _tier_of(details: CustomerDetails) -> Tier | None:
@@ -453,4 +461,10 @@ class MessagingActivities:
             },
             locale=self._config.team_locale,
         )
-        return await post_slack(self._chat, self._config.alerts_channel, rendered, idempotency_key)
+        result = await post_slack(
+            self._chat, self._config.alerts_channel, rendered, idempotency_key
+        )
+        window = _escalation_window(template)
+        if window is not None and result.ref:
+            result = result.model_copy(update={"escalate_after_hours": window})
+        return result

@@ -252,6 +252,10 @@ def add_slack_interactivity_route(
             log.warning("slack click on %s not applied: %s", value.w, err)
             return JSONResponse({"error": "unavailable", "detail": str(err)[:200]}, 503)
         ledger.done(key, what)
+        if running:  # any click acts on the alert: it does not escalate
+            journey = (await client()).get_workflow_handle(value.w)
+            with contextlib.suppress(RPCError):
+                await journey.signal("alert_acknowledged", {"ts": ts, "by": who})
         line = outcome_line(payload.user.id, what, datetime.now(UTC))
         message = payload.message or {}
         task = asyncio.create_task(

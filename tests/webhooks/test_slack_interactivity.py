@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from cshub.settings import Settings
@@ -89,17 +89,23 @@ async def alert(sandbox: SandboxHandle, ts: str | None = None) -> dict[str, Any]
     return message
 
 
+async def start_journey(
+    env: WorkflowEnvironment, settings: Settings
+) -> WorkflowHandle[OnboardingWorkflow, Any]:
+    return await env.client.start_workflow(
+        OnboardingWorkflow.run,
+        OnboardingInput(customer_id=COMPANY, tier=Tier.STARTER),
+        id=f"onboarding-{COMPANY}-{uuid.uuid4().hex[:6]}",
+        task_queue=settings.temporal_task_queue,
+    )
+
+
 async def test_buttons_steer_the_journey_once_and_edit_the_alert(
     slack_api: Api, time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
 ) -> None:
     env, settings = time_skipping_env, slack_api.settings
     async with running_worker(env, settings, task_queue=settings.temporal_task_queue):
-        handle = await env.client.start_workflow(
-            OnboardingWorkflow.run,
-            OnboardingInput(customer_id=COMPANY, tier=Tier.STARTER),
-            id=f"onboarding-{COMPANY}-{uuid.uuid4().hex[:6]}",
-            task_queue=settings.temporal_task_queue,
-        )
+        handle = await start_journey(env, settings)
         try:
             await env.sleep(timedelta(days=8))  # day 7's milestone missed: the alert
             message = await alert(clean_sandbox)
@@ -182,3 +188,29 @@ async def test_buttons_steer_the_journey_once_and_edit_the_alert(
                            for b in after["blocks"])  # fmt: skip
 
         await eventually(told, within_s=10)
+    # Acted on within its window: no escalation.
+    assert escalations(await outbox(clean_sandbox)) == []
+
+
+def escalations(box: dict[str, Any]) -> list[dict[str, Any]]:
+    return [m for m in box["slack_messages"] if "Unacknowledged alert" in str(m["blocks"])]
+
+
+async def test_an_alert_nobody_acts_on_escalates_once(
+    slack_api: Api, time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
+) -> None:
+    env, settings = time_skipping_env, slack_api.settings
+    async with running_worker(env, settings, task_queue=settings.temporal_task_queue):
+        handle = await start_journey(env, settings)
+        try:
+            await env.sleep(timedelta(days=8))
+            await alert(clean_sandbox)
+            assert escalations(await outbox(clean_sandbox)) == []
+            await env.sleep(timedelta(days=2, hours=12))  # >= 60 h after the alert: past 48 h
+            [first] = escalations(await outbox(clean_sandbox))
+            await env.sleep(timedelta(days=3))  # and much longer: still once
+        finally:
+            await handle.terminate("test done")
+    [escalated] = escalations(await outbox(clean_sandbox))
+    assert escalated["ts"] == first["ts"]
+    assert "<!here>" in str(escalated["blocks"]) and "milestone_missed" in str(escalated["blocks"])

@@ -44,7 +44,14 @@ from domain.contact_pressure import (
 from domain.health_properties import ACCOUNT_EXECUTIVE
 from domain.preferences import one_click_link, preference_link
 from domain.send_window import SendWindow, out_of_quiet_hours, zone_known
-from domain.survey_links import EXIT_LINK_DAYS, csat_links, exit_survey_links, nps_links
+from domain.survey_links import (
+    EXIT_LINK_DAYS,
+    TIMELINE_LINK_DAYS,
+    csat_links,
+    exit_survey_links,
+    nps_links,
+    timeline_link,
+)
 from domain.tiers import Tier
 from playbooks.loader import load_playbook
 from templates.renderer import render_email, render_slack
@@ -373,6 +380,16 @@ class MessagingActivities:
             )
         return links
 
+    def timeline_url(self, customer_id: str) -> str | None:
+        """The alert's *Open timeline* link: signed and expiring (``/timeline``), so a
+        CSM opens it in a browser without the API's bearer token; none without a
+        link secret."""
+        secret = self._config.survey_link_secret
+        if not secret:
+            return None
+        expires = int((activity_clock() + timedelta(days=TIMELINE_LINK_DAYS)).timestamp())
+        return timeline_link(self._config.public_api_url, secret, customer_id, expires)
+
     @activity.defn(name="alert_csm")
     async def alert_csm(self, req: CsmAlertRequest) -> ActionResult:
         """Post an alert about the customer to the CSM alerts channel, mentioning the CSM."""
@@ -455,9 +472,7 @@ class MessagingActivities:
                 "ae_slack_id": ae_slack_id,
                 "workflow_id": workflow_id,
                 "crm_url": crm_url,
-                "timeline_url": (
-                    f"{self._config.public_api_url.rstrip('/')}/customers/{customer_id}/timeline"
-                ),
+                "timeline_url": self.timeline_url(customer_id),
             },
             locale=self._config.team_locale,
         )

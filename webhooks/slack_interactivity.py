@@ -116,11 +116,12 @@ async def steer(
         if err.status is RPCStatusCode.NOT_FOUND:
             return f"clicked, but `{workflow_id}` no longer exists: nothing changed", False
         raise
-    if desc.status is not WorkflowExecutionStatus.RUNNING:
+    running = desc.status is WorkflowExecutionStatus.RUNNING
+    if action is AlertAction.ACK:  # the alert, not the workflow: fine after it ended
+        return "acknowledged", running
+    if not running:
         status = desc.status.name.lower() if desc.status else "closed"
         return f"clicked, but `{workflow_id}` has already ended ({status}): nothing changed", False
-    if action is AlertAction.ACK:
-        return "acknowledged", True
     try:
         return await _update(client, task_queue, handle, workflow_id, action, days, who), True
     except WorkflowUpdateFailedError as err:

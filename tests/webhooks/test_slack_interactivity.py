@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from cshub.settings import Settings
 from domain.onboarding import OnboardingInput
 from domain.slack_actions import parse_action_id
+from domain.survey_links import timeline_link
 from domain.tiers import Tier
 from sandbox.server import SandboxHandle
 from tests.conftest import eventually, outbox, running_worker
@@ -214,3 +215,46 @@ async def test_an_alert_nobody_acts_on_escalates_once(
     [escalated] = escalations(await outbox(clean_sandbox))
     assert escalated["ts"] == first["ts"]
     assert "<!here>" in str(escalated["blocks"]) and "milestone_missed" in str(escalated["blocks"])
+
+
+async def test_open_timeline_is_a_signed_expiring_link_without_a_token(
+    slack_api: Api, time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
+) -> None:
+    env, settings = time_skipping_env, slack_api.settings
+    async with running_worker(env, settings, task_queue=settings.temporal_task_queue):
+        handle = await start_journey(env, settings)
+        try:
+            await env.sleep(timedelta(days=8))
+            message = await alert(clean_sandbox)
+        finally:
+            await handle.terminate("test done")
+    [url] = [
+        e["url"]
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "cshub_timeline"
+    ]
+    assert url.startswith(
+        f"{settings.cshub_public_api_url.rstrip('/')}/timeline?customer={COMPANY}&"
+    )
+    secret = slack_api.secret("survey_link_secret")
+    past = int(time.time()) - 60
+    async with httpx.AsyncClient(timeout=10) as http:
+        opened = await http.get(
+            url.replace(settings.cshub_public_api_url.rstrip("/"), slack_api.url)
+        )
+        forged = await http.get(
+            f"{slack_api.url}/timeline?customer=1005&exp={int(time.time()) + 999}&sig=" + "0" * 32
+        )
+        other = await http.get(  # the signature names the customer: not another's timeline
+            opened.url.copy_set_param("customer", "1005")
+        )
+        expired = await http.get(
+            timeline_link(slack_api.url, secret, COMPANY, past), follow_redirects=False
+        )
+        api = await http.get(f"{slack_api.url}/customers/{COMPANY}/timeline")  # no token
+    assert opened.status_code == 200, opened.text
+    assert f"Timeline of customer {COMPANY}" in opened.text
+    assert (forged.status_code, other.status_code, expired.status_code) == (403, 403, 410)
+    assert api.status_code == 401

@@ -257,8 +257,13 @@ def add_slack_interactivity_route(
             journey = (await client()).get_workflow_handle(value.w)
             with contextlib.suppress(RPCError):
                 await journey.signal("alert_acknowledged", {"ts": ts, "by": who})
+        message = payload.message
+        if message is None:
+            # An ephemeral container carries no message (and chat.update cannot edit
+            # one): editing from nothing would wipe the alert.
+            log.info("slack click %s: no message in the payload, not edited", key)
+            return Response(status_code=200)
         line = outcome_line(payload.user.id, what, datetime.now(UTC))
-        message = payload.message or {}
         task = asyncio.create_task(
             edit(
                 channel,

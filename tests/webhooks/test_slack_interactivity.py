@@ -7,21 +7,24 @@ says so."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
+from slack_sdk.signature import SignatureVerifier
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from cshub.settings import Settings
 from domain.onboarding import OnboardingInput
-from domain.slack_actions import parse_action_id
+from domain.slack_actions import button_value, parse_action_id
 from domain.survey_links import timeline_link
 from domain.tiers import Tier
 from sandbox.server import SandboxHandle
@@ -30,6 +33,7 @@ from tests.webhooks.conftest import Api, serve
 from workflows.onboarding import OnboardingWorkflow
 
 COMPANY = "1003"
+REAL = Path(__file__).parent.parent / "fixtures" / "real"
 
 
 @pytest.fixture
@@ -258,3 +262,42 @@ async def test_open_timeline_is_a_signed_expiring_link_without_a_token(
     assert f"Timeline of customer {COMPANY}" in opened.text
     assert (forged.status_code, other.status_code, expired.status_code) == (403, 403, 410)
     assert api.status_code == 401
+
+
+async def test_a_click_as_bolts_own_tests_send_it(
+    slack_api: Api, time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
+) -> None:
+    """Slack's Bolt test payload (tests/fixtures/real/slack), encoded and signed the way
+    Bolt's tests do (``quote``, slack-sdk's ``generate_signature``): the journey pauses,
+    the retry acts once, and an ephemeral container (no ``message``) leaves the alert as
+    it was instead of wiping it."""
+    env, settings = time_skipping_env, slack_api.settings
+    async with running_worker(env, settings, task_queue=settings.temporal_task_queue):
+        handle = await start_journey(env, settings)
+        try:
+            await env.sleep(timedelta(days=8))
+            message = await alert(clean_sandbox)
+            payload = json.loads((REAL / "slack" / "block_actions_button.json").read_text())
+            payload["container"].update(channel_id=message["channel"], message_ts=message["ts"])
+            payload["actions"][0]["value"] = button_value(handle.id, COMPANY)
+            payload["actions"][0]["action_ts"] = f"{time.time():.6f}"
+            body = f"payload={quote(json.dumps(payload))}"
+            timestamp = str(int(time.time()))
+            signature = SignatureVerifier(slack_api.secret("slack_signing_secret"))
+            click = {
+                "body": body,
+                "headers": {
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "X-Slack-Request-Timestamp": timestamp,
+                    "X-Slack-Signature": signature.generate_signature(
+                        timestamp=timestamp, body=body
+                    ),
+                },
+            }
+            first, retry = await deliver(slack_api, click), await deliver(slack_api, click)
+            assert (first.status_code, retry.status_code) == (200, 200)
+            progress = await handle.query(OnboardingWorkflow.progress)
+            assert progress.steering.paused
+            assert (await alert(clean_sandbox, message["ts"]))["edits"] == 0
+        finally:
+            await handle.terminate("test done")

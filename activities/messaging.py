@@ -82,6 +82,15 @@ def _escalation_window(template: str) -> float | None:
     return load_playbook("alerts", AlertsPlaybook).window_hours(template)
 
 
+def alert_timeline_url(config: MessagingConfig, customer_id: str) -> str | None:
+    """An alert's *Open timeline* link: signed and expiring (``/timeline``), so a CSM
+    opens it in a browser without the API's bearer token; none without a link secret."""
+    if not config.survey_link_secret:
+        return None
+    expires = int((activity_clock() + timedelta(days=TIMELINE_LINK_DAYS)).timestamp())
+    return timeline_link(config.public_api_url, config.survey_link_secret, customer_id, expires)
+
+
 def _tier_of(details: CustomerDetails) -> Tier | None:
     value = details.company.tier
     try:
@@ -380,16 +389,6 @@ class MessagingActivities:
             )
         return links
 
-    def timeline_url(self, customer_id: str) -> str | None:
-        """The alert's *Open timeline* link: signed and expiring (``/timeline``), so a
-        CSM opens it in a browser without the API's bearer token; none without a
-        link secret."""
-        secret = self._config.survey_link_secret
-        if not secret:
-            return None
-        expires = int((activity_clock() + timedelta(days=TIMELINE_LINK_DAYS)).timestamp())
-        return timeline_link(self._config.public_api_url, secret, customer_id, expires)
-
     @activity.defn(name="alert_csm")
     async def alert_csm(self, req: CsmAlertRequest) -> ActionResult:
         """Post an alert about the customer to the CSM alerts channel, mentioning the CSM."""
@@ -472,7 +471,7 @@ class MessagingActivities:
                 "ae_slack_id": ae_slack_id,
                 "workflow_id": workflow_id,
                 "crm_url": crm_url,
-                "timeline_url": self.timeline_url(customer_id),
+                "timeline_url": alert_timeline_url(self._config, customer_id),
             },
             locale=self._config.team_locale,
         )

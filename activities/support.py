@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from temporalio import activity
 
 from activities.errors import connector_errors
-from activities.messaging import MessagingConfig
+from activities.messaging import MessagingConfig, alert_timeline_url
 from activities.models import ActionResult, CustomerRef
 from activities.slack_post import post_slack
 from connectors.base import Chat, Crm, Helpdesk, SupportLoad
@@ -278,6 +278,9 @@ class SupportActivities:
                 "mention_name": req.mention_name,
                 "workflow_id": req.workflow_id,
                 "crm_url": crm_url,
+                "timeline_url": (
+                    alert_timeline_url(self._config, req.customer_id) if req.customer_id else None
+                ),
                 "extra": dict(req.facts),
             },
             locale=self._config.team_locale,

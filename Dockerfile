@@ -13,6 +13,8 @@ COPY requirements.lock ./
 RUN /opt/cshub/bin/pip install --require-hashes --no-deps -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY cshub ./cshub
+COPY runtime ./runtime
+COPY wiring ./wiring
 COPY domain ./domain
 COPY playbooks ./playbooks
 COPY templates ./templates

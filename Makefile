@@ -27,6 +27,7 @@ dev: $(DEPS)
 lint: $(DEPS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports  # the layering contracts in pyproject.toml ([tool.importlinter])
 
 typecheck: $(DEPS)
 	$(BIN)/mypy
@@ -116,4 +117,4 @@ bench: $(DEPS)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .cshub .mypy_cache .ruff_cache .pytest_cache build *.egg-info mutants
+	rm -rf $(VENV) .cshub .mypy_cache .ruff_cache .pytest_cache .import_linter_cache build *.egg-info mutants

@@ -30,11 +30,11 @@ from activities.risk import RiskActivities
 from activities.support import SupportActivities
 from activities.surveys import SurveyActivities
 from activities.usage import UsageActivities
-from connectors.factory import Connectors
-from cshub.metrics import metered
-from cshub.settings import Settings
 from domain.contact_pressure import ContactPressurePolicy
 from playbooks.loader import load_playbook
+from runtime.settings import Settings
+from wiring.connectors import Connectors
+from wiring.metering import metered
 from workflows.ops_alerts import OpsAlertInterceptor
 from workflows.registry import WORKFLOWS
 
@@ -146,7 +146,7 @@ def create_worker(
         task_queue=settings.temporal_task_queue,
         workflows=list(WORKFLOWS),
         interceptors=workflow_interceptors(),
-        # Connectors count their side effects on the worker's metric meter (cshub.metrics).
+        # Connectors count their side effects on the worker's metric meter (runtime.metrics).
         activities=build_activities(
             metered(connectors), config or messaging_config(settings), actions
         ),
@@ -162,11 +162,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
 
     Logs as ``CSHUB_LOG_FORMAT`` says; serves Prometheus metrics (the SDK's and the hub's
     counters) on ``CSHUB_WORKER_METRICS_ADDRESS`` unless it is empty."""
-    from connectors.factory import build_connectors
-    from cshub.logs import configure_logging
-    from cshub.metrics import hub_runtime
-    from cshub.stuck_workflows import alert_on_stuck_workflows
-    from cshub.temporal_client import connect
+    from runtime.logs import configure_logging
+    from runtime.metrics import hub_runtime
+    from runtime.stuck_workflows import alert_on_stuck_workflows
+    from runtime.temporal_client import connect
+    from wiring.connectors import build_connectors
 
     configure_logging(settings.cshub_log_format, settings.cshub_log_level)
     telemetry = hub_runtime(settings.cshub_worker_metrics_address or None)

@@ -12,7 +12,7 @@ It serves two purposes:
 :class:`ActionStore` is the interface; :class:`SqlActionStore` the implementation, on a
 SQLite file (WAL, safe across the worker's threads and shared by the API process on the
 same host) or, with ``CSHUB_DATABASE_URL``, on the hub's PostgreSQL database, shared by
-every worker and API host (cshub/store.py).
+every worker and API host (runtime/store.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
-from cshub.store import Database, PostgresDatabase, SqliteDatabase, is_postgres
+from runtime.store import Database, PostgresDatabase, SqliteDatabase, is_postgres
 
 Outcome = Literal["done", "already_done", "suppressed", "retrying", "failed", "deferred", "dropped"]
 """``deferred`` / ``dropped``: an e-mail held back by contact pressure (the summary says
@@ -145,7 +145,7 @@ class SqlActionStore:
             self._db = where
         if self._db.dialect == "sqlite":
             # Stores from before the contact_id column get it (empty for their rows);
-            # PostgreSQL gets it by migration (cshub/migrations/postgresql/).
+            # PostgreSQL gets it by migration (runtime/migrations/postgresql/).
             with self._db.tx(write=True) as tx:
                 columns = {r[1] for r in tx.execute("PRAGMA table_info(actions)").rows}
                 if "contact_id" not in columns:

@@ -14,7 +14,7 @@ from datetime import timedelta
 from temporalio.exceptions import ApplicationError
 
 from connectors.errors import ConnectorError
-from cshub.metrics import count_connector_error
+from runtime.metrics import count_connector_error
 
 NON_RETRYABLE_TYPES = ["PermanentConnectorError", "NotFoundError", "MissingRecipient"]
 

@@ -27,7 +27,7 @@ from domain.experiments import (
     assign,
     pick_experiment,
 )
-from domain.onboarding import CUSTOMER_ID_PATTERN
+from domain.journeys import CUSTOMER_ID_PATTERN
 from domain.tiers import Tier
 from playbooks.loader import PlaybookError, load_experiments
 

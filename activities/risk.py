@@ -14,7 +14,6 @@ from temporalio import activity
 
 from activities.errors import connector_errors
 from connectors.base import Crm, Helpdesk
-from cshub.text_classifier import default_classifier
 from domain.customer_text import (
     THEMES,
     CustomerTextInput,
@@ -25,6 +24,7 @@ from domain.customer_text import (
 )
 from domain.risk_detectors import SENTIMENT_RECENT
 from domain.tiers import Tier
+from runtime.text_classifier import default_classifier
 
 TIER = "cshub_tier"
 

@@ -28,24 +28,18 @@ from temporalio.testing import WorkflowEnvironment
 from activities.health_digest import HealthDigestInput
 from bench.hub import sandbox_settings
 from bench.results import Figure, Size, Target
-from connectors.factory import build_connectors
 from cshub.binaries import temporal_test_server
 from cshub.search_attributes import ensure_search_attributes
+from domain.dunning import DunningInput, PaymentFailed, PaymentSucceeded
 from domain.health_sweep import HealthSweepInput
-from domain.lifecycle import (
-    Churned,
-    DunningInput,
-    PaymentFailed,
-    PaymentSucceeded,
-    RenewalInput,
-    Renewed,
-)
 from domain.onboarding import MilestoneReached, OnboardingInput, ProductEvent
+from domain.renewal import Churned, RenewalInput, Renewed
 from domain.surveys import CsatAnswered, NpsAnswered, NpsInput
 from domain.ticket_sla import AgentReplied, TicketSlaInput, TicketStatusChanged
 from domain.tiers import ProductEventType, Tier
 from domain.usage import UsageFigures, UsageSnapshot, UsageSnapshotInput
 from sandbox.server import SandboxHandle, start_sandbox
+from wiring.connectors import build_connectors
 from worker import create_worker
 from workflows.dunning import DunningWorkflow
 from workflows.health_digest import HealthDigestWorkflow

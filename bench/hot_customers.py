@@ -43,16 +43,16 @@ from temporalio.testing import WorkflowEnvironment
 from bench.hub import local_hub, sandbox_settings, wait_idle, worker_process
 from bench.ingest import LoopbackHttp
 from bench.results import Figure, Size, Target
-from connectors.factory import build_connectors
 from cshub.binaries import temporal_test_server
 from cshub.chaos.processes import HubProcess, sandbox_environment, wait_http_ok
-from cshub.codec import data_converter
 from cshub.search_attributes import ensure_search_attributes
 from domain.onboarding import OnboardingInput, ProductEvent
 from domain.tiers import ProductEventType, Tier
+from runtime.codec import data_converter
 from sandbox.server import start_sandbox
 from webhooks import sample_events as samples
 from webhooks.aggregate import ProductAggregator, plan_thresholds
+from wiring.connectors import build_connectors
 from worker import create_worker
 from workflows.onboarding import OnboardingWorkflow
 

@@ -18,14 +18,14 @@ import psutil  # type: ignore[import-untyped]
 from temporalio.client import Client
 
 from activities.action_log import open_action_store
-from connectors.factory import build_connectors
 from cshub.chaos.processes import sandbox_environment
-from cshub.codec import data_converter
-from cshub.settings import Settings
 from cshub.temporal_process import TemporalProcess
+from runtime.codec import data_converter
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle, start_sandbox
 from webhooks.app import create_app
 from webhooks.server import serve_api
+from wiring.connectors import build_connectors
 from worker import create_worker
 
 SQLITE_WAL = ("journal_mode=wal", "synchronous=normal")

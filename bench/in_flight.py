@@ -17,11 +17,11 @@ import psutil  # type: ignore[import-untyped]
 
 from bench.hub import Hub, local_hub, wait_idle, worker_process
 from bench.results import Figure, Size, Target
-from cshub.settings import Settings
 from domain.health_sweep import HealthSweepInput, SweepProgress
-from domain.lifecycle import RenewalInput
 from domain.onboarding import OnboardingInput
+from domain.renewal import RenewalInput
 from domain.tiers import Tier
+from runtime.settings import Settings
 from workflows.health_sweep import HealthSweepWorkflow
 from workflows.onboarding import OnboardingWorkflow
 from workflows.renewal import RenewalWorkflow
@@ -70,7 +70,7 @@ modules from source for every new run, and on the dev server's default journal) 
 stopped with 16,000 workflow tasks still queued. A cache of 500 kept the worker under
 {RSS_TARGET_MB:.0f} MB on the first machine but within 1 % of it on the second (the
 worker idles at about 142 MB there and a cached workflow costs 315 to 340 KB). The
-default is now 400 (`cshub/settings.py`): one worker stays about 10 % under
+default is now 400 (`runtime/settings.py`): one worker stays about 10 % under
 {RSS_TARGET_MB:.0f} MB whatever the number of customers, for a few per cent more time on a
 sweep (more replays).
 

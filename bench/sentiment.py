@@ -1,4 +1,4 @@
-"""Sentiment of what customers write, offline (``cshub.text_classifier``): negative-class
+"""Sentiment of what customers write, offline (``runtime.text_classifier``): negative-class
 precision and recall per language on labelled public data, and texts classified per
 second on one core.
 
@@ -79,7 +79,7 @@ def negative_precision_recall(gold: list[str], predicted: list[str]) -> tuple[fl
 def throughput(texts: list[str], seconds: float) -> list[float]:
     """Texts per second classifying ``texts`` over and over in this process (one core),
     three runs of about ``seconds`` each."""
-    from cshub.text_classifier import OfflineClassifier
+    from runtime.text_classifier import OfflineClassifier
 
     clf = OfflineClassifier()
     runs: list[float] = []
@@ -93,7 +93,7 @@ def throughput(texts: list[str], seconds: float) -> list[float]:
 
 
 async def run(size: Size) -> list[Figure]:
-    from cshub.text_classifier import OfflineClassifier
+    from runtime.text_classifier import OfflineClassifier
 
     clf = OfflineClassifier()
     figures: list[Figure] = []

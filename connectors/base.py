@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypedDict, Unpack
 
 from pydantic import BaseModel, Field
 
@@ -269,6 +269,17 @@ class SupportLoad(BaseModel):
         return round(self.csat_satisfied * 100 / self.csat_answers, 1)
 
 
+class TicketUpdate(TypedDict, total=False):
+    """What ``Helpdesk.update_ticket`` may change; a field left out is left as it is."""
+
+    priority: str | None
+    add_tags: list[str] | None
+    """Added to the ticket's tags, never replacing them."""
+    group_id: str | None
+    internal_note: str | None
+    public_comment: str | None
+
+
 class Helpdesk(Protocol):
     """Support tickets (Zendesk in production). Blocking."""
 
@@ -282,16 +293,9 @@ class Helpdesk(Protocol):
         """When an agent first replied publicly on the ticket (None: not yet)."""
         ...
 
-    def update_ticket(
-        self,
-        ticket_id: str,
-        *,
-        priority: str | None = None,
-        add_tags: list[str] | None = None,
-        group_id: str | None = None,
-        internal_note: str | None = None,
-        public_comment: str | None = None,
-    ) -> Ticket: ...
+    def update_ticket(self, ticket_id: str, **change: Unpack[TicketUpdate]) -> Ticket:
+        """Change the given fields only (``TicketUpdate``); tags are added, never replaced."""
+        ...
 
     def support_load(
         self,

@@ -251,16 +251,8 @@ class HubSpotCrm:
 
     def get_primary_contact(self, company_id: str) -> Contact | None:
         """The first associated contact that has an e-mail address (HubSpot's order)."""
-        obj = self._call(
-            "get_primary_contact",
-            f"company {company_id}",
-            self._companies.get_by_id,
-            company_id,
-            properties=["name"],
-            associations=["contacts"],
-        )
-        with reading_response(SYSTEM, "get_primary_contact", f"company {company_id}"):
-            contact_ids = _associated_ids(obj, "contacts")[:_MAX_CONTACTS_CHECKED]
+        contacts = self._company_associations("get_primary_contact", company_id, "contacts")
+        contact_ids = contacts[:_MAX_CONTACTS_CHECKED]
         for contact_id in contact_ids:
             contact = self._call(
                 "get_primary_contact",
@@ -470,16 +462,21 @@ class HubSpotCrm:
 
     def deal_ids_for_company(self, company_id: str) -> list[str]:
         """The company's associated deals (for tools that need a deal to talk about)."""
+        return self._company_associations("deal_ids_for_company", company_id, "deals")
+
+    def _company_associations(self, operation: str, company_id: str, kind: str) -> list[str]:
+        """The ids of the company's associated ``kind`` records (contacts, deals)."""
+        target = f"company {company_id}"
         obj = self._call(
-            "deal_ids_for_company",
-            f"company {company_id}",
+            operation,
+            target,
             self._companies.get_by_id,
             company_id,
             properties=["name"],
-            associations=["deals"],
+            associations=[kind],
         )
-        with reading_response(SYSTEM, "deal_ids_for_company", f"company {company_id}"):
-            return _associated_ids(obj, "deals")
+        with reading_response(SYSTEM, operation, target):
+            return _associated_ids(obj, kind)
 
     def _to_company(self, obj: Any, extra: Sequence[str] = ()) -> Company:
         """A company record (an SDK model) as a Company."""

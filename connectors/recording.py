@@ -19,7 +19,7 @@ import hashlib
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, Unpack
 
 from pydantic import BaseModel
 
@@ -42,6 +42,7 @@ from connectors.base import (
     Owner,
     SupportLoad,
     Ticket,
+    TicketUpdate,
     csat_score_from_tags,
 )
 from connectors.errors import NotFoundError
@@ -332,12 +333,9 @@ class RecordingCrm(_Recorder):
         *,
         company_id: str,
         subject: str,
-        body: str,
-        due_at: datetime,
-        owner_id: str | None,
-        priority: str,
         idempotency_key: str,
         template: str | None = None,
+        **_: object,  # body, due date, owner, priority: not recorded
     ) -> CrmRecordRef:
         return self._create("crm_task", company_id, subject, idempotency_key, template)
 
@@ -397,32 +395,23 @@ class RecordingHelpdesk(_Recorder):
         with self._lock:
             return self._ticket("get_ticket", ticket_id)
 
-    def update_ticket(
-        self,
-        ticket_id: str,
-        *,
-        priority: str | None = None,
-        add_tags: list[str] | None = None,
-        group_id: str | None = None,
-        internal_note: str | None = None,
-        public_comment: str | None = None,
-    ) -> Ticket:
+    def update_ticket(self, ticket_id: str, **change: Unpack[TicketUpdate]) -> Ticket:
         parts: list[str] = []
         with self._lock:
             ticket = self._ticket("update_ticket", ticket_id)
             update: dict[str, object] = {"updated_at": self.log.clock()}
-            if priority is not None:
+            if (priority := change.get("priority")) is not None:
                 update["priority"] = priority
                 parts.append(f"priority {priority}")
-            if add_tags:
+            if add_tags := change.get("add_tags"):
                 update["tags"] = ticket.tags + [t for t in add_tags if t not in ticket.tags]
                 parts.append("tags +" + ",".join(add_tags))
-            if group_id is not None:
+            if (group_id := change.get("group_id")) is not None:
                 update["group_id"] = group_id
                 parts.append(f"group {group_id}")
-            if internal_note:
+            if internal_note := change.get("internal_note"):
                 parts.append(f"internal note: {internal_note}")
-            if public_comment:
+            if public_comment := change.get("public_comment"):
                 parts.append(f"public comment: {public_comment}")
             ticket = ticket.model_copy(update=update)
             self.tickets[ticket_id] = ticket

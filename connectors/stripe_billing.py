@@ -31,25 +31,23 @@ class StripeBilling:
 
     def subscription_metadata(self, subscription_id: str) -> dict[str, str] | None:
         """The subscription's metadata; None when Stripe has no such subscription."""
-        sub = self._call(
-            "subscription_metadata",
-            f"subscription {subscription_id}",
-            self._client.v1.subscriptions.retrieve,
-            subscription_id,
+        return self._metadata_of(
+            "subscription", subscription_id, self._client.v1.subscriptions.retrieve
         )
-        return None if sub is None else _metadata(sub)
 
     def customer_metadata(self, customer_id: str) -> dict[str, str] | None:
         """The Stripe Customer's metadata; None when it does not exist or was deleted."""
-        customer = self._call(
-            "customer_metadata",
-            f"customer {customer_id}",
-            self._client.v1.customers.retrieve,
-            customer_id,
-        )
-        if customer is None or getattr(customer, "deleted", False):
+        return self._metadata_of("customer", customer_id, self._client.v1.customers.retrieve)
+
+    def _metadata_of(
+        self, kind: str, object_id: str, retrieve: Callable[[str], Any]
+    ) -> dict[str, str] | None:
+        """``<kind>_metadata``: the metadata of the Stripe object ``object_id``, read with
+        ``retrieve``; None when Stripe has no such object or it was deleted."""
+        found = self._call(f"{kind}_metadata", f"{kind} {object_id}", retrieve, object_id)
+        if found is None or getattr(found, "deleted", False):
             return None
-        return _metadata(customer)
+        return _metadata(found)
 
     def _call(self, operation: str, target: str, fn: Callable[..., T], *args: Any) -> T | None:
         """One SDK call; a 404 is None, every other failure a ConnectorError."""

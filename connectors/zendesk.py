@@ -29,7 +29,7 @@ import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 import requests
 from zenpy import Zenpy
@@ -45,6 +45,7 @@ from connectors.base import (
     HelpdeskUser,
     SupportLoad,
     Ticket,
+    TicketUpdate,
     csat_score_from_tags,
 )
 from connectors.errors import (
@@ -155,20 +156,13 @@ class ZendeskHelpdesk:
 
         return self._call("first_agent_reply_at", ticket_id, scan)
 
-    def update_ticket(
-        self,
-        ticket_id: str,
-        *,
-        priority: str | None = None,
-        add_tags: list[str] | None = None,
-        group_id: str | None = None,
-        internal_note: str | None = None,
-        public_comment: str | None = None,
-    ) -> Ticket:
+    def update_ticket(self, ticket_id: str, **change: Unpack[TicketUpdate]) -> Ticket:
         """Change the given fields only; tags are added (``additional_tags``), never replaced."""
         number = _ticket_number("update_ticket", ticket_id)
         changes = ZTicket(id=number)
         changed = False
+        priority, add_tags = change.get("priority"), change.get("add_tags")
+        group_id = change.get("group_id")
         if priority is not None:
             changes.priority = priority
             changed = True
@@ -179,7 +173,8 @@ class ZendeskHelpdesk:
             changes.group_id = _as_int("update_ticket", ticket_id, "group_id", group_id)
             changed = True
         updates: list[Any] = []
-        for body, public in ((internal_note, False), (public_comment, True)):
+        comments = ((change.get("internal_note"), False), (change.get("public_comment"), True))
+        for body, public in comments:
             if body:
                 # The first comment rides along with the field changes; a second needs its
                 # own update because Zendesk takes one comment per update.

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from cshub.logs import configure_logging
-from cshub.metrics import hub_runtime
-from cshub.settings import Settings
+from runtime.logs import configure_logging
+from runtime.metrics import hub_runtime
+from runtime.settings import Settings
 from webhooks.app import create_app
 from webhooks.server import serve_api
 

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cshub.settings import SettingsError, load_settings
-from domain.lifecycle import ExitReason, RiskFactor
+from domain.churn import RiskFactor
 from domain.tiers import Tier
+from domain.winback import ExitReason
+from runtime.settings import SettingsError, load_settings
 
 if TYPE_CHECKING:
     from temporalio.client import WorkflowHandle
@@ -62,12 +63,12 @@ class CommandError(Exception):
 if TYPE_CHECKING:
     from temporalio.client import Client
 
-    from cshub.settings import Settings
+    from runtime.settings import Settings
 
 
 async def _connect(settings: Settings) -> Client:
     """Connect to Temporal, or say where it was looked for and how to change that."""
-    from cshub.temporal_client import connect
+    from runtime.temporal_client import connect
 
     try:
         return await connect(settings)
@@ -164,7 +165,7 @@ def send_test_event(
     ] = None,
 ) -> None:
     """Sign a realistic event with the configured secret and post it to a running hub."""
-    from cshub.test_events import TestEventError, send
+    from cshub.send_test_event import TestEventError, send
 
     try:
         settings = load_settings()
@@ -397,7 +398,8 @@ def onboarding_start(
 @onboarding_app.command("progress")
 def onboarding_progress(customer_id: Annotated[str, typer.Argument(help="CRM company id")]) -> None:
     """Print the journey's progress (the `progress` query) as JSON."""
-    from workflows.onboarding import OnboardingWorkflow, onboarding_workflow_id
+    from domain.onboarding import onboarding_workflow_id
+    from workflows.onboarding import OnboardingWorkflow
 
     async def go() -> str:
         settings = load_settings()
@@ -434,14 +436,9 @@ def report_support(
     NPS, load) next to their targets, read from the support workflows in Temporal."""
     from datetime import UTC, datetime
 
-    from cshub.report import (
-        InvalidFilter,
-        ReportError,
-        parse_period,
-        render_table,
-        support_report_for,
-    )
+    from cshub.report import InvalidFilter, ReportError, render_table, support_report_for
     from cshub.terminal import progress
+    from domain.periods import parse_period
 
     try:
         settings = load_settings()
@@ -513,8 +510,8 @@ def report_experiment(
     control with interval and p-value; the sample-ratio check, guardrails and a verdict.
     Read from the journeys in Temporal (a worker answers their progress query)."""
     from cshub.experiments import ExperimentReportError, experiment_report, render_text, write_chart
-    from cshub.temporal_client import connect
     from playbooks.loader import PlaybookError, load_experiment
+    from runtime.temporal_client import connect
 
     try:
         experiment = load_experiment(name)
@@ -629,9 +626,9 @@ def health_explain(customer_id: Annotated[str, typer.Argument(help="CRM company 
     """Score, category, model version, each dimension's inputs, weight and contribution,
     and what changed since the last recorded score."""
     from connectors.errors import ConnectorError
-    from connectors.factory import build_connectors
     from cshub.health_explain import CustomerNotFound, explain_customer
     from playbooks.loader import PlaybookError
+    from wiring.connectors import build_connectors
 
     try:
         settings = load_settings()

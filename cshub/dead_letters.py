@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client
 
-from cshub.settings import Settings, SettingsError
 from domain.events import DeliveryResult
+from runtime.settings import Settings, SettingsError
 from webhooks.ledger import Backlog, DeadLetter, DeliveryLedger, PendingDelivery
 
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -99,11 +99,11 @@ def list_dead_letters(
 async def replay_dead_letter(settings: Settings, event_id: str) -> DeliveryResult:
     """Route the kept delivery again, as the API would today (same ledger, same Temporal,
     same connectors)."""
-    from connectors.factory import build_connectors
-    from cshub.temporal_client import FAIL_FAST, connect
+    from runtime.temporal_client import FAIL_FAST, connect
     from webhooks.deal_stages import ClosedWonStages
     from webhooks.intake import Intake
     from webhooks.replay import replay
+    from wiring.connectors import build_connectors
 
     connectors = build_connectors(settings)
     ledger = open_ledger(settings)

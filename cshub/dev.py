@@ -28,7 +28,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from google.protobuf.duration_pb2 import Duration
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.api.namespace.v1 import NamespaceConfig
 from temporalio.api.workflowservice.v1 import UpdateNamespaceRequest
@@ -39,12 +39,18 @@ from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 
 from activities.action_log import open_action_store
-from connectors.factory import build_connectors
 from cshub.binaries import temporal_cli
-from cshub.codec import data_converter
 from cshub.demo_health import seed_demo_health, workflow_exists
 from cshub.dev_encryption import prepare_dev_encryption
-from cshub.dev_runtime import (
+from cshub.schedules import apply_schedules
+from cshub.search_attributes import ensure_search_attributes
+from cshub.starters import start_onboarding
+from domain.onboarding import MilestoneReached, OnboardingInput, ProductEvent
+from domain.surveys import NpsInput, nps_workflow_id
+from domain.ticket_sla import TicketSlaInput, ticket_sla_workflow_id
+from domain.tiers import ProductEventType
+from runtime.codec import data_converter
+from runtime.dev_runtime import (
     DevRuntime,
     active_runtime,
     mark_stopped,
@@ -52,17 +58,11 @@ from cshub.dev_runtime import (
     settings_strings,
     write_runtime,
 )
-from cshub.metrics import HubRuntime, hub_runtime
-from cshub.schedules import apply_schedules
-from cshub.search_attributes import ensure_search_attributes
-from cshub.settings import WEBHOOK_SECRET_FIELDS, Settings
-from cshub.starters import start_onboarding
-from cshub.stuck_workflows import alert_on_stuck_workflows
-from domain.onboarding import MilestoneReached, OnboardingInput, ProductEvent
-from domain.surveys import NpsInput, nps_workflow_id
-from domain.ticket_sla import TicketSlaInput, ticket_sla_workflow_id
-from domain.tiers import ProductEventType
+from runtime.metrics import HubRuntime, hub_runtime
+from runtime.settings import WEBHOOK_SECRET_FIELDS, Settings
+from runtime.stuck_workflows import alert_on_stuck_workflows
 from sandbox.server import start_sandbox
+from wiring.connectors import build_connectors
 from worker import create_worker
 from workflows.onboarding import OnboardingWorkflow
 
@@ -216,31 +216,42 @@ async def seed_demo(client: Client, task_queue: str, day_seconds: int) -> None:
     # The demo Zendesk tickets get their SLA clocks (real time: SLAs are not compressed).
     # 5003 (urgent, unanswered for hours) escalates at once; 5001 was answered in time.
     for ticket_id in DEMO_TICKETS:
-        if await workflow_exists(client, ticket_sla_workflow_id(ticket_id)):
-            continue
-        await client.start_workflow(
+        await _start_demo(
+            client,
+            task_queue,
             "TicketSlaWorkflow",
             TicketSlaInput(ticket_id=ticket_id),
-            id=ticket_sla_workflow_id(ticket_id),
-            task_queue=task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            static_summary=f"Ticket SLA · Zendesk ticket {ticket_id} (demo)",
+            ticket_sla_workflow_id(ticket_id),
+            f"Ticket SLA · Zendesk ticket {ticket_id} (demo)",
         )
     # Quarterly NPS: this quarter's survey goes out at once (outside quiet hours); click a
     # score in the inbox to see the follow-up (detractor task and alert, advocacy e-mail).
     for customer_id in DEMO_NPS_CUSTOMERS:
-        if await workflow_exists(client, nps_workflow_id(customer_id)):
-            continue
-        await client.start_workflow(
+        await _start_demo(
+            client,
+            task_queue,
             "NpsSurveyWorkflow",
             NpsInput(customer_id=customer_id),
-            id=nps_workflow_id(customer_id),
-            task_queue=task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            static_summary=f"NPS · customer {customer_id} (demo)",
+            nps_workflow_id(customer_id),
+            f"NPS · customer {customer_id} (demo)",
         )
+
+
+async def _start_demo(
+    client: Client, task_queue: str, workflow: str, arg: BaseModel, workflow_id: str, summary: str
+) -> None:
+    """Start one demo workflow unless it already ran (a failed run may start again)."""
+    if await workflow_exists(client, workflow_id):
+        return
+    await client.start_workflow(
+        workflow,
+        arg,
+        id=workflow_id,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        static_summary=summary,
+    )
 
 
 async def keep_closed_workflows(client: Client, retention: timedelta) -> None:
@@ -422,7 +433,7 @@ def demo_line(dev: DevSettings) -> str:
 async def run_dev(dev: DevSettings) -> None:
     refuse_second_dev(dev.cshub_data_dir)
     check_ports(dev)
-    from cshub.logs import configure_logging
+    from runtime.logs import configure_logging
 
     configure_logging(Settings().cshub_log_format, logging.WARNING)  # CSHUB_LOG_FORMAT
     logging.getLogger("cshub.webhooks").setLevel(logging.INFO)

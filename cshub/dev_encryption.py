@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cshub.encryption_keys import new_key_entry
-from cshub.settings import Environment, Settings
+from runtime.encryption_keys import new_key_entry
+from runtime.settings import Environment, Settings
 
 KEYS_FILE_NAME = "encryption-keys"
 

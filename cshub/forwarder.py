@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from datetime import timedelta
 
-from cshub.logs import configure_logging
-from cshub.settings import Settings
+from runtime.logs import configure_logging
+from runtime.settings import Settings
 
 
 async def run_forwarder(settings: Settings, *, once: bool = False) -> None:
-    from connectors.factory import build_connectors
     from playbooks.loader import playbooks_dir
     from webhooks.aggregate import ProductAggregator, plan_thresholds
     from webhooks.app import TemporalConnection, _settings_client
@@ -20,6 +18,7 @@ async def run_forwarder(settings: Settings, *, once: bool = False) -> None:
     from webhooks.forwarder import Forwarder
     from webhooks.intake import Intake
     from webhooks.ledger import DeliveryLedger
+    from wiring.connectors import build_connectors
 
     configure_logging(settings.cshub_log_format, settings.cshub_log_level)
     connectors = build_connectors(settings)
@@ -39,14 +38,7 @@ async def run_forwarder(settings: Settings, *, once: bool = False) -> None:
     stages = ClosedWonStages(
         connectors.crm, settings.closed_won_stages, ttl_s=settings.hubspot_stages_refresh_s
     )
-    forwarder = Forwarder(
-        ledger,
-        intake,
-        stages,
-        batch=settings.cshub_forward_batch,
-        lease=timedelta(seconds=settings.cshub_forward_lease_s),
-        max_backoff_s=settings.cshub_forward_max_backoff_s,
-    )
+    forwarder = Forwarder.for_settings(settings, ledger, intake, stages)
     try:
         if once:
             await forwarder.drain(timeout_s=600)

@@ -111,19 +111,12 @@ def explain_company(
     model = models.for_tier(company.tier)
     props = company.properties
     current = score(model, inputs_from_properties(props, as_of=datetime.now(UTC)))
-    last = _recorded(
-        model,
-        props.get(hp.SCORE),
-        props.get(hp.CATEGORY),
-        props.get(hp.BREAKDOWN),
-        props.get(hp.MODEL),
-    )
-    before_last = _recorded(
-        model,
-        props.get(hp.PREVIOUS_SCORE),
-        props.get(hp.PREVIOUS_CATEGORY),
-        props.get(hp.PREVIOUS_BREAKDOWN),
-        props.get(hp.PREVIOUS_MODEL),
+    last, before_last = (
+        _recorded(model, *(props.get(name) for name in names))
+        for names in (
+            (hp.SCORE, hp.CATEGORY, hp.BREAKDOWN, hp.MODEL),
+            (hp.PREVIOUS_SCORE, hp.PREVIOUS_CATEGORY, hp.PREVIOUS_BREAKDOWN, hp.PREVIOUS_MODEL),
+        )
     )
     unchanged = (
         last is not None

@@ -14,15 +14,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from activities.health_digest import (
-    PORTFOLIO_CALLS_PER_WINDOW,
-    CallPacer,
-    read_owners,
-    read_portfolio,
-)
+from activities.health_digest import PORTFOLIO_CALLS_PER_WINDOW, read_owners, read_portfolio
 from connectors.base import Crm
 from connectors.errors import ConnectorError
-from cshub.settings import Settings
+from connectors.pacing import CallPacer
 from cshub.terminal import ProgressFn
 from domain.health_model import HealthCategory
 from domain.health_report import (
@@ -31,6 +26,7 @@ from domain.health_report import (
     PortfolioHealth,
     build_portfolio_health,
 )
+from runtime.settings import Settings
 
 DEFAULT_CHART = Path("health-report.png")
 CLI_PAGE_ATTEMPTS = 3
@@ -50,7 +46,7 @@ class HealthReportError(Exception):
 
 
 def crm_from_settings(settings: Settings) -> Crm:
-    """The CRM connector alone, configured as ``connectors.factory`` does (building every
+    """The CRM connector alone, configured as ``wiring.connectors`` does (building every
     connector would also point zenpy at Zendesk through process-wide variables)."""
     from connectors.hubspot import HubSpotCrm
 

@@ -20,7 +20,7 @@ def ai_sentiment(
 ) -> None:
     """Classify texts read one per line from standard input: language (en / es),
     sentiment (negative / neutral / positive, score -1..1) and churn-intent signals."""
-    from cshub.text_classifier import classify
+    from runtime.text_classifier import classify
 
     texts = [line.strip() for line in sys.stdin if line.strip()]
     if not texts:
@@ -88,9 +88,9 @@ def risk_explain(
     """The customer's churn probability under the current model and the inputs that
     drive it, in words; says so when no model was trained yet."""
     from connectors.errors import ConnectorError
-    from connectors.factory import build_connectors
     from cshub.risk_model import TrainingError, load_current
-    from cshub.settings import SettingsError, load_settings
+    from runtime.settings import SettingsError, load_settings
+    from wiring.connectors import build_connectors
 
     loaded = load_current()
     if loaded is None:

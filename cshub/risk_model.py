@@ -22,13 +22,15 @@ and explained per customer.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import joblib
 import numpy as np
@@ -44,6 +46,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 MIN_ROWS = 50
 """Fewer rows than this (or fewer than 10 of the smaller class) is not enough to learn."""
@@ -253,6 +258,20 @@ def next_version(directory: Path) -> int:
     return max(found, default=0) + 1
 
 
+def _on_one_thread(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run ``fn`` on one thread: the gradient-boosted trees' OpenMP threads spin while
+    they wait, and on a busy two-core machine (the hub's worker, CI) that made training
+    10x slower."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with threadpool_limits(limits=1):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_on_one_thread
 def train_from_csv(
     path: Path,
     label: str,
@@ -263,32 +282,8 @@ def train_from_csv(
     seed: int = 23,
     directory: Path | None = None,
 ) -> ModelCard:
-    """Train, evaluate on the hold-out, refit on every row and save the next version.
-
-    On one thread: the gradient-boosted trees' OpenMP threads spin while they wait, and
-    on a busy two-core machine (the hub's worker, CI) that made training 10x slower."""
-    with threadpool_limits(limits=1):
-        return _train_from_csv(
-            path,
-            label,
-            positive=positive,
-            id_column=id_column,
-            holdout=holdout,
-            seed=seed,
-            directory=directory,
-        )
-
-
-def _train_from_csv(
-    path: Path,
-    label: str,
-    *,
-    positive: str | None = None,
-    id_column: str | None = None,
-    holdout: float = 0.3,
-    seed: int = 23,
-    directory: Path | None = None,
-) -> ModelCard:
+    """Train, evaluate on the hold-out, refit on every row and save the next version (on
+    one thread)."""
     if not 0.05 <= holdout <= 0.9:
         raise TrainingError(f"--holdout {holdout}: between 0.05 and 0.9")
     try:

@@ -28,8 +28,8 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from cshub.settings import Settings
 from domain.health_sweep import HEALTH_SWEEP_SCHEDULE_ID, HealthSweepInput
+from runtime.settings import Settings
 
 HEALTH_DIGEST_SCHEDULE_ID = "health-digest"
 

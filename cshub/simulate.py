@@ -19,7 +19,6 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.testing import WorkflowEnvironment
 
 from activities.action_log import SqliteActionStore
-from connectors.factory import Connectors
 from connectors.recording import (
     ActionLog,
     RecordingChat,
@@ -29,11 +28,13 @@ from connectors.recording import (
 )
 from cshub.binaries import temporal_test_server
 from cshub.search_attributes import ensure_search_attributes
-from cshub.settings import Settings
 from cshub.terminal import ProgressFn
-from domain.onboarding import ActionRecord, OnboardingInput, ProductEvent
+from domain.journeys import ActionRecord
+from domain.onboarding import OnboardingInput, ProductEvent
 from domain.tiers import ProductEventType, Tier
 from playbooks.loader import load_onboarding_plan
+from runtime.settings import Settings
+from wiring.connectors import Connectors
 from worker import create_worker
 from workflows.onboarding import OnboardingWorkflow
 
@@ -205,8 +206,7 @@ async def simulate_dunning(
     paid_on_day: float | None = None, days: int | None = None
 ) -> list[SimulatedAction]:
     """A dunning sequence: unpaid to its final failure, or paid on ``paid_on_day``."""
-    from domain.dunning_plan import DunningPlan
-    from domain.lifecycle import DunningInput, PaymentSucceeded
+    from domain.dunning import DunningInput, DunningPlan, PaymentSucceeded
     from playbooks.loader import load_playbook
     from workflows.dunning import DunningWorkflow
 
@@ -231,8 +231,7 @@ async def simulate_churn(
     days: int | None = None,
 ) -> list[SimulatedAction]:
     """A churn-prevention campaign; ``recover_on_day`` sends a health score of 85 then."""
-    from domain.churn_plan import ChurnPlan
-    from domain.lifecycle import ChurnPreventionInput, HealthUpdated, RiskFactor
+    from domain.churn import ChurnPlan, ChurnPreventionInput, HealthUpdated, RiskFactor
     from playbooks.loader import load_playbook
     from workflows.churn import ChurnPreventionWorkflow
 
@@ -258,8 +257,7 @@ async def simulate_winback(
     answer_on_day: float | None = None, reason: str = "too_expensive", days: int | None = None
 ) -> list[SimulatedAction]:
     """A win-back campaign; ``answer_on_day`` answers the exit survey with ``reason``."""
-    from domain.lifecycle import ExitReason, SurveyAnswer, WinBackInput
-    from domain.winback_plan import WinBackPlan
+    from domain.winback import ExitReason, SurveyAnswer, WinBackInput, WinBackPlan
     from playbooks.loader import load_playbook
     from workflows.winback import WinBackWorkflow
 
@@ -290,7 +288,7 @@ async def simulate_renewal(
     window: until the escalation after the (last) date, had no outcome come in."""
     from datetime import UTC, datetime
 
-    from domain.lifecycle import RenewalDateChanged, RenewalInput, Renewed
+    from domain.renewal import RenewalDateChanged, RenewalInput, Renewed
     from domain.renewal_plan import RenewalPlan
     from playbooks.loader import load_playbook
     from workflows.renewal import RenewalWorkflow

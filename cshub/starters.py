@@ -9,8 +9,8 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
-from domain.onboarding import OnboardingInput, OnboardingSummary
-from workflows.onboarding import OnboardingWorkflow, onboarding_workflow_id
+from domain.onboarding import OnboardingInput, OnboardingSummary, onboarding_workflow_id
+from workflows.onboarding import OnboardingWorkflow
 
 
 async def start_onboarding(

@@ -25,18 +25,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
+from domain.playbook_model import PlaybookModel
 from domain.tiers import Tier
+from domain.unique_names import repeated
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 """Experiment and arm names: they become search-attribute values and CRM note text."""
 
 PLAN_PATTERN = r"^[a-z0-9][a-z0-9_]*$"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class PlayKind(StrEnum):
@@ -56,7 +54,7 @@ class ExperimentStatus(StrEnum):
     STOPPED = "stopped"
 
 
-class Arm(_Strict):
+class Arm(PlaybookModel):
     name: str = Field(pattern=NAME_PATTERN)
     weight: float = Field(gt=0, description="Relative share of eligible customers")
     plan: str | None = Field(
@@ -80,7 +78,7 @@ class Arm(_Strict):
         return self
 
 
-class Eligibility(_Strict):
+class Eligibility(PlaybookModel):
     tiers: list[Tier] = Field(default_factory=list, description="Empty: every tier")
     segments: list[str] = Field(
         default_factory=list,
@@ -112,7 +110,7 @@ class OutcomeMetric(StrEnum):
     MILESTONE_REACHED = "milestone_reached"
 
 
-class Outcome(_Strict):
+class Outcome(PlaybookModel):
     """The primary outcome: a customer succeeds when the milestone is reached by the
     plan day ``by_day``. Customers are measured once their window has closed (day past
     ``by_day`` or journey over); until then they are *pending* and not counted."""
@@ -144,7 +142,7 @@ class GuardrailMetric(StrEnum):
     """Any milestone deadline passed unreached."""
 
 
-class Guardrail(_Strict):
+class Guardrail(PlaybookModel):
     metric: GuardrailMetric
     max_increase: float = Field(
         default=0.02,
@@ -154,7 +152,7 @@ class Guardrail(_Strict):
     )
 
 
-class Experiment(_Strict):
+class Experiment(PlaybookModel):
     name: str = Field(pattern=NAME_PATTERN)
     description: str = ""
     play: PlayKind
@@ -190,8 +188,7 @@ class Experiment(_Strict):
         """Every problem at once (weights, duplicate arms, hold-outs, control, status)."""
         errors: list[str] = []
         names = [a.name for a in self.arms]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
+        if dupes := repeated(names):
             errors.append(f"duplicate arm names: {', '.join(dupes)}")
         holdouts = [a.name for a in self.arms if a.holdout]
         if len(holdouts) > 1:

@@ -44,7 +44,9 @@ from pydantic import (
     model_validator,
 )
 
+from domain.playbook_model import PlaybookModel
 from domain.tiers import Tier
+from domain.unique_names import repeated
 
 WEIGHT_TOLERANCE = 1e-9
 """How far the dimension weights' sum may be from 1 (floating-point noise only)."""
@@ -274,11 +276,7 @@ def inputs_from_properties(
 
 
 # ------------------------------------------------------------------ the model file
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Step(_Strict):
+class Step(PlaybookModel):
     """One threshold step: exactly one bound, and the score when it matches."""
 
     at_least: float | None = None
@@ -339,12 +337,12 @@ class Step(_Strict):
         return (self.bound, 0 if strict else 1)
 
 
-class BooleanRule(_Strict):
+class BooleanRule(PlaybookModel):
     if_true: float = Field(default=100, ge=0, le=100)
     if_false: float = Field(default=0, ge=0, le=100)
 
 
-class OtherwiseIf(_Strict):
+class OtherwiseIf(PlaybookModel):
     """A score for a thresholds metric when no step matches but a yes/no input is yes
     (seed 001's expansion velocity: no use case added yet, but expansion planned → fair)."""
 
@@ -360,7 +358,7 @@ class OtherwiseIf(_Strict):
         return v
 
 
-class Metric(_Strict):
+class Metric(PlaybookModel):
     """One measured signal of a dimension and how it maps to 0-100."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -458,7 +456,13 @@ class Metric(_Strict):
         return [self.input] if self.input is not None else list(self.percent_of or ())
 
 
-class Dimension(_Strict):
+def _refuse_repeated_names(kind: str, names: list[str]) -> None:
+    """``metric names repeat: a, b`` when a list names the same metric (dimension) twice."""
+    if dupes := repeated(names):
+        raise ValueError(f"{kind} names repeat: {', '.join(dupes)}")
+
+
+class Dimension(PlaybookModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     label: str | None = None
     weight: float = Field(gt=0, le=1)
@@ -467,10 +471,7 @@ class Dimension(_Strict):
     @field_validator("metrics")
     @classmethod
     def _unique_metrics(cls, v: list[Metric]) -> list[Metric]:
-        names = [m.name for m in v]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"metric names repeat: {', '.join(dupes)}")
+        _refuse_repeated_names("metric", [m.name for m in v])
         return v
 
     @property
@@ -502,13 +503,13 @@ BAND_ORDER: tuple[HealthCategory, ...] = (
 )
 
 
-class Band(_Strict):
+class Band(PlaybookModel):
     category: HealthCategory
     label: str = Field(min_length=1)
     at_least: float = Field(ge=0, le=100, description="lower bound, inclusive")
 
 
-class HealthModel(_Strict):
+class HealthModel(PlaybookModel):
     """One health model file (``playbooks/health/<name>.yaml``)."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
@@ -520,10 +521,7 @@ class HealthModel(_Strict):
     @field_validator("dimensions")
     @classmethod
     def _weights(cls, v: list[Dimension]) -> list[Dimension]:
-        names = [d.name for d in v]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"dimension names repeat: {', '.join(dupes)}")
+        _refuse_repeated_names("dimension", [d.name for d in v])
         total = math.fsum(d.weight for d in v)
         if abs(total - 1) > WEIGHT_TOLERANCE:
             parts = " + ".join(f"{d.weight:g}" for d in v)
@@ -560,7 +558,7 @@ def _cats_text(cats: tuple[HealthCategory, ...]) -> str:
 
 
 # ------------------------------------------------------------------ selection per tier
-class HealthModelsConfig(_Strict):
+class HealthModelsConfig(PlaybookModel):
     """``playbooks/health/models.yaml``: which model each tier is scored with."""
 
     default: str = Field(description="model for a tier not listed (or an unknown tier)")
@@ -570,7 +568,7 @@ class HealthModelsConfig(_Strict):
         return list(dict.fromkeys([self.default, *self.tiers.values()]))
 
 
-class HealthModels(_Strict):
+class HealthModels(PlaybookModel):
     """The loaded configuration and every model it references, by name."""
 
     config: HealthModelsConfig

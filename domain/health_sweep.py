@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from domain.health_model import HealthModels
 from domain.health_outreach import CompanyHealth, OutreachPlan
-from domain.onboarding import CUSTOMER_ID_PATTERN
+from domain.journeys import CUSTOMER_ID_PATTERN, CarryOver, Message
 from domain.risk_detectors import DetectorRules
 
 HEALTH_SWEEP_SCHEDULE_ID = "health-sweep"
@@ -22,11 +22,7 @@ HUBSPOT_CALLS_PER_10S = 100
 """HubSpot's burst limit for a private app on most plans (100 requests per 10 s)."""
 
 
-class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class HealthSweepInput(_Message):
+class HealthSweepInput(Message):
     """``{}`` for the defaults; ``{"dry_run": true}`` scores without writing or acting."""
 
     page_size: int = Field(default=100, ge=1, le=100, description="companies per CRM call")
@@ -65,9 +61,7 @@ class HealthSweepInput(_Message):
         le=1000,
         description="pages before the sweep continues as new (keeps its history short)",
     )
-    carry_over: dict[str, object] | None = Field(
-        default=None, description="Internal: state carried across continue-as-new"
-    )
+    carry_over: CarryOver = None
 
 
 class SweepCounts(BaseModel):
@@ -130,7 +124,7 @@ class HealthPlaybooks(BaseModel):
     before they existed."""
 
 
-class HealthPageInput(_Message):
+class HealthPageInput(Message):
     sweep_id: str
     sweep_at: datetime
     page: int = Field(ge=1, description="the first page of this child")
@@ -145,7 +139,7 @@ class HealthPageInput(_Message):
     playbooks: PlaybooksData
 
 
-class HealthPageRequest(_Message):
+class HealthPageRequest(Message):
     """Input of the ``score_health_page`` activity."""
 
     sweep_at: datetime
@@ -206,7 +200,7 @@ class SweepCarry(BaseModel):
     playbooks: PlaybooksData
 
 
-class HealthOutreachInput(_Message):
+class HealthOutreachInput(Message):
     """One customer's outreach from one sweep (started by the sweep, not by hand)."""
 
     customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)

@@ -42,7 +42,7 @@ class CustomerReplyInput(BaseModel):
     source: str = "inbound_email"
     """``inbound_email`` (the mail provider's inbound parse) or ``crm`` (logged in HubSpot)."""
     sentiment: str | None = None
-    """The hub's text classifier on the quote (``cshub.text_classifier``): negative,
+    """The hub's text classifier on the quote (``runtime.text_classifier``): negative,
     neutral or positive; None when not classified."""
     sentiment_score: float | None = None
     signals: list[str] = Field(default_factory=list)

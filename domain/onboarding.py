@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from domain.experiments import ExperimentAssignment
+from domain.journeys import CUSTOMER_ID_PATTERN, ActionRecord, Message, NextAction
 from domain.onboarding_plan import OnboardingPlan
 from domain.steering import CancelRequest as CancelRequest
 from domain.steering import PauseRequest as PauseRequest
@@ -20,11 +21,9 @@ from domain.steering import SkipRequest as SkipRequest
 from domain.steering import SteeringState, SteeringStatus
 from domain.tiers import ProductEventType, Tier
 
-CUSTOMER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 
-
-class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def onboarding_workflow_id(customer_id: str) -> str:
+    return f"onboarding-{customer_id}"
 
 
 class OnboardingStatus(StrEnum):
@@ -33,18 +32,6 @@ class OnboardingStatus(StrEnum):
     PAUSED = "paused"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
-
-
-class ActionRecord(BaseModel):
-    """One thing the journey did (or tried to do), as shown in progress and summaries."""
-
-    at: datetime
-    day: int
-    step: str
-    channel: str
-    template: str | None = None
-    summary: str
-    outcome: str = "done"  # done | already_done | skipped | failed
 
 
 class OnboardingCarryOver(BaseModel):
@@ -77,7 +64,7 @@ class OnboardingCarryOver(BaseModel):
     """The experiment arm drawn at the start, kept for the journey's whole life."""
 
 
-class OnboardingInput(_Message):
+class OnboardingInput(Message):
     """Start an onboarding journey. Type this in the Temporal UI:
     ``{"customer_id": "1001", "tier": "starter"}``."""
 
@@ -114,12 +101,12 @@ class OnboardingInput(_Message):
     )
 
 
-class MilestoneReached(_Message):
+class MilestoneReached(Message):
     milestone: str = Field(min_length=1, description="Milestone key from the plan")
     note: str | None = None
 
 
-class ProductEvent(_Message):
+class ProductEvent(Message):
     """A product-usage event for this customer."""
 
     type: ProductEventType
@@ -136,12 +123,6 @@ class ProductEvent(_Message):
     )
     limit_name: str | None = None
     occurred_at: datetime | None = None
-
-
-class NextAction(BaseModel):
-    step: str
-    summary: str
-    due_at: datetime
 
 
 class OnboardingProgress(BaseModel):

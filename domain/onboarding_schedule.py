@@ -43,67 +43,43 @@ class PlannedStep(BaseModel):
 
 
 def build_schedule(plan: OnboardingPlan) -> list[PlannedStep]:
-    steps: list[PlannedStep] = []
-    for ph in plan.phases:
-        steps.append(
-            PlannedStep(
-                key=f"phase:{ph.key}",
-                day=ph.start_day,
-                kind=StepKind.PHASE_START,
-                ref=ph.key,
-                title=ph.name,
-            )
+    # (key, day, kind, ref, title) of every step, in the plan's order
+    rows: list[tuple[str, int, StepKind, str, str]] = [
+        (f"phase:{ph.key}", ph.start_day, StepKind.PHASE_START, ph.key, ph.name)
+        for ph in plan.phases
+    ]
+    rows += [
+        (f"email:{em.template}:d{day}", day, StepKind.EMAIL, em.template, em.purpose or em.template)
+        for em, day in [(em, em.day) for em in plan.emails]
+        + [(rec, day) for rec in plan.recurring_emails for day in rec.days()]
+    ]
+    rows += [
+        (f"{ci.kind}:d{ci.day}:{i}", ci.day, StepKind.CHECK_IN, ci.kind, ci.title)
+        for i, ci in enumerate(plan.check_ins)
+    ]
+    rows += [
+        (
+            f"milestone:{ms.key}:deadline",
+            ms.deadline_day,
+            StepKind.MILESTONE_DEADLINE,
+            ms.key,
+            ms.title,
         )
-    for em in plan.emails:
-        steps.append(
-            PlannedStep(
-                key=f"email:{em.template}:d{em.day}",
-                day=em.day,
-                kind=StepKind.EMAIL,
-                ref=em.template,
-                title=em.purpose or em.template,
-            )
-        )
-    for rec in plan.recurring_emails:
-        for day in rec.days():
-            steps.append(
-                PlannedStep(
-                    key=f"email:{rec.template}:d{day}",
-                    day=day,
-                    kind=StepKind.EMAIL,
-                    ref=rec.template,
-                    title=rec.purpose or rec.template,
-                )
-            )
-    for i, ci in enumerate(plan.check_ins):
-        steps.append(
-            PlannedStep(
-                key=f"{ci.kind}:d{ci.day}:{i}",
-                day=ci.day,
-                kind=StepKind.CHECK_IN,
-                ref=ci.kind,
-                title=ci.title,
-            )
-        )
-    for ms in plan.milestones:
-        steps.append(
-            PlannedStep(
-                key=f"milestone:{ms.key}:deadline",
-                day=ms.deadline_day,
-                kind=StepKind.MILESTONE_DEADLINE,
-                ref=ms.key,
-                title=ms.title,
-            )
-        )
-    steps.append(
-        PlannedStep(
-            key="complete",
-            day=plan.duration_days,
-            kind=StepKind.COMPLETE,
-            ref=plan.completion_template,
-            title="Onboarding complete",
+        for ms in plan.milestones
+    ]
+    rows.append(
+        (
+            "complete",
+            plan.duration_days,
+            StepKind.COMPLETE,
+            plan.completion_template,
+            "Onboarding complete",
         )
     )
+    steps = [
+        PlannedStep(key=key, day=day, kind=kind, ref=ref, title=title)
+        for key, day, kind, ref, title in rows
+    ]
     keys = [s.key for s in steps]
     if len(set(keys)) != len(keys):  # e.g. the same template listed twice on one day
         dupes = sorted({k for k in keys if keys.count(k) > 1})

@@ -1,4 +1,5 @@
-"""State, progress and result of the renewal workflow, and its calendar rules.
+"""The renewal workflow's vocabulary (its workflow id, input and signals, state, progress
+and result; its playbook is ``domain.renewal_plan``) and its calendar rules.
 
 ``RenewalState`` is what a run keeps (and carries across continue-as-new within a term);
 ``NextTerm`` is what a renewal hands to the next term's run; ``RenewalProgress`` answers
@@ -14,14 +15,63 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from domain.lifecycle import Churned
-from domain.onboarding import ActionRecord, NextAction
+from domain.campaigns import CampaignState
+from domain.journeys import CUSTOMER_ID_PATTERN, ActionRecord, CarryOver, Message, NextAction
 from domain.renewal_plan import RenewalPlan
 from domain.send_window import local_send_time
 from domain.steering import SteeringState, SteeringStatus
-from domain.tiers import Tier
 
 MAX_TERMS_KEPT = 20
+
+
+def renewal_workflow_id(customer_id: str) -> str:
+    return f"renewal-{customer_id}"
+
+
+# ---------------------------------------------------------------- input and signals
+class RenewalInput(Message):
+    """``{"customer_id": "1003", "renewal_date": "2027-03-01"}``"""
+
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN)
+    renewal_date: date
+    term_months: int = Field(default=12, ge=1, le=120)
+    playbook: str = Field(
+        default="renewal",
+        pattern=r"^renewal(_[a-z0-9]+)*$",
+        description="Playbook file playbooks/<playbook>.yaml (e.g. renewal_enterprise)",
+    )
+    carry_over: CarryOver = None
+
+
+class RenewalDateChanged(Message):
+    renewal_date: date
+    event_id: str | None = None
+
+
+class Renewed(Message):
+    """The customer renewed: the next term's countdown starts."""
+
+    next_renewal_date: date | None = Field(
+        default=None, description="Default: the current date plus the term"
+    )
+    term_months: int | None = Field(
+        default=None, ge=1, le=120, description="The new term's length (default: unchanged)"
+    )
+    event_id: str | None = None
+
+
+class AutoRenewed(Message):
+    next_renewal_date: date | None = None
+    term_months: int | None = Field(default=None, ge=1, le=120)
+    event_id: str | None = None
+
+
+class Churned(Message):
+    reason: str | None = None
+    event_id: str | None = None
+
+
+# ---------------------------------------------------------------- state, progress, result
 
 
 class RenewalStatus(StrEnum):
@@ -54,16 +104,22 @@ class ReminderState(StrEnum):
     FAILED = "failed"
 
 
-class Reminder(BaseModel):
-    """One reminder of the current countdown."""
+class ReminderView(BaseModel):
+    """One reminder of the current countdown, as the ``progress`` query shows it."""
 
     days_before: int
     renewal_date: date
     """The date it counts down to (a moved date re-plans the reminders)."""
     due_at: datetime
-    state: ReminderState = ReminderState.PENDING
+    state: ReminderState
     note: str | None = None
     """Why it was skipped, or which earlier date it was sent for."""
+
+
+class Reminder(ReminderView):
+    """One reminder of the current countdown, as the run keeps it: pending until done."""
+
+    state: ReminderState = ReminderState.PENDING
     done_at: datetime | None = None
 
 
@@ -83,17 +139,16 @@ class TermRecord(BaseModel):
     next_renewal_date: date | None = None
 
 
-class RenewalState(BaseModel):
+class RenewalState(CampaignState):
+    """``started_at``: when the workflow first started (day 0 of its action log, across
+    terms)."""
+
     plan: RenewalPlan
     playbook: str = "renewal"
-    started_at: datetime
-    """When the workflow first started (day 0 of its action log, across terms)."""
     term_started_at: datetime
     term: int = 1
     term_months: int = 12
     renewal_date: date
-    timezone: str = "UTC"
-    tier: Tier | None = None
     reminders: list[Reminder] = Field(default_factory=list)
     sent: list[SentReminder] = Field(default_factory=list)
     """Reminders sent this term, for whichever date they counted down to."""
@@ -108,10 +163,6 @@ class RenewalState(BaseModel):
     churn_reason: str | None = None
     winback_workflow_id: str | None = None
     previous_terms: list[TermRecord] = Field(default_factory=list)
-    seen_event_ids: list[str] = Field(default_factory=list)
-    actions: list[ActionRecord] = Field(default_factory=list)
-    steering: SteeringState = Field(default_factory=SteeringState)
-    """Pause / skip / cancel requests (the steering signals)."""
 
 
 class NextTerm(BaseModel):
@@ -134,14 +185,6 @@ class RenewalCarryOver(BaseModel):
 
     state: RenewalState | None = None
     next_term: NextTerm | None = None
-
-
-class ReminderView(BaseModel):
-    days_before: int
-    due_at: datetime
-    state: ReminderState
-    renewal_date: date
-    note: str | None = None
 
 
 class RenewalProgress(BaseModel):
@@ -249,41 +292,29 @@ def plan_reminders(
             ),
             None,
         )
+        state = ReminderState.PENDING
+        note: str | None = None
+        done_at: datetime | None = None
         if same is not None:
-            out.append(
-                Reminder(
-                    days_before=r.days_before,
-                    renewal_date=renewal_date,
-                    due_at=due,
-                    state=ReminderState.SENT,
-                    done_at=same.at,
-                )
-            )
+            state, done_at = ReminderState.SENT, same.at
         elif near is not None:
-            out.append(
-                Reminder(
-                    days_before=r.days_before,
-                    renewal_date=renewal_date,
-                    due_at=due,
-                    state=ReminderState.SENT,
-                    note=f"sent for {near.renewal_date.isoformat()} (the date moved less "
-                    f"than {plan.rearm_min_shift_days} days)",
-                    done_at=near.at,
-                )
+            state, done_at = ReminderState.SENT, near.at
+            note = (
+                f"sent for {near.renewal_date.isoformat()} (the date moved less "
+                f"than {plan.rearm_min_shift_days} days)"
             )
         elif due < now:
-            out.append(
-                Reminder(
-                    days_before=r.days_before,
-                    renewal_date=renewal_date,
-                    due_at=due,
-                    state=ReminderState.SKIPPED,
-                    note=why_past,
-                    done_at=now,
-                )
+            state, note, done_at = ReminderState.SKIPPED, why_past, now
+        out.append(
+            Reminder(
+                days_before=r.days_before,
+                renewal_date=renewal_date,
+                due_at=due,
+                state=state,
+                note=note,
+                done_at=done_at,
             )
-        else:
-            out.append(Reminder(days_before=r.days_before, renewal_date=renewal_date, due_at=due))
+        )
     return out
 
 

@@ -11,19 +11,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from domain.send_window import SendWindow
+from domain.playbook_model import CampaignPlaybook, PlaybookModel
 
 Priority = Literal["LOW", "MEDIUM", "HIGH"]
 SLACK_ID_PATTERN = r"^[A-Z0-9]{2,32}$"
 
 
-class _Plan(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RenewalReminder(_Plan):
+class RenewalReminder(PlaybookModel):
     """One reminder, ``days_before`` the renewal date at the local send hour."""
 
     days_before: int = Field(ge=1, le=365)
@@ -59,14 +55,14 @@ def _default_reminders() -> list[RenewalReminder]:
     ]
 
 
-class AccountExecutive(_Plan):
+class AccountExecutive(PlaybookModel):
     """Who is mentioned with the CSM when a renewal is overdue."""
 
     slack_user_id: str | None = Field(default=None, pattern=SLACK_ID_PATTERN)
     name: str = Field(default="account executive", min_length=1, max_length=80)
 
 
-class RenewalEscalation(_Plan):
+class RenewalEscalation(PlaybookModel):
     """The renewal date passed and no outcome (renewed, auto-renewed, churned) came in."""
 
     grace_days: int = Field(
@@ -78,7 +74,7 @@ class RenewalEscalation(_Plan):
     task_due_days: int = Field(default=1, ge=0, le=30)
 
 
-class HistoryBound(_Plan):
+class HistoryBound(PlaybookModel):
     """Continue-as-new before a run's history grows past ``max_events``: a run checks
     between steps and continues once fewer than ``headroom_events`` remain (one step's
     worth of activities and signals)."""
@@ -104,11 +100,8 @@ class HistoryBound(_Plan):
         return self.max_events - self.headroom_events
 
 
-class RenewalPlan(_Plan):
+class RenewalPlan(CampaignPlaybook):
     name: str = "renewal"
-    version: int = Field(default=1, ge=1)
-    description: str = ""
-    send_window: SendWindow = Field(default_factory=SendWindow)
     reminders: list[RenewalReminder] = Field(default_factory=_default_reminders, min_length=1)
     rearm_min_shift_days: int = Field(
         default=7,

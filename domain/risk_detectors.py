@@ -38,7 +38,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.lifecycle import RiskFactor
+from domain.churn import RiskFactor
 
 
 class _Strict(BaseModel):

@@ -16,8 +16,6 @@ from datetime import timedelta
 from typing import Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
@@ -25,6 +23,7 @@ from pydantic import (
 )
 
 from domain.business_time import BusinessCalendar
+from domain.playbook_model import PlaybookModel
 from domain.support_records import Severity
 from domain.tiers import Tier
 
@@ -41,11 +40,7 @@ ACK_PLACEHOLDERS = frozenset({"response_target"})
 _MAX_MINUTES = 60 * 24 * 90
 
 
-class _Plan(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SeverityTargets(_Plan):
+class SeverityTargets(PlaybookModel):
     """One severity's targets, in business minutes."""
 
     first_response: int = Field(
@@ -68,7 +63,7 @@ class SeverityTargets(_Plan):
         return self
 
 
-class TierTargets(_Plan):
+class TierTargets(PlaybookModel):
     """A plan tier's promise: a first-response target and the hours it is counted in."""
 
     first_response: int = Field(
@@ -77,7 +72,7 @@ class TierTargets(_Plan):
     calendar: str = Field(min_length=1, description="A name from `calendars`")
 
 
-class EscalationLevel(_Plan):
+class EscalationLevel(PlaybookModel):
     """One rung of the ladder. Level 0 is where every ticket starts (nothing is done to
     reach it); a breach moves the ticket to the next level, which raises its Zendesk
     priority (never lowers it), tags it, adds an internal note, optionally moves it to a
@@ -106,7 +101,7 @@ class EscalationLevel(_Plan):
     )
 
 
-class AutoAck(_Plan):
+class AutoAck(PlaybookModel):
     """A public comment on each new ticket. Off by default: Zendesk counts an automatic
     public comment as the first agent reply, which would hide a slow real answer."""
 
@@ -133,7 +128,7 @@ class AutoAck(_Plan):
         return value
 
 
-class EffectiveTargets(_Plan):
+class EffectiveTargets(PlaybookModel):
     """The targets that apply to one ticket: the stricter of severity and tier."""
 
     severity: Severity
@@ -158,7 +153,7 @@ def _pausing_statuses() -> list[PausingStatus]:
     return ["pending", "hold"]
 
 
-class SlaPolicy(_Plan):
+class SlaPolicy(PlaybookModel):
     """``playbooks/sla.yaml``. Targets are minutes of business time; see the module doc."""
 
     name: str = "sla"

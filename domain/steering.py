@@ -16,7 +16,9 @@ import json
 from datetime import datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
+
+from domain.journeys import Message
 
 MAX_STEERING_EVENTS = 20
 MAX_SKIPPED_KEPT = 50
@@ -27,21 +29,17 @@ NEXT_ACTION = "*"
 M = TypeVar("M", bound=BaseModel)
 
 
-class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PauseRequest(_Message):
+class PauseRequest(Message):
     """``{"reason": "customer asked for a break"}``"""
 
     reason: str | None = None
 
 
-class ResumeRequest(_Message):
+class ResumeRequest(Message):
     """``{}``"""
 
 
-class SkipRequest(_Message):
+class SkipRequest(Message):
     """``{"step": "day7", "reason": "already called them"}``; without ``step``: the next
     action (the ``next_action`` of the progress query)."""
 
@@ -55,7 +53,7 @@ class SkipRequest(_Message):
     reason: str | None = None
 
 
-class CancelRequest(_Message):
+class CancelRequest(Message):
     """``{"reason": "customer churned"}``"""
 
     reason: str = Field(min_length=1)

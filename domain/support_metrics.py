@@ -181,16 +181,15 @@ def compute_support_metrics(
     nps_figure = nps_stats(nps, since, until)
     load = support_load(tickets, since, until)
 
+    def against(key: str, label: str, value: float | None, t: Target, unit: str = "") -> Figure:
+        """A figure with a target and whether it meets it."""
+        return Figure(
+            key=key, label=label, value=value, unit=unit, target=str(t), meets_target=t.meets(value)
+        )
+
     def duration_rows(key: str, label: str, stats: DurationStats, t: Target) -> list[Figure]:
         return [
-            Figure(
-                key=f"{key}_{kind}_hours",
-                label=f"{label} ({kind})",
-                value=value,
-                unit="h",
-                target=str(t),
-                meets_target=t.meets(value),
-            )
+            against(f"{key}_{kind}_hours", f"{label} ({kind})", value, t, "h")
             for kind, value in (("median", stats.median_hours), ("mean", stats.mean_hours))
         ]
 
@@ -199,29 +198,15 @@ def compute_support_metrics(
             "first_response", "first response", first_response, targets.first_response_hours
         ),
         *duration_rows("resolution", "resolution", resolution, targets.resolution_hours),
-        Figure(
-            key="sla_compliance_pct",
-            label="SLA compliance",
-            value=sla.compliance_pct,
-            unit="%",
-            target=str(targets.sla_compliance_pct),
-            meets_target=targets.sla_compliance_pct.meets(sla.compliance_pct),
+        against(
+            "sla_compliance_pct",
+            "SLA compliance",
+            sla.compliance_pct,
+            targets.sla_compliance_pct,
+            "%",
         ),
-        Figure(
-            key="csat_pct",
-            label="CSAT",
-            value=csat_figure.csat_pct,
-            unit="%",
-            target=str(targets.csat_pct),
-            meets_target=targets.csat_pct.meets(csat_figure.csat_pct),
-        ),
-        Figure(
-            key="nps",
-            label="NPS",
-            value=nps_figure.nps,
-            target=str(targets.nps),
-            meets_target=targets.nps.meets(nps_figure.nps),
-        ),
+        against("csat_pct", "CSAT", csat_figure.csat_pct, targets.csat_pct, "%"),
+        against("nps", "NPS", nps_figure.nps, targets.nps),
         Figure(key="tickets_created", label="tickets created", value=load.created),
         Figure(key="tickets_per_week", label="tickets per week", value=load.per_week),
         Figure(key="open_at_end", label="open at end", value=load.open_at_end),

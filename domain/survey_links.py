@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from urllib.parse import urlencode
 
-from domain.lifecycle import ExitReason
+from domain.winback import ExitReason
 
 EXIT_SURVEY_PATH = "/survey/exit"
 EXIT_LINK_DAYS = 30

@@ -16,9 +16,9 @@ import hashlib
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from domain.onboarding import CUSTOMER_ID_PATTERN, ActionRecord
+from domain.journeys import CUSTOMER_ID_PATTERN, ActionRecord, CarryOver, Message
 from domain.send_window import SendWindow, local_date, local_send_time
 from domain.steering import SteeringState, SteeringStatus
 from domain.support_records import NpsAnswer
@@ -45,12 +45,8 @@ def survey_id(idempotency_key: str) -> str:
     return hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
 
 
-class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 # ------------------------------------------------------------------ CSAT
-class CsatInput(_Message):
+class CsatInput(Message):
     """``{"ticket_id": "5001"}``: the requester and the customer are read from Zendesk
     when not given. Started by the ticket's SLA workflow when the ticket is solved."""
 
@@ -69,7 +65,7 @@ class CsatInput(_Message):
     )
 
 
-class CsatAnswered(_Message):
+class CsatAnswered(Message):
     """``{"score": 4}`` (1-5). Sent by ``GET /survey/csat`` with the link's survey id."""
 
     score: int = Field(ge=1, le=5)
@@ -78,7 +74,7 @@ class CsatAnswered(_Message):
     event_id: str | None = None
 
 
-class CancelSurvey(_Message):
+class CancelSurvey(Message):
     """Stop a survey that has not been answered (e.g. the ticket was reopened)."""
 
     reason: str | None = None
@@ -113,7 +109,7 @@ class CsatRecipient(BaseModel):
 
 
 # ------------------------------------------------------------------ NPS
-class NpsInput(_Message):
+class NpsInput(Message):
     """``{"customer_id": "1003"}``: asks every contact of the company once a quarter."""
 
     customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN, description="CRM company id")
@@ -127,12 +123,10 @@ class NpsInput(_Message):
         description="Started after this quarter's send day: ask at once (contacts the CRM "
         "shows as asked this quarter are skipped). False: wait for the next quarter",
     )
-    carry_over: dict[str, object] | None = Field(
-        default=None, description="Internal: state carried across continue-as-new"
-    )
+    carry_over: CarryOver = None
 
 
-class NpsAnswered(_Message):
+class NpsAnswered(Message):
     """``{"contact_id": "2003", "score": 9}`` (0-10). Sent by ``GET /survey/nps``."""
 
     contact_id: str = Field(pattern=CONTACT_ID_PATTERN)

@@ -1,7 +1,7 @@
 """What a customer wrote, read by the hub's own rules: the language (English or Spanish),
 the Spanish sentiment (a VADER-style scorer over :mod:`domain.lexicon_es`) and the
 churn-intent signals. Pure: no I/O, no model downloaded, nothing learned at run time.
-English sentiment is VADER's (:mod:`cshub.text_classifier` wires them together).
+English sentiment is VADER's (:mod:`runtime.text_classifier` wires them together).
 
 Labels follow VADER's convention: a compound score of 0.05 or more is positive, -0.05
 or less negative, neutral between, with two rules of the hub for what customers write to

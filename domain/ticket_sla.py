@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-
-class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+from domain.journeys import CarryOver, Message
 
 TICKET_ID_PATTERN = r"^[0-9]{1,20}$"
 
@@ -19,23 +16,21 @@ def ticket_sla_workflow_id(ticket_id: str) -> str:
     return f"ticket-sla-{ticket_id}"
 
 
-class TicketSlaInput(_Message):
+class TicketSlaInput(Message):
     """``{"ticket_id": "5001"}``: the rest is read from Zendesk and the CRM."""
 
     ticket_id: str = Field(pattern=TICKET_ID_PATTERN)
-    carry_over: dict[str, object] | None = Field(
-        default=None, description="Internal: state carried across continue-as-new"
-    )
+    carry_over: CarryOver = None
 
 
-class AgentReplied(_Message):
+class AgentReplied(Message):
     """The first public reply by an agent stops the first-response clock."""
 
     at: datetime | None = Field(default=None, description="When (default: when received)")
     event_id: str | None = None
 
 
-class TicketStatusChanged(_Message):
+class TicketStatusChanged(Message):
     """``{"status": "pending"}``: new, open, pending, hold, solved, closed."""
 
     status: str = Field(min_length=1, max_length=20)
@@ -43,7 +38,7 @@ class TicketStatusChanged(_Message):
     event_id: str | None = None
 
 
-class TicketPriorityChanged(_Message):
+class TicketPriorityChanged(Message):
     """``{"priority": "urgent"}``: the targets are recomputed for the new severity."""
 
     priority: str | None = None

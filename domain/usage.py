@@ -18,7 +18,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.health_model import INPUTS
-from domain.onboarding import CUSTOMER_ID_PATTERN
+from domain.journeys import CUSTOMER_ID_PATTERN, Message
 from domain.steering import SteeringState, SteeringStatus
 
 USAGE_AS_OF = "cshub_usage_as_of"
@@ -53,10 +53,6 @@ def usage_workflow_id(customer_id: str) -> str:
     return f"usage-{customer_id}"
 
 
-class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 class UsageFigures(BaseModel):
     """The product's current figures for one customer: any subset, at least one. Numbers
     (not strings, not booleans), none negative. Other fields are ignored, so the product
@@ -87,7 +83,7 @@ class UsageFigures(BaseModel):
         }
 
 
-class UsageSnapshot(_Message):
+class UsageSnapshot(Message):
     """Signal ``snapshot`` of ``UsageSnapshotWorkflow``: one product report.
     ``{"occurred_at": "2026-03-02T09:00:00Z", "figures": {"active_users": 12}}``"""
 
@@ -106,7 +102,7 @@ class UsageRecord(BaseModel):
     detail: str
 
 
-class UsageSnapshotInput(_Message):
+class UsageSnapshotInput(Message):
     """``{"customer_id": "1001"}``. Started (or joined) by each ``usage_snapshot``; ends
     after ``idle_seconds`` without one. The other fields carry the state across
     continue-as-new."""
@@ -127,7 +123,7 @@ class UsageSnapshotInput(_Message):
     )
 
 
-class UsageRecordRequest(_Message):
+class UsageRecordRequest(Message):
     """Activity ``record_usage_snapshot``: write one snapshot unless the CRM has a newer one."""
 
     customer_id: str

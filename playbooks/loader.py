@@ -20,9 +20,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from domain.alert_escalation import AlertsPlaybook
-from domain.churn_plan import ChurnPlan
+from domain.churn import ChurnPlan
 from domain.contact_pressure import ContactPressurePolicy
-from domain.dunning_plan import DunningPlan
+from domain.dunning import DunningPlan
 from domain.experiments import Experiment
 from domain.health_model import HealthModel, HealthModels, HealthModelsConfig
 from domain.health_outreach import OutreachPlan
@@ -41,7 +41,7 @@ from domain.sla_policy import SlaPolicy
 from domain.strict_yaml import DuplicateKeyError, load_yaml_file
 from domain.survey_plan import SurveysPlan
 from domain.tiers import Tier
-from domain.winback_plan import WinBackPlan
+from domain.winback import WinBackPlan
 
 PACKAGE_DIR = Path(__file__).parent
 

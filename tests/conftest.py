@@ -22,12 +22,12 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.action_log import ActionStore
-from connectors.factory import build_connectors
 from cshub.binaries import temporal_cli, temporal_test_server
 from cshub.search_attributes import ensure_search_attributes
-from cshub.settings import Settings
 from playbooks.loader import PACKAGE_DIR
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle, start_sandbox
+from wiring.connectors import build_connectors
 from worker import create_worker
 
 FIXTURES = Path(__file__).parent / "fixtures"

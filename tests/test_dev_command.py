@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from cshub.dev import settings_environment
-from cshub.settings import Settings
+from runtime.settings import Settings
 
 
 def _free_port() -> int:
@@ -38,7 +38,7 @@ def test_settings_pass_to_another_process_unchanged(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "from cshub.settings import Settings; print(Settings().model_dump_json())",
+            "from runtime.settings import Settings; print(Settings().model_dump_json())",
         ],
         env={**{k: v for k, v in os.environ.items() if not k.startswith("CSHUB_")}, **env},
         capture_output=True,

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cshub.dev_runtime import read_runtime
+from runtime.dev_runtime import read_runtime
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -1,4 +1,4 @@
-"""Payload encryption (cshub.codec), its settings, the API's codec endpoint, and a real
+"""Payload encryption (runtime.codec), its settings, the API's codec endpoint, and a real
 workflow on the dev server whose history holds no customer's personal data in clear."""
 
 from __future__ import annotations
@@ -28,25 +28,25 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from connectors.factory import build_connectors
-from cshub.codec import (
+from cshub.dev import DevSettings, start_temporal_dev_server
+from cshub.dev_encryption import prepare_dev_encryption
+from cshub.temporal_process import free_port
+from domain.onboarding import OnboardingInput
+from runtime.codec import (
     ENCRYPTED_ENCODING,
     EncryptionCodec,
     PayloadDecryptionError,
     data_converter,
 )
-from cshub.dev import DevSettings, start_temporal_dev_server
-from cshub.dev_encryption import prepare_dev_encryption
-from cshub.encryption_keys import KeyRing, new_key_entry
-from cshub.settings import Settings, describe_validation_error
-from cshub.temporal_process import free_port
-from domain.onboarding import OnboardingInput
+from runtime.encryption_keys import KeyRing, new_key_entry
+from runtime.settings import Settings, describe_validation_error
 from sandbox.demo_data import load_demo_data
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox
 from webhooks.app import create_app
 from webhooks.codec_routes import SESSION_COOKIE, new_session_cookie, session_valid
 from webhooks.server import serve_api
+from wiring.connectors import build_connectors
 from worker import create_worker
 from workflows.onboarding import OnboardingWorkflow
 

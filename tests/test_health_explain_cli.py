@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 from typer.testing import CliRunner
 
-from connectors.factory import build_connectors
 from cshub.cli import app
-from cshub.settings import Settings
 from domain import health_properties as hp
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
+from wiring.connectors import build_connectors
 
 # 17/20 seats, 18/25 features, 39/50 runs; 28 days to value, ROI 150 %, 3 use cases;
 # ratings; NPS 8.5; 0 critical tickets; last CSM touch 12 days ago.

@@ -27,26 +27,24 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.logs import JsonFormatter, configure_logging, customer_id_from_workflow_id
-from cshub.metrics import HubRuntime, hub_runtime
-from cshub.settings import Settings
+from domain.churn import churn_workflow_id
+from domain.dunning import dunning_workflow_id
 from domain.health_sweep import outreach_workflow_id
-from domain.lifecycle import (
-    churn_workflow_id,
-    dunning_workflow_id,
-    renewal_workflow_id,
-    winback_workflow_id,
-)
-from domain.onboarding import OnboardingInput
+from domain.onboarding import OnboardingInput, onboarding_workflow_id
+from domain.renewal import renewal_workflow_id
 from domain.surveys import csat_workflow_id, nps_workflow_id
 from domain.ticket_sla import ticket_sla_workflow_id
 from domain.usage import usage_workflow_id
+from domain.winback import winback_workflow_id
+from runtime.logs import JsonFormatter, configure_logging, customer_id_from_workflow_id
+from runtime.metrics import HubRuntime, hub_runtime
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from webhooks import sample_events as samples
 from webhooks.app import create_app
 from webhooks.server import serve_api
-from workflows.onboarding import OnboardingWorkflow, onboarding_workflow_id
+from workflows.onboarding import OnboardingWorkflow
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 _LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)")

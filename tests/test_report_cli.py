@@ -27,13 +27,12 @@ from cshub.report import (
     NPS,
     TICKETS,
     collect_support_records,
-    parse_period,
-    parse_when,
     render_table,
     support_report,
     visibility_query,
 )
 from cshub.temporal_process import free_port
+from domain.periods import parse_period, parse_when
 from domain.support_metrics import compute_support_metrics
 from domain.support_records import (
     ClockName,

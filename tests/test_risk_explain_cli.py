@@ -9,12 +9,12 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from connectors.factory import build_connectors
 from cshub.cli import app
 from cshub.risk_model import train_from_csv
-from cshub.settings import Settings
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.unit.test_risk_model import export
+from wiring.connectors import build_connectors
 
 
 async def test_risk_explain_reads_the_company_and_names_its_top_factor(

@@ -10,8 +10,8 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from cshub.schedules import HEALTH_DIGEST_SCHEDULE_ID, apply_schedules
-from cshub.settings import Settings
 from domain.health_sweep import HEALTH_SWEEP_SCHEDULE_ID
+from runtime.settings import Settings
 
 
 async def test_apply_creates_then_updates_and_keeps_a_pause(

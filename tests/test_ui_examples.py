@@ -16,7 +16,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from cshub.binaries import temporal_cli
-from cshub.settings import Settings
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import running_worker
 

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cshub.sqlite_files import open_sqlite
 from domain.onboarding_plan import OnboardingPlan
 from domain.tiers import ProductEventType
+from runtime.sqlite_files import open_sqlite
 
 SIGNAL_EVERY = timedelta(hours=1)
 """A type's events counted since the last signal are handed on at least this often."""

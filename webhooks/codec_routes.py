@@ -39,8 +39,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from temporalio.api.common.v1 import Payloads
 
-from cshub.codec import EncryptionCodec, PayloadDecryptionError
-from cshub.settings import Environment, Settings
+from runtime.codec import EncryptionCodec, PayloadDecryptionError
+from runtime.settings import Environment, Settings
 
 log = logging.getLogger("cshub.codec")
 

@@ -22,8 +22,9 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
-from cshub.metrics import WebhookMetrics
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
+from runtime.metrics import WebhookMetrics
+from runtime.settings import Settings
 from webhooks.deal_stages import ClosedWonStages, StagesUnavailable
 from webhooks.intake import Intake
 from webhooks.ledger import Claimed, DeliveryLedger
@@ -84,6 +85,26 @@ class Forwarder:
         self._wake = asyncio.Event()
         self._waiters: dict[str, list[asyncio.Future[DeliveryResult]]] = defaultdict(list)
         self._outage_rounds = 0
+
+    @classmethod
+    def for_settings(
+        cls,
+        settings: Settings,
+        ledger: DeliveryLedger,
+        intake: Intake,
+        stages: ClosedWonStages,
+        metrics: WebhookMetrics | None = None,
+    ) -> Forwarder:
+        """A forwarder with the batch, lease and back-off the settings give."""
+        return cls(
+            ledger,
+            intake,
+            stages,
+            metrics,
+            batch=settings.cshub_forward_batch,
+            lease=timedelta(seconds=settings.cshub_forward_lease_s),
+            max_backoff_s=settings.cshub_forward_max_backoff_s,
+        )
 
     def wake(self) -> None:
         """A delivery was stored: look now rather than at the next poll."""

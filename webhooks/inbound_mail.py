@@ -39,7 +39,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from activities.action_log import ActionRow, SqlActionStore
-from cshub.text_classifier import default_classifier
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
 from domain.inbound_mail import (
     AUTO_REPLY,
@@ -51,6 +50,7 @@ from domain.inbound_mail import (
     referenced_ids,
     reply_key,
 )
+from runtime.text_classifier import default_classifier
 from webhooks.intake import Intake
 
 log = logging.getLogger("cshub.webhooks.inbound_mail")

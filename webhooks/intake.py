@@ -12,10 +12,10 @@ from temporalio.client import Client
 
 from connectors.base import Billing, Crm
 from connectors.errors import ConnectorError
-from cshub.metrics import WebhookMetrics
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
-from domain.onboarding import CUSTOMER_ID_PATTERN
+from domain.journeys import CUSTOMER_ID_PATTERN
 from domain.ticket_sla import TICKET_ID_PATTERN
+from runtime.metrics import WebhookMetrics
 from webhooks.aggregate import ProductAggregator
 from webhooks.dispatch import dispatch, input_problem
 from webhooks.ledger import NOT_ACTED_ON, DeliveryLedger, RawDelivery

@@ -28,10 +28,10 @@ from typing import Any, TypeVar
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from cshub.encryption_keys import KeyRing
-from cshub.settings import Settings
-from cshub.store import Database, PostgresDatabase, SqliteDatabase, is_postgres
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
+from runtime.encryption_keys import KeyRing
+from runtime.settings import Settings
+from runtime.store import Database, PostgresDatabase, SqliteDatabase, is_postgres
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -157,8 +157,8 @@ def _parse_ts(text: str | None) -> datetime | None:
 
 class DeliveryLedger:
     """``path``: a SQLite file, or a ``postgresql://`` URL (``CSHUB_DATABASE_URL``); or an
-    open :class:`~cshub.store.Database`. Every method raises
-    :class:`~cshub.store.StoreError` when the database cannot be read or written."""
+    open :class:`~runtime.store.Database`. Every method raises
+    :class:`~runtime.store.StoreError` when the database cannot be read or written."""
 
     def __init__(self, path: Path | str | Database, keyring: KeyRing | None = None) -> None:
         if isinstance(path, Path | str):
@@ -200,16 +200,7 @@ class DeliveryLedger:
                 "SELECT outcome, workflow_id, detail FROM deliveries WHERE dedup_key = ?",
                 (event.dedup_key,),
             ).one()
-        if row is None:
-            return None
-        return DeliveryResult(
-            outcome=DeliveryOutcome(row[0]),
-            event_id=event.event_id,
-            type=event.type,
-            customer_id=event.customer_id,
-            workflow_id=row[1],
-            detail=row[2],
-        )
+        return None if row is None else _previous(event, row)
 
     def is_stale(self, event: CustomerEvent) -> bool:
         """True when a newer event about the same ``order_key`` was already accepted."""

@@ -21,7 +21,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from domain.onboarding import CUSTOMER_ID_PATTERN
+from domain.journeys import CUSTOMER_ID_PATTERN
 from domain.tiers import ProductEventType
 from domain.usage import UsageFigures
 from webhooks.event_ids import EventId, EventType

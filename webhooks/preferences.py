@@ -32,7 +32,6 @@ from fastapi.responses import HTMLResponse
 
 from connectors.base import Contact, Crm
 from connectors.errors import ConnectorError, NotFoundError
-from cshub.settings import Settings
 from domain.preferences import (
     ALL_OPTIONAL,
     CONSENT_SOURCE_PROPERTY,
@@ -50,6 +49,7 @@ from domain.preferences import (
     verify_preference_signature,
 )
 from domain.surveys import CONTACT_ID_PATTERN
+from runtime.settings import Settings
 from templates.renderer import primary_language
 from webhooks.survey_pages import page_language
 

@@ -15,23 +15,17 @@ from datetime import date
 from pydantic import BaseModel
 
 from domain.customer_text import CustomerTextInput, TextSource, text_workflow_id
+from domain.dunning import DunningInput, PaymentFailed, PaymentSucceeded, dunning_workflow_id
 from domain.events import CustomerEvent
 from domain.inbound_mail import CUSTOMER_REPLY, CustomerReplyInput, customer_reply_workflow_id
-from domain.lifecycle import (
+from domain.onboarding import OnboardingInput, ProductEvent, onboarding_workflow_id
+from domain.renewal import (
     AutoRenewed,
     Churned,
-    DunningInput,
-    ExitReason,
-    PaymentFailed,
-    PaymentSucceeded,
     RenewalDateChanged,
     RenewalInput,
-    SurveyAnswer,
-    dunning_workflow_id,
     renewal_workflow_id,
-    winback_workflow_id,
 )
-from domain.onboarding import OnboardingInput, ProductEvent
 from domain.surveys import CsatAnswered, NpsAnswered, csat_workflow_id, nps_workflow_id
 from domain.ticket_sla import (
     AgentReplied,
@@ -42,6 +36,7 @@ from domain.ticket_sla import (
 )
 from domain.tiers import ProductEventType, Tier
 from domain.usage import UsageFigures, UsageSnapshot, UsageSnapshotInput, usage_workflow_id
+from domain.winback import ExitReason, SurveyAnswer, winback_workflow_id
 from webhooks.normalize import (
     CUSTOMER_COMMENT,
     HUBSPOT_DEAL_CLOSED_WON,
@@ -49,7 +44,6 @@ from webhooks.normalize import (
 )
 from webhooks.payloads import USAGE_SNAPSHOT
 from webhooks.survey_comments import SURVEY_COMMENT
-from workflows.onboarding import onboarding_workflow_id
 
 
 def _customer_key(ev: CustomerEvent) -> str | None:
@@ -298,6 +292,16 @@ DUNNING = "DunningWorkflow"
 USAGE = "UsageSnapshotWorkflow"
 PRODUCT_USAGE_SNAPSHOT = f"product.{USAGE_SNAPSHOT}"
 
+_SUBSCRIPTION_CHANGED = Route(
+    RENEWAL,
+    renewal_workflow_id,
+    _renewal_input,
+    "renewal_date_changed",
+    _renewal_date_changed,
+    recurring=True,
+)
+"""A subscription created or updated: its period end is the renewal date."""
+
 ROUTES: dict[str, Route] = {
     # HubSpot deal moved to closed-won: the customer's onboarding starts (or is joined).
     HUBSPOT_DEAL_CLOSED_WON: Route(ONBOARDING, onboarding_workflow_id, _onboarding_from_deal),
@@ -320,22 +324,8 @@ ROUTES: dict[str, Route] = {
         USAGE, usage_workflow_id, _usage_input, "snapshot", _usage_snapshot, recurring=True
     ),
     # Stripe subscriptions drive the renewal countdown (started on first sight).
-    "stripe.customer.subscription.created": Route(
-        RENEWAL,
-        renewal_workflow_id,
-        _renewal_input,
-        "renewal_date_changed",
-        _renewal_date_changed,
-        recurring=True,
-    ),
-    "stripe.customer.subscription.updated": Route(
-        RENEWAL,
-        renewal_workflow_id,
-        _renewal_input,
-        "renewal_date_changed",
-        _renewal_date_changed,
-        recurring=True,
-    ),
+    "stripe.customer.subscription.created": _SUBSCRIPTION_CHANGED,
+    "stripe.customer.subscription.updated": _SUBSCRIPTION_CHANGED,
     STRIPE_SUBSCRIPTION_RENEWED: Route(
         RENEWAL, renewal_workflow_id, _renewal_input, "auto_renewed", _auto_renewed, recurring=True
     ),

@@ -99,7 +99,7 @@ async def serve_api(
     ``CSHUB_API_BODY_TIMEOUT_S`` (webhooks/limits.py)."""
     protocol = type("HeaderDeadlineH11", (_HeaderDeadlineH11,), {"header_timeout": header_timeout})
     # log_config=None: uvicorn's records go through the process's logging (text or JSON,
-    # cshub.logs) instead of uvicorn's own handlers.
+    # runtime.logs) instead of uvicorn's own handlers.
     config = uvicorn.Config(
         app,
         host=host,

@@ -24,9 +24,9 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from activities.action_log import SqlActionStore
-from cshub.settings import Settings
-from domain.onboarding import CUSTOMER_ID_PATTERN
+from domain.journeys import CUSTOMER_ID_PATTERN
 from domain.survey_links import TIMELINE_PATH, LinkCheck, verify_timeline_link
+from runtime.settings import Settings
 
 
 def _digest(value: str) -> bytes:
@@ -129,7 +129,7 @@ def timeline_page(customer_id: str, rows: list[dict[str, Any]]) -> str:
 def parse_since(since: str | None) -> datetime | None:
     if not since:
         return None
-    from cshub.report import parse_when
+    from domain.periods import parse_when
 
     return parse_when(since, datetime.now(UTC))
 

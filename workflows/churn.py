@@ -23,53 +23,40 @@ Workflow id ``churn-{customer_id}``; idempotency keys ``{workflow id}/{start}/{s
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel
-
-    from activities.models import MessageContext
-    from domain.campaigns import (
-        ChurnOutcome,
+    from domain.campaigns import iso_date, remember, step_time
+    from domain.churn import (
+        ChurnBands,
+        ChurnPlan,
+        ChurnPreventionInput,
         ChurnProgress,
         ChurnState,
+        ChurnStatus,
         ChurnSummary,
-        iso_date,
-        remember,
-        step_time,
-    )
-    from domain.churn_plan import ChurnBands, ChurnPlan, Outreach, OutreachAction
-    from domain.lifecycle import (
-        Churned,
-        ChurnPreventionInput,
-        DunningInput,
         HealthUpdated,
+        Outreach,
+        OutreachAction,
         RiskFactor,
         RiskSignal,
-        WinBackInput,
         churn_workflow_id,
-        dunning_workflow_id,
-        winback_workflow_id,
     )
-    from domain.onboarding import NextAction
+    from domain.dunning import DunningInput, dunning_workflow_id
+    from domain.renewal import Churned
     from domain.score_text import score_text
     from domain.search_attributes import LifecycleStage
+    from domain.winback import WinBackInput, winback_workflow_id
     from domain.wording import count_noun
-    from workflows.campaign import CampaignActions, load_plan, start_abandoned_child
+    from workflows.campaign import CampaignWorkflow, inbox_signal, load_plan, start_abandoned_child
     from workflows.common import (
-        CustomerActions,
         customer_profile,
-        set_details,
         tag_customer,
         tag_health,
     )
-    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
-    from workflows.waiting import WAIT_PATCH, DueTimer
 
 __all__ = ["ChurnPreventionWorkflow", "churn_workflow_id"]
 
@@ -85,64 +72,29 @@ FACTOR_LABELS = {
 
 
 @workflow.defn(name="ChurnPreventionWorkflow")
-class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreventionInput]):
-    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
-        "health_updated": HealthUpdated,
-        "risk_signal": RiskSignal,
-        "churned": Churned,
-    }
-    """Its own signals, also taken as updates of the same name (validated, answered)."""
+class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]):
+    # Its own signals (each also an update of the same name, validated and answered).
+    health_updated = inbox_signal("health_updated", HealthUpdated, '{"score": 45}')
+    risk_signal = inbox_signal("risk_signal", RiskSignal, '{"factor": "support_spike"}')
+    churned = inbox_signal("churned", Churned, '{"reason": "moved to a competitor"}')
 
     NOT_STARTED = "churn prevention has not started yet"
+    CAMPAIGN = "Churn-prevention campaign"
+    STATE = ChurnState
+    CANCELLED = ChurnStatus.CANCELLED
 
     @workflow.init
     def __init__(self, inp: ChurnPreventionInput) -> None:
-        self._input = inp
-        self._timer = DueTimer()
-        self._state: ChurnState | None = (
-            ChurnState.model_validate(inp.carry_over) if inp.carry_over else None
-        )
-        self._inbox: list[HealthUpdated | RiskSignal | Churned] = []
-        self._actions: CustomerActions | None = None
-        self._steer = Steering(self._state.steering if self._state else None)
-
-    # ------------------------------------------------------------------ signals
-    @workflow.signal(name="health_updated")
-    def health_updated(self, raw: Cmd[HealthUpdated] = NO_INPUT) -> None:
-        """``{"score": 45}``"""
-        msg = self._signalled(raw, HealthUpdated, "health_updated")
-        if msg is not None:
-            self._inbox.append(msg)
-
-    @workflow.signal(name="risk_signal")
-    def risk_signal(self, raw: Cmd[RiskSignal] = NO_INPUT) -> None:
-        """``{"factor": "support_spike"}``"""
-        msg = self._signalled(raw, RiskSignal, "risk_signal")
-        if msg is not None:
-            self._inbox.append(msg)
-
-    @workflow.signal(name="churned")
-    def churned(self, raw: Cmd[Churned] = NO_INPUT) -> None:
-        """``{"reason": "moved to a competitor"}``"""
-        msg = self._signalled(raw, Churned, "churned")
-        if msg is not None:
-            self._inbox.append(msg)
+        self._setup(inp)
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="progress")
     def progress(self) -> ChurnProgress:
         st = self._state
         if st is None:
-            return ChurnProgress(customer_id=self._input.customer_id, status=ChurnOutcome.STARTING)
-        nxt = self._next() if st.status is ChurnOutcome.ACTIVE else None
+            return ChurnProgress(customer_id=self._input.customer_id, status=ChurnStatus.STARTING)
         return ChurnProgress(
-            customer_id=self._input.customer_id,
-            status=st.status,
-            started_at=st.started_at,
-            day=self._day(workflow.now()),
-            timezone=st.timezone,
-            next_action=NextAction(step=nxt[0], summary=nxt[1], due_at=nxt[2]) if nxt else None,
-            actions=list(st.actions),
+            **self._progress_fields(st),
             risk_factors=list(st.risk_factors),
             health_score=st.health_score,
             escalated=st.escalated,
@@ -152,44 +104,21 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
             recovery_needed=st.plan.recovery.consecutive_checks,
             ends_at=self._deadline(),
             winback_workflow_id=st.winback_workflow_id,
-            steering=self._steer.status(),
         )
 
     def _next_step_key(self) -> str | None:
-        st = self._state
-        nxt = self._next() if st is not None and st.status is ChurnOutcome.ACTIVE else None
+        nxt = self._upcoming()
         # "added" repeats (every new warning sign): skip just the next action then.
         return nxt[0] if nxt and nxt[0] != "added" else None
-
-    def _steered(self) -> None:
-        self._details()
 
     # ------------------------------------------------------------------ run
     @workflow.run
     async def run(self, inp: ChurnPreventionInput) -> ChurnSummary:
-        if self._state is None:
-            # Readable from the first moment (a start from the UI's form has no summary).
-            set_details(
-                [
-                    f"Churn-prevention campaign for customer {inp.customer_id}: starting (reading the CRM, loading the playbook)"
-                ]
-            )
-            self._state = await self._begin(inp)
-        st = self._state
-        try:
-            await self._campaign()
-        except asyncio.CancelledError:
-            st.status = ChurnOutcome.CANCELLED
-            self._steer.begin_closing()
-            await self._finish("cancelled in Temporal")
-            raise
-        reason = self._steer.cancel_reason
-        if reason is not None and st.status is ChurnOutcome.ACTIVE:
-            # The cancel signal: the campaign's normal closing with outcome "cancelled".
-            st.status = ChurnOutcome.CANCELLED
-            self._steer.begin_closing()
-            await self._finish(f"cancelled: {reason}")
+        await self._run_campaign(inp, self._campaign)
         return self._summary()
+
+    def _active(self) -> bool:
+        return self._require_state().status is ChurnStatus.ACTIVE
 
     async def _begin(self, inp: ChurnPreventionInput) -> ChurnState:
         plan = await load_plan("churn", ChurnPlan)
@@ -218,7 +147,7 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
         )
         props = {
             **plan.company_properties_on_start,
-            "cshub_churn_campaign_outcome": ChurnOutcome.ACTIVE.value,
+            "cshub_churn_campaign_outcome": ChurnStatus.ACTIVE.value,
             "cshub_churn_campaign_started": iso_date(st.started_at),
         }
         await self._act.update_company("start:company", props, kind="churn_started")
@@ -230,13 +159,13 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
 
     async def _campaign(self) -> None:
         st = self._require_state()
-        while st.status is ChurnOutcome.ACTIVE:
+        while st.status is ChurnStatus.ACTIVE:
             await self._drain_inbox()
-            if st.status is not ChurnOutcome.ACTIVE or self._steer.cancelled:
+            if st.status is not ChurnStatus.ACTIVE or self._steer.cancelled:
                 break
             now = workflow.now()
             if now >= self._deadline():
-                st.status = ChurnOutcome.EXPIRED
+                st.status = ChurnStatus.EXPIRED
                 await self._finish(f"ran its maximum of {st.plan.max_duration_days} days")
                 break
             if st.pending_factors:
@@ -248,43 +177,16 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
             if workflow.info().is_continue_as_new_suggested():
                 await self._continue_as_new()
             wake = min(self._check_time(st.checks_done), self._deadline())
-            if workflow.patched(WAIT_PATCH):
-                await self._timer.wait(
-                    wake,
-                    lambda: bool(self._inbox) or self._steer.cancelled,
-                    summary="next churn-prevention check",
-                )
-                continue
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda: bool(self._inbox) or self._steer.cancelled,
-                    timeout=wake - now,
-                    timeout_summary="next churn-prevention check",
-                )
-
-    async def _continue_as_new(self) -> None:
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        if self._inbox:
-            return  # signals came in meanwhile: handle them first, continue as new later
-        await self._steer.alerts_sent()  # rejected-command alerts in flight
-        workflow.continue_as_new(
-            ChurnPreventionInput(
-                customer_id=self._input.customer_id,
-                carry_over=self._require_state().model_dump(mode="json"),
-            )
-        )
+            await self._sleep(wake, wake - now, "next churn-prevention check")
 
     # ------------------------------------------------------------------ signals, handled
-    async def _drain_inbox(self) -> None:
-        st = self._require_state()
-        while self._inbox and st.status is ChurnOutcome.ACTIVE:
-            msg = self._inbox.pop(0)
-            if isinstance(msg, HealthUpdated):
-                await self._on_health(msg)
-            elif isinstance(msg, RiskSignal):
-                self._on_risk(msg)
-            else:
-                await self._on_churned(msg)
+    async def _handle(self, msg: HealthUpdated | RiskSignal | Churned) -> None:
+        if isinstance(msg, HealthUpdated):
+            await self._on_health(msg)
+        elif isinstance(msg, RiskSignal):
+            self._on_risk(msg)
+        else:
+            await self._on_churned(msg)
 
     async def _on_health(self, msg: HealthUpdated) -> None:
         st = self._require_state()
@@ -320,10 +222,8 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
 
     def _on_risk(self, msg: RiskSignal) -> None:
         st = self._require_state()
-        if msg.event_id:
-            if msg.event_id in st.seen_event_ids:
-                return
-            st.seen_event_ids = remember(st.seen_event_ids, msg.event_id)
+        if self._seen(msg.event_id):
+            return
         if msg.source == dunning_workflow_id(self._input.customer_id):
             st.dunning_exhausted = True
         added = self._add_factor(msg.factor, pending=True)
@@ -341,7 +241,7 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
 
     async def _on_churned(self, msg: Churned) -> None:
         st = self._require_state()
-        st.status = ChurnOutcome.CHURNED
+        st.status = ChurnStatus.CHURNED
         st.churn_reason = msg.reason
         await self._finish(f"the customer churned{f': {msg.reason}' if msg.reason else ''}")
         if st.plan.start_winback_on_churn:
@@ -390,7 +290,7 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
                 f"{st.recovery_streak}/{plan.recovery.consecutive_checks}",
             )
             if st.recovery_streak >= plan.recovery.consecutive_checks:
-                st.status = ChurnOutcome.RECOVERED
+                st.status = ChurnStatus.RECOVERED
                 await self._finish(
                     f"health at or above {threshold:g} for {count_noun(st.recovery_streak, 'check')}"
                 )
@@ -411,7 +311,7 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
 
     async def _answer_new_factors(self) -> None:
         st = self._require_state()
-        while st.pending_factors and st.status is ChurnOutcome.ACTIVE:
+        while st.pending_factors and st.status is ChurnStatus.ACTIVE:
             factor = st.pending_factors.pop(0)
             await self._outreach(factor, f"added:{factor.value}")
         self._details()
@@ -546,17 +446,13 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
         st = self._require_state()
         return ", ".join(FACTOR_LABELS[f] for f in st.risk_factors) or "none yet"
 
-    def _context(self, day: int) -> MessageContext:
+    def _context_extra(self, day: int) -> dict[str, Any]:
         st = self._require_state()
-        return MessageContext(
-            day=day,
-            tier=st.tier,
-            extra={
-                "risk_factors": [f.value for f in st.risk_factors],
-                "health_score": st.health_score,
-                "week": st.checks_done,
-            },
-        )
+        return {
+            "risk_factors": [f.value for f in st.risk_factors],
+            "health_score": st.health_score,
+            "week": st.checks_done,
+        }
 
     def _summary_text(self) -> str:
         st = self._require_state()
@@ -587,19 +483,11 @@ class ChurnPreventionWorkflow(Steerable, CampaignActions[ChurnState, ChurnPreven
             failed_steps=[a.step for a in st.actions if a.outcome == "failed"],
         )
 
-    def _details(self) -> None:
-        st = self._state
-        if st is None:
-            return
-        nxt = self._next() if st.status is ChurnOutcome.ACTIVE else None
+    def _detail_lines(self, st: ChurnState) -> list[str]:
         score = "-" if st.health_score is None else score_text(st.health_score)
-        lines = [
+        return [
             f"**Churn prevention** · day {self._day(workflow.now())} · {st.status.value}",
             f"Risk: {self._factors_text()} · health {score} · recovery "
             f"{st.recovery_streak}/{st.plan.recovery.consecutive_checks}",
-            f"Next: {nxt[1]} at {nxt[2]:%Y-%m-%d %H:%M} UTC" if nxt else "Next: -",
+            self._next_line(),
         ]
-        steering = self._steer.detail_line()
-        if steering:
-            lines.append(steering)
-        set_details(lines)

@@ -44,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain import search_attributes as sa
     from domain.alert_escalation import ESCALATION_TEMPLATE
-    from domain.onboarding import ActionRecord
+    from domain.journeys import ActionRecord
     from domain.search_attributes import LifecycleStage
     from domain.send_window import SendWindow, out_of_quiet_hours
     from workflows.steering import Steering
@@ -301,7 +301,7 @@ class CustomerActions:
         )
         outcome = "deferred"
         while outcome == "deferred":
-            outcome = await self._run(
+            outcome = await self.run(
                 step,
                 "email",
                 template,
@@ -333,7 +333,7 @@ class CustomerActions:
             context=ctx,
             workflow_id=workflow.info().workflow_id,
         )
-        outcome = await self._run(
+        outcome = await self.run(
             step,
             "slack",
             template,
@@ -371,7 +371,7 @@ class CustomerActions:
             return
         except TimeoutError:
             pass
-        await self._run(
+        await self.run(
             f"{step}:escalated",
             "slack",
             ESCALATION_TEMPLATE,
@@ -417,7 +417,7 @@ class CustomerActions:
             idempotency_key=self.key(step),
             assign_to=assign_to,
         )
-        return await self._run(
+        return await self.run(
             step,
             "crm_task",
             kind,
@@ -445,7 +445,7 @@ class CustomerActions:
             amount_due_minor=amount_due_minor,
             currency=currency,
         )
-        return await self._run(
+        return await self.run(
             step,
             "crm_note",
             kind,
@@ -458,7 +458,7 @@ class CustomerActions:
     async def update_company(self, step: str, properties: dict[str, str], *, kind: str) -> str:
         """Write properties on the CRM company (idempotent by nature: same values)."""
         req = CompanyUpdateRequest(customer_id=self.customer_id, properties=properties)
-        return await self._run(
+        return await self.run(
             step,
             "crm_update",
             kind,
@@ -475,24 +475,14 @@ class CustomerActions:
         activity_method: Any,
         request: BaseModel,
         summary: str,
-    ) -> str:
-        """Any other side-effect activity returning an ActionResult, run and recorded
-        the same way (e.g. a Zendesk ticket change)."""
-        return await self._run(step, channel, template, activity_method, request, summary)
-
-    async def _run(
-        self,
-        step: str,
-        channel: str,
-        template: str | None,
-        activity_method: Any,
-        request: BaseModel,
-        summary: str,
         day: int | None = None,
         gated: bool = False,
     ) -> str:
-        """Run one side-effect activity and record it; returns the outcome recorded
-        (done, already_done, suppressed, failed or skipped)."""
+        """Run one side-effect activity returning an ActionResult and record it (the
+        e-mails, alerts, tasks and notes above go through here; a workflow calls it for
+        any other, e.g. a Zendesk ticket change); returns the outcome recorded (done,
+        already_done, suppressed, failed or skipped). ``gated``: the steering gate was
+        passed already; ``day``: the campaign day recorded (default: today's)."""
         if not gated and await self.steered_away(step, channel, template, day):
             return "skipped"
         try:

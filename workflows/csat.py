@@ -33,18 +33,15 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel
-
     from activities.models import EmailRecipient, MessageContext
     from activities.surveys import CsatTicketRecord, SurveyActivities
     from domain.campaigns import iso_date
-    from domain.onboarding import ActionRecord
+    from domain.journeys import ActionRecord
     from domain.send_window import out_of_quiet_hours
     from domain.support_records import CsatStatus
     from domain.survey_plan import SurveysPlan
@@ -59,7 +56,13 @@ with workflow.unsafe.imports_passed_through():
         csat_workflow_id,
         survey_id,
     )
-    from workflows.campaign import journey_key, load_plan
+    from workflows.campaign import (
+        InboxSignals,
+        SurveyCancel,
+        inbox_signal,
+        journey_key,
+        load_plan,
+    )
     from workflows.common import (
         LOOKUP_RETRY,
         CustomerActions,
@@ -67,7 +70,7 @@ with workflow.unsafe.imports_passed_through():
         set_details,
         tag_customer,
     )
-    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
+    from workflows.steering import Steering
     from workflows.support_health import refresh_support_health
 
 __all__ = ["CsatSurveyWorkflow", "csat_workflow_id"]
@@ -77,11 +80,16 @@ EMAIL_STEP = "email:csat"
 
 
 @workflow.defn(name="CsatSurveyWorkflow")
-class CsatSurveyWorkflow(Steerable):
-    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
-        "csat_answered": CsatAnswered,
-    }
-    """Its own signals, also taken as updates of the same name (validated, answered)."""
+class CsatSurveyWorkflow(SurveyCancel, InboxSignals):
+    """``cancel`` (``{"reason": "ticket reopened"}``, ``{}``): no survey, or no more
+    answers."""
+
+    # Its own signal (also an update of the same name, validated and answered).
+    csat_answered = inbox_signal(
+        "csat_answered",
+        CsatAnswered,
+        '{"score": 4} (1-5); the link endpoint adds the survey and event ids',
+    )
 
     @workflow.init
     def __init__(self, inp: CsatInput) -> None:
@@ -98,23 +106,6 @@ class CsatSurveyWorkflow(Steerable):
         self._survey_id: str | None = None
         self._reason: str | None = None
         self._steer = Steering()
-
-    # ------------------------------------------------------------------ signals
-    @workflow.signal(name="csat_answered")
-    def csat_answered(self, raw: Cmd[CsatAnswered] = NO_INPUT) -> None:
-        """``{"score": 4}`` (1-5); the link endpoint adds the survey and event ids."""
-        msg = self._signalled(raw, CsatAnswered, "csat_answered")
-        if msg is not None:
-            self._inbox.append(msg)
-
-    _CANCEL_MODEL = CancelSurvey
-
-    def _apply_cancel(self, req: Any) -> None:
-        """``{"reason": "ticket reopened"}`` (or ``{}``, or no input): no survey, or no
-        more answers. Kept on ``CancelSurvey``: the shared ``CancelRequest`` requires a
-        reason, which this signal never did."""
-        self._cancel = req if isinstance(req, CancelSurvey) else CancelSurvey()
-        self._cancel_steering(self._cancel.reason or "cancelled")
 
     def _next_step_key(self) -> str | None:
         return EMAIL_STEP if self._status.status == "waiting" else None

@@ -21,7 +21,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.models import MessageContext
     from domain.inbound_mail import CustomerReplyInput, CustomerReplyResult
-    from domain.onboarding import ActionRecord
+    from domain.journeys import ActionRecord
     from domain.steering import PauseRequest
     from workflows.common import CustomerActions, tag_customer
 

@@ -19,89 +19,62 @@ Workflow id ``dunning-{customer_id}``; idempotency keys ``{workflow id}/{start}/
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from datetime import datetime, timedelta
-from typing import ClassVar
+from datetime import datetime
+from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel
-
-    from activities.models import MessageContext
-    from domain.campaigns import (
+    from domain.campaigns import iso_date, step_time
+    from domain.churn import ChurnPreventionInput, RiskFactor, RiskSignal, churn_workflow_id
+    from domain.dunning import (
+        DunningInput,
+        DunningPlan,
         DunningProgress,
         DunningState,
         DunningStatus,
+        DunningStep,
         DunningSummary,
-        iso_date,
-        remember,
-        step_time,
-    )
-    from domain.dunning_plan import DunningPlan, DunningStep
-    from domain.lifecycle import (
-        ChurnPreventionInput,
-        DunningInput,
         PaymentFailed,
         PaymentSucceeded,
-        RiskFactor,
-        RiskSignal,
-        churn_workflow_id,
         dunning_workflow_id,
     )
-    from domain.onboarding import NextAction
     from domain.search_attributes import LifecycleStage
     from domain.send_window import out_of_quiet_hours
     from domain.wording import count_noun, days
     from workflows.campaign import (
-        CampaignActions,
+        CampaignWorkflow,
+        inbox_signal,
         load_plan,
         signal_other,
         start_abandoned_child,
     )
-    from workflows.common import CustomerActions, customer_profile, set_details, tag_customer
-    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
-    from workflows.waiting import WAIT_PATCH, DueTimer
+    from workflows.common import customer_profile, tag_customer
 
 __all__ = ["DunningWorkflow", "dunning_workflow_id"]
 
 
 @workflow.defn(name="DunningWorkflow")
-class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
-    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
-        "payment_failed": PaymentFailed,
-        "payment_succeeded": PaymentSucceeded,
-    }
-    """Its own signals, also taken as updates of the same name (validated, answered)."""
+class DunningWorkflow(CampaignWorkflow[DunningState, DunningInput]):
+    # Its own signals (each also an update of the same name, validated and answered).
+    payment_failed = inbox_signal(
+        "payment_failed",
+        PaymentFailed,
+        '{"invoice_id": "in_123", "attempt_count": 2, "event_id": "evt_1"}',
+    )
+    payment_succeeded = inbox_signal(
+        "payment_succeeded", PaymentSucceeded, '{"invoice_id": "in_123"} ({}: everything is paid)'
+    )
 
     NOT_STARTED = "dunning has not started yet"
+    CAMPAIGN = "Dunning sequence"
+    STATE = DunningState
+    CANCELLED = DunningStatus.CANCELLED
+    WAIT_SUMMARY = "next dunning step"
 
     @workflow.init
     def __init__(self, inp: DunningInput) -> None:
-        self._input = inp
-        self._timer = DueTimer()
-        self._state: DunningState | None = (
-            DunningState.model_validate(inp.carry_over) if inp.carry_over else None
-        )
-        self._inbox: list[PaymentFailed | PaymentSucceeded] = []
-        self._actions: CustomerActions | None = None
-        self._steer = Steering(self._state.steering if self._state else None)
-
-    # ------------------------------------------------------------------ signals
-    @workflow.signal(name="payment_failed")
-    def payment_failed(self, raw: Cmd[PaymentFailed] = NO_INPUT) -> None:
-        """``{"invoice_id": "in_123", "attempt_count": 2, "event_id": "evt_1"}``"""
-        msg = self._signalled(raw, PaymentFailed, "payment_failed")
-        if msg is not None:
-            self._inbox.append(msg)
-
-    @workflow.signal(name="payment_succeeded")
-    def payment_succeeded(self, raw: Cmd[PaymentSucceeded] = NO_INPUT) -> None:
-        """``{"invoice_id": "in_123"}`` (``{}``: everything is paid)"""
-        msg = self._signalled(raw, PaymentSucceeded, "payment_succeeded")
-        if msg is not None:
-            self._inbox.append(msg)
+        self._setup(inp)
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="progress")
@@ -111,15 +84,8 @@ class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
             return DunningProgress(
                 customer_id=self._input.customer_id, status=DunningStatus.STARTING
             )
-        nxt = self._next() if st.status is DunningStatus.ACTIVE else None
         return DunningProgress(
-            customer_id=self._input.customer_id,
-            status=st.status,
-            started_at=st.started_at,
-            day=self._day(workflow.now()),
-            timezone=st.timezone,
-            next_action=NextAction(step=nxt[0], summary=nxt[1], due_at=nxt[2]) if nxt else None,
-            actions=list(st.actions),
+            **self._progress_fields(st),
             failed_invoices=list(st.failed_invoices),
             open_invoices=list(st.open_invoices),
             payment_failures=st.payment_failures,
@@ -127,50 +93,31 @@ class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
             paid_at=st.paid_at,
             final_failure_day=st.plan.final_failure.day,
             churn_workflow_id=st.churn_workflow_id,
-            steering=self._steer.status(),
         )
-
-    def _next_step_key(self) -> str | None:
-        st = self._state
-        nxt = self._next() if st is not None and st.status is DunningStatus.ACTIVE else None
-        return nxt[0] if nxt else None
-
-    def _steered(self) -> None:
-        self._details()
 
     # ------------------------------------------------------------------ run
     @workflow.run
     async def run(self, inp: DunningInput) -> DunningSummary:
-        if self._state is None:
-            # Readable from the first moment (a start from the UI's form has no summary).
-            set_details(
-                [
-                    f"Dunning sequence for customer {inp.customer_id}: starting (reading the CRM, loading the playbook)"
-                ]
-            )
-            self._state = await self._begin(inp)
-        try:
-            await self._sequence()
-        except asyncio.CancelledError:
+        await self._run_campaign(inp, self._sequence)
+        return self._summary()
+
+    def _active(self) -> bool:
+        return self._require_state().status is DunningStatus.ACTIVE
+
+    async def _cancelled_by(self, reason: str | None) -> None:
+        st = self._require_state()
+        st.status = DunningStatus.CANCELLED
+        if reason is None:
             # "Cancel" in the Temporal UI: leave a trace on the company, then end.
-            st = self._require_state()
-            st.status = DunningStatus.CANCELLED
-            self._steer.begin_closing()
             await self._act.note(
                 "cancel:note", "Dunning sequence cancelled in Temporal.", kind="dunning_cancelled"
             )
-            raise
-        st = self._require_state()
-        reason = self._steer.cancel_reason
-        if reason is not None and st.status is DunningStatus.ACTIVE:
-            # The cancel signal: the same closing, then the result says cancelled.
-            st.status = DunningStatus.CANCELLED
-            self._steer.begin_closing()
-            await self._act.note(
-                "cancel:note", f"Dunning sequence cancelled: {reason}", kind="dunning_cancelled"
-            )
-            self._details()
-        return self._summary()
+            return
+        # The cancel signal: the same closing, then the result says cancelled.
+        await self._act.note(
+            "cancel:note", f"Dunning sequence cancelled: {reason}", kind="dunning_cancelled"
+        )
+        self._details()
 
     async def _begin(self, inp: DunningInput) -> DunningState:
         plan = await load_plan("dunning", DunningPlan)
@@ -212,68 +159,19 @@ class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
             st.done_steps.append("final")
         self._details()
 
-    async def _wait_until(self, due: datetime) -> bool:
-        """Handle signals until ``due``; False once the payment came in."""
-        st = self._require_state()
-        while True:
-            await self._drain_inbox()
-            if st.status is not DunningStatus.ACTIVE or self._steer.cancelled:
-                return False
-            remaining = due - workflow.now()
-            if remaining <= timedelta(0):
-                if self._steer.paused:
-                    # Due while paused: hold here (a payment meanwhile still stops it).
-                    await workflow.wait_condition(
-                        lambda: bool(self._inbox) or not self._steer.paused
-                    )
-                    continue
-                return True
-            if workflow.info().is_continue_as_new_suggested():
-                await self._continue_as_new()
-            if workflow.patched(WAIT_PATCH):
-                await self._timer.wait(
-                    due,
-                    lambda: bool(self._inbox) or self._steer.cancelled,
-                    summary="next dunning step",
-                )
-                continue
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda: bool(self._inbox) or self._steer.cancelled,
-                    timeout=remaining,
-                    timeout_summary="next dunning step",
-                )
-
-    async def _continue_as_new(self) -> None:
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        if self._inbox:
-            return  # signals came in meanwhile: handle them first, continue as new later
-        await self._steer.alerts_sent()  # rejected-command alerts in flight
-        workflow.continue_as_new(
-            DunningInput(
-                customer_id=self._input.customer_id,
-                carry_over=self._require_state().model_dump(mode="json"),
-            )
-        )
-
     # ------------------------------------------------------------------ signals, handled
-    async def _drain_inbox(self) -> None:
-        st = self._require_state()
-        while self._inbox and st.status is DunningStatus.ACTIVE:
-            msg = self._inbox.pop(0)
-            if isinstance(msg, PaymentFailed):
-                self._count_failure(msg.invoice_id, msg.attempt_count, msg.event_id)
-            else:
-                await self._on_payment(msg)
+    async def _handle(self, msg: PaymentFailed | PaymentSucceeded) -> None:
+        if isinstance(msg, PaymentFailed):
+            self._count_failure(msg.invoice_id, msg.attempt_count, msg.event_id)
+        else:
+            await self._on_payment(msg)
 
     def _count_failure(
         self, invoice_id: str | None, attempt_count: int | None, event_id: str | None
     ) -> None:
         st = self._require_state()
-        if event_id:
-            if event_id in st.seen_event_ids:
-                return
-            st.seen_event_ids = remember(st.seen_event_ids, event_id)
+        if self._seen(event_id):
+            return
         if attempt_count is not None:
             st.attempt_count = max(st.attempt_count or 0, attempt_count)
         if invoice_id is None:
@@ -300,10 +198,8 @@ class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
 
     async def _on_payment(self, msg: PaymentSucceeded) -> None:
         st = self._require_state()
-        if msg.event_id:
-            if msg.event_id in st.seen_event_ids:
-                return
-            st.seen_event_ids = remember(st.seen_event_ids, msg.event_id)
+        if self._seen(msg.event_id):
+            return
         if msg.invoice_id is not None and st.open_invoices:
             if msg.invoice_id not in st.open_invoices:
                 self._act.record(
@@ -458,23 +354,19 @@ class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
             return "final", f"final failure unless paid (day {day})", self._due(day)
         return None
 
-    def _context(self, day: int) -> MessageContext:
+    def _context_extra(self, day: int) -> dict[str, Any]:
         st = self._require_state()
         last_email = st.plan.last_email_day
         later = [s.day for s in st.plan.steps if s.email and s.day > day]
-        return MessageContext(
-            day=day,
-            tier=st.tier,
-            extra={
-                "attempt_day": day,
-                "final_notice": last_email is not None and day >= last_email,
-                "next_reminder_day": later[0] if later else None,
-                "final_failure_day": st.plan.final_failure.day,
-                "amount_due_cents": st.amount_due_cents,
-                "currency": st.currency,
-                "open_invoices": len(st.open_invoices),
-            },
-        )
+        return {
+            "attempt_day": day,
+            "final_notice": last_email is not None and day >= last_email,
+            "next_reminder_day": later[0] if later else None,
+            "final_failure_day": st.plan.final_failure.day,
+            "amount_due_cents": st.amount_due_cents,
+            "currency": st.currency,
+            "open_invoices": len(st.open_invoices),
+        }
 
     def _summary_text(self) -> str:
         st = self._require_state()
@@ -501,18 +393,10 @@ class DunningWorkflow(Steerable, CampaignActions[DunningState, DunningInput]):
             failed_steps=[a.step for a in st.actions if a.outcome == "failed"],
         )
 
-    def _details(self) -> None:
-        st = self._state
-        if st is None:
-            return
-        nxt = self._next() if st.status is DunningStatus.ACTIVE else None
-        lines = [
+    def _detail_lines(self, st: DunningState) -> list[str]:
+        return [
             f"**Dunning** · day {self._day(workflow.now())} · {st.status.value}",
             f"Failed invoices: {', '.join(st.failed_invoices) or '-'}"
             f" · open: {', '.join(st.open_invoices) or '-'}",
-            f"Next: {nxt[1]} at {nxt[2]:%Y-%m-%d %H:%M} UTC" if nxt else "Next: -",
+            self._next_line(),
         ]
-        steering = self._steer.detail_line()
-        if steering:
-            lines.append(steering)
-        set_details(lines)

@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.models import MessageContext
     from domain.health_outreach import CompanyHealth, TaskSpec, Trigger
     from domain.health_sweep import HealthOutreachInput
-    from domain.onboarding import ActionRecord
+    from domain.journeys import ActionRecord
     from domain.send_window import SendWindow
     from workflows.campaign import journey_key
     from workflows.common import (

@@ -37,6 +37,13 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.errors import NON_RETRYABLE_TYPES
     from activities.health import HealthActivities, load_health_playbooks
+    from domain.churn import (
+        ChurnPreventionInput,
+        HealthUpdated,
+        RiskFactor,
+        RiskSignal,
+        churn_workflow_id,
+    )
     from domain.health_model import HealthCategory
     from domain.health_outreach import CompanyHealth, OutreachPlan, Trigger
     from domain.health_sweep import (
@@ -51,13 +58,6 @@ with workflow.unsafe.imports_passed_through():
         SweepCounts,
         SweepProgress,
         outreach_workflow_id,
-    )
-    from domain.lifecycle import (
-        ChurnPreventionInput,
-        HealthUpdated,
-        RiskFactor,
-        RiskSignal,
-        churn_workflow_id,
     )
     from domain.score_text import score_text
     from workflows.campaign import signal_other, start_abandoned_child

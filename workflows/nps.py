@@ -29,19 +29,15 @@ Queries: ``status`` (``NpsStatus``, read by ``cshub report support``) and ``prog
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel
-
     from activities.models import EmailRecipient, MessageContext
     from activities.surveys import NPS_LAST_ASKED, ContactUpdateRequest, SurveyActivities
-    from domain.campaigns import iso_date, remember
+    from domain.campaigns import iso_date
     from domain.send_window import local_date, out_of_quiet_hours
     from domain.support_records import NpsAnswer, NpsStatus
     from domain.survey_plan import SurveysPlan
@@ -65,17 +61,13 @@ with workflow.unsafe.imports_passed_through():
         quarter_of,
         survey_id,
     )
-    from workflows.campaign import CampaignActions, load_plan
+    from workflows.campaign import CampaignWorkflow, SurveyCancel, inbox_signal, load_plan
     from workflows.common import (
         LOOKUP_RETRY,
         MAX_ACTIONS_KEPT,
-        CustomerActions,
         customer_profile,
-        set_details,
         tag_customer,
     )
-    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
-    from workflows.waiting import WAIT_PATCH, DueTimer
 
 __all__ = ["NpsSurveyWorkflow", "nps_workflow_id"]
 
@@ -83,62 +75,42 @@ MAX_ANSWERS_KEPT = 1000
 
 
 @workflow.defn(name="NpsSurveyWorkflow")
-class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
-    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
-        "nps_answered": NpsAnswered,
-    }
-    """Its own signals, also taken as updates of the same name (validated, answered)."""
+class NpsSurveyWorkflow(SurveyCancel, CampaignWorkflow[NpsState, NpsInput]):
+    """``cancel`` (``{"reason": "customer asked for no surveys"}``, ``{}``): the cycle ends."""
+
+    # Its own signals (each also an update of the same name, validated and answered).
+    nps_answered = inbox_signal(
+        "nps_answered",
+        NpsAnswered,
+        '{"contact_id": "2003", "score": 9}; the link endpoint adds the survey id.',
+    )
 
     NOT_STARTED = "the NPS cycle has not started yet"
+    CAMPAIGN = "Quarterly NPS survey"
+    STATE = NpsState
+    HOLD_DUE_WHILE_PAUSED = False  # the survey e-mail's own gate holds it
+    WAIT_SUMMARY = "next NPS survey"
 
     @workflow.init
     def __init__(self, inp: NpsInput) -> None:
-        self._input = inp
-        self._timer = DueTimer()
-        self._state: NpsState | None = (
-            NpsState.model_validate(inp.carry_over) if inp.carry_over else None
-        )
-        self._inbox: list[NpsAnswered] = []
+        self._setup(inp)
         self._cancel: CancelSurvey | None = None
-        self._actions: CustomerActions | None = None
-        self._steer = Steering(self._state.steering if self._state else None)
-
-    # ------------------------------------------------------------------ signals
-    @workflow.signal(name="nps_answered")
-    def nps_answered(self, raw: Cmd[NpsAnswered] = NO_INPUT) -> None:
-        """``{"contact_id": "2003", "score": 9}``; the link endpoint adds the survey id."""
-        msg = self._signalled(raw, NpsAnswered, "nps_answered")
-        if msg is not None:
-            self._inbox.append(msg)
-
-    _CANCEL_MODEL = CancelSurvey
-
-    def _apply_cancel(self, req: Any) -> None:
-        """``{"reason": "customer asked for no surveys"}`` (or ``{}``, or no input): the
-        cycle ends. Kept on ``CancelSurvey``: the shared ``CancelRequest`` requires a
-        reason, which this signal never did."""
-        self._cancel = req if isinstance(req, CancelSurvey) else CancelSurvey()
-        self._cancel_steering(self._cancel.reason or "cancelled")
 
     def _next_step_key(self) -> str | None:
         st = self._state
         return "ask" if st is None or st.asked_at is None else None
 
-    def _steered(self) -> None:
-        self._details()
-
     # ------------------------------------------------------------------ queries
     @workflow.query(name="status")
     def status(self) -> NpsStatus:
-        st = self._state
-        if st is None:
-            return NpsStatus(customer_id=self._input.customer_id)
+        """The part of :meth:`progress` that reports read."""
+        p = self.progress()
         return NpsStatus(
-            customer_id=self._input.customer_id,
-            quarter=st.quarter,
-            asked=list(st.asked),
-            answers=list(st.answers),
-            steering=self._steer.status(),
+            customer_id=p.customer_id,
+            quarter=p.quarter,
+            asked=p.asked,
+            answers=p.answers,
+            steering=p.steering,
         )
 
     @workflow.query(name="progress")
@@ -163,15 +135,7 @@ class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
     # ------------------------------------------------------------------ run
     @workflow.run
     async def run(self, inp: NpsInput) -> NpsStatus:
-        if self._state is None:
-            # Readable from the first moment (a start from the UI's form has no summary).
-            set_details(
-                [
-                    f"Quarterly NPS survey for customer {inp.customer_id}: starting (reading the CRM, loading the playbook)"
-                ]
-            )
-            self._state = await self._begin(inp)
-        st = self._state
+        st = await self._started(inp)
         self._details()
         while True:
             if st.asked_at is None:
@@ -296,30 +260,21 @@ class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
                 expires_at=expires,
             )
         )
-        await self._act.run(
-            f"{step}:contact",
-            "crm_update",
-            "nps",
-            SurveyActivities.update_contact,
-            ContactUpdateRequest(
-                contact_id=cid,
-                properties={NPS_LAST_ASKED: local_date(now, st.timezone).isoformat()},
-            ),
-            f"CRM contact {cid}: {NPS_LAST_ASKED}",
-        )
+        asked_on = local_date(now, st.timezone).isoformat()
+        await self._update_contact(step, cid, {NPS_LAST_ASKED: asked_on}, NPS_LAST_ASKED)
 
     # ------------------------------------------------------------------ answers
-    async def _drain_inbox(self) -> None:
-        while self._inbox:
-            await self._on_answer(self._inbox.pop(0))
+    async def _handle(self, msg: NpsAnswered) -> None:
+        await self._on_answer(msg)
+
+    def _cancelled(self) -> bool:
+        return self._cancel is not None
 
     async def _on_answer(self, msg: NpsAnswered) -> None:
         st = self._require_state()
         plan = st.plan
-        if msg.event_id:
-            if msg.event_id in st.seen_event_ids:
-                return
-            st.seen_event_ids = remember(st.seen_event_ids, msg.event_id)
+        if self._seen(msg.event_id):
+            return
         survey = self._survey_for(msg)
         if survey is None:
             self._act.record(
@@ -357,21 +312,12 @@ class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
             step, "journey", f"contact {cid} answered {msg.score}/10 ({category.value})"
         )
         self._details()
-        await self._act.run(
-            f"{step}:contact",
-            "crm_update",
-            "nps",
-            SurveyActivities.update_contact,
-            ContactUpdateRequest(
-                contact_id=cid,
-                properties={
-                    "cshub_nps_score": str(msg.score),
-                    "cshub_nps_category": category.value,
-                    "cshub_nps_answered_at": iso_date(now),
-                },
-            ),
-            f"CRM contact {cid}: NPS {msg.score}",
-        )
+        answer = {
+            "cshub_nps_score": str(msg.score),
+            "cshub_nps_category": category.value,
+            "cshub_nps_answered_at": iso_date(now),
+        }
+        await self._update_contact(step, cid, answer, f"NPS {msg.score}")
         await self._act.update_company(
             f"{step}:company",
             {
@@ -427,6 +373,19 @@ class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
             )
         self._details()
 
+    async def _update_contact(
+        self, step: str, cid: str, properties: dict[str, str], what: str
+    ) -> None:
+        """The CRM contact's NPS properties (step ``<step>:contact``)."""
+        await self._act.run(
+            f"{step}:contact",
+            "crm_update",
+            "nps",
+            SurveyActivities.update_contact,
+            ContactUpdateRequest(contact_id=cid, properties=properties),
+            f"CRM contact {cid}: {what}",
+        )
+
     def _survey_for(self, msg: NpsAnswered) -> NpsSurveySent | None:
         """The survey e-mail an answer is for: by survey id, else the contact's latest."""
         st = self._require_state()
@@ -438,31 +397,6 @@ class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
         return mine[-1] if mine else None
 
     # ------------------------------------------------------------------ waiting
-    async def _wait_until(self, due: datetime) -> bool:
-        """Handle answers until ``due``; False when the cycle was cancelled."""
-        while True:
-            await self._drain_inbox()
-            if self._cancel is not None:
-                return False
-            remaining = due - workflow.now()
-            if remaining <= timedelta(0):
-                return True
-            if workflow.info().is_continue_as_new_suggested():
-                await self._continue_as_new()
-            if workflow.patched(WAIT_PATCH):
-                await self._timer.wait(
-                    due,
-                    lambda: bool(self._inbox) or self._cancel is not None,
-                    summary="next NPS survey",
-                )
-                continue
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda: bool(self._inbox) or self._cancel is not None,
-                    timeout=remaining,
-                    timeout_summary="next NPS survey",
-                )
-
     def _roll_quarter(self) -> None:
         """The next quarter starts: nobody asked yet; expired surveys are forgotten."""
         st = self._require_state()
@@ -542,22 +476,15 @@ class NpsSurveyWorkflow(Steerable, CampaignActions[NpsState, NpsInput]):
             oldest = _previous_quarter(oldest)
         st.answers = [a for a in st.answers if a.quarter >= oldest][-MAX_ANSWERS_KEPT:]
 
-    def _details(self) -> None:
-        st = self._state
-        if st is None:
-            return
+    def _detail_lines(self, st: NpsState) -> list[str]:
         nps, responses = self._company_nps(st.quarter)
-        lines = [
+        return [
             f"**NPS** · {st.quarter} · {len(st.asked)} asked · {responses} answered"
             + (f" · NPS {_number(nps)}" if nps is not None else ""),
             "Cancelled"
             if st.cancelled
             else f"Next survey: {self._next_survey_at():%Y-%m-%d %H:%M} UTC",
         ]
-        steering = self._steer.detail_line()
-        if steering:
-            lines.append(steering)
-        set_details(lines)
 
 
 def _previous_quarter(quarter: str) -> str:

@@ -37,9 +37,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.playbooks import load_onboarding_plan_activity
     from domain.experiments import ExperimentAssignment, PlayKind
+    from domain.journeys import NextAction
     from domain.onboarding import (
         MilestoneReached,
-        NextAction,
         OnboardingCarryOver,
         OnboardingInput,
         OnboardingProgress,
@@ -76,7 +76,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.waiting import HISTORY_BUDGET, WAIT_PATCH, Waiter
 
-WORKFLOW_ID_PREFIX = "onboarding-"
 START_ALERT_BESIDE_STEPS = "start-alert-beside-steps"
 """``workflow.patched``: journeys started before it awaited the start alert first."""
 WELCOME_FIRST_PATCH = "welcome-first"
@@ -92,10 +91,6 @@ if TYPE_CHECKING:  # callers send the model; the handlers take the payload raw
     MilestoneInput = MilestoneReached | RawValue
 else:
     MilestoneInput = RawValue
-
-
-def onboarding_workflow_id(customer_id: str) -> str:
-    return f"{WORKFLOW_ID_PREFIX}{customer_id}"
 
 
 @workflow.defn(name="OnboardingWorkflow")
@@ -866,17 +861,10 @@ class OnboardingWorkflow(Steerable):
             raise ApplicationError("onboarding has not started yet", non_retryable=True)
         return self._state
 
-    def _record(
-        self,
-        step: str,
-        channel: str,
-        summary: str,
-        *,
-        template: str | None = None,
-        outcome: str = "done",
-    ) -> None:
+    def _record(self, step: str, channel: str, summary: str, **options: Any) -> None:
+        """:meth:`CustomerActions.record` once the journey has begun (none before)."""
         if self._state is not None:
-            self._act.record(step, channel, summary, template=template, outcome=outcome)
+            self._act.record(step, channel, summary, **options)
 
     def _days(self, n: float) -> timedelta:
         """``n`` plan days (compressed when the journey runs in demo time)."""
@@ -1057,4 +1045,4 @@ def _human(delta: timedelta) -> str:
     return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"
 
 
-__all__ = ["OnboardingWorkflow", "Tier", "onboarding_workflow_id"]
+__all__ = ["OnboardingWorkflow", "Tier"]

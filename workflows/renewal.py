@@ -35,30 +35,25 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from activities.models import MessageContext
-    from domain.campaigns import campaign_day, remember
-    from domain.lifecycle import (
-        AutoRenewed,
-        Churned,
-        RenewalDateChanged,
-        RenewalInput,
-        Renewed,
-        WinBackInput,
-        renewal_workflow_id,
-        winback_workflow_id,
-    )
-    from domain.onboarding import NextAction
+    from domain.campaigns import campaign_day
+    from domain.journeys import NextAction
     from domain.renewal import (
         MAX_TERMS_KEPT,
+        AutoRenewed,
+        Churned,
         NextTerm,
         Reminder,
         ReminderState,
         ReminderView,
         RenewalCarryOver,
+        RenewalDateChanged,
+        RenewalInput,
         RenewalOutcome,
         RenewalProgress,
         RenewalState,
         RenewalStatus,
         RenewalSummary,
+        Renewed,
         SentReminder,
         TermRecord,
         add_months,
@@ -66,12 +61,14 @@ with workflow.unsafe.imports_passed_through():
         journey_key,
         outcome_deadline,
         plan_reminders,
+        renewal_workflow_id,
     )
     from domain.renewal_plan import RenewalPlan
     from domain.search_attributes import LifecycleStage
     from domain.send_window import local_date
+    from domain.winback import WinBackInput, winback_workflow_id
     from domain.wording import days
-    from workflows.campaign import load_plan, start_abandoned_child
+    from workflows.campaign import actions_for, load_plan, seen_before, start_abandoned_child
     from workflows.common import (
         CustomerActions,
         customer_profile,
@@ -455,13 +452,7 @@ class RenewalWorkflow(Steerable):
     # ------------------------------------------------------------------ signals, handled
     def _seen(self, event_id: str | None) -> bool:
         """True for a redelivered event; remembers new ones."""
-        st = self._require_state()
-        if not event_id:
-            return False
-        if event_id in st.seen_event_ids:
-            return True
-        st.seen_event_ids = remember(st.seen_event_ids, event_id)
-        return False
+        return seen_before(self._require_state(), event_id)
 
     async def _drain_inbox(self) -> None:
         st = self._require_state()
@@ -715,15 +706,8 @@ class RenewalWorkflow(Steerable):
     def _act(self) -> CustomerActions:
         st = self._require_state()
         if self._actions is None:
-            self._actions = CustomerActions(
-                self._input.customer_id,
-                journey_key(st.renewal_date),
-                st.actions,
-                self._day,
-                send_window=st.plan.send_window,
-                timezone=st.timezone,
-                steering=self._steer,
-            )
+            key = journey_key(st.renewal_date)
+            self._actions = actions_for(self._input.customer_id, key, st, self._day, self._steer)
         return self._actions
 
     def _require_state(self) -> RenewalState:

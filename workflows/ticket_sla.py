@@ -46,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
         TicketRef,
     )
     from domain.business_time import BusinessCalendar
-    from domain.onboarding import ActionRecord
+    from domain.journeys import ActionRecord
     from domain.sla_clock import Clock, retarget
     from domain.sla_policy import (
         EffectiveTargets,

@@ -21,37 +21,32 @@ Workflow id ``winback-{customer_id}``; idempotency keys ``{workflow id}/{start}/
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel
-
-    from activities.models import MessageContext
-    from domain.campaigns import (
+    from domain.campaigns import iso_date, step_time
+    from domain.search_attributes import LifecycleStage
+    from domain.winback import (
+        CustomerReturned,
         ExitAnswer,
+        StepPurpose,
+        SurveyAnswer,
+        WinBackInput,
+        WinBackPlan,
         WinBackProgress,
         WinBackState,
         WinBackStatus,
+        WinBackStep,
+        WinBackStepKind,
         WinBackSummary,
-        iso_date,
-        remember,
-        step_time,
+        winback_workflow_id,
     )
-    from domain.lifecycle import CustomerReturned, SurveyAnswer, WinBackInput, winback_workflow_id
-    from domain.onboarding import NextAction
-    from domain.search_attributes import LifecycleStage
-    from domain.winback_plan import StepPurpose, WinBackPlan, WinBackStep, WinBackStepKind
     from domain.wording import count_noun
-    from workflows.campaign import CampaignActions, load_plan
-    from workflows.common import CustomerActions, customer_profile, set_details, tag_customer
-    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
-    from workflows.waiting import WAIT_PATCH, DueTimer
+    from workflows.campaign import CampaignWorkflow, inbox_signal, load_plan
+    from workflows.common import customer_profile, tag_customer
 
 __all__ = ["WinBackWorkflow", "winback_workflow_id"]
 
@@ -59,40 +54,26 @@ SKIP_BEFORE_START = timedelta(minutes=5)
 
 
 @workflow.defn(name="WinBackWorkflow")
-class WinBackWorkflow(Steerable, CampaignActions[WinBackState, WinBackInput]):
-    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
-        "survey_answered": SurveyAnswer,
-        "returned": CustomerReturned,
-    }
-    """Its own signals, also taken as updates of the same name (validated, answered)."""
+class WinBackWorkflow(CampaignWorkflow[WinBackState, WinBackInput]):
+    # Its own signals (each also an update of the same name, validated and answered).
+    survey_answered = inbox_signal(
+        "survey_answered",
+        SurveyAnswer,
+        '{"reason": "too_expensive", "comment": "Budget cut this year"}',
+    )
+    returned = inbox_signal(
+        "returned", CustomerReturned, '{"note": "re-subscribed to Starter"} (or no input)'
+    )
 
     NOT_STARTED = "win-back has not started yet"
+    CAMPAIGN = "Win-back campaign"
+    STATE = WinBackState
+    CANCELLED = WinBackStatus.CANCELLED
+    WAIT_SUMMARY = "next win-back step"
 
     @workflow.init
     def __init__(self, inp: WinBackInput) -> None:
-        self._input = inp
-        self._timer = DueTimer()
-        self._state: WinBackState | None = (
-            WinBackState.model_validate(inp.carry_over) if inp.carry_over else None
-        )
-        self._inbox: list[SurveyAnswer | CustomerReturned] = []
-        self._actions: CustomerActions | None = None
-        self._steer = Steering(self._state.steering if self._state else None)
-
-    # ------------------------------------------------------------------ signals
-    @workflow.signal(name="survey_answered")
-    def survey_answered(self, raw: Cmd[SurveyAnswer] = NO_INPUT) -> None:
-        """``{"reason": "too_expensive", "comment": "Budget cut this year"}``"""
-        msg = self._signalled(raw, SurveyAnswer, "survey_answered")
-        if msg is not None:
-            self._inbox.append(msg)
-
-    @workflow.signal(name="returned")
-    def returned(self, raw: Cmd[CustomerReturned] = NO_INPUT) -> None:
-        """``{"note": "re-subscribed to Starter"}`` (or no input)"""
-        msg = self._signalled(raw, CustomerReturned, "returned")
-        if msg is not None:
-            self._inbox.append(msg)
+        self._setup(inp)
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="progress")
@@ -102,58 +83,24 @@ class WinBackWorkflow(Steerable, CampaignActions[WinBackState, WinBackInput]):
             return WinBackProgress(
                 customer_id=self._input.customer_id, status=WinBackStatus.STARTING
             )
-        nxt = self._next() if st.status is WinBackStatus.ACTIVE else None
         answer = st.answers[-1] if st.answers else None
         return WinBackProgress(
-            customer_id=self._input.customer_id,
-            status=st.status,
-            started_at=st.started_at,
-            day=self._day(workflow.now()),
-            timezone=st.timezone,
-            next_action=NextAction(step=nxt[0], summary=nxt[1], due_at=nxt[2]) if nxt else None,
-            actions=list(st.actions),
+            **self._progress_fields(st),
             churn_reason=st.churn_reason,
             exit_reason=answer.reason if answer else None,
             exit_comment=answer.comment if answer else None,
             steps_done=list(st.done_steps),
             ends_at=self._end_time(),
-            steering=self._steer.status(),
         )
-
-    def _next_step_key(self) -> str | None:
-        st = self._state
-        nxt = self._next() if st is not None and st.status is WinBackStatus.ACTIVE else None
-        return nxt[0] if nxt else None
-
-    def _steered(self) -> None:
-        self._details()
 
     # ------------------------------------------------------------------ run
     @workflow.run
     async def run(self, inp: WinBackInput) -> WinBackSummary:
-        if self._state is None:
-            # Readable from the first moment (a start from the UI's form has no summary).
-            set_details(
-                [
-                    f"Win-back campaign for customer {inp.customer_id}: starting (reading the CRM, loading the playbook)"
-                ]
-            )
-            self._state = await self._begin(inp)
-        st = self._state
-        try:
-            await self._sequence()
-        except asyncio.CancelledError:
-            st.status = WinBackStatus.CANCELLED
-            self._steer.begin_closing()
-            await self._finish("cancelled in Temporal")
-            raise
-        reason = self._steer.cancel_reason
-        if reason is not None and st.status is WinBackStatus.ACTIVE:
-            # The cancel signal: the campaign's normal closing with status "cancelled".
-            st.status = WinBackStatus.CANCELLED
-            self._steer.begin_closing()
-            await self._finish(f"cancelled: {reason}")
+        await self._run_campaign(inp, self._sequence)
         return self._summary()
+
+    def _active(self) -> bool:
+        return self._require_state().status is WinBackStatus.ACTIVE
 
     async def _begin(self, inp: WinBackInput) -> WinBackState:
         plan = await load_plan("winback", WinBackPlan)
@@ -195,52 +142,6 @@ class WinBackWorkflow(Steerable, CampaignActions[WinBackState, WinBackInput]):
             st.status = WinBackStatus.COMPLETED
             await self._finish("sequence completed")
 
-    async def _wait_until(self, due: datetime, stop: Callable[[], bool] | None = None) -> bool:
-        """Handle signals until ``due``; False when the campaign stopped (or ``stop``)."""
-        st = self._require_state()
-        while True:
-            await self._drain_inbox()
-            if st.status is not WinBackStatus.ACTIVE or (stop is not None and stop()):
-                return False
-            if self._steer.cancelled:
-                return False
-            remaining = due - workflow.now()
-            if remaining <= timedelta(0):
-                if self._steer.paused:
-                    # Due while paused: hold here (a return meanwhile still stops it).
-                    await workflow.wait_condition(
-                        lambda: bool(self._inbox) or not self._steer.paused
-                    )
-                    continue
-                return True
-            if workflow.info().is_continue_as_new_suggested():
-                await self._continue_as_new()
-            if workflow.patched(WAIT_PATCH):
-                await self._timer.wait(
-                    due,
-                    lambda: bool(self._inbox) or self._steer.cancelled,
-                    summary="next win-back step",
-                )
-                continue
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda: bool(self._inbox) or self._steer.cancelled,
-                    timeout=remaining,
-                    timeout_summary="next win-back step",
-                )
-
-    async def _continue_as_new(self) -> None:
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        if self._inbox:
-            return  # signals came in meanwhile: handle them first, continue as new later
-        await self._steer.alerts_sent()  # rejected-command alerts in flight
-        workflow.continue_as_new(
-            WinBackInput(
-                customer_id=self._input.customer_id,
-                carry_over=self._require_state().model_dump(mode="json"),
-            )
-        )
-
     # ------------------------------------------------------------------ steps
     async def _run_step(self, step: WinBackStep) -> None:
         st = self._require_state()
@@ -280,21 +181,16 @@ class WinBackWorkflow(Steerable, CampaignActions[WinBackState, WinBackInput]):
             )
 
     # ------------------------------------------------------------------ signals, handled
-    async def _drain_inbox(self) -> None:
-        st = self._require_state()
-        while self._inbox and st.status is WinBackStatus.ACTIVE:
-            msg = self._inbox.pop(0)
-            if isinstance(msg, SurveyAnswer):
-                await self._on_answer(msg)
-            else:
-                await self._on_return(msg)
+    async def _handle(self, msg: SurveyAnswer | CustomerReturned) -> None:
+        if isinstance(msg, SurveyAnswer):
+            await self._on_answer(msg)
+        else:
+            await self._on_return(msg)
 
     async def _on_answer(self, msg: SurveyAnswer) -> None:
         st = self._require_state()
-        if msg.event_id:
-            if msg.event_id in st.seen_event_ids:
-                return
-            st.seen_event_ids = remember(st.seen_event_ids, msg.event_id)
+        if self._seen(msg.event_id):
+            return
         last = st.answers[-1] if st.answers else None
         if last and last.reason is msg.reason and (msg.comment or None) == last.comment:
             return  # the same click twice
@@ -372,13 +268,9 @@ class WinBackWorkflow(Steerable, CampaignActions[WinBackState, WinBackInput]):
                 return step.key, f"{what} (day {step.day})", self._due(step)
         return "end", "campaign ends (answer window over)", self._end_time()
 
-    def _context(self, day: int) -> MessageContext:
+    def _context_extra(self, day: int) -> dict[str, Any]:
         st = self._require_state()
-        return MessageContext(
-            day=day,
-            tier=st.tier,
-            extra={"churned_on": iso_date(st.anchor)},
-        )
+        return {"churned_on": iso_date(st.anchor)}
 
     def _summary(self) -> WinBackSummary:
         st = self._require_state()
@@ -394,18 +286,10 @@ class WinBackWorkflow(Steerable, CampaignActions[WinBackState, WinBackInput]):
             failed_steps=[a.step for a in st.actions if a.outcome == "failed"],
         )
 
-    def _details(self) -> None:
-        st = self._state
-        if st is None:
-            return
-        nxt = self._next() if st.status is WinBackStatus.ACTIVE else None
+    def _detail_lines(self, st: WinBackState) -> list[str]:
         answer = st.answers[-1] if st.answers else None
-        lines = [
+        return [
             f"**Win-back** · day {self._day(workflow.now())} · {st.status.value}",
             f"Exit reason: {answer.reason.value if answer else '-'}",
-            f"Next: {nxt[1]} at {nxt[2]:%Y-%m-%d %H:%M} UTC" if nxt else "Next: -",
+            self._next_line(),
         ]
-        steering = self._steer.detail_line()
-        if steering:
-            lines.append(steering)
-        set_details(lines)

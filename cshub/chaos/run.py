@@ -28,8 +28,8 @@ from cshub.chaos.portfolio import (
 )
 from cshub.chaos.processes import HubProcess, sandbox_environment, wait_http_ok
 from cshub.chaos.senders import DeliveryStats, Event, deliver, portfolio_events
-from cshub.settings import SANDBOX_WEBHOOK_SECRETS
 from cshub.temporal_process import TemporalProcess, free_port
+from runtime.settings import SANDBOX_WEBHOOK_SECRETS
 from sandbox.server import SandboxHandle, start_sandbox
 
 SYSTEMS = ("hubspot", "zendesk", "slack")

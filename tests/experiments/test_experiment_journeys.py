@@ -15,10 +15,10 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from cshub.experiments import render_text, simulate, write_chart
-from cshub.settings import Settings
 from domain.experiments import Experiment
 from domain.onboarding import OnboardingInput
 from domain.tiers import Tier
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import emails_for, outbox, running_worker
 from workflows.onboarding import OnboardingWorkflow
@@ -152,8 +152,8 @@ async def test_segment_eligibility_reads_the_crm_company(
     from temporalio.testing import ActivityEnvironment
 
     from activities.experiments import AssignExperimentRequest, ExperimentActivities
-    from connectors.factory import build_connectors
     from domain.experiments import PlayKind
+    from wiring.connectors import build_connectors
 
     data = {
         **STOPPED,

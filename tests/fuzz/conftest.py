@@ -19,8 +19,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.encryption_keys import new_key_entry
-from cshub.settings import Settings
+from runtime.encryption_keys import new_key_entry
+from runtime.settings import Settings
 from tests.webhooks.conftest import Api
 from webhooks.app import create_app
 from webhooks.server import serve_api

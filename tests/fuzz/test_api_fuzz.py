@@ -38,8 +38,8 @@ from schemathesis.core.result import Ok
 from temporalio.api.common.v1 import Payloads
 from temporalio.client import Client
 
-from cshub.settings import Settings
 from domain.survey_links import csat_links, exit_survey_links, nps_links
+from runtime.settings import Settings
 from tests.fuzz.conftest import random_secret, workflow_ids
 from tests.webhooks.conftest import Api
 from webhooks import sample_events as samples

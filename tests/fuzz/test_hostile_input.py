@@ -26,10 +26,10 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.logs import JsonFormatter
-from cshub.settings import SANDBOX_WEBHOOK_SECRETS, Settings
 from domain.events import CustomerEvent, DeliveryOutcome, EventSource
 from domain.survey_links import exit_survey_links
+from runtime.logs import JsonFormatter
+from runtime.settings import SANDBOX_WEBHOOK_SECRETS, Settings
 from tests.conftest import eventually, running_worker
 from tests.fuzz.conftest import SECRET_FIELDS, secret_values, serve_on, workflow_ids
 from tests.webhooks.conftest import Api
@@ -244,7 +244,7 @@ def test_the_ast_scan_catches_a_plain_comparison() -> None:
 
 def test_secrets_signatures_and_tokens_are_compared_in_constant_time() -> None:
     found = []
-    for folder in ("webhooks", "cshub", "domain"):
+    for folder in ("webhooks", "cshub", "runtime", "wiring", "domain"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             rel = str(path.relative_to(ROOT))
             found += non_constant_time_comparisons(path.read_text(encoding="utf-8"), rel)
@@ -290,7 +290,16 @@ def test_the_secret_literal_scan_catches_one() -> None:
 
 def test_no_secret_literal_outside_the_sandbox_defaults() -> None:
     found = []
-    for folder in ("webhooks", "cshub", "connectors", "activities", "workflows", "domain"):
+    for folder in (
+        "webhooks",
+        "cshub",
+        "runtime",
+        "wiring",
+        "connectors",
+        "activities",
+        "workflows",
+        "domain",
+    ):
         for path in sorted((ROOT / folder).rglob("*.py")):
             rel = str(path.relative_to(ROOT))
             found += secret_literals(path.read_text(encoding="utf-8"), rel)

@@ -57,7 +57,7 @@ HISTORIES = Path(__file__).resolve().parent / "histories"
 class Ctx:
     env: WorkflowEnvironment
     sandbox: Any  # sandbox.server.SandboxHandle
-    settings: Any  # cshub.settings.Settings
+    settings: Any  # runtime.settings.Settings
     queue: str
     kept: list[tuple[str, str, WorkflowHandle[Any, Any]]] = field(default_factory=list)
 
@@ -319,7 +319,7 @@ async def onboarding_experiment(c: Ctx) -> None:
 async def dunning_paid(c: Ctx) -> None:
     """What the Stripe route does (signal-with-start), Stripe's retry failing on day 1,
     another invoice paid, then this one paid on day 4."""
-    from domain.lifecycle import DunningInput, PaymentFailed, PaymentSucceeded
+    from domain.dunning import DunningInput, PaymentFailed, PaymentSucceeded
     from workflows.dunning import DunningWorkflow
 
     await local_noon(c, "1004")
@@ -393,7 +393,7 @@ async def churn_steered(c: Ctx) -> None:
 async def churn_recovered(c: Ctx) -> None:
     """Weekly checks with health updates and a risk signal (one redelivered): escalated
     below 50, recovered at 75+ twice in a row."""
-    from domain.lifecycle import ChurnPreventionInput, HealthUpdated, RiskFactor, RiskSignal
+    from domain.churn import ChurnPreventionInput, HealthUpdated, RiskFactor, RiskSignal
     from workflows.churn import ChurnPreventionWorkflow as wf
 
     await local_noon(c, "1005")
@@ -426,7 +426,7 @@ async def churn_recovered(c: Ctx) -> None:
 @scenario("completed", "WinBackWorkflow")
 async def winback_completed(c: Ctx) -> None:
     """Days 1, 7, 14, 30 and 60, no answer: completed."""
-    from domain.lifecycle import WinBackInput
+    from domain.winback import WinBackInput
     from workflows.winback import WinBackWorkflow
 
     await local_noon(c, "1001")
@@ -456,7 +456,7 @@ async def renewal_renewed(c: Ctx) -> None:
     """Signal-with-start (as the Stripe route does) 20 days before the date, the date
     moved, reminders, renewed on the day: continue-as-new into the next term (both runs
     are kept), a redelivered renewal ignored."""
-    from domain.lifecycle import RenewalDateChanged, RenewalInput, Renewed
+    from domain.renewal import RenewalDateChanged, RenewalInput, Renewed
     from workflows.renewal import RenewalWorkflow
 
     customer = "1004"
@@ -492,7 +492,7 @@ async def renewal_renewed(c: Ctx) -> None:
 async def renewal_churned(c: Ctx) -> None:
     """Signal-with-start 40 days before the date, then the customer churns (Stripe's
     subscription.deleted): CRM note, the CSM's Slack alert, the win-back starts."""
-    from domain.lifecycle import Churned, RenewalDateChanged, RenewalInput
+    from domain.renewal import Churned, RenewalDateChanged, RenewalInput
     from workflows.renewal import RenewalWorkflow
 
     customer = "1005"
@@ -824,8 +824,8 @@ async def health_sweep_risk_signs(c: Ctx) -> None:
     """The ten demo companies, one with a support spike (7 tickets against 2) and one
     whose payment failed: the page starts a churn campaign for each warning sign (patch
     sweep-risk-detectors), with its evidence."""
-    from connectors.factory import build_connectors
     from domain.health_sweep import HealthSweepInput
+    from wiring.connectors import build_connectors
     from workflows.health_sweep import HealthSweepWorkflow
 
     crm = build_connectors(c.settings).crm
@@ -1002,7 +1002,7 @@ async def onboarding_ui_signals(c: Ctx) -> None:
 async def dunning_ui_signals(c: Ctx) -> None:
     """Pause on day 1 across the day-3 e-mail, resume on day 4, skip the next step,
     cancel on day 8; then to the end (older code ignores all four)."""
-    from domain.lifecycle import DunningInput
+    from domain.dunning import DunningInput
     from workflows.dunning import DunningWorkflow
 
     await local_noon(c, "1003")
@@ -1027,7 +1027,7 @@ async def dunning_ui_signals(c: Ctx) -> None:
 async def renewal_ui_signals(c: Ctx) -> None:
     """75 days before the date: paused across the 60-day reminder, resumed, the next
     reminder skipped, cancelled on day 50."""
-    from domain.lifecycle import RenewalInput
+    from domain.renewal import RenewalInput
     from workflows.renewal import RenewalWorkflow
 
     await local_noon(c, "1003")
@@ -1109,7 +1109,7 @@ async def customer_reply(c: Ctx) -> None:
     """A reply to a win-back e-mail pauses the campaign; a reply naming a play that does
     not run pauses nothing; both tell the CSM."""
     from domain.inbound_mail import CustomerReplyInput
-    from domain.lifecycle import WinBackInput
+    from domain.winback import WinBackInput
     from workflows.customer_reply import CustomerReplyWorkflow as wf
     from workflows.winback import WinBackWorkflow
 
@@ -1215,8 +1215,8 @@ async def mistyped_signals(c: Ctx) -> None:
     the ``tolerant-commands`` patch), between well-typed ones."""
     from datetime import date
 
-    from domain.lifecycle import RenewalInput
     from domain.onboarding import OnboardingInput
+    from domain.renewal import RenewalInput
     from domain.tiers import Tier
     from workflows.onboarding import OnboardingWorkflow
     from workflows.renewal import RenewalWorkflow
@@ -1251,8 +1251,8 @@ async def mistyped_signals(c: Ctx) -> None:
 async def resume_later(c: Ctx) -> None:
     """A journey snoozed from Slack for 3 days: paused, then resumed by the timer; a
     snooze of a journey that does not run resumes nothing."""
-    from domain.lifecycle import WinBackInput
     from domain.snooze import ResumeLaterInput
+    from domain.winback import WinBackInput
     from workflows.resume_later import ResumeLaterWorkflow as wf
     from workflows.winback import WinBackWorkflow
 
@@ -1371,7 +1371,7 @@ async def main(argv: list[str] | None = None) -> int:
     if "CSHUB_PLAYBOOKS_DIR" not in os.environ:
         playbooks = playbooks_dir()
         os.environ["CSHUB_PLAYBOOKS_DIR"] = str(playbooks)
-    from cshub.settings import Settings
+    from runtime.settings import Settings
     from sandbox.server import start_sandbox
 
     sandbox = await start_sandbox(http_port=0, smtp_port=0)

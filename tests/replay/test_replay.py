@@ -17,8 +17,8 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from cshub.codec import data_converter
-from cshub.settings import Settings
+from runtime.codec import data_converter
+from runtime.settings import Settings
 from worker import workflow_interceptors
 from workflows.registry import WORKFLOWS
 

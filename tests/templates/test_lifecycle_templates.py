@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from domain.lifecycle import ExitReason
 from domain.survey_links import exit_survey_links
+from domain.winback import ExitReason
 from templates.renderer import render_email, render_slack
 
 LINKS = exit_survey_links(

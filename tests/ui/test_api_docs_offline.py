@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import Route, async_playwright, expect
 from temporalio.client import Client
 
-from cshub.settings import Settings
+from runtime.settings import Settings
 from tests.ui.test_temporal_ui import CHROMIUM_ARGS, UI_WAIT_MS, chromium_or_skip
 from webhooks.app import create_app
 from webhooks.server import ApiServer, serve_api

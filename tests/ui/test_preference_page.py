@@ -12,8 +12,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, async_playwright, expect
 
-from cshub.settings import Settings
 from domain.preferences import preference_link
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.ui.test_temporal_ui import CHROMIUM_ARGS, chromium_or_skip
 from tests.webhooks.conftest import Api, serve

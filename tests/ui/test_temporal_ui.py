@@ -27,10 +27,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from cshub.binaries import temporal_cli
 from cshub.search_attributes import ensure_search_attributes
-from cshub.settings import Settings
 from cshub.starters import start_onboarding
-from domain.lifecycle import ChurnPreventionInput, RiskFactor
+from domain.churn import ChurnPreventionInput, RiskFactor
 from domain.onboarding import OnboardingInput
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import running_worker
 from workflows.churn import ChurnPreventionWorkflow

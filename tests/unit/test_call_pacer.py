@@ -1,4 +1,4 @@
-"""The pacing of portfolio reads (activities.health_digest.CallPacer, read_portfolio): at
+"""The pacing of portfolio reads (connectors.pacing.CallPacer, read_portfolio): at
 most N CRM calls in any 10 s, a burst under the budget without any wait; on a fake clock
 that only moves when the code sleeps (or a call takes time)."""
 
@@ -10,9 +10,10 @@ from typing import Any, cast
 
 import pytest
 
-from activities.health_digest import CallPacer, read_owners, read_portfolio
+from activities.health_digest import read_owners, read_portfolio
 from connectors.base import Company, CompanyPage, Crm, Owner
 from connectors.errors import NotFoundError, RetryableConnectorError
+from connectors.pacing import CallPacer
 
 
 class FakeClock:

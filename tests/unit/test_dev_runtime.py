@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from cshub import dev_runtime
-from cshub.dev_runtime import DevRuntime, active_runtime, mark_stopped, write_runtime
-from cshub.settings import Settings, SettingsError, load_settings
+from runtime import dev_runtime
+from runtime.dev_runtime import DevRuntime, active_runtime, mark_stopped, write_runtime
+from runtime.settings import Settings, SettingsError, load_settings
 
 
 @pytest.fixture

@@ -141,6 +141,37 @@ def test_bands_out_of_order_are_listed(bands: list[dict[str, Any]], message: str
         model(bands=bands)
 
 
+DIMENSION: dict[str, Any] = {
+    "name": "d",
+    "weight": 0.5,
+    "metrics": [{"name": "x", "input": "nps", "thresholds": [{"at_least": 9, "score": 100}]}],
+}
+
+
+@pytest.mark.parametrize(
+    ("dimensions", "message"),
+    [
+        ([DIMENSION, {**DIMENSION, "weight": 0.25}, {**DIMENSION, "name": "e", "weight": 0.25}],
+         "dimension names repeat: d"),
+        ([{**DIMENSION, "name": n, "weight": 0.25} for n in ("b", "a", "b", "a")],
+         "dimension names repeat: a, b"),
+        ([{**DIMENSION, "weight": 1, "metrics": [*DIMENSION["metrics"], *DIMENSION["metrics"]]}],
+         "metric names repeat: x"),
+    ],
+)  # fmt: skip
+def test_a_name_given_twice_is_refused_naming_it(
+    dimensions: list[dict[str, Any]], message: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        model(dimensions=dimensions)
+    assert [e["msg"] for e in refused.value.errors()] == [f"Value error, {message}"]
+
+
+def test_distinct_names_pass() -> None:
+    dimensions = [DIMENSION, {**DIMENSION, "name": "e"}]
+    assert [d.name for d in model(dimensions=dimensions).dimensions] == ["d", "e"]
+
+
 def test_the_model_per_tier() -> None:
     models = HealthModels(
         config=HealthModelsConfig(default="m", tiers={"enterprise": "e"}),

@@ -10,26 +10,19 @@ import pytest
 from pydantic import BaseModel, ValidationError
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from domain.campaigns import (
-    ChurnState,
-    DunningState,
-    ExitAnswer,
-    WinBackState,
-    campaign_day,
-    step_time,
-)
-from domain.churn_plan import ChurnPlan
-from domain.dunning_plan import DunningPlan
-from domain.lifecycle import (
-    ChurnPreventionInput,
-    DunningInput,
-    ExitReason,
-    RiskFactor,
-    WinBackInput,
-)
-from domain.onboarding import ActionRecord
+from domain.campaigns import campaign_day, step_time
+from domain.churn import ChurnPlan, ChurnPreventionInput, ChurnState, RiskFactor
+from domain.dunning import DunningInput, DunningPlan, DunningState
+from domain.journeys import ActionRecord
 from domain.send_window import SendWindow
-from domain.winback_plan import StepPurpose, WinBackPlan
+from domain.winback import (
+    ExitAnswer,
+    ExitReason,
+    StepPurpose,
+    WinBackInput,
+    WinBackPlan,
+    WinBackState,
+)
 from playbooks.loader import PACKAGE_DIR, load_playbook
 from templates.renderer import email_template_names, slack_template_names
 
@@ -102,6 +95,33 @@ def test_invalid_plans_are_rejected(
 ) -> None:
     with pytest.raises(ValidationError, match=message):
         model.model_validate(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"at_risk_below": 60, "escalate_below": 80},
+        {"by_tier": {"enterprise": {"at_risk_below": 60, "escalate_below": 80,
+                                    "recovered_at_least": 70}}},
+    ],
+    ids=["plan-wide", "a tier's bands"],
+)  # fmt: skip
+def test_an_escalation_above_the_risk_threshold_is_refused_naming_both(
+    raw: dict[str, Any],
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        ChurnPlan.model_validate({"outreach": {}, **raw})
+    assert [e["msg"] for e in refused.value.errors()] == [
+        "Value error, escalate_below (80.0) must not exceed at_risk_below (60.0)"
+    ]
+
+
+def test_an_escalation_at_the_risk_threshold_is_allowed() -> None:
+    bands = {"at_risk_below": 60, "escalate_below": 60, "recovered_at_least": 70}
+    plan = ChurnPlan.model_validate(
+        {"outreach": {}, "escalate_below": 70, "by_tier": {"enterprise": bands}}
+    )
+    assert (plan.bands(None).escalate_below, plan.bands("enterprise").escalate_below) == (70, 60)
 
 
 # ---------------------------------------------------------------- calendar

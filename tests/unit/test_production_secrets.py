@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from cshub.settings import (
+from runtime.settings import (
     COMMA_SEPARATED_FIELDS,
     CREDENTIAL_FIELDS,
     HMAC_KEY_FIELDS,

@@ -11,12 +11,12 @@ import pytest
 from pydantic import ValidationError
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from domain.lifecycle import RenewalInput
-from domain.onboarding import ActionRecord
+from domain.journeys import ActionRecord
 from domain.renewal import (
     NextTerm,
     ReminderState,
     RenewalCarryOver,
+    RenewalInput,
     RenewalOutcome,
     RenewalState,
     SentReminder,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain import risk_detectors as rd
-from domain.lifecycle import RiskFactor
+from domain.churn import RiskFactor
 from domain.risk_detectors import Detector, Reading
 from playbooks.loader import PlaybookError, load_detector_rules
 

@@ -10,19 +10,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from domain.dunning import DunningInput, PaymentFailed, PaymentSucceeded
 from domain.events import CustomerEvent, EventSource
-from domain.lifecycle import (
-    AutoRenewed,
-    Churned,
-    DunningInput,
-    ExitReason,
-    PaymentFailed,
-    PaymentSucceeded,
-    RenewalDateChanged,
-    RenewalInput,
-    SurveyAnswer,
-)
 from domain.onboarding import OnboardingInput, ProductEvent
+from domain.renewal import AutoRenewed, Churned, RenewalDateChanged, RenewalInput
 from domain.surveys import CsatAnswered, NpsAnswered
 from domain.ticket_sla import (
     AgentReplied,
@@ -33,6 +24,7 @@ from domain.ticket_sla import (
 )
 from domain.tiers import ProductEventType, Tier
 from domain.usage import UsageFigures, UsageSnapshot, UsageSnapshotInput
+from domain.winback import ExitReason, SurveyAnswer
 from webhooks.routing import ROUTES, Route, _ticket_route, route_for
 
 NOW = datetime(2026, 3, 8, 9, 30, tzinfo=UTC)

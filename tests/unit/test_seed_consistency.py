@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from domain.churn_plan import ChurnPlan
+from domain.churn import ChurnPlan
 from domain.health_model import HealthCategory, HealthInputs
 from domain.health_scoring import score_metric
 from domain.onboarding_plan import OnboardingPlan

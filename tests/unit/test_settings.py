@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from cshub.settings import Environment, Settings, SettingsError, load_settings
+from runtime.settings import Environment, Settings, SettingsError, load_settings
 
 
 def test_defaults_point_at_the_local_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:

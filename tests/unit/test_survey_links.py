@@ -11,7 +11,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from domain.lifecycle import ExitReason
 from domain.survey_links import (
     LinkCheck,
     csat_links,
@@ -21,6 +20,7 @@ from domain.survey_links import (
     verify_exit_survey,
     verify_nps_link,
 )
+from domain.winback import ExitReason
 
 SECRET = "s3cret-key"
 SURVEY = "0123456789abcdef"

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cshub.cli import app
-from cshub.text_classifier import classify
 from domain.text_signals import Language, Sentiment, Signal, detect_language, intent_signals
+from runtime.text_classifier import classify
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.settings import Settings
+from runtime.settings import Settings
 from tests.postgres import postgres_server, postgres_url
 from webhooks.app import create_app
 from webhooks.ledger import DeliveryLedger

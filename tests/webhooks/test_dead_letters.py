@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 from connectors.hubspot import HubSpotCrm
 from cshub.cli import app
 from cshub.dead_letters import parse_since
-from cshub.encryption_keys import KeyRing
 from domain.events import DeliveryOutcome
+from runtime.encryption_keys import KeyRing
 from sandbox.server import SandboxHandle
 from tests.conftest import eventually, running_worker
 from tests.webhooks.conftest import Api

@@ -19,12 +19,11 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
-from connectors.factory import build_connectors
 from cshub.cli import app
 from cshub.dead_letters import list_pending_lines
-from cshub.settings import Settings
-from cshub.temporal_client import connect
 from cshub.temporal_process import TemporalProcess
+from runtime.settings import Settings
+from runtime.temporal_client import connect
 from sandbox.server import SandboxHandle
 from tests.conftest import eventually
 from tests.webhooks.conftest import Api, drained, serve
@@ -35,6 +34,7 @@ from webhooks.forwarder import Forwarder
 from webhooks.intake import Intake
 from webhooks.ledger import DeliveryLedger
 from webhooks.server import serve_api
+from wiring.connectors import build_connectors
 
 ONBOARDING_SIGNAL = "product_event"
 

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from cshub.logs import configure_logging
-from cshub.settings import Settings
+from runtime.logs import configure_logging
+from runtime.settings import Settings
 from tests.webhooks.test_hardening import served
 from tests.webhooks.test_hardening import settings as settings
 from webhooks import sample_events as samples

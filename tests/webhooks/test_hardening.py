@@ -15,7 +15,7 @@ import pytest
 from pydantic import SecretStr
 from temporalio.client import Client
 
-from cshub.settings import Environment, Settings
+from runtime.settings import Environment, Settings
 from webhooks.app import create_app
 from webhooks.ledger import DeliveryLedger
 from webhooks.server import serve_api

@@ -20,7 +20,6 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.action_log import ActionRow, open_action_store
-from cshub.settings import Settings
 from domain.inbound_mail import (
     CustomerReplyResult,
     ReplyKind,
@@ -29,7 +28,8 @@ from domain.inbound_mail import (
     quote_of,
     reply_key,
 )
-from domain.lifecycle import WinBackInput
+from domain.winback import WinBackInput
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from tests.webhooks.conftest import Api, serve

@@ -15,7 +15,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.settings import Settings
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import forget_workflows, outbox, running_worker
 from tests.webhooks.conftest import Api, serve

@@ -19,14 +19,14 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.messaging import MessagingActivities
 from activities.models import ActionResult, CustomerEmailRequest, MessageContext
-from connectors.factory import build_connectors
-from cshub.settings import Settings
 from domain.preferences import TEMPLATE_CATEGORIES, preference_link
 from domain.send_window import SendWindow
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox
 from tests.webhooks.conftest import Api, serve
 from webhooks.preferences import consent_history
+from wiring.connectors import build_connectors
 from worker import messaging_config
 
 COMPANY = "1005"  # Camille, no language (English)

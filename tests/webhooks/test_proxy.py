@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cshub.settings import Settings
 from cshub.temporal_process import free_port
+from runtime.settings import Settings
 from tests.webhooks.test_hardening import _trickle, served
 from tests.webhooks.test_hardening import settings as settings  # the fixture
 

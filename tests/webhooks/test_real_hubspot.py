@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
-from cshub import test_events
+from cshub import send_test_event
 from sandbox.server import SandboxHandle
 from tests.conftest import eventually, forget_workflows, outbox, running_worker
 from tests.webhooks.conftest import Api
@@ -116,7 +116,7 @@ async def test_send_test_event_speaks_the_generic_format_and_a_zendesk_trigger(
 ) -> None:
     async with hub(dev_server_env, api, "onboarding-1009", "ticket-sla-5002"):
         status, text = await asyncio.to_thread(
-            test_events.send,
+            send_test_event.send,
             api.settings,
             "hubspot",
             "deal-won-generic",
@@ -127,7 +127,7 @@ async def test_send_test_event_speaks_the_generic_format_and_a_zendesk_trigger(
         (result,) = json.loads(text)["results"]
         assert (result["outcome"], result["workflow_id"]) == ("accepted", "onboarding-1009")
         status, text = await asyncio.to_thread(
-            test_events.send,
+            send_test_event.send,
             api.settings,
             "zendesk",
             "trigger-ticket-created",

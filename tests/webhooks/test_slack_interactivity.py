@@ -23,12 +23,12 @@ from slack_sdk.signature import SignatureVerifier
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.settings import Settings
 from domain.onboarding import OnboardingInput
 from domain.slack_actions import button_value, parse_action_id
 from domain.survey_links import timeline_link
 from domain.ticket_sla import TicketSlaInput
 from domain.tiers import Tier
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import eventually, outbox, running_worker
 from tests.webhooks.conftest import Api, serve

@@ -13,13 +13,13 @@ import re
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
-from connectors.factory import build_connectors
 from domain.customer_text import TextReading, TextSource, text_workflow_id
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from tests.webhooks.conftest import Api
 from webhooks import sample_events as samples
 from webhooks.survey_comments import comment_box
+from wiring.connectors import build_connectors
 
 NEGATIVE_ES = (
     "Pésimo servicio: llevo tres días esperando una respuesta y nadie nos contesta. "

@@ -19,8 +19,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from cshub import test_events
-from cshub.settings import Settings
+from cshub import send_test_event
 from domain.health_model import inputs_from_properties
 from domain.tiers import ProductEventType
 from domain.usage import (
@@ -30,6 +29,7 @@ from domain.usage import (
     UsageSnapshotInput,
     usage_workflow_id,
 )
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import eventually, running_worker
 from tests.webhooks.conftest import Api, drained, serve
@@ -433,7 +433,7 @@ async def test_a_burst_is_applied_in_order_across_continue_as_new(
 async def test_send_test_event_posts_a_usage_snapshot(
     api: Api, dev_server_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
 ) -> None:
-    request = test_events.build(
+    request = send_test_event.build(
         api.settings,
         "product",
         "usage-snapshot",
@@ -455,8 +455,8 @@ async def test_send_test_event_posts_a_usage_snapshot(
         "1001",
         samples.SAMPLE_USAGE,
     )
-    with pytest.raises(test_events.TestEventError, match="--customer"):
-        test_events.build(
+    with pytest.raises(send_test_event.TestEventError, match="--customer"):
+        send_test_event.build(
             api.settings,
             "product",
             "usage-snapshot",
@@ -468,7 +468,7 @@ async def test_send_test_event_posts_a_usage_snapshot(
     async with hub(dev_server_env, api, "1001"):
         before = datetime.now(UTC) - timedelta(milliseconds=1)
         status, text = await asyncio.to_thread(
-            test_events.send,
+            send_test_event.send,
             api.settings,
             "product",
             "usage-snapshot",

@@ -12,7 +12,7 @@ from temporalio.client import WorkflowExecutionDescription, WorkflowExecutionSta
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from domain.onboarding import ActionRecord
+from domain.journeys import ActionRecord
 
 # Demo customers' zones (sandbox/demo_data.yaml).
 TIMEZONES = {

@@ -21,13 +21,13 @@ from activities.crm import CrmActivities
 from activities.messaging import MessagingActivities, MessagingConfig
 from activities.models import ActionResult, CsmAlertRequest, CsmTaskRequest, MessageContext
 from connectors.errors import PermanentConnectorError
-from connectors.factory import build_connectors
 from connectors.hubspot import HubSpotCrm
 from connectors.slack import SlackChat
-from cshub.settings import Settings
 from domain.health_properties import ACCOUNT_EXECUTIVE
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox
+from wiring.connectors import build_connectors
 
 CHANNEL = "C0CSALERTS"
 COMPANY = "1001"  # Brightleaf Studio, CSM Dana Reyes (501, U0DANA)

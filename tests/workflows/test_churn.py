@@ -10,15 +10,10 @@ from datetime import timedelta
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.settings import Settings
-from domain.campaigns import ChurnOutcome, WinBackStatus
-from domain.lifecycle import (
-    Churned,
-    ChurnPreventionInput,
-    HealthUpdated,
-    RiskFactor,
-    RiskSignal,
-)
+from domain.churn import ChurnPreventionInput, ChurnStatus, HealthUpdated, RiskFactor, RiskSignal
+from domain.renewal import Churned
+from domain.winback import WinBackStatus
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from tests.workflows.campaign_helpers import (
@@ -95,7 +90,7 @@ async def test_weekly_outreach_by_factor_escalation_once_per_drop_and_recovery(
     # Checks on days 0, 7 and 14 found the customer at risk (on day 14 because the score
     # was still 40 after day 7); days 21 and 28 found it at 75+ twice in a row: recovered.
     assert mid.escalated and mid.health_score == 48
-    assert summary.outcome is ChurnOutcome.RECOVERED
+    assert summary.outcome is ChurnStatus.RECOVERED
     assert summary.checks_done == 5
     assert emails(box, customer) == [(d, "churn_reengagement") for d in (0, 7, 14)]
     subjects = task_subjects(box, customer)
@@ -156,7 +151,7 @@ async def test_payment_failure_starts_dunning_and_churn_starts_winback(
 
     box = await outbox(clean_sandbox)
     assert dunning_status is WorkflowExecutionStatus.RUNNING
-    assert summary.outcome is ChurnOutcome.CHURNED
+    assert summary.outcome is ChurnStatus.CHURNED
     assert summary.winback_workflow_id == f"winback-{customer}"
     assert winback_progress.status is WinBackStatus.ACTIVE
     assert winback_progress.churn_reason == "budget cut"
@@ -203,7 +198,7 @@ async def test_continue_as_new_carries_the_campaign_over(
     box = await outbox(clean_sandbox)
     assert progress is not None and progress.escalations == 12
     assert run_id != handle.run_id, "expected the campaign to continue as new"
-    assert progress.status is ChurnOutcome.ACTIVE and progress.checks_done == 1
+    assert progress.status is ChurnStatus.ACTIVE and progress.checks_done == 1
     # Nothing repeated across runs: one support task (check 0), one low-health task.
     assert task_subjects(box, customer).count(SUPPORT) == 1
     assert task_subjects(box, customer).count(LOW) == 1
@@ -258,4 +253,4 @@ async def test_starter_uses_seed_003_bands_neutral_is_not_at_risk(
     assert len(escalations) == 1 and summary.escalations == 1  # at 35, not at 45
     assert any("below 40" in text for text in escalations), escalations
     # checks: day 0, 7 (saw 35), 14 and 21 (65 and 66, >= 60): recovered
-    assert summary.outcome is ChurnOutcome.RECOVERED and summary.checks_done == 4
+    assert summary.outcome is ChurnStatus.RECOVERED and summary.checks_done == 4

@@ -14,11 +14,11 @@ from typing import Any
 from temporalio.testing import WorkflowEnvironment
 
 from activities.action_log import ActionRow, SqliteActionStore
-from cshub.settings import Settings
 from domain.onboarding import OnboardingInput, ProductEvent
 from domain.surveys import NpsInput
 from domain.tiers import ProductEventType, Tier
 from playbooks.loader import PACKAGE_DIR
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import emails_for, fresh_time_skipping_env, outbox, running_worker
 from tests.workflows.campaign_helpers import stop

@@ -9,11 +9,17 @@ from datetime import timedelta
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.settings import Settings
-from domain.campaigns import ChurnOutcome, DunningState, DunningStatus
-from domain.dunning_plan import DunningPlan
-from domain.lifecycle import DunningInput, PaymentFailed, PaymentSucceeded, RiskFactor
+from domain.churn import ChurnStatus, RiskFactor
+from domain.dunning import (
+    DunningInput,
+    DunningPlan,
+    DunningState,
+    DunningStatus,
+    PaymentFailed,
+    PaymentSucceeded,
+)
 from playbooks.loader import load_playbook
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from tests.workflows.campaign_helpers import (
@@ -93,7 +99,7 @@ async def test_unpaid_sequence_mails_alerts_then_flags_the_company_and_starts_ch
     # Churn prevention runs on after the dunning workflow closed (abandoned child), with
     # the payment-failure factor, and does not start another dunning sequence.
     assert summary.churn_workflow_id == f"churn-{customer}"
-    assert churn_progress.status is ChurnOutcome.ACTIVE
+    assert churn_progress.status is ChurnStatus.ACTIVE
     assert churn_progress.risk_factors == [RiskFactor.PAYMENT_FAILURE]
     assert any("not restarted" in a.summary for a in churn_progress.actions)
 

@@ -21,7 +21,7 @@ from activities.health_digest import (
 from activities.messaging import MessagingConfig
 from connectors.hubspot import HubSpotCrm
 from connectors.slack import SlackChat
-from cshub.settings import Settings
+from runtime.settings import Settings
 from sandbox.demo_data import load_demo_data
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker

@@ -23,13 +23,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.health import READ_PROPERTIES
 from connectors.base import Crm
-from connectors.factory import build_connectors
-from cshub.settings import Settings
 from domain.health_outreach import CompanyHealth, assess
 from domain.health_sweep import HealthSweepInput, SweepProgress, outreach_workflow_id
 from playbooks.loader import load_health_models, load_outreach_plan
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
+from wiring.connectors import build_connectors
 from workflows.health_sweep import HealthSweepWorkflow
 
 DECLINE_TASK = "Check-in call: health score dropped"

@@ -25,9 +25,9 @@ from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.settings import Settings
 from domain.onboarding import OnboardingInput, ProductEvent
 from domain.tiers import ProductEventType, Tier
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import emails_for, eventually, outbox, running_worker
 from workflows.onboarding import OnboardingWorkflow

@@ -9,10 +9,10 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.settings import Settings
 from cshub.starters import start_onboarding
 from domain.onboarding import OnboardingInput, OnboardingStatus
 from domain.tiers import Tier
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from workflows.onboarding import OnboardingWorkflow

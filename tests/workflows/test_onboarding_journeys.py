@@ -12,7 +12,6 @@ import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.settings import Settings
 from domain.onboarding import (
     MilestoneReached,
     OnboardingInput,
@@ -24,6 +23,7 @@ from domain.onboarding import (
 )
 from domain.tiers import ProductEventType, Tier
 from playbooks.loader import load_onboarding_plan
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from workflows.onboarding import OnboardingWorkflow

@@ -16,17 +16,21 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from cshub.settings import Settings
-from domain.lifecycle import AutoRenewed, Churned, RenewalDateChanged, RenewalInput, Renewed
 from domain.renewal import (
+    AutoRenewed,
+    Churned,
     ReminderState,
+    RenewalDateChanged,
+    RenewalInput,
     RenewalOutcome,
     RenewalProgress,
     RenewalStatus,
     RenewalSummary,
+    Renewed,
     add_months,
 )
 from playbooks.loader import PACKAGE_DIR
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from tests.workflows.campaign_helpers import (

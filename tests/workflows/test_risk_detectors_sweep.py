@@ -11,12 +11,12 @@ import asyncio
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from connectors.factory import build_connectors
-from cshub.settings import Settings
 from domain.health_sweep import HealthSweepInput, SweepProgress
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import eventually, outbox, running_worker
 from tests.workflows.campaign_helpers import stop, task_subjects
+from wiring.connectors import build_connectors
 from workflows.churn import ChurnPreventionWorkflow
 from workflows.health_sweep import HealthSweepWorkflow
 

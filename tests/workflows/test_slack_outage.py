@@ -9,9 +9,9 @@ from datetime import timedelta
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.settings import Settings
 from domain.onboarding import OnboardingInput
 from domain.tiers import Tier
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from workflows.onboarding import OnboardingWorkflow

@@ -17,17 +17,14 @@ from pydantic import BaseModel
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.settings import Settings
-from domain.lifecycle import (
-    ChurnPreventionInput,
-    DunningInput,
-    RenewalInput,
-    RiskFactor,
-    WinBackInput,
-)
-from domain.onboarding import ActionRecord
+from domain.churn import ChurnPreventionInput, RiskFactor
+from domain.dunning import DunningInput
+from domain.journeys import ActionRecord
+from domain.renewal import RenewalInput
 from domain.steering import CancelRequest, PauseRequest, ResumeRequest, SkipRequest
 from domain.ticket_sla import TicketSlaInput
+from domain.winback import WinBackInput
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from tests.workflows.campaign_helpers import TIMEZONES, notes, skip_to_local_hour, stop

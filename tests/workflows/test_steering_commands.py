@@ -14,9 +14,9 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.settings import Settings
 from domain.onboarding import OnboardingInput
 from domain.tiers import Tier
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import eventually, outbox, running_worker
 from tests.replay.test_replay import replayer
@@ -123,7 +123,7 @@ async def test_a_signal_with_a_bad_payload_is_recorded_on_any_steerable_workflow
 ) -> None:
     """The shared handlers (renewal here): a skip whose step is not text, a cancel that is
     not an object; the first is refused by the update and recorded from the signal."""
-    from domain.lifecycle import RenewalInput
+    from domain.renewal import RenewalInput
     from workflows.renewal import RenewalWorkflow
 
     env = module_time_skipping_env
@@ -233,9 +233,9 @@ async def test_commands_are_read_the_same_with_payload_encryption(
 
     from temporalio.client import Client
 
-    from connectors.factory import build_connectors
-    from cshub.codec import data_converter
-    from cshub.encryption_keys import new_key_entry
+    from runtime.codec import data_converter
+    from runtime.encryption_keys import new_key_entry
+    from wiring.connectors import build_connectors
     from worker import create_worker
 
     settings = hub_settings.model_copy(

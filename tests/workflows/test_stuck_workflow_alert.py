@@ -10,11 +10,11 @@ from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from connectors.factory import build_connectors
-from cshub.settings import Settings
-from cshub.stuck_workflows import alert_on_stuck_workflows
+from runtime.settings import Settings
+from runtime.stuck_workflows import alert_on_stuck_workflows
 from sandbox.server import SandboxHandle
 from tests.conftest import eventually, outbox
+from wiring.connectors import build_connectors
 
 
 @workflow.defn(name="BuggyTestWorkflow")

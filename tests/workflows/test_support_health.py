@@ -20,10 +20,10 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.support import SUPPORT_HEALTH_PROPERTIES, SUPPORT_REFRESHED_AT
-from cshub.settings import Settings
 from domain.support_records import TicketSlaStatus
 from domain.surveys import CsatAnswered, CsatInput
 from domain.ticket_sla import TicketSlaInput, TicketStatusChanged
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import running_worker
 from tests.support_tickets import add_ticket, set_status

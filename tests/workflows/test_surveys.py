@@ -15,7 +15,6 @@ import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.settings import Settings
 from domain.support_records import CsatStatus, NpsStatus
 from domain.surveys import (
     CancelSurvey,
@@ -25,6 +24,7 @@ from domain.surveys import (
     NpsInput,
     quarter_at,
 )
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import fresh_time_skipping_env, outbox, running_worker
 from tests.workflows.campaign_helpers import (

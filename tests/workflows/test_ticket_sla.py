@@ -17,7 +17,6 @@ import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.settings import Settings
 from domain.sla_policy import SlaPolicy
 from domain.support_records import TicketSlaStatus
 from domain.ticket_sla import (
@@ -27,6 +26,7 @@ from domain.ticket_sla import (
     TicketStatusChanged,
 )
 from playbooks.loader import load_playbook
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from tests.zendesk_tickets import create_ticket

@@ -16,8 +16,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.action_log import SqliteActionStore
-from cshub.settings import Settings
-from domain.lifecycle import ChurnPreventionInput, RiskFactor
+from domain.churn import ChurnPreventionInput, RiskFactor
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import emails_for, outbox, running_worker
 from tests.workflows.campaign_helpers import notes, skip_to_local_hour, stop

@@ -8,9 +8,8 @@ from datetime import timedelta
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.settings import Settings
-from domain.campaigns import WinBackStatus
-from domain.lifecycle import CustomerReturned, ExitReason, SurveyAnswer, WinBackInput
+from domain.winback import CustomerReturned, ExitReason, SurveyAnswer, WinBackInput, WinBackStatus
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from tests.workflows.campaign_helpers import (

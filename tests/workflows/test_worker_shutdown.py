@@ -18,10 +18,10 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.crm import CrmActivities
 from activities.models import ActionResult, CsmTaskRequest
-from connectors.factory import build_connectors
-from cshub.settings import Settings
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox
+from wiring.connectors import build_connectors
 
 
 @workflow.defn(name="CreateOneTask")

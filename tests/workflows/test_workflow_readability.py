@@ -12,13 +12,12 @@ from typing import Any
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.testing import WorkflowEnvironment
 
-from cshub.settings import Settings
 from cshub.starters import start_onboarding_told
-from domain.lifecycle import RenewalInput
 from domain.onboarding import MilestoneReached, OnboardingInput
-from domain.renewal import RenewalStatus
+from domain.renewal import RenewalInput, RenewalStatus
 from domain.steering import PauseRequest, ResumeRequest
 from domain.tiers import Tier
+from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import eventually, running_worker
 from tests.workflows.campaign_helpers import stop

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from cshub.settings import Settings
+from runtime.settings import Settings
 from webhooks import sample_events as samples
 from webhooks.sample_events import SignedRequest
 

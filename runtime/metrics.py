@@ -6,7 +6,7 @@ meter, so the SDK's Prometheus exporter serves them on the same endpoint as its 
 
 * Worker: counters come from ``activity.metric_meter()``, which labels every sample
   with ``namespace``, ``task_queue`` and ``activity_type``. They are counted where the
-  side effect happens (the connector call, wrapped by :func:`metered`) and only when it
+  side effect happens (the connector call, wrapped by :func:`wiring.metering.metered`) and only when it
   really happened: an idempotent repeat (``created=False``) is not counted. Connector
   failures are counted where they are mapped to Temporal errors
   (``activities.errors.connector_errors``).
@@ -23,7 +23,6 @@ import logging
 import socket
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, cast
 
 from temporalio import activity
 from temporalio.common import MetricMeter
@@ -36,20 +35,7 @@ from temporalio.runtime import (
     TelemetryFilter,
 )
 
-from connectors.base import (
-    Chat,
-    ChatMessageRef,
-    Crm,
-    CrmRecordRef,
-    EmailReceipt,
-    Helpdesk,
-    Mailer,
-    OutgoingEmail,
-    Ticket,
-)
 from connectors.errors import ConnectorError, NotFoundError
-from connectors.factory import Connectors
-from connectors.recording import TEMPLATE_HEADER
 
 EMAILS_SENT = "cshub_emails_sent_total"
 SLACK_MESSAGES = "cshub_slack_messages_total"
@@ -195,79 +181,3 @@ class WebhookMetrics:
 
     def rejected(self, source: str, reason: str) -> None:
         self._rejected.add(1, {"source": source, "reason": reason})
-
-
-# -- connectors that count their side effects --------------------------------------------
-
-
-class _Metered:
-    """Delegates everything to the wrapped connector; subclasses count the writes."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-class _MeteredCrm(_Metered):
-    def create_task(self, **kwargs: Any) -> CrmRecordRef:
-        ref: CrmRecordRef = self._inner.create_task(**kwargs)
-        if ref.created:
-            count(CRM_WRITES, kind="task")
-        return ref
-
-    def create_note(self, **kwargs: Any) -> CrmRecordRef:
-        ref: CrmRecordRef = self._inner.create_note(**kwargs)
-        if ref.created:
-            count(CRM_WRITES, kind="note")
-        return ref
-
-    def update_company(self, company_id: str, properties: dict[str, str]) -> None:
-        self._inner.update_company(company_id, properties)
-        count(CRM_WRITES, kind="company_update")
-
-    def batch_update_companies(self, updates: Any) -> int:
-        updated: int = self._inner.batch_update_companies(updates)
-        count(CRM_WRITES, updated, kind="company_update")
-        return updated
-
-    def update_contact(self, contact_id: str, properties: dict[str, str]) -> None:
-        self._inner.update_contact(contact_id, properties)
-        count(CRM_WRITES, kind="contact_update")
-
-
-class _MeteredHelpdesk(_Metered):
-    def update_ticket(self, ticket_id: str, **kwargs: Any) -> Ticket:
-        ticket: Ticket = self._inner.update_ticket(ticket_id, **kwargs)
-        count(TICKET_UPDATES)
-        return ticket
-
-
-class _MeteredChat(_Metered):
-    async def post_message(self, **kwargs: Any) -> ChatMessageRef:
-        ref: ChatMessageRef = await self._inner.post_message(**kwargs)
-        if ref.created:
-            count(SLACK_MESSAGES)
-        return ref
-
-
-class _MeteredMailer(_Metered):
-    async def send(self, message: OutgoingEmail) -> EmailReceipt:
-        receipt: EmailReceipt = await self._inner.send(message)
-        count(EMAILS_SENT, template=message.headers.get(TEMPLATE_HEADER, "unknown"))
-        return receipt
-
-
-def metered(connectors: Connectors) -> Connectors:
-    """The same connectors, counting their side effects (see the module docstring)."""
-
-    def wrap(inner: Any, kind: type[_Metered]) -> Any:
-        return inner if isinstance(inner, _Metered) else kind(inner)
-
-    return Connectors(
-        crm=cast(Crm, wrap(connectors.crm, _MeteredCrm)),
-        helpdesk=cast(Helpdesk, wrap(connectors.helpdesk, _MeteredHelpdesk)),
-        chat=cast(Chat, wrap(connectors.chat, _MeteredChat)),
-        mailer=cast(Mailer, wrap(connectors.mailer, _MeteredMailer)),
-    )

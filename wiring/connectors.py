@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from connectors.base import Billing, Chat, Crm, Helpdesk, Mailer
-from cshub.settings import Settings
+from runtime.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ from temporalio.converter import (
     PayloadCodec,
 )
 
-from cshub.encryption_keys import KeyRing
-from cshub.settings import Settings
+from runtime.encryption_keys import KeyRing
+from runtime.settings import Settings
 
 ENCODING_KEY = "encoding"
 ENCRYPTED_ENCODING = b"binary/encrypted"

@@ -1,6 +1,6 @@
 """Connect to Temporal the way the settings say (local dev server, self-hosted with mTLS,
 or Temporal Cloud with an API key), always with the pydantic data converter, which
-encrypts payloads when keys are configured (cshub.codec)."""
+encrypts payloads when keys are configured (runtime.codec)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.service import RetryConfig, TLSConfig
 
-from cshub.codec import data_converter
-from cshub.settings import Settings
+from runtime.codec import data_converter
+from runtime.settings import Settings
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:
@@ -34,7 +34,7 @@ FAIL_FAST = RetryConfig(
 async def connect(
     settings: Settings, *, retry_config: RetryConfig | None = None, runtime: Runtime | None = None
 ) -> Client:
-    """``runtime``: the process's runtime (metrics, see cshub.metrics); the SDK's default
+    """``runtime``: the process's runtime (metrics, see runtime.metrics); the SDK's default
     runtime when None."""
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(

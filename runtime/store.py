@@ -7,7 +7,7 @@ letters, the action store): one small interface over two databases.
 * PostgreSQL (``CSHUB_DATABASE_URL=postgresql://…``): every store in one database, shared
   by several API replicas, forwarders and workers on several hosts; a connection pool
   (psycopg 3, psycopg-pool); the schema is migrated with yoyo-migrations
-  (``cshub/migrations/``) when a store opens it.
+  (``runtime/migrations/``) when a store opens it.
 
 The stores write SQL both understand (``?`` placeholders, ``ON CONFLICT``, ``RETURNING``,
 timestamps as sortable UTC text) and ask :meth:`Database.dialect` where they must differ
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from cshub.sqlite_files import open_sqlite
+from runtime.sqlite_files import open_sqlite
 
 Dialect = Literal["sqlite", "postgresql"]
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -22,8 +22,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from cshub.dev_runtime import RuntimeFileError, active_runtime
-from cshub.encryption_keys import KeyFormatError, KeyRing, parse_keys
+from runtime.dev_runtime import RuntimeFileError, active_runtime
+from runtime.encryption_keys import KeyFormatError, KeyRing, parse_keys
 
 
 class Environment(StrEnum):
@@ -63,7 +63,7 @@ SANDBOX_DEFAULT_VALUES = frozenset({"sandbox", "xoxb-sandbox", *SANDBOX_WEBHOOK_
 
 class DevRuntimeSource(PydanticBaseSettingsSource):
     """The values a running ``cshub dev`` wrote into its data folder
-    (``cshub.dev_runtime``): after the environment and ``.env``, sandbox only."""
+    (``runtime.dev_runtime``): after the environment and ``.env``, sandbox only."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False  # __call__ reads the whole file at once
@@ -251,7 +251,7 @@ class Settings(BaseSettings):
     # continued-as-new) history when it next wakes.
     worker_max_cached_workflows: int = Field(default=400, ge=0)
 
-    # Metrics and logs (cshub/metrics.py, cshub/logs.py)
+    # Metrics and logs (runtime/metrics.py, runtime/logs.py)
     cshub_worker_metrics_address: str = "127.0.0.1:9464"  # Prometheus; empty: off
     # GET /metrics, and /docs + /openapi.json, on the API: on in the sandbox, off in
     # production unless set (the published port should answer the signed endpoints only).
@@ -260,7 +260,7 @@ class Settings(BaseSettings):
     cshub_log_format: str = Field(default="text", pattern="^(text|json)$")
     cshub_log_level: str = Field(default="INFO", pattern="^(?i:debug|info|warning|error|critical)$")
 
-    # Payload encryption (cshub/codec.py) and the API's codec endpoint (/codec)
+    # Payload encryption (runtime/codec.py) and the API's codec endpoint (/codec)
     cshub_encryption_keys: SecretStr | None = None  # "kid:base64key,kid2:base64key"
     cshub_encryption_keys_file: Path | None = None  # the same, one entry a line
     cshub_encryption_key_id: str | None = None  # active key; default: the first listed

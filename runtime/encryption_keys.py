@@ -2,7 +2,7 @@
 by commas or new lines (``CSHUB_ENCRYPTION_KEYS`` or the file ``CSHUB_ENCRYPTION_KEYS_FILE``).
 
 Standard library only, so the settings module can validate keys without loading the
-cipher. The codec itself is ``cshub.codec``.
+cipher. The codec itself is ``runtime.codec``.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ class DevRuntime(BaseModel):
     urls: dict[str, str] = {}
     """What the banner shows: ui, inbox, outbox, api, temporal, smtp."""
     settings: dict[str, str] = {}
-    """Hub settings (``cshub.settings.Settings`` field names) as strings."""
+    """Hub settings (``runtime.settings.Settings`` field names) as strings."""
 
 
 class RuntimeFileError(Exception):

@@ -1,0 +1,1 @@
+"""The wiring of outside services from settings: which connectors a process uses, metered."""

@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from domain.alert_escalation import AlertsPlaybook
 from domain.churn import ChurnPlan
 from domain.contact_pressure import ContactPressurePolicy
 from domain.dunning import DunningPlan
@@ -143,6 +144,7 @@ CAMPAIGN_PLAYBOOKS: dict[str, type[BaseModel]] = {
     "sla": SlaPolicy,
     "surveys": SurveysPlan,
     "contact_pressure": ContactPressurePolicy,
+    "alerts": AlertsPlaybook,
 }
 """The campaign playbooks, ``playbooks/<kind>.yaml``, and the model each must satisfy."""
 

@@ -75,6 +75,7 @@ SLACK_COMMON = frozenset({"company_name", "customer_id", "csm_name", "workflow_i
 SLACK_REQUIRED: dict[str, frozenset[str]] = {
     "email_suppressed": SLACK_COMMON,
     "customer_replied": SLACK_COMMON,
+    "alert_escalated": SLACK_COMMON,
     "milestone_missed": SLACK_COMMON | {"milestone_title", "deadline_day", "day"},
     "milestone_reached": SLACK_COMMON | {"milestone_title", "deadline_day", "day"},
     "onboarding_started": SLACK_COMMON,

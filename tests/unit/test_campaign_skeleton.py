@@ -36,7 +36,10 @@ OWN_SIGNALS: list[tuple[type, dict[str, type]]] = [
 @pytest.mark.parametrize("cls,own", OWN_SIGNALS, ids=lambda v: getattr(v, "__name__", ""))
 def test_own_signals_are_signals_and_updates(cls: type, own: dict[str, type]) -> None:
     defn = _Definition.must_from_class(cls)
-    assert set(defn.signals) == {*own, "pause", "resume", "skip", "cancel"}
+    # The four steering commands, and the click on a Slack alert that calls off its
+    # escalation (issue 26).
+    steering = {"pause", "resume", "skip", "cancel", "alert_acknowledged"}
+    assert set(defn.signals) == {*own, *steering}
     assert own == cls._INBOX_COMMANDS  # type: ignore[attr-defined]
     for name in own:
         # The SDK hands the payload over raw: one that does not fit is recorded, not lost.

@@ -36,6 +36,15 @@ from tests.zendesk_tickets import create_ticket
 from workflows.onboarding import OnboardingWorkflow
 from workflows.ticket_sla import TicketSlaWorkflow
 
+
+@pytest.fixture(scope="module")
+async def time_skipping_env(module_time_skipping_env: WorkflowEnvironment) -> WorkflowEnvironment:
+    """This module's journeys on a test server of their own: they leave alerted journeys
+    (with an escalation timer) and move the clock by days, which on the shared server
+    held its clock for the next module's sleeps (RPC "Timeout expired")."""
+    return module_time_skipping_env
+
+
 COMPANY = "1003"
 REAL = Path(__file__).parent.parent / "fixtures" / "real"
 

@@ -28,6 +28,15 @@ from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
 from workflows.onboarding import OnboardingWorkflow
 
+
+@pytest.fixture(scope="module")
+async def time_skipping_env(module_time_skipping_env: WorkflowEnvironment) -> WorkflowEnvironment:
+    """This module's journeys on a test server of their own: they leave alerted journeys
+    (with an escalation timer) and move the clock by days, which on the shared server
+    held its clock for the next module's sleeps (RPC "Timeout expired")."""
+    return module_time_skipping_env
+
+
 CUSTOMER_BY_TIER = {
     Tier.COMMUNITY: "1001",
     Tier.STARTER: "1003",

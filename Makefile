@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEPS   := $(VENV)/.deps-installed
 
-.PHONY: dev test lint typecheck unit unit-tz install clean chromium caddy chaos bench mutation
+.PHONY: dev test lint typecheck unit unit-tz install clean chromium caddy chaos bench mutation docs docs-serve
 
 $(DEPS): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "cshub needs Python 3.11 (set PYTHON=python3.11)")'
@@ -31,6 +31,17 @@ lint: $(DEPS)
 
 typecheck: $(DEPS)
 	$(BIN)/mypy
+
+# The documentation site (mkdocs.yml, pages under docs/), built offline into site/ in
+# strict mode: a broken link or anchor, or a page missing from the nav, fails the build
+# (a few seconds). make docs-serve previews it at http://127.0.0.1:$(DOCS_PORT).
+DOCS_PORT ?= 8001
+
+docs: $(DEPS)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+docs-serve: $(DEPS)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
 
 # The browser test (tests/ui) drives Debian's Chromium; Playwright's own browser download
 # can't reach the internet. Installed once when root with apt-get; elsewhere the test is
@@ -72,7 +83,7 @@ $(CADDY):
 # make test PYTEST_WORKERS=0 runs them in this process.
 PYTEST_WORKERS ?= 3
 
-test: lint typecheck chromium caddy
+test: lint typecheck docs chromium caddy
 	$(BIN)/cshub playbooks validate
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 	$(MAKE) --no-print-directory unit-tz
@@ -119,4 +130,4 @@ bench: $(DEPS)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .cshub .mypy_cache .ruff_cache .pytest_cache .import_linter_cache build *.egg-info mutants
+	rm -rf $(VENV) .cshub .mypy_cache .ruff_cache .pytest_cache .import_linter_cache build *.egg-info mutants site

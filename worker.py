@@ -30,6 +30,7 @@ from activities.risk import RiskActivities, RiskHistoryActivities
 from activities.support import SupportActivities
 from activities.surveys import SurveyActivities
 from activities.usage import UsageActivities
+from activities.year import YearActivities, load_year_plan_activity
 from domain.contact_pressure import ContactPressurePolicy
 from playbooks.loader import load_playbook
 from runtime.risk_history import RiskHistory, open_risk_history
@@ -105,6 +106,7 @@ def build_activities(
     support = SupportActivities(connectors.helpdesk, connectors.crm, connectors.chat, config)
     surveys = SurveyActivities(connectors.crm, connectors.helpdesk)
     health_digest = HealthDigestActivities(connectors.crm, connectors.chat, config)
+    year = YearActivities(connectors.crm)
     activities: list[Callable[..., Any]] = [
         crm.create_csm_task,
         crm.add_crm_note,
@@ -132,6 +134,10 @@ def build_activities(
         ExperimentActivities(connectors.crm).assign_experiment,
         RiskActivities(connectors.crm, connectors.helpdesk).read_customer_text,
         RiskHistoryActivities(history).record_risk_outcome,
+        load_year_plan_activity,
+        year.read_account_signals,
+        year.build_review_pack,
+        year.record_referral,
     ]
     if actions is not None:
         activities = audit_activities(activities, actions, connectors.crm)

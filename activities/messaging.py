@@ -34,6 +34,7 @@ from activities.models import (
 from activities.slack_post import post_slack
 from connectors.base import Chat, Company, Contact, Crm, Mailer, OutgoingEmail, Owner
 from connectors.errors import PermanentConnectorError
+from domain.alert_escalation import AlertsPlaybook
 from domain.contact_pressure import (
     ContactPressurePolicy,
     PressureDecision,
@@ -46,14 +47,17 @@ from domain.preferences import one_click_link, preference_link
 from domain.send_window import SendWindow, out_of_quiet_hours, zone_known
 from domain.survey_links import (
     EXIT_LINK_DAYS,
+    TIMELINE_LINK_DAYS,
     csat_links,
     exit_survey_links,
     nps_links,
     onboarding_survey_link,
+    timeline_link,
 )
 from domain.tiers import Tier
 from domain.value_summary import PROPERTIES as VALUE_PROPERTIES
 from domain.value_summary import ActionFact, build_value_summary
+from playbooks.loader import load_playbook
 from templates.renderer import render_email, render_slack
 
 ONBOARDING_TYPE = "OnboardingWorkflow"
@@ -74,6 +78,21 @@ class MessagingConfig:
     suppression_file: Path | None = None
     team_locale: str = "en-US"
     """How Slack alerts write money, counts and dates (setting CSHUB_TEAM_LOCALE)."""
+
+
+def _escalation_window(template: str) -> float | None:
+    """Hours before an unacknowledged alert escalates (``playbooks/alerts.yaml``, read at
+    each alert: an edit applies to the next alert); None: it never does."""
+    return load_playbook("alerts", AlertsPlaybook).window_hours(template)
+
+
+def alert_timeline_url(config: MessagingConfig, customer_id: str) -> str | None:
+    """An alert's *Open timeline* link: signed and expiring (``/timeline``), so a CSM
+    opens it in a browser without the API's bearer token; none without a link secret."""
+    if not config.survey_link_secret:
+        return None
+    expires = int((activity_clock() + timedelta(days=TIMELINE_LINK_DAYS)).timestamp())
+    return timeline_link(config.public_api_url, config.survey_link_secret, customer_id, expires)
 
 
 def _tier_of(details: CustomerDetails) -> Tier | None:
@@ -492,10 +511,14 @@ class MessagingActivities:
                 "ae_slack_id": ae_slack_id,
                 "workflow_id": workflow_id,
                 "crm_url": crm_url,
-                "timeline_url": (
-                    f"{self._config.public_api_url.rstrip('/')}/customers/{customer_id}/timeline"
-                ),
+                "timeline_url": alert_timeline_url(self._config, customer_id),
             },
             locale=self._config.team_locale,
         )
-        return await post_slack(self._chat, self._config.alerts_channel, rendered, idempotency_key)
+        result = await post_slack(
+            self._chat, self._config.alerts_channel, rendered, idempotency_key
+        )
+        window = _escalation_window(template)
+        if window is not None and result.ref:
+            result = result.model_copy(update={"escalate_after_hours": window})
+        return result

@@ -115,6 +115,9 @@ class ActionResult(BaseModel):
     """E-mails held back by contact pressure (``summary`` says why): ``later``: not sent
     yet, try again at ``defer_until``; ``dropped``: not sent, by rule."""
     defer_until: datetime | None = None
+    escalate_after_hours: float | None = None
+    """Slack alerts that ask a CSM to act (``playbooks/alerts.yaml``): without a click on
+    the message (``ref``) in this many hours, the workflow's escalation posts once."""
 
 
 class CompanyUpdateRequest(BaseModel):

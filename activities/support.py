@@ -22,7 +22,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import connector_errors
-from activities.messaging import MessagingConfig
+from activities.messaging import MessagingConfig, alert_timeline_url
 from activities.models import ActionResult, CustomerRef
 from activities.slack_post import post_slack
 from connectors.base import Chat, Crm, Helpdesk, SupportLoad, Ticket
@@ -384,6 +384,9 @@ class SupportActivities:
                 "mention_name": req.mention_name,
                 "workflow_id": req.workflow_id,
                 "crm_url": crm_url,
+                "timeline_url": (
+                    alert_timeline_url(self._config, req.customer_id) if req.customer_id else None
+                ),
                 "extra": dict(req.facts),
             },
             locale=self._config.team_locale,

@@ -38,7 +38,7 @@ answered 429 with Retry-After). Pages of 100 companies: one list call and one ba
 update per page.
 
 It is a **baseline** sweep (`{{"baseline": true}}`: score and write every company, fire
-no trigger), what the README prescribes for the first sweep of a portfolio the hub has
+no trigger), what docs/cs-ops/health.md prescribes for the first sweep of a portfolio the hub has
 not watched before, and the only kind where every HubSpot call is the sweep's own: with
 outreach, the triggers' workflows make their own HubSpot calls (alerts read the company
 and its owners, tasks search and create) plus Slack and SMTP work, and the sweep slows
@@ -48,7 +48,7 @@ itself down by an estimate of those; the floor would then no longer be "the swee
 *Floor*: the HubSpot requests the emulator served during the sweep (answered 2xx, from
 `GET /api/requests`) ÷ {LIMIT_REQUESTS / LIMIT_WINDOW_S:.0f} per second: no client can
 do them faster. Target: the sweep's wall time (start to result) at most {FACTOR} x the
-floor. `HEALTH_SWEEP_MAX_CALLS_PER_10S` is {SWEEP_BUDGET:.0f} here: the README's default
+floor. `HEALTH_SWEEP_MAX_CALLS_PER_10S` is {SWEEP_BUDGET:.0f} here: the documented default
 80 leaves 20 requests per 10 s for the rest of the hub (onboarding, renewals, webhooks),
 which a benchmark with nothing else running does not need; 80 would cap the sweep at
 1.25 x the floor by itself, {SWEEP_BUDGET:.0f} at {LIMIT_REQUESTS / SWEEP_BUDGET:.2f} x.

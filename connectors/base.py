@@ -5,8 +5,8 @@ email) implements one of them, and ``connectors.recording`` implements all of th
 memory for dry runs (``cshub simulate``). Nothing outside ``connectors/`` names a vendor.
 
 Every method that creates something takes an ``idempotency_key``: calling it twice with
-the same key must not create a second object (see each implementation for how, and the
-README for the limits of that guarantee).
+the same key must not create a second object (see each implementation for how, and
+docs/operators/guarantees.md for the limits of that guarantee).
 """
 
 from __future__ import annotations
@@ -75,6 +75,13 @@ class Deal(BaseModel):
     stage: str | None = None
     tier: str | None = None
     company_id: str | None = None
+
+
+class CrmFile(BaseModel):
+    """A file in the CRM's file manager: its id and where it opens."""
+
+    id: str
+    url: str
 
 
 class CrmRecordRef(BaseModel):
@@ -177,6 +184,12 @@ class Crm(Protocol):
         idempotency_key: str,
     ) -> CrmRecordRef:
         """Find-or-create a task associated with the company (priority LOW|MEDIUM|HIGH)."""
+        ...
+
+    def upload_file(self, *, name: str, content: bytes, folder: str) -> CrmFile:
+        """Store a private file in the CRM's file manager under ``folder``/``name``; the
+        same name in the same folder is replaced (its id kept), so a retried upload with
+        a deterministic name leaves one file."""
         ...
 
     def create_note(

@@ -7,7 +7,8 @@ Idempotent creates
     ``create_task`` / ``create_note`` first search for a record whose custom property
     ``cshub_idempotency_key`` equals the key, and create one (with the key set) only when
     none exists. **That property must exist on the task and note objects of a real
-    portal** (single-line text); ``cshub setup`` creates it and the README explains it. The
+    portal** (single-line text): create it there as docs/operators/deployment.md says (``cshub setup``
+    registers Temporal's search attributes, not HubSpot properties). The
     sandbox accepts any property. HubSpot's search index lags writes by a few seconds, so a
     retry fired within that window after a create whose answer was lost can still create
     a duplicate; Temporal's retry back-off makes that rare, not impossible.
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import html
 import json
+import os
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import ModuleType
@@ -48,6 +51,7 @@ from connectors.base import (
     CompanyPage,
     Contact,
     CrmContact,
+    CrmFile,
     CrmRecordRef,
     Deal,
     Owner,
@@ -148,6 +152,7 @@ class HubSpotCrm:
         self._tasks_search = crm.objects.tasks.search_api
         self._notes = crm.objects.notes.basic_api
         self._notes_search = crm.objects.notes.search_api
+        self._files = client.files.files_api
         self._timeout = timeout_s
         self._task_assoc = task_to_company_association_type_id
         self._note_assoc = note_to_company_association_type_id
@@ -549,6 +554,27 @@ class HubSpotCrm:
             association_type_id=self._task_assoc,
             idempotency_key=idempotency_key,
         )
+
+    def upload_file(self, *, name: str, content: bytes, folder: str) -> CrmFile:
+        # The SDK uploads from a path (it opens the file itself): a private temporary one
+        # with the file's name, the multipart part's file name.
+        with tempfile.TemporaryDirectory(prefix="cshub-upload-") as tmp:
+            path = os.path.join(tmp, os.path.basename(name))
+            with open(path, "wb") as f:
+                f.write(content)
+            uploaded = self._call(
+                "upload_file",
+                f"file {folder}/{name}",
+                self._files.upload,
+                file=path,
+                folder_path=folder,
+                file_name=name,
+                options=json.dumps({"access": "PRIVATE", "overwrite": True}),
+            )
+        with reading_response(SYSTEM, "upload_file", f"file {folder}/{name}"):
+            return CrmFile(
+                id=str(uploaded.id), url=uploaded.url or uploaded.default_hosting_url or ""
+            )
 
     def create_note(
         self, *, company_id: str, body: str, timestamp: datetime, idempotency_key: str

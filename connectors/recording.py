@@ -34,6 +34,7 @@ from connectors.base import (
     CompanyPage,
     Contact,
     CrmContact,
+    CrmFile,
     CrmRecordRef,
     Deal,
     EmailReceipt,
@@ -167,6 +168,7 @@ class RecordingCrm(_Recorder):
         self._company_properties: dict[str, dict[str, str]] = {}
         self.missing: set[str] = set(missing)
         self._refs: dict[str, CrmRecordRef] = {}
+        self.files: dict[str, bytes] = {}
         self._next_id = 1
 
     def get_company(self, company_id: str) -> Company:
@@ -338,6 +340,11 @@ class RecordingCrm(_Recorder):
         **_: object,  # body, due date, owner, priority: not recorded
     ) -> CrmRecordRef:
         return self._create("crm_task", company_id, subject, idempotency_key, template)
+
+    def upload_file(self, *, name: str, content: bytes, folder: str) -> CrmFile:
+        """Kept, not logged (a file is not an action on the customer)."""
+        self.files[f"{folder}/{name}"] = content
+        return CrmFile(id=f"file-{folder}/{name}", url=f"recorded://{folder}/{name}")
 
     def create_note(
         self,

@@ -276,7 +276,9 @@ def simulate_journey(
     ] = 365,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array")] = False,
 ) -> None:
-    """Print a customer's first year: onboarding, then the renewal countdown to day 365."""
+    """Print a customer's first year: onboarding (days 0-90), the post-onboarding plays
+    (business reviews, success plan, upgrade and advocacy checks: playbooks/year/) and the
+    renewal countdown to day 365."""
     from cshub.simulate import simulate_journey as run
 
     _print_actions(asyncio.run(run(tier, days)), as_json)
@@ -451,6 +453,27 @@ def report_support(
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=1) from None
     typer.echo(metrics.model_dump_json(indent=2) if as_json else render_table(metrics))
+
+
+@report_app.command("referrals")
+def report_referrals(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Who referred whom (recorded by the post-onboarding plays' ``referral`` signal), the
+    contract value and the commission owed (seed 002: 30 %), totalled per referrer."""
+    from connectors.errors import ConnectorError
+    from cshub.referrals import referral_report, render_referrals
+    from wiring.connectors import build_connectors
+
+    try:
+        settings = load_settings()
+        report = referral_report(build_connectors(settings).crm)
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    except ConnectorError as exc:
+        typer.echo(f"the CRM at {settings.hubspot_url} did not answer: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(report.model_dump_json(indent=2) if as_json else render_referrals(report))
 
 
 @report_app.command("health")
@@ -673,8 +696,8 @@ def simulate_experiment(
 def health_explain(customer_id: Annotated[str, typer.Argument(help="CRM company id")]) -> None:
     """Score, category, model version, each dimension's inputs, weight and contribution,
     and what changed since the last recorded score."""
+    from activities.health_explain import CustomerNotFound, explain_customer
     from connectors.errors import ConnectorError
-    from cshub.health_explain import CustomerNotFound, explain_customer
     from playbooks.loader import PlaybookError
     from wiring.connectors import build_connectors
 

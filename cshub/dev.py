@@ -86,7 +86,7 @@ class DevSettings(BaseSettings):
 
 # 1008 is left for a person to onboard by webhook (cshub send-test-event hubspot deal-won).
 DEMO_CUSTOMERS = ["1001", "1002", "1003", "1004", "1005", "1006", "1007"]
-DEMO_TICKETS = ["5001", "5003"]  # 5002 is left for the README's start example
+DEMO_TICKETS = ["5001", "5003"]  # 5002: the start example of docs/cs-ops/temporal-ui.md
 DEV_RETENTION = timedelta(days=35)
 DEMO_NPS_CUSTOMERS = ["1003", "1005", "1010"]  # two contacts each for 1003/1005; 1010 in Spanish
 

@@ -80,6 +80,19 @@ async def _watch_simulated_days(env: WorkflowEnvironment, days: int) -> None:
         await asyncio.sleep(0.25)
 
 
+SLEEP_CHUNK = timedelta(days=30)
+
+
+async def _skip(env: WorkflowEnvironment, delta: timedelta) -> None:
+    """Skip ``delta`` of simulated time a month at a time: each skip is one request to the
+    test server, answered once every timer in it has fired and its workflow task run, so
+    a year of plays in one request can outlast the request's timeout on a busy machine."""
+    while delta > timedelta(0):
+        step = min(delta, SLEEP_CHUNK)
+        await env.sleep(step)
+        delta -= step
+
+
 async def simulate_timeline(
     run: Any,
     inp: BaseModel,
@@ -88,12 +101,14 @@ async def simulate_timeline(
     id_prefix: str,
     signals: Sequence[tuple[float, str, BaseModel | None]] = (),
     until_complete: bool = False,
+    last_day: int | None = None,
 ) -> list[SimulatedAction]:
     """Run a workflow on simulated time for ``days`` days and return every action it took.
 
     ``run`` is the workflow's run method; ``signals`` are ``(day, signal name, payload)``
     sent on those days (e.g. "paid on day 5"). With ``until_complete`` the run goes to
-    the workflow's own end instead. The workflow must answer a ``progress`` query with
+    the workflow's own end instead; ``last_day``: the last day number shown (default
+    ``days``: a workflow whose day 0 is not its start numbers its own days). The workflow must answer a ``progress`` query with
     an ``actions`` list (see workflows.common)."""
     settings = Settings(
         temporal_task_queue=f"simulate-{uuid.uuid4().hex[:8]}", worker_max_concurrent_activities=8
@@ -126,7 +141,7 @@ async def simulate_timeline(
                 elapsed = 0.0
                 for day, name, payload in sorted(signals, key=lambda s: s[0]):
                     if day > elapsed:
-                        await env.sleep(timedelta(days=day - elapsed))
+                        await _skip(env, timedelta(days=day - elapsed))
                         elapsed = day
                     if payload is None:
                         await handle.signal(name)
@@ -139,7 +154,7 @@ async def simulate_timeline(
                     await started.result()
                 else:
                     # Stop just before the next day starts so day N's steps are included.
-                    await env.sleep(timedelta(days=days + 1 - elapsed) - timedelta(seconds=1))
+                    await _skip(env, timedelta(days=days + 1 - elapsed) - timedelta(seconds=1))
                 progress = await handle.query("progress")
                 desc = await handle.describe()
                 if desc.status is WorkflowExecutionStatus.RUNNING:
@@ -153,7 +168,7 @@ async def simulate_timeline(
     out = []
     for a in actions:
         rec = ActionRecord.model_validate(a) if isinstance(a, dict) else a
-        if rec.channel != "journey" and (until_complete or rec.day <= days):
+        if rec.channel != "journey" and (until_complete or rec.day <= (last_day or days)):
             out.append(
                 SimulatedAction(
                     day=rec.day,
@@ -324,18 +339,41 @@ JOURNEY_TERM_DAYS = 365
 """The first term: the renewal date is this many days after the journey's day 0."""
 
 
+async def simulate_year_plays(tier: Tier, days: int = JOURNEY_TERM_DAYS) -> list[SimulatedAction]:
+    """The post-onboarding plays (``playbooks/year/<tier>.yaml``) from the day onboarding
+    ends to day ``days`` of the journey, on a customer the CRM knows nothing about (no
+    health score, no NPS: upgrade and advocacy checks are shown, not acted on)."""
+    from domain.customer_year import CustomerYearInput
+    from playbooks.loader import load_year_plan
+    from workflows.customer_year import CustomerYearWorkflow
+
+    start = load_year_plan(tier.value).starts_on_day
+    if days <= start:
+        return []
+    return await simulate_timeline(
+        CustomerYearWorkflow.run,
+        CustomerYearInput(customer_id=SIMULATED_CUSTOMER, tier=tier, start_day=start),
+        days=days - start,
+        id_prefix="customer-year",
+        last_day=days,
+    )
+
+
 async def simulate_journey(tier: Tier, days: int = JOURNEY_TERM_DAYS) -> list[SimulatedAction]:
-    """A customer's first ``days`` days: the tier's onboarding plan from day 0, and the
-    renewal countdown to the end of the first term (day 365), each run by its real
-    workflow on simulated time, merged by day (onboarding first on a shared day). Plays
-    after onboarding that have no workflow yet are not shown (issue 24, part 3)."""
+    """A customer's first ``days`` days: the tier's onboarding plan from day 0, the
+    post-onboarding plays after it (reviews, success plan, upgrade and advocacy checks)
+    and the renewal countdown to the end of the first term (day 365), each run by its real
+    workflow on simulated time, merged by day (onboarding, then the plays, then the
+    renewal on a shared day)."""
     plan_days = load_onboarding_plan(tier.value).duration_days
     onboarding = await simulate_onboarding(tier, min(days, plan_days))
+    plays = await simulate_year_plays(tier, days)
     renewal = [
         a
         for a in await simulate_renewal(JOURNEY_TERM_DAYS, days=min(days, JOURNEY_TERM_DAYS))
         if a.day <= days
     ]
     indexed = [(a.day, 0, i, a) for i, a in enumerate(onboarding)]
-    indexed += [(a.day, 1, i, a) for i, a in enumerate(renewal)]
+    indexed += [(a.day, 1, i, a) for i, a in enumerate(plays)]
+    indexed += [(a.day, 2, i, a) for i, a in enumerate(renewal)]
     return [a for *_, a in sorted(indexed, key=lambda t: t[:3])]

@@ -65,7 +65,18 @@ class CheckIn(_Strict):
 
     day: int = Field(ge=0)
     title: str = Field(min_length=1)
-    kind: Literal["check_in", "executive_touchpoint", "kickoff"] = "check_in"
+    kind: Literal[
+        "check_in",
+        "executive_touchpoint",
+        "kickoff",
+        "business_review",
+        "executive_check_in",
+        "innovation_workshop",
+    ] = "check_in"
+    """``business_review`` / ``executive_check_in`` / ``innovation_workshop``: seed 001's
+    review cadences inside the onboarding window (Starter monthly business reviews days
+    31-90; Professional weekly executive check-ins days 15-45, monthly innovation
+    workshops days 46-90); after the plan, ``playbooks/year/`` takes over."""
     duration_minutes: int | None = Field(default=None, ge=5)
 
 
@@ -129,6 +140,9 @@ class OnboardingPlan(_Strict):
     )
     completion_template: str = Field(default="onboarding_complete", pattern=KEY_PATTERN)
     send_window: SendWindow = Field(default_factory=SendWindow)
+    then_year_plays: bool = True
+    """At completion, start the post-onboarding plays (``playbooks/year/<tier>.yaml``,
+    ``CustomerYearWorkflow``) for the rest of the term."""
 
     def surveys(self) -> list[int]:
         """The days the onboarding surveys go out."""

@@ -66,6 +66,7 @@ TEMPLATE_CATEGORIES: dict[str, Category] = {
     "upgrade_expand": Category.PRODUCT_NEWS,
     "churn_reengagement": Category.PRODUCT_NEWS,
     "nps_advocacy": Category.PRODUCT_NEWS,
+    "advocacy_ask": Category.PRODUCT_NEWS,
     "winback_we_miss_you": Category.PRODUCT_NEWS,
     "winback_whats_new": Category.PRODUCT_NEWS,
     "winback_offer": Category.PRODUCT_NEWS,

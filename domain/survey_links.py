@@ -247,6 +247,25 @@ def onboarding_survey_link(
     )
 
 
+TIMELINE_PATH = "/timeline"
+TIMELINE_LINK_DAYS = 14
+"""How long an *Open timeline* link on a Slack alert works (no bearer token needed)."""
+
+
+def timeline_link(base_url: str, secret: str, customer_id: str, expires: int) -> str:
+    """The customer's timeline for the people who can read the alerts channel: signed
+    (customer and expiry), so the link opens in a browser without the API's token."""
+    return _url(
+        base_url,
+        TIMELINE_PATH,
+        {
+            "customer": customer_id,
+            "exp": expires,
+            "sig": _sign(secret, "timeline", customer_id, expires),
+        },
+    )
+
+
 def verify_onboarding_survey_link(
     secret: Secrets,
     customer_id: str,
@@ -256,3 +275,9 @@ def verify_onboarding_survey_link(
     now: datetime | None = None,
 ) -> LinkCheck:
     return _check(secret, sig, expires, now or datetime.now(UTC), "onboarding", customer_id, day)
+
+
+def verify_timeline_link(
+    secrets: Secrets, customer_id: str, expires: int, sig: str, now: datetime | None = None
+) -> LinkCheck:
+    return _check(secrets, sig, expires, now or datetime.now(UTC), "timeline", customer_id)

@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from domain.alert_escalation import AlertsPlaybook
 from domain.churn import ChurnPlan
 from domain.contact_pressure import ContactPressurePolicy
 from domain.dunning import DunningPlan
@@ -42,6 +43,7 @@ from domain.survey_plan import SurveysPlan
 from domain.ticket_routing import RoutingRules
 from domain.tiers import Tier
 from domain.winback import WinBackPlan
+from domain.year_plan import YearPlan
 
 PACKAGE_DIR = Path(__file__).parent
 
@@ -142,6 +144,7 @@ CAMPAIGN_PLAYBOOKS: dict[str, type[BaseModel]] = {
     "sla": SlaPolicy,
     "surveys": SurveysPlan,
     "contact_pressure": ContactPressurePolicy,
+    "alerts": AlertsPlaybook,
 }
 """The campaign playbooks, ``playbooks/<kind>.yaml``, and the model each must satisfy."""
 
@@ -442,6 +445,18 @@ def validate_all(
         load_routing_rules(root)
     except PlaybookError as exc:
         problems.extend(exc.problems)
+    for tier in Tier:
+        path = year_dir(root) / f"{tier.value}.yaml"
+        files.append(path)
+        try:
+            year = load_year_plan(tier.value, root)
+        except PlaybookError as exc:
+            problems.extend(exc.problems)
+            continue
+        if year.tier is not tier:
+            problems.append(
+                PlaybookProblem(path, "tier", f"is {year.tier.value}, the file is for {tier.value}")
+            )
     experiment_files = sorted(experiments_dir(root).glob("*.yaml"))
     files.extend(experiment_files)
     for path in experiment_files:
@@ -460,6 +475,28 @@ def validate_all(
         except PlaybookError as exc:
             problems.extend(exc.problems)
     return files, problems
+
+
+YEAR_DIR = "year"
+"""The plays after onboarding, ``playbooks/year/<tier>.yaml`` (see ``domain.year_plan``)."""
+
+
+def year_dir(directory: Path | None = None) -> Path:
+    """``<playbooks>/year``; a playbooks folder without one (an older
+    ``CSHUB_PLAYBOOKS_DIR`` copy) uses the shipped year playbooks."""
+    base = (directory or playbooks_dir()) / YEAR_DIR
+    return base if base.is_dir() else PACKAGE_DIR / YEAR_DIR
+
+
+def load_year_plan(name: str, directory: Path | None = None) -> YearPlan:
+    """``playbooks/year/<name>.yaml``: the tier's plays for the rest of the first term;
+    PlaybookError names every bad field and any template that does not exist."""
+    path = year_dir(directory) / f"{name}.yaml"
+    plan = _parse_model_file(path, YearPlan)
+    problems = _missing_templates(path, plan, known_templates())
+    if problems:
+        raise PlaybookError(problems)
+    return plan
 
 
 EXPERIMENTS_DIR = "experiments"

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from sandbox import hubspot_files
 from sandbox.appkeys import STORE
 from sandbox.clock import iso_ms, utcnow
 from sandbox.errors import hubspot_error
@@ -454,6 +455,7 @@ async def list_owners(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
+    hubspot_files.setup(app)
     objects = "/crm/v3/objects/{type}"
     v4 = "/crm/v4/objects/{from}/{from_id}/associations"
     app.router.add_post(f"{objects}/search", search_objects)

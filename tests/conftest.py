@@ -43,13 +43,22 @@ def playbooks_with_test_plans(tmp_path_factory: pytest.TempPathFactory) -> Itera
     # Tests run at any hour of the day: the tier plans' quiet hours would defer a welcome
     # e-mail started at 05:00 New York time. Quiet hours have their own tests (plan
     # "quiet" below), so the copies used elsewhere have none; the send hour stays.
+    # A completed journey starts the post-onboarding plays, abandoned on the finished
+    # test's task queue: on the shared time-skipping server its pending task would hold
+    # the clock for every later test. The copies hand over to nothing;
+    # tests/workflows/test_customer_year.py runs the plays and the hand-over (plan
+    # "handover" below).
     for plan in (root / "onboarding").glob("*.yaml"):
         with plan.open("a", encoding="utf-8") as f:
             f.write("\nsend_window: {send_hour: 10, quiet_start: 0, quiet_end: 0}\n")
+            f.write("then_year_plays: false\n")
     for playbook in PACKAGE_DIR.glob("*.yaml"):  # dunning, churn, winback, renewal ...
         shutil.copy(playbook, root / playbook.name)
     for plan in (FIXTURES / "playbooks").glob("*.yaml"):
         shutil.copy(plan, root / "onboarding" / plan.name)
+        if plan.stem != "handover":
+            with (root / "onboarding" / plan.name).open("a", encoding="utf-8") as f:
+                f.write("\nthen_year_plays: false\n")
     old = os.environ.get("CSHUB_PLAYBOOKS_DIR")
     os.environ["CSHUB_PLAYBOOKS_DIR"] = str(root)
     yield root

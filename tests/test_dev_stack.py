@@ -310,21 +310,21 @@ def test_commands_from_another_shell_then_a_restart_repeats_nothing(
     assert len(before["emails"]) >= 5 and len(before["tasks"]) >= 3 and before["slack"]
 
 
-def test_the_readme_start_examples_are_not_the_demos_workflows() -> None:
-    """Starting a README example on `cshub dev` starts it, not "already running"."""
+def test_the_documented_start_examples_are_not_the_demos_workflows() -> None:
+    """Starting a documented example on `cshub dev` starts it, not "already running"."""
     from cshub.dev import DEMO_CUSTOMERS, DEMO_NPS_CUSTOMERS, DEMO_TICKETS
     from domain.health_sweep import HEALTH_SWEEP_WORKFLOW_ID
     from domain.surveys import nps_workflow_id
     from domain.ticket_sla import ticket_sla_workflow_id
-    from tests.test_ui_examples import README, readme_examples
+    from tests.test_ui_examples import UI_PAGE, start_examples
 
     demo = {f"onboarding-{c}" for c in DEMO_CUSTOMERS}
     demo |= {ticket_sla_workflow_id(t) for t in DEMO_TICKETS}
     demo |= {nps_workflow_id(c) for c in DEMO_NPS_CUSTOMERS}
     demo |= {HEALTH_SWEEP_WORKFLOW_ID, "onboarding-1008"}  # 1008: the webhook walkthrough
-    examples = {wf_id for _, wf_id, _ in readme_examples()}
+    examples = {wf_id for _, wf_id, _ in start_examples()}
     assert len(examples) >= 11 and not examples & demo, examples & demo
-    text = README.read_text(encoding="utf-8")
-    onboarding = text[text.index("## Onboarding journeys") : text.index("### Dry runs")]
+    text = (UI_PAGE.parent / "onboarding.md").read_text(encoding="utf-8")
+    onboarding = text[text.index("# Onboarding journeys") : text.index("## Dry runs")]
     started = set(re.findall(r"--workflow-id (\S+)|workflow id `(\S+)`", onboarding))
     assert started and not {a or b for a, b in started} & demo

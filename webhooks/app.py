@@ -137,9 +137,10 @@ def _compose_other_routes(app: FastAPI, hub: Hub, crm: Crm) -> None:
 
     app.mount("/codec", create_codec_app(settings))
     # GET /customers/{id}/timeline: the action record, bearer tokens of CSHUB_API_TOKENS.
-    from webhooks.timeline_routes import add_timeline_route
+    from webhooks.timeline_routes import add_signed_timeline_route, add_timeline_route
 
     add_timeline_route(app, settings)
+    add_signed_timeline_route(app, settings)
     # The preference centre and RFC 8058 one-click unsubscribe (webhooks/preferences.py).
     from webhooks.preferences import add_preference_routes
 

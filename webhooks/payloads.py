@@ -147,7 +147,7 @@ def _blank_is_none(value: Any) -> Any:
 class ZendeskTriggerBody(_Payload):
     """The JSON body an admin writes into a Zendesk trigger or automation ("Notify by >
     Active webhook"), with Zendesk's placeholders. One trigger per ``event``; the
-    trigger's conditions decide when it fires (README, "Zendesk triggers")."""
+    trigger's conditions decide when it fires (docs/senders/zendesk.md)."""
 
     event: Literal[
         "ticket.created", "ticket.status_changed", "ticket.priority_changed", "ticket.agent_replied"

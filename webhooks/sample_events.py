@@ -223,7 +223,7 @@ def zendesk_trigger_body(
     priority: str = "High",
     organization_external_id: str = "",
 ) -> dict[str, Any]:
-    """The README's trigger body as Zendesk renders its placeholders."""
+    """The trigger body of docs/senders/zendesk.md as Zendesk renders its placeholders."""
     return {
         "event": event,
         "ticket_id": ticket_id,

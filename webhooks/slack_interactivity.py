@@ -116,11 +116,12 @@ async def steer(
         if err.status is RPCStatusCode.NOT_FOUND:
             return f"clicked, but `{workflow_id}` no longer exists: nothing changed", False
         raise
-    if desc.status is not WorkflowExecutionStatus.RUNNING:
+    running = desc.status is WorkflowExecutionStatus.RUNNING
+    if action is AlertAction.ACK:  # the alert, not the workflow: fine after it ended
+        return "acknowledged", running
+    if not running:
         status = desc.status.name.lower() if desc.status else "closed"
         return f"clicked, but `{workflow_id}` has already ended ({status}): nothing changed", False
-    if action is AlertAction.ACK:
-        return "acknowledged", True
     try:
         return await _update(client, task_queue, handle, workflow_id, action, days, who), True
     except WorkflowUpdateFailedError as err:
@@ -252,8 +253,17 @@ def add_slack_interactivity_route(
             log.warning("slack click on %s not applied: %s", value.w, err)
             return JSONResponse({"error": "unavailable", "detail": str(err)[:200]}, 503)
         ledger.done(key, what)
+        if running:  # any click acts on the alert: it does not escalate
+            journey = (await client()).get_workflow_handle(value.w)
+            with contextlib.suppress(RPCError):
+                await journey.signal("alert_acknowledged", {"ts": ts, "by": who})
+        message = payload.message
+        if message is None:
+            # An ephemeral container carries no message (and chat.update cannot edit
+            # one): editing from nothing would wipe the alert.
+            log.info("slack click %s: no message in the payload, not edited", key)
+            return Response(status_code=200)
         line = outcome_line(payload.user.id, what, datetime.now(UTC))
-        message = payload.message or {}
         task = asyncio.create_task(
             edit(
                 channel,

@@ -15,6 +15,7 @@ A workflow owns one :class:`CustomerActions` and calls ``email`` / ``alert`` / `
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -42,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         MessageContext,
     )
     from domain import search_attributes as sa
+    from domain.alert_escalation import ESCALATION_TEMPLATE
     from domain.churn_risk import RiskOutcomeRecord
     from domain.journeys import ActionRecord
     from domain.search_attributes import LifecycleStage
@@ -104,6 +106,10 @@ async def customer_profile(customer_id: str) -> CustomerProfile:
 
 
 SEARCH_ATTRIBUTES_PATCH = "search-attributes"
+
+ALERT_ESCALATION_PATCH = "alert-escalation"
+"""Alerts posted before escalation existed started no escalation; their replay must not
+either (the alert activity's result then carries no window, and this marker)."""
 
 
 def tag_customer(
@@ -367,7 +373,7 @@ class CustomerActions:
             context=ctx,
             workflow_id=workflow.info().workflow_id,
         )
-        return await self.run(
+        outcome = await self.run(
             step,
             "slack",
             template,
@@ -375,6 +381,59 @@ class CustomerActions:
             req,
             f"Slack alert '{template}'",
             day=ctx.day,
+        )
+        posted = self._last_result
+        if (
+            outcome in ("done", "already_done")
+            and self.steering is not None
+            and posted is not None
+            and posted.ref
+            and posted.escalate_after_hours
+            and workflow.patched(ALERT_ESCALATION_PATCH)
+        ):
+            watch = self._escalate_unless_acknowledged(
+                step, template, posted.ref, posted.escalate_after_hours, ctx.day
+            )
+            self.steering.escalations.append(asyncio.create_task(watch))
+        return outcome
+
+    async def _escalate_unless_acknowledged(
+        self, step: str, template: str, ref: str, hours: float, day: int
+    ) -> None:
+        """An alert that asks the CSM to act escalates once if nobody clicks it within
+        its window (``domain.alert_escalation``): a timer in this run, beside the
+        workflow's own work; the run ending (or continuing as new) calls it off."""
+        assert self.steering is not None
+        acked = self.steering.acknowledged_alerts
+        channel, _, ts = ref.partition("/")
+        try:
+            await workflow.wait_condition(lambda: ts in acked, timeout=timedelta(hours=hours))
+            return
+        except TimeoutError:
+            pass
+        await self.run(
+            f"{step}:escalated",
+            "slack",
+            ESCALATION_TEMPLATE,
+            MessagingActivities.alert_csm,
+            CsmAlertRequest(
+                customer_id=self.customer_id,
+                template=ESCALATION_TEMPLATE,
+                idempotency_key=self.key(f"{step}:escalated"),
+                context=MessageContext(
+                    day=day,
+                    extra={
+                        "alert_template": template,
+                        "after_hours": hours,
+                        "alert_channel": channel,
+                        "alert_ts": ts,
+                    },
+                ),
+                workflow_id=workflow.info().workflow_id,
+            ),
+            f"escalate the unacknowledged '{template}' alert",
+            day=day,
+            gated=True,
         )
 
     async def task(

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
@@ -36,6 +36,8 @@ with workflow.unsafe.imports_passed_through():
         Progress,
     )
     from activities.playbooks import load_onboarding_plan_activity
+    from activities.year import ReviewPackRequest
+    from domain.customer_year import CustomerYearInput, customer_year_workflow_id
     from domain.experiments import ExperimentAssignment, PlayKind
     from domain.journeys import NextAction
     from domain.onboarding import (
@@ -56,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.send_window import SendWindow, local_date, local_send_time
     from domain.tiers import ProductEventType, Tier
     from domain.wording import count_noun
+    from workflows.campaign import start_abandoned_child
     from workflows.common import (
         LOOKUP_RETRY,
         CustomerActions,
@@ -64,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
         tag_customer,
         tag_stage,
     )
+    from workflows.customer_year import review_pack
     from workflows.experiments import EXPERIMENT_PATCH, assign_experiment
     from workflows.steering import (
         NO_INPUT,
@@ -86,6 +90,13 @@ NO_QUIET_HOURS = SendWindow(send_hour=10, quiet_start=0, quiet_end=0)
 
 SURVEYS_PATCH = "onboarding-surveys"
 """``workflow.patched``: journeys begun since send the onboarding surveys (day 7/30/90)."""
+REVIEW_PACK_PATCH = "review-pack-in-onboarding"
+"""``workflow.patched``: business reviews inside onboarding carry the review pack."""
+REVIEW_CHECK_INS = frozenset({"business_review", "executive_check_in", "innovation_workshop"})
+
+YEAR_PLAYS_PATCH = "post-onboarding-plays"
+"""``workflow.patched``: journeys completed before it started no post-onboarding plays."""
+
 EMAIL_ON_EVENT_PATCH = "email-sent-on-product-event"
 """``workflow.patched``: plan e-mails with ``sent_on`` go when the event arrives."""
 
@@ -543,11 +554,14 @@ class OnboardingWorkflow(Steerable):
             await self._email(step.key, step.ref, self._context(now))
         elif step.kind is StepKind.CHECK_IN:
             priority = "HIGH" if step.ref in ("executive_touchpoint", "kickoff") else "MEDIUM"
+            body = (
+                f"Day {step.day} of the {st.plan.name} onboarding plan"
+                f" ({self._phase_name(now) or 'no phase'}). {self._next_step_text() or ''}".strip()
+            )
             await self._task(
                 step.key,
                 f"Onboarding {step.ref.replace('_', ' ')}: {step.title}",
-                f"Day {step.day} of the {st.plan.name} onboarding plan"
-                f" ({self._phase_name(now) or 'no phase'}). {self._next_step_text() or ''}".strip(),
+                await self._with_review_pack(step, body),
                 due_at=now + self._days(1),
                 priority=priority,
                 kind=step.ref,
@@ -560,6 +574,35 @@ class OnboardingWorkflow(Steerable):
             await self._milestone_deadline(step)
         elif step.kind is StepKind.COMPLETE:
             await self._complete(step)
+
+    async def _with_review_pack(self, step: PlannedStep, body: str) -> str:
+        """A business review inside the onboarding window (seed 001: Starter monthly
+        reviews, Professional executive check-ins and innovation workshops) carries the
+        review pack, as the reviews after onboarding do. Only plans with these kinds have
+        such steps; a pack the CRM cannot give leaves the plain body."""
+        st = self._require_state()
+        exp = st.experiment
+        if (
+            step.ref not in REVIEW_CHECK_INS
+            or (exp is not None and exp.holdout)
+            or not workflow.patched(REVIEW_PACK_PATCH)
+        ):
+            return body
+        try:
+            pack = await review_pack(
+                ReviewPackRequest(
+                    customer_id=self._input.customer_id,
+                    pack_key=self._act.key(step.key),
+                    title=step.title,
+                    day=step.day,
+                    milestones_reached=list(st.milestones_reached),
+                    milestones_missed=self._missed(),
+                )
+            )
+        except ActivityError as err:
+            workflow.logger.warning("review pack for %s failed: %s", step.key, err.cause)
+            return body
+        return f"{body}\n\n{pack.text}"
 
     async def _milestone_deadline(self, step: PlannedStep) -> None:
         st = self._require_state()
@@ -596,6 +639,39 @@ class OnboardingWorkflow(Steerable):
             f"{step.key}:note",
             f"Onboarding complete ({st.plan.name} plan)\n{summary}",
             kind="onboarding_complete",
+        )
+        if workflow.patched(YEAR_PLAYS_PATCH):
+            await self._start_year_plays(step)
+
+    async def _start_year_plays(self, step: PlannedStep) -> None:
+        """The rest of the term's plays (reviews, success plan, upgrade, advocacy):
+        ``CustomerYearWorkflow``, which outlives this journey. A hold-out customer and a
+        demo journey (days of seconds) get none."""
+        st = self._require_state()
+        exp = st.experiment
+        if (
+            not st.plan.then_year_plays
+            or (exp is not None and exp.holdout)
+            or st.day_length_seconds != 86_400
+        ):
+            return
+        summary = self._summary()
+        started = await start_abandoned_child(
+            "CustomerYearWorkflow",
+            CustomerYearInput(
+                customer_id=self._input.customer_id,
+                tier=st.plan.tier,
+                start_day=step.day,
+                milestones_reached=summary.milestones_reached,
+                milestones_missed=summary.milestones_missed,
+            ),
+            workflow_id=customer_year_workflow_id(self._input.customer_id),
+            summary=f"Post-onboarding plays for customer {self._input.customer_id}",
+        )
+        self._record(
+            f"{step.key}:year",
+            "journey",
+            "post-onboarding plays started" if started else "post-onboarding plays already running",
         )
 
     async def _finish_cancelled(self) -> OnboardingSummary:

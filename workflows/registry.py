@@ -6,6 +6,7 @@ from workflows.churn import ChurnPreventionWorkflow
 from workflows.csat import CsatSurveyWorkflow
 from workflows.customer_reply import CustomerReplyWorkflow
 from workflows.customer_text import CustomerTextWorkflow
+from workflows.customer_year import CustomerYearWorkflow
 from workflows.dunning import DunningWorkflow
 from workflows.exit_details import ExitDetailsWorkflow
 from workflows.health_digest import HealthDigestWorkflow
@@ -39,4 +40,5 @@ WORKFLOWS: list[type] = [
     CustomerTextWorkflow,
     ExitDetailsWorkflow,
     OnboardingSurveyWorkflow,
+    CustomerYearWorkflow,
 ]

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.models import MessageContext
     from domain.campaigns import campaign_day
+    from domain.customer_year import customer_year_workflow_id
     from domain.journeys import NextAction
     from domain.renewal import (
         MAX_TERMS_KEPT,
@@ -66,9 +67,16 @@ with workflow.unsafe.imports_passed_through():
     from domain.renewal_plan import RenewalPlan
     from domain.search_attributes import LifecycleStage
     from domain.send_window import local_date
+    from domain.steering import CancelRequest
     from domain.winback import WinBackInput, winback_workflow_id
     from domain.wording import days
-    from workflows.campaign import actions_for, load_plan, seen_before, start_abandoned_child
+    from workflows.campaign import (
+        actions_for,
+        load_plan,
+        seen_before,
+        signal_other,
+        start_abandoned_child,
+    )
     from workflows.common import (
         CustomerActions,
         customer_profile,
@@ -91,6 +99,10 @@ _OUTCOME_STATUS = {
     RenewalOutcome.UNKNOWN: RenewalStatus.UNKNOWN,
 }
 
+
+CHURNED_STOPS_PLAYS_PATCH = "renewal-churned-stops-year-plays"
+"""``workflow.patched``: a churn cancels the post-onboarding plays (reviews, upgrade and
+advocacy asks) of the customer, if they run."""
 
 CHURNED_ALERT_PATCH = "renewal-churned-slack-alert"
 CHURNED_ALERT = "renewal_churned"
@@ -576,6 +588,18 @@ class RenewalWorkflow(Steerable):
                 update={"reason": reason, "summary": self._summary_text()}
             )
             await self._act.alert("churned:alert", CHURNED_ALERT, ctx)
+        if workflow.patched(CHURNED_STOPS_PLAYS_PATCH):
+            plays = customer_year_workflow_id(self._input.customer_id)
+            gone = await signal_other(
+                plays, "cancel", CancelRequest(reason=f"churned{f': {reason}' if reason else ''}")
+            )
+            self._act.record(
+                "churned:plays",
+                "workflow",
+                f"post-onboarding plays {plays} cancelled"
+                if gone is None
+                else f"no post-onboarding plays to stop ({plays}: {gone})",
+            )
         child_id = winback_workflow_id(self._input.customer_id)
         started = await start_abandoned_child(
             "WinBackWorkflow",

@@ -24,6 +24,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
+    from domain.alert_escalation import AlertAcknowledged
     from domain.ops_alerts import OpsAlert, clip_error, ops_alert_key
     from domain.search_attributes import CUSTOMER_ID
     from domain.steering import (
@@ -74,6 +75,10 @@ class Steering:
         are neither held by a pause nor skipped."""
         self.rejections_this_run = 0
         self._alerts: list[asyncio.Task[None]] = []
+        self.acknowledged_alerts: set[str] = set()
+        """Slack alerts (message ts) a CSM acted on: their escalation is called off."""
+        self.escalations: list[asyncio.Task[None]] = []
+        """The escalation watches of this run's alerts (``CustomerActions.alert``)."""
 
     # ------------------------------------------------------------------ rejected commands
     def reject(self, command: str, payload: str, why: str) -> RejectedCommand:
@@ -348,6 +353,14 @@ class Steerable:
         req = self._signalled(raw, self._CANCEL_MODEL, "cancel")
         if req is not None:
             self._apply_cancel(req)
+
+    @workflow.signal(
+        name="alert_acknowledged",
+        description='{"ts": "...", "by": "..."}: a CSM acted on the Slack alert of that '
+        "message (sent by a click on its buttons): it does not escalate",
+    )
+    def alert_acknowledged(self, ack: AlertAcknowledged) -> None:
+        self._steer.acknowledged_alerts.add(ack.ts)
 
     # ------------------------------------------------------------------ updates
     @workflow.update(

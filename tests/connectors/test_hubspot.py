@@ -206,3 +206,26 @@ async def test_task_and_note_bodies_reach_hubspot_as_text_not_markup(
         assert "<img" not in stored
         assert escaped in stored
         assert stored.startswith("E-mail 'welcome' sent to contact 2001\n")
+
+
+async def test_upload_file_replaces_the_same_name_and_serves_it(hubspot: HubSpotCrm) -> None:
+    """The review pack's chart: a retried upload (same name, same folder) keeps one file,
+    its id, and the new content; the url serves it."""
+    import httpx
+
+    name = f"pack-{uuid.uuid4().hex[:8]}.png"
+    first = await asyncio.to_thread(
+        hubspot.upload_file, name=name, content=b"\x89PNG first", folder="/cshub/test"
+    )
+    again = await asyncio.to_thread(
+        hubspot.upload_file, name=name, content=b"\x89PNG again", folder="/cshub/test"
+    )
+    assert again.id == first.id and again.url == first.url
+    async with httpx.AsyncClient() as http:
+        got = await http.get(first.url)
+    assert got.status_code == 200 and got.content == b"\x89PNG again"
+    assert got.headers["content-type"] == "image/png"
+    other = await asyncio.to_thread(
+        hubspot.upload_file, name=f"other-{name}", content=b"x", folder="/cshub/test"
+    )
+    assert other.id != first.id

@@ -140,6 +140,7 @@ async def test_schemathesis_every_operation_unsigned(
         [
             "GET /customers/{customer_id}/timeline",
             "GET /healthz",
+            "GET /timeline",
             "GET /preferences",
             "GET /preferences/unsubscribe",
             "POST /preferences",
@@ -174,6 +175,8 @@ async def test_schemathesis_every_operation_unsigned(
             "POST /survey/onboarding",
         ):
             return {403, 422}  # never the thank-you page without a genuine sig
+        if label == "GET /timeline":
+            return {403, 422}  # never a timeline without a genuine signed link
         if label.startswith("GET /customers/"):
             return {401, 422}  # no bearer token: nothing is read
         return {200}  # /healthz: Temporal is up

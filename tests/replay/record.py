@@ -1330,6 +1330,93 @@ async def resume_later(c: Ctx) -> None:
         await handle.result()
 
 
+# The same churn once a churn cancels the post-onboarding plays (patched): the renewal
+# signals customer-year-{id} (none runs here: the failed signal is recorded).
+scenario("churned-cancels-year-plays", "RenewalWorkflow")(renewal_churned)
+
+
+# ---------------------------------------------------------------- post-onboarding plays
+@scenario("upgrade-referral-pause-declined", "CustomerYearWorkflow")
+async def customer_year_plays(c: Ctx) -> None:
+    """A healthy Professional account near its limits, a promoter, from day 97: the
+    upgrade checks on days 98 and 112 act, a referral, a 3-day pause across the day-105
+    advocacy ask, resume, the upgrade declined, the day-120 QBR with its review pack;
+    recorded on day 127."""
+    import asyncio as aio
+
+    from domain.customer_year import CustomerYearInput, ReferralMade, UpgradeAnswer
+    from domain.tiers import Tier
+    from wiring.connectors import build_connectors
+    from workflows.customer_year import CustomerYearWorkflow as wf
+
+    crm = build_connectors(c.settings).crm
+    props = {
+        "cshub_health_score": "88",
+        "cshub_health_category": "healthy",
+        "cshub_health_category_label": "Healthy",
+        "cshub_workflow_runs": "45",
+        "cshub_workflow_limit": "50",
+        "cshub_nps_last_score": "9",
+    }
+    await aio.to_thread(crm.update_company, "1006", props)
+    await local_noon(c, "1006", 6)
+    handle = await c.env.client.start_workflow(
+        wf.run,
+        CustomerYearInput(customer_id="1006", tier=Tier.PROFESSIONAL, start_day=97),
+        id="customer-year-1006-replay",
+        task_queue=c.queue,
+    )
+    c.keep("CustomerYearWorkflow", handle)
+    await c.sleep(timedelta(days=2))
+    await handle.signal(wf.referral, ReferralMade(referred_customer_id="1010", value_minor=99_000))
+    await c.sleep(timedelta(days=5))
+    await signal_by_name(handle, "pause", reason="CSM on leave")
+    await c.sleep(timedelta(days=3))
+    await signal_by_name(handle, "resume")
+    await c.sleep(timedelta(days=8))
+    await handle.signal(wf.upgrade_outcome, UpgradeAnswer(outcome="declined", note="budget"))
+    await c.sleep(timedelta(days=12))
+
+
+@scenario("starter-monthly-review-pack", "OnboardingWorkflow")
+async def onboarding_review_pack(c: Ctx) -> None:
+    """A Starter journey to day 60: the day-58 monthly business review's task carries
+    the review pack (patched)."""
+    from domain.onboarding import OnboardingInput
+    from domain.tiers import Tier
+    from workflows.onboarding import OnboardingWorkflow
+
+    handle = await c.env.client.start_workflow(
+        OnboardingWorkflow.run,
+        OnboardingInput(customer_id="1004", tier=Tier.STARTER),
+        id="onboarding-1004-review-pack",
+        task_queue=c.queue,
+    )
+    c.keep("OnboardingWorkflow", handle)
+    await c.sleep(timedelta(days=60))
+
+
+@scenario("completed-starts-year-plays", "OnboardingWorkflow", "CustomerYearWorkflow")
+async def onboarding_completes_into_year_plays(c: Ctx) -> None:
+    """A Community journey to its end on day 90: completion starts the post-onboarding
+    plays (patched); the plays' first days are recorded too."""
+    from domain.onboarding import OnboardingInput
+    from domain.tiers import Tier
+    from workflows.onboarding import OnboardingWorkflow
+
+    handle = await c.env.client.start_workflow(
+        OnboardingWorkflow.run,
+        OnboardingInput(customer_id="1002", tier=Tier.COMMUNITY),
+        id="onboarding-1002-year",
+        task_queue=c.queue,
+    )
+    c.keep("OnboardingWorkflow", handle)
+    await handle.result()
+    year = c.env.client.get_workflow_handle("customer-year-1002")
+    c.keep("CustomerYearWorkflow", year, "-child")
+    await c.sleep(timedelta(days=20))
+
+
 # ---------------------------------------------------------------------------- running
 def playbooks_dir() -> Path:
     """The shipped playbooks as tests/conftest.py sets them up (quiet hours off in the

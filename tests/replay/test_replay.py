@@ -4,7 +4,7 @@ order or number of activities, timers, child workflows or markers without
 ``workflow.patched``) fails here instead of in production.
 
 Recording a history: ``.venv/bin/python -m tests.replay.record --only <WorkflowType>``
-(README, "Replay tests"). Never re-record an existing history to make this test pass.
+(docs/engineers/replay-and-patching.md). Never re-record an existing history to make this test pass.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ async def test_history_replays_on_the_current_code(path: Path) -> None:
             f"{path.relative_to(HISTORIES)} (workflow id {history.workflow_id}) no longer "
             f"replays: {type(result.replay_failure).__name__}: {result.replay_failure}\n"
             "Workflows running on the old code would fail the same way after an upgrade: "
-            'put the change behind workflow.patched("...") (README, "Replay tests") '
+            'put the change behind workflow.patched("...") (docs/engineers/replay-and-patching.md) '
             "instead of re-recording this history.",
             pytrace=False,
         )
@@ -73,7 +73,7 @@ def test_every_workflow_type_has_a_recorded_history() -> None:
         f"no recorded history for {', '.join(missing)}: add a scenario to "
         "tests/replay/record.py and run "
         f"`.venv/bin/python -m tests.replay.record --only {' '.join(missing)}`, "
-        "then commit the files under tests/replay/histories/ (README, 'Replay tests')"
+        "then commit the files under tests/replay/histories/ (docs/engineers/replay-and-patching.md)"
     )
     unknown = sorted(recorded - {cls.__name__ for cls in WORKFLOWS})
     assert not unknown, f"histories of workflow types no longer registered: {unknown}"

@@ -67,12 +67,15 @@ EMAIL_REQUIRED: dict[str, frozenset[str]] = {
     # Health sweep (playbooks/health/outreach.yaml): the usage warning names the next plan.
     "usage_limit_warning": EMAIL_COMMON,
     "health_celebration": EMAIL_COMMON - {"tier"},
+    # Post-onboarding plays (playbooks/year/): the quarterly ask to healthy promoters.
+    "advocacy_ask": EMAIL_COMMON - {"tier"},
 }
 # tier is not here: Slack messages accept tier=None (SLACK_DEFAULTS), shown as "-".
 SLACK_COMMON = frozenset({"company_name", "customer_id", "csm_name", "workflow_id"})
 SLACK_REQUIRED: dict[str, frozenset[str]] = {
     "email_suppressed": SLACK_COMMON,
     "customer_replied": SLACK_COMMON,
+    "alert_escalated": SLACK_COMMON,
     "milestone_missed": SLACK_COMMON | {"milestone_title", "deadline_day", "day"},
     "milestone_reached": SLACK_COMMON | {"milestone_title", "deadline_day", "day"},
     "onboarding_started": SLACK_COMMON,
@@ -97,6 +100,7 @@ SLACK_REQUIRED: dict[str, frozenset[str]] = {
     "health_decline": SLACK_COMMON,
     "usage_limit_alert": SLACK_COMMON,
     "health_celebration_alert": SLACK_COMMON,
+    "upgrade_acceleration": SLACK_COMMON,  # post-onboarding plays, every two weeks
     "health_digest": frozenset({"csm_name", "workflow_id", "accounts", "owned_accounts"}),
     "ops_failure": frozenset(
         {"kind", "workflow_id", "run_id", "workflow_type", "customer_id", "activity"}

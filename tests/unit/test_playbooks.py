@@ -40,7 +40,10 @@ def test_starter_plan_matches_the_seed() -> None:
     plan = parse_plan_file(PACKAGE_DIR / "onboarding" / "starter.yaml")
     assert [(p.start_day, p.end_day) for p in plan.phases] == [(1, 7), (8, 30), (31, 90)]
     assert [m.deadline_day for m in plan.milestones] == [7, 30, 60, 90]
-    assert [c.day for c in plan.check_ins] == [1, 3, 5, 7, 10, 14, 17, 21, 28]
+    meetings = [c.day for c in plan.check_ins if c.kind != "business_review"]
+    assert meetings == [1, 3, 5, 7, 10, 14, 17, 21, 28]
+    # seed 001 phase 3 (days 31-90): monthly business reviews after day 28's month 1
+    assert [c.day for c in plan.check_ins if c.kind == "business_review"] == [58, 88]
     assert [(e.day, e.template) for e in plan.emails] == [
         (0, "welcome"), (1, "quick_win"), (3, "tips"), (7, "check_in"),
         (14, "success_story"), (21, "upgrade_expand"),

@@ -6,10 +6,11 @@ On the time-skipping server, so the campaign's days pass in seconds."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pytest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities.action_log import open_action_store
+from activities.action_log import ActionRow, open_action_store
 from domain.inbound_mail import (
     CustomerReplyResult,
     ReplyKind,
@@ -37,6 +38,7 @@ from webhooks.inbound_mail import sign_inbound
 from workflows.customer_reply import CustomerReplyWorkflow
 from workflows.winback import WinBackWorkflow
 
+REAL = Path(__file__).parent.parent / "fixtures" / "real"
 QUOTE = "Thanks for checking in. We moved to another tool, but call me next week?"
 
 
@@ -210,3 +212,66 @@ def test_quote_cuts_the_quoted_message() -> None:
     assert len(quote_of("x" * 2000)) == 500
     assert customer_reply_workflow_id(reply_key("<a@b>")).startswith("customer-reply-")
     assert CustomerReplyWorkflow is not None
+
+
+@pytest.mark.parametrize("encoding", ["form", "multipart"])
+async def test_mailguns_parsed_forward_as_documented(
+    reply_api: Api, encoding: str, time_skipping_env: WorkflowEnvironment
+) -> None:
+    """Mailgun's fully parsed ``forward()`` POST (tests/fixtures/real/mailgun), answering
+    an e-mail the hub sent: accepted as a person's reply with the stripped text as the
+    quote; the same delivery again is a duplicate."""
+    settings = reply_api.settings
+    hub_mid = f"<{uuid.uuid4().hex}@hub.example>"
+    now = datetime.now(UTC)
+    store = open_action_store(settings.cshub_actions_db, 400)
+    try:
+        store.upsert(
+            ActionRow(
+                key=f"winback-1001/x/day1:email/{uuid.uuid4().hex}",
+                customer_id="1001",
+                workflow_id="winback-1001",
+                step="day1:email",
+                channel="email",
+                kind="winback_we_miss_you",
+                summary="e-mail 'winback_we_miss_you'",
+                outcome="done",
+                first_at=now,
+                last_at=now,
+                ref=hub_mid,
+            )
+        )
+    finally:
+        store.close()
+    raw = (REAL / "mailgun" / "forward_reply.json").read_text().replace("<HUB-MESSAGE-ID>", hub_mid)
+    form: dict[str, str] = json.loads(raw)
+    timestamp, token = str(int(time.time())), uuid.uuid4().hex + uuid.uuid4().hex[:18]
+    form.update(
+        timestamp=timestamp,
+        token=token,
+        signature=sign_inbound(reply_api.secret("inbound_email_signing_key"), timestamp, token),
+    )
+    form["Message-Id"] = f"<{uuid.uuid4().hex}@mail.gmail.com>"
+    url = f"{reply_api.url}/webhooks/inbound-email"
+    async with (
+        running_worker(time_skipping_env, settings, task_queue=settings.temporal_task_queue),
+        httpx.AsyncClient(timeout=30) as http,
+    ):
+        if encoding == "form":
+            first = await http.post(url, data=form)
+            again = await http.post(url, data=form)
+        else:
+            files = {k: (None, v) for k, v in form.items()}
+            first = await http.post(url, files=files)
+            again = await http.post(url, files=files)
+        assert first.status_code == 202, first.text
+        assert first.json()["outcome"] == "accepted"
+        assert first.json()["type"] == "mail.customer_reply"
+        assert again.json()["outcome"] == "duplicate"
+        # The reply's workflow runs to its end here (the play it names is not running:
+        # nothing to pause), so nothing is left waiting on the shared test server.
+        reply = time_skipping_env.client.get_workflow_handle(
+            first.json()["workflow_id"], result_type=CustomerReplyResult
+        )
+        result = await reply.result()
+    assert not result.paused and "winback-1001" in result.detail

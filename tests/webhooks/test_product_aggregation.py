@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
@@ -27,8 +29,16 @@ def test_the_shipped_plans_thresholds() -> None:
     assert t.percents == {85.0}
 
 
-def test_a_busy_hour_is_two_signals_not_three_hundred(store_url: str) -> None:
-    agg = ProductAggregator(store_url, plan_thresholds(PACKAGE_DIR))
+@pytest.fixture
+def agg(store_url: str) -> Iterator[ProductAggregator]:
+    """An aggregator on the test's store, closed after it: a PostgreSQL pool left to the
+    garbage collector stops its threads from one of them and fails whichever test runs."""
+    aggregator = ProductAggregator(store_url, plan_thresholds(PACKAGE_DIR))
+    yield aggregator
+    aggregator.close()
+
+
+def test_a_busy_hour_is_two_signals_not_three_hundred(agg: ProductAggregator) -> None:
     t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     signals: list[tuple[int, int]] = []  # (event number, count handed on)
     for i in range(1, 301):
@@ -46,8 +56,7 @@ def test_a_busy_hour_is_two_signals_not_three_hundred(store_url: str) -> None:
     assert d.signal and d.count == 291 and d.total == 301
 
 
-def test_a_refused_signal_leaves_the_counts_as_they_were(store_url: str) -> None:
-    agg = ProductAggregator(store_url, plan_thresholds(PACKAGE_DIR))
+def test_a_refused_signal_leaves_the_counts_as_they_were(agg: ProductAggregator) -> None:
     first = agg.decide("1001", "workflow_created", 1, None)
     assert first.signal
     # Temporal answered 503: no commit; the sender's retry is the first event again.
@@ -55,8 +64,9 @@ def test_a_refused_signal_leaves_the_counts_as_they_were(store_url: str) -> None
     assert again.signal and again.count == 1 and again.total == 1
 
 
-def test_usage_is_signalled_when_it_crosses_a_playbook_percentage(store_url: str) -> None:
-    agg = ProductAggregator(store_url, plan_thresholds(PACKAGE_DIR))
+def test_usage_is_signalled_when_it_crosses_a_playbook_percentage(
+    agg: ProductAggregator,
+) -> None:
     now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     seen = []
     for pct in (40, 60, 70, 86, 87, 90):

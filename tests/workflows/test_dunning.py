@@ -95,8 +95,12 @@ async def test_unpaid_sequence_mails_alerts_then_flags_the_company_and_starts_ch
 
     alerts = slack_texts(box, "payment still failing")
     assert len(alerts) == 1 and "day 7" in alerts[0]
-    (alert,) = [a for a in progress.actions if a.channel == "slack"]
+    alert, escalated = [a for a in progress.actions if a.channel == "slack"]
     assert alert.day == 7 and local_hour(alert.at, customer) == SEND_HOUR
+    # Nobody clicked the alert within its window (playbooks/alerts.yaml, 48 h): escalated once.
+    assert (escalated.step, escalated.template) == ("day7:alert:escalated", "alert_escalated")
+    assert abs(escalated.at - alert.at - timedelta(hours=48)) < timedelta(seconds=5)
+    assert len([m for m in box["slack_messages"] if "Unacknowledged alert" in m["text"]]) == 1
 
     assert summary.status is DunningStatus.FINAL_FAILURE
     assert summary.payment_failures == 1 and summary.failed_invoices == ["in_1"]

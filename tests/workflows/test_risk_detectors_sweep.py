@@ -99,7 +99,7 @@ async def test_a_support_spike_reaches_the_churn_campaign_once_per_episode(
             assert desc.status is WorkflowExecutionStatus.RUNNING
 
             # What `cshub health explain` shows: the sign and since when.
-            from cshub.health_explain import explain_customer
+            from activities.health_explain import explain_customer
 
             text = await asyncio.to_thread(explain_customer, crm, CUSTOMER)
             assert "Risk detectors (detectors v2):" in text

@@ -10,6 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cshub.cli import app
+from domain.year_plan import build_year_schedule
+from playbooks.loader import load_year_plan
 
 SEQUENCE = [0, 1, 3, 7, 14, 21]  # seed 003 e-mail sequence
 SURVEYS = [7, 30, 90]  # seed 001: onboarding surveys at 7, 30 and 90 days
@@ -39,6 +41,44 @@ TABLE: dict[str, tuple[list[int], list[int]]] = {
 }
 SESSIONS = {"check_in", "kickoff", "executive_touchpoint"}
 
+# Reviews inside the onboarding window (seed 001): Starter monthly business reviews days
+# 31-90 (after day 28's month-1 review); Professional-like tiers weekly executive check-ins
+# days 15-45 and monthly innovation workshops days 46-90.
+PRO_REVIEWS = {"executive_check_in": [15, 22, 29, 36, 43], "innovation_workshop": [46, 76]}
+ONBOARDING_REVIEWS: dict[str, dict[str, list[int]]] = {
+    "community": {},
+    "starter": {"business_review": [58, 88]},
+    "professional": PRO_REVIEWS,
+    "enterprise": PRO_REVIEWS,
+    "agency": PRO_REVIEWS,
+}
+# After onboarding (playbooks/year/): QBRs every 90 days from day 120 for paying tiers
+# (seeds 001/002), Enterprise executive reviews on days 180 and 330, the success plan
+# agreed on day 91 with a check-in in each month without a QBR, upgrade acceleration
+# every 2 weeks (seed 001), the advocacy ask quarterly (seed 001).
+QBR = [120, 210, 300]
+CHECK_INS = [150, 180, 240, 270, 330, 360]
+UPGRADE = list(range(98, 365, 14))
+ADVOCACY = [105, 196, 287]
+PAID = {
+    "quarterly_business_review": QBR,
+    "success_plan": [91],
+    "success_check_in": CHECK_INS,
+    "upgrade_acceleration": UPGRADE,
+    "advocacy_ask": ADVOCACY,
+}
+YEAR_PLAYS: dict[str, dict[str, list[int]]] = {
+    "community": {"upgrade_acceleration": UPGRADE, "advocacy_ask": ADVOCACY},
+    "starter": PAID,
+    "professional": PAID,
+    "agency": PAID,
+    "enterprise": {
+        **PAID,
+        "executive_review": [180, 330],
+        "success_check_in": [150, 240, 270, 360],
+    },
+}
+
 
 def journey(*args: str) -> list[dict[str, Any]]:
     result = CliRunner().invoke(app, ["simulate", "journey", *args, "--json"])
@@ -66,6 +106,26 @@ def test_first_year_days_and_channels_match_the_seeds(tier: str) -> None:
     assert done == [(90, "email"), (90, "crm_note")]
     surveys = [a["day"] for a in sent if a["template"] == "onboarding_survey"]
     assert surveys == SURVEYS
+
+    def days_of(templates: set[str]) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for a in actions:
+            if a["template"] in templates:
+                out.setdefault(a["template"], []).append(a["day"])
+        return out
+
+    assert days_of({"business_review", *PRO_REVIEWS}) == ONBOARDING_REVIEWS[tier]
+    # Days 91-365: a CRM task per review and success-plan meeting; the upgrade and
+    # advocacy checks shown (the simulated account has no health score: nothing sent).
+    assert days_of(set(YEAR_PLAYS["enterprise"])) == YEAR_PLAYS[tier]
+    for a in actions:
+        if a["template"] in ("upgrade_acceleration", "advocacy_ask"):
+            assert (a["channel"], a["outcome"]) == ("check", "skipped"), a
+        elif a["template"] in YEAR_PLAYS[tier]:
+            assert (a["channel"], a["outcome"]) == ("crm_task", "done"), a
+    # ... and the same days as the tier's playbook (the simulation runs the playbook).
+    plan = build_year_schedule(load_year_plan(tier))
+    assert sorted(d for days in YEAR_PLAYS[tier].values() for d in days) == [s.day for s in plan]
 
 
 def test_a_shorter_window_stops_at_its_last_day() -> None:

@@ -176,7 +176,7 @@ async def test_a_signal_with_a_bad_payload_is_recorded_on_any_steerable_workflow
 async def test_the_temporal_cli_shows_the_rejection_and_the_answer(
     dev_server_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
 ) -> None:
-    """What an ops person types (README, "Steering a running workflow"):
+    """What an ops person types (docs/cs-ops/temporal-ui.md, "Steering a running workflow"):
     ``temporal workflow update execute`` prints why a mistyped pause is refused, and the
     steering state for a good one."""
     import asyncio

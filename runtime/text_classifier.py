@@ -1,8 +1,10 @@
 """Classify what customers write: language, sentiment with a score, churn-intent signals.
 
-Offline: English with VADER (``vaderSentiment``, whose lexicon ships in the package) plus
-the hub's support-domain words below; Spanish with the hub's own lexicon
-(:mod:`domain.lexicon_es`); the intent signals by the hub's rules
+Offline: the sentiment by a learned model per language that ships with the hub
+(:mod:`runtime.sentiment_model`, files in ``runtime/sentiment_models/``), which takes the
+lexicon score as one of its features: VADER (``vaderSentiment``, whose lexicon ships in the
+package) plus the hub's support-domain words below for English, the hub's own lexicon
+(:mod:`domain.lexicon_es`) for Spanish; the intent signals by the hub's rules
 (:mod:`domain.text_signals`). Nothing is downloaded, at install or at run time.
 """
 
@@ -16,13 +18,16 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from domain.text_signals import (
     Language,
+    Sentiment,
     TextVerdict,
     detect_language,
     intent_signals,
     label_for,
+    lexicon_label,
     negated,
     spanish_score,
 )
+from runtime import sentiment_model
 
 SUPPORT_WORDS_EN: dict[str, float] = {
     # Words of customer complaints that VADER's general lexicon scores neutral.
@@ -72,36 +77,69 @@ class TextClassifier(Protocol):
     def classify(self, texts: Sequence[str]) -> list[TextVerdict]: ...
 
 
+@lru_cache(maxsize=1)
+def _vader() -> SentimentIntensityAnalyzer:
+    analyzer = SentimentIntensityAnalyzer()
+    analyzer.lexicon.update(SUPPORT_WORDS_EN)
+    return analyzer
+
+
+def lexicon_scores(texts: Sequence[str], language: Language) -> list[float]:
+    """The lexicon's score (-1..1) of each text: VADER with the support words for English,
+    the hub's Spanish lexicon for Spanish. One feature of the learned model."""
+    if language is Language.ES:
+        return [spanish_score(t) for t in texts]
+    vader = _vader()
+    return [float(vader.polarity_scores(t)["compound"]) for t in texts]
+
+
 class OfflineClassifier:
-    """The default classifier: no network, a few milliseconds per hundred texts."""
+    """The default classifier: no network; for English the learned model
+    (:mod:`runtime.sentiment_model`, VADER's score included), for Spanish the hub's
+    lexicon (the learned Spanish model, trained on 475 tweets, reads plain support
+    questions as negative; see its MODEL_CARD.md); the hub's rules for the intent signals."""
 
     def __init__(self) -> None:
-        self._vader = SentimentIntensityAnalyzer()
-        self._vader.lexicon.update(SUPPORT_WORDS_EN)
+        self._models = {Language.EN: sentiment_model.load(Language.EN.value)}
 
     def classify_one(self, text: str) -> TextVerdict:
-        clean = " ".join(text.split())
-        language = detect_language(clean)
-        if language is Language.ES:
-            score = spanish_score(clean)
-        else:
-            score = float(self._vader.polarity_scores(clean)["compound"])
-        signals = intent_signals(clean)
-        return TextVerdict(
-            text=clean,
-            language=language,
-            label=label_for(score, signals, negated(clean)),
-            score=max(-1.0, min(1.0, round(score, 4))),
-            signals=signals,
-        )
+        return self.classify([text])[0]
 
     def classify(self, texts: Sequence[str]) -> list[TextVerdict]:
-        return [self.classify_one(t) for t in texts]
+        clean = [" ".join(t.split()) for t in texts]
+        languages = [detect_language(t) for t in clean]
+        labels: list[str] = [""] * len(clean)
+        scores: list[float] = [0.0] * len(clean)
+        for i, (text, lang) in enumerate(zip(clean, languages, strict=True)):
+            if lang not in self._models:  # Spanish: the lexicon's score and label
+                scores[i] = spanish_score(text)
+                labels[i] = lexicon_label(scores[i], negated(text)).value
+        for lang, model in self._models.items():
+            at = [i for i, found in enumerate(languages) if found is lang]
+            if not at:
+                continue
+            batch = [clean[i] for i in at]
+            probs = model.probabilities(batch, lexicon_scores(batch, lang))
+            for i, label, p in zip(at, model.labels(probs), probs, strict=True):
+                labels[i], scores[i] = label, float(p[2] - p[0])
+        verdicts: list[TextVerdict] = []
+        for text, language, label, score in zip(clean, languages, labels, scores, strict=True):
+            signals = intent_signals(text)
+            verdicts.append(
+                TextVerdict(
+                    text=text,
+                    language=language,
+                    label=label_for(Sentiment(label), score, signals),
+                    score=max(-1.0, min(1.0, round(score, 4))),
+                    signals=signals,
+                )
+            )
+        return verdicts
 
 
 @lru_cache(maxsize=1)
 def default_classifier() -> OfflineClassifier:
-    """One classifier per process (VADER reads its lexicon file once)."""
+    """One classifier per process (the models and VADER's lexicon are read once)."""
     return OfflineClassifier()
 
 

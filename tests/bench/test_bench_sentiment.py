@@ -26,7 +26,7 @@ async def test_sentiment_tiny_measures_throughput(
 ) -> None:
     (tmp_path / "sentiment_en.csv").write_text(
         "tweet_id,label,text\n1,negative,Worst support ever\n2,positive,Great help thanks\n"
-        "3,neutral,Where is the invoice\n",
+        "3,neutral,Can you send me the November invoice?\n",
         encoding="utf-8",
     )
     monkeypatch.setenv("CSHUB_SENTIMENT_EVAL_DIR", str(tmp_path))

@@ -31,8 +31,8 @@ from runtime.sentiment_model import (
     CHAR_NGRAMS,
     CLASSES,
     MODELS_DIR,
-    TOKEN_PATTERN,
     WORD_NGRAMS,
+    WORD_PATTERN,
     Featurizer,
     SentimentModel,
     load,
@@ -60,7 +60,7 @@ def vocabulary(
     v = TfidfVectorizer(
         lowercase=False,
         analyzer=analyzer,
-        token_pattern=TOKEN_PATTERN if analyzer == "word" else None,
+        token_pattern=WORD_PATTERN if analyzer == "word" else None,
         ngram_range=ngrams,
         min_df=min_df,
         max_features=cap,

@@ -29,7 +29,7 @@ MODELS_DIR = Path(__file__).parent / "sentiment_models"
 CLASSES = ("negative", "neutral", "positive")
 WORD_NGRAMS = (1, 2)
 CHAR_NGRAMS = (2, 5)
-TOKEN_PATTERN = r"(?u)\b\w+\b|[!?]"
+WORD_PATTERN = r"(?u)\b\w+\b|[!?]"
 
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _MENTION = re.compile(r"@\w+")
@@ -58,7 +58,7 @@ def vectorizers(word_vocab: Sequence[str], char_vocab: Sequence[str]) -> list[Co
     return [
         CountVectorizer(
             lowercase=False,
-            token_pattern=TOKEN_PATTERN,
+            token_pattern=WORD_PATTERN,
             ngram_range=WORD_NGRAMS,
             vocabulary={t: i for i, t in enumerate(word_vocab)},
             dtype=np.float32,

@@ -168,7 +168,10 @@ async def test_ui_lists_by_search_attribute_and_shows_the_summary(
         rows = page.locator('[data-testid="workflows-summary-configurable-table-row"]')
         # Unfiltered, the UI lists both ...
         await page.goto(ui)
-        await expect(page.get_by_role("link", name=onboarding_id).first).to_be_visible()
+        # The UI's first page load on a busy machine (3 test processes) can take seconds.
+        await expect(page.get_by_role("link", name=onboarding_id).first).to_be_visible(
+            timeout=20_000
+        )
         await expect(page.get_by_role("link", name=churn_id).first).to_be_visible()
         # ... filtered by a search attribute in the URL, only the churn campaign.
         await page.goto(ui + "?query=" + quote("CustomerId = '1005'"))

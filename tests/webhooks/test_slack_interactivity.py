@@ -30,19 +30,20 @@ from domain.ticket_sla import TicketSlaInput
 from domain.tiers import Tier
 from runtime.settings import Settings
 from sandbox.server import SandboxHandle
-from tests.conftest import eventually, outbox, running_worker
+from tests.conftest import eventually, fresh_time_skipping_env, outbox, running_worker
 from tests.webhooks.conftest import Api, serve
 from tests.zendesk_tickets import create_ticket
 from workflows.onboarding import OnboardingWorkflow
 from workflows.ticket_sla import TicketSlaWorkflow
 
 
-@pytest.fixture(scope="module")
-async def time_skipping_env(module_time_skipping_env: WorkflowEnvironment) -> WorkflowEnvironment:
-    """This module's journeys on a test server of their own: they leave alerted journeys
-    (with an escalation timer) and move the clock by days, which on the shared server
-    held its clock for the next module's sleeps (RPC "Timeout expired")."""
-    return module_time_skipping_env
+@pytest.fixture
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """Each test's journeys on a test server of its own: they leave alerted journeys
+    (with an escalation timer) and move the clock by days; on a shared server another
+    test's leftovers held the clock for the next 8-day sleep (RPC "Timeout expired")."""
+    async for env in fresh_time_skipping_env():
+        yield env
 
 
 COMPANY = "1003"

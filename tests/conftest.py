@@ -35,7 +35,6 @@ from worker import create_worker
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     """A worker stopped with workflows still cached leaves their coroutines and tasks to

@@ -26,6 +26,7 @@ from playbooks.loader import load_onboarding_plan
 from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
+from tests.workflows.campaign_helpers import skip_to_local_hour
 from workflows.onboarding import OnboardingWorkflow
 
 
@@ -184,6 +185,10 @@ async def test_product_events_drive_milestones_and_nudges_once(
 async def test_pause_shifts_later_steps_by_the_paused_time(
     time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
 ) -> None:
+    # Started at noon in the customer's zone: the day-3 tips (10:00 there) are due 2 d 22 h
+    # later, well after the pause. From the clock as earlier tests left it, a journey
+    # begun at 22:00 New York had its tips due at the very moment of the pause.
+    await skip_to_local_hour(time_skipping_env, "1003", 12)
     async with running_worker(time_skipping_env, hub_settings) as worker:
         handle = await start(time_skipping_env, worker.task_queue, "1003", Tier.STARTER)
         await time_skipping_env.sleep(timedelta(days=2, hours=12))

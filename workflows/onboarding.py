@@ -38,6 +38,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.playbooks import load_onboarding_plan_activity
     from activities.year import ReviewPackRequest
     from domain.customer_year import CustomerYearInput, customer_year_workflow_id
+    from domain.executive_report import (
+        CUSTOMER_SINCE,
+        ONBOARDING_COMPLETED_AT,
+        ONBOARDING_STARTED_AT,
+        LifecycleFact,
+    )
     from domain.experiments import ExperimentAssignment, PlayKind
     from domain.journeys import NextAction
     from domain.onboarding import (
@@ -406,6 +412,10 @@ class OnboardingWorkflow(Steerable):
                 )
             else:
                 await self._alert("start", "onboarding_started", ctx)
+        facts: dict[str, LifecycleFact] = {ONBOARDING_STARTED_AT: started_at.date()}
+        if profile is not None and profile.customer_since is None:
+            facts[CUSTOMER_SINCE] = started_at.date()
+        await self._act.lifecycle_facts("start:company", facts, kind="onboarding_started")
         self._update_details()
         return state
 
@@ -638,6 +648,11 @@ class OnboardingWorkflow(Steerable):
         await self._note(
             f"{step.key}:note",
             f"Onboarding complete ({st.plan.name} plan)\n{summary}",
+            kind="onboarding_complete",
+        )
+        await self._act.lifecycle_facts(
+            f"{step.key}:company",
+            {ONBOARDING_COMPLETED_AT: now.date()},
             kind="onboarding_complete",
         )
         if workflow.patched(YEAR_PLAYS_PATCH):

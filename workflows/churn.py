@@ -402,9 +402,7 @@ class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]
         }
         await self._act.update_company("end:company", props, kind="churn_outcome")
         if st.status is ChurnStatus.CHURNED:
-            await self._act.lifecycle_facts(
-                "end:churned", {CHURNED_AT: now.date()}, kind="churn_outcome"
-            )
+            await self._act.lifecycle_facts("end:churned", {CHURNED_AT: now.date()})
         summary = self._summary_text()
         await self._act.note(
             "end:note",

@@ -453,9 +453,7 @@ class CustomerActions:
             f"update CRM company: {', '.join(sorted(properties))}",
         )
 
-    async def lifecycle_facts(
-        self, step: str, facts: dict[str, LifecycleFact], *, kind: str
-    ) -> str | None:
+    async def lifecycle_facts(self, step: str, facts: dict[str, LifecycleFact]) -> str | None:
         """Write what the workflow just learnt about the customer's lifecycle (customer
         since, churn, renewal outcome and ARR, onboarding dates) on the CRM company, where
         the executive report reads it. Behind ``workflow.patched(LIFECYCLE_FACTS_PATCH)``
@@ -466,7 +464,7 @@ class CustomerActions:
         props = lifecycle_properties(facts)
         if not props:
             return None
-        return await self.update_company(step, props, kind=kind)
+        return await self.update_company(step, props, kind="lifecycle_facts")
 
     async def run(
         self,

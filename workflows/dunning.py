@@ -278,9 +278,7 @@ class DunningWorkflow(CampaignWorkflow[DunningState, DunningInput]):
         )
         props = {**plan.company_properties, "cshub_payment_failed_on": iso_date(workflow.now())}
         await self._act.update_company("final:company", props, kind="dunning_final_failure")
-        await self._act.lifecycle_facts(
-            "final:churned", {CHURNED_AT: workflow.now().date()}, kind="dunning_final_failure"
-        )
+        await self._act.lifecycle_facts("final:churned", {CHURNED_AT: workflow.now().date()})
         await self._act.note(
             "final:note",
             f"Dunning final failure on day {day}: no payment after "

@@ -592,7 +592,6 @@ class RenewalWorkflow(Steerable):
                 ARR_BEFORE_RENEWAL: st.arr_at_term_start,
                 **facts,
             },
-            kind=f"renewal_{outcome}",
         )
 
     async def _churned(self, reason: str | None) -> None:

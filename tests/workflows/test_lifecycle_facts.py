@@ -1,8 +1,9 @@
 """The lifecycle facts the executive report reads, written by the hub's own workflows on
-the time-skipping server against the sandbox HubSpot: an onboarding run to completion,
+the time-skipping server against the sandbox HubSpot: an onboarding reaching its first
+value and run to completion,
 a renewal won with a new ARR and one churned leave the company properties behind, and
 ``cshub report executive --json`` over those companies shows retention, revenue
-retention, renewal, expansion and onboarding completion instead of "no data"."""
+retention, renewal, expansion, time to first value and onboarding completion instead of "no data"."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typer.testing import CliRunner
 from connectors.hubspot import HubSpotCrm
 from cshub.cli import app
 from domain import executive_report as er
-from domain.onboarding import OnboardingInput, OnboardingStatus
+from domain.onboarding import MilestoneReached, OnboardingInput, OnboardingStatus
 from domain.renewal import Churned, RenewalOutcome, RenewalStatus, Renewed
 from domain.tiers import Tier
 from runtime.settings import Settings
@@ -68,6 +69,11 @@ async def test_workflows_write_the_facts_the_executive_report_reads(
             id=f"onboarding-{ONBOARDED}-{uuid.uuid4().hex[:6]}",
             task_queue=worker.task_queue,
         )
+        await env.sleep(timedelta(days=2))
+        await onboarding.signal(
+            OnboardingWorkflow.milestone_reached,
+            MilestoneReached(milestone="production_deployment"),  # its first value
+        )
         onboarded = await onboarding.result()
         today = (await env.get_current_time()).date()
         await start(env, worker.task_queue, RENEWING, today + timedelta(days=10))
@@ -98,6 +104,7 @@ async def test_workflows_write_the_facts_the_executive_report_reads(
         er.CUSTOMER_SINCE: onboarded.started_at.date().isoformat(),  # unset before
         er.ONBOARDING_STARTED_AT: onboarded.started_at.date().isoformat(),
         er.ONBOARDING_COMPLETED_AT: onboarded.finished_at.date().isoformat(),
+        er.DAYS_TO_FIRST_VALUE: "2.00",  # the milestone reached 2 days in
     }
     assert onboarded.started_at.date() == first_day
     assert seen[RENEWING] == {
@@ -140,3 +147,4 @@ async def test_workflows_write_the_facts_the_executive_report_reads(
     assert figures["grr"] == 66.7  # min(15000, 12000) / (12000 + 6000)
     assert figures["nrr"] == 83.3  # 15000 / 18000
     assert figures["onboarding_completion"] == 100.0  # 1005, completed on day 90
+    assert figures["time_to_first_value"] == 2.0

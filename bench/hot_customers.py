@@ -113,7 +113,11 @@ def _zone_at(hour: int, now: datetime) -> str:
     return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
 
 
-async def _runs(client: Client, workflow_id: str, first_run: str | None) -> list[WorkflowHistory]:
+async def workflow_runs(
+    client: Client, workflow_id: str, first_run: str | None
+) -> list[WorkflowHistory]:
+    """Every run of the workflow id, first to last, following continue-as-new (the
+    benchmark and tests/workflows/test_hot_customer.py read them)."""
     runs: list[WorkflowHistory] = []
     run_id = first_run
     while run_id:
@@ -128,7 +132,9 @@ async def _runs(client: Client, workflow_id: str, first_run: str | None) -> list
     return runs
 
 
-def _refused(runs: list[WorkflowHistory]) -> int:
+def unhandled_command_failures(runs: list[WorkflowHistory]) -> int:
+    """Workflow tasks the server refused for an unhandled command (a signal arriving
+    while the task completed): each one is a task redone."""
     return sum(
         1
         for h in runs
@@ -240,7 +246,9 @@ async def simulated_day(size: Size) -> list[Figure]:
                         total, handed_on = agg.totals(f"hot-{i:02d}", kind)
                         held += total - handed_on
                 all_runs = [
-                    await _runs(env.client, h.id, h.first_execution_run_id or h.result_run_id)
+                    await workflow_runs(
+                        env.client, h.id, h.first_execution_run_id or h.result_run_id
+                    )
                     for h in handles
                 ]
         async with httpx.AsyncClient() as http:
@@ -284,7 +292,7 @@ async def simulated_day(size: Size) -> list[Figure]:
         Figure(
             name="hot.simulated_day.refused_continue_as_new",
             unit="count",
-            runs=[float(sum(_refused(r) for r in all_runs))],
+            runs=[float(sum(unhandled_command_failures(r) for r in all_runs))],
             description="continue-as-new attempts refused (UNHANDLED_COMMAND)",
             target=Target(kind="at_most", bound=0, text="0"),
         ),
@@ -354,7 +362,9 @@ async def real_time(size: Size) -> list[Figure]:
                 result = await _load(url, hub.settings, customers, seconds, conns, procs)
                 await wait_idle(worker.pid, quiet_s=2, timeout_s=300)
                 histories = [
-                    await _runs(hub.client, f"onboarding-{c}", await _first_run(hub.client, c))
+                    await workflow_runs(
+                        hub.client, f"onboarding-{c}", await _first_run(hub.client, c)
+                    )
                     for c in customers
                 ]
         finally:
@@ -400,7 +410,7 @@ async def real_time(size: Size) -> list[Figure]:
         Figure(
             name="hot.real_time.refused_continue_as_new",
             unit="count",
-            runs=[float(sum(_refused(r) for r in histories))],
+            runs=[float(sum(unhandled_command_failures(r) for r in histories))],
             description="continue-as-new attempts refused (UNHANDLED_COMMAND)",
             target=Target(kind="at_most", bound=0, text="0"),
         ),

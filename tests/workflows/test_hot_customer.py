@@ -21,10 +21,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
+from bench.hot_customers import unhandled_command_failures, workflow_runs
 from domain.onboarding import OnboardingInput, ProductEvent
 from domain.tiers import ProductEventType, Tier
 from runtime.settings import Settings
@@ -51,35 +52,6 @@ async def _set_zone(sandbox: SandboxHandle, customer: str, zone: str) -> None:
             json={"properties": {"cshub_timezone": zone}},
         )
         resp.raise_for_status()
-
-
-async def _runs(
-    env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any]
-) -> list[WorkflowHistory]:
-    """Every run of the workflow id, first to last, following continue-as-new."""
-    runs: list[WorkflowHistory] = []
-    run_id = handle.first_execution_run_id or handle.result_run_id
-    while run_id:
-        history = await env.client.get_workflow_handle(handle.id, run_id=run_id).fetch_history()
-        runs.append(history)
-        last = history.events[-1]
-        run_id = (
-            last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
-            if last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
-            else None
-        )
-    return runs
-
-
-def _unhandled_command_failures(runs: list[WorkflowHistory]) -> int:
-    return sum(
-        1
-        for h in runs
-        for e in h.events
-        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
-        and e.workflow_task_failed_event_attributes.cause
-        == WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
-    )
 
 
 def _signals(runs: list[WorkflowHistory]) -> int:
@@ -149,7 +121,9 @@ async def test_20000_events_in_a_7_hour_quiet_hours_wait(
         await env.sleep(timedelta(hours=7))  # 09:00 local: the window is open
         progress = await handle.query(OnboardingWorkflow.progress)
         summary = await handle.result()
-        runs = await _runs(env, handle)
+        runs = await workflow_runs(
+            env.client, handle.id, handle.first_execution_run_id or handle.result_run_id
+        )
 
     # Nothing lost: every signal the server took is counted once, across the runs.
     assert _signals(runs) == len(events) + 2
@@ -161,7 +135,7 @@ async def test_20000_events_in_a_7_hour_quiet_hours_wait(
     # near the hard limit, far under Temporal's warning), then continued as new.
     assert budget < lengths[0] < HARD_LIMIT < TEMPORAL_WARNS_AT, lengths
     assert max(lengths[1:]) < budget, lengths
-    assert _unhandled_command_failures(runs) == 0
+    assert unhandled_command_failures(runs) == 0
     print(f"runs {len(runs)}, history lengths {lengths}")
     box = emails_for(await outbox(clean_sandbox), "1004")
     templates = Counter(e["template"] for e in box)

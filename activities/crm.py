@@ -16,7 +16,9 @@ from activities.models import (
 )
 from connectors.base import Company, Crm, Owner
 from connectors.errors import NotFoundError, PermanentConnectorError
+from domain.executive_report import ARR, CUSTOMER_SINCE, parse_day
 from domain.health_properties import ACCOUNT_EXECUTIVE
+from domain.health_report import parse_number
 from domain.tiers import Tier
 from templates.formatting import money
 
@@ -129,6 +131,8 @@ class CrmActivities:
             company_name=company.name,
             csm_email=csm.email if csm else None,
             csm_name=csm.full_name if csm else None,
+            customer_since=parse_day(company.properties.get(CUSTOMER_SINCE)),
+            arr=parse_number(company.properties.get(ARR)),
         )
 
     @activity.defn(name="update_company")

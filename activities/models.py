@@ -4,7 +4,7 @@ workflow history."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -136,3 +136,7 @@ class CustomerProfile(BaseModel):
     csm_email: str | None = None
     """The CRM owner's work e-mail: the ``CsmOwner`` search attribute."""
     csm_name: str | None = None
+    customer_since: date | None = None
+    """The company's ``cshub_customer_since`` (None: unset or not a date)."""
+    arr: float | None = None
+    """The company's annual recurring revenue, ``cshub_arr`` (None: unset or not a number)."""

@@ -86,6 +86,9 @@ COMPANY_PROPERTIES = (
     "cshub_account_executive_id",  # the AE: alerted with the CSM, owns upgrade tasks
     "cshub_usage_summary",
     "cshub_outcomes",
+    # Lifecycle facts workflows decide on (onboarding: customer since; renewal: the ARR).
+    "cshub_customer_since",
+    "cshub_arr",
 )
 CONTACT_PROPERTIES = (
     "email",

@@ -53,6 +53,37 @@ COMPANY_PROPERTIES: tuple[str, ...] = (
 )
 """The company properties the report reads (besides tier and owner)."""
 
+
+LifecycleFact = date | float | str | None
+
+
+def parse_day(text: str | None) -> date | None:
+    """An ISO day (or the day of an ISO timestamp) from a CRM property; None otherwise."""
+    try:
+        return date.fromisoformat((text or "").strip()[:10])
+    except ValueError:
+        return None
+
+
+def lifecycle_properties(facts: dict[str, LifecycleFact]) -> dict[str, str]:
+    """The CRM company properties for lifecycle facts the hub's workflows learn (keys:
+    the property names above): dates as ISO days, amounts as plain decimals, unknown
+    (``None``) facts left out, so that a write never blanks what another wrote."""
+    out: dict[str, str] = {}
+    for name, value in facts.items():
+        if name not in COMPANY_PROPERTIES:
+            raise ValueError(f"{name} is not a property the executive report reads")
+        if value is None:
+            continue
+        if isinstance(value, date):
+            out[name] = value.isoformat()
+        elif isinstance(value, float | int):
+            out[name] = f"{value:.2f}"
+        else:
+            out[name] = value
+    return out
+
+
 ESCALATION_TAG = "cshub_sla_breached"
 """Put on a ticket by every SLA escalation of ``TicketSlaWorkflow``."""
 ONBOARDING_DAYS = 90

@@ -104,6 +104,12 @@ class Milestone(_Strict):
     deadline_day: int = Field(ge=1)
     reached_by: EventTrigger | None = None
     celebrate_template: str | None = Field(default="milestone_celebration", pattern=KEY_PATTERN)
+    first_value: bool = Field(
+        default=False,
+        description="Reaching it is the customer's first value: the days since the journey's "
+        "start go on the company as cshub_days_to_first_value (time to first value in the "
+        "executive report). At most one milestone of a plan.",
+    )
 
 
 class Nudge(_Strict):
@@ -181,6 +187,9 @@ class OnboardingPlan(_Strict):
                 problems.append(f"survey_days[{i}] ({day}) must be a day >= 1, listed once")
         for i, ms in enumerate(self.milestones):
             beyond(f"milestones[{i}] ({ms.key}) deadline_day", ms.deadline_day)
+        first_value = [m.key for m in self.milestones if m.first_value]
+        if len(first_value) > 1:
+            problems.append(f"milestones: first_value on more than one ({', '.join(first_value)})")
         for what, keys in (
             ("phases", [p.key for p in self.phases]),
             ("milestones", [m.key for m in self.milestones]),

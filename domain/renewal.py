@@ -57,12 +57,19 @@ class Renewed(Message):
     term_months: int | None = Field(
         default=None, ge=1, le=120, description="The new term's length (default: unchanged)"
     )
+    arr: float | None = Field(
+        default=None,
+        ge=0,
+        allow_inf_nan=False,
+        description="The new term's annual recurring revenue (default: unchanged)",
+    )
     event_id: str | None = None
 
 
 class AutoRenewed(Message):
     next_renewal_date: date | None = None
     term_months: int | None = Field(default=None, ge=1, le=120)
+    arr: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     event_id: str | None = None
 
 
@@ -146,6 +153,9 @@ class RenewalState(CampaignState):
     plan: RenewalPlan
     playbook: str = "renewal"
     term_started_at: datetime
+    arr_at_term_start: float | None = None
+    """The company's ``cshub_arr`` when the term's countdown started: the ARR before
+    renewal the executive report's revenue retention compares with."""
     term: int = 1
     term_months: int = 12
     renewal_date: date

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         churn_workflow_id,
     )
     from domain.dunning import DunningInput, dunning_workflow_id
+    from domain.executive_report import CHURNED_AT
     from domain.renewal import Churned
     from domain.score_text import score_text
     from domain.search_attributes import LifecycleStage
@@ -400,6 +401,8 @@ class ChurnPreventionWorkflow(CampaignWorkflow[ChurnState, ChurnPreventionInput]
             **plan.company_properties_on_end.get(outcome, {}),
         }
         await self._act.update_company("end:company", props, kind="churn_outcome")
+        if st.status is ChurnStatus.CHURNED:
+            await self._act.lifecycle_facts("end:churned", {CHURNED_AT: now.date()})
         summary = self._summary_text()
         await self._act.note(
             "end:note",

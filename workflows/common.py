@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import search_attributes as sa
     from domain.alert_escalation import ESCALATION_TEMPLATE
     from domain.churn_risk import RiskOutcomeRecord
+    from domain.executive_report import LifecycleFact, lifecycle_properties
     from domain.journeys import ActionRecord
     from domain.search_attributes import LifecycleStage
     from domain.send_window import SendWindow, out_of_quiet_hours
@@ -166,6 +167,10 @@ def tag_health(score: float | None, category: str | None, churn_risk: float | No
     if updates:
         workflow.upsert_search_attributes(updates)
 
+
+LIFECYCLE_FACTS_PATCH = "lifecycle-facts"
+"""``workflow.patched``: the onboarding, renewal, dunning and churn workflows write the
+lifecycle facts the executive report reads on the CRM company (``CustomerActions.lifecycle_facts``)."""
 
 RISK_OUTCOMES_PATCH = "risk-outcomes"
 """``workflow.patched``: runs from before it recorded no outcome for the churn-risk model."""
@@ -506,6 +511,19 @@ class CustomerActions:
             req,
             f"update CRM company: {', '.join(sorted(properties))}",
         )
+
+    async def lifecycle_facts(self, step: str, facts: dict[str, LifecycleFact]) -> str | None:
+        """Write what the workflow just learnt about the customer's lifecycle (customer
+        since, churn, renewal outcome and ARR, onboarding dates) on the CRM company, where
+        the executive report reads it. Behind ``workflow.patched(LIFECYCLE_FACTS_PATCH)``
+        (runs started before it write nothing); the values are decided in the workflow, so
+        a retry writes the same ones. None when there is nothing to write."""
+        if not workflow.patched(LIFECYCLE_FACTS_PATCH):
+            return None
+        props = lifecycle_properties(facts)
+        if not props:
+            return None
+        return await self.update_company(step, props, kind="lifecycle_facts")
 
     async def run(
         self,

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         PaymentSucceeded,
         dunning_workflow_id,
     )
+    from domain.executive_report import CHURNED_AT
     from domain.search_attributes import LifecycleStage
     from domain.send_window import out_of_quiet_hours
     from domain.wording import count_noun, days
@@ -277,6 +278,7 @@ class DunningWorkflow(CampaignWorkflow[DunningState, DunningInput]):
         )
         props = {**plan.company_properties, "cshub_payment_failed_on": iso_date(workflow.now())}
         await self._act.update_company("final:company", props, kind="dunning_final_failure")
+        await self._act.lifecycle_facts("final:churned", {CHURNED_AT: workflow.now().date()})
         await self._act.note(
             "final:note",
             f"Dunning final failure on day {day}: no payment after "

@@ -38,6 +38,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.playbooks import load_onboarding_plan_activity
     from activities.year import ReviewPackRequest
     from domain.customer_year import CustomerYearInput, customer_year_workflow_id
+    from domain.executive_report import (
+        CUSTOMER_SINCE,
+        DAYS_TO_FIRST_VALUE,
+        ONBOARDING_COMPLETED_AT,
+        ONBOARDING_STARTED_AT,
+        LifecycleFact,
+    )
     from domain.experiments import ExperimentAssignment, PlayKind
     from domain.journeys import NextAction
     from domain.onboarding import (
@@ -406,6 +413,10 @@ class OnboardingWorkflow(Steerable):
                 )
             else:
                 await self._alert("start", "onboarding_started", ctx)
+        facts: dict[str, LifecycleFact] = {ONBOARDING_STARTED_AT: started_at.date()}
+        if profile is not None and profile.customer_since is None:
+            facts[CUSTOMER_SINCE] = started_at.date()
+        await self._act.lifecycle_facts("start:company", facts)
         self._update_details()
         return state
 
@@ -640,6 +651,9 @@ class OnboardingWorkflow(Steerable):
             f"Onboarding complete ({st.plan.name} plan)\n{summary}",
             kind="onboarding_complete",
         )
+        await self._act.lifecycle_facts(
+            f"{step.key}:company", {ONBOARDING_COMPLETED_AT: now.date()}
+        )
         if workflow.patched(YEAR_PLAYS_PATCH):
             await self._start_year_plays(step)
 
@@ -858,6 +872,11 @@ class OnboardingWorkflow(Steerable):
         self._record(
             f"milestone:{ms.key}", "journey", f"milestone reached{late}: {ms.title} ({how})"
         )
+        if ms.first_value:
+            days = (workflow.now() - st.started_at).total_seconds() / st.day_length_seconds
+            await self._act.lifecycle_facts(
+                f"milestone:{ms.key}:company", {DAYS_TO_FIRST_VALUE: round(max(days, 0.0), 1)}
+            )
         if ms.celebrate_template:
             key = _celebrate_key(ms)
             owed = self._waits_handle_inbox()

@@ -37,6 +37,14 @@ with workflow.unsafe.imports_passed_through():
     from activities.models import MessageContext
     from domain.campaigns import campaign_day
     from domain.customer_year import customer_year_workflow_id
+    from domain.executive_report import (
+        ARR,
+        ARR_BEFORE_RENEWAL,
+        CHURNED_AT,
+        RENEWAL_DECIDED_AT,
+        RENEWAL_OUTCOME,
+        LifecycleFact,
+    )
     from domain.journeys import NextAction
     from domain.renewal import (
         MAX_TERMS_KEPT,
@@ -281,6 +289,7 @@ class RenewalWorkflow(Steerable):
             renewal_date=inp.renewal_date,
             timezone=profile.timezone,
             tier=profile.tier,
+            arr_at_term_start=profile.arr,
             previous_terms=list(nt.previous_terms) if nt else [],
             seen_event_ids=list(nt.seen_event_ids) if nt else [],
             actions=list(nt.actions) if nt else [],
@@ -476,10 +485,12 @@ class RenewalWorkflow(Steerable):
             if isinstance(msg, RenewalDateChanged):
                 self._change_date(msg.renewal_date)
             elif isinstance(msg, Renewed):
-                await self._renewed(RenewalOutcome.RENEWED, msg.next_renewal_date, msg.term_months)
+                await self._renewed(
+                    RenewalOutcome.RENEWED, msg.next_renewal_date, msg.term_months, msg.arr
+                )
             elif isinstance(msg, AutoRenewed):
                 await self._renewed(
-                    RenewalOutcome.AUTO_RENEWED, msg.next_renewal_date, msg.term_months
+                    RenewalOutcome.AUTO_RENEWED, msg.next_renewal_date, msg.term_months, msg.arr
                 )
             else:
                 await self._churned(msg.reason)
@@ -531,7 +542,11 @@ class RenewalWorkflow(Steerable):
         )
 
     async def _renewed(
-        self, outcome: RenewalOutcome, next_date: date | None, term_months: int | None
+        self,
+        outcome: RenewalOutcome,
+        next_date: date | None,
+        term_months: int | None,
+        arr: float | None = None,
     ) -> None:
         st = self._require_state()
         if next_date is not None and next_date == st.renewal_date and st.term > 1:
@@ -563,7 +578,21 @@ class RenewalWorkflow(Steerable):
             f"{st.next_renewal_date.isoformat()}.\n{self._summary_text()}",
             kind=f"renewal_{outcome.value}",
         )
+        await self._decided(outcome.value, {ARR: arr})
         await record_risk_outcome(self._input.customer_id, "renewed", f"term{st.term}:renewed")
+
+    async def _decided(self, outcome: str, facts: dict[str, LifecycleFact]) -> None:
+        """The term's outcome, its day and the ARR before and after on the CRM company."""
+        st = self._require_state()
+        await self._act.lifecycle_facts(
+            f"{outcome}:company",
+            {
+                RENEWAL_OUTCOME: outcome,
+                RENEWAL_DECIDED_AT: workflow.now().date(),
+                ARR_BEFORE_RENEWAL: st.arr_at_term_start,
+                **facts,
+            },
+        )
 
     async def _churned(self, reason: str | None) -> None:
         st = self._require_state()
@@ -581,6 +610,7 @@ class RenewalWorkflow(Steerable):
             f"stopped; win-back campaign started.\n{self._summary_text()}",
             kind="renewal_churned",
         )
+        await self._decided(RenewalOutcome.CHURNED.value, {CHURNED_AT: now.date()})
         await record_risk_outcome(self._input.customer_id, "churned", f"term{st.term}:churned")
         if workflow.patched(CHURNED_ALERT_PATCH):
             # The CSM hears of it in Slack, as for every other turn of the renewal.

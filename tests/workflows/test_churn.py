@@ -159,6 +159,8 @@ async def test_payment_failure_starts_dunning_and_churn_starts_winback(
     assert company["cshub_churn_campaign_outcome"] == "churned"
     assert company["cshub_risk_status"] == "churned"
     assert company["cshub_payment_status"] == "past_due"  # the dunning child's start
+    # The executive report's churn: the campaign's end day.
+    assert company["cshub_churned_at"] == company["cshub_churn_campaign_ended"]
     assert any("customer churned: budget cut" in n for n in notes(box, customer))
 
 

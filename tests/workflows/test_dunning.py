@@ -108,6 +108,9 @@ async def test_unpaid_sequence_mails_alerts_then_flags_the_company_and_starts_ch
     company = merged_company_update(box, customer)
     assert company["cshub_risk_status"] == "at_risk"
     assert company["cshub_payment_status"] == "failed"
+    # The executive report's churn: the day of the final failure.
+    (final,) = [a for a in progress.actions if a.step == "final"]
+    assert company["cshub_churned_at"] == final.at.date().isoformat()
     assert any("final failure" in n and "Invoice amount: $99.00" in n for n in notes(box, customer))
 
     # Churn prevention runs on after the dunning workflow closed (abandoned child), with

@@ -110,13 +110,15 @@ class Paging(TypedDict, total=False):
 async def read_portfolio(crm: Crm, **paging: Unpack[Paging]) -> list[AccountHealth]:
     """Every company's health as the sweep recorded it (``read_companies``, paged as
     ``paging`` says)."""
-    companies = await read_companies(crm, READ_PROPERTIES, **paging)
-    return [
-        account_health(
-            id=c.id, name=c.name, tier=c.tier, owner_id=c.owner_id, properties=c.properties
-        )
-        for c in companies
-    ]
+    return [company_health(c) for c in await read_companies(crm, READ_PROPERTIES, **paging)]
+
+
+def company_health(company: Company) -> AccountHealth:
+    """A company's health as the sweep recorded it (read with ``READ_PROPERTIES``)."""
+    c = company
+    return account_health(
+        id=c.id, name=c.name, tier=c.tier, owner_id=c.owner_id, properties=c.properties
+    )
 
 
 async def read_companies(

@@ -269,20 +269,9 @@ class HubSpotCrm:
                 properties=list(CONTACT_PROPERTIES),
             )
             with reading_response(SYSTEM, "get_primary_contact", f"contact {contact_id}"):
-                props = contact.properties or {}
-                if props.get("email"):
-                    return Contact(
-                        id=str(contact.id),
-                        email=props["email"],
-                        first_name=props.get("firstname") or None,
-                        last_name=props.get("lastname") or None,
-                        language=props.get("hs_language") or None,
-                        timezone=_hubspot_timezone(props.get("hs_timezone")),
-                        email_opt_out=str(props.get("hs_email_optout") or "").lower() == "true",
-                        email_opt_out_categories=sorted(
-                            parse_opt_outs(props.get(OPT_OUT_PROPERTY))
-                        ),
-                    )
+                found = _to_contact(contact, ())
+            if found is not None:
+                return Contact.model_validate(found.model_dump(exclude={"properties"}))
         return None
 
     def list_company_contacts(

@@ -548,7 +548,9 @@ def build_executive_report(
 # -------------------------------------------------------------------- text
 
 NO_DATA = "no data"
-_MEETS = {True: "\u2713", False: "\u2717", None: "\u2013"}
+"""A figure with nothing to count (this report's and the support report's)."""
+MEETS = {True: "\u2713", False: "\u2717", None: "\u2013"}
+"""Meets its target: check, cross, en dash (no target or no data)."""
 
 
 def format_kpi(value: float | None, unit: str) -> str:
@@ -579,7 +581,7 @@ def render_text(report: ExecutiveReport) -> str:
                 format_kpi(value.value, kpi.unit),
                 str(value.count),
                 kpi.target_text,
-                _MEETS[value.meets],
+                MEETS[value.meets],
                 kpi.seed,
                 kpi.source,
             )

@@ -19,7 +19,7 @@ import hashlib
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Unpack
+from typing import Literal, TypeVar, Unpack
 
 from pydantic import BaseModel
 
@@ -52,6 +52,8 @@ from domain.deal_stages import DealStage
 ActionChannel = Literal["email", "slack", "crm_task", "crm_note", "ticket_update"]
 TEMPLATE_HEADER = "X-Cshub-Template"
 _SUMMARY_LEN = 120
+R = TypeVar("R", Company, CrmContact)
+"""A CRM record with properties."""
 
 
 class RecordedAction(BaseModel):
@@ -233,13 +235,20 @@ class RecordingCrm(_Recorder):
             self._contact_properties.setdefault(contact_id, {}).update(properties)
 
     def _with_properties(self, contact: CrmContact, names: Sequence[str]) -> CrmContact:
+        return self._with_stored(contact, self._contact_properties, names)
+
+    def _with_stored(
+        self, record: R, written: dict[str, dict[str, str]], names: Sequence[str]
+    ) -> R:
+        """``record`` with the properties ``names`` as last written (``written``, by
+        record id), else as seeded."""
         with self._lock:
-            stored = dict(self._contact_properties.get(contact.id, {}))
+            stored = dict(written.get(record.id, {}))
         props = {
-            **contact.properties,
-            **{n: stored.get(n, contact.properties.get(n)) for n in names},
+            **record.properties,
+            **{n: stored.get(n, record.properties.get(n)) for n in names},
         }
-        return contact.model_copy(update={"properties": props})
+        return record.model_copy(update={"properties": props})
 
     def get_owner(self, owner_id: str) -> Owner:
         if owner_id in self.missing:
@@ -299,13 +308,7 @@ class RecordingCrm(_Recorder):
         return len(done)
 
     def _company_with(self, company: Company, names: Sequence[str]) -> Company:
-        with self._lock:
-            stored = dict(self._company_properties.get(company.id, {}))
-        props = {
-            **company.properties,
-            **{n: stored.get(n, company.properties.get(n)) for n in names},
-        }
-        return company.model_copy(update={"properties": props})
+        return self._with_stored(company, self._company_properties, names)
 
     def get_deal(self, deal_id: str) -> Deal:
         if deal_id in self.missing:

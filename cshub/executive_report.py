@@ -14,9 +14,8 @@ from pathlib import Path
 
 from activities.health_digest import PORTFOLIO_CALLS_PER_WINDOW
 from connectors.base import Company, Crm
-from connectors.errors import ConnectorError
 from connectors.zendesk import ZendeskHelpdesk
-from cshub.health_report import crm_from_settings, read_book
+from cshub.health_report import crm_from_settings, portfolio_errors, read_book
 from cshub.terminal import ProgressFn
 from domain.executive_report import (
     ARR as ARR_PROPERTY,
@@ -137,13 +136,10 @@ def executive_report_for(
 ) -> ExecutiveReport:
     crm = crm_from_settings(settings)
     helpdesk = zendesk_helpdesk(settings)
-    try:
+    helpdesk_at = settings.zendesk_base_netloc or settings.zendesk_subdomain
+    where = f"(CRM at {settings.hubspot_url}, helpdesk {helpdesk_at})"
+    with portfolio_errors(ExecutiveReportError, where):
         return asyncio.run(executive_report(crm, helpdesk, since, until, progress=progress))
-    except ConnectorError as exc:
-        raise ExecutiveReportError(
-            f"cannot read the portfolio (CRM at {settings.hubspot_url}, helpdesk "
-            f"{settings.zendesk_base_netloc or settings.zendesk_subdomain}): {exc}"
-        ) from None
 
 
 def write_chart(report: ExecutiveReport, path: Path) -> Path:

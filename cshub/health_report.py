@@ -12,7 +12,8 @@ calls in any 10 s (``read_portfolio``'s pacing). The figures are
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -132,13 +133,19 @@ async def read_book(
 
 def health_report_for(settings: Settings, progress: ProgressFn | None = None) -> PortfolioHealth:
     crm = crm_from_settings(settings)
-    try:
+    where = f"from the CRM at {settings.hubspot_url} (HUBSPOT_BASE_URL)"
+    with portfolio_errors(HealthReportError, where):
         return asyncio.run(health_report(crm, progress=progress))
+
+
+@contextmanager
+def portfolio_errors(error: type[Exception], where: str) -> Iterator[None]:
+    """A connector failure while a report reads the portfolio becomes ``error``, saying
+    where the report read (``where``) and why it could not."""
+    try:
+        yield
     except ConnectorError as exc:
-        raise HealthReportError(
-            f"cannot read the portfolio from the CRM at {settings.hubspot_url} "
-            f"(HUBSPOT_BASE_URL): {exc}"
-        ) from None
+        raise error(f"cannot read the portfolio {where}: {exc}") from None
 
 
 def write_chart(report: PortfolioHealth, path: Path) -> Path:

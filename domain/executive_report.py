@@ -17,7 +17,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
+from domain import onboarding_survey
 from domain.support_metrics import Target
+from domain.surveys import NPS_LAST_SCORE as NPS_LAST_SCORE
 
 # -------------------------------------------------------------------- where figures come from
 
@@ -33,9 +35,8 @@ ARR = "cshub_arr"
 ONBOARDING_STARTED_AT = "cshub_onboarding_started_at"
 ONBOARDING_COMPLETED_AT = "cshub_onboarding_completed_at"
 DAYS_TO_FIRST_VALUE = "cshub_days_to_first_value"
-NPS_LAST_SCORE = "cshub_nps_last_score"
-ONBOARDING_SURVEY_SCORE = "cshub_onboarding_survey_score"
-ONBOARDING_SURVEY_ANSWERED = "cshub_onboarding_survey_answered"
+ONBOARDING_SURVEY_SCORE = onboarding_survey.SCORE
+ONBOARDING_SURVEY_ANSWERED = onboarding_survey.ANSWERED
 
 COMPANY_PROPERTIES: tuple[str, ...] = (
     CUSTOMER_SINCE,

@@ -103,6 +103,20 @@ MAX_BATCH_RECORDS = 100
 """The most records one CRM list page, batch read or batch update handles (HubSpot's)."""
 
 
+class NewTask(TypedDict):
+    """A task for ``Crm.create_task``: the company it is about, what it says, when it is
+    due, whose it is (None: nobody's), its priority (LOW, MEDIUM or HIGH) and the key that
+    makes a retried create find the task made before."""
+
+    company_id: str
+    subject: str
+    body: str
+    due_at: datetime
+    owner_id: str | None
+    priority: str
+    idempotency_key: str
+
+
 class Crm(Protocol):
     """Customer records, owners, tasks and notes (HubSpot in production). Blocking."""
 
@@ -172,18 +186,8 @@ class Crm(Protocol):
         than 100 companies: ValueError."""
         ...
 
-    def create_task(
-        self,
-        *,
-        company_id: str,
-        subject: str,
-        body: str,
-        due_at: datetime,
-        owner_id: str | None,
-        priority: str,
-        idempotency_key: str,
-    ) -> CrmRecordRef:
-        """Find-or-create a task associated with the company (priority LOW|MEDIUM|HIGH)."""
+    def create_task(self, **task: Unpack[NewTask]) -> CrmRecordRef:
+        """Find-or-create a task associated with the company (``NewTask``)."""
         ...
 
     def upload_file(self, *, name: str, content: bytes, folder: str) -> CrmFile:

@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 import hubspot.crm.objects.notes as notes_pkg
 import hubspot.crm.objects.tasks as tasks_pkg
@@ -54,6 +54,7 @@ from connectors.base import (
     CrmFile,
     CrmRecordRef,
     Deal,
+    NewTask,
     Owner,
 )
 from connectors.errors import (
@@ -493,32 +494,23 @@ class HubSpotCrm:
 
     # -- idempotent creates ----------------------------------------------------------------
 
-    def create_task(
-        self,
-        *,
-        company_id: str,
-        subject: str,
-        body: str,
-        due_at: datetime,
-        owner_id: str | None,
-        priority: str,
-        idempotency_key: str,
-    ) -> CrmRecordRef:
+    def create_task(self, **task: Unpack[NewTask]) -> CrmRecordRef:
+        company_id, key, priority = task["company_id"], task["idempotency_key"], task["priority"]
         level = priority.upper()
-        target = f"company {company_id}, key {idempotency_key}"
+        target = f"company {company_id}, key {key}"
         if level not in TASK_PRIORITIES:
             raise PermanentConnectorError(
                 SYSTEM, "create_task", target, f"priority {priority!r} is not LOW, MEDIUM or HIGH"
             )
         properties = {
-            "hs_timestamp": _hs_timestamp(due_at),
-            "hs_task_subject": subject,
-            "hs_task_body": as_html_text(body),
+            "hs_timestamp": _hs_timestamp(task["due_at"]),
+            "hs_task_subject": task["subject"],
+            "hs_task_body": as_html_text(task["body"]),
             "hs_task_status": "NOT_STARTED",
             "hs_task_priority": level,
         }
-        if owner_id:
-            properties["hubspot_owner_id"] = owner_id
+        if task["owner_id"]:
+            properties["hubspot_owner_id"] = task["owner_id"]
         return self._find_or_create(
             "create_task",
             target,
@@ -528,7 +520,7 @@ class HubSpotCrm:
             properties=properties,
             company_id=company_id,
             association_type_id=self._task_assoc,
-            idempotency_key=idempotency_key,
+            idempotency_key=key,
         )
 
     def upload_file(self, *, name: str, content: bytes, folder: str) -> CrmFile:

@@ -336,17 +336,21 @@ class ChatMessageRef(BaseModel):
     created: bool
 
 
+class ChatPost(TypedDict):
+    """A message for ``Chat.post_message``: the channel (name or id), the fallback text,
+    the Block Kit blocks (None: the text alone) and the key that makes a retried post
+    find the message posted before."""
+
+    channel: str
+    text: str
+    blocks: list[dict[str, object]] | None
+    idempotency_key: str
+
+
 class Chat(Protocol):
     """Team chat (Slack in production). Async."""
 
-    async def post_message(
-        self,
-        *,
-        channel: str,
-        text: str,
-        blocks: list[dict[str, object]] | None,
-        idempotency_key: str,
-    ) -> ChatMessageRef:
+    async def post_message(self, **post: Unpack[ChatPost]) -> ChatMessageRef:
         """Post unless a message with this idempotency key is already in the channel."""
         ...
 

@@ -30,6 +30,7 @@ from connectors.base import (
     MAX_BATCH_RECORDS,
     SUPPORT_LOAD_WINDOW_DAYS,
     ChatMessageRef,
+    ChatPost,
     Company,
     CompanyPage,
     Contact,
@@ -509,14 +510,10 @@ class RecordingChat(_Recorder):
         self._refs: dict[str, ChatMessageRef] = {}
 
     async def post_message(
-        self,
-        *,
-        channel: str,
-        text: str,
-        blocks: list[dict[str, object]] | None,
-        idempotency_key: str,
-        template: str | None = None,
+        self, *, template: str | None = None, **post: Unpack[ChatPost]
     ) -> ChatMessageRef:
+        channel, text, blocks = post["channel"], post["text"], post["blocks"]
+        idempotency_key = post["idempotency_key"]
         with self._lock:
             ref = self._refs.get(idempotency_key)
             if ref is not None:

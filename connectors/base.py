@@ -299,6 +299,18 @@ class TicketUpdate(TypedDict, total=False):
     public_comment: str | None
 
 
+class LoadOptions(TypedDict, total=False):
+    """How ``Helpdesk.support_load`` counts: the helpdesk priorities that count as
+    critical (default :data:`CRITICAL_PRIORITIES`) and the end of its windows (default:
+    the current time)."""
+
+    critical_priorities: Sequence[str]
+    now: datetime | None
+
+
+CRITICAL_PRIORITIES: tuple[str, ...] = ("urgent",)
+
+
 class Helpdesk(Protocol):
     """Support tickets (Zendesk in production). Blocking."""
 
@@ -316,13 +328,7 @@ class Helpdesk(Protocol):
         """Change the given fields only (``TicketUpdate``); tags are added, never replaced."""
         ...
 
-    def support_load(
-        self,
-        customer_id: str,
-        *,
-        critical_priorities: Sequence[str] = ("urgent",),
-        now: datetime | None = None,
-    ) -> SupportLoad:
+    def support_load(self, customer_id: str, **options: Unpack[LoadOptions]) -> SupportLoad:
         """The customer's (the organisations whose ``external_id`` is ``customer_id``)
         ticket counts and CSAT answers; all zero when the helpdesk has no such
         organisation. ``critical_priorities``: the helpdesk priorities that count as

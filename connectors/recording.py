@@ -24,6 +24,7 @@ from typing import Literal, TypeVar, Unpack
 from pydantic import BaseModel
 
 from connectors.base import (
+    CRITICAL_PRIORITIES,
     CSAT_ANSWERED_TAG,
     CSAT_SATISFIED_MIN,
     CSAT_WINDOW_DAYS,
@@ -40,6 +41,7 @@ from connectors.base import (
     Deal,
     EmailReceipt,
     HelpdeskUser,
+    LoadOptions,
     OutgoingEmail,
     Owner,
     SupportLoad,
@@ -460,17 +462,12 @@ class RecordingHelpdesk(_Recorder):
         """Any user exists, with an address derived from the id."""
         return HelpdeskUser(id=user_id, name=f"User {user_id}", email=f"{user_id}@customer.example")
 
-    def support_load(
-        self,
-        customer_id: str,
-        *,
-        critical_priorities: Sequence[str] = ("urgent",),
-        now: datetime | None = None,
-    ) -> SupportLoad:
+    def support_load(self, customer_id: str, **options: Unpack[LoadOptions]) -> SupportLoad:
         """Counted over the tickets this recorder knows (seeded or read) whose
         ``customer_id`` matches, by the same rules as Zendesk's; a ticket without
         ``created_at`` counts in no window, one without ``updated_at`` in no CSAT one."""
-        as_of = (now or self.log.clock()).astimezone(UTC)
+        as_of = (options.get("now") or self.log.clock()).astimezone(UTC)
+        critical_priorities = options.get("critical_priorities", CRITICAL_PRIORITIES)
         critical = {p.strip().lower() for p in critical_priorities}
         window = timedelta(days=SUPPORT_LOAD_WINDOW_DAYS)
         csat_since = as_of - timedelta(days=CSAT_WINDOW_DAYS)

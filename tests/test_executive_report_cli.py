@@ -244,19 +244,3 @@ async def test_the_table_names_targets_seeds_and_sources(
     assert "\u2717" in rows["Response-time compliance"]  # 75 % < 95 %
     assert "By tier" in output and "By CSM" in output
     assert output.rstrip().endswith(f"chart: {tmp_path / 'r.png'}")
-
-
-async def test_unreachable_crm_is_a_clear_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("cshub.health_report.CLI_PAGE_ATTEMPTS", 1)  # no 1 s + 2 s back-off
-    env = {"CSHUB_ENV": "sandbox", "HUBSPOT_BASE_URL": "http://127.0.0.1:9"}
-    result = await asyncio.to_thread(
-        CliRunner().invoke,
-        app,
-        ["report", "executive", "--png", str(tmp_path / "x.png")],
-        env=env,
-    )
-    assert result.exit_code == 1
-    assert "cannot read the portfolio (CRM at http://127.0.0.1:9, helpdesk " in result.output
-    assert not (tmp_path / "x.png").exists()

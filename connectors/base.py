@@ -183,8 +183,10 @@ class Crm(Protocol):
         owner_id: str | None,
         priority: str,
         idempotency_key: str,
+        attachment_ids: Sequence[str] = (),
     ) -> CrmRecordRef:
-        """Find-or-create a task associated with the company (priority LOW|MEDIUM|HIGH)."""
+        """Find-or-create a task associated with the company (priority LOW|MEDIUM|HIGH),
+        with the CRM files ``attachment_ids`` attached (``upload_file``'s ids)."""
         ...
 
     def upload_file(self, *, name: str, content: bytes, folder: str) -> CrmFile:

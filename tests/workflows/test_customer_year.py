@@ -183,9 +183,16 @@ async def test_starter_and_professional_reviews_carry_the_review_pack(
         surveys = section(pack, "5. Survey answers")
         assert f"- latest NPS answer: {survey['cshub_nps_last_score']} (0-10)" in surveys
         assert f"- CSAT, satisfied answers: {survey['cshub_csat_percent']} %" in surveys
-        # The chart: a PNG in the CRM's file manager, linked from the task.
+        # The chart: a PNG in the CRM's file manager, attached to the task (its
+        # hs_attachment_ids name the file, whose url serves it) and linked from the body.
         chart_url = pack.rsplit("Chart: ", 1)[1].strip()
         async with httpx.AsyncClient() as http:
+            attached = await http.get(
+                f"{clean_sandbox.http_url}/files/v3/files/{reviews[0]['hs_attachment_ids']}",
+                headers={"Authorization": "Bearer test"},
+            )
+            assert attached.status_code == 200, attached.text
+            assert attached.json()["url"] == chart_url
             png = await http.get(chart_url)
         assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
         assert png.headers["content-type"] == "image/png"
@@ -474,14 +481,18 @@ async def test_business_reviews_inside_onboarding_carry_the_pack_too(
         finally:
             await stop(handle)
     box = await outbox(clean_sandbox)
-    tasks = {
-        t["hs_task_subject"]: html.unescape(t["hs_task_body"]) for t in crm_tasks(box, customer)
-    }
+    by_subject = {t["hs_task_subject"]: t for t in crm_tasks(box, customer)}
+    tasks = {s: html.unescape(t["hs_task_body"]) for s, t in by_subject.items()}
     review = tasks["Onboarding business review: Month 2 business review"]
     assert "REVIEW PACK · Month 2 business review · day 58" in review
     assert "- open tickets: 3 (critical: 1)" in review
-    assert "Chart: http" in review
-    assert "REVIEW PACK" not in tasks["Onboarding check in: Month 1 business review"]
+    chart_url = review.rsplit("Chart: ", 1)[1].strip()
+    # The chart is attached too: the task's attachment is the linked file.
+    attached = by_subject["Onboarding business review: Month 2 business review"]
+    assert chart_url.split("/_sandbox/files/")[1].split("/")[0] == attached["hs_attachment_ids"]
+    plain = by_subject["Onboarding check in: Month 1 business review"]
+    assert "REVIEW PACK" not in tasks[plain["hs_task_subject"]]
+    assert not plain.get("hs_attachment_ids")
 
 
 async def test_pause_holds_a_review_until_resume(

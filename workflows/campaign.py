@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.waiting import WAIT_PATCH, DueTimer
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 INBOX_MODEL = "__cshub_inbox_model"
 """The attribute naming the message model of a signal made by :func:`inbox_signal`."""
@@ -131,11 +132,7 @@ def actions_for(
     )
 
 
-class _SkeletonState(CampaignState, _Deduped, Protocol):
-    pass
-
-
-SS = TypeVar("SS", bound=_SkeletonState)
+SS = TypeVar("SS", bound=CampaignState)
 
 
 class _CarriedInput(_CustomerInput, Protocol):
@@ -337,9 +334,36 @@ class CampaignWorkflow(InboxSignals, CampaignActions[SS, SI]):
     def _cancelled(self) -> bool:
         return self._steer.cancelled
 
+    async def _take_steps(
+        self,
+        steps: Iterable[T],
+        key: Callable[[T], str],
+        due: Callable[[T], datetime],
+        take: Callable[[T], Awaitable[None]],
+        passed: Callable[[T], bool] | None = None,
+    ) -> bool:
+        """The playbook's dated steps in order, each not done yet taken at its due time
+        (``passed`` ones are marked done untaken); False when a wait ended the walk
+        (cancelled, or the campaign stopped)."""
+        st: Any = self._require_state()
+        for step in steps:
+            if key(step) in st.done_steps:
+                continue
+            if passed is not None and passed(step):
+                st.done_steps.append(key(step))
+                continue
+            if not await self._wait_until(due(step)):
+                return False
+            await take(step)
+            st.done_steps.append(key(step))
+            self._details()
+        return True
+
     def _seen(self, event_id: str | None) -> bool:
-        """True for a redelivered event (its id seen already); remembers new ones."""
-        return seen_before(self._require_state(), event_id)
+        """True for a redelivered event (its id seen already); remembers new ones (the
+        state's ``seen_event_ids``: a campaign that dedupes events keeps them)."""
+        st: Any = self._require_state()
+        return seen_before(st, event_id)
 
     async def _drain_inbox(self) -> None:
         while self._inbox and self._active():
@@ -374,14 +398,23 @@ class CampaignWorkflow(InboxSignals, CampaignActions[SS, SI]):
                     )
                     continue
                 return True
-            if workflow.info().is_continue_as_new_suggested():
+            if self._over_budget():
                 await self._continue_as_new()
             await self._sleep(due, remaining, summary or self.WAIT_SUMMARY)
+
+    def _over_budget(self) -> bool:
+        """Time to continue as new (checked while waiting): when Temporal suggests it."""
+        return workflow.info().is_continue_as_new_suggested()
+
+    def _waits_on_due_timer(self) -> bool:
+        """Waits keep one durable timer per due time (:class:`DueTimer`); runs begun
+        before :data:`WAIT_PATCH` re-armed a timeout on every wake-up instead."""
+        return workflow.patched(WAIT_PATCH)
 
     async def _sleep(self, due: datetime, remaining: timedelta, summary: str) -> None:
         """Until ``due``, a message or a cancel. ``remaining``: the time to ``due`` when
         the wait was decided (the timeout of runs begun before :data:`WAIT_PATCH`)."""
-        if workflow.patched(WAIT_PATCH):
+        if self._waits_on_due_timer():
             await self._timer.wait(
                 due, lambda: bool(self._inbox) or self._cancelled(), summary=summary
             )

@@ -53,6 +53,10 @@ __all__ = ["WinBackWorkflow", "winback_workflow_id"]
 SKIP_BEFORE_START = timedelta(minutes=5)
 
 
+def _key(step: WinBackStep) -> str:
+    return step.key
+
+
 @workflow.defn(name="WinBackWorkflow")
 class WinBackWorkflow(CampaignWorkflow[WinBackState, WinBackInput]):
     # Its own signals (each also an update of the same name, validated and answered).
@@ -128,14 +132,8 @@ class WinBackWorkflow(CampaignWorkflow[WinBackState, WinBackInput]):
 
     async def _sequence(self) -> None:
         st = self._require_state()
-        for step in st.plan.steps:
-            if step.key in st.done_steps:
-                continue
-            if not await self._wait_until(self._due(step)):
-                return
-            await self._run_step(step)
-            st.done_steps.append(step.key)
-            self._details()
+        if not await self._take_steps(st.plan.steps, _key, self._due, self._run_step):
+            return
         # Keep listening for survey answers for a while, unless one came already.
         await self._wait_until(self._end_time(), stop=lambda: bool(st.answers))
         if st.status is WinBackStatus.ACTIVE and not self._steer.cancelled:

@@ -427,10 +427,13 @@ class CampaignWorkflow(InboxSignals, CampaignActions[SS, SI]):
             )
 
 
-def inbox_signal(name: str, model: type[M], example: str) -> Callable[[Any, Cmd[M]], None]:
-    """A campaign's own signal ``name``: its payload (``model``, e.g. ``example``) goes to
-    the inbox, handled in order by the workflow's ``_handle``; it is also an update of
-    the same name. Use as ``payment_failed = inbox_signal("payment_failed", ...)``."""
+def inbox_signal(
+    name: str, model: type[M], example: str, note: str = ""
+) -> Callable[[Any, Cmd[M]], None]:
+    """A workflow's own signal ``name``: its payload (``model``, e.g. ``example``; ``note``
+    says more) goes to the inbox, handled in order by the workflow (a campaign's
+    ``_handle``); it is also an update of the same name (:class:`InboxSignals`). Use as
+    ``payment_failed = inbox_signal("payment_failed", ...)``."""
 
     def handler(self: Steerable, raw: Cmd[M] = NO_INPUT) -> None:
         # A payload that does not fit is recorded and told to ops (Steerable._signalled).
@@ -442,7 +445,7 @@ def inbox_signal(name: str, model: type[M], example: str) -> Callable[[Any, Cmd[
     # The SDK hands the payload over raw (decoded by ``_receive``); resolved here, as the
     # postponed annotation names the module's type variable.
     handler.__annotations__ = {"raw": RawValue, "return": None}
-    handler.__doc__ = f"``{example}``"
+    handler.__doc__ = f"``{example}``{note}" if example else note
     setattr(handler, INBOX_MODEL, model)
     return workflow.signal(name=name)(handler)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from temporalio import workflow
 
@@ -65,9 +65,8 @@ with workflow.unsafe.imports_passed_through():
         upgrade_reasons,
         upgraded,
     )
-    from workflows.campaign import CampaignWorkflow
+    from workflows.campaign import CampaignWorkflow, inbox_signal
     from workflows.common import LOOKUP_RETRY, customer_profile, set_details, tag_customer
-    from workflows.steering import NO_INPUT, Cmd
     from workflows.waiting import HISTORY_BUDGET, history_over_budget
 
 __all__ = ["CustomerYearWorkflow", "review_pack"]
@@ -91,10 +90,6 @@ async def review_pack(req: ReviewPackRequest) -> ReviewPack:
 
 @workflow.defn(name="CustomerYearWorkflow")
 class CustomerYearWorkflow(CampaignWorkflow[YearState, CustomerYearInput]):
-    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
-        "upgrade_outcome": UpgradeAnswer,
-        "referral": ReferralMade,
-    }
     NOT_STARTED = "the post-onboarding plays have not started yet"
     STATE = YearState
     WAIT_SUMMARY = "next play"
@@ -105,19 +100,18 @@ class CustomerYearWorkflow(CampaignWorkflow[YearState, CustomerYearInput]):
         self._schedule: list[YearStep] = []
 
     # ------------------------------------------------------------------ signals
-    @workflow.signal(name="upgrade_outcome")
-    def upgrade_outcome(self, raw: Cmd[UpgradeAnswer] = NO_INPUT) -> None:
-        """``{"outcome": "converted"}`` or ``{"outcome": "declined", "note": "..."}``"""
-        msg = self._signalled(raw, UpgradeAnswer, "upgrade_outcome")
-        if msg is not None:
-            self._inbox.append(msg)
+    upgrade_outcome = inbox_signal(
+        "upgrade_outcome",
+        UpgradeAnswer,
+        '{"outcome": "converted"}',
+        ' or ``{"outcome": "declined", "note": "..."}``',
+    )
 
-    @workflow.signal(name="referral")
-    def referral(self, raw: Cmd[ReferralMade] = NO_INPUT) -> None:
-        """``{"referred_customer_id": "2001", "value_minor": 120000, "currency": "USD"}``"""
-        msg = self._signalled(raw, ReferralMade, "referral")
-        if msg is not None:
-            self._inbox.append(msg)
+    referral = inbox_signal(
+        "referral",
+        ReferralMade,
+        '{"referred_customer_id": "2001", "value_minor": 120000, "currency": "USD"}',
+    )
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="progress")

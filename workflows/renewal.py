@@ -26,14 +26,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import date, datetime, timedelta
-from typing import ClassVar
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel
-
     from activities.models import MessageContext
     from domain.campaigns import campaign_day
     from domain.customer_year import customer_year_workflow_id
@@ -79,7 +76,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.winback import WinBackInput, winback_workflow_id
     from domain.wording import days
     from workflows.campaign import (
+        InboxSignals,
         actions_for,
+        inbox_signal,
         load_plan,
         seen_before,
         signal_other,
@@ -93,7 +92,7 @@ with workflow.unsafe.imports_passed_through():
         tag_customer,
         tag_renewal_date,
     )
-    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
+    from workflows.steering import Steering
     from workflows.waiting import WAIT_PATCH, DueTimer
 
 __all__ = ["RenewalWorkflow", "renewal_workflow_id"]
@@ -118,15 +117,7 @@ CHURNED_ALERT = "renewal_churned"
 
 
 @workflow.defn(name="RenewalWorkflow")
-class RenewalWorkflow(Steerable):
-    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
-        "renewal_date_changed": RenewalDateChanged,
-        "renewed": Renewed,
-        "auto_renewed": AutoRenewed,
-        "churned": Churned,
-    }
-    """Its own signals, also taken as updates of the same name (validated, answered)."""
-
+class RenewalWorkflow(InboxSignals):
     @workflow.init
     def __init__(self, inp: RenewalInput) -> None:
         self._input = inp
@@ -144,33 +135,25 @@ class RenewalWorkflow(Steerable):
         )
 
     # ------------------------------------------------------------------ signals
-    @workflow.signal(name="renewal_date_changed")
-    def renewal_date_changed(self, raw: Cmd[RenewalDateChanged] = NO_INPUT) -> None:
-        """``{"renewal_date": "2027-04-15"}`` (the same date again: nothing happens)"""
-        msg = self._signalled(raw, RenewalDateChanged, "renewal_date_changed")
-        if msg is not None:
-            self._inbox.append(msg)
+    renewal_date_changed = inbox_signal(
+        "renewal_date_changed",
+        RenewalDateChanged,
+        '{"renewal_date": "2027-04-15"}',
+        " (the same date again: nothing happens)",
+    )
 
-    @workflow.signal(name="renewed")
-    def renewed(self, raw: Cmd[Renewed] = NO_INPUT) -> None:
-        """``{}`` (next date = date + term) or ``{"next_renewal_date": "2028-03-01"}``"""
-        msg = self._signalled(raw, Renewed, "renewed")
-        if msg is not None:
-            self._inbox.append(msg)
+    renewed = inbox_signal(
+        "renewed",
+        Renewed,
+        "{}",
+        ' (next date = date + term) or ``{"next_renewal_date": "2028-03-01"}``',
+    )
 
-    @workflow.signal(name="auto_renewed")
-    def auto_renewed(self, raw: Cmd[AutoRenewed] = NO_INPUT) -> None:
-        """``{}`` or ``{"next_renewal_date": "2028-03-01"}``"""
-        msg = self._signalled(raw, AutoRenewed, "auto_renewed")
-        if msg is not None:
-            self._inbox.append(msg)
+    auto_renewed = inbox_signal(
+        "auto_renewed", AutoRenewed, "{}", ' or ``{"next_renewal_date": "2028-03-01"}``'
+    )
 
-    @workflow.signal(name="churned")
-    def churned(self, raw: Cmd[Churned] = NO_INPUT) -> None:
-        """``{"reason": "moved to a competitor"}``"""
-        msg = self._signalled(raw, Churned, "churned")
-        if msg is not None:
-            self._inbox.append(msg)
+    churned = inbox_signal("churned", Churned, '{"reason": "moved to a competitor"}')
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="progress")

@@ -294,10 +294,7 @@ class CampaignWorkflow(InboxSignals, CampaignActions[SS, SI]):
         if self._state is None:
             return
         lines = self._detail_lines(self._state)
-        steering = self._steer.detail_line()
-        if steering:
-            lines.append(steering)
-        set_details(lines)
+        set_details(lines, self._steer.detail_line())
 
     # ------------------------------------------------------------------ the skeleton
     async def _started(self, inp: SI) -> SS:
@@ -337,25 +334,28 @@ class CampaignWorkflow(InboxSignals, CampaignActions[SS, SI]):
     async def _take_steps(
         self,
         steps: Iterable[T],
-        key: Callable[[T], str],
         due: Callable[[T], datetime],
         take: Callable[[T], Awaitable[None]],
+        *,
+        key: Callable[[T], str] | None = None,
         passed: Callable[[T], bool] | None = None,
     ) -> bool:
         """The playbook's dated steps in order, each not done yet taken at its due time
         (``passed`` ones are marked done untaken); False when a wait ended the walk
-        (cancelled, or the campaign stopped)."""
+        (cancelled, or the campaign stopped). A step is known in the state's
+        ``done_steps`` by ``key(step)``, by default its ``key``."""
         st: Any = self._require_state()
         for step in steps:
-            if key(step) in st.done_steps:
+            done: str = key(step) if key is not None else getattr(step, "key")  # noqa: B009
+            if done in st.done_steps:
                 continue
             if passed is not None and passed(step):
-                st.done_steps.append(key(step))
+                st.done_steps.append(done)
                 continue
             if not await self._wait_until(due(step)):
                 return False
             await take(step)
-            st.done_steps.append(key(step))
+            st.done_steps.append(done)
             self._details()
         return True
 

@@ -224,10 +224,14 @@ def identity_line() -> str:
     return " · ".join(p for p in parts if p)
 
 
-def set_details(lines: list[str]) -> None:
-    """The workflow's current details in the UI: who, then the workflow's own lines."""
+def set_details(lines: list[str], last: str | None = None) -> None:
+    """The workflow's current details in the UI: who, then the workflow's own lines, then
+    ``last`` when there is one (the steering line: paused, skips, a rejected command)."""
     who = identity_line()
-    workflow.set_current_details("\n\n".join([who, *lines] if who else lines))
+    shown = [who, *lines] if who else list(lines)
+    if last:
+        shown.append(last)
+    workflow.set_current_details("\n\n".join(shown))
 
 
 class CustomerActions:

@@ -407,10 +407,7 @@ class CsatSurveyWorkflow(SurveyCancel, InboxSignals):
             lines.append(f"Answers count until {self._expires_at:%Y-%m-%d %H:%M} UTC")
         if self._reason:
             lines.append(self._reason)
-        steering = self._steer.detail_line()
-        if steering:
-            lines.append(steering)
-        set_details(lines)
+        set_details(lines, self._steer.detail_line())
 
 
 def _cause(err: ActivityError) -> str:

@@ -72,10 +72,6 @@ with workflow.unsafe.imports_passed_through():
 __all__ = ["CustomerYearWorkflow", "review_pack"]
 
 
-def _key(step: YearStep) -> str:
-    return step.key
-
-
 async def review_pack(req: ReviewPackRequest) -> ReviewPack:
     """The review pack for a business review (text and chart), built from the CRM now."""
     return await workflow.execute_activity_method(
@@ -210,7 +206,6 @@ class CustomerYearWorkflow(CampaignWorkflow[YearState, CustomerYearInput]):
         before_start = self._day(st.started_at)
         await self._take_steps(
             self._schedule,
-            _key,
             self._due,
             self._run_step,
             passed=lambda step: step.day < before_start,  # before the plays started: not ours

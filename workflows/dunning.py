@@ -149,7 +149,7 @@ class DunningWorkflow(CampaignWorkflow[DunningState, DunningInput]):
     async def _sequence(self) -> None:
         st = self._require_state()
         steps = st.plan.steps
-        if not await self._take_steps(steps, _key, self._step_due, self._run_step):
+        if not await self._take_steps(steps, self._step_due, self._run_step, key=_key):
             return
         if "final" not in st.done_steps:
             if not await self._wait_until(self._due(st.plan.final_failure.day)):

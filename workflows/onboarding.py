@@ -1122,10 +1122,7 @@ class OnboardingWorkflow(Steerable):
         if st.experiment is not None:
             held = " (hold-out: nothing sent)" if st.experiment.holdout else ""
             lines.append(f"Experiment: {st.experiment.experiment} · arm {st.experiment.arm}{held}")
-        rejected = self._steer.rejected_line()
-        if rejected:
-            lines.append(rejected)
-        set_details(lines)
+        set_details(lines, self._steer.rejected_line())
 
 
 def _celebrate_key(ms: Milestone) -> str:

@@ -878,10 +878,7 @@ class RenewalWorkflow(InboxSignals):
             f"Reminders: {reminders or '-'}",
             f"Next: {nxt[1]} at {nxt[2]:%Y-%m-%d %H:%M} UTC" if nxt else "Next: -",
         ]
-        steering = self._steer.detail_line()
-        if steering:
-            lines.append(steering)
-        set_details(lines)
+        set_details(lines, self._steer.detail_line())
 
 
 def _describe_msg(msg: Message) -> str:

@@ -807,10 +807,7 @@ class TicketSlaWorkflow(InboxSignals):
             )
         wake = self._next_wake()
         lines.append(f"Next check: {wake:%Y-%m-%d %H:%M} UTC" if wake else "Next check: -")
-        steering = self._steer.detail_line()
-        if steering:
-            lines.append(steering)
-        set_details(lines)
+        set_details(lines, self._steer.detail_line())
 
 
 def _label(name: ClockName) -> str:

@@ -239,10 +239,7 @@ class UsageSnapshotWorkflow(InboxSignals):
             lines.append(f"Queued: {len(self._inbox)}")
         if p.last_applied_as_of:
             lines.append(f"CRM usage as of {p.last_applied_as_of}")
-        steering = self._steer.detail_line()
-        if steering:
-            lines.append(steering)
-        set_details(lines)
+        set_details(lines, self._steer.detail_line())
 
 
 def _step(msg: UsageSnapshot) -> str:

@@ -53,10 +53,6 @@ __all__ = ["WinBackWorkflow", "winback_workflow_id"]
 SKIP_BEFORE_START = timedelta(minutes=5)
 
 
-def _key(step: WinBackStep) -> str:
-    return step.key
-
-
 @workflow.defn(name="WinBackWorkflow")
 class WinBackWorkflow(CampaignWorkflow[WinBackState, WinBackInput]):
     # Its own signals (each also an update of the same name, validated and answered).
@@ -132,7 +128,7 @@ class WinBackWorkflow(CampaignWorkflow[WinBackState, WinBackInput]):
 
     async def _sequence(self) -> None:
         st = self._require_state()
-        if not await self._take_steps(st.plan.steps, _key, self._due, self._run_step):
+        if not await self._take_steps(st.plan.steps, self._due, self._run_step):
             return
         # Keep listening for survey answers for a while, unless one came already.
         await self._wait_until(self._end_time(), stop=lambda: bool(st.answers))

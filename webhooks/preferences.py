@@ -104,17 +104,18 @@ class ConsentChange:
     language_after: str | None
 
 
+CONSENT_LOG_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS consent_log (contact_id TEXT NOT NULL, at TEXT NOT "
+    "NULL, source TEXT NOT NULL, opted_out_before TEXT NOT NULL, opted_out_after "
+    "TEXT NOT NULL, language_before TEXT, language_after TEXT)"
+)
+
+
 class ConsentLog:
     """Append-only: one row per change of a contact's e-mail consent."""
 
     def __init__(self, path: Path) -> None:
-        self._db = open_sqlite(
-            path,
-            "CREATE TABLE IF NOT EXISTS consent_log (contact_id TEXT NOT NULL, at TEXT NOT "
-            "NULL, source TEXT NOT NULL, opted_out_before TEXT NOT NULL, opted_out_after "
-            "TEXT NOT NULL, language_before TEXT, language_after TEXT)",
-            synchronous="FULL",
-        )
+        self._db = open_sqlite(path, CONSENT_LOG_SCHEMA, synchronous="FULL")
         self._lock = threading.Lock()
 
     def append(self, change: ConsentChange) -> None:

@@ -65,16 +65,16 @@ class MessageEditor(Protocol):
     ) -> None: ...
 
 
+CLICKS_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS slack_clicks (key TEXT PRIMARY KEY, at TEXT NOT NULL, outcome TEXT)"
+)
+
+
 class ClickLedger:
     """Clicks already handled (one row per click key)."""
 
     def __init__(self, path: Path) -> None:
-        self._db = open_sqlite(
-            path,
-            "CREATE TABLE IF NOT EXISTS slack_clicks (key TEXT PRIMARY KEY, at TEXT NOT "
-            "NULL, outcome TEXT)",
-            synchronous="FULL",
-        )
+        self._db = open_sqlite(path, CLICKS_SCHEMA, synchronous="FULL")
         self._lock = threading.Lock()
 
     def claim(self, key: str) -> bool:

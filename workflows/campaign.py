@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.journeys import ActionRecord, NextAction
     from domain.send_window import SendWindow
     from domain.surveys import CancelSurvey
-    from workflows.common import CustomerActions, set_details
+    from workflows.common import CustomerActions, required, set_details, show_starting
     from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
     from workflows.waiting import WAIT_PATCH, DueTimer
 
@@ -88,9 +88,7 @@ class CampaignActions(Generic[S, In]):
     _steer: Steering
 
     def _require_state(self) -> S:
-        if self._state is None:
-            raise ApplicationError(self.NOT_STARTED, non_retryable=True)
-        return self._state
+        return required(self._state, self.NOT_STARTED)
 
     def _journey_key(self, st: S) -> str:
         """The part of the idempotency keys that tells this journey from earlier ones."""
@@ -300,12 +298,7 @@ class CampaignWorkflow(InboxSignals, CampaignActions[SS, SI]):
     async def _started(self, inp: SI) -> SS:
         """The state: carried over, or begun now (the details say so meanwhile)."""
         if self._state is None:
-            # Readable from the first moment (a start from the UI's form has no summary).
-            set_details(
-                [
-                    f"{self.CAMPAIGN} for customer {inp.customer_id}: starting (reading the CRM, loading the playbook)"
-                ]
-            )
+            show_starting(f"{self.CAMPAIGN} for customer {inp.customer_id}")
             self._state = await self._begin(inp)
         return self._state
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
@@ -222,6 +222,23 @@ def identity_line() -> str:
         f"CSM {csm}" if csm else None,
     ]
     return " · ".join(p for p in parts if p)
+
+
+_T = TypeVar("_T")
+
+
+def required(value: _T | None, missing: str) -> _T:
+    """``value``, which a workflow has once it started (its state, its plan): a query or
+    update before then fails with ``missing`` (non-retryable: asking again cannot help)."""
+    if value is None:
+        raise ApplicationError(missing, non_retryable=True)
+    return value
+
+
+def show_starting(what: str, reading: str = "reading the CRM, loading the playbook") -> None:
+    """The current details while a workflow starts (a start from the UI's form has no
+    summary): "<what>: starting (<reading>)"."""
+    set_details([f"{what}: starting ({reading})"])
 
 
 def set_details(lines: list[str], last: str | None = None) -> None:

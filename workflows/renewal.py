@@ -88,7 +88,9 @@ with workflow.unsafe.imports_passed_through():
         CustomerActions,
         customer_profile,
         record_risk_outcome,
+        required,
         set_details,
+        show_starting,
         tag_customer,
         tag_renewal_date,
     )
@@ -213,12 +215,7 @@ class RenewalWorkflow(InboxSignals):
     @workflow.run
     async def run(self, inp: RenewalInput) -> RenewalSummary:
         if self._state is None:
-            # Readable from the first moment (a start from the UI's form has no summary).
-            set_details(
-                [
-                    f"Renewal countdown for customer {inp.customer_id}: starting (reading the CRM, loading the playbook)"
-                ]
-            )
+            show_starting(f"Renewal countdown for customer {inp.customer_id}")
             self._state = await self._begin(inp)
         st = self._state
         try:
@@ -751,9 +748,7 @@ class RenewalWorkflow(InboxSignals):
         return self._actions
 
     def _require_state(self) -> RenewalState:
-        if self._state is None:
-            raise ApplicationError("renewal has not started yet", non_retryable=True)
-        return self._state
+        return required(self._state, "renewal has not started yet")
 
     def _day(self, at: datetime) -> int:
         st = self._require_state()

@@ -78,7 +78,14 @@ with workflow.unsafe.imports_passed_through():
         load_plan,
         start_abandoned_child,
     )
-    from workflows.common import LOOKUP_RETRY, CustomerActions, set_details, tag_customer
+    from workflows.common import (
+        LOOKUP_RETRY,
+        CustomerActions,
+        required,
+        set_details,
+        show_starting,
+        tag_customer,
+    )
     from workflows.steering import Steering
     from workflows.support_health import BackgroundRefreshes
 
@@ -222,11 +229,8 @@ class TicketSlaWorkflow(InboxSignals):
     @workflow.run
     async def run(self, inp: TicketSlaInput) -> TicketSlaStatus:
         if self._state is None:
-            # Readable from the first moment (a start from the UI's form has no summary).
-            set_details(
-                [
-                    f"SLA watch of Zendesk ticket {inp.ticket_id}: starting (reading Zendesk and the CRM)"
-                ]
+            show_starting(
+                f"SLA watch of Zendesk ticket {inp.ticket_id}", "reading Zendesk and the CRM"
             )
             try:
                 self._state = await self._begin(inp)
@@ -716,9 +720,7 @@ class TicketSlaWorkflow(InboxSignals):
         return self._actions
 
     def _require_state(self) -> TicketSlaState:
-        if self._state is None:
-            raise ApplicationError("the SLA has not started yet", non_retryable=True)
-        return self._state
+        return required(self._state, "the SLA has not started yet")
 
     def _targets(self) -> EffectiveTargets:
         st = self._require_state()

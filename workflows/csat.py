@@ -67,7 +67,6 @@ with workflow.unsafe.imports_passed_through():
         LOOKUP_RETRY,
         CustomerActions,
         customer_profile,
-        required,
         set_details,
         tag_customer,
     )
@@ -387,10 +386,14 @@ class CsatSurveyWorkflow(SurveyCancel, InboxSignals):
         return max(0, (at - start).days)
 
     def _require_plan(self) -> SurveysPlan:
-        return required(self._plan, "the survey has not started yet")
+        if self._plan is None:
+            raise ApplicationError("the survey has not started yet", non_retryable=True)
+        return self._plan
 
     def _require_act(self) -> CustomerActions:
-        return required(self._act, "the survey e-mail has not gone yet")
+        if self._act is None:
+            raise ApplicationError("the survey e-mail has not gone yet", non_retryable=True)
+        return self._act
 
     def _details(self) -> None:
         s = self._status

@@ -143,7 +143,14 @@ SI = TypeVar("SI", bound=_CarriedInput)
 
 class InboxSignals(Steerable):
     """A workflow whose own signals are declared with :func:`inbox_signal`: each is also
-    an update of the same name (``_INBOX_COMMANDS``, :class:`Steerable`)."""
+    an update of the same name (``_INBOX_COMMANDS``, :class:`Steerable`). Its current
+    details (``_details``) are refreshed after each steering command."""
+
+    def _details(self) -> None:
+        """The Temporal UI's current details: the workflow's own."""
+
+    def _steered(self) -> None:
+        self._details()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -283,9 +290,6 @@ class CampaignWorkflow(InboxSignals, CampaignActions[SS, SI]):
     def _next_step_key(self) -> str | None:
         nxt = self._upcoming()
         return nxt[0] if nxt else None
-
-    def _steered(self) -> None:
-        self._details()
 
     def _details(self) -> None:
         """The current details in the Temporal UI: the campaign's lines and the steering."""

@@ -110,9 +110,6 @@ class CsatSurveyWorkflow(SurveyCancel, InboxSignals):
     def _next_step_key(self) -> str | None:
         return EMAIL_STEP if self._status.status == "waiting" else None
 
-    def _steered(self) -> None:
-        self._details()
-
     # ------------------------------------------------------------------ queries
     @workflow.query(name="status")
     def status(self) -> CsatStatus:

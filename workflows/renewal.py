@@ -208,9 +208,6 @@ class RenewalWorkflow(InboxSignals):
         nxt = self._next() if self._state is not None else None
         return nxt[0] if nxt else None
 
-    def _steered(self) -> None:
-        self._details()
-
     # ------------------------------------------------------------------ run
     @workflow.run
     async def run(self, inp: RenewalInput) -> RenewalSummary:

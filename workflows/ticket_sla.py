@@ -222,9 +222,6 @@ class TicketSlaWorkflow(InboxSignals):
         nxt = self._next_due() if self._state is not None else None
         return nxt[0] if nxt else None
 
-    def _steered(self) -> None:
-        self._details()
-
     # ------------------------------------------------------------------ run
     @workflow.run
     async def run(self, inp: TicketSlaInput) -> TicketSlaStatus:

@@ -82,9 +82,6 @@ class UsageSnapshotWorkflow(InboxSignals):
     def _next_step_key(self) -> str | None:
         return _step(self._inbox[0]) if self._inbox else None
 
-    def _steered(self) -> None:
-        self._details()
-
     # ------------------------------------------------------------------ queries
     @workflow.query(name="progress")
     def progress(self) -> UsageProgress:

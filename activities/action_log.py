@@ -24,7 +24,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
-from runtime.sqlite_schema import add_later_columns, sqlite_schema
+from runtime.sqlite_files import sqlite_schema
 from runtime.store import Database, open_database, parse_time, sortable_time
 
 Outcome = Literal["done", "already_done", "suppressed", "retrying", "failed", "deferred", "dropped"]
@@ -100,7 +100,11 @@ _COLUMNS = (
     "contact_id",
 )
 
-_SCHEMA = sqlite_schema("actions")
+_SCHEMA = sqlite_schema("0001.hub-state.sql", ("actions",)) + sqlite_schema(
+    "0003.actions-ref.sql", ("actions",)
+)
+"""The action store's table as the PostgreSQL migrations make it (0002's contact_id is
+added when missing, below, as for stores made before it)."""
 
 
 class SqlActionStore:
@@ -109,9 +113,12 @@ class SqlActionStore:
     def __init__(self, where: Path | str | Database) -> None:
         self._db: Database = open_database(where, _SCHEMA, timeout=10)
         if self._db.dialect == "sqlite":
-            # Stores from before the contact_id column get it (empty for their rows).
+            # New files and stores from before the contact_id column get it (empty for
+            # their rows); PostgreSQL gets it by migration 0002.
             with self._db.tx(write=True) as tx:
-                add_later_columns(tx, "actions")
+                columns = {r[1] for r in tx.execute("PRAGMA table_info(actions)").rows}
+                if "contact_id" not in columns:
+                    tx.execute("ALTER TABLE actions ADD COLUMN contact_id TEXT")
 
     def close(self) -> None:
         self._db.close()

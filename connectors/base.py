@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol, TypedDict, Unpack
+from typing import NotRequired, Protocol, TypedDict, Unpack
 
 from pydantic import BaseModel, Field
 
 from domain.deal_stages import DealStage
+from domain.executive_report import TicketFacts
 
 
 class Company(BaseModel):
@@ -115,6 +116,8 @@ class NewTask(TypedDict):
     owner_id: str | None
     priority: str
     idempotency_key: str
+    attachment_ids: NotRequired[Sequence[str]]
+    """CRM file ids (``upload_file``'s) to attach; none when left out."""
 
 
 class Crm(Protocol):
@@ -187,7 +190,8 @@ class Crm(Protocol):
         ...
 
     def create_task(self, **task: Unpack[NewTask]) -> CrmRecordRef:
-        """Find-or-create a task associated with the company (``NewTask``)."""
+        """Find-or-create a task associated with the company (``NewTask``), with the CRM
+        files ``attachment_ids`` attached (``upload_file``'s ids)."""
         ...
 
     def upload_file(self, *, name: str, content: bytes, folder: str) -> CrmFile:
@@ -333,6 +337,14 @@ class Helpdesk(Protocol):
         ticket counts and CSAT answers; all zero when the helpdesk has no such
         organisation. ``critical_priorities``: the helpdesk priorities that count as
         critical. ``now``: the end of the windows (default: the current time)."""
+        ...
+
+    def ticket_facts(
+        self, since: datetime, until: datetime, *, customer_id: str | None = None
+    ) -> list[TicketFacts]:
+        """The tickets created in ``since <= t < until`` (only ``customer_id``'s when
+        given), each with its metric set: replies, minutes to the first agent reply and
+        to the full resolution (calendar time), CSAT score."""
         ...
 
 

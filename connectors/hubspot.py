@@ -511,6 +511,9 @@ class HubSpotCrm:
         }
         if task["owner_id"]:
             properties["hubspot_owner_id"] = task["owner_id"]
+        if attachment_ids := task.get("attachment_ids", ()):
+            # The engagement's attachments: file manager ids, separated by semicolons.
+            properties["hs_attachment_ids"] = ";".join(attachment_ids)
         return self._find_or_create(
             "create_task",
             target,

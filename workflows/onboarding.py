@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -70,6 +71,7 @@ with workflow.unsafe.imports_passed_through():
         LOOKUP_RETRY,
         CustomerActions,
         customer_profile,
+        required,
         set_details,
         tag_customer,
         tag_stage,
@@ -569,13 +571,15 @@ class OnboardingWorkflow(Steerable):
                 f"Day {step.day} of the {st.plan.name} onboarding plan"
                 f" ({self._phase_name(now) or 'no phase'}). {self._next_step_text() or ''}".strip()
             )
+            body, attached = await self._with_review_pack(step, body)
             await self._task(
                 step.key,
                 f"Onboarding {step.ref.replace('_', ' ')}: {step.title}",
-                await self._with_review_pack(step, body),
+                body,
                 due_at=now + self._days(1),
                 priority=priority,
                 kind=step.ref,
+                attachment_ids=attached,
             )
         elif step.kind is StepKind.SURVEY:
             ctx = self._context(now)
@@ -586,11 +590,12 @@ class OnboardingWorkflow(Steerable):
         elif step.kind is StepKind.COMPLETE:
             await self._complete(step)
 
-    async def _with_review_pack(self, step: PlannedStep, body: str) -> str:
+    async def _with_review_pack(self, step: PlannedStep, body: str) -> tuple[str, list[str]]:
         """A business review inside the onboarding window (seed 001: Starter monthly
         reviews, Professional executive check-ins and innovation workshops) carries the
-        review pack, as the reviews after onboarding do. Only plans with these kinds have
-        such steps; a pack the CRM cannot give leaves the plain body."""
+        review pack, as the reviews after onboarding do, and its chart attached (the CRM
+        file id). Only plans with these kinds have such steps; a pack the CRM cannot give
+        leaves the plain body."""
         st = self._require_state()
         exp = st.experiment
         if (
@@ -598,7 +603,7 @@ class OnboardingWorkflow(Steerable):
             or (exp is not None and exp.holdout)
             or not workflow.patched(REVIEW_PACK_PATCH)
         ):
-            return body
+            return body, []
         try:
             pack = await review_pack(
                 ReviewPackRequest(
@@ -612,8 +617,8 @@ class OnboardingWorkflow(Steerable):
             )
         except ActivityError as err:
             workflow.logger.warning("review pack for %s failed: %s", step.key, err.cause)
-            return body
-        return f"{body}\n\n{pack.text}"
+            return body, []
+        return f"{body}\n\n{pack.text}", [pack.chart_file_id] if pack.chart_file_id else []
 
     async def _milestone_deadline(self, step: PlannedStep) -> None:
         st = self._require_state()
@@ -773,16 +778,24 @@ class OnboardingWorkflow(Steerable):
             await self._reach(ms, how=f"signal{': ' + msg.note if msg.note else ''}")
 
     async def _act_on_triggers(self) -> None:
+        await self._fire_triggers(None, self._send_nudge)
+
+    async def _fire_triggers(
+        self, event: str | None, send: Callable[[Nudge], Awaitable[None]]
+    ) -> None:
+        """What the product events counted so far set off: milestones reached (by
+        ``event``, else by the milestone's own event), plan e-mails sent on an event, and
+        nudges (each sent once, by ``send``)."""
         st = self._require_state()
         for ms in st.plan.milestones:
             if ms.reached_by and ms.key not in st.milestones_reached and self._fired(ms.reached_by):
-                await self._reach(ms, how=f"product event {ms.reached_by.event.value}")
+                await self._reach(ms, how=f"product event {event or ms.reached_by.event.value}")
         await self._emails_sent_on()
         for nudge in st.plan.nudges:
             if nudge.key in st.nudges_sent or not self._fired(nudge.trigger):
                 continue
             st.nudges_sent.append(nudge.key)
-            await self._send_nudge(nudge)
+            await send(nudge)
 
     async def _send_nudge(self, nudge: Nudge) -> None:
         st = self._require_state()
@@ -820,21 +833,15 @@ class OnboardingWorkflow(Steerable):
                 await self._on_product_event(msg)
 
     async def _on_product_event(self, ev: ProductEvent) -> None:
-        st = self._require_state()
-        if not self._count_event(ev):
-            return
-        for ms in st.plan.milestones:
-            if ms.reached_by and ms.key not in st.milestones_reached and self._fired(ms.reached_by):
-                await self._reach(ms, how=f"product event {ev.type.value}")
-        await self._emails_sent_on()
-        for nudge in st.plan.nudges:
-            if nudge.key in st.nudges_sent or not self._fired(nudge.trigger):
-                continue
-            st.nudges_sent.append(nudge.key)
-            ctx = self._context(workflow.now(), nudge_message=nudge.message)
-            await self._email(f"nudge:{nudge.key}", nudge.template, ctx)
-            if nudge.alert_csm_template:
-                await self._alert(f"nudge:{nudge.key}:alert", nudge.alert_csm_template, ctx)
+        if self._count_event(ev):
+            await self._fire_triggers(ev.type.value, self._send_nudge_v1)
+
+    async def _send_nudge_v1(self, nudge: Nudge) -> None:
+        """Before :data:`WAIT_PATCH`: the nudge goes at once (not kept as owed)."""
+        ctx = self._context(workflow.now(), nudge_message=nudge.message)
+        await self._email(f"nudge:{nudge.key}", nudge.template, ctx)
+        if nudge.alert_csm_template:
+            await self._alert(f"nudge:{nudge.key}:alert", nudge.alert_csm_template, ctx)
 
     async def _emails_sent_on(self) -> None:
         """Plan e-mails with ``sent_on: <event>`` whose event has come and that are not sent
@@ -943,6 +950,7 @@ class OnboardingWorkflow(Steerable):
         due_at: datetime,
         priority: str,
         kind: str,
+        attachment_ids: Sequence[str] = (),
     ) -> None:
         if self._held_out(step_key, "crm_task", kind):
             return
@@ -954,6 +962,7 @@ class OnboardingWorkflow(Steerable):
             priority=priority,
             kind=kind,
             day=self._step_day,
+            attachment_ids=attachment_ids,
         )
 
     async def _note(self, step_key: str, body: str, *, kind: str) -> None:
@@ -963,9 +972,7 @@ class OnboardingWorkflow(Steerable):
 
     # ------------------------------------------------------------------ helpers
     def _require_state(self) -> OnboardingCarryOver:
-        if self._state is None:
-            raise ApplicationError("onboarding has not started yet", non_retryable=True)
-        return self._state
+        return required(self._state, "onboarding has not started yet")
 
     def _record(self, step: str, channel: str, summary: str, **options: Any) -> None:
         """:meth:`CustomerActions.record` once the journey has begun (none before)."""
@@ -1122,10 +1129,7 @@ class OnboardingWorkflow(Steerable):
         if st.experiment is not None:
             held = " (hold-out: nothing sent)" if st.experiment.holdout else ""
             lines.append(f"Experiment: {st.experiment.experiment} · arm {st.experiment.arm}{held}")
-        rejected = self._steer.rejected_line()
-        if rejected:
-            lines.append(rejected)
-        set_details(lines)
+        set_details(lines, self._steer.rejected_line())
 
 
 def _celebrate_key(ms: Milestone) -> str:

@@ -12,6 +12,7 @@ from workflows.exit_details import ExitDetailsWorkflow
 from workflows.health_digest import HealthDigestWorkflow
 from workflows.health_outreach import HealthOutreachWorkflow
 from workflows.health_sweep import HealthSweepPageWorkflow, HealthSweepWorkflow
+from workflows.log_call import LogCallWorkflow
 from workflows.nps import NpsSurveyWorkflow
 from workflows.onboarding import OnboardingWorkflow
 from workflows.onboarding_survey import OnboardingSurveyWorkflow
@@ -41,4 +42,5 @@ WORKFLOWS: list[type] = [
     ExitDetailsWorkflow,
     OnboardingSurveyWorkflow,
     CustomerYearWorkflow,
+    LogCallWorkflow,
 ]

@@ -1021,6 +1021,30 @@ async def onboarding_survey_alerted(c: Ctx) -> None:
     await handle.result()
 
 
+@scenario("call-logged", "LogCallWorkflow")
+async def call_logged(c: Ctx) -> None:
+    """A CSM logs a call from the missed-milestone alert of an onboarding journey that
+    has ended (the note is written, the journey cannot be told)."""
+    from domain.slack_actions import LoggedCall, ModalContext
+    from workflows.log_call import LogCallWorkflow as wf
+
+    handle = await c.env.client.start_workflow(
+        wf.run,
+        LoggedCall(
+            view_id="V0REPLAY",
+            context=ModalContext(w="onboarding-1003-gone", c="1003", ch="C0ALERTS", ts="1.000001"),
+            outcome="connected",
+            note="They found the warehouse connector; trying it this week",
+            user_id="U0DANA",
+            who="dana",
+        ),
+        id="log-call-V0REPLAY",
+        task_queue=c.queue,
+    )
+    c.keep("LogCallWorkflow", handle)
+    await handle.result()
+
+
 # ------------------------------------------------------------- steering signals by name
 # What an operator sends from the Temporal UI: the steering signals by name with JSON
 # payloads, so the same scenario runs on code from before steering (which ignores them,

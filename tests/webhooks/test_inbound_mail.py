@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.action_log import ActionRow, open_action_store
@@ -32,7 +32,7 @@ from domain.winback import WinBackInput
 from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import outbox, running_worker
-from tests.webhooks.conftest import Api, serve
+from tests.webhooks.conftest import Api, api_on
 from tests.workflows.campaign_helpers import emails, skip_to_local_hour, stop
 from webhooks.inbound_mail import sign_inbound
 from workflows.customer_reply import CustomerReplyWorkflow
@@ -46,18 +46,9 @@ QUOTE = "Thanks for checking in. We moved to another tool, but call me next week
 async def reply_api(
     hub_settings: Settings, tmp_path: Path, time_skipping_env: WorkflowEnvironment
 ) -> AsyncIterator[Api]:
-    settings = hub_settings.model_copy(
-        update={
-            "cshub_api_db": tmp_path / "api.db",
-            "cshub_actions_db": tmp_path / "actions.db",
-            "temporal_task_queue": f"reply-{uuid.uuid4().hex[:8]}",
-        }
-    )
-
-    async def connect() -> Client:
-        return time_skipping_env.client
-
-    async with serve(settings, connect) as running:
+    async with api_on(
+        time_skipping_env, hub_settings, tmp_path, "reply", cshub_actions_db=tmp_path / "actions.db"
+    ) as running:
         yield running
 
 

@@ -8,6 +8,7 @@ says so."""
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -18,6 +19,8 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import pytest
+import yaml
 from slack_sdk.signature import SignatureVerifier
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -27,6 +30,7 @@ from domain.slack_actions import button_value, parse_action_id
 from domain.survey_links import timeline_link
 from domain.ticket_sla import TicketSlaInput
 from domain.tiers import Tier
+from playbooks.loader import PACKAGE_DIR
 from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import eventually, outbox, running_worker
@@ -229,6 +233,47 @@ async def test_an_alert_nobody_acts_on_escalates_once(
     [escalated] = escalations(await outbox(clean_sandbox))
     assert escalated["ts"] == first["ts"]
     assert "<!here>" in str(escalated["blocks"]) and "milestone_missed" in str(escalated["blocks"])
+
+
+@pytest.mark.parametrize(
+    ("delivery", "manager", "channel", "says"),
+    [
+        ("dm", "morgan.lee@cshub.example", "@morgan.lee", "<@U0MORGAN> (manager of Priya"),
+        ("mention", "morgan.lee@cshub.example", "cs-alerts", "<@U0MORGAN> (manager of Priya"),
+        ("dm", "nobody@cshub.example", "cs-alerts", "<!here>"),  # not in Slack: the team
+    ],
+)
+async def test_an_alert_nobody_acts_on_escalates_to_the_csms_manager(
+    delivery: str,
+    manager: str,
+    channel: str,
+    says: str,
+    slack_api: Api,
+    slack_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``escalate_to: manager`` (playbooks/alerts.yaml): the escalation of Northwind's
+    missed milestone goes to the manager of its CSM (Priya) from the ``managers``
+    mapping, by direct message or by a mention in the alerts channel; a manager Slack
+    does not know leaves it with the team channel (``@here``)."""
+    playbooks = tmp_path / "playbooks"
+    shutil.copytree(PACKAGE_DIR, playbooks, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    alerts = yaml.safe_load((playbooks / "alerts.yaml").read_text())
+    alerts |= {
+        "escalate_to": "manager",
+        "manager_delivery": delivery,
+        "managers": {"Priya.Natarajan@cshub.example": manager},
+    }
+    (playbooks / "alerts.yaml").write_text(yaml.safe_dump(alerts))
+    monkeypatch.setenv("CSHUB_PLAYBOOKS_DIR", str(playbooks))
+    async with alerted_journey(slack_api, slack_env, clean_sandbox):
+        await slack_env.sleep(timedelta(days=2, hours=12))  # past the 48-hour window
+    [escalated] = escalations(await outbox(clean_sandbox))
+    assert escalated["channel_name"] == channel
+    assert says in str(escalated["blocks"])
+    assert ("<!here>" in str(escalated["blocks"])) is (says == "<!here>")
 
 
 async def test_open_timeline_is_a_signed_expiring_link_without_a_token(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workflows.churn import ChurnPreventionWorkflow
+from workflows.crm_email_reply import CrmEmailReplyWorkflow
 from workflows.csat import CsatSurveyWorkflow
 from workflows.customer_reply import CustomerReplyWorkflow
 from workflows.customer_text import CustomerTextWorkflow
@@ -43,4 +44,5 @@ WORKFLOWS: list[type] = [
     OnboardingSurveyWorkflow,
     CustomerYearWorkflow,
     LogCallWorkflow,
+    CrmEmailReplyWorkflow,
 ]

@@ -32,7 +32,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import sqlite3
 import threading
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -71,6 +70,7 @@ from domain.slack_actions import (
     parse_value,
 )
 from domain.snooze import ResumeLaterInput, resume_later_workflow_id
+from runtime.sqlite_files import open_sqlite
 
 log = logging.getLogger("cshub.webhooks.slack")
 
@@ -89,19 +89,17 @@ class MessageEditor(Protocol):
     async def get_message(self, *, channel: str, ts: str) -> dict[str, Any] | None: ...
 
 
+CLICKS_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS slack_clicks (key TEXT PRIMARY KEY, at TEXT NOT NULL, outcome TEXT)"
+)
+
+
 class ClickLedger:
     """Clicks already handled (one row per click key)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = open_sqlite(path, CLICKS_SCHEMA, synchronous="FULL")
         self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS slack_clicks (key TEXT PRIMARY KEY, at TEXT NOT "
-                "NULL, outcome TEXT)"
-            )
 
     def claim(self, key: str) -> bool:
         with self._lock:

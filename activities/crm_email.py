@@ -13,6 +13,7 @@ the text classifier (sentiment, churn signals) like an inbound-parse reply.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,15 +51,18 @@ def reply_reading(text: str, kind: ReplyKind) -> dict[str, Any]:
     return facts
 
 
+@dataclass(frozen=True)
 class CrmEmailActivities:
-    def __init__(self, crm: Crm, actions: ActionStore | None) -> None:
-        self._crm = crm
-        self._actions = actions
+    """Reads of logged e-mails: the CRM, and the action record (None: no hub e-mail can
+    be found, so no logged e-mail counts as a reply)."""
+
+    crm: Crm
+    actions: ActionStore | None
 
     @activity.defn(name="read_crm_email_reply")
     def read_crm_email_reply(self, req: CrmEmailEvent) -> CrmEmailReply:
         with connector_errors():
-            mail = self._crm.get_email(req.email_id)
+            mail = self.crm.get_email(req.email_id)
         if mail.direction != INCOMING:
             return CrmEmailReply(kind="not_incoming", detail=f"a {mail.direction or '?'} e-mail")
         kind = classify({}, mail.subject, mail.sender)
@@ -97,10 +101,10 @@ class CrmEmailActivities:
     def _answered(self, customer: str, contacts: list[str], at: datetime) -> ActionRow | None:
         """The hub's latest e-mail to the customer (to one of the e-mail's contacts when
         the record says whom) sent in the window before the reply."""
-        if self._actions is None:
+        if self.actions is None:
             return None
         since = at - timedelta(days=CRM_REPLY_WINDOW_DAYS)
-        for row in self._actions.for_customer(customer, since=since, limit=200):
+        for row in self.actions.for_customer(customer, since=since, limit=200):
             if row.channel != "email" or row.outcome not in ("done", "already_done"):
                 continue
             if row.first_at > at or (

@@ -53,6 +53,7 @@ READ_PROPERTIES: tuple[str, ...] = tuple(
             *INPUT_PROPERTIES.values(),
             *hp.OUTPUT_PROPERTIES,
             *(hp.cooldown_property(t) for t in Trigger),
+            hp.ALERTS_SNOOZED_UNTIL,
             *(hp.seen_property(b) for b in hp.BANDS),
             TIER,
             CREATED,

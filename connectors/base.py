@@ -55,6 +55,20 @@ class CrmContact(Contact):
     properties: dict[str, str | None] = Field(default_factory=dict)
 
 
+class CrmEmail(BaseModel):
+    """An e-mail logged on the CRM's timeline (HubSpot's ``emails`` object, 0-49)."""
+
+    id: str
+    direction: str = ""
+    """``INCOMING_EMAIL`` (a contact wrote), ``EMAIL`` (sent), ``FORWARDED_EMAIL``."""
+    subject: str = ""
+    text: str = ""
+    sender: str = ""
+    at: datetime | None = None
+    contact_ids: list[str] = Field(default_factory=list)
+    company_ids: list[str] = Field(default_factory=list)
+
+
 class Owner(BaseModel):
     """A CRM user who owns records: the customer's CSM."""
 
@@ -204,6 +218,11 @@ class Crm(Protocol):
         self, *, company_id: str, body: str, timestamp: datetime, idempotency_key: str
     ) -> CrmRecordRef:
         """Find-or-create a note associated with the company."""
+        ...
+
+    def get_email(self, email_id: str) -> CrmEmail:
+        """An e-mail logged in the CRM, with its text and associations (NotFoundError when
+        it does not exist): what a CRM webhook about a logged reply does not carry."""
         ...
 
 

@@ -27,6 +27,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from types import ModuleType
 from typing import Any, TypeVar, Unpack
 
@@ -51,6 +52,7 @@ from connectors.base import (
     CompanyPage,
     Contact,
     CrmContact,
+    CrmEmail,
     CrmFile,
     CrmRecordRef,
     Deal,
@@ -157,6 +159,7 @@ class HubSpotCrm:
         self._tasks_search = crm.objects.tasks.search_api
         self._notes = crm.objects.notes.basic_api
         self._notes_search = crm.objects.notes.search_api
+        self._emails = crm.objects.emails.basic_api
         self._files = client.files.files_api
         self._timeout = timeout_s
         self._task_assoc = task_to_company_association_type_id
@@ -376,6 +379,27 @@ class HubSpotCrm:
             owner_id,
             id_property="id",
         )
+
+    def get_email(self, email_id: str) -> CrmEmail:
+        target = f"email {email_id}"
+        with_links = partial(
+            self._emails.get_by_id,
+            properties=list(EMAIL_PROPERTIES),
+            associations=["contacts", "companies"],
+        )
+        obj = self._call("get_email", target, with_links, email_id)
+        with reading_response(SYSTEM, "get_email", target):
+            props = obj.properties or {}
+            return CrmEmail(
+                id=str(obj.id),
+                direction=props.get("hs_email_direction") or "",
+                subject=props.get("hs_email_subject") or "",
+                text=props.get("hs_email_text") or "",
+                sender=props.get("hs_email_from_email") or _header_sender(props),
+                at=_parse_time(props.get("hs_timestamp")),
+                contact_ids=_associated_ids(obj, "contacts"),
+                company_ids=_associated_ids(obj, "companies"),
+            )
 
     def get_deal(self, deal_id: str) -> Deal:
         return self._read(
@@ -695,6 +719,36 @@ def _batch_target(ids: Sequence[str]) -> str:
     if len(ids) == 1:
         return f"company {ids[0]}"
     return f"{len(ids)} companies {ids[0]}…{ids[-1]}"
+
+
+EMAIL_PROPERTIES = (
+    "hs_email_direction",
+    "hs_email_subject",
+    "hs_email_text",
+    "hs_email_from_email",
+    "hs_email_headers",
+    "hs_timestamp",
+)
+
+
+def _header_sender(props: Mapping[str, Any]) -> str:
+    """The sender from ``hs_email_headers`` (JSON: ``{"from": {"email": …}, …}``)."""
+    try:
+        headers = json.loads(props.get("hs_email_headers") or "{}")
+    except ValueError:
+        return ""
+    sender = headers.get("from") if isinstance(headers, dict) else None
+    return str(sender.get("email") or "") if isinstance(sender, dict) else ""
+
+
+def _parse_time(raw: Any) -> datetime | None:
+    if isinstance(raw, datetime):
+        return raw
+    try:
+        value = datetime.fromisoformat(str(raw).replace("Z", "+00:00")) if raw else None
+    except ValueError:
+        return None
+    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _to_contact(obj: Any, extra: Sequence[str]) -> CrmContact | None:

@@ -36,6 +36,7 @@ from connectors.base import (
     CompanyPage,
     Contact,
     CrmContact,
+    CrmEmail,
     CrmFile,
     CrmRecordRef,
     Deal,
@@ -352,6 +353,9 @@ class RecordingCrm(_Recorder):
         """Kept, not logged (a file is not an action on the customer)."""
         self.files[f"{folder}/{name}"] = content
         return CrmFile(id=f"file-{folder}/{name}", url=f"recorded://{folder}/{name}")
+
+    def get_email(self, email_id: str) -> CrmEmail:
+        raise NotFoundError("recording", "get_email", f"email {email_id}", "404")
 
     def create_note(
         self,

@@ -129,6 +129,32 @@ class SlackChat:
             lambda: self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks),
         )
 
+    async def open_view(self, *, trigger_id: str, view: dict[str, object]) -> str:
+        """Open a modal for the user who clicked (``views.open`` with the interaction's
+        ``trigger_id``, valid 3 seconds and once); the view's id."""
+        resp = await self._call(
+            "open_view",
+            f"trigger {trigger_id}",
+            lambda: self._client.views_open(trigger_id=trigger_id, view=view),
+        )
+        opened = resp.get("view") or {}
+        return str(opened.get("id") or "") if isinstance(opened, Mapping) else ""
+
+    async def get_message(self, *, channel: str, ts: str) -> dict[str, Any] | None:
+        """One message of a channel as it is now (``conversations.history`` around
+        ``ts``, inclusive), or None when it is not there."""
+        resp = await self._call(
+            "get_message",
+            f"channel {channel}, message {ts}",
+            lambda: self._client.conversations_history(
+                channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1
+            ),
+        )
+        for message in resp.get("messages") or []:
+            if isinstance(message, Mapping) and message.get("ts") == ts:
+                return dict(message)
+        return None
+
     async def lookup_user_id(self, email: str) -> str | None:
         try:
             resp = await self._call(

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.alert_escalation import AlertAcknowledged
     from domain.ops_alerts import OpsAlert, clip_error, ops_alert_key
     from domain.search_attributes import CUSTOMER_ID
+    from domain.slack_actions import CallLogged
     from domain.steering import (
         MAX_PAYLOAD_CHARS,
         MAX_REJECTED_KEPT,
@@ -237,6 +238,10 @@ class Steering:
                 return applied
         return None
 
+    def note_event(self, kind: str, detail: str) -> None:
+        """Record something done to the workflow from outside (e.g. a call logged)."""
+        self._event(kind, detail[:300])
+
     def _event(self, kind: str, detail: str) -> None:
         st = self.state
         st.events.append(SteeringEvent(at=workflow.now(), kind=kind, detail=detail))
@@ -380,6 +385,16 @@ class Steerable:
     )
     def alert_acknowledged(self, ack: AlertAcknowledged) -> None:
         self._steer.acknowledged_alerts.add(ack.ts)
+
+    @workflow.signal(
+        name="call_logged",
+        description='{"ts": "...", "by": "...", "outcome": "...", "note": "..."}: a CSM '
+        "logged a call from the Slack alert of that message (the Log call modal): the "
+        "alert is acted on, the call is in the steering events",
+    )
+    def call_logged(self, call: CallLogged) -> None:
+        self._steer.acknowledged_alerts.add(call.ts)
+        self._steer.note_event("call_logged", f"call logged by {call.by}: {call.outcome}")
 
     # ------------------------------------------------------------------ updates
     @workflow.update(

@@ -31,14 +31,14 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from connectors.base import ChatMessageRef
+from connectors.base import ChatMessageRef, ChatPost
 from connectors.errors import (
     ActivityCancelled,
     ConnectorError,
@@ -88,14 +88,9 @@ class SlackChat:
         self._channel_ids: dict[str, str] = {}
         self._dm_ids: dict[str, str] = {}
 
-    async def post_message(
-        self,
-        *,
-        channel: str,
-        text: str,
-        blocks: list[dict[str, object]] | None,
-        idempotency_key: str,
-    ) -> ChatMessageRef:
+    async def post_message(self, **post: Unpack[ChatPost]) -> ChatMessageRef:
+        channel, text, blocks = post["channel"], post["text"], post["blocks"]
+        idempotency_key = post["idempotency_key"]
         channel_id = await self._resolve(channel)
         target = f"channel {channel}, key {idempotency_key}"
         existing = await self._find_posted(channel_id, idempotency_key, target)

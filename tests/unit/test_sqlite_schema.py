@@ -34,3 +34,15 @@ def test_the_ledger_tables_are_the_migrations_with_sqlite_types() -> None:
 def test_an_unknown_table_is_refused() -> None:
     with pytest.raises(ValueError, match="creates none of"):
         sqlite_schema("0001.hub-state.sql", ("no_such_table",))
+
+
+def test_the_action_store_has_every_column_and_index_of_the_migrations(tmp_path) -> None:
+    from activities.action_log import SqlActionStore
+
+    SqlActionStore(tmp_path / "actions.sqlite").close()
+    SqlActionStore(tmp_path / "actions.sqlite").close()  # opened again: nothing to add
+    db = sqlite3.connect(tmp_path / "actions.sqlite")
+    columns = [row[1] for row in db.execute("PRAGMA table_info(actions)")]
+    assert columns[0] == "key" and "ref" in columns and columns[-1] == "contact_id"  # 0002
+    indexes = {row[1] for row in db.execute("PRAGMA index_list(actions)")}
+    assert {"actions_customer", "actions_last", "actions_ref"} <= indexes  # 0001, 0003

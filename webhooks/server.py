@@ -54,69 +54,64 @@ class ApiServer:
         await self._task
 
 
-class _HeaderDeadlineH11(H11Protocol):
-    """uvicorn's h11 protocol with a deadline on each request's headers: a client that
+class _HeaderDeadline(asyncio.Protocol):
+    """A deadline on each request's headers, for uvicorn's HTTP protocols: a client that
     trickles them (a byte a second keeps uvicorn's keep-alive timer from ever firing) is
-    disconnected ``header_timeout`` seconds after the request began. The same deadline
-    starts again for the next request on a keep-alive connection."""
+    disconnected ``header_timeout`` seconds after the connection opened or the previous
+    answer went out. The protocol cancels it (:meth:`_headers_in`) once a request's
+    headers are in."""
 
     header_timeout = 10.0
     _header_deadline: asyncio.TimerHandle | None = None
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        self._arm_header_deadline()
-
-    def _arm_header_deadline(self) -> None:
         self._header_deadline = self.loop.call_later(self.header_timeout, self._headers_late)
 
-    def handle_events(self) -> None:
-        super().handle_events()
-        if self._header_deadline is not None and self.conn.their_state is not h11.IDLE:
-            self._header_deadline.cancel()  # the headers are in
-            self._header_deadline = None
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if self._header_deadline is None and not self.transport.is_closing():
-            self._arm_header_deadline()
-
-    def connection_lost(self, exc: Exception | None) -> None:
+    def _headers_in(self) -> None:
         if self._header_deadline is not None:
             self._header_deadline.cancel()
             self._header_deadline = None
+
+    def _rearm(self, next_request_in: bool) -> None:
+        """After an answer: the next request's headers get the same deadline."""
+        closing = self.transport.is_closing()
+        if self._header_deadline is None and not next_request_in and not closing:
+            self._header_deadline = self.loop.call_later(self.header_timeout, self._headers_late)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._headers_in()
         super().connection_lost(exc)
 
     def _headers_late(self) -> None:
         self._header_deadline = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+        if not self.transport.is_closing():
             log.warning(
                 "request headers not received within %g s; connection closed", self.header_timeout
             )
             self.transport.close()
 
 
-class _HeaderDeadlineHttpTools(HttpToolsProtocol):
-    """uvicorn's httptools protocol with the same limits as :class:`_HeaderDeadlineH11`:
-    each request's headers must be in ``header_timeout`` seconds after the connection
-    opened or the previous answer went out, and the request line and headers may take
-    :data:`MAX_HEADER_BYTES` at most (400 and the connection closed, as h11 does)."""
+class _HeaderDeadlineH11(_HeaderDeadline, H11Protocol):
+    """uvicorn's h11 protocol with :class:`_HeaderDeadline`."""
 
-    header_timeout = 10.0
-    _header_deadline: asyncio.TimerHandle | None = None
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.conn.their_state is not h11.IDLE:
+            self._headers_in()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._rearm(next_request_in=self.conn.their_state is not h11.IDLE)
+
+
+class _HeaderDeadlineHttpTools(_HeaderDeadline, HttpToolsProtocol):
+    """uvicorn's httptools protocol with :class:`_HeaderDeadline`, and the request line
+    and headers capped at :data:`MAX_HEADER_BYTES` (400 and the connection closed)."""
+
     _header_bytes = 0
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm_header_deadline()
-
-    def _arm_header_deadline(self) -> None:
-        self._header_deadline = self.loop.call_later(self.header_timeout, self._headers_late)
-
-    def _cancel_header_deadline(self) -> None:
-        if self._header_deadline is not None:
-            self._header_deadline.cancel()
-            self._header_deadline = None
 
     def on_message_begin(self) -> None:
         self._header_bytes = 0
@@ -137,26 +132,13 @@ class _HeaderDeadlineHttpTools(HttpToolsProtocol):
             raise ValueError("request headers too large")
 
     def on_headers_complete(self) -> None:
-        self._cancel_header_deadline()  # the headers are in
+        self._headers_in()
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
         pipelined = bool(self.pipeline)  # the next request's headers are in already
         super().on_response_complete()
-        if self._header_deadline is None and not pipelined and not self.transport.is_closing():
-            self._arm_header_deadline()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_header_deadline()
-        super().connection_lost(exc)
-
-    def _headers_late(self) -> None:
-        self._header_deadline = None
-        if not self.transport.is_closing():
-            log.warning(
-                "request headers not received within %g s; connection closed", self.header_timeout
-            )
-            self.transport.close()
+        self._rearm(next_request_in=pipelined)
 
 
 class _EmbeddedServer(uvicorn.Server):

@@ -64,6 +64,7 @@ class CrmActivities:
                 owner_id=owner_id,
                 priority=req.priority,
                 idempotency_key=req.idempotency_key,
+                attachment_ids=req.attachment_ids,
             )
         return ActionResult(
             channel="crm_task", summary=req.subject, created=ref.created, ref=ref.id

@@ -78,6 +78,8 @@ class CsmTaskRequest(BaseModel):
     assign_to: Literal["csm", "account_executive"] = "csm"
     """Whose task: the company owner (CSM), or the account executive recorded on the
     company (``cshub_account_executive_id``; the CSM when none is set)."""
+    attachment_ids: list[str] = Field(default_factory=list)
+    """CRM file ids attached to the task (a review pack's chart)."""
 
 
 class CrmNoteRequest(BaseModel):

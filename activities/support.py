@@ -7,14 +7,14 @@ names are read here, at send time, and never enter workflow history.
 
 ``refresh_support_health_inputs`` copies a customer's support figures from the helpdesk
 to the CRM company (the health score's ``cshub_critical_tickets_open`` and
-``cshub_csat_percent``, plus the load and trend people read): see
-:data:`SUPPORT_HEALTH_PROPERTIES`.
+``cshub_csat_percent``, plus the load and trend people read, and the review pack's SLA
+results per clock): see :data:`SUPPORT_HEALTH_PROPERTIES`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -27,7 +27,9 @@ from activities.models import ActionResult, CustomerRef
 from activities.slack_post import post_slack
 from connectors.base import Chat, Crm, Helpdesk, SupportLoad, Ticket
 from connectors.errors import NotFoundError
+from domain.customer_sla import SLA_WINDOW_DAYS, CustomerSla, customer_sla
 from domain.health_model import INPUTS
+from domain.review_pack import SLA_RESOLUTION_MET, SLA_RESPONSE_MET
 from domain.sla_policy import SlaPolicy
 from domain.support_records import Severity
 from domain.ticket_routing import Routing, classify_ticket
@@ -50,6 +52,13 @@ TICKETS_PREV_30D = "cshub_tickets_prev_30d"
 """Tickets created 30-60 days ago (the trend: compare with ``cshub_tickets_30d``)."""
 SUPPORT_REFRESHED_AT = "cshub_support_refreshed_at"
 """When the figures were counted, ISO 8601 UTC (``2026-10-01T12:00:00Z``)."""
+SLA_RESPONSE_MET_PERCENT = SLA_RESPONSE_MET
+"""``cshub_sla_first_response_met_percent``: of the tickets created in the last 90 days
+whose first response is decided, the share answered within the SLA playbook's target,
+one decimal; blank when none is decided (see :mod:`domain.customer_sla`)."""
+SLA_RESOLUTION_MET_PERCENT = SLA_RESOLUTION_MET
+"""``cshub_sla_resolution_met_percent``: of those solved, the share solved within the
+target, one decimal; blank when none is solved."""
 SUPPORT_HEALTH_PROPERTIES = (
     CRITICAL_TICKETS_OPEN,
     CSAT_PERCENT,
@@ -57,6 +66,8 @@ SUPPORT_HEALTH_PROPERTIES = (
     TICKETS_30D,
     TICKETS_PREV_30D,
     SUPPORT_REFRESHED_AT,
+    SLA_RESPONSE_MET_PERCENT,
+    SLA_RESOLUTION_MET_PERCENT,
 )
 """Every CRM company property ``refresh_support_health_inputs`` writes, every time."""
 
@@ -158,27 +169,38 @@ def critical_priorities(policy: SlaPolicy) -> list[str]:
     return found
 
 
-def support_properties(load: SupportLoad) -> dict[str, str]:
-    """The CRM company properties for these figures (strings, as CRM properties are)."""
-    csat = load.csat_percent
-    return {
+def _figure(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def support_properties(load: SupportLoad, sla: CustomerSla | None) -> dict[str, str]:
+    """The CRM company properties for these figures (strings, as CRM properties are);
+    ``sla`` None (the SLA playbook unreadable): the SLA results are left as they were."""
+    figures = {
         CRITICAL_TICKETS_OPEN: str(load.critical_open),
-        CSAT_PERCENT: "" if csat is None else f"{csat:g}",
+        CSAT_PERCENT: _figure(load.csat_percent),
         OPEN_TICKETS: str(load.open_tickets),
         TICKETS_30D: str(load.created_last_30d),
         TICKETS_PREV_30D: str(load.created_prev_30d),
         SUPPORT_REFRESHED_AT: load.as_of.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+    if sla is not None:
+        figures[SLA_RESPONSE_MET_PERCENT] = _figure(sla.first_response_met_percent)
+        figures[SLA_RESOLUTION_MET_PERCENT] = _figure(sla.resolution_met_percent)
+    return figures
 
 
-def _current_critical_priorities() -> list[str]:
-    """From the current ``playbooks/sla.yaml`` (the figure is about all the customer's
-    tickets, so it follows the policy in force, not the one a running workflow kept)."""
+def _current_policy() -> SlaPolicy | None:
+    """The current ``playbooks/sla.yaml`` (the figures are about all the customer's
+    tickets, so they follow the policy in force, not the one a running workflow kept)."""
     try:
-        return critical_priorities(load_playbook("sla", SlaPolicy))
+        return load_playbook("sla", SlaPolicy)
     except PlaybookError as exc:
-        activity.logger.warning("sla playbook unreadable (%s): urgent counts as critical", exc)
-        return ["urgent"]
+        activity.logger.warning(
+            "sla playbook unreadable (%s): urgent counts as critical, SLA results not known",
+            exc,
+        )
+        return None
 
 
 class SupportActivities:
@@ -397,12 +419,16 @@ class SupportActivities:
 
     @activity.defn(name="refresh_support_health_inputs")
     def refresh_support_health_inputs(self, req: CustomerRef) -> ActionResult:
-        """Count the customer's tickets and CSAT answers in the helpdesk and write them on
-        the CRM company (:data:`SUPPORT_HEALTH_PROPERTIES`). Idempotent: a retry or a
-        second call writes the same figures (and a later ``cshub_support_refreshed_at``).
-        A customer with no helpdesk organisation gets nothing written: no tickets found
-        there means "unknown", not "no critical tickets"."""
-        priorities = _current_critical_priorities()
+        """Count the customer's tickets and CSAT answers in the helpdesk, and its SLA
+        results per clock from the ticket metric sets of the last 90 days (held to the
+        SLA playbook's targets for the company's tier), and write them on the CRM company
+        (:data:`SUPPORT_HEALTH_PROPERTIES`). Idempotent: a retry or a second call writes
+        the same figures (and a later ``cshub_support_refreshed_at``); an unreadable SLA
+        playbook leaves the SLA results as they were. A customer with no helpdesk
+        organisation gets nothing written: no tickets found there means "unknown", not
+        "no critical tickets"."""
+        policy = _current_policy()
+        priorities = critical_priorities(policy) if policy else ["urgent"]
         with connector_errors():
             load = self._helpdesk.support_load(req.customer_id, critical_priorities=priorities)
             if load.organizations == 0:
@@ -413,15 +439,34 @@ class SupportActivities:
                     created=False,
                     ref=req.customer_id,
                 )
-            properties = support_properties(load)
+            sla = None
+            if policy is not None:
+                tickets = self._helpdesk.ticket_facts(
+                    load.as_of - timedelta(days=SLA_WINDOW_DAYS),
+                    load.as_of + timedelta(seconds=1),
+                    customer_id=req.customer_id,
+                )
+                try:
+                    tier = self._crm.get_company(req.customer_id).tier
+                except NotFoundError:
+                    tier = None
+                sla = customer_sla(tickets, policy, tier, load.as_of)
+            properties = support_properties(load, sla)
             self._crm.update_company(req.customer_id, properties)
         csat = properties[CSAT_PERCENT] or "-"
+        sla_text = (
+            ""
+            if sla is None
+            else f", first response within SLA {properties[SLA_RESPONSE_MET_PERCENT] or '-'} % "
+            f"of {sla.responses}, resolved within SLA "
+            f"{properties[SLA_RESOLUTION_MET_PERCENT] or '-'} % of {sla.resolutions}"
+        )
         return ActionResult(
             channel="crm_update",
             summary=(
                 f"support figures: {load.open_tickets} open ({load.critical_open} critical), "
                 f"{load.created_last_30d} created in 30 days ({load.created_prev_30d} the 30 "
-                f"before), CSAT {csat} % of {load.csat_answers}"
+                f"before), CSAT {csat} % of {load.csat_answers}{sla_text}"
             ),
             ref=req.customer_id,
         )

@@ -18,6 +18,7 @@ from typing import Protocol, TypedDict, Unpack
 from pydantic import BaseModel, Field
 
 from domain.deal_stages import DealStage
+from domain.executive_report import TicketFacts
 
 
 class Company(BaseModel):
@@ -182,8 +183,10 @@ class Crm(Protocol):
         owner_id: str | None,
         priority: str,
         idempotency_key: str,
+        attachment_ids: Sequence[str] = (),
     ) -> CrmRecordRef:
-        """Find-or-create a task associated with the company (priority LOW|MEDIUM|HIGH)."""
+        """Find-or-create a task associated with the company (priority LOW|MEDIUM|HIGH),
+        with the CRM files ``attachment_ids`` attached (``upload_file``'s ids)."""
         ...
 
     def upload_file(self, *, name: str, content: bytes, folder: str) -> CrmFile:
@@ -323,6 +326,14 @@ class Helpdesk(Protocol):
         ticket counts and CSAT answers; all zero when the helpdesk has no such
         organisation. ``critical_priorities``: the helpdesk priorities that count as
         critical. ``now``: the end of the windows (default: the current time)."""
+        ...
+
+    def ticket_facts(
+        self, since: datetime, until: datetime, *, customer_id: str | None = None
+    ) -> list[TicketFacts]:
+        """The tickets created in ``since <= t < until`` (only ``customer_id``'s when
+        given), each with its metric set: replies, minutes to the first agent reply and
+        to the full resolution (calendar time), CSAT score."""
         ...
 
 

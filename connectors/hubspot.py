@@ -530,6 +530,7 @@ class HubSpotCrm:
         owner_id: str | None,
         priority: str,
         idempotency_key: str,
+        attachment_ids: Sequence[str] = (),
     ) -> CrmRecordRef:
         level = priority.upper()
         target = f"company {company_id}, key {idempotency_key}"
@@ -546,6 +547,9 @@ class HubSpotCrm:
         }
         if owner_id:
             properties["hubspot_owner_id"] = owner_id
+        if attachment_ids:
+            # The engagement's attachments: file manager ids, separated by semicolons.
+            properties["hs_attachment_ids"] = ";".join(attachment_ids)
         return self._find_or_create(
             "create_task",
             target,

@@ -48,6 +48,7 @@ from connectors.base import (
 )
 from connectors.errors import NotFoundError
 from domain.deal_stages import DealStage
+from domain.executive_report import TicketFacts
 
 ActionChannel = Literal["email", "slack", "crm_task", "crm_note", "ticket_update"]
 TEMPLATE_HEADER = "X-Cshub-Template"
@@ -493,6 +494,23 @@ class RecordingHelpdesk(_Recorder):
             csat_answers=len(answers),
             csat_satisfied=sum(1 for s in answers if s >= CSAT_SATISFIED_MIN),
         )
+
+    def ticket_facts(
+        self, since: datetime, until: datetime, *, customer_id: str | None = None
+    ) -> list[TicketFacts]:
+        """The tickets this recorder knows created in the window (``customer_id``'s only
+        when given); a recorded ticket has no metric set, so no reply or resolution
+        minutes (its SLA figures read as not known)."""
+        with self._lock:
+            known = list(self.tickets.values())
+        shared = {"id", "customer_id", "created_at", "status", "priority", "tags"}
+        return [
+            TicketFacts(**t.model_dump(include=shared), csat_score=csat_score_from_tags(t.tags))
+            for t in known
+            if t.created_at is not None
+            and _utc(since) <= _utc(t.created_at) < _utc(until)
+            and (customer_id is None or t.customer_id == customer_id)
+        ]
 
 
 class RecordingChat(_Recorder):

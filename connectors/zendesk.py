@@ -208,14 +208,7 @@ class ZendeskHelpdesk:
         ``created>=T`` without relying on ``>=``."""
         as_of = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
         target = f"customer {customer_id}"
-        orgs = self._call(
-            "support_load",
-            customer_id,
-            lambda: list(self._client.organizations(external_ids=[customer_id])),
-            target=target,
-        )
-        with reading_response(SYSTEM, "support_load", target):
-            org_ids = sorted({int(o.id) for o in orgs})
+        org_ids = self._organizations_of("support_load", customer_id)
         window = timedelta(days=SUPPORT_LOAD_WINDOW_DAYS)
         second = timedelta(seconds=1)
         last_from, prev_from = as_of - window, as_of - 2 * window
@@ -256,38 +249,63 @@ class ZendeskHelpdesk:
             csat_satisfied=satisfied,
         )
 
-    def ticket_facts(self, since: datetime, until: datetime) -> list[TicketFacts]:
+    def ticket_facts(
+        self, since: datetime, until: datetime, *, customer_id: str | None = None
+    ) -> list[TicketFacts]:
         """Every ticket created in ``since <= t < until`` with its customer (the
         organisation's external id), CSAT score (the hub's tag) and metric set (replies,
-        reply and full resolution times): one search, the organisations by id, and the
-        metric sets listed (``GET /ticket_metrics.json``), for the executive report."""
+        reply and full resolution times). For the executive report (every customer): one
+        search, the organisations by id, and the metric sets listed
+        (``GET /ticket_metrics.json``). For one ``customer_id`` (the support refresh's SLA
+        figures): a search per organisation whose external id it is, and each ticket's
+        metric set (``GET /tickets/{id}/metrics.json``); no organisation, no tickets."""
         second = timedelta(seconds=1)
         query = f"type:ticket created>{_zd_time(since - second)} created<{_zd_time(until)}"
-        target = "executive report"
-        found = self._call("ticket_facts", "", partial(self._search, query), target=target)
-        with reading_response(SYSTEM, "ticket_facts", target):
+        operation = "ticket_facts"
+        if customer_id is None:
+            target, queries = "executive report", [query]
+        else:
+            target = f"customer {customer_id}"
+            queries = [
+                f"{query} organization:{org}"
+                for org in self._organizations_of(operation, customer_id)
+            ]
+        found = [
+            z
+            for text in queries
+            for z in self._call(operation, "", partial(self._search, text), target=target)
+        ]
+        with reading_response(SYSTEM, operation, target):
             tickets = [_convert(z) for z in found]
         org_ids = sorted({int(t.organization_id) for t in tickets if t.organization_id})
         customers: dict[str, str] = {}
-        if org_ids:
+        if customer_id is not None:
+            customers = {str(org): customer_id for org in org_ids}
+        elif org_ids:
             orgs = self._call(
-                "ticket_facts",
+                operation,
                 "",
                 lambda: list(self._client.organizations(ids=org_ids)),
                 target=target,
             )
-            with reading_response(SYSTEM, "ticket_facts", target):
+            with reading_response(SYSTEM, operation, target):
                 customers = {str(o.id): str(o.external_id) for o in orgs if o.external_id}
         wanted = {t.id for t in tickets}
-        metrics: dict[str, Any] = {}
-        if wanted:
+        listed: list[Any] = []
+        if customer_id is not None:
+            listed = [
+                self._call(
+                    operation, t.id, partial(self._client.tickets.metrics, int(t.id)), target=target
+                )
+                for t in tickets
+            ]
+        elif wanted:
             listed = self._call(
-                "ticket_facts", "", lambda: list(self._client.ticket_metrics()), target=target
+                operation, "", lambda: list(self._client.ticket_metrics()), target=target
             )
-            with reading_response(SYSTEM, "ticket_facts", target):
-                metrics = {str(m.ticket_id): m for m in listed if str(m.ticket_id) in wanted}
         facts = []
-        with reading_response(SYSTEM, "ticket_facts", target):
+        with reading_response(SYSTEM, operation, target):
+            metrics = {str(m.ticket_id): m for m in listed if str(m.ticket_id) in wanted}
             for t in tickets:
                 m = metrics.get(t.id)
                 facts.append(
@@ -305,6 +323,19 @@ class ZendeskHelpdesk:
                     )
                 )
         return facts
+
+    def _organizations_of(self, operation: str, customer_id: str) -> list[int]:
+        """The ids of the helpdesk organisations whose external id is ``customer_id``
+        (``GET /organizations/show_many.json?external_ids=``)."""
+        target = f"customer {customer_id}"
+        orgs = self._call(
+            operation,
+            customer_id,
+            lambda: list(self._client.organizations(external_ids=[customer_id])),
+            target=target,
+        )
+        with reading_response(SYSTEM, operation, target):
+            return sorted({int(o.id) for o in orgs})
 
     def _search(self, query: str) -> list[Any]:
         """Every result of a search (zenpy follows ``next_page``)."""

@@ -1,6 +1,7 @@
 """HubSpot's file manager, as much as the hub uses: ``POST /files/v3/files`` (multipart:
 ``file``, ``folderPath``, ``fileName``, ``options`` JSON), a file of the same name in the
-same folder replaced when ``options.overwrite`` is true (its id kept), and each file
+same folder replaced when ``options.overwrite`` is true (its id kept), ``GET
+/files/v3/files/{fileId}`` (what a task's ``hs_attachment_ids`` name), and each file
 served back at its ``url`` (so a review pack's chart opens from the task)."""
 
 from __future__ import annotations
@@ -98,9 +99,21 @@ async def upload(request: web.Request) -> web.StreamResponse:
     return web.json_response(_json(request, stored), status=201)
 
 
-async def download(request: web.Request) -> web.StreamResponse:
+async def get_file(request: web.Request) -> web.StreamResponse:
     f = request.app[FILES].by_id(request.match_info["id"])
-    if f is None or f.name != request.match_info["name"]:
+    if f is None:
+        return web.json_response(
+            {"status": "error", "message": "File not found", "category": "OBJECT_NOT_FOUND"},
+            status=404,
+        )
+    return web.json_response(_json(request, f))
+
+
+async def download(request: web.Request) -> web.StreamResponse:
+    """The file at its ``url``, or by id alone (``/_sandbox/files/{id}``: the inbox shows a
+    task's attachments from their ids)."""
+    f = request.app[FILES].by_id(request.match_info["id"])
+    if f is None or f.name != request.match_info.get("name", f.name):
         raise web.HTTPNotFound()
     kind = mimetypes.guess_type(f.name)[0] or "application/octet-stream"
     return web.Response(body=f.content, content_type=kind)
@@ -109,4 +122,6 @@ async def download(request: web.Request) -> web.StreamResponse:
 def setup(app: web.Application) -> None:
     app[FILES] = FileStore()
     app.router.add_post("/files/v3/files", upload)
+    app.router.add_get("/files/v3/files/{id}", get_file)
     app.router.add_get("/_sandbox/files/{id}/{name}", download)
+    app.router.add_get("/_sandbox/files/{id}", download)

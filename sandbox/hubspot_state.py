@@ -77,6 +77,8 @@ ENUMERATIONS: dict[str, frozenset[str]] = {
     "cshub_tier": frozenset({"community", "starter", "professional", "enterprise", "agency"}),
 }
 DATE_PROPERTIES = frozenset({"hs_timestamp", "closedate"})
+ATTACHMENT_IDS = "hs_attachment_ids"
+"""An engagement's (task, note) attached files: file manager ids, separated by ";"."""
 REQUIRED_ON_CREATE: dict[str, tuple[str, ...]] = {
     "tasks": ("hs_timestamp",),
     "notes": ("hs_timestamp",),
@@ -367,6 +369,16 @@ class HubSpotState:
                         name,
                         "INVALID_DATE",
                         f"{value} is not a valid date: use epoch milliseconds or ISO-8601",
+                    )
+                )
+            elif name == ATTACHMENT_IDS and not all(
+                part.strip().isdigit() for part in str(value).split(";")
+            ):
+                problems.append(
+                    _invalid(
+                        name,
+                        "INVALID_INTEGER",
+                        f"{value} is not a list of file ids separated by semicolons",
                     )
                 )
             elif name == "hubspot_owner_id" and value not in self.owners:

@@ -16,7 +16,7 @@ A workflow owns one :class:`CustomerActions` and calls ``email`` / ``alert`` / `
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -452,6 +452,7 @@ class CustomerActions:
         kind: str = "task",
         day: int | None = None,
         assign_to: Literal["csm", "account_executive"] = "csm",
+        attachment_ids: Sequence[str] = (),
     ) -> str:
         req = CsmTaskRequest(
             customer_id=self.customer_id,
@@ -461,6 +462,7 @@ class CustomerActions:
             priority=priority,
             idempotency_key=self.key(step),
             assign_to=assign_to,
+            attachment_ids=list(attachment_ids),
         )
         return await self.run(
             step,

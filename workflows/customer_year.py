@@ -304,6 +304,7 @@ class CustomerYearWorkflow(Steerable, CampaignActions[YearState, CustomerYearInp
             priority="HIGH" if review.kind.value == "executive_review" else "MEDIUM",
             kind=review.kind.value,
             day=step.day,
+            attachment_ids=[pack.chart_file_id] if pack.chart_file_id else [],
         )
 
     async def _success_plan(self, step: YearStep) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -569,13 +570,15 @@ class OnboardingWorkflow(Steerable):
                 f"Day {step.day} of the {st.plan.name} onboarding plan"
                 f" ({self._phase_name(now) or 'no phase'}). {self._next_step_text() or ''}".strip()
             )
+            body, attached = await self._with_review_pack(step, body)
             await self._task(
                 step.key,
                 f"Onboarding {step.ref.replace('_', ' ')}: {step.title}",
-                await self._with_review_pack(step, body),
+                body,
                 due_at=now + self._days(1),
                 priority=priority,
                 kind=step.ref,
+                attachment_ids=attached,
             )
         elif step.kind is StepKind.SURVEY:
             ctx = self._context(now)
@@ -586,11 +589,12 @@ class OnboardingWorkflow(Steerable):
         elif step.kind is StepKind.COMPLETE:
             await self._complete(step)
 
-    async def _with_review_pack(self, step: PlannedStep, body: str) -> str:
+    async def _with_review_pack(self, step: PlannedStep, body: str) -> tuple[str, list[str]]:
         """A business review inside the onboarding window (seed 001: Starter monthly
         reviews, Professional executive check-ins and innovation workshops) carries the
-        review pack, as the reviews after onboarding do. Only plans with these kinds have
-        such steps; a pack the CRM cannot give leaves the plain body."""
+        review pack, as the reviews after onboarding do, and its chart attached (the CRM
+        file id). Only plans with these kinds have such steps; a pack the CRM cannot give
+        leaves the plain body."""
         st = self._require_state()
         exp = st.experiment
         if (
@@ -598,7 +602,7 @@ class OnboardingWorkflow(Steerable):
             or (exp is not None and exp.holdout)
             or not workflow.patched(REVIEW_PACK_PATCH)
         ):
-            return body
+            return body, []
         try:
             pack = await review_pack(
                 ReviewPackRequest(
@@ -612,8 +616,8 @@ class OnboardingWorkflow(Steerable):
             )
         except ActivityError as err:
             workflow.logger.warning("review pack for %s failed: %s", step.key, err.cause)
-            return body
-        return f"{body}\n\n{pack.text}"
+            return body, []
+        return f"{body}\n\n{pack.text}", [pack.chart_file_id] if pack.chart_file_id else []
 
     async def _milestone_deadline(self, step: PlannedStep) -> None:
         st = self._require_state()
@@ -943,6 +947,7 @@ class OnboardingWorkflow(Steerable):
         due_at: datetime,
         priority: str,
         kind: str,
+        attachment_ids: Sequence[str] = (),
     ) -> None:
         if self._held_out(step_key, "crm_task", kind):
             return
@@ -954,6 +959,7 @@ class OnboardingWorkflow(Steerable):
             priority=priority,
             kind=kind,
             day=self._step_day,
+            attachment_ids=attachment_ids,
         )
 
     async def _note(self, step_key: str, body: str, *, kind: str) -> None:

@@ -229,3 +229,56 @@ async def test_upload_file_replaces_the_same_name_and_serves_it(hubspot: HubSpot
         hubspot.upload_file, name=f"other-{name}", content=b"x", folder="/cshub/test"
     )
     assert other.id != first.id
+
+
+async def test_a_task_carries_its_attachments(
+    hubspot: HubSpotCrm, sandbox_api: SandboxClient
+) -> None:
+    """A review task's chart is attached (hs_attachment_ids: file ids, ";"-separated) and
+    the Files API finds each by id; a value that is no list of ids is refused."""
+    import httpx
+
+    from connectors.errors import PermanentConnectorError
+
+    files = [
+        await asyncio.to_thread(
+            hubspot.upload_file,
+            name=f"{n}-{uuid.uuid4().hex[:8]}.png",
+            content=b"\x89PNG",
+            folder="/cshub/test",
+        )
+        for n in ("chart", "extra")
+    ]
+
+    async def task_with(attachment_ids: list[str]) -> str:
+        key = f"test-task-{uuid.uuid4()}"
+        await asyncio.to_thread(
+            lambda: hubspot.create_task(
+                company_id="1001",
+                subject="QBR",
+                body="pack",
+                due_at=DUE,
+                owner_id=None,
+                priority="MEDIUM",
+                idempotency_key=key,
+                attachment_ids=attachment_ids,
+            )
+        )
+        return key
+
+    key = await task_with([f.id for f in files])
+    (task,) = [
+        t
+        for t in (await sandbox_api.outbox())["crm_tasks"]
+        if t["properties"].get("cshub_idempotency_key") == key
+    ]
+    ids = task["properties"]["hs_attachment_ids"]
+    assert ids == f"{files[0].id};{files[1].id}"
+    async with httpx.AsyncClient(headers={"Authorization": "Bearer test"}) as http:
+        for f, file_id in zip(files, ids.split(";"), strict=True):
+            got = await http.get(f"{sandbox_api.url}/files/v3/files/{file_id}")
+            assert got.status_code == 200 and got.json()["url"] == f.url
+        missing = await http.get(f"{sandbox_api.url}/files/v3/files/1")
+        assert missing.status_code == 404
+    with pytest.raises(PermanentConnectorError, match="hs_attachment_ids"):
+        await task_with(["chart.png"])

@@ -137,3 +137,26 @@ def test_recording_helpdesk_counts_by_the_same_rules() -> None:
     assert (load.created_last_30d, load.created_prev_30d) == (2, 1)
     assert (load.csat_answers, load.csat_satisfied, load.csat_percent) == (2, 1, 50.0)
     assert helpdesk.support_load("nobody", now=now).organizations == 0
+
+
+async def test_ticket_facts_of_one_customer_read_its_tickets_metric_sets(
+    zendesk: ZendeskHelpdesk, clean_sandbox: SandboxHandle, sandbox_api: SandboxClient
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    url = clean_sandbox.http_url
+    mine = await add_ticket(url, ANA, created_at=now - timedelta(days=3), priority="high")
+    await add_ticket(url, ANA, created_at=now - timedelta(days=40))  # before the window
+    await add_ticket(url, TOM, created_at=now - timedelta(days=3))  # another customer's
+    facts = await asyncio.to_thread(
+        lambda: zendesk.ticket_facts(now - timedelta(days=30), now, customer_id=BRIGHTLEAF)
+    )
+    assert [(f.id, f.customer_id, f.priority, f.replies) for f in facts] == [
+        (mine, BRIGHTLEAF, "high", 0)
+    ]
+    # Its own metric set, not every ticket's.
+    assert await sandbox_api.requests("zendesk", f"/tickets/{mine}/metrics.json")
+    assert not await sandbox_api.requests("zendesk", "/ticket_metrics.json")
+    nobody = await asyncio.to_thread(
+        lambda: zendesk.ticket_facts(now - timedelta(days=30), now, customer_id="99999")
+    )
+    assert nobody == []

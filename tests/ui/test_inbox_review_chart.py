@@ -1,6 +1,6 @@
 """The sandbox inbox shows a review pack's chart on its CRM task: the PNG uploaded to the
-sandbox HubSpot's file manager and linked from the task body is drawn under the task (and
-a body with no such link draws no image). Headless Chromium, skipped with a note without."""
+sandbox HubSpot's file manager, attached to the task (``hs_attachment_ids``) or linked from
+its body, is drawn under the task (and a task with neither draws no image). Headless Chromium, skipped with a note without."""
 
 from __future__ import annotations
 
@@ -37,10 +37,11 @@ async def chart_sandbox() -> AsyncIterator[SandboxHandle]:
                 },
             )
             assert uploaded.status_code == 201, uploaded.text
-            url = uploaded.json()["url"]
-            for subject, body in (
-                ("Quarterly business review (day 120)", f"REVIEW PACK\n\nChart: {url}"),
-                ("Plain check-in", "no chart here"),
+            url, file_id = uploaded.json()["url"], uploaded.json()["id"]
+            for subject, body, attached in (
+                ("Quarterly business review (day 120)", f"REVIEW PACK\n\nChart: {url}", None),
+                ("Plain check-in", "no chart here", None),
+                ("Executive review (day 180)", "REVIEW PACK", file_id),  # attached, no link
             ):
                 created = await http.post(
                     "/crm/v3/objects/tasks",
@@ -50,6 +51,7 @@ async def chart_sandbox() -> AsyncIterator[SandboxHandle]:
                             "hs_timestamp": DUE,
                             "hs_task_subject": subject,
                             "hs_task_body": body,
+                            **({"hs_attachment_ids": attached} if attached else {}),
                         },
                         "associations": [
                             {
@@ -74,8 +76,13 @@ async def test_the_review_task_shows_its_chart(chart_sandbox: SandboxHandle, pag
     await page.goto(f"{chart_sandbox.http_url}/#crm")
     await page.reload()
     await page.get_by_text("Quarterly business review (day 120)").first.wait_for()
-    chart = page.locator("img.chart")
-    await chart.wait_for()
-    assert await chart.count() == 1
-    width = await chart.evaluate("img => img.complete ? img.naturalWidth : -1")
-    assert width > 100  # the PNG loaded
+    await page.get_by_text("Executive review (day 180)").first.wait_for()
+    charts = page.locator("img.chart")
+    await charts.first.wait_for()
+    assert await charts.count() == 2  # the linked and the attached chart; none on the plain task
+    for i in range(2):
+        width = await charts.nth(i).evaluate(
+            "img => new Promise(done => img.complete ? done(img.naturalWidth)"
+            " : img.addEventListener('load', () => done(img.naturalWidth)))"
+        )
+        assert width > 100  # the PNG loaded

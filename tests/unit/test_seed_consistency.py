@@ -94,6 +94,30 @@ def test_community_keeps_its_bi_weekly_cadence() -> None:
     assert [(r.template, r.every_days) for r in plan.recurring_emails] == [("engagement", 14)]
 
 
+def _comments(name: str) -> str:
+    """The playbook's comment lines, joined (where the seeds' disagreements are decided)."""
+    lines = (PACKAGE_DIR / "onboarding" / f"{name}.yaml").read_text().splitlines()
+    return " ".join(line.split("#", 1)[1].strip() for line in lines if "#" in line)
+
+
+def test_starter_week_1_follows_the_dated_list_and_says_why() -> None:
+    """Seed 001's Starter phase summary says "daily check-ins" for days 1-7; its week-1
+    plan dates four calls, days 1/3/5/7. The plan follows the list and its comments say
+    so. Before: the list, with no word of the disagreement."""
+    week_1 = sorted(c.day for c in _plan("starter").check_ins if c.day <= 7)
+    assert week_1 == [1, 3, 5, 7]
+    said = _comments("starter")
+    assert "Daily check-ins" in said and "1/3/5/7" in said
+
+
+def test_community_says_why_its_bi_weekly_mails_end_on_day_77() -> None:
+    """The next bi-weekly date, day 91, is past onboarding; day 90's completion e-mail and
+    survey close the last fortnight (the journey table checks those days)."""
+    (mails,) = _plan("community").recurring_emails
+    assert (mails.from_day, mails.every_days, mails.until_day) == (35, 14, 77)
+    assert "Day 77 is the last bi-weekly date" in _comments("community")
+
+
 # ------------------------------------------------------------------ churn thresholds
 @pytest.mark.parametrize("tier", list(Tier))
 def test_churn_thresholds_are_the_tiers_health_model_bands(tier: Tier) -> None:

@@ -15,13 +15,16 @@ import asyncio
 import html
 import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from typer.testing import CliRunner
 
 from activities.health_explain import explain_customer
+from activities.models import CustomerRef
+from activities.support import SupportActivities
 from cshub.cli import app
 from domain import health_properties as hp
 from domain.customer_year import (
@@ -44,6 +47,7 @@ from tests.workflows.campaign_helpers import (
     stop,
 )
 from wiring.connectors import build_connectors
+from worker import messaging_config
 from workflows.customer_year import CustomerYearWorkflow
 
 HEALTHY = {hp.SCORE: "88", hp.CATEGORY: "healthy", hp.CATEGORY_LABEL: "Healthy"}
@@ -106,8 +110,6 @@ async def run_plays(
 
 
 def _days(n: float) -> Any:
-    from datetime import timedelta
-
     return timedelta(days=n)
 
 
@@ -181,9 +183,16 @@ async def test_starter_and_professional_reviews_carry_the_review_pack(
         surveys = section(pack, "5. Survey answers")
         assert f"- latest NPS answer: {survey['cshub_nps_last_score']} (0-10)" in surveys
         assert f"- CSAT, satisfied answers: {survey['cshub_csat_percent']} %" in surveys
-        # The chart: a PNG in the CRM's file manager, linked from the task.
+        # The chart: a PNG in the CRM's file manager, attached to the task (its
+        # hs_attachment_ids name the file, whose url serves it) and linked from the body.
         chart_url = pack.rsplit("Chart: ", 1)[1].strip()
         async with httpx.AsyncClient() as http:
+            attached = await http.get(
+                f"{clean_sandbox.http_url}/files/v3/files/{reviews[0]['hs_attachment_ids']}",
+                headers={"Authorization": "Bearer test"},
+            )
+            assert attached.status_code == 200, attached.text
+            assert attached.json()["url"] == chart_url
             png = await http.get(chart_url)
         assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
         assert png.headers["content-type"] == "image/png"
@@ -472,14 +481,18 @@ async def test_business_reviews_inside_onboarding_carry_the_pack_too(
         finally:
             await stop(handle)
     box = await outbox(clean_sandbox)
-    tasks = {
-        t["hs_task_subject"]: html.unescape(t["hs_task_body"]) for t in crm_tasks(box, customer)
-    }
+    by_subject = {t["hs_task_subject"]: t for t in crm_tasks(box, customer)}
+    tasks = {s: html.unescape(t["hs_task_body"]) for s, t in by_subject.items()}
     review = tasks["Onboarding business review: Month 2 business review"]
     assert "REVIEW PACK · Month 2 business review · day 58" in review
     assert "- open tickets: 3 (critical: 1)" in review
-    assert "Chart: http" in review
-    assert "REVIEW PACK" not in tasks["Onboarding check in: Month 1 business review"]
+    chart_url = review.rsplit("Chart: ", 1)[1].strip()
+    # The chart is attached too: the task's attachment is the linked file.
+    attached = by_subject["Onboarding business review: Month 2 business review"]
+    assert chart_url.split("/_sandbox/files/")[1].split("/")[0] == attached["hs_attachment_ids"]
+    plain = by_subject["Onboarding check in: Month 1 business review"]
+    assert "REVIEW PACK" not in tasks[plain["hs_task_subject"]]
+    assert not plain.get("hs_attachment_ids")
 
 
 async def test_pause_holds_a_review_until_resume(
@@ -557,3 +570,93 @@ async def test_a_churn_at_renewal_cancels_the_plays(
             await stop(renewal)
             await stop(winback)
     assert summary.status is YearStatus.CANCELLED
+
+
+COBALT, MAYA, AGENT = "1006", 8108, 8001  # professional; Zendesk org 9006, no demo tickets
+
+
+async def import_ticket(
+    sandbox: SandboxHandle,
+    priority: str,
+    created: datetime,
+    *,
+    reply_after: timedelta | None = None,
+    solved_after: timedelta | None = None,
+) -> None:
+    """A past ticket of Cobalt's in the sandbox Zendesk (ticket import API): its metric
+    set's reply and resolution minutes are the agent's public reply and the solve."""
+    comments: list[dict[str, object]] = [
+        {"author_id": MAYA, "value": "It broke.", "created_at": created.isoformat()}
+    ]
+    if reply_after is not None:
+        at = (created + reply_after).isoformat()
+        comments.append({"author_id": AGENT, "value": "On it.", "created_at": at})
+    body: dict[str, object] = {
+        "subject": "SLA figures",
+        "requester_id": MAYA,
+        "priority": priority,
+        "created_at": created.isoformat(),
+        "comments": comments,
+        "status": "open" if solved_after is None else "solved",
+    }
+    if solved_after is not None:
+        body["solved_at"] = (created + solved_after).isoformat()
+    async with httpx.AsyncClient(base_url=sandbox.http_url) as http:
+        resp = await http.post(
+            "/api/v2/imports/tickets.json",
+            json={"ticket": body},
+            auth=("automation@cshub.example/token", "sandbox"),
+        )
+        assert resp.status_code == 201, resp.text
+
+
+async def test_the_review_packs_sla_lines_are_the_customers_helpdesk_results(
+    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+) -> None:
+    """The support refresh computes the SLA results per clock from the Zendesk metric
+    sets and writes them on the company; the review pack prints them. Delays are chosen
+    so the verdicts hold on any weekday and in any time zone: minutes are within any
+    target, eight days hold a business day more than any first-response target."""
+    now, day, minute = datetime.now(UTC), timedelta(days=1), timedelta(minutes=1)
+    await import_ticket(  # response met (15 min), resolution met (4 h)
+        clean_sandbox, "urgent", now - 20 * day, reply_after=5 * minute, solved_after=60 * minute
+    )
+    await import_ticket(  # response breached (1 h), resolution breached (8 h)
+        clean_sandbox, "high", now - 30 * day, reply_after=8 * day, solved_after=9 * day
+    )
+    await import_ticket(  # both met (4 h / 24 h)
+        clean_sandbox,
+        "normal",
+        now - 10 * day,
+        reply_after=30 * minute,
+        solved_after=2 * 60 * minute,
+    )
+    await import_ticket(clean_sandbox, "urgent", now - 8 * day)  # unanswered: breached
+    await import_ticket(clean_sandbox, "low", now - minute)  # unanswered, in time: not counted
+    await import_ticket(clean_sandbox, "normal", now - 5 * day, reply_after=10 * minute)  # met
+    await import_ticket(  # before the 90 days: not counted
+        clean_sandbox, "normal", now - 100 * day, reply_after=8 * day, solved_after=9 * day
+    )
+    connectors = build_connectors(hub_settings)
+    support = SupportActivities(
+        connectors.helpdesk, connectors.crm, connectors.chat, messaging_config(hub_settings)
+    )
+    done = await ActivityEnvironment().run(
+        asyncio.to_thread, support.refresh_support_health_inputs, CustomerRef(customer_id=COBALT)
+    )
+    assert "first response within SLA 60 % of 5" in done.summary
+    assert "resolved within SLA 66.7 % of 3" in done.summary
+
+    await set_company(hub_settings, COBALT, HEALTHY)
+    await run_plays(
+        time_skipping_env, hub_settings, COBALT, Tier.PROFESSIONAL, start_day=119, days=2
+    )
+    box = await outbox(clean_sandbox)
+    (review,) = [
+        t for t in crm_tasks(box, COBALT) if "Quarterly business review" in t["hs_task_subject"]
+    ]
+    tickets = section(html.unescape(review["hs_task_body"]), "4. Tickets and SLA")
+    # 3 of the 5 first responses decided, 2 of the 3 solved tickets.
+    assert "- first response within SLA: 60 %" in tickets
+    assert "- resolved within SLA: 66.7 %" in tickets
+    assert "- open tickets: 3 (critical: 1)" in tickets

@@ -154,6 +154,11 @@ async def test_a_new_ticket_and_its_solve_refresh_the_companys_support_figures(
                 "cshub_open_tickets": "3",
                 "cshub_tickets_30d": "4",
                 "cshub_tickets_prev_30d": "2",
+                # Unanswered for days: the urgent (3 days) and the high (45 days) ticket
+                # are past their first-response targets; the new one is still in time.
+                # No solved ticket has a resolution time (created solved: no solve time).
+                "cshub_sla_first_response_met_percent": "0",
+                "cshub_sla_resolution_met_percent": "",
             }
             stamp = opened[SUPPORT_REFRESHED_AT]
             assert stamp is not None and stamp.endswith("Z")
@@ -176,6 +181,9 @@ async def test_a_new_ticket_and_its_solve_refresh_the_companys_support_figures(
                 "cshub_open_tickets": "2",
                 "cshub_tickets_30d": "4",
                 "cshub_tickets_prev_30d": "2",
+                "cshub_sla_first_response_met_percent": "0",
+                # The new ticket, solved within minutes (its 4 h resolution target).
+                "cshub_sla_resolution_met_percent": "100",
             }
             st = await handle.query(TicketSlaWorkflow.sla_status)
             assert st.status == "solved" and not st.finished
@@ -273,4 +281,7 @@ async def test_a_csat_answer_refreshes_the_csat_percent(
         "cshub_open_tickets": "0",
         "cshub_tickets_30d": "2",
         "cshub_tickets_prev_30d": "0",
+        # Both solved without a reply or a solve time: no SLA result known.
+        "cshub_sla_first_response_met_percent": "",
+        "cshub_sla_resolution_met_percent": "",
     }

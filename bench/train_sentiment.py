@@ -3,14 +3,12 @@ sentiment models that ship in ``runtime/sentiment_models/`` from the labelled se
 PyPI packages (:mod:`bench.sentiment_registry`), on their **dev halves only** (the
 held-out halves are for ``python -m bench --only sentiment``).
 
-Per language (``PLAN``): TF-IDF vocabularies (word 1-2-grams; character n-grams, for
-English 1-6-grams across word boundaries, for Spanish 2-5-grams inside words; pruned to
-the most frequent terms) fitted on the dev half; the lexicon score as one more feature;
-a multinomial logistic regression; the negative threshold is the one where the negative
-precision and recall are closest (the larger of the two minima) on a validation fifth of
-the dev half (English, whose C was chosen there too; then refitted on the whole dev
-half) or cross-validated over it (Spanish: 5 folds shuffled with seed 23, C by log loss). Deterministic: the same packages give the same
-files.
+Per language: TF-IDF vocabularies (word 1-2-grams, character 2-5-grams, pruned to the
+most frequent terms) fitted on the dev half; the lexicon score as one more feature; a
+multinomial logistic regression whose C is picked by 5-fold cross-validation on the dev
+half (log loss, folds shuffled with seed 23); the negative threshold is the one where the
+cross-validated negative precision and recall are closest (the larger of the two minima).
+Deterministic: the same packages give the same files.
 """
 
 from __future__ import annotations
@@ -20,7 +18,6 @@ import hashlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -48,31 +45,18 @@ SEED = 23
 C_GRID = (0.5, 1.0, 2.0, 4.0, 8.0)
 # vocabulary caps per language (word terms, character n-grams) and the least document
 # frequency of a term; the Spanish set is small, so every term seen twice is kept
-PLAN: dict[str, dict[str, Any]] = {
-    # English: character 1-6-grams across word boundaries (150,000 kept) scored above
-    # 2-5-grams inside words (60,000) on the validation fifth of the dev half (below),
-    # min(P, R) of the negative class 0.798 against 0.793, best at C = 1.0 (of 0.7, 1.0).
-    # folds 0: fit on the other four fifths, the threshold chosen on the validation
-    # fifth, then refit on the whole dev half (English is large: cross-validating it
-    # took most of an hour on a shared machine)
-    "en": {"word": 40_000, "char": 150_000, "min_df": 2, "char_analyzer": "char",
-           "char_ngrams": (1, 6), "c_grid": (1.0,), "folds": 0},
-    "es": {"word": 20_000, "char": 40_000, "min_df": 2, "char_analyzer": "char_wb",
-           "char_ngrams": CHAR_NGRAMS, "c_grid": C_GRID, "folds": 5},
-}  # fmt: skip
+PLAN = {
+    "en": {"word": 40_000, "char": 60_000, "min_df": 2},
+    "es": {"word": 20_000, "char": 40_000, "min_df": 2},
+}
 LEXICON_WEIGHT = 1.0
 
 
 def vocabulary(
-    texts: list[str],
-    *,
-    analyzer: str,
-    cap: int,
-    min_df: int,
-    ngrams: tuple[int, int] = CHAR_NGRAMS,
+    texts: list[str], *, analyzer: str, cap: int, min_df: int
 ) -> tuple[list[str], np.ndarray]:
     """Terms (in column order) and their IDF weights, fitted on ``texts``."""
-    ngrams = WORD_NGRAMS if analyzer == "word" else ngrams
+    ngrams = WORD_NGRAMS if analyzer == "word" else CHAR_NGRAMS
     v = TfidfVectorizer(
         lowercase=False,
         analyzer=analyzer,
@@ -88,12 +72,6 @@ def vocabulary(
     for term, i in v.vocabulary_.items():
         terms[i] = term
     return terms, np.asarray(v.idf_, dtype=np.float32)
-
-
-def validation_fifth(text: str) -> bool:
-    """The dev half's validation fifth: the second byte of the text's SHA-256 is a
-    multiple of 5 (independent of the dev / test split, which reads the first byte)."""
-    return hashlib.sha256(text.encode()).digest()[1] % 5 == 0
 
 
 def negative_threshold(gold: np.ndarray, p_negative: np.ndarray) -> tuple[float, float, float]:
@@ -120,42 +98,23 @@ def train(language: str, out: Path) -> tuple[SentimentModel, str]:
         clean, analyzer="word", cap=plan["word"], min_df=plan["min_df"]
     )
     char_vocab, char_idf = vocabulary(
-        clean,
-        analyzer=plan["char_analyzer"],
-        cap=plan["char"],
-        min_df=plan["min_df"],
-        ngrams=plan["char_ngrams"],
+        clean, analyzer="char_wb", cap=plan["char"], min_df=plan["min_df"]
     )
-    featurizer = Featurizer(
-        word_vocab,
-        char_vocab,
-        word_idf,
-        char_idf,
-        LEXICON_WEIGHT,
-        char_analyzer=plan["char_analyzer"],
-        char_ngrams=plan["char_ngrams"],
-    )
+    featurizer = Featurizer(word_vocab, char_vocab, word_idf, char_idf, LEXICON_WEIGHT)
     x = featurizer.transform(texts, lexicon_scores(texts, Language(language))).astype(np.float64)
-    if plan["folds"]:
-        folds = list(StratifiedKFold(plan["folds"], shuffle=True, random_state=SEED).split(x, y))
-    else:
-        check = np.array([validation_fifth(t) for t in texts])
-        folds = [(np.flatnonzero(~check), np.flatnonzero(check))]
+    folds = list(StratifiedKFold(5, shuffle=True, random_state=SEED).split(x, y))
 
-    def cross_validated(c: float) -> tuple[np.ndarray, np.ndarray]:
+    def cross_validated(c: float) -> np.ndarray:
         probs = np.zeros((len(y), len(CLASSES)))
-        seen = np.zeros(len(y), dtype=bool)
         for fit_at, check_at in folds:
             m = LogisticRegression(C=c, max_iter=2000).fit(x[fit_at], y[fit_at])
             probs[check_at] = m.predict_proba(x[check_at])
-            seen[check_at] = True
-        return probs, seen
+        return probs
 
-    scored = {c: cross_validated(c) for c in plan["c_grid"]}
-    losses = {c: log_loss(y[m], p[m], labels=[0, 1, 2]) for c, (p, m) in scored.items()}
+    scored = {c: cross_validated(c) for c in C_GRID}
+    losses = {c: log_loss(y, p, labels=[0, 1, 2]) for c, p in scored.items()}
     c = min(losses, key=lambda k: losses[k])
-    probs, seen = scored[c]
-    threshold, precision, recall = negative_threshold(y[seen] == 0, probs[seen, 0])
+    threshold, precision, recall = negative_threshold(y == 0, scored[c][:, 0])
     final = LogisticRegression(C=c, max_iter=2000).fit(x, y)
     coef = np.asarray(final.coef_, dtype=np.float32)
     version = f"{language}-" + hashlib.sha256(coef.tobytes()).hexdigest()[:10]
@@ -170,12 +129,9 @@ def train(language: str, out: Path) -> tuple[SentimentModel, str]:
     path = save(model, out)
     line = (
         f"{language}: {len(rows)} dev texts ({int((y == 0).sum())} negative), "
-        f"{len(word_vocab)} word + {len(char_vocab)} {plan['char_analyzer']} "
-        f"{plan['char_ngrams'][0]}-{plan['char_ngrams'][1]}-gram terms; C={c} "
-        + (f"({plan['folds']}-fold CV" if plan["folds"] else "(validation fifth")
-        + f" log loss {', '.join(f'{k}: {v:.4f}' for k, v in losses.items())}); "
-        f"negative from P={threshold:.3f}: precision {precision:.3f}, recall {recall:.3f} "
-        f"there; "
+        f"{len(word_vocab)} word + {len(char_vocab)} char terms; C={c} "
+        f"(CV log loss {', '.join(f'{k}: {v:.4f}' for k, v in losses.items())}); "
+        f"negative from P={threshold:.3f}: CV precision {precision:.3f}, recall {recall:.3f}; "
         f"`{path.name}` ({path.stat().st_size / 1e6:.2f} MB), version `{version}`"
     )
     print(line, flush=True)
@@ -217,9 +173,7 @@ Generated by `python -m bench.train_sentiment` (do not edit by hand; rebuild ins
 **What**: one model per language (`sentiment_en.joblib.gz`, `sentiment_es.joblib.gz`),
 read by `runtime/sentiment_model.py` for `runtime/text_classifier.py` (`cshub ai
 sentiment`, the customer-text workflow). TF-IDF over word 1-2-grams and character
-n-grams of the normalised text (lower case, no accents, links and @handles replaced;
-English: 1-6-grams across word boundaries, 150,000 kept; Spanish: 2-5-grams inside
-words),
+2-5-grams of the normalised text (lower case, no accents, links and @handles replaced),
 plus the lexicon score (VADER with the hub's support words for English, the hub's
 Spanish lexicon `domain/lexicon_es.py` for Spanish), into a multinomial logistic
 regression (negative / neutral / positive). The score is P(positive) - P(negative); the
@@ -246,19 +200,15 @@ never committed; `bench/sentiment_registry.py`):
 
 **Split**: duplicates dropped; a text is in the dev half when the first byte of the
 SHA-256 of its UTF-8 text is even, else in the held-out test half. The models are
-trained on the dev halves only. English: a validation fifth of the dev half (the texts
-whose SHA-256's second byte is a multiple of 5) chose the character n-grams (1-6 across
-word boundaries, 150,000 kept, over 2-5 inside words, 60,000), C = 1.0 (over 0.7) and the
-negative threshold (where the negative precision and recall on that fifth are balanced,
-the model fitted on the other four fifths); the shipped model is then fitted on the whole
-dev half. Spanish: C from {c_grid} by 5-fold cross-validated log loss on the dev half
-(folds shuffled with seed {seed}), the threshold where the cross-validated negative
-precision and recall are balanced. The held-out halves are only measured.
+trained on the dev halves only; C (from {c_grid}) by 5-fold cross-validated log loss on
+the dev half (folds shuffled with seed {seed}), the negative threshold where the
+cross-validated negative precision and recall are balanced. The held-out halves are only
+measured.
 
-**Training command**: `python -m bench.train_sentiment` (about 10-15 minutes of one core
+**Training command**: `python -m bench.train_sentiment` (about 15 minutes of one core
 for English, under a minute for Spanish).
 
-## Trained (dev half: validation fifth for English, cross-validated for Spanish)
+## Trained (dev half, cross-validated)
 
 {{trained}}
 

@@ -63,17 +63,19 @@ Staying under 100 keeps the sweep from provoking 429s.
 *Churn-risk scoring per page*: what scoring one 100-company page with the churn-risk
 model costs (`LoadedModel.predict`, one batch per page on one thread, as
 `score_health_page` calls it), against the floor's time per page (the floor ÷ the pages
-of this run, about 210 ms at this budget, 250 ms at the default 80): at most
+of this run: two calls a page at 10 per second, 200 ms): at most
 {SCORING_SHARE:.0%}. The model is trained by the hub's own code on a generated
 portfolio's feature rows (`cshub/risk_backtest.py`), measured in the benchmark's process
 rather than inside the worker so that the figure is the scoring alone, as CPU time of
 the scoring thread (wall time on an idle core; on this shared machine, with a load of
-10-14 on 2 cores, wall time per page measured 65 ms for 10 ms of CPU). Before: three
+10-14 on 2 cores, a page measured 65 ms of wall time for 19 ms of CPU). Before: three
 calibrated copies of the whole pipeline (`CalibratedClassifierCV`'s default ensemble,
 each preparing the columns twice), about 35 ms a page on a quiet core and 144 ms
 measured on the loaded machine; after: the columns prepared once for both models and
-one isotonic calibrator (`ensemble=False`), scikit-learn's finiteness checks skipped on
-the frame the hub built, about 10 ms.
+one isotonic calibrator (`ensemble=False`), about 10 ms (19 ms of CPU on the loaded
+machine); then the page's rows prepared with numpy by the fitted imputation, scaling
+and one-hot (`runtime.risk_model.FastScorer`, the same probabilities) instead of a data
+frame through the column transformer: about 6 ms of CPU on the loaded machine.
 
 *429s left unhandled*: 429 answers not followed by a successful retry of the same call,
 plus companies the sweep did not score; it must be 0 (every 429 slows the sweep down,

@@ -20,6 +20,7 @@ from temporalio.worker import Interceptor, Worker
 from activities.action_log import ActionStore, open_action_store
 from activities.audit import audit_activities
 from activities.crm import CrmActivities
+from activities.crm_email import CrmEmailActivities
 from activities.experiments import ExperimentActivities
 from activities.health import HealthActivities, load_health_playbooks
 from activities.health_digest import HealthDigestActivities
@@ -107,6 +108,7 @@ def build_activities(
     surveys = SurveyActivities(connectors.crm, connectors.helpdesk)
     health_digest = HealthDigestActivities(connectors.crm, connectors.chat, config)
     year = YearActivities(connectors.crm)
+    crm_email = CrmEmailActivities(connectors.crm, actions)
     activities: list[Callable[..., Any]] = [
         crm.create_csm_task,
         crm.add_crm_note,
@@ -138,6 +140,7 @@ def build_activities(
         year.read_account_signals,
         year.build_review_pack,
         year.record_referral,
+        crm_email.read_crm_email_reply,
     ]
     if actions is not None:
         activities = audit_activities(activities, actions, connectors.crm)

@@ -24,6 +24,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
+from runtime.sqlite_files import sqlite_schema
 from runtime.store import Database, open_database, parse_time, sortable_time
 
 Outcome = Literal["done", "already_done", "suppressed", "retrying", "failed", "deferred", "dropped"]
@@ -99,29 +100,11 @@ _COLUMNS = (
     "contact_id",
 )
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS actions (
-    key           TEXT PRIMARY KEY,
-    customer_id   TEXT,
-    workflow_id   TEXT NOT NULL,
-    workflow_type TEXT NOT NULL,
-    activity      TEXT NOT NULL,
-    step          TEXT NOT NULL,
-    channel       TEXT NOT NULL,
-    kind          TEXT,
-    summary       TEXT NOT NULL,
-    outcome       TEXT NOT NULL,
-    attempts      INTEGER NOT NULL,
-    first_at      TEXT NOT NULL,
-    last_at       TEXT NOT NULL,
-    ref           TEXT,
-    error         TEXT,
-    contact_id    TEXT
-);
-CREATE INDEX IF NOT EXISTS actions_customer ON actions(customer_id, last_at);
-CREATE INDEX IF NOT EXISTS actions_last ON actions(last_at);
-CREATE INDEX IF NOT EXISTS actions_ref ON actions(ref);
-"""
+_SCHEMA = sqlite_schema("0001.hub-state.sql", ("actions",)) + sqlite_schema(
+    "0003.actions-ref.sql", ("actions",)
+)
+"""The action store's table as the PostgreSQL migrations make it (0002's contact_id is
+added when missing, below, as for stores made before it)."""
 
 
 class SqlActionStore:
@@ -130,8 +113,8 @@ class SqlActionStore:
     def __init__(self, where: Path | str | Database) -> None:
         self._db: Database = open_database(where, _SCHEMA, timeout=10)
         if self._db.dialect == "sqlite":
-            # Stores from before the contact_id column get it (empty for their rows);
-            # PostgreSQL gets it by migration (runtime/migrations/postgresql/).
+            # New files and stores from before the contact_id column get it (empty for
+            # their rows); PostgreSQL gets it by migration 0002.
             with self._db.tx(write=True) as tx:
                 columns = {r[1] for r in tx.execute("PRAGMA table_info(actions)").rows}
                 if "contact_id" not in columns:

@@ -14,6 +14,7 @@ from datetime import timedelta
 from temporalio.exceptions import ApplicationError
 
 from connectors.errors import ConnectorError
+from playbooks.loader import PlaybookError
 from runtime.metrics import count_connector_error
 
 NON_RETRYABLE_TYPES = ["PermanentConnectorError", "NotFoundError", "MissingRecipient"]
@@ -36,3 +37,14 @@ def connector_errors() -> Iterator[None]:
     except ConnectorError as exc:
         count_connector_error(exc)  # cshub_connector_errors_total{system, kind}
         raise to_application_error(exc) from exc
+
+
+@contextmanager
+def playbook_errors() -> Iterator[None]:
+    """A broken or missing playbook file will not fix itself by retrying quickly, but an
+    operator may fix it: fail the attempt loudly (non-retryable ``PlaybookError``) and
+    let the workflow decide."""
+    try:
+        yield
+    except PlaybookError as exc:
+        raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from activities.errors import connector_errors
+from activities.errors import connector_errors, playbook_errors
 from connectors.base import CompanyPage, Crm
 from domain import health_properties as hp
 from domain import risk_detectors as risk
@@ -41,7 +40,6 @@ from domain.health_sweep import (
     SweepCounts,
 )
 from playbooks.loader import (
-    PlaybookError,
     load_detector_rules,
     load_health_models,
     load_outreach_plan,
@@ -55,6 +53,7 @@ READ_PROPERTIES: tuple[str, ...] = tuple(
             *INPUT_PROPERTIES.values(),
             *hp.OUTPUT_PROPERTIES,
             *(hp.cooldown_property(t) for t in Trigger),
+            hp.ALERTS_SNOOZED_UNTIL,
             *(hp.seen_property(b) for b in hp.BANDS),
             TIER,
             CREATED,
@@ -85,15 +84,13 @@ CRM_CALLS_PER_RISK = 4
 def load_health_playbooks() -> PlaybooksData:
     """The health models and outreach playbook, read once at the start of a sweep (as
     JSON data: see :data:`PlaybooksData`)."""
-    try:
+    with playbook_errors():
         loaded = HealthPlaybooks(
             models=load_health_models(),
             plan=load_outreach_plan(),
             detectors=load_detector_rules(),
         )
         return loaded.model_dump(mode="json")
-    except PlaybookError as exc:
-        raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
 
 
 MAX_ACTIONABLE = 200

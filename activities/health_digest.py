@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from pydantic import BaseModel, Field
 from temporalio import activity
@@ -95,35 +95,30 @@ class HealthDigestResult(BaseModel):
 # ---------------------------------------------------------------------------- reading
 
 
-async def read_portfolio(
-    crm: Crm,
-    *,
-    page_size: int = MAX_BATCH_RECORDS,
-    attempts: int = PAGE_ATTEMPTS,
-    max_calls_per_10s: int = PORTFOLIO_CALLS_PER_WINDOW,
-    pacer: CallPacer | None = None,
-    heartbeat: Callable[..., None] | None = None,
-    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> list[AccountHealth]:
-    """Every company's health as the sweep recorded it (``read_companies``)."""
-    companies = await read_companies(
-        crm,
-        READ_PROPERTIES,
-        page_size=page_size,
-        attempts=attempts,
-        max_calls_per_10s=max_calls_per_10s,
-        pacer=pacer,
-        heartbeat=heartbeat,
-        sleep=sleep,
-        clock=clock,
+class Paging(TypedDict, total=False):
+    """How :func:`read_companies` pages through the portfolio (its keyword arguments)."""
+
+    page_size: int
+    attempts: int
+    max_calls_per_10s: int
+    pacer: CallPacer | None
+    heartbeat: Callable[..., None] | None
+    sleep: Callable[[float], Awaitable[Any]]
+    clock: Callable[[], float]
+
+
+async def read_portfolio(crm: Crm, **paging: Unpack[Paging]) -> list[AccountHealth]:
+    """Every company's health as the sweep recorded it (``read_companies``, paged as
+    ``paging`` says)."""
+    return [company_health(c) for c in await read_companies(crm, READ_PROPERTIES, **paging)]
+
+
+def company_health(company: Company) -> AccountHealth:
+    """A company's health as the sweep recorded it (read with ``READ_PROPERTIES``)."""
+    c = company
+    return account_health(
+        id=c.id, name=c.name, tier=c.tier, owner_id=c.owner_id, properties=c.properties
     )
-    return [
-        account_health(
-            id=c.id, name=c.name, tier=c.tier, owner_id=c.owner_id, properties=c.properties
-        )
-        for c in companies
-    ]
 
 
 async def read_companies(

@@ -80,10 +80,10 @@ class MessagingConfig:
     """How Slack alerts write money, counts and dates (setting CSHUB_TEAM_LOCALE)."""
 
 
-def _escalation_window(template: str) -> float | None:
-    """Hours before an unacknowledged alert escalates (``playbooks/alerts.yaml``, read at
-    each alert: an edit applies to the next alert); None: it never does."""
-    return load_playbook("alerts", AlertsPlaybook).window_hours(template)
+def _alerts_playbook() -> AlertsPlaybook:
+    """``playbooks/alerts.yaml``, read at each alert: an edit applies to the next alert
+    (its escalation window, where an escalation goes)."""
+    return load_playbook("alerts", AlertsPlaybook)
 
 
 def alert_timeline_url(config: MessagingConfig, customer_id: str) -> str | None:
@@ -480,6 +480,25 @@ class MessagingActivities:
                 )
         return ae, slack_id
 
+    async def _manager(
+        self, playbook: AlertsPlaybook, details: CustomerDetails
+    ) -> tuple[str, str] | None:
+        """(e-mail, Slack user id) of the CSM's manager an escalation goes to, or None
+        (escalations to the team channel, no manager listed, or unknown to Slack)."""
+        email = playbook.manager_of(details.csm.email if details.csm else None)
+        if email is None:
+            return None
+        with connector_errors():
+            slack_id = await self._chat.lookup_user_id(email)
+        if slack_id is None:
+            activity.logger.warning(
+                "manager %s of CSM %s is not a Slack user: escalating to the team channel",
+                email,
+                details.csm.email if details.csm else "-",
+            )
+            return None
+        return email, slack_id
+
     async def _alert(
         self,
         details: CustomerDetails,
@@ -493,6 +512,12 @@ class MessagingActivities:
         if details.csm:
             with connector_errors():
                 csm_slack_id = await self._chat.lookup_user_id(details.csm.email)
+        playbook = _alerts_playbook()
+        channel, manager = self._config.alerts_channel, None
+        if template == playbook.escalation_template:
+            manager = await self._manager(playbook, details)
+            if manager is not None and playbook.manager_delivery == "dm":
+                channel = manager[1]  # a user id: a direct message
         ae, ae_slack_id = await self._account_executive(details)
         crm_url = (
             self._config.crm_company_url.format(id=customer_id)
@@ -512,13 +537,13 @@ class MessagingActivities:
                 "workflow_id": workflow_id,
                 "crm_url": crm_url,
                 "timeline_url": alert_timeline_url(self._config, customer_id),
+                "manager_name": manager[0] if manager else None,
+                "manager_slack_id": manager[1] if manager else None,
             },
             locale=self._config.team_locale,
         )
-        result = await post_slack(
-            self._chat, self._config.alerts_channel, rendered, idempotency_key
-        )
-        window = _escalation_window(template)
+        result = await post_slack(self._chat, channel, rendered, idempotency_key)
+        window = playbook.window_hours(template)
         if window is not None and result.ref:
             result = result.model_copy(update={"escalate_after_hours": window})
         return result

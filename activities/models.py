@@ -47,11 +47,17 @@ class EmailRecipient(BaseModel):
     email: str | None = None
 
 
-class CustomerEmailRequest(BaseModel):
+class TemplatedMessage(BaseModel):
+    """A message about one customer, written from a template with the journey's facts;
+    sent at most once per ``idempotency_key``."""
+
     customer_id: str
     template: str
     idempotency_key: str
     context: MessageContext
+
+
+class CustomerEmailRequest(TemplatedMessage):
     send_window: SendWindow | None = None
     """The playbook's quiet hours (default 20:00-08:00 local)."""
     recipient: EmailRecipient | None = None
@@ -60,11 +66,7 @@ class CustomerEmailRequest(BaseModel):
     """A demo journey's day length: contact pressure counts its caps in those days."""
 
 
-class CsmAlertRequest(BaseModel):
-    customer_id: str
-    template: str
-    idempotency_key: str
-    context: MessageContext
+class CsmAlertRequest(TemplatedMessage):
     workflow_id: str
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.errors import playbook_errors
 from activities.models import LoadPlanRequest
 from domain.onboarding_plan import OnboardingPlan
 from domain.strict_yaml import load_yaml_file
@@ -17,12 +18,8 @@ from playbooks.loader import PlaybookError, load_onboarding_plan, playbooks_dir,
 
 @activity.defn(name="load_onboarding_plan")
 def load_onboarding_plan_activity(req: LoadPlanRequest) -> OnboardingPlan:
-    try:
+    with playbook_errors():
         return load_onboarding_plan(req.plan)
-    except PlaybookError as exc:
-        # A broken or missing plan file will not fix itself by retrying quickly, but an
-        # operator may fix it: fail this attempt loudly, let the workflow decide.
-        raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
 
 
 class LoadPlaybookRequest(BaseModel):

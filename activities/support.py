@@ -92,6 +92,20 @@ class TicketContext(BaseModel):
     first_agent_reply_at: datetime | None = None
     """An agent already answered publicly (the hub heard of the ticket late)."""
 
+    @classmethod
+    def of(
+        cls, ticket: Ticket, *, tier: str | None, first_agent_reply_at: datetime | None
+    ) -> TicketContext:
+        """The ticket's facts under the same names (status, priority, times, customer,
+        requester and group ids, tags), with what the ticket does not say."""
+        same = set(cls.model_fields) & set(Ticket.model_fields)
+        return cls(
+            **ticket.model_dump(include=same - {"id"}),
+            ticket_id=ticket.id,
+            tier=tier,
+            first_agent_reply_at=first_agent_reply_at,
+        )
+
 
 class EscalateTicketRequest(BaseModel):
     ticket_id: str
@@ -226,19 +240,7 @@ class SupportActivities:
                         req.ticket_id,
                         ticket.customer_id,
                     )
-        return TicketContext(
-            ticket_id=ticket.id,
-            status=ticket.status,
-            priority=ticket.priority,
-            created_at=ticket.created_at,
-            updated_at=ticket.updated_at,
-            customer_id=ticket.customer_id,
-            tier=tier,
-            requester_id=ticket.requester_id,
-            group_id=ticket.group_id,
-            tags=ticket.tags,
-            first_agent_reply_at=replied_at,
-        )
+        return TicketContext.of(ticket, tier=tier, first_agent_reply_at=replied_at)
 
     @activity.defn(name="escalate_ticket")
     def escalate_ticket(self, req: EscalateTicketRequest) -> ActionResult:

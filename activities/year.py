@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import connector_errors
+from activities.errors import connector_errors, playbook_errors
 from activities.health import READ_PROPERTIES
 from activities.health_explain import explain_company
 from activities.models import ActionResult, CustomerRef, LoadPlanRequest
@@ -25,7 +25,6 @@ from domain.review_pack import PACK_PROPERTIES, USAGE_LIMITS, pack_figures, revi
 from domain.tiers import Tier
 from domain.year_plan import AccountSignals, YearPlan, commission_minor
 from playbooks.loader import (
-    PlaybookError,
     load_detector_rules,
     load_health_models,
     load_year_plan,
@@ -45,10 +44,8 @@ REFERRAL_PROPERTIES = (REFERRED_BY, REFERRAL_VALUE, REFERRAL_COMMISSION, REFERRA
 
 @activity.defn(name="load_year_plan")
 def load_year_plan_activity(req: LoadPlanRequest) -> YearPlan:
-    try:
+    with playbook_errors():
         return load_year_plan(req.plan)
-    except PlaybookError as exc:
-        raise ApplicationError(str(exc), type="PlaybookError", non_retryable=True) from exc
 
 
 class ReviewPackRequest(BaseModel):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol, TypedDict, Unpack
+from typing import NotRequired, Protocol, TypedDict, Unpack
 
 from pydantic import BaseModel, Field
 
@@ -53,6 +53,20 @@ class CrmContact(Contact):
     ``cshub_nps_last_asked``); absent properties are left out or None."""
 
     properties: dict[str, str | None] = Field(default_factory=dict)
+
+
+class CrmEmail(BaseModel):
+    """An e-mail logged on the CRM's timeline (HubSpot's ``emails`` object, 0-49)."""
+
+    id: str
+    direction: str = ""
+    """``INCOMING_EMAIL`` (a contact wrote), ``EMAIL`` (sent), ``FORWARDED_EMAIL``."""
+    subject: str = ""
+    text: str = ""
+    sender: str = ""
+    at: datetime | None = None
+    contact_ids: list[str] = Field(default_factory=list)
+    company_ids: list[str] = Field(default_factory=list)
 
 
 class Owner(BaseModel):
@@ -102,6 +116,22 @@ class CompanyPage(BaseModel):
 
 MAX_BATCH_RECORDS = 100
 """The most records one CRM list page, batch read or batch update handles (HubSpot's)."""
+
+
+class NewTask(TypedDict):
+    """A task for ``Crm.create_task``: the company it is about, what it says, when it is
+    due, whose it is (None: nobody's), its priority (LOW, MEDIUM or HIGH) and the key that
+    makes a retried create find the task made before."""
+
+    company_id: str
+    subject: str
+    body: str
+    due_at: datetime
+    owner_id: str | None
+    priority: str
+    idempotency_key: str
+    attachment_ids: NotRequired[Sequence[str]]
+    """CRM file ids (``upload_file``'s) to attach; none when left out."""
 
 
 class Crm(Protocol):
@@ -173,20 +203,9 @@ class Crm(Protocol):
         than 100 companies: ValueError."""
         ...
 
-    def create_task(
-        self,
-        *,
-        company_id: str,
-        subject: str,
-        body: str,
-        due_at: datetime,
-        owner_id: str | None,
-        priority: str,
-        idempotency_key: str,
-        attachment_ids: Sequence[str] = (),
-    ) -> CrmRecordRef:
-        """Find-or-create a task associated with the company (priority LOW|MEDIUM|HIGH),
-        with the CRM files ``attachment_ids`` attached (``upload_file``'s ids)."""
+    def create_task(self, **task: Unpack[NewTask]) -> CrmRecordRef:
+        """Find-or-create a task associated with the company (``NewTask``), with the CRM
+        files ``attachment_ids`` attached (``upload_file``'s ids)."""
         ...
 
     def upload_file(self, *, name: str, content: bytes, folder: str) -> CrmFile:
@@ -199,6 +218,11 @@ class Crm(Protocol):
         self, *, company_id: str, body: str, timestamp: datetime, idempotency_key: str
     ) -> CrmRecordRef:
         """Find-or-create a note associated with the company."""
+        ...
+
+    def get_email(self, email_id: str) -> CrmEmail:
+        """An e-mail logged in the CRM, with its text and associations (NotFoundError when
+        it does not exist): what a CRM webhook about a logged reply does not carry."""
         ...
 
 
@@ -298,6 +322,18 @@ class TicketUpdate(TypedDict, total=False):
     public_comment: str | None
 
 
+class LoadOptions(TypedDict, total=False):
+    """How ``Helpdesk.support_load`` counts: the helpdesk priorities that count as
+    critical (default :data:`CRITICAL_PRIORITIES`) and the end of its windows (default:
+    the current time)."""
+
+    critical_priorities: Sequence[str]
+    now: datetime | None
+
+
+CRITICAL_PRIORITIES: tuple[str, ...] = ("urgent",)
+
+
 class Helpdesk(Protocol):
     """Support tickets (Zendesk in production). Blocking."""
 
@@ -315,13 +351,7 @@ class Helpdesk(Protocol):
         """Change the given fields only (``TicketUpdate``); tags are added, never replaced."""
         ...
 
-    def support_load(
-        self,
-        customer_id: str,
-        *,
-        critical_priorities: Sequence[str] = ("urgent",),
-        now: datetime | None = None,
-    ) -> SupportLoad:
+    def support_load(self, customer_id: str, **options: Unpack[LoadOptions]) -> SupportLoad:
         """The customer's (the organisations whose ``external_id`` is ``customer_id``)
         ticket counts and CSAT answers; all zero when the helpdesk has no such
         organisation. ``critical_priorities``: the helpdesk priorities that count as
@@ -343,17 +373,21 @@ class ChatMessageRef(BaseModel):
     created: bool
 
 
+class ChatPost(TypedDict):
+    """A message for ``Chat.post_message``: the channel (name or id), the fallback text,
+    the Block Kit blocks (None: the text alone) and the key that makes a retried post
+    find the message posted before."""
+
+    channel: str
+    text: str
+    blocks: list[dict[str, object]] | None
+    idempotency_key: str
+
+
 class Chat(Protocol):
     """Team chat (Slack in production). Async."""
 
-    async def post_message(
-        self,
-        *,
-        channel: str,
-        text: str,
-        blocks: list[dict[str, object]] | None,
-        idempotency_key: str,
-    ) -> ChatMessageRef:
+    async def post_message(self, **post: Unpack[ChatPost]) -> ChatMessageRef:
         """Post unless a message with this idempotency key is already in the channel."""
         ...
 

@@ -27,8 +27,9 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 import hubspot.crm.objects.notes as notes_pkg
 import hubspot.crm.objects.tasks as tasks_pkg
@@ -51,9 +52,11 @@ from connectors.base import (
     CompanyPage,
     Contact,
     CrmContact,
+    CrmEmail,
     CrmFile,
     CrmRecordRef,
     Deal,
+    NewTask,
     Owner,
 )
 from connectors.errors import (
@@ -107,6 +110,7 @@ _ASSOCIATION_PAGE = 500  # HubSpot's v4 maximum
 _BATCH_READ = MAX_BATCH_RECORDS  # HubSpot's batch maximum
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class HubSpotCrm:
@@ -155,6 +159,7 @@ class HubSpotCrm:
         self._tasks_search = crm.objects.tasks.search_api
         self._notes = crm.objects.notes.basic_api
         self._notes_search = crm.objects.notes.search_api
+        self._emails = crm.objects.emails.basic_api
         self._files = client.files.files_api
         self._timeout = timeout_s
         self._task_assoc = task_to_company_association_type_id
@@ -164,16 +169,14 @@ class HubSpotCrm:
     # -- reads ---------------------------------------------------------------------------
 
     def get_company(self, company_id: str) -> Company:
-        target = f"company {company_id}"
-        obj = self._call(
+        return self._read(
             "get_company",
-            target,
+            f"company {company_id}",
+            self._to_company,
             self._companies.get_by_id,
             company_id,
             properties=list(COMPANY_PROPERTIES),
         )
-        with reading_response(SYSTEM, "get_company", target):
-            return self._to_company(obj)
 
     # -- the whole portfolio (health sweep) ---------------------------------------------
 
@@ -270,20 +273,9 @@ class HubSpotCrm:
                 properties=list(CONTACT_PROPERTIES),
             )
             with reading_response(SYSTEM, "get_primary_contact", f"contact {contact_id}"):
-                props = contact.properties or {}
-                if props.get("email"):
-                    return Contact(
-                        id=str(contact.id),
-                        email=props["email"],
-                        first_name=props.get("firstname") or None,
-                        last_name=props.get("lastname") or None,
-                        language=props.get("hs_language") or None,
-                        timezone=_hubspot_timezone(props.get("hs_timezone")),
-                        email_opt_out=str(props.get("hs_email_optout") or "").lower() == "true",
-                        email_opt_out_categories=sorted(
-                            parse_opt_outs(props.get(OPT_OUT_PROPERTY))
-                        ),
-                    )
+                found = _to_contact(contact, ())
+            if found is not None:
+                return Contact.model_validate(found.model_dump(exclude={"properties"}))
         return None
 
     def list_company_contacts(
@@ -339,15 +331,14 @@ class HubSpotCrm:
 
     def get_contact(self, contact_id: str, *, properties: Sequence[str] = ()) -> CrmContact:
         target = f"contact {contact_id}"
-        obj = self._call(
+        contact = self._read(
             "get_contact",
             target,
+            lambda obj: _to_contact(obj, properties),
             self._contacts.get_by_id,
             contact_id,
             properties=[*CONTACT_PROPERTIES, *properties],
         )
-        with reading_response(SYSTEM, "get_contact", target):
-            contact = _to_contact(obj, properties)
         if contact is None:
             raise PermanentConnectorError(SYSTEM, "get_contact", target, "it has no e-mail address")
         return contact
@@ -358,9 +349,10 @@ class HubSpotCrm:
         """By ``idProperty=email``: consistent at once, unlike the search index."""
         address = email.strip().lower()
         try:
-            obj = self._call(
+            return self._read(
                 "find_contact_by_email",
                 "contact by e-mail",  # the address itself stays out of messages and logs
+                lambda obj: _to_contact(obj, properties),
                 self._contacts.get_by_id,
                 address,
                 properties=[*CONTACT_PROPERTIES, *properties],
@@ -368,8 +360,6 @@ class HubSpotCrm:
             )
         except NotFoundError:
             return None
-        with reading_response(SYSTEM, "find_contact_by_email", "contact by e-mail"):
-            return _to_contact(obj, properties)
 
     def update_contact(self, contact_id: str, properties: dict[str, str]) -> None:
         self._call(
@@ -381,38 +371,46 @@ class HubSpotCrm:
         )
 
     def get_owner(self, owner_id: str) -> Owner:
-        owner = self._call(
-            "get_owner", f"owner {owner_id}", self._owners.get_by_id, owner_id, id_property="id"
+        return self._read(
+            "get_owner",
+            f"owner {owner_id}",
+            _to_owner,
+            self._owners.get_by_id,
+            owner_id,
+            id_property="id",
         )
-        with reading_response(SYSTEM, "get_owner", f"owner {owner_id}"):
-            return Owner(
-                id=str(owner.id),
-                # HubSpot owners always have an e-mail; an empty one shows up as such downstream.
-                email=owner.email or "",
-                first_name=owner.first_name or None,
-                last_name=owner.last_name or None,
+
+    def get_email(self, email_id: str) -> CrmEmail:
+        target = f"email {email_id}"
+        with_links = partial(
+            self._emails.get_by_id,
+            properties=list(EMAIL_PROPERTIES),
+            associations=["contacts", "companies"],
+        )
+        obj = self._call("get_email", target, with_links, email_id)
+        with reading_response(SYSTEM, "get_email", target):
+            props = obj.properties or {}
+            return CrmEmail(
+                id=str(obj.id),
+                direction=props.get("hs_email_direction") or "",
+                subject=props.get("hs_email_subject") or "",
+                text=props.get("hs_email_text") or "",
+                sender=props.get("hs_email_from_email") or _header_sender(props),
+                at=_parse_time(props.get("hs_timestamp")),
+                contact_ids=_associated_ids(obj, "contacts"),
+                company_ids=_associated_ids(obj, "companies"),
             )
 
     def get_deal(self, deal_id: str) -> Deal:
-        target = f"deal {deal_id}"
-        obj = self._call(
+        return self._read(
             "get_deal",
-            target,
+            f"deal {deal_id}",
+            _to_deal,
             self._deals.get_by_id,
             deal_id,
             properties=list(DEAL_PROPERTIES),
             associations=["companies"],
         )
-        with reading_response(SYSTEM, "get_deal", target):
-            props = obj.properties or {}
-            companies = _associated_ids(obj, "companies")
-            return Deal(
-                id=str(obj.id),
-                name=props.get("dealname") or None,
-                stage=props.get("dealstage") or None,
-                tier=props.get("cshub_tier") or None,
-                company_id=companies[0] if companies else None,
-            )
 
     def list_deal_stages(self) -> list[DealStage]:
         """``GET /crm/v3/pipelines/deals``: each stage with its ``isClosed`` and
@@ -520,34 +518,24 @@ class HubSpotCrm:
 
     # -- idempotent creates ----------------------------------------------------------------
 
-    def create_task(
-        self,
-        *,
-        company_id: str,
-        subject: str,
-        body: str,
-        due_at: datetime,
-        owner_id: str | None,
-        priority: str,
-        idempotency_key: str,
-        attachment_ids: Sequence[str] = (),
-    ) -> CrmRecordRef:
+    def create_task(self, **task: Unpack[NewTask]) -> CrmRecordRef:
+        company_id, key, priority = task["company_id"], task["idempotency_key"], task["priority"]
         level = priority.upper()
-        target = f"company {company_id}, key {idempotency_key}"
+        target = f"company {company_id}, key {key}"
         if level not in TASK_PRIORITIES:
             raise PermanentConnectorError(
                 SYSTEM, "create_task", target, f"priority {priority!r} is not LOW, MEDIUM or HIGH"
             )
         properties = {
-            "hs_timestamp": _hs_timestamp(due_at),
-            "hs_task_subject": subject,
-            "hs_task_body": as_html_text(body),
+            "hs_timestamp": _hs_timestamp(task["due_at"]),
+            "hs_task_subject": task["subject"],
+            "hs_task_body": as_html_text(task["body"]),
             "hs_task_status": "NOT_STARTED",
             "hs_task_priority": level,
         }
-        if owner_id:
-            properties["hubspot_owner_id"] = owner_id
-        if attachment_ids:
+        if task["owner_id"]:
+            properties["hubspot_owner_id"] = task["owner_id"]
+        if attachment_ids := task.get("attachment_ids", ()):
             # The engagement's attachments: file manager ids, separated by semicolons.
             properties["hs_attachment_ids"] = ";".join(attachment_ids)
         return self._find_or_create(
@@ -559,7 +547,7 @@ class HubSpotCrm:
             properties=properties,
             company_id=company_id,
             association_type_id=self._task_assoc,
-            idempotency_key=idempotency_key,
+            idempotency_key=key,
         )
 
     def upload_file(self, *, name: str, content: bytes, folder: str) -> CrmFile:
@@ -665,6 +653,21 @@ class HubSpotCrm:
         except Exception as exc:
             raise _translate(operation, target, exc) from exc
 
+    def _read(
+        self,
+        operation: str,
+        target: str,
+        convert: Callable[[Any], R],
+        fn: Callable[..., Any],
+        *args: Any,
+        **kwargs: Any,
+    ) -> R:
+        """:meth:`_call`, then ``convert`` its answer; an answer ``convert`` cannot read is
+        a connector error naming the operation and target, like a failed call."""
+        obj = self._call(operation, target, fn, *args, **kwargs)
+        with reading_response(SYSTEM, operation, target):
+            return convert(obj)
+
     def _call_json(
         self, operation: str, target: str, fn: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> dict[str, Any]:
@@ -718,6 +721,36 @@ def _batch_target(ids: Sequence[str]) -> str:
     return f"{len(ids)} companies {ids[0]}…{ids[-1]}"
 
 
+EMAIL_PROPERTIES = (
+    "hs_email_direction",
+    "hs_email_subject",
+    "hs_email_text",
+    "hs_email_from_email",
+    "hs_email_headers",
+    "hs_timestamp",
+)
+
+
+def _header_sender(props: Mapping[str, Any]) -> str:
+    """The sender from ``hs_email_headers`` (JSON: ``{"from": {"email": …}, …}``)."""
+    try:
+        headers = json.loads(props.get("hs_email_headers") or "{}")
+    except ValueError:
+        return ""
+    sender = headers.get("from") if isinstance(headers, dict) else None
+    return str(sender.get("email") or "") if isinstance(sender, dict) else ""
+
+
+def _parse_time(raw: Any) -> datetime | None:
+    if isinstance(raw, datetime):
+        return raw
+    try:
+        value = datetime.fromisoformat(str(raw).replace("Z", "+00:00")) if raw else None
+    except ValueError:
+        return None
+    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def _to_contact(obj: Any, extra: Sequence[str]) -> CrmContact | None:
     """A contact record as a CrmContact; None when it has no e-mail address."""
     props = obj.properties or {}
@@ -733,6 +766,28 @@ def _to_contact(obj: Any, extra: Sequence[str]) -> CrmContact | None:
         email_opt_out=str(props.get("hs_email_optout") or "").lower() == "true",
         email_opt_out_categories=sorted(parse_opt_outs(props.get(OPT_OUT_PROPERTY))),
         properties={name: props.get(name) or None for name in extra},
+    )
+
+
+def _to_owner(owner: Any) -> Owner:
+    return Owner(
+        id=str(owner.id),
+        # HubSpot owners always have an e-mail; an empty one shows up as such downstream.
+        email=owner.email or "",
+        first_name=owner.first_name or None,
+        last_name=owner.last_name or None,
+    )
+
+
+def _to_deal(obj: Any) -> Deal:
+    props = obj.properties or {}
+    companies = _associated_ids(obj, "companies")
+    return Deal(
+        id=str(obj.id),
+        name=props.get("dealname") or None,
+        stage=props.get("dealstage") or None,
+        tier=props.get("cshub_tier") or None,
+        company_id=companies[0] if companies else None,
     )
 
 

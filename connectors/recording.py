@@ -19,26 +19,30 @@ import hashlib
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Unpack
+from typing import Literal, TypeVar, Unpack
 
 from pydantic import BaseModel
 
 from connectors.base import (
+    CRITICAL_PRIORITIES,
     CSAT_ANSWERED_TAG,
     CSAT_SATISFIED_MIN,
     CSAT_WINDOW_DAYS,
     MAX_BATCH_RECORDS,
     SUPPORT_LOAD_WINDOW_DAYS,
     ChatMessageRef,
+    ChatPost,
     Company,
     CompanyPage,
     Contact,
     CrmContact,
+    CrmEmail,
     CrmFile,
     CrmRecordRef,
     Deal,
     EmailReceipt,
     HelpdeskUser,
+    LoadOptions,
     OutgoingEmail,
     Owner,
     SupportLoad,
@@ -53,6 +57,8 @@ from domain.executive_report import TicketFacts
 ActionChannel = Literal["email", "slack", "crm_task", "crm_note", "ticket_update"]
 TEMPLATE_HEADER = "X-Cshub-Template"
 _SUMMARY_LEN = 120
+R = TypeVar("R", Company, CrmContact)
+"""A CRM record with properties."""
 
 
 class RecordedAction(BaseModel):
@@ -234,13 +240,20 @@ class RecordingCrm(_Recorder):
             self._contact_properties.setdefault(contact_id, {}).update(properties)
 
     def _with_properties(self, contact: CrmContact, names: Sequence[str]) -> CrmContact:
+        return self._with_stored(contact, self._contact_properties, names)
+
+    def _with_stored(
+        self, record: R, written: dict[str, dict[str, str]], names: Sequence[str]
+    ) -> R:
+        """``record`` with the properties ``names`` as last written (``written``, by
+        record id), else as seeded."""
         with self._lock:
-            stored = dict(self._contact_properties.get(contact.id, {}))
+            stored = dict(written.get(record.id, {}))
         props = {
-            **contact.properties,
-            **{n: stored.get(n, contact.properties.get(n)) for n in names},
+            **record.properties,
+            **{n: stored.get(n, record.properties.get(n)) for n in names},
         }
-        return contact.model_copy(update={"properties": props})
+        return record.model_copy(update={"properties": props})
 
     def get_owner(self, owner_id: str) -> Owner:
         if owner_id in self.missing:
@@ -300,13 +313,7 @@ class RecordingCrm(_Recorder):
         return len(done)
 
     def _company_with(self, company: Company, names: Sequence[str]) -> Company:
-        with self._lock:
-            stored = dict(self._company_properties.get(company.id, {}))
-        props = {
-            **company.properties,
-            **{n: stored.get(n, company.properties.get(n)) for n in names},
-        }
-        return company.model_copy(update={"properties": props})
+        return self._with_stored(company, self._company_properties, names)
 
     def get_deal(self, deal_id: str) -> Deal:
         if deal_id in self.missing:
@@ -346,6 +353,9 @@ class RecordingCrm(_Recorder):
         """Kept, not logged (a file is not an action on the customer)."""
         self.files[f"{folder}/{name}"] = content
         return CrmFile(id=f"file-{folder}/{name}", url=f"recorded://{folder}/{name}")
+
+    def get_email(self, email_id: str) -> CrmEmail:
+        raise NotFoundError("recording", "get_email", f"email {email_id}", "404")
 
     def create_note(
         self,
@@ -457,17 +467,12 @@ class RecordingHelpdesk(_Recorder):
         """Any user exists, with an address derived from the id."""
         return HelpdeskUser(id=user_id, name=f"User {user_id}", email=f"{user_id}@customer.example")
 
-    def support_load(
-        self,
-        customer_id: str,
-        *,
-        critical_priorities: Sequence[str] = ("urgent",),
-        now: datetime | None = None,
-    ) -> SupportLoad:
+    def support_load(self, customer_id: str, **options: Unpack[LoadOptions]) -> SupportLoad:
         """Counted over the tickets this recorder knows (seeded or read) whose
         ``customer_id`` matches, by the same rules as Zendesk's; a ticket without
         ``created_at`` counts in no window, one without ``updated_at`` in no CSAT one."""
-        as_of = (now or self.log.clock()).astimezone(UTC)
+        as_of = (options.get("now") or self.log.clock()).astimezone(UTC)
+        critical_priorities = options.get("critical_priorities", CRITICAL_PRIORITIES)
         critical = {p.strip().lower() for p in critical_priorities}
         window = timedelta(days=SUPPORT_LOAD_WINDOW_DAYS)
         csat_since = as_of - timedelta(days=CSAT_WINDOW_DAYS)
@@ -524,14 +529,10 @@ class RecordingChat(_Recorder):
         self._refs: dict[str, ChatMessageRef] = {}
 
     async def post_message(
-        self,
-        *,
-        channel: str,
-        text: str,
-        blocks: list[dict[str, object]] | None,
-        idempotency_key: str,
-        template: str | None = None,
+        self, *, template: str | None = None, **post: Unpack[ChatPost]
     ) -> ChatMessageRef:
+        channel, text, blocks = post["channel"], post["text"], post["blocks"]
+        idempotency_key = post["idempotency_key"]
         with self._lock:
             ref = self._refs.get(idempotency_key)
             if ref is not None:

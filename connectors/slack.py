@@ -31,14 +31,14 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from connectors.base import ChatMessageRef
+from connectors.base import ChatMessageRef, ChatPost
 from connectors.errors import (
     ActivityCancelled,
     ConnectorError,
@@ -88,14 +88,9 @@ class SlackChat:
         self._channel_ids: dict[str, str] = {}
         self._dm_ids: dict[str, str] = {}
 
-    async def post_message(
-        self,
-        *,
-        channel: str,
-        text: str,
-        blocks: list[dict[str, object]] | None,
-        idempotency_key: str,
-    ) -> ChatMessageRef:
+    async def post_message(self, **post: Unpack[ChatPost]) -> ChatMessageRef:
+        channel, text, blocks = post["channel"], post["text"], post["blocks"]
+        idempotency_key = post["idempotency_key"]
         channel_id = await self._resolve(channel)
         target = f"channel {channel}, key {idempotency_key}"
         existing = await self._find_posted(channel_id, idempotency_key, target)
@@ -133,6 +128,32 @@ class SlackChat:
             f"channel {channel}, message {ts}",
             lambda: self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks),
         )
+
+    async def open_view(self, *, trigger_id: str, view: dict[str, object]) -> str:
+        """Open a modal for the user who clicked (``views.open`` with the interaction's
+        ``trigger_id``, valid 3 seconds and once); the view's id."""
+        resp = await self._call(
+            "open_view",
+            f"trigger {trigger_id}",
+            lambda: self._client.views_open(trigger_id=trigger_id, view=view),
+        )
+        opened = resp.get("view") or {}
+        return str(opened.get("id") or "") if isinstance(opened, Mapping) else ""
+
+    async def get_message(self, *, channel: str, ts: str) -> dict[str, Any] | None:
+        """One message of a channel as it is now (``conversations.history`` around
+        ``ts``, inclusive), or None when it is not there."""
+        resp = await self._call(
+            "get_message",
+            f"channel {channel}, message {ts}",
+            lambda: self._client.conversations_history(
+                channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1
+            ),
+        )
+        for message in resp.get("messages") or []:
+            if isinstance(message, Mapping) and message.get("ts") == ts:
+                return dict(message)
+        return None
 
     async def lookup_user_id(self, email: str) -> str | None:
         try:

@@ -26,7 +26,7 @@ Comments
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar, Unpack
@@ -38,11 +38,13 @@ from zenpy.lib.api_objects import Ticket as ZTicket
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded
 
 from connectors.base import (
+    CRITICAL_PRIORITIES,
     CSAT_ANSWERED_TAG,
     CSAT_SATISFIED_MIN,
     CSAT_WINDOW_DAYS,
     SUPPORT_LOAD_WINDOW_DAYS,
     HelpdeskUser,
+    LoadOptions,
     SupportLoad,
     Ticket,
     TicketUpdate,
@@ -193,20 +195,15 @@ class ZendeskHelpdesk:
             )
         return _to_ticket("update_ticket", ticket_id, getattr(result, "ticket", result))
 
-    def support_load(
-        self,
-        customer_id: str,
-        *,
-        critical_priorities: Sequence[str] = ("urgent",),
-        now: datetime | None = None,
-    ) -> SupportLoad:
+    def support_load(self, customer_id: str, **options: Unpack[LoadOptions]) -> SupportLoad:
         """Counted with Zendesk search (``GET /search/count.json``; the CSAT answers with
         ``GET /search.json``), per organisation whose external id is ``customer_id``
         (``GET /organizations/show_many.json?external_ids=``). Zendesk's search index lags a
         few minutes behind ticket changes: a ticket created or solved just now may not be
         counted yet. Zendesk stores times to the second, so ``created>T-1s`` is
         ``created>=T`` without relying on ``>=``."""
-        as_of = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+        critical_priorities = options.get("critical_priorities", CRITICAL_PRIORITIES)
+        as_of = (options.get("now") or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
         target = f"customer {customer_id}"
         org_ids = self._organizations_of("support_load", customer_id)
         window = timedelta(days=SUPPORT_LOAD_WINDOW_DAYS)

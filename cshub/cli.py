@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -53,6 +53,30 @@ app.add_typer(webhooks_app, name="webhooks")
 def _fail(message: str) -> typer.Exit:
     typer.echo(message, err=True)
     return typer.Exit(code=2)
+
+
+def _unavailable(exc: Exception) -> typer.Exit:
+    """A system the command reads (Temporal, the CRM, the helpdesk) did not answer: say
+    so on stderr, exit 1 (2 is for what the user asked wrongly)."""
+    typer.echo(str(exc), err=True)
+    return typer.Exit(code=1)
+
+
+R = TypeVar("R")
+
+
+def _write_chart(write: Callable[[R, Path], Path], report: R, path: Path) -> Path:
+    try:
+        return write(report, path)
+    except OSError as exc:
+        raise _fail(f"cannot write the chart to {path}: {exc}") from None
+
+
+JsonArrayFlag = Annotated[bool, typer.Option("--json", help="Print a JSON array")]
+ReportJsonFlag = Annotated[bool, typer.Option("--json", help="Print the report as JSON")]
+PeriodEnd = Annotated[
+    str | None, typer.Option(help="Period end, excluded (same forms; default: now)")
+]
 
 
 class CommandError(Exception):
@@ -212,7 +236,7 @@ def simulate_onboarding(
         int | None, typer.Option(min=0, help="Simulated days (default: the whole plan)")
     ] = None,
     plan: Annotated[str | None, typer.Option(help="Plan file to use instead of the tier's")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array")] = False,
+    as_json: JsonArrayFlag = False,
     event: Annotated[
         list[str] | None,
         typer.Option(
@@ -274,7 +298,7 @@ def simulate_journey(
     days: Annotated[
         int, typer.Option(min=1, max=365, help="Simulated days from the journey's day 0")
     ] = 365,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array")] = False,
+    as_json: JsonArrayFlag = False,
 ) -> None:
     """Print a customer's first year: onboarding (days 0-90), the post-onboarding plays
     (business reviews, success plan, upgrade and advocacy checks: playbooks/year/) and the
@@ -290,7 +314,7 @@ def simulate_dunning(
         float | None, typer.Option(min=0, help="The customer pays on this day")
     ] = None,
     days: Annotated[int | None, typer.Option(min=0, help=_DAYS_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array")] = False,
+    as_json: JsonArrayFlag = False,
 ) -> None:
     """Print what the dunning sequence would do after a failed payment."""
     from cshub.simulate import simulate_dunning as run
@@ -310,7 +334,7 @@ def simulate_churn(
         float | None, typer.Option(min=0, help="Health recovers (score 85) on this day")
     ] = None,
     days: Annotated[int | None, typer.Option(min=0, help=_DAYS_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array")] = False,
+    as_json: JsonArrayFlag = False,
 ) -> None:
     """Print what a churn-prevention campaign would do for these risk factors."""
     from cshub.simulate import simulate_churn as run
@@ -328,7 +352,7 @@ def simulate_winback(
         ExitReason, typer.Option(help="Exit reason of the answer")
     ] = ExitReason.TOO_EXPENSIVE,
     days: Annotated[int | None, typer.Option(min=0, help=_DAYS_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array")] = False,
+    as_json: JsonArrayFlag = False,
 ) -> None:
     """Print what the win-back campaign would do after a customer churned."""
     from cshub.simulate import simulate_winback as run
@@ -355,7 +379,7 @@ def simulate_renewal(
     renew_on_day: Annotated[
         float | None, typer.Option(min=0, help="The customer renews on this day")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array")] = False,
+    as_json: JsonArrayFlag = False,
 ) -> None:
     """Print what the renewal countdown would do: reminders, a moved date, a renewal."""
     from cshub.simulate import simulate_renewal as run
@@ -423,9 +447,7 @@ def report_support(
     since: Annotated[
         str, typer.Option(help="Period start: 30d, 12h, 2w ago, or an ISO date / date-time")
     ] = "30d",
-    until: Annotated[
-        str | None, typer.Option(help="Period end, excluded (same forms; default: now)")
-    ] = None,
+    until: PeriodEnd = None,
     where: Annotated[
         str | None,
         typer.Option(
@@ -450,14 +472,13 @@ def report_support(
     except (SettingsError, ValueError, InvalidFilter) as exc:
         raise _fail(str(exc)) from None
     except ReportError as exc:  # Temporal unreachable or refusing
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(code=1) from None
+        raise _unavailable(exc) from None
     typer.echo(metrics.model_dump_json(indent=2) if as_json else render_table(metrics))
 
 
 @report_app.command("referrals")
 def report_referrals(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    as_json: ReportJsonFlag = False,
 ) -> None:
     """Who referred whom (recorded by the post-onboarding plays' ``referral`` signal), the
     contract value and the commission owed (seed 002: 30 %), totalled per referrer."""
@@ -481,7 +502,7 @@ def report_health(
     chart: Annotated[
         Path, typer.Option(help="Where to write the PNG chart of the distribution")
     ] = Path("health-report.png"),
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    as_json: ReportJsonFlag = False,
 ) -> None:
     """Portfolio health as the last sweep recorded it on the CRM companies: companies per
     category and tier, average score and trend, each CSM's book, the at-risk list (worst
@@ -497,12 +518,8 @@ def report_health(
     except SettingsError as exc:
         raise _fail(str(exc)) from None
     except HealthReportError as exc:  # the CRM unreachable or refusing
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(code=1) from None
-    try:
-        written = write_chart(report, chart)
-    except OSError as exc:
-        raise _fail(f"cannot write the chart to {chart}: {exc}") from None
+        raise _unavailable(exc) from None
+    written = _write_chart(write_chart, report, chart)
     if as_json:
         typer.echo(json.dumps({**report.model_dump(mode="json"), "chart": str(written)}, indent=2))
     else:
@@ -514,13 +531,11 @@ def report_executive(
     since: Annotated[
         str, typer.Option(help="Period start: 90d, 12w ago, or an ISO date / date-time")
     ] = "90d",
-    until: Annotated[
-        str | None, typer.Option(help="Period end, excluded (same forms; default: now)")
-    ] = None,
+    until: PeriodEnd = None,
     png: Annotated[
         Path | None, typer.Option("--png", help="Also write a one-page PNG chart here")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    as_json: ReportJsonFlag = False,
 ) -> None:
     """The seeds' customer-success KPIs of a period (retention, revenue retention, churn,
     renewal and expansion, time to first value, onboarding completion, first-contact
@@ -542,14 +557,10 @@ def report_executive(
     except (SettingsError, ValueError) as exc:
         raise _fail(str(exc)) from None
     except ExecutiveReportError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(code=1) from None
+        raise _unavailable(exc) from None
     written = None
     if png is not None:
-        try:
-            written = write_chart(report, png)
-        except OSError as exc:
-            raise _fail(f"cannot write the chart to {png}: {exc}") from None
+        written = _write_chart(write_chart, report, png)
     if as_json:
         body = report.model_dump(mode="json")
         typer.echo(json.dumps({**body, "chart": str(written) if written else None}, indent=2))
@@ -566,7 +577,7 @@ app.add_typer(experiment_app, name="experiment")
 @report_app.command("experiment")
 def report_experiment(
     name: Annotated[str, typer.Argument(help="Experiment (playbooks/experiments/<name>.yaml)")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    as_json: ReportJsonFlag = False,
     png: Annotated[
         Path | None, typer.Option("--png", help="Also write a PNG chart of the arms' rates")
     ] = None,
@@ -599,17 +610,13 @@ def report_experiment(
     except SettingsError as exc:
         raise _fail(str(exc)) from None
     except ExperimentReportError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(code=1) from None
+        raise _unavailable(exc) from None
     except RuntimeError as exc:  # Temporal unreachable at connect
         typer.echo(f"Temporal did not answer: {exc}", err=True)
         raise typer.Exit(code=1) from None
     data = report.model_dump(mode="json")
     if png is not None:
-        try:
-            data["chart"] = str(write_chart(report, png))
-        except OSError as exc:
-            raise _fail(f"cannot write the chart to {png}: {exc}") from None
+        data["chart"] = str(_write_chart(write_chart, report, png))
     if as_json:
         typer.echo(json.dumps(data, indent=2))
     else:
@@ -668,7 +675,7 @@ def simulate_experiment(
     holdout_effect: Annotated[
         float, typer.Option(help="True difference of the hold-out against the control")
     ] = 0.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    as_json: ReportJsonFlag = False,
 ) -> None:
     """Generate customers, assign them with the experiment's hash, draw outcomes with a
     known effect and print the report: see the size you need before touching a customer."""

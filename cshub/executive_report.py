@@ -12,12 +12,10 @@ import asyncio
 from datetime import date, datetime
 from pathlib import Path
 
-from activities.health_digest import PORTFOLIO_CALLS_PER_WINDOW, read_companies, read_owners
+from activities.health_digest import PORTFOLIO_CALLS_PER_WINDOW
 from connectors.base import Company, Crm
-from connectors.errors import ConnectorError
-from connectors.pacing import CallPacer
 from connectors.zendesk import ZendeskHelpdesk
-from cshub.health_report import CLI_PAGE_ATTEMPTS, crm_from_settings
+from cshub.health_report import crm_from_settings, portfolio_errors, read_book
 from cshub.terminal import ProgressFn
 from domain.executive_report import (
     ARR as ARR_PROPERTY,
@@ -111,24 +109,15 @@ async def executive_report(
     max_calls_per_10s: int = PORTFOLIO_CALLS_PER_WINDOW,
     progress: ProgressFn | None = None,
 ) -> ExecutiveReport:
-    pacer = CallPacer(max_calls_per_10s)
-    show = progress or (lambda _what, _done, _total: None)
-    companies = await read_companies(
+    warnings: list[str] = []
+    accounts, csm_names, missing = await read_book(
         crm,
         COMPANY_PROPERTIES,
-        attempts=CLI_PAGE_ATTEMPTS,
-        pacer=pacer,
-        heartbeat=lambda pages: show("CRM company pages read", pages, None),
+        lambda c: account_facts(c, warnings),
+        max_calls_per_10s=max_calls_per_10s,
+        progress=progress,
     )
-    warnings: list[str] = []
-    accounts = [account_facts(c, warnings) for c in companies]
-    owner_ids = {a.owner_id for a in accounts if a.owner_id}
-    owners, missing = await read_owners(
-        crm,
-        owner_ids,
-        pacer=pacer,
-        on_read=lambda done: show("CSM names read", done, len(owner_ids)),
-    )
+    show = progress or (lambda _what, _done, _total: None)
     show("helpdesk tickets read", 0, None)
     tickets = await asyncio.to_thread(helpdesk.ticket_facts, since, until)
     show("helpdesk tickets read", len(tickets), len(tickets))
@@ -137,7 +126,7 @@ async def executive_report(
         tickets,
         since,
         until,
-        {i: o.full_name for i, o in owners.items()},
+        csm_names,
         warnings=[*missing, *warnings],
     )
 
@@ -147,13 +136,10 @@ def executive_report_for(
 ) -> ExecutiveReport:
     crm = crm_from_settings(settings)
     helpdesk = zendesk_helpdesk(settings)
-    try:
+    helpdesk_at = settings.zendesk_base_netloc or settings.zendesk_subdomain
+    where = f"(CRM at {settings.hubspot_url}, helpdesk {helpdesk_at})"
+    with portfolio_errors(ExecutiveReportError, where):
         return asyncio.run(executive_report(crm, helpdesk, since, until, progress=progress))
-    except ConnectorError as exc:
-        raise ExecutiveReportError(
-            f"cannot read the portfolio (CRM at {settings.hubspot_url}, helpdesk "
-            f"{settings.zendesk_base_netloc or settings.zendesk_subdomain}): {exc}"
-        ) from None
 
 
 def write_chart(report: ExecutiveReport, path: Path) -> Path:

@@ -12,10 +12,18 @@ calls in any 10 s (``read_portfolio``'s pacing). The figures are
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol, TypeVar
 
-from activities.health_digest import PORTFOLIO_CALLS_PER_WINDOW, read_owners, read_portfolio
-from connectors.base import Crm
+from activities.health_digest import (
+    PORTFOLIO_CALLS_PER_WINDOW,
+    company_health,
+    read_companies,
+    read_owners,
+)
+from connectors.base import Company, Crm
 from connectors.errors import ConnectorError
 from connectors.pacing import CallPacer
 from cshub.terminal import ProgressFn
@@ -23,6 +31,7 @@ from domain.health_model import HealthCategory
 from domain.health_report import (
     CATEGORY_ORDER,
     CATEGORY_TITLES,
+    READ_PROPERTIES,
     PortfolioHealth,
     build_portfolio_health,
 )
@@ -71,14 +80,47 @@ async def health_report(
     ``max_calls_per_10s`` CRM calls in any 10 s (pages and owners together): the
     report shares HubSpot's rate limit with the running workflows. ``progress`` is told
     the pages and owners read (the paced calls take minutes on a large portfolio)."""
+    accounts, csm_names, warnings = await read_book(
+        crm,
+        READ_PROPERTIES,
+        company_health,
+        max_calls_per_10s=max_calls_per_10s,
+        progress=progress,
+    )
+    return build_portfolio_health(accounts, csm_names, warnings=warnings)
+
+
+class _Owned(Protocol):
+    @property
+    def owner_id(self) -> str | None: ...
+
+
+A = TypeVar("A", bound=_Owned)
+
+
+async def read_book(
+    crm: Crm,
+    properties: Sequence[str],
+    account: Callable[[Company], A],
+    *,
+    max_calls_per_10s: int,
+    progress: ProgressFn | None,
+) -> tuple[list[A], dict[str, str], list[str]]:
+    """What a report reads from the CRM: every company with ``properties``, as
+    ``account`` makes it, and its owner's (CSM's) name, by owner id. At most
+    ``max_calls_per_10s`` CRM calls in any 10 s (pages and owners together); ``progress``
+    is told the pages and owners read. Also returns a warning per owner the CRM does not
+    know."""
     pacer = CallPacer(max_calls_per_10s)
     show = progress or (lambda _what, _done, _total: None)
-    accounts = await read_portfolio(
+    companies = await read_companies(
         crm,
+        properties,
         attempts=CLI_PAGE_ATTEMPTS,
         pacer=pacer,
         heartbeat=lambda pages: show("CRM company pages read", pages, None),
     )
+    accounts = [account(c) for c in companies]
     owner_ids = {a.owner_id for a in accounts if a.owner_id}
     owners, warnings = await read_owners(
         crm,
@@ -86,20 +128,24 @@ async def health_report(
         pacer=pacer,
         on_read=lambda done: show("CSM names read", done, len(owner_ids)),
     )
-    return build_portfolio_health(
-        accounts, {i: o.full_name for i, o in owners.items()}, warnings=warnings
-    )
+    return accounts, {i: o.full_name for i, o in owners.items()}, warnings
 
 
 def health_report_for(settings: Settings, progress: ProgressFn | None = None) -> PortfolioHealth:
     crm = crm_from_settings(settings)
-    try:
+    where = f"from the CRM at {settings.hubspot_url} (HUBSPOT_BASE_URL)"
+    with portfolio_errors(HealthReportError, where):
         return asyncio.run(health_report(crm, progress=progress))
+
+
+@contextmanager
+def portfolio_errors(error: type[Exception], where: str) -> Iterator[None]:
+    """A connector failure while a report reads the portfolio becomes ``error``, saying
+    where the report read (``where``) and why it could not."""
+    try:
+        yield
     except ConnectorError as exc:
-        raise HealthReportError(
-            f"cannot read the portfolio from the CRM at {settings.hubspot_url} "
-            f"(HUBSPOT_BASE_URL): {exc}"
-        ) from None
+        raise error(f"cannot read the portfolio {where}: {exc}") from None
 
 
 def write_chart(report: PortfolioHealth, path: Path) -> Path:

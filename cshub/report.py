@@ -27,6 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from cshub.terminal import ProgressFn
 from domain.customer_text import TextReading, count_themes
+from domain.executive_report import MEETS, NO_DATA, format_kpi
 from domain.health_report import theme_lines
 from domain.support_metrics import SupportMetrics, SupportTargets, compute_support_metrics
 from domain.support_records import CsatStatus, NpsStatus, TicketSlaStatus
@@ -36,7 +37,6 @@ from runtime.settings import Settings
 CONCURRENCY = 20
 QUERY_TIMEOUT = timedelta(seconds=10)
 WARNINGS_SHOWN = 10
-NO_DATA = "no data"
 
 
 @dataclass(frozen=True)
@@ -354,16 +354,12 @@ def _human(span: timedelta) -> str:
 
 # ---------------------------------------------------------------------------- the table
 
-_MEETS = {True: "\u2713", False: "\u2717", None: "\u2013"}  # check, cross, en dash
-
 
 def format_value(value: float | None, unit: str) -> str:
-    if value is None:
-        return NO_DATA
+    if value is None or unit == "%":
+        return format_kpi(value, unit)
     if unit == "h":
         return f"{value:.2f} h"
-    if unit == "%":
-        return f"{value:.1f} %"
     return f"{value:g}" if float(value).is_integer() else f"{value:.2f}"
 
 
@@ -379,7 +375,7 @@ def render_table(metrics: SupportMetrics) -> str:
     ]
     rows = [("figure", "value", "target", "meets")]
     rows += [
-        (f.label, format_value(f.value, f.unit), f.target or _MEETS[None], _MEETS[f.meets_target])
+        (f.label, format_value(f.value, f.unit), f.target or MEETS[None], MEETS[f.meets_target])
         for f in m.figures
     ]
     lines += table_lines(rows, (False, True, False, False))

@@ -2,8 +2,13 @@
 
 Which alerts escalate, and after how long, is a playbook (``playbooks/alerts.yaml``,
 :class:`AlertsPlaybook`). The alert's buttons (``domain.slack_actions``) count as acting:
-any click on the message acknowledges it. Otherwise, after the alert's window, the team
-channel hears of it once (``@here``), with the alert named (``AlertEscalationWorkflow``).
+any click on the message acknowledges it. Otherwise, after the alert's window, it
+escalates once, with the alert named: to the team channel (``@here``), or, with
+``escalate_to: manager``, to the CSM's manager (a direct message, or a mention in the
+alerts channel with ``manager_delivery: mention``). The manager comes from the
+playbook's ``managers`` mapping (CSM e-mail → manager e-mail, looked up in Slack by
+e-mail): HubSpot's owners API gives an owner's teams but no manager. A CSM with no
+manager listed, or a manager Slack does not know, escalates to the team channel.
 
 The escalation is a timer inside the workflow that raised the alert (a background task
 of ``CustomerActions.alert``) and ends with that run: once the journey, the campaign or
@@ -29,8 +34,13 @@ class AlertsPlaybook(BaseModel):
     name: str = "alerts"
     version: int = 1
     description: str = ""
-    escalate_to: Literal["team_channel"] = "team_channel"
-    """Where an unacknowledged alert goes: the alerts channel with ``@here``."""
+    escalate_to: Literal["team_channel", "manager"] = "team_channel"
+    """Where an unacknowledged alert goes: the alerts channel with ``@here``, or the CSM's
+    manager (``managers``; the team channel when the CSM has none)."""
+    manager_delivery: Literal["dm", "mention"] = "dm"
+    """How the manager hears of it: a direct message, or a mention in the alerts channel."""
+    managers: dict[str, str] = Field(default_factory=dict)
+    """CSM e-mail → their manager's e-mail (case-insensitive)."""
     escalation_template: str = ESCALATION_TEMPLATE
     escalate_after_hours: dict[str, float] = Field(default_factory=dict)
     """Slack template of an alert that asks a CSM to act → hours without a click before it
@@ -39,6 +49,13 @@ class AlertsPlaybook(BaseModel):
     def window_hours(self, template: str) -> float | None:
         hours = self.escalate_after_hours.get(template)
         return hours if hours and hours > 0 else None
+
+    def manager_of(self, csm_email: str | None) -> str | None:
+        """The e-mail of the CSM's manager when escalations go to managers, else None."""
+        if self.escalate_to != "manager" or not csm_email:
+            return None
+        wanted = csm_email.strip().lower()
+        return next((m for c, m in self.managers.items() if c.strip().lower() == wanted), None)
 
     def templates_used(self) -> dict[str, set[str]]:
         return {"slack": {*self.escalate_after_hours, self.escalation_template}}

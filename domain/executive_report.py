@@ -17,7 +17,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
+from domain import onboarding_survey
 from domain.support_metrics import Target
+from domain.surveys import NPS_LAST_SCORE as NPS_LAST_SCORE
 
 # -------------------------------------------------------------------- where figures come from
 
@@ -33,9 +35,8 @@ ARR = "cshub_arr"
 ONBOARDING_STARTED_AT = "cshub_onboarding_started_at"
 ONBOARDING_COMPLETED_AT = "cshub_onboarding_completed_at"
 DAYS_TO_FIRST_VALUE = "cshub_days_to_first_value"
-NPS_LAST_SCORE = "cshub_nps_last_score"
-ONBOARDING_SURVEY_SCORE = "cshub_onboarding_survey_score"
-ONBOARDING_SURVEY_ANSWERED = "cshub_onboarding_survey_answered"
+ONBOARDING_SURVEY_SCORE = onboarding_survey.SCORE
+ONBOARDING_SURVEY_ANSWERED = onboarding_survey.ANSWERED
 
 COMPANY_PROPERTIES: tuple[str, ...] = (
     CUSTOMER_SINCE,
@@ -148,179 +149,186 @@ def _t(op: str, value: float, unit: str = "") -> Target:
     return Target.model_validate({"op": op, "value": value, "unit": unit})
 
 
-KPIS: tuple[Kpi, ...] = (
-    Kpi(
-        key="retention",
-        label="Customer retention",
-        unit="%",
-        target=_t(">=", 95, "%"),
-        target_text=">= 95 % a year",
-        seed="001 (12-month retention 95 %; seed 002: > 90 %)",
-        source=f"{HUBSPOT} {CUSTOMER_SINCE}, {CHURNED_AT}",
-        definition="customers at the start of the period not churned by its end / customers "
-        "at the start",
+KpiRow = tuple[str, str, str, Target | None, str, str, str, str]
+KPI_COLUMNS = ("key", "label", "unit", "target", "target_text", "seed", "source", "definition")
+"""The columns of ``KPI_TABLE``, in order (the fields of ``Kpi``)."""
+
+KPI_TABLE: tuple[KpiRow, ...] = (
+    # key, label, unit, target, target as shown, seed, source, definition
+    (
+        "retention",
+        "Customer retention",
+        "%",
+        _t(">=", 95, "%"),
+        ">= 95 % a year",
+        "001 (12-month retention 95 %; seed 002: > 90 %)",
+        f"{HUBSPOT} {CUSTOMER_SINCE}, {CHURNED_AT}",
+        "customers at the start of the period not churned by its end / customers at the start",
     ),
-    Kpi(
-        key="churn_monthly",
-        label="Churn (monthly rate)",
-        unit="%",
-        target=_t("<", 5, "%"),
-        target_text="< 5 % a month",
-        seed="002, 003",
-        source=f"{HUBSPOT} {CUSTOMER_SINCE}, {CHURNED_AT}",
-        definition="customers churned in the period / customers at the start, divided by "
+    (
+        "churn_monthly",
+        "Churn (monthly rate)",
+        "%",
+        _t("<", 5, "%"),
+        "< 5 % a month",
+        "002, 003",
+        f"{HUBSPOT} {CUSTOMER_SINCE}, {CHURNED_AT}",
+        "customers churned in the period / customers at the start, divided by "
         "the period's length in months (30 days)",
     ),
-    Kpi(
-        key="grr",
-        label="Gross revenue retention",
-        unit="%",
-        target=None,
-        target_text="no seed target",
-        seed="-",
-        source=f"{HUBSPOT} {RENEWAL_DECIDED_AT}, {ARR_BEFORE_RENEWAL}, {ARR}",
-        definition="over the renewals decided in the period: sum of min(ARR after, ARR "
+    (
+        "grr",
+        "Gross revenue retention",
+        "%",
+        None,
+        "no seed target",
+        "-",
+        f"{HUBSPOT} {RENEWAL_DECIDED_AT}, {ARR_BEFORE_RENEWAL}, {ARR}",
+        "over the renewals decided in the period: sum of min(ARR after, ARR "
         "before) / sum of ARR before (churned: ARR after 0)",
     ),
-    Kpi(
-        key="nrr",
-        label="Net revenue retention",
-        unit="%",
-        target=None,
-        target_text="no seed target",
-        seed="-",
-        source=f"{HUBSPOT} {RENEWAL_DECIDED_AT}, {ARR_BEFORE_RENEWAL}, {ARR}",
-        definition="over the renewals decided in the period: sum of ARR after / sum of ARR "
+    (
+        "nrr",
+        "Net revenue retention",
+        "%",
+        None,
+        "no seed target",
+        "-",
+        f"{HUBSPOT} {RENEWAL_DECIDED_AT}, {ARR_BEFORE_RENEWAL}, {ARR}",
+        "over the renewals decided in the period: sum of ARR after / sum of ARR "
         "before (churned: ARR after 0)",
     ),
-    Kpi(
-        key="renewal_rate",
-        label="Renewal rate",
-        unit="%",
-        target=_t(">", 95, "%"),
-        target_text="> 95 %",
-        seed="002",
-        source=f"{HUBSPOT} {RENEWAL_OUTCOME}, {RENEWAL_DECIDED_AT}",
-        definition="renewals decided in the period that renewed (or auto-renewed) / renewals "
-        "decided",
+    (
+        "renewal_rate",
+        "Renewal rate",
+        "%",
+        _t(">", 95, "%"),
+        "> 95 %",
+        "002",
+        f"{HUBSPOT} {RENEWAL_OUTCOME}, {RENEWAL_DECIDED_AT}",
+        "renewals decided in the period that renewed (or auto-renewed) / renewals decided",
     ),
-    Kpi(
-        key="expansion_rate",
-        label="Expansion rate",
-        unit="%",
-        target=_t(">", 20, "%"),
-        target_text="> 20 %",
-        seed="002",
-        source=f"{HUBSPOT} {RENEWAL_DECIDED_AT}, {ARR_BEFORE_RENEWAL}, {ARR}",
-        definition="renewals decided in the period that renewed at a higher ARR / renewals decided",
+    (
+        "expansion_rate",
+        "Expansion rate",
+        "%",
+        _t(">", 20, "%"),
+        "> 20 %",
+        "002",
+        f"{HUBSPOT} {RENEWAL_DECIDED_AT}, {ARR_BEFORE_RENEWAL}, {ARR}",
+        "renewals decided in the period that renewed at a higher ARR / renewals decided",
     ),
-    Kpi(
-        key="time_to_first_value",
-        label="Time to first value (median)",
-        unit="d",
-        target=_t("<", 7, "days"),
-        target_text="< 7 days",
-        seed="002",
-        source=f"{HUBSPOT} {DAYS_TO_FIRST_VALUE}, {ONBOARDING_STARTED_AT}",
-        definition="median days to first value of the customers whose onboarding started "
-        "in the period",
+    (
+        "time_to_first_value",
+        "Time to first value (median)",
+        "d",
+        _t("<", 7, "days"),
+        "< 7 days",
+        "002",
+        f"{HUBSPOT} {DAYS_TO_FIRST_VALUE}, {ONBOARDING_STARTED_AT}",
+        "median days to first value of the customers whose onboarding started in the period",
     ),
-    Kpi(
-        key="onboarding_completion",
-        label="Onboarding completion",
-        unit="%",
-        target=_t(">", 90, "%"),
-        target_text="> 90 %",
-        seed="002",
-        source=f"{HUBSPOT} {ONBOARDING_STARTED_AT}, {ONBOARDING_COMPLETED_AT}",
-        definition=f"onboardings started {ONBOARDING_DAYS}+ days before the period's end and "
+    (
+        "onboarding_completion",
+        "Onboarding completion",
+        "%",
+        _t(">", 90, "%"),
+        "> 90 %",
+        "002",
+        f"{HUBSPOT} {ONBOARDING_STARTED_AT}, {ONBOARDING_COMPLETED_AT}",
+        f"onboardings started {ONBOARDING_DAYS}+ days before the period's end and "
         f"within it, completed within {ONBOARDING_DAYS} days / those onboardings",
     ),
-    Kpi(
-        key="onboarding_satisfaction",
-        label="Onboarding survey (average 0-10)",
-        unit="/10",
-        target=_t(">", 8),
-        target_text="> 8 / 10",
-        seed="002 (onboarding satisfaction > 8/10; surveys at 7/30/90 days: seed 001)",
-        source=f"{HUBSPOT} {ONBOARDING_SURVEY_SCORE}, {ONBOARDING_SURVEY_ANSWERED}",
-        definition="mean of the latest onboarding-survey satisfaction of the customers who "
+    (
+        "onboarding_satisfaction",
+        "Onboarding survey (average 0-10)",
+        "/10",
+        _t(">", 8),
+        "> 8 / 10",
+        "002 (onboarding satisfaction > 8/10; surveys at 7/30/90 days: seed 001)",
+        f"{HUBSPOT} {ONBOARDING_SURVEY_SCORE}, {ONBOARDING_SURVEY_ANSWERED}",
+        "mean of the latest onboarding-survey satisfaction of the customers who "
         "answered one in the period",
     ),
-    Kpi(
-        key="first_contact_resolution",
-        label="First-contact resolution",
-        unit="%",
-        target=_t(">=", 75, "%"),
-        target_text=">= 75 % (seed 002: > 80 %)",
-        seed="001 (75 %), 002 (80 %)",
-        source=f"{ZENDESK} metrics (replies)",
-        definition="tickets created in the period and solved with at most one agent reply "
+    (
+        "first_contact_resolution",
+        "First-contact resolution",
+        "%",
+        _t(">=", 75, "%"),
+        ">= 75 % (seed 002: > 80 %)",
+        "001 (75 %), 002 (80 %)",
+        f"{ZENDESK} metrics (replies)",
+        "tickets created in the period and solved with at most one agent reply "
         "/ tickets created in the period and solved",
     ),
-    Kpi(
-        key="escalation_rate",
-        label="Escalation rate",
-        unit="%",
-        target=_t("<", 10, "%"),
-        target_text="< 10 %",
-        seed="002",
-        source=f"{ZENDESK} tag {ESCALATION_TAG}",
-        definition="tickets created in the period that the SLA play escalated / tickets created",
+    (
+        "escalation_rate",
+        "Escalation rate",
+        "%",
+        _t("<", 10, "%"),
+        "< 10 %",
+        "002",
+        f"{ZENDESK} tag {ESCALATION_TAG}",
+        "tickets created in the period that the SLA play escalated / tickets created",
     ),
-    Kpi(
-        key="csat_average",
-        label="CSAT average (1-5)",
-        unit="/5",
-        target=_t(">=", 4.5),
-        target_text=">= 4.5 / 5",
-        seed="001",
-        source=f"{ZENDESK} tags csat_score_N",
-        definition="mean CSAT score on the tickets created in the period",
+    (
+        "csat_average",
+        "CSAT average (1-5)",
+        "/5",
+        _t(">=", 4.5),
+        ">= 4.5 / 5",
+        "001",
+        f"{ZENDESK} tags csat_score_N",
+        "mean CSAT score on the tickets created in the period",
     ),
-    Kpi(
-        key="csat_share",
-        label="CSAT share (4-5)",
-        unit="%",
-        target=_t(">", 90, "%"),
-        target_text="> 90 %",
-        seed="002, 003",
-        source=f"{ZENDESK} tags csat_score_N",
-        definition="CSAT answers of 4 or 5 / CSAT answers, tickets created in the period",
+    (
+        "csat_share",
+        "CSAT share (4-5)",
+        "%",
+        _t(">", 90, "%"),
+        "> 90 %",
+        "002, 003",
+        f"{ZENDESK} tags csat_score_N",
+        "CSAT answers of 4 or 5 / CSAT answers, tickets created in the period",
     ),
-    Kpi(
-        key="response_compliance",
-        label="Response-time compliance",
-        unit="%",
-        target=_t(">=", 95, "%"),
-        target_text=">= 95 %",
-        seed="001",
-        source=f"{ZENDESK} metrics (reply_time_in_minutes), priority",
-        definition="tickets answered within seed 001's first-response time for their "
+    (
+        "response_compliance",
+        "Response-time compliance",
+        "%",
+        _t(">=", 95, "%"),
+        ">= 95 %",
+        "001",
+        f"{ZENDESK} metrics (reply_time_in_minutes), priority",
+        "tickets answered within seed 001's first-response time for their "
         "priority / tickets answered (created in the period)",
     ),
-    Kpi(
-        key="resolution_compliance",
-        label="Resolution-time compliance",
-        unit="%",
-        target=_t(">=", 90, "%"),
-        target_text=">= 90 %",
-        seed="001",
-        source=f"{ZENDESK} metrics (full_resolution_time_in_minutes), priority",
-        definition="tickets solved within seed 001's resolution time for their priority / "
+    (
+        "resolution_compliance",
+        "Resolution-time compliance",
+        "%",
+        _t(">=", 90, "%"),
+        ">= 90 %",
+        "001",
+        f"{ZENDESK} metrics (full_resolution_time_in_minutes), priority",
+        "tickets solved within seed 001's resolution time for their priority / "
         "tickets solved (created in the period)",
     ),
-    Kpi(
-        key="nps",
-        label="NPS",
-        unit="",
-        target=_t(">", 40),
-        target_text="> 40 (seed 003; seed 002 asks 70+)",
-        seed="003",
-        source=f"{HUBSPOT} {NPS_LAST_SCORE}",
-        definition="% promoters (9-10) - % detractors (0-6) over the companies' last NPS "
+    (
+        "nps",
+        "NPS",
+        "",
+        _t(">", 40),
+        "> 40 (seed 003; seed 002 asks 70+)",
+        "003",
+        f"{HUBSPOT} {NPS_LAST_SCORE}",
+        "% promoters (9-10) - % detractors (0-6) over the companies' last NPS "
         "answer (customers active at the period's end)",
     ),
+)
+"""The KPI table: one row a KPI, in the order the report shows them; ``_figures``
+computes each one's value under its key, ``KPIS`` reads the rows as ``Kpi``."""
+KPIS: tuple[Kpi, ...] = tuple(
+    Kpi.model_validate(dict(zip(KPI_COLUMNS, row, strict=True))) for row in KPI_TABLE
 )
 KPI_BY_KEY = {k.key: k for k in KPIS}
 
@@ -541,7 +549,9 @@ def build_executive_report(
 # -------------------------------------------------------------------- text
 
 NO_DATA = "no data"
-_MEETS = {True: "\u2713", False: "\u2717", None: "\u2013"}
+"""A figure with nothing to count (this report's and the support report's)."""
+MEETS = {True: "\u2713", False: "\u2717", None: "\u2013"}
+"""Meets its target: check, cross, en dash (no target or no data)."""
 
 
 def format_kpi(value: float | None, unit: str) -> str:
@@ -572,7 +582,7 @@ def render_text(report: ExecutiveReport) -> str:
                 format_kpi(value.value, kpi.unit),
                 str(value.count),
                 kpi.target_text,
-                _MEETS[value.meets],
+                MEETS[value.meets],
                 kpi.seed,
                 kpi.source,
             )

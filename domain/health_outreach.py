@@ -362,10 +362,17 @@ def assess(
     if quiet:
         return health
     seen = _seen_before(props, at, previous_category)
+    snoozed_until = parse_time(props.get(hp.ALERTS_SNOOZED_UNTIL))
     for fired, armed_by in _conditions(health, props, plan, at):
         last = parse_time(props.get(hp.cooldown_property(fired.trigger)))
         if last == at:  # this sweep fired it before a retry: decide the same again
             pass
+        elif (
+            fired.trigger is Trigger.HEALTH_DECLINE
+            and snoozed_until is not None
+            and at < snoozed_until
+        ):
+            continue  # a CSM snoozed this customer's health alerts from Slack
         elif not _armed(armed_by, seen, last) or (
             last is not None and at - last < plan.cooldown(fired.trigger)
         ):

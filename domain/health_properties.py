@@ -31,6 +31,11 @@ one sweep; a retried page recognises its own writes by it)."""
 ACCOUNT_EXECUTIVE = "cshub_account_executive_id"
 """CRM owner id of the account executive (alerted with the CSM; gets upgrade tasks)."""
 
+ALERTS_SNOOZED_UNTIL = "cshub_health_alerts_snoozed_until"
+"""ISO 8601 UTC time until which the health sweep sends no health-decline alert (nor its
+check-in task) for the company: set by a *Snooze N days* click on such an alert
+(``webhooks/slack_interactivity.py``). Scores are still written."""
+
 COOLDOWN_PREFIX = "cshub_health_last_"
 """``cshub_health_last_<trigger>``: ISO time the trigger last fired for the company."""
 

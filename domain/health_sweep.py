@@ -210,5 +210,8 @@ class HealthOutreachInput(Message):
     plan: OutreachPlan
 
 
+OUTREACH_WORKFLOW_PREFIX = "health-outreach-"
+
+
 def outreach_workflow_id(customer_id: str, sweep_at: datetime) -> str:
-    return f"health-outreach-{customer_id}-{sweep_at:%Y%m%dT%H%M%S}"
+    return f"{OUTREACH_WORKFLOW_PREFIX}{customer_id}-{sweep_at:%Y%m%dT%H%M%S}"

@@ -55,6 +55,32 @@ class CustomerReplyResult(BaseModel):
     actions: list[str] = Field(default_factory=list)
 
 
+CRM_REPLY_WINDOW_DAYS = 30
+"""A reply logged in the CRM counts as answering the hub's latest e-mail to the customer
+when that e-mail went out at most this many days before (the CRM keeps no In-Reply-To)."""
+
+
+class CrmEmailEvent(BaseModel):
+    """HubSpot told of an e-mail logged on its timeline (``object.creation`` of 0-49)."""
+
+    email_id: str = Field(min_length=1, max_length=40)
+
+
+class CrmEmailReply(BaseModel):
+    """What the logged e-mail is, read from the CRM (``read_crm_email_reply``)."""
+
+    kind: str
+    """``person``, ``auto_reply``, ``bounce``, or ``not_incoming`` (sent by the team)."""
+    customer_id: str | None = None
+    detail: str = ""
+    reply: CustomerReplyInput | None = None
+    """A person's reply after a hub e-mail: what ``CustomerReplyWorkflow`` acts on."""
+
+
+def crm_email_workflow_id(email_id: str) -> str:
+    return f"crm-email-{email_id}"
+
+
 def customer_reply_workflow_id(reply_key: str) -> str:
     return f"customer-reply-{reply_key}"
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pydantic import BaseModel
 
 from domain.health_outreach import adoption_percent, parse_number, usage_figure_of
+from domain.surveys import NPS_LAST_SCORE
 from domain.usage import format_figure
 
 USAGE_LIMITS = ("licensed seats", "workflow runs this month")
@@ -23,7 +24,6 @@ CRITICAL_TICKETS_OPEN = "cshub_critical_tickets_open"
 TICKETS_30D = "cshub_tickets_30d"
 TICKETS_PREV_30D = "cshub_tickets_prev_30d"
 CSAT_PERCENT = "cshub_csat_percent"
-NPS_LAST_SCORE = "cshub_nps_last_score"
 NPS_SCORE = "cshub_nps_score"
 SLA_RESPONSE_MET = "cshub_sla_first_response_met_percent"
 SLA_RESOLUTION_MET = "cshub_sla_resolution_met_percent"

@@ -47,16 +47,13 @@ def exit_survey_links(
     seconds) is signed with the rest."""
     _require_secret(secret)
     return {
-        reason.value: _url(
+        reason.value: _signed_url(
             base_url,
             EXIT_SURVEY_PATH,
-            {
-                "customer": customer_id,
-                "reason": reason.value,
-                "campaign": campaign,
-                "exp": expires,
-                "sig": _sign(secret, "exit", customer_id, reason.value, campaign, expires),
-            },
+            secret,
+            "exit",
+            {"customer": customer_id, "reason": reason.value, "campaign": campaign},
+            expires,
         )
         for reason in ExitReason
     }
@@ -136,8 +133,19 @@ def _check(secrets: Secrets, sig: str, expires: int, now: datetime, *parts: obje
     return LinkCheck.VALID
 
 
-def _url(base_url: str, path: str, query: dict[str, str | int]) -> str:
-    return f"{base_url.rstrip('/')}{path}?{urlencode(query)}"
+def _signed_url(
+    base_url: str,
+    path: str,
+    secret: str,
+    purpose: str,
+    fields: dict[str, str | int],
+    expires: int,
+) -> str:
+    """``base_url`` + ``path`` with ``fields``, the expiry and the signature of the
+    purpose, the fields' values (in order) and the expiry as its query."""
+    sig = _sign(secret, purpose, *fields.values(), expires)
+    query = urlencode({**fields, "exp": expires, "sig": sig})
+    return f"{base_url.rstrip('/')}{path}?{query}"
 
 
 def csat_links(
@@ -145,16 +153,13 @@ def csat_links(
 ) -> dict[int, str]:
     """Score (1-5) → URL for one CSAT e-mail; ``expires`` is a unix time."""
     return {
-        score: _url(
+        score: _signed_url(
             base_url,
             CSAT_SURVEY_PATH,
-            {
-                "ticket": ticket_id,
-                "survey": survey,
-                "score": score,
-                "exp": expires,
-                "sig": _sign(secret, "csat", ticket_id, survey, score, expires),
-            },
+            secret,
+            "csat",
+            {"ticket": ticket_id, "survey": survey, "score": score},
+            expires,
         )
         for score in CSAT_SCORES
     }
@@ -183,20 +188,19 @@ def nps_links(
 ) -> dict[int, str]:
     """Score (0-10) → URL for one contact's NPS e-mail of one quarter."""
     return {
-        score: _url(
+        score: _signed_url(
             base_url,
             NPS_SURVEY_PATH,
+            secret,
+            "nps",
             {
                 "customer": customer_id,
                 "contact": contact_id,
                 "quarter": quarter,
                 "survey": survey,
                 "score": score,
-                "exp": expires,
-                "sig": _sign(
-                    secret, "nps", customer_id, contact_id, quarter, survey, score, expires
-                ),
             },
+            expires,
         )
         for score in NPS_SCORES
     }
@@ -235,15 +239,13 @@ def verify_nps_link(
 def onboarding_survey_link(
     base_url: str, secret: str, customer_id: str, day: int, expires: int
 ) -> str:
-    return _url(
+    return _signed_url(
         base_url,
         ONBOARDING_SURVEY_PATH,
-        {
-            "customer": customer_id,
-            "day": day,
-            "exp": expires,
-            "sig": _sign(secret, "onboarding", customer_id, day, expires),
-        },
+        secret,
+        "onboarding",
+        {"customer": customer_id, "day": day},
+        expires,
     )
 
 
@@ -255,14 +257,8 @@ TIMELINE_LINK_DAYS = 14
 def timeline_link(base_url: str, secret: str, customer_id: str, expires: int) -> str:
     """The customer's timeline for the people who can read the alerts channel: signed
     (customer and expiry), so the link opens in a browser without the API's token."""
-    return _url(
-        base_url,
-        TIMELINE_PATH,
-        {
-            "customer": customer_id,
-            "exp": expires,
-            "sig": _sign(secret, "timeline", customer_id, expires),
-        },
+    return _signed_url(
+        base_url, TIMELINE_PATH, secret, "timeline", {"customer": customer_id}, expires
     )
 
 

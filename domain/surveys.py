@@ -24,6 +24,10 @@ from domain.steering import SteeringState, SteeringStatus
 from domain.support_records import NpsAnswer
 from domain.survey_plan import SurveysPlan
 
+NPS_LAST_SCORE = "cshub_nps_last_score"
+"""The company property the NPS survey workflow writes: the latest answer of any of its
+contacts, 0-10 (read by the health model, the value summary, review packs and the
+executive report)."""
 TICKET_ID_PATTERN = r"^[0-9]{1,20}$"
 CONTACT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 SURVEY_ID_PATTERN = r"^[0-9a-f]{16}$"

@@ -20,15 +20,15 @@ from pydantic import BaseModel, Field
 
 from domain import health_properties as hp
 from domain.health_report import parse_number
+from domain.onboarding_survey import SCORE as ONBOARDING_SURVEY
 from domain.risk_detectors import USAGE_WEEKLY, parse_weekly, weeks_back
+from domain.surveys import NPS_LAST_SCORE
 
 WORKFLOW_RUNS = "cshub_workflow_runs"
 WORKFLOW_LIMIT = "cshub_workflow_limit"
 ACTIVE_USERS = "cshub_active_users"
 LICENSED_SEATS = "cshub_licensed_seats"
 CSAT_PERCENT = "cshub_csat_percent"
-NPS_LAST_SCORE = "cshub_nps_last_score"
-ONBOARDING_SURVEY = "cshub_onboarding_survey_score"
 
 PROPERTIES: tuple[str, ...] = (
     hp.SCORE,

@@ -85,29 +85,14 @@ def parse_plan_file(
     path: Path, known_templates: dict[str, set[str]] | None = None
 ) -> OnboardingPlan:
     """Parse one plan file; raise PlaybookError listing every problem found."""
-    try:
-        raw = load_yaml_file(path)
-    except FileNotFoundError:
-        raise PlaybookError([PlaybookProblem(path, "(file)", "not found")]) from None
-    except DuplicateKeyError as exc:
-        raise PlaybookError([_duplicate(path, exc)]) from None
-    except yaml.YAMLError as exc:
-        raise PlaybookError([PlaybookProblem(path, "(file)", f"not valid YAML: {exc}")]) from None
-    if not isinstance(raw, dict):
-        raise PlaybookError([PlaybookProblem(path, "(file)", "must be a mapping of fields")])
-    try:
-        plan = OnboardingPlan.model_validate(raw)
-    except ValidationError as exc:
-        raise PlaybookError(
-            [PlaybookProblem(path, _field(tuple(e["loc"])), e["msg"]) for e in exc.errors()]
-        ) from None
-    problems: list[PlaybookProblem] = []
-    if plan.name != path.stem:
-        problems.append(
-            PlaybookProblem(
-                path, "name", f"is {plan.name!r}; must match the file name {path.stem!r}"
-            )
-        )
+
+    def mapping(raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            raise PlaybookError([PlaybookProblem(path, "(file)", "must be a mapping of fields")])
+        return raw
+
+    plan = _parse_model_file(path, OnboardingPlan, mapping)
+    problems = _name_problems(path, plan.name)
     try:
         build_schedule(plan)
     except ValueError as exc:
@@ -117,6 +102,13 @@ def parse_plan_file(
     if problems:
         raise PlaybookError(problems)
     return plan
+
+
+def _name_problems(path: Path, name: str) -> list[PlaybookProblem]:
+    """A file whose ``name`` field is not its file name: the problem, or none."""
+    if name == path.stem:
+        return []
+    return [PlaybookProblem(path, "name", f"is {name!r}; must match the file name {path.stem!r}")]
 
 
 class _UsesTemplates(Protocol):
@@ -157,15 +149,30 @@ def load_playbook(
     exist (so a typo fails at load, not at the first e-mail). The SLA playbook's
     holiday rules are expanded into dates around ``today`` (default: the real today)."""
     path = (directory or playbooks_dir()) / f"{kind}.yaml"
-    plan = _parse_model_file(path, model, lambda raw: prepare_playbook(kind, raw, path, today))
-    if hasattr(plan, "templates_used"):
-        problems = _missing_templates(path, plan, known_templates())
+    return _parse_model_file(
+        path, model, lambda raw: prepare_playbook(kind, raw, path, today), check_templates=True
+    )
+
+
+def _parse_model_file(
+    path: Path,
+    model: type[M],
+    prepare: Callable[[Any], Any] | None = None,
+    *,
+    check_templates: bool = False,
+) -> M:
+    """The YAML file ``path`` as ``model`` (``prepare`` first turns what the YAML says
+    into what the model reads); with ``check_templates``, every template it names must
+    exist. PlaybookError names the file and every problem."""
+    parsed = _parse_yaml_model(path, model, prepare)
+    if check_templates and hasattr(parsed, "templates_used"):
+        problems = _missing_templates(path, parsed, known_templates())
         if problems:
             raise PlaybookError(problems)
-    return plan
+    return parsed
 
 
-def _parse_model_file(path: Path, model: type[M], prepare: Callable[[Any], Any] | None = None) -> M:
+def _parse_yaml_model(path: Path, model: type[M], prepare: Callable[[Any], Any] | None) -> M:
     try:
         raw = load_yaml_file(path)
         if prepare is not None:
@@ -294,14 +301,8 @@ def load_health_model(name: str, directory: Path | None = None) -> HealthModel:
     """Load ``playbooks/health/<name>.yaml``; its ``name`` must match the file name."""
     path = health_dir(directory) / f"{name}.yaml"
     model = _parse_model_file(path, HealthModel)
-    if model.name != path.stem:
-        raise PlaybookError(
-            [
-                PlaybookProblem(
-                    path, "name", f"is {model.name!r}; must match the file name {path.stem!r}"
-                )
-            ]
-        )
+    if problems := _name_problems(path, model.name):
+        raise PlaybookError(problems)
     return model
 
 
@@ -343,11 +344,7 @@ def load_outreach_plan(directory: Path | None = None) -> OutreachPlan:
     """Load ``playbooks/health/outreach.yaml`` (PlaybookError names every bad field and
     any template that does not exist)."""
     path = health_dir(directory) / OUTREACH_FILE
-    plan = _parse_model_file(path, OutreachPlan)
-    problems = _missing_templates(path, plan, known_templates())
-    if problems:
-        raise PlaybookError(problems)
-    return plan
+    return _parse_model_file(path, OutreachPlan, check_templates=True)
 
 
 RISK_DIR = "risk"
@@ -492,11 +489,7 @@ def load_year_plan(name: str, directory: Path | None = None) -> YearPlan:
     """``playbooks/year/<name>.yaml``: the tier's plays for the rest of the first term;
     PlaybookError names every bad field and any template that does not exist."""
     path = year_dir(directory) / f"{name}.yaml"
-    plan = _parse_model_file(path, YearPlan)
-    problems = _missing_templates(path, plan, known_templates())
-    if problems:
-        raise PlaybookError(problems)
-    return plan
+    return _parse_model_file(path, YearPlan, check_templates=True)
 
 
 EXPERIMENTS_DIR = "experiments"
@@ -512,13 +505,7 @@ def parse_experiment_file(path: Path, directory: Path | None = None) -> Experime
     duplicate arms, unknown play ...), a name that is not the file's, an arm's plan that
     does not exist, an outcome milestone that some arm's plan does not have."""
     exp = _parse_model_file(path, Experiment)
-    problems: list[PlaybookProblem] = []
-    if exp.name != path.stem:
-        problems.append(
-            PlaybookProblem(
-                path, "name", f"is {exp.name!r}; must match the file name {path.stem!r}"
-            )
-        )
+    problems = _name_problems(path, exp.name)
     root = directory or playbooks_dir()
     tiers = exp.eligibility.tiers or list(Tier)
     for i, arm in enumerate(exp.arms):

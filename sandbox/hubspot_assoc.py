@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-OBJECT_TYPES: tuple[str, ...] = ("companies", "contacts", "deals", "tasks", "notes")
+OBJECT_TYPES: tuple[str, ...] = ("companies", "contacts", "deals", "tasks", "notes", "emails")
 
 SINGULAR: dict[str, str] = {
     "companies": "company",
@@ -18,6 +18,7 @@ SINGULAR: dict[str, str] = {
     "deals": "deal",
     "tasks": "task",
     "notes": "note",
+    "emails": "email",
 }
 
 OBJECT_TYPE_IDS: dict[str, str] = {
@@ -26,6 +27,7 @@ OBJECT_TYPE_IDS: dict[str, str] = {
     "deals": "0-3",
     "tasks": "0-27",
     "notes": "0-46",
+    "emails": "0-49",
 }
 
 # Also accepted in URLs: singular names and object type ids, as HubSpot does.
@@ -63,6 +65,9 @@ _PAIRS: tuple[tuple[str, str, int, int, str | None], ...] = (
     ("notes", "companies", 190, 189, None),
     ("notes", "contacts", 202, 201, None),
     ("notes", "deals", 214, 213, None),
+    ("emails", "companies", 186, 185, None),
+    ("emails", "contacts", 198, 197, None),
+    ("emails", "deals", 210, 209, None),
 )
 
 ASSOCIATION_TYPES: dict[int, AssociationType] = {}

@@ -35,6 +35,7 @@ CREATED_PROPERTY: dict[str, str] = {
     "deals": "createdate",
     "tasks": "hs_createdate",
     "notes": "hs_createdate",
+    "emails": "hs_createdate",
 }
 MODIFIED_PROPERTY: dict[str, str] = {
     "companies": "hs_lastmodifieddate",
@@ -42,6 +43,7 @@ MODIFIED_PROPERTY: dict[str, str] = {
     "deals": "hs_lastmodifieddate",
     "tasks": "hs_lastmodifieddate",
     "notes": "hs_lastmodifieddate",
+    "emails": "hs_lastmodifieddate",
 }
 # What HubSpot returns when the request names no properties.
 DEFAULT_PROPERTIES: dict[str, tuple[str, ...]] = {
@@ -66,6 +68,7 @@ DEFAULT_PROPERTIES: dict[str, tuple[str, ...]] = {
     ),
     "tasks": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
     "notes": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
+    "emails": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
 }
 READ_ONLY_PROPERTIES = frozenset(
     {"hs_object_id", "createdate", "hs_createdate", "hs_lastmodifieddate", "lastmodifieddate"}
@@ -74,6 +77,7 @@ ENUMERATIONS: dict[str, frozenset[str]] = {
     "hs_task_status": frozenset({"NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED"}),
     "hs_task_priority": frozenset({"NONE", "LOW", "MEDIUM", "HIGH"}),
     "hs_task_type": frozenset({"TODO", "CALL", "EMAIL", "LINKED_IN", "MEETING"}),
+    "hs_email_direction": frozenset({"EMAIL", "INCOMING_EMAIL", "FORWARDED_EMAIL"}),
     "cshub_tier": frozenset({"community", "starter", "professional", "enterprise", "agency"}),
 }
 DATE_PROPERTIES = frozenset({"hs_timestamp", "closedate"})
@@ -82,6 +86,7 @@ ATTACHMENT_IDS = "hs_attachment_ids"
 REQUIRED_ON_CREATE: dict[str, tuple[str, ...]] = {
     "tasks": ("hs_timestamp",),
     "notes": ("hs_timestamp",),
+    "emails": ("hs_timestamp",),
 }
 FIRST_RUNTIME_ID = 100001
 MAX_BULK_COMPANIES = 100_000
@@ -284,7 +289,7 @@ class HubSpotState:
         return str(self._next_id - 1)
 
     def get(self, object_type: str, object_id: str) -> CrmObject:
-        obj = self.objects[object_type].get(object_id)
+        obj = self.objects.setdefault(object_type, {}).get(object_id)
         if obj is None:
             raise not_found(object_type, object_id)
         return obj

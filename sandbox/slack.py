@@ -2,8 +2,9 @@
 
 Like Slack, application errors are HTTP 200 with ``{"ok": false, "error": ...}``; only
 rate limits (429) and injected server faults use other statuses. Implemented methods:
-auth.test, chat.postMessage, conversations.history/replies/list/info/open,
-users.lookupByEmail, users.info.
+auth.test, chat.postMessage, chat.update, conversations.history/replies/list/info/open,
+users.lookupByEmail, users.info, views.open (a trigger id from a replayed click, once,
+within 3 s; the opened view is in the outbox's ``slack_views``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from aiohttp import web
 from sandbox.appkeys import STORE
 from sandbox.errors import slack_error
 from sandbox.middleware import BadRequest, read_json
-from sandbox.slack_blocks import block_errors
+from sandbox.slack_blocks import block_errors, view_errors
 from sandbox.slack_state import (
     BOT_ID,
     BOT_USER_ID,
@@ -284,6 +285,25 @@ async def users_info(request: web.Request, store: Store, params: JsonDict) -> we
     return _ok(user=user.to_json())
 
 
+async def views_open(request: web.Request, store: Store, params: JsonDict) -> web.Response:
+    """Open a modal for the user whose click issued ``trigger_id`` (``sandbox.slack_clicks``)."""
+    view = _json_field(params, "view", "invalid_arguments")
+    trigger_id = str(params.get("trigger_id") or "")
+    if view is None:
+        raise SlackFail("invalid_arguments")
+    if not trigger_id:
+        raise SlackFail("invalid_trigger_id")
+    errors = view_errors(view)
+    if errors:
+        raise SlackFail(
+            "invalid_arguments", response_metadata={"messages": [f"[ERROR] {e}" for e in errors]}
+        )
+    user_id, error = store.slack_views.exchange(trigger_id)
+    if user_id is None:
+        raise SlackFail(error)
+    return _ok(view=store.slack_views.open(view, user_id, trigger_id))
+
+
 METHODS: dict[str, Method] = {
     "auth.test": auth_test,
     "chat.postMessage": chat_post_message,
@@ -295,6 +315,7 @@ METHODS: dict[str, Method] = {
     "conversations.open": conversations_open,
     "users.lookupByEmail": users_lookup_by_email,
     "users.info": users_info,
+    "views.open": views_open,
 }
 
 

@@ -70,6 +70,11 @@ def _block_errors(block: Any, where: str) -> list[str]:
             errors.append(
                 f"must provide between 1 and {most} items [json-pointer:{where}/elements]"
             )
+    elif kind == "input":
+        errors += _text_errors(block.get("label"), f"{where}/label", limit=2000, plain_only=True)
+        element = block.get("element")
+        if not isinstance(element, dict) or not element.get("type"):
+            errors.append(f"missing required field: element [json-pointer:{where}]")
     elif kind == "image" and not (block.get("image_url") or block.get("slack_file")):
         errors.append(f"missing required field: image_url [json-pointer:{where}]")
     return errors
@@ -84,4 +89,36 @@ def block_errors(blocks: Any) -> list[str]:
     errors: list[str] = []
     for i, block in enumerate(blocks):
         errors += _block_errors(block, f"/blocks/{i}")
+    return errors
+
+
+MAX_VIEW_BLOCKS = 100
+
+
+def view_errors(view: Any) -> list[str]:
+    """What ``views.open`` would reject in a modal (empty list: acceptable)."""
+    if not isinstance(view, dict):
+        return ["must provide an object [json-pointer:/view]"]
+    if view.get("type") != "modal":
+        return ["must be modal [json-pointer:/view/type]"]
+    errors = _text_errors(view.get("title"), "/view/title", limit=24, plain_only=True)
+    for name in ("submit", "close"):
+        if name in view:
+            errors += _text_errors(view[name], f"/view/{name}", limit=24, plain_only=True)
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list) or len(blocks) > MAX_VIEW_BLOCKS:
+        return [
+            *errors,
+            f"must provide at most {MAX_VIEW_BLOCKS} items [json-pointer:/view/blocks]",
+        ]
+    for i, block in enumerate(blocks):
+        errors += _block_errors(block, f"/view/blocks/{i}")
+    if any(isinstance(b, dict) and b.get("type") == "input" for b in blocks) and not view.get(
+        "submit"
+    ):
+        errors.append("submit is required when the view has input blocks [json-pointer:/view]")
+    if len(str(view.get("private_metadata", ""))) > 3000:
+        errors.append("must be less than 3001 characters [json-pointer:/view/private_metadata]")
+    if len(str(view.get("callback_id", ""))) > 255:
+        errors.append("must be less than 256 characters [json-pointer:/view/callback_id]")
     return errors

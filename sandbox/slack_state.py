@@ -8,6 +8,7 @@ Slack answers with a ``D...`` channel id for DMs.
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -176,3 +177,68 @@ class SlackState:
         now_us = max(time.time_ns() // 1000, self._last_us + 1)
         self._last_us = now_us
         return f"{now_us // 1_000_000}.{now_us % 1_000_000:06d}"
+
+
+TRIGGER_TTL_S = 3.0
+"""Slack's trigger ids are valid for 3 seconds after the interaction, and once."""
+
+
+@dataclass
+class SlackViews:
+    """Modals: trigger ids issued with replayed clicks (``views.open`` exchanges each
+    once, within 3 s, as Slack does) and the views opened with them, by view id."""
+
+    triggers: dict[str, tuple[float, str]] = field(default_factory=dict)
+    """trigger id → (issued at, unix s; the user who clicked)."""
+    exchanged: set[str] = field(default_factory=set)
+    views: dict[str, JsonDict] = field(default_factory=dict)
+    opened: list[JsonDict] = field(default_factory=list)
+    """Each ``views.open`` as recorded: view id, user, trigger id, the view."""
+
+    def issue_trigger(self, user_id: str) -> str:
+        now = time.time()
+        trigger = f"{int(now)}.{time.time_ns() % 10**13}.{uuid.uuid4().hex}"
+        self.triggers[trigger] = (now, user_id)
+        return trigger
+
+    def exchange(self, trigger_id: str) -> tuple[str | None, str]:
+        """(the user, "") or (None, Slack's error code)."""
+        issued = self.triggers.get(trigger_id)
+        if issued is None:
+            return None, "invalid_trigger_id"
+        if trigger_id in self.exchanged:
+            return None, "exchanged_trigger_id"
+        if time.time() - issued[0] > TRIGGER_TTL_S:
+            return None, "expired_trigger_id"
+        self.exchanged.add(trigger_id)
+        return issued[1], ""
+
+    def open(self, view: JsonDict, user_id: str, trigger_id: str) -> JsonDict:
+        view_id = f"V{len(self.views) + 1:08d}"
+        opened: JsonDict = {
+            "id": view_id,
+            "team_id": TEAM_ID,
+            "type": view.get("type", "modal"),
+            "blocks": view.get("blocks", []),
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "state": {"values": {}},
+            "hash": f"{int(time.time())}.{uuid.uuid4().hex[:8]}",
+            "title": view.get("title"),
+            "clear_on_close": False,
+            "notify_on_close": False,
+            "close": view.get("close"),
+            "submit": view.get("submit"),
+            "previous_view_id": None,
+            "root_view_id": view_id,
+            "app_id": APP_ID,
+            "external_id": view.get("external_id", ""),
+            "app_installed_team_id": TEAM_ID,
+            "bot_id": BOT_ID,
+        }
+        self.views[view_id] = opened
+        self.opened.append({"view_id": view_id, "user": user_id, "trigger_id": trigger_id})
+        return opened
+
+    def to_json(self) -> list[JsonDict]:
+        return [{**o, "view": self.views[o["view_id"]]} for o in self.opened]

@@ -29,7 +29,7 @@ from sandbox.hubspot_assoc import OBJECT_TYPES
 from sandbox.hubspot_pipeline_data import seed_pipelines
 from sandbox.hubspot_state import CrmObject, HubSpotState
 from sandbox.seed import seed_hubspot, seed_slack, seed_zendesk
-from sandbox.slack_state import SlackChannel, SlackMessage, SlackState
+from sandbox.slack_state import SlackChannel, SlackMessage, SlackState, SlackViews
 from sandbox.zendesk_state import TicketChange, ZendeskState
 
 JsonDict = dict[str, Any]
@@ -53,6 +53,8 @@ class Store:
         self.deal_pipelines: dict[str, JsonDict]
         self.stripe: dict[str, dict[str, JsonDict]]
         self._requests: deque[JsonDict] = deque(maxlen=MAX_RECORDED_REQUESTS)
+        self.slack_views = SlackViews()
+        """Modals opened (``views.open``) and the trigger ids clicks issued: not saved."""
         self.changes = 0
         """Counts changes (any request that may write, any e-mail) since the start."""
         self.restored = False
@@ -160,6 +162,7 @@ class Store:
         self._crm_updates: list[JsonDict] = []
         self._ticket_changes: list[JsonDict] = []
         self._requests.clear()
+        self.slack_views = SlackViews()
 
     # -- recording -----------------------------------------------------------------
 
@@ -243,6 +246,7 @@ class Store:
                 "crm_notes": [self._crm_json(o) for o in self._crm_created["notes"]],
                 "crm_updates": [dict(u) for u in self._crm_updates],
                 "ticket_changes": [dict(t) for t in self._ticket_changes],
+                "slack_views": self.slack_views.to_json(),
             }
 
     def requests_json(self) -> list[JsonDict]:

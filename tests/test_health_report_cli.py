@@ -111,19 +111,27 @@ async def test_json_output(sandbox: SandboxHandle, demo_count: int, tmp_path: Pa
     assert chart.read_bytes().startswith(PNG_SIGNATURE)
 
 
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["health", "--chart"], "cannot read the portfolio from the CRM at http://127.0.0.1:9"),
+        (["executive", "--png"], "cannot read the portfolio (CRM at http://127.0.0.1:9, helpdesk"),
+    ],
+)
 async def test_unreachable_crm_is_a_clear_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    command: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Both portfolio reports (health, executive) say where they could not read."""
     monkeypatch.setattr("cshub.health_report.CLI_PAGE_ATTEMPTS", 1)  # no 1 s + 2 s back-off
     env = {"CSHUB_ENV": "sandbox", "HUBSPOT_BASE_URL": "http://127.0.0.1:9"}
     result = await asyncio.to_thread(
         CliRunner().invoke,
         app,
-        ["report", "health", "--chart", str(tmp_path / "x.png")],
+        ["report", *command, str(tmp_path / "x.png")],
         env=env,
     )
     assert result.exit_code == 1
-    assert "cannot read the portfolio from the CRM at http://127.0.0.1:9" in result.output
+    assert message in result.output
     assert not (tmp_path / "x.png").exists()
 
 

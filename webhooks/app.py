@@ -166,6 +166,7 @@ def _compose_other_routes(app: FastAPI, hub: Hub, crm: Crm) -> None:
         SlackChat(token=token, base_url=settings.slack_url),
         settings.cshub_api_db,
         settings.temporal_task_queue,
+        crm,
     )
     from webhooks.docs_routes import add_docs_routes
 

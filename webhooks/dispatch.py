@@ -36,14 +36,7 @@ async def dispatch(
     workflow_id = route.workflow_id(key)
 
     def result(outcome: DeliveryOutcome, detail: str | None = None) -> DeliveryResult:
-        return DeliveryResult(
-            outcome=outcome,
-            event_id=event.event_id,
-            type=event.type,
-            customer_id=event.customer_id,
-            workflow_id=workflow_id,
-            detail=detail,
-        )
+        return event_result(event, outcome, detail, workflow_id)
 
     not_for_it = route.applies(event) if route.applies else None
     if not_for_it:
@@ -123,3 +116,20 @@ async def _parked_reason(client: Client, workflow_id: str) -> str | None:
     except Exception:  # the event is accepted either way: this only names the outcome
         return None
     return str(reason) if reason else None
+
+
+def event_result(
+    event: CustomerEvent,
+    outcome: DeliveryOutcome,
+    detail: str | None = None,
+    workflow_id: str | None = None,
+) -> DeliveryResult:
+    """What became of ``event`` (for the sender's answer and the ledger)."""
+    return DeliveryResult(
+        outcome=outcome,
+        event_id=event.event_id,
+        type=event.type,
+        customer_id=event.customer_id,
+        workflow_id=workflow_id,
+        detail=detail,
+    )

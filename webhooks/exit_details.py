@@ -13,23 +13,23 @@ shown again and the reason in the page's language (HTTP 422).
 from __future__ import annotations
 
 import html
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from collections.abc import Callable
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from domain.customer_text import MAX_TEXT
-from domain.events import CustomerEvent, EventSource
+from domain.events import CustomerEvent
 from domain.winback import ExitReason, WouldReturn
 from webhooks.survey_comments import (
-    answer_page,
+    BadLink,
+    FormRoute,
+    Handle,
+    add_form_route,
     comment_signature,
-    form_fields,
-    form_route_docs,
     genuine,
 )
-from webhooks.survey_pages import Page, page_language, render_page
+from webhooks.survey_pages import Page, page_language, render_page, survey_event
 
 EXIT_DETAILS = "survey.exit_details"
 SIGNED_KIND = "exit_details"
@@ -115,21 +115,11 @@ def exit_details_form(
 
 
 def add_exit_details_route(
-    app: FastAPI,
-    secret: Callable[[], str],
-    handle: Callable[[CustomerEvent], Awaitable[object]],
-    bad_link: Callable[[str, str | None], HTMLResponse],
+    app: FastAPI, secret: Callable[[], str], handle: Handle, bad_link: BadLink
 ) -> None:
     """``POST /survey/exit/details`` (form-encoded): verify, validate, hand over."""
 
-    @app.post(
-        "/survey/exit/details",
-        summary="The exit survey's questions 2 and 3 (the form under its thank-you page)",
-        **form_route_docs("No or an unknown answer to question 3, or too long a text", FORM_SCHEMA),
-    )
-    async def exit_details(request: Request) -> HTMLResponse:
-        lang = request.headers.get("accept-language")
-        fields = await form_fields(request)
+    def read(fields: dict[str, str], lang: str | None) -> CustomerEvent | HTMLResponse:
         customer, campaign = fields.get("customer", ""), fields.get("campaign", "")
         reason, sig = fields.get("reason", ""), fields.get("sig", "")
         if not (
@@ -155,17 +145,29 @@ def add_exit_details_route(
             return refused(t["choose"])
         if len(better) > MAX_TEXT:
             return refused(t["too_long"])
-        event = CustomerEvent(
-            event_id=f"exit-details:{campaign}",
-            source=EventSource.SURVEY,
-            type=EXIT_DETAILS,
-            customer_id=customer,
-            occurred_at=datetime.now(UTC),
-            data={
+        return survey_event(
+            f"exit-details:{campaign}",
+            EXIT_DETAILS,
+            customer,
+            {
                 "campaign": campaign,
                 "reason": reason,
                 "would_return": would_return.value,
                 "comment": better or None,
             },
         )
-        return answer_page(await handle(event), lang, bad_link, "exit survey details")
+
+    add_form_route(
+        app,
+        FormRoute(
+            "/survey/exit/details",
+            "exit_details",
+            "The exit survey's questions 2 and 3 (the form under its thank-you page)",
+            "No or an unknown answer to question 3, or too long a text",
+            FORM_SCHEMA,
+            "exit survey details",
+        ),
+        read,
+        handle,
+        bad_link,
+    )

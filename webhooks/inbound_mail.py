@@ -39,6 +39,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from activities.action_log import ActionRow, SqlActionStore
+from activities.crm_email import reply_reading
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
 from domain.inbound_mail import (
     AUTO_REPLY,
@@ -46,11 +47,9 @@ from domain.inbound_mail import (
     CUSTOMER_REPLY,
     ReplyKind,
     classify,
-    quote_of,
     referenced_ids,
     reply_key,
 )
-from runtime.text_classifier import default_classifier
 from webhooks.intake import Intake
 
 log = logging.getLogger("cshub.webhooks.inbound_mail")
@@ -158,15 +157,8 @@ def add_inbound_mail_route(
         }[kind]
         data: dict[str, Any] = {"subject": subject[:200], "source": "inbound_email"}
         if row is not None:
-            quote = quote_of(text)
-            data.update(play_workflow_id=row.workflow_id, answered_template=row.kind, quote=quote)
-            if kind is ReplyKind.PERSON and quote:
-                verdict = default_classifier().classify_one(quote)
-                data.update(
-                    sentiment=verdict.label.value,
-                    sentiment_score=verdict.score,
-                    signals=[s.value for s in verdict.signals],
-                )
+            data.update(play_workflow_id=row.workflow_id, answered_template=row.kind)
+            data.update(reply_reading(text, kind))
         elif kind is ReplyKind.PERSON:
             result = DeliveryResult(
                 outcome=DeliveryOutcome.IGNORED,

@@ -17,7 +17,7 @@ from domain.journeys import CUSTOMER_ID_PATTERN
 from domain.ticket_sla import TICKET_ID_PATTERN
 from runtime.metrics import WebhookMetrics
 from webhooks.aggregate import ProductAggregator
-from webhooks.dispatch import dispatch, input_problem
+from webhooks.dispatch import dispatch, event_result, input_problem
 from webhooks.ledger import NOT_ACTED_ON, DeliveryLedger, RawDelivery
 from webhooks.routing import PRODUCT_USAGE_SNAPSHOT, Route, route_for
 
@@ -335,10 +335,4 @@ def bad_id(event: CustomerEvent) -> str | None:
 
 
 def _result(event: CustomerEvent, outcome: DeliveryOutcome, detail: str) -> DeliveryResult:
-    return DeliveryResult(
-        outcome=outcome,
-        event_id=event.event_id,
-        type=event.type,
-        customer_id=event.customer_id,
-        detail=detail,
-    )
+    return event_result(event, outcome, detail)

@@ -33,69 +33,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
 from runtime.encryption_keys import KeyRing
 from runtime.settings import Settings
+from runtime.sqlite_files import sqlite_schema
 from runtime.store import Database, SqliteDatabase, Tx, open_database
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS deliveries (
-    dedup_key   TEXT PRIMARY KEY,
-    source      TEXT NOT NULL,
-    event_id    TEXT NOT NULL,
-    type        TEXT NOT NULL,
-    customer_id TEXT,
-    outcome     TEXT NOT NULL,
-    workflow_id TEXT,
-    detail      TEXT,
-    received_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS deliveries_received ON deliveries(received_at);
-CREATE TABLE IF NOT EXISTS latest_state (
-    order_key   TEXT PRIMARY KEY,
-    occurred_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS dead_letters (
-    dedup_key      TEXT PRIMARY KEY,
-    source         TEXT NOT NULL,
-    event_id       TEXT NOT NULL,
-    type           TEXT,
-    customer_id    TEXT,
-    outcome        TEXT NOT NULL,
-    detail         TEXT,
-    kind           TEXT NOT NULL,
-    key_id         TEXT,
-    payload        BLOB NOT NULL,
-    received_at    TEXT NOT NULL,
-    deliveries     INTEGER NOT NULL DEFAULT 1,
-    last_at        TEXT NOT NULL,
-    resolved_at    TEXT,
-    resolution     TEXT
-);
-CREATE INDEX IF NOT EXISTS dead_letters_last ON dead_letters(last_at);
-CREATE TABLE IF NOT EXISTS intake (
-    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
-    dedup_key   TEXT NOT NULL UNIQUE,
-    source      TEXT NOT NULL,
-    event_id    TEXT NOT NULL,
-    type        TEXT NOT NULL,
-    customer_id TEXT,
-    grp         TEXT NOT NULL,
-    kind        TEXT NOT NULL,
-    key_id      TEXT,
-    payload     BLOB NOT NULL,
-    received_at TEXT NOT NULL,
-    state       TEXT NOT NULL DEFAULT 'pending',
-    attempts    INTEGER NOT NULL DEFAULT 0,
-    next_at     TEXT NOT NULL,
-    lease_owner TEXT,
-    lease_until TEXT,
-    last_error  TEXT,
-    outcome     TEXT,
-    workflow_id TEXT,
-    detail      TEXT,
-    done_at     TEXT
-);
-CREATE INDEX IF NOT EXISTS intake_pending ON intake(state, grp, seq);
-CREATE INDEX IF NOT EXISTS intake_done ON intake(state, done_at);
-"""
+_SCHEMA = sqlite_schema(
+    "0001.hub-state.sql", ("deliveries", "latest_state", "dead_letters", "intake")
+)
+"""The ledger's tables in SQLite: those the PostgreSQL migration creates, so both stores
+keep one definition."""
 
 NOT_ACTED_ON = frozenset(
     {

@@ -29,6 +29,7 @@ HUBSPOT_OBJECT_TYPES = {
     "0-7": "product",
     "0-8": "line_item",
     "0-14": "quote",
+    "0-49": "email",
 }
 """HubSpot's object type ids (generic webhooks' ``objectTypeId``) → the legacy names."""
 

@@ -14,18 +14,17 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from collections.abc import Callable
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Query
 from fastapi.responses import HTMLResponse
 
-from domain.events import CustomerEvent, EventSource
+from domain.events import CustomerEvent
 from domain.journeys import CUSTOMER_ID_PATTERN
 from domain.onboarding_survey import COMMENT_MAX, ONBOARDING_SURVEY_PATH, SCORES, ValueSoFar
 from domain.survey_links import LinkCheck, Secrets, verify_onboarding_survey_link
-from webhooks.survey_comments import answer_page, form_fields, form_route_docs
-from webhooks.survey_pages import page_language
+from webhooks.survey_comments import BadLink, FormRoute, Handle, add_form_route
+from webhooks.survey_pages import page_language, survey_event
 
 ONBOARDING_SURVEY_ANSWER = "survey.onboarding_answer"
 
@@ -138,8 +137,8 @@ def _check(secrets: Secrets, fields: dict[str, str]) -> LinkCheck:
 def add_onboarding_survey_routes(
     app: FastAPI,
     secrets: Callable[[], Secrets],
-    handle: Callable[[CustomerEvent], Awaitable[object]],
-    bad_link: Callable[..., HTMLResponse],
+    handle: Handle,
+    bad_link: BadLink,
     accept_language_header: object,
 ) -> None:
     """``GET`` (the page) and ``POST`` (the answers) ``/survey/onboarding``."""
@@ -170,14 +169,7 @@ def add_onboarding_survey_routes(
             )
         return HTMLResponse(survey_form(fields, accept_language))
 
-    @app.post(
-        ONBOARDING_SURVEY_PATH,
-        summary="The onboarding survey's answers (the form of its page)",
-        **form_route_docs("No or an out-of-range answer, or too long a text", FORM_SCHEMA),
-    )
-    async def onboarding_survey_answers(request: Request) -> HTMLResponse:
-        lang = request.headers.get("accept-language")
-        fields = await form_fields(request)
+    def read(fields: dict[str, str], lang: str | None) -> CustomerEvent | HTMLResponse:
         check = _check(secrets(), fields)
         customer = fields.get("customer", "")
         if check is not LinkCheck.VALID:
@@ -200,17 +192,29 @@ def add_onboarding_survey_routes(
         if len(fields["comment"]) > COMMENT_MAX:
             return refused(t["too_long"])
         day = int(fields["day"])
-        event = CustomerEvent(
-            event_id=f"onboarding-survey:{customer}:d{day}",
-            source=EventSource.SURVEY,
-            type=ONBOARDING_SURVEY_ANSWER,
-            customer_id=customer,
-            occurred_at=datetime.now(UTC),
-            data={
+        return survey_event(
+            f"onboarding-survey:{customer}:d{day}",
+            ONBOARDING_SURVEY_ANSWER,
+            customer,
+            {
                 "day": day,
                 "score": int(score),
                 "value": fields["value"],
                 "comment": fields["comment"] or None,
             },
         )
-        return answer_page(await handle(event), lang, bad_link, "onboarding survey answers")
+
+    add_form_route(
+        app,
+        FormRoute(
+            ONBOARDING_SURVEY_PATH,
+            "onboarding_survey_answers",
+            "The onboarding survey's answers (the form of its page)",
+            "No or an out-of-range answer, or too long a text",
+            FORM_SCHEMA,
+            "onboarding survey answers",
+        ),
+        read,
+        handle,
+        bad_link,
+    )

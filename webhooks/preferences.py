@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,6 +49,7 @@ from domain.preferences import (
 )
 from domain.surveys import CONTACT_ID_PATTERN
 from runtime.settings import Settings
+from runtime.sqlite_files import open_sqlite
 from templates.renderer import primary_language
 from webhooks.survey_pages import page_language
 
@@ -104,20 +104,19 @@ class ConsentChange:
     language_after: str | None
 
 
+CONSENT_LOG_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS consent_log (contact_id TEXT NOT NULL, at TEXT NOT "
+    "NULL, source TEXT NOT NULL, opted_out_before TEXT NOT NULL, opted_out_after "
+    "TEXT NOT NULL, language_before TEXT, language_after TEXT)"
+)
+
+
 class ConsentLog:
     """Append-only: one row per change of a contact's e-mail consent."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = open_sqlite(path, CONSENT_LOG_SCHEMA, synchronous="FULL")
         self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS consent_log (contact_id TEXT NOT NULL, at TEXT NOT "
-                "NULL, source TEXT NOT NULL, opted_out_before TEXT NOT NULL, opted_out_after "
-                "TEXT NOT NULL, language_before TEXT, language_after TEXT)"
-            )
 
     def append(self, change: ConsentChange) -> None:
         with self._lock:

@@ -17,7 +17,13 @@ from pydantic import BaseModel
 from domain.customer_text import CustomerTextInput, TextSource, text_workflow_id
 from domain.dunning import DunningInput, PaymentFailed, PaymentSucceeded, dunning_workflow_id
 from domain.events import CustomerEvent
-from domain.inbound_mail import CUSTOMER_REPLY, CustomerReplyInput, customer_reply_workflow_id
+from domain.inbound_mail import (
+    CUSTOMER_REPLY,
+    CrmEmailEvent,
+    CustomerReplyInput,
+    crm_email_workflow_id,
+    customer_reply_workflow_id,
+)
 from domain.onboarding import OnboardingInput, ProductEvent, onboarding_workflow_id
 from domain.onboarding_survey import (
     OnboardingSurveyAnswers,
@@ -267,6 +273,14 @@ def _customer_reply(ev: CustomerEvent) -> CustomerReplyInput:
     )
 
 
+def _crm_email_key(ev: CustomerEvent) -> str | None:
+    return str(ev.data.get("object_id") or "") or None
+
+
+def _crm_email(ev: CustomerEvent) -> CrmEmailEvent:
+    return CrmEmailEvent(email_id=str(ev.data["object_id"]))
+
+
 def _text_input(ev: CustomerEvent) -> CustomerTextInput:
     return CustomerTextInput(
         source=TextSource(str(ev.data.get("source") or "")),
@@ -417,6 +431,11 @@ ROUTES: dict[str, Route] = {
     # (out-of-office and bounces have no route: recorded and ignored).
     CUSTOMER_REPLY: Route(
         "CustomerReplyWorkflow", customer_reply_workflow_id, _customer_reply, key=_reply_key
+    ),
+    # An e-mail HubSpot logged (generic webhook, object type 0-49): read from the CRM by
+    # its own workflow; a contact's reply after a hub e-mail is then a customer reply.
+    "hubspot.email.creation": Route(
+        "CrmEmailReplyWorkflow", crm_email_workflow_id, _crm_email, key=_crm_email_key
     ),
     # A comment from the box under a survey's thank-you page: read once by its own
     # workflow (risk intelligence), alerted to the CSM when alarming.

@@ -58,7 +58,8 @@ import hashlib
 import hmac
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 __all__ = [
@@ -173,14 +174,10 @@ def verify_hubspot_v3(
     """Check an ``X-HubSpot-Signature-v3`` request. ``url`` is the full public URL the
     sender used (including any query string); ``timestamp_ms`` is the raw
     ``X-HubSpot-Request-Timestamp`` header (Unix milliseconds)."""
-    _require_secret(secret)
-    _require_tolerance(tolerance_s)
+    _require_settings(secret, tolerance_s)
     sig = _require_header(signature, HUBSPOT_SIGNATURE_HEADER)
     ts = _require_header(timestamp_ms, HUBSPOT_TIMESTAMP_HEADER)
-    if not _UNIX_DIGITS.fullmatch(ts):
-        raise SignatureError(
-            f"invalid {HUBSPOT_TIMESTAMP_HEADER} header: expected Unix time in milliseconds"
-        )
+    sent_at = _unix_time(ts, HUBSPOT_TIMESTAMP_HEADER, "milliseconds") / 1000
     expected = hubspot_v3_signature(
         secret=secret, method=method, url=url, body=body, timestamp_ms=ts
     )
@@ -188,7 +185,7 @@ def verify_hubspot_v3(
         raise SignatureError(
             f"signature mismatch: {HUBSPOT_SIGNATURE_HEADER} does not match the request"
         )
-    _check_window(int(ts) / 1000, now, tolerance_s, HUBSPOT_TIMESTAMP_HEADER)
+    _check_window(sent_at, now, tolerance_s, HUBSPOT_TIMESTAMP_HEADER)
 
 
 def verify_stripe(
@@ -200,8 +197,7 @@ def verify_stripe(
     tolerance_s: int = DEFAULT_TOLERANCE_S,
 ) -> None:
     """Check a ``Stripe-Signature: t=…,v1=…`` header; any ``v1`` may match."""
-    _require_secret(secret)
-    _require_tolerance(tolerance_s)
+    _require_settings(secret, tolerance_s)
     value = _require_header(header, STRIPE_SIGNATURE_HEADER)
     timestamps: list[str] = []
     candidates: list[str] = []
@@ -228,21 +224,43 @@ def verify_stripe(
     _check_window(int(t), now, tolerance_s, f"{STRIPE_SIGNATURE_HEADER} timestamp (t=)")
 
 
-def verify_zendesk(
-    *,
-    secret: str,
-    body: bytes,
-    signature: str | None,
-    timestamp: str | None,
-    now: float | None = None,
-    tolerance_s: int = DEFAULT_TOLERANCE_S,
-) -> None:
-    """Check ``X-Zendesk-Webhook-Signature`` against ``X-Zendesk-Webhook-Signature-Timestamp``
-    (ISO-8601, signed as sent)."""
-    _require_secret(secret)
-    _require_tolerance(tolerance_s)
-    sig = _require_header(signature, ZENDESK_SIGNATURE_HEADER)
-    ts = _require_header(timestamp, ZENDESK_TIMESTAMP_HEADER)
+@dataclass(frozen=True)
+class TimestampedScheme:
+    """A scheme that signs the body with a timestamp header (Zendesk, the product): called
+    as ``verify(secret=, body=, signature=, timestamp=[, now=, tolerance_s=])``."""
+
+    signature_header: str
+    timestamp_header: str
+    sent_at: Callable[[str], float]
+    """The timestamp header's value as Unix time (a :class:`SignatureError` if it is not one)."""
+    candidates: Callable[[str], list[str]]
+    """The signatures the signature header offers (any one may match)."""
+    sign: Callable[..., str]
+    """The signature of ``secret=``, ``body=`` and ``timestamp=`` (as sent)."""
+    mismatch: str
+
+    def __call__(
+        self,
+        *,
+        secret: str,
+        body: bytes,
+        signature: str | None,
+        timestamp: str | None,
+        now: float | None = None,
+        tolerance_s: int = DEFAULT_TOLERANCE_S,
+    ) -> None:
+        _require_settings(secret, tolerance_s)
+        value = _require_header(signature, self.signature_header)
+        ts = _require_header(timestamp, self.timestamp_header)
+        sent_at = self.sent_at(ts)
+        candidates = self.candidates(value)
+        expected = self.sign(secret=secret, body=body, timestamp=ts)
+        if not _matches_any(expected, candidates):
+            raise SignatureError(f"signature mismatch: {self.mismatch}")
+        _check_window(sent_at, now, tolerance_s, self.timestamp_header)
+
+
+def _zendesk_sent_at(ts: str) -> float:
     try:
         moment = datetime.fromisoformat(ts)
     except ValueError:
@@ -251,33 +269,22 @@ def verify_zendesk(
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    expected = zendesk_signature(secret=secret, body=body, timestamp=ts)
-    if not _matches_any(expected, [sig]):
-        raise SignatureError(
-            f"signature mismatch: {ZENDESK_SIGNATURE_HEADER} does not match the request"
-        )
-    _check_window(moment.timestamp(), now, tolerance_s, ZENDESK_TIMESTAMP_HEADER)
+    return moment.timestamp()
 
 
-def verify_product(
-    *,
-    secret: str,
-    body: bytes,
-    signature: str | None,
-    timestamp: str | None,
-    now: float | None = None,
-    tolerance_s: int = DEFAULT_TOLERANCE_S,
-) -> None:
-    """Check our own scheme (module docstring): ``X-Cshub-Timestamp`` (Unix seconds) and
-    ``X-Cshub-Signature: v1=<hex>[,v1=<hex>…]``."""
-    _require_secret(secret)
-    _require_tolerance(tolerance_s)
-    value = _require_header(signature, PRODUCT_SIGNATURE_HEADER)
-    ts = _require_header(timestamp, PRODUCT_TIMESTAMP_HEADER)
-    if not _UNIX_DIGITS.fullmatch(ts):
-        raise SignatureError(
-            f"invalid {PRODUCT_TIMESTAMP_HEADER} header: expected Unix time in seconds"
-        )
+verify_zendesk = TimestampedScheme(
+    ZENDESK_SIGNATURE_HEADER,
+    ZENDESK_TIMESTAMP_HEADER,
+    _zendesk_sent_at,
+    lambda value: [value],
+    zendesk_signature,
+    f"{ZENDESK_SIGNATURE_HEADER} does not match the request",
+)
+"""Check ``X-Zendesk-Webhook-Signature`` against ``X-Zendesk-Webhook-Signature-Timestamp``
+(ISO-8601, signed as sent)."""
+
+
+def _product_candidates(value: str) -> list[str]:
     candidates: list[str] = []
     for item in value.split(","):
         if not item.strip():
@@ -291,12 +298,19 @@ def verify_product(
             candidates.append(entry.strip().lower())
     if not candidates:
         raise SignatureError(f"no v1 signature in {PRODUCT_SIGNATURE_HEADER} header")
-    expected = product_signature(secret=secret, body=body, timestamp=ts)
-    if not _matches_any(expected, candidates):
-        raise SignatureError(
-            f"signature mismatch: no v1 entry of {PRODUCT_SIGNATURE_HEADER} matches the request"
-        )
-    _check_window(int(ts), now, tolerance_s, PRODUCT_TIMESTAMP_HEADER)
+    return candidates
+
+
+verify_product = TimestampedScheme(
+    PRODUCT_SIGNATURE_HEADER,
+    PRODUCT_TIMESTAMP_HEADER,
+    lambda ts: _unix_time(ts, PRODUCT_TIMESTAMP_HEADER, "seconds"),
+    _product_candidates,
+    product_signature,
+    f"no v1 entry of {PRODUCT_SIGNATURE_HEADER} matches the request",
+)
+"""Check our own scheme (module docstring): ``X-Cshub-Timestamp`` (Unix seconds) and
+``X-Cshub-Signature: v1=<hex>[,v1=<hex>…]``."""
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -311,9 +325,16 @@ def _require_secret(secret: str) -> None:
         )
 
 
-def _require_tolerance(tolerance_s: int) -> None:
+def _require_settings(secret: str, tolerance_s: int) -> None:
+    _require_secret(secret)
     if tolerance_s < 0:
         raise ValueError("tolerance_s must be >= 0")
+
+
+def _unix_time(value: str, header: str, unit: str) -> int:
+    if not _UNIX_DIGITS.fullmatch(value):
+        raise SignatureError(f"invalid {header} header: expected Unix time in {unit}")
+    return int(value)
 
 
 def _require_header(value: str | None, name: str) -> str:

@@ -10,18 +10,28 @@
    from the UI): ``pause`` / ``resume`` / ``milestone_reached`` (the last milestone the
    journey missed) / snooze (pause, saying until when); acknowledge changes no workflow.
    An update the workflow refuses (resume while not paused) is shown with its reason; a
-   workflow that has ended is left alone and the message says so.
+   workflow that has ended is left alone and the message says so. Snooze on a health
+   alert (raised by a short-lived ``health-outreach-…`` workflow) is about the customer,
+   not the workflow: it writes ``cshub_health_alerts_snoozed_until`` on the CRM company,
+   and the health sweep sends that customer no health-decline alert until then.
 4. Answered at once (Slack wants an answer within 3 seconds; the steering call has a
    2-second budget), then the original message is edited (``chat.update``) to show who
    did what, in the background.
+5. *Log call* opens a modal (``views.open`` with the click's ``trigger_id``, before the
+   answer: the trigger is valid 3 seconds); its ``view_submission`` (outcome and note)
+   starts ``LogCallWorkflow`` (``log-call-{view id}``: a CRM note on the company, then
+   the signal ``call_logged`` to the workflow that raised the alert), answers 200 (the
+   modal closes) and edits the alert to say who logged what. A submission without an
+   outcome or a note is answered with Slack's ``response_action: errors``. Once per
+   view id, like clicks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-import sqlite3
 import threading
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -38,19 +48,29 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from connectors.base import Crm
+from connectors.errors import ConnectorError
+from domain.health_properties import ALERTS_SNOOZED_UNTIL
+from domain.health_sweep import OUTREACH_WORKFLOW_PREFIX
 from domain.slack_actions import (
     AlertAction,
+    LoggedCall,
+    call_line,
     click_key,
     edited_blocks,
+    log_call_view,
     outcome_line,
     parse_action_id,
+    parse_log_call,
     parse_payload,
     parse_value,
 )
 from domain.snooze import ResumeLaterInput, resume_later_workflow_id
+from runtime.sqlite_files import open_sqlite
 
 log = logging.getLogger("cshub.webhooks.slack")
 
@@ -64,20 +84,22 @@ class MessageEditor(Protocol):
         self, *, channel: str, ts: str, text: str, blocks: list[dict[str, object]] | None
     ) -> None: ...
 
+    async def open_view(self, *, trigger_id: str, view: dict[str, object]) -> str: ...
+
+    async def get_message(self, *, channel: str, ts: str) -> dict[str, Any] | None: ...
+
+
+CLICKS_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS slack_clicks (key TEXT PRIMARY KEY, at TEXT NOT NULL, outcome TEXT)"
+)
+
 
 class ClickLedger:
     """Clicks already handled (one row per click key)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = open_sqlite(path, CLICKS_SCHEMA, synchronous="FULL")
         self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS slack_clicks (key TEXT PRIMARY KEY, at TEXT NOT "
-                "NULL, outcome TEXT)"
-            )
 
     def claim(self, key: str) -> bool:
         with self._lock:
@@ -128,6 +150,20 @@ async def steer(
         # The workflow's validator refused it (e.g. resume while not paused): say why.
         why = str(err.cause or err)[:300]
         return f"clicked {action.value}, refused by `{workflow_id}`: {why}", True
+
+
+async def snooze_health_alerts(crm: Crm | None, customer_id: str, days: int) -> str:
+    """No health-decline alert for this customer for ``days`` (a CRM company property
+    the health sweep reads; a later snooze replaces it)."""
+    if crm is None:
+        raise RuntimeError("no CRM to record the snooze in")
+    until = datetime.now(UTC).replace(microsecond=0) + timedelta(days=days)
+    stamp = until.isoformat().replace("+00:00", "Z")
+    await asyncio.to_thread(crm.update_company, customer_id, {ALERTS_SNOOZED_UNTIL: stamp})
+    return (
+        f"snoozed health alerts for customer `{customer_id}` for {days} days "
+        f"(until {until:%Y-%m-%d %H:%M} UTC)"
+    )
 
 
 async def _end_snooze(client: Client, workflow_id: str) -> None:
@@ -183,6 +219,29 @@ async def _update(
     return "opened the timeline"
 
 
+async def start_log_call(client: Client, task_queue: str, call: LoggedCall) -> None:
+    """The submitted call, durably: ``LogCallWorkflow`` (one per view id)."""
+    try:
+        await client.start_workflow(
+            "LogCallWorkflow",
+            call,
+            id=f"log-call-{call.view_id}",
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        log.info("call of view %s already logged", call.view_id)
+
+
+def _payload_type(raw: str) -> str:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return ""
+    return str(data.get("type") or "") if isinstance(data, dict) else ""
+
+
 def add_slack_interactivity_route(
     app: FastAPI,
     signing_secret: Callable[[], str],
@@ -190,6 +249,7 @@ def add_slack_interactivity_route(
     editor: MessageEditor,
     db: Path,
     task_queue: str,
+    crm: Crm | None = None,
 ) -> ClickLedger:
     ledger = ClickLedger(db)
     background: set[asyncio.Task[None]] = set()
@@ -212,7 +272,7 @@ def add_slack_interactivity_route(
         summary="Slack interactivity: a CSM's click on an alert's button (signed by Slack)",
         responses={
             200: {"description": "Handled (or a retry of a click already handled)"},
-            400: {"description": "Not a block_actions payload"},
+            400: {"description": "Not a block_actions or log-call view_submission payload"},
             401: {"description": "Missing, invalid or stale Slack signature"},
             503: {"description": "Temporal unreachable: click again"},
         },
@@ -226,6 +286,8 @@ def add_slack_interactivity_route(
             log.warning("rejected Slack interaction: bad or stale signature")
             return JSONResponse({"error": "invalid_signature"}, 401)
         raw = parse_qs(body.decode("utf-8", "replace")).get("payload", [""])[0]
+        if _payload_type(raw) == "view_submission":
+            return await submitted(raw)
         payload = parse_payload(raw)
         if payload is None or payload.type != "block_actions" or not payload.actions:
             return JSONResponse({"error": "unsupported_payload"}, 400)
@@ -242,13 +304,24 @@ def add_slack_interactivity_route(
         if not ledger.claim(key):
             log.info("slack click %s already handled (retry)", key)
             return Response(status_code=200)
+        if action is AlertAction.LOG_CALL:
+            return await open_modal(key, payload.trigger_id, log_call_view(value, channel, ts))
         who = payload.user.username or payload.user.id
+        health_snooze = action is AlertAction.SNOOZE and value.w.startswith(
+            OUTREACH_WORKFLOW_PREFIX
+        )
         try:
-            what, running = await asyncio.wait_for(
-                steer(await client(), task_queue, value.w, action, days, who),
-                timeout=STEER_BUDGET_S,
-            )
-        except (TimeoutError, RuntimeError, RPCError) as err:
+            if health_snooze:
+                what = await asyncio.wait_for(
+                    snooze_health_alerts(crm, value.c, days or 1), timeout=STEER_BUDGET_S
+                )
+                running = True  # the snooze can be changed: keep the buttons
+            else:
+                what, running = await asyncio.wait_for(
+                    steer(await client(), task_queue, value.w, action, days, who),
+                    timeout=STEER_BUDGET_S,
+                )
+        except (TimeoutError, RuntimeError, RPCError, ConnectorError) as err:
             ledger.release(key)  # not done: a new click may try again
             log.warning("slack click on %s not applied: %s", value.w, err)
             return JSONResponse({"error": "unavailable", "detail": str(err)[:200]}, 503)
@@ -277,5 +350,64 @@ def add_slack_interactivity_route(
         background.add(task)
         task.add_done_callback(background.discard)
         return Response(status_code=200)
+
+    async def open_modal(key: str, trigger_id: str, view: dict[str, Any]) -> Response:
+        """``views.open`` before answering: the click's trigger is valid 3 seconds."""
+        try:
+            await asyncio.wait_for(
+                editor.open_view(trigger_id=trigger_id, view=view), timeout=STEER_BUDGET_S
+            )
+        except Exception as err:
+            ledger.release(key)  # not opened: a new click may try again
+            log.warning("log-call modal not opened: %s", err)
+            return JSONResponse({"error": "modal_not_opened", "detail": str(err)[:200]}, 503)
+        ledger.done(key, "opened the log-call modal")
+        return Response(status_code=200)
+
+    async def submitted(raw: str) -> Response:
+        call = parse_log_call(raw)
+        if call is None:
+            return JSONResponse({"error": "unsupported_payload"}, 400)
+        if isinstance(call, dict):  # shown next to the fields in the modal
+            return JSONResponse({"response_action": "errors", "errors": call})
+        key = f"view:{call.view_id}"
+        if not ledger.claim(key):
+            log.info("slack view %s already handled (retry)", call.view_id)
+            return Response(status_code=200)
+        try:
+            await asyncio.wait_for(
+                start_log_call(await client(), task_queue, call), timeout=STEER_BUDGET_S
+            )
+        except (TimeoutError, RuntimeError, RPCError) as err:
+            ledger.release(key)
+            log.warning("call of view %s not logged: %s", call.view_id, err)
+            return JSONResponse({"error": "unavailable", "detail": str(err)[:200]}, 503)
+        ledger.done(key, "call logged")
+        task = asyncio.create_task(edit_after_call(call))
+        background.add(task)
+        task.add_done_callback(background.discard)
+        return Response(status_code=200)
+
+    async def edit_after_call(call: LoggedCall) -> None:
+        """The alert as it is now (it may have been edited since the modal opened), with
+        a line saying who logged the call."""
+        ctx = call.context
+        try:
+            message = await editor.get_message(channel=ctx.ch, ts=ctx.ts)
+        except Exception:
+            log.exception("slack message %s/%s not read after a logged call", ctx.ch, ctx.ts)
+            return
+        if message is None:
+            log.info("slack message %s/%s gone: not edited after a logged call", ctx.ch, ctx.ts)
+            return
+        line = outcome_line(call.user_id, call_line(call), datetime.now(UTC))
+        await edit(
+            ctx.ch,
+            ctx.ts,
+            str(message.get("text") or ""),
+            list(message.get("blocks") or []),
+            True,
+            line,
+        )
 
     return ledger

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import html
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -21,8 +21,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from domain.customer_text import MAX_TEXT, TextSource
-from domain.events import CustomerEvent, DeliveryOutcome, EventSource
-from webhooks.survey_pages import Page, page_language, render_page
+from domain.events import CustomerEvent, DeliveryOutcome
+from webhooks.survey_pages import Page, page_language, render_page, survey_event
 
 SURVEY_COMMENT = "survey.comment"
 
@@ -39,6 +39,13 @@ EMPTY: dict[str, str] = {
     "es": "No había ningún comentario que enviar.",
 }
 
+
+Handle = Callable[[CustomerEvent], Awaitable[object]]
+"""Hands a form's answer over to the intake (stored, then forwarded, like a click)."""
+BadLink = Callable[..., HTMLResponse]
+"""The page for a link or form the hub did not sign (why, Accept-Language[, check])."""
+FormRead = Callable[[dict[str, str], str | None], CustomerEvent | HTMLResponse]
+"""A form's fields and the page's language, read into the answer's event or a refusal."""
 
 FORM = "application/x-www-form-urlencoded"
 FORM_SCHEMA: dict[str, object] = {
@@ -96,21 +103,11 @@ def _message_page(title_page: Page, text: str, accept_language: str | None) -> s
 
 
 def add_comment_route(
-    app: FastAPI,
-    secret: Callable[[], str],
-    handle: Callable[[CustomerEvent], Awaitable[object]],
-    bad_link: Callable[[str, str | None], HTMLResponse],
+    app: FastAPI, secret: Callable[[], str], handle: Handle, bad_link: BadLink
 ) -> None:
     """``POST /survey/comment`` (form-encoded): verify, then hand over to the intake."""
 
-    @app.post(
-        "/survey/comment",
-        summary="A comment sent from the box under a survey's thank-you page",
-        **form_route_docs("Empty or too long a comment", FORM_SCHEMA),
-    )
-    async def survey_comment(request: Request) -> HTMLResponse:
-        lang = request.headers.get("accept-language")
-        fields = await form_fields(request)
+    def read(fields: dict[str, str], lang: str | None) -> CustomerEvent | HTMLResponse:
         kind, answer = fields.get("kind", ""), fields.get("answer", "")
         ref, score, sig = fields.get("ref", ""), fields.get("score", ""), fields.get("sig", "")
         if not (kind and answer and ref and genuine(secret(), sig, kind, answer, ref, score)):
@@ -125,20 +122,70 @@ def add_comment_route(
             return HTMLResponse(_message_page(Page.THANKS, EMPTY[language], lang), 422)
         if len(text) > MAX_TEXT:
             return HTMLResponse(render_page(Page.TRY_AGAIN, lang) + TOO_LONG[language], 422)
-        event = CustomerEvent(
-            event_id=f"comment:{answer}",
-            source=EventSource.SURVEY,
-            type=SURVEY_COMMENT,
-            customer_id=None if source is TextSource.CSAT else ref,
-            occurred_at=datetime.now(UTC),
-            data={
+        return survey_event(
+            f"comment:{answer}",
+            SURVEY_COMMENT,
+            None if source is TextSource.CSAT else ref,
+            {
                 "source": source.value,
                 "text": text,
                 "ticket_id": ref if source is TextSource.CSAT else None,
                 "score": int(score) if score.lstrip("-").isdigit() else None,
             },
         )
-        return answer_page(await handle(event), lang, bad_link, "survey comment")
+
+    add_form_route(
+        app,
+        FormRoute(
+            "/survey/comment",
+            "survey_comment",
+            "A comment sent from the box under a survey's thank-you page",
+            "Empty or too long a comment",
+            FORM_SCHEMA,
+            "survey comment",
+        ),
+        read,
+        handle,
+        bad_link,
+    )
+
+
+@dataclass(frozen=True)
+class FormRoute:
+    """What tells one survey form route from another: where it is, its name (the OpenAPI
+    operation's), what its docs say, and what the bad-link log calls it."""
+
+    path: str
+    name: str
+    summary: str
+    refused: str
+    schema: dict[str, object]
+    what: str
+
+
+def add_form_route(
+    app: FastAPI,
+    route: FormRoute,
+    read: FormRead,
+    handle: Handle,
+    bad_link: BadLink,
+) -> None:
+    """A form-encoded survey route: ``read`` turns the form's fields (and the page's
+    language) into the answer's event, or into the page that refuses them; the event is
+    handed to ``handle`` (the intake) and the sender sees :func:`answer_page`."""
+
+    @app.post(
+        route.path,
+        name=route.name,
+        summary=route.summary,
+        **form_route_docs(route.refused, route.schema),
+    )
+    async def form_route(request: Request) -> HTMLResponse:
+        lang = request.headers.get("accept-language")
+        answer = read(await form_fields(request), lang)
+        if isinstance(answer, HTMLResponse):
+            return answer
+        return answer_page(await handle(answer), lang, bad_link, route.what)
 
 
 def form_route_docs(refused: str, schema: dict[str, object]) -> dict[str, Any]:
@@ -167,12 +214,7 @@ def genuine(secret: str, sig: str, kind: str, answer: str, ref: str, score: str)
     return hmac.compare_digest(expected.encode(), sig.encode("utf-8", "replace"))
 
 
-def answer_page(
-    result: object,
-    lang: str | None,
-    bad_link: Callable[[str, str | None], HTMLResponse],
-    what: str,
-) -> HTMLResponse:
+def answer_page(result: object, lang: str | None, bad_link: BadLink, what: str) -> HTMLResponse:
     """What a form's sender sees once the intake took (or refused) their answers."""
     outcome = getattr(result, "outcome", None)
     if outcome is DeliveryOutcome.UNAVAILABLE:

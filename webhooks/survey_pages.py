@@ -16,9 +16,11 @@ survey closed, already recorded).
 from __future__ import annotations
 
 import html
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
-from domain.events import CustomerEvent
+from domain.events import CustomerEvent, EventSource
 from templates.renderer import DEFAULT_LANGUAGE, primary_language
 from webhooks.ledger import RawDelivery
 
@@ -33,6 +35,20 @@ def survey_delivery(event: CustomerEvent) -> RawDelivery:
     """What is stored for a verified click (or comment): the event itself, as JSON. Its
     link's signature was checked when it was clicked; the forwarder reads it back."""
     return RawDelivery(SURVEY_KIND, event.model_dump_json().encode())
+
+
+def survey_event(
+    event_id: str, event_type: str, customer_id: str | None, data: dict[str, Any]
+) -> CustomerEvent:
+    """A survey answer's event (a click, a comment, a form's answers), received now."""
+    return CustomerEvent(
+        event_id=event_id,
+        source=EventSource.SURVEY,
+        type=event_type,
+        customer_id=customer_id,
+        occurred_at=datetime.now(UTC),
+        data=data,
+    )
 
 
 class Page(StrEnum):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -33,11 +33,12 @@ with workflow.unsafe.imports_passed_through():
     from domain.journeys import ActionRecord, NextAction
     from domain.send_window import SendWindow
     from domain.surveys import CancelSurvey
-    from workflows.common import CustomerActions, set_details
+    from workflows.common import CustomerActions, required, set_details, show_starting
     from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
     from workflows.waiting import WAIT_PATCH, DueTimer
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 INBOX_MODEL = "__cshub_inbox_model"
 """The attribute naming the message model of a signal made by :func:`inbox_signal`."""
@@ -87,9 +88,7 @@ class CampaignActions(Generic[S, In]):
     _steer: Steering
 
     def _require_state(self) -> S:
-        if self._state is None:
-            raise ApplicationError(self.NOT_STARTED, non_retryable=True)
-        return self._state
+        return required(self._state, self.NOT_STARTED)
 
     def _journey_key(self, st: S) -> str:
         """The part of the idempotency keys that tells this journey from earlier ones."""
@@ -131,11 +130,7 @@ def actions_for(
     )
 
 
-class _SkeletonState(CampaignState, _Deduped, Protocol):
-    pass
-
-
-SS = TypeVar("SS", bound=_SkeletonState)
+SS = TypeVar("SS", bound=CampaignState)
 
 
 class _CarriedInput(_CustomerInput, Protocol):
@@ -148,7 +143,14 @@ SI = TypeVar("SI", bound=_CarriedInput)
 
 class InboxSignals(Steerable):
     """A workflow whose own signals are declared with :func:`inbox_signal`: each is also
-    an update of the same name (``_INBOX_COMMANDS``, :class:`Steerable`)."""
+    an update of the same name (``_INBOX_COMMANDS``, :class:`Steerable`). Its current
+    details (``_details``) are refreshed after each steering command."""
+
+    def _details(self) -> None:
+        """The Temporal UI's current details: the workflow's own."""
+
+    def _steered(self) -> None:
+        self._details()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -289,29 +291,18 @@ class CampaignWorkflow(InboxSignals, CampaignActions[SS, SI]):
         nxt = self._upcoming()
         return nxt[0] if nxt else None
 
-    def _steered(self) -> None:
-        self._details()
-
     def _details(self) -> None:
         """The current details in the Temporal UI: the campaign's lines and the steering."""
         if self._state is None:
             return
         lines = self._detail_lines(self._state)
-        steering = self._steer.detail_line()
-        if steering:
-            lines.append(steering)
-        set_details(lines)
+        set_details(lines, self._steer.detail_line())
 
     # ------------------------------------------------------------------ the skeleton
     async def _started(self, inp: SI) -> SS:
         """The state: carried over, or begun now (the details say so meanwhile)."""
         if self._state is None:
-            # Readable from the first moment (a start from the UI's form has no summary).
-            set_details(
-                [
-                    f"{self.CAMPAIGN} for customer {inp.customer_id}: starting (reading the CRM, loading the playbook)"
-                ]
-            )
+            show_starting(f"{self.CAMPAIGN} for customer {inp.customer_id}")
             self._state = await self._begin(inp)
         return self._state
 
@@ -337,9 +328,39 @@ class CampaignWorkflow(InboxSignals, CampaignActions[SS, SI]):
     def _cancelled(self) -> bool:
         return self._steer.cancelled
 
+    async def _take_steps(
+        self,
+        steps: Iterable[T],
+        due: Callable[[T], datetime],
+        take: Callable[[T], Awaitable[None]],
+        *,
+        key: Callable[[T], str] | None = None,
+        passed: Callable[[T], bool] | None = None,
+    ) -> bool:
+        """The playbook's dated steps in order, each not done yet taken at its due time
+        (``passed`` ones are marked done untaken); False when a wait ended the walk
+        (cancelled, or the campaign stopped). A step is known in the state's
+        ``done_steps`` by ``key(step)``, by default its ``key``."""
+        st: Any = self._require_state()
+        for step in steps:
+            done: str = key(step) if key is not None else getattr(step, "key")  # noqa: B009
+            if done in st.done_steps:
+                continue
+            if passed is not None and passed(step):
+                st.done_steps.append(done)
+                continue
+            if not await self._wait_until(due(step)):
+                return False
+            await take(step)
+            st.done_steps.append(done)
+            self._details()
+        return True
+
     def _seen(self, event_id: str | None) -> bool:
-        """True for a redelivered event (its id seen already); remembers new ones."""
-        return seen_before(self._require_state(), event_id)
+        """True for a redelivered event (its id seen already); remembers new ones (the
+        state's ``seen_event_ids``: a campaign that dedupes events keeps them)."""
+        st: Any = self._require_state()
+        return seen_before(st, event_id)
 
     async def _drain_inbox(self) -> None:
         while self._inbox and self._active():
@@ -374,14 +395,23 @@ class CampaignWorkflow(InboxSignals, CampaignActions[SS, SI]):
                     )
                     continue
                 return True
-            if workflow.info().is_continue_as_new_suggested():
+            if self._over_budget():
                 await self._continue_as_new()
             await self._sleep(due, remaining, summary or self.WAIT_SUMMARY)
+
+    def _over_budget(self) -> bool:
+        """Time to continue as new (checked while waiting): when Temporal suggests it."""
+        return workflow.info().is_continue_as_new_suggested()
+
+    def _waits_on_due_timer(self) -> bool:
+        """Waits keep one durable timer per due time (:class:`DueTimer`); runs begun
+        before :data:`WAIT_PATCH` re-armed a timeout on every wake-up instead."""
+        return workflow.patched(WAIT_PATCH)
 
     async def _sleep(self, due: datetime, remaining: timedelta, summary: str) -> None:
         """Until ``due``, a message or a cancel. ``remaining``: the time to ``due`` when
         the wait was decided (the timeout of runs begun before :data:`WAIT_PATCH`)."""
-        if workflow.patched(WAIT_PATCH):
+        if self._waits_on_due_timer():
             await self._timer.wait(
                 due, lambda: bool(self._inbox) or self._cancelled(), summary=summary
             )
@@ -394,10 +424,13 @@ class CampaignWorkflow(InboxSignals, CampaignActions[SS, SI]):
             )
 
 
-def inbox_signal(name: str, model: type[M], example: str) -> Callable[[Any, Cmd[M]], None]:
-    """A campaign's own signal ``name``: its payload (``model``, e.g. ``example``) goes to
-    the inbox, handled in order by the workflow's ``_handle``; it is also an update of
-    the same name. Use as ``payment_failed = inbox_signal("payment_failed", ...)``."""
+def inbox_signal(
+    name: str, model: type[M], example: str, note: str = ""
+) -> Callable[[Any, Cmd[M]], None]:
+    """A workflow's own signal ``name``: its payload (``model``, e.g. ``example``; ``note``
+    says more) goes to the inbox, handled in order by the workflow (a campaign's
+    ``_handle``); it is also an update of the same name (:class:`InboxSignals`). Use as
+    ``payment_failed = inbox_signal("payment_failed", ...)``."""
 
     def handler(self: Steerable, raw: Cmd[M] = NO_INPUT) -> None:
         # A payload that does not fit is recorded and told to ops (Steerable._signalled).
@@ -409,7 +442,7 @@ def inbox_signal(name: str, model: type[M], example: str) -> Callable[[Any, Cmd[
     # The SDK hands the payload over raw (decoded by ``_receive``); resolved here, as the
     # postponed annotation names the module's type variable.
     handler.__annotations__ = {"raw": RawValue, "return": None}
-    handler.__doc__ = f"``{example}``"
+    handler.__doc__ = f"``{example}``{note}" if example else note
     setattr(handler, INBOX_MODEL, model)
     return workflow.signal(name=name)(handler)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
@@ -224,10 +224,31 @@ def identity_line() -> str:
     return " · ".join(p for p in parts if p)
 
 
-def set_details(lines: list[str]) -> None:
-    """The workflow's current details in the UI: who, then the workflow's own lines."""
+_T = TypeVar("_T")
+
+
+def required(value: _T | None, missing: str) -> _T:
+    """``value``, which a workflow has once it started (its state, its plan): a query or
+    update before then fails with ``missing`` (non-retryable: asking again cannot help)."""
+    if value is None:
+        raise ApplicationError(missing, non_retryable=True)
+    return value
+
+
+def show_starting(what: str, reading: str = "reading the CRM, loading the playbook") -> None:
+    """The current details while a workflow starts (a start from the UI's form has no
+    summary): "<what>: starting (<reading>)"."""
+    set_details([f"{what}: starting ({reading})"])
+
+
+def set_details(lines: list[str], last: str | None = None) -> None:
+    """The workflow's current details in the UI: who, then the workflow's own lines, then
+    ``last`` when there is one (the steering line: paused, skips, a rejected command)."""
     who = identity_line()
-    workflow.set_current_details("\n\n".join([who, *lines] if who else lines))
+    shown = [who, *lines] if who else list(lines)
+    if last:
+        shown.append(last)
+    workflow.set_current_details("\n\n".join(shown))
 
 
 class CustomerActions:

@@ -110,9 +110,6 @@ class CsatSurveyWorkflow(SurveyCancel, InboxSignals):
     def _next_step_key(self) -> str | None:
         return EMAIL_STEP if self._status.status == "waiting" else None
 
-    def _steered(self) -> None:
-        self._details()
-
     # ------------------------------------------------------------------ queries
     @workflow.query(name="status")
     def status(self) -> CsatStatus:
@@ -407,10 +404,7 @@ class CsatSurveyWorkflow(SurveyCancel, InboxSignals):
             lines.append(f"Answers count until {self._expires_at:%Y-%m-%d %H:%M} UTC")
         if self._reason:
             lines.append(self._reason)
-        steering = self._steer.detail_line()
-        if steering:
-            lines.append(steering)
-        set_details(lines)
+        set_details(lines, self._steer.detail_line())
 
 
 def _cause(err: ActivityError) -> str:

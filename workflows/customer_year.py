@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import Any
 
 from temporalio import workflow
 
@@ -65,16 +65,9 @@ with workflow.unsafe.imports_passed_through():
         upgrade_reasons,
         upgraded,
     )
-    from workflows.campaign import CampaignActions
-    from workflows.common import (
-        LOOKUP_RETRY,
-        CustomerActions,
-        customer_profile,
-        set_details,
-        tag_customer,
-    )
-    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
-    from workflows.waiting import HISTORY_BUDGET, DueTimer, history_over_budget
+    from workflows.campaign import CampaignWorkflow, inbox_signal
+    from workflows.common import LOOKUP_RETRY, customer_profile, set_details, tag_customer
+    from workflows.waiting import HISTORY_BUDGET, history_over_budget
 
 __all__ = ["CustomerYearWorkflow", "review_pack"]
 
@@ -92,39 +85,29 @@ async def review_pack(req: ReviewPackRequest) -> ReviewPack:
 
 
 @workflow.defn(name="CustomerYearWorkflow")
-class CustomerYearWorkflow(Steerable, CampaignActions[YearState, CustomerYearInput]):
-    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
-        "upgrade_outcome": UpgradeAnswer,
-        "referral": ReferralMade,
-    }
+class CustomerYearWorkflow(CampaignWorkflow[YearState, CustomerYearInput]):
     NOT_STARTED = "the post-onboarding plays have not started yet"
+    STATE = YearState
+    WAIT_SUMMARY = "next play"
 
     @workflow.init
     def __init__(self, inp: CustomerYearInput) -> None:
-        self._input = inp
-        self._timer = DueTimer()
-        self._state: YearState | None = (
-            YearState.model_validate(inp.carry_over) if inp.carry_over else None
-        )
-        self._inbox: list[UpgradeAnswer | ReferralMade] = []
-        self._actions: CustomerActions | None = None
-        self._steer = Steering(self._state.steering if self._state else None)
+        self._setup(inp)
         self._schedule: list[YearStep] = []
 
     # ------------------------------------------------------------------ signals
-    @workflow.signal(name="upgrade_outcome")
-    def upgrade_outcome(self, raw: Cmd[UpgradeAnswer] = NO_INPUT) -> None:
-        """``{"outcome": "converted"}`` or ``{"outcome": "declined", "note": "..."}``"""
-        msg = self._signalled(raw, UpgradeAnswer, "upgrade_outcome")
-        if msg is not None:
-            self._inbox.append(msg)
+    upgrade_outcome = inbox_signal(
+        "upgrade_outcome",
+        UpgradeAnswer,
+        '{"outcome": "converted"}',
+        ' or ``{"outcome": "declined", "note": "..."}``',
+    )
 
-    @workflow.signal(name="referral")
-    def referral(self, raw: Cmd[ReferralMade] = NO_INPUT) -> None:
-        """``{"referred_customer_id": "2001", "value_minor": 120000, "currency": "USD"}``"""
-        msg = self._signalled(raw, ReferralMade, "referral")
-        if msg is not None:
-            self._inbox.append(msg)
+    referral = inbox_signal(
+        "referral",
+        ReferralMade,
+        '{"referred_customer_id": "2001", "value_minor": 120000, "currency": "USD"}',
+    )
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="progress")
@@ -132,7 +115,7 @@ class CustomerYearWorkflow(Steerable, CampaignActions[YearState, CustomerYearInp
         st = self._state
         if st is None:
             return YearProgress(customer_id=self._input.customer_id, status=YearStatus.STARTING)
-        nxt = self._next() if st.status is YearStatus.ACTIVE else None
+        nxt = self._next_play() if st.status is YearStatus.ACTIVE else None
         return YearProgress(
             customer_id=self._input.customer_id,
             status=st.status,
@@ -153,11 +136,8 @@ class CustomerYearWorkflow(Steerable, CampaignActions[YearState, CustomerYearInp
         )
 
     def _next_step_key(self) -> str | None:
-        nxt = self._next() if self._state is not None else None
+        nxt = self._next_play() if self._state is not None else None
         return nxt.key if nxt else None
-
-    def _steered(self) -> None:
-        self._details()
 
     # ------------------------------------------------------------------ run
     @workflow.run
@@ -223,49 +203,27 @@ class CustomerYearWorkflow(Steerable, CampaignActions[YearState, CustomerYearInp
 
     async def _walk(self) -> None:
         st = self._require_state()
-        for step in self._schedule:
-            if step.key in st.done_steps:
-                continue
-            if step.day < self._day(st.started_at):
-                st.done_steps.append(step.key)  # before the plays started: not ours
-                continue
-            if not await self._wait_until(self._due(step)):
-                return
-            await self._run_step(step)
-            st.done_steps.append(step.key)
-            self._details()
+        before_start = self._day(st.started_at)
+        await self._take_steps(
+            self._schedule,
+            self._due,
+            self._run_step,
+            passed=lambda step: step.day < before_start,  # before the plays started: not ours
+        )
         await self._drain_inbox()
 
-    async def _wait_until(self, due: datetime) -> bool:
-        """Handle signals until ``due``; False when cancelled."""
-        while True:
-            await self._drain_inbox()
-            if self._steer.cancelled:
-                return False
-            if due <= workflow.now():
-                if self._steer.paused:
-                    await workflow.wait_condition(
-                        lambda: bool(self._inbox) or not self._steer.paused
-                    )
-                    continue
-                return True
-            if history_over_budget(self._input.history_budget or HISTORY_BUDGET):
-                await self._continue_as_new()
-            await self._timer.wait(
-                due, lambda: bool(self._inbox) or self._steer.cancelled, summary="next play"
-            )
+    # ------------------------------------------------------------------ waits
+    def _over_budget(self) -> bool:
+        return history_over_budget(self._input.history_budget or HISTORY_BUDGET)
 
-    async def _continue_as_new(self) -> None:
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        if self._inbox:
-            return
-        await self._steer.alerts_sent()
-        workflow.continue_as_new(
-            CustomerYearInput(
-                customer_id=self._input.customer_id,
-                carry_over=self._require_state().model_dump(mode="json"),
-                history_budget=self._input.history_budget,
-            )
+    def _waits_on_due_timer(self) -> bool:
+        return True  # from its first release (no WAIT_PATCH in its histories)
+
+    def _next_run(self, carry_over: dict[str, Any]) -> BaseModel:
+        return CustomerYearInput(
+            customer_id=self._input.customer_id,
+            carry_over=carry_over,
+            history_budget=self._input.history_budget,
         )
 
     # ------------------------------------------------------------------ plays
@@ -400,14 +358,12 @@ class CustomerYearWorkflow(Steerable, CampaignActions[YearState, CustomerYearInp
         await self._act.email(step.key, spec.template, ctx)
 
     # ------------------------------------------------------------------ signals, handled
-    async def _drain_inbox(self) -> None:
-        while self._inbox:
-            msg = self._inbox.pop(0)
-            if isinstance(msg, UpgradeAnswer):
-                if self._require_state().upgrade is None:
-                    await self._upgrade_ended(msg.outcome, msg.note)
-            else:
-                await self._on_referral(msg)
+    async def _handle(self, msg: UpgradeAnswer | ReferralMade) -> None:
+        if isinstance(msg, UpgradeAnswer):
+            if self._require_state().upgrade is None:
+                await self._upgrade_ended(msg.outcome, msg.note)
+        else:
+            await self._on_referral(msg)
 
     async def _upgrade_ended(self, outcome: UpgradeOutcome, note: str | None) -> None:
         st = self._require_state()
@@ -475,7 +431,7 @@ class CustomerYearWorkflow(Steerable, CampaignActions[YearState, CustomerYearInp
         st = self._require_state()
         return step_time(st.anchor, step.day, st.timezone, st.plan.send_window)
 
-    def _next(self) -> YearStep | None:
+    def _next_play(self) -> YearStep | None:
         st = self._require_state()
         return next((s for s in self._schedule if s.key not in st.done_steps), None)
 
@@ -493,19 +449,12 @@ class CustomerYearWorkflow(Steerable, CampaignActions[YearState, CustomerYearInp
             referrals=len(st.referrals),
         )
 
-    def _details(self) -> None:
-        st = self._state
-        if st is None:
-            return
-        nxt = self._next() if st.status is YearStatus.ACTIVE else None
-        lines = [
+    def _detail_lines(self, st: YearState) -> list[str]:
+        nxt = self._next_play() if st.status is YearStatus.ACTIVE else None
+        return [
             f"**Post-onboarding plays** · day {self._day(workflow.now())} · {st.status.value}",
             f"Upgrade: {st.upgrade.value if st.upgrade else 'open'} · referrals: {len(st.referrals)}",
             f"Next: {nxt.title} (day {nxt.day}) at {self._due(nxt):%Y-%m-%d %H:%M} UTC"
             if nxt
             else "Next: -",
         ]
-        steering = self._steer.detail_line()
-        if steering:
-            lines.append(steering)
-        set_details(lines)

@@ -55,6 +55,10 @@ with workflow.unsafe.imports_passed_through():
 __all__ = ["DunningWorkflow", "dunning_workflow_id"]
 
 
+def _key(step: DunningStep) -> str:
+    return f"day{step.day}"
+
+
 @workflow.defn(name="DunningWorkflow")
 class DunningWorkflow(CampaignWorkflow[DunningState, DunningInput]):
     # Its own signals (each also an update of the same name, validated and answered).
@@ -144,15 +148,9 @@ class DunningWorkflow(CampaignWorkflow[DunningState, DunningInput]):
 
     async def _sequence(self) -> None:
         st = self._require_state()
-        for step in st.plan.steps:
-            key = f"day{step.day}"
-            if key in st.done_steps:
-                continue
-            if not await self._wait_until(self._due(step.day)):
-                return
-            await self._run_step(step)
-            st.done_steps.append(key)
-            self._details()
+        steps = st.plan.steps
+        if not await self._take_steps(steps, self._step_due, self._run_step, key=_key):
+            return
         if "final" not in st.done_steps:
             if not await self._wait_until(self._due(st.plan.final_failure.day)):
                 return
@@ -331,6 +329,9 @@ class DunningWorkflow(CampaignWorkflow[DunningState, DunningInput]):
         )
 
     # ------------------------------------------------------------------ helpers
+    def _step_due(self, step: DunningStep) -> datetime:
+        return self._due(step.day)
+
     def _due(self, day: int) -> datetime:
         """When plan day ``day`` is due. Day 0 is "at once", but not in the customer's
         quiet hours: that wait happens here, where a payment arriving meanwhile stops the

@@ -31,8 +31,6 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.errors import NON_RETRYABLE_TYPES
@@ -252,25 +250,23 @@ class HealthSweepPageWorkflow:
                 counts.churn_signalled += 1
             else:
                 counts.churn_signal_failed += 1
-        if fired - {Trigger.CRITICAL}:
-            try:
-                await workflow.start_child_workflow(
-                    "HealthOutreachWorkflow",
-                    HealthOutreachInput(
-                        customer_id=h.customer_id,
-                        sweep_id=inp.sweep_id,
-                        sweep_at=inp.sweep_at,
-                        health=h,
-                        plan=plan,
-                    ),
-                    id=outreach_workflow_id(h.customer_id, inp.sweep_at),
-                    parent_close_policy=ParentClosePolicy.ABANDON,
-                    static_summary=f"health outreach · {h.customer_id} · "
-                    + ", ".join(f.trigger.value for f in h.fired),
-                )
-                counts.outreach_started += 1
-            except WorkflowAlreadyStartedError:
-                pass  # this page ran before (a retry): the outreach is on its way
+        if not fired - {Trigger.CRITICAL}:
+            return
+        outreach = await start_abandoned_child(
+            "HealthOutreachWorkflow",
+            HealthOutreachInput(
+                customer_id=h.customer_id,
+                sweep_id=inp.sweep_id,
+                sweep_at=inp.sweep_at,
+                health=h,
+                plan=plan,
+            ),
+            workflow_id=outreach_workflow_id(h.customer_id, inp.sweep_at),
+            summary=f"health outreach · {h.customer_id} · "
+            + ", ".join(f.trigger.value for f in h.fired),
+        )
+        if outreach:  # else this page ran before (a retry): the outreach is on its way
+            counts.outreach_started += 1
 
     async def _announce_risks(
         self, inp: HealthPageInput, h: CompanyHealth, counts: SweepCounts, started: bool

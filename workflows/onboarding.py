@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -71,6 +71,7 @@ with workflow.unsafe.imports_passed_through():
         LOOKUP_RETRY,
         CustomerActions,
         customer_profile,
+        required,
         set_details,
         tag_customer,
         tag_stage,
@@ -777,16 +778,24 @@ class OnboardingWorkflow(Steerable):
             await self._reach(ms, how=f"signal{': ' + msg.note if msg.note else ''}")
 
     async def _act_on_triggers(self) -> None:
+        await self._fire_triggers(None, self._send_nudge)
+
+    async def _fire_triggers(
+        self, event: str | None, send: Callable[[Nudge], Awaitable[None]]
+    ) -> None:
+        """What the product events counted so far set off: milestones reached (by
+        ``event``, else by the milestone's own event), plan e-mails sent on an event, and
+        nudges (each sent once, by ``send``)."""
         st = self._require_state()
         for ms in st.plan.milestones:
             if ms.reached_by and ms.key not in st.milestones_reached and self._fired(ms.reached_by):
-                await self._reach(ms, how=f"product event {ms.reached_by.event.value}")
+                await self._reach(ms, how=f"product event {event or ms.reached_by.event.value}")
         await self._emails_sent_on()
         for nudge in st.plan.nudges:
             if nudge.key in st.nudges_sent or not self._fired(nudge.trigger):
                 continue
             st.nudges_sent.append(nudge.key)
-            await self._send_nudge(nudge)
+            await send(nudge)
 
     async def _send_nudge(self, nudge: Nudge) -> None:
         st = self._require_state()
@@ -824,21 +833,15 @@ class OnboardingWorkflow(Steerable):
                 await self._on_product_event(msg)
 
     async def _on_product_event(self, ev: ProductEvent) -> None:
-        st = self._require_state()
-        if not self._count_event(ev):
-            return
-        for ms in st.plan.milestones:
-            if ms.reached_by and ms.key not in st.milestones_reached and self._fired(ms.reached_by):
-                await self._reach(ms, how=f"product event {ev.type.value}")
-        await self._emails_sent_on()
-        for nudge in st.plan.nudges:
-            if nudge.key in st.nudges_sent or not self._fired(nudge.trigger):
-                continue
-            st.nudges_sent.append(nudge.key)
-            ctx = self._context(workflow.now(), nudge_message=nudge.message)
-            await self._email(f"nudge:{nudge.key}", nudge.template, ctx)
-            if nudge.alert_csm_template:
-                await self._alert(f"nudge:{nudge.key}:alert", nudge.alert_csm_template, ctx)
+        if self._count_event(ev):
+            await self._fire_triggers(ev.type.value, self._send_nudge_v1)
+
+    async def _send_nudge_v1(self, nudge: Nudge) -> None:
+        """Before :data:`WAIT_PATCH`: the nudge goes at once (not kept as owed)."""
+        ctx = self._context(workflow.now(), nudge_message=nudge.message)
+        await self._email(f"nudge:{nudge.key}", nudge.template, ctx)
+        if nudge.alert_csm_template:
+            await self._alert(f"nudge:{nudge.key}:alert", nudge.alert_csm_template, ctx)
 
     async def _emails_sent_on(self) -> None:
         """Plan e-mails with ``sent_on: <event>`` whose event has come and that are not sent
@@ -969,9 +972,7 @@ class OnboardingWorkflow(Steerable):
 
     # ------------------------------------------------------------------ helpers
     def _require_state(self) -> OnboardingCarryOver:
-        if self._state is None:
-            raise ApplicationError("onboarding has not started yet", non_retryable=True)
-        return self._state
+        return required(self._state, "onboarding has not started yet")
 
     def _record(self, step: str, channel: str, summary: str, **options: Any) -> None:
         """:meth:`CustomerActions.record` once the journey has begun (none before)."""
@@ -1128,10 +1129,7 @@ class OnboardingWorkflow(Steerable):
         if st.experiment is not None:
             held = " (hold-out: nothing sent)" if st.experiment.holdout else ""
             lines.append(f"Experiment: {st.experiment.experiment} · arm {st.experiment.arm}{held}")
-        rejected = self._steer.rejected_line()
-        if rejected:
-            lines.append(rejected)
-        set_details(lines)
+        set_details(lines, self._steer.rejected_line())
 
 
 def _celebrate_key(ms: Milestone) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workflows.churn import ChurnPreventionWorkflow
+from workflows.crm_email_reply import CrmEmailReplyWorkflow
 from workflows.csat import CsatSurveyWorkflow
 from workflows.customer_reply import CustomerReplyWorkflow
 from workflows.customer_text import CustomerTextWorkflow
@@ -12,6 +13,7 @@ from workflows.exit_details import ExitDetailsWorkflow
 from workflows.health_digest import HealthDigestWorkflow
 from workflows.health_outreach import HealthOutreachWorkflow
 from workflows.health_sweep import HealthSweepPageWorkflow, HealthSweepWorkflow
+from workflows.log_call import LogCallWorkflow
 from workflows.nps import NpsSurveyWorkflow
 from workflows.onboarding import OnboardingWorkflow
 from workflows.onboarding_survey import OnboardingSurveyWorkflow
@@ -41,4 +43,6 @@ WORKFLOWS: list[type] = [
     ExitDetailsWorkflow,
     OnboardingSurveyWorkflow,
     CustomerYearWorkflow,
+    LogCallWorkflow,
+    CrmEmailReplyWorkflow,
 ]

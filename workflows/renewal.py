@@ -26,14 +26,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import date, datetime, timedelta
-from typing import ClassVar
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel
-
     from activities.models import MessageContext
     from domain.campaigns import campaign_day
     from domain.customer_year import customer_year_workflow_id
@@ -79,7 +76,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.winback import WinBackInput, winback_workflow_id
     from domain.wording import days
     from workflows.campaign import (
+        InboxSignals,
         actions_for,
+        inbox_signal,
         load_plan,
         seen_before,
         signal_other,
@@ -89,11 +88,13 @@ with workflow.unsafe.imports_passed_through():
         CustomerActions,
         customer_profile,
         record_risk_outcome,
+        required,
         set_details,
+        show_starting,
         tag_customer,
         tag_renewal_date,
     )
-    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
+    from workflows.steering import Steering
     from workflows.waiting import WAIT_PATCH, DueTimer
 
 __all__ = ["RenewalWorkflow", "renewal_workflow_id"]
@@ -118,15 +119,7 @@ CHURNED_ALERT = "renewal_churned"
 
 
 @workflow.defn(name="RenewalWorkflow")
-class RenewalWorkflow(Steerable):
-    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
-        "renewal_date_changed": RenewalDateChanged,
-        "renewed": Renewed,
-        "auto_renewed": AutoRenewed,
-        "churned": Churned,
-    }
-    """Its own signals, also taken as updates of the same name (validated, answered)."""
-
+class RenewalWorkflow(InboxSignals):
     @workflow.init
     def __init__(self, inp: RenewalInput) -> None:
         self._input = inp
@@ -144,33 +137,25 @@ class RenewalWorkflow(Steerable):
         )
 
     # ------------------------------------------------------------------ signals
-    @workflow.signal(name="renewal_date_changed")
-    def renewal_date_changed(self, raw: Cmd[RenewalDateChanged] = NO_INPUT) -> None:
-        """``{"renewal_date": "2027-04-15"}`` (the same date again: nothing happens)"""
-        msg = self._signalled(raw, RenewalDateChanged, "renewal_date_changed")
-        if msg is not None:
-            self._inbox.append(msg)
+    renewal_date_changed = inbox_signal(
+        "renewal_date_changed",
+        RenewalDateChanged,
+        '{"renewal_date": "2027-04-15"}',
+        " (the same date again: nothing happens)",
+    )
 
-    @workflow.signal(name="renewed")
-    def renewed(self, raw: Cmd[Renewed] = NO_INPUT) -> None:
-        """``{}`` (next date = date + term) or ``{"next_renewal_date": "2028-03-01"}``"""
-        msg = self._signalled(raw, Renewed, "renewed")
-        if msg is not None:
-            self._inbox.append(msg)
+    renewed = inbox_signal(
+        "renewed",
+        Renewed,
+        "{}",
+        ' (next date = date + term) or ``{"next_renewal_date": "2028-03-01"}``',
+    )
 
-    @workflow.signal(name="auto_renewed")
-    def auto_renewed(self, raw: Cmd[AutoRenewed] = NO_INPUT) -> None:
-        """``{}`` or ``{"next_renewal_date": "2028-03-01"}``"""
-        msg = self._signalled(raw, AutoRenewed, "auto_renewed")
-        if msg is not None:
-            self._inbox.append(msg)
+    auto_renewed = inbox_signal(
+        "auto_renewed", AutoRenewed, "{}", ' or ``{"next_renewal_date": "2028-03-01"}``'
+    )
 
-    @workflow.signal(name="churned")
-    def churned(self, raw: Cmd[Churned] = NO_INPUT) -> None:
-        """``{"reason": "moved to a competitor"}``"""
-        msg = self._signalled(raw, Churned, "churned")
-        if msg is not None:
-            self._inbox.append(msg)
+    churned = inbox_signal("churned", Churned, '{"reason": "moved to a competitor"}')
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="progress")
@@ -223,19 +208,11 @@ class RenewalWorkflow(Steerable):
         nxt = self._next() if self._state is not None else None
         return nxt[0] if nxt else None
 
-    def _steered(self) -> None:
-        self._details()
-
     # ------------------------------------------------------------------ run
     @workflow.run
     async def run(self, inp: RenewalInput) -> RenewalSummary:
         if self._state is None:
-            # Readable from the first moment (a start from the UI's form has no summary).
-            set_details(
-                [
-                    f"Renewal countdown for customer {inp.customer_id}: starting (reading the CRM, loading the playbook)"
-                ]
-            )
+            show_starting(f"Renewal countdown for customer {inp.customer_id}")
             self._state = await self._begin(inp)
         st = self._state
         try:
@@ -768,9 +745,7 @@ class RenewalWorkflow(Steerable):
         return self._actions
 
     def _require_state(self) -> RenewalState:
-        if self._state is None:
-            raise ApplicationError("renewal has not started yet", non_retryable=True)
-        return self._state
+        return required(self._state, "renewal has not started yet")
 
     def _day(self, at: datetime) -> int:
         st = self._require_state()
@@ -895,10 +870,7 @@ class RenewalWorkflow(Steerable):
             f"Reminders: {reminders or '-'}",
             f"Next: {nxt[1]} at {nxt[2]:%Y-%m-%d %H:%M} UTC" if nxt else "Next: -",
         ]
-        steering = self._steer.detail_line()
-        if steering:
-            lines.append(steering)
-        set_details(lines)
+        set_details(lines, self._steer.detail_line())
 
 
 def _describe_msg(msg: Message) -> str:

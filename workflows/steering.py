@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.alert_escalation import AlertAcknowledged
     from domain.ops_alerts import OpsAlert, clip_error, ops_alert_key
     from domain.search_attributes import CUSTOMER_ID
+    from domain.slack_actions import CallLogged
     from domain.steering import (
         MAX_PAYLOAD_CHARS,
         MAX_REJECTED_KEPT,
@@ -237,6 +238,10 @@ class Steering:
                 return applied
         return None
 
+    def note_event(self, kind: str, detail: str) -> None:
+        """Record something done to the workflow from outside (e.g. a call logged)."""
+        self._event(kind, detail[:300])
+
     def _event(self, kind: str, detail: str) -> None:
         st = self.state
         st.events.append(SteeringEvent(at=workflow.now(), kind=kind, detail=detail))
@@ -286,6 +291,44 @@ def decode_command(raw: Any, model: type[M], command: str) -> M:
     return parse_command(model, data, command)
 
 
+def _steering_command(name: str, what: str, example: str) -> tuple[Any, Any]:
+    """The steering command ``name`` (``pause``, ``resume``, ``skip``, ``cancel``) of a
+    :class:`Steerable` as a signal and an update of that name, both applied by the
+    workflow's ``_apply_<name>``; ``what`` describes it in the Temporal UI, ``example``
+    is a payload. The payload's model is ``_<NAME>_MODEL`` (``cancel``'s may change)."""
+
+    def model(self: Steerable) -> type[BaseModel]:
+        found: type[BaseModel] = getattr(self, f"_{name.upper()}_MODEL")
+        return found
+
+    def apply(self: Steerable, req: BaseModel) -> None:
+        getattr(self, f"_apply_{name}")(req)
+
+    def signal(self: Steerable, raw: RawValue = NO_INPUT) -> None:
+        req = self._signalled(raw, model(self), name)
+        if req is not None:
+            apply(self, req)
+
+    def update(self: Steerable, raw: RawValue = NO_INPUT) -> str:
+        apply(self, decode_command(raw, model(self), name))
+        return self._answer()
+
+    def validate(self: Steerable, raw: RawValue = NO_INPUT) -> None:
+        self._validate(lambda: decode_command(raw, model(self), name), name)
+
+    for handler, suffix, returns, doc in (
+        (signal, "", None, f"``{example}``"),
+        (update, "_update", str, f"As the ``{name}`` signal; answers with the steering state."),
+        (validate, "_validate", None, None),
+    ):
+        handler.__name__ = handler.__qualname__ = f"{name}{suffix}"
+        handler.__annotations__ = {"raw": RawValue, "return": returns}
+        handler.__doc__ = doc
+    as_update = workflow.update(name=name, description=what + UPDATE_NOTE)(update)
+    as_update.validator(validate)
+    return workflow.signal(name=name, description=what + SIGNAL_NOTE)(signal), as_update
+
+
 class Steerable:
     """The commands ``pause``, ``resume``, ``skip`` and ``cancel`` for a workflow class
     that keeps a :class:`Steering` in ``self._steer``, each both as a signal and as an
@@ -306,53 +349,34 @@ class Steerable:
 
     _steer: Steering
     _inbox: list[Any]
+    _PAUSE_MODEL: type[BaseModel] = PauseRequest
+    _RESUME_MODEL: type[BaseModel] = ResumeRequest
+    _SKIP_MODEL: type[BaseModel] = SkipRequest
     _CANCEL_MODEL: type[BaseModel] = CancelRequest
     _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {}
     """The workflow's own signals that put a message in ``self._inbox``: each is also an
     update of the same name (the dynamic update handler below)."""
 
-    # ------------------------------------------------------------------ signals
-    @workflow.signal(
-        name="pause",
-        description='{"reason": "..."}: hold every action (they run at resume)' + SIGNAL_NOTE,
+    # ------------------------------------------------------------------ commands
+    # Each a signal and an update of the same name (:func:`_steering_command`).
+    pause, pause_update = _steering_command(
+        "pause",
+        '{"reason": "..."}: hold every action (they run at resume)',
+        '{"reason": "customer asked for a break"}',
     )
-    def pause(self, raw: PauseInput = NO_INPUT) -> None:
-        """``{"reason": "customer asked for a break"}``"""
-        req = self._signalled(raw, PauseRequest, "pause")
-        if req is not None:
-            self._apply_pause(req)
-
-    @workflow.signal(
-        name="resume",
-        description="{}: run what fell due while paused, then carry on" + SIGNAL_NOTE,
+    resume, resume_update = _steering_command(
+        "resume", "{}: run what fell due while paused, then carry on", "{}"
     )
-    def resume(self, raw: ResumeInput = NO_INPUT) -> None:
-        """``{}``"""
-        req = self._signalled(raw, ResumeRequest, "resume")
-        if req is not None:
-            self._apply_resume(req)
-
-    @workflow.signal(
-        name="skip",
-        description='{"step": "...", "reason": "..."} ({}: the next action): record it as skipped, not sent'
-        + SIGNAL_NOTE,
+    skip, skip_update = _steering_command(
+        "skip",
+        '{"step": "...", "reason": "..."} ({}: the next action): record it as skipped, not sent',
+        '{"step": "day7", "reason": "called them instead"}`` (``{}``: the next action)',
     )
-    def skip(self, raw: SkipInput = NO_INPUT) -> None:
-        """``{"step": "day7", "reason": "called them instead"}`` (``{}``: the next action)"""
-        req = self._signalled(raw, SkipRequest, "skip")
-        if req is not None:
-            self._apply_skip(req)
-
-    @workflow.signal(
-        name="cancel",
-        description='{"reason": "..."}: the normal closing with the reason, then end as cancelled'
-        + SIGNAL_NOTE,
+    cancel, cancel_update = _steering_command(
+        "cancel",
+        '{"reason": "..."}: the normal closing with the reason, then end as cancelled',
+        '{"reason": "customer churned"}',
     )
-    def cancel(self, raw: CancelInput = NO_INPUT) -> None:
-        """``{"reason": "customer churned"}``"""
-        req = self._signalled(raw, self._CANCEL_MODEL, "cancel")
-        if req is not None:
-            self._apply_cancel(req)
 
     @workflow.signal(
         name="alert_acknowledged",
@@ -362,61 +386,17 @@ class Steerable:
     def alert_acknowledged(self, ack: AlertAcknowledged) -> None:
         self._steer.acknowledged_alerts.add(ack.ts)
 
+    @workflow.signal(
+        name="call_logged",
+        description='{"ts": "...", "by": "...", "outcome": "...", "note": "..."}: a CSM '
+        "logged a call from the Slack alert of that message (the Log call modal): the "
+        "alert is acted on, the call is in the steering events",
+    )
+    def call_logged(self, call: CallLogged) -> None:
+        self._steer.acknowledged_alerts.add(call.ts)
+        self._steer.note_event("call_logged", f"call logged by {call.by}: {call.outcome}")
+
     # ------------------------------------------------------------------ updates
-    @workflow.update(
-        name="pause",
-        description='{"reason": "..."}: hold every action (they run at resume)' + UPDATE_NOTE,
-    )
-    def pause_update(self, raw: PauseInput = NO_INPUT) -> str:
-        """As the ``pause`` signal; answers with the steering state."""
-        self._apply_pause(decode_command(raw, PauseRequest, "pause"))
-        return self._answer()
-
-    @pause_update.validator
-    def _validate_pause(self, raw: PauseInput = NO_INPUT) -> None:
-        self._validate(lambda: decode_command(raw, PauseRequest, "pause"), "pause")
-
-    @workflow.update(
-        name="resume",
-        description="{}: run what fell due while paused, then carry on" + UPDATE_NOTE,
-    )
-    def resume_update(self, raw: ResumeInput = NO_INPUT) -> str:
-        """As the ``resume`` signal; answers with the steering state."""
-        self._apply_resume(decode_command(raw, ResumeRequest, "resume"))
-        return self._answer()
-
-    @resume_update.validator
-    def _validate_resume(self, raw: ResumeInput = NO_INPUT) -> None:
-        self._validate(lambda: decode_command(raw, ResumeRequest, "resume"), "resume")
-
-    @workflow.update(
-        name="skip",
-        description='{"step": "...", "reason": "..."} ({}: the next action): record it as skipped, not sent'
-        + UPDATE_NOTE,
-    )
-    def skip_update(self, raw: SkipInput = NO_INPUT) -> str:
-        """As the ``skip`` signal; answers with the steering state."""
-        self._apply_skip(decode_command(raw, SkipRequest, "skip"))
-        return self._answer()
-
-    @skip_update.validator
-    def _validate_skip(self, raw: SkipInput = NO_INPUT) -> None:
-        self._validate(lambda: decode_command(raw, SkipRequest, "skip"), "skip")
-
-    @workflow.update(
-        name="cancel",
-        description='{"reason": "..."}: the normal closing with the reason, then end as cancelled'
-        + UPDATE_NOTE,
-    )
-    def cancel_update(self, raw: CancelInput = NO_INPUT) -> str:
-        """As the ``cancel`` signal; answers with the steering state."""
-        self._apply_cancel(decode_command(raw, self._CANCEL_MODEL, "cancel"))
-        return self._answer()
-
-    @cancel_update.validator
-    def _validate_cancel(self, raw: CancelInput = NO_INPUT) -> None:
-        self._validate(lambda: decode_command(raw, self._CANCEL_MODEL, "cancel"), "cancel")
-
     @workflow.update(
         dynamic=True,
         description="The workflow's own signals as updates of the same name" + UPDATE_NOTE,

@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime, timedelta
-from typing import ClassVar
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
@@ -72,9 +71,22 @@ with workflow.unsafe.imports_passed_through():
         TicketStatusChanged,
         ticket_sla_workflow_id,
     )
-    from workflows.campaign import journey_key, load_plan, start_abandoned_child
-    from workflows.common import LOOKUP_RETRY, CustomerActions, set_details, tag_customer
-    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
+    from workflows.campaign import (
+        InboxSignals,
+        inbox_signal,
+        journey_key,
+        load_plan,
+        start_abandoned_child,
+    )
+    from workflows.common import (
+        LOOKUP_RETRY,
+        CustomerActions,
+        required,
+        set_details,
+        show_starting,
+        tag_customer,
+    )
+    from workflows.steering import Steering
     from workflows.support_health import BackgroundRefreshes
 
 __all__ = ["TicketSlaWorkflow", "ticket_sla_workflow_id"]
@@ -132,14 +144,7 @@ Message = AgentReplied | TicketStatusChanged | TicketPriorityChanged
 
 
 @workflow.defn(name="TicketSlaWorkflow")
-class TicketSlaWorkflow(Steerable):
-    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
-        "agent_replied": AgentReplied,
-        "status_changed": TicketStatusChanged,
-        "priority_changed": TicketPriorityChanged,
-    }
-    """Its own signals, also taken as updates of the same name (validated, answered)."""
-
+class TicketSlaWorkflow(InboxSignals):
     @workflow.init
     def __init__(self, inp: TicketSlaInput) -> None:
         self._input = inp
@@ -184,26 +189,26 @@ class TicketSlaWorkflow(Steerable):
         return TicketSlaStatus(ticket_id=inp.ticket_id, finished=True, parked=why)
 
     # ------------------------------------------------------------------ signals
-    @workflow.signal(name="agent_replied")
-    def agent_replied(self, raw: Cmd[AgentReplied] = NO_INPUT) -> None:
-        """``{}``: the first public agent reply (stops the first-response clock)."""
-        msg = self._signalled(raw, AgentReplied, "agent_replied")
-        if msg is not None:
-            self._inbox.append(msg)
+    agent_replied = inbox_signal(
+        "agent_replied",
+        AgentReplied,
+        "{}",
+        ": the first public agent reply (stops the first-response clock).",
+    )
 
-    @workflow.signal(name="status_changed")
-    def status_changed(self, raw: Cmd[TicketStatusChanged] = NO_INPUT) -> None:
-        """``{"status": "pending"}`` (pending / hold pause, solved stops, open resumes)."""
-        msg = self._signalled(raw, TicketStatusChanged, "status_changed")
-        if msg is not None:
-            self._inbox.append(msg)
+    status_changed = inbox_signal(
+        "status_changed",
+        TicketStatusChanged,
+        '{"status": "pending"}',
+        " (pending / hold pause, solved stops, open resumes).",
+    )
 
-    @workflow.signal(name="priority_changed")
-    def priority_changed(self, raw: Cmd[TicketPriorityChanged] = NO_INPUT) -> None:
-        """``{"priority": "urgent"}``: targets recomputed for the new severity."""
-        msg = self._signalled(raw, TicketPriorityChanged, "priority_changed")
-        if msg is not None:
-            self._inbox.append(msg)
+    priority_changed = inbox_signal(
+        "priority_changed",
+        TicketPriorityChanged,
+        '{"priority": "urgent"}',
+        ": targets recomputed for the new severity.",
+    )
 
     # ------------------------------------------------------------------ query
     @workflow.query(name="sla_status")
@@ -217,18 +222,12 @@ class TicketSlaWorkflow(Steerable):
         nxt = self._next_due() if self._state is not None else None
         return nxt[0] if nxt else None
 
-    def _steered(self) -> None:
-        self._details()
-
     # ------------------------------------------------------------------ run
     @workflow.run
     async def run(self, inp: TicketSlaInput) -> TicketSlaStatus:
         if self._state is None:
-            # Readable from the first moment (a start from the UI's form has no summary).
-            set_details(
-                [
-                    f"SLA watch of Zendesk ticket {inp.ticket_id}: starting (reading Zendesk and the CRM)"
-                ]
+            show_starting(
+                f"SLA watch of Zendesk ticket {inp.ticket_id}", "reading Zendesk and the CRM"
             )
             try:
                 self._state = await self._begin(inp)
@@ -718,9 +717,7 @@ class TicketSlaWorkflow(Steerable):
         return self._actions
 
     def _require_state(self) -> TicketSlaState:
-        if self._state is None:
-            raise ApplicationError("the SLA has not started yet", non_retryable=True)
-        return self._state
+        return required(self._state, "the SLA has not started yet")
 
     def _targets(self) -> EffectiveTargets:
         st = self._require_state()
@@ -809,10 +806,7 @@ class TicketSlaWorkflow(Steerable):
             )
         wake = self._next_wake()
         lines.append(f"Next check: {wake:%Y-%m-%d %H:%M} UTC" if wake else "Next check: -")
-        steering = self._steer.detail_line()
-        if steering:
-            lines.append(steering)
-        set_details(lines)
+        set_details(lines, self._steer.detail_line())
 
 
 def _label(name: ClockName) -> str:

@@ -28,14 +28,11 @@ from __future__ import annotations
 
 import contextlib
 from datetime import timedelta
-from typing import ClassVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel
-
     from activities.usage import UsageActivities
     from domain.usage import (
         UsageProgress,
@@ -47,8 +44,9 @@ with workflow.unsafe.imports_passed_through():
         iso_utc,
         usage_workflow_id,
     )
+    from workflows.campaign import InboxSignals, inbox_signal
     from workflows.common import SIDE_EFFECT_RETRY, set_details, tag_customer
-    from workflows.steering import NO_INPUT, Cmd, Steerable, Steering
+    from workflows.steering import Steering
 
 __all__ = ["UsageSnapshotWorkflow", "usage_workflow_id"]
 
@@ -59,12 +57,7 @@ MAX_RECENT = 20
 
 
 @workflow.defn(name="UsageSnapshotWorkflow")
-class UsageSnapshotWorkflow(Steerable):
-    _INBOX_COMMANDS: ClassVar[dict[str, type[BaseModel]]] = {
-        "snapshot": UsageSnapshot,
-    }
-    """Its own signals, also taken as updates of the same name (validated, answered)."""
-
+class UsageSnapshotWorkflow(InboxSignals):
     @workflow.init
     def __init__(self, inp: UsageSnapshotInput) -> None:
         self._input = inp
@@ -82,18 +75,12 @@ class UsageSnapshotWorkflow(Steerable):
         self._steer = Steering(inp.steering)
 
     # ------------------------------------------------------------------ signals
-    @workflow.signal(name="snapshot")
-    def snapshot(self, raw: Cmd[UsageSnapshot] = NO_INPUT) -> None:
-        """One product report; applied after those received before it."""
-        msg = self._signalled(raw, UsageSnapshot, "snapshot")
-        if msg is not None:
-            self._inbox.append(msg)
+    snapshot = inbox_signal(
+        "snapshot", UsageSnapshot, "", "One product report; applied after those received before it."
+    )
 
     def _next_step_key(self) -> str | None:
         return _step(self._inbox[0]) if self._inbox else None
-
-    def _steered(self) -> None:
-        self._details()
 
     # ------------------------------------------------------------------ queries
     @workflow.query(name="progress")
@@ -249,10 +236,7 @@ class UsageSnapshotWorkflow(Steerable):
             lines.append(f"Queued: {len(self._inbox)}")
         if p.last_applied_as_of:
             lines.append(f"CRM usage as of {p.last_applied_as_of}")
-        steering = self._steer.detail_line()
-        if steering:
-            lines.append(steering)
-        set_details(lines)
+        set_details(lines, self._steer.detail_line())
 
 
 def _step(msg: UsageSnapshot) -> str:

@@ -128,14 +128,8 @@ class WinBackWorkflow(CampaignWorkflow[WinBackState, WinBackInput]):
 
     async def _sequence(self) -> None:
         st = self._require_state()
-        for step in st.plan.steps:
-            if step.key in st.done_steps:
-                continue
-            if not await self._wait_until(self._due(step)):
-                return
-            await self._run_step(step)
-            st.done_steps.append(step.key)
-            self._details()
+        if not await self._take_steps(st.plan.steps, self._due, self._run_step):
+            return
         # Keep listening for survey answers for a while, unless one came already.
         await self._wait_until(self._end_time(), stop=lambda: bool(st.answers))
         if st.status is WinBackStatus.ACTIVE and not self._steer.cancelled:

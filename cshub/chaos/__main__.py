@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import dataclasses
 import sys
+from typing import Any
 
 from cshub.chaos.run import ChaosConfig, run_chaos, table
 
@@ -26,14 +27,36 @@ QUICK: dict[str, float] = {
 """``--quick``: what a short run changes."""
 
 
-def main(argv: list[str] | None = None) -> int:
+_NUMBERS_BEFORE = {
+    "--customers": "customers",
+    "--seed": "seed",
+    "--send-seconds": "send_s",
+    "--settle-seconds": "settle_s",
+    "--worker-kills": "worker_kills",
+}
+_NUMBERS_AFTER = {
+    "--slack-outage": "slack_outage_s",
+    "--error-rate": "error_rate",
+    "--timeout-rate": "timeout_rate",
+}
+"""Command-line options (in ``--help``'s order) and the ``ChaosConfig`` field each sets;
+its default and type are the field's."""
+
+
+def chaos_config(argv: list[str] | None = None) -> ChaosConfig:
+    """The run the command line asks for."""
     defaults = ChaosConfig()
     parser = argparse.ArgumentParser(prog="python -m cshub.chaos", description=__doc__)
-    parser.add_argument("--customers", type=int, default=defaults.customers)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--send-seconds", type=float, default=defaults.send_s)
-    parser.add_argument("--settle-seconds", type=float, default=defaults.settle_s)
-    parser.add_argument("--worker-kills", type=int, default=defaults.worker_kills)
+
+    def numbers(options: dict[str, str]) -> None:
+        for flag, name in options.items():
+            default = getattr(defaults, name)
+            metavar = flag.removeprefix("--").replace("-", "_").upper()
+            parser.add_argument(
+                flag, dest=name, metavar=metavar, type=type(default), default=default
+            )
+
+    numbers(_NUMBERS_BEFORE)
     parser.add_argument(
         "--temporal-outage",
         type=float,
@@ -47,9 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         help="a short run: "
         + ", ".join(f"{k.removesuffix('_s').replace('_', ' ')} {v:g}" for k, v in QUICK.items()),
     )
-    parser.add_argument("--slack-outage", type=float, default=defaults.slack_outage_s)
-    parser.add_argument("--error-rate", type=float, default=defaults.error_rate)
-    parser.add_argument("--timeout-rate", type=float, default=defaults.timeout_rate)
+    numbers(_NUMBERS_AFTER)
     parser.add_argument("--keep", action="store_true", help="keep the run folder (logs, databases)")
     parser.add_argument(
         "--replicas",
@@ -63,31 +84,23 @@ def main(argv: list[str] | None = None) -> int:
     outage = args.temporal_outage
     if outage is None:
         outage = REPLICAS_TEMPORAL_OUTAGE_S if args.replicas > 1 else defaults.temporal_outage_s
-    config = ChaosConfig(
-        customers=args.customers,
-        seed=args.seed,
-        send_s=args.send_seconds,
-        settle_s=args.settle_seconds,
-        worker_kills=args.worker_kills,
-        temporal_outage_s=outage,
-        slack_outage_s=args.slack_outage,
-        error_rate=args.error_rate,
-        timeout_rate=args.timeout_rate,
-        keep=args.keep,
-        replicas=args.replicas,
-    )
-    if args.quick:
-        config = dataclasses.replace(
-            config,
-            customers=min(config.customers, int(QUICK["customers"])),
-            send_s=QUICK["send_s"],
-            slack_outage_s=QUICK["slack_outage_s"],
-            worker_kills=int(QUICK["worker_kills"]),
-            settle_s=QUICK["settle_s"],
-            temporal_outage_s=(
-                QUICK["temporal_outage_s"] if args.temporal_outage is None else outage
-            ),
-        )
+    given = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(ChaosConfig)
+        if f.name in vars(args)
+    }
+    config = ChaosConfig(**given, temporal_outage_s=outage)
+    if not args.quick:
+        return config
+    quick: dict[str, Any] = {k: type(getattr(config, k))(v) for k, v in QUICK.items()}
+    quick["customers"] = min(config.customers, quick["customers"])
+    if args.temporal_outage is not None:
+        quick["temporal_outage_s"] = outage
+    return dataclasses.replace(config, **quick)
+
+
+def main(argv: list[str] | None = None) -> int:
+    config = chaos_config(argv)
     figures = asyncio.run(run_chaos(config))
     print("\nmake chaos: what customers got while the hub was being hurt\n")
     print(table(figures), flush=True)

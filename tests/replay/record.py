@@ -1021,6 +1021,60 @@ async def onboarding_survey_alerted(c: Ctx) -> None:
     await handle.result()
 
 
+@scenario("call-logged", "LogCallWorkflow")
+async def call_logged(c: Ctx) -> None:
+    """A CSM logs a call from the missed-milestone alert of an onboarding journey that
+    has ended (the note is written, the journey cannot be told)."""
+    from domain.slack_actions import LoggedCall, ModalContext
+    from workflows.log_call import LogCallWorkflow as wf
+
+    handle = await c.env.client.start_workflow(
+        wf.run,
+        LoggedCall(
+            view_id="V0REPLAY",
+            context=ModalContext(w="onboarding-1003-gone", c="1003", ch="C0ALERTS", ts="1.000001"),
+            outcome="connected",
+            note="They found the warehouse connector; trying it this week",
+            user_id="U0DANA",
+            who="dana",
+        ),
+        id="log-call-V0REPLAY",
+        task_queue=c.queue,
+    )
+    c.keep("LogCallWorkflow", handle)
+    await handle.result()
+
+
+@scenario("crm-reply-pauses-winback", "CrmEmailReplyWorkflow", actions=True)
+async def crm_email_reply(c: Ctx) -> None:
+    """Brightleaf (1001) in win-back; two days later its contact's reply is
+    logged in HubSpot: read from the CRM, the win-back paused, the CSM told."""
+    from domain.inbound_mail import CrmEmailEvent, crm_email_workflow_id
+    from domain.winback import WinBackInput
+    from tests.webhooks.test_inbound_mail import log_incoming_email
+    from workflows.crm_email_reply import CrmEmailReplyWorkflow as wf
+
+    await local_noon(c, "1001")
+    await c.env.client.start_workflow(
+        "WinBackWorkflow",
+        WinBackInput(customer_id="1001", reason="moved to a competitor"),
+        id="winback-1001-crm-reply",
+        task_queue=c.queue,
+    )
+    await c.sleep(timedelta(days=2))
+    email_id = await log_incoming_email(
+        c.sandbox, await c.now(), "2001", "1001", "Re: We miss you", "Call me next week?"
+    )
+    handle = await c.env.client.start_workflow(
+        wf.run,
+        CrmEmailEvent(email_id=email_id),
+        id=crm_email_workflow_id(email_id),
+        task_queue=c.queue,
+    )
+    c.keep("CrmEmailReplyWorkflow", handle)
+    await handle.result()
+
+
 # ------------------------------------------------------------- steering signals by name
 # What an operator sends from the Temporal UI: the steering signals by name with JSON
 # payloads, so the same scenario runs on code from before steering (which ignores them,

@@ -33,6 +33,7 @@ async def test_outbox_document_shape(http: httpx.AsyncClient) -> None:
         "crm_notes",
         "crm_updates",
         "ticket_changes",
+        "slack_views",
     }
 
 

@@ -12,14 +12,22 @@ from templates.renderer import render_slack
 from tests.templates.test_rendering import slack_context
 
 EXPECTED = {
-    "milestone_missed": {"ack", "snooze", "milestone_reached", "pause", "resume", "timeline"},
+    "milestone_missed": {
+        "ack",
+        "snooze",
+        "milestone_reached",
+        "log_call",
+        "pause",
+        "resume",
+        "timeline",
+    },
     "customer_replied": {"ack", "resume", "timeline"},
-    "health_decline": {"ack", "timeline"},
+    "health_decline": {"ack", "snooze", "log_call", "timeline"},
     "sla_breach": {"ack", "timeline"},
-    "renewal_reminder": {"ack", "pause", "resume", "timeline"},
-    "renewal_overdue": {"ack", "pause", "resume", "timeline"},
-    "churn_executive_escalation": {"ack", "pause", "resume", "timeline"},
-    "dunning_csm_alert": {"ack", "pause", "resume", "timeline"},
+    "renewal_reminder": {"ack", "log_call", "pause", "resume", "timeline"},
+    "renewal_overdue": {"ack", "log_call", "pause", "resume", "timeline"},
+    "churn_executive_escalation": {"ack", "log_call", "pause", "resume", "timeline"},
+    "dunning_csm_alert": {"ack", "log_call", "pause", "resume", "timeline"},
 }
 
 

@@ -36,9 +36,9 @@ OWN_SIGNALS: list[tuple[type, dict[str, type]]] = [
 @pytest.mark.parametrize("cls,own", OWN_SIGNALS, ids=lambda v: getattr(v, "__name__", ""))
 def test_own_signals_are_signals_and_updates(cls: type, own: dict[str, type]) -> None:
     defn = _Definition.must_from_class(cls)
-    # The four steering commands, and the click on a Slack alert that calls off its
-    # escalation (issue 26).
-    steering = {"pause", "resume", "skip", "cancel", "alert_acknowledged"}
+    # The four steering commands, and the Slack actions that call off an alert's
+    # escalation: the click that acknowledges it and the call logged from it (issue 26).
+    steering = {"pause", "resume", "skip", "cancel", "alert_acknowledged", "call_logged"}
     assert set(defn.signals) == {*own, *steering}
     assert own == cls._INBOX_COMMANDS  # type: ignore[attr-defined]
     for name in own:

@@ -397,3 +397,28 @@ def test_usage_limit_is_a_projection_7_days_ahead(
     projection = runs_projection(props, SWEEP)
     assert (projection.days_to_limit if projection else None) == days
     assert fired(props) == (["usage_limit"] if fires else [])
+
+
+@pytest.mark.parametrize(
+    ("snoozed_until", "expected"),
+    [
+        (SWEEP + timedelta(seconds=1), ["critical"]),  # snoozed: the decline alert waits
+        (SWEEP + timedelta(days=6, hours=23), ["critical"]),
+        (SWEEP, ["critical", "health_decline"]),  # the snooze ended at the sweep
+        (SWEEP - timedelta(days=1), ["critical", "health_decline"]),
+        (None, ["critical", "health_decline"]),
+    ],
+)
+def test_a_health_snooze_from_slack_holds_the_decline_alert_until_it_ends(
+    snoozed_until: datetime | None, expected: list[str]
+) -> None:
+    """``cshub_health_alerts_snoozed_until`` (a *Snooze N days* click on a health alert)
+    holds the health-decline alert and its task; the churn campaign (critical) is not an
+    alert and still starts; a held decline is not stamped (no cooldown starts from it)."""
+    extra = {} if snoozed_until is None else {hp.ALERTS_SNOOZED_UNTIL: sweep_stamp(snoozed_until)}
+    props = company(LOGINS["critical"], ("72.00", "good"), **extra)
+    assert fired(props) == expected
+    h = assess("1001", props, MODEL, PLAN, SWEEP)
+    assert h is not None
+    stamped = hp.cooldown_property("health_decline") in h.properties
+    assert stamped == ("health_decline" in expected)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from runtime.settings import Settings
+from tests.conftest import fresh_time_skipping_env
 from tests.postgres import postgres_server, postgres_url, store_url
 from webhooks.app import create_app
 from webhooks.ledger import DeliveryLedger
@@ -89,3 +91,42 @@ async def drained(ledger: DeliveryLedger, within_s: float = 20) -> None:
 
 
 __all__ = ["postgres_server", "postgres_url", "store_url"]
+
+
+@pytest.fixture
+async def slack_env() -> AsyncIterator[WorkflowEnvironment]:
+    """Each Slack-button test's journeys on a test server of its own: they leave alerted
+    journeys (with an escalation timer) and move the clock by days; on a shared server
+    another test's leftovers held the clock for the next 8-day sleep (RPC "Timeout
+    expired")."""
+    async for env in fresh_time_skipping_env():
+        yield env
+
+
+@asynccontextmanager
+async def api_on(
+    env: WorkflowEnvironment, hub_settings: Settings, tmp_path: Path, queue: str, **update: Any
+) -> AsyncIterator[Api]:
+    """The API (uvicorn) on its own database and task queue (``queue``-…), steering
+    ``env``'s workflows; ``update``: other settings."""
+    settings = hub_settings.model_copy(
+        update={
+            "cshub_api_db": tmp_path / "api.db",
+            "temporal_task_queue": f"{queue}-{uuid.uuid4().hex[:8]}",
+            **update,
+        }
+    )
+
+    async def connect() -> Client:
+        return env.client
+
+    async with serve(settings, connect) as running:
+        yield running
+
+
+@pytest.fixture
+async def slack_api(
+    hub_settings: Settings, tmp_path: Path, slack_env: WorkflowEnvironment
+) -> AsyncIterator[Api]:
+    async with api_on(slack_env, hub_settings, tmp_path, "slack") as running:
+        yield running

@@ -10,13 +10,14 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.action_log import ActionRow, open_action_store
@@ -31,8 +32,9 @@ from domain.inbound_mail import (
 from domain.winback import WinBackInput
 from runtime.settings import Settings
 from sandbox.server import SandboxHandle
-from tests.conftest import outbox, running_worker
-from tests.webhooks.conftest import Api, serve
+from tests.conftest import eventually, outbox, running_worker
+from tests.webhooks import real_payloads as real
+from tests.webhooks.conftest import Api, api_on
 from tests.workflows.campaign_helpers import emails, skip_to_local_hour, stop
 from webhooks.inbound_mail import sign_inbound
 from workflows.customer_reply import CustomerReplyWorkflow
@@ -46,18 +48,9 @@ QUOTE = "Thanks for checking in. We moved to another tool, but call me next week
 async def reply_api(
     hub_settings: Settings, tmp_path: Path, time_skipping_env: WorkflowEnvironment
 ) -> AsyncIterator[Api]:
-    settings = hub_settings.model_copy(
-        update={
-            "cshub_api_db": tmp_path / "api.db",
-            "cshub_actions_db": tmp_path / "actions.db",
-            "temporal_task_queue": f"reply-{uuid.uuid4().hex[:8]}",
-        }
-    )
-
-    async def connect() -> Client:
-        return time_skipping_env.client
-
-    async with serve(settings, connect) as running:
+    async with api_on(
+        time_skipping_env, hub_settings, tmp_path, "reply", cshub_actions_db=tmp_path / "actions.db"
+    ) as running:
         yield running
 
 
@@ -101,6 +94,30 @@ def message_id_of(box: dict[str, Any], customer: str, template: str) -> str:
     return value
 
 
+@asynccontextmanager
+async def winbacks_on_day_2(
+    env: WorkflowEnvironment, settings: Settings, *customers: str
+) -> AsyncIterator[list[WorkflowHandle[Any, Any]]]:
+    """Win-back campaigns of ``customers`` started at the first one's local noon, on a
+    worker with an action store (what a reply is matched against), two days on: day 1's
+    e-mail has gone out to each. Stopped after."""
+    await skip_to_local_hour(env, customers[0], 12)
+    store = open_action_store(settings.cshub_actions_db, 400)
+    handles: list[WorkflowHandle[Any, Any]] = []
+    try:
+        async with running_worker(
+            env, settings, task_queue=settings.temporal_task_queue, actions=store
+        ):
+            for customer in customers:
+                handles.append(await start_winback(env, customer, settings.temporal_task_queue))
+            await env.sleep(timedelta(days=2))
+            yield handles
+    finally:
+        for handle in handles:
+            await stop(handle)
+        store.close()
+
+
 async def test_a_reply_pauses_the_winback_and_an_out_of_office_does_not(
     reply_api: Api,
     time_skipping_env: WorkflowEnvironment,
@@ -108,43 +125,30 @@ async def test_a_reply_pauses_the_winback_and_an_out_of_office_does_not(
 ) -> None:
     env, settings = time_skipping_env, reply_api.settings
     replier, away = "1001", "1004"
-    await skip_to_local_hour(env, replier, 12)
-    store = open_action_store(settings.cshub_actions_db, 400)
-    handles: list[WorkflowHandle[Any, Any]] = []
-    try:
-        async with running_worker(
-            env, settings, task_queue=settings.temporal_task_queue, actions=store
-        ):
-            for customer in (replier, away):
-                handles.append(await start_winback(env, customer, settings.temporal_task_queue))
-            await env.sleep(timedelta(days=2))  # day 1's e-mail has gone out to both
-            box = await outbox(clean_sandbox)
-            first = message_id_of(box, replier, "winback_we_miss_you")
-            other = message_id_of(box, away, "winback_we_miss_you")
+    async with winbacks_on_day_2(env, settings, replier, away) as handles:
+        box = await outbox(clean_sandbox)
+        first = message_id_of(box, replier, "winback_we_miss_you")
+        other = message_id_of(box, away, "winback_we_miss_you")
 
-            resp = await send_reply(reply_api, first, subject="Re: We miss you", text=QUOTE)
-            assert resp.status_code == 202, resp.text
-            assert resp.json()["outcome"] == "accepted"
-            ooo = await send_reply(
-                reply_api,
-                other,
-                subject="Automatic reply: We miss you",
-                text="I am out of the office until Monday.",
-                **{"message-headers": '[["Auto-Submitted", "auto-replied"]]'},
-            )
-            assert ooo.status_code == 202 and ooo.json()["outcome"] == "ignored", ooo.text
+        resp = await send_reply(reply_api, first, subject="Re: We miss you", text=QUOTE)
+        assert resp.status_code == 202, resp.text
+        assert resp.json()["outcome"] == "accepted"
+        ooo = await send_reply(
+            reply_api,
+            other,
+            subject="Automatic reply: We miss you",
+            text="I am out of the office until Monday.",
+            **{"message-headers": '[["Auto-Submitted", "auto-replied"]]'},
+        )
+        assert ooo.status_code == 202 and ooo.json()["outcome"] == "ignored", ooo.text
 
-            result = await env.client.get_workflow_handle(
-                resp.json()["workflow_id"], result_type=CustomerReplyResult
-            ).result()
-            assert result.paused, result
-            await env.sleep(timedelta(days=7))  # past day 7 of both campaigns
-            progress = await handles[0].query(WinBackWorkflow.progress)
-            box = await outbox(clean_sandbox)
-    finally:
-        for handle in handles:
-            await stop(handle)
-        store.close()
+        result = await env.client.get_workflow_handle(
+            resp.json()["workflow_id"], result_type=CustomerReplyResult
+        ).result()
+        assert result.paused, result
+        await env.sleep(timedelta(days=7))  # past day 7 of both campaigns
+        progress = await handles[0].query(WinBackWorkflow.progress)
+        box = await outbox(clean_sandbox)
 
     assert progress.steering.paused
     # The replier got nothing more; the out-of-office customer's day-7 e-mail went out.
@@ -275,3 +279,85 @@ async def test_mailguns_parsed_forward_as_documented(
         )
         result = await reply.result()
     assert not result.paused and "winback-1001" in result.detail
+
+
+async def log_incoming_email(
+    sandbox: SandboxHandle, at: datetime, contact: str, company: str, subject: str, text: str
+) -> str:
+    """An incoming e-mail logged on the contact's timeline in the sandbox's HubSpot (as the
+    inbox connection logs a reply), from HubSpot's documented create request."""
+    body = json.loads((REAL / "hubspot" / "email_engagement_incoming.json").read_text())
+    props = body["properties"]
+    headers = json.loads(props["hs_email_headers"])
+    headers["from"]["email"] = f"person-{contact}@customer.example"
+    props.update(
+        hs_timestamp=at.isoformat().replace("+00:00", "Z"),
+        hs_email_subject=subject,
+        hs_email_text=text,
+        hs_email_headers=json.dumps(headers),
+    )
+    body["associations"][0]["to"]["id"] = contact
+    body["associations"][1]["to"]["id"] = company
+    async with httpx.AsyncClient(timeout=10) as http:
+        resp = await http.post(
+            f"{sandbox.http_url}/crm/v3/objects/emails",
+            json=body,
+            headers={"Authorization": "Bearer sandbox"},
+        )
+    assert resp.status_code == 201, resp.text
+    return str(resp.json()["id"])
+
+
+async def test_a_reply_hubspot_logged_pauses_the_winback_and_an_out_of_office_does_not(
+    reply_api: Api,
+    time_skipping_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+) -> None:
+    """HubSpot's generic webhook about a logged e-mail (object type 0-49) names its id
+    only: the hub reads the e-mail from the CRM (the sandbox's HubSpot serves it) and
+    treats a contact's reply after a hub e-mail like an inbound-parse reply (the play
+    paused, the quote with its sentiment to the CSM and on the timeline); an
+    out-of-office answer is recognised and pauses nothing; a redelivery acts once."""
+    env, settings = time_skipping_env, reply_api.settings
+    replier, away = "1001", "1004"
+    async with winbacks_on_day_2(env, settings, replier, away) as handles:
+        at = await env.get_current_time()
+        reply_id = await log_incoming_email(
+            clean_sandbox,
+            at,
+            "2001",
+            replier,
+            "Re: We miss you",
+            f"{QUOTE}\n\nOn Mon, 7 Dec 2026, cshub wrote:\n> We miss you",
+        )
+        ooo_id = await log_incoming_email(
+            clean_sandbox,
+            at,
+            "2004",
+            away,
+            "Automatic reply: We miss you",
+            "I am out of the office until Monday.",
+        )
+        for email_id in (reply_id, ooo_id, reply_id):  # the last: HubSpot's redelivery
+            event = real.hubspot(reply_api, "generic_email_creation.json", objectId=int(email_id))
+            resp = await reply_api.post(event)
+            assert resp.status_code in (200, 202), resp.text
+        replied = env.client.get_workflow_handle(f"crm-email-{reply_id}")
+        away_answer = env.client.get_workflow_handle(f"crm-email-{ooo_id}")
+        replied_result = await eventually(replied.result, within_s=20)
+        away_result = await eventually(away_answer.result, within_s=20)
+        await env.sleep(timedelta(days=7))  # past day 7 of both campaigns
+        progress = await handles[0].query(WinBackWorkflow.progress)
+        box = await outbox(clean_sandbox)
+
+    assert "winback_we_miss_you" in replied_result and "paused" in replied_result
+    assert away_result.startswith("auto_reply: "), away_result
+    assert progress.steering.paused
+    assert emails(box, replier) == [(1, "winback_we_miss_you")]
+    assert (7, "winback_whats_new") in emails(box, away)
+    told = [m for m in box["slack_messages"] if "replied" in m["text"]]
+    assert len(told) == 1, told  # the redelivered webhook acted once
+    assert QUOTE in str(told[0]["blocks"]) and "Sentiment: *" in str(told[0]["blocks"])
+    assert "On Mon, 7 Dec" not in str(told[0]["blocks"])  # the quoted message cut off
+    rows = {(r.channel, r.kind): r.summary for r in store_rows(settings, replier)}
+    assert QUOTE in rows[("crm_note", None)] and "(crm)" in rows[("crm_note", None)]

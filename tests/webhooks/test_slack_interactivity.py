@@ -8,6 +8,7 @@ says so."""
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -19,8 +20,9 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+import yaml
 from slack_sdk.signature import SignatureVerifier
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from domain.onboarding import OnboardingInput
@@ -28,44 +30,17 @@ from domain.slack_actions import button_value, parse_action_id
 from domain.survey_links import timeline_link
 from domain.ticket_sla import TicketSlaInput
 from domain.tiers import Tier
+from playbooks.loader import PACKAGE_DIR
 from runtime.settings import Settings
 from sandbox.server import SandboxHandle
-from tests.conftest import eventually, fresh_time_skipping_env, outbox, running_worker
-from tests.webhooks.conftest import Api, serve
+from tests.conftest import eventually, outbox, running_worker
+from tests.webhooks.conftest import Api
 from tests.zendesk_tickets import create_ticket
 from workflows.onboarding import OnboardingWorkflow
 from workflows.ticket_sla import TicketSlaWorkflow
 
-
-@pytest.fixture
-async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """Each test's journeys on a test server of its own: they leave alerted journeys
-    (with an escalation timer) and move the clock by days; on a shared server another
-    test's leftovers held the clock for the next 8-day sleep (RPC "Timeout expired")."""
-    async for env in fresh_time_skipping_env():
-        yield env
-
-
 COMPANY = "1003"
 REAL = Path(__file__).parent.parent / "fixtures" / "real"
-
-
-@pytest.fixture
-async def slack_api(
-    hub_settings: Settings, tmp_path: Path, time_skipping_env: WorkflowEnvironment
-) -> AsyncIterator[Api]:
-    settings = hub_settings.model_copy(
-        update={
-            "cshub_api_db": tmp_path / "api.db",
-            "temporal_task_queue": f"slack-{uuid.uuid4().hex[:8]}",
-        }
-    )
-
-    async def connect() -> Client:
-        return time_skipping_env.client
-
-    async with serve(settings, connect) as running:
-        yield running
 
 
 async def signed_click(
@@ -87,6 +62,22 @@ async def signed_click(
         resp.raise_for_status()
         found: dict[str, Any] = resp.json()
         return found
+
+
+def bolt_signed(api: Api, payload: dict[str, Any]) -> dict[str, Any]:
+    """An interaction encoded and signed as Bolt's own tests do it (``payload=`` +
+    ``quote(json.dumps(...))``, slack-sdk's ``generate_signature``)."""
+    body = f"payload={quote(json.dumps(payload))}"
+    timestamp = str(int(time.time()))
+    signature = SignatureVerifier(api.secret("slack_signing_secret"))
+    return {
+        "body": body,
+        "headers": {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature.generate_signature(timestamp=timestamp, body=body),
+        },
+    }
 
 
 async def deliver(api: Api, click: dict[str, Any], **headers: str) -> httpx.Response:
@@ -135,9 +126,9 @@ async def alerted_journey(
 
 
 async def test_buttons_steer_the_journey_once_and_edit_the_alert(
-    slack_api: Api, time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
+    slack_api: Api, slack_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
 ) -> None:
-    env, settings = time_skipping_env, slack_api.settings
+    env, settings = slack_env, slack_api.settings
     async with running_worker(env, settings, task_queue=settings.temporal_task_queue):
         handle = await start_journey(env, settings)
         try:
@@ -231,9 +222,9 @@ def escalations(box: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def test_an_alert_nobody_acts_on_escalates_once(
-    slack_api: Api, time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
+    slack_api: Api, slack_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
 ) -> None:
-    env = time_skipping_env
+    env = slack_env
     async with alerted_journey(slack_api, env, clean_sandbox):
         assert escalations(await outbox(clean_sandbox)) == []
         await env.sleep(timedelta(days=2, hours=12))  # >= 60 h after the alert: past 48 h
@@ -244,11 +235,52 @@ async def test_an_alert_nobody_acts_on_escalates_once(
     assert "<!here>" in str(escalated["blocks"]) and "milestone_missed" in str(escalated["blocks"])
 
 
+@pytest.mark.parametrize(
+    ("delivery", "manager", "channel", "says"),
+    [
+        ("dm", "morgan.lee@cshub.example", "@morgan.lee", "<@U0MORGAN> (manager of Priya"),
+        ("mention", "morgan.lee@cshub.example", "cs-alerts", "<@U0MORGAN> (manager of Priya"),
+        ("dm", "nobody@cshub.example", "cs-alerts", "<!here>"),  # not in Slack: the team
+    ],
+)
+async def test_an_alert_nobody_acts_on_escalates_to_the_csms_manager(
+    delivery: str,
+    manager: str,
+    channel: str,
+    says: str,
+    slack_api: Api,
+    slack_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``escalate_to: manager`` (playbooks/alerts.yaml): the escalation of Northwind's
+    missed milestone goes to the manager of its CSM (Priya) from the ``managers``
+    mapping, by direct message or by a mention in the alerts channel; a manager Slack
+    does not know leaves it with the team channel (``@here``)."""
+    playbooks = tmp_path / "playbooks"
+    shutil.copytree(PACKAGE_DIR, playbooks, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    alerts = yaml.safe_load((playbooks / "alerts.yaml").read_text())
+    alerts |= {
+        "escalate_to": "manager",
+        "manager_delivery": delivery,
+        "managers": {"Priya.Natarajan@cshub.example": manager},
+    }
+    (playbooks / "alerts.yaml").write_text(yaml.safe_dump(alerts))
+    monkeypatch.setenv("CSHUB_PLAYBOOKS_DIR", str(playbooks))
+    async with alerted_journey(slack_api, slack_env, clean_sandbox):
+        await slack_env.sleep(timedelta(days=2, hours=12))  # past the 48-hour window
+    [escalated] = escalations(await outbox(clean_sandbox))
+    assert escalated["channel_name"] == channel
+    assert says in str(escalated["blocks"])
+    assert ("<!here>" in str(escalated["blocks"])) is (says == "<!here>")
+
+
 async def test_open_timeline_is_a_signed_expiring_link_without_a_token(
-    slack_api: Api, time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
+    slack_api: Api, slack_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
 ) -> None:
     settings = slack_api.settings
-    async with alerted_journey(slack_api, time_skipping_env, clean_sandbox) as (_, message):
+    async with alerted_journey(slack_api, slack_env, clean_sandbox) as (_, message):
         pass
     [url] = [
         e["url"]
@@ -283,28 +315,18 @@ async def test_open_timeline_is_a_signed_expiring_link_without_a_token(
 
 
 async def test_a_click_as_bolts_own_tests_send_it(
-    slack_api: Api, time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
+    slack_api: Api, slack_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
 ) -> None:
     """Slack's Bolt test payload (tests/fixtures/real/slack), encoded and signed the way
     Bolt's tests do (``quote``, slack-sdk's ``generate_signature``): the journey pauses,
     the retry acts once, and an ephemeral container (no ``message``) leaves the alert as
     it was instead of wiping it."""
-    async with alerted_journey(slack_api, time_skipping_env, clean_sandbox) as (handle, message):
+    async with alerted_journey(slack_api, slack_env, clean_sandbox) as (handle, message):
         payload = json.loads((REAL / "slack" / "block_actions_button.json").read_text())
         payload["container"].update(channel_id=message["channel"], message_ts=message["ts"])
         payload["actions"][0]["value"] = button_value(handle.id, COMPANY)
         payload["actions"][0]["action_ts"] = f"{time.time():.6f}"
-        body = f"payload={quote(json.dumps(payload))}"
-        timestamp = str(int(time.time()))
-        signature = SignatureVerifier(slack_api.secret("slack_signing_secret"))
-        click = {
-            "body": body,
-            "headers": {
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Slack-Request-Timestamp": timestamp,
-                "X-Slack-Signature": signature.generate_signature(timestamp=timestamp, body=body),
-            },
-        }
+        click = bolt_signed(slack_api, payload)
         first, retry = await deliver(slack_api, click), await deliver(slack_api, click)
         assert (first.status_code, retry.status_code) == (200, 200)
         progress = await handle.query(OnboardingWorkflow.progress)
@@ -313,12 +335,12 @@ async def test_a_click_as_bolts_own_tests_send_it(
 
 
 async def test_acknowledging_an_sla_breach_once_even_after_the_ticket_clock_ended(
-    slack_api: Api, time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
+    slack_api: Api, slack_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
 ) -> None:
     """An urgent Enterprise ticket (24/7 calendar) breaches its 15-minute first response:
     the breach alert's *Acknowledge* acts once when Slack retries it and the alert says
     who; acknowledging after the SLA workflow ended still works (it is about the alert)."""
-    env, settings = time_skipping_env, slack_api.settings
+    env, settings = slack_env, slack_api.settings
     ticket = await create_ticket(clean_sandbox, 8109, "urgent", await env.get_current_time())
     async with running_worker(env, settings, task_queue=settings.temporal_task_queue):
         handle = await env.client.start_workflow(

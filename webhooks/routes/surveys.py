@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Header, Query
 from fastapi.responses import HTMLResponse
 
 from domain.customer_text import TextSource
-from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult, EventSource
+from domain.events import CustomerEvent, DeliveryOutcome, DeliveryResult
 from domain.journeys import CUSTOMER_ID_PATTERN
 from domain.survey_links import LinkCheck, verify_csat_link, verify_exit_survey, verify_nps_link
 from domain.surveys import (
@@ -30,7 +29,13 @@ from webhooks.onboarding_survey import add_onboarding_survey_routes
 from webhooks.routes.base import RETRY_AFTER_S, Hub, HubDep
 from webhooks.routing import CSAT_ANSWER, EXIT_SURVEY_ANSWER, NPS_ANSWER
 from webhooks.survey_comments import add_comment_route, comment_box
-from webhooks.survey_pages import ANSWER_WAIT_S, Page, render_page, survey_delivery
+from webhooks.survey_pages import (
+    ANSWER_WAIT_S,
+    Page,
+    render_page,
+    survey_delivery,
+    survey_event,
+)
 
 log = logging.getLogger("cshub.webhooks")
 
@@ -166,14 +171,7 @@ async def exit_survey(
     )
     # One answer per e-mail: the first reason clicked; the other links of the same
     # e-mail (a mail scanner opens them all) are duplicates.
-    event = CustomerEvent(
-        event_id=f"exit:{campaign}",
-        source=EventSource.SURVEY,
-        type=EXIT_SURVEY_ANSWER,
-        customer_id=customer,
-        occurred_at=datetime.now(UTC),
-        data={"reason": reason.value},
-    )
+    event = survey_event(f"exit:{campaign}", EXIT_SURVEY_ANSWER, customer, {"reason": reason.value})
     why = f"exit-survey link for customer {customer}"
     return await survey_answer(hub, check, why, event, accept_language)
 
@@ -199,13 +197,8 @@ async def csat_survey(
     check = verify_csat_link(
         hub.settings.survey_link_secrets, ticket, survey, int(score), int(exp), sig
     )
-    event = CustomerEvent(
-        event_id=f"csat:{ticket}:{survey}",
-        source=EventSource.SURVEY,
-        type=CSAT_ANSWER,
-        occurred_at=datetime.now(UTC),
-        data={"ticket_id": ticket, "survey_id": survey, "score": int(score)},
-    )
+    data = {"ticket_id": ticket, "survey_id": survey, "score": int(score)}
+    event = survey_event(f"csat:{ticket}:{survey}", CSAT_ANSWER, None, data)
     return await survey_answer(hub, check, f"CSAT link for ticket {ticket}", event, accept_language)
 
 
@@ -244,13 +237,11 @@ async def nps_survey(
         int(exp),
         sig,
     )
-    event = CustomerEvent(
-        event_id=f"nps:{customer}:{contact}:{survey}",
-        source=EventSource.SURVEY,
-        type=NPS_ANSWER,
-        customer_id=customer,
-        occurred_at=datetime.now(UTC),
-        data={"contact_id": contact, "quarter": quarter, "survey_id": survey, "score": int(score)},
+    event = survey_event(
+        f"nps:{customer}:{contact}:{survey}",
+        NPS_ANSWER,
+        customer,
+        {"contact_id": contact, "quarter": quarter, "survey_id": survey, "score": int(score)},
     )
     why = f"NPS link for customer {customer}"
     return await survey_answer(hub, check, why, event, accept_language)

@@ -40,7 +40,7 @@ def test_the_character_ngrams_a_file_names_are_the_ones_read_back() -> None:
     data = sentiment_model.load("en").to_data()
     model = SentimentModel.from_data({**data, "char_analyzer": "char", "char_ngrams": [1, 6]})
     assert model.featurizer.char_analyzer == "char" and model.featurizer.char_ngrams == (1, 6)
-    word, char = model.featurizer._vectorizers  # type: ignore[attr-defined]
+    _, char = model.featurizer._vectorizers  # type: ignore[attr-defined]
     assert char.analyzer == "char" and char.ngram_range == (1, 6)
     # a file as first shipped (no such keys): 2-5-grams inside words
     first = {k: v for k, v in data.items() if k not in ("char_analyzer", "char_ngrams")}

@@ -867,6 +867,46 @@ async def outreach_steered(c: Ctx) -> None:
     await handle.result()
 
 
+@scenario("decline-alert-escalated", "HealthOutreachWorkflow")
+async def outreach_decline_escalated(c: Ctx) -> None:
+    """A decline alert nobody clicks: the outreach waits out the alert's window (patch
+    health-alert-escalation) and escalates once."""
+    from tests.workflows.test_steering import _outreach_input
+    from workflows.health_outreach import HealthOutreachWorkflow as wf
+
+    handle = await c.env.client.start_workflow(
+        wf.run,
+        _outreach_input("1003", await c.now()),
+        id="health-outreach-escalated-1003",
+        task_queue=c.queue,
+    )
+    c.keep("HealthOutreachWorkflow", handle)
+    await handle.result()
+
+
+@scenario("decline-alert-acknowledged", "HealthOutreachWorkflow")
+async def outreach_decline_acknowledged(c: Ctx) -> None:
+    """A decline alert acknowledged from Slack (``alert_acknowledged`` with the message's
+    ts) an hour later: the outreach ends without escalating."""
+    from tests.workflows.test_steering import _outreach_input
+    from workflows.health_outreach import HealthOutreachWorkflow as wf
+
+    handle = await c.env.client.start_workflow(
+        wf.run,
+        _outreach_input("1004", await c.now()),
+        id="health-outreach-acknowledged-1004",
+        task_queue=c.queue,
+    )
+    c.keep("HealthOutreachWorkflow", handle)
+    await query_until(handle, "progress", lambda actions: len(actions) >= 3)
+    await c.sleep(timedelta(hours=1))
+    async with httpx.AsyncClient() as http:
+        box = (await http.get(f"{c.sandbox.http_url}/api/outbox")).json()
+    [ts] = [m["ts"] for m in box["slack_messages"] if "cshub_snooze_7" in str(m["blocks"])]
+    await signal_by_name(handle, "alert_acknowledged", ts=ts, by="dana")
+    await handle.result()
+
+
 # ------------------------------------------------------------------------------- usage
 @scenario("snapshots-steered", "UsageSnapshotWorkflow")
 async def usage_steered(c: Ctx) -> None:

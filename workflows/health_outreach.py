@@ -138,14 +138,13 @@ class HealthOutreachWorkflow(Steerable):
         )
         ctx = self._context(h)
         plan = inp.plan
+        head = (
+            f"Health {h.score:.0f} ({h.category_label}), sweep of {inp.sweep_at:%Y-%m-%d %H:%M} UTC"
+        )
         for trigger in _ORDER:
             if trigger not in fired or self._steer.cancelled:
                 continue
-            self._details(
-                f"Health {h.score:.0f} ({h.category_label}), sweep of "
-                f"{inp.sweep_at:%Y-%m-%d %H:%M} UTC\n\n"
-                f"Now: {trigger.value} ({fired[trigger]}): {_DOING[trigger]}"
-            )
+            self._details(f"{head}\n\nNow: {trigger.value} ({fired[trigger]}): {_DOING[trigger]}")
             step = ctx.model_copy(update={"reason": fired[trigger]})
             if trigger is Trigger.HEALTH_DECLINE:
                 await act.alert("decline:alert", plan.health_decline.alert_template, step)
@@ -168,7 +167,7 @@ class HealthOutreachWorkflow(Steerable):
                 cel = step.model_copy(update={"extra": {**step.extra, "kind": kind}})
                 await act.alert("celebration:alert", plan.celebration.alert_template, cel)
                 await act.email("celebration:email", plan.celebration.email_template, cel)
-        await self._escalated_unless_acted_on(h.score, h.category_label)
+        await self._escalated_unless_acted_on(head)
         reason = self._steer.cancel_reason
         if reason is not None:
             self._steer.begin_closing()
@@ -177,7 +176,7 @@ class HealthOutreachWorkflow(Steerable):
         self._details(f"Finished: {done} of {len(self._actions)} actions done")
         return list(self._actions)
 
-    async def _escalated_unless_acted_on(self, score: float, label: str) -> None:
+    async def _escalated_unless_acted_on(self, head: str) -> None:
         """An alert still waiting for a click (its escalation watch, started by
         ``CustomerActions.alert``) keeps the run open until a CSM acts on it or it has
         escalated once; a ``cancel`` ends the wait."""
@@ -185,7 +184,7 @@ class HealthOutreachWorkflow(Steerable):
         if not steer.watching() or not workflow.patched(HEALTH_ALERT_ESCALATION_PATCH):
             return
         self._details(
-            f"Health {score:.0f} ({label}): actions done\n\nNow: waiting for a CSM to act "
+            f"{head}\n\nNow: actions done; waiting for a CSM to act "
             "on the Slack alert (Acknowledge, Snooze, Log call); nobody within its window "
             "(playbooks/alerts.yaml): it escalates once"
         )

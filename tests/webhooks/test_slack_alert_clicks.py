@@ -34,6 +34,7 @@ from tests.conftest import eventually, outbox, running_worker
 from tests.unit.test_health_outreach import LOGINS, MODEL, PLAN, company
 from tests.webhooks.conftest import Api
 from tests.webhooks.test_slack_interactivity import deliver, escalations, signed_click
+from tests.webhooks.test_slack_log_call import submission
 from tests.workflows.campaign_helpers import skip_to_local_hour, stop
 from tests.workflows.test_renewal import local_today
 
@@ -253,6 +254,36 @@ async def test_a_health_alert_acted_on_from_slack_does_not_escalate(
         ended = (await handle.describe()).close_time
         await env.sleep(timedelta(days=2))
     assert ended is not None and ended - alerted < timedelta(hours=3)
+    assert escalations(await outbox(clean_sandbox)) == []
+
+
+async def test_a_call_logged_from_a_health_alert_ends_its_wait_and_a_cancel_does_too(
+    slack_api: Api, slack_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
+) -> None:
+    """*Log call* → the modal → its submission: ``LogCallWorkflow`` notes the call and
+    signals ``call_logged`` to the waiting outreach, which ends without escalating. A
+    second outreach cancelled while it waits ends too, recorded as cancelled."""
+    env, settings = slack_env, slack_api.settings
+    async with running_worker(env, settings, task_queue=settings.temporal_task_queue):
+        handle = await start_outreach(env, settings.temporal_task_queue)
+        alerted = await env.get_current_time()
+        message = await the_health_alert(clean_sandbox)
+        click = await signed_click(clean_sandbox, slack_api, message, "cshub_log_call")
+        assert (await deliver(slack_api, click)).status_code == 200
+        [opened] = (await outbox(clean_sandbox))["slack_views"]
+        values = {"outcome": "connected", "note": "Usage fell over the holidays"}
+        done = await submission(clean_sandbox, slack_api, opened["view"]["id"], values)
+        assert (await deliver(slack_api, done)).status_code == 200
+        await handle.result()
+        ended = (await handle.describe()).close_time
+        assert ended is not None and ended - alerted < timedelta(hours=1)
+
+        await env.sleep(timedelta(minutes=1))  # a second sweep: another workflow id
+        later = await start_outreach(env, settings.temporal_task_queue)
+        await later.signal("cancel", {"reason": "customer churned"})
+        actions: list[Any] = await later.result()
+        assert actions[-1]["step"] == "cancelled"
+        await env.sleep(timedelta(days=2))
     assert escalations(await outbox(clean_sandbox)) == []
 
 

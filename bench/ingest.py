@@ -159,15 +159,24 @@ class HubSender:
     """Signed webhooks to the API: deal won (HubSpot batch of one) and two Stripe kinds,
     in turn; every event about a new deal / customer."""
 
-    def __init__(self, hub: Hub, http: LoopbackHttp, portfolio: list[Customer]) -> None:
+    def __init__(
+        self, hub: Hub, http: LoopbackHttp, portfolio: list[Customer], *, first: int = 0
+    ) -> None:
+        """``first``: the number of the first event (a second sender to the same store
+        starts after the first one's events: :attr:`sent`)."""
         assert hub.api_url is not None
         self._url = hub.api_url
         self._http = http
         self._deals = iter(portfolio)
-        self._n = 0
+        self._n = first
         settings = hub.settings
         self._hubspot_secret = _secret(settings.hubspot_client_secret)
         self._stripe_secret = _secret(settings.stripe_webhook_secret)
+
+    @property
+    def sent(self) -> int:
+        """The number after the last event made (``first`` + events made)."""
+        return self._n
 
     def next(self) -> Send:
         n = self._n

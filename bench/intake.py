@@ -14,6 +14,15 @@ in the full run, seconds in the smoke run) while events keep coming at
 2xx "accepted" meanwhile; ``intake.outage_lost``: deliveries answered 2xx that did not
 reach Temporal once the backlog drained.
 
+CPU per delivery (``intake.cpu_ms_per_delivery``, ``intake.cpu_ms_forwarded``): process
+CPU time (user + system, every thread) per delivery, which does not depend on how loaded
+the machine is the way events/s and milliseconds do: the figure that says whether a change
+made the hub cheaper. The first is the intake path alone (a second API on its own store,
+no forwarder: verify, parse, store, answer, plus the loopback sender's work); the second
+the whole process from a burst's first send to its backlog forwarded (sender, API, the
+embedded forwarder's CRM look-ups and Temporal starts, and the emulators, which run in
+this process too). Every figure notes the load average when it was measured.
+
 Sizes can be changed for one run: ``python -m bench --only intake --set burst=400
 --set repetitions=1 --set outage_s=30 --set backends=sqlite``.
 """
@@ -62,6 +71,8 @@ class Plan:
     warmup: int
     outage_s: float = 0.0
     outage_rate: int = 20
+    alone: int = 1
+    """1: also measure the intake path alone (:func:`intake_alone`); 0: not."""
 
     def events(self) -> int:
         outage = int(self.outage_s * self.outage_rate)
@@ -144,6 +155,58 @@ class Measured:
     bursts: list[Phase]
     lags_ms: list[list[float]]
     outage: Outage | None = None
+    forwarded_cpu_ms: list[float] = dataclasses.field(default_factory=list)
+    """Per delivery: process CPU from a burst's first send to its backlog forwarded."""
+    alone: list[Phase] = dataclasses.field(default_factory=list)
+    """Bursts at an API with no forwarder (the intake path alone)."""
+    alone_cpu_ms: list[float] = dataclasses.field(default_factory=list)
+    loads: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    """Load average (1 min) when each kind of phase ended: paced, burst, alone, outage."""
+
+    def load(self, kind: str) -> None:
+        self.loads.setdefault(kind, []).append(os.getloadavg()[0])
+
+
+def _cpu_s() -> float:
+    """This process's CPU time so far (user + system, all threads)."""
+    return time.process_time()
+
+
+async def intake_alone(
+    hub: Hub, database_url: str | None, plan: Plan, out: Measured, first: int
+) -> None:
+    """Bursts at a second API with no forwarder (once the first has stopped), on a SQLite
+    file of its own or the same PostgreSQL database (its deliveries are never forwarded):
+    the CPU and the rate of the intake path alone. ``first``: the number of the first
+    event sent, after those the first API had (every event new)."""
+    settings = hub.settings.model_copy(
+        update={
+            "cshub_database_url": database_url,
+            "cshub_forwarder": "off",
+            "cshub_api_db": hub.workdir / "intake-alone.db",
+        }
+    )
+
+    async def connect() -> Any:
+        return hub.client
+
+    server = await serve_api(create_app(settings, connect=connect), port=0)
+    http = LoopbackHttp(server.url)
+    needed = plan.repetitions * plan.burst + plan.warmup
+    sender = HubSender(
+        dataclasses.replace(hub, api_url=server.url), http, customers(needed), first=first
+    )
+    try:
+        await burst(sender.next, plan.warmup, min(plan.warmup, 8))
+        for _ in range(plan.repetitions):
+            began = _cpu_s()
+            phase = await burst(sender.next, plan.burst, plan.concurrency)
+            out.alone.append(phase)
+            out.alone_cpu_ms.append(1000 * (_cpu_s() - began) / max(1, phase.count))
+            out.load("alone")
+    finally:
+        await http.close()
+        await server.stop()
 
 
 @dataclass(frozen=True)
@@ -189,32 +252,45 @@ async def measure(plan: Plan, backend: str, forwarder: str = "embedded") -> Meas
         data = write_demo_data(Path(tmp) / "demo.yaml", customers(needed), "UTC")
         with contextlib.ExitStack() as stack:
             url = stack.enter_context(postgres()) if backend == "postgresql" else None
-            async with (
-                local_hub(worker=False, api=False, data_file=data, sqlite_wal=True) as hub,
-                intake_api(hub, url, forwarder) as (api_url, settings),
-            ):
-                hub.api_url = api_url
-                ledger = DeliveryLedger.for_settings(settings)
-                http = LoopbackHttp(api_url)
-                sender = HubSender(hub, http, customers(needed))
-                try:
-                    await burst(sender.next, plan.warmup, min(plan.warmup, 8))
-                    await drained(ledger)
-                    for _ in range(plan.repetitions):
-                        since = datetime.now(UTC)
-                        out.paced.append(await paced(sender.next, plan.rate, plan.paced_s))
-                        await drained(ledger)
-                        out.lags_ms.append(ledger.forward_lags_ms(since))
-                        out.bursts.append(await burst(sender.next, plan.burst, plan.concurrency))
-                        await drained(ledger)
-                    if plan.outage_s > 0 and backend == "sqlite":
-                        out.outage = await temporal_outage(
-                            hub, ledger, sender.next, plan.outage_s, plan.outage_rate
-                        )
-                finally:
-                    await http.close()
-                    ledger.close()
+            async with local_hub(worker=False, api=False, data_file=data, sqlite_wal=True) as hub:
+                async with intake_api(hub, url, forwarder) as (api_url, settings):
+                    hub.api_url = api_url
+                    sender = await _phases(hub, api_url, settings, plan, backend, needed, out)
+                if plan.alone:
+                    await intake_alone(hub, url, plan, out, first=sender.sent)
     return out
+
+
+async def _phases(
+    hub: Hub, api_url: str, settings: Any, plan: Plan, backend: str, needed: int, out: Measured
+) -> HubSender:
+    """The paced and burst repetitions (and the outage) at the API with its forwarder."""
+    ledger = DeliveryLedger.for_settings(settings)
+    http = LoopbackHttp(api_url)
+    sender = HubSender(hub, http, customers(needed))
+    try:
+        await burst(sender.next, plan.warmup, min(plan.warmup, 8))
+        await drained(ledger)
+        for _ in range(plan.repetitions):
+            since = datetime.now(UTC)
+            out.paced.append(await paced(sender.next, plan.rate, plan.paced_s))
+            out.load("paced")
+            await drained(ledger)
+            out.lags_ms.append(ledger.forward_lags_ms(since))
+            began = _cpu_s()
+            out.bursts.append(await burst(sender.next, plan.burst, plan.concurrency))
+            out.load("burst")
+            await drained(ledger)
+            out.forwarded_cpu_ms.append(1000 * (_cpu_s() - began) / max(1, out.bursts[-1].count))
+        if plan.outage_s > 0 and backend == "sqlite":
+            out.outage = await temporal_outage(
+                hub, ledger, sender.next, plan.outage_s, plan.outage_rate
+            )
+            out.load("outage")
+    finally:
+        await http.close()
+        ledger.close()
+    return sender
 
 
 def _p99(values: list[float]) -> float:
@@ -223,18 +299,27 @@ def _p99(values: list[float]) -> float:
     return statistics.quantiles(sorted(values), n=100, method="inclusive")[98]
 
 
+def _rate(name: str, phases: list[Phase], description: str, target: Target | None = None) -> Figure:
+    return Figure(
+        name=name,
+        unit="events/s",
+        runs=[p.throughput for p in phases],
+        description=description,
+        target=target,
+    )
+
+
 def figures_for(plan: Plan, backend: str, m: Measured) -> list[Figure]:
     prefix = PREFIX[backend]
     store = "SQLite" if backend == "sqlite" else "PostgreSQL (pgserver, unix socket)"
     found = [
-        Figure(
-            name=f"{prefix}.throughput_eps@burst",
-            unit="events/s",
-            runs=[p.throughput for p in m.bursts],
-            description=f"{plan.burst} signed webhooks at once, at most {plan.concurrency} in "
+        _rate(
+            f"{prefix}.throughput_eps@burst",
+            m.bursts,
+            f"{plan.burst} signed webhooks at once, at most {plan.concurrency} in "
             f"flight, verified, stored ({store}) and answered 2xx: events / seconds from the "
             "first send to the last answer (the embedded forwarder works meanwhile)",
-            target=Target(kind="at_least", bound=400, text=">= 400 events/s (3 x n8n here)"),
+            Target(kind="at_least", bound=400, text=">= 400 events/s (3 x n8n here)"),
         ),
         Figure(
             name=f"{prefix}.p99_ms@{plan.rate}/s",
@@ -262,6 +347,37 @@ def figures_for(plan: Plan, backend: str, m: Measured) -> list[Figure]:
                 target=Target(kind="at_most", bound=1000, text="<= 1,000 ms"),
             )
         )
+    if m.forwarded_cpu_ms:
+        found.append(
+            Figure(
+                name=f"{prefix}.cpu_ms_forwarded@burst",
+                unit="ms CPU",
+                runs=m.forwarded_cpu_ms,
+                description=f"process CPU time (all threads) per delivery from a burst's first "
+                f"send to its backlog forwarded ({store}): the loopback sender, the API, the "
+                "embedded forwarder's HubSpot look-ups and Temporal starts, and the emulators, "
+                "which run in the bench's process too",
+            )
+        )
+    if m.alone:
+        found += [
+            Figure(
+                name=f"{prefix}.cpu_ms_per_delivery",
+                unit="ms CPU",
+                runs=m.alone_cpu_ms,
+                description=f"the intake path alone: process CPU time (all threads) per "
+                f"delivery verified, stored ({store}) and answered, in bursts of {plan.burst} "
+                "at an API with no forwarder (CSHUB_FORWARDER=off), the loopback sender's "
+                "signing and HTTP included; does not depend on the machine's load as the rates do",
+            ),
+            _rate(
+                f"{prefix}.alone_throughput_eps@burst",
+                m.alone,
+                f"{plan.burst} signed webhooks at once ({plan.concurrency} in flight) "
+                f"verified, stored ({store}) and answered by an API whose deliveries a "
+                "`cshub forwarder` process of its own would forward (none runs here)",
+            ),
+        ]
     if m.outage is not None:
         o = m.outage
         during = (
@@ -292,13 +408,27 @@ def figures_for(plan: Plan, backend: str, m: Measured) -> list[Figure]:
             ),
         ]
     for f in found:
+        f.notes.append(f"load average {_loads(m, _kind(f.name))} (2 cores)")
         if f.name.startswith("intake.outage"):
             continue
-        phases = m.bursts if "burst" in f.name else m.paced
+        phases = m.alone if _kind(f.name) == "alone" else m.bursts if "burst" in f.name else m.paced
         failed = sum(p.failures for p in phases)
         if failed:
             f.notes.append(f"not answered 2xx 'accepted': {failed}")
     return found
+
+
+def _kind(name: str) -> str:
+    """The phase a figure was measured in (:attr:`Measured.loads`)."""
+    if ".outage" in name:
+        return "outage"
+    if "cpu_ms_per_delivery" in name or "alone" in name:
+        return "alone"
+    return "burst" if "burst" in name else "paced"
+
+
+def _loads(m: Measured, kind: str) -> str:
+    return " / ".join(f"{x:.1f}" for x in m.loads.get(kind, [])) or "-"
 
 
 async def run(
@@ -313,6 +443,7 @@ async def run(
     outage_s: float | None = None,
     outage_rate: int | None = None,
     forwarder: str = "embedded",
+    alone: int | None = None,
 ) -> list[Figure]:
     """``size``'s plan, with any of its numbers changed (``python -m bench --set``);
     ``backends``: ``sqlite``, ``postgresql`` or both (a tuple, or comma-separated);
@@ -334,6 +465,7 @@ async def run(
             "concurrency": concurrency,
             "outage_s": outage_s,
             "outage_rate": outage_rate,
+            "alone": alone,
         }.items()
         if v is not None
     }
@@ -343,7 +475,7 @@ async def run(
         figures += figures_for(plan, backend, await measure(plan, backend, forwarder))
     rows = [
         f"| {f.name} | {f.value:,.1f} {f.unit} | {f.target.text if f.target else '-'} | "
-        f"{' / '.join(f'{r:,.1f}' for r in f.runs)} |"
+        f"{' / '.join(f'{r:,.2f}' for r in f.runs)} | {'; '.join(f.notes)} |"
         for f in figures
     ]
     NOTES = "\n".join(
@@ -357,10 +489,13 @@ async def run(
             f"with {plan.concurrency} in flight, drain. The forwarding lag ends when Temporal "
             "accepted the start or signal (no worker runs), not at the workflow's handler. "
             "The sender runs in the same process (LoopbackHttp). "
+            f"Then {plan.repetitions} burst(s) of {plan.burst} at an API with no forwarder "
+            "(the intake path alone). CPU figures: process CPU time per delivery, which the "
+            "machine's load changes far less than the rates. "
             f"Load average when it ended: {os.getloadavg()[0]:.1f} (2 cores).",
             "",
-            "| figure | value | target | runs |",
-            "|---|---|---|---|",
+            "| figure | value | target | runs | notes |",
+            "|---|---|---|---|---|",
             *rows,
         ]
     )

@@ -145,8 +145,10 @@ def api(
         settings.require_webhook_secrets()
     except SettingsError as exc:
         raise _fail(str(exc)) from None
+    from webhooks.server import run
+
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_api(settings, host=host, port=port))
+        run(run_api(settings, host=host, port=port))  # on uvloop
 
 
 @app.command()
@@ -164,8 +166,10 @@ def forwarder(
         settings = load_settings()
     except SettingsError as exc:
         raise _fail(str(exc)) from None
+    from webhooks.server import run
+
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_forwarder(settings, once=once))
+        run(run_forwarder(settings, once=once))  # on uvloop
 
 
 @app.command("send-test-event")

@@ -41,7 +41,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -60,6 +60,9 @@ BAND_RISK = {
     HealthCategory.CRITICAL: 3,
     HealthCategory.UNKNOWN: 1,
 }
+if TYPE_CHECKING:
+    from runtime.risk_model import LoadedModel
+
 START = datetime(2025, 1, 6, 6, 0, tzinfo=UTC)
 
 
@@ -234,6 +237,27 @@ def _lead(rows: list[Row], churn_at: datetime, warn: list[bool], lookback: timed
     return 0.0
 
 
+def trained_model(customers: list[Customer], *, source: str, seed: int) -> LoadedModel:
+    """The churn-risk model trained by the hub's own code (:func:`runtime.risk_model.train_frame`)
+    on the labelled rows of ``customers`` (see :func:`label_rows`)."""
+    from runtime.risk_model import load_current, rows_frame, train_frame
+
+    rows = [
+        {**r.features, "churned": "yes" if r.label else "no"}
+        for c in customers
+        for r in c.rows
+        if r.label is not None
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        train_frame(
+            rows_frame(rows), "churned", source=source, positive="yes", seed=seed,
+            directory=Path(tmp),
+        )  # fmt: skip
+        model = load_current(Path(tmp))
+    assert model is not None
+    return model
+
+
 def backtest(
     customers: list[Customer],
     *,
@@ -244,31 +268,13 @@ def backtest(
     end: datetime,
     lookback_days: int = 180,
 ) -> BacktestResult:
-    from runtime.risk_model import load_current, rows_frame, train_frame
-
     label_rows(customers, horizon_days, end)
     rng = random.Random(seed)
     order = list(customers)
     rng.shuffle(order)
     half = len(order) // 2
     train, test = order[:half], order[half:]
-    train_rows = [
-        {**r.features, "churned": "yes" if r.label else "no"}
-        for c in train
-        for r in c.rows
-        if r.label is not None
-    ]
-    with tempfile.TemporaryDirectory() as tmp:
-        train_frame(
-            rows_frame(train_rows),
-            "churned",
-            source=source,
-            positive="yes",
-            seed=seed,
-            directory=Path(tmp),
-        )
-        model = load_current(Path(tmp))
-    assert model is not None
+    model = trained_model(train, source=source, seed=seed)
     test_rows = [r for c in test for r in c.rows]
     probs = model.predict([dict(r.features) for r in test_rows]) if test_rows else []
     by_row = {id(r): p * 100 for r, p in zip(test_rows, probs, strict=True)}

@@ -130,8 +130,8 @@ class ChurnRiskRule(_Strict):
     """When the churn-risk model's estimate (percent, next ``horizon_days``) starts an
     episode, and when the model is trusted to take part in decisions at all."""
 
-    high_risk: float = Field(default=60, gt=0, le=100)
-    clear_below: float = Field(default=45, ge=0, le=100)
+    high_risk: float = Field(default=50, gt=0, le=100)
+    clear_below: float = Field(default=35, ge=0, le=100)
     min_outcomes: int = Field(
         default=30,
         ge=1,

@@ -10,8 +10,9 @@ and explained per customer.
   values is refused, naming the column and the value: a typo in an export is not a
   category.
 - Model: the mean of a logistic regression and a gradient-boosted tree model (soft
-  vote), calibrated by isotonic regression on cross-validated predictions
-  (``CalibratedClassifierCV``), so "0.30" means about 30 in 100 such customers churned.
+  vote) over the same prepared columns, calibrated by one isotonic regression fitted on
+  their 3-fold cross-validated predictions (``CalibratedClassifierCV(ensemble=False)``),
+  so "0.30" means about 30 in 100 such customers churned.
   The hold-out AUC is printed next to a plain logistic regression's on the same split.
 - Explanation: for each input, the probability with the customer's value against the
   probability with the training population's typical value (median, most frequent
@@ -28,7 +29,7 @@ import math
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -36,6 +37,7 @@ from typing import Any, ParamSpec, TypeVar
 import joblib
 import numpy as np
 import pandas as pd
+import sklearn
 from pydantic import BaseModel, Field
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
@@ -223,31 +225,33 @@ def baseline_model(numeric: list[str], categorical: list[str]) -> Pipeline:
 
 
 def churn_model(numeric: list[str], categorical: list[str], seed: int) -> CalibratedClassifierCV:
+    """The columns prepared once (imputed, scaled, one-hot: the trees do not mind the
+    scaling) for a soft vote of a logistic regression and gradient-boosted trees, and
+    one isotonic calibrator fitted on the vote's 3-fold cross-validated estimates
+    (``ensemble=False``): scoring a sweep page runs the preparation, the two models and
+    the calibrator once, not three calibrated copies of the whole pipeline."""
     vote = VotingClassifier(
         [
-            ("lr", baseline_model(numeric, categorical)),
+            ("lr", LogisticRegression(max_iter=2000)),
             (
                 "gbm",
-                Pipeline(
-                    [
-                        ("columns", _columns(numeric, categorical, scale=False)),
-                        (
-                            "gbm",
-                            HistGradientBoostingClassifier(
-                                max_iter=150,
-                                learning_rate=0.06,
-                                max_leaf_nodes=15,
-                                l2_regularization=1.0,
-                                random_state=seed,
-                            ),
-                        ),
-                    ]
+                HistGradientBoostingClassifier(
+                    max_iter=150,
+                    learning_rate=0.06,
+                    max_leaf_nodes=15,
+                    l2_regularization=1.0,
+                    random_state=seed,
                 ),
             ),
         ],
         voting="soft",
     )
-    return CalibratedClassifierCV(vote, method="isotonic", cv=3)
+    return CalibratedClassifierCV(
+        Pipeline([("columns", _columns(numeric, categorical, scale=True)), ("vote", vote)]),
+        method="isotonic",
+        cv=3,
+        ensemble=False,
+    )
 
 
 def next_version(directory: Path) -> int:
@@ -379,10 +383,85 @@ class Explanation(BaseModel):
 
 
 @dataclass
+class FastScorer:
+    """The fitted column preparation of a model trained here (one calibrator:
+    ``ensemble=False``) done with numpy on the rows as they come, then the vote and the
+    calibrator: the same probabilities as ``predict_proba`` on a data frame (the tests
+    compare them) without building one; a sweep page costs a third of the time. None
+    (:meth:`of`) for a model of another shape, which is scored the slow way."""
+
+    numeric: list[str]
+    categorical: list[str]
+    medians: np.ndarray
+    means: np.ndarray
+    scales: np.ndarray
+    categories: list[dict[str, int]]
+    width: int
+    vote: Any
+    calibrator: Any
+
+    @classmethod
+    def of(cls, model: Any, card: ModelCard) -> FastScorer | None:
+        try:
+            (calibrated,) = model.calibrated_classifiers_
+            columns = calibrated.estimator.named_steps["columns"]
+            num = columns.named_transformers_["num"]
+            onehot = columns.named_transformers_["cat"].named_steps["onehot"]
+            medians = np.asarray(num.named_steps["impute"].statistics_, dtype=np.float64)
+            scaler = num.named_steps["scale"]
+            (calibrator,) = calibrated.calibrators
+            vote = calibrated.estimator.named_steps["vote"]
+        except (AttributeError, KeyError, ValueError, TypeError):
+            return None
+        if (
+            not card.numeric
+            or not card.categorical
+            or calibrated.method != "isotonic"
+            or len(medians) != len(card.numeric)
+            or np.isnan(medians).any()
+            or len(onehot.categories_) != len(card.categorical)
+        ):
+            return None
+        categories = [{str(v): i for i, v in enumerate(c)} for c in onehot.categories_]
+        return cls(
+            numeric=list(card.numeric),
+            categorical=list(card.categorical),
+            medians=medians,
+            means=np.asarray(scaler.mean_, dtype=np.float64),
+            scales=np.asarray(scaler.scale_, dtype=np.float64),
+            categories=categories,
+            width=len(card.numeric) + sum(len(c) for c in categories),
+            vote=vote,
+            calibrator=calibrator,
+        )
+
+    def predict(self, rows: list[dict[str, Any]]) -> np.ndarray:
+        x = np.zeros((len(rows), self.width))
+        k = len(self.numeric)
+        for i, row in enumerate(rows):
+            for j, c in enumerate(self.numeric):
+                v = row.get(c)
+                x[i, j] = float(v) if v not in (None, "") else self.medians[j]
+            at = k
+            for c, index in zip(self.categorical, self.categories, strict=True):
+                v = row.get(c)
+                hit = index.get(str(v).strip() if v not in (None, "") else "(missing)")
+                if hit is not None:  # a category not seen in training: all zeros
+                    x[i, at + hit] = 1.0
+                at += len(index)
+        x[:, :k] = (x[:, :k] - self.means) / self.scales
+        p = self.calibrator.predict(self.vote.predict_proba(x)[:, 1])
+        out: np.ndarray = np.clip(p, 0.0, 1.0)
+        return out
+
+
+@dataclass
 class LoadedModel:
     model: CalibratedClassifierCV
     reference: dict[str, Any]
     card: ModelCard
+    _fast_scorer: FastScorer | None = field(default=None, init=False, repr=False)
+    _fast_checked: bool = field(default=False, init=False, repr=False)
 
     def frame(self, row: dict[str, Any]) -> pd.DataFrame:
         data: dict[str, Any] = {}
@@ -413,8 +492,19 @@ class LoadedModel:
         if not rows:
             return []
         clean = [self._readable(r) for r in rows]
-        with threadpool_limits(limits=1):
+        fast = self._fast()
+        # the rows are read here and checked by _readable: scikit-learn's own check for
+        # NaN and infinity over every column of every step is skipped
+        with threadpool_limits(limits=1), sklearn.config_context(assume_finite=True):
+            if fast is not None:
+                return [float(p) for p in fast.predict(clean)]
             return [float(p) for p in self.model.predict_proba(self.frames(clean))[:, 1]]
+
+    def _fast(self) -> FastScorer | None:
+        if not self._fast_checked:
+            self._fast_scorer = FastScorer.of(self.model, self.card)
+            self._fast_checked = True
+        return self._fast_scorer
 
     def _readable(self, row: dict[str, Any]) -> dict[str, Any]:
         out = dict(row)

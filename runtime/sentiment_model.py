@@ -1,6 +1,6 @@
 """The learned sentiment models that ship with the hub (``runtime/sentiment_models/``),
-one per language: TF-IDF over word 1-2-grams and character 2-5-grams of the normalised
-text, plus the lexicon score (VADER for English, :func:`domain.text_signals.spanish_score`
+one per language: TF-IDF over word 1-2-grams and character n-grams (the file says
+which: 2-5 inside words, or 1-6 across word boundaries) of the normalised text, plus the lexicon score (VADER for English, :func:`domain.text_signals.spanish_score`
 for Spanish), into a multinomial logistic regression (negative / neutral / positive).
 
 The files hold plain data (the vocabularies, the IDF weights, the coefficients and the
@@ -29,6 +29,9 @@ MODELS_DIR = Path(__file__).parent / "sentiment_models"
 CLASSES = ("negative", "neutral", "positive")
 WORD_NGRAMS = (1, 2)
 CHAR_NGRAMS = (2, 5)
+CHAR_ANALYZER = "char_wb"
+"""The character n-grams of a model file that does not name its own (format 1 as first
+shipped)."""
 WORD_PATTERN = r"(?u)\b\w+\b|[!?]"
 
 _URL = re.compile(r"https?://\S+|www\.\S+")
@@ -52,9 +55,15 @@ def normalise(text: str) -> str:
     return text
 
 
-def vectorizers(word_vocab: Sequence[str], char_vocab: Sequence[str]) -> list[CountVectorizer]:
+def vectorizers(
+    word_vocab: Sequence[str],
+    char_vocab: Sequence[str],
+    char_analyzer: str = CHAR_ANALYZER,
+    char_ngrams: tuple[int, int] = CHAR_NGRAMS,
+) -> list[CountVectorizer]:
     """Counting vectorizers over fixed vocabularies (no fitting: the same at training and
-    at run time)."""
+    at run time). ``char_analyzer``: ``char_wb`` (n-grams inside words) or ``char``
+    (across word boundaries too)."""
     return [
         CountVectorizer(
             lowercase=False,
@@ -65,8 +74,8 @@ def vectorizers(word_vocab: Sequence[str], char_vocab: Sequence[str]) -> list[Co
         ),
         CountVectorizer(
             lowercase=False,
-            analyzer="char_wb",
-            ngram_range=CHAR_NGRAMS,
+            analyzer=char_analyzer,
+            ngram_range=char_ngrams,
             vocabulary={t: i for i, t in enumerate(char_vocab)},
             dtype=np.float32,
         ),
@@ -92,9 +101,15 @@ class Featurizer:
     word_idf: np.ndarray
     char_idf: np.ndarray
     lexicon_weight: float
+    char_analyzer: str = CHAR_ANALYZER
+    char_ngrams: tuple[int, int] = CHAR_NGRAMS
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_vectorizers", vectorizers(self.word_vocab, self.char_vocab))
+        object.__setattr__(
+            self,
+            "_vectorizers",
+            vectorizers(self.word_vocab, self.char_vocab, self.char_analyzer, self.char_ngrams),
+        )
 
     def transform(self, texts: Sequence[str], lexicon: Sequence[float]) -> sparse.csr_matrix:
         clean = [normalise(t) for t in texts]
@@ -147,6 +162,8 @@ class SentimentModel:
             "word_idf": f.word_idf.astype(np.float32),
             "char_idf": f.char_idf.astype(np.float32),
             "lexicon_weight": f.lexicon_weight,
+            "char_analyzer": f.char_analyzer,
+            "char_ngrams": list(f.char_ngrams),
             "coef": self.coef.astype(np.float32),
             "intercept": self.intercept.astype(np.float32),
             "negative_at": self.negative_at,
@@ -165,6 +182,11 @@ class SentimentModel:
                 word_idf=np.asarray(data["word_idf"], dtype=np.float32),
                 char_idf=np.asarray(data["char_idf"], dtype=np.float32),
                 lexicon_weight=float(data["lexicon_weight"]),
+                char_analyzer=str(data.get("char_analyzer", CHAR_ANALYZER)),
+                char_ngrams=(
+                    int(data.get("char_ngrams", CHAR_NGRAMS)[0]),
+                    int(data.get("char_ngrams", CHAR_NGRAMS)[1]),
+                ),
             ),
             coef=np.asarray(data["coef"], dtype=np.float32),
             intercept=np.asarray(data["intercept"], dtype=np.float32),

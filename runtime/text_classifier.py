@@ -6,14 +6,24 @@ lexicon score as one of its features: VADER (``vaderSentiment``, whose lexicon s
 package) plus the hub's support-domain words below for English, the hub's own lexicon
 (:mod:`domain.lexicon_es`) for Spanish; the intent signals by the hub's rules
 (:mod:`domain.text_signals`). Nothing is downloaded, at install or at run time.
+
+Optional: with ``CSHUB_AI_BASE_URL`` set, the sentiment comes from an OpenAI-compatible
+chat-completions endpoint (a local model server, a hosted API; ``CSHUB_AI_MODEL``,
+``CSHUB_AI_API_KEY``) behind the same interface (:class:`ChatClassifier`): the language
+and the intent signals stay the hub's rules, and a batch the endpoint cannot answer
+(down, slow, an answer that is not the JSON asked for) is classified offline instead.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
+import httpx
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from domain.text_signals import (
@@ -73,8 +83,26 @@ SUPPORT_WORDS_EN: dict[str, float] = {
 }
 
 
+log = logging.getLogger(__name__)
+
+
 class TextClassifier(Protocol):
     def classify(self, texts: Sequence[str]) -> list[TextVerdict]: ...
+
+    def classify_one(self, text: str) -> TextVerdict: ...
+
+
+def _verdict(text: str, language: Language, label: str, score: float) -> TextVerdict:
+    """The verdict of one text: the hub's intent signals may make a text that is not
+    clearly positive negative (:func:`domain.text_signals.label_for`)."""
+    signals = intent_signals(text)
+    return TextVerdict(
+        text=text,
+        language=language,
+        label=label_for(Sentiment(label), score, signals),
+        score=max(-1.0, min(1.0, round(score, 4))),
+        signals=signals,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -122,25 +150,114 @@ class OfflineClassifier:
             probs = model.probabilities(batch, lexicon_scores(batch, lang))
             for i, label, p in zip(at, model.labels(probs), probs, strict=True):
                 labels[i], scores[i] = label, float(p[2] - p[0])
-        verdicts: list[TextVerdict] = []
-        for text, language, label, score in zip(clean, languages, labels, scores, strict=True):
-            signals = intent_signals(text)
-            verdicts.append(
-                TextVerdict(
-                    text=text,
-                    language=language,
-                    label=label_for(Sentiment(label), score, signals),
-                    score=max(-1.0, min(1.0, round(score, 4))),
-                    signals=signals,
+        return [
+            _verdict(text, language, label, score)
+            for text, language, label, score in zip(clean, languages, labels, scores, strict=True)
+        ]
+
+
+CHAT_PROMPT = (
+    "You read messages that customers wrote to a software company (survey comments, "
+    "support tickets), in English or Spanish. For each numbered message give its "
+    'sentiment: "negative", "neutral" or "positive", and a score from -1 (most negative) '
+    'to 1 (most positive). Answer with one JSON object, nothing else: {"results": '
+    '[{"label": ..., "score": ...}, ...]}, one entry per message, in their order.'
+)
+
+
+class ChatClassifier:
+    """Sentiment from an OpenAI-compatible ``/chat/completions`` endpoint, ``batch``
+    texts a request; language and intent signals by the hub's rules. A batch the
+    endpoint does not answer as asked is classified by ``fallback`` (the offline
+    classifier), logged once per batch: a customer's text is never lost to an outage."""
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key: str | None = None,
+        timeout_s: float = 20.0,
+        batch: int = 20,
+        fallback: TextClassifier | None = None,
+    ) -> None:
+        self._url = base_url.rstrip("/") + "/chat/completions"
+        self._model = model
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.Client(timeout=timeout_s, headers=headers)
+        self._batch = batch
+        self._fallback = fallback
+
+    def classify_one(self, text: str) -> TextVerdict:
+        return self.classify([text])[0]
+
+    def classify(self, texts: Sequence[str]) -> list[TextVerdict]:
+        clean = [" ".join(t.split()) for t in texts]
+        out: list[TextVerdict] = []
+        for i in range(0, len(clean), self._batch):
+            chunk = clean[i : i + self._batch]
+            try:
+                answers = self._ask(chunk)
+            except (httpx.HTTPError, ValueError, KeyError, TypeError, IndexError) as exc:
+                log.warning(
+                    "AI classifier at %s failed (%s): %d texts classified offline",
+                    self._url,
+                    exc,
+                    len(chunk),
                 )
+                out.extend(self._offline().classify(chunk))
+                continue
+            out.extend(
+                _verdict(text, detect_language(text), label, score)
+                for text, (label, score) in zip(chunk, answers, strict=True)
             )
-        return verdicts
+        return out
+
+    def _offline(self) -> TextClassifier:
+        if self._fallback is None:
+            self._fallback = OfflineClassifier()
+        return self._fallback
+
+    def _ask(self, texts: list[str]) -> list[tuple[str, float]]:
+        """(label, score) per text, or ValueError when the answer is not that."""
+        numbered = "\n".join(f"{n}. {t}" for n, t in enumerate(texts, 1))
+        body: dict[str, Any] = {
+            "model": self._model,
+            "temperature": 0,
+            "response_format": {"type": "json_object"},
+            "messages": [
+                {"role": "system", "content": CHAT_PROMPT},
+                {"role": "user", "content": numbered},
+            ],
+        }
+        resp = self._http.post(self._url, json=body)
+        resp.raise_for_status()
+        content = resp.json()["choices"][0]["message"]["content"]
+        results = json.loads(content)["results"]
+        if not isinstance(results, list) or len(results) != len(texts):
+            raise ValueError(f"{len(texts)} texts sent, answer has {len(results)} results")
+        answers: list[tuple[str, float]] = []
+        for r in results:
+            label = str(r["label"]).strip().lower()
+            if label not in {s.value for s in Sentiment}:
+                raise ValueError(f"unknown label {label!r}")
+            answers.append((label, float(r["score"])))
+        return answers
 
 
 @lru_cache(maxsize=1)
-def default_classifier() -> OfflineClassifier:
-    """One classifier per process (the models and VADER's lexicon are read once)."""
-    return OfflineClassifier()
+def default_classifier() -> TextClassifier:
+    """One classifier per process (the models and VADER's lexicon are read once): the
+    offline one, or :class:`ChatClassifier` when ``CSHUB_AI_BASE_URL`` names an
+    OpenAI-compatible endpoint (``CSHUB_AI_MODEL``, ``CSHUB_AI_API_KEY``)."""
+    base_url = os.environ.get("CSHUB_AI_BASE_URL", "").strip()
+    if not base_url:
+        return OfflineClassifier()
+    return ChatClassifier(
+        base_url,
+        os.environ.get("CSHUB_AI_MODEL", "").strip() or "default",
+        api_key=os.environ.get("CSHUB_AI_API_KEY") or None,
+    )
 
 
 def classify(texts: Iterable[str]) -> list[TextVerdict]:

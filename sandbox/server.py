@@ -18,6 +18,7 @@ from pathlib import Path
 from aiohttp import web
 
 from sandbox import (
+    ai_chat,
     control,
     hubspot,
     hubspot_pipelines,
@@ -64,7 +65,8 @@ async def _keep_saved(store: Store) -> None:
 def build_app(
     store: Store, faults: FaultInjector | None = None, info: SandboxInfo | None = None
 ) -> web.Application:
-    """The aiohttp application serving HubSpot, Zendesk, Slack, the inbox and controls."""
+    """The aiohttp application serving HubSpot, Zendesk, Slack, Stripe, an OpenAI-compatible
+    chat endpoint, the inbox and controls."""
     app = web.Application(
         middlewares=[count_changes, api_middleware], client_max_size=MAX_BODY_BYTES
     )
@@ -79,6 +81,7 @@ def build_app(
     zendesk.setup(app)
     slack.setup(app)
     slack_clicks.setup(app)
+    ai_chat.setup(app)
     return app
 
 

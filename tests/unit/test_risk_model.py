@@ -122,3 +122,28 @@ def test_the_cli_says_no_model_yet_and_names_a_bad_column(
     data = export(tmp_path / "export.csv", rows=60)
     bad = CliRunner().invoke(app, ["risk", "train", "--from-csv", str(data), "--label", "Churn"])
     assert bad.exit_code == 2 and "cannot train: no label column 'Churn'" in bad.output
+
+
+def test_a_page_scored_the_fast_way_gets_the_probabilities_of_the_fitted_pipeline(
+    tmp_path: Path,
+) -> None:
+    train_from_csv(export(tmp_path / "export.csv"), "churned", id_column="customer",
+                   directory=tmp_path / "models")  # fmt: skip
+    loaded = load_current(tmp_path / "models")
+    assert loaded is not None
+    rng = random.Random(3)
+    rows = [
+        {
+            "tenure_months": "" if i % 7 == 0 else str(rng.randint(1, 48)),  # missing
+            "plan": ["basic", "pro", "enterprise", "", "legacy"][i % 5],  # blank, unseen
+            "tickets_90d": str(rng.randint(0, 8)),
+            "noise": "n/a" if i % 11 == 0 else str(rng.random()),  # unreadable: missing
+            "region": rng.choice(["north", "south"]),
+        }
+        for i in range(60)
+    ]
+    fast = loaded.predict(rows)
+    assert loaded._fast_scorer is not None  # the fast way was taken
+    slow = loaded.model.predict_proba(loaded.frames([loaded._readable(r) for r in rows]))
+    assert fast == pytest.approx(list(slow[:, 1]), abs=1e-12)
+    assert len(set(fast)) > 5

@@ -34,3 +34,15 @@ def test_a_model_file_of_an_unknown_format_is_refused() -> None:
 def test_normalise_folds_case_accents_links_handles_and_repeats() -> None:
     text = "@Iberia Muuuuy MAL servicio, ¡qué pésimo! https://t.co/x"
     assert sentiment_model.normalise(text) == "@user muuy mal servicio, ¡que pesimo! http"
+
+
+def test_the_character_ngrams_a_file_names_are_the_ones_read_back() -> None:
+    data = sentiment_model.load("en").to_data()
+    model = SentimentModel.from_data({**data, "char_analyzer": "char", "char_ngrams": [1, 6]})
+    assert model.featurizer.char_analyzer == "char" and model.featurizer.char_ngrams == (1, 6)
+    _, char = model.featurizer._vectorizers  # type: ignore[attr-defined]
+    assert char.analyzer == "char" and char.ngram_range == (1, 6)
+    # a file as first shipped (no such keys): 2-5-grams inside words
+    first = {k: v for k, v in data.items() if k not in ("char_analyzer", "char_ngrams")}
+    old = SentimentModel.from_data(first)
+    assert (old.featurizer.char_analyzer, old.featurizer.char_ngrams) == ("char_wb", (2, 5))

@@ -202,3 +202,25 @@ async def test_docs_and_openapi_only_when_allowed(settings: Settings) -> None:
     assert settings.api_docs_on and settings.api_metrics_on
     opted_in = production.model_copy(update={"cshub_api_docs": True, "cshub_api_metrics": True})
     assert opted_in.api_docs_on and opted_in.api_metrics_on
+
+
+async def test_headers_over_16_kib_are_refused(settings: Settings) -> None:
+    """The API's parser (httptools, C) has no cap of its own: the server adds one."""
+    app = create_app(settings, ledger=DeliveryLedger(":memory:"), connect=_no_temporal)
+    server = await serve_api(app, port=0)
+    try:
+        host, port = server.url.removeprefix("http://").split(":")
+        answers = []
+        for size in (15 * 1024, 17 * 1024):
+            reader, writer = await asyncio.open_connection(host, int(port))
+            writer.write(
+                b"GET /openapi.json HTTP/1.1\r\nHost: hub\r\nX-Big: "
+                + b"a" * size
+                + b"\r\nConnection: close\r\n\r\n"
+            )
+            answers.append(await asyncio.wait_for(_read_until_closed(reader), 5))
+            writer.close()
+        assert not answers[0].startswith(b"HTTP/1.1 400"), answers[0][:60]
+        assert answers[1].startswith(b"HTTP/1.1 400"), answers[1][:60]
+    finally:
+        await server.stop()

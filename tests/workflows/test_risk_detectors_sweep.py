@@ -102,7 +102,7 @@ async def test_a_support_spike_reaches_the_churn_campaign_once_per_episode(
             from activities.health_explain import explain_customer
 
             text = await asyncio.to_thread(explain_customer, crm, CUSTOMER)
-            assert "Risk detectors (detectors v2):" in text
+            assert "Risk detectors (detectors v3):" in text
             line = next(x for x in text.splitlines() if x.strip().startswith("support spike"))
             assert "RAISED since" in line and "9 tickets" in line
     finally:

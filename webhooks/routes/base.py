@@ -118,10 +118,18 @@ def validation_detail(exc: ValidationError, prefix: str = "") -> list[dict[str, 
     return out
 
 
+class _SerializedJSON(JSONResponse):
+    """A JSON answer whose body is serialised already (pydantic's own serialiser, in
+    Rust: no dict of the model, no second pass through ``json.dumps``)."""
+
+    def render(self, content: Any) -> bytes:
+        return content  # type: ignore[no-any-return]
+
+
 def answer(result: DeliveryResult) -> JSONResponse:
     status = STATUS_BY_OUTCOME[result.outcome]
     headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
-    return JSONResponse(result.model_dump(mode="json"), status, headers=headers)
+    return _SerializedJSON(result.model_dump_json().encode(), status, headers=headers)
 
 
 SIGNED_BODIES: dict[str, type[BaseModel]] = {}
@@ -263,7 +271,9 @@ def signed_webhook(
     )
 
 
-def get_hub(request: Request) -> Hub:
+async def get_hub(request: Request) -> Hub:
+    """Async on purpose: FastAPI runs a plain ``def`` dependency in a worker thread, a
+    thread hand-off per request for one attribute read."""
     hub: Hub = request.app.state.hub
     return hub
 

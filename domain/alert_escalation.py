@@ -13,7 +13,10 @@ manager listed, or a manager Slack does not know, escalates to the team channel.
 The escalation is a timer inside the workflow that raised the alert (a background task
 of ``CustomerActions.alert``) and ends with that run: once the journey, the campaign or
 the renewal is over, nothing is left to act on (a button on that alert says so too). A
-click signals the workflow ``alert_acknowledged`` with the message's ``ts``.
+health sweep's outreach, which has nothing else to wait for, stays open until its
+decline alert is acted on or escalated (``Steering.watching``, patch
+``health-alert-escalation``). A click signals the workflow ``alert_acknowledged`` with
+the message's ``ts``.
 """
 
 from __future__ import annotations

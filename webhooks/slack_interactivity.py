@@ -11,9 +11,11 @@
    journey missed) / snooze (pause, saying until when); acknowledge changes no workflow.
    An update the workflow refuses (resume while not paused) is shown with its reason; a
    workflow that has ended is left alone and the message says so. Snooze on a health
-   alert (raised by a short-lived ``health-outreach-…`` workflow) is about the customer,
-   not the workflow: it writes ``cshub_health_alerts_snoozed_until`` on the CRM company,
-   and the health sweep sends that customer no health-decline alert until then.
+   alert (raised by a ``health-outreach-…`` workflow, open only until its alert is acted
+   on or escalated) is about the customer, not the workflow: it writes
+   ``cshub_health_alerts_snoozed_until`` on the CRM company, and the health sweep sends
+   that customer no health-decline alert until then. Any click on a running workflow's
+   alert (snooze included) also signals it ``alert_acknowledged``: no escalation.
 4. Answered at once (Slack wants an answer within 3 seconds; the steering call has a
    2-second budget), then the original message is edited (``chat.update``) to show who
    did what, in the background.

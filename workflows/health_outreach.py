@@ -12,7 +12,11 @@ sweep up. In order (``playbooks/health/outreach.yaml``):
 - celebration (recovery or milestone): Slack alert to the CSM, e-mail to the customer.
 
 (Critical is handled by the sweep itself: it starts or tells the churn-prevention
-campaign.) Idempotency keys ``<workflow id>/<sweep time>/<trigger>:<step>``: a retried
+campaign.) A health-decline alert asks the CSM to act: the workflow then stays open until
+someone acts on it in Slack (*Acknowledge*, *Snooze*, *Log call*: the signals
+``alert_acknowledged`` / ``call_logged``) or its window in ``playbooks/alerts.yaml`` passes,
+when it escalates once and ends (patch ``health-alert-escalation``; runs from before it
+ended at once). Idempotency keys ``<workflow id>/<sweep time>/<trigger>:<step>``: a retried
 step or a re-run page never repeats a message or a task.
 
 Steering (``workflows.steering``): ``pause`` holds the actions (they run at ``resume``);
@@ -43,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.steering import Steerable, Steering
 
-_STEPS = {
+STEPS = {
     Trigger.HEALTH_DECLINE: ("decline:alert", "decline:task"),
     Trigger.LOW_ADOPTION: ("adoption:task",),
     Trigger.EXPANSION: ("expansion:task",),
@@ -51,6 +55,10 @@ _STEPS = {
     Trigger.CELEBRATION: ("celebration:alert", "celebration:email"),
 }
 """The actions of each trigger, in order (the step names ``skip`` takes)."""
+
+HEALTH_ALERT_ESCALATION_PATCH = "health-alert-escalation"
+"""``workflow.patched``: the outreach waits for its alert to be acted on or escalated
+(runs from before it ended once their actions were done, leaving no timer behind)."""
 
 _ORDER = (
     Trigger.HEALTH_DECLINE,
@@ -88,7 +96,7 @@ class HealthOutreachWorkflow(Steerable):
         done = {a.step for a in self._actions}
         for trigger in _ORDER:
             if trigger in fired:
-                for step in _STEPS[trigger]:
+                for step in STEPS[trigger]:
                     if step not in done:
                         return step
         return None
@@ -130,14 +138,13 @@ class HealthOutreachWorkflow(Steerable):
         )
         ctx = self._context(h)
         plan = inp.plan
+        head = (
+            f"Health {h.score:.0f} ({h.category_label}), sweep of {inp.sweep_at:%Y-%m-%d %H:%M} UTC"
+        )
         for trigger in _ORDER:
             if trigger not in fired or self._steer.cancelled:
                 continue
-            self._details(
-                f"Health {h.score:.0f} ({h.category_label}), sweep of "
-                f"{inp.sweep_at:%Y-%m-%d %H:%M} UTC\n\n"
-                f"Now: {trigger.value} ({fired[trigger]}): {_DOING[trigger]}"
-            )
+            self._details(f"{head}\n\nNow: {trigger.value} ({fired[trigger]}): {_DOING[trigger]}")
             step = ctx.model_copy(update={"reason": fired[trigger]})
             if trigger is Trigger.HEALTH_DECLINE:
                 await act.alert("decline:alert", plan.health_decline.alert_template, step)
@@ -160,6 +167,7 @@ class HealthOutreachWorkflow(Steerable):
                 cel = step.model_copy(update={"extra": {**step.extra, "kind": kind}})
                 await act.alert("celebration:alert", plan.celebration.alert_template, cel)
                 await act.email("celebration:email", plan.celebration.email_template, cel)
+        await self._escalated_unless_acted_on(head)
         reason = self._steer.cancel_reason
         if reason is not None:
             self._steer.begin_closing()
@@ -167,6 +175,20 @@ class HealthOutreachWorkflow(Steerable):
         done = sum(1 for a in self._actions if a.outcome in ("done", "already_done"))
         self._details(f"Finished: {done} of {len(self._actions)} actions done")
         return list(self._actions)
+
+    async def _escalated_unless_acted_on(self, head: str) -> None:
+        """An alert still waiting for a click (its escalation watch, started by
+        ``CustomerActions.alert``) keeps the run open until a CSM acts on it or it has
+        escalated once; a ``cancel`` ends the wait."""
+        steer = self._steer
+        if not steer.watching() or not workflow.patched(HEALTH_ALERT_ESCALATION_PATCH):
+            return
+        self._details(
+            f"{head}\n\nNow: actions done; waiting for a CSM to act "
+            "on the Slack alert (Acknowledge, Snooze, Log call); nobody within its window "
+            "(playbooks/alerts.yaml): it escalates once"
+        )
+        await workflow.wait_condition(lambda: not steer.watching() or steer.cancelled)
 
     @staticmethod
     def _context(h: CompanyHealth) -> MessageContext:

@@ -81,6 +81,10 @@ class Steering:
         self.escalations: list[asyncio.Task[None]] = []
         """The escalation watches of this run's alerts (``CustomerActions.alert``)."""
 
+    def watching(self) -> bool:
+        """An alert of this run still waits for a click (its escalation not yet due)."""
+        return any(not t.done() for t in self.escalations)
+
     # ------------------------------------------------------------------ rejected commands
     def reject(self, command: str, payload: str, why: str) -> RejectedCommand:
         """Record a command refused for its payload (not applied)."""

@@ -867,6 +867,41 @@ async def outreach_steered(c: Ctx) -> None:
     await handle.result()
 
 
+async def decline_outreach(c: Ctx, customer: str, case: str) -> WorkflowHandle[Any, Any]:
+    """A sweep's outreach for a drop into At risk (its decline alert, two tasks), kept."""
+    from tests.workflows.test_steering import _outreach_input
+
+    handle = await c.env.client.start_workflow(
+        "HealthOutreachWorkflow",
+        _outreach_input(customer, await c.now()),
+        id=f"health-outreach-{case}-{customer}",
+        task_queue=c.queue,
+    )
+    c.keep("HealthOutreachWorkflow", handle)
+    return handle
+
+
+@scenario("decline-alert-escalated", "HealthOutreachWorkflow")
+async def outreach_decline_escalated(c: Ctx) -> None:
+    """A decline alert nobody clicks: the outreach waits out the alert's window (patch
+    health-alert-escalation) and escalates once."""
+    await (await decline_outreach(c, "1003", "escalated")).result()
+
+
+@scenario("decline-alert-acknowledged", "HealthOutreachWorkflow")
+async def outreach_decline_acknowledged(c: Ctx) -> None:
+    """A decline alert acknowledged from Slack (``alert_acknowledged`` with the message's
+    ts) an hour later: the outreach ends without escalating."""
+    handle = await decline_outreach(c, "1004", "acknowledged")
+    await query_until(handle, "progress", lambda actions: len(actions) >= 3)
+    await c.sleep(timedelta(hours=1))
+    async with httpx.AsyncClient() as http:
+        box = (await http.get(f"{c.sandbox.http_url}/api/outbox")).json()
+    [ts] = [m["ts"] for m in box["slack_messages"] if "cshub_snooze_7" in str(m["blocks"])]
+    await signal_by_name(handle, "alert_acknowledged", ts=ts, by="dana")
+    await handle.result()
+
+
 # ------------------------------------------------------------------------------- usage
 @scenario("snapshots-steered", "UsageSnapshotWorkflow")
 async def usage_steered(c: Ctx) -> None:

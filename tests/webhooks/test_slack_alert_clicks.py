@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from domain import health_properties as hp
@@ -33,7 +33,8 @@ from sandbox.server import SandboxHandle
 from tests.conftest import eventually, outbox, running_worker
 from tests.unit.test_health_outreach import LOGINS, MODEL, PLAN, company
 from tests.webhooks.conftest import Api
-from tests.webhooks.test_slack_interactivity import deliver, signed_click
+from tests.webhooks.test_slack_interactivity import deliver, escalations, signed_click
+from tests.webhooks.test_slack_log_call import submission
 from tests.workflows.campaign_helpers import skip_to_local_hour, stop
 from tests.workflows.test_renewal import local_today
 
@@ -173,16 +174,9 @@ async def test_pause_and_resume_from_the_alert_once_and_only_when_signed(
             await stop(handle)
 
 
-async def test_snooze_on_a_health_alert_holds_that_customers_decline_alerts(
-    slack_api: Api, slack_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
-) -> None:
-    """A health sweep's decline alert (HealthOutreachWorkflow, which ends at once) →
-    *Snooze 7 days*: ``cshub_health_alerts_snoozed_until`` on the CRM company, written
-    once although Slack retries; forged or stale: 401, nothing written; the sweep reading
-    the company then fires no decline alert for a drop, a week later it does."""
-    env, settings = slack_env, slack_api.settings
-    now = await env.get_current_time()
-    health = CompanyHealth(
+def decline() -> CompanyHealth:
+    """A sweep's verdict on 1003: dropped from Good into At risk (the decline alert)."""
+    return CompanyHealth(
         customer_id=CUSTOMER,
         score=55.0,
         category="at_risk",
@@ -194,32 +188,130 @@ async def test_snooze_on_a_health_alert_holds_that_customers_decline_alerts(
         delta=-20.0,
         fired=[Fired(trigger=Trigger.HEALTH_DECLINE, reason="dropped from Good to At risk")],
     )
-    async with running_worker(env, settings, task_queue=settings.temporal_task_queue):
-        handle = await env.client.start_workflow(
-            "HealthOutreachWorkflow",
-            HealthOutreachInput(
-                customer_id=CUSTOMER,
-                sweep_id="snooze",
-                sweep_at=now,
-                health=health,
-                plan=load_outreach_plan(),
-            ),
-            id=outreach_workflow_id(CUSTOMER, now),
-            task_queue=settings.temporal_task_queue,
-        )
-        await handle.result()
-    message = await the_health_alert(clean_sandbox)
-    snooze = await signed_click(clean_sandbox, slack_api, message, "cshub_snooze_7")
-    forged = dict(snooze, body=snooze["body"].replace("1003", "1004"))
-    stale = await signed_click(
-        clean_sandbox, slack_api, message, "cshub_snooze_7", timestamp=int(time.time()) - 600
+
+
+async def start_outreach(env: WorkflowEnvironment, queue: str) -> WorkflowHandle[Any, Any]:
+    """The outreach a sweep starts for that decline; once its alert is out."""
+    now = await env.get_current_time()
+    handle = await env.client.start_workflow(
+        "HealthOutreachWorkflow",
+        HealthOutreachInput(
+            customer_id=CUSTOMER,
+            sweep_id="clicks",
+            sweep_at=now,
+            health=decline(),
+            plan=load_outreach_plan(),
+        ),
+        id=outreach_workflow_id(CUSTOMER, now),
+        task_queue=queue,
     )
-    assert (await deliver(slack_api, forged)).status_code == 401
-    assert (await deliver(slack_api, stale)).status_code == 401
-    assert snoozes(await outbox(clean_sandbox)) == []
-    first = await deliver(slack_api, snooze)
-    retry = await deliver(slack_api, snooze, **{"X-Slack-Retry-Num": "1"})
-    assert (first.status_code, retry.status_code) == (200, 200), first.text
+    await eventually(lambda: acted_on_in(handle, 2), within_s=15)  # alert and task
+    return handle
+
+
+async def acted_on_in(handle: WorkflowHandle[Any, Any], count: int) -> None:
+    progress: list[Any] = await handle.query("progress")
+    assert len(progress) >= count, progress
+
+
+async def test_an_unacknowledged_health_alert_escalates_once_after_its_window(
+    slack_api: Api, slack_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
+) -> None:
+    """Nobody clicks the decline alert: the outreach stays open (patch
+    health-alert-escalation) and, 24 hours after the alert (playbooks/alerts.yaml
+    ``health_decline``), escalates once to the team channel, then ends."""
+    env, settings = slack_env, slack_api.settings
+    async with running_worker(env, settings, task_queue=settings.temporal_task_queue):
+        handle = await start_outreach(env, settings.temporal_task_queue)
+        alerted = await env.get_current_time()
+        await env.sleep(timedelta(hours=23))
+        assert (await handle.describe()).status is WorkflowExecutionStatus.RUNNING
+        assert escalations(await outbox(clean_sandbox)) == []
+        await handle.result()
+        ended = (await handle.describe()).close_time
+        await env.sleep(timedelta(days=2))  # and much longer: still once
+    assert ended is not None and timedelta(hours=23) < ended - alerted < timedelta(hours=25)
+    [escalated] = escalations(await outbox(clean_sandbox))
+    assert "<!here>" in str(escalated["blocks"]) and "`health_decline`" in str(escalated["blocks"])
+    assert "within 24.0 h" in str(escalated["blocks"])
+
+
+@pytest.mark.parametrize("action", ["cshub_ack", "cshub_snooze_30"])
+async def test_a_health_alert_acted_on_from_slack_does_not_escalate(
+    action: str, slack_api: Api, slack_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
+) -> None:
+    """*Acknowledge* (or a snooze) on the decline alert: the click reaches the open
+    outreach (``alert_acknowledged``), which ends at once; no escalation, then or later."""
+    env, settings = slack_env, slack_api.settings
+    async with running_worker(env, settings, task_queue=settings.temporal_task_queue):
+        handle = await start_outreach(env, settings.temporal_task_queue)
+        alerted = await env.get_current_time()
+        await env.sleep(timedelta(hours=2))
+        message = await the_health_alert(clean_sandbox)
+        click = await signed_click(clean_sandbox, slack_api, message, action)
+        assert (await deliver(slack_api, click)).status_code == 200
+        await handle.result()
+        ended = (await handle.describe()).close_time
+        await env.sleep(timedelta(days=2))
+    assert ended is not None and ended - alerted < timedelta(hours=3)
+    assert escalations(await outbox(clean_sandbox)) == []
+
+
+async def test_a_call_logged_from_a_health_alert_ends_its_wait_and_a_cancel_does_too(
+    slack_api: Api, slack_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
+) -> None:
+    """*Log call* → the modal → its submission: ``LogCallWorkflow`` notes the call and
+    signals ``call_logged`` to the waiting outreach, which ends without escalating. A
+    second outreach cancelled while it waits ends too, recorded as cancelled."""
+    env, settings = slack_env, slack_api.settings
+    async with running_worker(env, settings, task_queue=settings.temporal_task_queue):
+        handle = await start_outreach(env, settings.temporal_task_queue)
+        alerted = await env.get_current_time()
+        message = await the_health_alert(clean_sandbox)
+        click = await signed_click(clean_sandbox, slack_api, message, "cshub_log_call")
+        assert (await deliver(slack_api, click)).status_code == 200
+        [opened] = (await outbox(clean_sandbox))["slack_views"]
+        values = {"outcome": "connected", "note": "Usage fell over the holidays"}
+        done = await submission(clean_sandbox, slack_api, opened["view"]["id"], values)
+        assert (await deliver(slack_api, done)).status_code == 200
+        await handle.result()
+        ended = (await handle.describe()).close_time
+        assert ended is not None and ended - alerted < timedelta(hours=1)
+
+        await env.sleep(timedelta(minutes=1))  # a second sweep: another workflow id
+        later = await start_outreach(env, settings.temporal_task_queue)
+        await later.signal("cancel", {"reason": "customer churned"})
+        actions: list[Any] = await later.result()
+        assert actions[-1]["step"] == "cancelled"
+        await env.sleep(timedelta(days=2))
+    assert escalations(await outbox(clean_sandbox)) == []
+
+
+async def test_snooze_on_a_health_alert_holds_that_customers_decline_alerts(
+    slack_api: Api, slack_env: WorkflowEnvironment, clean_sandbox: SandboxHandle
+) -> None:
+    """A health sweep's decline alert (HealthOutreachWorkflow) → *Snooze 7 days*:
+    ``cshub_health_alerts_snoozed_until`` on the CRM company, written once although Slack
+    retries; forged or stale: 401, nothing written; the sweep reading the company then
+    fires no decline alert for a drop, a week later it does. The snooze acts on the
+    alert: the outreach ends without escalating."""
+    env, settings = slack_env, slack_api.settings
+    async with running_worker(env, settings, task_queue=settings.temporal_task_queue):
+        handle = await start_outreach(env, settings.temporal_task_queue)
+        message = await the_health_alert(clean_sandbox)
+        snooze = await signed_click(clean_sandbox, slack_api, message, "cshub_snooze_7")
+        forged = dict(snooze, body=snooze["body"].replace("1003", "1004"))
+        stale = await signed_click(
+            clean_sandbox, slack_api, message, "cshub_snooze_7", timestamp=int(time.time()) - 600
+        )
+        assert (await deliver(slack_api, forged)).status_code == 401
+        assert (await deliver(slack_api, stale)).status_code == 401
+        assert snoozes(await outbox(clean_sandbox)) == []
+        first = await deliver(slack_api, snooze)
+        retry = await deliver(slack_api, snooze, **{"X-Slack-Retry-Num": "1"})
+        assert (first.status_code, retry.status_code) == (200, 200), first.text
+        await handle.result()
+    assert escalations(await outbox(clean_sandbox)) == []
 
     async def snoozed() -> dict[str, Any]:
         edited = await the_health_alert(clean_sandbox)

@@ -28,8 +28,9 @@ from domain.health_sweep import HealthSweepInput, SweepProgress, outreach_workfl
 from playbooks.loader import load_health_models, load_outreach_plan
 from runtime.settings import Settings
 from sandbox.server import SandboxHandle
-from tests.conftest import outbox, running_worker
+from tests.conftest import eventually, outbox, running_worker
 from wiring.connectors import build_connectors
+from workflows.health_outreach import STEPS
 from workflows.health_sweep import HealthSweepWorkflow
 
 DECLINE_TASK = "Check-in call: health score dropped"
@@ -118,15 +119,21 @@ async def sweep(
 async def outreach_done(
     env: WorkflowEnvironment, expected: dict[str, CompanyHealth], at: datetime
 ) -> int:
-    """Wait for every outreach workflow the sweep started; their number."""
-    ids = [
-        outreach_workflow_id(cid, at)
+    """Wait until every outreach workflow the sweep started has done its actions (one
+    with a decline alert stays open for a click or its escalation); their number."""
+    steps = {
+        outreach_workflow_id(cid, at): sum(len(STEPS.get(f.trigger, ())) for f in h.fired)
         for cid, h in expected.items()
         if any(f.trigger.value != "critical" for f in h.fired)
-    ]
-    for wid in ids:
-        await env.client.get_workflow_handle(wid).result()
-    return len(ids)
+    }
+    for wid, count in steps.items():
+        handle = env.client.get_workflow_handle(wid)
+
+        async def acted(handle: Any = handle, count: int = count) -> None:
+            assert len(await handle.query("progress")) >= count
+
+        await eventually(acted, within_s=60)
+    return len(steps)
 
 
 def keyed(box: dict[str, Any], suffix: str) -> list[str]:

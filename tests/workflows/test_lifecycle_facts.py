@@ -47,9 +47,13 @@ async def props(sandbox: SandboxHandle, company: str) -> dict[str, str]:
 
 
 async def test_workflows_write_the_facts_the_executive_report_reads(
-    time_skipping_env: WorkflowEnvironment, clean_sandbox: SandboxHandle, hub_settings: Settings
+    module_time_skipping_env: WorkflowEnvironment,
+    clean_sandbox: SandboxHandle,
+    hub_settings: Settings,
 ) -> None:
-    env = time_skipping_env
+    # A server of its own: the completed onboarding starts the customer's year plays,
+    # which stay running with their timers and would hold a shared server's clock.
+    env = module_time_skipping_env
     crm = HubSpotCrm(access_token="sandbox", base_url=clean_sandbox.http_url, timeout_s=5)
     page = await asyncio.to_thread(crm.list_companies, after=None, limit=100)
     blank = dict.fromkeys(er.COMPANY_PROPERTIES, "")

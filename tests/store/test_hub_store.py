@@ -126,10 +126,14 @@ def test_concurrent_forwarders_never_take_the_same_delivery(store_url: str) -> N
     taken: dict[str, list[str]] = defaultdict(list)
     order: dict[str, list[str]] = defaultdict(list)
     lock = threading.Lock()
+    # Both open their store first and start claiming together: opening one (its schema
+    # check) can take longer than the other needs to forward all 120.
+    ready = threading.Barrier(2)
 
     def forward(owner: str) -> None:
         ledger = DeliveryLedger(store_url)
         try:
+            ready.wait(30)
             idle = 0
             while idle < 5:
                 claims = ledger.claim(owner, 5, LEASE)
@@ -142,6 +146,9 @@ def test_concurrent_forwarders_never_take_the_same_delivery(store_url: str) -> N
                     with lock:
                         taken[c.dedup_key].append(owner)
                         order[c.group].append(c.dedup_key)
+                    # Forwarding takes a moment (a Temporal call), out of any transaction:
+                    # without it one SQLite writer can keep the lock until it is done alone.
+                    time.sleep(0.001)
                     assert ledger.finish(c.seq, owner, done(event(c.dedup_key)))
         finally:
             ledger.close()

@@ -21,6 +21,7 @@ from domain.tiers import Tier
 from runtime.settings import Settings
 from sandbox.server import SandboxHandle
 from tests.conftest import emails_for, outbox, running_worker
+from tests.workflows.campaign_helpers import skip_to_local_hour
 from workflows.onboarding import OnboardingWorkflow
 
 STOPPED: dict[str, Any] = {
@@ -195,6 +196,10 @@ async def test_outcomes_are_measured_once_the_window_closes(
     from domain.tiers import ProductEventType
 
     env = module_time_skipping_env
+    # At noon in 1004's zone: a journey's progress counts its day at its last wake-up, and
+    # begun before about 10:00 there, no timer of 1004's wakes it after the window closes
+    # by the time the test reads it (the clock is wherever earlier tests left it).
+    await skip_to_local_hour(env, "1004", 12)
     data = {
         **STOPPED,
         "name": "window",

@@ -69,7 +69,8 @@ SUPPORT_HEALTH_PROPERTIES = (
     SLA_RESPONSE_MET_PERCENT,
     SLA_RESOLUTION_MET_PERCENT,
 )
-"""Every CRM company property ``refresh_support_health_inputs`` writes, every time."""
+"""Every CRM company property ``refresh_support_health_inputs`` writes, every time (the
+two SLA results only while ``playbooks/sla.yaml`` reads: otherwise they keep their values)."""
 
 
 class TicketRef(BaseModel):
